@@ -1,0 +1,159 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Shared types and prototypes of ngx_api_led_module.  Every file of the
+ * module includes this header and nothing else of the others: shared state
+ * goes through here.
+ *
+ * The shared object holds several nginx modules, one per concern, each with
+ * its own directives and configuration:
+ *
+ *   ngx_api_led_module            APIs, layers, correlation id, access phase
+ *                                 pipeline, identity variables
+ *   ngx_api_led_consumer_module   consumers file, plans, API keys, api_led_auth
+ *   ngx_api_led_jwt_module        JWT verification
+ *   ngx_api_led_limit_module      rate limits (Redis and shared memory)
+ *   ngx_api_led_transform_module  request/response transformation (filter)
+ *   ngx_api_led_compose_module    orchestration (content handler)
+ */
+
+
+#ifndef _NGX_API_LED_H_INCLUDED_
+#define _NGX_API_LED_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+
+#define NGX_API_LED_LAYER_NONE        0
+#define NGX_API_LED_LAYER_EXPERIENCE  1
+#define NGX_API_LED_LAYER_PROCESS     2
+#define NGX_API_LED_LAYER_SYSTEM      3
+
+#define NGX_API_LED_CORRELATION_MAX   128
+
+
+/* "100r/s": count requests per period */
+typedef struct {
+    ngx_uint_t                   count;
+    ngx_msec_t                   period;
+    ngx_str_t                    text;
+} ngx_api_led_rate_t;
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_array_t                  limits;      /* ngx_api_led_rate_t */
+} ngx_api_led_plan_t;
+
+
+typedef struct {
+    ngx_str_t                    id;
+    ngx_api_led_plan_t          *plan;        /* NULL: no plan */
+    ngx_array_t                  metadata;    /* ngx_keyval_t, string values */
+} ngx_api_led_consumer_t;
+
+
+typedef struct {
+    ngx_str_t                    api;         /* api_led_api NAME, "" if none */
+    ngx_uint_t                   layer;       /* NGX_API_LED_LAYER_* */
+    ngx_str_t                    version;
+} ngx_api_led_loc_conf_t;
+
+
+/*
+ * Per-request state shared by the concerns.  It lives on the main request,
+ * so subrequests (orchestration parts) see the same correlation id and
+ * consumer, and it survives internal redirects (see ngx_api_led_get_ctx()).
+ * State private to one concern goes in that module's own request ctx.
+ */
+typedef struct {
+    ngx_str_t                    correlation_id;
+
+    /* identity, set by the authentication step */
+    ngx_api_led_consumer_t      *consumer;    /* from the consumers file */
+    ngx_str_t                    consumer_id; /* consumer->id or JWT subject */
+    ngx_str_t                    auth_method; /* "key", "jwt", "anonymous" */
+    json_t                      *claims;      /* verified JWT claims (owned) */
+
+    /* access phase pipeline: each step runs once, even when re-entered */
+    unsigned                     auth_done:1;
+    unsigned                     limit_done:1;
+    unsigned                     correlation_forwarded:1;
+} ngx_api_led_ctx_t;
+
+
+extern ngx_module_t  ngx_api_led_module;
+extern ngx_module_t  ngx_api_led_consumer_module;
+extern ngx_module_t  ngx_api_led_jwt_module;
+extern ngx_module_t  ngx_api_led_limit_module;
+extern ngx_module_t  ngx_api_led_transform_module;
+extern ngx_module_t  ngx_api_led_compose_module;
+
+
+/* ngx_api_led_module.c */
+
+ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
+ngx_int_t ngx_api_led_header_value_is_safe(ngx_str_t *value);
+
+
+/*
+ * ngx_api_led_problem.c
+ *
+ * Sends an RFC 9457 application/problem+json response.  "code" is the
+ * short error code (the type is "urn:api-led:error:CODE"); the title comes
+ * from a table of known codes, else from the status line.  "detail" is a
+ * printf-style format (ngx_vslprintf); it never carries a secret.  Headers
+ * the answer needs (WWW-Authenticate, Retry-After) are set by the caller
+ * before the call.  Returns what the output filter returned, NGX_ERROR on
+ * failure.
+ */
+ngx_int_t ngx_api_led_problem_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail, ...);
+
+/*
+ * The same for a phase handler (access, precontent): sends, finalizes the
+ * request and returns NGX_DONE, which the handler returns as it is.
+ */
+ngx_int_t ngx_api_led_problem_finalize(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail, ...);
+
+
+/*
+ * The access phase pipeline: ngx_api_led_module's access handler calls
+ * these in order.  Each returns NGX_DECLINED to go on, NGX_AGAIN while it
+ * waits (the request is resumed by ngx_api_led_resume()), NGX_DONE after
+ * it answered the request itself, or NGX_ERROR / an HTTP status.
+ */
+
+/* ngx_api_led_consumer.c: api_led_auth, API keys, dispatches to JWT */
+ngx_int_t ngx_api_led_auth_access(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+ngx_api_led_consumer_t *ngx_api_led_consumer_find(ngx_http_request_t *r,
+    ngx_str_t *id);
+
+/*
+ * ngx_api_led_jwt.c: NGX_OK when a token was verified (ctx filled),
+ * NGX_DECLINED when the request carries no token, NGX_AGAIN while keys are
+ * fetched, NGX_DONE after answering 401/403 itself, NGX_ERROR.
+ */
+ngx_int_t ngx_api_led_jwt_authenticate(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+ngx_int_t ngx_api_led_jwt_challenge(ngx_http_request_t *r);
+
+/* ngx_api_led_limit.c */
+ngx_int_t ngx_api_led_limit_access(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+ngx_int_t ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate);
+
+/* resume a request suspended in the access phase by a foreign event */
+void ngx_api_led_resume(ngx_http_request_t *r);
+
+
+#endif /* _NGX_API_LED_H_INCLUDED_ */

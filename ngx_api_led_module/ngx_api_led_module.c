@@ -1,0 +1,772 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * The core module: API declaration and layers, the correlation id, the
+ * access phase pipeline (authenticate, then rate-limit) and the identity
+ * variables every concern shares.
+ */
+
+
+#include "ngx_api_led.h"
+#include <openssl/rand.h>
+
+
+static ngx_int_t ngx_api_led_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_init(ngx_conf_t *cf);
+static void *ngx_api_led_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+static ngx_int_t ngx_api_led_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_header_filter(ngx_http_request_t *r);
+static void ngx_api_led_ctx_cleanup(void *data);
+static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
+static ngx_int_t ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+
+static ngx_int_t ngx_api_led_variable_api(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_layer(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_plan(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+static ngx_str_t  ngx_api_led_layer_names[] = {
+    ngx_null_string,
+    ngx_string("experience"),
+    ngx_string("process"),
+    ngx_string("system")
+};
+
+static ngx_str_t  ngx_api_led_correlation_header =
+    ngx_string("X-Correlation-ID");
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+static ngx_command_t  ngx_api_led_commands[] = {
+
+    { ngx_string("api_led_api"),
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      ngx_api_led_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_api_led_module_ctx = {
+    ngx_api_led_add_variables,             /* preconfiguration */
+    ngx_api_led_init,                      /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_api_led_create_loc_conf,           /* create location configuration */
+    ngx_api_led_merge_loc_conf             /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_api_led_module = {
+    NGX_MODULE_V1,
+    &ngx_api_led_module_ctx,               /* module context */
+    ngx_api_led_commands,                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_api_led_vars[] = {
+
+    { ngx_string("api_led_api"), NULL, ngx_api_led_variable_api,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_layer"), NULL, ngx_api_led_variable_layer,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_correlation_id"), NULL,
+      ngx_api_led_variable_ctx_str,
+      offsetof(ngx_api_led_ctx_t, correlation_id), 0, 0 },
+
+    { ngx_string("api_led_consumer"), NULL, ngx_api_led_variable_ctx_str,
+      offsetof(ngx_api_led_ctx_t, consumer_id), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_auth_method"), NULL, ngx_api_led_variable_ctx_str,
+      offsetof(ngx_api_led_ctx_t, auth_method), NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_plan"), NULL, ngx_api_led_variable_plan,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_int_t
+ngx_api_led_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_api_led_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_api_led_access_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_api_led_header_filter;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_api_led_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_api_led_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->api = { 0, NULL };
+     *     conf->version = { 0, NULL };
+     */
+
+    conf->layer = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_api_led_loc_conf_t  *prev = parent;
+    ngx_api_led_loc_conf_t  *conf = child;
+
+    if (conf->layer == NGX_CONF_UNSET_UINT) {
+        conf->api = prev->api;
+        conf->version = prev->version;
+        conf->layer = prev->layer;
+    }
+
+    ngx_conf_merge_uint_value(conf->layer, prev->layer,
+                              NGX_API_LED_LAYER_NONE);
+
+    return NGX_CONF_OK;
+}
+
+
+/* api_led_api NAME [layer=experience|process|system] [version=V] */
+
+static char *
+ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_api_led_loc_conf_t *llcf = conf;
+
+    ngx_str_t   *value, s;
+    ngx_uint_t   i, n;
+
+    if (llcf->layer != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 64) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "api name \"%V\" must be 1 to 64 characters",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (!(isalnum(value[1].data[i]) || value[1].data[i] == '-'
+              || value[1].data[i] == '_' || value[1].data[i] == '.'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid api name \"%V\": use letters, digits,"
+                               " \"-\", \"_\" and \".\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    llcf->api = value[1];
+    llcf->layer = NGX_API_LED_LAYER_NONE;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "layer=", 6) == 0) {
+            s.data = value[i].data + 6;
+            s.len = value[i].len - 6;
+
+            for (n = 1; n <= NGX_API_LED_LAYER_SYSTEM; n++) {
+                if (s.len == ngx_api_led_layer_names[n].len
+                    && ngx_strncmp(s.data, ngx_api_led_layer_names[n].data,
+                                   s.len) == 0)
+                {
+                    llcf->layer = n;
+                    break;
+                }
+            }
+
+            if (n > NGX_API_LED_LAYER_SYSTEM) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "unknown layer \"%V\", must be "
+                                   "\"experience\", \"process\" or "
+                                   "\"system\"", &s);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "version=", 8) == 0
+            && value[i].len > 8)
+        {
+            llcf->version.data = value[i].data + 8;
+            llcf->version.len = value[i].len - 8;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The shared ctx lives on the main request.  nginx wipes r->ctx on an
+ * internal redirect; the ctx is also registered as a pool cleanup, so it is
+ * found again there and the correlation id and the limit state survive.
+ */
+
+ngx_api_led_ctx_t *
+ngx_api_led_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t  *cln;
+    ngx_api_led_ctx_t   *ctx;
+
+    r = r->main;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_api_led_module);
+    if (ctx) {
+        return ctx;
+    }
+
+    if (r->internal) {
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_api_led_ctx_cleanup) {
+                ctx = cln->data;
+                ngx_http_set_ctx(r, ctx, ngx_api_led_module);
+                return ctx;
+            }
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_api_led_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_api_led_ctx_t));
+
+    cln->handler = ngx_api_led_ctx_cleanup;
+
+    if (ngx_api_led_init_correlation_id(r, ctx) != NGX_OK) {
+        return NULL;
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_api_led_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_api_led_ctx_cleanup(void *data)
+{
+    ngx_api_led_ctx_t  *ctx = data;
+
+    if (ctx->claims) {
+        json_decref(ctx->claims);
+        ctx->claims = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    u_char           *p, rnd[16];
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == ngx_api_led_correlation_header.len
+            && ngx_strncasecmp(h[i].key.data,
+                               ngx_api_led_correlation_header.data,
+                               h[i].key.len) == 0
+            && ngx_api_led_correlation_id_is_valid(&h[i].value))
+        {
+            ctx->correlation_id = h[i].value;
+            return NGX_OK;
+        }
+    }
+
+    /* a random (version 4) UUID */
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "api_led: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    rnd[6] = (rnd[6] & 0x0f) | 0x40;
+    rnd[8] = (rnd[8] & 0x3f) | 0x80;
+
+    p = ngx_pnalloc(r->pool, 36);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->correlation_id.data = p;
+
+    p = ngx_hex_dump(p, rnd, 4);
+    *p++ = '-';
+    p = ngx_hex_dump(p, rnd + 4, 2);
+    *p++ = '-';
+    p = ngx_hex_dump(p, rnd + 6, 2);
+    *p++ = '-';
+    p = ngx_hex_dump(p, rnd + 8, 2);
+    *p++ = '-';
+    p = ngx_hex_dump(p, rnd + 10, 6);
+
+    ctx->correlation_id.len = p - ctx->correlation_id.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_correlation_id_is_valid(ngx_str_t *id)
+{
+    u_char      ch;
+    ngx_uint_t  i;
+
+    if (id->len == 0 || id->len > NGX_API_LED_CORRELATION_MAX) {
+        return 0;
+    }
+
+    for (i = 0; i < id->len; i++) {
+        ch = id->data[i];
+
+        if (!(isalnum(ch) || ch == '.' || ch == '_' || ch == '-')) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The access phase pipeline.  A step that suspends the request (NGX_AGAIN)
+ * is called again when the request resumes and must know where it stands;
+ * a step that finished is not called again for this request.
+ */
+
+static ngx_int_t
+ngx_api_led_access_handler(ngx_http_request_t *r)
+{
+    ngx_int_t           rc;
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!ctx->auth_done) {
+        rc = ngx_api_led_auth_access(r, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        ctx->auth_done = 1;
+    }
+
+    if (!ctx->limit_done) {
+        rc = ngx_api_led_limit_access(r, ctx);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        ctx->limit_done = 1;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * In an API location the upstream sees the request's correlation id: a
+ * generated one is added, an invalid incoming one is replaced, so the next
+ * layer (proxy_pass to another node) carries it on.
+ */
+
+static ngx_int_t
+ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx)
+{
+    ngx_uint_t               i;
+    ngx_list_part_t         *part;
+    ngx_table_elt_t         *h;
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->api.len == 0 || ctx->correlation_forwarded) {
+        return NGX_OK;
+    }
+
+    ctx->correlation_forwarded = 1;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == ngx_api_led_correlation_header.len
+            && ngx_strncasecmp(h[i].key.data,
+                               ngx_api_led_correlation_header.data,
+                               h[i].key.len) == 0)
+        {
+            h[i].value = ctx->correlation_id;
+            return NGX_OK;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = ngx_api_led_correlation_header;
+    h->value = ctx->correlation_id;
+    h->lowcase_key = (u_char *) "x-correlation-id";
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+void
+ngx_api_led_resume(ngx_http_request_t *r)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_http_set_log_request(c->log, r);
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_api_led_header_filter(ngx_http_request_t *r)
+{
+    ngx_api_led_ctx_t       *ctx;
+    ngx_api_led_loc_conf_t  *llcf;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->api.len == 0) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_api_led_set_header(r, &ngx_api_led_correlation_header,
+                               &ctx->correlation_id)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* sets a response header, replacing one of the same name */
+
+ngx_int_t
+ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (!ngx_api_led_header_value_is_safe(value)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "api_led: value of header \"%V\" holds a control "
+                      "character, header not set", name);
+        return NGX_OK;
+    }
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            h[i].value = *value;
+            return NGX_OK;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
+}
+
+
+/* CR, LF and other control characters never reach a header */
+
+ngx_int_t
+ngx_api_led_header_value_is_safe(ngx_str_t *value)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < value->len; i++) {
+        if (value->data[i] < 0x20 && value->data[i] != '\t') {
+            return 0;
+        }
+
+        if (value->data[i] == 0x7f) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_api_led_variable_api(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->api.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = llcf->api.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = llcf->api.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_variable_layer(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->layer == NGX_API_LED_LAYER_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_api_led_layer_names[llcf->layer].len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = ngx_api_led_layer_names[llcf->layer].data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t          *s;
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    s = (ngx_str_t *) ((char *) ctx + data);
+
+    if (s->len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = s->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_variable_plan(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->consumer == NULL || ctx->consumer->plan == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->consumer->plan->name.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = ctx->consumer->plan->name.data;
+
+    return NGX_OK;
+}
