@@ -25,6 +25,7 @@ static void ngx_api_led_ctx_cleanup(void *data);
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
+static ngx_int_t ngx_api_led_random_bytes(u_char *buf, size_t n);
 static ngx_int_t ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 
@@ -382,7 +383,7 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     /* a random (version 4) UUID */
 
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+    if (ngx_api_led_random_bytes(rnd, sizeof(rnd)) != NGX_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "api_led: RAND_bytes() failed");
         return NGX_ERROR;
@@ -409,6 +410,33 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     p = ngx_hex_dump(p, rnd + 10, 6);
 
     ctx->correlation_id.len = p - ctx->correlation_id.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * RAND_bytes() takes locks and reseeds: one call per request costs more
+ * than the rest of the correlation id, so random bytes are drawn in batches.
+ */
+
+static ngx_int_t
+ngx_api_led_random_bytes(u_char *buf, size_t n)
+{
+    static u_char  pool[4096];
+    static size_t  used = sizeof(pool);
+
+    if (used + n > sizeof(pool)) {
+        if (RAND_bytes(pool, sizeof(pool)) != 1) {
+            return NGX_ERROR;
+        }
+
+        used = 0;
+    }
+
+    ngx_memcpy(buf, pool + used, n);
+    ngx_explicit_memzero(pool + used, n);
+    used += n;
 
     return NGX_OK;
 }
