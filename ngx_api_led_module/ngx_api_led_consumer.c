@@ -1799,21 +1799,27 @@ ngx_api_led_arg_is_source(ngx_api_led_consumer_loc_conf_t *lcf, u_char *name,
 /*
  * Removes every request header of that name.  nginx keeps pointers to
  * header elements (r->headers_in.host and the like), so elements never
- * move: the list part is split around the removed element instead.
+ * move: the list part is split around the removed element instead.  Two
+ * rules of ngx_list_t are kept: a part other than the first is never
+ * empty (the usual iteration reads its first element unchecked), and
+ * ngx_list_push() never writes past the storage of the last part (its
+ * room is l->nalloc elements from l->last->elts, so when the last part
+ * starts further into its storage, l->nalloc shrinks by as much; later
+ * parts are then allocated that smaller, which is harmless).
  */
 
 static ngx_int_t
 ngx_api_led_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
 {
-    u_char                     *elts;
     ngx_uint_t                  i;
     ngx_list_t                 *l;
-    ngx_list_part_t            *part, *tail, *room;
+    ngx_list_part_t            *part, *prev, *tail;
     ngx_table_elt_t            *h, **ph;
     ngx_http_header_t          *hh;
     ngx_http_core_main_conf_t  *cmcf;
 
     l = &r->headers_in.headers;
+    prev = NULL;
     part = &l->part;
     h = part->elts;
 
@@ -1824,6 +1830,7 @@ ngx_api_led_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
                 break;
             }
 
+            prev = part;
             part = part->next;
             h = part->elts;
             i = 0;
@@ -1858,28 +1865,52 @@ ngx_api_led_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
 
         h[i].hash = 0;
 
+        if (part->nelts == 1) {
+
+            if (prev == NULL) {
+                /* the first part may be empty */
+                part->nelts = 0;
+                continue;
+            }
+
+            /* unlink the emptied part; the previous one gets its room */
+
+            prev->next = part->next;
+
+            if (l->last == part) {
+                l->last = prev;
+            }
+
+            part = prev;
+            h = part->elts;
+            i = part->nelts - 1;
+            continue;
+        }
+
         if (i == part->nelts - 1) {
-            /* the last of its part: a later push may reuse the slot */
             part->nelts--;
             continue;
         }
 
-        if (i == 0 && part != l->last) {
+        if (i == 0) {
             part->elts = (char *) part->elts + l->size;
             part->nelts--;
+
+            if (l->last == part) {
+                l->nalloc--;
+            }
+
             h = part->elts;
             i = (ngx_uint_t) -1;
             continue;
         }
-
-        elts = part->elts;
 
         tail = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
         if (tail == NULL) {
             return NGX_ERROR;
         }
 
-        tail->elts = elts + (i + 1) * l->size;
+        tail->elts = (char *) part->elts + (i + 1) * l->size;
         tail->nelts = part->nelts - i - 1;
         tail->next = part->next;
 
@@ -1887,29 +1918,11 @@ ngx_api_led_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
         part->next = tail;
 
         if (l->last == part) {
-            /*
-             * ngx_list_push() writes after the last part's elements as
-             * long as fewer than nalloc: the tail has less room than that,
-             * so later pushes go to a part of their own
-             */
-
-            room = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
-            if (room == NULL) {
-                return NGX_ERROR;
-            }
-
-            room->elts = ngx_palloc(r->pool, l->nalloc * l->size);
-            if (room->elts == NULL) {
-                return NGX_ERROR;
-            }
-
-            room->nelts = 0;
-            room->next = NULL;
-
-            tail->next = room;
-            l->last = room;
+            l->last = tail;
+            l->nalloc -= i + 1;
         }
 
+        prev = part;
         part = tail;
         h = part->elts;
         i = (ngx_uint_t) -1;
