@@ -31,6 +31,8 @@ add_block_preprocessor(sub {
     }
 });
 
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
 repeat_each(1);
 no_shuffle();
 run_tests();
@@ -104,6 +106,7 @@ Content-Type: application/problem+json
 
 
 === TEST 4: an unknown key: 401 invalid_api_key; the realm is "api" without an api name
+--- log_level: info
 --- config
     location /t {
         api_led_auth key;
@@ -141,8 +144,8 @@ GET /t
 --- more_headers
 X-API-Key: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 --- error_code: 401
---- response_body_like
-"invalid_api_key"
+--- response_body_like chomp
+"type":"urn:api-led:error:invalid_api_key"
 
 
 
@@ -160,7 +163,7 @@ X-API-Key: sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a
 --- request
 GET /t?api_key=
 --- error_code: 401
---- response_body_like
+--- response_body_like chomp
 "urn:api-led:error:invalid_api_key"
 
 
@@ -245,8 +248,8 @@ GET /t
 X-API-Key: k-free-1
 X-API-Key: test
 --- error_code: 401
---- response_body_like
-"ambiguous_credentials"
+--- response_body_like chomp
+"type":"urn:api-led:error:ambiguous_credentials"
 
 
 
@@ -381,7 +384,7 @@ X-Vars: [GET /t?x=1&y=2 HTTP/1.1] [/t?x=1&y=2] [x=1&y=2]
 
 
 
-=== TEST 17: no key value in the error log, for a good and a wrong key
+=== TEST 17: no key value in the error log (at info: nginx's debug log shows request headers)
 --- log_level: info
 --- config
     location /t {
@@ -393,21 +396,41 @@ X-Vars: [GET /t?x=1&y=2 HTTP/1.1] [/t?x=1&y=2] [x=1&y=2]
         return 200 "ok\n";
     }
 --- request eval
-["GET /t?api_key=k-free-1", "GET /t?api_key=wrong-secret-5521", "GET /t"]
+["GET /t?api_key=k-free-1", "GET /t?api_key=wrong-secret-5521", "GET /t?api_key=wrong-secret-6632"]
 --- more_headers eval
-["", "", "X-API-Key: wrong-secret-6632"]
+["", "", "X-API-Key: wrong-secret-7743"]
 --- error_code eval
 [200, 401, 401]
---- error_log
-api_led: invalid API key
 --- no_error_log
 k-free-1
 wrong-secret-5521
 wrong-secret-6632
+wrong-secret-7743
 
 
 
-=== TEST 18: anonymous access: no credential proceeds as the anonymous consumer
+=== TEST 18: a wrong key is logged at info, without its value and with the request line cleaned
+--- log_level: info
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_key_source query:api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request
+GET /t?a=1&api_key=wrong-secret-8854
+--- error_code: 401
+--- error_log
+api_led: invalid API key, client: 127.0.0.1, server: localhost, request: "GET /t?a=1 HTTP/1.1"
+--- no_error_log
+wrong-secret-8854
+
+
+
+=== TEST 19: anonymous access: no credential proceeds as the anonymous consumer
 --- config
     location /t {
         api_led_auth key;
@@ -427,7 +450,7 @@ wrong-secret-6632
 
 
 
-=== TEST 19: anonymous access: a wrong credential is still 401
+=== TEST 20: anonymous access: a wrong credential is still 401
 --- config
     location /t {
         api_led_auth key;
@@ -444,12 +467,12 @@ X-API-Key: not-a-key
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: ApiKey realm="api"
---- response_body_like
-"invalid_api_key"
+--- response_body_like chomp
+"type":"urn:api-led:error:invalid_api_key"
 
 
 
-=== TEST 20: consumer variables in a log_format
+=== TEST 21: consumer variables in a log_format
 --- http_config
     api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
     log_format who 'who=$api_led_consumer plan=$api_led_plan method=$api_led_auth_method tenant=$api_led_consumer_meta_tenant';
@@ -471,7 +494,7 @@ who=acme plan=gold method=key tenant=t-1
 
 
 
-=== TEST 21: metadata variables: any case, "_" for "-", non-strings as JSON, unknown empty
+=== TEST 22: metadata variables: any case, "_" for "-", non-strings as JSON, unknown empty
 --- config
     location /t {
         api_led_auth key;
@@ -490,7 +513,7 @@ X-Meta: [t-1] [cc-9] [12] []
 
 
 
-=== TEST 22: a consumer without plan: $api_led_plan is empty
+=== TEST 23: a consumer without plan: $api_led_plan is empty
 --- config
     location /t {
         api_led_auth key;
@@ -509,7 +532,7 @@ X-Who: noplan//
 
 
 
-=== TEST 23: api_led_consumer_headers: the upstream learns the consumer; spoofed headers go
+=== TEST 24: api_led_consumer_headers: the upstream learns the consumer; spoofed headers go
 --- config
     location /t {
         api_led_auth key;
@@ -531,7 +554,7 @@ id=[bob] plan=[free] key=[] other=[kept]
 
 
 
-=== TEST 24: api_led_consumer_headers off (default): nothing added
+=== TEST 25: api_led_consumer_headers off (default): nothing added
 --- config
     location /t {
         api_led_auth key;
@@ -549,7 +572,7 @@ id=[]
 
 
 
-=== TEST 25: inheritance http -> server -> location, and api_led_auth off in a nested location
+=== TEST 26: inheritance http -> server -> location, and api_led_auth off in a nested location
 --- http_config
     api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
     api_led_auth key;
@@ -574,7 +597,7 @@ id=[]
 
 
 
-=== TEST 26: server-level settings are inherited by locations and can be replaced
+=== TEST 27: server-level settings are inherited by locations and can be replaced
 --- config
     api_led_auth key;
     api_led_key_source header:X-Server-Key;
@@ -603,7 +626,7 @@ id=[]
 
 
 
-=== TEST 27: api_led_auth off: no identity, no challenge
+=== TEST 28: api_led_auth off: no identity, no challenge
 --- config
     location /t {
         api_led_auth off;
@@ -624,7 +647,7 @@ X-Who: []
 
 
 
-=== TEST 28: "key jwt" without any credential: 401 naming both, ApiKey challenge
+=== TEST 29: "key jwt" without any credential: 401 naming both, ApiKey challenge
 --- config
     location /t {
         api_led_api orders;
@@ -639,12 +662,12 @@ GET /t
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: ApiKey realm="orders"
---- response_body_like
+--- response_body_like chomp
 "detail":"the request carries neither an API key nor a bearer token"
 
 
 
-=== TEST 29: "key jwt" with an API key authenticates by key
+=== TEST 30: "key jwt" with an API key authenticates by key
 --- config
     location /t {
         api_led_auth key jwt;
@@ -663,7 +686,7 @@ X-Who: acme/key
 
 
 
-=== TEST 30: the identity survives an internal redirect and the key check runs once
+=== TEST 31: the identity survives an internal redirect and the key check runs once
 --- config
     location /t {
         api_led_auth key;
@@ -690,3 +713,30 @@ X-API-Key: test
 fallback
 --- response_headers
 X-Who: acme
+
+
+
+=== TEST 32: hiding in a long header list (several list parts), then adding headers
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_consumer_headers on;
+        add_header X-UA $http_user_agent;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "key=[$http_x_api_key] f1=[$http_x_f1] f19=[$http_x_f19] f22=[$http_x_f22] ua=[$http_user_agent] id=[$http_x_consumer_id] plan=[$http_x_consumer_plan]\n";
+    }
+--- request
+GET /t
+--- more_headers eval
+join "", "X-API-Key: k-free-1\n",
+         (map { "X-F$_: v$_\n" } 1 .. 20),
+         "X-Consumer-ID: spoof\n",
+         "X-API-Key: k-free-1\n",
+         "X-F22: v22\n",
+         "User-Agent: ua-late\n"
+--- response_body
+key=[] f1=[v1] f19=[v19] f22=[v22] ua=[ua-late] id=[bob] plan=[free]
+--- response_headers
+X-UA: ua-late

@@ -23,6 +23,8 @@ CONF
     }
 });
 
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
 repeat_each(1);
 no_shuffle();
 run_tests();
@@ -38,7 +40,7 @@ __DATA__
 ]}
 --- must_die
 --- error_log eval
-qr/consumers file "\S+consumers\.json": line 4, column \d+: .* in \S+nginx\.conf:\d+/
+qr/consumers file "\S+consumers\.json": line 3, column \d+: .* in \S+nginx\.conf:\d+/
 
 
 
