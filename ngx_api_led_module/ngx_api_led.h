@@ -152,6 +152,19 @@ ngx_int_t ngx_api_led_limit_access(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 ngx_int_t ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate);
 
+/*
+ * ngx_api_led_request.c: editing the request before it goes upstream.
+ * Header removal keeps nginx's pointers to header elements valid (elements
+ * never move) and removes every header of that name; names are
+ * case-insensitive.  ngx_api_led_args_remove() takes an array of ngx_str_t
+ * and also cleans $request_uri and $request.
+ */
+ngx_int_t ngx_api_led_headers_in_remove(ngx_http_request_t *r,
+    ngx_str_t *name);
+ngx_int_t ngx_api_led_headers_in_add(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
+ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
+
 /* resume a request suspended in the access phase by a foreign event */
 void ngx_api_led_resume(ngx_http_request_t *r);
 

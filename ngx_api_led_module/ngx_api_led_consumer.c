@@ -64,6 +64,7 @@ typedef struct {
 typedef struct {
     ngx_uint_t                   auth;        /* NGX_API_LED_AUTH_*, 0: off */
     ngx_array_t                 *sources;     /* ngx_api_led_key_source_t */
+    ngx_array_t                 *query_names; /* ngx_str_t, NULL: none */
     ngx_flag_t                   hide;
     ngx_flag_t                   consumer_headers;
 
@@ -133,17 +134,6 @@ static ngx_api_led_consumer_t *ngx_api_led_key_lookup(
     ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key);
 static ngx_int_t ngx_api_led_credential_hide(ngx_http_request_t *r,
     ngx_api_led_consumer_loc_conf_t *lcf, ngx_api_led_credential_t *cred);
-static ngx_int_t ngx_api_led_strip_args(ngx_http_request_t *r,
-    ngx_api_led_consumer_loc_conf_t *lcf, u_char *start, u_char *end,
-    ngx_str_t *out);
-static ngx_int_t ngx_api_led_strip_request_line(ngx_http_request_t *r,
-    ngx_api_led_consumer_loc_conf_t *lcf);
-static ngx_int_t ngx_api_led_arg_is_source(
-    ngx_api_led_consumer_loc_conf_t *lcf, u_char *name, size_t len);
-static ngx_int_t ngx_api_led_headers_in_remove(ngx_http_request_t *r,
-    ngx_str_t *name);
-static ngx_int_t ngx_api_led_headers_in_add(ngx_http_request_t *r,
-    ngx_str_t *name, u_char *lowcase, ngx_str_t *value);
 static ngx_int_t ngx_api_led_consumer_headers(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_auth_reject(ngx_http_request_t *r,
@@ -315,6 +305,7 @@ ngx_api_led_consumer_create_loc_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
+     *     conf->query_names = NULL;
      *     conf->anonymous_id = { 0, NULL };
      *     conf->anonymous = NULL;
      *     conf->auth_file = NULL;
@@ -351,8 +342,15 @@ ngx_api_led_consumer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->auth = 0;
     }
 
-    ngx_conf_merge_ptr_value(conf->sources, prev->sources,
-                             mcf->default_sources);
+    if (conf->sources == NGX_CONF_UNSET_PTR) {
+        conf->sources = prev->sources;
+        conf->query_names = prev->query_names;
+    }
+
+    if (conf->sources == NGX_CONF_UNSET_PTR) {
+        conf->sources = mcf->default_sources;
+        conf->query_names = NULL;
+    }
     ngx_conf_merge_value(conf->hide, prev->hide, 1);
     ngx_conf_merge_value(conf->consumer_headers, prev->consumer_headers, 0);
 
@@ -458,7 +456,7 @@ ngx_api_led_key_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_api_led_consumer_loc_conf_t *lcf = conf;
 
     u_char                    ch;
-    ngx_str_t                *value, name;
+    ngx_str_t                *value, name, *qn;
     ngx_uint_t                i, j, type;
     ngx_api_led_key_source_t *src;
 
@@ -521,6 +519,25 @@ ngx_api_led_key_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         src->type = type;
         src->name = name;
+
+        if (type != NGX_API_LED_SOURCE_QUERY) {
+            continue;
+        }
+
+        if (lcf->query_names == NULL) {
+            lcf->query_names = ngx_array_create(cf->pool, 1,
+                                                sizeof(ngx_str_t));
+            if (lcf->query_names == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        qn = ngx_array_push(lcf->query_names);
+        if (qn == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *qn = name;
     }
 
     return NGX_CONF_OK;
@@ -756,6 +773,7 @@ ngx_api_led_plans_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
     json_t *plans)
 {
     json_t              *plan, *limits, *value;
+    ngx_int_t            rc;
     ngx_str_t            text;
     ngx_uint_t           i, n;
     const char          *name, *member;
@@ -834,11 +852,13 @@ ngx_api_led_plans_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
         for (i = 0; i < n; i++) {
             value = json_array_get(limits, i);
 
-            if (ngx_api_led_json_string(cf, value, &text) != NGX_OK) {
-                if (json_is_string(value)) {
-                    return NGX_ERROR;
-                }
+            rc = ngx_api_led_json_string(cf, value, &text);
 
+            if (rc == NGX_ERROR) {
+                return NGX_ERROR;
+            }
+
+            if (rc != NGX_OK) {
                 ngx_api_led_consumers_error(cf, mcf, "plan \"%V\": limit "
                                             "#%ui must be a string such as "
                                             "\"100r/s\"", &p->name, i + 1);
@@ -875,6 +895,7 @@ ngx_api_led_consumer_load(ngx_conf_t *cf,
 {
     char          *text;
     json_t        *value, *keys, *id;
+    ngx_int_t      rc;
     ngx_str_t      plan;
     ngx_uint_t     i;
     const char    *member;
@@ -983,7 +1004,17 @@ ngx_api_led_consumer_load(ngx_conf_t *cf,
             }
 
             if (json_is_string(field)) {
-                if (ngx_api_led_json_string(cf, field, &kv->value) != NGX_OK) {
+                rc = ngx_api_led_json_string(cf, field, &kv->value);
+
+                if (rc == NGX_ERROR) {
+                    return NGX_ERROR;
+                }
+
+                if (rc != NGX_OK) {
+                    ngx_api_led_consumers_error(cf, mcf, "consumer \"%V\": "
+                                                "metadata \"%V\" holds a NUL "
+                                                "character", &consumer->id,
+                                                &kv->key);
                     return NGX_ERROR;
                 }
 
@@ -1599,19 +1630,14 @@ ngx_api_led_key_lookup(ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key)
 
 
 /*
- * api_led_key_hide: the key headers leave the request's header list, the
- * key arguments leave $args, and (so that access and error logs do not
- * record it) the request line and $request_uri.  The proxied URI is then
- * built from $uri and $args, as after a rewrite.
+ * api_led_key_hide: the key headers leave the request, the key arguments
+ * leave $args, $request_uri and $request (see ngx_api_led_args_remove()).
  */
 
 static ngx_int_t
 ngx_api_led_credential_hide(ngx_http_request_t *r,
     ngx_api_led_consumer_loc_conf_t *lcf, ngx_api_led_credential_t *cred)
 {
-    u_char                    *p, *q;
-    size_t                     len;
-    ngx_str_t                  args;
     ngx_uint_t                 k;
     ngx_api_led_key_source_t  *src;
 
@@ -1627,329 +1653,9 @@ ngx_api_led_credential_hide(ngx_http_request_t *r,
         }
     }
 
-    if (!cred->in_query) {
-        return NGX_OK;
+    if (cred->in_query && lcf->query_names) {
+        return ngx_api_led_args_remove(r, lcf->query_names);
     }
-
-    if (ngx_api_led_strip_args(r, lcf, r->args.data,
-                               r->args.data + r->args.len, &args)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    r->args = args;
-    r->valid_unparsed_uri = 0;
-
-    /* $request_uri */
-
-    q = ngx_strlchr(r->unparsed_uri.data,
-                    r->unparsed_uri.data + r->unparsed_uri.len, '?');
-
-    if (q) {
-        if (ngx_api_led_strip_args(r, lcf, q + 1,
-                                   r->unparsed_uri.data + r->unparsed_uri.len,
-                                   &args)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        if (args.len == 0) {
-            r->unparsed_uri.len = q - r->unparsed_uri.data;
-
-        } else {
-            len = q + 1 - r->unparsed_uri.data;
-
-            p = ngx_pnalloc(r->pool, len + args.len);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_memcpy(p, r->unparsed_uri.data, len);
-            ngx_memcpy(p + len, args.data, args.len);
-
-            r->unparsed_uri.data = p;
-            r->unparsed_uri.len = len + args.len;
-        }
-    }
-
-    return ngx_api_led_strip_request_line(r, lcf);
-}
-
-
-/* $request: "METHOD URI[?ARGS][ HTTP/x.y]" */
-
-static ngx_int_t
-ngx_api_led_strip_request_line(ngx_http_request_t *r,
-    ngx_api_led_consumer_loc_conf_t *lcf)
-{
-    u_char     *start, *end, *q, *last, *p;
-    ngx_str_t   args, line;
-
-    start = r->request_line.data;
-    last = start + r->request_line.len;
-
-    q = ngx_strlchr(start, last, '?');
-    if (q == NULL) {
-        return NGX_OK;
-    }
-
-    end = last;
-
-    for (p = last; p > q + 1; p--) {
-        if (p[-1] == ' ') {
-            end = p - 1;
-            break;
-        }
-    }
-
-    if (ngx_api_led_strip_args(r, lcf, q + 1, end, &args) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    line.len = (q - start) + (args.len ? 1 + args.len : 0) + (last - end);
-    line.data = ngx_pnalloc(r->pool, line.len);
-    if (line.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(line.data, start, q - start);
-
-    if (args.len) {
-        *p++ = '?';
-        p = ngx_cpymem(p, args.data, args.len);
-    }
-
-    ngx_memcpy(p, end, last - end);
-
-    r->request_line = line;
-
-    return NGX_OK;
-}
-
-
-/* [start, end) without the arguments named by query sources */
-
-static ngx_int_t
-ngx_api_led_strip_args(ngx_http_request_t *r,
-    ngx_api_led_consumer_loc_conf_t *lcf, u_char *start, u_char *end,
-    ngx_str_t *out)
-{
-    u_char  *p, *next, *eq, *dst;
-
-    dst = ngx_pnalloc(r->pool, end - start + 1);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    out->data = dst;
-
-    for (p = start; p < end; p = next + 1) {
-
-        next = ngx_strlchr(p, end, '&');
-        if (next == NULL) {
-            next = end;
-        }
-
-        eq = ngx_strlchr(p, next, '=');
-        if (eq == NULL) {
-            eq = next;
-        }
-
-        if (ngx_api_led_arg_is_source(lcf, p, eq - p)) {
-            continue;
-        }
-
-        if (dst != out->data) {
-            *dst++ = '&';
-        }
-
-        dst = ngx_cpymem(dst, p, next - p);
-    }
-
-    out->len = dst - out->data;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_arg_is_source(ngx_api_led_consumer_loc_conf_t *lcf, u_char *name,
-    size_t len)
-{
-    ngx_uint_t                 k;
-    ngx_api_led_key_source_t  *src;
-
-    src = lcf->sources->elts;
-
-    for (k = 0; k < lcf->sources->nelts; k++) {
-        if (src[k].type == NGX_API_LED_SOURCE_QUERY
-            && src[k].name.len == len
-            && ngx_strncasecmp(src[k].name.data, name, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * Removes every request header of that name.  nginx keeps pointers to
- * header elements (r->headers_in.host and the like), so elements never
- * move: the list part is split around the removed element instead.  Two
- * rules of ngx_list_t are kept: a part other than the first is never
- * empty (the usual iteration reads its first element unchecked), and
- * ngx_list_push() never writes past the storage of the last part (its
- * room is l->nalloc elements from l->last->elts, so when the last part
- * starts further into its storage, l->nalloc shrinks by as much; later
- * parts are then allocated that smaller, which is harmless).
- */
-
-static ngx_int_t
-ngx_api_led_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
-{
-    ngx_uint_t                  i;
-    ngx_list_t                 *l;
-    ngx_list_part_t            *part, *prev, *tail;
-    ngx_table_elt_t            *h, **ph;
-    ngx_http_header_t          *hh;
-    ngx_http_core_main_conf_t  *cmcf;
-
-    l = &r->headers_in.headers;
-    prev = NULL;
-    part = &l->part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            prev = part;
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len != name->len
-            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
-        {
-            continue;
-        }
-
-        /* a header nginx itself parsed: forget its pointer to it */
-
-        if (h[i].hash && h[i].lowcase_key) {
-            cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
-
-            hh = ngx_hash_find(&cmcf->headers_in_hash, h[i].hash,
-                               h[i].lowcase_key, h[i].key.len);
-
-            if (hh) {
-                ph = (ngx_table_elt_t **) ((char *) &r->headers_in
-                                           + hh->offset);
-                if (*ph == &h[i]) {
-#if (nginx_version >= 1023000)
-                    *ph = h[i].next;
-#else
-                    *ph = NULL;
-#endif
-                }
-            }
-        }
-
-        h[i].hash = 0;
-
-        if (part->nelts == 1) {
-
-            if (prev == NULL) {
-                /* the first part may be empty */
-                part->nelts = 0;
-                continue;
-            }
-
-            /* unlink the emptied part; the previous one gets its room */
-
-            prev->next = part->next;
-
-            if (l->last == part) {
-                l->last = prev;
-            }
-
-            part = prev;
-            h = part->elts;
-            i = part->nelts - 1;
-            continue;
-        }
-
-        if (i == part->nelts - 1) {
-            part->nelts--;
-            continue;
-        }
-
-        if (i == 0) {
-            part->elts = (char *) part->elts + l->size;
-            part->nelts--;
-
-            if (l->last == part) {
-                l->nalloc--;
-            }
-
-            h = part->elts;
-            i = (ngx_uint_t) -1;
-            continue;
-        }
-
-        tail = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
-        if (tail == NULL) {
-            return NGX_ERROR;
-        }
-
-        tail->elts = (char *) part->elts + (i + 1) * l->size;
-        tail->nelts = part->nelts - i - 1;
-        tail->next = part->next;
-
-        part->nelts = i;
-        part->next = tail;
-
-        if (l->last == part) {
-            l->last = tail;
-            l->nalloc -= i + 1;
-        }
-
-        prev = part;
-        part = tail;
-        h = part->elts;
-        i = (ngx_uint_t) -1;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_headers_in_add(ngx_http_request_t *r, ngx_str_t *name,
-    u_char *lowcase, ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->key = *name;
-    h->value = *value;
-    h->lowcase_key = lowcase;
-    h->hash = ngx_hash_key(lowcase, name->len);
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
 
     return NGX_OK;
 }
@@ -1976,7 +1682,6 @@ ngx_api_led_consumer_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         && ngx_api_led_header_value_is_safe(&ctx->consumer_id))
     {
         if (ngx_api_led_headers_in_add(r, &ngx_api_led_consumer_id_header,
-                                       (u_char *) "x-consumer-id",
                                        &ctx->consumer_id)
             != NGX_OK)
         {
@@ -1986,7 +1691,6 @@ ngx_api_led_consumer_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     if (ctx->consumer && ctx->consumer->plan) {
         if (ngx_api_led_headers_in_add(r, &ngx_api_led_consumer_plan_header,
-                                       (u_char *) "x-consumer-plan",
                                        &ctx->consumer->plan->name)
             != NGX_OK)
         {

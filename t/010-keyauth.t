@@ -740,3 +740,42 @@ join "", "X-API-Key: k-free-1\n",
 key=[] f1=[v1] f19=[v19] f22=[v22] ua=[ua-late] id=[bob] plan=[free]
 --- response_headers
 X-UA: ua-late
+
+
+
+=== TEST 33: "jwt" alone needs no consumers file; no token is 401 missing_credentials
+--- http_config
+    # no consumers file
+--- config
+    location /t {
+        api_led_auth jwt;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: test
+--- error_code: 401
+--- response_body_like chomp
+"type":"urn:api-led:error:missing_credentials".*"detail":"the request carries no bearer token"
+
+
+
+=== TEST 34: "key jwt" with anonymous access: no credential proceeds anonymously
+--- config
+    location /t {
+        api_led_auth key jwt;
+        api_led_auth_anonymous guest;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Who "$api_led_consumer/$api_led_plan/$api_led_auth_method";
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_headers
+X-Who: guest/free/anonymous
