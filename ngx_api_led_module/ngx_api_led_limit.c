@@ -2,45 +2,1634 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Rate limits: GCRA, Redis and shared memory stores (not built yet).
+ * Rate limits: GCRA with two stores.  "redis" keeps one timestamp per key
+ * in Redis, shared by every node: all limits of a request are checked and
+ * updated by one Lua script, in one round trip, all-or-nothing, on Redis's
+ * clock.  "local" keeps the same timestamps in nginx shared memory (one
+ * node); it is the store when no api_led_redis is configured, and the
+ * fallback of on_error=local.
+ *
+ * GCRA: a limit of COUNT requests per PERIOD emits one request every
+ * T = PERIOD / COUNT; with a tolerance tau = burst * T, a request at "now"
+ * is admitted when TAT - now <= tau, TAT being the stored theoretical
+ * arrival time (or now if older), and the new TAT is max(TAT, now) + T.
+ * So burst + 1 requests may come at once, then one every T.
  */
 
 
 #include "ngx_api_led.h"
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+
+#define NGX_API_LED_LIMIT_MAX            16
+#define NGX_API_LED_LIMIT_KEY_MAX        256
+
+#define NGX_API_LED_LIMIT_ON_ERROR_LOCAL   0
+#define NGX_API_LED_LIMIT_ON_ERROR_OPEN    1
+#define NGX_API_LED_LIMIT_ON_ERROR_CLOSED  2
+
+#define NGX_API_LED_LIMIT_STORE_NONE     0
+#define NGX_API_LED_LIMIT_STORE_REDIS    1
+#define NGX_API_LED_LIMIT_STORE_LOCAL    2
+
+#define NGX_API_LED_LIMIT_WAITING        1
+#define NGX_API_LED_LIMIT_REPLIED        2
+#define NGX_API_LED_LIMIT_DONE           3
+
+
+/* one api_led_rate_limit directive */
+typedef struct {
+    ngx_api_led_rate_t              rate;
+    ngx_uint_t                      burst;
+    ngx_http_complex_value_t       *key;       /* NULL: consumer or address */
+    ngx_str_t                       name;
+    ngx_uint_t                      on_error;
+    unsigned                        plan:1;
+} ngx_api_led_limit_conf_t;
+
+
+typedef struct {
+    ngx_api_led_redis_t            *redis;
+    ngx_api_led_redis_script_t     *script;
+    ngx_shm_zone_t                 *shm_zone;
+    unsigned                        need_local:1;
+} ngx_api_led_limit_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t                    *limits;    /* ngx_api_led_limit_conf_t */
+    ngx_flag_t                      headers;
+    unsigned                        off:1;
+} ngx_api_led_limit_loc_conf_t;
+
+
+/* one limit as it applies to a request, and its outcome */
+typedef struct {
+    ngx_str_t                       key;       /* api_led:{KEY}:NAME */
+    uint64_t                        interval;  /* T, microseconds */
+    uint64_t                        tau;       /* microseconds */
+    ngx_uint_t                      limit;     /* burst + 1 */
+    ngx_uint_t                      on_error;
+
+    ngx_uint_t                      remaining;
+    ngx_msec_t                      reset;     /* until the bucket is full */
+    ngx_msec_t                      retry;     /* 0: admitted */
+    unsigned                        skip:1;
+} ngx_api_led_limit_item_t;
+
+
+typedef struct {
+    ngx_http_request_t             *request;
+    ngx_api_led_redis_waiter_t     *waiter;
+    ngx_api_led_limit_item_t       *items;
+    ngx_uint_t                      nitems;
+    ngx_uint_t                      state;
+    ngx_uint_t                      store;
+
+    /* the most constrained limit, for the headers and the variable */
+    ngx_uint_t                      limit;
+    ngx_uint_t                      remaining;
+    ngx_msec_t                      reset;
+
+    unsigned                        failed:1;
+    unsigned                        limited:1;
+    unsigned                        headers:1;
+} ngx_api_led_limit_ctx_t;
+
+
+/* shared memory */
+
+typedef struct {
+    ngx_rbtree_t                    rbtree;
+    ngx_rbtree_node_t               sentinel;
+    ngx_queue_t                     queue;     /* least recently used last */
+} ngx_api_led_limit_shctx_t;
+
+
+typedef struct {
+    ngx_api_led_limit_shctx_t      *sh;
+    ngx_slab_pool_t                *shpool;
+} ngx_api_led_limit_zone_t;
+
+
+typedef struct {
+    ngx_str_node_t                  sn;
+    ngx_queue_t                     queue;
+    uint64_t                        tat;
+    u_char                          data[1];
+} ngx_api_led_limit_node_t;
+
+
+static ngx_int_t ngx_api_led_limit_prepare(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, ngx_api_led_limit_loc_conf_t *llcf,
+    ngx_api_led_limit_ctx_t *lctx);
+static ngx_int_t ngx_api_led_limit_add_item(ngx_http_request_t *r,
+    ngx_api_led_limit_ctx_t *lctx, ngx_str_t *key, ngx_str_t *prefix,
+    ngx_str_t *name, ngx_api_led_rate_t *rate, ngx_uint_t burst,
+    ngx_uint_t on_error);
+static ngx_int_t ngx_api_led_limit_redis(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
+static void ngx_api_led_limit_redis_handler(void *data,
+    struct redisReply *reply);
+static ngx_int_t ngx_api_led_limit_decide(ngx_http_request_t *r,
+    ngx_api_led_limit_ctx_t *lctx);
+static ngx_int_t ngx_api_led_limit_retry_after(ngx_http_request_t *r,
+    ngx_msec_t ms);
+static void ngx_api_led_limit_local(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
+static void ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone,
+    uint64_t now, ngx_api_led_limit_node_t **keep, ngx_uint_t nkeep);
+static ngx_api_led_limit_ctx_t *ngx_api_led_limit_get_ctx(
+    ngx_http_request_t *r);
+static void ngx_api_led_limit_cleanup(void *data);
+
+static ngx_int_t ngx_api_led_limit_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_limit_variable_remaining(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_limit_variable_store(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static ngx_int_t ngx_api_led_limit_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_limit_init(ngx_conf_t *cf);
+static void *ngx_api_led_limit_create_main_conf(ngx_conf_t *cf);
+static void *ngx_api_led_limit_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_api_led_limit_redis_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_api_led_limit_zone_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_shm_zone_t *ngx_api_led_limit_add_zone(ngx_conf_t *cf,
+    size_t size);
+static ngx_int_t ngx_api_led_limit_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static ngx_int_t ngx_api_led_limit_init_process(ngx_cycle_t *cycle);
+static void ngx_api_led_limit_exit_process(ngx_cycle_t *cycle);
+
+
+/*
+ * The GCRA script.  KEYS: one per limit; ARGV: T and tau of each limit in
+ * microseconds.  Returns {admitted, then per limit: remaining, reset ms,
+ * retry ms}.  Nothing is written unless every limit admits the request.
+ * Lua numbers are doubles: microseconds since the epoch (~2^51) are exact,
+ * and "%.0f" keeps them so in the stored value.
+ */
+
+static ngx_str_t  ngx_api_led_limit_script = ngx_string(
+    "local t = redis.call('TIME')\n"
+    "local now = t[1] * 1000000 + t[2]\n"
+    "local out, tat = {1}, {}\n"
+    "for i = 1, #KEYS do\n"
+    "  local T, tau = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])\n"
+    "  local v = tonumber(redis.call('GET', KEYS[i])) or now\n"
+    "  if v < now then v = now end\n"
+    "  local allow = v - tau\n"
+    "  if now < allow then\n"
+    "    out[1] = 0\n"
+    "    out[3 * i - 1] = 0\n"
+    "    out[3 * i] = math.ceil((v - now) / 1000)\n"
+    "    out[3 * i + 1] = math.ceil((allow - now) / 1000)\n"
+    "  else\n"
+    "    tat[i] = v + T\n"
+    "    out[3 * i - 1] = math.floor((now - allow) / T)\n"
+    "    out[3 * i] = math.ceil((v + T - now) / 1000)\n"
+    "    out[3 * i + 1] = 0\n"
+    "  end\n"
+    "end\n"
+    "if out[1] == 1 then\n"
+    "  for i = 1, #KEYS do\n"
+    "    redis.call('SET', KEYS[i], string.format('%.0f', tat[i]),\n"
+    "               'PX', math.ceil((tat[i] - now) / 1000))\n"
+    "  end\n"
+    "end\n"
+    "return out\n");
+
+
+static ngx_str_t  ngx_api_led_limit_zone_name =
+    ngx_string("api_led_rate_limit");
+
+static ngx_str_t  ngx_api_led_limit_stores[] = {
+    ngx_string("none"),
+    ngx_string("redis"),
+    ngx_string("local")
+};
+
+static ngx_str_t  ngx_api_led_limit_h_limit = ngx_string("RateLimit-Limit");
+static ngx_str_t  ngx_api_led_limit_h_remaining =
+    ngx_string("RateLimit-Remaining");
+static ngx_str_t  ngx_api_led_limit_h_reset = ngx_string("RateLimit-Reset");
+static ngx_str_t  ngx_api_led_limit_h_retry_after = ngx_string("Retry-After");
+
+
+/* the outage this worker last warned about */
+static ngx_uint_t  ngx_api_led_limit_warned;
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+static ngx_command_t  ngx_api_led_limit_commands[] = {
+
+    { ngx_string("api_led_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_api_led_limit_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("api_led_rate_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_api_led_limit_rate_limit,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("api_led_rate_limit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_api_led_limit_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("api_led_rate_limit_headers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_limit_loc_conf_t, headers),
+      NULL },
+
+      ngx_null_command
+};
 
 
 static ngx_http_module_t  ngx_api_led_limit_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
-    NULL,                                  /* create main configuration */
+    ngx_api_led_limit_add_variables,       /* preconfiguration */
+    ngx_api_led_limit_init,                /* postconfiguration */
+
+    ngx_api_led_limit_create_main_conf,    /* create main configuration */
     NULL,                                  /* init main configuration */
+
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+
+    ngx_api_led_limit_create_loc_conf,     /* create location configuration */
+    ngx_api_led_limit_merge_loc_conf       /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_api_led_limit_module = {
     NGX_MODULE_V1,
-    &ngx_api_led_limit_module_ctx,
-    NULL,                                  /* module directives */
+    &ngx_api_led_limit_module_ctx,         /* module context */
+    ngx_api_led_limit_commands,            /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_api_led_limit_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_api_led_limit_exit_process,        /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
 
+static ngx_http_variable_t  ngx_api_led_limit_vars[] = {
+
+    { ngx_string("api_led_rate_limit_remaining"), NULL,
+      ngx_api_led_limit_variable_remaining, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_rate_limit_store"), NULL,
+      ngx_api_led_limit_variable_store, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+/*
+ * The access step.  Called again after a suspension (NGX_AGAIN): the
+ * request ctx says where the request stands, so nothing is counted twice.
+ */
+
 ngx_int_t
 ngx_api_led_limit_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    return NGX_DECLINED;
+    ngx_int_t                       rc;
+    ngx_pool_cleanup_t             *cln;
+    ngx_api_led_limit_ctx_t        *lctx;
+    ngx_api_led_limit_loc_conf_t   *llcf;
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lctx = ngx_api_led_limit_get_ctx(r);
+
+    if (lctx) {
+        switch (lctx->state) {
+
+        case NGX_API_LED_LIMIT_WAITING:
+            return NGX_AGAIN;
+
+        case NGX_API_LED_LIMIT_REPLIED:
+            return ngx_api_led_limit_decide(r, lctx);
+
+        default:
+            return NGX_DECLINED;
+        }
+    }
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_limit_module);
+
+    if (llcf->limits == NULL || llcf->limits->nelts == 0) {
+        return NGX_DECLINED;
+    }
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_limit_module);
+
+    /* the ctx is a pool cleanup's data: it detaches a waiter */
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_api_led_limit_ctx_t));
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lctx = cln->data;
+    ngx_memzero(lctx, sizeof(ngx_api_led_limit_ctx_t));
+    lctx->request = r;
+
+    cln->handler = ngx_api_led_limit_cleanup;
+
+    ngx_http_set_ctx(r, lctx, ngx_api_led_limit_module);
+
+    rc = ngx_api_led_limit_prepare(r, ctx, llcf, lctx);
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (lctx->nitems == 0) {
+        lctx->state = NGX_API_LED_LIMIT_DONE;
+        return NGX_DECLINED;
+    }
+
+    if (lmcf->redis == NULL) {
+        ngx_api_led_limit_local(r, lmcf, lctx);
+        return ngx_api_led_limit_decide(r, lctx);
+    }
+
+    rc = ngx_api_led_limit_redis(r, lmcf, lctx);
+
+    if (rc == NGX_AGAIN) {
+        lctx->state = NGX_API_LED_LIMIT_WAITING;
+
+        r->read_event_handler = ngx_http_test_reading;
+        r->write_event_handler = ngx_http_request_empty_handler;
+
+        return NGX_AGAIN;
+    }
+
+    /* the circuit is open: the failure policy applies without waiting */
+
+    lctx->failed = 1;
+
+    return ngx_api_led_limit_decide(r, lctx);
+}
+
+
+/* the limits that apply to this request, with their keys */
+
+static ngx_int_t
+ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    ngx_api_led_limit_loc_conf_t *llcf, ngx_api_led_limit_ctx_t *lctx)
+{
+    ngx_str_t                  key, prefix;
+    ngx_uint_t                 i, j, n;
+    ngx_api_led_rate_t        *rates;
+    ngx_api_led_limit_conf_t  *lc;
+
+    lc = llcf->limits->elts;
+
+    n = llcf->limits->nelts;
+
+    if (ctx->consumer && ctx->consumer->plan) {
+        n += ctx->consumer->plan->limits.nelts;
+    }
+
+    lctx->items = ngx_pcalloc(r->pool, n * sizeof(ngx_api_led_limit_item_t));
+    if (lctx->items == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < llcf->limits->nelts; i++) {
+
+        if (lc[i].key) {
+            if (ngx_http_complex_value(r, lc[i].key, &key) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            /* an empty key is not limited, as in limit_req */
+            if (key.len == 0) {
+                continue;
+            }
+
+        } else if (ctx->consumer_id.len) {
+            key = ctx->consumer_id;
+
+        } else {
+            key = r->connection->addr_text;
+        }
+
+        if (!lc[i].plan) {
+            ngx_str_null(&prefix);
+
+            if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix,
+                                           &lc[i].name, &lc[i].rate,
+                                           lc[i].burst, lc[i].on_error)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ctx->consumer == NULL || ctx->consumer->plan == NULL) {
+            continue;
+        }
+
+        rates = ctx->consumer->plan->limits.elts;
+
+        for (j = 0; j < ctx->consumer->plan->limits.nelts; j++) {
+            ngx_str_set(&prefix, "plan:");
+
+            if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix,
+                                           &rates[j].text, &rates[j],
+                                           rates[j].count - 1,
+                                           lc[i].on_error)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_add_item(ngx_http_request_t *r,
+    ngx_api_led_limit_ctx_t *lctx, ngx_str_t *key, ngx_str_t *prefix,
+    ngx_str_t *name, ngx_api_led_rate_t *rate, ngx_uint_t burst,
+    ngx_uint_t on_error)
+{
+    u_char                    *p, md[SHA_DIGEST_LENGTH];
+    size_t                     len;
+    ngx_api_led_limit_item_t  *item;
+
+    if (lctx->nitems == NGX_API_LED_LIMIT_MAX) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "api_led: more than %d rate limits for one request, "
+                      "limit \"%V%V\" ignored", NGX_API_LED_LIMIT_MAX,
+                      prefix, name);
+        return NGX_OK;
+    }
+
+    item = &lctx->items[lctx->nitems++];
+
+    len = sizeof("api_led:{}:") - 1 + prefix->len + name->len;
+
+    /* a long key (from a header, say) is replaced by its digest */
+    if (key->len > NGX_API_LED_LIMIT_KEY_MAX) {
+        len += sizeof("sha1:") - 1 + 2 * SHA_DIGEST_LENGTH;
+
+    } else {
+        len += key->len;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    item->key.data = p;
+
+    p = ngx_cpymem(p, "api_led:{", sizeof("api_led:{") - 1);
+
+    if (key->len > NGX_API_LED_LIMIT_KEY_MAX) {
+        SHA1(key->data, key->len, md);
+        p = ngx_cpymem(p, "sha1:", sizeof("sha1:") - 1);
+        p = ngx_hex_dump(p, md, SHA_DIGEST_LENGTH);
+
+    } else {
+        p = ngx_cpymem(p, key->data, key->len);
+    }
+
+    p = ngx_cpymem(p, "}:", 2);
+    p = ngx_cpymem(p, prefix->data, prefix->len);
+    p = ngx_cpymem(p, name->data, name->len);
+
+    item->key.len = p - item->key.data;
+
+    item->interval = (uint64_t) rate->period * 1000 / rate->count;
+
+    if (item->interval == 0) {
+        item->interval = 1;
+    }
+
+    item->tau = burst * item->interval;
+    item->limit = burst + 1;
+    item->on_error = on_error;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_redis(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx)
+{
+    u_char                    *p;
+    ngx_str_t                 *args;
+    ngx_uint_t                 i, n, nargs;
+    ngx_api_led_limit_item_t  *item;
+
+    n = lctx->nitems;
+    nargs = 1 + 3 * n;
+
+    args = ngx_palloc(r->pool, nargs * sizeof(ngx_str_t));
+    if (args == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, (2 * n + 1) * NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    args[0].data = p;
+    p = ngx_sprintf(p, "%ui", n);
+    args[0].len = p - args[0].data;
+
+    item = lctx->items;
+
+    for (i = 0; i < n; i++) {
+        args[1 + i] = item[i].key;
+
+        args[1 + n + 2 * i].data = p;
+        p = ngx_sprintf(p, "%uL", item[i].interval);
+        args[1 + n + 2 * i].len = p - args[1 + n + 2 * i].data;
+
+        args[2 + n + 2 * i].data = p;
+        p = ngx_sprintf(p, "%uL", item[i].tau);
+        args[2 + n + 2 * i].len = p - args[2 + n + 2 * i].data;
+    }
+
+    return ngx_api_led_redis_evalsha(lmcf->redis, lmcf->script, nargs, args,
+                                     ngx_api_led_limit_redis_handler, lctx,
+                                     &lctx->waiter);
+}
+
+
+static void
+ngx_api_led_limit_redis_handler(void *data, struct redisReply *reply)
+{
+    ngx_api_led_limit_ctx_t *lctx = data;
+
+    ngx_uint_t                 i;
+    redisReply               **e;
+    ngx_http_request_t        *r;
+    ngx_api_led_limit_item_t  *item;
+
+    r = lctx->request;
+
+    lctx->waiter = NULL;
+    lctx->state = NGX_API_LED_LIMIT_REPLIED;
+
+    if (reply == NULL) {
+        lctx->failed = 1;
+        goto resume;
+    }
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != 1 + 3 * lctx->nitems)
+    {
+        goto invalid;
+    }
+
+    e = reply->element;
+
+    for (i = 0; i < reply->elements; i++) {
+        if (e[i]->type != REDIS_REPLY_INTEGER || e[i]->integer < 0) {
+            goto invalid;
+        }
+    }
+
+    item = lctx->items;
+
+    for (i = 0; i < lctx->nitems; i++) {
+        item[i].remaining = (ngx_uint_t) e[1 + 3 * i]->integer;
+        item[i].reset = (ngx_msec_t) e[2 + 3 * i]->integer;
+        item[i].retry = (ngx_msec_t) e[3 + 3 * i]->integer;
+
+        if (e[0]->integer == 0 && item[i].retry == 0) {
+            /* admitted by this limit, but nothing was counted */
+            item[i].skip = 1;
+        }
+    }
+
+    lctx->store = NGX_API_LED_LIMIT_STORE_REDIS;
+
+    goto resume;
+
+invalid:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "api_led: unexpected reply from the redis rate limit "
+                  "script");
+    lctx->failed = 1;
+
+resume:
+
+    ngx_api_led_resume(r);
+}
+
+
+/* the verdict: let the request go on, or answer 429 / 503 */
+
+static ngx_int_t
+ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
+{
+    ngx_uint_t                      i, closed, local, admitted;
+    ngx_msec_t                      ms;
+    ngx_api_led_limit_item_t       *item, *best;
+    ngx_api_led_limit_loc_conf_t   *llcf;
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lctx->state = NGX_API_LED_LIMIT_DONE;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_limit_module);
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_limit_module);
+
+    item = lctx->items;
+
+    if (lctx->failed) {
+        closed = 0;
+        local = 0;
+
+        for (i = 0; i < lctx->nitems; i++) {
+            if (item[i].on_error == NGX_API_LED_LIMIT_ON_ERROR_CLOSED) {
+                closed = 1;
+
+            } else if (item[i].on_error == NGX_API_LED_LIMIT_ON_ERROR_LOCAL) {
+                local = 1;
+            }
+        }
+
+        if (closed) {
+            lctx->store = NGX_API_LED_LIMIT_STORE_NONE;
+
+            ms = ngx_api_led_redis_retry_after(lmcf->redis);
+
+            if (ngx_api_led_limit_retry_after(r, ms) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return ngx_api_led_problem_finalize(r,
+                                          NGX_HTTP_SERVICE_UNAVAILABLE,
+                                          "rate_limit_unavailable",
+                                          "the rate limit cannot be checked "
+                                          "now, retry later");
+        }
+
+        /* one warning per outage and worker, not one per request */
+
+        if (ngx_api_led_limit_warned
+            != ngx_api_led_redis_outage(lmcf->redis))
+        {
+            ngx_api_led_limit_warned = ngx_api_led_redis_outage(lmcf->redis);
+
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "api_led: redis unavailable, rate limits %s "
+                          "until it is back",
+                          local ? "with on_error=local are counted on this "
+                                  "node only, others are not enforced"
+                                : "are not enforced (on_error=open)");
+        }
+
+        if (!local) {
+            lctx->store = NGX_API_LED_LIMIT_STORE_NONE;
+            return NGX_DECLINED;
+        }
+
+        for (i = 0; i < lctx->nitems; i++) {
+            item[i].skip =
+                   (item[i].on_error != NGX_API_LED_LIMIT_ON_ERROR_LOCAL);
+        }
+
+        ngx_api_led_limit_local(r, lmcf, lctx);
+    }
+
+    admitted = 1;
+    best = NULL;
+
+    for (i = 0; i < lctx->nitems; i++) {
+        if (!item[i].skip && item[i].retry) {
+            admitted = 0;
+
+            if (best == NULL || item[i].retry > best->retry) {
+                best = &item[i];
+            }
+        }
+    }
+
+    if (admitted) {
+        for (i = 0; i < lctx->nitems; i++) {
+            if (item[i].skip) {
+                continue;
+            }
+
+            if (best == NULL
+                || item[i].remaining < best->remaining
+                || (item[i].remaining == best->remaining
+                    && item[i].reset > best->reset))
+            {
+                best = &item[i];
+            }
+        }
+    }
+
+    if (best == NULL) {
+        return NGX_DECLINED;
+    }
+
+    lctx->limited = 1;
+    lctx->headers = llcf->headers ? 1 : 0;
+    lctx->limit = best->limit;
+    lctx->remaining = best->remaining;
+    lctx->reset = best->reset;
+
+    if (admitted) {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_api_led_limit_retry_after(r, best->retry) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_api_led_problem_finalize(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                        "rate_limited",
+                                        "too many requests, retry in %M s",
+                                        (best->retry + 999) / 1000);
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_retry_after(ngx_http_request_t *r, ngx_msec_t ms)
+{
+    u_char     *p;
+    ngx_str_t   value;
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "%M", ms ? (ms + 999) / 1000 : 1) - p;
+
+    return ngx_api_led_set_header(r, &ngx_api_led_limit_h_retry_after,
+                                  &value);
+}
+
+
+/*
+ * The local store: the same GCRA under the zone's mutex.  All limits of
+ * the request are looked at before any is written: all-or-nothing.
+ */
+
+static void
+ngx_api_led_limit_local(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx)
+{
+    size_t                      size;
+    uint32_t                    hash;
+    uint64_t                    now, tat, allow, tats[NGX_API_LED_LIMIT_MAX];
+    ngx_uint_t                  i, admitted;
+    ngx_api_led_limit_item_t   *item;
+    ngx_api_led_limit_node_t   *node, *nodes[NGX_API_LED_LIMIT_MAX];
+    ngx_api_led_limit_zone_t   *zone;
+
+    zone = lmcf->shm_zone->data;
+    item = lctx->items;
+
+    now = (uint64_t) ngx_current_msec * 1000;
+    admitted = 1;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    ngx_api_led_limit_expire(zone, now, NULL, 0);
+
+    for (i = 0; i < lctx->nitems; i++) {
+        nodes[i] = NULL;
+
+        if (item[i].skip) {
+            continue;
+        }
+
+        hash = ngx_crc32_short(item[i].key.data, item[i].key.len);
+
+        node = (ngx_api_led_limit_node_t *)
+                   ngx_str_rbtree_lookup(&zone->sh->rbtree, &item[i].key,
+                                         hash);
+        nodes[i] = node;
+
+        tat = node ? node->tat : now;
+
+        if (tat < now) {
+            tat = now;
+        }
+
+        allow = tat > item[i].tau ? tat - item[i].tau : 0;
+
+        if (now < allow) {
+            admitted = 0;
+            item[i].remaining = 0;
+            item[i].reset = (tat - now + 999) / 1000;
+            item[i].retry = (allow - now + 999) / 1000;
+
+        } else {
+            tats[i] = tat + item[i].interval;
+            item[i].remaining = (now - allow) / item[i].interval;
+            item[i].reset = (tats[i] - now + 999) / 1000;
+            item[i].retry = 0;
+        }
+    }
+
+    if (!admitted) {
+        for (i = 0; i < lctx->nitems; i++) {
+            if (item[i].retry == 0) {
+                item[i].skip = 1;
+            }
+        }
+
+        goto done;
+    }
+
+    for (i = 0; i < lctx->nitems; i++) {
+
+        if (item[i].skip) {
+            continue;
+        }
+
+        node = nodes[i];
+
+        if (node) {
+            node->tat = tats[i];
+            ngx_queue_remove(&node->queue);
+            ngx_queue_insert_head(&zone->sh->queue, &node->queue);
+            continue;
+        }
+
+        size = offsetof(ngx_api_led_limit_node_t, data) + item[i].key.len;
+
+        node = ngx_slab_alloc_locked(zone->shpool, size);
+
+        if (node == NULL) {
+            /* the zone is full: the least recently used keys give way */
+            ngx_api_led_limit_expire(zone, 0, nodes, lctx->nitems);
+
+            node = ngx_slab_alloc_locked(zone->shpool, size);
+
+            if (node == NULL) {
+                ngx_shmtx_unlock(&zone->shpool->mutex);
+                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                              "api_led: api_led_rate_limit_zone is too "
+                              "small, a limit was not counted");
+                ngx_shmtx_lock(&zone->shpool->mutex);
+                continue;
+            }
+        }
+
+        nodes[i] = node;
+
+        node->tat = tats[i];
+        node->sn.str.len = item[i].key.len;
+        node->sn.str.data = node->data;
+        ngx_memcpy(node->data, item[i].key.data, item[i].key.len);
+        node->sn.node.key = ngx_crc32_short(item[i].key.data,
+                                            item[i].key.len);
+
+        ngx_rbtree_insert(&zone->sh->rbtree, &node->sn.node);
+        ngx_queue_insert_head(&zone->sh->queue, &node->queue);
+    }
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    lctx->store = NGX_API_LED_LIMIT_STORE_LOCAL;
+}
+
+
+/*
+ * Frees nodes whose TAT has passed (they mean the same as no node), at
+ * most a few a call; with now == 0 frees the least recently used ones
+ * whatever their TAT, except those in "keep".
+ */
+
+static void
+ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone, uint64_t now,
+    ngx_api_led_limit_node_t **keep, ngx_uint_t nkeep)
+{
+    ngx_uint_t                 n, i;
+    ngx_queue_t               *q, *prev;
+    ngx_api_led_limit_node_t  *node;
+
+    q = ngx_queue_last(&zone->sh->queue);
+
+    for (n = 0; n < 3 && q != ngx_queue_sentinel(&zone->sh->queue); q = prev)
+    {
+        prev = ngx_queue_prev(q);
+
+        node = ngx_queue_data(q, ngx_api_led_limit_node_t, queue);
+
+        if (now && node->tat > now) {
+            return;
+        }
+
+        for (i = 0; i < nkeep; i++) {
+            if (keep[i] == node) {
+                break;
+            }
+        }
+
+        if (i < nkeep) {
+            continue;
+        }
+
+        ngx_queue_remove(q);
+        ngx_rbtree_delete(&zone->sh->rbtree, &node->sn.node);
+        ngx_slab_free_locked(zone->shpool, node);
+        n++;
+    }
+}
+
+
+static ngx_api_led_limit_ctx_t *
+ngx_api_led_limit_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t       *cln;
+    ngx_api_led_limit_ctx_t  *lctx;
+
+    r = r->main;
+
+    lctx = ngx_http_get_module_ctx(r, ngx_api_led_limit_module);
+
+    if (lctx || !r->internal) {
+        return lctx;
+    }
+
+    /* an internal redirect wiped r->ctx */
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_api_led_limit_cleanup) {
+            lctx = cln->data;
+            ngx_http_set_ctx(r, lctx, ngx_api_led_limit_module);
+            return lctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the request goes away: a reply still to come finds nobody */
+
+static void
+ngx_api_led_limit_cleanup(void *data)
+{
+    ngx_api_led_limit_ctx_t  *lctx = data;
+
+    if (lctx->waiter) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, lctx->request->connection->log, 0,
+                       "api_led limit: request gone, waiter detached");
+
+        ngx_api_led_redis_detach(lctx->waiter);
+        lctx->waiter = NULL;
+    }
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_header_filter(ngx_http_request_t *r)
+{
+    u_char                   *p;
+    ngx_str_t                 value;
+    ngx_api_led_limit_ctx_t  *lctx;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    lctx = ngx_api_led_limit_get_ctx(r);
+
+    if (lctx == NULL || !lctx->limited || !lctx->headers) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    p = ngx_sprintf(p, "%ui", lctx->limit);
+    value.len = p - value.data;
+
+    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_limit, &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    p = ngx_sprintf(p, "%ui", lctx->remaining);
+    value.len = p - value.data;
+
+    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_remaining, &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    p = ngx_sprintf(p, "%M", (lctx->reset + 999) / 1000);
+    value.len = p - value.data;
+
+    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_reset, &value)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_variable_remaining(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                   *p;
+    ngx_api_led_limit_ctx_t  *lctx;
+
+    lctx = ngx_api_led_limit_get_ctx(r);
+
+    if (lctx == NULL || !lctx->limited) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%ui", lctx->remaining) - p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_variable_store(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_uint_t                store;
+    ngx_api_led_limit_ctx_t  *lctx;
+
+    lctx = ngx_api_led_limit_get_ctx(r);
+
+    store = (lctx && lctx->state == NGX_API_LED_LIMIT_DONE)
+            ? lctx->store : NGX_API_LED_LIMIT_STORE_NONE;
+
+    v->len = ngx_api_led_limit_stores[store].len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = ngx_api_led_limit_stores[store].data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_api_led_limit_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_init(ngx_conf_t *cf)
+{
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_limit_module);
+
+    /* a limit counted locally needs a zone: 1m unless one was given */
+
+    if (lmcf->need_local && lmcf->shm_zone == NULL) {
+        lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, 1024 * 1024);
+        if (lmcf->shm_zone == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_api_led_limit_header_filter;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_api_led_limit_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_limit_main_conf_t));
+    if (lmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lmcf->redis = NULL;
+     *     lmcf->script = NULL;
+     *     lmcf->shm_zone = NULL;
+     *     lmcf->need_local = 0;
+     */
+
+    return lmcf;
+}
+
+
+static void *
+ngx_api_led_limit_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_api_led_limit_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_limit_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->limits = NULL;
+     *     conf->off = 0;
+     */
+
+    conf->headers = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_api_led_limit_loc_conf_t *prev = parent;
+    ngx_api_led_limit_loc_conf_t *conf = child;
+
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    if (conf->limits == NULL) {
+        conf->limits = prev->limits;
+    }
+
+    ngx_conf_merge_value(conf->headers, prev->headers, 1);
+
+    if (conf->limits && conf->limits->nelts) {
+        lmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_api_led_limit_module);
+
+        /* every limit may be counted locally: no Redis, or on_error=local */
+        lmcf->need_local = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_api_led_limit_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_api_led_limit_main_conf_t *lmcf = conf;
+
+    char  *rv;
+
+    if (lmcf->redis) {
+        return "is duplicate";
+    }
+
+    rv = ngx_api_led_redis_parse(cf, &lmcf->redis);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    lmcf->script = ngx_api_led_redis_add_script(cf, lmcf->redis,
+                                                &ngx_api_led_limit_script);
+    if (lmcf->script == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_api_led_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_api_led_limit_main_conf_t *lmcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+
+    if (lmcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[1]);
+
+    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\", at least %uzk",
+                           &value[1], 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, size);
+    if (lmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * api_led_rate_limit RATE|plan|off [burst=N] [key=VALUE] [name=NAME]
+ *     [on_error=open|closed|local]
+ */
+
+static char *
+ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_api_led_limit_loc_conf_t *llcf = conf;
+
+    u_char                            *p;
+    ngx_str_t                         *value, s;
+    ngx_int_t                          n;
+    ngx_uint_t                         i, burst;
+    ngx_api_led_limit_conf_t          *lc, *other;
+    ngx_http_compile_complex_value_t   ccv;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        if (llcf->limits || cf->args->nelts != 2) {
+            return "cannot be \"off\" with other limits";
+        }
+
+        llcf->off = 1;
+        llcf->limits = ngx_array_create(cf->pool, 1,
+                                        sizeof(ngx_api_led_limit_conf_t));
+        if (llcf->limits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (llcf->off) {
+        return "cannot be \"off\" with other limits";
+    }
+
+    if (llcf->limits == NULL) {
+        llcf->limits = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_api_led_limit_conf_t));
+        if (llcf->limits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (llcf->limits->nelts == NGX_API_LED_LIMIT_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "more than %d rate limits in one location",
+                           NGX_API_LED_LIMIT_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    lc = ngx_array_push(llcf->limits);
+    if (lc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(lc, sizeof(ngx_api_led_limit_conf_t));
+
+    burst = NGX_CONF_UNSET_UINT;
+    lc->on_error = NGX_API_LED_LIMIT_ON_ERROR_LOCAL;
+
+    if (value[1].len == 4 && ngx_strncmp(value[1].data, "plan", 4) == 0) {
+        lc->plan = 1;
+        ngx_str_set(&lc->name, "plan");
+
+    } else {
+        if (ngx_api_led_parse_rate(&value[1], &lc->rate) != NGX_OK) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid rate \"%V\", use Nr/s, Nr/m, Nr/h "
+                               "or Nr/d, or \"plan\" or \"off\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        if ((uint64_t) lc->rate.period * 1000 / lc->rate.count == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "rate \"%V\" is too high, at most one "
+                               "request a microsecond", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        lc->name = value[1];
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "burst=", 6) == 0) {
+            n = ngx_atoi(value[i].data + 6, value[i].len - 6);
+
+            if (n == NGX_ERROR || n > 1000000000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid burst \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            burst = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "key=", 4) == 0 && value[i].len > 4) {
+            s.data = value[i].data + 4;
+            s.len = value[i].len - 4;
+
+            lc->key = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+            if (lc->key == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = lc->key;
+
+            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "name=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            if (s.len == 0 || s.len > 64) {
+                goto invalid_name;
+            }
+
+            for (p = s.data; p < s.data + s.len; p++) {
+                if (!(isalnum(*p) || *p == '-' || *p == '_' || *p == '.'
+                      || *p == ':' || *p == '/'))
+                {
+                    goto invalid_name;
+                }
+            }
+
+            lc->name = s;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "on_error=", 9) == 0) {
+            s.data = value[i].data + 9;
+            s.len = value[i].len - 9;
+
+            if (s.len == 4 && ngx_strncmp(s.data, "open", 4) == 0) {
+                lc->on_error = NGX_API_LED_LIMIT_ON_ERROR_OPEN;
+
+            } else if (s.len == 6 && ngx_strncmp(s.data, "closed", 6) == 0) {
+                lc->on_error = NGX_API_LED_LIMIT_ON_ERROR_CLOSED;
+
+            } else if (s.len == 5 && ngx_strncmp(s.data, "local", 5) == 0) {
+                lc->on_error = NGX_API_LED_LIMIT_ON_ERROR_LOCAL;
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\", must be "
+                                   "\"on_error=open\", \"on_error=closed\" "
+                                   "or \"on_error=local\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (lc->plan) {
+        if (burst != NGX_CONF_UNSET_UINT) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"burst=\" cannot be used with \"plan\": "
+                               "a plan's limits admit their count at once");
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        /* by default the whole count may come at once */
+        lc->burst = (burst != NGX_CONF_UNSET_UINT) ? burst
+                                                   : lc->rate.count - 1;
+    }
+
+    /* two limits of one name and key would count into one bucket */
+
+    other = llcf->limits->elts;
+
+    for (i = 0; i + 1 < llcf->limits->nelts; i++) {
+        if (other[i].plan == lc->plan
+            && other[i].name.len == lc->name.len
+            && ngx_strncmp(other[i].name.data, lc->name.data,
+                           lc->name.len) == 0
+            && ((other[i].key == NULL && lc->key == NULL)
+                || (other[i].key && lc->key
+                    && other[i].key->value.len == lc->key->value.len
+                    && ngx_strncmp(other[i].key->value.data,
+                                   lc->key->value.data,
+                                   lc->key->value.len) == 0)))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate rate limit \"%V\" in one location, "
+                               "give each its own \"name=\"", &lc->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid_name:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid limit name \"%V\": 1 to 64 letters, digits, "
+                       "\"-\", \"_\", \".\", \":\" or \"/\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_shm_zone_t *
+ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size)
+{
+    ngx_shm_zone_t            *shm_zone;
+    ngx_api_led_limit_zone_t  *zone;
+
+    zone = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_limit_zone_t));
+    if (zone == NULL) {
+        return NULL;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &ngx_api_led_limit_zone_name, size,
+                                     &ngx_api_led_limit_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "api_led_rate_limit_zone is duplicate");
+        return NULL;
+    }
+
+    shm_zone->init = ngx_api_led_limit_init_zone;
+    shm_zone->data = zone;
+
+    return shm_zone;
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_api_led_limit_zone_t  *ozone = data;
+
+    size_t                     len;
+    ngx_api_led_limit_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool,
+                              sizeof(ngx_api_led_limit_shctx_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                    ngx_str_rbtree_insert_value);
+
+    ngx_queue_init(&zone->sh->queue);
+
+    len = sizeof(" in api_led_rate_limit_zone") - 1;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len + 1);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in api_led_rate_limit_zone%Z");
+
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_init_process(ngx_cycle_t *cycle)
+{
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_api_led_limit_module);
+
+    if (lmcf == NULL || lmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_api_led_redis_init_process(cycle, lmcf->redis);
+}
+
+
+static void
+ngx_api_led_limit_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_api_led_limit_module);
+
+    if (lmcf == NULL || lmcf->redis == NULL) {
+        return;
+    }
+
+    ngx_api_led_redis_exit_process(lmcf->redis);
 }
 
 
