@@ -1,0 +1,244 @@
+# Helpers for the rate-limit tests (t/030-039): private redis-servers, a
+# fake Redis that answers late, a second nginx, plain HTTP requests.
+package ApiLed::Redis;
+
+use strict;
+use warnings;
+
+use base 'Exporter';
+use IO::Socket::INET;
+use IO::Select;
+use POSIX ();
+use Time::HiRes qw(sleep time);
+use Digest::SHA qw(sha1_hex);
+use File::Temp qw(tempdir);
+
+our @EXPORT = qw(free_port start_redis stop_redis redis_cli start_fake_redis
+                 start_nginx stop_nginx http_get wait_until nginx_port);
+
+my %children;
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1:0',
+                                  ReuseAddr => 1)
+        or die "no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# the port the test nginx listens on
+sub nginx_port {
+    no warnings 'once';
+    return $Test::Nginx::Util::ServerPortForClient
+        || $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+}
+
+sub wait_until {
+    my ($cond, $timeout) = @_;
+    my $deadline = time + ($timeout || 5);
+    while (time < $deadline) {
+        return 1 if $cond->();
+        sleep 0.02;
+    }
+    return 0;
+}
+
+sub redis_cli {
+    my ($port, @args) = @_;
+    my $cmd = join ' ', 'redis-cli', '-p', $port,
+                        map { "'$_'" } @args;
+    my $out = `$cmd 2>/dev/null`;
+    chomp $out;
+    return $out;
+}
+
+# start_redis(port => P, args => [...]): a private redis-server, answering
+# PING when this returns
+sub start_redis {
+    my (%o) = @_;
+    my $port = $o{port} || free_port();
+    my $dir = tempdir(CLEANUP => 1);
+    my @cmd = ('redis-server', '--port', $port, '--bind', '127.0.0.1',
+               '--save', '', '--appendonly', 'no', '--dir', $dir,
+               '--daemonize', 'no', '--logfile', "$dir/redis.log",
+               @{ $o{args} || [] });
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        exec @cmd or POSIX::_exit(1);
+    }
+    $children{$pid} = 1;
+    my @auth = $o{password} ? ('-a', $o{password}, '--no-auth-warning') : ();
+    wait_until(sub { redis_cli($port, @auth, 'ping') eq 'PONG' }, 5)
+        or die "redis-server on port $port did not start";
+    return { pid => $pid, port => $port };
+}
+
+sub stop_redis {
+    my ($redis) = @_;
+    return unless $redis && $redis->{pid};
+    kill 'TERM', $redis->{pid};
+    waitpid $redis->{pid}, 0;
+    delete $children{ $redis->{pid} };
+    $redis->{pid} = undef;
+}
+
+# A fake Redis: answers the handshake at once and every EVALSHA/EVAL with
+# an admitting reply for N limits after "delay" seconds.
+sub start_fake_redis {
+    my (%o) = @_;
+    my $delay = $o{delay} || 0;
+    my $listen = IO::Socket::INET->new(Listen => 16, ReuseAddr => 1,
+                                       LocalAddr => '127.0.0.1:0')
+        or die "listen: $!";
+    my $port = $listen->sockport;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        $SIG{CHLD} = 'IGNORE';
+        while (my $c = $listen->accept) {
+            my $k = fork;
+            if (defined $k && $k == 0) {
+                fake_session($c, $delay);
+                POSIX::_exit(0);
+            }
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+    close $listen;
+    $children{$pid} = 1;
+    return { pid => $pid, port => $port };
+}
+
+sub fake_session {
+    my ($c, $delay) = @_;
+    my $buf = '';
+    for (;;) {
+        my $cmd = read_command($c, \$buf);
+        return unless $cmd;
+        my $name = uc $cmd->[0];
+        if ($name eq 'SCRIPT') {
+            my $sha = sha1_hex($cmd->[2]);
+            print $c "\$40\r\n$sha\r\n";
+        } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
+            sleep $delay if $delay;
+            my $n = $cmd->[2];
+            my $out = "*" . (1 + 3 * $n) . "\r\n:1\r\n";
+            $out .= ":0\r\n:1000\r\n:0\r\n" for 1 .. $n;
+            print $c $out;
+        } else {
+            print $c "+OK\r\n";
+        }
+        $c->flush;
+    }
+}
+
+sub read_line {
+    my ($c, $buf) = @_;
+    while ($$buf !~ /\r\n/) {
+        my $n = sysread $c, my $chunk, 4096;
+        return undef unless $n;
+        $$buf .= $chunk;
+    }
+    $$buf =~ s/^(.*?)\r\n//s;
+    return $1;
+}
+
+sub read_command {
+    my ($c, $buf) = @_;
+    my $line = read_line($c, $buf);
+    return undef unless defined $line && $line =~ /^\*(\d+)$/;
+    my @args;
+    for (1 .. $1) {
+        my $len = read_line($c, $buf);
+        return undef unless defined $len && $len =~ /^\$(\d+)$/;
+        while (length $$buf < $1 + 2) {
+            my $n = sysread $c, my $chunk, 65536;
+            return undef unless $n;
+            $$buf .= $chunk;
+        }
+        push @args, substr $$buf, 0, $1;
+        substr($$buf, 0, $1 + 2) = '';
+    }
+    return \@args;
+}
+
+# start_nginx(http => '...'): another nginx with the module, one process,
+# on a free port; returns { pid, port, dir }
+sub start_nginx {
+    my (%o) = @_;
+    my $port = free_port();
+    my $dir = tempdir(CLEANUP => 1);
+    mkdir "$dir/logs";
+    my $module = (split ' ', $ENV{TEST_NGINX_LOAD_MODULES} || '')[0]
+        or die "TEST_NGINX_LOAD_MODULES is not set";
+    my $http = $o{http};
+    $http =~ s/\$PORT\b/$port/g;
+    open my $f, '>', "$dir/nginx.conf" or die $!;
+    print $f <<"CONF";
+load_module $module;
+daemon off;
+master_process off;
+error_log $dir/logs/error.log info;
+pid $dir/logs/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log off;
+    $http
+}
+CONF
+    close $f;
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        exec $bin, '-p', "$dir/", '-c', "$dir/nginx.conf" or POSIX::_exit(1);
+    }
+    $children{$pid} = 1;
+    wait_until(sub {
+        IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 1)
+    }, 5) or die "second nginx did not start";
+    return { pid => $pid, port => $port, dir => $dir };
+}
+
+sub stop_nginx {
+    my ($ngx) = @_;
+    return unless $ngx && $ngx->{pid};
+    kill 'QUIT', $ngx->{pid};
+    waitpid $ngx->{pid}, 0;
+    delete $children{ $ngx->{pid} };
+    $ngx->{pid} = undef;
+}
+
+# http_get(port, path, headers...) -> (status, headers hashref, body)
+sub http_get {
+    my ($port, $path, %h) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 5)
+        or return (0, {}, '');
+    my $req = "GET $path HTTP/1.0\r\nHost: localhost\r\n";
+    $req .= "$_: $h{$_}\r\n" for keys %h;
+    print $s "$req\r\n";
+    local $/;
+    my $res = <$s> // '';
+    close $s;
+    my ($head, $body) = split /\r\n\r\n/, $res, 2;
+    return (0, {}, '') unless $head && $head =~ m{^HTTP/1\.\d (\d+)};
+    my $status = $1;
+    my %hdr;
+    for (split /\r\n/, $head) {
+        $hdr{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    return ($status, \%hdr, $body);
+}
+
+END {
+    for my $pid (keys %children) {
+        kill 'TERM', $pid;
+        waitpid $pid, 0;
+    }
+}
+
+1;
