@@ -813,7 +813,8 @@ ngx_api_led_limit_local(ngx_http_request_t *r,
 {
     size_t                      size;
     uint32_t                    hash;
-    uint64_t                    now, tat, allow, tats[NGX_API_LED_LIMIT_MAX];
+    uint64_t                    now, tat, ahead,
+                                tats[NGX_API_LED_LIMIT_MAX];
     ngx_uint_t                  i, admitted;
     ngx_api_led_limit_item_t   *item;
     ngx_api_led_limit_node_t   *node, *nodes[NGX_API_LED_LIMIT_MAX];
@@ -849,17 +850,19 @@ ngx_api_led_limit_local(ngx_http_request_t *r,
             tat = now;
         }
 
-        allow = tat > item[i].tau ? tat - item[i].tau : 0;
+        /* the clock is monotonic, maybe smaller than tau: no "tat - tau" */
 
-        if (now < allow) {
+        ahead = tat - now;
+
+        if (ahead > item[i].tau) {
             admitted = 0;
             item[i].remaining = 0;
-            item[i].reset = (tat - now + 999) / 1000;
-            item[i].retry = (allow - now + 999) / 1000;
+            item[i].reset = (ahead + 999) / 1000;
+            item[i].retry = (ahead - item[i].tau + 999) / 1000;
 
         } else {
             tats[i] = tat + item[i].interval;
-            item[i].remaining = (now - allow) / item[i].interval;
+            item[i].remaining = (item[i].tau - ahead) / item[i].interval;
             item[i].reset = (tats[i] - now + 999) / 1000;
             item[i].retry = 0;
         }

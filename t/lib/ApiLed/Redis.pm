@@ -235,6 +235,7 @@ sub http_get {
 }
 
 END {
+    local $?;
     for my $pid (keys %children) {
         kill 'TERM', $pid;
         waitpid $pid, 0;
