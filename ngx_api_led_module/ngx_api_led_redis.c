@@ -317,6 +317,9 @@ ngx_api_led_redis_init_process(ngx_cycle_t *cycle, ngx_api_led_redis_t *rd)
     rd->backoff = NGX_API_LED_REDIS_BACKOFF_MIN;
     rd->started = 1;
 
+    /* the handshake's deadlines must not start from a stale clock */
+    ngx_time_update();
+
     ngx_api_led_redis_connect(rd);
 
     return NGX_OK;
