@@ -275,3 +275,29 @@ GET /t
 X-API-Key: k1
 --- response_body
 ok
+
+
+
+=== TEST 20: api_led_consumers may come after the directives that need it
+--- http_config
+    api_led_auth key;
+    api_led_auth_anonymous guest;
+    api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "guest"}, {"id": "acme", "keys": ["k1"]}]}
+--- config
+    location /t {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Who $api_led_consumer;
+    }
+    location /echo {
+        api_led_auth off;
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["X-API-Key: k1", ""]
+--- response_headers eval
+["X-Who: acme", "X-Who: guest"]
