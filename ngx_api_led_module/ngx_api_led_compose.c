@@ -129,6 +129,8 @@ struct ngx_api_led_compose_s {
     ngx_uint_t                        running;
     uint32_t                          done;      /* parts in a final state */
     uint32_t                          ok;        /* parts that succeeded */
+    ngx_str_t                        *conflict_part;
+    ngx_str_t                         conflict_at;
     unsigned                          doomed:1;  /* a required part failed */
     unsigned                          finished:1;
     unsigned                          copy_headers:1;
@@ -1057,8 +1059,11 @@ ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp)
         rc = ngx_api_led_compose_send(cmp, b);
 
     } else if (rc == NGX_DECLINED) {
-        /* a merge conflict, answered */
-        rc = NGX_OK;
+        rc = ngx_api_led_problem_send(r, NGX_HTTP_BAD_GATEWAY,
+                                      "merge_conflict",
+                                      "part %V collides with an earlier "
+                                      "part at \"%V\"", cmp->conflict_part,
+                                      &cmp->conflict_at);
     }
 
     ngx_http_finalize_request(r, rc);
@@ -1222,7 +1227,8 @@ ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
 
 /*
  * Objects merged into one, in declaration order.  Objects under the same
- * key merge recursively; any other collision follows conflict=: error
+ * key merge recursively, equal values agree; any other collision (values
+ * that differ, an object and a non-object) follows conflict=: error
  * (502 merge_conflict), first (the earlier part's value stays) or last
  * (the later part's value wins).
  */
@@ -1269,13 +1275,15 @@ ngx_api_led_compose_deep(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
                           "earlier part at \"%*s\"", &part->conf->name,
                           at - path, path);
 
-            rc = ngx_api_led_problem_send(cmp->request, NGX_HTTP_BAD_GATEWAY,
-                                          "merge_conflict",
-                                          "part %V collides with an earlier "
-                                          "part at \"%*s\"",
-                                          &part->conf->name, at - path, path);
-
-            ngx_http_finalize_request(cmp->request, rc);
+            /* the caller answers 502 merge_conflict */
+            cmp->conflict_part = &part->conf->name;
+            cmp->conflict_at.len = at - path;
+            cmp->conflict_at.data = path;
+            cmp->conflict_at.data = ngx_pstrdup(cmp->request->pool,
+                                                &cmp->conflict_at);
+            if (cmp->conflict_at.data == NULL) {
+                return NGX_ERROR;
+            }
 
             return NGX_DECLINED;
         }
@@ -1348,6 +1356,11 @@ ngx_api_led_compose_deep_merge(json_t *dst, json_t *src, ngx_uint_t conflict,
                 return rc;
             }
 
+            continue;
+        }
+
+        /* parts that agree do not collide */
+        if (json_equal(cur, value)) {
             continue;
         }
 

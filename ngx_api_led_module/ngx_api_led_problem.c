@@ -31,6 +31,7 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
     { "body_too_large",           "Request body too large" },
     { "upstream_failed",          "Upstream failed" },
     { "upstream_timeout",         "Upstream timeout" },
+    { "merge_conflict",           "Merge conflict" },
     { "layer_violation",          "Layer violation" },
     { "internal_error",           "Internal error" },
     { NULL, NULL }
