@@ -28,6 +28,7 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
     { "rate_limited",             "Too many requests" },
     { "rate_limit_unavailable",   "Rate limit unavailable" },
     { "invalid_json",             "Invalid JSON" },
+    { "invalid_form",             "Invalid form" },
     { "body_too_large",           "Request body too large" },
     { "upstream_failed",          "Upstream failed" },
     { "upstream_timeout",         "Upstream timeout" },
