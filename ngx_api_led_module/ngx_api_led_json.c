@@ -781,6 +781,15 @@ static ngx_str_t  ngx_api_led_json_type_prefix[] = {
 };
 
 
+static ngx_str_t  ngx_api_led_json_type_name[] = {
+    ngx_string("string"),
+    ngx_string("number"),
+    ngx_string("boolean"),
+    ngx_string("JSON"),
+    ngx_null_string
+};
+
+
 char *
 ngx_api_led_json_value_compile(ngx_conf_t *cf, ngx_str_t *text,
     ngx_api_led_json_value_t *v)
@@ -835,7 +844,7 @@ ngx_api_led_json_value_compile(ngx_conf_t *cf, ngx_str_t *text,
     if (v->json == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid %V value \"%V\"",
-                           &ngx_api_led_json_type_prefix[v->type], &s);
+                           &ngx_api_led_json_type_name[v->type], &s);
         return NGX_CONF_ERROR;
     }
 
@@ -884,9 +893,8 @@ ngx_api_led_json_value_get(ngx_http_request_t *r,
 
     if (json == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "api_led: value \"%V\" is not a valid %V value, "
-                      "null used", &s,
-                      &ngx_api_led_json_type_prefix[v->type]);
+                      "api_led: value \"%V\" is not a valid %V, "
+                      "null used", &s, &ngx_api_led_json_type_name[v->type]);
 
         json = json_null();
     }

@@ -433,7 +433,7 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     char  *p = conf;
 
-    ngx_str_t                         *value;
+    ngx_str_t                         *value, *cl;
     ngx_uint_t                         response;
     ngx_array_t                      **ops;
     ngx_api_led_transform_op_t        *op;
@@ -497,12 +497,14 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
 
     /* headers the module or nginx itself must keep consistent */
 
-    if (op->name.hash == ngx_api_led_h_content_length.hash
-        || op->name.hash == ngx_api_led_h_transfer_encoding.hash
-        || (response && ngx_strcmp(op->name.lowcase.data, "connection") == 0)
+    cl = &op->name.lowcase;
+
+    if (ngx_strcmp(cl->data, "content-length") == 0
+        || ngx_strcmp(cl->data, "transfer-encoding") == 0
+        || (response && ngx_strcmp(cl->data, "connection") == 0)
         || (response && op->op != NGX_API_LED_T_SET
             && op->op != NGX_API_LED_T_REMOVE
-            && op->name.hash == ngx_api_led_h_content_type.hash))
+            && ngx_strcmp(cl->data, "content-type") == 0))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "header \"%V\" cannot be changed with \"%V\"",
@@ -517,11 +519,12 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        if (op->to.hash == ngx_api_led_h_content_length.hash
-            || op->to.hash == ngx_api_led_h_transfer_encoding.hash
-            || op->to.hash == ngx_api_led_h_content_type.hash
-            || (response && ngx_strcmp(op->to.lowcase.data, "connection")
-                            == 0))
+        cl = &op->to.lowcase;
+
+        if (ngx_strcmp(cl->data, "content-length") == 0
+            || ngx_strcmp(cl->data, "transfer-encoding") == 0
+            || ngx_strcmp(cl->data, "content-type") == 0
+            || (response && ngx_strcmp(cl->data, "connection") == 0))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "header cannot be renamed to \"%V\"",
@@ -1629,26 +1632,27 @@ static ngx_int_t
 ngx_api_led_hin_rebuild(ngx_http_request_t *r)
 {
     ngx_uint_t          i, n;
-    ngx_list_t          list;
+    ngx_list_t          old;
     ngx_list_part_t    *part;
     ngx_table_elt_t    *h, *nh;
     ngx_http_header_t  *hh;
 
-    n = 0;
-    part = &r->headers_in.headers.part;
+    /* old.last may point into r->headers_in: only old.part is walked */
+    old = r->headers_in.headers;
 
-    while (part) {
+    n = 0;
+    for (part = &old.part; part; part = part->next) {
         n += part->nelts;
-        part = part->next;
     }
 
-    if (ngx_list_init(&list, r->pool, n + 4, sizeof(ngx_table_elt_t))
+    if (ngx_list_init(&r->headers_in.headers, r->pool, n + 4,
+                      sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
+    part = &old.part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -1667,7 +1671,7 @@ ngx_api_led_hin_rebuild(ngx_http_request_t *r)
             continue;
         }
 
-        nh = ngx_list_push(&list);
+        nh = ngx_list_push(&r->headers_in.headers);
         if (nh == NULL) {
             return NGX_ERROR;
         }
@@ -1677,8 +1681,6 @@ ngx_api_led_hin_rebuild(ngx_http_request_t *r)
         nh->next = NULL;
 #endif
     }
-
-    r->headers_in.headers = list;
 
     /* forget the known headers, then link them again in order */
 

@@ -1,0 +1,686 @@
+# Request JSON bodies: set, remove, rename, keep, wrap on nested paths and
+# arrays, typed values, variables, order, empty/chunked/file-buffered/large
+# bodies (the upstream gets the new body with the right Content-Length),
+# form <-> JSON conversion, bad input, nginx -t errors.
+use Test::Nginx::Socket 'no_plan';
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+# The upstream shows what it received.  Its first hop reads the body
+# (in one memory buffer) and passes it on in a header to the second hop,
+# which prints it: a wrong Content-Length would hang or truncate it.
+our $Echo = <<'CONF';
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/echo.sock;
+        client_body_in_single_buffer on;
+        client_body_buffer_size 1m;
+        client_max_body_size 10m;
+        large_client_header_buffers 4 1m;
+        location / {
+            proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/__ret/;
+            proxy_pass_request_body off;
+            proxy_pass_request_headers off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-M $request_method;
+            proxy_set_header X-U $request_uri;
+            proxy_set_header X-CL $http_content_length;
+            proxy_set_header X-TE $http_transfer_encoding;
+            proxy_set_header X-CT $http_content_type;
+            proxy_set_header X-Tok $http_x_token;
+            proxy_set_header X-Body $request_body;
+        }
+        location ^~ /__ret/ {
+            return 200 "$http_x_m $http_x_u cl=$http_x_cl te=$http_x_te ct=$http_x_ct tok=$http_x_tok\n$http_x_body\n";
+        }
+    }
+CONF
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    my $http = $block->http_config // "";
+    $block->set_value("http_config", $http . $::Echo);
+});
+
+# what the echo answers for a POST of BODY (as the upstream got it)
+sub echo {
+    my ($body, %h) = @_;
+    my $ct = $h{ct} // "application/json";
+    my $uri = $h{uri} // "/up";
+    my $m = $h{method} // "POST";
+    my $tok = $h{tok} // "";
+    my $cl = $h{cl} // length($body);
+    return "$m $uri cl=$cl te= ct=$ct tok=$tok\n$body\n";
+}
+
+our $Big = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_,"secret":"x$_"}) } 1 .. 2000) . ']}';
+our $BigOut = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_}) } 1 .. 2000) . '],"n":"big"}';
+
+repeat_each(1);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: set creates nested members; the upstream gets the new length
+--- config
+    location /t {
+        api_led_request_json set /user/name Ada;
+        api_led_request_json set /meta/source/kind gateway;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"a":1,"user":{"id":7}}
+--- more_headers
+Content-Type: application/json
+--- response_body eval
+main::echo('{"a":1,"user":{"id":7,"name":"Ada"},"meta":{"source":{"kind":"gateway"}}}')
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: typed values: strings, numbers, booleans, null, literal JSON
+--- config
+    location /t {
+        api_led_request_json set /s string:42;
+        api_led_request_json set /plain "hello world";
+        api_led_request_json set /prefixed string:json:x;
+        api_led_request_json set /n number:42;
+        api_led_request_json set /neg number:-1.5e3;
+        api_led_request_json set /f number:0.1;
+        api_led_request_json set /t bool:true;
+        api_led_request_json set /no bool:off;
+        api_led_request_json set /z json:null;
+        api_led_request_json set /o 'json:{"x":[1,2.5,"y"],"e":{}}';
+        api_led_request_json set /empty "";
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{}
+--- response_body eval
+main::echo('{"s":"42","plain":"hello world","prefixed":"json:x","n":42,"neg":-1500.0,"f":0.1,"t":true,"no":false,"z":null,"o":{"x":[1,2.5,"y"],"e":{}},"empty":""}')
+
+
+
+=== TEST 3: values from variables, converted to the declared type
+--- config
+    location /t {
+        api_led_api orders;
+        api_led_request_json set /id number:$arg_id;
+        api_led_request_json set /bad number:$arg_bad;
+        api_led_request_json set /flag bool:$arg_flag;
+        api_led_request_json set /ua "agent $http_user_agent";
+        api_led_request_json set /cid $api_led_correlation_id;
+        api_led_request_json set /claims json:$http_x_json;
+        api_led_request_json set /broken json:$http_x_broken;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t?id=123&bad=12abc&flag=yes
+{"k":"v"}
+--- more_headers
+User-Agent: curl/8
+X-Correlation-ID: cid-42
+X-Json: {"roles":["a","b"],"n":1}
+X-Broken: {"roles":
+--- response_body eval
+main::echo('{"k":"v","id":123,"bad":null,"flag":true,"ua":"agent curl/8","cid":"cid-42","claims":{"roles":["a","b"],"n":1},"broken":null}', uri => "/up?id=123&bad=12abc&flag=yes")
+--- error_log
+value "12abc" is not a valid number, null used
+
+
+
+=== TEST 4: remove: nested members, array elements, every element's member
+--- config
+    location /t {
+        api_led_request_json remove /user/password;
+        api_led_request_json remove /items/1;
+        api_led_request_json remove /items/*/secret;
+        api_led_request_json remove /not/there;
+        api_led_request_json remove /items/7;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"user":{"name":"a","password":"p"},"items":[{"id":1,"secret":"s1"},{"id":2},{"id":3,"secret":"s3"}]}
+--- response_body eval
+main::echo('{"user":{"name":"a"},"items":[{"id":1},{"id":3}]}')
+
+
+
+=== TEST 5: rename to a member name, move to a pointer, rename in every element
+--- config
+    location /t {
+        api_led_request_json rename /user/nm name;
+        api_led_request_json rename /user/email /contact/email;
+        api_led_request_json rename /items/*/qty quantity;
+        api_led_request_json rename "/a~1b" "/c~0d";
+        api_led_request_json rename /missing other;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"user":{"nm":"Ada","email":"a@x"},"items":[{"qty":1},{"qty":2,"k":0}],"a/b":true}
+--- response_body eval
+main::echo('{"user":{"name":"Ada"},"items":[{"quantity":1},{"k":0,"quantity":2}],"contact":{"email":"a@x"},"c~d":true}')
+
+
+
+=== TEST 6: keep only the listed paths, nested and in every element
+--- config
+    location /t {
+        api_led_request_json keep /id /user/name /items/*/sku /items/0/qty;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"id":1,"internal":"x","user":{"name":"Ada","ssn":"123"},"items":[{"sku":"a","qty":1,"cost":3},{"sku":"b","qty":2}]}
+--- response_body eval
+main::echo('{"id":1,"user":{"name":"Ada"},"items":[{"sku":"a","qty":1},{"sku":"b"}]}')
+
+
+
+=== TEST 7: wrap the whole body under a new member
+--- config
+    location /t {
+        api_led_request_json wrap /data/payload;
+        api_led_request_json set /data/version number:2;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+[1,{"a":null}]
+--- response_body eval
+main::echo('{"data":{"payload":[1,{"a":null}],"version":2}}')
+
+
+
+=== TEST 8: arrays: append with "-", set by index, set in every element
+--- config
+    location /t {
+        api_led_request_json set /tags/- new;
+        api_led_request_json set /items/0/qty number:5;
+        api_led_request_json set /items/*/currency EUR;
+        api_led_request_json set /items/9/x skipped;
+        api_led_request_json set /list/-/first number:1;
+        api_led_request_json set /scalar/x skipped;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"tags":["a"],"items":[{"qty":1},{"qty":2}],"scalar":3}
+--- response_body eval
+main::echo('{"tags":["a","new"],"items":[{"qty":5,"currency":"EUR"},{"qty":2,"currency":"EUR"}],"scalar":3,"list":[{"first":1}]}')
+
+
+
+=== TEST 9: operations run in the order written, headers and JSON together
+--- config
+    location /t {
+        api_led_request_json set /a 1;
+        api_led_request_json rename /a b;
+        api_led_request_json set /a 2;
+        api_led_request_json set /token $http_x_token;
+        api_led_request_header remove X-Token;
+        api_led_request_json set /after-remove "[$http_x_token]";
+        api_led_request_json wrap /body;
+        api_led_request_json set /v 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"x":0}
+--- more_headers
+X-Token: t-1
+--- response_body eval
+main::echo('{"body":{"x":0,"b":"1","a":"2","token":"t-1","after-remove":"[t-1]"},"v":"1"}')
+
+
+
+=== TEST 10: an empty POST body with set becomes a JSON object
+--- config
+    location /t {
+        api_led_request_json set /created bool:1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+--- response_body eval
+main::echo('{"created":true}')
+
+
+
+=== TEST 11: a GET without a body gets none
+--- config
+    location /t {
+        api_led_request_json set /created bool:1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+GET /t
+--- response_body eval
+main::echo('', method => 'GET', ct => '', cl => '')
+
+
+
+=== TEST 12: a chunked body, arriving in pieces: Content-Length, no Transfer-Encoding
+--- config
+    location /t {
+        api_led_request_json set /via gw;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- raw_request eval
+["POST /t HTTP/1.1\r
+Host: localhost\r
+Connection: close\r
+Transfer-Encoding: chunked\r
+Content-Type: application/json\r
+\r
+", "5\r
+{\"a\":\r
+", "3\r
+ 1}\r
+0\r
+\r
+"]
+--- raw_request_middle_delay: 0.05
+--- response_body eval
+main::echo('{"a":1,"via":"gw"}')
+
+
+
+=== TEST 13: a body buffered to a temporary file
+--- config
+    location /t {
+        client_body_buffer_size 1k;
+        client_body_in_file_only on;
+        api_led_request_json remove /items/*/secret;
+        api_led_request_json set /n big;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n$::Big"
+--- response_body eval
+main::echo($::BigOut)
+
+
+
+=== TEST 14: a large body (bigger than the buffer, read in many events)
+--- config
+    location /t {
+        api_led_request_json remove /items/*/secret;
+        api_led_request_json set /n big;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n$::Big"
+--- response_body eval
+main::echo($::BigOut)
+
+
+
+=== TEST 15: a chunked body buffered to a file
+--- config
+    location /t {
+        client_body_buffer_size 1k;
+        api_led_request_json remove /items/*/secret;
+        api_led_request_json set /n big;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- raw_request eval
+my $b = $::Big;
+my $chunks = "";
+while (length $b) {
+    my $c = substr($b, 0, 3000, "");
+    $chunks .= sprintf("%x\r\n%s\r\n", length $c, $c);
+}
+"POST /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n" . $chunks . "0\r\n\r\n"
+--- response_body eval
+main::echo($::BigOut)
+
+
+
+=== TEST 16: invalid JSON: 400 invalid_json, the upstream is not called
+--- config
+    location /t {
+        api_led_request_json set /a 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"a":
+--- error_code: 400
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like chomp
+^\{"type":"urn:api-led:error:invalid_json","title":"Invalid JSON","status":400,"detail":"[^"]+ at line 1, column \d+","correlation_id":"[0-9a-f-]{36}"\}$
+--- no_error_log
+[error]
+
+
+
+=== TEST 17: a body over api_led_request_json_max_size: 413 (Content-Length known)
+--- config
+    location /t {
+        api_led_request_json_max_size 16;
+        api_led_request_json set /a 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"a":"0123456789abcdef"}
+--- error_code: 413
+--- response_body_like chomp
+"type":"urn:api-led:error:body_too_large",.*"detail":"the request body is larger than 16 bytes"
+
+
+
+=== TEST 18: a chunked body over the limit: 413 once read
+--- config
+    location /t {
+        api_led_request_json_max_size 16;
+        api_led_request_json set /a 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- raw_request eval
+"POST /t HTTP/1.1\r
+Host: localhost\r
+Connection: close\r
+Transfer-Encoding: chunked\r
+\r
+a\r
+{\"a\":\"0123\r
+a\r
+456789abc\"\r
+1\r
+}\r
+0\r
+\r
+"
+--- error_code: 413
+--- response_body_like chomp
+"type":"urn:api-led:error:body_too_large"
+
+
+
+=== TEST 19: nesting deeper than 64 levels: 400
+--- config
+    location /t {
+        api_led_request_json set /a 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n" . ("[" x 65) . ("]" x 65)
+--- error_code: 400
+--- response_body_like chomp
+"type":"urn:api-led:error:invalid_json".*"detail":"JSON nested deeper than 64 levels"
+
+
+
+=== TEST 20: 64 levels of nesting pass
+--- config
+    location /t {
+        api_led_request_json set /b x;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n" . ('{"a":' x 63) . '[]' . ('}' x 63)
+--- response_body eval
+main::echo('{"a":' . ('{"a":' x 62) . '[]' . ('}' x 62) . ',"b":"x"}')
+
+
+
+=== TEST 21: a JSON Content-Type is kept; anything else becomes application/json
+--- config
+    location /t {
+        api_led_request_json set /a 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+["POST /t\n{}", "POST /t\n{}"]
+--- more_headers eval
+["Content-Type: application/vnd.api+json; charset=utf-8", "Content-Type: text/plain"]
+--- response_body eval
+[main::echo('{"a":"1"}', ct => 'application/vnd.api+json; charset=utf-8'),
+ main::echo('{"a":"1"}')]
+
+
+
+=== TEST 22: numbers, strings and escapes come out as they went in
+--- config
+    location /t {
+        api_led_request_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"price":19.99,"big":9007199254740993,"neg":-0.5,"e":1e-7,"one":1.0,"s":"\u00e9\" \\ \u0001/\t","u":"日本"}
+--- response_body eval
+main::echo('{"price":19.99,"big":9007199254740993,"neg":-0.5,"e":1e-07,"one":1.0,"s":"é\" \\\\ \u0001/\t","u":"日本","x":"1"}')
+
+
+
+=== TEST 23: form_to_json: decoded, repeated names become arrays, then JSON operations
+--- config
+    location /t {
+        api_led_request_body_convert form_to_json;
+        api_led_request_json rename /q query;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+q=a+b%26c&tag=1&tag=2&tag=3&empty=&flag&%C3%A9=%E2%82%AC
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- response_body eval
+main::echo('{"tag":["1","2","3"],"empty":"","flag":"","é":"€","query":"a b&c"}')
+
+
+
+=== TEST 24: form_to_json with a JSON body: the body is taken as JSON
+--- config
+    location /t {
+        api_led_request_body_convert form_to_json;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"already":"json"}
+--- more_headers
+Content-Type: application/json
+--- response_body eval
+main::echo('{"already":"json"}')
+
+
+
+=== TEST 25: json_to_form: scalars, arrays repeated, nested as JSON text, null empty
+--- config
+    location /t {
+        api_led_request_body_convert json_to_form;
+        api_led_request_json remove /drop;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"name":"A b&c=d","n":1.5,"ok":true,"nil":null,"tags":["x","y"],"obj":{"k":1},"drop":1,"é":"€"}
+--- response_body eval
+main::echo('name=A%20b%26c%3Dd&n=1.5&ok=true&nil=&tags=x&tags=y&obj=%7B%22k%22%3A1%7D&%C3%A9=%E2%82%AC', ct => 'application/x-www-form-urlencoded')
+
+
+
+=== TEST 26: json_to_form of a body that is not an object: 400
+--- config
+    location /t {
+        api_led_request_body_convert json_to_form;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+[1,2]
+--- error_code: 400
+--- response_body_like chomp
+"type":"urn:api-led:error:invalid_json".*"detail":"only a JSON object converts to a form"
+
+
+
+=== TEST 27: a form that is not UTF-8 once decoded: 400 invalid_form
+--- config
+    location /t {
+        api_led_request_body_convert form_to_json;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+a=%FF%FE
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- error_code: 400
+--- response_body_like chomp
+"type":"urn:api-led:error:invalid_form"
+
+
+
+=== TEST 28: set on the empty pointer replaces the whole document
+--- config
+    location /t {
+        api_led_request_json set "" 'json:{"fresh":true}';
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"old":1}
+--- response_body eval
+main::echo('{"fresh":true}')
+
+
+
+=== TEST 29: the upstream gets exactly the new body and length (raw request)
+--- config
+    location /t {
+        api_led_request_json set /b 2;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/mock.sock;
+    }
+--- raw_request eval
+"POST /t HTTP/1.1\r
+Host: localhost\r
+Connection: close\r
+Transfer-Encoding: chunked\r
+Content-Type: application/json\r
+\r
+7\r
+{\"a\":1}\r
+0\r
+\r
+"
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/mock.sock"
+--- tcp_query eval
+"POST /t HTTP/1.0\r
+Host: localhost\r
+Connection: close\r
+Content-Length: 15\r
+Content-Type: application/json\r
+\r
+{\"a\":1,\"b\":\"2\"}"
+--- tcp_reply eval
+"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+--- response_body
+ok
+
+
+
+=== TEST 30: nginx -t: a JSON Pointer must start with "/"
+--- config
+    location /t {
+        api_led_request_json remove a/b;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- must_die
+--- error_log eval
+qr/invalid JSON Pointer "a\/b": must be empty or start with "\/" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 31: nginx -t: "~" must be followed by 0 or 1
+--- config
+    location /t {
+        api_led_response_json remove /a~2;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- must_die
+--- error_log eval
+qr/invalid JSON Pointer "\/a~2": has "~" not followed by "0" or "1" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 32: nginx -t: a constant that is not of its type
+--- config
+    location /t {
+        api_led_request_json set /n number:12abc;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- must_die
+--- error_log eval
+qr/invalid number value "12abc" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 33: nginx -t: literal JSON that does not parse
+--- config
+    location /t {
+        api_led_request_json set /o 'json:{"a":';
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- must_die
+--- error_log eval
+qr/invalid JSON value "\{"a":" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 34: nginx -t: unknown operation, wrong argument count, bad targets
+--- config
+    location /t {
+        api_led_request_json copy /a /b;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- must_die
+--- error_log eval
+qr/unknown JSON operation "copy", must be "set", "remove", "rename", "keep" or "wrap" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 35: nginx -t: rename into the renamed path
+--- config
+    location /t {
+        api_led_request_json rename /a /a/b;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- must_die
+--- error_log eval
+qr/invalid JSON Pointer "\/a\/b": cannot be inside the renamed path in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 36: nginx -t: set takes a value
+--- config
+    location /t {
+        api_led_request_json set /a;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- must_die
+--- error_log eval
+qr/invalid number of arguments of JSON operation "set" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 37: nginx -t: wrap with a wildcard, keep with "-"
+--- config
+    location /t {
+        api_led_request_json keep /a/-;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- must_die
+--- error_log eval
+qr/invalid JSON Pointer "\/a\/-": cannot hold "-" in "keep" in \S+nginx\.conf:\d+/
