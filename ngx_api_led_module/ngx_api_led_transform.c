@@ -2320,7 +2320,7 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
         }
     }
 
-    if (r->header_only) {
+    if (r->header_only || r->method == NGX_HTTP_HEAD) {
         /* the transformed length is not known without the body */
         ngx_http_clear_content_length(r);
         return ngx_http_next_header_filter(r);
@@ -2542,6 +2542,11 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     conf = ngx_http_get_module_loc_conf(r, ngx_api_led_transform_module);
 
     ctx->response_done = 1;
+
+    if (len == 0) {
+        /* nothing to transform, nothing to warn about */
+        return ngx_api_led_transform_send(r, ctx, NULL, 0);
+    }
 
     rc = ngx_api_led_json_parse(data, len, &doc, err, sizeof(err));
 

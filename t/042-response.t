@@ -1,0 +1,547 @@
+# Response headers and JSON bodies: every operation on a proxied response,
+# Content-Length of the new body, non-JSON and error passthrough, the size
+# limit, gzip-capable upstreams, subrequests (SSI), header operations.
+use Test::Nginx::Socket 'no_plan';
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+our $User = '{"id":7,"name":"Ada","password":"x","items":[{"sku":"a","cost":1},{"sku":"b","cost":2}]}';
+
+our $Big = '{"items":[' . join(",", map { qq({"sku":"s$_","cost":$_}) } 1 .. 3000) . ']}';
+our $BigOut = '{"items":[' . join(",", map { qq({"sku":"s$_"}) } 1 .. 3000) . ']}';
+
+our $Up = <<"CONF";
+    server {
+        listen unix:\$TEST_NGINX_HTML_DIR/up.sock;
+        default_type application/json;
+        location /user { return 200 '$User'; }
+        location /text { default_type text/plain; return 200 '{"id":7}'; }
+        location /hal { default_type application/hal+json; return 200 '{"id":7}'; }
+        location /problem { default_type application/problem+json; return 404 '{"id":7}'; }
+        location /err { return 500 '{"id":7}'; }
+        location /bad { return 200 '{"id":'; }
+        location /empty { return 200 ''; }
+        location /ae { return 200 '{"ae":"\$http_accept_encoding"}'; }
+        location /headers {
+            add_header X-Internal secret;
+            add_header X-Old old;
+            add_header X-Keep k;
+            add_header ETag '"v1"';
+            return 200 '{"a":1}';
+        }
+        location /big.json { ssi on; ssi_types application/json; root html; }
+    }
+    server {
+        listen unix:\$TEST_NGINX_HTML_DIR/gz.sock;
+        gzip on;
+        gzip_min_length 1;
+        gzip_types application/json;
+        gzip_proxied any;
+        gzip_http_version 1.0;
+        default_type application/json;
+        location / { return 200 '$User'; }
+    }
+CONF
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    my $http = $block->http_config // "";
+    $block->set_value("http_config", $http . $::Up);
+
+    if (!defined $block->user_files) {
+        $block->set_value("user_files", ">>> big.json\n$::Big");
+    }
+});
+
+repeat_each(1);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: set, remove, rename on nested paths and every array element; new Content-Length
+--- config
+    location /t {
+        api_led_response_json remove /password;
+        api_led_response_json rename /name /profile/name;
+        api_led_response_json set /items/*/currency EUR;
+        api_led_response_json remove /items/*/cost;
+        api_led_response_json set /v number:2;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/user;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"id":7,"items":[{"sku":"a","currency":"EUR"},{"sku":"b","currency":"EUR"}],"profile":{"name":"Ada"},"v":2}
+--- response_headers
+Content-Length: 107
+Content-Type: application/json
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 2: keep, then wrap, then array index and append
+--- config
+    location /t {
+        api_led_response_json keep /id /items/*/sku;
+        api_led_response_json set /items/0/first bool:true;
+        api_led_response_json set /items/- 'json:{"sku":"c"}';
+        api_led_response_json wrap /data;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/user;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"data":{"id":7,"items":[{"sku":"a","first":true},{"sku":"b"},{"sku":"c"}]}}
+
+
+
+=== TEST 3: values from variables and typed values in responses
+--- config
+    location /t {
+        api_led_api users;
+        api_led_response_json keep /id;
+        api_led_response_json set /cid $api_led_correlation_id;
+        api_led_response_json set /status number:$upstream_status;
+        api_led_response_json set /page number:$arg_page;
+        api_led_response_json set /debug bool:$arg_debug;
+        api_led_response_json set /nil json:null;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/user;
+    }
+--- request
+GET /t?page=3&debug=0
+--- more_headers
+X-Correlation-ID: c-1
+--- response_body chomp
+{"id":7,"cid":"c-1","status":200,"page":3,"debug":false,"nil":null}
+
+
+
+=== TEST 4: ETag and Accept-Ranges go: they described the old body
+--- config
+    location /t {
+        api_led_response_json set /b 2;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/headers;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"a":1,"b":"2"}
+--- response_headers
+!ETag
+Content-Length: 15
+X-Keep: k
+
+
+
+=== TEST 5: a non-JSON response passes untouched (length and all)
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/text;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"id":7}
+--- response_headers
+Content-Length: 8
+Content-Type: text/plain
+--- no_error_log
+[warn]
+
+
+
+=== TEST 6: application/...+json is JSON
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/hal;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"id":7,"x":"1"}
+
+
+
+=== TEST 7: error statuses and problem documents pass untouched
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/problem;
+    }
+    location /e {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/err;
+    }
+--- request eval
+["GET /t", "GET /e"]
+--- error_code eval
+[404, 500]
+--- response_body eval
+['{"id":7}', '{"id":7}']
+
+
+
+=== TEST 8: a response that is not valid JSON passes unchanged, with a warning
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/bad;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"id":
+--- response_headers
+Content-Length: 6
+--- error_log
+response is not JSON to transform
+
+
+
+=== TEST 9: an empty response passes unchanged, without a warning
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/empty;
+    }
+--- request
+GET /t
+--- response_body chomp
+
+--- no_error_log
+[warn]
+
+
+
+=== TEST 10: a body in many buffers, no Content-Length from upstream
+--- config
+    location /t {
+        api_led_response_json remove /items/*/cost;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/big.json;
+    }
+--- request
+GET /t
+--- response_body eval
+$::BigOut
+--- response_headers eval
+"Content-Length: " . length($::BigOut)
+--- no_error_log
+[warn]
+
+
+
+=== TEST 11: over api_led_response_json_max_size (length announced): unchanged, warned
+--- config
+    location /t {
+        api_led_response_json_max_size 32;
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/user;
+    }
+--- request
+GET /t
+--- response_body eval
+$::User
+--- error_log
+larger than api_led_response_json_max_size, passed through unchanged
+
+
+
+=== TEST 12: over the limit while streaming (no length announced): unchanged, warned
+--- config
+    location /t {
+        api_led_response_json_max_size 8k;
+        api_led_response_json remove /items/*/cost;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/big.json;
+    }
+--- request
+GET /t
+--- response_body eval
+$::Big
+--- error_log
+response is larger than api_led_response_json_max_size, passed through unchanged
+
+
+
+=== TEST 13: a gzip-capable upstream: the client asks for gzip, the transform still works
+--- config
+    location /t {
+        api_led_response_json keep /id /name;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/gz.sock;
+    }
+--- request
+GET /t
+--- more_headers
+Accept-Encoding: gzip
+--- response_body chomp
+{"id":7,"name":"Ada"}
+--- response_headers
+!Content-Encoding
+--- no_error_log
+[warn]
+
+
+
+=== TEST 14: the same upstream compresses when the location has no JSON operations
+--- config
+    location /t {
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/gz.sock;
+    }
+--- request
+GET /t
+--- more_headers
+Accept-Encoding: gzip
+--- response_headers
+Content-Encoding: gzip
+
+
+
+=== TEST 15: the upstream gets no Accept-Encoding; nginx's gzip for the client still works
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/ae;
+    }
+    location /gz {
+        gzip on;
+        gzip_min_length 1;
+        gzip_types application/json;
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/ae;
+    }
+--- request eval
+["GET /t", "GET /gz"]
+--- more_headers
+Accept-Encoding: gzip
+--- response_headers eval
+["!Content-Encoding", "Content-Encoding: gzip"]
+--- response_body_like eval
+['^\{"ae":"","x":"1"\}$', '.']
+
+
+
+=== TEST 16: an upstream that compresses anyway: passed through, warned
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_set_header Accept-Encoding gzip;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/gz.sock;
+    }
+--- request
+GET /t
+--- response_headers
+Content-Encoding: gzip
+--- error_log
+response is "gzip" encoded, JSON operations skipped
+
+
+
+=== TEST 17: response headers: set, add, remove, rename (ETag is a known header)
+--- config
+    location /t {
+        api_led_response_header remove X-Internal;
+        api_led_response_header rename X-Old X-New;
+        api_led_response_header set X-Keep "kept $arg_v";
+        api_led_response_header add X-Added one;
+        api_led_response_header add X-Added two;
+        api_led_response_header remove ETag;
+        api_led_response_header set X-Status $upstream_status;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/headers;
+    }
+--- request
+GET /t?v=1
+--- response_body chomp
+{"a":1}
+--- raw_response_headers_like chomp
+X-New: old\r\nX-Keep: kept 1\r\nX-Added: one\r\nX-Added: two\r\nX-Status: 200\r\n
+--- response_headers
+!X-Internal
+!X-Old
+!ETag
+Content-Length: 7
+
+
+
+=== TEST 18: set Content-Type: a mislabelled JSON response gets transformed
+--- config
+    location /t {
+        api_led_response_header set Content-Type application/json;
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/text;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"id":7,"x":"1"}
+--- response_headers
+Content-Type: application/json
+
+
+
+=== TEST 19: a header value with CR/LF is not set, with a warning
+--- http_config
+    map $request_uri $evil {
+        default "x\r\nSet-Cookie: a=b";
+    }
+--- config
+    location /t {
+        api_led_response_header set X-Evil $evil;
+        api_led_response_header set X-Fine fine;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/headers;
+    }
+--- request
+GET /t
+--- response_headers
+!X-Evil
+!Set-Cookie
+X-Fine: fine
+--- error_log
+value of response header "X-Evil" holds a control character, header not changed
+
+
+
+=== TEST 20: header operations apply to error responses too, JSON operations do not
+--- config
+    location /t {
+        api_led_response_header set X-A a;
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/err;
+    }
+--- request
+GET /t
+--- error_code: 500
+--- response_headers
+X-A: a
+--- response_body chomp
+{"id":7}
+
+
+
+=== TEST 21: a subrequest's response (SSI include) is transformed in place
+--- user_files eval
+[["page.html", qq(A<!--# include virtual="/part" -->B\n)]]
+--- config
+    location /page.html {
+        ssi on;
+        root html;
+    }
+    location /part {
+        api_led_response_json keep /id /name;
+        api_led_response_json set /via part;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/user;
+    }
+--- request
+GET /page.html
+--- more_headers
+Accept-Encoding: gzip
+--- response_body
+A{"id":7,"name":"Ada","via":"part"}B
+--- no_error_log
+[error]
+[warn]
+
+
+
+=== TEST 22: HEAD: no body to transform, no Content-Length that could be wrong
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/user;
+    }
+--- request
+HEAD /t
+--- response_headers
+!Content-Length
+--- response_body chomp
+
+
+
+=== TEST 23: request and response transformed in one location; the module's own errors untouched
+--- config
+    location /t {
+        api_led_request_json_max_size 8;
+        api_led_request_json set /x 1;
+        api_led_response_json set /y 2;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/hal;
+    }
+--- request eval
+["POST /t\n{}", "POST /t\n{\"long\":\"body\"}"]
+--- error_code eval
+[200, 413]
+--- response_body_like eval
+['^\{"id":7,"y":"2"\}$', '^\{"type":"urn:api-led:error:body_too_large",.*\}$']
+
+
+
+=== TEST 24: a response JSON body from return (no upstream)
+--- config
+    location /t {
+        default_type application/json;
+        api_led_response_json rename /a b;
+        return 200 '{"a":[1,2]}';
+    }
+--- request
+GET /t
+--- response_body chomp
+{"b":[1,2]}
+
+
+
+=== TEST 25: server-level response operations, replaced by a location's own
+--- config
+    api_led_response_json set /from server;
+    api_led_response_header set X-From server;
+    location /t {
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/hal;
+    }
+    location /own {
+        api_led_response_json set /from own;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/hal;
+    }
+--- request eval
+["GET /t", "GET /own"]
+--- response_body eval
+['{"id":7,"from":"server"}', '{"id":7,"from":"own"}']
+--- response_headers eval
+["X-From: server", "!X-From"]
+
+
+
+=== TEST 26: nginx -t: response Content-Length and Connection belong to nginx
+--- config
+    location /t {
+        api_led_response_header remove Connection;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock;
+    }
+--- must_die
+--- error_log eval
+qr/header "Connection" cannot be changed with "remove" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 27: nginx -t: Content-Type can be set or removed, not renamed
+--- config
+    location /t {
+        api_led_response_header rename Content-Type X-Type;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock;
+    }
+--- must_die
+--- error_log eval
+qr/header "Content-Type" cannot be changed with "rename" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 28: nginx -t: wrap takes no wildcard
+--- config
+    location /t {
+        api_led_response_json wrap /a/*;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock;
+    }
+--- must_die
+--- error_log eval
+qr/invalid JSON Pointer "\/a\/\*": cannot hold "\*" in "wrap" in \S+nginx\.conf:\d+/
