@@ -25,6 +25,7 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
     { "ambiguous_credentials",    "Ambiguous credentials" },
     { "invalid_token",            "Invalid token" },
     { "insufficient_scope",       "Insufficient scope" },
+    { "jwt_keys_unavailable",     "Token signing keys unavailable" },
     { "rate_limited",             "Too many requests" },
     { "rate_limit_unavailable",   "Rate limit unavailable" },
     { "invalid_json",             "Invalid JSON" },

@@ -1,0 +1,197 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Private to the JWT concern (ngx_api_led_jwt.c, ngx_api_led_jwk.c,
+ * ngx_api_led_jwt_keys.c): algorithms, keys, key sets, the verified-token
+ * cache and remote key sets.  Nothing outside the JWT files includes it.
+ */
+
+
+#ifndef _NGX_API_LED_JWT_H_INCLUDED_
+#define _NGX_API_LED_JWT_H_INCLUDED_
+
+
+#include "ngx_api_led.h"
+#include <openssl/evp.h>
+
+
+/* JWS algorithms (RFC 7518, RFC 8037, fully specified Ed25519/Ed448) */
+#define NGX_API_LED_JWT_HS256      0
+#define NGX_API_LED_JWT_HS384      1
+#define NGX_API_LED_JWT_HS512      2
+#define NGX_API_LED_JWT_RS256      3
+#define NGX_API_LED_JWT_RS384      4
+#define NGX_API_LED_JWT_RS512      5
+#define NGX_API_LED_JWT_PS256      6
+#define NGX_API_LED_JWT_PS384      7
+#define NGX_API_LED_JWT_PS512      8
+#define NGX_API_LED_JWT_ES256      9
+#define NGX_API_LED_JWT_ES384      10
+#define NGX_API_LED_JWT_ES512      11
+#define NGX_API_LED_JWT_EDDSA      12
+#define NGX_API_LED_JWT_ED25519    13
+#define NGX_API_LED_JWT_ED448      14
+#define NGX_API_LED_JWT_NALGS      15
+
+#define NGX_API_LED_JWT_ALL_ALGS   ((1 << NGX_API_LED_JWT_NALGS) - 1)
+
+/* key types (JWK "kty") */
+#define NGX_API_LED_JWK_OCT        1
+#define NGX_API_LED_JWK_RSA        2
+#define NGX_API_LED_JWK_EC         3
+#define NGX_API_LED_JWK_OKP        4
+
+/* RFC 7518 3.3: RSA keys of 2048 bits or larger */
+#define NGX_API_LED_JWK_RSA_MIN_BITS  2048
+
+#define NGX_API_LED_JWT_ERRLEN     256
+
+/* the verified-token cache key: SHA-256 of the token */
+#define NGX_API_LED_JWT_DIGEST_LEN  32
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_uint_t                   kty;
+    const char                  *md;          /* digest name, NULL: EdDSA */
+    size_t                       size;        /* HMAC/hash or EC coord size */
+    int                          nid;         /* curve, 0: any of the kty */
+} ngx_api_led_jwt_alg_t;
+
+
+typedef struct {
+    ngx_str_t                    kid;         /* "" when the key has none */
+    ngx_uint_t                   kty;         /* NGX_API_LED_JWK_* */
+    int                          nid;         /* EC curve, Ed25519, Ed448 */
+    ngx_int_t                    alg;         /* the JWK's own "alg", -1 */
+    EVP_PKEY                    *pkey;        /* RSA, EC, OKP */
+    u_char                      *secret;      /* oct */
+    size_t                       secret_len;
+    ngx_uint_t                   bits;
+    ngx_uint_t                   index;       /* position, for messages */
+} ngx_api_led_jwk_t;
+
+
+/*
+ * A key set: the keys of the api_led_jwt_keys files of a location, or one
+ * fetched JWKS document.  The generation is unique for the life of the
+ * process: the verified-token cache remembers which key set verified a
+ * token without keeping a pointer to it.
+ */
+typedef struct {
+    ngx_array_t                  keys;        /* ngx_api_led_jwk_t */
+    ngx_uint_t                   generation;
+    ngx_pool_t                  *pool;        /* own pool (remote sets) */
+    u_char                       digest[NGX_API_LED_JWT_DIGEST_LEN];
+} ngx_api_led_jwks_t;
+
+
+typedef struct ngx_api_led_jwt_fetch_s  ngx_api_led_jwt_fetch_t;
+
+
+/*
+ * A remote key set (api_led_jwt_keys_uri): fetched by a subrequest to a
+ * location, kept per worker.  The configuration holds one per distinct
+ * URI; the runtime fields are per worker process (after fork each worker
+ * has its own copy), never per request.
+ */
+typedef struct {
+    ngx_str_t                    uri;
+    ngx_str_t                    args;
+    time_t                       valid;
+    time_t                       kid_refetch;
+
+    ngx_api_led_jwks_t          *keys;        /* NULL until fetched */
+    time_t                       fetched;     /* when keys were (re)fetched */
+    time_t                       failed;      /* last failed fetch, 0 none */
+    time_t                       kid_fetched; /* last unknown-kid refetch */
+    ngx_api_led_jwt_fetch_t     *fetch;       /* fetch in flight, or NULL */
+    ngx_queue_t                  waiters;
+} ngx_api_led_jwt_remote_t;
+
+
+typedef struct ngx_api_led_jwt_cache_node_s  ngx_api_led_jwt_cache_node_t;
+
+typedef struct {
+    ngx_uint_t                   size;        /* max entries, 0: off */
+    ngx_uint_t                   count;
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  lru;
+} ngx_api_led_jwt_cache_t;
+
+
+/* what the cache holds for a verified token */
+struct ngx_api_led_jwt_cache_node_s {
+    ngx_rbtree_node_t            node;        /* key: digest prefix */
+    ngx_queue_t                  queue;
+    u_char                       digest[NGX_API_LED_JWT_DIGEST_LEN];
+    json_t                      *claims;
+    time_t                       exp;         /* 0: the token has no exp */
+    ngx_uint_t                   generation;  /* of the verifying key set */
+    ngx_uint_t                   alg;
+};
+
+
+typedef struct {
+    ngx_api_led_jwt_cache_t      cache;
+    ngx_array_t                  remotes;     /* ngx_api_led_jwt_remote_t * */
+} ngx_api_led_jwt_main_conf_t;
+
+
+/* per-request state of the JWT step (the module's request ctx) */
+typedef struct {
+    ngx_api_led_jwt_remote_t    *remote;
+    void                        *waiter;
+    unsigned                     waiting:1;   /* suspended for a fetch */
+    unsigned                     fetch_done:1;
+    unsigned                     waited:1;    /* never wait twice */
+    unsigned                     kid_refetched:1;
+} ngx_api_led_jwt_req_ctx_t;
+
+
+/* ngx_api_led_jwk.c */
+
+extern ngx_api_led_jwt_alg_t  ngx_api_led_jwt_algs[];
+
+ngx_int_t ngx_api_led_jwt_alg_find(u_char *name, size_t len);
+ngx_int_t ngx_api_led_jwt_b64url_decode(ngx_str_t *dst, u_char *src,
+    size_t len);
+ngx_api_led_jwks_t *ngx_api_led_jwks_create(ngx_pool_t *pool);
+ngx_int_t ngx_api_led_jwks_parse(ngx_api_led_jwks_t *jwks, u_char *data,
+    size_t len, ngx_uint_t strict, ngx_log_t *log, u_char *err);
+ngx_int_t ngx_api_led_jwk_matches(ngx_api_led_jwk_t *key, ngx_uint_t alg);
+ngx_int_t ngx_api_led_jwk_verify(ngx_api_led_jwk_t *key, ngx_uint_t alg,
+    u_char *input, size_t input_len, u_char *sig, size_t sig_len,
+    ngx_log_t *log);
+ngx_int_t ngx_api_led_jwt_sha256(u_char *data, size_t len, u_char *digest);
+
+
+/* ngx_api_led_jwt_keys.c: the verified-token cache */
+
+void ngx_api_led_jwt_cache_init(ngx_api_led_jwt_cache_t *cache);
+ngx_api_led_jwt_cache_node_t *ngx_api_led_jwt_cache_lookup(
+    ngx_api_led_jwt_cache_t *cache, u_char *digest);
+void ngx_api_led_jwt_cache_insert(ngx_api_led_jwt_cache_t *cache,
+    u_char *digest, json_t *claims, time_t exp, ngx_uint_t generation,
+    ngx_uint_t alg, ngx_log_t *log);
+void ngx_api_led_jwt_cache_delete(ngx_api_led_jwt_cache_t *cache,
+    ngx_api_led_jwt_cache_node_t *cn);
+void ngx_api_led_jwt_cache_free(ngx_api_led_jwt_cache_t *cache);
+
+
+/* ngx_api_led_jwt_keys.c: remote key sets */
+
+#define NGX_API_LED_JWT_NEED_KEYS   0   /* keys of any age will do */
+#define NGX_API_LED_JWT_NEED_KID    1   /* a kid was not found: refetch? */
+
+ngx_api_led_jwt_remote_t *ngx_api_led_jwt_remote_add(ngx_conf_t *cf,
+    ngx_api_led_jwt_main_conf_t *jmcf, ngx_str_t *uri, time_t valid,
+    time_t kid_refetch);
+ngx_int_t ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
+    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t need);
+
+
+#endif /* _NGX_API_LED_JWT_H_INCLUDED_ */

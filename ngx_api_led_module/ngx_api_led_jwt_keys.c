@@ -1,0 +1,768 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Per-worker state of the JWT concern: the verified-token cache and the
+ * remote key sets (api_led_jwt_keys_uri), fetched by a subrequest to a
+ * location the user defines, without blocking the worker.
+ */
+
+
+#include "ngx_api_led_jwt.h"
+
+
+/* a failed fetch is not retried for min(valid, this) seconds */
+#define NGX_API_LED_JWT_RETRY         10
+
+/* a request waits at most this long for another request's fetch */
+#define NGX_API_LED_JWT_WAIT_TIMEOUT  30000
+
+
+struct ngx_api_led_jwt_fetch_s {
+    ngx_api_led_jwt_remote_t    *remote;
+    ngx_api_led_jwt_req_ctx_t   *jctx;        /* NULL: background refresh */
+    ngx_http_request_t          *r;
+    unsigned                     done:1;
+};
+
+
+typedef struct {
+    ngx_queue_t                  queue;
+    ngx_event_t                  ev;
+    ngx_http_request_t          *r;
+    ngx_api_led_jwt_req_ctx_t   *jctx;
+    unsigned                     queued:1;
+} ngx_api_led_jwt_waiter_t;
+
+
+static void ngx_api_led_jwt_cache_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static void ngx_api_led_jwt_remote_cleanup(void *data);
+static ngx_int_t ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
+    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t background);
+static ngx_int_t ngx_api_led_jwt_remote_done(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static void ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
+    u_char *body, size_t len, ngx_log_t *log);
+static void ngx_api_led_jwt_fetch_cleanup(void *data);
+static ngx_int_t ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
+    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote);
+static void ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t aborted);
+static void ngx_api_led_jwt_waiter_handler(ngx_event_t *ev);
+static void ngx_api_led_jwt_waiter_cleanup(void *data);
+
+
+/* the verified-token cache: an rbtree on the token digest, LRU bounded */
+
+void
+ngx_api_led_jwt_cache_init(ngx_api_led_jwt_cache_t *cache)
+{
+    ngx_rbtree_init(&cache->rbtree, &cache->sentinel,
+                    ngx_api_led_jwt_cache_insert_value);
+    ngx_queue_init(&cache->lru);
+    cache->count = 0;
+}
+
+
+static void
+ngx_api_led_jwt_cache_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t             **p;
+    ngx_api_led_jwt_cache_node_t   *cn, *cnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            cn = (ngx_api_led_jwt_cache_node_t *) node;
+            cnt = (ngx_api_led_jwt_cache_node_t *) temp;
+
+            p = (ngx_memcmp(cn->digest, cnt->digest,
+                            NGX_API_LED_JWT_DIGEST_LEN) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+ngx_api_led_jwt_cache_node_t *
+ngx_api_led_jwt_cache_lookup(ngx_api_led_jwt_cache_t *cache, u_char *digest)
+{
+    ngx_int_t                      rc;
+    ngx_rbtree_key_t               key;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_api_led_jwt_cache_node_t  *cn;
+
+    ngx_memcpy(&key, digest, sizeof(ngx_rbtree_key_t));
+
+    node = cache->rbtree.root;
+    sentinel = cache->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (key > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        cn = (ngx_api_led_jwt_cache_node_t *) node;
+
+        rc = ngx_memcmp(digest, cn->digest, NGX_API_LED_JWT_DIGEST_LEN);
+
+        if (rc == 0) {
+            ngx_queue_remove(&cn->queue);
+            ngx_queue_insert_head(&cache->lru, &cn->queue);
+            return cn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_api_led_jwt_cache_insert(ngx_api_led_jwt_cache_t *cache, u_char *digest,
+    json_t *claims, time_t exp, ngx_uint_t generation, ngx_uint_t alg,
+    ngx_log_t *log)
+{
+    time_t                         now;
+    ngx_uint_t                     n;
+    ngx_queue_t                   *q;
+    ngx_api_led_jwt_cache_node_t  *cn;
+
+    if (cache->size == 0) {
+        return;
+    }
+
+    now = ngx_time();
+
+    /* an entry never outlives its token */
+    if (exp && exp <= now) {
+        return;
+    }
+
+    cn = ngx_api_led_jwt_cache_lookup(cache, digest);
+
+    if (cn) {
+        /* verified again, e.g. with the keys of another location */
+        json_incref(claims);
+        json_decref(cn->claims);
+        cn->claims = claims;
+        cn->exp = exp;
+        cn->generation = generation;
+        cn->alg = alg;
+        return;
+    }
+
+    /* drop up to two expired entries from the tail, then the oldest */
+
+    for (n = 0; n < 2 && !ngx_queue_empty(&cache->lru); n++) {
+        q = ngx_queue_last(&cache->lru);
+        cn = ngx_queue_data(q, ngx_api_led_jwt_cache_node_t, queue);
+
+        if (cn->exp == 0 || cn->exp > now) {
+            break;
+        }
+
+        ngx_api_led_jwt_cache_delete(cache, cn);
+    }
+
+    if (cache->count >= cache->size) {
+        q = ngx_queue_last(&cache->lru);
+        cn = ngx_queue_data(q, ngx_api_led_jwt_cache_node_t, queue);
+        ngx_api_led_jwt_cache_delete(cache, cn);
+    }
+
+    cn = ngx_alloc(sizeof(ngx_api_led_jwt_cache_node_t), log);
+    if (cn == NULL) {
+        return;
+    }
+
+    ngx_memcpy(cn->digest, digest, NGX_API_LED_JWT_DIGEST_LEN);
+    ngx_memcpy(&cn->node.key, digest, sizeof(ngx_rbtree_key_t));
+    cn->claims = json_incref(claims);
+    cn->exp = exp;
+    cn->generation = generation;
+    cn->alg = alg;
+
+    ngx_rbtree_insert(&cache->rbtree, &cn->node);
+    ngx_queue_insert_head(&cache->lru, &cn->queue);
+    cache->count++;
+}
+
+
+void
+ngx_api_led_jwt_cache_delete(ngx_api_led_jwt_cache_t *cache,
+    ngx_api_led_jwt_cache_node_t *cn)
+{
+    ngx_rbtree_delete(&cache->rbtree, &cn->node);
+    ngx_queue_remove(&cn->queue);
+    json_decref(cn->claims);
+    ngx_free(cn);
+    cache->count--;
+}
+
+
+void
+ngx_api_led_jwt_cache_free(ngx_api_led_jwt_cache_t *cache)
+{
+    ngx_queue_t                   *q;
+    ngx_api_led_jwt_cache_node_t  *cn;
+
+    if (cache->lru.next == NULL) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&cache->lru)) {
+        q = ngx_queue_last(&cache->lru);
+        cn = ngx_queue_data(q, ngx_api_led_jwt_cache_node_t, queue);
+        ngx_api_led_jwt_cache_delete(cache, cn);
+    }
+}
+
+
+/*
+ * Remote key sets.  One per distinct (uri, valid, kid_refetch) of the
+ * configuration; the fetched keys live in their own pool, destroyed when
+ * replaced or with the cycle's pool (in each process that has them).
+ */
+
+ngx_api_led_jwt_remote_t *
+ngx_api_led_jwt_remote_add(ngx_conf_t *cf, ngx_api_led_jwt_main_conf_t *jmcf,
+    ngx_str_t *uri, time_t valid, time_t kid_refetch)
+{
+    u_char                     *q;
+    ngx_str_t                   path, args;
+    ngx_uint_t                  i;
+    ngx_pool_cleanup_t         *cln;
+    ngx_api_led_jwt_remote_t   *remote, **rp;
+
+    path = *uri;
+    ngx_str_null(&args);
+
+    q = ngx_strlchr(uri->data, uri->data + uri->len, '?');
+    if (q) {
+        path.len = q - uri->data;
+        args.data = q + 1;
+        args.len = uri->data + uri->len - args.data;
+    }
+
+    rp = jmcf->remotes.elts;
+
+    for (i = 0; i < jmcf->remotes.nelts; i++) {
+        remote = rp[i];
+
+        if (remote->uri.len == path.len
+            && ngx_strncmp(remote->uri.data, path.data, path.len) == 0
+            && remote->args.len == args.len
+            && ngx_strncmp(remote->args.data, args.data, args.len) == 0
+            && remote->valid == valid
+            && remote->kid_refetch == kid_refetch)
+        {
+            return remote;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, sizeof(ngx_api_led_jwt_remote_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    remote = cln->data;
+    ngx_memzero(remote, sizeof(ngx_api_led_jwt_remote_t));
+
+    remote->uri = path;
+    remote->args = args;
+    remote->valid = valid;
+    remote->kid_refetch = kid_refetch;
+    ngx_queue_init(&remote->waiters);
+
+    cln->handler = ngx_api_led_jwt_remote_cleanup;
+
+    rp = ngx_array_push(&jmcf->remotes);
+    if (rp == NULL) {
+        return NULL;
+    }
+
+    *rp = remote;
+
+    return remote;
+}
+
+
+static void
+ngx_api_led_jwt_remote_cleanup(void *data)
+{
+    ngx_api_led_jwt_remote_t  *remote = data;
+
+    if (remote->keys) {
+        ngx_destroy_pool(remote->keys->pool);
+        remote->keys = NULL;
+    }
+}
+
+
+/*
+ * Makes sure the remote keys are there and fresh enough.  NGX_OK: use
+ * remote->keys (which may be NULL when the provider has never answered);
+ * NGX_AGAIN: the request waits for a fetch, it is resumed and calls again;
+ * NGX_ERROR.
+ *
+ *   no keys yet          fetch and wait (unless a fetch failed recently)
+ *   keys past "valid"    fetch and wait; if the provider is down, keep
+ *                        using the old keys, retrying now and then
+ *   keys past 3/4 valid  refresh in the background, use the current keys
+ *   unknown kid          fetch and wait, at most once per kid_refetch
+ */
+
+ngx_int_t
+ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
+    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t need)
+{
+    time_t  now, age, retry;
+
+    if (jctx->waited) {
+        /* the freshest keys this request can get */
+        return NGX_OK;
+    }
+
+    now = ngx_time();
+    retry = ngx_min(remote->valid, NGX_API_LED_JWT_RETRY);
+
+    if (need == NGX_API_LED_JWT_NEED_KID) {
+
+        if (remote->fetch) {
+            return ngx_api_led_jwt_remote_wait(r, jctx, remote);
+        }
+
+        if (remote->kid_fetched
+            && now - remote->kid_fetched < remote->kid_refetch)
+        {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "api_led: unknown JWT kid, JWKS \"%V\" not "
+                          "refetched: last refetch %T s ago",
+                          &remote->uri, now - remote->kid_fetched);
+            return NGX_OK;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "api_led: unknown JWT kid, refetching JWKS \"%V\"",
+                      &remote->uri);
+
+        remote->kid_fetched = now;
+
+        return ngx_api_led_jwt_remote_fetch(r, jctx, remote, 0);
+    }
+
+    if (remote->keys == NULL || now - remote->fetched >= remote->valid) {
+
+        if (remote->fetch) {
+            return ngx_api_led_jwt_remote_wait(r, jctx, remote);
+        }
+
+        if (remote->failed && now - remote->failed < retry) {
+            /* the provider is down: old keys if any, no wait */
+            return NGX_OK;
+        }
+
+        return ngx_api_led_jwt_remote_fetch(r, jctx, remote, 0);
+    }
+
+    age = now - remote->fetched;
+
+    if (age >= remote->valid - remote->valid / 4
+        && remote->fetch == NULL
+        && !(remote->failed && now - remote->failed < retry))
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "api_led: refreshing JWKS \"%V\" in the background",
+                       &remote->uri);
+
+        if (ngx_api_led_jwt_remote_fetch(r, jctx, remote, 1) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
+    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t background)
+{
+    ngx_uint_t                   flags;
+    ngx_http_request_t          *sr;
+    ngx_pool_cleanup_t          *cln;
+    ngx_api_led_jwt_fetch_t     *fetch;
+    ngx_http_post_subrequest_t  *ps;
+
+    fetch = ngx_pcalloc(r->pool, sizeof(ngx_api_led_jwt_fetch_t));
+    if (fetch == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_api_led_jwt_remote_done;
+    ps->data = fetch;
+
+    /* a request that goes away ends its fetch: waiters are woken */
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_api_led_jwt_fetch_cleanup;
+    cln->data = fetch;
+
+    flags = NGX_HTTP_SUBREQUEST_IN_MEMORY
+            | (background ? NGX_HTTP_SUBREQUEST_BACKGROUND
+                          : NGX_HTTP_SUBREQUEST_WAITED);
+
+    if (ngx_http_subrequest(r, &remote->uri,
+                            remote->args.len ? &remote->args : NULL,
+                            &sr, ps, flags)
+        != NGX_OK)
+    {
+        fetch->done = 1;
+        return NGX_ERROR;
+    }
+
+    /*
+     * The identity provider sees none of the client's headers: not its
+     * token (Authorization), not its cookies.
+     */
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, 2,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.authorization = NULL;
+#if (nginx_version >= 1023000)
+    sr->headers_in.cookie = NULL;
+#else
+    sr->headers_in.cookies.nelts = 0;
+#endif
+
+    fetch->remote = remote;
+    fetch->r = r;
+    fetch->jctx = background ? NULL : jctx;
+
+    remote->fetch = fetch;
+
+    if (!background) {
+        jctx->waiting = 1;
+        jctx->fetch_done = 0;
+        jctx->remote = remote;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "api_led: fetching JWKS \"%V\"%s", &remote->uri,
+                   background ? " (background)" : "");
+
+    return background ? NGX_OK : NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
+    ngx_int_t rc)
+{
+    ngx_api_led_jwt_fetch_t *fetch = data;
+
+    u_char                    *body;
+    size_t                     len;
+    ngx_uint_t                 status;
+    ngx_api_led_jwt_remote_t  *remote;
+
+    if (fetch->done) {
+        return rc;
+    }
+
+    fetch->done = 1;
+
+    remote = fetch->remote;
+
+    if (remote->fetch == fetch) {
+        remote->fetch = NULL;
+    }
+
+    status = sr->headers_out.status;
+
+    body = NULL;
+    len = 0;
+
+    if (sr->out && sr->out->buf) {
+        body = sr->out->buf->pos;
+        len = sr->out->buf->last - sr->out->buf->pos;
+
+    } else if (sr->upstream) {
+        body = sr->upstream->buffer.pos;
+        len = sr->upstream->buffer.last - sr->upstream->buffer.pos;
+    }
+
+    if (rc == NGX_OK && status == NGX_HTTP_OK && len) {
+        ngx_api_led_jwt_remote_update(remote, body, len, sr->connection->log);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "api_led: fetching JWKS \"%V\" failed: status %ui, "
+                      "rc %i, %uz bytes%s", &remote->uri, status, rc, len,
+                      remote->keys ? ", keeping the current keys" : "");
+
+        remote->failed = ngx_time();
+    }
+
+    if (fetch->jctx) {
+        fetch->jctx->fetch_done = 1;
+    }
+
+    ngx_api_led_jwt_remote_wake(remote, 0);
+
+    return rc;
+}
+
+
+static void
+ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
+    u_char *body, size_t len, ngx_log_t *log)
+{
+    u_char               digest[NGX_API_LED_JWT_DIGEST_LEN];
+    u_char               err[NGX_API_LED_JWT_ERRLEN];
+    ngx_pool_t          *pool;
+    ngx_api_led_jwks_t  *jwks;
+
+    if (ngx_api_led_jwt_sha256(body, len, digest) != NGX_OK) {
+        remote->failed = ngx_time();
+        return;
+    }
+
+    if (remote->keys
+        && ngx_memcmp(digest, remote->keys->digest, sizeof(digest)) == 0)
+    {
+        /* unchanged: verified tokens stay in the cache */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "api_led: JWKS \"%V\" unchanged", &remote->uri);
+        remote->fetched = ngx_time();
+        remote->failed = 0;
+        return;
+    }
+
+    pool = ngx_create_pool(4096, ngx_cycle->log);
+    if (pool == NULL) {
+        remote->failed = ngx_time();
+        return;
+    }
+
+    jwks = ngx_api_led_jwks_create(pool);
+    if (jwks == NULL) {
+        ngx_destroy_pool(pool);
+        remote->failed = ngx_time();
+        return;
+    }
+
+    if (ngx_api_led_jwks_parse(jwks, body, len, 0, log, err) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "api_led: JWKS \"%V\" rejected: %s%s", &remote->uri,
+                      err,
+                      remote->keys ? ", keeping the current keys" : "");
+        ngx_destroy_pool(pool);
+        remote->failed = ngx_time();
+        return;
+    }
+
+    ngx_memcpy(jwks->digest, digest, sizeof(digest));
+
+    if (remote->keys) {
+        ngx_destroy_pool(remote->keys->pool);
+    }
+
+    remote->keys = jwks;
+    remote->fetched = ngx_time();
+    remote->failed = 0;
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "api_led: JWKS \"%V\" loaded: %ui keys",
+                  &remote->uri, jwks->keys.nelts);
+}
+
+
+static void
+ngx_api_led_jwt_fetch_cleanup(void *data)
+{
+    ngx_api_led_jwt_fetch_t *fetch = data;
+
+    if (fetch->done) {
+        return;
+    }
+
+    /* the request that fetched is gone before its subrequest finished */
+
+    fetch->done = 1;
+
+    if (fetch->remote && fetch->remote->fetch == fetch) {
+        fetch->remote->fetch = NULL;
+        ngx_api_led_jwt_remote_wake(fetch->remote, 1);
+    }
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
+    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_api_led_jwt_waiter_t  *w;
+
+    w = jctx->waiter;
+
+    if (w == NULL) {
+        cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_api_led_jwt_waiter_t));
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        w = cln->data;
+        ngx_memzero(w, sizeof(ngx_api_led_jwt_waiter_t));
+
+        w->r = r;
+        w->jctx = jctx;
+        w->ev.handler = ngx_api_led_jwt_waiter_handler;
+        w->ev.data = w;
+        w->ev.log = r->connection->log;
+
+        cln->handler = ngx_api_led_jwt_waiter_cleanup;
+        cln->data = w;
+
+        jctx->waiter = w;
+    }
+
+    ngx_queue_insert_tail(&remote->waiters, &w->queue);
+    w->queued = 1;
+
+    ngx_add_timer(&w->ev, NGX_API_LED_JWT_WAIT_TIMEOUT);
+
+    jctx->waiting = 1;
+    jctx->fetch_done = 0;
+    jctx->remote = remote;
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "api_led: waiting for JWKS \"%V\"", &remote->uri);
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * The fetch is over: every waiting request runs again from a posted
+ * event (never from inside another request's handler).
+ */
+
+static void
+ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t aborted)
+{
+    ngx_queue_t               *q;
+    ngx_api_led_jwt_waiter_t  *w;
+
+    while (!ngx_queue_empty(&remote->waiters)) {
+        q = ngx_queue_head(&remote->waiters);
+        w = ngx_queue_data(q, ngx_api_led_jwt_waiter_t, queue);
+
+        ngx_queue_remove(q);
+        w->queued = 0;
+
+        w->jctx->fetch_done = 1;
+
+        if (aborted) {
+            /* no answer came: the waiter may fetch itself */
+            w->jctx->waited = 0;
+            w->jctx->waiting = 0;
+        }
+
+        if (w->ev.timer_set) {
+            ngx_del_timer(&w->ev);
+        }
+
+        ngx_post_event(&w->ev, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_api_led_jwt_waiter_handler(ngx_event_t *ev)
+{
+    ngx_api_led_jwt_waiter_t *w = ev->data;
+
+    if (w->queued) {
+        ngx_queue_remove(&w->queue);
+        w->queued = 0;
+
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "api_led: timed out waiting for a JWKS fetch");
+
+        w->jctx->fetch_done = 1;
+    }
+
+    ngx_api_led_resume(w->r);
+}
+
+
+static void
+ngx_api_led_jwt_waiter_cleanup(void *data)
+{
+    ngx_api_led_jwt_waiter_t *w = data;
+
+    if (w->queued) {
+        ngx_queue_remove(&w->queue);
+        w->queued = 0;
+    }
+
+    if (w->ev.timer_set) {
+        ngx_del_timer(&w->ev);
+    }
+
+    if (w->ev.posted) {
+        ngx_delete_posted_event(&w->ev);
+    }
+}
