@@ -2,9 +2,9 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Private to the JWT concern (ngx_api_led_jwt.c, ngx_api_led_jwk.c,
- * ngx_api_led_jwt_keys.c): algorithms, keys, key sets, the verified-token
- * cache and remote key sets.  Nothing outside the JWT files includes it.
+ * Private to the JWT concern (ngx_api_led_jwt*.c, ngx_api_led_jwk.c):
+ * configuration, algorithms, keys, key sets, the verified-token cache and
+ * remote key sets.  Nothing outside the JWT files includes it.
  */
 
 
@@ -149,6 +149,83 @@ typedef struct {
     unsigned                     waited:1;    /* never wait twice */
     unsigned                     kid_refetched:1;
 } ngx_api_led_jwt_req_ctx_t;
+
+
+#define NGX_API_LED_JWT_SOURCE_HEADER   1
+#define NGX_API_LED_JWT_SOURCE_COOKIE   2
+#define NGX_API_LED_JWT_SOURCE_QUERY    3
+
+#define NGX_API_LED_JWT_REQ_ISS         1
+#define NGX_API_LED_JWT_REQ_AUD         2
+#define NGX_API_LED_JWT_REQ_SCOPE       3
+#define NGX_API_LED_JWT_REQ_PRESENT     4
+#define NGX_API_LED_JWT_REQ_EQUAL       5
+
+
+typedef struct {
+    ngx_uint_t                   type;
+    ngx_str_t                    name;
+    ngx_int_t                    index;       /* variable, -1: Authorization */
+} ngx_api_led_jwt_source_t;
+
+
+typedef struct {
+    ngx_str_t                    claim;
+    ngx_array_t                 *pointer;     /* ngx_str_t tokens, or NULL */
+    ngx_uint_t                   kind;
+    ngx_uint_t                   registered;  /* a RFC 7519 claim: 401 */
+    ngx_array_t                 *values;      /* ngx_http_complex_value_t */
+} ngx_api_led_jwt_require_t;
+
+
+typedef struct {
+    ngx_api_led_jwks_t          *keys;
+    ngx_api_led_jwt_remote_t    *remote;
+    ngx_uint_t                   algorithms;
+    ngx_array_t                 *sources;
+    time_t                       leeway;
+    ngx_array_t                 *requires;
+    ngx_str_t                    consumer_claim;
+    ngx_array_t                 *consumer_pointer;
+    size_t                       max_size;
+} ngx_api_led_jwt_loc_conf_t;
+
+
+typedef struct {
+    ngx_str_t                    text;
+    ngx_array_t                 *pointer;
+} ngx_api_led_jwt_claim_set_t;
+
+
+/* the result of checking a token, before it is answered */
+typedef struct {
+    ngx_uint_t                   status;
+    const char                  *error;       /* RFC 6750 error code */
+    const char                  *description;
+    ngx_str_t                    scope;
+} ngx_api_led_jwt_reject_t;
+
+
+/* ngx_api_led_jwt.c: configuration */
+
+extern ngx_str_t  ngx_api_led_jwt_claim_prefix;
+
+
+/* ngx_api_led_jwt_claims.c */
+
+ngx_int_t ngx_api_led_jwt_check_time(json_t *claims, time_t leeway,
+    ngx_api_led_jwt_reject_t *rj);
+ngx_int_t ngx_api_led_jwt_check_requires(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, json_t *claims,
+    ngx_api_led_jwt_reject_t *rj);
+json_t *ngx_api_led_jwt_pointer_get(json_t *root, ngx_array_t *pointer);
+ngx_int_t ngx_api_led_jwt_set_identity(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_ctx_t *ctx,
+    json_t *claims);
+ngx_int_t ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+ngx_int_t ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 /* ngx_api_led_jwk.c */

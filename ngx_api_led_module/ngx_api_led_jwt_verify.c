@@ -1,0 +1,734 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * The JWT step of the access phase: the token from its source, the JWS
+ * header checks, key selection without algorithm confusion, signature
+ * verification, the verified-token cache, and the RFC 6750 answers.
+ */
+
+
+#include "ngx_api_led_jwt.h"
+
+
+static ngx_int_t ngx_api_led_jwt_get_token(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_str_t *token);
+static ngx_int_t ngx_api_led_jwt_verify(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_req_ctx_t *jctx,
+    ngx_str_t *token, u_char *digest, json_t **claims,
+    ngx_api_led_jwt_reject_t *rj);
+static ngx_int_t ngx_api_led_jwt_verify_with(ngx_http_request_t *r,
+    ngx_api_led_jwks_t *jwks, ngx_str_t *kid, ngx_uint_t alg,
+    ngx_str_t *input, ngx_str_t *sig, ngx_uint_t *candidates,
+    ngx_uint_t *generation, ngx_api_led_jwt_reject_t *rj);
+static ngx_int_t ngx_api_led_jwt_reject(ngx_http_request_t *r,
+    ngx_api_led_jwt_reject_t *rj);
+static ngx_int_t ngx_api_led_jwt_add_challenge(ngx_http_request_t *r,
+    const char *error, const char *description, ngx_str_t *scope);
+
+
+static ngx_str_t  ngx_api_led_jwt_www_authenticate =
+    ngx_string("WWW-Authenticate");
+
+
+ngx_int_t
+ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    u_char                        digest[NGX_API_LED_JWT_DIGEST_LEN];
+    json_t                       *claims;
+    ngx_int_t                     rc;
+    ngx_str_t                     token;
+    ngx_api_led_jwt_reject_t      rj;
+    ngx_api_led_jwt_req_ctx_t    *jctx;
+    ngx_api_led_jwt_loc_conf_t   *jlcf;
+    ngx_api_led_jwt_main_conf_t  *jmcf;
+    ngx_api_led_jwt_cache_node_t *cn;
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_api_led_jwt_module);
+    jmcf = ngx_http_get_module_main_conf(r, ngx_api_led_jwt_module);
+
+    jctx = ngx_http_get_module_ctx(r, ngx_api_led_jwt_module);
+
+    if (jctx == NULL) {
+        jctx = ngx_pcalloc(r->pool, sizeof(ngx_api_led_jwt_req_ctx_t));
+        if (jctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_set_ctx(r, jctx, ngx_api_led_jwt_module);
+    }
+
+    if (jctx->waiting) {
+        if (!jctx->fetch_done) {
+            /* woken up for something else: still waiting for the keys */
+            return NGX_AGAIN;
+        }
+
+        jctx->waiting = 0;
+        jctx->waited = 1;
+    }
+
+    rc = ngx_api_led_jwt_get_token(r, jlcf, &token);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_memzero(&rj, sizeof(ngx_api_led_jwt_reject_t));
+    rj.status = NGX_HTTP_UNAUTHORIZED;
+    rj.error = "invalid_token";
+
+    if (token.len > jlcf->max_size) {
+        rj.description = "the token is too large";
+        return ngx_api_led_jwt_reject(r, &rj);
+    }
+
+    if (jlcf->keys == NULL && jlcf->remote == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "api_led: JWT authentication without keys: set "
+                      "api_led_jwt_keys or api_led_jwt_keys_uri");
+        return NGX_ERROR;
+    }
+
+    if (jlcf->remote) {
+        rc = ngx_api_led_jwt_remote_keys(r, jctx, jlcf->remote,
+                                         NGX_API_LED_JWT_NEED_KEYS);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (jlcf->keys == NULL && jlcf->remote->keys == NULL) {
+            return ngx_api_led_problem_finalize(r,
+                                       NGX_HTTP_SERVICE_UNAVAILABLE,
+                                       "jwt_keys_unavailable",
+                                       "the keys to verify tokens could not "
+                                       "be fetched");
+        }
+    }
+
+    if (ngx_api_led_jwt_sha256(token.data, token.len, digest) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    cn = NULL;
+
+    if (jmcf->cache.size) {
+        cn = ngx_api_led_jwt_cache_lookup(&jmcf->cache, digest);
+
+        if (cn) {
+            if (cn->exp && cn->exp <= ngx_time()) {
+                ngx_api_led_jwt_cache_delete(&jmcf->cache, cn);
+                cn = NULL;
+
+            } else if (!(jlcf->algorithms & ((ngx_uint_t) 1 << cn->alg))
+                       || !((jlcf->keys
+                             && jlcf->keys->generation == cn->generation)
+                            || (jlcf->remote && jlcf->remote->keys
+                                && jlcf->remote->keys->generation
+                                   == cn->generation)))
+            {
+                /* verified elsewhere, by keys or rules not of this place */
+                cn = NULL;
+            }
+        }
+    }
+
+    if (cn) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "api_led: JWT cache hit");
+
+        claims = json_incref(cn->claims);
+
+    } else {
+        rc = ngx_api_led_jwt_verify(r, jlcf, jctx, &token, digest, &claims,
+                                    &rj);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_api_led_jwt_reject(r, &rj);
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (ngx_api_led_jwt_check_time(claims, jlcf->leeway, &rj) != NGX_OK
+        || ngx_api_led_jwt_check_requires(r, jlcf, claims, &rj) != NGX_OK)
+    {
+        json_decref(claims);
+
+        if (rj.status == 0) {
+            return NGX_ERROR;
+        }
+
+        return ngx_api_led_jwt_reject(r, &rj);
+    }
+
+    if (ngx_api_led_jwt_set_identity(r, jlcf, ctx, claims) != NGX_OK) {
+        json_decref(claims);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The token of the first source that has one.  The Authorization header
+ * counts only with the Bearer scheme (RFC 6750 2.1): another scheme is
+ * another credential, not a bad token.
+ */
+
+static ngx_int_t
+ngx_api_led_jwt_get_token(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_str_t *token)
+{
+    u_char                     *p, *last;
+    ngx_str_t                   value;
+    ngx_uint_t                  i, n, bearer;
+    ngx_api_led_jwt_source_t   *src, dflt;
+    ngx_http_variable_value_t  *vv;
+
+    if (jlcf->sources) {
+        src = jlcf->sources->elts;
+        n = jlcf->sources->nelts;
+
+    } else {
+        ngx_memzero(&dflt, sizeof(ngx_api_led_jwt_source_t));
+        dflt.type = NGX_API_LED_JWT_SOURCE_HEADER;
+        dflt.index = -1;
+        src = &dflt;
+        n = 1;
+    }
+
+    for (i = 0; i < n; i++) {
+
+        bearer = 0;
+
+        if (src[i].index == -1) {
+            if (r->headers_in.authorization == NULL) {
+                continue;
+            }
+
+            value = r->headers_in.authorization->value;
+            bearer = 1;
+
+        } else {
+            vv = ngx_http_get_indexed_variable(r, src[i].index);
+
+            if (vv == NULL || vv->not_found || vv->len == 0) {
+                continue;
+            }
+
+            value.data = vv->data;
+            value.len = vv->len;
+        }
+
+        p = value.data;
+        last = value.data + value.len;
+
+        if (src[i].type == NGX_API_LED_JWT_SOURCE_HEADER) {
+
+            if (value.len >= 6
+                && ngx_strncasecmp(p, (u_char *) "Bearer", 6) == 0
+                && (value.len == 6 || p[6] == ' ' || p[6] == '\t'))
+            {
+                p += 6;
+
+                while (p < last && (*p == ' ' || *p == '\t')) {
+                    p++;
+                }
+
+            } else if (bearer) {
+                continue;
+            }
+        }
+
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
+            last--;
+        }
+
+        token->data = p;
+        token->len = last - p;
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Parses and verifies a compact JWS.  NGX_OK: *claims holds the verified
+ * claims (a new reference); NGX_DECLINED: rejected, rj says why;
+ * NGX_AGAIN: waiting for keys; NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_api_led_jwt_verify(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_req_ctx_t *jctx,
+    ngx_str_t *token, u_char *digest, json_t **claims,
+    ngx_api_led_jwt_reject_t *rj)
+{
+    u_char                        *p, *dot[4];
+    double                         e;
+    json_t                        *header, *v;
+    time_t                         exp;
+    ngx_int_t                      rc, alg;
+    ngx_str_t                      seg, dec, kid, input, sig;
+    ngx_uint_t                     ndots, candidates, generation;
+    json_error_t                   error;
+    ngx_api_led_jwt_main_conf_t   *jmcf;
+
+    ndots = 0;
+
+    for (p = token->data; p < token->data + token->len; p++) {
+
+        if (*p == '.') {
+            if (ndots == 4) {
+                ndots++;
+                break;
+            }
+
+            dot[ndots++] = p;
+            continue;
+        }
+
+        if (!(isalnum(*p) || *p == '-' || *p == '_')) {
+            rj->description = "the token is not a compact JWS";
+            return NGX_DECLINED;
+        }
+    }
+
+    if (ndots == 4) {
+        rj->description = "encrypted tokens (JWE) are not accepted";
+        return NGX_DECLINED;
+    }
+
+    if (ndots != 2
+        || dot[0] == token->data
+        || dot[1] == dot[0] + 1)
+    {
+        rj->description = "the token is not a compact JWS";
+        return NGX_DECLINED;
+    }
+
+    /* the protected header */
+
+    seg.data = token->data;
+    seg.len = dot[0] - token->data;
+
+    dec.data = ngx_pnalloc(r->pool, ngx_base64_decoded_length(seg.len));
+    if (dec.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_api_led_jwt_b64url_decode(&dec, seg.data, seg.len) != NGX_OK) {
+        rj->description = "the token header is not valid base64url";
+        return NGX_DECLINED;
+    }
+
+    header = json_loadb((char *) dec.data, dec.len, JSON_REJECT_DUPLICATES,
+                        &error);
+    if (header == NULL) {
+        rj->description =
+            (json_error_code(&error) == json_error_duplicate_key)
+            ? "the token header has a duplicate member"
+            : "the token header is not JSON";
+        return NGX_DECLINED;
+    }
+
+    if (!json_is_object(header)) {
+        json_decref(header);
+        rj->description = "the token header is not a JSON object";
+        return NGX_DECLINED;
+    }
+
+    /*
+     * RFC 7515 4.1.11: an extension listed in "crit" that is not
+     * understood makes the token invalid; this verifier understands none.
+     * "b64" (RFC 7797) changes what is signed: refused as well.
+     */
+
+    if (json_object_get(header, "crit")) {
+        json_decref(header);
+        rj->description = "the token header has critical extensions";
+        return NGX_DECLINED;
+    }
+
+    if (json_object_get(header, "b64")) {
+        json_decref(header);
+        rj->description = "unencoded payloads (b64) are not accepted";
+        return NGX_DECLINED;
+    }
+
+    v = json_object_get(header, "alg");
+    if (!json_is_string(v)) {
+        json_decref(header);
+        rj->description = "the token header has no alg";
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strcasecmp((u_char *) json_string_value(v), (u_char *) "none")
+        == 0)
+    {
+        json_decref(header);
+        rj->description = "unsigned tokens (alg none) are never accepted";
+        return NGX_DECLINED;
+    }
+
+    alg = ngx_api_led_jwt_alg_find((u_char *) json_string_value(v),
+                                   json_string_length(v));
+    if (alg == NGX_ERROR) {
+        json_decref(header);
+        rj->description = "the token alg is not supported";
+        return NGX_DECLINED;
+    }
+
+    if (!(jlcf->algorithms & ((ngx_uint_t) 1 << alg))) {
+        json_decref(header);
+        rj->description = "the token alg is not allowed here";
+        return NGX_DECLINED;
+    }
+
+    ngx_str_null(&kid);
+
+    v = json_object_get(header, "kid");
+    if (v) {
+        if (!json_is_string(v) || json_string_length(v) == 0) {
+            json_decref(header);
+            rj->description = "the token kid is not a string";
+            return NGX_DECLINED;
+        }
+
+        kid.len = json_string_length(v);
+        kid.data = ngx_pnalloc(r->pool, kid.len);
+        if (kid.data == NULL) {
+            json_decref(header);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(kid.data, json_string_value(v), kid.len);
+    }
+
+    json_decref(header);
+
+    /* the signature, over "header.payload" as sent */
+
+    input.data = token->data;
+    input.len = dot[1] - token->data;
+
+    seg.data = dot[1] + 1;
+    seg.len = token->data + token->len - seg.data;
+
+    sig.data = ngx_pnalloc(r->pool, ngx_base64_decoded_length(seg.len) + 1);
+    if (sig.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_api_led_jwt_b64url_decode(&sig, seg.data, seg.len) != NGX_OK) {
+        rj->description = "the token signature is not valid base64url";
+        return NGX_DECLINED;
+    }
+
+    candidates = 0;
+    generation = 0;
+
+    rc = NGX_DECLINED;
+    rj->description = NULL;
+
+    if (jlcf->keys) {
+        rc = ngx_api_led_jwt_verify_with(r, jlcf->keys, &kid, alg, &input,
+                                         &sig, &candidates, &generation, rj);
+    }
+
+    if (rc == NGX_DECLINED && rj->description == NULL && jlcf->remote) {
+
+        rc = ngx_api_led_jwt_verify_with(r, jlcf->remote->keys, &kid, alg,
+                                         &input, &sig, &candidates,
+                                         &generation, rj);
+
+        if (rc == NGX_DECLINED && kid.len && rj->description == NULL
+            && !jctx->kid_refetched)
+        {
+            /* an unknown kid: the provider may have rotated its keys */
+
+            jctx->kid_refetched = 1;
+
+            rc = ngx_api_led_jwt_remote_keys(r, jctx, jlcf->remote,
+                                             NGX_API_LED_JWT_NEED_KID);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            rc = NGX_DECLINED;
+        }
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        if (rj->description == NULL) {
+            if (kid.len) {
+                rj->description = "the token kid is unknown";
+
+            } else if (candidates == 0) {
+                rj->description = "no key fits the token alg";
+
+            } else {
+                rj->description = "the token signature is invalid";
+            }
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "api_led: JWT rejected: %s (alg %V, kid \"%V\")",
+                      rj->description, &ngx_api_led_jwt_algs[alg].name, &kid);
+
+        return NGX_DECLINED;
+    }
+
+    /* the claims, now that they are known to be genuine */
+
+    seg.data = dot[0] + 1;
+    seg.len = dot[1] - seg.data;
+
+    dec.data = ngx_pnalloc(r->pool, ngx_base64_decoded_length(seg.len));
+    if (dec.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_api_led_jwt_b64url_decode(&dec, seg.data, seg.len) != NGX_OK) {
+        rj->description = "the token payload is not valid base64url";
+        return NGX_DECLINED;
+    }
+
+    *claims = json_loadb((char *) dec.data, dec.len, JSON_REJECT_DUPLICATES,
+                         &error);
+
+    if (*claims == NULL || !json_is_object(*claims)) {
+
+        if (*claims == NULL
+            && json_error_code(&error) == json_error_duplicate_key)
+        {
+            rj->description = "the token payload has a duplicate member";
+
+        } else {
+            rj->description = "the token payload is not a JSON object";
+        }
+
+        if (*claims) {
+            json_decref(*claims);
+            *claims = NULL;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "api_led: JWT signature verified (alg %V), but %s",
+                      &ngx_api_led_jwt_algs[alg].name, rj->description);
+
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "api_led: JWT verified, alg %V, kid \"%V\"",
+                   &ngx_api_led_jwt_algs[alg].name, &kid);
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_api_led_jwt_module);
+
+    if (jmcf->cache.size) {
+        exp = 0;
+
+        v = json_object_get(*claims, "exp");
+
+        if (json_is_number(v)) {
+            e = json_number_value(v);
+            exp = (e < 1) ? 1 : (e > 1e15) ? (time_t) 1e15 : (time_t) e;
+        }
+
+        if (v == NULL || json_is_number(v)) {
+            ngx_api_led_jwt_cache_insert(&jmcf->cache, digest, *claims, exp,
+                                         generation, alg,
+                                         r->connection->log);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Verifies with one key set: the key named by kid, or without a kid each
+ * key that fits the alg.  NGX_DECLINED with rj->description NULL: no key
+ * of this set (look further); with a description: rejected.
+ */
+
+static ngx_int_t
+ngx_api_led_jwt_verify_with(ngx_http_request_t *r, ngx_api_led_jwks_t *jwks,
+    ngx_str_t *kid, ngx_uint_t alg, ngx_str_t *input, ngx_str_t *sig,
+    ngx_uint_t *candidates, ngx_uint_t *generation,
+    ngx_api_led_jwt_reject_t *rj)
+{
+    ngx_int_t           rc;
+    ngx_uint_t          i;
+    ngx_api_led_jwk_t  *key;
+
+    if (jwks == NULL) {
+        return NGX_DECLINED;
+    }
+
+    key = jwks->keys.elts;
+
+    for (i = 0; i < jwks->keys.nelts; i++) {
+
+        if (kid->len) {
+            if (key[i].kid.len != kid->len
+                || ngx_memcmp(key[i].kid.data, kid->data, kid->len) != 0)
+            {
+                continue;
+            }
+
+            /* the kid names this key and no other */
+
+            if (!ngx_api_led_jwk_matches(&key[i], alg)) {
+                rj->description = "the token alg does not fit its key";
+                return NGX_DECLINED;
+            }
+
+            (*candidates)++;
+
+            rc = ngx_api_led_jwk_verify(&key[i], alg, input->data, input->len,
+                                        sig->data, sig->len,
+                                        r->connection->log);
+            if (rc == NGX_OK) {
+                *generation = jwks->generation;
+                return NGX_OK;
+            }
+
+            if (rc == NGX_DECLINED) {
+                rj->description = "the token signature is invalid";
+            }
+
+            return rc;
+        }
+
+        if (!ngx_api_led_jwk_matches(&key[i], alg)) {
+            continue;
+        }
+
+        (*candidates)++;
+
+        rc = ngx_api_led_jwk_verify(&key[i], alg, input->data, input->len,
+                                    sig->data, sig->len, r->connection->log);
+        if (rc == NGX_OK) {
+            *generation = jwks->generation;
+            return NGX_OK;
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+/* the answers (RFC 6750 3) */
+
+static ngx_int_t
+ngx_api_led_jwt_reject(ngx_http_request_t *r, ngx_api_led_jwt_reject_t *rj)
+{
+    if (ngx_api_led_jwt_add_challenge(r, rj->error, rj->description,
+                                      &rj->scope)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_api_led_problem_finalize(r, rj->status, rj->error, "%s",
+                                        rj->description);
+}
+
+
+ngx_int_t
+ngx_api_led_jwt_challenge(ngx_http_request_t *r)
+{
+    return ngx_api_led_jwt_add_challenge(r, NULL, NULL, NULL);
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_add_challenge(ngx_http_request_t *r, const char *error,
+    const char *description, ngx_str_t *scope)
+{
+    u_char                  *p;
+    size_t                   len;
+    ngx_str_t                realm;
+    ngx_uint_t               i, scope_ok;
+    ngx_table_elt_t         *h;
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->api.len) {
+        realm = llcf->api;
+
+    } else {
+        ngx_str_set(&realm, "api");
+    }
+
+    /* RFC 6750 3: scope-token characters only */
+
+    scope_ok = (scope && scope->len);
+
+    for (i = 0; scope_ok && i < scope->len; i++) {
+        if (scope->data[i] < 0x21 || scope->data[i] > 0x7e
+            || scope->data[i] == '"' || scope->data[i] == '\\')
+        {
+            scope_ok = 0;
+        }
+    }
+
+    len = sizeof("Bearer realm=\"\"") - 1 + realm.len;
+
+    if (error) {
+        len += sizeof(", error=\"\"") - 1 + ngx_strlen(error)
+               + sizeof(", error_description=\"\"") - 1
+               + ngx_strlen(description);
+    }
+
+    if (scope_ok) {
+        len += sizeof(", scope=\"\"") - 1 + scope->len;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = ngx_api_led_jwt_www_authenticate;
+    h->value.data = p;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    p = ngx_sprintf(p, "Bearer realm=\"%V\"", &realm);
+
+    if (error) {
+        p = ngx_sprintf(p, ", error=\"%s\", error_description=\"%s\"",
+                        error, description);
+    }
+
+    if (scope_ok) {
+        p = ngx_sprintf(p, ", scope=\"%V\"", scope);
+    }
+
+    h->value.len = p - h->value.data;
+
+    return NGX_OK;
+}
