@@ -162,6 +162,9 @@ ngx_module_t  ngx_api_led_jwt_module = {
 ngx_str_t  ngx_api_led_jwt_claim_prefix =
     ngx_string("api_led_jwt_claim_");
 
+static ngx_str_t  ngx_api_led_jwt_cache_status_name =
+    ngx_string("api_led_jwt_cache_status");
+
 /* configuration */
 
 static ngx_int_t
@@ -176,6 +179,14 @@ ngx_api_led_jwt_add_variables(ngx_conf_t *cf)
     }
 
     var->get_handler = ngx_api_led_jwt_variable_claim;
+
+    var = ngx_http_add_variable(cf, &ngx_api_led_jwt_cache_status_name,
+                                NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_api_led_jwt_variable_cache_status;
 
     return NGX_OK;
 }
@@ -194,6 +205,13 @@ ngx_api_led_jwt_create_main_conf(ngx_conf_t *cf)
 
     if (ngx_array_init(&jmcf->remotes, cf->pool, 2,
                        sizeof(ngx_api_led_jwt_remote_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&jmcf->keysets, cf->pool, 2,
+                       sizeof(ngx_api_led_jwt_keyset_t))
         != NGX_OK)
     {
         return NULL;
@@ -299,13 +317,60 @@ ngx_api_led_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_jwt_loc_conf_t *jlcf = conf;
 
-    u_char               err[NGX_API_LED_JWT_ERRLEN];
-    ngx_str_t           *value, content;
-    ngx_uint_t           i;
-    ngx_api_led_jwks_t  *jwks;
+    u_char                        err[NGX_API_LED_JWT_ERRLEN], *p;
+    size_t                        len;
+    ngx_str_t                    *value, content, files;
+    ngx_uint_t                    i;
+    ngx_api_led_jwks_t           *jwks;
+    ngx_api_led_jwt_keyset_t     *ks;
+    ngx_api_led_jwt_main_conf_t  *jmcf;
 
     if (jlcf->keys != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_conf_full_name(cf->cycle, &value[i], 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        len += value[i].len + 1;
+    }
+
+    files.data = ngx_pnalloc(cf->pool, len);
+    if (files.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = files.data;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        p = ngx_cpymem(p, value[i].data, value[i].len);
+        *p++ = '\n';
+    }
+
+    files.len = len;
+
+    /*
+     * Locations that name the same files share one key set: a token
+     * verified in one is a cache hit in the others.
+     */
+
+    jmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_jwt_module);
+
+    ks = jmcf->keysets.elts;
+
+    for (i = 0; i < jmcf->keysets.nelts; i++) {
+        if (ks[i].files.len == files.len
+            && ngx_strncmp(ks[i].files.data, files.data, files.len) == 0)
+        {
+            jlcf->keys = ks[i].jwks;
+            return NGX_CONF_OK;
+        }
     }
 
     jwks = ngx_api_led_jwks_create(cf->pool);
@@ -313,13 +378,7 @@ ngx_api_led_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    value = cf->args->elts;
-
     for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_conf_full_name(cf->cycle, &value[i], 1) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
 
         if (ngx_api_led_jwt_read_file(cf, &value[i], &content) != NGX_OK) {
             return NGX_CONF_ERROR;
@@ -339,6 +398,14 @@ ngx_api_led_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         /* the file may hold HMAC secrets */
         ngx_explicit_memzero(content.data, content.len);
     }
+
+    ks = ngx_array_push(&jmcf->keysets);
+    if (ks == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ks->files = files;
+    ks->jwks = jwks;
 
     jlcf->keys = jwks;
 

@@ -47,6 +47,9 @@
 
 #define NGX_API_LED_JWT_ERRLEN     256
 
+#define NGX_API_LED_JWT_CACHE_MISS  1
+#define NGX_API_LED_JWT_CACHE_HIT   2
+
 /* the verified-token cache key: SHA-256 of the token */
 #define NGX_API_LED_JWT_DIGEST_LEN  32
 
@@ -134,9 +137,17 @@ struct ngx_api_led_jwt_cache_node_s {
 };
 
 
+/* the key set of one api_led_jwt_keys file list, shared by locations */
+typedef struct {
+    ngx_str_t                    files;
+    ngx_api_led_jwks_t          *jwks;
+} ngx_api_led_jwt_keyset_t;
+
+
 typedef struct {
     ngx_api_led_jwt_cache_t      cache;
     ngx_array_t                  remotes;     /* ngx_api_led_jwt_remote_t * */
+    ngx_array_t                  keysets;     /* ngx_api_led_jwt_keyset_t */
 } ngx_api_led_jwt_main_conf_t;
 
 
@@ -148,6 +159,7 @@ typedef struct {
     unsigned                     fetch_done:1;
     unsigned                     waited:1;    /* never wait twice */
     unsigned                     kid_refetched:1;
+    unsigned                     cache_status:2;  /* 0, MISS, HIT */
 } ngx_api_led_jwt_req_ctx_t;
 
 
@@ -225,6 +237,8 @@ ngx_int_t ngx_api_led_jwt_set_identity(ngx_http_request_t *r,
 ngx_int_t ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 ngx_int_t ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+ngx_int_t ngx_api_led_jwt_variable_cache_status(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 

@@ -548,3 +548,33 @@ ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
 
     return NGX_OK;
 }
+
+
+ngx_int_t
+ngx_api_led_jwt_variable_cache_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_jwt_req_ctx_t  *jctx;
+
+    jctx = ngx_http_get_module_ctx(r->main, ngx_api_led_jwt_module);
+
+    if (jctx == NULL || jctx->cache_status == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (jctx->cache_status == NGX_API_LED_JWT_CACHE_HIT) {
+        v->len = sizeof("HIT") - 1;
+        v->data = (u_char *) "HIT";
+
+    } else {
+        v->len = sizeof("MISS") - 1;
+        v->data = (u_char *) "MISS";
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}

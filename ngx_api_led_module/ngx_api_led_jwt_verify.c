@@ -132,6 +132,11 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         }
     }
 
+    if (jmcf->cache.size) {
+        jctx->cache_status = cn ? NGX_API_LED_JWT_CACHE_HIT
+                                : NGX_API_LED_JWT_CACHE_MISS;
+    }
+
     if (cn) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "api_led: JWT cache hit");

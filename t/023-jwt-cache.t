@@ -1,0 +1,193 @@
+# JWT: the verified-token cache (api_led_jwt_cache): hits, an entry never
+# outlives its token's exp, the bound, and the location's rules on a hit.
+use Test::Nginx::Socket 'no_plan';
+use FindBin;
+
+require "$FindBin::Bin/fixtures/jwt/jwt.pl";
+
+$ENV{TEST_NGINX_JWT_DIR} = "$FindBin::Bin/fixtures/jwt";
+
+our $NOW = time;
+
+# expires 3 s after the test file starts: TEST 1 runs first
+our $SHORT = ::jwt(alg => 'ES256', key => 'ec256', kid => 'ec256-1',
+                   claims => { sub => 'short', exp => $NOW + 3 });
+
+our @T = map {
+    ::jwt(alg => 'RS256', key => 'rsa', kid => 'rsa-1',
+          claims => { sub => "user-$_", iss => 'idp', exp => $NOW + 3600 })
+} 0 .. 2;
+
+our $NOEXP = ::jwt(alg => 'HS256', kid => 'hs-1', claims => { sub => 'forever' });
+
+sub bearer { return "Authorization: Bearer $_[0]" }
+
+# a request whose request line is finished after $delay seconds
+sub later {
+    my ($delay) = @_;
+    return [ "GET /", { value => "t", delay_before => $delay } ];
+}
+
+our $HTTP = <<'CONF';
+    api_led_jwt_cache 2;
+CONF
+
+sub loc {
+    my ($directives) = @_;
+    return <<"CONF";
+    location /t {
+        api_led_auth jwt;
+        api_led_jwt_keys \$TEST_NGINX_JWT_DIR/jwks.json;
+        $directives
+        add_header X-Cache \$api_led_jwt_cache_status always;
+        add_header X-Sub \$api_led_jwt_claim_sub;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\\n";
+    }
+CONF
+}
+
+repeat_each(1);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a cached token past its exp is rejected
+The token expires 3 s after the file starts; the second request comes 4 s
+after the first.
+--- http_config eval
+$::HTTP
+--- config eval
+::loc('')
+--- request eval
+["GET /t", ::later(4)]
+--- more_headers eval
+[::bearer($::SHORT), ::bearer($::SHORT)]
+--- error_code eval
+[200, 401]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: MISS"]
+--- response_body_like eval
+["ok", "\"detail\":\"the token has expired\""]
+--- timeout: 8
+
+
+
+=== TEST 2: the second use of a token is a cache hit
+--- http_config eval
+$::HTTP
+--- config eval
+::loc('')
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+[map { ::bearer($::T[0]) } 1 .. 3]
+--- response_headers eval
+["X-Cache: MISS\nX-Sub: user-0", "X-Cache: HIT\nX-Sub: user-0", "X-Cache: HIT\nX-Sub: user-0"]
+--- error_log eval
+qr/api_led: JWT (verified|cache hit)/
+
+
+
+=== TEST 3: the cache is bounded: the least recently used token goes first
+--- http_config eval
+$::HTTP
+--- config eval
+::loc('')
+--- request eval
+[("GET /t") x 6]
+--- more_headers eval
+[map { ::bearer($::T[$_]) } 0, 1, 0, 2, 0, 1]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: MISS", "X-Cache: HIT", "X-Cache: MISS", "X-Cache: HIT",
+ "X-Cache: MISS"]
+
+
+
+=== TEST 4: tokens without exp are cached too
+--- http_config eval
+$::HTTP
+--- config eval
+::loc('')
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+[::bearer($::NOEXP), ::bearer($::NOEXP)]
+--- response_headers eval
+["X-Cache: MISS\nX-Sub: forever", "X-Cache: HIT\nX-Sub: forever"]
+
+
+
+=== TEST 5: a hit still obeys the location: its algorithms, keys and requirements
+--- http_config eval
+$::HTTP
+--- config eval
+::loc('') . q{
+    location /es-only {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_algorithms ES256;
+        add_header X-Cache $api_led_jwt_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /other-iss {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_require iss other-idp;
+        add_header X-Cache $api_led_jwt_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /other-keys {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/rsa2.pub;
+        add_header X-Cache $api_led_jwt_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+}
+--- request eval
+["GET /t", "GET /es-only", "GET /other-iss", "GET /other-keys"]
+--- more_headers eval
+[map { ::bearer($::T[0]) } 1 .. 4]
+--- error_code eval
+[200, 401, 401, 401]
+--- response_body_like eval
+["ok", "\"detail\":\"the token alg is not allowed here\"",
+ "\"detail\":\"the token issuer is not accepted\"",
+ "\"detail\":\"the token kid is unknown\""]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: MISS", "X-Cache: HIT", "X-Cache: MISS"]
+
+
+
+=== TEST 6: a rejected token is never cached
+--- http_config eval
+$::HTTP
+--- config eval
+::loc('')
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+[::bearer(::jwt_tamper($::T[1])), ::bearer(::jwt_tamper($::T[1]))]
+--- error_code eval
+[401, 401]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: MISS"]
+--- response_body_like eval
+[("\"detail\":\"the token signature is invalid\"") x 2]
+
+
+
+=== TEST 7: with the cache off there is no status
+--- config eval
+::loc('')
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+[::bearer($::T[0]), ::bearer($::T[0])]
+--- response_headers eval
+["!X-Cache\nX-Sub: user-0", "!X-Cache\nX-Sub: user-0"]
+--- no_error_log
+api_led: JWT cache hit
