@@ -544,7 +544,10 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
     } else {
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "api_led: fetching JWKS \"%V\" failed: status %ui, "
-                      "rc %i, %uz bytes%s", &remote->uri, status, rc, len,
+                      "rc %i, %uz bytes%s%s", &remote->uri, status, rc, len,
+                      (status == NGX_HTTP_OK && len == 0)
+                      ? " (a JWKS larger than the location's "
+                        "subrequest_output_buffer_size is refused)" : "",
                       remote->keys ? ", keeping the current keys" : "");
 
         remote->failed = ngx_time();
