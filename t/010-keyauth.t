@@ -647,7 +647,7 @@ X-Who: []
 
 
 
-=== TEST 29: "key jwt" without any credential: 401 naming both, ApiKey challenge
+=== TEST 29: "key jwt" without any credential: 401 naming both, both challenges
 --- config
     location /t {
         api_led_api orders;
@@ -661,7 +661,7 @@ X-Who: []
 GET /t
 --- error_code: 401
 --- response_headers
-WWW-Authenticate: ApiKey realm="orders"
+WWW-Authenticate: Bearer realm="orders", ApiKey realm="orders"
 --- response_body_like chomp
 "detail":"the request carries neither an API key nor a bearer token"
 
