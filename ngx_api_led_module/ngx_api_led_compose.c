@@ -156,6 +156,8 @@ static ngx_int_t ngx_api_led_compose_part_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr, ngx_str_t *body);
 static ngx_int_t ngx_api_led_compose_part_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
+static void ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
+    ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_timeout(ngx_event_t *ev);
@@ -914,6 +916,7 @@ ngx_api_led_compose_part_done(ngx_http_request_t *sr, void *data,
     } else if (status < NGX_HTTP_OK || status >= NGX_HTTP_SPECIAL_RESPONSE) {
         ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, status,
                                 NULL);
+        ngx_api_led_compose_part_problem(sr, part);
 
     } else {
         part->status = status;
@@ -927,6 +930,56 @@ ngx_api_led_compose_part_done(ngx_http_request_t *sr, void *data,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A failed part that answered a problem (an inner composition, a policy
+ * of the inner layer) lends its detail to the outer answer, so that a 502
+ * of an Experience API names the System API that failed below it.
+ */
+
+static void
+ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
+    ngx_api_led_compose_part_t *part)
+{
+    json_t       *doc, *detail;
+    ngx_str_t     s;
+    const char   *text;
+
+    if (part->len == 0 || part->overflow
+        || sr->headers_out.content_type.len < 4
+        || ngx_strlcasestrn(sr->headers_out.content_type.data,
+                            sr->headers_out.content_type.data
+                            + sr->headers_out.content_type.len,
+                            (u_char *) "json", 4 - 1)
+           == NULL)
+    {
+        return;
+    }
+
+    doc = json_loadb((char *) part->body, part->len, 0, NULL);
+    if (doc == NULL) {
+        return;
+    }
+
+    detail = json_object_get(doc, "detail");
+
+    if (json_is_string(detail)) {
+        text = json_string_value(detail);
+
+        s.data = (u_char *) text;
+        s.len = ngx_min(ngx_strlen(text), 256);
+
+        s.data = ngx_pnalloc(sr->pool, s.len + 1);
+        if (s.data) {
+            ngx_memcpy(s.data, text, s.len);
+            s.data[s.len] = '\0';
+            part->reason = s;
+        }
+    }
+
+    json_decref(doc);
 }
 
 
