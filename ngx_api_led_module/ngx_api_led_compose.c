@@ -97,6 +97,8 @@ typedef struct {
     ngx_uint_t                        status;
     size_t                            max_part_size;
     ngx_uint_t                        callers;   /* 0: no contract */
+    uint32_t                          parsed;    /* parts whose JSON the
+                                                    templates read */
 } ngx_api_led_compose_loc_conf_t;
 
 
@@ -176,6 +178,8 @@ static void ngx_api_led_compose_cleanup(void *data);
 static ngx_int_t ngx_api_led_compose_render(ngx_api_led_compose_t *cmp,
     ngx_array_t *segs, ngx_uint_t body, ngx_str_t *out, ngx_str_t *err);
 static json_t *ngx_api_led_compose_pointer(json_t *doc, ngx_array_t *tokens);
+static ngx_int_t ngx_api_led_compose_json_valid(u_char *p, u_char *end);
+static u_char *ngx_api_led_compose_json_string(u_char *p, u_char *end);
 
 static ngx_api_led_compose_part_t *ngx_api_led_compose_find_part(
     ngx_http_request_t *r);
@@ -1005,6 +1009,27 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     if (part->len == 0 && part->status == NGX_HTTP_NO_CONTENT) {
         part->json = json_null();
 
+    } else if (cmp->conf->merge == NGX_API_LED_MERGE_NAMESPACED
+               && !(cmp->conf->parsed & (1U << (part - cmp->parts))))
+    {
+        /*
+         * Copied into the answer as it is: validating is enough, and
+         * an order of magnitude cheaper than building jansson's tree.
+         */
+
+        if (ngx_api_led_compose_json_valid(part->body,
+                                           part->body + part->len)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
+                          "api_led_compose: part \"%V\" answered invalid "
+                          "JSON", &part->conf->name);
+
+            ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                    part->status, "invalid JSON");
+            return;
+        }
+
     } else {
         part->json = json_loadb((char *) part->body, part->len,
                                 JSON_DECODE_ANY, &err);
@@ -1789,6 +1814,355 @@ ngx_api_led_compose_pointer(json_t *doc, ngx_array_t *tokens)
     }
 
     return doc;
+}
+
+
+/*
+ * RFC 8259 validation without building a document: structure, strings
+ * (escapes, surrogate pairs, no control characters, well-formed UTF-8, no
+ * \u0000, as jansson), numbers, literals; any value at the top, nesting up
+ * to 2048 levels.
+ */
+
+#define ngx_api_led_json_ws(p, end)                                           \
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) { \
+        p++;                                                                  \
+    }
+
+static ngx_int_t
+ngx_api_led_compose_json_valid(u_char *p, u_char *end)
+{
+    uint64_t    stack[32];
+    ngx_uint_t  depth;
+
+    depth = 0;
+
+    ngx_api_led_json_ws(p, end);
+
+value:
+
+    if (p >= end) {
+        return NGX_ERROR;
+    }
+
+    switch (*p) {
+
+    case '{':
+    case '[':
+        if (depth == 32 * 64) {
+            return NGX_ERROR;
+        }
+
+        if (*p == '{') {
+            stack[depth / 64] |= (uint64_t) 1 << (depth % 64);
+
+        } else {
+            stack[depth / 64] &= ~((uint64_t) 1 << (depth % 64));
+        }
+
+        depth++;
+        p++;
+
+        ngx_api_led_json_ws(p, end);
+
+        if (p < end && (*p == '}' || *p == ']')) {
+            goto close;
+        }
+
+        if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
+            goto key;
+        }
+
+        goto value;
+
+    case '"':
+        p = ngx_api_led_compose_json_string(p, end);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        goto next;
+
+    case 't':
+        if (end - p < 4 || ngx_strncmp(p, "true", 4) != 0) {
+            return NGX_ERROR;
+        }
+
+        p += 4;
+        goto next;
+
+    case 'f':
+        if (end - p < 5 || ngx_strncmp(p, "false", 5) != 0) {
+            return NGX_ERROR;
+        }
+
+        p += 5;
+        goto next;
+
+    case 'n':
+        if (end - p < 4 || ngx_strncmp(p, "null", 4) != 0) {
+            return NGX_ERROR;
+        }
+
+        p += 4;
+        goto next;
+
+    default:
+        /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+
+        if (*p == '-') {
+            p++;
+        }
+
+        if (p >= end || *p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        if (*p++ != '0') {
+            while (p < end && *p >= '0' && *p <= '9') {
+                p++;
+            }
+        }
+
+        if (p < end && *p == '.') {
+            p++;
+
+            if (p >= end || *p < '0' || *p > '9') {
+                return NGX_ERROR;
+            }
+
+            while (p < end && *p >= '0' && *p <= '9') {
+                p++;
+            }
+        }
+
+        if (p < end && (*p == 'e' || *p == 'E')) {
+            p++;
+
+            if (p < end && (*p == '+' || *p == '-')) {
+                p++;
+            }
+
+            if (p >= end || *p < '0' || *p > '9') {
+                return NGX_ERROR;
+            }
+
+            while (p < end && *p >= '0' && *p <= '9') {
+                p++;
+            }
+        }
+
+        goto next;
+    }
+
+key:
+
+    if (p >= end || *p != '"') {
+        return NGX_ERROR;
+    }
+
+    p = ngx_api_led_compose_json_string(p, end);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_json_ws(p, end);
+
+    if (p >= end || *p != ':') {
+        return NGX_ERROR;
+    }
+
+    p++;
+
+    ngx_api_led_json_ws(p, end);
+
+    goto value;
+
+next:
+
+    /* a value ended */
+
+    ngx_api_led_json_ws(p, end);
+
+    if (depth == 0) {
+        return (p == end) ? NGX_OK : NGX_ERROR;
+    }
+
+    if (p >= end) {
+        return NGX_ERROR;
+    }
+
+    if (*p == ',') {
+        p++;
+
+        ngx_api_led_json_ws(p, end);
+
+        if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
+            goto key;
+        }
+
+        goto value;
+    }
+
+close:
+
+    /* *p must close the innermost container */
+
+    if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
+        if (*p != '}') {
+            return NGX_ERROR;
+        }
+
+    } else if (*p != ']') {
+        return NGX_ERROR;
+    }
+
+    p++;
+    depth--;
+
+    goto next;
+}
+
+
+/* p at the opening quote; returns the position after the closing one */
+
+static u_char *
+ngx_api_led_compose_json_string(u_char *p, u_char *end)
+{
+    u_char      c;
+    ngx_uint_t  i, cp, low;
+
+    for (p++; p < end; /* void */) {
+
+        c = *p;
+
+        if (c == '"') {
+            return p + 1;
+        }
+
+        if (c < 0x20) {
+            return NULL;
+        }
+
+        if (c == '\\') {
+            if (++p >= end) {
+                return NULL;
+            }
+
+            switch (*p) {
+
+            case '"': case '\\': case '/': case 'b':
+            case 'f': case 'n': case 'r': case 't':
+                p++;
+                continue;
+
+            case 'u':
+                break;
+
+            default:
+                return NULL;
+            }
+
+            /* \uXXXX, a surrogate pair in two of them */
+
+            low = 0;
+
+        unicode:
+
+            if (end - p < 5) {
+                return NULL;
+            }
+
+            cp = 0;
+
+            for (i = 1; i <= 4; i++) {
+                c = p[i];
+                cp <<= 4;
+
+                if (c >= '0' && c <= '9') {
+                    cp |= c - '0';
+
+                } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+                    cp |= (c | 0x20) - 'a' + 10;
+
+                } else {
+                    return NULL;
+                }
+            }
+
+            p += 5;
+
+            if (low) {
+                if (cp < 0xdc00 || cp > 0xdfff) {
+                    return NULL;
+                }
+
+                continue;
+            }
+
+            if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
+                return NULL;
+            }
+
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (end - p < 2 || p[0] != '\\' || p[1] != 'u') {
+                    return NULL;
+                }
+
+                p++;
+                low = 1;
+                goto unicode;
+            }
+
+            continue;
+        }
+
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+
+        /* UTF-8: no overlong forms, no surrogates, at most U+10FFFF */
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            if (end - p < 2 || (p[1] & 0xc0) != 0x80) {
+                return NULL;
+            }
+
+            p += 2;
+            continue;
+        }
+
+        if (c >= 0xe0 && c <= 0xef) {
+            if (end - p < 3 || (p[1] & 0xc0) != 0x80
+                || (p[2] & 0xc0) != 0x80
+                || (c == 0xe0 && p[1] < 0xa0)
+                || (c == 0xed && p[1] > 0x9f))
+            {
+                return NULL;
+            }
+
+            p += 3;
+            continue;
+        }
+
+        if (c >= 0xf0 && c <= 0xf4) {
+            if (end - p < 4 || (p[1] & 0xc0) != 0x80
+                || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80
+                || (c == 0xf0 && p[1] < 0x90)
+                || (c == 0xf4 && p[1] > 0x8f))
+            {
+                return NULL;
+            }
+
+            p += 4;
+            continue;
+        }
+
+        return NULL;
+    }
+
+    return NULL;
 }
 
 
@@ -2751,6 +3125,7 @@ ngx_api_led_compose_resolve(ngx_conf_t *cf,
                 seg[j].index = found;
                 pc[i].uses |= 1U << found;
                 pc[i].after |= 1U << found;
+                lcf->parsed |= 1U << found;
             }
         }
 

@@ -341,7 +341,7 @@ GET /t
 GET /t
 --- error_code: 502
 --- response_body_like chomp
-"detail":"required parts failed: again \(502\)"
+"detail":"required parts failed: again \(502, required parts failed: t \(500, the composition calls itself\)\)"
 --- error_log
 api_led_compose: the composition calls itself through "/t"
 

@@ -94,7 +94,7 @@ api_led: layer violation: api "customers-db" called by a client, allowed callers
 GET /v1/shortcut
 --- error_code: 502
 --- response_body_like chomp
-"detail":"required parts failed: record \(403\)"
+"detail":"required parts failed: record \(403, the experience layer may not call this API\)"
 --- response_headers
 X-Compose: record:403
 --- error_log
