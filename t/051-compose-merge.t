@@ -274,3 +274,47 @@ GET /t
 --- error_code: 502
 --- response_body_like chomp
 "detail":"part b collides with an earlier part at \\"/customer/address\\""
+
+
+
+=== TEST 11: what counts as JSON: any value at the top, strict RFC 8259, UTF-8
+--- user_files eval
+[
+  ["j/string.json", '"a string"'],
+  ["j/number.json", " -12.5e3 \n"],
+  ["j/unicode.json", qq({"s":"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9"})],
+  ["j/nested.json", '[[{"a":[{}]}],[]]'],
+  ["j/comma.json", '{"a":1,}'],
+  ["j/quote.json", "{'a':1}"],
+  ["j/nan.json", '[NaN]'],
+  ["j/two.json", '{} {}'],
+  ["j/cut.json", '{"a":[1,2'],
+  ["j/surrogate.json", '"\\ud800"'],
+  ["j/latin1.json", qq("caf\xe9")],
+  ["j/zero.json", '"a\\u0000b"'],
+  ["j/lead0.json", '012'],
+]
+--- compose
+    location /t {
+        api_led_compose {
+            string    /j/string.json;
+            number    /j/number.json;
+            unicode   /j/unicode.json;
+            nested    /j/nested.json;
+            comma     /j/comma.json optional;
+            quote     /j/quote.json optional;
+            nan       /j/nan.json optional;
+            two       /j/two.json optional;
+            cut       /j/cut.json optional;
+            surrogate /j/surrogate.json optional;
+            latin1    /j/latin1.json optional;
+            zero      /j/zero.json optional;
+            lead0     /j/lead0.json optional;
+        }
+    }
+--- request
+GET /t
+--- response_body eval
+qq({"string":"a string","number":-12.5e3,"unicode":{"s":"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9"},"nested":[[{"a":[{}]}],[]],"comma":null,"quote":null,"nan":null,"two":null,"cut":null,"surrogate":null,"latin1":null,"zero":null,"lead0":null}\n)
+--- response_headers
+API-Led-Partial: comma,quote,nan,two,cut,surrogate,latin1,zero,lead0
