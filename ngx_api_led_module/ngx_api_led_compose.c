@@ -55,11 +55,6 @@
 #define NGX_API_LED_COPY_JSON_ESCAPE   1
 #define NGX_API_LED_COPY_URI_ESCAPE    2
 
-/* reals in a deep merge: 15 digits print 19.99 as 19.99, not 19.989... */
-#define NGX_API_LED_COMPOSE_JSON_FLAGS                                        \
-    (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
-
-
 typedef struct {
     ngx_uint_t                        type;
     ngx_str_t                         text;      /* TEXT; PLACEHOLDER: as
@@ -68,8 +63,7 @@ typedef struct {
     ngx_uint_t                        index;     /* VAR: variable index,
                                                     CAPTURE: $N,
                                                     PLACEHOLDER: part */
-    ngx_array_t                      *pointer;   /* PLACEHOLDER: ngx_str_t,
-                                                    decoded, NUL-ended */
+    ngx_api_led_json_path_t           path;      /* PLACEHOLDER */
     unsigned                          in_args:1; /* URI: after the "?" */
 } ngx_api_led_compose_seg_t;
 
@@ -177,7 +171,6 @@ static void ngx_api_led_compose_cleanup(void *data);
 
 static ngx_int_t ngx_api_led_compose_render(ngx_api_led_compose_t *cmp,
     ngx_array_t *segs, ngx_uint_t body, ngx_str_t *out, ngx_str_t *err);
-static json_t *ngx_api_led_compose_pointer(json_t *doc, ngx_array_t *tokens);
 static ngx_int_t ngx_api_led_compose_json_valid(u_char *p, u_char *end);
 static u_char *ngx_api_led_compose_json_string(u_char *p, u_char *end);
 
@@ -205,8 +198,6 @@ static char *ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy,
 static ngx_int_t ngx_api_led_compose_name_is_valid(ngx_str_t *name);
 static ngx_int_t ngx_api_led_compose_tmpl(ngx_conf_t *cf, ngx_str_t *src,
     ngx_array_t *segs, ngx_uint_t uri);
-static ngx_array_t *ngx_api_led_compose_parse_pointer(ngx_conf_t *cf,
-    ngx_str_t *text);
 static ngx_int_t ngx_api_led_compose_resolve(ngx_conf_t *cf,
     ngx_api_led_compose_loc_conf_t *lcf);
 static ngx_int_t ngx_api_led_compose_find_cycle(
@@ -991,7 +982,7 @@ static void
 ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part)
 {
-    json_error_t  err;
+    u_char  err[NGX_MAX_ERROR_STR];
 
     if (part->overflow) {
         ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
@@ -1030,20 +1021,17 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
             return;
         }
 
-    } else {
-        part->json = json_loadb((char *) part->body, part->len,
-                                JSON_DECODE_ANY, &err);
+    } else if (ngx_api_led_json_parse(part->body, part->len, &part->json,
+                                      err, sizeof(err))
+               != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
+                      "api_led_compose: part \"%V\" answered invalid "
+                      "JSON: %s", &part->conf->name, err);
 
-        if (part->json == NULL) {
-            ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
-                          "api_led_compose: part \"%V\" answered invalid "
-                          "JSON: %s (line %d, column %d)",
-                          &part->conf->name, err.text, err.line, err.column);
-
-            ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                    part->status, "invalid JSON");
-            return;
-        }
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                part->status, "invalid JSON");
+        return;
     }
 
     if (cmp->conf->merge == NGX_API_LED_MERGE_DEEP
@@ -1315,8 +1303,9 @@ static ngx_int_t
 ngx_api_led_compose_deep(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
 {
     u_char                      *at, path[256];
-    size_t                       len;
+    size_t                       hint;
     json_t                      *dst;
+    ngx_str_t                    text;
     ngx_int_t                    rc;
     ngx_buf_t                   *b;
     ngx_uint_t                   i;
@@ -1367,28 +1356,26 @@ ngx_api_led_compose_deep(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
         }
     }
 
-    len = json_dumpb(dst, NULL, 0, NGX_API_LED_COMPOSE_JSON_FLAGS);
-    if (len == 0) {
-        json_decref(dst);
-        return NGX_ERROR;
+    hint = 0;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        hint += cmp->parts[i].len;
     }
 
-    b = ngx_create_temp_buf(cmp->request->pool, len + 1);
-    if (b == NULL) {
-        json_decref(dst);
-        return NGX_ERROR;
-    }
-
-    if (json_dumpb(dst, (char *) b->last, len, NGX_API_LED_COMPOSE_JSON_FLAGS)
-        != len)
-    {
-        json_decref(dst);
-        return NGX_ERROR;
-    }
+    rc = ngx_api_led_json_dump(cmp->request->pool, dst, hint, &text);
 
     json_decref(dst);
 
-    b->last += len;
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b = ngx_create_temp_buf(cmp->request->pool, text.len + 1);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, text.data, text.len);
     *b->last++ = '\n';
 
     *bp = b;
@@ -1581,7 +1568,7 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
     ngx_uint_t body, ngx_str_t *out, ngx_str_t *err)
 {
     u_char                       *p;
-    size_t                        len, n;
+    size_t                        len;
     json_t                       *doc, *v;
     ngx_uint_t                    i, k;
     ngx_http_request_t           *r;
@@ -1645,7 +1632,7 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
 
         default: /* NGX_API_LED_SEG_PLACEHOLDER */
             doc = cmp->parts[seg[i].index].json;
-            v = doc ? ngx_api_led_compose_pointer(doc, seg[i].pointer) : NULL;
+            v = doc ? ngx_api_led_json_get(doc, &seg[i].path) : NULL;
 
             if (v == NULL) {
                 goto not_found;
@@ -1673,24 +1660,11 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
                 goto unsafe;
             }
 
-            n = json_dumpb(v, NULL, 0, NGX_API_LED_COMPOSE_JSON_FLAGS);
-            if (n == 0) {
-                return NGX_ERROR;
-            }
-
-            p = ngx_pnalloc(r->pool, n);
-            if (p == NULL) {
-                return NGX_ERROR;
-            }
-
-            if (json_dumpb(v, (char *) p, n, NGX_API_LED_COMPOSE_JSON_FLAGS)
-                != n)
+            if (ngx_api_led_json_dump(r->pool, v, 64, &val[i].value)
+                != NGX_OK)
             {
                 return NGX_ERROR;
             }
-
-            val[i].value.data = p;
-            val[i].value.len = n;
         }
 
         switch (val[i].copy) {
@@ -1772,56 +1746,11 @@ unsafe:
 }
 
 
-/* RFC 6901 JSON Pointer, tokens decoded at configuration time */
-
-static json_t *
-ngx_api_led_compose_pointer(json_t *doc, ngx_array_t *tokens)
-{
-    size_t      idx;
-    ngx_str_t  *t;
-    ngx_uint_t  i, k;
-
-    t = tokens->elts;
-
-    for (i = 0; i < tokens->nelts && doc; i++) {
-
-        if (json_is_object(doc)) {
-            doc = json_object_get(doc, (char *) t[i].data);
-            continue;
-        }
-
-        if (!json_is_array(doc)) {
-            return NULL;
-        }
-
-        if (t[i].len == 0 || (t[i].len > 1 && t[i].data[0] == '0')
-            || t[i].len > 9)
-        {
-            return NULL;
-        }
-
-        idx = 0;
-
-        for (k = 0; k < t[i].len; k++) {
-            if (t[i].data[k] < '0' || t[i].data[k] > '9') {
-                return NULL;
-            }
-
-            idx = idx * 10 + (t[i].data[k] - '0');
-        }
-
-        doc = json_array_get(doc, idx);
-    }
-
-    return doc;
-}
-
-
 /*
  * RFC 8259 validation without building a document: structure, strings
  * (escapes, surrogate pairs, no control characters, well-formed UTF-8, no
  * \u0000, as jansson), numbers, literals; any value at the top, nesting up
- * to 2048 levels.
+ * to NGX_API_LED_JSON_MAX_DEPTH levels, like the documents parsed.
  */
 
 #define ngx_api_led_json_ws(p, end)                                           \
@@ -1832,10 +1761,11 @@ ngx_api_led_compose_pointer(json_t *doc, ngx_array_t *tokens)
 static ngx_int_t
 ngx_api_led_compose_json_valid(u_char *p, u_char *end)
 {
-    uint64_t    stack[32];
+    uint64_t    stack[(NGX_API_LED_JSON_MAX_DEPTH + 63) / 64];
     ngx_uint_t  depth;
 
     depth = 0;
+    ngx_memzero(stack, sizeof(stack));
 
     ngx_api_led_json_ws(p, end);
 
@@ -1849,7 +1779,7 @@ value:
 
     case '{':
     case '[':
-        if (depth == 32 * 64) {
+        if (depth == NGX_API_LED_JSON_MAX_DEPTH) {
             return NGX_ERROR;
         }
 
@@ -2829,6 +2759,7 @@ static ngx_int_t
 ngx_api_led_compose_tmpl(ngx_conf_t *cf, ngx_str_t *src, ngx_array_t *segs,
     ngx_uint_t uri)
 {
+    char                       *err;
     u_char                     *p, *last, *start, *text, *q;
     ngx_str_t                   name, ptr;
     ngx_int_t                   index;
@@ -2977,8 +2908,11 @@ ngx_api_led_compose_tmpl(ngx_conf_t *cf, ngx_str_t *src, ngx_array_t *segs,
             seg->part_name = name;
             seg->in_args = in_args;
 
-            seg->pointer = ngx_api_led_compose_parse_pointer(cf, &ptr);
-            if (seg->pointer == NULL) {
+            err = ngx_api_led_json_path_parse(cf->pool, &ptr, &seg->path);
+            if (err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid JSON Pointer \"%V\" in \"%V\": %s",
+                                   &ptr, &seg->text, err);
                 return NGX_ERROR;
             }
 
@@ -3003,64 +2937,6 @@ ngx_api_led_compose_tmpl(ngx_conf_t *cf, ngx_str_t *src, ngx_array_t *segs,
     }
 
     return NGX_OK;
-}
-
-
-/* "/a/b~1c" -> "a", "b/c" */
-
-static ngx_array_t *
-ngx_api_led_compose_parse_pointer(ngx_conf_t *cf, ngx_str_t *text)
-{
-    u_char       *p, *last, *d;
-    ngx_str_t    *t;
-    ngx_array_t  *tokens;
-
-    tokens = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
-    if (tokens == NULL) {
-        return NULL;
-    }
-
-    p = text->data;
-    last = text->data + text->len;
-
-    while (p < last) {
-        /* *p == '/' */
-        p++;
-
-        t = ngx_array_push(tokens);
-        if (t == NULL) {
-            return NULL;
-        }
-
-        t->data = ngx_pnalloc(cf->pool, last - p + 1);
-        if (t->data == NULL) {
-            return NULL;
-        }
-
-        d = t->data;
-
-        while (p < last && *p != '/') {
-            if (*p == '~') {
-                if (p + 1 < last && (p[1] == '0' || p[1] == '1')) {
-                    *d++ = (p[1] == '0') ? '~' : '/';
-                    p += 2;
-                    continue;
-                }
-
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid JSON Pointer \"%V\": \"~\" must "
-                                   "be followed by \"0\" or \"1\"", text);
-                return NULL;
-            }
-
-            *d++ = *p++;
-        }
-
-        t->len = d - t->data;
-        *d = '\0';
-    }
-
-    return tokens;
 }
 
 

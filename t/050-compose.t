@@ -408,3 +408,32 @@ GET /t
 {"file":{"from": "file"}}
 --- no_error_log
 [error]
+
+
+
+=== TEST 14: transformations: a part's response is reshaped before the merge, a POST part's body on its way, the composition's own answer last
+--- config
+    location /t {
+        api_led_compose {
+            customer /sys/customers/c-1;
+            crm      POST /sys/crm 'body={"id":{customer/customer_id}}';
+        }
+        api_led_response_json remove /crm/cid;
+        api_led_response_json set /source gateway;
+    }
+    location /sys/customers/ {
+        internal;
+        api_led_response_json rename /id customer_id;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/sys.sock:/customers/;
+    }
+    location /sys/crm {
+        internal;
+        api_led_request_json set /channel mobile;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/sys.sock:/crm;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"customer":{"name":"Ada","tier":"gold","customer_id":"c-42"},"crm":{"method":"POST","ct":"application/json","received":{"id":"c-42","channel":"mobile"}},"source":"gateway"}
+--- no_error_log
+[error]

@@ -318,3 +318,54 @@ GET /t
 qq({"string":"a string","number":-12.5e3,"unicode":{"s":"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9"},"nested":[[{"a":[{}]}],[]],"comma":null,"quote":null,"nan":null,"two":null,"cut":null,"surrogate":null,"latin1":null,"zero":null,"lead0":null}\n)
 --- response_headers
 API-Led-Partial: comma,quote,nan,two,cut,surrogate,latin1,zero,lead0
+
+
+
+=== TEST 12: deep: numbers keep their value (19.99 stays 19.99), big integers too
+--- compose
+    location /t {
+        api_led_compose_merge deep;
+        api_led_compose {
+            a /sys/a;
+            b /sys/b;
+        }
+    }
+    location /sys/a {
+        internal;
+        default_type application/json;
+        return 200 '{"price":19.99,"ratio":0.1,"e":1e300}';
+    }
+    location /sys/b {
+        internal;
+        default_type application/json;
+        return 200 '{"id":9007199254740993,"neg":-0.5}';
+    }
+--- request
+GET /t
+--- response_body
+{"price":19.99,"ratio":0.1,"e":1e+300,"id":9007199254740993,"neg":-0.5}
+
+
+
+=== TEST 13: documents nested deeper than 64 levels are refused, in both modes
+--- user_files eval
+[["deep.json", ("[" x 65) . ("]" x 65)], ["ok.json", ("[" x 64) . ("]" x 64)]]
+--- compose
+    location /t {
+        api_led_compose {
+            ok   /ok.json;
+            deep /deep.json optional;
+        }
+    }
+    location /d {
+        api_led_compose_merge deep;
+        api_led_compose {
+            deep /deep.json;
+        }
+    }
+--- request eval
+["GET /t", "GET /d"]
+--- error_code eval
+[200, 502]
+--- response_headers eval
+["API-Led-Partial: deep", "Content-Type: application/problem+json"]

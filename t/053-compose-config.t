@@ -260,7 +260,7 @@ qr/"api_led_compose" directive conflicts with another content handler of the loc
     }
 --- must_die
 --- error_log eval
-qr/invalid JSON Pointer "\/x~2y": "~" must be followed by "0" or "1" in \S+nginx\.conf:\d+/
+qr/invalid JSON Pointer "\/x~2y" in "\{a\/x~2y\}": has "~" not followed by "0" or "1" in \S+nginx\.conf:\d+/
 
 
 
