@@ -288,9 +288,25 @@ ngx_int_t ngx_api_led_json_op_apply(ngx_http_request_t *r,
 ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
     ngx_array_t *ops, json_t **doc);
 
-/* NGX_OK; NGX_DECLINED: invalid JSON; NGX_ABORT: nested too deep */
-ngx_int_t ngx_api_led_json_parse(u_char *data, size_t len, json_t **doc,
-    u_char *err, size_t errlen);
+/*
+ * NGX_OK; NGX_DECLINED: invalid JSON; NGX_ABORT: nested too deep.  "pool"
+ * (may be NULL) holds the parser's scratch memory.
+ */
+ngx_int_t ngx_api_led_json_parse(ngx_pool_t *pool, u_char *data, size_t len,
+    json_t **doc, u_char *err, size_t errlen);
+
+/*
+ * A window in which jansson allocates from the pool and frees nothing:
+ * prev = enter(arena); ...parse, edit, json_decref()...; leave(prev).
+ * Values made inside must not outlive the pool; variables must not be
+ * evaluated inside (ngx_api_led_json_op_apply() steps out for them).
+ */
+typedef struct ngx_api_led_json_arena_s  ngx_api_led_json_arena_t;
+
+ngx_api_led_json_arena_t *ngx_api_led_json_arena_create(ngx_pool_t *pool);
+ngx_api_led_json_arena_t *ngx_api_led_json_arena_enter(
+    ngx_api_led_json_arena_t *a);
+void ngx_api_led_json_arena_leave(ngx_api_led_json_arena_t *prev);
 ngx_int_t ngx_api_led_json_depth_ok(json_t *json, ngx_uint_t max);
 /* compact text in pool memory; "hint" is the expected size */
 ngx_int_t ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,

@@ -13,6 +13,9 @@
 #include "ngx_api_led.h"
 
 
+#define NGX_API_LED_JSON_ERRLEN  160
+
+
 typedef struct {
     u_char                      *start;
     u_char                      *pos;
@@ -67,8 +70,161 @@ static ngx_int_t ngx_api_led_json_write(ngx_api_led_json_out_t *out,
     json_t *value);
 static ngx_int_t ngx_api_led_json_write_string(ngx_api_led_json_out_t *out,
     const char *s, size_t len);
+static u_char *ngx_api_led_json_real(u_char *p, double d);
 static ngx_int_t ngx_api_led_json_reserve(ngx_api_led_json_out_t *out,
     size_t n);
+
+
+/*
+ * The arena.  jansson allocates every value with malloc() and frees it one
+ * by one; for a document that lives for one request that is most of the
+ * cost (and the fastbin churn makes glibc consolidate on the next large
+ * allocation).  Inside a window opened by ngx_api_led_json_arena_enter(),
+ * jansson allocates from blocks of the request pool instead and frees
+ * nothing; the pool releases the blocks with the request.  A free() of
+ * memory outside the blocks (a value built before the window, with
+ * malloc()) still goes to free().
+ *
+ * A window is short and synchronous, and nothing allocated in it outlives
+ * the request: the documents are parsed, edited and released inside
+ * windows.  Variables are evaluated outside of any window (their handlers
+ * may use jansson for their own purposes).
+ */
+
+#define NGX_API_LED_JSON_ARENA_BLOCKS  32
+#define NGX_API_LED_JSON_ARENA_FIRST   (16 * 1024)
+
+typedef struct {
+    u_char                      *start;
+    u_char                      *end;
+} ngx_api_led_json_block_t;
+
+struct ngx_api_led_json_arena_s {
+    ngx_pool_t                  *pool;
+    u_char                      *pos;
+    u_char                      *last;
+    size_t                       next_size;
+    ngx_uint_t                   nblocks;
+    ngx_api_led_json_block_t     blocks[NGX_API_LED_JSON_ARENA_BLOCKS];
+};
+
+
+static ngx_api_led_json_arena_t  *ngx_api_led_json_arena_current;
+
+
+static void *
+ngx_api_led_json_arena_alloc(size_t size)
+{
+    u_char                    *p;
+    size_t                     bsize;
+    ngx_api_led_json_arena_t  *a;
+
+    a = ngx_api_led_json_arena_current;
+
+    size = ngx_align(size ? size : 1, 16);
+
+    if ((size_t) (a->last - a->pos) < size) {
+
+        if (a->nblocks == NGX_API_LED_JSON_ARENA_BLOCKS) {
+            /* very large documents: the rest is plain malloc() */
+            return malloc(size);
+        }
+
+        bsize = ngx_max(a->next_size, size);
+
+        p = ngx_palloc(a->pool, bsize);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        a->blocks[a->nblocks].start = p;
+        a->blocks[a->nblocks].end = p + bsize;
+        a->nblocks++;
+
+        a->pos = p;
+        a->last = p + bsize;
+        a->next_size = bsize * 2;
+    }
+
+    p = a->pos;
+    a->pos += size;
+
+    return p;
+}
+
+
+static void
+ngx_api_led_json_arena_free(void *ptr)
+{
+    ngx_uint_t                 i;
+    ngx_api_led_json_arena_t  *a;
+
+    if (ptr == NULL) {
+        return;
+    }
+
+    a = ngx_api_led_json_arena_current;
+
+    for (i = 0; i < a->nblocks; i++) {
+        if ((u_char *) ptr >= a->blocks[i].start
+            && (u_char *) ptr < a->blocks[i].end)
+        {
+            return;
+        }
+    }
+
+    free(ptr);
+}
+
+
+ngx_api_led_json_arena_t *
+ngx_api_led_json_arena_create(ngx_pool_t *pool)
+{
+    ngx_api_led_json_arena_t  *a;
+
+    a = ngx_pcalloc(pool, sizeof(ngx_api_led_json_arena_t));
+    if (a == NULL) {
+        return NULL;
+    }
+
+    a->pool = pool;
+    a->next_size = NGX_API_LED_JSON_ARENA_FIRST;
+
+    return a;
+}
+
+
+/* returns the arena of an enclosing window (to give back to leave()) */
+
+ngx_api_led_json_arena_t *
+ngx_api_led_json_arena_enter(ngx_api_led_json_arena_t *a)
+{
+    ngx_api_led_json_arena_t  *prev;
+
+    prev = ngx_api_led_json_arena_current;
+
+    if (a != prev) {
+        ngx_api_led_json_arena_current = a;
+
+        if (prev == NULL) {
+            json_set_alloc_funcs(ngx_api_led_json_arena_alloc,
+                                 ngx_api_led_json_arena_free);
+        }
+    }
+
+    return prev;
+}
+
+
+void
+ngx_api_led_json_arena_leave(ngx_api_led_json_arena_t *prev)
+{
+    ngx_api_led_json_arena_current = prev;
+
+    if (prev == NULL) {
+        json_set_alloc_funcs(malloc, free);
+    }
+}
 
 
 /* JSON Pointer */
@@ -300,17 +456,39 @@ ngx_api_led_json_copy(json_t *value)
 }
 
 
+/*
+ * The first place gets the value itself, every further place ("*") a copy
+ * of its own.
+ */
+
+typedef struct {
+    json_t                      *value;
+    ngx_uint_t                   placed;
+} ngx_api_led_json_set_t;
+
+
+static json_t *
+ngx_api_led_json_set_value(ngx_api_led_json_set_t *set)
+{
+    if (set->placed++ == 0) {
+        return json_incref(set->value);
+    }
+
+    return ngx_api_led_json_copy(set->value);
+}
+
+
 static ngx_int_t
 ngx_api_led_json_set_leaf(json_t *parent, ngx_api_led_json_token_t *t,
     void *data)
 {
-    size_t   i, size;
-    json_t  *value, *v;
+    ngx_api_led_json_set_t  *set = data;
 
-    value = data;
+    size_t   i, size;
+    json_t  *v;
 
     if (json_is_object(parent)) {
-        v = ngx_api_led_json_copy(value);
+        v = ngx_api_led_json_set_value(set);
         if (v == NULL
             || json_object_setn_new(parent, (char *) t->name.data,
                                     t->name.len, v)
@@ -330,7 +508,7 @@ ngx_api_led_json_set_leaf(json_t *parent, ngx_api_led_json_token_t *t,
 
     if (t->any) {
         for (i = 0; i < size; i++) {
-            v = ngx_api_led_json_copy(value);
+            v = ngx_api_led_json_set_value(set);
             if (v == NULL || json_array_set_new(parent, i, v) != 0) {
                 return NGX_ERROR;
             }
@@ -340,7 +518,7 @@ ngx_api_led_json_set_leaf(json_t *parent, ngx_api_led_json_token_t *t,
     }
 
     if (t->append || (t->index >= 0 && (size_t) t->index == size)) {
-        v = ngx_api_led_json_copy(value);
+        v = ngx_api_led_json_set_value(set);
         if (v == NULL || json_array_append_new(parent, v) != 0) {
             return NGX_ERROR;
         }
@@ -349,7 +527,7 @@ ngx_api_led_json_set_leaf(json_t *parent, ngx_api_led_json_token_t *t,
     }
 
     if (t->index >= 0 && (size_t) t->index < size) {
-        v = ngx_api_led_json_copy(value);
+        v = ngx_api_led_json_set_value(set);
         if (v == NULL || json_array_set_new(parent, t->index, v) != 0) {
             return NGX_ERROR;
         }
@@ -371,7 +549,8 @@ ngx_int_t
 ngx_api_led_json_set(json_t **root, ngx_api_led_json_path_t *path,
     json_t *value)
 {
-    ngx_int_t  rc;
+    ngx_int_t               rc;
+    ngx_api_led_json_set_t  set;
 
     if (path->ntokens == 0) {
         json_decref(*root);
@@ -379,8 +558,11 @@ ngx_api_led_json_set(json_t **root, ngx_api_led_json_path_t *path,
         return NGX_OK;
     }
 
+    set.value = value;
+    set.placed = 0;
+
     rc = ngx_api_led_json_walk(*root, path->tokens, path->ntokens - 1, 1,
-                               ngx_api_led_json_set_leaf, value);
+                               ngx_api_led_json_set_leaf, &set);
 
     json_decref(value);
 
@@ -906,8 +1088,8 @@ ngx_api_led_json_value_get(ngx_http_request_t *r,
 static json_t *
 ngx_api_led_json_convert(ngx_uint_t type, u_char *p, size_t len)
 {
-    json_t        *json;
-    json_error_t   err;
+    u_char   err[NGX_API_LED_JSON_ERRLEN];
+    json_t  *json;
 
     switch (type) {
 
@@ -937,13 +1119,9 @@ ngx_api_led_json_convert(ngx_uint_t type, u_char *p, size_t len)
 
     case NGX_API_LED_JSON_RAW:
 
-        json = json_loadb((char *) p, len, JSON_DECODE_ANY, &err);
-        if (json == NULL) {
-            return NULL;
-        }
-
-        if (!ngx_api_led_json_depth_ok(json, NGX_API_LED_JSON_MAX_DEPTH)) {
-            json_decref(json);
+        if (ngx_api_led_json_parse(NULL, p, len, &json, err, sizeof(err))
+            != NGX_OK)
+        {
             return NULL;
         }
 
@@ -1249,13 +1427,25 @@ ngx_int_t
 ngx_api_led_json_op_apply(ngx_http_request_t *r, ngx_api_led_json_op_t *op,
     json_t **doc)
 {
-    json_t     *value;
-    ngx_int_t   rc;
+    json_t                    *value;
+    ngx_int_t                  rc;
+    ngx_api_led_json_arena_t  *arena;
 
     switch (op->op) {
 
     case NGX_API_LED_JSON_OP_SET:
-        value = ngx_api_led_json_value_get(r, &op->value);
+
+        if (op->value.cv && ngx_api_led_json_arena_current) {
+            /* variables are evaluated outside of the arena window */
+            arena = ngx_api_led_json_arena_current;
+            ngx_api_led_json_arena_leave(NULL);
+            value = ngx_api_led_json_value_get(r, &op->value);
+            ngx_api_led_json_arena_enter(arena);
+
+        } else {
+            value = ngx_api_led_json_value_get(r, &op->value);
+        }
+
         if (value == NULL) {
             return NGX_ERROR;
         }
@@ -1363,72 +1553,728 @@ ngx_api_led_json_depth_ok(json_t *json, ngx_uint_t max)
 
 
 /*
+ * The parser.  jansson's own json_loadb() reads through a character stream
+ * abstraction and is several times slower than the network path it sits
+ * in; this one scans the buffer directly and builds the same jansson
+ * values (strings are checked for UTF-8 here, so the unchecked jansson
+ * constructors are used).  Depth is bounded while descending.
+ */
+
+typedef struct {
+    u_char                      *start;
+    u_char                      *pos;
+    u_char                      *end;
+    u_char                      *scratch;     /* unescaped strings */
+    size_t                       scratch_size;
+    const char                  *error;
+    ngx_uint_t                   too_deep;
+} ngx_api_led_json_parser_t;
+
+
+static json_t *ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp,
+    ngx_uint_t depth);
+static ngx_int_t ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp,
+    u_char **s, size_t *len);
+static json_t *ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp);
+static u_char *ngx_api_led_json_utf8(u_char *p, u_char *end);
+
+
+#define ngx_api_led_json_skip_ws(jp)                                          \
+    while (jp->pos < jp->end                                                  \
+           && (*jp->pos == ' ' || *jp->pos == '\n' || *jp->pos == '\r'        \
+               || *jp->pos == '\t'))                                          \
+    {                                                                         \
+        jp->pos++;                                                            \
+    }
+
+
+/*
  * Parses a document of any type.  NGX_DECLINED: not JSON; NGX_ABORT:
- * nested deeper than NGX_API_LED_JSON_MAX_DEPTH (checked on the text
- * before jansson builds anything).  "err" (at least 160 bytes) receives
- * the reason.
+ * nested deeper than NGX_API_LED_JSON_MAX_DEPTH.  "err" (at least 160
+ * bytes) receives the reason.
  */
 
 ngx_int_t
-ngx_api_led_json_parse(u_char *data, size_t len, json_t **doc, u_char *err,
-    size_t errlen)
+ngx_api_led_json_parse(ngx_pool_t *pool, u_char *data, size_t len,
+    json_t **doc, u_char *err, size_t errlen)
 {
-    u_char        *p, *end;
-    ngx_uint_t     depth, in_string;
-    json_error_t   e;
+    u_char                     buf[512];
+    json_t                    *json;
+    ngx_api_led_json_parser_t  jp;
 
-    depth = 0;
-    in_string = 0;
-    end = data + len;
+    jp.start = data;
+    jp.pos = data;
+    jp.end = data + len;
+    jp.error = NULL;
+    jp.too_deep = 0;
 
-    for (p = data; p < end; p++) {
+    /* an unescaped string is never longer than its text */
 
-        if (in_string) {
-            if (*p == '\\') {
-                p++;
+    if (len <= sizeof(buf)) {
+        jp.scratch = buf;
 
-            } else if (*p == '"') {
-                in_string = 0;
+    } else {
+        jp.scratch = pool ? ngx_pnalloc(pool, len)
+                          : ngx_alloc(len, ngx_cycle->log);
+        if (jp.scratch == NULL) {
+            ngx_snprintf(err, errlen, "out of memory%Z");
+            return NGX_ERROR;
+        }
+    }
+
+    jp.scratch_size = len;
+
+    json = ngx_api_led_json_parse_value(&jp, 0);
+
+    if (json) {
+        ngx_api_led_json_skip_ws((&jp));
+
+        if (jp.pos != jp.end) {
+            json_decref(json);
+            json = NULL;
+            jp.error = "data after the document";
+        }
+    }
+
+    if (jp.scratch != buf) {
+        if (pool) {
+            ngx_pfree(pool, jp.scratch);
+
+        } else {
+            ngx_free(jp.scratch);
+        }
+    }
+
+    if (json) {
+        *doc = json;
+        return NGX_OK;
+    }
+
+    if (jp.too_deep) {
+        ngx_snprintf(err, errlen, "JSON nested deeper than %d levels%Z",
+                     NGX_API_LED_JSON_MAX_DEPTH);
+        return NGX_ABORT;
+    }
+
+    if (jp.pos >= jp.end) {
+        ngx_snprintf(err, errlen, "%s%Z",
+                     jp.error ? jp.error : "unexpected end of the text");
+
+    } else {
+        ngx_snprintf(err, errlen, "%s at byte %uz%Z",
+                     jp.error ? jp.error : "unexpected character",
+                     (size_t) (jp.pos - jp.start));
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static json_t *
+ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
+{
+    u_char  *s;
+    json_t  *json, *v;
+    size_t   len;
+
+    ngx_api_led_json_skip_ws(jp);
+
+    if (jp->pos >= jp->end) {
+        return NULL;
+    }
+
+    switch (*jp->pos) {
+
+    case '{':
+        if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
+            jp->too_deep = 1;
+            return NULL;
+        }
+
+        jp->pos++;
+
+        json = json_object();
+        if (json == NULL) {
+            jp->error = "out of memory";
+            return NULL;
+        }
+
+        ngx_api_led_json_skip_ws(jp);
+
+        if (jp->pos < jp->end && *jp->pos == '}') {
+            jp->pos++;
+            return json;
+        }
+
+        for ( ;; ) {
+            ngx_api_led_json_skip_ws(jp);
+
+            if (jp->pos >= jp->end || *jp->pos != '"') {
+                jp->error = "a member name expected";
+                goto failed;
             }
 
+            if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
+                goto failed;
+            }
+
+            if (s == jp->scratch) {
+                /* the value reuses the scratch buffer: keep the key */
+                s = ngx_alloc(len + 1, ngx_cycle->log);
+                if (s == NULL) {
+                    jp->error = "out of memory";
+                    goto failed;
+                }
+
+                ngx_memcpy(s, jp->scratch, len);
+                s[len] = '\0';
+
+                v = NULL;
+
+            } else {
+                v = json;   /* s points into the text */
+            }
+
+            ngx_api_led_json_skip_ws(jp);
+
+            if (jp->pos >= jp->end || *jp->pos != ':') {
+                jp->error = "\":\" expected";
+
+                if (v == NULL) {
+                    ngx_free(s);
+                }
+
+                goto failed;
+            }
+
+            jp->pos++;
+
+            if (v == NULL) {
+                v = ngx_api_led_json_parse_value(jp, depth + 1);
+
+                if (v == NULL
+                    || json_object_setn_new_nocheck(json, (char *) s, len, v)
+                       != 0)
+                {
+                    ngx_free(s);
+                    goto failed;
+                }
+
+                ngx_free(s);
+
+            } else {
+                v = ngx_api_led_json_parse_value(jp, depth + 1);
+
+                if (v == NULL
+                    || json_object_setn_new_nocheck(json, (char *) s, len, v)
+                       != 0)
+                {
+                    goto failed;
+                }
+            }
+
+            ngx_api_led_json_skip_ws(jp);
+
+            if (jp->pos < jp->end && *jp->pos == ',') {
+                jp->pos++;
+                continue;
+            }
+
+            if (jp->pos < jp->end && *jp->pos == '}') {
+                jp->pos++;
+                return json;
+            }
+
+            jp->error = "\",\" or \"}\" expected";
+            goto failed;
+        }
+
+    case '[':
+        if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
+            jp->too_deep = 1;
+            return NULL;
+        }
+
+        jp->pos++;
+
+        json = json_array();
+        if (json == NULL) {
+            jp->error = "out of memory";
+            return NULL;
+        }
+
+        ngx_api_led_json_skip_ws(jp);
+
+        if (jp->pos < jp->end && *jp->pos == ']') {
+            jp->pos++;
+            return json;
+        }
+
+        for ( ;; ) {
+            v = ngx_api_led_json_parse_value(jp, depth + 1);
+
+            if (v == NULL || json_array_append_new(json, v) != 0) {
+                goto failed;
+            }
+
+            ngx_api_led_json_skip_ws(jp);
+
+            if (jp->pos < jp->end && *jp->pos == ',') {
+                jp->pos++;
+                continue;
+            }
+
+            if (jp->pos < jp->end && *jp->pos == ']') {
+                jp->pos++;
+                return json;
+            }
+
+            jp->error = "\",\" or \"]\" expected";
+            goto failed;
+        }
+
+    case '"':
+        if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
+            return NULL;
+        }
+
+        json = json_stringn_nocheck((char *) s, len);
+        if (json == NULL) {
+            jp->error = "out of memory";
+        }
+
+        return json;
+
+    case 't':
+        if (jp->end - jp->pos >= 4 && ngx_strncmp(jp->pos, "true", 4) == 0) {
+            jp->pos += 4;
+            return json_true();
+        }
+
+        return NULL;
+
+    case 'f':
+        if (jp->end - jp->pos >= 5 && ngx_strncmp(jp->pos, "false", 5) == 0)
+        {
+            jp->pos += 5;
+            return json_false();
+        }
+
+        return NULL;
+
+    case 'n':
+        if (jp->end - jp->pos >= 4 && ngx_strncmp(jp->pos, "null", 4) == 0) {
+            jp->pos += 4;
+            return json_null();
+        }
+
+        return NULL;
+
+    default:
+        return ngx_api_led_json_parse_number(jp);
+    }
+
+failed:
+
+    json_decref(json);
+    return NULL;
+}
+
+
+/*
+ * A string: *s points into the text when it holds no escape, else into
+ * the scratch buffer (valid until the next string).
+ */
+
+static ngx_int_t
+ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
+    size_t *len)
+{
+    u_char      *p, *start, *d, c;
+    ngx_int_t    n;
+    ngx_uint_t   cp, lo, i;
+
+    p = ++jp->pos;
+
+    /* the common case: no escape */
+
+    for ( ;; ) {
+        if (p >= jp->end) {
+            jp->pos = p;
+            jp->error = "unterminated string";
+            return NGX_ERROR;
+        }
+
+        c = *p;
+
+        if (c == '"') {
+            *s = jp->pos;
+            *len = p - jp->pos;
+            jp->pos = p + 1;
+            return NGX_OK;
+        }
+
+        if (c == '\\') {
+            break;
+        }
+
+        if (c < 0x20) {
+            jp->pos = p;
+            jp->error = "control character in a string";
+            return NGX_ERROR;
+        }
+
+        if (c < 0x80) {
+            p++;
             continue;
         }
 
-        switch (*p) {
-        case '"':
-            in_string = 1;
-            break;
-
-        case '{':
-        case '[':
-            if (++depth > NGX_API_LED_JSON_MAX_DEPTH) {
-                ngx_snprintf(err, errlen,
-                             "JSON nested deeper than %d levels%Z",
-                             NGX_API_LED_JSON_MAX_DEPTH);
-                return NGX_ABORT;
-            }
-
-            break;
-
-        case '}':
-        case ']':
-            if (depth) {
-                depth--;
-            }
-
-            break;
+        p = ngx_api_led_json_utf8(p, jp->end);
+        if (p == NULL) {
+            jp->error = "invalid UTF-8 in a string";
+            return NGX_ERROR;
         }
     }
 
-    *doc = json_loadb((char *) data, len, JSON_DECODE_ANY, &e);
+    /* with escapes: unescape into the scratch buffer */
 
-    if (*doc == NULL) {
-        ngx_snprintf(err, errlen, "%s at line %d, column %d%Z",
-                     e.text, e.line, e.column);
-        return NGX_DECLINED;
+    start = jp->pos;
+    d = ngx_cpymem(jp->scratch, start, p - start);
+
+    while (p < jp->end) {
+        c = *p;
+
+        if (c == '"') {
+            *s = jp->scratch;
+            *len = d - jp->scratch;
+            jp->pos = p + 1;
+            return NGX_OK;
+        }
+
+        if (c < 0x20) {
+            jp->pos = p;
+            jp->error = "control character in a string";
+            return NGX_ERROR;
+        }
+
+        if (c >= 0x80) {
+            start = p;
+            p = ngx_api_led_json_utf8(p, jp->end);
+            if (p == NULL) {
+                jp->pos = start;
+                jp->error = "invalid UTF-8 in a string";
+                return NGX_ERROR;
+            }
+
+            d = ngx_cpymem(d, start, p - start);
+            continue;
+        }
+
+        if (c != '\\') {
+            *d++ = c;
+            p++;
+            continue;
+        }
+
+        if (jp->end - p < 2) {
+            break;
+        }
+
+        p++;
+
+        switch (*p++) {
+        case '"':  *d++ = '"';  continue;
+        case '\\': *d++ = '\\'; continue;
+        case '/':  *d++ = '/';  continue;
+        case 'b':  *d++ = '\b'; continue;
+        case 'f':  *d++ = '\f'; continue;
+        case 'n':  *d++ = '\n'; continue;
+        case 'r':  *d++ = '\r'; continue;
+        case 't':  *d++ = '\t'; continue;
+        case 'u':  break;
+        default:
+            jp->pos = p - 2;
+            jp->error = "invalid escape";
+            return NGX_ERROR;
+        }
+
+        cp = 0;
+
+        for (i = 0; i < 2; i++) {
+            if (jp->end - p < 4 || (n = ngx_hextoi(p, 4)) == NGX_ERROR) {
+                jp->pos = p;
+                jp->error = "invalid \\u escape";
+                return NGX_ERROR;
+            }
+
+            p += 4;
+
+            if (i == 0) {
+                cp = n;
+
+                if (cp < 0xd800 || cp > 0xdbff) {
+                    break;
+                }
+
+                /* a high surrogate: its low half must follow */
+
+                if (jp->end - p < 2 || p[0] != '\\' || p[1] != 'u') {
+                    jp->pos = p;
+                    jp->error = "lone surrogate in a \\u escape";
+                    return NGX_ERROR;
+                }
+
+                p += 2;
+                continue;
+            }
+
+            lo = n;
+
+            if (lo < 0xdc00 || lo > 0xdfff) {
+                jp->pos = p;
+                jp->error = "lone surrogate in a \\u escape";
+                return NGX_ERROR;
+            }
+
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        }
+
+        if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
+            jp->pos = p;
+            jp->error = cp ? "lone surrogate in a \\u escape"
+                           : "\\u0000 in a string";
+            return NGX_ERROR;
+        }
+
+        if (cp < 0x80) {
+            *d++ = (u_char) cp;
+
+        } else if (cp < 0x800) {
+            *d++ = (u_char) (0xc0 | (cp >> 6));
+            *d++ = (u_char) (0x80 | (cp & 0x3f));
+
+        } else if (cp < 0x10000) {
+            *d++ = (u_char) (0xe0 | (cp >> 12));
+            *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+            *d++ = (u_char) (0x80 | (cp & 0x3f));
+
+        } else {
+            *d++ = (u_char) (0xf0 | (cp >> 18));
+            *d++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
+            *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+            *d++ = (u_char) (0x80 | (cp & 0x3f));
+        }
     }
 
-    return NGX_OK;
+    jp->pos = jp->end;
+    jp->error = "unterminated string";
+
+    return NGX_ERROR;
+}
+
+
+/* the end of one valid UTF-8 sequence starting at p (>= 0x80), or NULL */
+
+static u_char *
+ngx_api_led_json_utf8(u_char *p, u_char *end)
+{
+    u_char  c, min, max;
+    size_t  n;
+
+    c = *p;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+        min = 0x80;
+        max = 0xbf;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        min = (c == 0xe0) ? 0xa0 : 0x80;    /* no overlong form */
+        max = (c == 0xed) ? 0x9f : 0xbf;    /* no surrogate */
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        min = (c == 0xf0) ? 0x90 : 0x80;
+        max = (c == 0xf4) ? 0x8f : 0xbf;    /* not above U+10FFFF */
+
+    } else {
+        return NULL;
+    }
+
+    if ((size_t) (end - p) <= n) {
+        return NULL;
+    }
+
+    p++;
+
+    if (*p < min || *p > max) {
+        return NULL;
+    }
+
+    while (--n) {
+        p++;
+
+        if (*p < 0x80 || *p > 0xbf) {
+            return NULL;
+        }
+    }
+
+    return p + 1;
+}
+
+
+static json_t *
+ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
+{
+    u_char      *p, *start, buf[64];
+    double       d;
+    uint64_t     n;
+    ngx_int_t    exp, e, eneg;
+    ngx_uint_t   real, neg, overflow, digits;
+
+    static const double  p10[] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+    };
+
+    p = jp->pos;
+    start = p;
+    real = 0;
+    neg = 0;
+    overflow = 0;
+    digits = 0;
+    n = 0;
+    exp = 0;
+
+    if (p < jp->end && *p == '-') {
+        neg = 1;
+        p++;
+    }
+
+    if (p >= jp->end) {
+        jp->pos = p;
+        return NULL;
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < jp->end && *p >= '0' && *p <= '9') {
+            if (n > (UINT64_MAX - 9) / 10) {
+                overflow = 1;
+            }
+
+            n = n * 10 + (*p - '0');
+            digits++;
+            p++;
+        }
+
+    } else {
+        jp->pos = p;
+        return NULL;
+    }
+
+    if (p < jp->end && *p == '.') {
+        real = 1;
+        p++;
+
+        if (p >= jp->end || *p < '0' || *p > '9') {
+            jp->pos = p;
+            jp->error = "invalid number";
+            return NULL;
+        }
+
+        while (p < jp->end && *p >= '0' && *p <= '9') {
+            if (n > (UINT64_MAX - 9) / 10) {
+                overflow = 1;
+            }
+
+            n = n * 10 + (*p - '0');
+            digits++;
+            exp--;
+            p++;
+        }
+    }
+
+    if (p < jp->end && (*p == 'e' || *p == 'E')) {
+        real = 1;
+        p++;
+        eneg = 0;
+        e = 0;
+
+        if (p < jp->end && (*p == '+' || *p == '-')) {
+            eneg = (*p == '-');
+            p++;
+        }
+
+        if (p >= jp->end || *p < '0' || *p > '9') {
+            jp->pos = p;
+            jp->error = "invalid number";
+            return NULL;
+        }
+
+        while (p < jp->end && *p >= '0' && *p <= '9') {
+            if (e < 100000) {
+                e = e * 10 + (*p - '0');
+            }
+
+            p++;
+        }
+
+        exp += eneg ? -e : e;
+    }
+
+    jp->pos = p;
+
+    if (!real) {
+        if (!overflow
+            && (neg ? n <= (uint64_t) INT64_MAX + 1 : n <= INT64_MAX))
+        {
+            return json_integer(neg ? (json_int_t) (0 - n) : (json_int_t) n);
+        }
+
+        /* as jansson does: no silent loss of an integer's digits */
+        jp->pos = start;
+        jp->error = "integer too big";
+        return NULL;
+    }
+
+    /*
+     * Exact and fast (Clinger): the digits as an integer below 2^53 and a
+     * power of ten up to 10^22 are both exact doubles, so one
+     * multiplication or division rounds correctly, as strtod() would.
+     */
+
+    if (!overflow && digits <= 19 && n <= ((uint64_t) 1 << 53)
+        && exp >= -22 && exp <= 22)
+    {
+        d = (double) n;
+        d = (exp < 0) ? d / p10[-exp] : d * p10[exp];
+
+        return json_real(neg ? -d : d);
+    }
+
+    if ((size_t) (p - start) >= sizeof(buf)) {
+        jp->pos = start;
+        jp->error = "number too long";
+        return NULL;
+    }
+
+    ngx_memcpy(buf, start, p - start);
+    buf[p - start] = '\0';
+
+    errno = 0;
+    d = strtod((char *) buf, NULL);
+
+    if (errno == ERANGE && (d > 1.0 || d < -1.0)) {
+        jp->pos = start;
+        jp->error = "number too big";
+        return NULL;
+    }
+
+    return json_real(d);
 }
 
 
@@ -1496,11 +2342,8 @@ ngx_api_led_json_reserve(ngx_api_led_json_out_t *out, size_t n)
 static ngx_int_t
 ngx_api_led_json_write(ngx_api_led_json_out_t *out, json_t *value)
 {
-    int          prec, n;
     void        *iter;
-    char         num[32];
     size_t       i, size;
-    double       d;
     ngx_uint_t   first;
 
     switch (json_typeof(value)) {
@@ -1596,33 +2439,11 @@ ngx_api_led_json_write(ngx_api_led_json_out_t *out, json_t *value)
         return NGX_OK;
 
     case JSON_REAL:
-
-        /* the shortest text that reads back as the same double */
-
-        d = json_real_value(value);
-        n = 0;
-
-        for (prec = 15; prec <= 17; prec++) {
-            n = snprintf(num, sizeof(num) - 2, "%.*g", prec, d);
-            if (strtod(num, NULL) == d) {
-                break;
-            }
-        }
-
-        if (n <= 0 || n >= (int) sizeof(num) - 2) {
+        if (ngx_api_led_json_reserve(out, 32) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        if (strpbrk(num, ".eEn") == NULL) {
-            num[n++] = '.';
-            num[n++] = '0';
-        }
-
-        if (ngx_api_led_json_reserve(out, n) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        out->pos = ngx_cpymem(out->pos, num, n);
+        out->pos = ngx_api_led_json_real(out->pos, json_real_value(value));
         return NGX_OK;
 
     case JSON_TRUE:
@@ -1652,11 +2473,113 @@ ngx_api_led_json_write(ngx_api_led_json_out_t *out, json_t *value)
 }
 
 
+/*
+ * The shortest text that reads back as the same double.  Most numbers in
+ * documents are decimals with a few digits: m / 10^k with m < 2^53 is
+ * then exact in IEEE arithmetic (both operands exact, one rounding), so
+ * the test below proves the round trip without printf.  Others go through
+ * "%.15g" .. "%.17g".
+ */
+
+static u_char *
+ngx_api_led_json_real(u_char *p, double d)
+{
+    int          prec, n;
+    char         num[32];
+    double       m, a;
+    u_char      *q, digits[24];
+    uint64_t     u;
+    ngx_uint_t   k, i, nd;
+
+    static const double  p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
+
+    a = (d < 0) ? -d : d;
+
+    if (a < 1e15 && a >= 1e-6) {
+        for (k = 0; k <= 6; k++) {
+            m = a * p10[k];
+
+            if (m >= 9007199254740992.0) {
+                break;
+            }
+
+            u = (uint64_t) m;
+
+            if ((double) u != m || (double) u / p10[k] != a) {
+                continue;
+            }
+
+            /* 19.99 may only prove itself as 19990 / 10^3 */
+
+            while (k > 0 && u % 10 == 0) {
+                u /= 10;
+                k--;
+            }
+
+            /* u with a decimal point k digits from the right */
+
+            nd = 0;
+            do {
+                digits[nd++] = (u_char) ('0' + u % 10);
+                u /= 10;
+            } while (u);
+
+            while (nd <= k) {
+                digits[nd++] = '0';
+            }
+
+            if (d < 0) {
+                *p++ = '-';
+            }
+
+            for (i = nd; i > k; i--) {
+                *p++ = digits[i - 1];
+            }
+
+            *p++ = '.';
+
+            if (k == 0) {
+                *p++ = '0';
+                return p;
+            }
+
+            for (i = k; i > 0; i--) {
+                *p++ = digits[i - 1];
+            }
+
+            return p;
+        }
+    }
+
+    n = 0;
+
+    for (prec = 15; prec <= 17; prec++) {
+        n = snprintf(num, sizeof(num) - 2, "%.*g", prec, d);
+        if (strtod(num, NULL) == d) {
+            break;
+        }
+    }
+
+    if (n <= 0 || n >= (int) sizeof(num) - 2) {
+        return ngx_cpymem(p, "0.0", 3);
+    }
+
+    if (strpbrk(num, ".eEn") == NULL) {
+        num[n++] = '.';
+        num[n++] = '0';
+    }
+
+    q = ngx_cpymem(p, num, n);
+
+    return q;
+}
+
+
 static ngx_int_t
 ngx_api_led_json_write_string(ngx_api_led_json_out_t *out, const char *s,
     size_t len)
 {
-    u_char        *p, *end, c;
+    u_char        *p, *end, *run, c;
     static u_char  hex[] = "0123456789abcdef";
 
     /* 6 bytes an input byte at worst ("\u001f"), and the quotes */
@@ -1671,12 +2594,24 @@ ngx_api_led_json_write_string(ngx_api_led_json_out_t *out, const char *s,
     *out->pos++ = '"';
 
     while (p < end) {
-        c = *p++;
 
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *out->pos++ = c;
-            continue;
+        /* a run of bytes that need no escape, copied at once */
+
+        run = p;
+
+        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\') {
+            p++;
         }
+
+        if (p != run) {
+            out->pos = ngx_cpymem(out->pos, run, p - run);
+        }
+
+        if (p == end) {
+            break;
+        }
+
+        c = *p++;
 
         *out->pos++ = '\\';
 

@@ -68,6 +68,7 @@ typedef struct {
 
 typedef struct {
     ngx_int_t                    rc;
+    ngx_api_led_json_arena_t    *arena;       /* jansson memory */
 
     /* response body, buffered */
     u_char                      *buf;
@@ -113,12 +114,15 @@ static char *ngx_api_led_transform_name(ngx_conf_t *cf, ngx_str_t *name,
 
 static ngx_api_led_transform_ctx_t *ngx_api_led_transform_get_ctx(
     ngx_http_request_t *r);
+static ngx_api_led_json_arena_t *ngx_api_led_transform_arena(
+    ngx_http_request_t *r, ngx_api_led_transform_ctx_t *ctx);
 static ngx_int_t ngx_api_led_transform_handler(ngx_http_request_t *r);
 static void ngx_api_led_transform_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_transform_request(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_uint_t body);
 static ngx_int_t ngx_api_led_transform_read_doc(ngx_http_request_t *r,
-    ngx_api_led_transform_loc_conf_t *conf, json_t **doc);
+    ngx_api_led_transform_ctx_t *ctx, ngx_api_led_transform_loc_conf_t *conf,
+    json_t **doc);
 static ngx_int_t ngx_api_led_transform_body_text(ngx_http_request_t *r,
     size_t max, ngx_str_t *text);
 static ngx_int_t ngx_api_led_transform_write_body(ngx_http_request_t *r,
@@ -798,6 +802,18 @@ ngx_api_led_transform_get_ctx(ngx_http_request_t *r)
 }
 
 
+static ngx_api_led_json_arena_t *
+ngx_api_led_transform_arena(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx)
+{
+    if (ctx->arena == NULL) {
+        ctx->arena = ngx_api_led_json_arena_create(r->pool);
+    }
+
+    return ctx->arena;
+}
+
+
 /*
  * The precontent phase handler.  It runs after the access phase (so
  * policies see the original request) and before the content handler that
@@ -932,6 +948,7 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
     json_t                            *doc;
     ngx_int_t                          rc;
     ngx_uint_t                         i;
+    ngx_api_led_json_arena_t          *prev;
     ngx_api_led_transform_op_t        *op;
     ngx_api_led_transform_loc_conf_t  *conf;
 
@@ -940,7 +957,11 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
     doc = NULL;
 
     if (body) {
-        rc = ngx_api_led_transform_read_doc(r, conf, &doc);
+        if (ngx_api_led_transform_arena(r, ctx) == NULL) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_api_led_transform_read_doc(r, ctx, conf, &doc);
         if (rc != NGX_OK) {
             return rc;
         }
@@ -965,7 +986,9 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
 
             default: /* NGX_API_LED_T_JSON */
                 if (doc) {
+                    prev = ngx_api_led_json_arena_enter(ctx->arena);
                     rc = ngx_api_led_json_op_apply(r, op[i].json, &doc);
+                    ngx_api_led_json_arena_leave(prev);
                 }
             }
 
@@ -982,7 +1005,9 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
 done:
 
     if (doc) {
+        prev = ngx_api_led_json_arena_enter(ctx->arena);
         json_decref(doc);
+        ngx_api_led_json_arena_leave(prev);
     }
 
     return rc;
@@ -998,11 +1023,13 @@ done:
 
 static ngx_int_t
 ngx_api_led_transform_read_doc(ngx_http_request_t *r,
-    ngx_api_led_transform_loc_conf_t *conf, json_t **doc)
+    ngx_api_led_transform_ctx_t *ctx, ngx_api_led_transform_loc_conf_t *conf,
+    json_t **doc)
 {
-    u_char     err[NGX_API_LED_T_ERRLEN];
-    ngx_int_t  rc;
-    ngx_str_t  text, *ct;
+    u_char                     err[NGX_API_LED_T_ERRLEN];
+    ngx_int_t                  rc;
+    ngx_str_t                  text, *ct;
+    ngx_api_led_json_arena_t  *prev;
 
     rc = ngx_api_led_transform_body_text(r, conf->request_max_size, &text);
 
@@ -1019,7 +1046,10 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
 
     if (text.len == 0) {
         if (r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH)) {
+            prev = ngx_api_led_json_arena_enter(ctx->arena);
             *doc = json_object();
+            ngx_api_led_json_arena_leave(prev);
+
             return (*doc == NULL) ? NGX_ERROR : NGX_OK;
         }
 
@@ -1038,7 +1068,9 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
             || ct->data[ngx_api_led_form_type.len] == ';'
             || ct->data[ngx_api_led_form_type.len] == ' '))
     {
+        prev = ngx_api_led_json_arena_enter(ctx->arena);
         *doc = ngx_api_led_form_parse(&text);
+        ngx_api_led_json_arena_leave(prev);
 
         if (*doc == NULL) {
             return ngx_api_led_problem_finalize(r, NGX_HTTP_BAD_REQUEST,
@@ -1049,10 +1081,17 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    rc = ngx_api_led_json_parse(text.data, text.len, doc, err, sizeof(err));
+    prev = ngx_api_led_json_arena_enter(ctx->arena);
+    rc = ngx_api_led_json_parse(r->pool, text.data, text.len, doc, err,
+                                sizeof(err));
+    ngx_api_led_json_arena_leave(prev);
 
     if (rc == NGX_OK) {
         return NGX_OK;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
     }
 
     return ngx_api_led_problem_finalize(r, NGX_HTTP_BAD_REQUEST,
@@ -2537,6 +2576,7 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     json_t                            *doc;
     ngx_int_t                          rc;
     ngx_str_t                          out;
+    ngx_api_led_json_arena_t          *prev;
     ngx_api_led_transform_loc_conf_t  *conf;
 
     conf = ngx_http_get_module_loc_conf(r, ngx_api_led_transform_module);
@@ -2548,7 +2588,17 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
         return ngx_api_led_transform_send(r, ctx, NULL, 0);
     }
 
-    rc = ngx_api_led_json_parse(data, len, &doc, err, sizeof(err));
+    if (ngx_api_led_transform_arena(r, ctx) == NULL) {
+        return NGX_ERROR;
+    }
+
+    prev = ngx_api_led_json_arena_enter(ctx->arena);
+    rc = ngx_api_led_json_parse(r->pool, data, len, &doc, err, sizeof(err));
+    ngx_api_led_json_arena_leave(prev);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
 
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -2569,6 +2619,8 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
         return ngx_api_led_transform_send(r, ctx, data, len);
     }
 
+    prev = ngx_api_led_json_arena_enter(ctx->arena);
+
     rc = ngx_api_led_json_ops_apply(r, conf->response_json_ops, &doc);
 
     if (rc == NGX_OK) {
@@ -2576,6 +2628,8 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     }
 
     json_decref(doc);
+
+    ngx_api_led_json_arena_leave(prev);
 
     if (rc != NGX_OK) {
         return NGX_ERROR;
