@@ -71,8 +71,13 @@ static ngx_int_t ngx_api_led_json_write(ngx_api_led_json_out_t *out,
 static ngx_int_t ngx_api_led_json_write_string(ngx_api_led_json_out_t *out,
     const char *s, size_t len);
 static u_char *ngx_api_led_json_real(u_char *p, double d);
-static ngx_int_t ngx_api_led_json_reserve(ngx_api_led_json_out_t *out,
+static ngx_int_t ngx_api_led_json_grow(ngx_api_led_json_out_t *out,
     size_t n);
+
+/* room for n more bytes; the common case is a compare, inline */
+#define ngx_api_led_json_reserve(out, n)                                      \
+    ((size_t) ((out)->end - (out)->pos) >= (size_t) (n)                       \
+     ? NGX_OK : ngx_api_led_json_grow(out, n))
 
 
 /*
@@ -225,6 +230,31 @@ ngx_api_led_json_arena_leave(ngx_api_led_json_arena_t *prev)
         json_set_alloc_funcs(malloc, free);
     }
 }
+
+
+/*
+ * Bytes of a string: 0 plain ASCII, 1 needs an escape in output (control
+ * characters, '"', '\\'), 2 the start of a UTF-8 sequence.
+ */
+
+static const u_char  ngx_api_led_json_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2
+};
 
 
 /* JSON Pointer */
@@ -1899,6 +1929,11 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
     /* the common case: no escape */
 
     for ( ;; ) {
+
+        while (p < jp->end && ngx_api_led_json_class[*p] == 0) {
+            p++;
+        }
+
         if (p >= jp->end) {
             jp->pos = p;
             jp->error = "unterminated string";
@@ -2305,14 +2340,10 @@ ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
 
 
 static ngx_int_t
-ngx_api_led_json_reserve(ngx_api_led_json_out_t *out, size_t n)
+ngx_api_led_json_grow(ngx_api_led_json_out_t *out, size_t n)
 {
     size_t   size, used;
     u_char  *p;
-
-    if ((size_t) (out->end - out->pos) >= n) {
-        return NGX_OK;
-    }
 
     used = out->pos - out->start;
     size = (out->end - out->start) * 2;
@@ -2582,9 +2613,9 @@ ngx_api_led_json_write_string(ngx_api_led_json_out_t *out, const char *s,
     u_char        *p, *end, *run, c;
     static u_char  hex[] = "0123456789abcdef";
 
-    /* 6 bytes an input byte at worst ("\u001f"), and the quotes */
+    /* the string and its quotes; more for each escape, when one comes */
 
-    if (ngx_api_led_json_reserve(out, len * 6 + 2) != NGX_OK) {
+    if (ngx_api_led_json_reserve(out, len + 2) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -2599,7 +2630,7 @@ ngx_api_led_json_write_string(ngx_api_led_json_out_t *out, const char *s,
 
         run = p;
 
-        while (p < end && *p >= 0x20 && *p != '"' && *p != '\\') {
+        while (p < end && ngx_api_led_json_class[*p] != 1) {
             p++;
         }
 
@@ -2609,6 +2640,12 @@ ngx_api_led_json_write_string(ngx_api_led_json_out_t *out, const char *s,
 
         if (p == end) {
             break;
+        }
+
+        /* 6 bytes at most ("\u001f"), the rest, the closing quote */
+
+        if (ngx_api_led_json_reserve(out, (end - p) + 6 + 1) != NGX_OK) {
+            return NGX_ERROR;
         }
 
         c = *p++;

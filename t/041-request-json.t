@@ -684,3 +684,52 @@ qr/invalid number of arguments of JSON operation "set" in \S+nginx\.conf:\d+/
 --- must_die
 --- error_log eval
 qr/invalid JSON Pointer "\/a\/-": cannot hold "-" in "keep" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 38: parser: each malformed document is a 400 invalid_json
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+[map { "POST /t\n$_" }
+ '{"a":1,}', '[1,]', '{"a" 1}', "[\"a\tb\"]", '["\ud800"]', '["\udc00x"]',
+ '01', '[1.]', '[-]', '[tru]', '{"a":1} x', "[\"\xff\"]", "[\"\xc0\xaf\"]",
+ "[\"\xed\xa0\x80\"]", '["\u0000"]', '[99999999999999999999]', '[1e999]',
+ '{"a":"b"', '{"a":"\q"}', '["\u12"]', '{1:2}', 'nul']
+--- error_code eval
+[(400) x 22]
+--- response_body_like eval
+[("invalid_json") x 22]
+
+
+
+=== TEST 39: parser: escapes in names and values, surrogate pairs, number forms, duplicates
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+["POST /t\n" . '{"a\"b":"c\nd","\u00e9":1,"k\/":"\ud83d\ude00","a\"b2":"\u00e9\u00e8"}',
+ "POST /t\n" . ' [ 1 , -0 , 1E+2 , 2.5e-3 , -12.125 , 1e-7 , 123456.789 , true , null , {} , [ ] ] ',
+ "POST /t\n" . '{"a":1,"a":2}']
+--- response_body eval
+[main::echo('{"a\"b":"c\nd","é":1,"k/":"😀","a\"b2":"éè","zz":"1"}'),
+ main::echo('[1,0,100.0,0.0025,-12.125,1e-07,123456.789,true,null,{},[]]'),
+ main::echo('{"a":2,"zz":"1"}')]
+
+
+
+=== TEST 40: a long string full of escapes comes out whole
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n" . '{"s":"' . ('a\"\\\\\t' x 3000) . '"}'
+--- response_body eval
+main::echo('{"s":"' . ('a\"\\\\\t' x 3000) . '","zz":"1"}')
