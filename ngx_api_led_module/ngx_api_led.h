@@ -289,11 +289,14 @@ ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
     ngx_array_t *ops, json_t **doc);
 
 /*
- * NGX_OK; NGX_DECLINED: invalid JSON; NGX_ABORT: nested too deep.  "pool"
- * (may be NULL) holds the parser's scratch memory.
+ * NGX_OK; NGX_DECLINED: invalid JSON; NGX_ABORT: nested too deep;
+ * NGX_ERROR: no memory.  The _pool variant takes the parser's scratch
+ * memory (as long as the text) from "pool" instead of malloc().
  */
-ngx_int_t ngx_api_led_json_parse(ngx_pool_t *pool, u_char *data, size_t len,
-    json_t **doc, u_char *err, size_t errlen);
+ngx_int_t ngx_api_led_json_parse(u_char *data, size_t len, json_t **doc,
+    u_char *err, size_t errlen);
+ngx_int_t ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data,
+    size_t len, json_t **doc, u_char *err, size_t errlen);
 
 /*
  * A window in which jansson allocates from the pool and frees nothing:

@@ -1149,7 +1149,7 @@ ngx_api_led_json_convert(ngx_uint_t type, u_char *p, size_t len)
 
     case NGX_API_LED_JSON_RAW:
 
-        if (ngx_api_led_json_parse(NULL, p, len, &json, err, sizeof(err))
+        if (ngx_api_led_json_parse(p, len, &json, err, sizeof(err))
             != NGX_OK)
         {
             return NULL;
@@ -1625,7 +1625,15 @@ static u_char *ngx_api_led_json_utf8(u_char *p, u_char *end);
  */
 
 ngx_int_t
-ngx_api_led_json_parse(ngx_pool_t *pool, u_char *data, size_t len,
+ngx_api_led_json_parse(u_char *data, size_t len, json_t **doc, u_char *err,
+    size_t errlen)
+{
+    return ngx_api_led_json_parse_pool(NULL, data, len, doc, err, errlen);
+}
+
+
+ngx_int_t
+ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
     json_t **doc, u_char *err, size_t errlen)
 {
     u_char                     buf[512];

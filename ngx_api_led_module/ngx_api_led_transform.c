@@ -1082,8 +1082,8 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
     }
 
     prev = ngx_api_led_json_arena_enter(ctx->arena);
-    rc = ngx_api_led_json_parse(r->pool, text.data, text.len, doc, err,
-                                sizeof(err));
+    rc = ngx_api_led_json_parse_pool(r->pool, text.data, text.len, doc,
+                                     err, sizeof(err));
     ngx_api_led_json_arena_leave(prev);
 
     if (rc == NGX_OK) {
@@ -2593,7 +2593,8 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     }
 
     prev = ngx_api_led_json_arena_enter(ctx->arena);
-    rc = ngx_api_led_json_parse(r->pool, data, len, &doc, err, sizeof(err));
+    rc = ngx_api_led_json_parse_pool(r->pool, data, len, &doc, err,
+                                     sizeof(err));
     ngx_api_led_json_arena_leave(prev);
 
     if (rc == NGX_ERROR) {
