@@ -105,13 +105,13 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         }
     }
 
-    if (ngx_api_led_jwt_sha256(token.data, token.len, digest) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     cn = NULL;
 
     if (jmcf->cache.size) {
+        if (ngx_api_led_jwt_sha256(token.data, token.len, digest) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         cn = ngx_api_led_jwt_cache_lookup(&jmcf->cache, digest);
 
         if (cn) {
