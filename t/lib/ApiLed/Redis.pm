@@ -176,11 +176,13 @@ sub start_nginx {
         or die "TEST_NGINX_LOAD_MODULES is not set";
     my $http = $o{http};
     $http =~ s/\$PORT\b/$port/g;
+    my $master = $o{master} ? 'on' : 'off';
     open my $f, '>', "$dir/nginx.conf" or die $!;
     print $f <<"CONF";
 load_module $module;
 daemon off;
-master_process off;
+master_process $master;
+worker_processes 1;
 error_log $dir/logs/error.log info;
 pid $dir/logs/nginx.pid;
 events { worker_connections 64; }

@@ -1,0 +1,164 @@
+# api_led_rate_limit plan: the limits of the consumer's plan (consumers
+# file), keyed by the consumer, in one Redis round trip with the location's
+# own limits.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use ApiLed::Redis;
+
+our $Consumers = <<'JSON';
+{"plans": {"gold": {"limits": ["4r/m", "100r/d"]},
+           "tiny": {"limits": ["2r/h"]}},
+ "consumers": [
+   {"id": "t035-acme", "plan": "gold", "keys": ["k-acme"]},
+   {"id": "t035-bob", "plan": "tiny", "keys": ["k-bob"]},
+   {"id": "t035-carl", "plan": "tiny", "keys": ["k-carl"]},
+   {"id": "t035-noplan", "keys": ["k-noplan"]},
+   {"id": "t035-guest", "plan": "tiny"}
+ ]}
+JSON
+
+my $redis_port = $ENV{TEST_NGINX_REDIS_PORT} or die "no TEST_NGINX_REDIS_PORT";
+redis_cli($redis_port, 'eval',
+          "for _, k in ipairs(redis.call('KEYS', 'api_led:{t035-*')) do "
+          . "redis.call('DEL', k) end", 0);
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value("user_files", ">>> consumers.json\n$::Consumers")
+        unless defined $block->user_files;
+    $block->set_value("http_config", <<'CONF') unless defined $block->http_config;
+    api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+CONF
+});
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+repeat_each(1);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a consumer's plan limits apply, keyed by the consumer
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_rate_limit plan;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Store $api_led_rate_limit_store always;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+my $port = $ENV{TEST_NGINX_REDIS_PORT};
+my ($st) = http_get(nginx_port(), '/t', 'X-API-Key' => 'k-acme');
+Test::More::is($st, 200, 'TEST 1: first request');
+Test::More::is(join(' ', sort split /\n/, redis_cli($port, 'keys', 'api_led:{t035-acme}:*')),
+               'api_led:{t035-acme}:plan:100r/d api_led:{t035-acme}:plan:4r/m',
+               'TEST 1: one key per plan limit, named after the consumer');
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-API-Key: k-acme", "X-API-Key: k-acme", "X-API-Key: k-acme", "X-API-Key: k-acme"]
+--- error_code eval
+[200, 200, 200, 429]
+--- response_headers eval
+["X-Store: redis\nRateLimit-Limit: 4\nRateLimit-Remaining: 2",
+ "RateLimit-Remaining: 1",
+ "RateLimit-Remaining: 0",
+ "Retry-After: 15"]
+
+
+
+=== TEST 2: consumers are isolated; a plan-less consumer is not limited by "plan"
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_rate_limit plan;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Store $api_led_rate_limit_store always;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-API-Key: k-bob", "X-API-Key: k-bob", "X-API-Key: k-bob",
+ "X-API-Key: k-carl", "X-API-Key: k-noplan", "X-API-Key: k-noplan"]
+--- error_code eval
+[200, 200, 429, 200, 200, 200]
+--- response_headers eval
+["RateLimit-Limit: 2\nRateLimit-Remaining: 1", "RateLimit-Remaining: 0",
+ "Retry-After: 1800", "RateLimit-Remaining: 1",
+ "!RateLimit-Limit\nX-Store: none", "!RateLimit-Limit"]
+
+
+
+=== TEST 3: plan and location limits together, all-or-nothing (carl has 1 of 2 left)
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_rate_limit plan;
+        api_led_rate_limit 10r/m name=t035-api;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /api-only {
+        api_led_auth key;
+        api_led_rate_limit 10r/m name=t035-api;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /api-only"]
+--- more_headers eval
+["X-API-Key: k-carl", "X-API-Key: k-carl", "X-API-Key: k-carl", "X-API-Key: k-carl"]
+--- error_code eval
+[200, 429, 429, 200]
+--- response_headers eval
+["RateLimit-Limit: 2\nRateLimit-Remaining: 0", "Retry-After: 1800",
+ "Retry-After: 1800", "RateLimit-Limit: 10\nRateLimit-Remaining: 8"]
+
+
+
+=== TEST 4: the anonymous consumer's plan applies too
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_auth_anonymous t035-guest;
+        api_led_rate_limit plan;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- error_code eval
+[200, 200, 429]
+--- response_headers eval
+["RateLimit-Limit: 2\nRateLimit-Remaining: 1", "RateLimit-Remaining: 0",
+ "Retry-After: 1800"]
+
+
+
+=== TEST 5: a request refused by key-auth is not counted
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_rate_limit 1r/m key=t035-5;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["X-API-Key: wrong", "X-API-Key: k-noplan"]
+--- error_code eval
+[401, 200]
