@@ -172,38 +172,40 @@ static void ngx_api_led_limit_exit_process(ngx_cycle_t *cycle);
 
 /*
  * The GCRA script.  KEYS: one per limit; ARGV: T and tau of each limit in
- * microseconds.  Returns {admitted, then per limit: remaining, reset ms,
- * retry ms}.  Nothing is written unless every limit admits the request.
- * Lua numbers are doubles: microseconds since the epoch (~2^51) are exact,
- * and "%.0f" keeps them so in the stored value.
+ * microseconds.  Returns {admitted, then per limit: remaining, reset and
+ * retry in microseconds}.  Nothing is written unless every limit admits
+ * the request.  Four Redis calls for two limits (TIME, MGET, PSETEX each):
+ * the script's cost is Redis's, and Redis serves every node.  Lua numbers
+ * are doubles: microseconds since the epoch (~2^51) are exact, and "%.0f"
+ * keeps them so in the stored value.
  */
 
 static ngx_str_t  ngx_api_led_limit_script = ngx_string(
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000000 + t[2]\n"
-    "local out, tat = {1}, {}\n"
+    "local v = redis.call('MGET', unpack(KEYS))\n"
+    "local out, ok = {1}, true\n"
     "for i = 1, #KEYS do\n"
     "  local T, tau = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])\n"
-    "  local v = tonumber(redis.call('GET', KEYS[i])) or now\n"
-    "  if v < now then v = now end\n"
-    "  local allow = v - tau\n"
-    "  if now < allow then\n"
-    "    out[1] = 0\n"
-    "    out[3 * i - 1] = 0\n"
-    "    out[3 * i] = math.ceil((v - now) / 1000)\n"
-    "    out[3 * i + 1] = math.ceil((allow - now) / 1000)\n"
+    "  local tat = tonumber(v[i]) or now\n"
+    "  if tat < now then tat = now end\n"
+    "  local ahead = tat - now\n"
+    "  if ahead > tau then\n"
+    "    ok = false\n"
+    "    out[3 * i - 1], out[3 * i], out[3 * i + 1] = 0, ahead, ahead - tau\n"
     "  else\n"
-    "    tat[i] = v + T\n"
-    "    out[3 * i - 1] = math.floor((now - allow) / T)\n"
-    "    out[3 * i] = math.ceil((v + T - now) / 1000)\n"
-    "    out[3 * i + 1] = 0\n"
+    "    v[i] = tat + T\n"
+    "    out[3 * i - 1], out[3 * i], out[3 * i + 1] =\n"
+    "      math.floor((tau - ahead) / T), ahead + T, 0\n"
     "  end\n"
     "end\n"
-    "if out[1] == 1 then\n"
+    "if ok then\n"
     "  for i = 1, #KEYS do\n"
-    "    redis.call('SET', KEYS[i], string.format('%.0f', tat[i]),\n"
-    "               'PX', math.ceil((tat[i] - now) / 1000))\n"
+    "    redis.call('PSETEX', KEYS[i], math.ceil((v[i] - now) / 1000),\n"
+    "               string.format('%.0f', v[i]))\n"
     "  end\n"
+    "else\n"
+    "  out[1] = 0\n"
     "end\n"
     "return out\n");
 
@@ -628,8 +630,8 @@ ngx_api_led_limit_redis_handler(void *data, struct redisReply *reply)
 
     for (i = 0; i < lctx->nitems; i++) {
         item[i].remaining = (ngx_uint_t) e[1 + 3 * i]->integer;
-        item[i].reset = (ngx_msec_t) e[2 + 3 * i]->integer;
-        item[i].retry = (ngx_msec_t) e[3 + 3 * i]->integer;
+        item[i].reset = (ngx_msec_t) ((e[2 + 3 * i]->integer + 999) / 1000);
+        item[i].retry = (ngx_msec_t) ((e[3 + 3 * i]->integer + 999) / 1000);
 
         if (e[0]->integer == 0 && item[i].retry == 0) {
             /* admitted by this limit, but nothing was counted */

@@ -728,8 +728,10 @@ ngx_api_led_redis_write_handler(ngx_event_t *wev)
 
 
 /*
- * Reads until EAGAIN: under edge-triggered epoll, bytes left in the socket
- * would never fire another event.
+ * Reads until the socket is drained: under edge-triggered epoll, bytes left
+ * in it would never fire another event.  A read shorter than the buffer
+ * drained it (data arriving later fires a new event): no extra recv() for
+ * the EAGAIN.
  */
 
 static void
@@ -824,6 +826,10 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
                 /* closed meanwhile */
                 return;
             }
+        }
+
+        if ((size_t) n < sizeof(buf)) {
+            break;
         }
     }
 

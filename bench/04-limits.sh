@@ -1,0 +1,206 @@
+# Rate limits side by side: plain proxying; the module's key-auth + a plan
+# of two Redis limits (one round trip); a Redis limit keyed by address; the
+# module's local (shared memory) limit; nginx's own limit_req; and the
+# OpenResty peer: key check + a Redis counter per request in access_by_lua,
+# the way Kong's "redis" policy works (GET the usage, then a pipelined EVAL
+# of INCRBY + EXPIRE, connection from a keepalive pool).  Limits are high:
+# nothing is rejected.  Then Redis commands per request, from INFO
+# commandstats, each store on its own redis-server.
+. "$(dirname "$0")/lib.sh"
+
+bench_init
+
+BENCH_REDIS_PIDS=()
+
+# bench_redis VAR: a private redis-server, its port in VAR
+bench_redis() {
+    local port
+    port=$(bench_free_port)
+    mkdir -p "$BENCH_DIR/redis-$port"
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$BENCH_DIR/redis-$port" --daemonize no \
+        --logfile "$BENCH_DIR/redis-$port/redis.log" &
+    BENCH_REDIS_PIDS+=($!)
+    for _ in $(seq 1 500); do
+        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+        sleep 0.01
+    done
+    printf -v "$1" '%s' "$port"
+}
+
+bench_redis_cleanup() {
+    local p
+    for p in "${BENCH_REDIS_PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    bench_cleanup
+}
+trap bench_redis_cleanup EXIT
+
+bench_redis REDIS_US
+bench_redis REDIS_PEER
+
+awk 'BEGIN {
+    printf "{\"plans\": {\"gold\": {\"limits\": [\"100000r/s\", \"100000000r/d\"]}},\n";
+    printf " \"consumers\": [\n";
+    for (i = 1; i <= 10000; i++) {
+        printf "  {\"id\": \"c%d\", \"plan\": \"gold\", \"keys\": [\"k-bench-%d\"]}%s\n",
+               i, i, (i < 10000) ? "," : "";
+    }
+    printf "]}\n";
+}' > "$BENCH_DIR/consumers.json"
+
+proxy='proxy_pass http://bench_upstream; proxy_http_version 1.1; proxy_set_header Connection "";'
+
+bench_nginx gw "
+    location /plain    { $proxy }
+    location /key-redis {
+        api_led_auth key;
+        api_led_rate_limit plan on_error=open;
+        $proxy
+    }
+    location /addr-redis {
+        api_led_rate_limit 100000r/s on_error=open;
+        $proxy
+    }
+    location /limit-req {
+        limit_req zone=bench burst=100000 nodelay;
+        $proxy
+    }" \
+    "api_led_consumers $BENCH_DIR/consumers.json;
+     api_led_redis 127.0.0.1:$REDIS_US;
+     limit_req_zone \$binary_remote_addr zone=bench:1m rate=100000r/s;"
+PID_GW=${BENCH_PIDS[-1]}
+
+# no api_led_redis: the limits are counted in shared memory
+bench_nginx gwlocal "
+    location /key-local {
+        api_led_auth key;
+        api_led_rate_limit plan;
+        $proxy
+    }" \
+    "api_led_consumers $BENCH_DIR/consumers.json;"
+PID_GWLOCAL=${BENCH_PIDS[-1]}
+
+bench_nginx peer "
+    location /lua {
+        access_by_lua_block {
+            local consumer = bench_keys[ngx.var.http_x_api_key or '']
+            if not consumer then
+                return ngx.exit(401)
+            end
+
+            local red = redis:new()
+            red:set_timeouts(1000, 1000, 1000)
+
+            local ok = red:connect('127.0.0.1', $REDIS_PEER)
+            if not ok then
+                return    -- fault tolerant, as Kong's default
+            end
+
+            local key = 'ratelimit:' .. consumer .. ':'
+                        .. math.floor(ngx.time() / 60)
+            local cur = red:get(key)
+            if cur and cur ~= ngx.null and tonumber(cur) >= 6000000 then
+                red:set_keepalive(10000, 100)
+                return ngx.exit(429)
+            end
+
+            red:init_pipeline()
+            red:eval(incr_script, 1, key, 1, 60)
+            red:commit_pipeline()
+            red:set_keepalive(10000, 100)
+        }
+        $proxy
+    }" \
+    "lua_package_path '/usr/share/lua/5.1/?.lua;;';
+     init_by_lua_block {
+         redis = require 'nginx.redis'
+         incr_script = [[
+             local key, value, expiration = KEYS[1], tonumber(ARGV[1]), ARGV[2]
+             if redis.call('incrby', key, value) == value then
+                 redis.call('expire', key, expiration)
+             end
+         ]]
+         bench_keys = {}
+         for i = 1, 10000 do
+             bench_keys['k-bench-' .. i] = 'c' .. i
+         end
+     }" \
+    "load_module /usr/lib/nginx/modules/ndk_http_module.so;
+     load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;"
+PID_PEER=${BENCH_PIDS[-1]}
+
+bench_variant plain          gw      /plain
+bench_variant key+redis      gw      /key-redis  -H "'X-API-Key: k-bench-4242'"
+bench_variant addr+redis     gw      /addr-redis
+bench_variant key+local      gwlocal /key-local  -H "'X-API-Key: k-bench-4242'"
+bench_variant limit_req      gw      /limit-req
+bench_variant openresty-peer peer    /lua        -H "'X-API-Key: k-bench-4242'"
+
+for v in plain key+redis addr+redis key+local limit_req openresty-peer; do
+    bench_check "$v" 200
+done
+
+# the limits really go to Redis (keys of such high rates expire within a
+# millisecond: count the script calls instead)
+redis-cli -p "$REDIS_US" info commandstats | grep -q '^cmdstat_evalsha:calls=[1-9]' \
+    || { echo "bench: the module did not call Redis" >&2; exit 1; }
+
+bench_run plain openresty-peer
+
+# Cost per request, measured apart from throughput (robust on a busy
+# machine): a short run of each variant alone, the CPU time its nginx and
+# its redis-server used, and the Redis commands it sent (INFO commandstats:
+# client commands, i.e. round trips, vs. those a script runs inside Redis).
+bench_cpu() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
+bench_cost() {
+    local name=$1 npid=$2 rport=${3:-} top=${4:-} out reqs n0 n1 r0 r1 rpid=
+    if [ -n "$rport" ]; then
+        rpid=$(redis-cli -p "$rport" info server | tr -d '\r' \
+               | awk -F: '$1 == "process_id" { print $2 }')
+        redis-cli -p "$rport" config resetstat > /dev/null
+        r0=$(bench_cpu "$rpid")
+    fi
+    n0=$(bench_cpu "$npid")
+    # shellcheck disable=SC2086
+    out=$(eval wrk -t1 -c8 -d2s ${BENCH_ARGS[$name]} "'${BENCH_URL[$name]}'")
+    n1=$(bench_cpu "$npid")
+    reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
+    printf '%-16s nginx %6.1f us/req' "$name" \
+        "$(awk -v a="$n0" -v b="$n1" -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
+           'BEGIN { print (b - a) * 1e6 / hz / r }')"
+    if [ -z "$rport" ]; then
+        printf '\n'
+        return
+    fi
+    r1=$(bench_cpu "$rpid")
+    printf '   redis %6.1f us/req' \
+        "$(awk -v a="$r0" -v b="$r1" -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
+           'BEGIN { print (b - a) * 1e6 / hz / r }')"
+    redis-cli -p "$rport" info commandstats | tr -d '\r' \
+        | grep -v '^cmdstat_\(config\|info\)' \
+        | awk -F'[_:=,]' -v reqs="$reqs" -v top=" $top " '
+        /^cmdstat_/ {
+            c = $2; n = $4;
+            if (index(top, " " c " ")) { rt += n; tl = tl " " c }
+            else { inner = inner sprintf(" %s=%.2f", c, n / reqs) }
+        }
+        END {
+            printf "   %.2f Redis commands/req (%s)%s%s\n", rt / reqs,
+                   substr(tl, 2), inner ? "; inside Redis:" : "", inner
+        }'
+}
+
+echo
+echo "cost per request (each variant alone, 8 connections, 2 s):"
+bench_cost plain          "$PID_GW"
+bench_cost limit_req      "$PID_GW"
+bench_cost key+local      "$PID_GWLOCAL"
+bench_cost key+redis      "$PID_GW"   "$REDIS_US"   "evalsha eval"
+bench_cost addr+redis     "$PID_GW"   "$REDIS_US"   "evalsha eval"
+bench_cost openresty-peer "$PID_PEER" "$REDIS_PEER" "get eval evalsha select"
