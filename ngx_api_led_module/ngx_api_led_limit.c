@@ -1444,6 +1444,14 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 }
             }
 
+            if (lc->plan) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"name=\" cannot be used with \"plan\": "
+                                   "each limit of a plan is named "
+                                   "\"plan:RATE\"");
+                return NGX_CONF_ERROR;
+            }
+
             lc->name = s;
             continue;
         }
