@@ -20,6 +20,12 @@
  * caller applies its failure policy without waiting), and the client
  * reconnects after a backoff that doubles up to 2 seconds.  The circuit
  * closes when a new handshake has completed.
+ *
+ * Shutdown: an idle connection holds no timer, so it never delays a
+ * worker's exit; requests still in progress during a graceful shutdown can
+ * use it, and exit_process closes it.  The reconnect and connect timers
+ * are cancelable; the reply timer is not (a waiting request gets its
+ * answer, at most "timeout" later).
  */
 
 
@@ -500,8 +506,6 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
     c->read->handler = ngx_api_led_redis_read_handler;
     c->write->handler = ngx_api_led_redis_write_handler;
 
-    /* ngx_close_idle_connections() tells us when the worker shuts down */
-    c->idle = 1;
 
     rd->c = c;
 
@@ -747,16 +751,6 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
     c = rev->data;
     rd = c->data;
 
-    if (c->close) {
-        /* the worker shuts down: leave now unless replies are awaited */
-        c->close = 0;
-
-        if (ngx_queue_empty(&rd->waiting)) {
-            ngx_api_led_redis_close(rd);
-            return;
-        }
-    }
-
     if (!rd->connected) {
         err = ngx_api_led_redis_test_connect(c);
         if (err) {
@@ -833,11 +827,6 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
         }
     }
 
-    if (ngx_exiting && ngx_queue_empty(&rd->waiting)) {
-        ngx_api_led_redis_close(rd);
-        return;
-    }
-
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_api_led_redis_fail(rd, 0, "ngx_handle_read_event() failed");
     }
@@ -909,8 +898,16 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
         && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0
         && w->cmd && w->script)
     {
-        /* the script cache was flushed: run it with EVAL, then reload it */
         freeReplyObject(reply);
+
+        if (w->handler == NULL) {
+            /* nobody waits for it any more: not worth a resend */
+            ngx_api_led_redis_free_waiter(rd, w);
+            ngx_api_led_redis_arm(rd);
+            return NGX_OK;
+        }
+
+        /* the script cache was flushed: run it with EVAL, then reload it */
 
         if (ngx_api_led_redis_noscript(rd, w) != NGX_OK) {
             ngx_api_led_redis_free_waiter(rd, w);
@@ -956,10 +953,6 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
     }
 
     freeReplyObject(reply);
-
-    if (ngx_exiting && rd->c && ngx_queue_empty(&rd->waiting)) {
-        ngx_api_led_redis_close(rd);
-    }
 
     return NGX_OK;
 }
