@@ -1,6 +1,7 @@
-# Workers with a Redis connection exit promptly on quit and reload: the
-# connection closes as an idle one, the reconnect and connect timers are
-# cancelable, and a request waiting for Redis still gets its answer.
+# Workers with a Redis connection exit promptly on quit and reload (an idle
+# connection holds no timer, the reconnect and connect timers are
+# cancelable) and a request waiting for Redis still gets its answer; two
+# workers share one limit in either store.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use ApiLed::Redis;
@@ -101,6 +102,33 @@ my $redis = start_redis();
          'quit: the waiting request got its answer');
     cmp_ok($t, '<', 2, 'quit: exits once the reply came');
     unlike(log_of($ngx), qr/\[alert\]/, 'quit while waiting: no alert');
+}
+
+# 5. two workers share one limit: in shared memory, and through Redis
+#    (one connection each)
+for my $store ('local', 'redis') {
+    my $http = <<"CONF";
+    @{[ $store eq 'redis' ? "api_led_redis 127.0.0.1:$redis->{port};" : '' ]}
+    server {
+        listen 127.0.0.1:\$PORT;
+        location /t {
+            api_led_rate_limit 5r/m key=t036-workers-$store;
+            empty_gif;
+            add_header X-Store \$api_led_rate_limit_store always;
+        }
+    }
+CONF
+    my $ngx = start_nginx(master => 1, workers => 2, http => $http);
+    my %seen;
+    my @st;
+    for (1 .. 12) {
+        my ($st, $h) = http_get($ngx->{port}, '/t');
+        push @st, $st;
+        $seen{ $h->{'x-store'} // '' }++;
+    }
+    is(scalar(grep { $_ == 200 } @st), 5, "two workers, $store store: 5 admitted");
+    is(join(',', keys %seen), $store, "two workers: counted in $store");
+    stop_nginx($ngx);
 }
 
 stop_redis($redis);

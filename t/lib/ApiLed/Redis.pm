@@ -177,12 +177,13 @@ sub start_nginx {
     my $http = $o{http};
     $http =~ s/\$PORT\b/$port/g;
     my $master = $o{master} ? 'on' : 'off';
+    my $workers = $o{workers} || 1;
     open my $f, '>', "$dir/nginx.conf" or die $!;
     print $f <<"CONF";
 load_module $module;
 daemon off;
 master_process $master;
-worker_processes 1;
+worker_processes $workers;
 error_log $dir/logs/error.log info;
 pid $dir/logs/nginx.pid;
 events { worker_connections 64; }
