@@ -437,3 +437,27 @@ GET /t
 {"customer":{"name":"Ada","tier":"gold","customer_id":"c-42"},"crm":{"method":"POST","ct":"application/json","received":{"id":"c-42","channel":"mobile"}},"source":"gateway"}
 --- no_error_log
 [error]
+
+
+
+=== TEST 15: HEAD: the parts run, the answer has no body
+--- config
+    location /t {
+        api_led_compose {
+            customer /sys/customers/c-1;
+        }
+        add_header X-Compose $api_led_compose_status;
+    }
+    location /sys/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/sys.sock:/;
+    }
+--- request
+HEAD /t
+--- response_body
+--- response_headers
+X-Compose: customer:200
+Content-Length: 54
+Content-Type: application/json
+--- no_error_log
+[error]
