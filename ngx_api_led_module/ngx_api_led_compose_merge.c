@@ -1,0 +1,609 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Orchestration, the answer: the parts' JSON merged (namespaced or deep,
+ * always in declaration order), and the validation of JSON that is copied
+ * into an answer without being parsed.
+ */
+
+
+#include "ngx_api_led_compose.h"
+
+
+static ngx_int_t ngx_api_led_compose_deep_merge(json_t *dst, json_t *src,
+    ngx_uint_t conflict, u_char *path, u_char *p, u_char *end, u_char **at);
+static u_char *ngx_api_led_compose_json_string(u_char *p, u_char *end);
+
+
+/*
+ * {"NAME": <part body>, ...} in declaration order.  A part's body was
+ * validated as JSON and is copied as it came (numbers keep their digits);
+ * a part that failed (only optional ones get here) is null.
+ */
+
+ngx_int_t
+ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
+{
+    u_char                      *p, *s, *e;
+    size_t                       len;
+    ngx_buf_t                   *b;
+    ngx_uint_t                   i;
+    ngx_api_led_compose_part_t  *part;
+
+    len = sizeof("{}\n") - 1;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+
+        len += sizeof("\"\":,") - 1 + part->conf->name.len;
+
+        if (part->state == NGX_API_LED_PART_OK && part->len) {
+            len += part->len;
+
+        } else {
+            len += sizeof("null") - 1;
+        }
+    }
+
+    b = ngx_create_temp_buf(cmp->request->pool, len);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = b->last;
+    *p++ = '{';
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        *p++ = '"';
+        p = ngx_cpymem(p, part->conf->name.data, part->conf->name.len);
+        *p++ = '"';
+        *p++ = ':';
+
+        if (part->state == NGX_API_LED_PART_OK && part->len) {
+            s = part->body;
+            e = part->body + part->len;
+
+            while (s < e && (*s == ' ' || *s == '\t' || *s == '\r'
+                             || *s == '\n'))
+            {
+                s++;
+            }
+
+            while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
+                             || e[-1] == '\n'))
+            {
+                e--;
+            }
+
+            p = ngx_cpymem(p, s, e - s);
+
+        } else {
+            p = ngx_cpymem(p, "null", sizeof("null") - 1);
+        }
+    }
+
+    *p++ = '}';
+    *p++ = '\n';
+
+    b->last = p;
+    *bp = b;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Objects merged into one, in declaration order.  Objects under the same
+ * key merge recursively, equal values agree; any other collision (values
+ * that differ, an object and a non-object) follows conflict=: error
+ * (502 merge_conflict), first (the earlier part's value stays) or last
+ * (the later part's value wins).
+ */
+
+ngx_int_t
+ngx_api_led_compose_deep(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
+{
+    u_char                      *at, path[256];
+    size_t                       hint;
+    json_t                      *dst;
+    ngx_str_t                    text;
+    ngx_int_t                    rc;
+    ngx_buf_t                   *b;
+    ngx_uint_t                   i;
+    ngx_api_led_compose_part_t  *part;
+
+    dst = json_object();
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+
+        if (part->state != NGX_API_LED_PART_OK) {
+            continue;
+        }
+
+        at = NULL;
+
+        rc = ngx_api_led_compose_deep_merge(dst, part->json,
+                                            cmp->conf->conflict, path, path,
+                                            path + sizeof(path), &at);
+
+        if (rc == NGX_ERROR) {
+            json_decref(dst);
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            json_decref(dst);
+
+            ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
+                          "api_led_compose: part \"%V\" collides with an "
+                          "earlier part at \"%*s\"", &part->conf->name,
+                          at - path, path);
+
+            /* the caller answers 502 merge_conflict */
+            cmp->conflict_part = &part->conf->name;
+            cmp->conflict_at.len = at - path;
+            cmp->conflict_at.data = path;
+            cmp->conflict_at.data = ngx_pstrdup(cmp->request->pool,
+                                                &cmp->conflict_at);
+            if (cmp->conflict_at.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            return NGX_DECLINED;
+        }
+    }
+
+    hint = 0;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        hint += cmp->parts[i].len;
+    }
+
+    rc = ngx_api_led_json_dump(cmp->request->pool, dst, hint, &text);
+
+    json_decref(dst);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    b = ngx_create_temp_buf(cmp->request->pool, text.len + 1);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, text.data, text.len);
+    *b->last++ = '\n';
+
+    *bp = b;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Merges src into dst.  Members of src are shared with dst, not copied:
+ * the parts' documents are only read before the merge and freed after.
+ * On a conflict (conflict=error) returns NGX_DECLINED with the JSON
+ * Pointer of the collision in path .. *at.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_deep_merge(json_t *dst, json_t *src, ngx_uint_t conflict,
+    u_char *path, u_char *p, u_char *end, u_char **at)
+{
+    u_char      *q;
+    json_t      *value, *cur;
+    ngx_int_t    rc;
+    const char  *key;
+
+    json_object_foreach(src, key, value) {
+
+        cur = json_object_get(dst, key);
+
+        if (cur == NULL) {
+            if (json_object_set(dst, key, value) != 0) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        q = ngx_slprintf(p, end, "/%s", key);
+
+        if (json_is_object(cur) && json_is_object(value)) {
+            rc = ngx_api_led_compose_deep_merge(cur, value, conflict, path,
+                                                q, end, at);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            continue;
+        }
+
+        /* parts that agree do not collide */
+        if (json_equal(cur, value)) {
+            continue;
+        }
+
+        switch (conflict) {
+
+        case NGX_API_LED_CONFLICT_FIRST:
+            break;
+
+        case NGX_API_LED_CONFLICT_LAST:
+            if (json_object_set(dst, key, value) != 0) {
+                return NGX_ERROR;
+            }
+
+            break;
+
+        default: /* NGX_API_LED_CONFLICT_ERROR */
+            *at = q;
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * RFC 8259 validation without building a document: structure, strings
+ * (escapes, surrogate pairs, no control characters, well-formed UTF-8, no
+ * \u0000, as jansson), numbers, literals; any value at the top, nesting up
+ * to NGX_API_LED_JSON_MAX_DEPTH levels, like the documents parsed.
+ */
+
+#define ngx_api_led_json_ws(p, end)                                           \
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) { \
+        p++;                                                                  \
+    }
+
+ngx_int_t
+ngx_api_led_compose_json_valid(u_char *p, u_char *end)
+{
+    uint64_t    stack[(NGX_API_LED_JSON_MAX_DEPTH + 63) / 64];
+    ngx_uint_t  depth;
+
+    depth = 0;
+    ngx_memzero(stack, sizeof(stack));
+
+    ngx_api_led_json_ws(p, end);
+
+value:
+
+    if (p >= end) {
+        return NGX_ERROR;
+    }
+
+    switch (*p) {
+
+    case '{':
+    case '[':
+        if (depth == NGX_API_LED_JSON_MAX_DEPTH) {
+            return NGX_ERROR;
+        }
+
+        if (*p == '{') {
+            stack[depth / 64] |= (uint64_t) 1 << (depth % 64);
+
+        } else {
+            stack[depth / 64] &= ~((uint64_t) 1 << (depth % 64));
+        }
+
+        depth++;
+        p++;
+
+        ngx_api_led_json_ws(p, end);
+
+        if (p < end && (*p == '}' || *p == ']')) {
+            goto close;
+        }
+
+        if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
+            goto key;
+        }
+
+        goto value;
+
+    case '"':
+        p = ngx_api_led_compose_json_string(p, end);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        goto next;
+
+    case 't':
+        if (end - p < 4 || ngx_strncmp(p, "true", 4) != 0) {
+            return NGX_ERROR;
+        }
+
+        p += 4;
+        goto next;
+
+    case 'f':
+        if (end - p < 5 || ngx_strncmp(p, "false", 5) != 0) {
+            return NGX_ERROR;
+        }
+
+        p += 5;
+        goto next;
+
+    case 'n':
+        if (end - p < 4 || ngx_strncmp(p, "null", 4) != 0) {
+            return NGX_ERROR;
+        }
+
+        p += 4;
+        goto next;
+
+    default:
+        /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+
+        if (*p == '-') {
+            p++;
+        }
+
+        if (p >= end || *p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        if (*p++ != '0') {
+            while (p < end && *p >= '0' && *p <= '9') {
+                p++;
+            }
+        }
+
+        if (p < end && *p == '.') {
+            p++;
+
+            if (p >= end || *p < '0' || *p > '9') {
+                return NGX_ERROR;
+            }
+
+            while (p < end && *p >= '0' && *p <= '9') {
+                p++;
+            }
+        }
+
+        if (p < end && (*p == 'e' || *p == 'E')) {
+            p++;
+
+            if (p < end && (*p == '+' || *p == '-')) {
+                p++;
+            }
+
+            if (p >= end || *p < '0' || *p > '9') {
+                return NGX_ERROR;
+            }
+
+            while (p < end && *p >= '0' && *p <= '9') {
+                p++;
+            }
+        }
+
+        goto next;
+    }
+
+key:
+
+    if (p >= end || *p != '"') {
+        return NGX_ERROR;
+    }
+
+    p = ngx_api_led_compose_json_string(p, end);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_json_ws(p, end);
+
+    if (p >= end || *p != ':') {
+        return NGX_ERROR;
+    }
+
+    p++;
+
+    ngx_api_led_json_ws(p, end);
+
+    goto value;
+
+next:
+
+    /* a value ended */
+
+    ngx_api_led_json_ws(p, end);
+
+    if (depth == 0) {
+        return (p == end) ? NGX_OK : NGX_ERROR;
+    }
+
+    if (p >= end) {
+        return NGX_ERROR;
+    }
+
+    if (*p == ',') {
+        p++;
+
+        ngx_api_led_json_ws(p, end);
+
+        if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
+            goto key;
+        }
+
+        goto value;
+    }
+
+close:
+
+    /* *p must close the innermost container */
+
+    if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
+        if (*p != '}') {
+            return NGX_ERROR;
+        }
+
+    } else if (*p != ']') {
+        return NGX_ERROR;
+    }
+
+    p++;
+    depth--;
+
+    goto next;
+}
+
+
+/* p at the opening quote; returns the position after the closing one */
+
+static u_char *
+ngx_api_led_compose_json_string(u_char *p, u_char *end)
+{
+    u_char      c;
+    ngx_uint_t  i, cp, low;
+
+    for (p++; p < end; /* void */) {
+
+        c = *p;
+
+        if (c == '"') {
+            return p + 1;
+        }
+
+        if (c < 0x20) {
+            return NULL;
+        }
+
+        if (c == '\\') {
+            if (++p >= end) {
+                return NULL;
+            }
+
+            switch (*p) {
+
+            case '"': case '\\': case '/': case 'b':
+            case 'f': case 'n': case 'r': case 't':
+                p++;
+                continue;
+
+            case 'u':
+                break;
+
+            default:
+                return NULL;
+            }
+
+            /* \uXXXX, a surrogate pair in two of them */
+
+            low = 0;
+
+        unicode:
+
+            if (end - p < 5) {
+                return NULL;
+            }
+
+            cp = 0;
+
+            for (i = 1; i <= 4; i++) {
+                c = p[i];
+                cp <<= 4;
+
+                if (c >= '0' && c <= '9') {
+                    cp |= c - '0';
+
+                } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+                    cp |= (c | 0x20) - 'a' + 10;
+
+                } else {
+                    return NULL;
+                }
+            }
+
+            p += 5;
+
+            if (low) {
+                if (cp < 0xdc00 || cp > 0xdfff) {
+                    return NULL;
+                }
+
+                continue;
+            }
+
+            if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
+                return NULL;
+            }
+
+            if (cp >= 0xd800 && cp <= 0xdbff) {
+                if (end - p < 2 || p[0] != '\\' || p[1] != 'u') {
+                    return NULL;
+                }
+
+                p++;
+                low = 1;
+                goto unicode;
+            }
+
+            continue;
+        }
+
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+
+        /* UTF-8: no overlong forms, no surrogates, at most U+10FFFF */
+
+        if (c >= 0xc2 && c <= 0xdf) {
+            if (end - p < 2 || (p[1] & 0xc0) != 0x80) {
+                return NULL;
+            }
+
+            p += 2;
+            continue;
+        }
+
+        if (c >= 0xe0 && c <= 0xef) {
+            if (end - p < 3 || (p[1] & 0xc0) != 0x80
+                || (p[2] & 0xc0) != 0x80
+                || (c == 0xe0 && p[1] < 0xa0)
+                || (c == 0xed && p[1] > 0x9f))
+            {
+                return NULL;
+            }
+
+            p += 3;
+            continue;
+        }
+
+        if (c >= 0xf0 && c <= 0xf4) {
+            if (end - p < 4 || (p[1] & 0xc0) != 0x80
+                || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80
+                || (c == 0xf0 && p[1] < 0x90)
+                || (c == 0xf4 && p[1] > 0x8f))
+            {
+                return NULL;
+            }
+
+            p += 4;
+            continue;
+        }
+
+        return NULL;
+    }
+
+    return NULL;
+}
