@@ -126,6 +126,7 @@ static ngx_int_t ngx_api_led_redis_send(ngx_api_led_redis_t *rd,
 static ngx_int_t ngx_api_led_redis_append(ngx_api_led_redis_t *rd,
     u_char *data, size_t len);
 static void ngx_api_led_redis_flush(ngx_api_led_redis_t *rd);
+static ngx_msec_t ngx_api_led_redis_earliest(ngx_api_led_redis_t *rd);
 static void ngx_api_led_redis_arm(ngx_api_led_redis_t *rd);
 static void ngx_api_led_redis_timer_handler(ngx_event_t *ev);
 static void ngx_api_led_redis_reconnect_handler(ngx_event_t *ev);
@@ -476,8 +477,10 @@ ngx_api_led_redis_outage(ngx_api_led_redis_t *rd)
 static void
 ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
 {
-    ngx_int_t          rc;
-    ngx_connection_t  *c;
+    ngx_int_t                    rc;
+    ngx_queue_t                 *q;
+    ngx_connection_t            *c;
+    ngx_api_led_redis_waiter_t  *w;
 
     ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
 
@@ -506,7 +509,6 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
     c->read->handler = ngx_api_led_redis_read_handler;
     c->write->handler = ngx_api_led_redis_write_handler;
 
-
     rd->c = c;
 
     if (rd->reader == NULL) {
@@ -521,6 +523,18 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
         ngx_api_led_redis_fail(rd, 0, "could not queue the handshake");
         return;
     }
+
+    /* the handshake may wait for the connection, then for its replies */
+
+    for (q = ngx_queue_head(&rd->waiting);
+         q != ngx_queue_sentinel(&rd->waiting);
+         q = ngx_queue_next(q))
+    {
+        w = ngx_queue_data(q, ngx_api_led_redis_waiter_t, queue);
+        w->deadline = ngx_current_msec + rd->connect_timeout + rd->timeout;
+    }
+
+    ngx_api_led_redis_arm(rd);
 
     if (rc == NGX_AGAIN) {
         /* the connect timer does not hold a worker that is shutting down */
@@ -1101,7 +1115,8 @@ ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
 
     ngx_queue_insert_tail(&rd->waiting, &w->queue);
 
-    if (first) {
+    /* behind a handshake, the first request has the earliest deadline */
+    if (first || !rd->ready) {
         ngx_api_led_redis_arm(rd);
     }
 
@@ -1170,13 +1185,47 @@ ngx_api_led_redis_flush(ngx_api_led_redis_t *rd)
 }
 
 
-/* one timer: the deadline of the oldest command awaiting its reply */
+/*
+ * One timer for every waiter: the earliest deadline.  Request deadlines are
+ * in queue order; the handshake's, at the head, are later (they include the
+ * connect timeout): the earliest is among the waiters up to the first
+ * request.
+ */
+
+static ngx_msec_t
+ngx_api_led_redis_earliest(ngx_api_led_redis_t *rd)
+{
+    ngx_msec_t                   earliest;
+    ngx_queue_t                 *q;
+    ngx_api_led_redis_waiter_t  *w;
+
+    earliest = 0;
+
+    for (q = ngx_queue_head(&rd->waiting);
+         q != ngx_queue_sentinel(&rd->waiting);
+         q = ngx_queue_next(q))
+    {
+        w = ngx_queue_data(q, ngx_api_led_redis_waiter_t, queue);
+
+        if (earliest == 0
+            || (ngx_msec_int_t) (w->deadline - earliest) < 0)
+        {
+            earliest = w->deadline;
+        }
+
+        if (w->kind == NGX_API_LED_REDIS_REQUEST) {
+            break;
+        }
+    }
+
+    return earliest;
+}
+
 
 static void
 ngx_api_led_redis_arm(ngx_api_led_redis_t *rd)
 {
-    ngx_msec_int_t               left;
-    ngx_api_led_redis_waiter_t  *w;
+    ngx_msec_int_t  left;
 
     if (ngx_queue_empty(&rd->waiting)) {
         if (rd->timer.timer_set) {
@@ -1186,10 +1235,7 @@ ngx_api_led_redis_arm(ngx_api_led_redis_t *rd)
         return;
     }
 
-    w = ngx_queue_data(ngx_queue_head(&rd->waiting),
-                       ngx_api_led_redis_waiter_t, queue);
-
-    left = w->deadline - ngx_current_msec;
+    left = ngx_api_led_redis_earliest(rd) - ngx_current_msec;
 
     if (left <= 0) {
         left = 1;
@@ -1202,8 +1248,7 @@ ngx_api_led_redis_arm(ngx_api_led_redis_t *rd)
 static void
 ngx_api_led_redis_timer_handler(ngx_event_t *ev)
 {
-    ngx_api_led_redis_t         *rd;
-    ngx_api_led_redis_waiter_t  *w;
+    ngx_api_led_redis_t  *rd;
 
     rd = ev->data;
 
@@ -1211,17 +1256,17 @@ ngx_api_led_redis_timer_handler(ngx_event_t *ev)
         return;
     }
 
-    w = ngx_queue_data(ngx_queue_head(&rd->waiting),
-                       ngx_api_led_redis_waiter_t, queue);
-
-    if ((ngx_msec_int_t) (w->deadline - ngx_current_msec) > 0) {
+    if ((ngx_msec_int_t) (ngx_api_led_redis_earliest(rd) - ngx_current_msec)
+        > 0)
+    {
         ngx_api_led_redis_arm(rd);
         return;
     }
 
     /*
      * Replies come in order: every later one is late too.  The connection
-     * is given up, its waiters answered, and the circuit opens.
+     * (or the attempt to make one) is given up, its waiters answered, and
+     * the circuit opens.
      */
 
     ngx_api_led_redis_fail(rd, NGX_ETIMEDOUT, "timed out waiting for a reply");

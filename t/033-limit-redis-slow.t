@@ -9,6 +9,11 @@ use Time::HiRes qw(time);
 our $Slow = start_fake_redis(delay => 1);
 $ENV{TEST_NGINX_SLOW_REDIS_PORT} = $Slow->{port};
 
+# accepts TCP connections (the kernel does) but never answers
+our $Mute = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1:0')
+    or die "listen: $!";
+$ENV{TEST_NGINX_MUTE_REDIS_PORT} = $Mute->sockport;
+
 # under valgrind nginx is many times slower: timings are not checked there
 our $V = $ENV{TEST_NGINX_USE_VALGRIND};
 our $Fast = $V ? '^\d+\.\d+$' : '^0\.0\d\d$';      # did not wait
@@ -144,3 +149,26 @@ ok
 --- response_headers
 X-Store: redis
 --- timeout: 4
+
+
+
+=== TEST 6: a Redis that never answers the handshake: a request waits at most its timeout
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_MUTE_REDIS_PORT connect_timeout=10s timeout=200ms;
+--- config
+    location /t {
+        api_led_rate_limit 10r/s key=t033-6 on_error=closed;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Time $request_time always;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- error_code: 503
+--- response_headers_like eval
+"X-Time: $::Waited"
+--- error_log
+redis unavailable: timed out waiting for a reply
+--- timeout eval: $::TO
