@@ -78,7 +78,9 @@ typedef struct {
     ngx_api_led_consumer_t      *consumer;    /* from the consumers file */
     ngx_str_t                    consumer_id; /* consumer->id or JWT subject */
     ngx_str_t                    auth_method; /* "key", "jwt", "anonymous" */
-    json_t                      *claims;      /* verified JWT claims (owned) */
+    json_t                      *claims;      /* verified JWT claims (owned;
+                                                 read-only: the JWT cache
+                                                 shares them) */
 
     /* access phase pipeline: each step runs once, even when re-entered */
     unsigned                     auth_done:1;
