@@ -22,7 +22,8 @@ hs=$(token HS256 hs hs-1)
 rs=$(token RS256 rsa rsa-1)
 es=$(token ES256 ec256 ec256-1)
 
-proxy='proxy_pass http://bench_upstream; proxy_http_version 1.1; proxy_set_header Connection "";'
+proxy='proxy_pass http://bench_upstream; proxy_http_version 1.1;
+       proxy_set_header Connection "";'
 jwt="api_led_auth jwt; api_led_jwt_keys $fixtures/jwks.json;
      api_led_jwt_require iss https://idp; api_led_jwt_require aud orders;
      api_led_jwt_require scope orders:read;
@@ -37,7 +38,7 @@ bench_nginx gwc "
     "api_led_jwt_cache 10000;"
 
 bench_variant plain          gw  /plain
-# the same request size as the RS256 variants, no verification: what the
+# the request size of the RS256 variants, no verification: what the
 # token costs nginx to receive and parse as a header
 bench_variant plain-rs-hdr   gw  /plain -H "'Authorization: Bearer $rs'"
 bench_variant hs256          gw  /jwt -H "'Authorization: Bearer $hs'"
