@@ -133,9 +133,9 @@ $::HTTP
 --- user_files eval
 [["jwks.json", $::JWKS]]
 --- config eval
-::conf('api_led_jwt_keys_uri /jwks kid_refetch=2s;')
+::conf('api_led_jwt_keys_uri /jwks kid_refetch=' . (2 * $::S) . 's;')
 --- request eval
-["GET /t", "GET /t", "GET /t", "GET /fetches", ::later(2.5), "GET /fetches"]
+["GET /t", "GET /t", "GET /t", "GET /fetches", ::later(2.5 * $::S), "GET /fetches"]
 --- more_headers eval
 [(::bearer($::NOPE)) x 3, "", ::bearer($::NOPE), ""]
 --- error_code eval
@@ -143,52 +143,53 @@ $::HTTP
 --- response_body_like eval
 [(::detail("the token kid is unknown")) x 3, "^(fetch[^\n]*\n){2}\$",
  ::detail("the token kid is unknown"), "^(fetch[^\n]*\n){3}\$"]
---- timeout: 6
+--- timeout: 20
 
 
 
 === TEST 4: the provider is down: the keys are kept, retried now and then
-valid=1s: request 3 finds the keys expired, its fetch fails (404), it is
-served with the old keys; request 4 does not fetch again; once the provider
-is back, request 7 fetches.
+valid=2s (so the retry interval min(valid, 10s) is 2 s as well): request 3
+finds the keys expired, its fetch fails (404), it is served with the old
+keys; request 4 does not fetch again; once the provider is back, request 7
+fetches.  (nginx's clock counts whole seconds: every wait has a margin.)
 --- http_config eval
 $::HTTP
 --- user_files eval
 [["jwks.json", $::JWKS]]
 --- config eval
-::conf('api_led_jwt_keys_uri /jwks valid=1s;')
+::conf('api_led_jwt_keys_uri /jwks valid=' . (2 * $::S) . 's;')
 --- request eval
-["GET /t", "DELETE /idp-admin/jwks.json", ::later(1.5), "GET /t", "GET /fetches",
- "PUT /idp-admin/jwks.json\n$::JWKS", ::later(1.5), "GET /fetches"]
+["GET /t", "DELETE /idp-admin/jwks.json", ::later(2.5 * $::S), "GET /t", "GET /fetches",
+ "PUT /idp-admin/jwks.json\n$::JWKS", ::later(2.5 * $::S), "GET /fetches"]
 --- more_headers eval
 [::bearer($::A), "", ::bearer($::A), ::bearer($::A), "", "", ::bearer($::A), ""]
 --- error_code eval
 [200, 204, 200, 200, 200, 201, 200, 200]
 --- response_body_like eval
 ["^ok", "", "^ok", "^ok", "^(fetch[^\n]*\n){2}\$", "", "^ok", "^(fetch[^\n]*\n){3}\$"]
---- timeout: 6
+--- timeout: 20
 
 
 
 === TEST 5: refreshed in the background before expiry, the request does not wait
-valid=4s: after 3.2 s (past 3/4 of valid) a request is served with the
-current keys while the rotated set is fetched; then rsa-2 works and rsa-1
-does not (times 5 under valgrind).
+valid=8s: after 6.5 s (past 3/4 of valid, before valid in nginx's whole
+seconds) a request is served with the current keys while the rotated set is
+fetched; then rsa-2 works and rsa-1 does not (times 5 under valgrind).
 --- http_config eval
 $::HTTP
 --- user_files eval
 [["jwks.json", $::JWKS]]
 --- config eval
-::conf('api_led_jwt_keys_uri /jwks valid=' . (4 * $::S) . 's kid_refetch=60s;')
+::conf('api_led_jwt_keys_uri /jwks valid=' . (8 * $::S) . 's kid_refetch=60s;')
 --- request eval
-["GET /t", "PUT /idp-admin/jwks.json\n$::ROTATED", ::later(3.2 * $::S), "GET /t", "GET /t", "GET /fetches"]
+["GET /t", "PUT /idp-admin/jwks.json\n$::ROTATED", ::later(6.5 * $::S), "GET /t", "GET /t", "GET /fetches"]
 --- more_headers eval
 [::bearer($::A), "", ::bearer($::A), ::bearer($::B), ::bearer($::A), ""]
 --- error_code eval
 [200, 204, 200, 200, 401, 200]
 --- response_body_like eval
 ["^ok", "", "^ok", "^ok", ::detail("the token kid is unknown"), "^(fetch[^\n]*\n){3}\$"]
---- timeout: 30
+--- timeout: 45
 
 
 
