@@ -202,7 +202,47 @@ void ngx_api_led_resume(ngx_http_request_t *r);
 
 
 /*
- * ngx_api_led_json.c: jansson helpers for the concerns that reshape JSON.
+ * ngx_api_led_edit.c: the transformation's editing of request headers and
+ * arguments and of response headers (set, add, remove, rename).  Header
+ * values must have passed ngx_api_led_header_value_is_safe(); an empty
+ * "set" value removes.  A removal rebuilds the list and points nginx's
+ * known headers (r->headers_in.host...) at the new elements; a
+ * subrequest's request headers are copied before its first change.
+ */
+
+#define NGX_API_LED_EDIT_SET          1
+#define NGX_API_LED_EDIT_ADD          2
+#define NGX_API_LED_EDIT_REMOVE       3
+#define NGX_API_LED_EDIT_RENAME       4
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_str_t                    lowcase;     /* NUL-terminated */
+    ngx_uint_t                   hash;        /* of lowcase */
+} ngx_api_led_edit_name_t;
+
+/* a header name (an HTTP token) or, with header == 0, an argument name */
+char *ngx_api_led_edit_name(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_uint_t header, ngx_api_led_edit_name_t *hn);
+/* "add" appends; "set" replaces the first, removes the others */
+ngx_int_t ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *hn, ngx_str_t *value, ngx_uint_t add);
+ngx_int_t ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *hn);
+ngx_int_t ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *from, ngx_api_led_edit_name_t *to);
+ngx_int_t ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
+    ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
+    ngx_str_t *value);
+/* set (value percent-encoded), remove, rename; names case-insensitive */
+ngx_int_t ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
+    ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
+    ngx_str_t *value);
+
+
+/*
+ * ngx_api_led_json.c, ngx_api_led_json_text.c: jansson helpers for the
+ * concerns that reshape JSON.
  *
  * Paths are JSON Pointers (RFC 6901): "" is the whole document, "/a/0/b"
  * a member of an element of a member; "-" is the end of an array (append);
@@ -318,6 +358,19 @@ ngx_int_t ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
     ngx_str_t *out);
 /* application/json or application/...+json */
 ngx_int_t ngx_api_led_json_media_type(ngx_str_t *type);
+
+/*
+ * application/x-www-form-urlencoded: a form as an object of strings (a
+ * repeated name: an array), NULL when not UTF-8 once decoded or out of
+ * memory; an object as a form (arrays repeat the name, nested values are
+ * their JSON text, null is empty).  The escaping keeps only A-Z a-z 0-9
+ * "-" "." "_" "~".
+ */
+json_t *ngx_api_led_form_to_json(ngx_str_t *text);
+ngx_int_t ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc,
+    ngx_str_t *out);
+size_t ngx_api_led_form_escape_len(u_char *src, size_t len);
+u_char *ngx_api_led_form_escape(u_char *dst, u_char *src, size_t len);
 
 
 #endif /* _NGX_API_LED_H_INCLUDED_ */

@@ -26,11 +26,6 @@
 #define NGX_API_LED_T_ARG           2
 #define NGX_API_LED_T_JSON          3
 
-#define NGX_API_LED_T_SET           1
-#define NGX_API_LED_T_ADD           2
-#define NGX_API_LED_T_REMOVE        3
-#define NGX_API_LED_T_RENAME        4
-
 #define NGX_API_LED_CONVERT_OFF     0
 #define NGX_API_LED_CONVERT_FORM    1      /* form_to_json */
 #define NGX_API_LED_CONVERT_JSON    2      /* json_to_form */
@@ -39,17 +34,10 @@
 
 
 typedef struct {
-    ngx_str_t                    name;
-    ngx_str_t                    lowcase;
-    ngx_uint_t                   hash;
-} ngx_api_led_hname_t;
-
-
-typedef struct {
     ngx_uint_t                   kind;        /* NGX_API_LED_T_HEADER... */
-    ngx_uint_t                   op;          /* NGX_API_LED_T_SET... */
-    ngx_api_led_hname_t          name;        /* header or argument */
-    ngx_api_led_hname_t          to;          /* rename */
+    ngx_uint_t                   op;          /* NGX_API_LED_EDIT_SET... */
+    ngx_api_led_edit_name_t          name;        /* header or argument */
+    ngx_api_led_edit_name_t          to;          /* rename */
     ngx_http_complex_value_t    *value;       /* set, add */
     ngx_api_led_json_op_t       *json;
 } ngx_api_led_transform_op_t;
@@ -80,7 +68,6 @@ typedef struct {
     unsigned                     done:1;
     unsigned                     reading:1;
     unsigned                     body_done:1;
-    unsigned                     own_headers:1;
 
     /* response side */
     unsigned                     response:1;
@@ -88,13 +75,6 @@ typedef struct {
     unsigned                     passthrough:1;
     unsigned                     response_done:1;
 } ngx_api_led_transform_ctx_t;
-
-
-/* response headers that nginx also points to from r->headers_out */
-typedef struct {
-    ngx_str_t                    name;
-    ngx_uint_t                   offset;
-} ngx_api_led_out_header_t;
 
 
 static ngx_int_t ngx_api_led_transform_init(ngx_conf_t *cf);
@@ -109,8 +89,6 @@ static char *ngx_api_led_transform_json_cmd(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_api_led_transform_convert_cmd(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_api_led_transform_name(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_uint_t header, ngx_api_led_hname_t *hn);
 
 static ngx_api_led_transform_ctx_t *ngx_api_led_transform_get_ctx(
     ngx_http_request_t *r);
@@ -130,36 +108,12 @@ static ngx_int_t ngx_api_led_transform_write_body(ngx_http_request_t *r,
     ngx_api_led_transform_loc_conf_t *conf, json_t *doc);
 static ngx_int_t ngx_api_led_transform_arg(ngx_http_request_t *r,
     ngx_api_led_transform_op_t *op);
-
-static ngx_int_t ngx_api_led_hin_op(ngx_http_request_t *r,
-    ngx_api_led_transform_ctx_t *ctx, ngx_api_led_transform_op_t *op);
-static ngx_int_t ngx_api_led_hin_set(ngx_http_request_t *r,
-    ngx_api_led_transform_ctx_t *ctx, ngx_api_led_hname_t *hn,
-    ngx_str_t *value, ngx_uint_t add);
-static ngx_int_t ngx_api_led_hin_remove(ngx_http_request_t *r,
-    ngx_api_led_transform_ctx_t *ctx, ngx_api_led_hname_t *hn);
-static ngx_int_t ngx_api_led_hin_own(ngx_http_request_t *r,
-    ngx_api_led_transform_ctx_t *ctx);
-static ngx_int_t ngx_api_led_hin_rebuild(ngx_http_request_t *r);
-static ngx_int_t ngx_api_led_hin_link(ngx_http_request_t *r,
-    ngx_table_elt_t *h);
-static ngx_int_t ngx_api_led_transform_identity(ngx_http_request_t *r,
-    ngx_api_led_transform_ctx_t *ctx);
-
-static ngx_int_t ngx_api_led_hout_op(ngx_http_request_t *r,
+static ngx_int_t ngx_api_led_transform_header_in(ngx_http_request_t *r,
     ngx_api_led_transform_op_t *op);
-static void ngx_api_led_hout_unlink(ngx_http_request_t *r,
-    ngx_table_elt_t *h);
+static ngx_int_t ngx_api_led_transform_header_out(ngx_http_request_t *r,
+    ngx_api_led_transform_op_t *op);
+static ngx_int_t ngx_api_led_transform_identity(ngx_http_request_t *r);
 
-static json_t *ngx_api_led_form_parse(ngx_str_t *text);
-static size_t ngx_api_led_form_unescape(u_char *dst, u_char *src,
-    size_t len);
-static ngx_int_t ngx_api_led_form_dump(ngx_pool_t *pool, json_t *doc,
-    ngx_str_t *out);
-static ngx_int_t ngx_api_led_form_value(ngx_pool_t *pool, json_t *v,
-    ngx_str_t *text);
-static size_t ngx_api_led_form_escape_len(u_char *src, size_t len);
-static u_char *ngx_api_led_form_escape(u_char *dst, u_char *src, size_t len);
 
 static ngx_int_t ngx_api_led_transform_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_transform_body_filter(ngx_http_request_t *r,
@@ -277,39 +231,18 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
-static ngx_api_led_hname_t  ngx_api_led_h_content_length =
+static ngx_api_led_edit_name_t  ngx_api_led_h_content_length =
     { ngx_string("Content-Length"), ngx_string("content-length"), 0 };
-static ngx_api_led_hname_t  ngx_api_led_h_transfer_encoding =
+static ngx_api_led_edit_name_t  ngx_api_led_h_transfer_encoding =
     { ngx_string("Transfer-Encoding"), ngx_string("transfer-encoding"), 0 };
-static ngx_api_led_hname_t  ngx_api_led_h_content_type =
+static ngx_api_led_edit_name_t  ngx_api_led_h_content_type =
     { ngx_string("Content-Type"), ngx_string("content-type"), 0 };
-static ngx_api_led_hname_t  ngx_api_led_h_accept_encoding =
+static ngx_api_led_edit_name_t  ngx_api_led_h_accept_encoding =
     { ngx_string("Accept-Encoding"), ngx_string("accept-encoding"), 0 };
 
 static ngx_str_t  ngx_api_led_json_type = ngx_string("application/json");
 static ngx_str_t  ngx_api_led_form_type =
     ngx_string("application/x-www-form-urlencoded");
-
-
-static ngx_api_led_out_header_t  ngx_api_led_out_headers[] = {
-    { ngx_string("server"), offsetof(ngx_http_headers_out_t, server) },
-    { ngx_string("date"), offsetof(ngx_http_headers_out_t, date) },
-    { ngx_string("content-encoding"),
-      offsetof(ngx_http_headers_out_t, content_encoding) },
-    { ngx_string("location"), offsetof(ngx_http_headers_out_t, location) },
-    { ngx_string("refresh"), offsetof(ngx_http_headers_out_t, refresh) },
-    { ngx_string("last-modified"),
-      offsetof(ngx_http_headers_out_t, last_modified) },
-    { ngx_string("content-range"),
-      offsetof(ngx_http_headers_out_t, content_range) },
-    { ngx_string("accept-ranges"),
-      offsetof(ngx_http_headers_out_t, accept_ranges) },
-    { ngx_string("www-authenticate"),
-      offsetof(ngx_http_headers_out_t, www_authenticate) },
-    { ngx_string("expires"), offsetof(ngx_http_headers_out_t, expires) },
-    { ngx_string("etag"), offsetof(ngx_http_headers_out_t, etag) },
-    { ngx_null_string, 0 }
-};
 
 
 static ngx_int_t
@@ -467,16 +400,16 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     op->kind = NGX_API_LED_T_HEADER;
 
     if (ngx_strcmp(value[1].data, "set") == 0) {
-        op->op = NGX_API_LED_T_SET;
+        op->op = NGX_API_LED_EDIT_SET;
 
     } else if (ngx_strcmp(value[1].data, "add") == 0) {
-        op->op = NGX_API_LED_T_ADD;
+        op->op = NGX_API_LED_EDIT_ADD;
 
     } else if (ngx_strcmp(value[1].data, "remove") == 0) {
-        op->op = NGX_API_LED_T_REMOVE;
+        op->op = NGX_API_LED_EDIT_REMOVE;
 
     } else if (ngx_strcmp(value[1].data, "rename") == 0) {
-        op->op = NGX_API_LED_T_RENAME;
+        op->op = NGX_API_LED_EDIT_RENAME;
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -486,14 +419,14 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if ((op->op == NGX_API_LED_T_REMOVE) != (cf->args->nelts == 3)) {
+    if ((op->op == NGX_API_LED_EDIT_REMOVE) != (cf->args->nelts == 3)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid number of arguments of header "
                            "operation \"%V\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_api_led_transform_name(cf, &value[2], 1, &op->name)
+    if (ngx_api_led_edit_name(cf, &value[2], 1, &op->name)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
@@ -506,8 +439,8 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     if (ngx_strcmp(cl->data, "content-length") == 0
         || ngx_strcmp(cl->data, "transfer-encoding") == 0
         || (response && ngx_strcmp(cl->data, "connection") == 0)
-        || (response && op->op != NGX_API_LED_T_SET
-            && op->op != NGX_API_LED_T_REMOVE
+        || (response && op->op != NGX_API_LED_EDIT_SET
+            && op->op != NGX_API_LED_EDIT_REMOVE
             && ngx_strcmp(cl->data, "content-type") == 0))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -516,8 +449,8 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (op->op == NGX_API_LED_T_RENAME) {
-        if (ngx_api_led_transform_name(cf, &value[3], 1, &op->to)
+    if (op->op == NGX_API_LED_EDIT_RENAME) {
+        if (ngx_api_led_edit_name(cf, &value[3], 1, &op->to)
             != NGX_CONF_OK)
         {
             return NGX_CONF_ERROR;
@@ -539,7 +472,7 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    if (op->op == NGX_API_LED_T_REMOVE) {
+    if (op->op == NGX_API_LED_EDIT_REMOVE) {
         return NGX_CONF_OK;
     }
 
@@ -601,13 +534,13 @@ ngx_api_led_transform_arg_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     op->kind = NGX_API_LED_T_ARG;
 
     if (ngx_strcmp(value[1].data, "set") == 0) {
-        op->op = NGX_API_LED_T_SET;
+        op->op = NGX_API_LED_EDIT_SET;
 
     } else if (ngx_strcmp(value[1].data, "remove") == 0) {
-        op->op = NGX_API_LED_T_REMOVE;
+        op->op = NGX_API_LED_EDIT_REMOVE;
 
     } else if (ngx_strcmp(value[1].data, "rename") == 0) {
-        op->op = NGX_API_LED_T_RENAME;
+        op->op = NGX_API_LED_EDIT_RENAME;
 
     } else {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -616,24 +549,24 @@ ngx_api_led_transform_arg_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if ((op->op == NGX_API_LED_T_REMOVE) != (cf->args->nelts == 3)) {
+    if ((op->op == NGX_API_LED_EDIT_REMOVE) != (cf->args->nelts == 3)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid number of arguments of argument "
                            "operation \"%V\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_api_led_transform_name(cf, &value[2], 0, &op->name)
+    if (ngx_api_led_edit_name(cf, &value[2], 0, &op->name)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }
 
-    if (op->op == NGX_API_LED_T_RENAME) {
-        return ngx_api_led_transform_name(cf, &value[3], 0, &op->to);
+    if (op->op == NGX_API_LED_EDIT_RENAME) {
+        return ngx_api_led_edit_name(cf, &value[3], 0, &op->to);
     }
 
-    if (op->op == NGX_API_LED_T_REMOVE) {
+    if (op->op == NGX_API_LED_EDIT_REMOVE) {
         return NGX_CONF_OK;
     }
 
@@ -651,62 +584,6 @@ ngx_api_led_transform_arg_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
-
-    return NGX_CONF_OK;
-}
-
-
-/*
- * A header name: an HTTP token.  An argument name: printable, without
- * "&", "=", "#", "%" or "+", matched and written as it is.
- */
-
-static char *
-ngx_api_led_transform_name(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_uint_t header, ngx_api_led_hname_t *hn)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (name->len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "empty name");
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        c = name->data[i];
-
-        if (header) {
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                || (c >= '0' && c <= '9')
-                || ngx_strlchr((u_char *) "!#$%&'*+-.^_`|~",
-                               (u_char *) "!#$%&'*+-.^_`|~" + 15, c))
-            {
-                continue;
-            }
-
-        } else if (c > 0x20 && c < 0x7f && c != '&' && c != '='
-                   && c != '#' && c != '%' && c != '+')
-        {
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid %s name \"%V\"",
-                           header ? "header" : "argument", name);
-        return NGX_CONF_ERROR;
-    }
-
-    hn->name = *name;
-    hn->lowcase.len = name->len;
-    hn->lowcase.data = ngx_pnalloc(cf->pool, name->len + 1);
-    if (hn->lowcase.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_strlow(hn->lowcase.data, name->data, name->len);
-    hn->lowcase.data[name->len] = '\0';
-    hn->hash = ngx_hash_key(hn->lowcase.data, hn->lowcase.len);
 
     return NGX_CONF_OK;
 }
@@ -848,7 +725,7 @@ ngx_api_led_transform_handler(ngx_http_request_t *r)
     ctx->started = 1;
 
     if (conf->response_json_ops
-        && ngx_api_led_transform_identity(r, ctx) != NGX_OK)
+        && ngx_api_led_transform_identity(r) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -977,7 +854,7 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
             switch (op[i].kind) {
 
             case NGX_API_LED_T_HEADER:
-                rc = ngx_api_led_hin_op(r, ctx, &op[i]);
+                rc = ngx_api_led_transform_header_in(r, &op[i]);
                 break;
 
             case NGX_API_LED_T_ARG:
@@ -1069,7 +946,7 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
             || ct->data[ngx_api_led_form_type.len] == ' '))
     {
         prev = ngx_api_led_json_arena_enter(ctx->arena);
-        *doc = ngx_api_led_form_parse(&text);
+        *doc = ngx_api_led_form_to_json(&text);
         ngx_api_led_json_arena_leave(prev);
 
         if (*doc == NULL) {
@@ -1218,7 +1095,7 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
                        "only a JSON object converts to a form");
         }
 
-        if (ngx_api_led_form_dump(r->pool, doc, &out) != NGX_OK) {
+        if (ngx_api_led_json_to_form(r->pool, doc, &out) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -1290,16 +1167,19 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
     r->headers_in.content_length_n = out.len;
     r->headers_in.chunked = 0;
 
-    if (ngx_api_led_hin_set(r, ctx, &ngx_api_led_h_content_length, &len, 0)
+    if (ngx_api_led_edit_headers_in_set(r, &ngx_api_led_h_content_length,
+                                        &len, 0)
         != NGX_OK
-        || ngx_api_led_hin_remove(r, ctx, &ngx_api_led_h_transfer_encoding)
+        || ngx_api_led_edit_headers_in_remove(r,
+                                        &ngx_api_led_h_transfer_encoding)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     if (ct
-        && ngx_api_led_hin_set(r, ctx, &ngx_api_led_h_content_type, ct, 0)
+        && ngx_api_led_edit_headers_in_set(r, &ngx_api_led_h_content_type,
+                                           ct, 0)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1310,174 +1190,70 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
 
 
 /*
- * Query arguments.  Names match case-insensitively, as $arg_NAME does;
- * values are percent-encoded.  The request line goes upstream rebuilt
- * from the URI and the new arguments.
+ * A response JSON transformation needs the upstream's body as it is: the
+ * request goes upstream without Accept-Encoding.  r->headers_in still
+ * points at the client's header, so gzip for the client keeps working.
  */
 
 static ngx_int_t
-ngx_api_led_transform_arg(ngx_http_request_t *r,
-    ngx_api_led_transform_op_t *op)
+ngx_api_led_transform_identity(ngx_http_request_t *r)
 {
-    u_char     *p, *end, *seg, *eq, *next, *start;
-    size_t      size;
-    ngx_str_t   value;
-    ngx_uint_t  done, match, n;
+    ngx_table_elt_t  *ae;
 
-    ngx_str_null(&value);
+    ae = r->headers_in.accept_encoding;
 
-    if (op->op == NGX_API_LED_T_SET) {
-        if (ngx_http_complex_value(r, op->value, &value) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    n = 1;
-    for (p = r->args.data, end = p + r->args.len; p < end; p++) {
-        if (*p == '&') {
-            n++;
-        }
-    }
-
-    size = r->args.len + 2 + op->name.name.len
-           + ngx_api_led_form_escape_len(value.data, value.len)
-           + n * op->to.name.len;
-
-    start = ngx_pnalloc(r->pool, size);
-    if (start == NULL) {
+    if (ngx_api_led_edit_headers_in_remove(r, &ngx_api_led_h_accept_encoding)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    p = start;
-    done = 0;
-    end = r->args.data + r->args.len;
-
-    for (seg = r->args.data; seg < end; seg = next + 1) {
-        next = ngx_strlchr(seg, end, '&');
-        if (next == NULL) {
-            next = end;
-        }
-
-        if (next == seg) {
-            continue;
-        }
-
-        eq = ngx_strlchr(seg, next, '=');
-        if (eq == NULL) {
-            eq = next;
-        }
-
-        match = ((size_t) (eq - seg) == op->name.name.len
-                 && ngx_strncasecmp(seg, op->name.name.data,
-                                    op->name.name.len) == 0);
-
-        if (match && op->op == NGX_API_LED_T_REMOVE) {
-            continue;
-        }
-
-        if (match && op->op == NGX_API_LED_T_SET && done) {
-            continue;
-        }
-
-        if (p != start) {
-            *p++ = '&';
-        }
-
-        if (!match) {
-            p = ngx_cpymem(p, seg, next - seg);
-            continue;
-        }
-
-        if (op->op == NGX_API_LED_T_RENAME) {
-            p = ngx_cpymem(p, op->to.name.data, op->to.name.len);
-            p = ngx_cpymem(p, eq, next - eq);
-            continue;
-        }
-
-        /* NGX_API_LED_T_SET */
-
-        p = ngx_cpymem(p, op->name.name.data, op->name.name.len);
-        *p++ = '=';
-        p = ngx_api_led_form_escape(p, value.data, value.len);
-        done = 1;
-    }
-
-    if (op->op == NGX_API_LED_T_SET && !done) {
-        if (p != start) {
-            *p++ = '&';
-        }
-
-        p = ngx_cpymem(p, op->name.name.data, op->name.name.len);
-        *p++ = '=';
-        p = ngx_api_led_form_escape(p, value.data, value.len);
-    }
-
-    r->args.data = start;
-    r->args.len = p - start;
-    r->valid_unparsed_uri = 0;
+    r->headers_in.accept_encoding = ae;
 
     return NGX_OK;
 }
 
 
 /*
- * Request headers.  The list of a subrequest is its parent's: it gets its
- * own copy before the first change.  A removal rebuilds the list without
- * the removed elements and points the known headers (r->headers_in.host
- * and the like) at the new elements again, so nothing points at a header
- * the upstream will not get.
+ * Query arguments.  The request line goes upstream rebuilt from the URI
+ * and the new arguments.
  */
 
 static ngx_int_t
-ngx_api_led_hin_op(ngx_http_request_t *r, ngx_api_led_transform_ctx_t *ctx,
+ngx_api_led_transform_arg(ngx_http_request_t *r,
     ngx_api_led_transform_op_t *op)
 {
-    ngx_str_t         value;
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t  value;
+
+    if (op->op != NGX_API_LED_EDIT_SET) {
+        return ngx_api_led_edit_args(r, op->op, &op->name, &op->to, NULL);
+    }
+
+    if (ngx_http_complex_value(r, op->value, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_api_led_edit_args(r, op->op, &op->name, NULL, &value);
+}
+
+
+/* CR, LF and other control characters never reach a header */
+
+static ngx_int_t
+ngx_api_led_transform_header_in(ngx_http_request_t *r,
+    ngx_api_led_transform_op_t *op)
+{
+    ngx_str_t  value;
 
     switch (op->op) {
 
-    case NGX_API_LED_T_REMOVE:
-        return ngx_api_led_hin_remove(r, ctx, &op->name);
+    case NGX_API_LED_EDIT_REMOVE:
+        return ngx_api_led_edit_headers_in_remove(r, &op->name);
 
-    case NGX_API_LED_T_RENAME:
+    case NGX_API_LED_EDIT_RENAME:
+        return ngx_api_led_edit_headers_in_rename(r, &op->name, &op->to);
 
-        if (ngx_api_led_hin_own(r, ctx) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        found = 0;
-        part = &r->headers_in.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].key.len == op->name.name.len
-                && ngx_strncmp(h[i].lowcase_key, op->name.lowcase.data,
-                               h[i].key.len) == 0)
-            {
-                h[i].key = op->to.name;
-                h[i].lowcase_key = op->to.lowcase.data;
-                h[i].hash = op->to.hash;
-                found = 1;
-            }
-        }
-
-        return found ? ngx_api_led_hin_rebuild(r) : NGX_OK;
-
-    default: /* NGX_API_LED_T_SET, NGX_API_LED_T_ADD */
+    default: /* NGX_API_LED_EDIT_SET, NGX_API_LED_EDIT_ADD */
 
         if (ngx_http_complex_value(r, op->value, &value) != NGX_OK) {
             return NGX_ERROR;
@@ -1491,799 +1267,36 @@ ngx_api_led_hin_op(ngx_http_request_t *r, ngx_api_led_transform_ctx_t *ctx,
             return NGX_OK;
         }
 
-        return ngx_api_led_hin_set(r, ctx, &op->name, &value,
-                                   op->op == NGX_API_LED_T_ADD);
+        return ngx_api_led_edit_headers_in_set(r, &op->name, &value,
+                                          op->op == NGX_API_LED_EDIT_ADD);
     }
-}
-
-
-/*
- * "set": the first header of the name gets the value, the others go; an
- * empty value removes them all (as proxy_set_header does).  "add": one
- * more header.
- */
-
-static ngx_int_t
-ngx_api_led_hin_set(ngx_http_request_t *r, ngx_api_led_transform_ctx_t *ctx,
-    ngx_api_led_hname_t *hn, ngx_str_t *value, ngx_uint_t add)
-{
-    ngx_uint_t        i, found, removed;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    if (add && value->len == 0) {
-        return NGX_OK;
-    }
-
-    if (ngx_api_led_hin_own(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    found = 0;
-    removed = 0;
-
-    if (!add) {
-        part = &r->headers_in.headers.part;
-        h = part->elts;
-
-        for (i = 0; /* void */; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].hash == 0
-                || h[i].key.len != hn->name.len
-                || ngx_strncmp(h[i].lowcase_key, hn->lowcase.data,
-                               hn->name.len) != 0)
-            {
-                continue;
-            }
-
-            if (!found && value->len) {
-                h[i].value = *value;
-                found = 1;
-                continue;
-            }
-
-            h[i].hash = 0;
-            removed = 1;
-        }
-    }
-
-    if (removed && ngx_api_led_hin_rebuild(r) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (found || value->len == 0) {
-        return NGX_OK;
-    }
-
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = hn->hash;
-    h->key = hn->name;
-    h->value = *value;
-    h->lowcase_key = hn->lowcase.data;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return ngx_api_led_hin_link(r, h);
 }
 
 
 static ngx_int_t
-ngx_api_led_hin_remove(ngx_http_request_t *r,
-    ngx_api_led_transform_ctx_t *ctx, ngx_api_led_hname_t *hn)
+ngx_api_led_transform_header_out(ngx_http_request_t *r,
+    ngx_api_led_transform_op_t *op)
 {
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t  value;
 
-    /* nothing changes when there is nothing to remove: no copy then */
-
-    found = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == hn->name.len
-            && ngx_strncmp(h[i].lowcase_key, hn->lowcase.data,
-                           hn->name.len) == 0)
-        {
-            found = 1;
-            break;
-        }
+    if (op->value == NULL) {
+        return ngx_api_led_edit_headers_out(r, op->op, &op->name, &op->to,
+                                            NULL);
     }
 
-    if (!found) {
-        return NGX_OK;
-    }
-
-    if (ngx_api_led_hin_own(r, ctx) != NGX_OK) {
+    if (ngx_http_complex_value(r, op->value, &value) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == hn->name.len
-            && ngx_strncmp(h[i].lowcase_key, hn->lowcase.data,
-                           hn->name.len) == 0)
-        {
-            h[i].hash = 0;
-        }
-    }
-
-    return ngx_api_led_hin_rebuild(r);
-}
-
-
-static ngx_int_t
-ngx_api_led_hin_own(ngx_http_request_t *r, ngx_api_led_transform_ctx_t *ctx)
-{
-    if (r == r->main || ctx->own_headers) {
+    if (!ngx_api_led_header_value_is_safe(&value)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "api_led: value of response header \"%V\" holds "
+                      "a control character, header not changed",
+                      &op->name.name);
         return NGX_OK;
     }
 
-    ctx->own_headers = 1;
-
-    return ngx_api_led_hin_rebuild(r);
-}
-
-
-/* a new list without the elements marked with hash 0, pointers relinked */
-
-static ngx_int_t
-ngx_api_led_hin_rebuild(ngx_http_request_t *r)
-{
-    ngx_uint_t          i, n;
-    ngx_list_t          old;
-    ngx_list_part_t    *part;
-    ngx_table_elt_t    *h, *nh;
-    ngx_http_header_t  *hh;
-
-    /* old.last may point into r->headers_in: only old.part is walked */
-    old = r->headers_in.headers;
-
-    n = 0;
-    for (part = &old.part; part; part = part->next) {
-        n += part->nelts;
-    }
-
-    if (ngx_list_init(&r->headers_in.headers, r->pool, n + 4,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    part = &old.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        nh = ngx_list_push(&r->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nh = h[i];
-#if (nginx_version >= 1023000)
-        nh->next = NULL;
-#endif
-    }
-
-    /* forget the known headers, then link them again in order */
-
-    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
-#if (nginx_version < 1023000)
-        if (hh->offset == offsetof(ngx_http_headers_in_t, cookies)
-#if (NGX_HTTP_X_FORWARDED_FOR)
-            || hh->offset == offsetof(ngx_http_headers_in_t, x_forwarded_for)
-#endif
-           )
-        {
-            ngx_memzero((char *) &r->headers_in + hh->offset,
-                        sizeof(ngx_array_t));
-            continue;
-        }
-#endif
-        *(ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset) = NULL;
-    }
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_api_led_hin_link(r, &h[i]) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_hin_link(ngx_http_request_t *r, ngx_table_elt_t *h)
-{
-    ngx_table_elt_t            **ph;
-    ngx_http_header_t           *hh;
-    ngx_http_core_main_conf_t   *cmcf;
-#if (nginx_version < 1023000)
-    ngx_array_t                 *a;
-#endif
-
-    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
-
-    hh = ngx_hash_find(&cmcf->headers_in_hash, h->hash, h->lowcase_key,
-                       h->key.len);
-    if (hh == NULL) {
-        return NGX_OK;
-    }
-
-#if (nginx_version < 1023000)
-
-    if (hh->offset == offsetof(ngx_http_headers_in_t, cookies)
-#if (NGX_HTTP_X_FORWARDED_FOR)
-        || hh->offset == offsetof(ngx_http_headers_in_t, x_forwarded_for)
-#endif
-       )
-    {
-        a = (ngx_array_t *) ((char *) &r->headers_in + hh->offset);
-
-        if (a->elts == NULL
-            && ngx_array_init(a, r->pool, 1, sizeof(ngx_table_elt_t *))
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        ph = ngx_array_push(a);
-        if (ph == NULL) {
-            return NGX_ERROR;
-        }
-
-        *ph = h;
-        return NGX_OK;
-    }
-
-    ph = (ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset);
-
-    if (*ph == NULL) {
-        *ph = h;
-    }
-
-#else
-
-    ph = (ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset);
-
-    while (*ph) {
-        ph = &(*ph)->next;
-    }
-
-    *ph = h;
-    h->next = NULL;
-
-#endif
-
-    return NGX_OK;
-}
-
-
-/*
- * A response JSON transformation needs the upstream's body as it is: the
- * request goes upstream without Accept-Encoding.  r->headers_in still
- * points at the client's header, so gzip for the client keeps working.
- */
-
-static ngx_int_t
-ngx_api_led_transform_identity(ngx_http_request_t *r,
-    ngx_api_led_transform_ctx_t *ctx)
-{
-    ngx_table_elt_t  *ae;
-
-    ae = r->headers_in.accept_encoding;
-
-    if (ngx_api_led_hin_remove(r, ctx, &ngx_api_led_h_accept_encoding)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    r->headers_in.accept_encoding = ae;
-
-    return NGX_OK;
-}
-
-
-/* response headers */
-
-static ngx_int_t
-ngx_api_led_hout_op(ngx_http_request_t *r, ngx_api_led_transform_op_t *op)
-{
-    ngx_str_t         value;
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    ngx_str_null(&value);
-
-    if (op->value) {
-        if (ngx_http_complex_value(r, op->value, &value) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        if (!ngx_api_led_header_value_is_safe(&value)) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "api_led: value of response header \"%V\" holds "
-                          "a control character, header not changed",
-                          &op->name.name);
-            return NGX_OK;
-        }
-    }
-
-    if (op->name.hash == ngx_api_led_h_content_type.hash
-        && ngx_strcmp(op->name.lowcase.data, "content-type") == 0)
-    {
-        /* not a list element: r->headers_out.content_type */
-
-        if (op->op == NGX_API_LED_T_SET && value.len) {
-            r->headers_out.content_type = value;
-            r->headers_out.content_type_len = value.len;
-
-        } else {
-            ngx_str_null(&r->headers_out.content_type);
-            r->headers_out.content_type_len = 0;
-        }
-
-        r->headers_out.content_type_lowcase = NULL;
-        r->headers_out.content_type_hash = 0;
-        ngx_str_null(&r->headers_out.charset);
-
-        return NGX_OK;
-    }
-
-    if (op->op == NGX_API_LED_T_ADD) {
-        if (value.len == 0) {
-            return NGX_OK;
-        }
-
-        goto push;
-    }
-
-    found = 0;
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != op->name.name.len
-            || ngx_strncasecmp(h[i].key.data, op->name.name.data,
-                               op->name.name.len) != 0)
-        {
-            continue;
-        }
-
-        switch (op->op) {
-
-        case NGX_API_LED_T_RENAME:
-            ngx_api_led_hout_unlink(r, &h[i]);
-            h[i].key = op->to.name;
-            h[i].lowcase_key = op->to.lowcase.data;
-            break;
-
-        case NGX_API_LED_T_SET:
-            if (!found && value.len) {
-                h[i].value = value;
-                found = 1;
-                break;
-            }
-
-            /* fall through */
-
-        default: /* NGX_API_LED_T_REMOVE */
-            ngx_api_led_hout_unlink(r, &h[i]);
-            h[i].hash = 0;
-        }
-    }
-
-    if (op->op != NGX_API_LED_T_SET || found || value.len == 0) {
-        return NGX_OK;
-    }
-
-push:
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = op->name.name;
-    h->value = value;
-    h->lowcase_key = op->name.lowcase.data;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_api_led_hout_unlink(ngx_http_request_t *r, ngx_table_elt_t *h)
-{
-    ngx_table_elt_t           **ph;
-    ngx_api_led_out_header_t   *oh;
-
-    for (oh = ngx_api_led_out_headers; oh->name.len; oh++) {
-        if (h->key.len != oh->name.len
-            || ngx_strncasecmp(h->key.data, oh->name.data, oh->name.len) != 0)
-        {
-            continue;
-        }
-
-        ph = (ngx_table_elt_t **) ((char *) &r->headers_out + oh->offset);
-
-        if (*ph == h) {
-#if (nginx_version >= 1023000)
-            *ph = h->next;
-#else
-            *ph = NULL;
-#endif
-        }
-
-        return;
-    }
-}
-
-
-/* application/x-www-form-urlencoded */
-
-static json_t *
-ngx_api_led_form_parse(ngx_str_t *text)
-{
-    u_char    *seg, *eq, *next, *end, *name, *val;
-    json_t    *obj, *v, *old, *arr;
-    size_t     nlen, vlen;
-    ngx_buf_t  scratch;
-
-    obj = json_object();
-    if (obj == NULL) {
-        return NULL;
-    }
-
-    /* decoding only shrinks: one scratch copy of the text holds it all */
-
-    scratch.start = ngx_alloc(text->len + 1, ngx_cycle->log);
-    if (scratch.start == NULL) {
-        json_decref(obj);
-        return NULL;
-    }
-
-    end = text->data + text->len;
-
-    for (seg = text->data; seg < end; seg = next + 1) {
-        next = ngx_strlchr(seg, end, '&');
-        if (next == NULL) {
-            next = end;
-        }
-
-        eq = ngx_strlchr(seg, next, '=');
-        if (eq == NULL) {
-            eq = next;
-        }
-
-        if (eq == seg) {
-            continue;
-        }
-
-        name = scratch.start;
-        nlen = ngx_api_led_form_unescape(name, seg, eq - seg);
-
-        val = name + nlen;
-        vlen = (eq < next) ? ngx_api_led_form_unescape(val, eq + 1,
-                                                       next - eq - 1)
-                           : 0;
-
-        v = json_stringn((char *) val, vlen);
-        if (v == NULL) {
-            goto failed;
-        }
-
-        old = json_object_getn(obj, (char *) name, nlen);
-
-        if (old == NULL) {
-            if (json_object_setn_new(obj, (char *) name, nlen, v) != 0) {
-                goto failed;
-            }
-
-            continue;
-        }
-
-        /* a repeated name gathers its values in an array */
-
-        if (json_is_array(old)) {
-            if (json_array_append_new(old, v) != 0) {
-                goto failed;
-            }
-
-            continue;
-        }
-
-        arr = json_array();
-        if (arr == NULL
-            || json_array_append(arr, old) != 0
-            || json_array_append_new(arr, v) != 0
-            || json_object_setn_new(obj, (char *) name, nlen, arr) != 0)
-        {
-            goto failed;
-        }
-    }
-
-    ngx_free(scratch.start);
-
-    return obj;
-
-failed:
-
-    ngx_free(scratch.start);
-    json_decref(obj);
-
-    return NULL;
-}
-
-
-static size_t
-ngx_api_led_form_unescape(u_char *dst, u_char *src, size_t len)
-{
-    u_char      *d, *end, c;
-    ngx_int_t    hi, lo;
-
-    d = dst;
-    end = src + len;
-
-    while (src < end) {
-        c = *src++;
-
-        if (c == '+') {
-            *d++ = ' ';
-            continue;
-        }
-
-        if (c == '%' && end - src >= 2) {
-            hi = ngx_hextoi(src, 1);
-            lo = ngx_hextoi(src + 1, 1);
-
-            if (hi != NGX_ERROR && lo != NGX_ERROR) {
-                *d++ = (u_char) (hi * 16 + lo);
-                src += 2;
-                continue;
-            }
-        }
-
-        *d++ = c;
-    }
-
-    return d - dst;
-}
-
-
-/*
- * The members of an object as a form: strings as they are, numbers and
- * booleans as their JSON text, null as an empty value, an array as the name
- * repeated for each element, a nested object as its JSON text.
- */
-
-static ngx_int_t
-ngx_api_led_form_dump(ngx_pool_t *pool, json_t *doc, ngx_str_t *out)
-{
-    void        *iter;
-    u_char      *p;
-    size_t       size, klen, i, n;
-    json_t      *v, *e;
-    ngx_str_t    text;
-    ngx_array_t  parts;
-    ngx_str_t   *part;
-    const char  *key;
-
-    /* name/value texts first, then one buffer of the exact size */
-
-    if (ngx_array_init(&parts, pool, 16, sizeof(ngx_str_t)) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    size = 0;
-
-    for (iter = json_object_iter(doc);
-         iter;
-         iter = json_object_iter_next(doc, iter))
-    {
-        key = json_object_iter_key(iter);
-        klen = json_object_iter_key_len(iter);
-        v = json_object_iter_value(iter);
-
-        n = json_is_array(v) ? json_array_size(v) : 1;
-
-        for (i = 0; i < n; i++) {
-            e = json_is_array(v) ? json_array_get(v, i) : v;
-
-            if (ngx_api_led_form_value(pool, e, &text) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            part = ngx_array_push_n(&parts, 2);
-            if (part == NULL) {
-                return NGX_ERROR;
-            }
-
-            part[0].data = (u_char *) key;
-            part[0].len = klen;
-            part[1] = text;
-
-            size += ngx_api_led_form_escape_len(part[0].data, part[0].len)
-                    + ngx_api_led_form_escape_len(text.data, text.len) + 2;
-        }
-    }
-
-    p = ngx_pnalloc(pool, size + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    out->data = p;
-    part = parts.elts;
-
-    for (i = 0; i < parts.nelts; i += 2) {
-        if (i) {
-            *p++ = '&';
-        }
-
-        p = ngx_api_led_form_escape(p, part[i].data, part[i].len);
-        *p++ = '=';
-        p = ngx_api_led_form_escape(p, part[i + 1].data, part[i + 1].len);
-    }
-
-    out->len = p - out->data;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_form_value(ngx_pool_t *pool, json_t *v, ngx_str_t *text)
-{
-    switch (json_typeof(v)) {
-
-    case JSON_STRING:
-        text->data = (u_char *) json_string_value(v);
-        text->len = json_string_length(v);
-        return NGX_OK;
-
-    case JSON_NULL:
-        ngx_str_null(text);
-        return NGX_OK;
-
-    default:
-        return ngx_api_led_json_dump(pool, v, 32, text);
-    }
-}
-
-
-/* everything but the unreserved characters of RFC 3986 is %XX */
-
-static size_t
-ngx_api_led_form_escape_len(u_char *src, size_t len)
-{
-    size_t  n;
-
-    n = len;
-
-    while (len--) {
-        if (!(isalnum(*src) || *src == '-' || *src == '.' || *src == '_'
-              || *src == '~'))
-        {
-            n += 2;
-        }
-
-        src++;
-    }
-
-    return n;
-}
-
-
-static u_char *
-ngx_api_led_form_escape(u_char *dst, u_char *src, size_t len)
-{
-    static u_char  hex[] = "0123456789ABCDEF";
-
-    while (len--) {
-        if (isalnum(*src) || *src == '-' || *src == '.' || *src == '_'
-            || *src == '~')
-        {
-            *dst++ = *src++;
-            continue;
-        }
-
-        *dst++ = '%';
-        *dst++ = hex[*src >> 4];
-        *dst++ = hex[*src & 0xf];
-        src++;
-    }
-
-    return dst;
+    return ngx_api_led_edit_headers_out(r, op->op, &op->name, NULL, &value);
 }
 
 
@@ -2317,7 +1330,7 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
         op = conf->response_header_ops->elts;
 
         for (i = 0; i < conf->response_header_ops->nelts; i++) {
-            if (ngx_api_led_hout_op(r, &op[i]) != NGX_OK) {
+            if (ngx_api_led_transform_header_out(r, &op[i]) != NGX_OK) {
                 return NGX_ERROR;
             }
         }
