@@ -36,8 +36,8 @@
 typedef struct {
     ngx_uint_t                   kind;        /* NGX_API_LED_T_HEADER... */
     ngx_uint_t                   op;          /* NGX_API_LED_EDIT_SET... */
-    ngx_api_led_edit_name_t          name;        /* header or argument */
-    ngx_api_led_edit_name_t          to;          /* rename */
+    ngx_api_led_edit_name_t      name;        /* header or argument */
+    ngx_api_led_edit_name_t      to;          /* rename */
     ngx_http_complex_value_t    *value;       /* set, add */
     ngx_api_led_json_op_t       *json;
 } ngx_api_led_transform_op_t;
