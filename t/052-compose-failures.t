@@ -377,3 +377,45 @@ GET /t
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 17: a nested composition times out: the outer one answers, the inner one finishes later unseen
+--- compose
+    location /t {
+        api_led_compose {
+            ok    /sys/ok;
+            inner /inner timeout=200ms optional;
+        }
+        add_header X-Compose $api_led_compose_status;
+        add_header X-Elapsed $request_time;
+    }
+    location /inner {
+        internal;
+        api_led_compose {
+            slow "/sys/slow?s=1";
+        }
+    }
+--- request
+GET /t
+--- response_body
+{"ok":{"id":"c-42","path":"a/b","n":[1,2]},"inner":null}
+--- response_headers_like eval
+"X-Compose: ok:200,inner:timeout
+X-Elapsed: " . ($ENV{TEST_NGINX_USE_VALGRIND} ? '0\.[2-9]\d*' : '0\.[2-7]\d*')
+--- error_log
+api_led_compose: part "inner" timed out after 200ms
+--- no_error_log
+[alert]
+
+
+
+=== TEST 18: the same nginx is fine once the inner composition ended
+--- wait: 1
+--- request
+GET /t
+--- response_body
+{"ok":{"id":"c-42","path":"a/b","n":[1,2]},"inner":null}
+--- no_error_log
+[alert]
+[crit]
