@@ -462,3 +462,45 @@ Content-Length: 54
 Content-Type: application/json
 --- no_error_log
 [error]
+
+
+
+=== TEST 16: large parts: buffered to a temporary file, and unbuffered
+--- user_files eval
+[["big.json", '{"items":[' . join(",", map { qq({"sku":"s$_","cost":$_}) } 1 .. 8000) . ']}']]
+--- http_config eval
+$::Backend . q{
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/files.sock;
+        root $TEST_NGINX_HTML_DIR;
+        default_type application/json;
+    }
+}
+--- config
+    location /t {
+        api_led_compose {
+            buffered   /buffered/big.json;
+            unbuffered /unbuffered/big.json;
+        }
+        add_header X-Compose $api_led_compose_status;
+    }
+    location /buffered/ {
+        internal;
+        proxy_buffers 4 4k;
+        proxy_max_temp_file_size 1m;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/files.sock:/;
+    }
+    location /unbuffered/ {
+        internal;
+        proxy_buffering off;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/files.sock:/;
+    }
+--- request
+GET /t
+--- response_body eval
+my $doc = '{"items":[' . join(",", map { qq({"sku":"s$_","cost":$_}) } 1 .. 8000) . ']}';
+qq({"buffered":$doc,"unbuffered":$doc}\n)
+--- response_headers
+X-Compose: buffered:200,unbuffered:200
+--- no_error_log
+[error]
