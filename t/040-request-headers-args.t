@@ -329,3 +329,37 @@ qr/invalid number of arguments of argument operation "remove" in \S+nginx\.conf:
 --- must_die
 --- error_log eval
 qr/unknown argument operation "add", must be "set", "remove" or "rename" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 17: a subrequest's header changes stay its own (SSI parts)
+--- user_files eval
+[["page.html", qq([<!--# include virtual="/part1" -->][<!--# include virtual="/part2" -->]\n)]]
+--- config
+    location /page.html {
+        ssi on;
+        root html;
+    }
+    location /part1 {
+        api_led_request_header set X-A one;
+        api_led_request_header remove User-Agent;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up1;
+    }
+    location /part2 {
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up2;
+    }
+--- request
+GET /page.html
+--- more_headers
+X-A: client
+User-Agent: agent/2
+--- response_body
+[GET /up1
+a=one b= c= new=
+auth= ua= ct=
+][GET /up2
+a=client b= c= new=
+auth= ua=agent/2 ct=
+]
+--- no_error_log
+[error]

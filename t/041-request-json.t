@@ -10,6 +10,7 @@ $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 # (in one memory buffer) and passes it on in a header to the second hop,
 # which prints it: a wrong Content-Length would hang or truncate it.
 our $Echo = <<'CONF';
+    log_format echo_body escape=none 'echo $request_uri $content_length $request_body';
     server {
         listen unix:$TEST_NGINX_HTML_DIR/echo.sock;
         client_body_in_single_buffer on;
@@ -17,6 +18,7 @@ our $Echo = <<'CONF';
         client_max_body_size 10m;
         large_client_header_buffers 4 1m;
         location / {
+            access_log logs/access.log echo_body;
             proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/__ret/;
             proxy_pass_request_body off;
             proxy_pass_request_headers off;
@@ -733,3 +735,30 @@ qr/invalid JSON Pointer "\/a\/-": cannot hold "-" in "keep" in \S+nginx\.conf:\d
 "POST /t\n" . '{"s":"' . ('a\"\\\\\t' x 3000) . '"}'
 --- response_body eval
 main::echo('{"s":"' . ('a\"\\\\\t' x 3000) . '","zz":"1"}')
+
+
+
+=== TEST 41: a subrequest transforms its own copy of the body (mirror); the main request's stays
+--- config
+    location /t {
+        mirror /m;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+    location /m {
+        internal;
+        api_led_request_json set /mirrored bool:true;
+        api_led_request_header set X-Token mirror;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/mirror;
+    }
+--- request
+POST /t
+{"a":1}
+--- more_headers
+X-Token: client
+--- response_body eval
+main::echo('{"a":1}', ct => '', tok => 'client')
+--- access_log
+echo /up 7 {"a":1}
+echo /mirror 23 {"a":1,"mirrored":true}
+--- no_error_log
+[error]
