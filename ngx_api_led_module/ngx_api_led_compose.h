@@ -113,6 +113,7 @@ struct ngx_api_led_compose_s {
     ngx_uint_t                        running;
     uint32_t                          done;      /* parts in a final state */
     uint32_t                          ok;        /* parts that succeeded */
+    ngx_api_led_json_arena_t         *arena;     /* NULL: no document */
     ngx_str_t                        *conflict_part;
     ngx_str_t                         conflict_at;
     unsigned                          doomed:1;  /* a required part failed */

@@ -11,6 +11,8 @@
 #include "ngx_api_led_compose.h"
 
 
+static ngx_int_t ngx_api_led_compose_deep_in_arena(ngx_api_led_compose_t *cmp,
+    ngx_buf_t **bp);
 static ngx_int_t ngx_api_led_compose_deep_merge(json_t *dst, json_t *src,
     ngx_uint_t conflict, u_char *path, u_char *p, u_char *end, u_char **at);
 static u_char *ngx_api_led_compose_json_string(u_char *p, u_char *end);
@@ -109,6 +111,22 @@ ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
 
 ngx_int_t
 ngx_api_led_compose_deep(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
+{
+    ngx_int_t                  rc;
+    ngx_api_led_json_arena_t  *prev;
+
+    /* the parts' documents were parsed in the arena: merge there too */
+
+    prev = ngx_api_led_json_arena_enter(cmp->arena);
+    rc = ngx_api_led_compose_deep_in_arena(cmp, bp);
+    ngx_api_led_json_arena_leave(prev);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_api_led_compose_deep_in_arena(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
 {
     u_char                      *at, path[256];
     size_t                       hint;

@@ -45,6 +45,8 @@ static ngx_int_t ngx_api_led_compose_part_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static void ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
     ngx_api_led_compose_part_t *part);
+static ngx_int_t ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part, u_char *err, size_t errlen);
 static void ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_timeout(ngx_event_t *ev);
@@ -747,6 +749,39 @@ ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
 }
 
 
+/*
+ * Documents that placeholders read or that the deep merge combines are
+ * parsed in the composition's jansson arena (request pool memory, nothing
+ * freed one by one); every use of them that allocates (the merge) or frees
+ * (the cleanup) happens in the arena too.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part, u_char *err, size_t errlen)
+{
+    ngx_int_t                  rc;
+    ngx_api_led_json_arena_t  *prev;
+
+    if (cmp->arena == NULL) {
+        cmp->arena = ngx_api_led_json_arena_create(cmp->request->pool);
+        if (cmp->arena == NULL) {
+            ngx_cpystrn(err, (u_char *) "out of memory", errlen);
+            return NGX_ERROR;
+        }
+    }
+
+    prev = ngx_api_led_json_arena_enter(cmp->arena);
+
+    rc = ngx_api_led_json_parse_pool(cmp->request->pool, part->body,
+                                     part->len, &part->json, err, errlen);
+
+    ngx_api_led_json_arena_leave(prev);
+
+    return rc;
+}
+
+
 static void
 ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part)
@@ -790,8 +825,7 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
             return;
         }
 
-    } else if (ngx_api_led_json_parse(part->body, part->len, &part->json,
-                                      err, sizeof(err))
+    } else if (ngx_api_led_compose_part_json(cmp, part, err, sizeof(err))
                != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
@@ -1064,7 +1098,10 @@ ngx_api_led_compose_cleanup(void *data)
     ngx_api_led_compose_t *cmp = data;
 
     ngx_uint_t                   i;
+    ngx_api_led_json_arena_t    *prev;
     ngx_api_led_compose_part_t  *part;
+
+    prev = ngx_api_led_json_arena_enter(cmp->arena);
 
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
@@ -1078,6 +1115,8 @@ ngx_api_led_compose_cleanup(void *data)
             part->json = NULL;
         }
     }
+
+    ngx_api_led_json_arena_leave(prev);
 }
 
 
