@@ -22,6 +22,7 @@ static char *ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_api_led_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_header_filter(ngx_http_request_t *r);
 static void ngx_api_led_ctx_cleanup(void *data);
+static void ngx_api_led_redirected(ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
@@ -309,6 +310,7 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
         for (cln = r->pool->cleanup; cln; cln = cln->next) {
             if (cln->handler == ngx_api_led_ctx_cleanup) {
                 ctx = cln->data;
+                ngx_api_led_redirected(ctx);
                 ngx_http_set_ctx(r, ctx, ngx_api_led_module);
                 return ctx;
             }
@@ -332,6 +334,28 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_api_led_module);
 
     return ctx;
+}
+
+
+/*
+ * After an internal redirect the new location's policies apply: an identity
+ * proven by a credential holds for the whole request (the credential may
+ * have been hidden from the request already), but a request that got
+ * through without one (auth off, or anonymous) is authenticated again, so
+ * that try_files or error_page into a protected location is no way around
+ * its policy.  Rate limits count once per request, like limit_req.
+ */
+
+static void
+ngx_api_led_redirected(ngx_api_led_ctx_t *ctx)
+{
+    if (ctx->consumer_id.len == 0
+        || (ctx->auth_method.len == sizeof("anonymous") - 1
+            && ngx_strncmp(ctx->auth_method.data, "anonymous",
+                           sizeof("anonymous") - 1) == 0))
+    {
+        ctx->auth_done = 0;
+    }
 }
 
 
