@@ -97,7 +97,7 @@ X-Who: acme
 GET /public
 --- error_code: 401
 --- response_body_like chomp
-"missing_credentials"
+"title":"Missing credentials"
 
 
 
