@@ -17,6 +17,9 @@ bench_redis() {
     local port
     port=$(bench_free_port)
     mkdir -p "$BENCH_DIR/redis-$port"
+    # BENCH_REDIS_NICE=-10 gives both Redis servers (ours and the peer's)
+    # the CPU first, as if Redis had a core (or a machine) of its own
+    ${BENCH_REDIS_NICE:+nice -n "$BENCH_REDIS_NICE"} \
     redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$BENCH_DIR/redis-$port" --daemonize no \
         --logfile "$BENCH_DIR/redis-$port/redis.log" &
