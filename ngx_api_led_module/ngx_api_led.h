@@ -184,31 +184,29 @@ void ngx_api_led_redis_detach(ngx_api_led_redis_waiter_t *w);
 ngx_msec_t ngx_api_led_redis_retry_after(ngx_api_led_redis_t *rd);
 ngx_uint_t ngx_api_led_redis_outage(ngx_api_led_redis_t *rd);
 
-/*
- * ngx_api_led_request.c: editing the request before it goes upstream.
- * Header removal keeps nginx's pointers to header elements valid (elements
- * never move) and removes every header of that name; names are
- * case-insensitive.  ngx_api_led_args_remove() takes an array of ngx_str_t
- * and also cleans $request_uri and $request.
- */
-ngx_int_t ngx_api_led_headers_in_remove(ngx_http_request_t *r,
-    ngx_str_t *name);
-ngx_int_t ngx_api_led_headers_in_add(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value);
-ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
-
 /* resume a request suspended in the access phase by a foreign event */
 void ngx_api_led_resume(ngx_http_request_t *r);
 
 
 /*
- * ngx_api_led_edit.c: the transformation's editing of request headers and
- * arguments and of response headers (set, add, remove, rename).  Header
- * values must have passed ngx_api_led_header_value_is_safe(); an empty
- * "set" value removes.  A removal rebuilds the list and points nginx's
- * known headers (r->headers_in.host...) at the new elements; a
+ * ngx_api_led_edit.c: editing request headers and arguments and response
+ * headers (set, add, remove, rename).  Header values must have passed
+ * ngx_api_led_header_value_is_safe(); an empty "set" value removes; names
+ * match case-insensitively.  Request header elements never move: a
+ * removal splits the list around them, keeping the ngx_list_t rules, and
+ * points nginx's known headers (r->headers_in.host...) at what is left; a
  * subrequest's request headers are copied before its first change.
  */
+
+typedef struct {
+    ngx_list_part_t             *part;        /* NULL: from the start */
+    ngx_uint_t                   i;
+} ngx_api_led_header_iter_t;
+
+/* headers of that name in a list, removed elements (hash 0) skipped */
+ngx_table_elt_t *ngx_api_led_header_next(ngx_list_t *list, ngx_str_t *name,
+    ngx_api_led_header_iter_t *it);
+ngx_table_elt_t *ngx_api_led_header_find(ngx_list_t *list, ngx_str_t *name);
 
 #define NGX_API_LED_EDIT_SET          1
 #define NGX_API_LED_EDIT_ADD          2
@@ -228,7 +226,7 @@ char *ngx_api_led_edit_name(ngx_conf_t *cf, ngx_str_t *name,
 ngx_int_t ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *hn, ngx_str_t *value, ngx_uint_t add);
 ngx_int_t ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r,
-    ngx_api_led_edit_name_t *hn);
+    ngx_str_t *name);
 ngx_int_t ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *from, ngx_api_led_edit_name_t *to);
 ngx_int_t ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
@@ -238,6 +236,11 @@ ngx_int_t ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
 ngx_int_t ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
     ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
     ngx_str_t *value);
+/*
+ * removes the arguments of these names (ngx_str_t) from $args, and also
+ * from $request_uri and $request
+ */
+ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
 
 
 /*

@@ -83,7 +83,6 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
 {
     ngx_int_t                        rc;
     ngx_uint_t                       i;
-    ngx_list_part_t                 *lp;
     ngx_table_elt_t                 *h;
     ngx_api_led_ctx_t               *ctx;
     ngx_http_request_t              *pr;
@@ -167,35 +166,15 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
         && r->headers_in.transfer_encoding == NULL
         && !r->headers_in.chunked)
     {
-        lp = &r->headers_in.headers.part;
-        h = lp->elts;
+        h = ngx_api_led_header_find(&r->headers_in.headers,
+                                    &ngx_api_led_compose_cid_header);
 
-        for (i = 0; /* void */; i++) {
-
-            if (i >= lp->nelts) {
-                if (lp->next == NULL) {
-                    break;
-                }
-
-                lp = lp->next;
-                h = lp->elts;
-                i = 0;
-            }
-
-            if (h[i].key.len == ngx_api_led_compose_cid_header.len
-                && ngx_strncasecmp(h[i].key.data,
-                                   ngx_api_led_compose_cid_header.data,
-                                   h[i].key.len) == 0)
-            {
-                if (h[i].value.len == ctx->correlation_id.len
-                    && ngx_strncmp(h[i].value.data, ctx->correlation_id.data,
-                                   h[i].value.len) == 0)
-                {
-                    cmp->copy_headers = 0;
-                }
-
-                break;
-            }
+        if (h
+            && h->value.len == ctx->correlation_id.len
+            && ngx_strncmp(h->value.data, ctx->correlation_id.data,
+                           h->value.len) == 0)
+        {
+            cmp->copy_headers = 0;
         }
     }
 

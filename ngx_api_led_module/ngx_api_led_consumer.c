@@ -147,9 +147,10 @@ static ngx_int_t ngx_api_led_variable_consumer_meta(ngx_http_request_t *r,
 static ngx_str_t  ngx_api_led_method_key = ngx_string("key");
 static ngx_str_t  ngx_api_led_method_anonymous = ngx_string("anonymous");
 
-static ngx_str_t  ngx_api_led_consumer_id_header = ngx_string("X-Consumer-ID");
-static ngx_str_t  ngx_api_led_consumer_plan_header =
-    ngx_string("X-Consumer-Plan");
+static ngx_api_led_edit_name_t  ngx_api_led_consumer_id_header =
+    { ngx_string("X-Consumer-ID"), ngx_string("x-consumer-id"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_consumer_plan_header =
+    { ngx_string("X-Consumer-Plan"), ngx_string("x-consumer-plan"), 0 };
 static ngx_str_t  ngx_api_led_www_authenticate =
     ngx_string("WWW-Authenticate");
 
@@ -248,6 +249,13 @@ ngx_api_led_consumer_add_variables(ngx_conf_t *cf)
     }
 
     var->get_handler = ngx_api_led_variable_consumer_meta;
+
+    ngx_api_led_consumer_id_header.hash =
+        ngx_hash_key(ngx_api_led_consumer_id_header.lowcase.data,
+                     ngx_api_led_consumer_id_header.lowcase.len);
+    ngx_api_led_consumer_plan_header.hash =
+        ngx_hash_key(ngx_api_led_consumer_plan_header.lowcase.data,
+                     ngx_api_led_consumer_plan_header.lowcase.len);
 
     return NGX_OK;
 }
@@ -1445,12 +1453,12 @@ static ngx_int_t
 ngx_api_led_credential_read(ngx_http_request_t *r,
     ngx_api_led_consumer_loc_conf_t *lcf, ngx_api_led_credential_t *cred)
 {
-    u_char                    *p, *last, *name, *value, *end;
-    ngx_str_t                  v;
-    ngx_uint_t                 i, k;
-    ngx_list_part_t           *part;
-    ngx_table_elt_t           *h;
-    ngx_api_led_key_source_t  *src;
+    u_char                     *p, *last, *name, *value, *end;
+    ngx_str_t                   v;
+    ngx_uint_t                  k;
+    ngx_table_elt_t            *h;
+    ngx_api_led_key_source_t   *src;
+    ngx_api_led_header_iter_t   it;
 
     ngx_memzero(cred, sizeof(ngx_api_led_credential_t));
 
@@ -1460,32 +1468,14 @@ ngx_api_led_credential_read(ngx_http_request_t *r,
 
         if (src[k].type == NGX_API_LED_SOURCE_HEADER) {
 
-            part = &r->headers_in.headers.part;
-            h = part->elts;
+            it.part = NULL;
 
-            for (i = 0; /* void */; i++) {
-
-                if (i >= part->nelts) {
-                    if (part->next == NULL) {
-                        break;
-                    }
-
-                    part = part->next;
-                    h = part->elts;
-                    i = 0;
-                }
-
-                if (h[i].hash == 0
-                    || h[i].key.len != src[k].name.len
-                    || ngx_strncasecmp(h[i].key.data, src[k].name.data,
-                                       src[k].name.len) != 0)
-                {
-                    continue;
-                }
-
+            while ((h = ngx_api_led_header_next(&r->headers_in.headers,
+                                                &src[k].name, &it)))
+            {
                 cred->in_header = 1;
 
-                if (ngx_api_led_credential_add(r, cred, &h[i].value, 0)
+                if (ngx_api_led_credential_add(r, cred, &h->value, 0)
                     != NGX_OK)
                 {
                     return NGX_ERROR;
@@ -1646,7 +1636,8 @@ ngx_api_led_credential_hide(ngx_http_request_t *r,
     if (cred->in_header) {
         for (k = 0; k < lcf->sources->nelts; k++) {
             if (src[k].type == NGX_API_LED_SOURCE_HEADER
-                && ngx_api_led_headers_in_remove(r, &src[k].name) != NGX_OK)
+                && ngx_api_led_edit_headers_in_remove(r, &src[k].name)
+                   != NGX_OK)
             {
                 return NGX_ERROR;
             }
@@ -1670,9 +1661,11 @@ ngx_api_led_credential_hide(ngx_http_request_t *r,
 static ngx_int_t
 ngx_api_led_consumer_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    if (ngx_api_led_headers_in_remove(r, &ngx_api_led_consumer_id_header)
+    if (ngx_api_led_edit_headers_in_remove(r,
+                                     &ngx_api_led_consumer_id_header.name)
         != NGX_OK
-        || ngx_api_led_headers_in_remove(r, &ngx_api_led_consumer_plan_header)
+        || ngx_api_led_edit_headers_in_remove(r,
+                                     &ngx_api_led_consumer_plan_header.name)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1681,8 +1674,9 @@ ngx_api_led_consumer_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     if (ctx->consumer_id.len
         && ngx_api_led_header_value_is_safe(&ctx->consumer_id))
     {
-        if (ngx_api_led_headers_in_add(r, &ngx_api_led_consumer_id_header,
-                                       &ctx->consumer_id)
+        if (ngx_api_led_edit_headers_in_set(r,
+                                            &ngx_api_led_consumer_id_header,
+                                            &ctx->consumer_id, 1)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -1690,8 +1684,9 @@ ngx_api_led_consumer_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     }
 
     if (ctx->consumer && ctx->consumer->plan) {
-        if (ngx_api_led_headers_in_add(r, &ngx_api_led_consumer_plan_header,
-                                       &ctx->consumer->plan->name)
+        if (ngx_api_led_edit_headers_in_set(r,
+                                            &ngx_api_led_consumer_plan_header,
+                                            &ctx->consumer->plan->name, 1)
             != NGX_OK)
         {
             return NGX_ERROR;

@@ -2,10 +2,11 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * The transformation's editing of a request's headers and query arguments
- * and of a response's headers, keeping nginx's own views of them
- * (r->headers_in.host and the like, r->headers_out.location...) consistent
- * with what goes out.
+ * Editing a request's headers and query arguments and a response's
+ * headers (the transformation, api_led_key_hide, the consumer headers,
+ * the correlation id).  nginx has no API for either; these keep nginx's
+ * own views of them consistent with what goes out: r->headers_in.host and
+ * the like, r->headers_out.location..., the ngx_list_t rules, $request_uri.
  */
 
 
@@ -20,11 +21,19 @@ typedef struct {
 
 
 static ngx_int_t ngx_api_led_edit_headers_in_own(ngx_http_request_t *r);
-static ngx_int_t ngx_api_led_edit_headers_in_rebuild(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_edit_headers_in_copy(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_edit_headers_in_relink(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_edit_headers_in_link(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_api_led_edit_headers_out_unlink(ngx_http_request_t *r,
     ngx_table_elt_t *h);
+static ngx_int_t ngx_api_led_args_strip(ngx_http_request_t *r,
+    ngx_array_t *names, u_char *start, u_char *end, ngx_str_t *out);
+static ngx_int_t ngx_api_led_arg_is_named(ngx_array_t *names, u_char *name,
+    size_t len);
+static ngx_int_t ngx_api_led_request_line_strip(ngx_http_request_t *r,
+    ngx_array_t *names);
 
 
 static ngx_api_led_out_header_t  ngx_api_led_out_headers[] = {
@@ -46,6 +55,71 @@ static ngx_api_led_out_header_t  ngx_api_led_out_headers[] = {
     { ngx_string("etag"), offsetof(ngx_http_headers_out_t, etag) },
     { ngx_null_string, 0 }
 };
+
+
+/*
+ * The next header of that name in a header list (request or response):
+ * names match case-insensitively, removed elements (hash 0) are skipped.
+ * An iterator with part NULL starts at the first element.
+ */
+
+ngx_table_elt_t *
+ngx_api_led_header_next(ngx_list_t *list, ngx_str_t *name,
+    ngx_api_led_header_iter_t *it)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (it->part == NULL) {
+        it->part = &list->part;
+        it->i = 0;
+    }
+
+    part = it->part;
+    h = part->elts;
+
+    for (i = it->i; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != name->len
+            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        it->part = part;
+        it->i = i + 1;
+
+        return &h[i];
+    }
+
+    it->part = part;
+    it->i = part->nelts;
+
+    return NULL;
+}
+
+
+ngx_table_elt_t *
+ngx_api_led_header_find(ngx_list_t *list, ngx_str_t *name)
+{
+    ngx_api_led_header_iter_t  it;
+
+    it.part = NULL;
+
+    return ngx_api_led_header_next(list, name, &it);
+}
 
 
 /*
@@ -232,9 +306,9 @@ ngx_int_t
 ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *hn, ngx_str_t *value, ngx_uint_t add)
 {
-    ngx_uint_t        i, found, removed;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_uint_t                 found, removed;
+    ngx_table_elt_t           *h;
+    ngx_api_led_header_iter_t  it;
 
     if (add && value->len == 0) {
         return NGX_OK;
@@ -248,41 +322,23 @@ ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
     removed = 0;
 
     if (!add) {
-        part = &r->headers_in.headers.part;
-        h = part->elts;
+        it.part = NULL;
 
-        for (i = 0; /* void */; i++) {
-
-            if (i >= part->nelts) {
-                if (part->next == NULL) {
-                    break;
-                }
-
-                part = part->next;
-                h = part->elts;
-                i = 0;
-            }
-
-            if (h[i].hash == 0
-                || h[i].key.len != hn->name.len
-                || ngx_strncmp(h[i].lowcase_key, hn->lowcase.data,
-                               hn->name.len) != 0)
-            {
-                continue;
-            }
-
+        while ((h = ngx_api_led_header_next(&r->headers_in.headers,
+                                            &hn->name, &it)))
+        {
             if (!found && value->len) {
-                h[i].value = *value;
+                h->value = *value;
                 found = 1;
                 continue;
             }
 
-            h[i].hash = 0;
+            h->hash = 0;
             removed = 1;
         }
     }
 
-    if (removed && ngx_api_led_edit_headers_in_rebuild(r) != NGX_OK) {
+    if (removed && ngx_api_led_edit_headers_in_sweep(r) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -295,6 +351,7 @@ ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    /* the proxy module looks request headers up by their hash */
     h->hash = hn->hash;
     h->key = hn->name;
     h->value = *value;
@@ -307,42 +364,17 @@ ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
 }
 
 
+/* removes every request header of that name */
+
 ngx_int_t
-ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r,
-    ngx_api_led_edit_name_t *hn)
+ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
 {
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_table_elt_t           *h;
+    ngx_api_led_header_iter_t  it;
 
     /* nothing changes when there is nothing to remove: no copy then */
 
-    found = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == hn->name.len
-            && ngx_strncmp(h[i].lowcase_key, hn->lowcase.data,
-                           hn->name.len) == 0)
-        {
-            found = 1;
-            break;
-        }
-    }
-
-    if (!found) {
+    if (ngx_api_led_header_find(&r->headers_in.headers, name) == NULL) {
         return NGX_OK;
     }
 
@@ -350,30 +382,13 @@ ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    it.part = NULL;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == hn->name.len
-            && ngx_strncmp(h[i].lowcase_key, hn->lowcase.data,
-                           hn->name.len) == 0)
-        {
-            h[i].hash = 0;
-        }
+    while ((h = ngx_api_led_header_next(&r->headers_in.headers, name, &it))) {
+        h->hash = 0;
     }
 
-    return ngx_api_led_edit_headers_in_rebuild(r);
+    return ngx_api_led_edit_headers_in_sweep(r);
 }
 
 
@@ -383,43 +398,28 @@ ngx_int_t
 ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *from, ngx_api_led_edit_name_t *to)
 {
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_uint_t                 found;
+    ngx_table_elt_t           *h;
+    ngx_api_led_header_iter_t  it;
 
     if (ngx_api_led_edit_headers_in_own(r) != NGX_OK) {
         return NGX_ERROR;
     }
 
     found = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    it.part = NULL;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == from->name.len
-            && ngx_strncmp(h[i].lowcase_key, from->lowcase.data,
-                           h[i].key.len) == 0)
-        {
-            h[i].key = to->name;
-            h[i].lowcase_key = to->lowcase.data;
-            h[i].hash = to->hash;
-            found = 1;
-        }
+    while ((h = ngx_api_led_header_next(&r->headers_in.headers, &from->name,
+                                        &it)))
+    {
+        h->key = to->name;
+        h->lowcase_key = to->lowcase.data;
+        h->hash = to->hash;
+        found = 1;
     }
 
-    /* relink: the old name's pointer goes, the new name's comes */
-    return found ? ngx_api_led_edit_headers_in_rebuild(r) : NGX_OK;
+    /* the old name's pointer goes, the new name's comes */
+    return found ? ngx_api_led_edit_headers_in_relink(r) : NGX_OK;
 }
 
 
@@ -438,20 +438,19 @@ ngx_api_led_edit_headers_in_own(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    return ngx_api_led_edit_headers_in_rebuild(r);
+    return ngx_api_led_edit_headers_in_copy(r);
 }
 
 
-/* a new list without the elements marked with hash 0, pointers relinked */
+/* a new list with room to push, pointers relinked */
 
 static ngx_int_t
-ngx_api_led_edit_headers_in_rebuild(ngx_http_request_t *r)
+ngx_api_led_edit_headers_in_copy(ngx_http_request_t *r)
 {
     ngx_uint_t          i, n;
     ngx_list_t          old;
     ngx_list_part_t    *part;
     ngx_table_elt_t    *h, *nh;
-    ngx_http_header_t  *hh;
 
     /* old.last may point into r->headers_in: only old.part is walked */
     old = r->headers_in.headers;
@@ -498,7 +497,136 @@ ngx_api_led_edit_headers_in_rebuild(ngx_http_request_t *r)
 #endif
     }
 
-    /* forget the known headers, then link them again in order */
+    return ngx_api_led_edit_headers_in_relink(r);
+}
+
+
+/*
+ * Drops the elements marked with hash 0 from the list.  Elements never
+ * move: a list part is split around a removed element instead.  Two rules
+ * of ngx_list_t are kept: a part other than the first is never empty (the
+ * usual iteration reads its first element unchecked), and ngx_list_push()
+ * never writes past the storage of the last part (its room is l->nalloc
+ * elements from l->last->elts, and it allocates a new part only when
+ * l->last->nelts equals l->nalloc).  Then nginx's pointers to the known
+ * headers are set again.
+ */
+
+static ngx_int_t
+ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r)
+{
+    ngx_uint_t        i;
+    ngx_list_t       *l;
+    ngx_list_part_t  *part, *prev, *tail;
+    ngx_table_elt_t  *h;
+
+    l = &r->headers_in.headers;
+    prev = NULL;
+    part = &l->part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            prev = part;
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0) {
+            continue;
+        }
+
+        if (part->nelts == 1) {
+
+            if (prev == NULL) {
+                /* the first part may be empty */
+                part->nelts = 0;
+                continue;
+            }
+
+            /* unlink the emptied part */
+
+            prev->next = part->next;
+
+            if (l->last == part) {
+                l->last = prev;
+
+                if (prev->nelts) {
+                    /* full: the next push allocates a part */
+                    l->nalloc = prev->nelts;
+
+                } else {
+                    /* the empty first part takes over the room */
+                    prev->elts = part->elts;
+                }
+            }
+
+            part = prev;
+            h = part->elts;
+            i = part->nelts - 1;
+            continue;
+        }
+
+        if (i == part->nelts - 1) {
+            part->nelts--;
+            continue;
+        }
+
+        if (i == 0) {
+            part->elts = (char *) part->elts + l->size;
+            part->nelts--;
+
+            if (l->last == part) {
+                l->nalloc--;
+            }
+
+            h = part->elts;
+            i = (ngx_uint_t) -1;
+            continue;
+        }
+
+        tail = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+        if (tail == NULL) {
+            return NGX_ERROR;
+        }
+
+        tail->elts = (char *) part->elts + (i + 1) * l->size;
+        tail->nelts = part->nelts - i - 1;
+        tail->next = part->next;
+
+        part->nelts = i;
+        part->next = tail;
+
+        if (l->last == part) {
+            l->last = tail;
+            l->nalloc -= i + 1;
+        }
+
+        prev = part;
+        part = tail;
+        h = part->elts;
+        i = (ngx_uint_t) -1;
+    }
+
+    return ngx_api_led_edit_headers_in_relink(r);
+}
+
+
+/* forgets the known headers, then links them again in order */
+
+static ngx_int_t
+ngx_api_led_edit_headers_in_relink(ngx_http_request_t *r)
+{
+    ngx_uint_t          i;
+    ngx_list_part_t    *part;
+    ngx_table_elt_t    *h;
+    ngx_http_header_t  *hh;
 
     for (hh = ngx_http_headers_in; hh->name.len; hh++) {
 #if (nginx_version < 1023000)
@@ -549,6 +677,11 @@ ngx_api_led_edit_headers_in_link(ngx_http_request_t *r, ngx_table_elt_t *h)
 #if (nginx_version < 1023000)
     ngx_array_t                 *a;
 #endif
+
+    if (h->lowcase_key == NULL) {
+        /* pushed by another module without it: not a header nginx knows */
+        return NGX_OK;
+    }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
 
@@ -619,10 +752,10 @@ ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
     ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
     ngx_str_t *value)
 {
-    ngx_str_t         v;
-    ngx_uint_t        i, found;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_str_t                  v;
+    ngx_uint_t                 found;
+    ngx_table_elt_t           *h;
+    ngx_api_led_header_iter_t  it;
 
     if (value) {
         v = *value;
@@ -661,40 +794,22 @@ ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
     }
 
     found = 0;
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    it.part = NULL;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0
-            || h[i].key.len != name->name.len
-            || ngx_strncasecmp(h[i].key.data, name->name.data,
-                               name->name.len) != 0)
-        {
-            continue;
-        }
-
+    while ((h = ngx_api_led_header_next(&r->headers_out.headers, &name->name,
+                                        &it)))
+    {
         switch (op) {
 
         case NGX_API_LED_EDIT_RENAME:
-            ngx_api_led_edit_headers_out_unlink(r, &h[i]);
-            h[i].key = to->name;
-            h[i].lowcase_key = to->lowcase.data;
+            ngx_api_led_edit_headers_out_unlink(r, h);
+            h->key = to->name;
+            h->lowcase_key = to->lowcase.data;
             break;
 
         case NGX_API_LED_EDIT_SET:
             if (!found && v.len) {
-                h[i].value = v;
+                h->value = v;
                 found = 1;
                 break;
             }
@@ -702,8 +817,8 @@ ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
             /* fall through */
 
         default: /* NGX_API_LED_EDIT_REMOVE */
-            ngx_api_led_edit_headers_out_unlink(r, &h[i]);
-            h[i].hash = 0;
+            ngx_api_led_edit_headers_out_unlink(r, h);
+            h->hash = 0;
         }
     }
 
@@ -755,4 +870,180 @@ ngx_api_led_edit_headers_out_unlink(ngx_http_request_t *r, ngx_table_elt_t *h)
 
         return;
     }
+}
+
+
+/*
+ * Removes the arguments of these names (ngx_str_t, case-insensitive as
+ * $arg_NAME) from $args, and also from $request_uri and $request, so that
+ * access logs and the request line of error-log lines do not record them.
+ * The proxied URI is then built from $uri and $args, as after a rewrite,
+ * instead of the client's request line.
+ */
+
+ngx_int_t
+ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names)
+{
+    u_char     *p, *q, *last;
+    size_t      len;
+    ngx_str_t   args;
+
+    if (ngx_api_led_args_strip(r, names, r->args.data,
+                               r->args.data + r->args.len, &args)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (args.len == r->args.len) {
+        /* none of them */
+        return NGX_OK;
+    }
+
+    r->args = args;
+    r->valid_unparsed_uri = 0;
+
+    /* $request_uri */
+
+    last = r->unparsed_uri.data + r->unparsed_uri.len;
+
+    q = ngx_strlchr(r->unparsed_uri.data, last, '?');
+
+    if (q) {
+        if (ngx_api_led_args_strip(r, names, q + 1, last, &args) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (args.len == 0) {
+            r->unparsed_uri.len = q - r->unparsed_uri.data;
+
+        } else {
+            len = q + 1 - r->unparsed_uri.data;
+
+            p = ngx_pnalloc(r->pool, len + args.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(p, r->unparsed_uri.data, len);
+            ngx_memcpy(p + len, args.data, args.len);
+
+            r->unparsed_uri.data = p;
+            r->unparsed_uri.len = len + args.len;
+        }
+    }
+
+    return ngx_api_led_request_line_strip(r, names);
+}
+
+
+/* $request: "METHOD URI[?ARGS][ HTTP/x.y]" */
+
+static ngx_int_t
+ngx_api_led_request_line_strip(ngx_http_request_t *r, ngx_array_t *names)
+{
+    u_char     *start, *end, *q, *last, *p;
+    ngx_str_t   args, line;
+
+    start = r->request_line.data;
+    last = start + r->request_line.len;
+
+    q = ngx_strlchr(start, last, '?');
+    if (q == NULL) {
+        return NGX_OK;
+    }
+
+    end = last;
+
+    for (p = last; p > q + 1; p--) {
+        if (p[-1] == ' ') {
+            end = p - 1;
+            break;
+        }
+    }
+
+    if (ngx_api_led_args_strip(r, names, q + 1, end, &args) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    line.len = (q - start) + (args.len ? 1 + args.len : 0) + (last - end);
+    line.data = ngx_pnalloc(r->pool, line.len);
+    if (line.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(line.data, start, q - start);
+
+    if (args.len) {
+        *p++ = '?';
+        p = ngx_cpymem(p, args.data, args.len);
+    }
+
+    ngx_memcpy(p, end, last - end);
+
+    r->request_line = line;
+
+    return NGX_OK;
+}
+
+
+/* [start, end) without the named arguments, in a new buffer */
+
+static ngx_int_t
+ngx_api_led_args_strip(ngx_http_request_t *r, ngx_array_t *names,
+    u_char *start, u_char *end, ngx_str_t *out)
+{
+    u_char  *p, *next, *eq, *dst;
+
+    dst = ngx_pnalloc(r->pool, end - start + 1);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->data = dst;
+
+    for (p = start; p < end; p = next + 1) {
+
+        next = ngx_strlchr(p, end, '&');
+        if (next == NULL) {
+            next = end;
+        }
+
+        eq = ngx_strlchr(p, next, '=');
+        if (eq == NULL) {
+            eq = next;
+        }
+
+        if (ngx_api_led_arg_is_named(names, p, eq - p)) {
+            continue;
+        }
+
+        if (dst != out->data) {
+            *dst++ = '&';
+        }
+
+        dst = ngx_cpymem(dst, p, next - p);
+    }
+
+    out->len = dst - out->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_arg_is_named(ngx_array_t *names, u_char *name, size_t len)
+{
+    ngx_str_t   *n;
+    ngx_uint_t   i;
+
+    n = names->elts;
+
+    for (i = 0; i < names->nelts; i++) {
+        if (n[i].len == len && ngx_strncasecmp(n[i].data, name, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }

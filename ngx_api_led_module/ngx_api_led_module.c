@@ -49,6 +49,8 @@ static ngx_str_t  ngx_api_led_layer_names[] = {
 
 static ngx_str_t  ngx_api_led_correlation_header =
     ngx_string("X-Correlation-ID");
+static ngx_api_led_edit_name_t  ngx_api_led_correlation_name =
+    { ngx_string("X-Correlation-ID"), ngx_string("x-correlation-id"), 0 };
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -156,6 +158,10 @@ ngx_api_led_init(ngx_conf_t *cf)
     }
 
     *h = ngx_api_led_access_handler;
+
+    ngx_api_led_correlation_name.hash =
+        ngx_hash_key(ngx_api_led_correlation_name.lowcase.data,
+                     ngx_api_led_correlation_name.lowcase.len);
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_api_led_header_filter;
@@ -374,33 +380,18 @@ ngx_api_led_ctx_cleanup(void *data)
 static ngx_int_t
 ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    u_char           *p, rnd[16];
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    u_char                     *p, rnd[16];
+    ngx_table_elt_t            *h;
+    ngx_api_led_header_iter_t   it;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    it.part = NULL;
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == ngx_api_led_correlation_header.len
-            && ngx_strncasecmp(h[i].key.data,
-                               ngx_api_led_correlation_header.data,
-                               h[i].key.len) == 0
-            && ngx_api_led_correlation_id_is_valid(&h[i].value))
-        {
-            ctx->correlation_id = h[i].value;
+    while ((h = ngx_api_led_header_next(&r->headers_in.headers,
+                                        &ngx_api_led_correlation_header,
+                                        &it)))
+    {
+        if (ngx_api_led_correlation_id_is_valid(&h->value)) {
+            ctx->correlation_id = h->value;
             return NGX_OK;
         }
     }
@@ -541,8 +532,6 @@ static ngx_int_t
 ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx)
 {
-    ngx_uint_t               i;
-    ngx_list_part_t         *part;
     ngx_table_elt_t         *h;
     ngx_api_led_loc_conf_t  *llcf;
 
@@ -554,45 +543,16 @@ ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
 
     ctx->correlation_forwarded = 1;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
+    h = ngx_api_led_header_find(&r->headers_in.headers,
+                                &ngx_api_led_correlation_header);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == ngx_api_led_correlation_header.len
-            && ngx_strncasecmp(h[i].key.data,
-                               ngx_api_led_correlation_header.data,
-                               h[i].key.len) == 0)
-        {
-            h[i].value = ctx->correlation_id;
-            return NGX_OK;
-        }
+    if (h) {
+        h->value = ctx->correlation_id;
+        return NGX_OK;
     }
 
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = ngx_api_led_correlation_header;
-    h->value = ctx->correlation_id;
-    h->lowcase_key = (u_char *) "x-correlation-id";
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
+    return ngx_api_led_edit_headers_in_set(r, &ngx_api_led_correlation_name,
+                                           &ctx->correlation_id, 1);
 }
 
 
@@ -651,8 +611,6 @@ ngx_int_t
 ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
     if (!ngx_api_led_header_value_is_safe(value)) {
@@ -662,28 +620,11 @@ ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
         return NGX_OK;
     }
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
+    h = ngx_api_led_header_find(&r->headers_out.headers, name);
 
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash != 0
-            && h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
-        {
-            h[i].value = *value;
-            return NGX_OK;
-        }
+    if (h) {
+        h->value = *value;
+        return NGX_OK;
     }
 
     h = ngx_list_push(&r->headers_out.headers);

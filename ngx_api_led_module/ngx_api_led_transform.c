@@ -1171,7 +1171,7 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
                                         &len, 0)
         != NGX_OK
         || ngx_api_led_edit_headers_in_remove(r,
-                                        &ngx_api_led_h_transfer_encoding)
+                                    &ngx_api_led_h_transfer_encoding.name)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1202,7 +1202,8 @@ ngx_api_led_transform_identity(ngx_http_request_t *r)
 
     ae = r->headers_in.accept_encoding;
 
-    if (ngx_api_led_edit_headers_in_remove(r, &ngx_api_led_h_accept_encoding)
+    if (ngx_api_led_edit_headers_in_remove(r,
+                                           &ngx_api_led_h_accept_encoding.name)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -1248,7 +1249,7 @@ ngx_api_led_transform_header_in(ngx_http_request_t *r,
     switch (op->op) {
 
     case NGX_API_LED_EDIT_REMOVE:
-        return ngx_api_led_edit_headers_in_remove(r, &op->name);
+        return ngx_api_led_edit_headers_in_remove(r, &op->name.name);
 
     case NGX_API_LED_EDIT_RENAME:
         return ngx_api_led_edit_headers_in_rename(r, &op->name, &op->to);

@@ -363,3 +363,35 @@ auth= ua=agent/2 ct=
 ]
 --- no_error_log
 [error]
+
+
+
+=== TEST 18: removals split and empty the header list's parts in place, adds after them
+nginx keeps request headers in a list of 20-element parts: here Host,
+Connection and 18 headers fill the first part, 7 "X-R" the second; X-Gone
+splits the first, the second empties, then 25 adds need new parts.
+--- config eval
+"    location /t {
+        api_led_request_header remove X-Gone;
+        api_led_request_header remove X-R;
+" . CORE::join("", map { "        api_led_request_header add X-Add a$_;\n" } 1 .. 25) . "
+        proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/mock.sock;
+    }"
+--- request
+GET /t
+--- more_headers eval
+CORE::join("", map { $_ == 5 ? "X-Gone: g\n" : "X-K$_: k\n" } 1 .. 18)
+. CORE::join("", map { "X-R: r$_\n" } 1 .. 7)
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/mock.sock"
+--- tcp_query eval
+"GET /t HTTP/1.0\r
+Host: localhost\r
+Connection: close\r
+" . CORE::join("", map { "X-K$_: k\r\n" } grep { $_ != 5 } 1 .. 18)
+. CORE::join("", map { "X-Add: a$_\r\n" } 1 .. 25) . "\r\n"
+--- tcp_reply eval
+"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+--- response_body
+ok
+--- no_error_log
+[error]
