@@ -17,108 +17,7 @@
  */
 
 
-#include "ngx_api_led.h"
-#include <hiredis/hiredis.h>
-#include <openssl/sha.h>
-
-
-#define NGX_API_LED_LIMIT_MAX            16
-#define NGX_API_LED_LIMIT_KEY_MAX        256
-
-#define NGX_API_LED_LIMIT_ON_ERROR_LOCAL   0
-#define NGX_API_LED_LIMIT_ON_ERROR_OPEN    1
-#define NGX_API_LED_LIMIT_ON_ERROR_CLOSED  2
-
-#define NGX_API_LED_LIMIT_STORE_NONE     0
-#define NGX_API_LED_LIMIT_STORE_REDIS    1
-#define NGX_API_LED_LIMIT_STORE_LOCAL    2
-
-#define NGX_API_LED_LIMIT_WAITING        1
-#define NGX_API_LED_LIMIT_REPLIED        2
-#define NGX_API_LED_LIMIT_DONE           3
-
-
-/* one api_led_rate_limit directive */
-typedef struct {
-    ngx_api_led_rate_t              rate;
-    ngx_uint_t                      burst;
-    ngx_http_complex_value_t       *key;       /* NULL: consumer or address */
-    ngx_str_t                       name;
-    ngx_uint_t                      on_error;
-    unsigned                        plan:1;
-} ngx_api_led_limit_conf_t;
-
-
-typedef struct {
-    ngx_api_led_redis_t            *redis;
-    ngx_api_led_redis_script_t     *script;
-    ngx_shm_zone_t                 *shm_zone;
-    unsigned                        need_local:1;
-} ngx_api_led_limit_main_conf_t;
-
-
-typedef struct {
-    ngx_array_t                    *limits;    /* ngx_api_led_limit_conf_t */
-    ngx_flag_t                      headers;
-    unsigned                        off:1;
-} ngx_api_led_limit_loc_conf_t;
-
-
-/* one limit as it applies to a request, and its outcome */
-typedef struct {
-    ngx_str_t                       key;       /* api_led:{KEY}:NAME */
-    uint64_t                        interval;  /* T, microseconds */
-    uint64_t                        tau;       /* microseconds */
-    ngx_uint_t                      limit;     /* burst + 1 */
-    ngx_uint_t                      on_error;
-
-    ngx_uint_t                      remaining;
-    ngx_msec_t                      reset;     /* until the bucket is full */
-    ngx_msec_t                      retry;     /* 0: admitted */
-    unsigned                        skip:1;
-} ngx_api_led_limit_item_t;
-
-
-typedef struct {
-    ngx_http_request_t             *request;
-    ngx_api_led_redis_waiter_t     *waiter;
-    ngx_api_led_limit_item_t       *items;
-    ngx_uint_t                      nitems;
-    ngx_uint_t                      state;
-    ngx_uint_t                      store;
-
-    /* the most constrained limit, for the headers and the variable */
-    ngx_uint_t                      limit;
-    ngx_uint_t                      remaining;
-    ngx_msec_t                      reset;
-
-    unsigned                        failed:1;
-    unsigned                        limited:1;
-    unsigned                        headers:1;
-} ngx_api_led_limit_ctx_t;
-
-
-/* shared memory */
-
-typedef struct {
-    ngx_rbtree_t                    rbtree;
-    ngx_rbtree_node_t               sentinel;
-    ngx_queue_t                     queue;     /* least recently used last */
-} ngx_api_led_limit_shctx_t;
-
-
-typedef struct {
-    ngx_api_led_limit_shctx_t      *sh;
-    ngx_slab_pool_t                *shpool;
-} ngx_api_led_limit_zone_t;
-
-
-typedef struct {
-    ngx_str_node_t                  sn;
-    ngx_queue_t                     queue;
-    uint64_t                        tat;
-    u_char                          data[1];
-} ngx_api_led_limit_node_t;
+#include "ngx_api_led_limit.h"
 
 
 static ngx_int_t ngx_api_led_limit_prepare(ngx_http_request_t *r,
@@ -136,10 +35,6 @@ static ngx_int_t ngx_api_led_limit_decide(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx);
 static ngx_int_t ngx_api_led_limit_retry_after(ngx_http_request_t *r,
     ngx_msec_t ms);
-static void ngx_api_led_limit_local(ngx_http_request_t *r,
-    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
-static void ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone,
-    uint64_t now, ngx_api_led_limit_node_t **keep, ngx_uint_t nkeep);
 static ngx_api_led_limit_ctx_t *ngx_api_led_limit_get_ctx(
     ngx_http_request_t *r);
 static void ngx_api_led_limit_cleanup(void *data);
@@ -162,10 +57,6 @@ static char *ngx_api_led_limit_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_shm_zone_t *ngx_api_led_limit_add_zone(ngx_conf_t *cf,
-    size_t size);
-static ngx_int_t ngx_api_led_limit_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static ngx_int_t ngx_api_led_limit_init_process(ngx_cycle_t *cycle);
 static void ngx_api_led_limit_exit_process(ngx_cycle_t *cycle);
 
@@ -209,9 +100,6 @@ static ngx_str_t  ngx_api_led_limit_script = ngx_string(
     "end\n"
     "return out\n");
 
-
-static ngx_str_t  ngx_api_led_limit_zone_name =
-    ngx_string("api_led_rate_limit");
 
 static ngx_str_t  ngx_api_led_limit_stores[] = {
     ngx_string("none"),
@@ -804,182 +692,6 @@ ngx_api_led_limit_retry_after(ngx_http_request_t *r, ngx_msec_t ms)
 }
 
 
-/*
- * The local store: the same GCRA under the zone's mutex.  All limits of
- * the request are looked at before any is written: all-or-nothing.
- */
-
-static void
-ngx_api_led_limit_local(ngx_http_request_t *r,
-    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx)
-{
-    size_t                      size;
-    uint32_t                    hash;
-    uint64_t                    now, tat, ahead,
-                                tats[NGX_API_LED_LIMIT_MAX];
-    ngx_uint_t                  i, admitted;
-    ngx_api_led_limit_item_t   *item;
-    ngx_api_led_limit_node_t   *node, *nodes[NGX_API_LED_LIMIT_MAX];
-    ngx_api_led_limit_zone_t   *zone;
-
-    zone = lmcf->shm_zone->data;
-    item = lctx->items;
-
-    now = (uint64_t) ngx_current_msec * 1000;
-    admitted = 1;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    ngx_api_led_limit_expire(zone, now, NULL, 0);
-
-    for (i = 0; i < lctx->nitems; i++) {
-        nodes[i] = NULL;
-
-        if (item[i].skip) {
-            continue;
-        }
-
-        hash = ngx_crc32_short(item[i].key.data, item[i].key.len);
-
-        node = (ngx_api_led_limit_node_t *)
-                   ngx_str_rbtree_lookup(&zone->sh->rbtree, &item[i].key,
-                                         hash);
-        nodes[i] = node;
-
-        tat = node ? node->tat : now;
-
-        if (tat < now) {
-            tat = now;
-        }
-
-        /* the clock is monotonic, maybe smaller than tau: no "tat - tau" */
-
-        ahead = tat - now;
-
-        if (ahead > item[i].tau) {
-            admitted = 0;
-            item[i].remaining = 0;
-            item[i].reset = (ahead + 999) / 1000;
-            item[i].retry = (ahead - item[i].tau + 999) / 1000;
-
-        } else {
-            tats[i] = tat + item[i].interval;
-            item[i].remaining = (item[i].tau - ahead) / item[i].interval;
-            item[i].reset = (tats[i] - now + 999) / 1000;
-            item[i].retry = 0;
-        }
-    }
-
-    if (!admitted) {
-        for (i = 0; i < lctx->nitems; i++) {
-            if (item[i].retry == 0) {
-                item[i].skip = 1;
-            }
-        }
-
-        goto done;
-    }
-
-    for (i = 0; i < lctx->nitems; i++) {
-
-        if (item[i].skip) {
-            continue;
-        }
-
-        node = nodes[i];
-
-        if (node) {
-            node->tat = tats[i];
-            ngx_queue_remove(&node->queue);
-            ngx_queue_insert_head(&zone->sh->queue, &node->queue);
-            continue;
-        }
-
-        size = offsetof(ngx_api_led_limit_node_t, data) + item[i].key.len;
-
-        node = ngx_slab_alloc_locked(zone->shpool, size);
-
-        if (node == NULL) {
-            /* the zone is full: the least recently used keys give way */
-            ngx_api_led_limit_expire(zone, 0, nodes, lctx->nitems);
-
-            node = ngx_slab_alloc_locked(zone->shpool, size);
-
-            if (node == NULL) {
-                ngx_shmtx_unlock(&zone->shpool->mutex);
-                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                              "api_led: api_led_rate_limit_zone is too "
-                              "small, a limit was not counted");
-                ngx_shmtx_lock(&zone->shpool->mutex);
-                continue;
-            }
-        }
-
-        nodes[i] = node;
-
-        node->tat = tats[i];
-        node->sn.str.len = item[i].key.len;
-        node->sn.str.data = node->data;
-        ngx_memcpy(node->data, item[i].key.data, item[i].key.len);
-        node->sn.node.key = ngx_crc32_short(item[i].key.data,
-                                            item[i].key.len);
-
-        ngx_rbtree_insert(&zone->sh->rbtree, &node->sn.node);
-        ngx_queue_insert_head(&zone->sh->queue, &node->queue);
-    }
-
-done:
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    lctx->store = NGX_API_LED_LIMIT_STORE_LOCAL;
-}
-
-
-/*
- * Frees nodes whose TAT has passed (they mean the same as no node), at
- * most a few a call; with now == 0 frees the least recently used ones
- * whatever their TAT, except those in "keep".
- */
-
-static void
-ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone, uint64_t now,
-    ngx_api_led_limit_node_t **keep, ngx_uint_t nkeep)
-{
-    ngx_uint_t                 n, i;
-    ngx_queue_t               *q, *prev;
-    ngx_api_led_limit_node_t  *node;
-
-    q = ngx_queue_last(&zone->sh->queue);
-
-    for (n = 0; n < 3 && q != ngx_queue_sentinel(&zone->sh->queue); q = prev)
-    {
-        prev = ngx_queue_prev(q);
-
-        node = ngx_queue_data(q, ngx_api_led_limit_node_t, queue);
-
-        if (now && node->tat > now) {
-            return;
-        }
-
-        for (i = 0; i < nkeep; i++) {
-            if (keep[i] == node) {
-                break;
-            }
-        }
-
-        if (i < nkeep) {
-            continue;
-        }
-
-        ngx_queue_remove(q);
-        ngx_rbtree_delete(&zone->sh->rbtree, &node->sn.node);
-        ngx_slab_free_locked(zone->shpool, node);
-        n++;
-    }
-}
-
-
 static ngx_api_led_limit_ctx_t *
 ngx_api_led_limit_get_ctx(ngx_http_request_t *r)
 {
@@ -1530,87 +1242,6 @@ invalid_name:
                        "invalid limit name \"%V\": 1 to 64 letters, digits, "
                        "\"-\", \"_\", \".\", \":\" or \"/\"", &value[i]);
     return NGX_CONF_ERROR;
-}
-
-
-static ngx_shm_zone_t *
-ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size)
-{
-    ngx_shm_zone_t            *shm_zone;
-    ngx_api_led_limit_zone_t  *zone;
-
-    zone = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_limit_zone_t));
-    if (zone == NULL) {
-        return NULL;
-    }
-
-    shm_zone = ngx_shared_memory_add(cf, &ngx_api_led_limit_zone_name, size,
-                                     &ngx_api_led_limit_module);
-    if (shm_zone == NULL) {
-        return NULL;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "api_led_rate_limit_zone is duplicate");
-        return NULL;
-    }
-
-    shm_zone->init = ngx_api_led_limit_init_zone;
-    shm_zone->data = zone;
-
-    return shm_zone;
-}
-
-
-static ngx_int_t
-ngx_api_led_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_api_led_limit_zone_t  *ozone = data;
-
-    size_t                     len;
-    ngx_api_led_limit_zone_t  *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_api_led_limit_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_str_rbtree_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in api_led_rate_limit_zone") - 1;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len + 1);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in api_led_rate_limit_zone%Z");
-
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
 }
 
 

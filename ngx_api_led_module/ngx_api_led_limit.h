@@ -1,0 +1,125 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Private to the rate-limit concern (ngx_api_led_limit*.c): its
+ * configuration, request state and the shared-memory store's structures.
+ * Nothing outside the limit files includes it.
+ */
+
+
+#ifndef _NGX_API_LED_LIMIT_H_INCLUDED_
+#define _NGX_API_LED_LIMIT_H_INCLUDED_
+
+
+#include "ngx_api_led.h"
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+
+#define NGX_API_LED_LIMIT_MAX            16
+#define NGX_API_LED_LIMIT_KEY_MAX        256
+
+#define NGX_API_LED_LIMIT_ON_ERROR_LOCAL   0
+#define NGX_API_LED_LIMIT_ON_ERROR_OPEN    1
+#define NGX_API_LED_LIMIT_ON_ERROR_CLOSED  2
+
+#define NGX_API_LED_LIMIT_STORE_NONE     0
+#define NGX_API_LED_LIMIT_STORE_REDIS    1
+#define NGX_API_LED_LIMIT_STORE_LOCAL    2
+
+#define NGX_API_LED_LIMIT_WAITING        1
+#define NGX_API_LED_LIMIT_REPLIED        2
+#define NGX_API_LED_LIMIT_DONE           3
+
+
+/* one api_led_rate_limit directive */
+typedef struct {
+    ngx_api_led_rate_t              rate;
+    ngx_uint_t                      burst;
+    ngx_http_complex_value_t       *key;       /* NULL: consumer or address */
+    ngx_str_t                       name;
+    ngx_uint_t                      on_error;
+    unsigned                        plan:1;
+} ngx_api_led_limit_conf_t;
+
+
+typedef struct {
+    ngx_api_led_redis_t            *redis;
+    ngx_api_led_redis_script_t     *script;
+    ngx_shm_zone_t                 *shm_zone;
+    unsigned                        need_local:1;
+} ngx_api_led_limit_main_conf_t;
+
+
+typedef struct {
+    ngx_array_t                    *limits;    /* ngx_api_led_limit_conf_t */
+    ngx_flag_t                      headers;
+    unsigned                        off:1;
+} ngx_api_led_limit_loc_conf_t;
+
+
+/* one limit as it applies to a request, and its outcome */
+typedef struct {
+    ngx_str_t                       key;       /* api_led:{KEY}:NAME */
+    uint64_t                        interval;  /* T, microseconds */
+    uint64_t                        tau;       /* microseconds */
+    ngx_uint_t                      limit;     /* burst + 1 */
+    ngx_uint_t                      on_error;
+
+    ngx_uint_t                      remaining;
+    ngx_msec_t                      reset;     /* until the bucket is full */
+    ngx_msec_t                      retry;     /* 0: admitted */
+    unsigned                        skip:1;
+} ngx_api_led_limit_item_t;
+
+
+typedef struct {
+    ngx_http_request_t             *request;
+    ngx_api_led_redis_waiter_t     *waiter;
+    ngx_api_led_limit_item_t       *items;
+    ngx_uint_t                      nitems;
+    ngx_uint_t                      state;
+    ngx_uint_t                      store;
+
+    /* the most constrained limit, for the headers and the variable */
+    ngx_uint_t                      limit;
+    ngx_uint_t                      remaining;
+    ngx_msec_t                      reset;
+
+    unsigned                        failed:1;
+    unsigned                        limited:1;
+    unsigned                        headers:1;
+} ngx_api_led_limit_ctx_t;
+
+
+/* shared memory */
+
+typedef struct {
+    ngx_rbtree_t                    rbtree;
+    ngx_rbtree_node_t               sentinel;
+    ngx_queue_t                     queue;     /* least recently used last */
+} ngx_api_led_limit_shctx_t;
+
+
+typedef struct {
+    ngx_api_led_limit_shctx_t      *sh;
+    ngx_slab_pool_t                *shpool;
+} ngx_api_led_limit_zone_t;
+
+
+typedef struct {
+    ngx_str_node_t                  sn;
+    ngx_queue_t                     queue;
+    uint64_t                        tat;
+    u_char                          data[1];
+} ngx_api_led_limit_node_t;
+
+
+/* ngx_api_led_limit_local.c: the shared-memory store */
+void ngx_api_led_limit_local(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
+ngx_shm_zone_t *ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size);
+
+
+#endif /* _NGX_API_LED_LIMIT_H_INCLUDED_ */
