@@ -1,0 +1,85 @@
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Private to the transformation concern (ngx_api_led_transform*.c): its
+ * configuration, its request state and the functions the files share.
+ * Nothing outside the transform files includes it.
+ */
+
+
+#ifndef _NGX_API_LED_TRANSFORM_H_INCLUDED_
+#define _NGX_API_LED_TRANSFORM_H_INCLUDED_
+
+
+#include "ngx_api_led.h"
+
+
+#define NGX_API_LED_T_HEADER        1
+#define NGX_API_LED_T_ARG           2
+#define NGX_API_LED_T_JSON          3
+
+#define NGX_API_LED_CONVERT_OFF     0
+#define NGX_API_LED_CONVERT_FORM    1      /* form_to_json */
+#define NGX_API_LED_CONVERT_JSON    2      /* json_to_form */
+
+#define NGX_API_LED_T_ERRLEN        192
+
+
+typedef struct {
+    ngx_uint_t                   kind;        /* NGX_API_LED_T_HEADER... */
+    ngx_uint_t                   op;          /* NGX_API_LED_EDIT_SET... */
+    ngx_api_led_edit_name_t      name;        /* header or argument */
+    ngx_api_led_edit_name_t      to;          /* rename */
+    ngx_http_complex_value_t    *value;       /* set, add */
+    ngx_api_led_json_op_t       *json;
+} ngx_api_led_transform_op_t;
+
+
+typedef struct {
+    ngx_array_t                 *request_ops;          /* transform_op_t */
+    ngx_array_t                 *response_header_ops;  /* transform_op_t */
+    ngx_array_t                 *response_json_ops;    /* json_op_t */
+    ngx_uint_t                   body_convert;
+    size_t                       request_max_size;
+    size_t                       response_max_size;
+    ngx_flag_t                   request_body;         /* computed */
+} ngx_api_led_transform_loc_conf_t;
+
+
+typedef struct {
+    ngx_int_t                    rc;
+    ngx_api_led_json_arena_t    *arena;       /* jansson memory */
+
+    /* response body, buffered */
+    u_char                      *buf;
+    size_t                       size;
+    size_t                       cap;
+
+    /* request side */
+    unsigned                     started:1;
+    unsigned                     done:1;
+    unsigned                     reading:1;
+    unsigned                     body_done:1;
+
+    /* response side */
+    unsigned                     response:1;
+    unsigned                     header_delayed:1;
+    unsigned                     passthrough:1;
+    unsigned                     response_done:1;
+} ngx_api_led_transform_ctx_t;
+
+
+/* ngx_api_led_transform.c */
+ngx_api_led_transform_ctx_t *ngx_api_led_transform_get_ctx(
+    ngx_http_request_t *r);
+ngx_api_led_json_arena_t *ngx_api_led_transform_arena(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx);
+
+/* ngx_api_led_transform_request.c: the precontent phase handler */
+ngx_int_t ngx_api_led_transform_request_init(ngx_conf_t *cf);
+
+/* ngx_api_led_transform_response.c: the header and body filters */
+ngx_int_t ngx_api_led_transform_response_init(ngx_conf_t *cf);
+
+
+#endif /* _NGX_API_LED_TRANSFORM_H_INCLUDED_ */

@@ -1,0 +1,466 @@
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Response transformation: a header filter applies header operations and,
+ * for a JSON response to transform, holds the header back; the body filter
+ * buffers the body (bounded), transforms it at the last buffer and sends the
+ * header with the new Content-Length, then the body.  The module sits
+ * before the copy filter, so it sees the upstream's body before gzip
+ * compresses it for the client; the request side asks the upstream for
+ * identity encoding.
+ */
+
+
+#include "ngx_api_led_transform.h"
+
+
+static ngx_int_t ngx_api_led_transform_header_out(ngx_http_request_t *r,
+    ngx_api_led_transform_op_t *op);
+static ngx_int_t ngx_api_led_transform_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_transform_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_api_led_transform_passthrough(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, ngx_chain_t *rest);
+static ngx_int_t ngx_api_led_transform_response(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
+static ngx_int_t ngx_api_led_transform_send(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+ngx_int_t
+ngx_api_led_transform_response_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_api_led_transform_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_api_led_transform_body_filter;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_transform_header_out(ngx_http_request_t *r,
+    ngx_api_led_transform_op_t *op)
+{
+    ngx_str_t  value;
+
+    if (op->value == NULL) {
+        return ngx_api_led_edit_headers_out(r, op->op, &op->name, &op->to,
+                                            NULL);
+    }
+
+    if (ngx_http_complex_value(r, op->value, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (!ngx_api_led_header_value_is_safe(&value)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "api_led: value of response header \"%V\" holds "
+                      "a control character, header not changed",
+                      &op->name.name);
+        return NGX_OK;
+    }
+
+    return ngx_api_led_edit_headers_out(r, op->op, &op->name, NULL, &value);
+}
+
+
+/*
+ * The header filter: header operations on every response of the location;
+ * for a 2xx JSON response with JSON operations, the header waits for the
+ * transformed body (its length).  Not transformed, and left as they are:
+ * other statuses, other types (application/problem+json included: the
+ * module's own errors), encoded bodies (the upstream ignored our identity
+ * request), bodies announced larger than the limit, HEAD.
+ */
+
+static ngx_int_t
+ngx_api_led_transform_header_filter(ngx_http_request_t *r)
+{
+    ngx_str_t                         *ce, *ct;
+    ngx_uint_t                         i;
+    ngx_api_led_transform_op_t        *op;
+    ngx_api_led_transform_ctx_t       *ctx;
+    ngx_api_led_transform_loc_conf_t  *conf;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_api_led_transform_module);
+
+    if (conf->response_header_ops == NULL
+        && conf->response_json_ops == NULL)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (conf->response_header_ops) {
+        op = conf->response_header_ops->elts;
+
+        for (i = 0; i < conf->response_header_ops->nelts; i++) {
+            if (ngx_api_led_transform_header_out(r, &op[i]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (conf->response_json_ops == NULL
+        || r->headers_out.status < NGX_HTTP_OK
+        || r->headers_out.status >= NGX_HTTP_SPECIAL_RESPONSE
+        || r->headers_out.status == NGX_HTTP_NO_CONTENT
+        || r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ct = &r->headers_out.content_type;
+
+    if (!ngx_api_led_json_media_type(ct)
+        || (ct->len >= sizeof("application/problem+json") - 1
+            && ngx_strncasecmp(ct->data, (u_char *) "application/problem+json",
+                               sizeof("application/problem+json") - 1)
+               == 0))
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (r->headers_out.content_encoding
+        && r->headers_out.content_encoding->hash)
+    {
+        ce = &r->headers_out.content_encoding->value;
+
+        if (ce->len && !(ce->len == 8
+                         && ngx_strncasecmp(ce->data, (u_char *) "identity",
+                                            8) == 0))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "api_led: response is \"%V\" encoded, JSON "
+                          "operations skipped", ce);
+            return ngx_http_next_header_filter(r);
+        }
+    }
+
+    if (r->header_only || r->method == NGX_HTTP_HEAD) {
+        /* the transformed length is not known without the body */
+        ngx_http_clear_content_length(r);
+        return ngx_http_next_header_filter(r);
+    }
+
+    if (r->headers_out.content_length_n > (off_t) conf->response_max_size) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "api_led: response of %O bytes is larger than "
+                      "api_led_response_json_max_size, passed through "
+                      "unchanged", r->headers_out.content_length_n);
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_api_led_transform_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->response = 1;
+    ctx->header_delayed = 1;
+
+    if (r->headers_out.content_length_n > 0) {
+        ctx->cap = (size_t) r->headers_out.content_length_n;
+    }
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_etag(r);
+
+    r->filter_need_in_memory = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_transform_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    u_char                            *p;
+    size_t                             size, cap;
+    ngx_buf_t                         *b, *data;
+    ngx_uint_t                         last, n;
+    ngx_chain_t                       *cl;
+    ngx_api_led_transform_ctx_t       *ctx;
+    ngx_api_led_transform_loc_conf_t  *conf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_api_led_transform_module);
+
+    if (ctx == NULL || !ctx->response || ctx->passthrough
+        || ctx->response_done)
+    {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    if (in == NULL) {
+        return NGX_OK;
+    }
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_api_led_transform_module);
+
+    /* the whole body in one buffer, the usual case: no copy */
+
+    if (ctx->size == 0) {
+        n = 0;
+        last = 0;
+        data = NULL;
+
+        for (cl = in; cl; cl = cl->next) {
+            b = cl->buf;
+
+            if (ngx_buf_size(b)) {
+                n++;
+                data = b;
+            }
+
+            if (b->last_buf || (r != r->main && b->last_in_chain)) {
+                last = 1;
+            }
+        }
+
+        if (last && n == 1 && ngx_buf_in_memory(data)
+            && (size_t) (data->last - data->pos) <= conf->response_max_size)
+        {
+            p = data->pos;
+            size = data->last - data->pos;
+
+            for (cl = in; cl; cl = cl->next) {
+                cl->buf->pos = cl->buf->last;
+            }
+
+            return ngx_api_led_transform_response(r, ctx, p, size);
+        }
+    }
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_size(b) && !ngx_buf_in_memory(b)) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "api_led: response buffer not in memory");
+            return NGX_ERROR;
+        }
+
+        size = b->last - b->pos;
+
+        if (ctx->size + size > conf->response_max_size) {
+            return ngx_api_led_transform_passthrough(r, ctx, cl);
+        }
+
+        if (size) {
+            if (ctx->buf == NULL || ctx->size + size > ctx->cap) {
+                cap = ngx_max(ctx->cap, 4096);
+
+                while (cap < ctx->size + size) {
+                    cap *= 2;
+                }
+
+                cap = ngx_min(cap, conf->response_max_size);
+
+                p = ngx_palloc(r->pool, cap);
+                if (p == NULL) {
+                    return NGX_ERROR;
+                }
+
+                if (ctx->buf) {
+                    ngx_memcpy(p, ctx->buf, ctx->size);
+                    ngx_pfree(r->pool, ctx->buf);
+                }
+
+                ctx->buf = p;
+                ctx->cap = cap;
+            }
+
+            ngx_memcpy(ctx->buf + ctx->size, b->pos, size);
+            ctx->size += size;
+            b->pos = b->last;
+        }
+
+        if (b->last_buf || (r != r->main && b->last_in_chain)) {
+            last = 1;
+        }
+    }
+
+    if (!last) {
+        return NGX_OK;
+    }
+
+    return ngx_api_led_transform_response(r, ctx, ctx->buf, ctx->size);
+}
+
+
+/* over the limit: what was held goes out unchanged, then the rest */
+
+static ngx_int_t
+ngx_api_led_transform_passthrough(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, ngx_chain_t *rest)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "api_led: response is larger than "
+                  "api_led_response_json_max_size, passed through unchanged");
+
+    ctx->passthrough = 1;
+    ctx->header_delayed = 0;
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    if (ctx->size == 0) {
+        return ngx_http_next_body_filter(r, rest);
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->temporary = 1;
+    b->start = ctx->buf;
+    b->pos = ctx->buf;
+    b->last = ctx->buf + ctx->size;
+    b->end = b->last;
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = rest;
+
+    return ngx_http_next_body_filter(r, cl);
+}
+
+
+/*
+ * The whole body is here: transform it, or send it unchanged when it is
+ * not JSON after all (with a warning: the upstream mislabels it).
+ */
+
+static ngx_int_t
+ngx_api_led_transform_response(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len)
+{
+    u_char                             err[NGX_API_LED_T_ERRLEN], *p;
+    json_t                            *doc;
+    ngx_int_t                          rc;
+    ngx_str_t                          out;
+    ngx_api_led_json_arena_t          *prev;
+    ngx_api_led_transform_loc_conf_t  *conf;
+
+    conf = ngx_http_get_module_loc_conf(r, ngx_api_led_transform_module);
+
+    ctx->response_done = 1;
+
+    if (len == 0) {
+        /* nothing to transform, nothing to warn about */
+        return ngx_api_led_transform_send(r, ctx, NULL, 0);
+    }
+
+    if (ngx_api_led_transform_arena(r, ctx) == NULL) {
+        return NGX_ERROR;
+    }
+
+    prev = ngx_api_led_json_arena_enter(ctx->arena);
+    rc = ngx_api_led_json_parse_pool(r->pool, data, len, &doc, err,
+                                     sizeof(err));
+    ngx_api_led_json_arena_leave(prev);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "api_led: response is not JSON to transform (%s), "
+                      "passed through unchanged", err);
+
+        if (data != ctx->buf && len) {
+            /* the upstream's buffer was consumed: it may be reused */
+            p = ngx_pnalloc(r->pool, len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(p, data, len);
+            data = p;
+        }
+
+        return ngx_api_led_transform_send(r, ctx, data, len);
+    }
+
+    prev = ngx_api_led_json_arena_enter(ctx->arena);
+
+    rc = ngx_api_led_json_ops_apply(r, conf->response_json_ops, &doc);
+
+    if (rc == NGX_OK) {
+        rc = ngx_api_led_json_dump(r->pool, doc, len + 64, &out);
+    }
+
+    json_decref(doc);
+
+    ngx_api_led_json_arena_leave(prev);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_api_led_transform_send(r, ctx, out.data, out.len);
+}
+
+
+static ngx_int_t
+ngx_api_led_transform_send(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.content_length_n = len;
+    ctx->header_delayed = 0;
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->temporary = (len > 0);
+    b->start = data;
+    b->pos = data;
+    b->last = data + len;
+    b->end = b->last;
+
+    if (r == r->main) {
+        b->last_buf = 1;
+
+    } else {
+        b->last_in_chain = 1;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
