@@ -1,3 +1,4 @@
+
 /*
  * Copyright (C) ngx_api_led_module authors
  *
