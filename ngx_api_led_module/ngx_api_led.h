@@ -244,8 +244,7 @@ ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
 
 
 /*
- * ngx_api_led_json.c, ngx_api_led_json_text.c, ngx_api_led_json_form.c:
- * jansson helpers for the concerns that reshape JSON.
+ * ngx_api_led_json*.c: jansson helpers for the concerns that reshape JSON.
  *
  * Paths are JSON Pointers (RFC 6901): "" is the whole document, "/a/0/b"
  * a member of an element of a member; "-" is the end of an array (append);

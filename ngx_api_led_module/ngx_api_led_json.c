@@ -6,8 +6,8 @@
  * JSON (transformation, orchestration): JSON Pointers (RFC 6901, with "*"
  * for every element of an array), the editing operations (set, remove,
  * rename, move, keep, wrap), typed values from nginx variables.  The text
- * side (parser, serializer, arena) is ngx_api_led_json_text.c, forms
- * ngx_api_led_json_form.c.
+ * side (parser, serializer) is ngx_api_led_json_text.c, the arena
+ * ngx_api_led_json_arena.c, forms ngx_api_led_json_form.c.
  */
 
 
