@@ -26,6 +26,10 @@ static char *ngx_api_led_transform_json_cmd(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_api_led_transform_convert_cmd(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_api_led_transform_op_t *ngx_api_led_transform_op_add(
+    ngx_conf_t *cf, ngx_array_t **ops, ngx_uint_t kind);
+static ngx_http_complex_value_t *ngx_api_led_transform_value(ngx_conf_t *cf,
+    ngx_str_t *value);
 
 
 static ngx_conf_enum_t  ngx_api_led_transform_convert[] = {
@@ -227,11 +231,10 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     char  *p = conf;
 
-    ngx_str_t                         *value, *cl;
-    ngx_uint_t                         response;
-    ngx_array_t                      **ops;
-    ngx_api_led_transform_op_t        *op;
-    ngx_http_compile_complex_value_t   ccv;
+    ngx_str_t                    *value, *cl;
+    ngx_uint_t                    response;
+    ngx_array_t                 **ops;
+    ngx_api_led_transform_op_t   *op;
 
     value = cf->args->elts;
     response = (cmd->offset
@@ -240,21 +243,10 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
 
     ops = (ngx_array_t **) (p + cmd->offset);
 
-    if (*ops == NGX_CONF_UNSET_PTR) {
-        *ops = ngx_array_create(cf->pool, 4,
-                                sizeof(ngx_api_led_transform_op_t));
-        if (*ops == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    op = ngx_array_push(*ops);
+    op = ngx_api_led_transform_op_add(cf, ops, NGX_API_LED_T_HEADER);
     if (op == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    ngx_memzero(op, sizeof(ngx_api_led_transform_op_t));
-    op->kind = NGX_API_LED_T_HEADER;
 
     if (ngx_strcmp(value[1].data, "set") == 0) {
         op->op = NGX_API_LED_EDIT_SET;
@@ -333,18 +325,8 @@ ngx_api_led_transform_header_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    op->value = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    op->value = ngx_api_led_transform_value(cf, &value[3]);
     if (op->value == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[3];
-    ccv.complex_value = op->value;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -366,29 +348,17 @@ ngx_api_led_transform_arg_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     char  *p = conf;
 
-    ngx_str_t                         *value;
-    ngx_array_t                      **ops;
-    ngx_api_led_transform_op_t        *op;
-    ngx_http_compile_complex_value_t   ccv;
+    ngx_str_t                    *value;
+    ngx_array_t                 **ops;
+    ngx_api_led_transform_op_t   *op;
 
     value = cf->args->elts;
     ops = (ngx_array_t **) (p + cmd->offset);
 
-    if (*ops == NGX_CONF_UNSET_PTR) {
-        *ops = ngx_array_create(cf->pool, 4,
-                                sizeof(ngx_api_led_transform_op_t));
-        if (*ops == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    op = ngx_array_push(*ops);
+    op = ngx_api_led_transform_op_add(cf, ops, NGX_API_LED_T_ARG);
     if (op == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    ngx_memzero(op, sizeof(ngx_api_led_transform_op_t));
-    op->kind = NGX_API_LED_T_ARG;
 
     if (ngx_strcmp(value[1].data, "set") == 0) {
         op->op = NGX_API_LED_EDIT_SET;
@@ -427,18 +397,8 @@ ngx_api_led_transform_arg_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    op->value = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    op->value = ngx_api_led_transform_value(cf, &value[3]);
     if (op->value == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-    ccv.cf = cf;
-    ccv.value = &value[3];
-    ccv.complex_value = op->value;
-
-    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -482,21 +442,10 @@ ngx_api_led_transform_json_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
                                            cf->args->nelts - 1, jop);
     }
 
-    if (*ops == NGX_CONF_UNSET_PTR) {
-        *ops = ngx_array_create(cf->pool, 4,
-                                sizeof(ngx_api_led_transform_op_t));
-        if (*ops == NULL) {
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    op = ngx_array_push(*ops);
+    op = ngx_api_led_transform_op_add(cf, ops, NGX_API_LED_T_JSON);
     if (op == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    ngx_memzero(op, sizeof(ngx_api_led_transform_op_t));
-    op->kind = NGX_API_LED_T_JSON;
 
     op->json = ngx_palloc(cf->pool, sizeof(ngx_api_led_json_op_t));
     if (op->json == NULL) {
@@ -513,6 +462,59 @@ ngx_api_led_transform_convert_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     return ngx_conf_set_enum_slot(cf, cmd, conf);
+}
+
+
+/* a request or response operation of "kind", appended to the list */
+
+static ngx_api_led_transform_op_t *
+ngx_api_led_transform_op_add(ngx_conf_t *cf, ngx_array_t **ops,
+    ngx_uint_t kind)
+{
+    ngx_api_led_transform_op_t  *op;
+
+    if (*ops == NGX_CONF_UNSET_PTR) {
+        *ops = ngx_array_create(cf->pool, 4,
+                                sizeof(ngx_api_led_transform_op_t));
+        if (*ops == NULL) {
+            return NULL;
+        }
+    }
+
+    op = ngx_array_push(*ops);
+    if (op == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(op, sizeof(ngx_api_led_transform_op_t));
+    op->kind = kind;
+
+    return op;
+}
+
+
+static ngx_http_complex_value_t *
+ngx_api_led_transform_value(ngx_conf_t *cf, ngx_str_t *value)
+{
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    cv = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+    if (cv == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = value;
+    ccv.complex_value = cv;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NULL;
+    }
+
+    return cv;
 }
 
 
