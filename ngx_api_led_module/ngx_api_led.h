@@ -126,6 +126,14 @@ ngx_int_t ngx_api_led_problem_send(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_api_led_problem_finalize(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail, ...);
 
+/*
+ * Sends the buffer "b" as the whole response with "status" and the
+ * Content-Type "type"; Content-Length is its size, and what described
+ * another representation (Accept-Ranges, Last-Modified, ETag) goes.
+ */
+ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b);
+
 
 /*
  * The access phase pipeline: ngx_api_led_module's access handler calls

@@ -995,10 +995,8 @@ ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
 {
     u_char              *p;
     size_t               len;
-    ngx_int_t            rc;
     ngx_str_t            partial;
     ngx_uint_t           i;
-    ngx_chain_t          out;
     ngx_http_request_t  *r;
 
     r = cmp->request;
@@ -1040,34 +1038,8 @@ ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
         }
     }
 
-    r->headers_out.status = cmp->conf->status;
-    r->headers_out.content_type = ngx_api_led_compose_json_type;
-    r->headers_out.content_type_len = ngx_api_led_compose_json_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.content_length_n = b->last - b->pos;
-
-    if (r->headers_out.content_length) {
-        r->headers_out.content_length->hash = 0;
-        r->headers_out.content_length = NULL;
-    }
-
-    ngx_http_clear_accept_ranges(r);
-    ngx_http_clear_last_modified(r);
-    ngx_http_clear_etag(r);
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_api_led_send_buf(r, cmp->conf->status,
+                                &ngx_api_led_compose_json_type, b);
 }
 
 

@@ -88,10 +88,8 @@ ngx_api_led_problem_vsend(ngx_http_request_t *r, ngx_uint_t status,
 {
     size_t              len;
     u_char             *p, detail[NGX_API_LED_DETAIL_MAX];
-    ngx_int_t           rc;
     ngx_str_t           title, cid, dtl;
     ngx_buf_t          *b;
-    ngx_chain_t         out;
     ngx_api_led_ctx_t  *ctx;
 
     if (r->header_sent) {
@@ -160,12 +158,25 @@ ngx_api_led_problem_vsend(ngx_http_request_t *r, ngx_uint_t status,
     *p++ = '\n';
 
     b->last = p;
+
+    return ngx_api_led_send_buf(r, status, &ngx_api_led_problem_content_type,
+                                b);
+}
+
+
+ngx_int_t
+ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b)
+{
+    ngx_int_t    rc;
+    ngx_chain_t  out;
+
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
     r->headers_out.status = status;
-    r->headers_out.content_type = ngx_api_led_problem_content_type;
-    r->headers_out.content_type_len = ngx_api_led_problem_content_type.len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.content_length_n = b->last - b->pos;
 
