@@ -847,19 +847,7 @@ ngx_api_led_limit_variable_store(ngx_http_request_t *r,
 static ngx_int_t
 ngx_api_led_limit_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_api_led_limit_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_api_led_add_variable_table(cf, ngx_api_led_limit_vars);
 }
 
 

@@ -128,9 +128,18 @@ static ngx_http_variable_t  ngx_api_led_vars[] = {
 static ngx_int_t
 ngx_api_led_add_variables(ngx_conf_t *cf)
 {
+    return ngx_api_led_add_variable_table(cf, ngx_api_led_vars);
+}
+
+
+/* registers a module's table of variables (ended by a null variable) */
+
+ngx_int_t
+ngx_api_led_add_variable_table(ngx_conf_t *cf, ngx_http_variable_t *vars)
+{
     ngx_http_variable_t  *var, *v;
 
-    for (v = ngx_api_led_vars; v->name.len; v++) {
+    for (v = vars; v->name.len; v++) {
         var = ngx_http_add_variable(cf, &v->name, v->flags);
         if (var == NULL) {
             return NGX_ERROR;
