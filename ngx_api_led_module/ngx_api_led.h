@@ -168,8 +168,7 @@ ngx_int_t ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate);
  * ngx_api_led_redis.c: the Redis client of ngx_api_led_limit_module (one
  * pipelined nginx connection per worker, hiredis as the RESP codec only).
  * The handler gets the reply (never an error reply), or NULL when Redis
- * failed; it is not called after ngx_api_led_redis_detach().  The reply
- * is freed when the handler returns.
+ * failed, exactly once.  The reply is freed when the handler returns.
  */
 struct redisReply;
 
@@ -186,11 +185,11 @@ ngx_api_led_redis_script_t *ngx_api_led_redis_add_script(ngx_conf_t *cf,
 ngx_int_t ngx_api_led_redis_init_process(ngx_cycle_t *cycle,
     ngx_api_led_redis_t *rd);
 void ngx_api_led_redis_exit_process(ngx_api_led_redis_t *rd);
+ngx_int_t ngx_api_led_redis_usable(ngx_api_led_redis_t *rd);
 ngx_int_t ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
-    ngx_api_led_redis_script_t *script, ngx_uint_t nargs, ngx_str_t *args,
-    ngx_api_led_redis_handler_pt handler, void *data,
+    ngx_api_led_redis_script_t *script, ngx_msec_t since, ngx_uint_t nargs,
+    ngx_str_t *args, ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp);
-void ngx_api_led_redis_detach(ngx_api_led_redis_waiter_t *w);
 ngx_msec_t ngx_api_led_redis_retry_after(ngx_api_led_redis_t *rd);
 ngx_uint_t ngx_api_led_redis_outage(ngx_api_led_redis_t *rd);
 

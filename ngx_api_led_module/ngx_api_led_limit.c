@@ -27,10 +27,6 @@ static ngx_int_t ngx_api_led_limit_add_item(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx, ngx_str_t *key, ngx_str_t *prefix,
     ngx_str_t *name, ngx_api_led_rate_t *rate, ngx_uint_t burst,
     ngx_uint_t on_error);
-static ngx_int_t ngx_api_led_limit_redis(ngx_http_request_t *r,
-    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
-static void ngx_api_led_limit_redis_handler(void *data,
-    struct redisReply *reply);
 static ngx_int_t ngx_api_led_limit_decide(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx);
 static ngx_int_t ngx_api_led_limit_retry_after(ngx_http_request_t *r,
@@ -59,46 +55,6 @@ static char *ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_api_led_limit_init_process(ngx_cycle_t *cycle);
 static void ngx_api_led_limit_exit_process(ngx_cycle_t *cycle);
-
-
-/*
- * The GCRA script.  KEYS: one per limit; ARGV: T and tau of each limit in
- * microseconds.  Returns {admitted, then per limit: remaining, reset and
- * retry in microseconds}.  Nothing is written unless every limit admits
- * the request.  Four Redis calls for two limits (TIME, MGET, PSETEX each):
- * the script's cost is Redis's, and Redis serves every node.  Lua numbers
- * are doubles: microseconds since the epoch (~2^51) are exact, and "%.0f"
- * keeps them so in the stored value.
- */
-
-static ngx_str_t  ngx_api_led_limit_script = ngx_string(
-    "local t = redis.call('TIME')\n"
-    "local now = t[1] * 1000000 + t[2]\n"
-    "local v = redis.call('MGET', unpack(KEYS))\n"
-    "local out, ok = {1}, true\n"
-    "for i = 1, #KEYS do\n"
-    "  local T, tau = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])\n"
-    "  local tat = tonumber(v[i]) or now\n"
-    "  if tat < now then tat = now end\n"
-    "  local ahead = tat - now\n"
-    "  if ahead > tau then\n"
-    "    ok = false\n"
-    "    out[3 * i - 1], out[3 * i], out[3 * i + 1] = 0, ahead, ahead - tau\n"
-    "  else\n"
-    "    v[i] = tat + T\n"
-    "    out[3 * i - 1], out[3 * i], out[3 * i + 1] =\n"
-    "      math.floor((tau - ahead) / T), ahead + T, 0\n"
-    "  end\n"
-    "end\n"
-    "if ok then\n"
-    "  for i = 1, #KEYS do\n"
-    "    redis.call('PSETEX', KEYS[i], math.ceil((v[i] - now) / 1000),\n"
-    "               string.format('%.0f', v[i]))\n"
-    "  end\n"
-    "else\n"
-    "  out[1] = 0\n"
-    "end\n"
-    "return out\n");
 
 
 static ngx_str_t  ngx_api_led_limit_stores[] = {
@@ -236,7 +192,7 @@ ngx_api_led_limit_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_limit_module);
 
-    /* the ctx is a pool cleanup's data: it detaches a waiter */
+    /* the ctx is a pool cleanup's data: it leaves a batch it waits in */
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_api_led_limit_ctx_t));
     if (cln == NULL) {
@@ -434,116 +390,6 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_api_led_limit_redis(ngx_http_request_t *r,
-    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx)
-{
-    u_char                    *p;
-    ngx_str_t                 *args;
-    ngx_uint_t                 i, n, nargs;
-    ngx_api_led_limit_item_t  *item;
-
-    n = lctx->nitems;
-    nargs = 1 + 3 * n;
-
-    args = ngx_palloc(r->pool, nargs * sizeof(ngx_str_t));
-    if (args == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_pnalloc(r->pool, (2 * n + 1) * NGX_INT64_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    args[0].data = p;
-    p = ngx_sprintf(p, "%ui", n);
-    args[0].len = p - args[0].data;
-
-    item = lctx->items;
-
-    for (i = 0; i < n; i++) {
-        args[1 + i] = item[i].key;
-
-        args[1 + n + 2 * i].data = p;
-        p = ngx_sprintf(p, "%uL", item[i].interval);
-        args[1 + n + 2 * i].len = p - args[1 + n + 2 * i].data;
-
-        args[2 + n + 2 * i].data = p;
-        p = ngx_sprintf(p, "%uL", item[i].tau);
-        args[2 + n + 2 * i].len = p - args[2 + n + 2 * i].data;
-    }
-
-    return ngx_api_led_redis_evalsha(lmcf->redis, lmcf->script, nargs, args,
-                                     ngx_api_led_limit_redis_handler, lctx,
-                                     &lctx->waiter);
-}
-
-
-static void
-ngx_api_led_limit_redis_handler(void *data, struct redisReply *reply)
-{
-    ngx_api_led_limit_ctx_t *lctx = data;
-
-    ngx_uint_t                 i;
-    redisReply               **e;
-    ngx_http_request_t        *r;
-    ngx_api_led_limit_item_t  *item;
-
-    r = lctx->request;
-
-    lctx->waiter = NULL;
-    lctx->state = NGX_API_LED_LIMIT_REPLIED;
-
-    if (reply == NULL) {
-        lctx->failed = 1;
-        goto resume;
-    }
-
-    if (reply->type != REDIS_REPLY_ARRAY
-        || reply->elements != 1 + 3 * lctx->nitems)
-    {
-        goto invalid;
-    }
-
-    e = reply->element;
-
-    for (i = 0; i < reply->elements; i++) {
-        if (e[i]->type != REDIS_REPLY_INTEGER || e[i]->integer < 0) {
-            goto invalid;
-        }
-    }
-
-    item = lctx->items;
-
-    for (i = 0; i < lctx->nitems; i++) {
-        item[i].remaining = (ngx_uint_t) e[1 + 3 * i]->integer;
-        item[i].reset = (ngx_msec_t) ((e[2 + 3 * i]->integer + 999) / 1000);
-        item[i].retry = (ngx_msec_t) ((e[3 + 3 * i]->integer + 999) / 1000);
-
-        if (e[0]->integer == 0 && item[i].retry == 0) {
-            /* admitted by this limit, but nothing was counted */
-            item[i].skip = 1;
-        }
-    }
-
-    lctx->store = NGX_API_LED_LIMIT_STORE_REDIS;
-
-    goto resume;
-
-invalid:
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "api_led: unexpected reply from the redis rate limit "
-                  "script");
-    lctx->failed = 1;
-
-resume:
-
-    ngx_api_led_resume(r);
-}
-
-
 /* the verdict: let the request go on, or answer 429 / 503 */
 
 static ngx_int_t
@@ -727,13 +573,7 @@ ngx_api_led_limit_cleanup(void *data)
 {
     ngx_api_led_limit_ctx_t  *lctx = data;
 
-    if (lctx->waiter) {
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, lctx->request->connection->log, 0,
-                       "api_led limit: request gone, waiter detached");
-
-        ngx_api_led_redis_detach(lctx->waiter);
-        lctx->waiter = NULL;
-    }
+    ngx_api_led_limit_redis_forget(lctx);
 }
 
 
@@ -964,7 +804,7 @@ ngx_api_led_limit_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     lmcf->script = ngx_api_led_redis_add_script(cf, lmcf->redis,
-                                                &ngx_api_led_limit_script);
+                                          ngx_api_led_limit_redis_script());
     if (lmcf->script == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1245,7 +1085,7 @@ ngx_api_led_limit_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_api_led_redis_init_process(cycle, lmcf->redis);
+    return ngx_api_led_limit_redis_init_process(cycle, lmcf);
 }
 
 
@@ -1261,7 +1101,7 @@ ngx_api_led_limit_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_api_led_redis_exit_process(lmcf->redis);
+    ngx_api_led_limit_redis_exit_process(lmcf);
 }
 
 

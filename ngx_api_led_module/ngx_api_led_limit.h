@@ -44,11 +44,20 @@ typedef struct {
 } ngx_api_led_limit_conf_t;
 
 
+typedef struct ngx_api_led_limit_batch_s  ngx_api_led_limit_batch_t;
+
+
 typedef struct {
     ngx_api_led_redis_t            *redis;
     ngx_api_led_redis_script_t     *script;
     ngx_shm_zone_t                 *shm_zone;
     unsigned                        need_local:1;
+
+    /* the worker's batches of requests for Redis */
+    ngx_queue_t                     filling;   /* the last one is open */
+    ngx_queue_t                     flight;
+    ngx_api_led_limit_batch_t      *spare;
+    ngx_event_t                     flush;
 } ngx_api_led_limit_main_conf_t;
 
 
@@ -76,7 +85,8 @@ typedef struct {
 
 typedef struct {
     ngx_http_request_t             *request;
-    ngx_api_led_redis_waiter_t     *waiter;
+    ngx_api_led_limit_batch_t      *batch;     /* waiting in it */
+    ngx_uint_t                      slot;      /* its place in the batch */
     ngx_api_led_limit_item_t       *items;
     ngx_uint_t                      nitems;
     ngx_uint_t                      state;
@@ -115,6 +125,16 @@ typedef struct {
     u_char                          data[1];
 } ngx_api_led_limit_node_t;
 
+
+/* ngx_api_led_limit_redis.c: the Redis store, requests batched */
+ngx_str_t *ngx_api_led_limit_redis_script(void);
+ngx_int_t ngx_api_led_limit_redis(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
+void ngx_api_led_limit_redis_forget(ngx_api_led_limit_ctx_t *lctx);
+ngx_int_t ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
+    ngx_api_led_limit_main_conf_t *lmcf);
+void ngx_api_led_limit_redis_exit_process(
+    ngx_api_led_limit_main_conf_t *lmcf);
 
 /* ngx_api_led_limit_local.c: the shared-memory store */
 void ngx_api_led_limit_local(ngx_http_request_t *r,

@@ -8,9 +8,9 @@
  * shutting down follow nginx's rules and nothing ever blocks the worker.
  *
  * One connection per worker carries every request's commands, pipelined;
- * replies are matched to waiters in FIFO order.  A request that goes away
- * only detaches its waiter (commands cannot be unsent): the reply, when it
- * comes, frees it.
+ * replies are matched to waiters in FIFO order.  A command cannot be
+ * unsent: a caller whose requests go away meanwhile keeps track of them
+ * itself (the rate limits' batches do).
  *
  * States: while the first connection of the worker is being made,
  * commands are queued behind the handshake (AUTH, SELECT, SCRIPT LOAD).
@@ -55,7 +55,7 @@ struct ngx_api_led_redis_script_s {
 
 struct ngx_api_led_redis_waiter_s {
     ngx_queue_t                    queue;
-    ngx_api_led_redis_handler_pt   handler;    /* NULL once detached */
+    ngx_api_led_redis_handler_pt   handler;    /* NULL: the handshake's */
     void                          *data;
     ngx_msec_t                     deadline;
     char                          *cmd;        /* EVALSHA, for NOSCRIPT */
@@ -119,7 +119,8 @@ static ngx_int_t ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd,
 static ngx_int_t ngx_api_led_redis_noscript(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *w);
 static ngx_int_t ngx_api_led_redis_send(ngx_api_led_redis_t *rd,
-    ngx_uint_t kind, ngx_api_led_redis_script_t *script, int argc,
+    ngx_uint_t kind, ngx_api_led_redis_script_t *script, ngx_msec_t deadline,
+    int argc,
     const char **argv, const size_t *argvlen,
     ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp);
@@ -386,29 +387,15 @@ ngx_api_led_redis_exit_process(ngx_api_led_redis_t *rd)
 
 
 /*
- * Queues EVALSHA of a script.  Returns NGX_AGAIN when the command is on its
- * way (the handler will be called exactly once unless the waiter is
- * detached first), NGX_DECLINED when Redis is unavailable (the circuit is
- * open: the caller must not wait), NGX_ERROR on a local failure.
+ * Whether a command can be queued now: NGX_DECLINED while the circuit is
+ * open (the caller applies its failure policy without waiting).
  */
 
 ngx_int_t
-ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
-    ngx_api_led_redis_script_t *script, ngx_uint_t nargs, ngx_str_t *args,
-    ngx_api_led_redis_handler_pt handler, void *data,
-    ngx_api_led_redis_waiter_t **wp)
+ngx_api_led_redis_usable(ngx_api_led_redis_t *rd)
 {
-    int          argc;
-    size_t       argvlen[NGX_API_LED_REDIS_MAX_ARGS];
-    ngx_uint_t   i;
-    const char  *argv[NGX_API_LED_REDIS_MAX_ARGS];
-
     if (!rd->started || rd->down) {
         return NGX_DECLINED;
-    }
-
-    if (nargs + 2 > NGX_API_LED_REDIS_MAX_ARGS) {
-        return NGX_ERROR;
     }
 
     if (rd->c == NULL) {
@@ -423,6 +410,52 @@ ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
         }
     }
 
+    return NGX_OK;
+}
+
+
+/*
+ * Queues EVALSHA of a script for callers that have waited since "since":
+ * the reply is due "timeout" after it.  Returns NGX_AGAIN when the command
+ * is on its way (the handler will be called exactly once), NGX_DECLINED
+ * when Redis is unavailable (the circuit is open: the caller must not
+ * wait), NGX_ERROR on a local failure.
+ */
+
+ngx_int_t
+ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
+    ngx_api_led_redis_script_t *script, ngx_msec_t since, ngx_uint_t nargs,
+    ngx_str_t *args, ngx_api_led_redis_handler_pt handler, void *data,
+    ngx_api_led_redis_waiter_t **wp)
+{
+    size_t        stack_argvlen[NGX_API_LED_REDIS_MAX_ARGS], *argvlen;
+    ngx_int_t     rc;
+    ngx_uint_t    i, argc;
+    const char   *stack_argv[NGX_API_LED_REDIS_MAX_ARGS], **argv;
+
+    if (ngx_api_led_redis_usable(rd) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    argc = nargs + 2;
+
+    if (argc > INT_MAX / 2) {
+        return NGX_ERROR;
+    }
+
+    if (argc <= NGX_API_LED_REDIS_MAX_ARGS) {
+        argv = stack_argv;
+        argvlen = stack_argvlen;
+
+    } else {
+        argv = ngx_alloc(argc * (sizeof(char *) + sizeof(size_t)), &rd->log);
+        if (argv == NULL) {
+            return NGX_ERROR;
+        }
+
+        argvlen = (size_t *) &argv[argc];
+    }
+
     argv[0] = "EVALSHA";
     argvlen[0] = sizeof("EVALSHA") - 1;
     argv[1] = (const char *) script->sha;
@@ -433,20 +466,15 @@ ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
         argvlen[i + 2] = args[i].len;
     }
 
-    argc = nargs + 2;
+    rc = ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_REQUEST, script,
+                                since + rd->timeout, (int) argc, argv,
+                                argvlen, handler, data, wp);
 
-    return ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_REQUEST, script,
-                                  argc, argv, argvlen, handler, data, wp);
-}
+    if (argv != stack_argv) {
+        ngx_free(argv);
+    }
 
-
-/* the request went away: its reply will be dropped when it comes */
-
-void
-ngx_api_led_redis_detach(ngx_api_led_redis_waiter_t *w)
-{
-    w->handler = NULL;
-    w->data = NULL;
+    return rc;
 }
 
 
@@ -574,7 +602,8 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
         argv[argc] = (const char *) rd->password.data;
         argvlen[argc++] = rd->password.len;
 
-        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_AUTH, NULL, argc,
+        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_AUTH, NULL,
+                                   ngx_current_msec + rd->timeout, argc,
                                    argv, argvlen, NULL, NULL, NULL)
             != NGX_AGAIN)
         {
@@ -590,7 +619,8 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
         argv[1] = (const char *) db;
         argvlen[1] = ngx_sprintf(db, "%i", rd->db) - db;
 
-        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_SELECT, NULL, 2,
+        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_SELECT, NULL,
+                                   ngx_current_msec + rd->timeout, 2,
                                    argv, argvlen, NULL, NULL, NULL)
             != NGX_AGAIN)
         {
@@ -610,7 +640,8 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
         argv[2] = (const char *) scripts[i]->text.data;
         argvlen[2] = scripts[i]->text.len;
 
-        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_LOAD, scripts[i], 3,
+        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_LOAD, scripts[i],
+                                   ngx_current_msec + rd->timeout, 3,
                                    argv, argvlen, NULL, NULL, NULL)
             != NGX_AGAIN)
         {
@@ -914,13 +945,6 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
     {
         freeReplyObject(reply);
 
-        if (w->handler == NULL) {
-            /* nobody waits for it any more: not worth a resend */
-            ngx_api_led_redis_free_waiter(rd, w);
-            ngx_api_led_redis_arm(rd);
-            return NGX_OK;
-        }
-
         /* the script cache was flushed: run it with EVAL, then reload it */
 
         if (ngx_api_led_redis_noscript(rd, w) != NGX_OK) {
@@ -949,22 +973,14 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
 
         freeReplyObject(reply);
 
-        if (handler) {
-            handler(data, NULL);
-        }
+        handler(data, NULL);
 
         return NGX_OK;
     }
 
     rd->failing = 0;
 
-    if (handler) {
-        handler(data, reply);
-
-    } else {
-        ngx_log_debug0(NGX_LOG_DEBUG_EVENT, &rd->log, 0,
-                       "api_led redis: reply for a detached waiter");
-    }
+    handler(data, reply);
 
     freeReplyObject(reply);
 
@@ -1037,7 +1053,8 @@ ngx_api_led_redis_noscript(ngx_api_led_redis_t *rd,
         argv[2] = (const char *) text->data;
         argvlen[2] = text->len;
 
-        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_LOAD, w->script, 3,
+        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_LOAD, w->script,
+                                   ngx_current_msec + rd->timeout, 3,
                                    argv, argvlen, NULL, NULL, NULL)
             != NGX_AGAIN)
         {
@@ -1055,7 +1072,8 @@ ngx_api_led_redis_noscript(ngx_api_led_redis_t *rd,
 
 static ngx_int_t
 ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
-    ngx_api_led_redis_script_t *script, int argc, const char **argv,
+    ngx_api_led_redis_script_t *script, ngx_msec_t deadline, int argc,
+    const char **argv,
     const size_t *argvlen, ngx_api_led_redis_handler_pt handler,
     void *data, ngx_api_led_redis_waiter_t **wp)
 {
@@ -1096,7 +1114,7 @@ ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
 
     w->handler = handler;
     w->data = data;
-    w->deadline = ngx_current_msec + rd->timeout;
+    w->deadline = deadline;
     w->script = script;
     w->kind = kind;
 

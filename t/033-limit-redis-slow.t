@@ -117,8 +117,8 @@ GET /t
 --- wait: 1.2
 --- error_log
 client prematurely closed connection
-api_led limit: request gone, waiter detached
-api_led redis: reply for a detached waiter
+api_led limit: request gone while waiting for redis
+api_led limit: a reply for a request gone
 --- no_error_log
 [alert]
 [error]

@@ -1,0 +1,641 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * The Redis store of the rate limits, requests batched.  A request's
+ * limits are checked by one call of a GCRA script; the requests that come
+ * while a call is on its way share the next one.  A worker keeps one batch
+ * in flight: the requests that arrive meanwhile fill the next batch, which
+ * leaves when the reply comes (with nothing in flight, at the end of the
+ * event loop's turn).  Alone, a request makes one call; under load, Redis
+ * runs one script for many requests, whose cost is mostly per call, not
+ * per request, and a request waits for at most the call in flight, then
+ * its own.
+ *
+ * The script checks a batch's requests in their order of arrival, each
+ * all-or-nothing as if it were alone: a rejected request consumes no
+ * quota, a later one sees what an earlier one consumed.  A key or a limit
+ * shared by several requests is sent and read once, written once.
+ *
+ * The batch belongs to the worker, not to a request: a request that goes
+ * away while it waits only empties its place, and the batch is freed once
+ * its reply (or the failure) has been handed out.
+ */
+
+
+#include "ngx_api_led_limit.h"
+
+
+/* a slot's number travels as a byte: a batch holds at most 255 limits */
+#define NGX_API_LED_LIMIT_BATCH_SLOTS  255
+#define NGX_API_LED_LIMIT_BATCH_HASH   512
+
+
+/* one limit (key, T and tau) as the script sees it */
+typedef struct {
+    uint64_t                        interval;
+    uint64_t                        tau;
+    ngx_uint_t                      key;       /* 1-based, as in KEYS */
+} ngx_api_led_limit_slot_t;
+
+
+struct ngx_api_led_limit_batch_s {
+    ngx_queue_t                     queue;     /* filling or flight */
+    ngx_api_led_limit_main_conf_t  *lmcf;
+    ngx_msec_t                      since;     /* its first request came */
+
+    ngx_uint_t                      nrequests;
+    ngx_uint_t                      nitems;    /* no more slots than that */
+    ngx_api_led_limit_ctx_t        *requests[NGX_API_LED_LIMIT_BATCH_SLOTS];
+
+    /* each request's number of limits: its share of the reply */
+    u_char                          sizes[NGX_API_LED_LIMIT_BATCH_SLOTS];
+
+    /* the command, built from the requests still there when it leaves */
+    ngx_uint_t                      nkeys;
+    ngx_uint_t                      nslots;
+    ngx_str_t                       keys[NGX_API_LED_LIMIT_BATCH_SLOTS];
+    ngx_api_led_limit_slot_t        slots[NGX_API_LED_LIMIT_BATCH_SLOTS];
+    u_char                          key_hash[NGX_API_LED_LIMIT_BATCH_HASH];
+    u_char                          slot_hash[NGX_API_LED_LIMIT_BATCH_HASH];
+
+    ngx_str_t                       args[2 + 4 * NGX_API_LED_LIMIT_BATCH_SLOTS];
+    u_char                          list[2 * NGX_API_LED_LIMIT_BATCH_SLOTS];
+    u_char                          numbers[(1 + 3
+                                             * NGX_API_LED_LIMIT_BATCH_SLOTS)
+                                            * NGX_INT64_LEN];
+};
+
+
+static ngx_api_led_limit_batch_t *ngx_api_led_limit_batch_open(
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_uint_t nitems);
+static void ngx_api_led_limit_batch_free(ngx_api_led_limit_batch_t *b);
+static void ngx_api_led_limit_redis_flush(ngx_event_t *ev);
+static void ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b);
+static ngx_uint_t ngx_api_led_limit_redis_command(
+    ngx_api_led_limit_batch_t *b);
+static u_char ngx_api_led_limit_redis_slot(ngx_api_led_limit_batch_t *b,
+    ngx_api_led_limit_item_t *item);
+static void ngx_api_led_limit_redis_reply(void *data,
+    struct redisReply *reply);
+static ngx_int_t ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
+    redisReply *reply);
+static void ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
+    redisReply *reply);
+static void ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
+    redisReply **e);
+
+
+/*
+ * The GCRA script.  KEYS: the batch's keys.  ARGV: for each limit (slot),
+ * its key's index in KEYS, T and tau in microseconds; last, the requests
+ * as a byte string: for each, the number of its limits, then their slots.
+ * Returns, for each request, {admitted, then per limit: remaining, reset
+ * and retry in microseconds}.  Nothing of a request is counted unless
+ * every one of its limits admits it.  Lua numbers are doubles:
+ * microseconds since the epoch (~2^51) are exact, and "%.0f" keeps them
+ * so in the stored value.
+ */
+
+static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
+    "local t = redis.call('TIME')\n"
+    "local now = t[1] * 1000000 + t[2]\n"
+    "local tat = redis.call('MGET', unpack(KEYS))\n"
+    "for k = 1, #KEYS do\n"
+    "  local x = tonumber(tat[k]) or now\n"
+    "  if x < now then x = now end\n"
+    "  tat[k] = x\n"
+    "end\n"
+    "local key, T, tau = {}, {}, {}\n"
+    "for s = 1, (#ARGV - 1) / 3 do\n"
+    "  key[s] = tonumber(ARGV[3 * s - 2])\n"
+    "  T[s] = tonumber(ARGV[3 * s - 1])\n"
+    "  tau[s] = tonumber(ARGV[3 * s])\n"
+    "end\n"
+    "local reqs = ARGV[#ARGV]\n"
+    "local out, dirty, o, p = {}, {}, 1, 1\n"
+    "while p <= #reqs do\n"
+    "  local n, ok = string.byte(reqs, p), 1\n"
+    "  for j = p + 1, p + n do\n"
+    "    local s = string.byte(reqs, j)\n"
+    "    if tat[key[s]] - now > tau[s] then ok = 0 end\n"
+    "  end\n"
+    "  out[o] = ok\n"
+    "  for j = p + 1, p + n do\n"
+    "    local s = string.byte(reqs, j)\n"
+    "    local k = key[s]\n"
+    "    local ahead = tat[k] - now\n"
+    "    if ahead > tau[s] then\n"
+    "      out[o + 1], out[o + 2], out[o + 3] = 0, ahead, ahead - tau[s]\n"
+    "    else\n"
+    "      out[o + 1], out[o + 2], out[o + 3] =\n"
+    "        math.floor((tau[s] - ahead) / T[s]), ahead + T[s], 0\n"
+    "      if ok == 1 then\n"
+    "        tat[k] = tat[k] + T[s]\n"
+    "        dirty[k] = true\n"
+    "      end\n"
+    "    end\n"
+    "    o = o + 3\n"
+    "  end\n"
+    "  o, p = o + 1, p + n + 1\n"
+    "end\n"
+    "for k in pairs(dirty) do\n"
+    "  redis.call('PSETEX', KEYS[k], math.ceil((tat[k] - now) / 1000),\n"
+    "             string.format('%.0f', tat[k]))\n"
+    "end\n"
+    "return out\n");
+
+
+ngx_str_t *
+ngx_api_led_limit_redis_script(void)
+{
+    return &ngx_api_led_limit_redis_gcra;
+}
+
+
+/*
+ * Puts the request in the open batch.  NGX_AGAIN: the request waits;
+ * NGX_DECLINED: Redis is unavailable, the failure policy applies now.
+ */
+
+ngx_int_t
+ngx_api_led_limit_redis(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx)
+{
+    ngx_api_led_limit_batch_t  *b;
+
+    if (ngx_api_led_redis_usable(lmcf->redis) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    b = ngx_api_led_limit_batch_open(lmcf, lctx->nitems);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    lctx->batch = b;
+    lctx->slot = b->nrequests;
+
+    b->requests[b->nrequests] = lctx;
+    b->sizes[b->nrequests] = (u_char) lctx->nitems;
+    b->nrequests++;
+    b->nitems += lctx->nitems;
+
+    if (!lmcf->flush.posted
+        && (ngx_queue_empty(&lmcf->flight)
+            || ngx_queue_head(&lmcf->filling) != &b->queue))
+    {
+        ngx_post_event(&lmcf->flush, &ngx_posted_events);
+    }
+
+    return NGX_AGAIN;
+}
+
+
+/* the request went away: its place in the batch is left empty */
+
+void
+ngx_api_led_limit_redis_forget(ngx_api_led_limit_ctx_t *lctx)
+{
+    if (lctx->batch) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, lctx->request->connection->log, 0,
+                       "api_led limit: request gone while waiting for redis");
+
+        lctx->batch->requests[lctx->slot] = NULL;
+        lctx->batch = NULL;
+    }
+}
+
+
+ngx_int_t
+ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
+    ngx_api_led_limit_main_conf_t *lmcf)
+{
+    ngx_queue_init(&lmcf->filling);
+    ngx_queue_init(&lmcf->flight);
+
+    lmcf->flush.handler = ngx_api_led_limit_redis_flush;
+    lmcf->flush.data = lmcf;
+    lmcf->flush.log = cycle->log;
+
+    return ngx_api_led_redis_init_process(cycle, lmcf->redis);
+}
+
+
+/* the client's waiters go first: no reply can reach a freed batch */
+
+void
+ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_main_conf_t *lmcf)
+{
+    ngx_queue_t  *q;
+
+    ngx_api_led_redis_exit_process(lmcf->redis);
+
+    if (lmcf->flush.posted) {
+        ngx_delete_posted_event(&lmcf->flush);
+    }
+
+    while (!ngx_queue_empty(&lmcf->filling)) {
+        q = ngx_queue_head(&lmcf->filling);
+        ngx_queue_remove(q);
+        ngx_free(ngx_queue_data(q, ngx_api_led_limit_batch_t, queue));
+    }
+
+    while (!ngx_queue_empty(&lmcf->flight)) {
+        q = ngx_queue_head(&lmcf->flight);
+        ngx_queue_remove(q);
+        ngx_free(ngx_queue_data(q, ngx_api_led_limit_batch_t, queue));
+    }
+
+    if (lmcf->spare) {
+        ngx_free(lmcf->spare);
+        lmcf->spare = NULL;
+    }
+}
+
+
+/* the batch a request with "nitems" limits joins: a new one when full */
+
+static ngx_api_led_limit_batch_t *
+ngx_api_led_limit_batch_open(ngx_api_led_limit_main_conf_t *lmcf,
+    ngx_uint_t nitems)
+{
+    ngx_api_led_limit_batch_t  *b;
+
+    if (!ngx_queue_empty(&lmcf->filling)) {
+        b = ngx_queue_data(ngx_queue_last(&lmcf->filling),
+                           ngx_api_led_limit_batch_t, queue);
+
+        if (b->nitems + nitems <= NGX_API_LED_LIMIT_BATCH_SLOTS) {
+            return b;
+        }
+    }
+
+    if (lmcf->spare) {
+        b = lmcf->spare;
+        lmcf->spare = NULL;
+
+    } else {
+        b = ngx_alloc(sizeof(ngx_api_led_limit_batch_t), ngx_cycle->log);
+        if (b == NULL) {
+            return NULL;
+        }
+    }
+
+    b->lmcf = lmcf;
+    b->since = ngx_current_msec;
+    b->nrequests = 0;
+    b->nitems = 0;
+
+    ngx_queue_insert_tail(&lmcf->filling, &b->queue);
+
+    return b;
+}
+
+
+static void
+ngx_api_led_limit_batch_free(ngx_api_led_limit_batch_t *b)
+{
+    if (b->lmcf->spare == NULL) {
+        b->lmcf->spare = b;
+        return;
+    }
+
+    ngx_free(b);
+}
+
+
+/*
+ * At the end of a turn: full batches leave; the open one leaves unless one
+ * is in flight (its reply will send it, fuller).
+ */
+
+static void
+ngx_api_led_limit_redis_flush(ngx_event_t *ev)
+{
+    ngx_queue_t                    *q;
+    ngx_api_led_limit_batch_t      *b;
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lmcf = ev->data;
+
+    while (!ngx_queue_empty(&lmcf->filling)) {
+        q = ngx_queue_head(&lmcf->filling);
+
+        if (q == ngx_queue_last(&lmcf->filling)
+            && !ngx_queue_empty(&lmcf->flight))
+        {
+            break;
+        }
+
+        ngx_queue_remove(q);
+
+        b = ngx_queue_data(q, ngx_api_led_limit_batch_t, queue);
+
+        ngx_api_led_limit_redis_send(b);
+    }
+}
+
+
+static void
+ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
+{
+    ngx_int_t                       rc;
+    ngx_uint_t                      i, n, nargs;
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lmcf = b->lmcf;
+
+    /* the places of requests that went away are closed up */
+
+    n = 0;
+
+    for (i = 0; i < b->nrequests; i++) {
+        if (b->requests[i]) {
+            b->requests[n] = b->requests[i];
+            b->sizes[n] = b->sizes[i];
+            b->requests[n]->slot = n;
+            n++;
+        }
+    }
+
+    b->nrequests = n;
+
+    if (n == 0) {
+        ngx_api_led_limit_batch_free(b);
+        return;
+    }
+
+    nargs = ngx_api_led_limit_redis_command(b);
+
+    rc = ngx_api_led_redis_evalsha(lmcf->redis, lmcf->script, b->since,
+                                   nargs, b->args,
+                                   ngx_api_led_limit_redis_reply, b, NULL);
+
+    if (rc == NGX_AGAIN) {
+        ngx_queue_insert_tail(&lmcf->flight, &b->queue);
+        return;
+    }
+
+    /* the circuit opened since the requests came: the policy applies */
+
+    ngx_api_led_limit_redis_answer(b, NULL);
+}
+
+
+/* KEYS, then the slots, then the list of requests; returns the count */
+
+static ngx_uint_t
+ngx_api_led_limit_redis_command(ngx_api_led_limit_batch_t *b)
+{
+    u_char                    *p, *list;
+    ngx_str_t                 *arg;
+    ngx_uint_t                 i, j;
+    ngx_api_led_limit_ctx_t   *lctx;
+    ngx_api_led_limit_slot_t  *slot;
+
+    b->nkeys = 0;
+    b->nslots = 0;
+    ngx_memzero(b->key_hash, sizeof(b->key_hash));
+    ngx_memzero(b->slot_hash, sizeof(b->slot_hash));
+
+    list = b->list;
+
+    for (i = 0; i < b->nrequests; i++) {
+        lctx = b->requests[i];
+
+        *list++ = b->sizes[i];
+
+        for (j = 0; j < lctx->nitems; j++) {
+            *list++ = ngx_api_led_limit_redis_slot(b, &lctx->items[j]);
+        }
+    }
+
+    p = b->numbers;
+    arg = b->args;
+
+    arg->data = p;
+    p = ngx_sprintf(p, "%ui", b->nkeys);
+    arg->len = p - arg->data;
+    arg++;
+
+    for (i = 0; i < b->nkeys; i++) {
+        *arg++ = b->keys[i];
+    }
+
+    for (i = 0; i < b->nslots; i++) {
+        slot = &b->slots[i];
+
+        arg->data = p;
+        p = ngx_sprintf(p, "%ui", slot->key);
+        arg->len = p - arg->data;
+        arg++;
+
+        arg->data = p;
+        p = ngx_sprintf(p, "%uL", slot->interval);
+        arg->len = p - arg->data;
+        arg++;
+
+        arg->data = p;
+        p = ngx_sprintf(p, "%uL", slot->tau);
+        arg->len = p - arg->data;
+        arg++;
+    }
+
+    arg->data = b->list;
+    arg->len = list - b->list;
+    arg++;
+
+    return arg - b->args;
+}
+
+
+/* the slot of a limit, its key and itself added when new to the batch */
+
+static u_char
+ngx_api_led_limit_redis_slot(ngx_api_led_limit_batch_t *b,
+    ngx_api_led_limit_item_t *item)
+{
+    ngx_uint_t                 hash, h, k, s;
+    ngx_api_led_limit_slot_t  *slot;
+
+    hash = ngx_hash_key(item->key.data, item->key.len);
+
+    for (h = hash; /* void */; h++) {
+        h &= NGX_API_LED_LIMIT_BATCH_HASH - 1;
+        k = b->key_hash[h];
+
+        if (k == 0) {
+            b->keys[b->nkeys++] = item->key;
+            k = b->nkeys;
+            b->key_hash[h] = (u_char) k;
+            break;
+        }
+
+        if (b->keys[k - 1].len == item->key.len
+            && ngx_memcmp(b->keys[k - 1].data, item->key.data,
+                          item->key.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    for (h = hash ^ (ngx_uint_t) (item->interval * 31 + item->tau);
+         /* void */;
+         h++)
+    {
+        h &= NGX_API_LED_LIMIT_BATCH_HASH - 1;
+        s = b->slot_hash[h];
+
+        if (s == 0) {
+            slot = &b->slots[b->nslots++];
+            slot->key = k;
+            slot->interval = item->interval;
+            slot->tau = item->tau;
+
+            b->slot_hash[h] = (u_char) b->nslots;
+
+            return (u_char) b->nslots;
+        }
+
+        slot = &b->slots[s - 1];
+
+        if (slot->key == k
+            && slot->interval == item->interval
+            && slot->tau == item->tau)
+        {
+            return (u_char) s;
+        }
+    }
+}
+
+
+static void
+ngx_api_led_limit_redis_reply(void *data, struct redisReply *reply)
+{
+    ngx_api_led_limit_batch_t *b = data;
+
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    lmcf = b->lmcf;
+
+    ngx_queue_remove(&b->queue);
+
+    if (reply && ngx_api_led_limit_redis_valid(b, reply) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "api_led: unexpected reply from the redis rate limit "
+                      "script");
+        reply = NULL;
+    }
+
+    /* the open batch leaves at the end of this turn, with what it has */
+
+    if (!ngx_queue_empty(&lmcf->filling) && !lmcf->flush.posted) {
+        ngx_post_event(&lmcf->flush, &ngx_posted_events);
+    }
+
+    ngx_api_led_limit_redis_answer(b, reply);
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
+    redisReply *reply)
+{
+    size_t        n;
+    ngx_uint_t    i;
+    redisReply  **e;
+
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < b->nrequests; i++) {
+        n += 1 + 3 * b->sizes[i];
+    }
+
+    if (reply->elements != n) {
+        return NGX_ERROR;
+    }
+
+    e = reply->element;
+
+    for (i = 0; i < n; i++) {
+        if (e[i]->type != REDIS_REPLY_INTEGER || e[i]->integer < 0) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Each request still there gets its share of the reply (NULL: Redis
+ * failed) and goes on.  A request that goes on may end others of the
+ * batch (say, HTTP/2 streams of one connection): their places are read
+ * afresh each time.
+ */
+
+static void
+ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
+    redisReply *reply)
+{
+    ngx_uint_t                i, pos;
+    ngx_api_led_limit_ctx_t  *lctx;
+
+    pos = 0;
+
+    for (i = 0; i < b->nrequests; i++) {
+        lctx = b->requests[i];
+
+        if (lctx == NULL) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                           "api_led limit: a reply for a request gone");
+
+        } else {
+            lctx->batch = NULL;
+            lctx->state = NGX_API_LED_LIMIT_REPLIED;
+
+            if (reply) {
+                ngx_api_led_limit_redis_outcome(lctx, &reply->element[pos]);
+
+            } else {
+                lctx->failed = 1;
+            }
+
+            ngx_api_led_resume(lctx->request);
+        }
+
+        pos += 1 + 3 * b->sizes[i];
+    }
+
+    ngx_api_led_limit_batch_free(b);
+}
+
+
+static void
+ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
+    redisReply **e)
+{
+    ngx_uint_t                 i;
+    ngx_api_led_limit_item_t  *item;
+
+    item = lctx->items;
+
+    for (i = 0; i < lctx->nitems; i++) {
+        item[i].remaining = (ngx_uint_t) e[1 + 3 * i]->integer;
+        item[i].reset = (ngx_msec_t) ((e[2 + 3 * i]->integer + 999) / 1000);
+        item[i].retry = (ngx_msec_t) ((e[3 + 3 * i]->integer + 999) / 1000);
+
+        if (e[0]->integer == 0 && item[i].retry == 0) {
+            /* admitted by this limit, but nothing was counted */
+            item[i].skip = 1;
+        }
+    }
+
+    lctx->store = NGX_API_LED_LIMIT_STORE_REDIS;
+}
