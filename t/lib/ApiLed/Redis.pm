@@ -1,5 +1,6 @@
 # Helpers for the rate-limit tests (t/030-039): private redis-servers, a
-# fake Redis that answers late, a second nginx, plain HTTP requests.
+# fake Redis that answers late, a gate in front of a real Redis that holds
+# script calls, a second nginx, plain HTTP requests.
 package ApiLed::Redis;
 
 use strict;
@@ -14,6 +15,8 @@ use Digest::SHA qw(sha1_hex);
 use File::Temp qw(tempdir);
 
 our @EXPORT = qw(free_port start_redis stop_redis redis_cli start_fake_redis
+                 start_redis_gate gate_reset gate_hold gate_release
+                 gate_drop gate_calls
                  start_nginx stop_nginx http_get wait_until nginx_port);
 
 my %children;
@@ -163,6 +166,140 @@ sub read_command {
         substr($$buf, 0, $1 + 2) = '';
     }
     return \@args;
+}
+
+# A gate in front of a real Redis (start_redis_gate(port => P)): it passes
+# every command and reply through, and for each script call (EVALSHA, EVAL)
+# appends a line "REQUESTS KEYS" to $gate->{dir}/calls as it arrives: the
+# number of rate-limit requests in the call (from its last argument, the
+# list of requests) and of its keys.  While gate_hold() is on, script calls
+# (and what comes after them) are held, not passed on: the call is on its
+# way as far as nginx knows, Redis has not seen it.  gate_drop() then closes
+# the connection instead, as a Redis that goes away in the middle of a call.
+sub start_redis_gate {
+    my (%o) = @_;
+    my $dir = tempdir(CLEANUP => 1);
+    my $listen = IO::Socket::INET->new(Listen => 16, ReuseAddr => 1,
+                                       LocalAddr => '127.0.0.1:0')
+        or die "listen: $!";
+    my $port = $listen->sockport;
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        $SIG{CHLD} = 'IGNORE';
+        while (my $c = $listen->accept) {
+            my $k = fork;
+            if (defined $k && $k == 0) {
+                gate_session($c, $o{port}, $dir);
+                POSIX::_exit(0);
+            }
+            close $c;
+        }
+        POSIX::_exit(0);
+    }
+    close $listen;
+    $children{$pid} = 1;
+    my $gate = { pid => $pid, port => $port, dir => $dir };
+    gate_reset($gate);
+    return $gate;
+}
+
+sub gate_reset {
+    my ($gate) = @_;
+    unlink "$gate->{dir}/hold", "$gate->{dir}/drop";
+    open my $f, '>', "$gate->{dir}/calls" or die $!;
+    close $f;
+}
+
+sub gate_hold {
+    my ($gate) = @_;
+    open my $f, '>', "$gate->{dir}/hold" or die $!;
+    close $f;
+}
+
+sub gate_release {
+    my ($gate) = @_;
+    unlink "$gate->{dir}/hold";
+}
+
+sub gate_drop {
+    my ($gate) = @_;
+    open my $f, '>', "$gate->{dir}/drop" or die $!;
+    close $f;
+}
+
+# the script calls seen so far: [[requests, keys], ...]
+sub gate_calls {
+    my ($gate) = @_;
+    open my $f, '<', "$gate->{dir}/calls" or return [];
+    return [ map { [split] } grep { /\n$/ } <$f> ];
+}
+
+sub gate_session {
+    my ($c, $port, $dir) = @_;
+    my $up = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+        or return;
+    my $sel = IO::Select->new($c, $up);
+    my $in = '';
+    my @queue;
+    for (;;) {
+        for my $s ($sel->can_read(0.01)) {
+            my $n = sysread $s, my $chunk, 65536;
+            return unless $n;
+            if ($s == $up) {
+                write_all($c, $chunk) or return;
+                next;
+            }
+            $in .= $chunk;
+            while (my ($cmd, $len) = parse_command($in)) {
+                my $raw = substr $in, 0, $len, '';
+                if ($cmd->[0] =~ /^eval(sha)?$/i) {
+                    my ($list, $p, $n) = ($cmd->[-1], 0, 0);
+                    while ($p < length $list) {
+                        $p += 1 + ord substr $list, $p, 1;
+                        $n++;
+                    }
+                    open my $f, '>>', "$dir/calls" or die $!;
+                    print $f "$n $cmd->[2]\n";
+                    close $f;
+                }
+                push @queue, [$cmd->[0], $raw];
+            }
+        }
+        while (@queue) {
+            if ($queue[0][0] =~ /^eval(sha)?$/i && -e "$dir/hold") {
+                return if -e "$dir/drop";
+                last;
+            }
+            write_all($up, (shift @queue)->[1]) or return;
+        }
+    }
+}
+
+sub write_all {
+    my ($s, $data) = @_;
+    while (length $data) {
+        my $n = syswrite $s, $data;
+        return 0 unless $n;
+        substr($data, 0, $n) = '';
+    }
+    return 1;
+}
+
+# one whole command at the start of the buffer: (args, its length), or ()
+sub parse_command {
+    my ($buf) = @_;
+    return () unless $buf =~ /\A\*(\d+)\r\n/;
+    my ($n, $pos, @args) = ($1, length $&);
+    for (1 .. $n) {
+        return () unless substr($buf, $pos) =~ /\A\$(\d+)\r\n/;
+        my $len = $1;
+        $pos += length $&;
+        return () if length($buf) < $pos + $len + 2;
+        push @args, substr $buf, $pos, $len;
+        $pos += $len + 2;
+    }
+    return (\@args, $pos);
 }
 
 # start_nginx(http => '...'): another nginx with the module, one process,
