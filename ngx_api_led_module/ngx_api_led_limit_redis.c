@@ -90,21 +90,23 @@ static void ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
  * The GCRA script.  KEYS: the batch's keys.  ARGV: for each limit (slot),
  * its key's index in KEYS, T and tau in microseconds; last, the requests
  * as a byte string: for each, the number of its limits, then their slots.
- * Returns, for each request, {admitted, then per limit: remaining, reset
- * and retry in microseconds}.  Nothing of a request is counted unless
- * every one of its limits admits it.  Lua numbers are doubles:
- * microseconds since the epoch (~2^51) are exact, and "%.0f" keeps them
- * so in the stored value.
+ * Returns, for each request and each of its limits, how far ahead of now
+ * the limit's TAT was (microseconds): the request was admitted if no limit
+ * was ahead by more than its tau, and only then counted.  The rest
+ * (remaining, reset, retry) follows from T and tau: nginx works it out,
+ * Redis's work stays per limit small.  Lua numbers are doubles:
+ * microseconds since the epoch (~2^51) are exact, and "%.0f" keeps them so
+ * in the stored value.
  */
 
 static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000000 + t[2]\n"
-    "local tat = redis.call('MGET', unpack(KEYS))\n"
+    "local a = redis.call('MGET', unpack(KEYS))\n"
     "for k = 1, #KEYS do\n"
-    "  local x = tonumber(tat[k]) or now\n"
-    "  if x < now then x = now end\n"
-    "  tat[k] = x\n"
+    "  local x = (tonumber(a[k]) or now) - now\n"
+    "  if x < 0 then x = 0 end\n"
+    "  a[k] = x\n"
     "end\n"
     "local key, T, tau = {}, {}, {}\n"
     "for s = 1, (#ARGV - 1) / 3 do\n"
@@ -112,36 +114,30 @@ static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
     "  T[s] = tonumber(ARGV[3 * s - 1])\n"
     "  tau[s] = tonumber(ARGV[3 * s])\n"
     "end\n"
-    "local reqs = ARGV[#ARGV]\n"
-    "local out, dirty, o, p = {}, {}, 1, 1\n"
-    "while p <= #reqs do\n"
-    "  local n, ok = string.byte(reqs, p), 1\n"
+    "local r = {string.byte(ARGV[#ARGV], 1, -1)}\n"
+    "local out, dirty, o, p = {}, {}, 0, 1\n"
+    "while p <= #r do\n"
+    "  local n, ok = r[p], true\n"
     "  for j = p + 1, p + n do\n"
-    "    local s = string.byte(reqs, j)\n"
-    "    if tat[key[s]] - now > tau[s] then ok = 0 end\n"
+    "    local s = r[j]\n"
+    "    local x = a[key[s]]\n"
+    "    o = o + 1\n"
+    "    out[o] = x\n"
+    "    if x > tau[s] then ok = false end\n"
     "  end\n"
-    "  out[o] = ok\n"
-    "  for j = p + 1, p + n do\n"
-    "    local s = string.byte(reqs, j)\n"
-    "    local k = key[s]\n"
-    "    local ahead = tat[k] - now\n"
-    "    if ahead > tau[s] then\n"
-    "      out[o + 1], out[o + 2], out[o + 3] = 0, ahead, ahead - tau[s]\n"
-    "    else\n"
-    "      out[o + 1], out[o + 2], out[o + 3] =\n"
-    "        math.floor((tau[s] - ahead) / T[s]), ahead + T[s], 0\n"
-    "      if ok == 1 then\n"
-    "        tat[k] = tat[k] + T[s]\n"
-    "        dirty[k] = true\n"
-    "      end\n"
+    "  if ok then\n"
+    "    for j = p + 1, p + n do\n"
+    "      local s = r[j]\n"
+    "      local k = key[s]\n"
+    "      a[k] = a[k] + T[s]\n"
+    "      dirty[k] = true\n"
     "    end\n"
-    "    o = o + 3\n"
     "  end\n"
-    "  o, p = o + 1, p + n + 1\n"
+    "  p = p + n + 1\n"
     "end\n"
     "for k in pairs(dirty) do\n"
-    "  redis.call('PSETEX', KEYS[k], math.ceil((tat[k] - now) / 1000),\n"
-    "             string.format('%.0f', tat[k]))\n"
+    "  redis.call('PSETEX', KEYS[k], math.ceil(a[k] / 1000),\n"
+    "             string.format('%.0f', now + a[k]))\n"
     "end\n"
     "return out\n");
 
@@ -554,7 +550,7 @@ ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
     n = 0;
 
     for (i = 0; i < b->nrequests; i++) {
-        n += 1 + 3 * b->sizes[i];
+        n += b->sizes[i];
     }
 
     if (reply->elements != n) {
@@ -610,7 +606,7 @@ ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
             ngx_api_led_resume(lctx->request);
         }
 
-        pos += 1 + 3 * b->sizes[i];
+        pos += b->sizes[i];
     }
 
     ngx_api_led_limit_batch_free(b);
@@ -621,19 +617,33 @@ static void
 ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
     redisReply **e)
 {
-    ngx_uint_t                 i;
+    uint64_t                   ahead;
+    ngx_uint_t                 i, admitted;
     ngx_api_led_limit_item_t  *item;
 
     item = lctx->items;
+    admitted = 1;
 
     for (i = 0; i < lctx->nitems; i++) {
-        item[i].remaining = (ngx_uint_t) e[1 + 3 * i]->integer;
-        item[i].reset = (ngx_msec_t) ((e[2 + 3 * i]->integer + 999) / 1000);
-        item[i].retry = (ngx_msec_t) ((e[3 + 3 * i]->integer + 999) / 1000);
+        ahead = (uint64_t) e[i]->integer;
 
-        if (e[0]->integer == 0 && item[i].retry == 0) {
+        if (ahead > item[i].tau) {
+            item[i].remaining = 0;
+            item[i].reset = (ahead + 999) / 1000;
+            item[i].retry = (ahead - item[i].tau + 999) / 1000;
+            admitted = 0;
+
+        } else {
+            item[i].remaining = (item[i].tau - ahead) / item[i].interval;
+            item[i].reset = (ahead + item[i].interval + 999) / 1000;
+            item[i].retry = 0;
+        }
+    }
+
+    if (!admitted) {
+        for (i = 0; i < lctx->nitems; i++) {
             /* admitted by this limit, but nothing was counted */
-            item[i].skip = 1;
+            item[i].skip = (item[i].retry == 0);
         }
     }
 

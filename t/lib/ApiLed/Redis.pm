@@ -88,7 +88,7 @@ sub stop_redis {
 }
 
 # A fake Redis: answers the handshake at once and every EVALSHA/EVAL with
-# an admitting reply for N limits after "delay" seconds.
+# an admitting reply for every limit of its requests after "delay" seconds.
 sub start_fake_redis {
     my (%o) = @_;
     my $delay = $o{delay} || 0;
@@ -127,10 +127,15 @@ sub fake_session {
             print $c "\$40\r\n$sha\r\n";
         } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
             sleep $delay if $delay;
-            my $n = $cmd->[2];
-            my $out = "*" . (1 + 3 * $n) . "\r\n:1\r\n";
-            $out .= ":0\r\n:1000\r\n:0\r\n" for 1 .. $n;
-            print $c $out;
+            # the last argument lists the requests: per request, the
+            # number of its limits, then their slots (one byte each)
+            my @list = unpack 'C*', $cmd->[-1];
+            my $n = 0;
+            for (my $p = 0; $p < @list; $p += $list[$p] + 1) {
+                $n += $list[$p];
+            }
+            # each limit: its TAT was not ahead of now
+            print $c "*$n\r\n" . (":0\r\n" x $n);
         } else {
             print $c "+OK\r\n";
         }
