@@ -95,8 +95,9 @@ static void ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
  * was ahead by more than its tau, and only then counted.  The rest
  * (remaining, reset, retry) follows from T and tau: nginx works it out,
  * Redis's work stays per limit small.  Lua numbers are doubles:
- * microseconds since the epoch (~2^51) are exact, and "%.0f" keeps them so
- * in the stored value.
+ * microseconds since the epoch (~2^51) are exact, and Redis writes a
+ * number argument with 17 significant digits, so the stored value is
+ * exact too (string.format would cost a microsecond a key).
  */
 
 static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
@@ -136,8 +137,7 @@ static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
     "  p = p + n + 1\n"
     "end\n"
     "for k in pairs(dirty) do\n"
-    "  redis.call('PSETEX', KEYS[k], math.ceil(a[k] / 1000),\n"
-    "             string.format('%.0f', now + a[k]))\n"
+    "  redis.call('PSETEX', KEYS[k], math.ceil(a[k] / 1000), now + a[k])\n"
     "end\n"
     "return out\n");
 
