@@ -24,7 +24,7 @@ redis_cli($redis_port, 'eval',
 our $Gate = start_redis_gate(port => $redis_port);
 $ENV{TEST_NGINX_GATE_PORT} = $Gate->{port};
 
-# under valgrind nginx is many times slower: timings are not checked there
+# under valgrind nginx is many times slower: the timings allow for it
 our $V = $ENV{TEST_NGINX_USE_VALGRIND};
 our $Await = $V ? 60 : 5;
 
@@ -33,6 +33,10 @@ $ENV{TEST_NGINX_HOLD_TIMEOUT} = $V ? '60s' : '5s';
 
 # a call in flight that times out, with the requests behind it
 our $Timeout = $V ? 2 : 0.5;
+
+# what "at once" allows for: nginx's own work, many times slower under
+# valgrind
+our $Slack = $V ? 1 : 0.25;
 $ENV{TEST_NGINX_SHORT_TIMEOUT} = ($Timeout * 1000) . 'ms';
 
 
@@ -424,18 +428,15 @@ Test::More::is(::statuses($first, @r), '503 x6', "$name: every request 503");
 Test::More::is(scalar(grep { $_->{headers}{'retry-after'} } $first, @r), 6,
                "$name: with Retry-After");
 Test::More::is(::calls(), '1 1', "$name: the batch behind was never sent");
-SKIP: {
-    Test::More::skip("$name: timings under valgrind", 3) if $::V;
-    my @late = grep { $_->{done} - $_->{sent} > $::Timeout + 0.2 }
-               $first, @r;
-    Test::More::is(scalar @late, 0,
-                   "$name: each answered within the timeout of its arrival");
-    Test::More::cmp_ok($first->{headers}{'x-time'}, '>=', $::Timeout - 0.01,
-                       "$name: the first one waited for the timeout");
-    my @slow = grep { $_->{done} - $first->{done} > $::Timeout / 2 } @r;
-    Test::More::is(scalar @slow, 0,
-                   "$name: the others answered with it, not a timeout later");
-}
+my @late = grep { $_->{done} - $_->{sent} > $::Timeout + $::Slack }
+           $first, @r;
+Test::More::is(scalar @late, 0,
+               "$name: each answered within the timeout of its arrival");
+Test::More::cmp_ok($first->{headers}{'x-time'}, '>=', $::Timeout - 0.01,
+                   "$name: the first one waited for the timeout");
+my @slow = grep { $_->{done} - $first->{done} > $::Timeout / 2 } @r;
+Test::More::is(scalar @slow, 0,
+               "$name: the others answered with it, not a timeout later");
 --- request
 GET /t
 --- error_code: 503
@@ -476,11 +477,8 @@ Test::More::is(::statuses($first, @r), '200 x5',
 Test::More::is(join(' ', map { $_->{headers}{'x-store'} } $first, @r),
                'none none none none none', "$name: not counted");
 Test::More::is(::calls(), '1 1', "$name: the batch behind was never sent");
-SKIP: {
-    Test::More::skip("$name: timings under valgrind", 1) if $::V;
-    my @slow = grep { $_->{done} - $t0 > 0.25 } $first, @r;
-    Test::More::is(scalar @slow, 0, "$name: all answered at once");
-}
+my @slow = grep { $_->{done} - $t0 > $::Slack } $first, @r;
+Test::More::is(scalar @slow, 0, "$name: all answered at once");
 --- request
 GET /t
 --- error_log
