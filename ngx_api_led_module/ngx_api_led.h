@@ -187,9 +187,10 @@ ngx_int_t ngx_api_led_redis_init_process(ngx_cycle_t *cycle,
 void ngx_api_led_redis_exit_process(ngx_api_led_redis_t *rd);
 ngx_int_t ngx_api_led_redis_usable(ngx_api_led_redis_t *rd);
 ngx_int_t ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
-    ngx_api_led_redis_script_t *script, ngx_msec_t since, ngx_uint_t nargs,
-    ngx_str_t *args, ngx_api_led_redis_handler_pt handler, void *data,
+    ngx_api_led_redis_script_t *script, ngx_uint_t nargs, ngx_str_t *args,
+    ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp);
+ngx_msec_t ngx_api_led_redis_timeout(ngx_api_led_redis_t *rd);
 ngx_msec_t ngx_api_led_redis_retry_after(ngx_api_led_redis_t *rd);
 ngx_uint_t ngx_api_led_redis_outage(ngx_api_led_redis_t *rd);
 

@@ -792,7 +792,8 @@ ngx_api_led_limit_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_api_led_limit_main_conf_t *lmcf = conf;
 
-    char  *rv;
+    char       *rv;
+    ngx_str_t  *script;
 
     if (lmcf->redis) {
         return "is duplicate";
@@ -803,8 +804,9 @@ ngx_api_led_limit_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return rv;
     }
 
-    lmcf->script = ngx_api_led_redis_add_script(cf, lmcf->redis,
-                                          ngx_api_led_limit_redis_script());
+    script = ngx_api_led_limit_redis_script();
+
+    lmcf->script = ngx_api_led_redis_add_script(cf, lmcf->redis, script);
     if (lmcf->script == NULL) {
         return NGX_CONF_ERROR;
     }

@@ -42,10 +42,13 @@ typedef struct {
 struct ngx_api_led_limit_batch_s {
     ngx_queue_t                     queue;     /* filling or flight */
     ngx_api_led_limit_main_conf_t  *lmcf;
-    ngx_msec_t                      since;     /* its first request came */
+    ngx_event_t                     timer;     /* its first request's timeout */
+    unsigned                        sent:1;
 
     ngx_uint_t                      nrequests;
     ngx_uint_t                      nitems;    /* no more slots than that */
+
+    /* each request has a limit at least: no more requests than limits */
     ngx_api_led_limit_ctx_t        *requests[NGX_API_LED_LIMIT_BATCH_SLOTS];
 
     /* each request's number of limits: its share of the reply */
@@ -71,16 +74,18 @@ static ngx_api_led_limit_batch_t *ngx_api_led_limit_batch_open(
     ngx_api_led_limit_main_conf_t *lmcf, ngx_uint_t nitems);
 static void ngx_api_led_limit_batch_free(ngx_api_led_limit_batch_t *b);
 static void ngx_api_led_limit_redis_flush(ngx_event_t *ev);
+static void ngx_api_led_limit_redis_expire(ngx_event_t *ev);
 static void ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b);
 static ngx_uint_t ngx_api_led_limit_redis_command(
     ngx_api_led_limit_batch_t *b);
 static u_char ngx_api_led_limit_redis_slot(ngx_api_led_limit_batch_t *b,
     ngx_api_led_limit_item_t *item);
-static void ngx_api_led_limit_redis_reply(void *data,
-    struct redisReply *reply);
+static void ngx_api_led_limit_redis_reply(void *data, redisReply *reply);
 static ngx_int_t ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
     redisReply *reply);
 static void ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
+    redisReply *reply);
+static void ngx_api_led_limit_redis_hand_out(ngx_api_led_limit_batch_t *b,
     redisReply *reply);
 static void ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
     redisReply **e);
@@ -223,7 +228,8 @@ ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
 void
 ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_main_conf_t *lmcf)
 {
-    ngx_queue_t  *q;
+    ngx_queue_t                *q;
+    ngx_api_led_limit_batch_t  *b;
 
     ngx_api_led_redis_exit_process(lmcf->redis);
 
@@ -231,17 +237,22 @@ ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_main_conf_t *lmcf)
         ngx_delete_posted_event(&lmcf->flush);
     }
 
+    ngx_queue_add(&lmcf->filling, &lmcf->flight);
+
     while (!ngx_queue_empty(&lmcf->filling)) {
         q = ngx_queue_head(&lmcf->filling);
         ngx_queue_remove(q);
-        ngx_free(ngx_queue_data(q, ngx_api_led_limit_batch_t, queue));
+
+        b = ngx_queue_data(q, ngx_api_led_limit_batch_t, queue);
+
+        if (b->timer.timer_set) {
+            ngx_del_timer(&b->timer);
+        }
+
+        ngx_free(b);
     }
 
-    while (!ngx_queue_empty(&lmcf->flight)) {
-        q = ngx_queue_head(&lmcf->flight);
-        ngx_queue_remove(q);
-        ngx_free(ngx_queue_data(q, ngx_api_led_limit_batch_t, queue));
-    }
+    ngx_queue_init(&lmcf->flight);
 
     if (lmcf->spare) {
         ngx_free(lmcf->spare);
@@ -278,12 +289,20 @@ ngx_api_led_limit_batch_open(ngx_api_led_limit_main_conf_t *lmcf,
         }
     }
 
+    ngx_memzero(&b->timer, sizeof(ngx_event_t));
+
+    b->timer.handler = ngx_api_led_limit_redis_expire;
+    b->timer.data = b;
+    b->timer.log = ngx_cycle->log;
+
     b->lmcf = lmcf;
-    b->since = ngx_current_msec;
+    b->sent = 0;
     b->nrequests = 0;
     b->nitems = 0;
 
     ngx_queue_insert_tail(&lmcf->filling, &b->queue);
+
+    ngx_add_timer(&b->timer, ngx_api_led_redis_timeout(lmcf->redis));
 
     return b;
 }
@@ -364,11 +383,12 @@ ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
 
     nargs = ngx_api_led_limit_redis_command(b);
 
-    rc = ngx_api_led_redis_evalsha(lmcf->redis, lmcf->script, b->since,
-                                   nargs, b->args,
-                                   ngx_api_led_limit_redis_reply, b, NULL);
+    rc = ngx_api_led_redis_evalsha(lmcf->redis, lmcf->script, nargs,
+                                   b->args, ngx_api_led_limit_redis_reply, b,
+                                   NULL);
 
     if (rc == NGX_AGAIN) {
+        b->sent = 1;
         ngx_queue_insert_tail(&lmcf->flight, &b->queue);
         return;
     }
@@ -508,7 +528,7 @@ ngx_api_led_limit_redis_slot(ngx_api_led_limit_batch_t *b,
 
 
 static void
-ngx_api_led_limit_redis_reply(void *data, struct redisReply *reply)
+ngx_api_led_limit_redis_reply(void *data, redisReply *reply)
 {
     ngx_api_led_limit_batch_t *b = data;
 
@@ -570,6 +590,56 @@ ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
 
 
 /*
+ * A batch's first request has waited "timeout": the requests of the batch
+ * get their failure policy now, though Redis itself may be well (it is
+ * Redis's own deadline, a reply later than "timeout" after the call left,
+ * that opens the circuit).  A call on its way stays there: its reply, when
+ * it comes, finds nobody.  Logged at most once a second.
+ */
+
+static void
+ngx_api_led_limit_redis_expire(ngx_event_t *ev)
+{
+    ngx_api_led_limit_batch_t *b = ev->data;
+
+    static ngx_msec_t  logged;
+
+    if (logged == 0 || ngx_current_msec - logged >= 1000) {
+        logged = ngx_current_msec ? ngx_current_msec : 1;
+
+        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                      "api_led: rate limit checks waited %M ms for redis, "
+                      "their on_error applies",
+                      ngx_api_led_redis_timeout(b->lmcf->redis));
+    }
+
+    if (!b->sent) {
+        ngx_queue_remove(&b->queue);
+        ngx_api_led_limit_redis_answer(b, NULL);
+        return;
+    }
+
+    ngx_api_led_limit_redis_hand_out(b, NULL);
+}
+
+
+/* the batch's reply (NULL: failure) is handed out, the batch is done */
+
+static void
+ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
+    redisReply *reply)
+{
+    if (b->timer.timer_set) {
+        ngx_del_timer(&b->timer);
+    }
+
+    ngx_api_led_limit_redis_hand_out(b, reply);
+
+    ngx_api_led_limit_batch_free(b);
+}
+
+
+/*
  * Each request still there gets its share of the reply (NULL: Redis
  * failed) and goes on.  A request that goes on may end others of the
  * batch (say, HTTP/2 streams of one connection): their places are read
@@ -577,7 +647,7 @@ ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
  */
 
 static void
-ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
+ngx_api_led_limit_redis_hand_out(ngx_api_led_limit_batch_t *b,
     redisReply *reply)
 {
     ngx_uint_t                i, pos;
@@ -593,6 +663,7 @@ ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
                            "api_led limit: a reply for a request gone");
 
         } else {
+            b->requests[i] = NULL;
             lctx->batch = NULL;
             lctx->state = NGX_API_LED_LIMIT_REPLIED;
 
@@ -608,8 +679,6 @@ ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
 
         pos += b->sizes[i];
     }
-
-    ngx_api_led_limit_batch_free(b);
 }
 
 

@@ -119,8 +119,7 @@ static ngx_int_t ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd,
 static ngx_int_t ngx_api_led_redis_noscript(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *w);
 static ngx_int_t ngx_api_led_redis_send(ngx_api_led_redis_t *rd,
-    ngx_uint_t kind, ngx_api_led_redis_script_t *script, ngx_msec_t deadline,
-    int argc,
+    ngx_uint_t kind, ngx_api_led_redis_script_t *script, int argc,
     const char **argv, const size_t *argvlen,
     ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp);
@@ -415,8 +414,7 @@ ngx_api_led_redis_usable(ngx_api_led_redis_t *rd)
 
 
 /*
- * Queues EVALSHA of a script for callers that have waited since "since":
- * the reply is due "timeout" after it.  Returns NGX_AGAIN when the command
+ * Queues EVALSHA of a script.  Returns NGX_AGAIN when the command
  * is on its way (the handler will be called exactly once), NGX_DECLINED
  * when Redis is unavailable (the circuit is open: the caller must not
  * wait), NGX_ERROR on a local failure.
@@ -424,8 +422,8 @@ ngx_api_led_redis_usable(ngx_api_led_redis_t *rd)
 
 ngx_int_t
 ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
-    ngx_api_led_redis_script_t *script, ngx_msec_t since, ngx_uint_t nargs,
-    ngx_str_t *args, ngx_api_led_redis_handler_pt handler, void *data,
+    ngx_api_led_redis_script_t *script, ngx_uint_t nargs, ngx_str_t *args,
+    ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp)
 {
     size_t        stack_argvlen[NGX_API_LED_REDIS_MAX_ARGS], *argvlen;
@@ -467,14 +465,21 @@ ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
     }
 
     rc = ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_REQUEST, script,
-                                since + rd->timeout, (int) argc, argv,
-                                argvlen, handler, data, wp);
+                                (int) argc, argv, argvlen, handler, data,
+                                wp);
 
     if (argv != stack_argv) {
         ngx_free(argv);
     }
 
     return rc;
+}
+
+
+ngx_msec_t
+ngx_api_led_redis_timeout(ngx_api_led_redis_t *rd)
+{
+    return rd->timeout;
 }
 
 
@@ -602,8 +607,7 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
         argv[argc] = (const char *) rd->password.data;
         argvlen[argc++] = rd->password.len;
 
-        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_AUTH, NULL,
-                                   ngx_current_msec + rd->timeout, argc,
+        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_AUTH, NULL, argc,
                                    argv, argvlen, NULL, NULL, NULL)
             != NGX_AGAIN)
         {
@@ -619,8 +623,7 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
         argv[1] = (const char *) db;
         argvlen[1] = ngx_sprintf(db, "%i", rd->db) - db;
 
-        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_SELECT, NULL,
-                                   ngx_current_msec + rd->timeout, 2,
+        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_SELECT, NULL, 2,
                                    argv, argvlen, NULL, NULL, NULL)
             != NGX_AGAIN)
         {
@@ -640,8 +643,7 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
         argv[2] = (const char *) scripts[i]->text.data;
         argvlen[2] = scripts[i]->text.len;
 
-        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_LOAD, scripts[i],
-                                   ngx_current_msec + rd->timeout, 3,
+        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_LOAD, scripts[i], 3,
                                    argv, argvlen, NULL, NULL, NULL)
             != NGX_AGAIN)
         {
@@ -948,8 +950,15 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
         /* the script cache was flushed: run it with EVAL, then reload it */
 
         if (ngx_api_led_redis_noscript(rd, w) != NGX_OK) {
+            /* the waiter is in no queue now: fail() would not answer it */
+            handler = w->handler;
+            data = w->data;
+
             ngx_api_led_redis_free_waiter(rd, w);
             ngx_api_led_redis_fail(rd, 0, "could not resend a script");
+
+            handler(data, NULL);
+
             return NGX_ERROR;
         }
 
@@ -1053,11 +1062,11 @@ ngx_api_led_redis_noscript(ngx_api_led_redis_t *rd,
         argv[2] = (const char *) text->data;
         argvlen[2] = text->len;
 
-        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_LOAD, w->script,
-                                   ngx_current_msec + rd->timeout, 3,
+        if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_LOAD, w->script, 3,
                                    argv, argvlen, NULL, NULL, NULL)
             != NGX_AGAIN)
         {
+            ngx_queue_remove(&w->queue);
             return NGX_ERROR;
         }
 
@@ -1072,8 +1081,7 @@ ngx_api_led_redis_noscript(ngx_api_led_redis_t *rd,
 
 static ngx_int_t
 ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
-    ngx_api_led_redis_script_t *script, ngx_msec_t deadline, int argc,
-    const char **argv,
+    ngx_api_led_redis_script_t *script, int argc, const char **argv,
     const size_t *argvlen, ngx_api_led_redis_handler_pt handler,
     void *data, ngx_api_led_redis_waiter_t **wp)
 {
@@ -1114,7 +1122,7 @@ ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
 
     w->handler = handler;
     w->data = data;
-    w->deadline = deadline;
+    w->deadline = ngx_current_msec + rd->timeout;
     w->script = script;
     w->kind = kind;
 
@@ -1204,10 +1212,10 @@ ngx_api_led_redis_flush(ngx_api_led_redis_t *rd)
 
 
 /*
- * One timer for every waiter: the earliest deadline.  Request deadlines are
- * in queue order; the handshake's, at the head, are later (they include the
- * connect timeout): the earliest is among the waiters up to the first
- * request.
+ * One timer for every waiter: the earliest deadline.  Deadlines are not
+ * always in queue order (a command resent after NOSCRIPT keeps its own, the
+ * handshake's include the connect timeout); the queue is short: a worker
+ * has one script call in flight, seldom more.
  */
 
 static ngx_msec_t
@@ -1229,10 +1237,6 @@ ngx_api_led_redis_earliest(ngx_api_led_redis_t *rd)
             || (ngx_msec_int_t) (w->deadline - earliest) < 0)
         {
             earliest = w->deadline;
-        }
-
-        if (w->kind == NGX_API_LED_REDIS_REQUEST) {
-            break;
         }
     }
 

@@ -34,6 +34,14 @@ $ENV{TEST_NGINX_HOLD_TIMEOUT} = $V ? '60s' : '5s';
 # a call in flight that times out, with the requests behind it
 our $Timeout = $V ? 2 : 0.5;
 
+# a Redis that answers every call, each "delay" late but within the
+# timeout: the requests waiting behind a call wait longer than the timeout
+our $SlowDelay = $V ? 1.5 : 0.3;
+our $SlowTimeout = $V ? 2.5 : 0.5;
+our $Slow = start_fake_redis(delay => $SlowDelay);
+$ENV{TEST_NGINX_SLOW_PORT} = $Slow->{port};
+$ENV{TEST_NGINX_SLOW_TIMEOUT} = ($SlowTimeout * 1000) . 'ms';
+
 # what "at once" allows for: nginx's own work, many times slower under
 # valgrind
 our $Slack = $V ? 1 : 0.25;
@@ -584,4 +592,45 @@ GET /t
 RateLimit-Remaining: 983
 --- no_error_log
 [error]
+[alert]
+
+
+
+=== TEST 10: requests that wait behind a slow call longer than the timeout get on_error, Redis stays up
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_SLOW_PORT timeout=$TEST_NGINX_SLOW_TIMEOUT;
+--- config
+    location /t {
+        api_led_rate_limit 100r/s key=t037-10 on_error=closed;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Store $api_led_rate_limit_store always;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+my $name = 'TEST 10';
+my $from = ::log_size();
+# the first call leaves alone; three requests come while it is on its way
+my $first = ::send_request('/t');
+::await_requests(1, $from, $name);
+my @r = map { ::send_request('/t') } 1 .. 3;
+::await_requests(4, $from, $name);
+::read_responses($first, @r);
+Test::More::is($first->{status}, 200, "$name: the first call answered in time");
+Test::More::is(::statuses(@r), '503 x3',
+               "$name: those behind it waited the timeout: on_error=closed");
+my @early = grep { $_->{done} - $_->{sent} < $::SlowTimeout - 0.05 } @r;
+my @late = grep { $_->{done} - $_->{sent} > $::SlowTimeout + $::Slack } @r;
+Test::More::is(scalar @early + scalar @late, 0,
+               "$name: answered after the timeout of their arrival, not later");
+::await_log(qr/rate limit checks waited \d+ ms for redis/, $from, $name);
+--- request
+GET /t
+--- response_headers
+X-Store: redis
+--- error_log
+rate limit checks waited
+--- no_error_log
+redis unavailable
 [alert]
