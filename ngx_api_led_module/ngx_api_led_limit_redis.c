@@ -308,9 +308,15 @@ ngx_api_led_limit_batch_open(ngx_api_led_limit_main_conf_t *lmcf,
 }
 
 
+/* every way a batch ends comes here: its timer must not outlive it */
+
 static void
 ngx_api_led_limit_batch_free(ngx_api_led_limit_batch_t *b)
 {
+    if (b->timer.timer_set) {
+        ngx_del_timer(&b->timer);
+    }
+
     if (b->lmcf->spare == NULL) {
         b->lmcf->spare = b;
         return;
@@ -629,10 +635,6 @@ static void
 ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
     redisReply *reply)
 {
-    if (b->timer.timer_set) {
-        ngx_del_timer(&b->timer);
-    }
-
     ngx_api_led_limit_redis_hand_out(b, reply);
 
     ngx_api_led_limit_batch_free(b);

@@ -634,3 +634,58 @@ rate limit checks waited
 --- no_error_log
 redis unavailable
 [alert]
+
+
+
+=== TEST 11: every request of a batch gone before it leaves: no call is made, and the next batches work
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_GATE_PORT timeout=$TEST_NGINX_HOLD_TIMEOUT;
+--- config
+    location /t {
+        api_led_rate_limit 50r/m key=t037-11;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /first {
+        api_led_rate_limit 100r/s key=t037-11-first;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+my $name = 'TEST 11';
+::gate_reset($::Gate);
+my $from = ::log_size();
+::gate_hold($::Gate);
+my $first = ::send_request('/first');
+::await_calls(1, $name);
+my @gone = map { ::send_request('/t') } 1 .. 2;
+::await_requests(3, $from, $name);
+close $_->{sock} for @gone;
+Test::More::ok(::wait_until(sub {
+    my $n = () = ::log_text($from) =~ /request gone while waiting/g;
+    return $n >= 2;
+}, $::Await), "$name: both clients gone");
+::gate_release($::Gate);
+::read_responses($first);
+Test::More::is($first->{status}, 200, "$name: the first call answered");
+# each request now opens a batch of its own, in the memory of the last one
+my @r;
+for (1 .. 5) {
+    my $req = ::send_request('/t');
+    ::read_responses($req);
+    push @r, $req;
+}
+Test::More::is(::statuses(@r), '200 x5', "$name: the next requests admitted");
+Test::More::is(::calls(), '1 1, 1 1, 1 1, 1 1, 1 1, 1 1',
+               "$name: no call for the empty batch");
+my @rem = map { $_->{headers}{'ratelimit-remaining'} } @r;
+Test::More::is("@rem", '49 48 47 46 45', "$name: the gone ones not counted");
+--- request
+GET /t
+--- response_headers
+RateLimit-Remaining: 44
+--- no_error_log
+a reply for a request gone
+[error]
+[alert]
