@@ -85,6 +85,18 @@ sub await_calls {
                    "$name: $n script call(s) on their way");
 }
 
+# a request whose script call the gate holds: the first of a test; returns
+# the error log's size before it, and the request
+sub hold_first_call {
+    my ($path, $name) = @_;
+    gate_reset($Gate);
+    my $from = log_size();
+    gate_hold($Gate);
+    my $first = send_request($path);
+    await_calls(1, $name);
+    return ($from, $first);
+}
+
 # "requests keys" of each script call, as one string: "1 1, 12 1"
 sub calls {
     return join ', ', map { "@$_" } @{ gate_calls($Gate) };
@@ -237,11 +249,7 @@ RateLimit-Remaining: 0
     }
 --- init
 my $name = 'TEST 2';
-::gate_reset($::Gate);
-my $from = ::log_size();
-::gate_hold($::Gate);
-my $first = ::send_request('/first');
-::await_calls(1, $name);
+my ($from, $first) = ::hold_first_call('/first', $name);
 my @r = map { ::send_request('/t') } 1 .. 8;
 ::await_requests(9, $from, $name);
 ::gate_release($::Gate);
@@ -339,11 +347,7 @@ RateLimit-Remaining: 0
     }
 --- init
 my $name = 'TEST 4';
-::gate_reset($::Gate);
-my $from = ::log_size();
-::gate_hold($::Gate);
-my $first = ::send_request('/first');
-::await_calls(1, $name);
+my ($from, $first) = ::hold_first_call('/first', $name);
 my $gone = ::send_request('/t');
 ::await_requests(2, $from, $name);
 close $gone->{sock};
@@ -384,11 +388,7 @@ api_led limit: a reply for a request gone
     }
 --- init
 my $name = 'TEST 5';
-::gate_reset($::Gate);
-my $from = ::log_size();
-::gate_hold($::Gate);
-my $gone = ::send_request('/t');
-::await_calls(1, $name);
+my ($from, $gone) = ::hold_first_call('/t', $name);
 close $gone->{sock};
 ::await_log(qr/request gone while waiting for redis/, $from, $name);
 my $next = ::send_request('/t');
@@ -424,11 +424,7 @@ RateLimit-Remaining: 2
     }
 --- init
 my $name = 'TEST 6';
-::gate_reset($::Gate);
-my $from = ::log_size();
-::gate_hold($::Gate);
-my $first = ::send_request('/t');
-::await_calls(1, $name);
+my ($from, $first) = ::hold_first_call('/t', $name);
 my @r = map { ::send_request('/t') } 1 .. 5;
 ::await_requests(6, $from, $name);
 ::read_responses($first, @r);
@@ -470,11 +466,7 @@ redis unavailable: timed out waiting for a reply
     }
 --- init
 my $name = 'TEST 7';
-::gate_reset($::Gate);
-my $from = ::log_size();
-::gate_hold($::Gate);
-my $first = ::send_request('/t');
-::await_calls(1, $name);
+my ($from, $first) = ::hold_first_call('/t', $name);
 my @r = map { ::send_request('/t') } 1 .. 4;
 ::await_requests(5, $from, $name);
 my $t0 = Time::HiRes::time();
@@ -511,11 +503,7 @@ api_led: redis unavailable, rate limits are not enforced (on_error=open)
     }
 --- init
 my $name = 'TEST 8';
-::gate_reset($::Gate);
-my $from = ::log_size();
-::gate_hold($::Gate);
-my $first = ::send_request('/t');
-::await_calls(1, $name);
+my ($from, $first) = ::hold_first_call('/t', $name);
 my @r = map { ::send_request('/t') } 1 .. 5;
 ::await_requests(6, $from, $name);
 ::gate_drop($::Gate);
@@ -567,11 +555,7 @@ redis unavailable
     }
 --- init
 my $name = 'TEST 9';
-::gate_reset($::Gate);
-my $from = ::log_size();
-::gate_hold($::Gate);
-my $first = ::send_request('/first');
-::await_calls(1, $name);
+my ($from, $first) = ::hold_first_call('/first', $name);
 # 16 limits each: 15 requests fill 240 of the 255 places, the 16th does
 # not fit and opens the next batch
 my @r = map { ::send_request('/t') } 1 .. 16;
@@ -654,11 +638,7 @@ redis unavailable
     }
 --- init
 my $name = 'TEST 11';
-::gate_reset($::Gate);
-my $from = ::log_size();
-::gate_hold($::Gate);
-my $first = ::send_request('/first');
-::await_calls(1, $name);
+my ($from, $first) = ::hold_first_call('/first', $name);
 my @gone = map { ::send_request('/t') } 1 .. 2;
 ::await_requests(3, $from, $name);
 close $_->{sock} for @gone;

@@ -92,6 +92,13 @@ sub stop_redis {
 sub start_fake_redis {
     my (%o) = @_;
     my $delay = $o{delay} || 0;
+    return serve_connections(sub { fake_session($_[0], $delay) });
+}
+
+# a server on a free port, in a child: each connection is served by
+# "session" in a child of its own; returns { pid, port }
+sub serve_connections {
+    my ($session) = @_;
     my $listen = IO::Socket::INET->new(Listen => 16, ReuseAddr => 1,
                                        LocalAddr => '127.0.0.1:0')
         or die "listen: $!";
@@ -103,7 +110,7 @@ sub start_fake_redis {
         while (my $c = $listen->accept) {
             my $k = fork;
             if (defined $k && $k == 0) {
-                fake_session($c, $delay);
+                $session->($c);
                 POSIX::_exit(0);
             }
             close $c;
@@ -184,27 +191,8 @@ sub read_command {
 sub start_redis_gate {
     my (%o) = @_;
     my $dir = tempdir(CLEANUP => 1);
-    my $listen = IO::Socket::INET->new(Listen => 16, ReuseAddr => 1,
-                                       LocalAddr => '127.0.0.1:0')
-        or die "listen: $!";
-    my $port = $listen->sockport;
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        $SIG{CHLD} = 'IGNORE';
-        while (my $c = $listen->accept) {
-            my $k = fork;
-            if (defined $k && $k == 0) {
-                gate_session($c, $o{port}, $dir);
-                POSIX::_exit(0);
-            }
-            close $c;
-        }
-        POSIX::_exit(0);
-    }
-    close $listen;
-    $children{$pid} = 1;
-    my $gate = { pid => $pid, port => $port, dir => $dir };
+    my $gate = serve_connections(sub { gate_session($_[0], $o{port}, $dir) });
+    $gate->{dir} = $dir;
     gate_reset($gate);
     return $gate;
 }
