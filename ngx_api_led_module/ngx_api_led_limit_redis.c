@@ -97,7 +97,9 @@ static void ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
  * as a byte string: for each, the number of its limits, then their slots.
  * Returns, for each request and each of its limits, how far ahead of now
  * the limit's TAT was (microseconds): the request was admitted if no limit
- * was ahead by more than its tau, and only then counted.  The rest
+ * was ahead by more than its tau, and only then counted, each limit from
+ * the TAT it saw (two limits of one request that land on one key, their
+ * keys' values being equal, count the request once).  The rest
  * (remaining, reset, retry) follows from T and tau: nginx works it out,
  * Redis's work stays per limit small.  Lua numbers are doubles:
  * microseconds since the epoch (~2^51) are exact, and Redis writes a
@@ -132,10 +134,12 @@ static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
     "    if x > tau[s] then ok = false end\n"
     "  end\n"
     "  if ok then\n"
+    "    local q = o - n\n"
     "    for j = p + 1, p + n do\n"
     "      local s = r[j]\n"
     "      local k = key[s]\n"
-    "      a[k] = a[k] + T[s]\n"
+    "      q = q + 1\n"
+    "      a[k] = out[q] + T[s]\n"
     "      dirty[k] = true\n"
     "    end\n"
     "  end\n"

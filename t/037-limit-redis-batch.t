@@ -669,3 +669,26 @@ RateLimit-Remaining: 44
 a reply for a request gone
 [error]
 [alert]
+
+
+
+=== TEST 12: two limits of one request whose keys come out equal share one bucket: the request counts once
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /t {
+        api_led_rate_limit 10r/m key=t037-12-$arg_a name=same;
+        api_led_rate_limit 10r/m key=t037-12-$arg_b name=same;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+::http_get(::nginx_port(), '/t?a=x&b=x') for 1 .. 2;
+--- request
+GET /t?a=x&b=x
+--- response_headers
+RateLimit-Remaining: 7
+--- no_error_log
+[error]
