@@ -232,8 +232,7 @@ ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
 void
 ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_main_conf_t *lmcf)
 {
-    ngx_queue_t                *q;
-    ngx_api_led_limit_batch_t  *b;
+    ngx_queue_t  *q;
 
     ngx_api_led_redis_exit_process(lmcf->redis);
 
@@ -247,13 +246,9 @@ ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_main_conf_t *lmcf)
         q = ngx_queue_head(&lmcf->filling);
         ngx_queue_remove(q);
 
-        b = ngx_queue_data(q, ngx_api_led_limit_batch_t, queue);
-
-        if (b->timer.timer_set) {
-            ngx_del_timer(&b->timer);
-        }
-
-        ngx_free(b);
+        ngx_api_led_limit_batch_free(ngx_queue_data(q,
+                                                    ngx_api_led_limit_batch_t,
+                                                    queue));
     }
 
     ngx_queue_init(&lmcf->flight);
