@@ -425,15 +425,25 @@ ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
 
 /*
  * A subrequest starts with a copy of its parent's headers_in: the same list
- * parts.  Before its first change it gets a list of its own.
+ * parts.  Before its first change it gets a list of its own.  nginx never
+ * initialises the list of an HTTP/0.9 request (it has no headers): pushing
+ * onto it would allocate from a NULL pool, so it gets an empty list first.
  */
 
 static ngx_int_t
 ngx_api_led_edit_headers_in_own(ngx_http_request_t *r)
 {
-    if (r == r->main
-        || r->headers_in.headers.part.elts
-           != r->parent->headers_in.headers.part.elts)
+    if (r == r->main) {
+        if (r->headers_in.headers.nalloc) {
+            return NGX_OK;
+        }
+
+        return ngx_list_init(&r->headers_in.headers, r->pool, 4,
+                             sizeof(ngx_table_elt_t));
+    }
+
+    if (r->headers_in.headers.part.elts
+        != r->parent->headers_in.headers.part.elts)
     {
         return NGX_OK;
     }
