@@ -16,8 +16,8 @@ TESTS_ARGS ?= -r t/
 SHELL      := /bin/bash
 
 MODULE     := $(BUILD)/objs/ngx_api_led_module.so
-SRCS       := $(sort $(wildcard ngx_api_led_module/*.c))
-HDRS       := $(wildcard ngx_api_led_module/*.h)
+SRCS       := $(sort $(wildcard ngx_api_led_module/*/*.c))
+HDRS       := $(wildcard ngx_api_led_module/*/*.h)
 
 # reconfigure when a source file is added or removed
 $(shell mkdir -p $(BUILD) && (echo '$(SRCS) $(NGINX_SRC)' \

@@ -12,7 +12,8 @@
 #define _NGX_API_LED_JWT_H_INCLUDED_
 
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_auth.h"
+#include "ngx_api_led_json.h"
 #include <openssl/evp.h>
 
 

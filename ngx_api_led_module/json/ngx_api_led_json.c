@@ -11,7 +11,7 @@
  */
 
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_json.h"
 
 
 #define NGX_API_LED_JSON_ERRLEN  160

@@ -1057,3 +1057,49 @@ ngx_api_led_arg_is_named(ngx_array_t *names, u_char *name, size_t len)
 
     return 0;
 }
+
+
+/* everything but the unreserved characters of RFC 3986 is %XX */
+
+size_t
+ngx_api_led_form_escape_len(u_char *src, size_t len)
+{
+    size_t  n;
+
+    n = len;
+
+    while (len--) {
+        if (!(isalnum(*src) || *src == '-' || *src == '.' || *src == '_'
+              || *src == '~'))
+        {
+            n += 2;
+        }
+
+        src++;
+    }
+
+    return n;
+}
+
+
+u_char *
+ngx_api_led_form_escape(u_char *dst, u_char *src, size_t len)
+{
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    while (len--) {
+        if (isalnum(*src) || *src == '-' || *src == '.' || *src == '_'
+            || *src == '~')
+        {
+            *dst++ = *src++;
+            continue;
+        }
+
+        *dst++ = '%';
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src & 0xf];
+        src++;
+    }
+
+    return dst;
+}

@@ -12,7 +12,10 @@
 #define _NGX_API_LED_COMPOSE_H_INCLUDED_
 
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_json.h"
+
+
+extern ngx_module_t  ngx_api_led_compose_module;
 
 
 #define NGX_API_LED_COMPOSE_MAX_PARTS  32

@@ -8,7 +8,7 @@
  */
 
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_json.h"
 
 
 static size_t ngx_api_led_form_unescape(u_char *dst, u_char *src,
@@ -246,50 +246,4 @@ ngx_api_led_form_value(ngx_pool_t *pool, json_t *v, ngx_str_t *text)
     default:
         return ngx_api_led_json_dump(pool, v, 32, text);
     }
-}
-
-
-/* everything but the unreserved characters of RFC 3986 is %XX */
-
-size_t
-ngx_api_led_form_escape_len(u_char *src, size_t len)
-{
-    size_t  n;
-
-    n = len;
-
-    while (len--) {
-        if (!(isalnum(*src) || *src == '-' || *src == '.' || *src == '_'
-              || *src == '~'))
-        {
-            n += 2;
-        }
-
-        src++;
-    }
-
-    return n;
-}
-
-
-u_char *
-ngx_api_led_form_escape(u_char *dst, u_char *src, size_t len)
-{
-    static u_char  hex[] = "0123456789ABCDEF";
-
-    while (len--) {
-        if (isalnum(*src) || *src == '-' || *src == '.' || *src == '_'
-            || *src == '~')
-        {
-            *dst++ = *src++;
-            continue;
-        }
-
-        *dst++ = '%';
-        *dst++ = hex[*src >> 4];
-        *dst++ = hex[*src & 0xf];
-        src++;
-    }
-
-    return dst;
 }

@@ -12,7 +12,10 @@
 #define _NGX_API_LED_TRANSFORM_H_INCLUDED_
 
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_json.h"
+
+
+extern ngx_module_t  ngx_api_led_transform_module;
 
 
 #define NGX_API_LED_T_HEADER        1

@@ -19,7 +19,8 @@
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_auth.h"
+#include "ngx_api_led_json.h"
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
 

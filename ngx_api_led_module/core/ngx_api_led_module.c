@@ -14,6 +14,7 @@
 
 static ngx_int_t ngx_api_led_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_init(ngx_conf_t *cf);
+static void *ngx_api_led_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -73,7 +74,7 @@ static ngx_http_module_t  ngx_api_led_module_ctx = {
     ngx_api_led_add_variables,             /* preconfiguration */
     ngx_api_led_init,                      /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_api_led_create_main_conf,          /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -174,6 +175,35 @@ ngx_api_led_init(ngx_conf_t *cf)
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_api_led_header_filter;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_api_led_create_main_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     steps[] = NULL;
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_api_led_main_conf_t));
+}
+
+
+/* a policy's step of the access phase pipeline, in its slot */
+
+ngx_int_t
+ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
+    ngx_api_led_step_pt step)
+{
+    ngx_api_led_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    lmcf->steps[slot] = step;
 
     return NGX_OK;
 }
@@ -369,7 +399,7 @@ ngx_api_led_redirected(ngx_api_led_ctx_t *ctx)
             && ngx_strncmp(ctx->auth_method.data, "anonymous",
                            sizeof("anonymous") - 1) == 0))
     {
-        ctx->auth_done = 0;
+        ctx->steps_done &= ~(1 << NGX_API_LED_STEP_AUTH);
     }
 }
 
@@ -497,8 +527,10 @@ ngx_api_led_correlation_id_is_valid(ngx_str_t *id)
 static ngx_int_t
 ngx_api_led_access_handler(ngx_http_request_t *r)
 {
-    ngx_int_t           rc;
-    ngx_api_led_ctx_t  *ctx;
+    ngx_int_t                 rc;
+    ngx_uint_t                i;
+    ngx_api_led_ctx_t        *ctx;
+    ngx_api_led_main_conf_t  *lmcf;
 
     ctx = ngx_api_led_get_ctx(r);
     if (ctx == NULL) {
@@ -509,22 +541,20 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (!ctx->auth_done) {
-        rc = ngx_api_led_auth_access(r, ctx);
+    lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_module);
+
+    for (i = 0; i < NGX_API_LED_STEP_N; i++) {
+
+        if (lmcf->steps[i] == NULL || (ctx->steps_done & (1 << i))) {
+            continue;
+        }
+
+        rc = lmcf->steps[i](r, ctx);
         if (rc != NGX_DECLINED) {
             return rc;
         }
 
-        ctx->auth_done = 1;
-    }
-
-    if (!ctx->limit_done) {
-        rc = ngx_api_led_limit_access(r, ctx);
-        if (rc != NGX_DECLINED) {
-            return rc;
-        }
-
-        ctx->limit_done = 1;
+        ctx->steps_done |= 1 << i;
     }
 
     return NGX_DECLINED;
@@ -769,6 +799,50 @@ ngx_api_led_variable_plan(ngx_http_request_t *r,
     v->no_cacheable = 0;
     v->not_found = 0;
     v->data = ctx->consumer->plan->name.data;
+
+    return NGX_OK;
+}
+
+
+/* "N r/s|m|h|d" */
+
+ngx_int_t
+ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate)
+{
+    u_char     *p, *last;
+    ngx_int_t   n;
+
+    p = text->data;
+    last = p + text->len;
+
+    if (text->len < 4 || last[-2] != '/' || last[-3] != 'r') {
+        return NGX_ERROR;
+    }
+
+    n = ngx_atoi(p, text->len - 3);
+    if (n <= 0) {
+        return NGX_ERROR;
+    }
+
+    switch (last[-1]) {
+    case 's':
+        rate->period = 1000;
+        break;
+    case 'm':
+        rate->period = 60 * 1000;
+        break;
+    case 'h':
+        rate->period = 60 * 60 * 1000;
+        break;
+    case 'd':
+        rate->period = 24 * 60 * 60 * 1000;
+        break;
+    default:
+        return NGX_ERROR;
+    }
+
+    rate->count = n;
+    rate->text = *text;
 
     return NGX_OK;
 }

@@ -23,6 +23,9 @@ typedef struct {
 
 
 static ngx_int_t ngx_api_led_consumer_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_consumer_init(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_auth_access(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
 static void *ngx_api_led_consumer_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_consumer_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_consumer_merge_loc_conf(ngx_conf_t *cf,
@@ -117,7 +120,7 @@ static ngx_command_t  ngx_api_led_consumer_commands[] = {
 
 static ngx_http_module_t  ngx_api_led_consumer_module_ctx = {
     ngx_api_led_consumer_add_variables,    /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_api_led_consumer_init,             /* postconfiguration */
 
     ngx_api_led_consumer_create_main_conf, /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -167,6 +170,14 @@ ngx_api_led_consumer_add_variables(ngx_conf_t *cf)
                      ngx_api_led_consumer_plan_header.lowcase.len);
 
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_consumer_init(ngx_conf_t *cf)
+{
+    return ngx_api_led_add_step(cf, NGX_API_LED_STEP_AUTH,
+                                ngx_api_led_auth_access);
 }
 
 
@@ -513,7 +524,7 @@ ngx_api_led_consumer_find(ngx_http_request_t *r, ngx_str_t *id)
  * is configured, else 401 missing_credentials.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
     ngx_int_t                          rc;

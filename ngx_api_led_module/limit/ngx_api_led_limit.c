@@ -43,6 +43,8 @@ static ngx_int_t ngx_api_led_limit_variable_store(ngx_http_request_t *r,
 
 static ngx_int_t ngx_api_led_limit_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_limit_init(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_limit_access(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
 static void *ngx_api_led_limit_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_limit_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -159,7 +161,7 @@ static ngx_http_variable_t  ngx_api_led_limit_vars[] = {
  * request ctx says where the request stands, so nothing is counted twice.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_api_led_limit_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
     ngx_int_t                       rc;
@@ -710,7 +712,8 @@ ngx_api_led_limit_init(ngx_conf_t *cf)
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_api_led_limit_header_filter;
 
-    return NGX_OK;
+    return ngx_api_led_add_step(cf, NGX_API_LED_STEP_LIMIT,
+                                ngx_api_led_limit_access);
 }
 
 
@@ -1104,48 +1107,4 @@ ngx_api_led_limit_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_api_led_limit_redis_exit_process(lmcf);
-}
-
-
-/* "N r/s|m|h|d" */
-
-ngx_int_t
-ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate)
-{
-    u_char     *p, *last;
-    ngx_int_t   n;
-
-    p = text->data;
-    last = p + text->len;
-
-    if (text->len < 4 || last[-2] != '/' || last[-3] != 'r') {
-        return NGX_ERROR;
-    }
-
-    n = ngx_atoi(p, text->len - 3);
-    if (n <= 0) {
-        return NGX_ERROR;
-    }
-
-    switch (last[-1]) {
-    case 's':
-        rate->period = 1000;
-        break;
-    case 'm':
-        rate->period = 60 * 1000;
-        break;
-    case 'h':
-        rate->period = 60 * 60 * 1000;
-        break;
-    case 'd':
-        rate->period = 24 * 60 * 60 * 1000;
-        break;
-    default:
-        return NGX_ERROR;
-    }
-
-    rate->count = n;
-    rate->text = *text;
-
-    return NGX_OK;
 }

@@ -12,9 +12,12 @@
 #define _NGX_API_LED_LIMIT_H_INCLUDED_
 
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_redis.h"
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+
+
+extern ngx_module_t  ngx_api_led_limit_module;
 
 
 #define NGX_API_LED_LIMIT_MAX            16

@@ -29,7 +29,7 @@
  */
 
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_redis.h"
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 

@@ -7,7 +7,7 @@
  */
 
 
-#include "ngx_api_led.h"
+#include "ngx_api_led_json.h"
 
 
 /*

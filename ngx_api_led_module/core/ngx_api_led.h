@@ -1,0 +1,172 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Shared types and prototypes of ngx_api_led_module.  Every file of the
+ * module includes this header and nothing else of the others: shared state
+ * goes through here.
+ *
+ * The shared object holds several nginx modules, one per concern, each with
+ * its own directives and configuration:
+ *
+ *   ngx_api_led_module            APIs, layers, correlation id, access phase
+ *                                 pipeline, identity variables
+ *   ngx_api_led_consumer_module   consumers file, plans, API keys, api_led_auth
+ *   ngx_api_led_jwt_module        JWT verification
+ *   ngx_api_led_limit_module      rate limits (Redis and shared memory)
+ *   ngx_api_led_transform_module  request/response transformation (filter)
+ *   ngx_api_led_compose_module    orchestration (content handler)
+ */
+
+
+#ifndef _NGX_API_LED_H_INCLUDED_
+#define _NGX_API_LED_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+
+#define NGX_API_LED_LAYER_NONE        0
+#define NGX_API_LED_LAYER_EXPERIENCE  1
+#define NGX_API_LED_LAYER_PROCESS     2
+#define NGX_API_LED_LAYER_SYSTEM      3
+
+#define NGX_API_LED_CORRELATION_MAX   128
+
+/* the slots of the access phase pipeline, in the order they run */
+#define NGX_API_LED_STEP_AUTH         0
+#define NGX_API_LED_STEP_LIMIT        1
+#define NGX_API_LED_STEP_N            2
+
+
+/* "100r/s": count requests per period */
+typedef struct {
+    ngx_uint_t                   count;
+    ngx_msec_t                   period;
+    ngx_str_t                    text;
+} ngx_api_led_rate_t;
+
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_array_t                  limits;      /* ngx_api_led_rate_t */
+} ngx_api_led_plan_t;
+
+
+typedef struct {
+    ngx_str_t                    id;
+    ngx_api_led_plan_t          *plan;        /* NULL: no plan */
+    ngx_array_t                  metadata;    /* ngx_keyval_t, string values */
+} ngx_api_led_consumer_t;
+
+
+typedef struct {
+    ngx_str_t                    api;         /* api_led_api NAME, "" if none */
+    ngx_uint_t                   layer;       /* NGX_API_LED_LAYER_* */
+    ngx_str_t                    version;
+} ngx_api_led_loc_conf_t;
+
+
+typedef struct ngx_api_led_ctx_s  ngx_api_led_ctx_t;
+
+typedef ngx_int_t (*ngx_api_led_step_pt)(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+
+typedef struct {
+    ngx_api_led_step_pt          steps[NGX_API_LED_STEP_N];
+} ngx_api_led_main_conf_t;
+
+
+/*
+ * Per-request state shared by the concerns.  It lives on the main request,
+ * so subrequests (orchestration parts) see the same correlation id and
+ * consumer, and it survives internal redirects (see ngx_api_led_get_ctx()).
+ * State private to one concern goes in that module's own request ctx.
+ */
+struct ngx_api_led_ctx_s {
+    ngx_str_t                    correlation_id;
+
+    /* identity, set by the authentication step */
+    ngx_api_led_consumer_t      *consumer;    /* from the consumers file */
+    ngx_str_t                    consumer_id; /* consumer->id or JWT subject */
+    ngx_str_t                    auth_method; /* "key", "jwt", "anonymous" */
+    json_t                      *claims;      /* verified JWT claims (owned;
+                                                 read-only: the JWT cache
+                                                 shares them) */
+
+    /* access phase pipeline: each step runs once, even when re-entered */
+    unsigned                     steps_done:NGX_API_LED_STEP_N;
+    unsigned                     correlation_forwarded:1;
+};
+
+
+extern ngx_module_t  ngx_api_led_module;
+
+
+/* ngx_api_led_module.c */
+
+ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_api_led_add_variable_table(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
+ngx_int_t ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
+ngx_int_t ngx_api_led_header_value_is_safe(ngx_str_t *value);
+
+
+/*
+ * ngx_api_led_problem.c
+ *
+ * Sends an RFC 9457 application/problem+json response.  "code" is the
+ * short error code (the type is "urn:api-led:error:CODE"); the title comes
+ * from a table of known codes, else from the status line.  "detail" is a
+ * printf-style format (ngx_vslprintf); it never carries a secret.  Headers
+ * the answer needs (WWW-Authenticate, Retry-After) are set by the caller
+ * before the call.  Returns what the output filter returned, NGX_ERROR on
+ * failure.
+ */
+ngx_int_t ngx_api_led_problem_send(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail, ...);
+
+/*
+ * The same for a phase handler (access, precontent): sends, finalizes the
+ * request and returns NGX_DONE, which the handler returns as it is.
+ */
+ngx_int_t ngx_api_led_problem_finalize(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail, ...);
+
+/*
+ * Sends the buffer "b" as the whole response with "status" and the
+ * Content-Type "type"; Content-Length is its size, and what described
+ * another representation (Accept-Ranges, Last-Modified, ETag) goes.
+ */
+ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, ngx_buf_t *b);
+
+
+/*
+ * The access phase pipeline.  Policies register their step at
+ * postconfiguration; the core's one access handler runs the steps in the
+ * order of their slots (authenticate, then rate-limit), each once per
+ * request.  A step returns NGX_DECLINED to go on, NGX_AGAIN while it waits
+ * (the request is resumed by ngx_api_led_resume()), NGX_DONE after it
+ * answered the request itself, or NGX_ERROR / an HTTP status.
+ */
+
+ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
+    ngx_api_led_step_pt step);
+
+/* "100r/s", "5r/m", "1r/h", "200000r/d" */
+ngx_int_t ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate);
+
+/* resume a request suspended in the access phase by a foreign event */
+void ngx_api_led_resume(ngx_http_request_t *r);
+
+
+
+#include "ngx_api_led_edit.h"
+
+
+#endif /* _NGX_API_LED_H_INCLUDED_ */

@@ -1,0 +1,78 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Editing request and response headers and request arguments: the one
+ * header-edit path of the module (core/ngx_api_led_edit.c).
+ */
+
+
+#ifndef _NGX_API_LED_EDIT_H_INCLUDED_
+#define _NGX_API_LED_EDIT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/*
+ * ngx_api_led_edit.c: editing request headers and arguments and response
+ * headers (set, add, remove, rename).  Header values must have passed
+ * ngx_api_led_header_value_is_safe(); an empty "set" value removes; names
+ * match case-insensitively.  Request header elements never move: a
+ * removal splits the list around them, keeping the ngx_list_t rules, and
+ * points nginx's known headers (r->headers_in.host...) at what is left; a
+ * subrequest's request headers are copied before its first change.
+ */
+
+typedef struct {
+    ngx_list_part_t             *part;        /* NULL: from the start */
+    ngx_uint_t                   i;
+} ngx_api_led_header_iter_t;
+
+/* headers of that name in a list, removed elements (hash 0) skipped */
+ngx_table_elt_t *ngx_api_led_header_next(ngx_list_t *list, ngx_str_t *name,
+    ngx_api_led_header_iter_t *it);
+ngx_table_elt_t *ngx_api_led_header_find(ngx_list_t *list, ngx_str_t *name);
+
+#define NGX_API_LED_EDIT_SET          1
+#define NGX_API_LED_EDIT_ADD          2
+#define NGX_API_LED_EDIT_REMOVE       3
+#define NGX_API_LED_EDIT_RENAME       4
+
+typedef struct {
+    ngx_str_t                    name;
+    ngx_str_t                    lowcase;     /* NUL-terminated */
+    ngx_uint_t                   hash;        /* of lowcase */
+} ngx_api_led_edit_name_t;
+
+/* a header name (an HTTP token) or, with header == 0, an argument name */
+char *ngx_api_led_edit_name(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_uint_t header, ngx_api_led_edit_name_t *hn);
+/* "add" appends; "set" replaces the first, removes the others */
+ngx_int_t ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *hn, ngx_str_t *value, ngx_uint_t add);
+ngx_int_t ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r,
+    ngx_str_t *name);
+ngx_int_t ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *from, ngx_api_led_edit_name_t *to);
+ngx_int_t ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
+    ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
+    ngx_str_t *value);
+/* set (value percent-encoded), remove, rename; names case-insensitive */
+ngx_int_t ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
+    ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
+    ngx_str_t *value);
+/*
+ * removes the arguments of these names (ngx_str_t) from $args, and also
+ * from $request_uri and $request
+ */
+ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
+
+/* percent-encoding of all but A-Z a-z 0-9 "-" "." "_" "~" (RFC 3986) */
+size_t ngx_api_led_form_escape_len(u_char *src, size_t len);
+u_char *ngx_api_led_form_escape(u_char *dst, u_char *src, size_t len);
+
+
+#endif /* _NGX_API_LED_EDIT_H_INCLUDED_ */

@@ -1,0 +1,147 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * The JSON service: one grammar (parser and serializer into jansson
+ * values), JSON Pointers, typed values, forms, the pool arena.
+ */
+
+
+#ifndef _NGX_API_LED_JSON_H_INCLUDED_
+#define _NGX_API_LED_JSON_H_INCLUDED_
+
+
+#include "ngx_api_led.h"
+
+
+/*
+ * ngx_api_led_json*.c: jansson helpers for the concerns that reshape JSON.
+ *
+ * Paths are JSON Pointers (RFC 6901): "" is the whole document, "/a/0/b"
+ * a member of an element of a member; "-" is the end of an array (append);
+ * "*" (an extension) is every element of an array, a plain member name in
+ * an object.  Documents nest at most NGX_API_LED_JSON_MAX_DEPTH levels.
+ */
+
+#define NGX_API_LED_JSON_MAX_DEPTH    64
+
+/* typed values: "TEXT", "string:TEXT", "number:..", "bool:..", "json:.." */
+#define NGX_API_LED_JSON_STRING       0
+#define NGX_API_LED_JSON_NUMBER       1
+#define NGX_API_LED_JSON_BOOLEAN      2
+#define NGX_API_LED_JSON_RAW          3
+
+#define NGX_API_LED_JSON_OP_SET       1
+#define NGX_API_LED_JSON_OP_REMOVE    2
+#define NGX_API_LED_JSON_OP_RENAME    3
+#define NGX_API_LED_JSON_OP_KEEP      4
+#define NGX_API_LED_JSON_OP_WRAP      5
+
+typedef struct {
+    ngx_str_t                    name;        /* unescaped, NUL-terminated */
+    ngx_int_t                    index;       /* array index, -1 if none */
+    unsigned                     append:1;    /* "-" */
+    unsigned                     any:1;       /* "*" */
+} ngx_api_led_json_token_t;
+
+typedef struct {
+    ngx_str_t                    text;        /* as written */
+    ngx_api_led_json_token_t    *tokens;
+    ngx_uint_t                   ntokens;
+    unsigned                     wildcard:1;
+} ngx_api_led_json_path_t;
+
+typedef struct {
+    ngx_uint_t                   type;        /* NGX_API_LED_JSON_STRING.. */
+    ngx_http_complex_value_t    *cv;          /* NULL: a constant */
+    json_t                      *json;        /* the constant */
+} ngx_api_led_json_value_t;
+
+typedef struct ngx_api_led_json_keep_s  ngx_api_led_json_keep_t;
+
+typedef struct {
+    ngx_uint_t                   op;          /* NGX_API_LED_JSON_OP_* */
+    ngx_api_led_json_path_t      path;
+    ngx_api_led_json_path_t      to;          /* rename to a pointer */
+    ngx_str_t                    name;        /* rename to a member name */
+    ngx_api_led_json_value_t     value;       /* set */
+    ngx_api_led_json_keep_t     *keep;        /* keep */
+} ngx_api_led_json_op_t;
+
+/* NULL, or why the pointer is invalid */
+char *ngx_api_led_json_path_parse(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_api_led_json_path_t *path);
+/* the first value the path leads to, borrowed; NULL if none */
+json_t *ngx_api_led_json_get(json_t *root, ngx_api_led_json_path_t *path);
+/*
+ * The editing functions return NGX_OK, NGX_DECLINED when the path does not
+ * fit the document (nothing changed), NGX_ERROR when out of memory.
+ * ngx_api_led_json_set() consumes "value" (a new reference).
+ */
+ngx_int_t ngx_api_led_json_set(json_t **root, ngx_api_led_json_path_t *path,
+    json_t *value);
+ngx_int_t ngx_api_led_json_remove(json_t *root,
+    ngx_api_led_json_path_t *path);
+ngx_int_t ngx_api_led_json_rename(json_t *root,
+    ngx_api_led_json_path_t *path, ngx_str_t *name);
+ngx_int_t ngx_api_led_json_move(json_t **root, ngx_api_led_json_path_t *from,
+    ngx_api_led_json_path_t *to);
+ngx_int_t ngx_api_led_json_wrap(json_t **root,
+    ngx_api_led_json_path_t *path);
+
+char *ngx_api_led_json_value_compile(ngx_conf_t *cf, ngx_str_t *text,
+    ngx_api_led_json_value_t *v);
+/* a new reference; null when the text does not convert; NULL: no memory */
+json_t *ngx_api_led_json_value_get(ngx_http_request_t *r,
+    ngx_api_led_json_value_t *v);
+
+/* "set PATH VALUE" etc. from directive arguments, args[0] is the operation */
+char *ngx_api_led_json_op_compile(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t nargs, ngx_api_led_json_op_t *op);
+ngx_int_t ngx_api_led_json_op_apply(ngx_http_request_t *r,
+    ngx_api_led_json_op_t *op, json_t **doc);
+ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
+    ngx_array_t *ops, json_t **doc);
+
+/*
+ * NGX_OK; NGX_DECLINED: invalid JSON; NGX_ABORT: nested too deep;
+ * NGX_ERROR: no memory.  The _pool variant takes the parser's scratch
+ * memory (as long as the text) from "pool" instead of malloc().
+ */
+ngx_int_t ngx_api_led_json_parse(u_char *data, size_t len, json_t **doc,
+    u_char *err, size_t errlen);
+ngx_int_t ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data,
+    size_t len, json_t **doc, u_char *err, size_t errlen);
+
+/*
+ * A window in which jansson allocates from the pool and frees nothing:
+ * prev = enter(arena); ...parse, edit, json_decref()...; leave(prev).
+ * Values made inside must not outlive the pool; variables must not be
+ * evaluated inside (ngx_api_led_json_op_apply() steps out for them).
+ */
+typedef struct ngx_api_led_json_arena_s  ngx_api_led_json_arena_t;
+
+ngx_api_led_json_arena_t *ngx_api_led_json_arena_create(ngx_pool_t *pool);
+ngx_api_led_json_arena_t *ngx_api_led_json_arena_enter(
+    ngx_api_led_json_arena_t *a);
+void ngx_api_led_json_arena_leave(ngx_api_led_json_arena_t *prev);
+ngx_int_t ngx_api_led_json_depth_ok(json_t *json, ngx_uint_t max);
+/* compact text in pool memory; "hint" is the expected size */
+ngx_int_t ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
+    ngx_str_t *out);
+/* application/json or application/...+json */
+ngx_int_t ngx_api_led_json_media_type(ngx_str_t *type);
+
+/*
+ * application/x-www-form-urlencoded: a form as an object of strings (a
+ * repeated name: an array), NULL when not UTF-8 once decoded or out of
+ * memory; an object as a form (arrays repeat the name, nested values are
+ * their JSON text, null is empty), escaped by
+ * ngx_api_led_form_escape().
+ */
+json_t *ngx_api_led_form_to_json(ngx_str_t *text);
+ngx_int_t ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc,
+    ngx_str_t *out);
+
+
+#endif /* _NGX_API_LED_JSON_H_INCLUDED_ */
