@@ -40,7 +40,8 @@ sub sort_contexts {
 
 sub read_text {
     my ($file) = @_;
-    open my $fh, '<', $file or die "$file: $!\n";
+    my $mode = $file =~ /\.md\z/ ? '<:encoding(UTF-8)' : '<';
+    open my $fh, $mode, $file or die "$file: $!\n";
     local $/;
     my $text = <$fh>;
     close $fh;
@@ -248,7 +249,8 @@ sub doc_directives {
 }
 
 # { name => "file:line" }: the variables an "Embedded Variables" section
-# defines, one a line, as `$api_led_name` or `$api_led_prefix_NAME`
+# defines, each a list item that starts with `$api_led_name` or, for a
+# prefix variable, `$api_led_prefix_NAME`
 sub doc_variables {
     my (@files) = @_;
     my (%vars, @errors);
@@ -264,13 +266,14 @@ sub doc_variables {
             $fence = !$fence if $line =~ /^\s*```/;
             next if $fence;
 
-            if ($line =~ /^(#+)\s*(.*?)\s*$/) {
-                $in = $2 =~ /^Embedded Variables\b/i ? length $1 : 0;
+            if ($line =~ /^#+\s*(.*?)\s*$/) {
+                my $title = $1;
+                $in = $title =~ /^Embedded Variables\b/i;
                 next;
             }
 
             next unless $in;
-            next unless $line =~ /^\s*(?:[-*]\s+)?`\$(api_led_[a-z0-9_]*)
+            next unless $line =~ /^\ ?[-*]\s+`\$(api_led_[a-z0-9_]*)
                                   ([A-Z][A-Z_]*)?`/x;
 
             my ($name, $suffix) = ($1, $2);
