@@ -415,13 +415,36 @@ sub broken_references {
 
             # `path` of the repository, also in code blocks
             while ($line =~ m{(?:^|[\s`(\[])((?:t|bench|conf-examples|demo|docs
-                              |ngx_api_led_module)/[\w./-]*[\w/])}gx)
+                              |ngx_api_led_module)/[^\s`'")\]]*)}gx)
             {
                 my $path = $1;
+                $path =~ s/[.,:;]+\z//;
                 next if $path =~ m{^demo/run/};       # made by make demo
-                next if $path =~ m{[*]};
+                next if $path =~ m{[*\$\{<]};        # a pattern
                 push @problems, "$file:$n: cites $path: no such file"
                     unless -e "$top/$path";
+            }
+
+            # source files: core/ngx_api_led_x.c is under
+            # ngx_api_led_module/, a bare ngx_api_led_x.c anywhere in it
+            while ($line =~ m{(?<![\w/.-])((?:[\w-]+/)*ngx_api_led\w*\.[ch])
+                              (?![\w])}gx)
+            {
+                my $path = $1;
+                next if $path =~ m{^ngx_api_led_module/}
+                        || -e "$top/ngx_api_led_module/$path";
+                next if $path !~ m{/}
+                        && grep { m{/\Q$path\E\z} }
+                                c_files("$top/ngx_api_led_module"),
+                                glob("$top/ngx_api_led_module/*/*.h");
+                push @problems, "$file:$n: cites $path: no such file";
+            }
+
+            # the project's own documents: DESIGN.md, README.md...
+            while ($line =~ /`([A-Z][A-Z_]*\.md)`/g) {
+                my $name = $1;
+                push @problems, "$file:$n: cites $name: no such file"
+                    unless -e "$dir/$name" || -e "$top/$name";
             }
         }
     }
