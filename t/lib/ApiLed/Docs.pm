@@ -418,6 +418,7 @@ sub broken_references {
                               |ngx_api_led_module)/[^\s`'")\]]*)}gx)
             {
                 my $path = $1;
+                $path =~ s/#.*//;
                 $path =~ s/[.,:;]+\z//;
                 next if $path =~ m{^demo/run/};       # made by make demo
                 next if $path =~ m{[*\$\{<]};        # a pattern
