@@ -8,6 +8,7 @@ log line per request with the X-Correlation-ID it carried.
 
     --port N        listen on N; 0 picks a free port
     --port-file F   write the port there once listening (for tests)
+    --pid-file F    write the process id there (for make demo-stop)
     --log F         the request log (default: stderr)
 """
 
@@ -268,8 +269,17 @@ def options(description, default_port):
                     help="0 picks a free port (default %(default)s)")
     ap.add_argument("--port-file",
                     help="write the port there once listening")
+    ap.add_argument("--pid-file", help="write the process id there")
     ap.add_argument("--log", help="the request log (default: stderr)")
     return ap
+
+
+def write_file(path, number):
+    """Whole or not at all: a reader never sees half a number."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write("%d\n" % number)
+    os.rename(tmp, path)
 
 
 def _stop(signum, frame):
@@ -289,11 +299,10 @@ def serve(name, handler, args, describe=""):
                          % (name, args.host, args.port, e.strerror or e))
         sys.exit(1)
     port = server.server_address[1]
+    if args.pid_file:
+        write_file(args.pid_file, os.getpid())
     if args.port_file:
-        tmp = "%s.%d.tmp" % (args.port_file, os.getpid())
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, args.port_file)
+        write_file(args.port_file, port)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print("%s: listening on http://%s:%d%s" % (name, args.host, port,
