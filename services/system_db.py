@@ -33,6 +33,7 @@ import sys
 import threading
 from urllib.parse import parse_qs, unquote, urlsplit
 
+sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from service import Handler, Problem, options, serve  # noqa: E402
 

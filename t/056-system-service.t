@@ -63,6 +63,39 @@ Test::More::is_deeply($got->[0]{json},
     { external_id => 'c-42', name => 'Ada Lovelace', source => 'test' },
     'the CRM recorded the body it received');
 
+# garbage straight at the database service: an answer (or a closed
+# connection), never a dead service
+sub raw {
+    my ($port, $data) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 5) or return '';
+    print $s $data;
+    shutdown $s, 1;
+    local $/;
+    my $res = <$s> // '';
+    return $res;
+}
+
+my $port = $System->{port};
+my $deep = '[' x 60000;     # within the 64 KiB limit
+for my $garbage ("\x00\xff\xfe\r\n\r\n",
+                 "PATCH /customers/c-42 HTTP/1.1\r\nContent-Length: 50\r\n\r\n{",
+                 "PATCH /customers/c-42 HTTP/1.1\r\nContent-Type: application/json\r\n"
+                 . "Content-Length: " . length($deep) . "\r\n\r\n$deep",
+                 "PATCH /customers/c-42 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                 "GET /customers/c-42 HTTP/1.1\r\nX: " . ('x' x 70000) . "\r\n\r\n")
+{
+    raw($port, $garbage);
+}
+Test::More::like(raw($port, "PATCH /customers/c-42 HTTP/1.1\r\n"
+                            . "Content-Type: application/json\r\n"
+                            . "Content-Length: " . length($deep) . "\r\n\r\n$deep"),
+                 qr{^HTTP/1\.1 400 .*"detail":"the body is nested too deeply"}s,
+                 'JSON nested 60,000 deep: 400');
+Test::More::like(raw($port, "GET /customers/c-42 HTTP/1.0\r\n\r\n"),
+                 qr{^HTTP/1\.[01] 200 .*"tier":"gold"}s,
+                 'the database service still answers after garbage');
+
 __DATA__
 
 === TEST 1: a record from the database, in its own names, with its version
