@@ -40,7 +40,7 @@ our @EXPORT = qw( env_to_nginx is_str plan run_tests run_test
   server_name
   server_addr server_root html_dir server_port server_port_for_client
   timeout no_nginx_manager check_accum_error_log
-  add_block_preprocessor bail_out add_cleanup_handler
+  add_block_preprocessor bail_out add_test_cleanup_handler add_cleanup_handler
   add_response_body_check
 );
 

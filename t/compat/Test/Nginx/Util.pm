@@ -12,20 +12,29 @@ our $VERSION = '0.29_compat';
 
 use base 'Exporter';
 
-use POSIX qw( :sys_wait_h SIGQUIT SIGKILL SIGTERM );
-use Config ();
+# The code of "--- init", "--- post_setup_server_root" and "--- skip_eval"
+# runs in this package, as in the real one: these imports are the real
+# one's (its Time::HiRes gives "sleep" only, so "time" is Perl's whole
+# seconds here; this file says Time::HiRes::time() where it means it).
+use POSIX qw( SIGQUIT SIGKILL SIGTERM SIGHUP );
 use File::Spec ();
-use File::Path qw( make_path remove_tree );
-use File::Temp ();
+use Cwd qw( cwd );
 use List::Util qw( shuffle );
-use Time::HiRes qw( sleep time );
+use Time::HiRes qw( sleep );
+use File::Path qw( make_path remove_tree );
+use File::Find qw( find );
+use File::Temp qw( tempfile :POSIX );
 use Scalar::Util qw( looks_like_number );
-use IO::Socket::INET ();
-use IO::Socket::UNIX ();
-use Socket qw( SOCK_STREAM SOCK_DGRAM MSG_NOSIGNAL );
-use Test::More ();
-use Test::LongString ();
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use Test::LongString;
+use POSIX ":sys_wait_h";
 use Carp qw( croak );
+
+# compat only
+use Config ();
+use Socket qw( MSG_NOSIGNAL );
+use Test::More ();
 
 our $Verbose           = $ENV{TEST_NGINX_VERBOSE};
 our $NoLongString;
@@ -63,7 +72,7 @@ if ($WorkerUser && $WorkerUser !~ /^\w+(?:\s+\w+)?$/) {
 }
 
 our $ConfigPreamble = '';
-our (@EnvToNginx, @CleanupHandlers, @BlockPreprocessors);
+our (@EnvToNginx, @CleanupHandlers, @TestCleanupHandlers, @BlockPreprocessors);
 our ($RunTestHelper, $CheckErrorLog, $CheckShutdownErrorLog, $FilterHttpConfig);
 our ($NginxVersion, $NginxRawVersion, $OpenSSLVersion);
 our ($PrevConfig, $PrevBlock, $ErrLogFilePos);
@@ -118,7 +127,7 @@ sub gen_rand_port (;$$) {
 
 our $AutoPort = 0;
 our $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT};
-srand($$ ^ int(time() * 1000));
+srand($$ ^ int(Time::HiRes::time() * 1000));
 if (!$ServerPort) {
     # compat difference: never default to the fixed port 1984
     $ServerPort = gen_rand_port()
@@ -158,6 +167,7 @@ our @EXPORT = qw(
     workers master_on master_off config_preamble repeat_each
     master_process_enabled log_level no_shuffle no_root_location html_dir
     server_root server_port server_port_for_client no_nginx_manager use_hup
+    add_test_cleanup_handler
 );
 
 # --------------------------------------------------------------------------
@@ -178,6 +188,7 @@ sub server_root () { $ServRoot }
 sub sleep_time () { $TestNginxSleep }
 sub verbose () { $Verbose }
 sub add_cleanup_handler ($) { unshift @CleanupHandlers, shift }
+sub add_test_cleanup_handler ($) { unshift @TestCleanupHandlers, shift }
 sub add_block_preprocessor (&) { unshift @BlockPreprocessors, shift }
 
 sub server_addr (@) { if (@_) { $ServerAddr = shift } else { $ServerAddr } }
@@ -380,6 +391,17 @@ sub setup_server_root () {
     open my $out, '>', $index or bail_out("Can't open $index for writing: $!\n");
     print $out '<html><head><title>It works!</title></head><body>It works!</body></html>';
     close $out;
+}
+
+# "--- post_setup_server_root": Perl code run after the server root is
+# made, before the user files and nginx.conf are written
+sub run_customer_init_script ($) {
+    my $block = shift;
+    my $name = $block->name;
+    if ($block->post_setup_server_root) {
+        eval $block->post_setup_server_root;
+        bail_out("$name - post_setup_server_root failed: $@") if $@;
+    }
 }
 
 sub expand_env_in_text ($$$) {
@@ -627,7 +649,7 @@ sub launch_nginx ($$) {
     $ChildPid = $pid;
     watchdog_watch($pid);
 
-    my $deadline = time + $StartTimeout;
+    my $deadline = Time::HiRes::time() + $StartTimeout;
     my $step = 0.0005;
     while (1) {
         my $rc = waitpid($pid, WNOHANG);
@@ -639,7 +661,7 @@ sub launch_nginx ($$) {
         if (-s $PidFile) {
             return ('ready');
         }
-        if (time > $deadline) {
+        if (Time::HiRes::time() > $deadline) {
             return ('timeout');
         }
         sleep $step;
@@ -665,12 +687,12 @@ sub startup_errors () {
 
 sub wait_child ($$) {
     my ($pid, $secs) = @_;
-    my $deadline = time + $secs;
+    my $deadline = Time::HiRes::time() + $secs;
     my $step = 0.0005;
     while (1) {
         my $rc = waitpid($pid, WNOHANG);
         return 1 if $rc == $pid || $rc == -1;
-        return 0 if time > $deadline;
+        return 0 if Time::HiRes::time() > $deadline;
         sleep $step;
         $step *= 2 if $step < 0.02;
     }
@@ -751,6 +773,7 @@ sub restart_nginx ($$$$) {
     my $tries = 0;
     while (1) {
         setup_server_root();
+        run_customer_init_script($block);
         write_user_files($block, $rand_ports);
         write_config_file($block, $$config_ref, $rand_ports);
 
@@ -1031,6 +1054,9 @@ sub run_tests () {
         }
         $block->set_value("name", $0 . " " . $block->name);
         run_test($block);
+        for my $hdl (@TestCleanupHandlers) {
+            $hdl->($block);
+        }
         $PrevBlock = $block;
     }
 
@@ -1097,6 +1123,7 @@ sub run_must_die ($$$$) {
     my $must_die = $block->must_die;
 
     setup_server_root();
+    run_customer_init_script($block);
     write_user_files($block, $rand_ports);
     write_config_file($block, $config, $rand_ports);
     $ErrLogFilePos = 0;
@@ -1186,8 +1213,11 @@ sub run_test ($) {
         $PrevConfig->[1] = $config;
     }
 
-    if (my $init = $block->init) {
-        eval "package main; $init";
+    # evaluated here, in package Test::Nginx::Util, with $block and $name
+    # in scope, as the real one does: helpers that a .t file imported into
+    # main must be called as main::f() or Their::Package::f()
+    if ($block->init) {
+        eval $block->init;
         bail_out("$name - init failed: $@") if $@;
     }
 
