@@ -42,6 +42,8 @@ our $RepeatEach        = 1;
 our $NoShuffle         = $ENV{TEST_NGINX_NO_SHUFFLE} || 0;
 our $UseValgrind       = $ENV{TEST_NGINX_USE_VALGRIND};
 our $UseHup            = $ENV{TEST_NGINX_USE_HUP};    # accepted, ignored
+our $UseHttp2          = $ENV{TEST_NGINX_USE_HTTP2};
+our $UseHttp3          = $ENV{TEST_NGINX_USE_HTTP3};
 our $Timeout           = $ENV{TEST_NGINX_TIMEOUT} || 3;
 our $CheckAccumErrLog  = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG};
 our $ServerAddr        = '127.0.0.1';
@@ -167,7 +169,7 @@ our @EXPORT = qw(
     workers master_on master_off config_preamble repeat_each
     master_process_enabled log_level no_shuffle no_root_location html_dir
     server_root server_port server_port_for_client no_nginx_manager use_hup
-    add_test_cleanup_handler
+    add_test_cleanup_handler use_http2 use_http3
 );
 
 # --------------------------------------------------------------------------
@@ -330,6 +332,77 @@ sub can_run ($) {
         next if $dir eq '';
         my $abs = File::Spec->catfile($dir, $cmd);
         return $abs if -f $abs && -x _;
+    }
+    return undef;
+}
+
+# --------------------------------------------------------------------------
+# HTTP/2 (plain text, prior knowledge), decided as the real one does: a
+# block with "--- http2", or every block that can in the
+# TEST_NGINX_USE_HTTP2=1 mode. The answer is cached in the block.
+
+sub use_http2 ($) {
+    my $block = shift;
+    my $name = $block->name;
+
+    my $cached = $block->test_nginx_enabled_http2;
+    return $cached if defined $cached;
+    return undef if defined $block->no_http2;
+
+    my $off = sub {
+        my $why = shift;
+        warn "WARNING: $name - $why\n" if defined $why;
+        $block->set_value('test_nginx_enabled_http2', 0);
+        return undef;
+    };
+
+    if (defined $block->http2) {
+        bail_out("cannot use --- http2 with --- raw_request") if $block->raw_request;
+        bail_out("cannot use --- http2 with --- pipelined_requests")
+            if $block->pipelined_requests;
+        $block->set_value('test_nginx_enabled_http2', 1);
+        return 1;
+    }
+
+    return $off->() unless $UseHttp2;
+
+    return $off->('using raw_request HTTP/2, will not use HTTP/2')
+        if $block->raw_request;
+    return $off->('using pipelined_requests, will not use HTTP/2')
+        if $block->pipelined_requests;
+    return $off->() if !defined $block->request;
+    return $off->('explicitly rquires HTTP 1.0, so will not use HTTP/2')
+        if !ref $block->request && $block->request =~ m{HTTP/1\.0}s;
+    return $off->('explicitly requires HTTP/3, so will not use HTTP/2')
+        if defined $block->http3;
+
+    # a plain-text HTTP/2 port speaks nothing else: requests that nginx
+    # sends to its own port (HTTP/1) would fail
+    my $pat = qr{(proxy_pass .*:\$(server_port|TEST_NGINX_SERVER_PORT)
+                | ngx.req.raw_header
+                | lua_check_client_abort
+                | ngx.req.socket
+                | ngx.req.read_body)}x;
+    if (defined $block->config && $block->config =~ $pat) {
+        return $off->("$1 does not support in HTTP/2");
+    }
+    if (defined $block->user_files && $block->user_files =~ $pat) {
+        return $off->("$1 does not support HTTP/2");
+    }
+    if (defined $block->http_config && $block->http_config =~ $pat) {
+        return $off->('can not listen on HTTP and HTTP/2 at the same time, '
+                      . 'so will no use HTTP2');
+    }
+
+    $block->set_value('test_nginx_enabled_http2', 1);
+    return 1;
+}
+
+sub use_http3 ($) {
+    my $block = shift;
+    if (defined $block->http3 || $UseHttp3) {
+        bail_out($block->name . " - --- http3 and TEST_NGINX_USE_HTTP3 are not "
+                 . "supported by the compat runner");
     }
     return undef;
 }
@@ -526,6 +599,19 @@ _EOC_
 
     my $use_event = $EventType ? "    use $EventType;\n" : '';
 
+    # as the real one: "http2 on;" for nginx 1.19.9 and later (although
+    # nginx has that directive only since 1.25.1), else "listen ... http2"
+    my ($listen_opts, $http2_directive) = ('', '');
+    if (use_http3($block)) {
+        # not reached: use_http3() bails out
+    } elsif (use_http2($block)) {
+        if (($NginxVersion // 0) >= 1.019009) {
+            $http2_directive = 'http2 on;';
+        } else {
+            $listen_opts = ' http2';
+        }
+    }
+
     open my $out, '>', $ConfFile or bail_out("Can't open $ConfFile for writing: $!\n");
     print $out <<_EOC_;
 ${modules}worker_processes  $Workers;
@@ -552,7 +638,7 @@ $temp_paths
 $http_config
 
     server {
-        listen          $ServerPort;
+        listen          $ServerPort$listen_opts;$http2_directive
         server_name     '$quoted_server_name';
 
         client_max_body_size 30M;
@@ -1166,9 +1252,7 @@ sub run_test ($) {
     my $must_die = $block->must_die;
     undef $UseValgrind if defined $must_die;
 
-    if (defined $block->http2 || defined $block->http3) {
-        bail_out("$name - --- http2/--- http3 are not supported by the compat runner");
-    }
+    use_http3($block);
 
     my $should_restart = 1;
     if (!defined $config) {
