@@ -1,5 +1,6 @@
 # Self-test of the Test::Nginx::Socket runner (t/compat or the real one).
-# Uses plain nginx features only and standard Test::Nginx::Socket sections.
+# Uses plain nginx features only and standard Test::Nginx::Socket sections;
+# TEST 13 proves that --- init runs in package Test::Nginx::Util.
 
 use Test::Nginx::Socket;
 
