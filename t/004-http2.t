@@ -157,7 +157,7 @@ __DATA__
 
 
 
-=== TEST 3: a JWT (HS256) over HTTP/2: valid, tampered, missing
+=== TEST 3: a JWT (HS256) over HTTP/2: valid, tampered, missing; from a cookie sent in two cookie fields
 --- http2
 --- config
     location /t {
@@ -168,22 +168,34 @@ __DATA__
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/echo;
         add_header X-Protocol $server_protocol always;
     }
+    location /c {
+        api_led_api orders layer=experience;
+        api_led_auth jwt;
+        api_led_jwt_source cookie:tok;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        proxy_set_header X-Sub $api_led_jwt_claim_sub;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/echo;
+        add_header X-Protocol $server_protocol always;
+    }
 --- request eval
-["GET /t", "GET /t", "GET /t"]
+["GET /t", "GET /t", "GET /t", "GET /c"]
 --- more_headers eval
 ["Authorization: Bearer $::Jwt",
  "Authorization: Bearer " . ::jwt_tamper($::Jwt),
- ""]
+ "",
+ "Cookie: a=1\nCookie: tok=$::Jwt"]
 --- error_code eval
-[200, 401, 401]
+[200, 401, 401, 200]
 --- response_headers eval
 ["X-Protocol: HTTP/2.0\nWWW-Authenticate:",
  "WWW-Authenticate: Bearer realm=\"orders\", error=\"invalid_token\", error_description=\"the token signature is invalid\"\nContent-Type: application/problem+json\nX-Protocol: HTTP/2.0",
- "WWW-Authenticate: Bearer realm=\"orders\"\nContent-Type: application/problem+json\nX-Protocol: HTTP/2.0"]
+ "WWW-Authenticate: Bearer realm=\"orders\"\nContent-Type: application/problem+json\nX-Protocol: HTTP/2.0",
+ "X-Protocol: HTTP/2.0\nWWW-Authenticate:"]
 --- response_body_like eval
 ["^up HTTP/1\\.0 cid=[^ ]+ key=\\[\\] auth=\\[Bearer \Q$::Jwt\E\\] sub=\\[h2-user\\]\$",
  '^\{"type":"urn:api-led:error:invalid_token",.*"status":401,"detail":"the token signature is invalid"',
- '^\{"type":"urn:api-led:error:missing_credentials",.*"status":401,']
+ '^\{"type":"urn:api-led:error:missing_credentials",.*"status":401,',
+ "^up HTTP/1\\.0 cid=[^ ]+ key=\\[\\] auth=\\[\\] sub=\\[h2-user\\]\$"]
 --- no_error_log
 [error]
 
