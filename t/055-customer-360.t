@@ -120,13 +120,16 @@ api_led: layer violation: api "crm" called by a client, allowed callers: process
 
 
 
-=== TEST 7: an unknown customer: 502 naming the Process API and the System API below it
+=== TEST 7: an unknown customer: 502; the Experience API names no part, the error log names the Process API and the System API below it
 --- request
 GET /v1/customers/x-1/360
 --- more_headers
 X-API-Key: demo-key-acme
+X-Correlation-ID: t055-unknown
 --- error_code: 502
---- response_body_like chomp
-"detail":"required parts failed: profile \(502, required parts failed: record \(404\)\)"
+--- response_body
+{"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"correlation_id":"t055-unknown"}
+--- error_log
+api_led_compose: 502 upstream_failed, correlation id "t055-unknown": required parts failed: profile (502, required parts failed: record (404))
 --- access_log
-"GET /v1/customers/x-1/360 HTTP/1.0" 502 cid=
+"GET /v1/customers/x-1/360 HTTP/1.0" 502 cid=t055-unknown

@@ -2,15 +2,18 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Orchestration, the request path: the content handler starts the parts
- * of a composition as subrequests when their predecessors are done, keeps
- * what they answer (a body filter), enforces their timeouts and answers
- * once every part is done.
+ * Orchestration, the request path: the content handler picks the
+ * composition of the request's method, reads the client's body when parts
+ * use it, starts the parts as subrequests when their predecessors are
+ * done, keeps what they answer (a body filter), enforces their timeouts
+ * and answers once every part is done.
  *
- * Parts are background subrequests: they never become the connection's
- * active request, so the composition can answer (a required part timed out)
- * while a part is still running, and the body filter keeps every byte a
- * part produces (nothing of it reaches the client).  Unlike in-memory
+ * Each subrequest is a call: a part makes one, a foreach part one per
+ * element of an array (at most concurrency= at a time).  Calls are
+ * background subrequests: they never become the connection's active
+ * request, so the composition can answer (a required part timed out)
+ * while a call is still running, and the body filter keeps every byte a
+ * call produces (nothing of it reaches the client).  Unlike in-memory
  * subrequests, a part may itself be a composition (an Experience API
  * composing Process APIs that compose System APIs).
  */
@@ -31,20 +34,51 @@ typedef struct {
 } ngx_api_led_compose_value_t;
 
 
+/* a part's 4xx passed to the client (status=pass): its problem type */
+typedef struct {
+    ngx_uint_t                        status;
+    const char                       *code;
+} ngx_api_led_compose_pass_t;
+
+
+static ngx_api_led_compose_conf_t *ngx_api_led_compose_select(
+    ngx_http_request_t *r, ngx_api_led_compose_loc_conf_t *lcf);
+static ngx_int_t ngx_api_led_compose_not_allowed(ngx_http_request_t *r,
+    ngx_api_led_compose_loc_conf_t *lcf);
+static void ngx_api_led_compose_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_compose_request_json(ngx_api_led_compose_t *cmp,
+    u_char *err, size_t errlen);
+static void ngx_api_led_compose_begin(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_wake(ngx_http_request_t *r);
 static void ngx_api_led_compose_run(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_foreach_start(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_foreach_next(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part);
+static ngx_int_t ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_call_t *call, ngx_str_t *err);
 static void ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part, ngx_uint_t state, ngx_uint_t status,
     char *reason);
+static void ngx_api_led_compose_call_end(ngx_api_led_compose_call_t *call,
+    ngx_uint_t state, ngx_uint_t status, char *reason);
 static ngx_int_t ngx_api_led_compose_part_headers(ngx_http_request_t *r,
-    ngx_http_request_t *sr, ngx_str_t *body);
-static ngx_int_t ngx_api_led_compose_part_done(ngx_http_request_t *sr,
+    ngx_http_request_t *sr, ngx_str_t *type, off_t length);
+static ngx_int_t ngx_api_led_compose_request_body(ngx_http_request_t *r,
+    ngx_http_request_t *sr);
+static ngx_int_t ngx_api_led_compose_call_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
-static void ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
-    ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
+    ngx_api_led_compose_call_t *call);
+static void ngx_api_led_compose_call_finished(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_call_t *call);
+static void ngx_api_led_compose_element_finished(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part, ngx_api_led_compose_call_t *call);
+static ngx_int_t ngx_api_led_compose_foreach_answer(
+    ngx_api_led_compose_t *cmp, ngx_api_led_compose_part_t *part);
 static ngx_int_t ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part, u_char *err, size_t errlen);
 static void ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
@@ -52,25 +86,48 @@ static void ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
 static void ngx_api_led_compose_timeout(ngx_event_t *ev);
 static void ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp);
 static ngx_int_t ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp);
+static ngx_int_t ngx_api_led_compose_problem(ngx_api_led_compose_t *cmp,
+    ngx_uint_t status, const char *code, ngx_str_t *detail);
 static ngx_int_t ngx_api_led_compose_send(ngx_api_led_compose_t *cmp,
     ngx_buf_t *b);
 static void ngx_api_led_compose_cleanup(void *data);
 static ngx_int_t ngx_api_led_compose_render(ngx_api_led_compose_t *cmp,
-    ngx_array_t *segs, ngx_uint_t body, ngx_str_t *out, ngx_str_t *err);
-static ngx_api_led_compose_part_t *ngx_api_led_compose_find_part(
+    ngx_array_t *segs, ngx_uint_t body, json_t *item, ngx_str_t *out,
+    ngx_str_t *err);
+static ngx_int_t ngx_api_led_compose_render_error(ngx_http_request_t *r,
+    ngx_api_led_compose_seg_t *seg, const char *what, ngx_str_t *err);
+static ngx_api_led_compose_call_t *ngx_api_led_compose_find_call(
     ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_compose_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_api_led_compose_keep(ngx_http_request_t *r,
-    ngx_api_led_compose_part_t *part, u_char *data, size_t size);
+    ngx_api_led_compose_call_t *call, u_char *data, size_t size);
 
 
 static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string("application/json");
 static ngx_str_t  ngx_api_led_compose_partial_header =
     ngx_string("API-Led-Partial");
+static ngx_str_t  ngx_api_led_compose_allow_header = ngx_string("Allow");
 static ngx_str_t  ngx_api_led_compose_cid_header =
     ngx_string("X-Correlation-ID");
+
+
+static ngx_api_led_compose_pass_t  ngx_api_led_compose_pass[] = {
+    { NGX_HTTP_BAD_REQUEST, "bad_request" },
+    { NGX_HTTP_FORBIDDEN, "forbidden" },
+    { NGX_HTTP_NOT_FOUND, "not_found" },
+    { NGX_HTTP_NOT_ALLOWED, "method_not_allowed" },
+    { NGX_HTTP_CONFLICT, "conflict" },
+    { 410, "gone" },
+    { NGX_HTTP_PRECONDITION_FAILED, "precondition_failed" },
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large" },
+    { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type" },
+    { 422, "unprocessable_content" },
+    { 428, "precondition_required" },
+    { NGX_HTTP_TOO_MANY_REQUESTS, "rate_limited" },
+    { 0, "request_rejected" }
+};
 
 
 static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
@@ -88,11 +145,17 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
     ngx_http_request_t              *pr;
     ngx_pool_cleanup_t              *cln;
     ngx_api_led_compose_t           *cmp, *pcmp;
+    ngx_api_led_compose_conf_t      *comp;
     ngx_api_led_compose_part_t      *part;
     ngx_api_led_compose_loc_conf_t  *lcf;
     ngx_api_led_compose_part_conf_t *pc;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_compose_module);
+
+    comp = ngx_api_led_compose_select(r, lcf);
+    if (comp == NULL) {
+        return ngx_api_led_compose_not_allowed(r, lcf);
+    }
 
     /* a composition that (through its parts) calls itself would fan out
      * until the subrequest limits stop it */
@@ -100,21 +163,17 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
     for (pr = r->parent; pr; pr = pr->parent) {
         pcmp = ngx_http_get_module_ctx(pr, ngx_api_led_compose_module);
 
-        if (pcmp && pcmp->conf == lcf) {
+        if (pcmp && pcmp->comp == comp) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "api_led_compose: the composition calls itself "
                           "through \"%V\"", &r->uri);
+
             return ngx_api_led_problem_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                             "internal_error",
-                                            "the composition calls itself");
-        }
-    }
-
-    if (r == r->main) {
-        rc = ngx_http_discard_request_body(r);
-
-        if (rc != NGX_OK) {
-            return rc;
+                                            ngx_api_led_compose_detail_public(
+                                                r)
+                                            ? ""
+                                            : "the composition calls itself");
         }
     }
 
@@ -130,7 +189,8 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
 
     cmp->request = r;
     cmp->conf = lcf;
-    cmp->nparts = lcf->parts->nelts;
+    cmp->comp = comp;
+    cmp->nparts = comp->parts->nelts;
 
     cmp->parts = ngx_pcalloc(r->pool,
                              cmp->nparts * sizeof(ngx_api_led_compose_part_t));
@@ -138,12 +198,13 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    pc = lcf->parts->elts;
+    pc = comp->parts->elts;
 
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
         part->conf = &pc[i];
         part->compose = cmp;
+        part->call.part = part;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -180,8 +241,172 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, cmp, ngx_api_led_compose_module);
 
+    if (comp->request_body) {
+        /*
+         * Read once, without blocking, whatever the number of parts that
+         * use it; the reference the reading takes is the composition's.
+         */
+
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_api_led_compose_body_read);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+                return ngx_api_led_problem_send(r, rc, "body_too_large",
+                           "the request body is larger than "
+                           "client_max_body_size");
+            }
+
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    if (r == r->main) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
     /* the request is finalized when the composition answers */
     r->main->count++;
+
+    ngx_api_led_compose_begin(cmp);
+
+    return NGX_DONE;
+}
+
+
+/* the composition of the request's method; NULL: none */
+
+static ngx_api_led_compose_conf_t *
+ngx_api_led_compose_select(ngx_http_request_t *r,
+    ngx_api_led_compose_loc_conf_t *lcf)
+{
+    ngx_uint_t                   i;
+    ngx_api_led_compose_conf_t  *comp;
+
+    comp = lcf->compositions->elts;
+
+    for (i = 0; i < lcf->compositions->nelts; i++) {
+        if (comp[i].methods & r->method) {
+            return &comp[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* 405 with the methods the location's compositions answer */
+
+static ngx_int_t
+ngx_api_led_compose_not_allowed(ngx_http_request_t *r,
+    ngx_api_led_compose_loc_conf_t *lcf)
+{
+    if (ngx_api_led_set_header(r, &ngx_api_led_compose_allow_header,
+                               &lcf->allow)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_api_led_problem_send(r, NGX_HTTP_NOT_ALLOWED,
+                                    "method_not_allowed",
+                                    "the method is not allowed here; "
+                                    "allowed: %V", &lcf->allow);
+}
+
+
+/*
+ * The client's body is there (or the subrequest's own): parse it when
+ * placeholders read it, then run the parts.
+ */
+
+static void
+ngx_api_led_compose_body_read(ngx_http_request_t *r)
+{
+    u_char                  err[NGX_MAX_ERROR_STR];
+    ngx_int_t               rc;
+    ngx_api_led_compose_t  *cmp;
+
+    cmp = ngx_http_get_module_ctx(r, ngx_api_led_compose_module);
+
+    if (cmp->comp->request_json) {
+        rc = ngx_api_led_compose_request_json(cmp, err, sizeof(err));
+
+        if (rc == NGX_DECLINED) {
+            rc = ngx_api_led_problem_send(r, NGX_HTTP_BAD_REQUEST,
+                                          "invalid_json", "%s", err);
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
+
+        if (rc != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    ngx_api_led_compose_begin(cmp);
+}
+
+
+/*
+ * {request} and {request/pointer}: the body (after the request
+ * transformation of the location, if any) as a JSON document.  NGX_OK;
+ * NGX_DECLINED: not JSON (400 invalid_json, "err" says why); NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_request_json(ngx_api_led_compose_t *cmp, u_char *err,
+    size_t errlen)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  text;
+    ngx_http_request_t        *r;
+    ngx_api_led_json_arena_t  *prev;
+
+    r = cmp->request;
+
+    if (ngx_api_led_body_text(r, NGX_MAX_SIZE_T_VALUE, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (text.len == 0) {
+        ngx_cpystrn(err, (u_char *) "the request has no JSON body", errlen);
+        return NGX_DECLINED;
+    }
+
+    if (cmp->arena == NULL) {
+        cmp->arena = ngx_api_led_json_arena_create(r->pool);
+        if (cmp->arena == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    prev = ngx_api_led_json_arena_enter(cmp->arena);
+    rc = ngx_api_led_json_parse_pool(r->pool, text.data, text.len,
+                                     &cmp->request_json, err, errlen);
+    ngx_api_led_json_arena_leave(prev);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return (rc == NGX_OK) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static void
+ngx_api_led_compose_begin(ngx_api_led_compose_t *cmp)
+{
+    ngx_http_request_t  *r;
+
+    r = cmp->request;
 
     if (r == r->main && r->read_event_handler == ngx_http_block_reading) {
         /* notice a client that goes away while the parts run */
@@ -189,14 +414,13 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
     }
 
     r->write_event_handler = ngx_api_led_compose_wake;
+    cmp->started = 1;
 
     ngx_api_led_compose_run(cmp);
-
-    return NGX_DONE;
 }
 
 
-/* the write handler of the composition: a part finished (it posted us) */
+/* the write handler of the composition: a call finished (it posted us) */
 
 static void
 ngx_api_led_compose_wake(ngx_http_request_t *r)
@@ -229,10 +453,11 @@ ngx_api_led_compose_run(ngx_api_led_compose_t *cmp)
 
 
 /*
- * Starts every part whose predecessors are done.  A part whose
- * placeholders use a part that did not succeed does not run; once a
- * required part failed, no part starts any more (the composition fails:
- * a POST to the next system would be a side effect for nothing).
+ * Starts every part whose predecessors are done, and the next elements of
+ * running foreach parts.  A part whose placeholders use a part that did
+ * not succeed does not run; once a required part failed, no part (and no
+ * element) starts any more (the composition fails: a POST to the next
+ * system would be a side effect for nothing).
  */
 
 static void
@@ -249,6 +474,22 @@ ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp)
 
         for (i = 0; i < cmp->nparts; i++) {
             part = &cmp->parts[i];
+
+            if (part->state == NGX_API_LED_PART_RUNNING && part->calls) {
+                if (!cmp->doomed) {
+                    ngx_api_led_compose_foreach_next(cmp, part);
+
+                } else if (part->running == 0) {
+                    /* the elements not started yet never will */
+                    part->cancelled = 1;
+                    ngx_api_led_compose_end(cmp, part,
+                                            NGX_API_LED_PART_SKIPPED, 0,
+                                            "a required part failed");
+                    changed = 1;
+                }
+
+                continue;
+            }
 
             if (part->state != NGX_API_LED_PART_PENDING) {
                 continue;
@@ -299,8 +540,164 @@ static void
 ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part)
 {
+    ngx_int_t  rc;
+    ngx_str_t  err;
+
+    if (part->conf->foreach) {
+        ngx_api_led_compose_foreach_start(cmp, part);
+        return;
+    }
+
+    ngx_str_null(&err);
+
+    rc = ngx_api_led_compose_call(cmp, &part->call, &err);
+
+    if (rc == NGX_OK) {
+        part->state = NGX_API_LED_PART_RUNNING;
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                (char *) err.data);
+        return;
+    }
+
+    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                            NGX_HTTP_INTERNAL_SERVER_ERROR,
+                            "subrequest not created");
+}
+
+
+/*
+ * foreach=PART/POINTER: a call per element of the array, at most
+ * max_items= of them, concurrency= at a time; no element: [].
+ */
+
+static void
+ngx_api_led_compose_foreach_start(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    u_char                           *p;
+    size_t                            n;
+    json_t                           *doc, *array;
+    ngx_uint_t                        i;
+    ngx_http_request_t               *r;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    r = cmp->request;
+    pc = part->conf;
+
+    doc = cmp->parts[pc->foreach_part].json;
+    array = doc ? ngx_api_led_json_get(doc, &pc->foreach_path) : NULL;
+
+    if (!json_is_array(array)) {
+        p = ngx_pnalloc(r->pool, pc->foreach_text.len + 32);
+        if (p) {
+            *ngx_sprintf(p, "%V is not an array", &pc->foreach_text) = '\0';
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "api_led_compose: part \"%V\" not run: \"%V\" is not "
+                      "an array", &pc->name, &pc->foreach_text);
+
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                p ? (char *) p : "not an array");
+        return;
+    }
+
+    n = json_array_size(array);
+
+    if (n > pc->max_items) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "api_led_compose: part \"%V\" not run: \"%V\" has %uz "
+                      "elements, more than max_items=%ui", &pc->name,
+                      &pc->foreach_text, n, pc->max_items);
+
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                "more elements than max_items");
+        return;
+    }
+
+    if (n == 0) {
+        part->body = (u_char *) "[]";
+        part->len = 2;
+        part->status = NGX_HTTP_OK;
+        ngx_api_led_compose_part_parse(cmp, part);
+        return;
+    }
+
+    part->calls = ngx_pcalloc(r->pool, n * sizeof(ngx_api_led_compose_call_t));
+    if (part->calls == NULL) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                "out of memory");
+        return;
+    }
+
+    part->ncalls = n;
+
+    for (i = 0; i < n; i++) {
+        part->calls[i].part = part;
+        part->calls[i].item = json_array_get(array, i);
+    }
+
+    part->state = NGX_API_LED_PART_RUNNING;
+
+    ngx_api_led_compose_foreach_next(cmp, part);
+}
+
+
+static void
+ngx_api_led_compose_foreach_next(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    err;
+    ngx_api_led_compose_call_t  *call;
+
+    while (part->state == NGX_API_LED_PART_RUNNING
+           && part->next < part->ncalls
+           && part->running < part->conf->concurrency)
+    {
+        call = &part->calls[part->next++];
+
+        ngx_str_null(&err);
+
+        rc = ngx_api_led_compose_call(cmp, call, &err);
+
+        if (rc == NGX_OK) {
+            part->running++;
+            continue;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                         (char *) err.data);
+
+        } else {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED,
+                                         NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                         "subrequest not created");
+        }
+
+        ngx_api_led_compose_element_finished(cmp, part, call);
+    }
+}
+
+
+/*
+ * Starts a call: NGX_OK; NGX_DECLINED when its templates do not render
+ * (a value missing, an unsafe URI: "err" says why, NUL-terminated);
+ * NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_call_t *call, ngx_str_t *err)
+{
     ngx_buf_t                        *b;
-    ngx_str_t                         uri, args, body, err;
+    ngx_str_t                         uri, args, body, *type;
     ngx_uint_t                        flags;
     ngx_chain_t                      *cl;
     ngx_http_request_t               *r, *sr;
@@ -309,11 +706,11 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_conf_t  *pc;
 
     r = cmp->request;
-    pc = part->conf;
+    pc = call->part->conf;
 
-    ngx_str_null(&err);
-
-    if (ngx_api_led_compose_render(cmp, &pc->uri, 0, &uri, &err) != NGX_OK) {
+    if (ngx_api_led_compose_render(cmp, &pc->uri, 0, call->item, &uri, err)
+        != NGX_OK)
+    {
         goto failed;
     }
 
@@ -321,12 +718,13 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     flags = 0;
 
     if (ngx_http_parse_unsafe_uri(r, &uri, &args, &flags) != NGX_OK) {
-        ngx_str_set(&err, "unsafe URI");
+        ngx_str_set(err, "unsafe URI");
         goto failed;
     }
 
-    if (pc->body) {
-        if (ngx_api_led_compose_render(cmp, pc->body, 1, &body, &err)
+    if (pc->body_type == NGX_API_LED_BODY_TEMPLATE) {
+        if (ngx_api_led_compose_render(cmp, pc->body, 1, call->item, &body,
+                                       err)
             != NGX_OK)
         {
             goto failed;
@@ -335,20 +733,20 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
-        goto error;
+        return NGX_ERROR;
     }
 
-    ps->handler = ngx_api_led_compose_part_done;
-    ps->data = part;
+    ps->handler = ngx_api_led_compose_call_done;
+    ps->data = call;
 
     if (ngx_http_subrequest(r, &uri, &args, &sr, ps,
                             NGX_HTTP_SUBREQUEST_BACKGROUND)
         != NGX_OK)
     {
-        goto error;
+        return NGX_ERROR;
     }
 
-    part->sr = sr;
+    call->sr = sr;
 
     /* the body filter wants file buffers read into memory */
     sr->filter_need_in_memory = 1;
@@ -356,21 +754,23 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     sr->method = pc->method;
     sr->method_name = pc->method_name;
 
-    if (pc->body || cmp->copy_headers) {
-        if (ngx_api_led_compose_part_headers(r, sr, pc->body ? &body : NULL)
+    switch (pc->body_type) {
+
+    case NGX_API_LED_BODY_TEMPLATE:
+        if (ngx_api_led_compose_part_headers(r, sr,
+                                             &ngx_api_led_compose_json_type,
+                                             body.len)
             != NGX_OK)
         {
-            goto error;
+            return NGX_ERROR;
         }
-    }
 
-    if (pc->body) {
         rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
         b = ngx_calloc_buf(r->pool);
         cl = ngx_alloc_chain_link(r->pool);
 
         if (rb == NULL || b == NULL || cl == NULL) {
-            goto error;
+            return NGX_ERROR;
         }
 
         b->pos = body.data;
@@ -388,13 +788,35 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
         rb->buf = b;
 
         sr->request_body = rb;
+        break;
 
-    } else if (cmp->copy_headers) {
-        /* the client's body, if any, is not the part's */
-        sr->request_body = NULL;
+    case NGX_API_LED_BODY_REQUEST:
+        type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                          : NULL;
+
+        if (ngx_api_led_compose_part_headers(r, sr, type,
+                                   ngx_api_led_body_size(r->request_body))
+            != NGX_OK
+            || ngx_api_led_compose_request_body(r, sr) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        break;
+
+    default: /* NGX_API_LED_BODY_NONE */
+
+        if (cmp->copy_headers) {
+            if (ngx_api_led_compose_part_headers(r, sr, NULL, -1) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            /* the client's body, if any, is not the part's */
+            sr->request_body = NULL;
+        }
     }
 
-    part->state = NGX_API_LED_PART_RUNNING;
+    call->state = NGX_API_LED_PART_RUNNING;
     cmp->running++;
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -402,32 +824,30 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
                    &pc->name, &pc->method_name, &uri, &args);
 
     if (pc->timeout) {
-        part->timer.handler = ngx_api_led_compose_timeout;
-        part->timer.data = part;
-        part->timer.log = r->connection->log;
+        call->timer.handler = ngx_api_led_compose_timeout;
+        call->timer.data = call;
+        call->timer.log = r->connection->log;
 
-        ngx_add_timer(&part->timer, pc->timeout);
+        ngx_add_timer(&call->timer, pc->timeout);
     }
 
-    return;
+    return NGX_OK;
 
 failed:
 
+    if (err->len == 0) {
+        ngx_str_set(err, "not run");
+    }
+
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "api_led_compose: part \"%V\" not run: %V",
-                  &pc->name, &err);
+                  &pc->name, err);
 
-    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
-                            err.len ? (char *) err.data : "not run");
-    return;
-
-error:
-
-    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                            NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "subrequest not created");
+    return NGX_DECLINED;
 }
 
+
+/* a part's final state; a required part that did not succeed dooms */
 
 static void
 ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
@@ -457,15 +877,33 @@ ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
 }
 
 
+static void
+ngx_api_led_compose_call_end(ngx_api_led_compose_call_t *call,
+    ngx_uint_t state, ngx_uint_t status, char *reason)
+{
+    call->state = state;
+
+    if (status) {
+        call->status = status;
+    }
+
+    if (reason) {
+        call->reason.data = (u_char *) reason;
+        call->reason.len = ngx_strlen(reason);
+    }
+}
+
+
 /*
- * A part's own request headers: the client's, without the body headers of
- * the client's request, with the part's body headers and the correlation
- * id.  Subrequests otherwise share the parent's header list.
+ * A call's own request headers: the client's, without the body headers of
+ * the client's request, with the call's body headers (type NULL and length
+ * -1: no body) and the correlation id.  Subrequests otherwise share the
+ * parent's header list.
  */
 
 static ngx_int_t
 ngx_api_led_compose_part_headers(ngx_http_request_t *r,
-    ngx_http_request_t *sr, ngx_str_t *body)
+    ngx_http_request_t *sr, ngx_str_t *type, off_t length)
 {
     u_char             *p;
     ngx_uint_t          i, n;
@@ -545,7 +983,7 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
     sr->headers_in.transfer_encoding = NULL;
     sr->headers_in.chunked = 0;
 
-    if (body) {
+    if (type) {
         nh = ngx_list_push(&sr->headers_in.headers);
         if (nh == NULL) {
             return NGX_ERROR;
@@ -555,20 +993,22 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
         nh->hash = ngx_hash_key((u_char *) "content-type",
                                 sizeof("content-type") - 1);
         ngx_str_set(&nh->key, "Content-Type");
-        nh->value = ngx_api_led_compose_json_type;
+        nh->value = *type;
         nh->lowcase_key = (u_char *) "content-type";
 #if (nginx_version >= 1023000)
         nh->next = NULL;
 #endif
 
         sr->headers_in.content_type = nh;
+    }
 
+    if (length >= 0) {
         nh = ngx_list_push(&sr->headers_in.headers);
         if (nh == NULL) {
             return NGX_ERROR;
         }
 
-        p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
+        p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
         if (p == NULL) {
             return NGX_ERROR;
         }
@@ -577,14 +1017,14 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
                                 sizeof("content-length") - 1);
         ngx_str_set(&nh->key, "Content-Length");
         nh->value.data = p;
-        nh->value.len = ngx_sprintf(p, "%uz", body->len) - p;
+        nh->value.len = ngx_sprintf(p, "%O", length) - p;
         nh->lowcase_key = (u_char *) "content-length";
 #if (nginx_version >= 1023000)
         nh->next = NULL;
 #endif
 
         sr->headers_in.content_length = nh;
-        sr->headers_in.content_length_n = body->len;
+        sr->headers_in.content_length_n = length;
     }
 
     nh = ngx_list_push(&sr->headers_in.headers);
@@ -606,31 +1046,90 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
 
 
 /*
- * The post-subrequest handler: records the part's outcome and wakes the
- * composition.  It returns NGX_OK whatever the part's rc, so that nginx
- * neither builds an error page inside the part (which would call this
- * handler a second time) nor terminates the client's request when a part
- * ends with NGX_ERROR: a failed part is an outcome, not a fatal error.
+ * body=@request: the call sends the client's body as it is, from memory
+ * or from nginx's temporary file.  It gets its own buffer headers (the
+ * proxy module moves their positions while it sends), over the same data.
  */
 
 static ngx_int_t
-ngx_api_led_compose_part_done(ngx_http_request_t *sr, void *data,
+ngx_api_led_compose_request_body(ngx_http_request_t *r,
+    ngx_http_request_t *sr)
+{
+    ngx_buf_t                *b;
+    ngx_chain_t              *cl, **ll, *in;
+    ngx_http_request_body_t  *rb;
+
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (rb == NULL) {
+        return NGX_ERROR;
+    }
+
+    ll = &rb->bufs;
+
+    for (in = r->request_body ? r->request_body->bufs : NULL;
+         in;
+         in = in->next)
+    {
+        if (ngx_buf_size(in->buf) == 0) {
+            continue;
+        }
+
+        b = ngx_alloc_buf(r->pool);
+        cl = ngx_alloc_chain_link(r->pool);
+
+        if (b == NULL || cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(b, in->buf, sizeof(ngx_buf_t));
+        b->last_buf = 0;
+        b->last_in_chain = 0;
+
+        cl->buf = b;
+        cl->next = NULL;
+
+        *ll = cl;
+        ll = &cl->next;
+        rb->buf = b;
+    }
+
+    if (rb->buf) {
+        rb->buf->last_buf = 1;
+        rb->buf->last_in_chain = 1;
+    }
+
+    sr->request_body = rb;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The post-subrequest handler: records the call's outcome and wakes the
+ * composition.  It returns NGX_OK whatever the call's rc, so that nginx
+ * neither builds an error page inside the call (which would call this
+ * handler a second time) nor terminates the client's request when a call
+ * ends with NGX_ERROR: a failed call is an outcome, not a fatal error.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_call_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc)
 {
-    ngx_api_led_compose_part_t *part = data;
+    ngx_api_led_compose_call_t *call = data;
 
     ngx_uint_t              status;
     ngx_api_led_compose_t  *cmp;
 
-    cmp = part->compose;
+    cmp = call->part->compose;
 
-    if (part->state != NGX_API_LED_PART_RUNNING || part->sr != sr) {
+    if (call->state != NGX_API_LED_PART_RUNNING || call->sr != sr) {
         /* timed out before, or called again */
         return NGX_OK;
     }
 
-    if (part->timer.timer_set) {
-        ngx_del_timer(&part->timer);
+    if (call->timer.timer_set) {
+        ngx_del_timer(&call->timer);
     }
 
     cmp->running--;
@@ -639,34 +1138,35 @@ ngx_api_led_compose_part_done(ngx_http_request_t *sr, void *data,
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "api_led_compose: part \"%V\" done, rc:%i status:%ui "
-                   "size:%uz", &part->conf->name, rc, status, part->len);
+                   "size:%uz", &call->part->conf->name, rc, status,
+                   call->len);
 
     if (rc == NGX_ERROR) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                NGX_HTTP_BAD_GATEWAY,
-                                status ? "response incomplete"
-                                       : "request failed");
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED,
+                                     NGX_HTTP_BAD_GATEWAY,
+                                     status ? "response incomplete"
+                                            : "request failed");
 
     } else if (rc >= NGX_HTTP_SPECIAL_RESPONSE
                || (status == 0 && rc >= NGX_HTTP_OK))
     {
-        /* the part answered with an error page nginx did not build yet */
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, rc,
-                                NULL);
+        /* the call answered with an error page nginx did not build yet */
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, rc, NULL);
 
     } else if (status == 0) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                NGX_HTTP_BAD_GATEWAY, "no response");
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED,
+                                     NGX_HTTP_BAD_GATEWAY, "no response");
 
     } else if (status < NGX_HTTP_OK || status >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, status,
-                                NULL);
-        ngx_api_led_compose_part_problem(sr, part);
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, status,
+                                     NULL);
+        ngx_api_led_compose_call_problem(sr, call);
 
     } else {
-        part->status = status;
-        ngx_api_led_compose_part_parse(cmp, part);
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_OK, status, NULL);
     }
+
+    ngx_api_led_compose_call_finished(cmp, call);
 
     if (!cmp->finished) {
         if (ngx_http_post_request(cmp->request, NULL) != NGX_OK) {
@@ -679,20 +1179,20 @@ ngx_api_led_compose_part_done(ngx_http_request_t *sr, void *data,
 
 
 /*
- * A failed part that answered a problem (an inner composition, a policy
+ * A failed call that answered a problem (an inner composition, a policy
  * of the inner layer) lends its detail to the outer answer, so that a 502
- * of an Experience API names the System API that failed below it.
+ * of a Process API names the System API that failed below it.
  */
 
 static void
-ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
-    ngx_api_led_compose_part_t *part)
+ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
+    ngx_api_led_compose_call_t *call)
 {
     json_t       *doc, *detail;
     ngx_str_t     s;
     const char   *text;
 
-    if (part->len == 0 || part->overflow
+    if (call->len == 0 || call->overflow
         || sr->headers_out.content_type.len < 4
         || ngx_strlcasestrn(sr->headers_out.content_type.data,
                             sr->headers_out.content_type.data
@@ -703,7 +1203,7 @@ ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
         return;
     }
 
-    doc = json_loadb((char *) part->body, part->len, 0, NULL);
+    doc = json_loadb((char *) call->body, call->len, 0, NULL);
     if (doc == NULL) {
         return;
     }
@@ -713,18 +1213,206 @@ ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
     if (json_is_string(detail)) {
         text = json_string_value(detail);
 
-        s.data = (u_char *) text;
         s.len = ngx_min(ngx_strlen(text), 256);
 
         s.data = ngx_pnalloc(sr->pool, s.len + 1);
         if (s.data) {
             ngx_memcpy(s.data, text, s.len);
             s.data[s.len] = '\0';
-            part->reason = s;
+            call->reason = s;
         }
     }
 
     json_decref(doc);
+}
+
+
+/* a call is done (answered, failed or timed out): its part moves on */
+
+static void
+ngx_api_led_compose_call_finished(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_call_t *call)
+{
+    ngx_api_led_compose_part_t  *part;
+
+    part = call->part;
+
+    if (part->calls) {
+        part->running--;
+        ngx_api_led_compose_element_finished(cmp, part, call);
+        return;
+    }
+
+    if (part->state != NGX_API_LED_PART_RUNNING) {
+        return;
+    }
+
+    if (call->state == NGX_API_LED_PART_TIMEDOUT) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_TIMEDOUT,
+                                NGX_HTTP_GATEWAY_TIME_OUT, "timeout");
+        return;
+    }
+
+    if (call->state != NGX_API_LED_PART_OK) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                call->status, NULL);
+        part->reason = call->reason;
+        return;
+    }
+
+    part->status = call->status;
+    part->body = call->body;
+    part->len = call->len;
+
+    if (call->overflow) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                part->status,
+                                "larger than api_led_compose_max_part_size");
+        return;
+    }
+
+    if (call->unreadable) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                part->status, "body not in memory");
+        return;
+    }
+
+    ngx_api_led_compose_part_parse(cmp, part);
+}
+
+
+/*
+ * An element of a foreach part is done.  An element that failed fails a
+ * required part at once (no further element starts) and is null in an
+ * optional part's array; the part is done when every element is.
+ */
+
+static void
+ngx_api_led_compose_element_finished(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part, ngx_api_led_compose_call_t *call)
+{
+    u_char      *s, *e;
+    ngx_uint_t   state;
+
+    part->finished++;
+
+    if (part->state != NGX_API_LED_PART_RUNNING) {
+        return;
+    }
+
+    if (call->state == NGX_API_LED_PART_OK) {
+
+        if (call->overflow) {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                  "larger than api_led_compose_max_part_size");
+
+        } else if (call->unreadable) {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                         "body not in memory");
+
+        } else if (call->len) {
+            s = call->body;
+            e = call->body + call->len;
+
+            if (ngx_api_led_compose_json_valid(s, e) != NGX_OK) {
+                ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
+                              "api_led_compose: part \"%V\" answered invalid "
+                              "JSON for element %ui", &part->conf->name,
+                              (ngx_uint_t) (call - part->calls));
+
+                ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                             "invalid JSON");
+            }
+
+        } else if (call->status != NGX_HTTP_NO_CONTENT) {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                         "invalid JSON");
+        }
+    }
+
+    if (call->state != NGX_API_LED_PART_OK) {
+
+        if (!part->conf->optional) {
+            state = (call->state == NGX_API_LED_PART_TIMEDOUT)
+                    ? NGX_API_LED_PART_TIMEDOUT : NGX_API_LED_PART_FAILED;
+
+            ngx_api_led_compose_end(cmp, part, state, call->status,
+                                    call->reason.len
+                                    ? (char *) call->reason.data : NULL);
+            return;
+        }
+
+        part->partial = 1;
+    }
+
+    if (part->finished < part->ncalls) {
+        return;
+    }
+
+    if (ngx_api_led_compose_foreach_answer(cmp, part) != NGX_OK) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                "out of memory");
+        return;
+    }
+
+    part->status = NGX_HTTP_OK;
+
+    ngx_api_led_compose_part_parse(cmp, part);
+}
+
+
+/* the answers of the elements, in element order: [a, b, null, ...] */
+
+static ngx_int_t
+ngx_api_led_compose_foreach_answer(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_uint_t                   i;
+    ngx_api_led_compose_call_t  *call;
+
+    len = sizeof("[]") - 1;
+
+    for (i = 0; i < part->ncalls; i++) {
+        call = &part->calls[i];
+        len += sizeof("null,") - 1;
+
+        if (call->state == NGX_API_LED_PART_OK) {
+            len += call->len;
+        }
+    }
+
+    p = ngx_pnalloc(cmp->request->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    part->body = p;
+
+    *p++ = '[';
+
+    for (i = 0; i < part->ncalls; i++) {
+        call = &part->calls[i];
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        if (call->state == NGX_API_LED_PART_OK && call->len) {
+            p = ngx_cpymem(p, call->body, call->len);
+
+        } else {
+            p = ngx_cpymem(p, "null", sizeof("null") - 1);
+        }
+    }
+
+    *p++ = ']';
+
+    part->len = p - part->body;
+
+    return NGX_OK;
 }
 
 
@@ -761,30 +1449,19 @@ ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
 }
 
 
+/* a part's answer (part->body) is JSON: validated or parsed */
+
 static void
 ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part)
 {
     u_char  err[NGX_MAX_ERROR_STR];
 
-    if (part->overflow) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                part->status,
-                                "larger than api_led_compose_max_part_size");
-        return;
-    }
-
-    if (part->unreadable) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                part->status, "body not in memory");
-        return;
-    }
-
     if (part->len == 0 && part->status == NGX_HTTP_NO_CONTENT) {
         part->json = json_null();
 
     } else if (cmp->conf->merge == NGX_API_LED_MERGE_NAMESPACED
-               && !(cmp->conf->parsed & (1U << (part - cmp->parts))))
+               && !(cmp->comp->parsed & (1U << (part - cmp->parts))))
     {
         /*
          * Copied into the answer as it is: validating is enough, and
@@ -795,7 +1472,7 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
                                            part->body + part->len)
             != NGX_OK)
         {
-            ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
+            ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
                           "api_led_compose: part \"%V\" answered invalid "
                           "JSON", &part->conf->name);
 
@@ -807,7 +1484,7 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     } else if (ngx_api_led_compose_part_json(cmp, part, err, sizeof(err))
                != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
                       "api_led_compose: part \"%V\" answered invalid "
                       "JSON: %s", &part->conf->name, err);
 
@@ -830,28 +1507,28 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
 
 
 /*
- * A part's own timer.  A proxied part is cancelled (its upstream request
+ * A call's own timer.  A proxied call is cancelled (its upstream request
  * is finalized the way a client abort finalizes it), so neither the
  * upstream connection nor the client's keepalive connection waits for it;
- * any other part runs to its end and its late answer is ignored.
+ * any other call runs to its end and its late answer is ignored.
  */
 
 static void
 ngx_api_led_compose_timeout(ngx_event_t *ev)
 {
-    ngx_api_led_compose_part_t *part = ev->data;
+    ngx_api_led_compose_call_t *call = ev->data;
 
     ngx_connection_t       *c;
     ngx_http_request_t     *r, *sr;
     ngx_http_upstream_t    *u;
     ngx_api_led_compose_t  *cmp;
 
-    cmp = part->compose;
+    cmp = call->part->compose;
     r = cmp->request;
-    sr = part->sr;
+    sr = call->sr;
     c = r->connection;
 
-    if (part->state != NGX_API_LED_PART_RUNNING) {
+    if (call->state != NGX_API_LED_PART_RUNNING) {
         return;
     }
 
@@ -859,12 +1536,14 @@ ngx_api_led_compose_timeout(ngx_event_t *ev)
 
     ngx_log_error(NGX_LOG_ERR, c->log, 0,
                   "api_led_compose: part \"%V\" timed out after %Mms",
-                  &part->conf->name, part->conf->timeout);
+                  &call->part->conf->name, call->part->conf->timeout);
 
     cmp->running--;
 
-    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_TIMEDOUT,
-                            NGX_HTTP_GATEWAY_TIME_OUT, "timeout");
+    ngx_api_led_compose_call_end(call, NGX_API_LED_PART_TIMEDOUT,
+                                 NGX_HTTP_GATEWAY_TIME_OUT, "timeout");
+
+    ngx_api_led_compose_call_finished(cmp, call);
 
     u = sr->upstream;
 
@@ -885,7 +1564,9 @@ ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp)
 {
     ngx_int_t            rc;
     ngx_buf_t           *b;
+    ngx_str_t            detail;
     ngx_http_request_t  *r;
+    u_char               buf[NGX_MAX_ERROR_STR];
 
     r = cmp->request;
     cmp->finished = 1;
@@ -907,30 +1588,44 @@ ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp)
         rc = ngx_api_led_compose_send(cmp, b);
 
     } else if (rc == NGX_DECLINED) {
-        rc = ngx_api_led_problem_send(r, NGX_HTTP_BAD_GATEWAY,
-                                      "merge_conflict",
-                                      "part %V collides with an earlier "
-                                      "part at \"%V\"", cmp->conflict_part,
-                                      &cmp->conflict_at);
+        detail.data = buf;
+        detail.len = ngx_snprintf(buf, sizeof(buf),
+                                  "part %V collides with an earlier part at "
+                                  "\"%V\"", cmp->conflict_part,
+                                  &cmp->conflict_at)
+                     - buf;
+
+        rc = ngx_api_led_compose_problem(cmp, NGX_HTTP_BAD_GATEWAY,
+                                         "merge_conflict", &detail);
     }
 
     ngx_http_finalize_request(r, rc);
 }
 
 
-/* 502 upstream_failed or 504 upstream_timeout naming the failed parts */
+/*
+ * A required part failed: 504 upstream_timeout when one timed out; the
+ * part's own 4xx when it says status=pass (the first such part in
+ * declaration order); else 502 upstream_failed.  The detail names each
+ * failed part.
+ */
 
 static ngx_int_t
 ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp)
 {
     u_char                      *p, *end, buf[1024];
     ngx_str_t                    detail;
-    ngx_uint_t                   i, timedout, n;
+    ngx_uint_t                   i, timedout, n, status;
+    const char                  *code;
+    ngx_api_led_compose_pass_t  *pass;
     ngx_api_led_compose_part_t  *part;
 
     p = buf;
     end = buf + sizeof(buf);
+    p = ngx_slprintf(p, end, "required parts failed: ");
+
     timedout = 0;
+    status = 0;
     n = 0;
 
     for (i = 0; i < cmp->nparts; i++) {
@@ -970,6 +1665,19 @@ ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp)
             } else {
                 p = ngx_slprintf(p, end, "(not run: %V)", &part->reason);
             }
+
+            /* a client error of the part's is the client's (status=pass);
+             * 401 and 407 are the gateway's own credentials */
+
+            if (status == 0
+                && part->conf->pass_status
+                && part->status >= NGX_HTTP_BAD_REQUEST
+                && part->status < NGX_HTTP_INTERNAL_SERVER_ERROR
+                && part->status != NGX_HTTP_UNAUTHORIZED
+                && part->status != 407)
+            {
+                status = part->status;
+            }
         }
     }
 
@@ -977,35 +1685,89 @@ ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp)
     detail.len = p - buf;
 
     if (timedout) {
-        return ngx_api_led_problem_send(cmp->request,
-                                        NGX_HTTP_GATEWAY_TIME_OUT,
-                                        "upstream_timeout",
-                                        "required parts failed: %V",
-                                        &detail);
+        return ngx_api_led_compose_problem(cmp, NGX_HTTP_GATEWAY_TIME_OUT,
+                                           "upstream_timeout", &detail);
     }
 
-    return ngx_api_led_problem_send(cmp->request, NGX_HTTP_BAD_GATEWAY,
-                                    "upstream_failed",
-                                    "required parts failed: %V", &detail);
+    if (status) {
+        for (pass = ngx_api_led_compose_pass; pass->status; pass++) {
+            if (pass->status == status) {
+                break;
+            }
+        }
+
+        code = pass->code;
+
+        return ngx_api_led_compose_problem(cmp, status, code, &detail);
+    }
+
+    return ngx_api_led_compose_problem(cmp, NGX_HTTP_BAD_GATEWAY,
+                                       "upstream_failed", &detail);
+}
+
+
+/*
+ * The problem of a composition.  With api_led_problem_detail public (an
+ * Experience API by default) the client gets the status, the title and
+ * the correlation id, and the detail, which names parts and their
+ * statuses, goes to the error log with the correlation id.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_problem(ngx_api_led_compose_t *cmp, ngx_uint_t status,
+    const char *code, ngx_str_t *detail)
+{
+    ngx_str_t            cid;
+    ngx_uint_t           level;
+    ngx_api_led_ctx_t   *ctx;
+    ngx_http_request_t  *r;
+
+    r = cmp->request;
+
+    if (!ngx_api_led_compose_detail_public(r)) {
+        return ngx_api_led_problem_send(r, status, code, "%V", detail);
+    }
+
+    ctx = ngx_api_led_get_ctx(r);
+
+    if (ctx) {
+        cid = ctx->correlation_id;
+
+    } else {
+        ngx_str_set(&cid, "-");
+    }
+
+    /* a client error passed on (status=pass) is the client's business */
+    level = (status < NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_INFO
+                                                      : NGX_LOG_ERR;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "api_led_compose: %ui %s, correlation id \"%V\": %V",
+                  status, code, &cid, detail);
+
+    return ngx_api_led_problem_send(r, status, code, "");
 }
 
 
 static ngx_int_t
 ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
 {
-    u_char              *p;
-    size_t               len;
-    ngx_str_t            partial;
-    ngx_uint_t           i;
-    ngx_http_request_t  *r;
+    u_char                      *p;
+    size_t                       len;
+    ngx_str_t                    partial;
+    ngx_uint_t                   i;
+    ngx_http_request_t          *r;
+    ngx_api_led_compose_part_t  *part;
 
     r = cmp->request;
 
     len = 0;
 
     for (i = 0; i < cmp->nparts; i++) {
-        if (cmp->parts[i].state != NGX_API_LED_PART_OK) {
-            len += cmp->parts[i].conf->name.len + 1;
+        part = &cmp->parts[i];
+
+        if (part->state != NGX_API_LED_PART_OK || part->partial) {
+            len += part->conf->name.len + 1;
         }
     }
 
@@ -1018,13 +1780,15 @@ ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
         p = partial.data;
 
         for (i = 0; i < cmp->nparts; i++) {
-            if (cmp->parts[i].state != NGX_API_LED_PART_OK) {
+            part = &cmp->parts[i];
+
+            if (part->state != NGX_API_LED_PART_OK || part->partial) {
                 if (p != partial.data) {
                     *p++ = ',';
                 }
 
-                p = ngx_cpymem(p, cmp->parts[i].conf->name.data,
-                               cmp->parts[i].conf->name.len);
+                p = ngx_cpymem(p, part->conf->name.data,
+                               part->conf->name.len);
             }
         }
 
@@ -1048,7 +1812,7 @@ ngx_api_led_compose_cleanup(void *data)
 {
     ngx_api_led_compose_t *cmp = data;
 
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, j;
     ngx_api_led_json_arena_t    *prev;
     ngx_api_led_compose_part_t  *part;
 
@@ -1057,8 +1821,14 @@ ngx_api_led_compose_cleanup(void *data)
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
 
-        if (part->timer.timer_set) {
-            ngx_del_timer(&part->timer);
+        if (part->call.timer.timer_set) {
+            ngx_del_timer(&part->call.timer);
+        }
+
+        for (j = 0; j < part->ncalls; j++) {
+            if (part->calls[j].timer.timer_set) {
+                ngx_del_timer(&part->calls[j].timer);
+            }
         }
 
         if (part->json) {
@@ -1067,21 +1837,28 @@ ngx_api_led_compose_cleanup(void *data)
         }
     }
 
+    if (cmp->request_json) {
+        json_decref(cmp->request_json);
+        cmp->request_json = NULL;
+    }
+
     ngx_api_led_json_arena_leave(prev);
 }
 
 
 /*
  * Renders a URI or body template in the composition's request: nginx
- * variables and captures, and placeholders from finished parts.  In a
- * body, variables are JSON-escaped (write them inside a JSON string) and
- * placeholders become JSON values; in a URI, a placeholder must be a
- * scalar and is percent-encoded, and in the path it may not hold a "/".
+ * variables and captures, and placeholders from finished parts, the
+ * client's body ({request}) and the element of a foreach call ({item}).
+ * In a body, variables are JSON-escaped (they stand inside strings), a
+ * placeholder is a JSON value, or inside a string its value's text,
+ * escaped; in a URI, a placeholder must be a scalar and is
+ * percent-encoded, and in the path it may not hold a "/".
  */
 
 static ngx_int_t
 ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
-    ngx_uint_t body, ngx_str_t *out, ngx_str_t *err)
+    ngx_uint_t body, json_t *item, ngx_str_t *out, ngx_str_t *err)
 {
     u_char                       *p;
     size_t                        len;
@@ -1147,25 +1924,45 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
             break;
 
         default: /* NGX_API_LED_SEG_PLACEHOLDER */
-            doc = cmp->parts[seg[i].index].json;
+
+            switch (seg[i].index) {
+
+            case NGX_API_LED_COMPOSE_REQUEST:
+                doc = cmp->request_json;
+                break;
+
+            case NGX_API_LED_COMPOSE_ITEM:
+                doc = item;
+                break;
+
+            default:
+                doc = cmp->parts[seg[i].index].json;
+            }
+
             v = doc ? ngx_api_led_json_get(doc, &seg[i].path) : NULL;
 
             if (v == NULL) {
-                goto not_found;
+                return ngx_api_led_compose_render_error(r, &seg[i],
+                                                        " not found", err);
             }
 
-            if (!body && json_is_string(v)) {
+            if (json_is_string(v) && (!body || seg[i].in_string)) {
                 val[i].value.data = (u_char *) json_string_value(v);
                 val[i].value.len = json_string_length(v);
 
-                if (!seg[i].in_args) {
-                    if (ngx_strlchr(val[i].value.data,
-                                    val[i].value.data + val[i].value.len,
-                                    '/')
-                        || val[i].value.len == 0)
-                    {
-                        goto unsafe;
-                    }
+                if (body) {
+                    val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+                    break;
+                }
+
+                if (!seg[i].in_args
+                    && (val[i].value.len == 0
+                        || ngx_strlchr(val[i].value.data,
+                                       val[i].value.data + val[i].value.len,
+                                       '/')))
+                {
+                    return ngx_api_led_compose_render_error(r, &seg[i],
+                                                " is not a URI value", err);
                 }
 
                 val[i].copy = NGX_API_LED_COPY_URI_ESCAPE;
@@ -1173,13 +1970,19 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
             }
 
             if (!body && (json_is_object(v) || json_is_array(v))) {
-                goto unsafe;
+                return ngx_api_led_compose_render_error(r, &seg[i],
+                                                " is not a URI value", err);
             }
 
             if (ngx_api_led_json_dump(r->pool, v, 64, &val[i].value)
                 != NGX_OK)
             {
                 return NGX_ERROR;
+            }
+
+            if (body && seg[i].in_string) {
+                /* a number, literal, object or array as text */
+                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
             }
         }
 
@@ -1233,29 +2036,25 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
     out->len = p - out->data;
 
     return NGX_OK;
+}
 
-not_found:
 
-    err->data = ngx_pnalloc(r->pool, seg[i].text.len + sizeof(" not found"));
+/* "{record/id} not found": why a call does not run, NUL-terminated */
+
+static ngx_int_t
+ngx_api_led_compose_render_error(ngx_http_request_t *r,
+    ngx_api_led_compose_seg_t *seg, const char *what, ngx_str_t *err)
+{
+    size_t  len;
+
+    len = ngx_strlen(what);
+
+    err->data = ngx_pnalloc(r->pool, seg->text.len + len + 1);
     if (err->data == NULL) {
         return NGX_ERROR;
     }
 
-    err->len = ngx_sprintf(err->data, "%V not found%Z", &seg[i].text)
-               - err->data - 1;
-
-    return NGX_DECLINED;
-
-unsafe:
-
-    err->data = ngx_pnalloc(r->pool,
-                            seg[i].text.len + sizeof(" is not a URI value"));
-    if (err->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    err->len = ngx_sprintf(err->data, "%V is not a URI value%Z",
-                           &seg[i].text)
+    err->len = ngx_sprintf(err->data, "%V%s%Z", &seg->text, what)
                - err->data - 1;
 
     return NGX_DECLINED;
@@ -1263,16 +2062,17 @@ unsafe:
 
 
 /*
- * The body filter keeps what a part produces (the part's own filters, a
- * response transformation for example, ran before) and passes nothing on:
- * a part's bytes never reach the client.
+ * The body filter keeps what a call produces (the part location's own
+ * filters, a response transformation for example, ran before) and passes
+ * nothing on: a call's bytes never reach the client.
  */
 
-static ngx_api_led_compose_part_t *
-ngx_api_led_compose_find_part(ngx_http_request_t *r)
+static ngx_api_led_compose_call_t *
+ngx_api_led_compose_find_call(ngx_http_request_t *r)
 {
-    ngx_uint_t              i;
-    ngx_api_led_compose_t  *cmp;
+    ngx_uint_t                   i, j;
+    ngx_api_led_compose_t       *cmp;
+    ngx_api_led_compose_part_t  *part;
 
     if (r->parent == NULL) {
         return NULL;
@@ -1284,8 +2084,16 @@ ngx_api_led_compose_find_part(ngx_http_request_t *r)
     }
 
     for (i = 0; i < cmp->nparts; i++) {
-        if (cmp->parts[i].sr == r) {
-            return &cmp->parts[i];
+        part = &cmp->parts[i];
+
+        if (part->call.sr == r) {
+            return &part->call;
+        }
+
+        for (j = 0; j < part->next; j++) {
+            if (part->calls[j].sr == r) {
+                return &part->calls[j];
+            }
         }
     }
 
@@ -1298,25 +2106,25 @@ ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_buf_t                   *b;
     ngx_chain_t                 *cl;
-    ngx_api_led_compose_part_t  *part;
+    ngx_api_led_compose_call_t  *call;
 
     if (r == r->main) {
         return ngx_http_next_body_filter(r, in);
     }
 
-    part = ngx_api_led_compose_find_part(r);
-    if (part == NULL) {
+    call = ngx_api_led_compose_find_call(r);
+    if (call == NULL) {
         return ngx_http_next_body_filter(r, in);
     }
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (part->state == NGX_API_LED_PART_RUNNING
-            && !part->overflow && !part->unreadable)
+        if (call->state == NGX_API_LED_PART_RUNNING
+            && !call->overflow && !call->unreadable)
         {
             if (ngx_buf_in_memory(b)) {
-                if (ngx_api_led_compose_keep(r, part, b->pos,
+                if (ngx_api_led_compose_keep(r, call, b->pos,
                                              b->last - b->pos)
                     != NGX_OK)
                 {
@@ -1324,7 +2132,7 @@ ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
                 }
 
             } else if (ngx_buf_size(b)) {
-                part->unreadable = 1;
+                call->unreadable = 1;
             }
         }
 
@@ -1343,7 +2151,7 @@ ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
 static ngx_int_t
 ngx_api_led_compose_keep(ngx_http_request_t *r,
-    ngx_api_led_compose_part_t *part, u_char *data, size_t size)
+    ngx_api_led_compose_call_t *call, u_char *data, size_t size)
 {
     u_char                          *p;
     size_t                           need;
@@ -1353,43 +2161,43 @@ ngx_api_led_compose_keep(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    lcf = part->compose->conf;
-    need = part->len + size;
+    lcf = call->part->compose->conf;
+    need = call->len + size;
 
     if (need > lcf->max_part_size) {
-        part->overflow = 1;
+        call->overflow = 1;
         return NGX_OK;
     }
 
-    if (need > part->size) {
+    if (need > call->size) {
 
-        if (part->size == 0 && r->headers_out.content_length_n > 0
+        if (call->size == 0 && r->headers_out.content_length_n > 0
             && (size_t) r->headers_out.content_length_n >= need
             && (size_t) r->headers_out.content_length_n
                <= lcf->max_part_size)
         {
-            part->size = r->headers_out.content_length_n;
+            call->size = r->headers_out.content_length_n;
 
         } else {
-            part->size = ngx_max(part->size * 2, ngx_max(need, 1024));
-            part->size = ngx_min(part->size, lcf->max_part_size);
+            call->size = ngx_max(call->size * 2, ngx_max(need, 1024));
+            call->size = ngx_min(call->size, lcf->max_part_size);
         }
 
-        p = ngx_palloc(r->pool, part->size);
+        p = ngx_palloc(r->pool, call->size);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        if (part->len) {
-            ngx_memcpy(p, part->body, part->len);
-            ngx_pfree(r->pool, part->body);
+        if (call->len) {
+            ngx_memcpy(p, call->body, call->len);
+            ngx_pfree(r->pool, call->body);
         }
 
-        part->body = p;
+        call->body = p;
     }
 
-    ngx_memcpy(part->body + part->len, data, size);
-    part->len += size;
+    ngx_memcpy(call->body + call->len, data, size);
+    call->len += size;
 
     return NGX_OK;
 }

@@ -147,6 +147,16 @@ ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
 
 
 /*
+ * ngx_api_led_body.c: the client's request body once nginx read it.  The
+ * size of its buffers; its text in one piece (NGX_DECLINED: larger than
+ * "max"), read back from the temporary file if nginx wrote one.
+ */
+off_t ngx_api_led_body_size(ngx_http_request_body_t *rb);
+ngx_int_t ngx_api_led_body_text(ngx_http_request_t *r, size_t max,
+    ngx_str_t *text);
+
+
+/*
  * The access phase pipeline.  Policies register their step at
  * postconfiguration; the core's one access handler runs the steps in the
  * order of their slots (authenticate, then rate-limit), each once per
