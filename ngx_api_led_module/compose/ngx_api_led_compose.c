@@ -288,7 +288,7 @@ ngx_api_led_compose_status_variable(ngx_http_request_t *r,
 
     cmp = ngx_http_get_module_ctx(r, ngx_api_led_compose_module);
 
-    if (cmp == NULL || !cmp->started) {
+    if (cmp == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }

@@ -207,7 +207,6 @@ struct ngx_api_led_compose_s {
     ngx_str_t                         conflict_at;
     unsigned                          doomed:1;  /* a required part failed */
     unsigned                          finished:1;
-    unsigned                          started:1;
     unsigned                          copy_headers:1;
 };
 

@@ -414,7 +414,6 @@ ngx_api_led_compose_begin(ngx_api_led_compose_t *cmp)
     }
 
     r->write_event_handler = ngx_api_led_compose_wake;
-    cmp->started = 1;
 
     ngx_api_led_compose_run(cmp);
 }

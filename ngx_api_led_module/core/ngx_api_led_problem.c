@@ -35,6 +35,17 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
     { "upstream_timeout",         "Upstream timeout" },
     { "merge_conflict",           "Merge conflict" },
     { "layer_violation",          "Layer violation" },
+    { "method_not_allowed",       "Method not allowed" },
+    { "bad_request",              "Bad request" },
+    { "forbidden",                "Forbidden" },
+    { "not_found",                "Not found" },
+    { "conflict",                 "Conflict" },
+    { "gone",                     "Gone" },
+    { "precondition_failed",      "Precondition failed" },
+    { "unsupported_media_type",   "Unsupported media type" },
+    { "unprocessable_content",    "Unprocessable content" },
+    { "precondition_required",    "Precondition required" },
+    { "request_rejected",         "Request rejected" },
     { "internal_error",           "Internal error" },
     { NULL, NULL }
 };
