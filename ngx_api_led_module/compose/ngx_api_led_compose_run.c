@@ -1367,7 +1367,7 @@ static ngx_int_t
 ngx_api_led_compose_foreach_answer(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part)
 {
-    u_char                      *p;
+    u_char                      *p, *s, *e;
     size_t                       len;
     ngx_uint_t                   i;
     ngx_api_led_compose_call_t  *call;
@@ -1399,8 +1399,25 @@ ngx_api_led_compose_foreach_answer(ngx_api_led_compose_t *cmp,
             *p++ = ',';
         }
 
-        if (call->state == NGX_API_LED_PART_OK && call->len) {
-            p = ngx_cpymem(p, call->body, call->len);
+        s = call->body;
+        e = call->body + call->len;
+
+        /* an element's own line ends and indentation stay out */
+
+        while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+        {
+            s++;
+        }
+
+        while (e > s
+               && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
+                   || e[-1] == '\n'))
+        {
+            e--;
+        }
+
+        if (call->state == NGX_API_LED_PART_OK && e > s) {
+            p = ngx_cpymem(p, s, e - s);
 
         } else {
             p = ngx_cpymem(p, "null", sizeof("null") - 1);
