@@ -216,17 +216,27 @@ ngx_int_t ngx_api_led_compose_handler(ngx_http_request_t *r);
 void ngx_api_led_compose_filter_init(void);
 ngx_uint_t ngx_api_led_compose_detail_public(ngx_http_request_t *r);
 
+/* ngx_api_led_compose_call.c: a call's request, and its answer kept */
+ngx_int_t ngx_api_led_compose_part_headers(ngx_http_request_t *r,
+    ngx_http_request_t *sr, ngx_str_t *type, off_t length);
+ngx_int_t ngx_api_led_compose_request_body(ngx_http_request_t *r,
+    ngx_http_request_t *sr);
+
 /* ngx_api_led_compose_tmpl.c: URI and body templates */
 ngx_int_t ngx_api_led_compose_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
     ngx_array_t *segs);
 ngx_int_t ngx_api_led_compose_tmpl_json(ngx_conf_t *cf, ngx_str_t *src,
     ngx_str_t *part, ngx_array_t *segs);
+ngx_int_t ngx_api_led_compose_render(ngx_api_led_compose_t *cmp,
+    ngx_array_t *segs, ngx_uint_t body, json_t *item, ngx_str_t *out,
+    ngx_str_t *err);
 
 /* ngx_api_led_compose_check.c: the layer contract of literal parts */
 ngx_int_t ngx_api_led_compose_check_layers(ngx_conf_t *cf);
 extern ngx_str_t  ngx_api_led_compose_caller_names[];
 
 /* ngx_api_led_compose_merge.c: answers and JSON validation */
+void ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp);
 ngx_int_t ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp,
     ngx_buf_t **bp);
 ngx_int_t ngx_api_led_compose_deep(ngx_api_led_compose_t *cmp,

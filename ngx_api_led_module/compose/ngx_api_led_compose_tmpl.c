@@ -4,7 +4,7 @@
  *
  * Orchestration, the templates of a part: its URI and its body, compiled
  * at configuration time into segments (text, nginx variables, regex
- * captures, placeholders) that the request path renders.
+ * captures, placeholders), and rendered for each call.
  *
  * A URI is text with $variables and {PART/pointer} placeholders.  A body
  * is a JSON document in which a placeholder may stand for a value
@@ -15,6 +15,18 @@
 
 
 #include "ngx_api_led_compose.h"
+
+
+/* how a rendered value is copied into a URI or a body */
+#define NGX_API_LED_COPY_RAW           0
+#define NGX_API_LED_COPY_JSON_ESCAPE   1
+#define NGX_API_LED_COPY_URI_ESCAPE    2
+
+
+typedef struct {
+    ngx_str_t                         value;
+    ngx_uint_t                        copy;
+} ngx_api_led_compose_value_t;
 
 
 typedef struct {
@@ -48,6 +60,8 @@ static ngx_int_t ngx_api_led_compose_json_number(
     ngx_api_led_compose_json_tmpl_t *t);
 static ngx_int_t ngx_api_led_compose_json_error(
     ngx_api_led_compose_json_tmpl_t *t, const char *what);
+static ngx_int_t ngx_api_led_compose_render_error(ngx_http_request_t *r,
+    ngx_api_led_compose_seg_t *seg, const char *what, ngx_str_t *err);
 
 
 #define ngx_api_led_tmpl_ws(t)                                                \
@@ -690,4 +704,219 @@ ngx_api_led_compose_placeholder(ngx_conf_t *cf, u_char *p, u_char *last,
     }
 
     return q + 1;
+}
+
+
+/*
+ * Renders a URI or body template in the composition's request: nginx
+ * variables and captures, and placeholders from finished parts, the
+ * client's body ({request}) and the element of a foreach call ({item}).
+ * In a body, variables are JSON-escaped (they stand inside strings), a
+ * placeholder is a JSON value, or inside a string its value's text,
+ * escaped; in a URI, a placeholder must be a scalar and is
+ * percent-encoded, and in the path it may not hold a "/".
+ */
+
+ngx_int_t
+ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
+    ngx_uint_t body, json_t *item, ngx_str_t *out, ngx_str_t *err)
+{
+    u_char                       *p;
+    size_t                        len;
+    json_t                       *doc, *v;
+    ngx_uint_t                    i, k;
+    ngx_http_request_t           *r;
+    ngx_api_led_compose_seg_t    *seg;
+    ngx_http_variable_value_t    *vv;
+    ngx_api_led_compose_value_t  *val;
+
+    r = cmp->request;
+    seg = segs->elts;
+
+    val = ngx_palloc(r->pool,
+                     segs->nelts * sizeof(ngx_api_led_compose_value_t));
+    if (val == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = 0;
+
+    for (i = 0; i < segs->nelts; i++) {
+        val[i].copy = NGX_API_LED_COPY_RAW;
+
+        switch (seg[i].type) {
+
+        case NGX_API_LED_SEG_TEXT:
+            val[i].value = seg[i].text;
+            break;
+
+        case NGX_API_LED_SEG_VAR:
+            vv = ngx_http_get_indexed_variable(r, seg[i].index);
+
+            if (vv == NULL || vv->not_found) {
+                ngx_str_null(&val[i].value);
+
+            } else {
+                val[i].value.data = vv->data;
+                val[i].value.len = vv->len;
+            }
+
+            if (body) {
+                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+            }
+
+            break;
+
+        case NGX_API_LED_SEG_CAPTURE:
+            k = 2 * seg[i].index;
+
+            if (r->captures && k + 1 < r->ncaptures) {
+                val[i].value.data = r->captures_data + r->captures[k];
+                val[i].value.len = r->captures[k + 1] - r->captures[k];
+
+            } else {
+                ngx_str_null(&val[i].value);
+            }
+
+            if (body) {
+                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+            }
+
+            break;
+
+        default: /* NGX_API_LED_SEG_PLACEHOLDER */
+
+            switch (seg[i].index) {
+
+            case NGX_API_LED_COMPOSE_REQUEST:
+                doc = cmp->request_json;
+                break;
+
+            case NGX_API_LED_COMPOSE_ITEM:
+                doc = item;
+                break;
+
+            default:
+                doc = cmp->parts[seg[i].index].json;
+            }
+
+            v = doc ? ngx_api_led_json_get(doc, &seg[i].path) : NULL;
+
+            if (v == NULL) {
+                return ngx_api_led_compose_render_error(r, &seg[i],
+                                                        " not found", err);
+            }
+
+            if (json_is_string(v) && (!body || seg[i].in_string)) {
+                val[i].value.data = (u_char *) json_string_value(v);
+                val[i].value.len = json_string_length(v);
+
+                if (body) {
+                    val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+                    break;
+                }
+
+                if (!seg[i].in_args
+                    && (val[i].value.len == 0
+                        || ngx_strlchr(val[i].value.data,
+                                       val[i].value.data + val[i].value.len,
+                                       '/')))
+                {
+                    return ngx_api_led_compose_render_error(r, &seg[i],
+                                                " is not a URI value", err);
+                }
+
+                val[i].copy = NGX_API_LED_COPY_URI_ESCAPE;
+                break;
+            }
+
+            if (!body && (json_is_object(v) || json_is_array(v))) {
+                return ngx_api_led_compose_render_error(r, &seg[i],
+                                                " is not a URI value", err);
+            }
+
+            if (ngx_api_led_json_dump(r->pool, v, 64, &val[i].value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (body && seg[i].in_string) {
+                /* a number, literal, object or array as text */
+                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+            }
+        }
+
+        switch (val[i].copy) {
+
+        case NGX_API_LED_COPY_JSON_ESCAPE:
+            len += val[i].value.len
+                   + ngx_escape_json(NULL, val[i].value.data,
+                                     val[i].value.len);
+            break;
+
+        case NGX_API_LED_COPY_URI_ESCAPE:
+            len += val[i].value.len
+                   + 2 * ngx_escape_uri(NULL, val[i].value.data,
+                                        val[i].value.len,
+                                        NGX_ESCAPE_URI_COMPONENT);
+            break;
+
+        default:
+            len += val[i].value.len;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL && len) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    for (i = 0; i < segs->nelts; i++) {
+
+        switch (val[i].copy) {
+
+        case NGX_API_LED_COPY_JSON_ESCAPE:
+            p = (u_char *) ngx_escape_json(p, val[i].value.data,
+                                           val[i].value.len);
+            break;
+
+        case NGX_API_LED_COPY_URI_ESCAPE:
+            p = (u_char *) ngx_escape_uri(p, val[i].value.data,
+                                          val[i].value.len,
+                                          NGX_ESCAPE_URI_COMPONENT);
+            break;
+
+        default:
+            p = ngx_cpymem(p, val[i].value.data, val[i].value.len);
+        }
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* "{record/id} not found": why a call does not run, NUL-terminated */
+
+static ngx_int_t
+ngx_api_led_compose_render_error(ngx_http_request_t *r,
+    ngx_api_led_compose_seg_t *seg, const char *what, ngx_str_t *err)
+{
+    size_t  len;
+
+    len = ngx_strlen(what);
+
+    err->data = ngx_pnalloc(r->pool, seg->text.len + len + 1);
+    if (err->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    err->len = ngx_sprintf(err->data, "%V%s%Z", &seg->text, what)
+               - err->data - 1;
+
+    return NGX_DECLINED;
 }
