@@ -167,6 +167,7 @@ void ngx_api_led_resume(ngx_http_request_t *r);
 
 
 #include "ngx_api_led_edit.h"
+#include "ngx_api_led_text.h"
 
 
 #endif /* _NGX_API_LED_H_INCLUDED_ */
