@@ -42,6 +42,8 @@ static ngx_int_t ngx_api_led_jwk_member(json_t *obj, const char *name,
     ngx_pool_t *pool, ngx_str_t *value, ngx_uint_t required, u_char *err);
 static ngx_int_t ngx_api_led_jwk_rsa(ngx_api_led_jwks_t *jwks, json_t *obj,
     ngx_api_led_jwk_t *key, u_char *err);
+static ngx_int_t ngx_api_led_jwk_rsa_weak(EVP_PKEY *pkey, u_char *reason,
+    size_t size);
 static ngx_int_t ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
     ngx_api_led_jwk_t *key, u_char *err);
 static ngx_int_t ngx_api_led_jwk_okp(ngx_api_led_jwks_t *jwks, json_t *obj,
@@ -719,6 +721,12 @@ ngx_api_led_jwk_rsa(ngx_api_led_jwks_t *jwks, json_t *obj,
         goto done;
     }
 
+    if (ngx_api_led_jwk_rsa_weak(key->pkey, err, NGX_API_LED_JWT_ERRLEN)
+        != NGX_OK)
+    {
+        goto done;
+    }
+
     rc = NGX_OK;
     goto done;
 
@@ -732,6 +740,51 @@ done:
     EVP_PKEY_CTX_free(pctx);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
+
+    return rc;
+}
+
+
+/*
+ * An RSA public key that makes signatures forgeable is refused: with e = 1
+ * any padded digest is its own signature, e = 2 is Rabin's scheme, not
+ * RSA, and an even e or n is no RSA key at all.  NGX_ERROR: "reason"
+ * says why.
+ */
+
+static ngx_int_t
+ngx_api_led_jwk_rsa_weak(EVP_PKEY *pkey, u_char *reason, size_t size)
+{
+    BIGNUM     *n, *e;
+    ngx_int_t   rc;
+
+    n = NULL;
+    e = NULL;
+    rc = NGX_ERROR;
+
+    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1
+        || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+    {
+        ngx_api_led_errf(reason, size, "invalid RSA key");
+
+    } else if (BN_num_bits(e) <= 2 && BN_get_word(e) < 3) {
+        ngx_api_led_errf(reason, size, "RSA key with public exponent %ui, "
+                         "at least 3 is required", (ngx_uint_t) BN_get_word(e));
+
+    } else if (!BN_is_odd(e)) {
+        ngx_api_led_errf(reason, size, "RSA key with an even public "
+                         "exponent");
+
+    } else if (!BN_is_odd(n)) {
+        ngx_api_led_errf(reason, size, "RSA key with an even modulus");
+
+    } else {
+        rc = NGX_OK;
+    }
+
+    ERR_clear_error();
     BN_free(n);
     BN_free(e);
 
@@ -1031,6 +1084,7 @@ ngx_api_led_jwk_from_pkey(ngx_api_led_jwk_t *key, EVP_PKEY *pkey,
     u_char *err)
 {
     char                      group[64];
+    u_char                    reason[NGX_API_LED_JWT_ERRLEN];
     size_t                    len;
     ngx_api_led_jwk_curve_t  *c;
 
@@ -1047,6 +1101,14 @@ ngx_api_led_jwk_from_pkey(ngx_api_led_jwk_t *key, EVP_PKEY *pkey,
                              "PEM block %ui: RSA key of %ui bits, at least %d "
                              "are required", key->index, key->bits,
                              NGX_API_LED_JWK_RSA_MIN_BITS);
+            return NGX_ERROR;
+        }
+
+        if (ngx_api_led_jwk_rsa_weak(pkey, reason, sizeof(reason))
+            != NGX_OK)
+        {
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "PEM block %ui: %s", key->index, reason);
             return NGX_ERROR;
         }
 
