@@ -49,6 +49,31 @@ redis_cli($redis_port, 'eval',
           "for _, k in ipairs(redis.call('KEYS', 'api_led:{*t038*')) do "
           . "redis.call('DEL', k) end", 0);
 
+# hostile Redis servers: the reply to a script call is an array of half a
+# billion elements, nested arrays of 80,000 elements in all, a bulk string
+# announced with 100 MB of which 5 MB come
+our @Hostile = map { start_fake_redis(reply => $_) }
+    ("*500000000\r\n",
+     "*2\r\n*40000\r\n" . (":0\r\n" x 40000) . "*40000\r\n",
+     "\$100000000\r\n" . ('x' x (5 * 1024 * 1024)));
+$ENV{"TEST_NGINX_HOSTILE_PORT_$_"} = $Hostile[$_]->{port} for 0 .. $#Hostile;
+
+# a limit behind a hostile Redis
+sub hostile {
+    my ($n) = @_;
+    return <<"CONF";
+    location /t {
+        api_led_rate_limit 10r/s key=t038-hostile on_error=closed;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\\n";
+    }
+CONF
+}
+
+our $HOSTILE_HTTP = 'api_led_redis 127.0.0.1:$TEST_NGINX_HOSTILE_PORT_%d timeout=1s;';
+
 repeat_each(1);
 no_shuffle();
 run_tests();
@@ -101,3 +126,68 @@ GET /t
 X-API-Key: k-t038
 --- response_body
 ok
+
+
+
+=== TEST 4: a hostile Redis reply of half a billion elements is a failed call at once (on_error applies)
+The reply is refused when its header is read: no table of 500,000,000
+pointers (4 GB) is allocated (the worker's peak virtual memory says so), and
+the request does not wait for the timeout.
+--- http_config eval
+sprintf $::HOSTILE_HTTP, 0
+--- config eval
+::hostile()
+--- init
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
+Test::More::is($st, 503, 'TEST 4: on_error=closed');
+if (!$ENV{TEST_NGINX_USE_VALGRIND}) {
+    open my $f, '<', $Test::Nginx::Util::PidFile or die "pid file: $!";
+    my $pid = <$f>;
+    chomp $pid;
+    open my $s, '<', "/proc/$pid/status" or die "status: $!";
+    my ($peak) = join('', <$s>) =~ /^VmPeak:\s+(\d+) kB/m;
+    Test::More::cmp_ok($peak, '<', 1024 * 1024,
+                       'TEST 4: VmPeak of the worker under 1 GB');
+}
+--- request
+GET /t
+--- error_code: 503
+--- response_body_like chomp
+"type":"urn:api-led:error:rate_limit_unavailable"
+--- error_log
+redis unavailable: a reply with arrays of 500000000 elements refused, at most 65536
+--- no_error_log
+waited
+timed out
+
+
+
+=== TEST 5: nested arrays count together
+--- http_config eval
+sprintf $::HOSTILE_HTTP, 1
+--- config eval
+::hostile()
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+redis unavailable: a reply with arrays of 80002 elements refused, at most 65536
+--- no_error_log
+waited
+timed out
+
+
+
+=== TEST 6: a bulk string of 100 MB is refused after 4 MB
+--- http_config eval
+sprintf $::HOSTILE_HTTP, 2
+--- config eval
+::hostile()
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+redis unavailable: a reply larger than 4194304 bytes refused
+--- no_error_log
+waited
+timed out
