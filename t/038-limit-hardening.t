@@ -74,6 +74,21 @@ CONF
 
 our $HOSTILE_HTTP = 'api_led_redis 127.0.0.1:$TEST_NGINX_HOSTILE_PORT_%d timeout=1s;';
 
+# a key longer than 256 bytes is stored under its digest; a client that
+# sends that digest as its key must get a bucket of its own
+our $LONG = 't038-' . ('x' x 300);
+our $ALIAS = 'sha1:' . Digest::SHA::sha1_hex($::LONG);
+
+our $ALIAS_LOC = <<'CONF';
+    location /t {
+        api_led_rate_limit 1r/m key=$http_x_tenant name=t038-alias;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+CONF
+
 repeat_each(1);
 no_shuffle();
 run_tests();
@@ -191,3 +206,45 @@ redis unavailable: a reply larger than 4194304 bytes refused
 --- no_error_log
 waited
 timed out
+
+
+
+=== TEST 7: Redis: a raw key "sha1:<digest of a long key>" does not share the long key's bucket
+Both keys keep their documented names: the long key "sha1:" and its digest,
+the raw key (it begins with "sha1:") the digest of itself.
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+$::ALIAS_LOC
+--- init
+my $port = $ENV{TEST_NGINX_REDIS_PORT};
+my $long = "api_led:{$::ALIAS}:t038-alias";
+my $alias = 'api_led:{sha1:' . Digest::SHA::sha1_hex($::ALIAS) . '}:t038-alias';
+ApiLed::Redis::redis_cli($port, 'del', $long, $alias);
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
+                                   'X-Tenant' => $::LONG);
+Test::More::is($st, 200, 'TEST 7: the long key is admitted');
+($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
+                                'X-Tenant' => $::ALIAS);
+Test::More::is($st, 200, 'TEST 7: its digest as a key has a bucket of its own');
+Test::More::is(ApiLed::Redis::redis_cli($port, 'exists', $long), 1,
+               'TEST 7: the long key is stored as sha1: and its digest');
+Test::More::is(ApiLed::Redis::redis_cli($port, 'exists', $alias), 1,
+               'TEST 7: the raw "sha1:" key is stored as its own digest');
+--- request
+GET /t
+--- more_headers eval
+"X-Tenant: $::LONG"
+--- error_code: 429
+
+
+
+=== TEST 8: local store: a raw key "sha1:<digest of a long key>" does not share the long key's bucket
+--- config eval
+$::ALIAS_LOC
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-Tenant: $::LONG", "X-Tenant: $::ALIAS", "X-Tenant: $::LONG", "X-Tenant: $::ALIAS"]
+--- error_code eval
+[200, 200, 429, 429]

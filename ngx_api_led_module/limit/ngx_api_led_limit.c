@@ -334,6 +334,7 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
 {
     u_char                    *p, md[SHA_DIGEST_LENGTH];
     size_t                     len;
+    ngx_uint_t                 digest;
     ngx_api_led_limit_item_t  *item;
 
     if (lctx->nitems == NGX_API_LED_LIMIT_MAX) {
@@ -348,8 +349,17 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
 
     len = sizeof("api_led:{}:") - 1 + prefix->len + name->len;
 
-    /* a long key (from a header, say) is replaced by its digest */
-    if (key->len > NGX_API_LED_LIMIT_KEY_MAX) {
+    /*
+     * A long key (from a header, say) is replaced by its digest,
+     * "sha1:HEX"; so is a key that itself begins with "sha1:", or a client
+     * could send a digest as its key and share another key's bucket.
+     */
+    digest = key->len > NGX_API_LED_LIMIT_KEY_MAX
+             || (key->len >= sizeof("sha1:") - 1
+                 && ngx_strncmp(key->data, "sha1:", sizeof("sha1:") - 1)
+                    == 0);
+
+    if (digest) {
         len += sizeof("sha1:") - 1 + 2 * SHA_DIGEST_LENGTH;
 
     } else {
@@ -365,7 +375,7 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
 
     p = ngx_cpymem(p, "api_led:{", sizeof("api_led:{") - 1);
 
-    if (key->len > NGX_API_LED_LIMIT_KEY_MAX) {
+    if (digest) {
         SHA1(key->data, key->len, md);
         p = ngx_cpymem(p, "sha1:", sizeof("sha1:") - 1);
         p = ngx_hex_dump(p, md, SHA_DIGEST_LENGTH);
