@@ -353,7 +353,9 @@ ngx_api_led_jwks_parse_json(ngx_api_led_jwks_t *jwks, u_char *data,
     root = json_loadb((char *) data, len, JSON_REJECT_DUPLICATES, &error);
     if (root == NULL) {
         ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
-                         "invalid JSON: %s at line %d", error.text, error.line);
+                         "invalid JSON: %V at line %d",
+                         ngx_api_led_log_cstr(jwks->pool, error.text),
+                         error.line);
         return NGX_ERROR;
     }
 
@@ -466,8 +468,9 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
 
         if (ngx_strcmp(json_string_value(v), "sig") != 0) {
             ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
-                             "\"use\" is \"%s\", not \"sig\"",
-                             json_string_value(v));
+                             "\"use\" is \"%V\", not \"sig\"",
+                             ngx_api_led_log_cstr(jwks->pool,
+                                                  json_string_value(v)));
             return NGX_DECLINED;
         }
     }
@@ -509,7 +512,8 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
         if (alg == NGX_ERROR) {
             /* "RSA-OAEP", "ECDH-ES": a key for encryption */
             ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
-                             "\"alg\" \"%s\" is not a JWS algorithm", s);
+                             "\"alg\" \"%V\" is not a JWS algorithm",
+                             ngx_api_led_log_cstr(jwks->pool, s));
             return NGX_DECLINED;
         }
 
@@ -579,7 +583,8 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     } else {
         ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
-                         "unsupported \"kty\" \"%s\"", kty);
+                         "unsupported \"kty\" \"%V\"",
+                         ngx_api_led_log_cstr(jwks->pool, kty));
         return NGX_ERROR;
     }
 
@@ -822,7 +827,9 @@ ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     if (c->crv == NULL) {
         ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
-                         "unsupported EC curve \"%s\"", json_string_value(v));
+                         "unsupported EC curve \"%V\"",
+                         ngx_api_led_log_cstr(jwks->pool,
+                                              json_string_value(v)));
         return NGX_ERROR;
     }
 
@@ -927,7 +934,8 @@ ngx_api_led_jwk_okp(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     } else {
         ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
-                         "unsupported OKP curve \"%s\"", crv);
+                         "unsupported OKP curve \"%V\"",
+                         ngx_api_led_log_cstr(jwks->pool, crv));
         return NGX_ERROR;
     }
 
@@ -1032,7 +1040,8 @@ ngx_api_led_jwks_parse_pem(ngx_api_led_jwks_t *jwks, u_char *data,
 
         } else {
             ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
-                             "PEM block %ui: unsupported \"%s\"", n, name);
+                             "PEM block %ui: unsupported \"%V\"", n,
+                             ngx_api_led_log_cstr(jwks->pool, name));
             rc = NGX_ERROR;
         }
 

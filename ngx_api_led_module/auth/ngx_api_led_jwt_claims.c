@@ -457,7 +457,8 @@ ngx_api_led_jwt_set_identity(ngx_http_request_t *r,
     ctx->claims = claims;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "api_led: JWT subject \"%V\", consumer %s", &id,
+                   "api_led: JWT subject \"%V\", consumer %s",
+                   ngx_api_led_log_value(r->pool, &id),
                    ctx->consumer ? "known" : "unknown");
 
     return NGX_OK;

@@ -2,7 +2,8 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Text that leaves the module: error messages in fixed-size buffers
+ * Text that leaves the module: error messages in fixed-size buffers and
+ * values from a request (or another peer) in log lines
  * (core/ngx_api_led_text.c).
  */
 
@@ -21,6 +22,23 @@
  * end (the NUL).  Every fixed-size error buffer is written through it.
  */
 u_char *ngx_api_led_errf(u_char *err, size_t size, const char *fmt, ...);
+
+/*
+ * A value from a request (or a peer: an upstream, Redis, a fetched key set)
+ * for a log line: control characters, DEL, '"', '\' and bytes above 0x7f
+ * become \xNN, so that a value can neither end the line nor pass for another
+ * field.  Returns the value itself when nothing needs escaping, else an
+ * escaped copy from the pool (or a fixed text if the pool has no memory):
+ * use it with %V.
+ */
+ngx_str_t *ngx_api_led_log_value(ngx_pool_t *pool, ngx_str_t *value);
+
+/* the same for a NUL-terminated string */
+ngx_str_t *ngx_api_led_log_cstr(ngx_pool_t *pool, const char *s);
+
+/* the same into buf, which holds 4 bytes for each byte of the value */
+ngx_str_t *ngx_api_led_log_value_buf(ngx_str_t *out, u_char *buf,
+    ngx_str_t *value);
 
 
 #endif /* _NGX_API_LED_TEXT_H_INCLUDED_ */

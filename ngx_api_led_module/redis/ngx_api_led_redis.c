@@ -1552,11 +1552,15 @@ static void
 ngx_api_led_redis_log_reply_error(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *w, redisReply *reply)
 {
-    ngx_str_t    msg;
+    u_char       buf[4 * 256];
+    ngx_str_t    msg, text;
     const char  *what;
 
-    msg.data = (u_char *) reply->str;
-    msg.len = ngx_min(reply->len, 256);
+    /* it may quote a key, a value from a request */
+    text.data = (u_char *) reply->str;
+    text.len = ngx_min(reply->len, 256);
+
+    ngx_api_led_log_value_buf(&msg, buf, &text);
 
     if (w == NULL) {
         if (rd->error_logged
