@@ -204,3 +204,29 @@ GET /t
 "detail":"the token kid is unknown"
 --- error_log
 api_led: JWK 1 ignored: RSA key with public exponent 1, at least 3 is required
+
+
+
+=== TEST 8: DEL (0x7f) in claims never reaches a request header: escaped as \u007f, as other control characters are
+--- http_config
+    api_led_jwt_claim_set $jwt_nick /profile/nick;
+--- config
+    location /t {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        proxy_set_header X-Name $api_led_jwt_claim_name;
+        proxy_set_header X-Nick $jwt_nick;
+        proxy_set_header X-Profile $api_led_jwt_claim_profile;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "name=[$http_x_name] nick=[$http_x_nick] profile=[$http_x_profile]\n";
+    }
+--- request
+GET /t
+--- more_headers eval
+::bearer(::jwt(alg => 'RS256', key => 'rsa', kid => 'rsa-1',
+               claims => { sub => 'a', exp => time + 3600, name => "a\x7fb",
+                           profile => { nick => "n\x7f" } }))
+--- response_body
+name=[a\u007fb] nick=[n\u007f] profile=[{"nick":"n\u007f"}]
