@@ -165,7 +165,7 @@ ngx_api_led_compose_deep_in_arena(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
 
             /* the caller answers 502 merge_conflict */
             cmp->conflict_part = &part->conf->name;
-            cmp->conflict_at.len = at - path;
+            cmp->conflict_at.len = ngx_api_led_utf8_cut(path, at - path);
             cmp->conflict_at.data = path;
             cmp->conflict_at.data = ngx_pstrdup(cmp->request->pool,
                                                 &cmp->conflict_at);

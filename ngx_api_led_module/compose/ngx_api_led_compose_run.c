@@ -717,7 +717,7 @@ ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
         text = json_string_value(detail);
 
         s.data = (u_char *) text;
-        s.len = ngx_min(ngx_strlen(text), 256);
+        s.len = ngx_api_led_utf8_cut(s.data, ngx_min(ngx_strlen(text), 256));
 
         s.data = ngx_pnalloc(sr->pool, s.len + 1);
         if (s.data) {
@@ -977,7 +977,7 @@ ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp)
     }
 
     detail.data = buf;
-    detail.len = p - buf;
+    detail.len = ngx_api_led_utf8_cut(buf, p - buf);
 
     if (timedout) {
         return ngx_api_led_problem_send(cmp->request,

@@ -4,8 +4,8 @@
  *
  * Text that leaves the module: error messages that always end in a NUL
  * (ngx_snprintf does not terminate a truncated buffer: stack bytes would
- * follow the message into the log), and values from a request escaped for
- * a log line.
+ * follow the message into the log), values from a request escaped for a
+ * log line, UTF-8 cut at a character boundary.
  */
 
 
@@ -136,4 +136,35 @@ ngx_api_led_log_escape(u_char *dst, u_char *src, size_t size)
     }
 
     return (uintptr_t) dst;
+}
+
+
+size_t
+ngx_api_led_utf8_cut(u_char *p, size_t len)
+{
+    u_char  c;
+    size_t  i, need;
+
+    /* the last character starts at most 3 bytes before the end */
+
+    for (i = len; i > 0 && len - i < 4; i--) {
+        c = p[i - 1];
+
+        if ((c & 0xc0) == 0x80) {
+            /* a continuation byte: the character started earlier */
+            continue;
+        }
+
+        if (c < 0x80) {
+            return len;
+        }
+
+        need = (c >= 0xf0) ? 4 : (c >= 0xe0) ? 3 : 2;
+
+        return (len - (i - 1) >= need) ? len : i - 1;
+    }
+
+    /* no start of a character in reach: not UTF-8 that a cut broke */
+
+    return len;
 }

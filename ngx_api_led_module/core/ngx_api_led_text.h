@@ -2,9 +2,9 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Text that leaves the module: error messages in fixed-size buffers and
- * values from a request (or another peer) in log lines
- * (core/ngx_api_led_text.c).
+ * Text that leaves the module: error messages in fixed-size buffers, values
+ * from a request (or another peer) in log lines, and UTF-8 text cut to a
+ * size (core/ngx_api_led_text.c).
  */
 
 
@@ -39,6 +39,13 @@ ngx_str_t *ngx_api_led_log_cstr(ngx_pool_t *pool, const char *s);
 /* the same into buf, which holds 4 bytes for each byte of the value */
 ngx_str_t *ngx_api_led_log_value_buf(ngx_str_t *out, u_char *buf,
     ngx_str_t *value);
+
+/*
+ * The length of the longest prefix of p[0..len) that does not end inside a
+ * UTF-8 character: valid UTF-8 cut to a size (a problem's detail, say)
+ * stays valid UTF-8.
+ */
+size_t ngx_api_led_utf8_cut(u_char *p, size_t len);
 
 
 #endif /* _NGX_API_LED_TEXT_H_INCLUDED_ */
