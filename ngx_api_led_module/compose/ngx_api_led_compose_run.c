@@ -106,7 +106,8 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
         if (pcmp && pcmp->comp == comp) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "api_led_compose: the composition calls itself "
-                          "through \"%V\"", &r->uri);
+                          "through \"%V\"",
+                          ngx_api_led_log_value(r->pool, &r->uri));
 
             return ngx_api_led_problem_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                             "internal_error",
@@ -760,7 +761,9 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "api_led_compose: part \"%V\" %V \"%V?%V\"",
-                   &pc->name, &pc->method_name, &uri, &args);
+                   &pc->name, &pc->method_name,
+                   ngx_api_led_log_value(r->pool, &uri),
+                   ngx_api_led_log_value(r->pool, &args));
 
     if (pc->timeout) {
         call->timer.handler = ngx_api_led_compose_timeout;
@@ -942,7 +945,8 @@ ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
     if (json_is_string(detail)) {
         text = json_string_value(detail);
 
-        s.len = ngx_min(ngx_strlen(text), 256);
+        s.len = ngx_api_led_utf8_cut((u_char *) text,
+                                     ngx_min(ngx_strlen(text), 256));
 
         s.data = ngx_pnalloc(sr->pool, s.len + 1);
         if (s.data) {

@@ -36,6 +36,10 @@
 
 #define NGX_API_LED_CORRELATION_MAX   128
 
+/* the rate limits checked together for one request: a location's and its
+   consumer's plan's (nginx -t refuses more) */
+#define NGX_API_LED_LIMIT_MAX         16
+
 /* the slots of the access phase pipeline, in the order they run */
 #define NGX_API_LED_STEP_AUTH         0
 #define NGX_API_LED_STEP_LIMIT        1
@@ -77,6 +81,10 @@ typedef ngx_int_t (*ngx_api_led_step_pt)(ngx_http_request_t *r,
 
 typedef struct {
     ngx_api_led_step_pt          steps[NGX_API_LED_STEP_N];
+
+    /* the most limits a plan of the consumers file has: the rate-limit
+       concern counts a location's limits with it */
+    ngx_uint_t                   plan_limits_max;
 } ngx_api_led_main_conf_t;
 
 
@@ -177,6 +185,7 @@ void ngx_api_led_resume(ngx_http_request_t *r);
 
 
 #include "ngx_api_led_edit.h"
+#include "ngx_api_led_text.h"
 
 
 #endif /* _NGX_API_LED_H_INCLUDED_ */

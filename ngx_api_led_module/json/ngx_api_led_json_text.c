@@ -133,7 +133,7 @@ ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
         jp.scratch = pool ? ngx_pnalloc(pool, len)
                           : ngx_alloc(len, ngx_cycle->log);
         if (jp.scratch == NULL) {
-            ngx_snprintf(err, errlen, "out of memory%Z");
+            ngx_api_led_errf(err, errlen, "out of memory");
             return NGX_ERROR;
         }
     }
@@ -167,19 +167,19 @@ ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
     }
 
     if (jp.too_deep) {
-        ngx_snprintf(err, errlen, "JSON nested deeper than %d levels%Z",
-                     NGX_API_LED_JSON_MAX_DEPTH);
+        ngx_api_led_errf(err, errlen, "JSON nested deeper than %d levels",
+                         NGX_API_LED_JSON_MAX_DEPTH);
         return NGX_ABORT;
     }
 
     if (jp.pos >= jp.end) {
-        ngx_snprintf(err, errlen, "%s%Z",
-                     jp.error ? jp.error : "unexpected end of the text");
+        ngx_api_led_errf(err, errlen, "%s",
+                         jp.error ? jp.error : "unexpected end of the text");
 
     } else {
-        ngx_snprintf(err, errlen, "%s at byte %uz%Z",
-                     jp.error ? jp.error : "unexpected character",
-                     (size_t) (jp.pos - jp.start));
+        ngx_api_led_errf(err, errlen, "%s at byte %uz",
+                         jp.error ? jp.error : "unexpected character",
+                         (size_t) (jp.pos - jp.start));
     }
 
     return NGX_DECLINED;
