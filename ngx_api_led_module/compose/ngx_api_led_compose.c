@@ -217,7 +217,8 @@ ngx_api_led_compose_callers_handler(ngx_http_request_t *r)
     }
 
     if (r == r->main) {
-        caller = NGX_API_LED_CALLER_CLIENT_INDEX;
+        /* a client, or another node's layer that signed an assertion */
+        caller = ngx_api_led_caller_of(r, NGX_API_LED_CALLER_CLIENT_INDEX);
         pllcf = NULL;
 
     } else {
@@ -250,6 +251,16 @@ ngx_api_led_compose_callers_handler(ngx_http_request_t *r)
                       llcf->api.len ? &llcf->api : &none,
                       ngx_api_led_log_value(r->pool, &r->parent->uri),
                       pllcf->api.len ? &pllcf->api : &none,
+                      &ngx_api_led_compose_caller_names[caller],
+                      p - allowed, allowed);
+
+    } else if (caller != NGX_API_LED_CALLER_CLIENT_INDEX) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "api_led: layer violation: api \"%V\" called by "
+                      "another node's api \"%V\" (layer %V), allowed "
+                      "callers: %*s",
+                      llcf->api.len ? &llcf->api : &none,
+                      ngx_api_led_caller_api(r),
                       &ngx_api_led_compose_caller_names[caller],
                       p - allowed, allowed);
 

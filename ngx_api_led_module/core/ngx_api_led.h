@@ -105,6 +105,11 @@ struct ngx_api_led_ctx_s {
                                                  read-only: the JWT cache
                                                  shares them) */
 
+    /* the caller a signed assertion names (ngx_api_led_caller.c) */
+    ngx_str_t                    caller_api;
+    ngx_uint_t                   caller_layer;  /* NGX_API_LED_LAYER_* */
+    ngx_uint_t                   caller_state;
+
     /* access phase pipeline: each step runs once, even when re-entered */
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
@@ -152,6 +157,16 @@ ngx_int_t ngx_api_led_problem_finalize(ngx_http_request_t *r,
  */
 ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
+
+
+/*
+ * ngx_api_led_caller.c: the caller of a client's request for the layer
+ * contract: the layer a valid signed assertion (API-Led-Caller) names,
+ * else "client_index"; and the API it names (NULL: none).
+ */
+ngx_uint_t ngx_api_led_caller_of(ngx_http_request_t *r,
+    ngx_uint_t client_index);
+ngx_str_t *ngx_api_led_caller_api(ngx_http_request_t *r);
 
 
 /*
