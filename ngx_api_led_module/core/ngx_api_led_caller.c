@@ -118,6 +118,7 @@ static ngx_int_t ngx_api_led_caller_mac(ngx_api_led_caller_secret_t *secret,
 static ngx_int_t ngx_api_led_caller_seen(ngx_http_request_t *r,
     u_char *nonce, time_t expire);
 static ngx_uint_t ngx_api_led_caller_layer_of(ngx_str_t *name);
+static ngx_int_t ngx_api_led_caller_strip_consumer(ngx_http_request_t *r);
 static void ngx_api_led_caller_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
@@ -283,7 +284,77 @@ ngx_api_led_caller_preaccess(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (llcf->api.len && ngx_api_led_caller_strip_consumer(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return NGX_DECLINED;
+}
+
+
+/*
+ * Who the consumer is, only the gateway says: a client's X-Consumer-*
+ * headers go, whatever api_led_consumer_headers says (which sets the
+ * gateway's own later, in the access phase).
+ */
+
+static ngx_int_t
+ngx_api_led_caller_strip_consumer(ngx_http_request_t *r)
+{
+    ngx_str_t         names[8];
+    ngx_uint_t        i, j, n;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (r->headers_in.headers.nalloc == 0) {
+        /* HTTP/0.9: no headers */
+        return NGX_OK;
+    }
+
+    do {
+        n = 0;
+
+        for (part = &r->headers_in.headers.part; part; part = part->next) {
+            h = part->elts;
+
+            for (i = 0; i < part->nelts; i++) {
+
+                if (h[i].hash == 0
+                    || h[i].key.len <= sizeof("X-Consumer-") - 1
+                    || ngx_strncasecmp(h[i].key.data,
+                                       (u_char *) "X-Consumer-",
+                                       sizeof("X-Consumer-") - 1)
+                       != 0)
+                {
+                    continue;
+                }
+
+                for (j = 0; j < n; j++) {
+                    if (names[j].len == h[i].key.len
+                        && ngx_strncasecmp(names[j].data, h[i].key.data,
+                                           h[i].key.len) == 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (j == n && n < 8) {
+                    names[n++] = h[i].key;
+                }
+            }
+        }
+
+        for (j = 0; j < n; j++) {
+            if (ngx_api_led_edit_headers_in_remove(r, &names[j]) != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        /* more than 8 names: again, until none is left */
+
+    } while (n == 8);
+
+    return NGX_OK;
 }
 
 
