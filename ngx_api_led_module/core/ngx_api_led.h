@@ -119,8 +119,6 @@ extern ngx_module_t  ngx_api_led_module;
 ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_api_led_add_variable_table(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
-ngx_int_t ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value);
 ngx_int_t ngx_api_led_header_value_is_safe(ngx_str_t *value);
 
 

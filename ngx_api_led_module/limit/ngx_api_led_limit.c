@@ -31,6 +31,8 @@ static ngx_int_t ngx_api_led_limit_decide(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx);
 static ngx_int_t ngx_api_led_limit_retry_after(ngx_http_request_t *r,
     ngx_msec_t ms);
+static ngx_int_t ngx_api_led_limit_set_number(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *name, ngx_uint_t n);
 static ngx_api_led_limit_ctx_t *ngx_api_led_limit_get_ctx(
     ngx_http_request_t *r);
 static void ngx_api_led_limit_cleanup(void *data);
@@ -67,11 +69,15 @@ static ngx_str_t  ngx_api_led_limit_stores[] = {
     ngx_string("local")
 };
 
-static ngx_str_t  ngx_api_led_limit_h_limit = ngx_string("RateLimit-Limit");
-static ngx_str_t  ngx_api_led_limit_h_remaining =
-    ngx_string("RateLimit-Remaining");
-static ngx_str_t  ngx_api_led_limit_h_reset = ngx_string("RateLimit-Reset");
-static ngx_str_t  ngx_api_led_limit_h_retry_after = ngx_string("Retry-After");
+static ngx_api_led_edit_name_t  ngx_api_led_limit_h_limit =
+    { ngx_string("RateLimit-Limit"), ngx_string("ratelimit-limit"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_limit_h_remaining =
+    { ngx_string("RateLimit-Remaining"), ngx_string("ratelimit-remaining"),
+      0 };
+static ngx_api_led_edit_name_t  ngx_api_led_limit_h_reset =
+    { ngx_string("RateLimit-Reset"), ngx_string("ratelimit-reset"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_limit_h_retry_after =
+    { ngx_string("Retry-After"), ngx_string("retry-after"), 0 };
 
 
 /* the outage this worker last warned about */
@@ -533,22 +539,33 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
 }
 
 
+/* Retry-After: whole seconds, at least one */
+
 static ngx_int_t
 ngx_api_led_limit_retry_after(ngx_http_request_t *r, ngx_msec_t ms)
+{
+    return ngx_api_led_limit_set_number(r, &ngx_api_led_limit_h_retry_after,
+                                        ms ? (ms + 999) / 1000 : 1);
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_set_number(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *name, ngx_uint_t n)
 {
     u_char     *p;
     ngx_str_t   value;
 
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     value.data = p;
-    value.len = ngx_sprintf(p, "%M", ms ? (ms + 999) / 1000 : 1) - p;
+    value.len = ngx_sprintf(p, "%ui", n) - p;
 
-    return ngx_api_led_set_header(r, &ngx_api_led_limit_h_retry_after,
-                                  &value);
+    return ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET, name, NULL,
+                                        &value);
 }
 
 
@@ -594,8 +611,6 @@ ngx_api_led_limit_cleanup(void *data)
 static ngx_int_t
 ngx_api_led_limit_header_filter(ngx_http_request_t *r)
 {
-    u_char                   *p;
-    ngx_str_t                 value;
     ngx_api_led_limit_ctx_t  *lctx;
 
     if (r != r->main) {
@@ -608,37 +623,15 @@ ngx_api_led_limit_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-    p = ngx_sprintf(p, "%ui", lctx->limit);
-    value.len = p - value.data;
-
-    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_limit, &value)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-    p = ngx_sprintf(p, "%ui", lctx->remaining);
-    value.len = p - value.data;
-
-    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_remaining, &value)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-    p = ngx_sprintf(p, "%M", (lctx->reset + 999) / 1000);
-    value.len = p - value.data;
-
-    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_reset, &value)
-        != NGX_OK)
+    if (ngx_api_led_limit_set_number(r, &ngx_api_led_limit_h_limit,
+                                     lctx->limit)
+        != NGX_OK
+        || ngx_api_led_limit_set_number(r, &ngx_api_led_limit_h_remaining,
+                                        lctx->remaining)
+           != NGX_OK
+        || ngx_api_led_limit_set_number(r, &ngx_api_led_limit_h_reset,
+                                        (lctx->reset + 999) / 1000)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
