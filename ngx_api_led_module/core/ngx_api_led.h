@@ -108,6 +108,13 @@ struct ngx_api_led_ctx_s {
     /* access phase pipeline: each step runs once, even when re-entered */
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
+
+    /* a step's 401 or 403, returned once the later steps ran (satisfy) */
+    unsigned                     refused:1;
+    unsigned                     refused_status:10;
+
+    /* an error_page of the user redirected the request */
+    unsigned                     error_page:1;
 };
 
 
@@ -117,6 +124,8 @@ extern ngx_module_t  ngx_api_led_module;
 /* ngx_api_led_module.c */
 
 ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
+void *ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
+    ngx_pool_cleanup_pt handler);
 ngx_int_t ngx_api_led_add_variable_table(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
 ngx_int_t ngx_api_led_header_value_is_safe(ngx_str_t *value);
@@ -141,6 +150,17 @@ ngx_int_t ngx_api_led_problem_send(ngx_http_request_t *r, ngx_uint_t status,
  * request and returns NGX_DONE, which the handler returns as it is.
  */
 ngx_int_t ngx_api_led_problem_finalize(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail, ...);
+
+/*
+ * Refusing a request through nginx, for a phase handler of the main
+ * request: remembers the problem and returns "status", which the handler
+ * returns to nginx (NGX_HTTP_INTERNAL_SERVER_ERROR if memory ran out).
+ * nginx then applies error_page, satisfy and auth_delay; when it sends its
+ * own special response for the status, the problem is its body.  Headers
+ * (WWW-Authenticate, Retry-After) are set by the caller.
+ */
+ngx_int_t ngx_api_led_problem_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail, ...);
 
 /*

@@ -23,7 +23,8 @@ static char *ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_api_led_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_header_filter(ngx_http_request_t *r);
 static void ngx_api_led_ctx_cleanup(void *data);
-static void ngx_api_led_redirected(ngx_api_led_ctx_t *ctx);
+static void ngx_api_led_redirected(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
@@ -336,7 +337,7 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * The shared ctx lives on the main request.  nginx wipes r->ctx on an
  * internal redirect; the ctx is also registered as a pool cleanup, so it is
- * found again there and the correlation id and the limit state survive.
+ * found again there and the correlation id and the identity survive.
  */
 
 ngx_api_led_ctx_t *
@@ -352,15 +353,11 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    if (r->internal) {
-        for (cln = r->pool->cleanup; cln; cln = cln->next) {
-            if (cln->handler == ngx_api_led_ctx_cleanup) {
-                ctx = cln->data;
-                ngx_api_led_redirected(ctx);
-                ngx_http_set_ctx(r, ctx, ngx_api_led_module);
-                return ctx;
-            }
-        }
+    ctx = ngx_api_led_ctx_recover(r, &ngx_api_led_module,
+                                  ngx_api_led_ctx_cleanup);
+    if (ctx) {
+        ngx_api_led_redirected(r, ctx);
+        return ctx;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_api_led_ctx_t));
@@ -377,9 +374,41 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
         return NULL;
     }
 
+    /* first seen in an error_page's location, or so it may be */
+    ctx->error_page = (r->internal && r->err_status) ? 1 : 0;
+
     ngx_http_set_ctx(r, ctx, ngx_api_led_module);
 
     return ctx;
+}
+
+
+/*
+ * The one way back to a request ctx after an internal redirect wiped
+ * r->ctx: a ctx that must survive one is the data of a pool cleanup of the
+ * main request (whose handler tells whose it is); found, it is set again.
+ */
+
+void *
+ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
+    ngx_pool_cleanup_pt handler)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    r = r->main;
+
+    if (!r->internal) {
+        return NULL;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == handler) {
+            r->ctx[m->ctx_index] = cln->data;
+            return cln->data;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -389,11 +418,12 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
  * have been hidden from the request already), but a request that got
  * through without one (auth off, or anonymous) is authenticated again, so
  * that try_files or error_page into a protected location is no way around
- * its policy.  Rate limits count once per request, like limit_req.
+ * its policy.  Rate limits count once per request, like limit_req.  A
+ * redirect with r->err_status set is an error_page's.
  */
 
 static void
-ngx_api_led_redirected(ngx_api_led_ctx_t *ctx)
+ngx_api_led_redirected(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
     if (ctx->consumer_id.len == 0
         || (ctx->auth_method.len == sizeof("anonymous") - 1
@@ -401,6 +431,11 @@ ngx_api_led_redirected(ngx_api_led_ctx_t *ctx)
                            sizeof("anonymous") - 1) == 0))
     {
         ctx->steps_done &= ~(1 << NGX_API_LED_STEP_AUTH);
+        ctx->refused = 0;
+    }
+
+    if (r->err_status) {
+        ctx->error_page = 1;
     }
 }
 

@@ -572,28 +572,16 @@ ngx_api_led_limit_set_number(ngx_http_request_t *r,
 static ngx_api_led_limit_ctx_t *
 ngx_api_led_limit_get_ctx(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t       *cln;
     ngx_api_led_limit_ctx_t  *lctx;
 
-    r = r->main;
+    lctx = ngx_http_get_module_ctx(r->main, ngx_api_led_limit_module);
 
-    lctx = ngx_http_get_module_ctx(r, ngx_api_led_limit_module);
-
-    if (lctx || !r->internal) {
+    if (lctx) {
         return lctx;
     }
 
-    /* an internal redirect wiped r->ctx */
-
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_api_led_limit_cleanup) {
-            lctx = cln->data;
-            ngx_http_set_ctx(r, lctx, ngx_api_led_limit_module);
-            return lctx;
-        }
-    }
-
-    return NULL;
+    return ngx_api_led_ctx_recover(r, &ngx_api_led_limit_module,
+                                   ngx_api_led_limit_cleanup);
 }
 
 
