@@ -56,9 +56,10 @@ my $port = $ENV{TEST_NGINX_REDIS_PORT};
 my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
                                    'X-API-Key' => 'k-acme');
 Test::More::is($st, 200, 'TEST 1: first request');
-Test::More::is(join(' ', sort split /\n/,
+Test::More::is(join(' ', sort split /
+/,
                     ApiLed::Redis::redis_cli($port, 'keys', 'api_led:{t035-acme}:*')),
-               'api_led:{t035-acme}:plan:100r/d api_led:{t035-acme}:plan:4r/m',
+               'api_led:{t035-acme}:plan:day api_led:{t035-acme}:plan:minute',
                'TEST 1: one key per plan limit, named after the consumer');
 --- request eval
 ["GET /t", "GET /t", "GET /t", "GET /t"]

@@ -120,6 +120,9 @@ struct ngx_api_led_ctx_s {
 
 extern ngx_module_t  ngx_api_led_module;
 
+/* info | notice | warn | error, for the *_log_level directives */
+extern ngx_conf_enum_t  ngx_api_led_log_levels[];
+
 
 /* ngx_api_led_module.c */
 

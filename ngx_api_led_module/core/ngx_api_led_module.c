@@ -49,6 +49,15 @@ static ngx_str_t  ngx_api_led_layer_names[] = {
     ngx_string("system")
 };
 
+ngx_conf_enum_t  ngx_api_led_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_str_t  ngx_api_led_correlation_header =
     ngx_string("X-Correlation-ID");
 static ngx_api_led_edit_name_t  ngx_api_led_correlation_name =
@@ -558,15 +567,21 @@ ngx_api_led_correlation_id_is_valid(ngx_str_t *id)
  * The access phase pipeline.  A step that suspends the request (NGX_AGAIN)
  * is called again when the request resumes and must know where it stands;
  * a step that finished is not called again for this request.
+ *
+ * Under "satisfy any" another access module (allow, auth_basic...) may let
+ * in a request that authentication refused: the later steps (the rate
+ * limits) run all the same, and the refusal is returned after them, for
+ * nginx to weigh against the others.
  */
 
 static ngx_int_t
 ngx_api_led_access_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
-    ngx_uint_t                i;
-    ngx_api_led_ctx_t        *ctx;
-    ngx_api_led_main_conf_t  *lmcf;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_api_led_ctx_t         *ctx;
+    ngx_api_led_main_conf_t   *lmcf;
+    ngx_http_core_loc_conf_t  *clcf;
 
     ctx = ngx_api_led_get_ctx(r);
     if (ctx == NULL) {
@@ -586,6 +601,19 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         }
 
         rc = lmcf->steps[i](r, ctx);
+
+        if (rc == NGX_HTTP_UNAUTHORIZED || rc == NGX_HTTP_FORBIDDEN) {
+            clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+            if (clcf->satisfy != NGX_HTTP_SATISFY_ANY) {
+                return rc;
+            }
+
+            ctx->refused = 1;
+            ctx->refused_status = rc;
+            rc = NGX_DECLINED;
+        }
+
         if (rc != NGX_DECLINED) {
             return rc;
         }
@@ -593,7 +621,7 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         ctx->steps_done |= 1 << i;
     }
 
-    return NGX_DECLINED;
+    return ctx->refused ? (ngx_int_t) ctx->refused_status : NGX_DECLINED;
 }
 
 

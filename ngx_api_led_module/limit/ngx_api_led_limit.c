@@ -23,6 +23,9 @@
 static ngx_int_t ngx_api_led_limit_prepare(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_api_led_limit_loc_conf_t *llcf,
     ngx_api_led_limit_ctx_t *lctx);
+static ngx_array_t *ngx_api_led_limit_plan_rates(ngx_api_led_ctx_t *ctx,
+    ngx_api_led_limit_conf_t *lc);
+static ngx_str_t *ngx_api_led_limit_period(ngx_api_led_rate_t *rate);
 static ngx_int_t ngx_api_led_limit_add_item(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx, ngx_str_t *key, ngx_str_t *prefix,
     ngx_str_t *name, ngx_api_led_rate_t *rate, ngx_uint_t burst,
@@ -59,6 +62,8 @@ static char *ngx_api_led_limit_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_api_led_limit_add_default(ngx_conf_t *cf,
+    ngx_api_led_limit_conf_t *lc, ngx_str_t *text);
 static ngx_int_t ngx_api_led_limit_init_process(ngx_cycle_t *cycle);
 static void ngx_api_led_limit_exit_process(ngx_cycle_t *cycle);
 
@@ -78,6 +83,18 @@ static ngx_api_led_edit_name_t  ngx_api_led_limit_h_reset =
     { ngx_string("RateLimit-Reset"), ngx_string("ratelimit-reset"), 0 };
 static ngx_api_led_edit_name_t  ngx_api_led_limit_h_retry_after =
     { ngx_string("Retry-After"), ngx_string("retry-after"), 0 };
+
+
+static ngx_conf_num_bounds_t  ngx_api_led_limit_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+static ngx_str_t  ngx_api_led_limit_periods[] = {
+    ngx_string("second"),
+    ngx_string("minute"),
+    ngx_string("hour"),
+    ngx_string("day")
+};
 
 
 /* the outage this worker last warned about */
@@ -116,6 +133,20 @@ static ngx_command_t  ngx_api_led_limit_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_api_led_limit_loc_conf_t, headers),
       NULL },
+
+    { ngx_string("api_led_rate_limit_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_limit_loc_conf_t, status),
+      &ngx_api_led_limit_status_bounds },
+
+    { ngx_string("api_led_rate_limit_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_limit_loc_conf_t, log_level),
+      ngx_api_led_log_levels },
 
       ngx_null_command
 };
@@ -251,7 +282,11 @@ ngx_api_led_limit_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 }
 
 
-/* the limits that apply to this request, with their keys */
+/*
+ * The limits that apply to this request, with their keys.  A plan's limits
+ * are named after their period ("plan:day"), not their rate: a plan whose
+ * rate changes keeps its buckets, and the consumers their usage.
+ */
 
 static ngx_int_t
 ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
@@ -259,15 +294,21 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 {
     ngx_str_t                  key, prefix;
     ngx_uint_t                 i, j, n;
-    ngx_api_led_rate_t        *rates;
+    ngx_array_t               *rates;
+    ngx_api_led_rate_t        *rate;
     ngx_api_led_limit_conf_t  *lc;
 
     lc = llcf->limits->elts;
 
-    n = llcf->limits->nelts;
+    n = 0;
 
-    if (ctx->consumer && ctx->consumer->plan) {
-        n += ctx->consumer->plan->limits.nelts;
+    for (i = 0; i < llcf->limits->nelts; i++) {
+        rates = ngx_api_led_limit_plan_rates(ctx, &lc[i]);
+        n += lc[i].plan ? (rates ? rates->nelts : 0) : 1;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
     }
 
     lctx->items = ngx_pcalloc(r->pool, n * sizeof(ngx_api_led_limit_item_t));
@@ -308,19 +349,19 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
             continue;
         }
 
-        if (ctx->consumer == NULL || ctx->consumer->plan == NULL) {
+        rates = ngx_api_led_limit_plan_rates(ctx, &lc[i]);
+        if (rates == NULL) {
             continue;
         }
 
-        rates = ctx->consumer->plan->limits.elts;
+        rate = rates->elts;
+        ngx_str_set(&prefix, "plan:");
 
-        for (j = 0; j < ctx->consumer->plan->limits.nelts; j++) {
-            ngx_str_set(&prefix, "plan:");
-
+        for (j = 0; j < rates->nelts; j++) {
             if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix,
-                                           &rates[j].text, &rates[j],
-                                           rates[j].count - 1,
-                                           lc[i].on_error)
+                                      ngx_api_led_limit_period(&rate[j]),
+                                      &rate[j], rate[j].count - 1,
+                                      lc[i].on_error)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -329,6 +370,50 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * "plan": the limits of the consumer's plan; without a plan (no consumer,
+ * a JWT subject that is no consumer, a consumer without a plan) the
+ * default= limits, if any
+ */
+
+static ngx_array_t *
+ngx_api_led_limit_plan_rates(ngx_api_led_ctx_t *ctx,
+    ngx_api_led_limit_conf_t *lc)
+{
+    if (!lc->plan) {
+        return NULL;
+    }
+
+    if (ctx->consumer && ctx->consumer->plan) {
+        return &ctx->consumer->plan->limits;
+    }
+
+    return lc->defaults;
+}
+
+
+/* "second", "minute", "hour", "day": one limit of a plan per period */
+
+static ngx_str_t *
+ngx_api_led_limit_period(ngx_api_led_rate_t *rate)
+{
+    switch (rate->period) {
+
+    case 1000:
+        return &ngx_api_led_limit_periods[0];
+
+    case 60 * 1000:
+        return &ngx_api_led_limit_periods[1];
+
+    case 60 * 60 * 1000:
+        return &ngx_api_led_limit_periods[2];
+
+    default:
+        return &ngx_api_led_limit_periods[3];
+    }
 }
 
 
@@ -391,9 +476,13 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
     }
 
     p = ngx_cpymem(p, "}:", 2);
+
+    item->name.data = p;
+
     p = ngx_cpymem(p, prefix->data, prefix->len);
     p = ngx_cpymem(p, name->data, name->len);
 
+    item->name.len = p - item->name.data;
     item->key.len = p - item->key.data;
 
     item->interval = (uint64_t) rate->period * 1000 / rate->count;
@@ -450,7 +539,7 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            return ngx_api_led_problem_finalize(r,
+            return ngx_api_led_problem_refuse(r,
                                           NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "rate_limit_unavailable",
                                           "the rate limit cannot be checked "
@@ -528,14 +617,17 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
         return NGX_DECLINED;
     }
 
+    ngx_log_error(llcf->log_level, r->connection->log, 0,
+                  "api_led: limiting requests, limit \"%V\", retry in %M ms",
+                  &best->name, best->retry);
+
     if (ngx_api_led_limit_retry_after(r, best->retry) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_api_led_problem_finalize(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                        "rate_limited",
-                                        "too many requests, retry in %M s",
-                                        (best->retry + 999) / 1000);
+    return ngx_api_led_problem_refuse(r, llcf->status, "rate_limited",
+                                      "too many requests, retry in %M s",
+                                      (best->retry + 999) / 1000);
 }
 
 
@@ -797,6 +889,8 @@ ngx_api_led_limit_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->headers = NGX_CONF_UNSET;
+    conf->status = NGX_CONF_UNSET_UINT;
+    conf->log_level = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -817,6 +911,9 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_value(conf->headers, prev->headers, 1);
+    ngx_conf_merge_uint_value(conf->status, prev->status,
+                              NGX_HTTP_TOO_MANY_REQUESTS);
+    ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_ERR);
 
     if (conf->limits && conf->limits->nelts) {
         if (ngx_api_led_limit_count(cf, conf) != NGX_OK) {
@@ -898,7 +995,7 @@ ngx_api_led_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * api_led_rate_limit RATE|plan|off [burst=N] [key=VALUE] [name=NAME]
- *     [on_error=open|closed|local]
+ *     [default=RATE ...] [on_error=open|closed|local]
  */
 
 static char *
@@ -1049,6 +1146,24 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "default=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            if (!lc->plan) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"default=\" goes with \"plan\": the "
+                                   "limits of who has no plan");
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_api_led_limit_add_default(cf, lc, &s) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "on_error=", 9) == 0) {
             s.data = value[i].data + 9;
             s.len = value[i].len - 9;
@@ -1123,6 +1238,57 @@ invalid_name:
                        "invalid limit name \"%V\": 1 to 64 letters, digits, "
                        "\"-\", \"_\", \".\", \":\" or \"/\"", &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+/* plan default=RATE: as a plan's limits, one per period */
+
+static ngx_int_t
+ngx_api_led_limit_add_default(ngx_conf_t *cf, ngx_api_led_limit_conf_t *lc,
+    ngx_str_t *text)
+{
+    ngx_uint_t           i;
+    ngx_api_led_rate_t  *rate, *other;
+
+    if (lc->defaults == NULL) {
+        lc->defaults = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_api_led_rate_t));
+        if (lc->defaults == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    rate = ngx_array_push(lc->defaults);
+    if (rate == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_api_led_parse_rate(text, rate) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid default rate \"%V\", use Nr/s, Nr/m, "
+                           "Nr/h or Nr/d", text);
+        return NGX_ERROR;
+    }
+
+    if ((uint64_t) rate->period * 1000 / rate->count == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "default rate \"%V\" is too high, at most one "
+                           "request a microsecond", text);
+        return NGX_ERROR;
+    }
+
+    other = lc->defaults->elts;
+
+    for (i = 0; i + 1 < lc->defaults->nelts; i++) {
+        if (other[i].period == rate->period) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "two default rates per %V",
+                               ngx_api_led_limit_period(rate));
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -42,6 +42,8 @@ typedef struct {
     ngx_http_complex_value_t       *key;       /* NULL: consumer or address */
     ngx_str_t                       name;
     ngx_uint_t                      on_error;
+    ngx_array_t                    *defaults;  /* "plan": ngx_api_led_rate_t
+                                                  without a plan, or NULL */
     unsigned                        plan:1;
 } ngx_api_led_limit_conf_t;
 
@@ -66,6 +68,8 @@ typedef struct {
 typedef struct {
     ngx_array_t                    *limits;    /* ngx_api_led_limit_conf_t */
     ngx_flag_t                      headers;
+    ngx_uint_t                      status;    /* api_led_rate_limit_status */
+    ngx_uint_t                      log_level;
     unsigned                        off:1;
 
     /* the first api_led_rate_limit of the level, for nginx -t */
@@ -77,6 +81,7 @@ typedef struct {
 /* one limit as it applies to a request, and its outcome */
 typedef struct {
     ngx_str_t                       key;       /* api_led:{KEY}:NAME */
+    ngx_str_t                       name;      /* NAME, for the log */
     uint64_t                        interval;  /* T, microseconds */
     uint64_t                        tau;       /* microseconds */
     ngx_uint_t                      limit;     /* burst + 1 */
