@@ -39,13 +39,6 @@ extern ngx_module_t  ngx_api_led_compose_module;
 #define NGX_API_LED_PART_TIMEDOUT      4
 #define NGX_API_LED_PART_SKIPPED       5
 
-/*
- * api_led_callers: a bit per caller, 1 << NGX_API_LED_LAYER_* for the
- * layers (NONE: a location that is no API) and 1 << 4 for clients
- */
-#define NGX_API_LED_CALLER_CLIENT_INDEX  4
-#define NGX_API_LED_CALLER_ANY           0x1f
-
 typedef struct {
     ngx_uint_t                        type;
     ngx_str_t                         text;      /* TEXT; PLACEHOLDER: as
@@ -81,7 +74,6 @@ typedef struct {
     ngx_uint_t                        conflict;
     ngx_uint_t                        status;
     size_t                            max_part_size;
-    ngx_uint_t                        callers;   /* 0: no contract */
     uint32_t                          parsed;    /* parts whose JSON the
                                                     templates read */
 } ngx_api_led_compose_loc_conf_t;
