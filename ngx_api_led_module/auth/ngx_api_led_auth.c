@@ -314,7 +314,9 @@ ngx_api_led_auth_anonymous(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  * The first step of the access pipeline.  "key": an API key is required;
  * "jwt": a token is required; "key jwt": an API key when the request
  * carries one, else a token.  With neither, the anonymous consumer if one
- * is configured, else 401 missing_credentials.
+ * is configured, else 401 missing_credentials.  NGX_OK when a credential
+ * proved the identity: under "satisfy any" that grants access, as
+ * auth_basic's success does.
  */
 
 static ngx_int_t
@@ -328,6 +330,11 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     if (alcf->auth == 0) {
         return NGX_DECLINED;
+    }
+
+    if (ctx->authenticated) {
+        /* proven before an internal redirect */
+        return NGX_OK;
     }
 
     ngx_memzero(&rf, sizeof(ngx_api_led_auth_refusal_t));
@@ -345,6 +352,7 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     switch (rc) {
 
     case NGX_OK:
+        ctx->authenticated = 1;
         break;
 
     case NGX_AGAIN:
@@ -387,7 +395,9 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         }
     }
 
-    return NGX_DECLINED;
+    /* a credential grants access ("satisfy any"), the anonymous one not */
+
+    return ctx->authenticated ? NGX_OK : NGX_DECLINED;
 }
 
 

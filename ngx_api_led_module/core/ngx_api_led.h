@@ -109,7 +109,12 @@ struct ngx_api_led_ctx_s {
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
 
-    /* a step's 401 or 403, returned once the later steps ran (satisfy) */
+    /* a credential proved the identity (not the anonymous consumer) */
+    unsigned                     authenticated:1;
+
+    /* "satisfy any": a step granted access, or refused it with a 401 or
+       403 that is returned once the later steps ran */
+    unsigned                     granted:1;
     unsigned                     refused:1;
     unsigned                     refused_status:10;
 
@@ -179,9 +184,11 @@ ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
  * The access phase pipeline.  Policies register their step at
  * postconfiguration; the core's one access handler runs the steps in the
  * order of their slots (authenticate, then rate-limit), each once per
- * request.  A step returns NGX_DECLINED to go on, NGX_AGAIN while it waits
- * (the request is resumed by ngx_api_led_resume()), NGX_DONE after it
- * answered the request itself, or NGX_ERROR / an HTTP status.
+ * request.  A step returns NGX_DECLINED to go on, NGX_OK to go on and
+ * grant access ("satisfy any": a proven credential), NGX_AGAIN while it
+ * waits (the request is resumed by ngx_api_led_resume()), NGX_DONE after
+ * it answered the request itself, or NGX_ERROR / an HTTP status (see
+ * ngx_api_led_problem_refuse()).
  */
 
 ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,

@@ -422,26 +422,22 @@ ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
 
 
 /*
- * After an internal redirect the new location's policies apply: an identity
- * proven by a credential holds for the whole request (the credential may
- * have been hidden from the request already), but a request that got
- * through without one (auth off, or anonymous) is authenticated again, so
- * that try_files or error_page into a protected location is no way around
- * its policy.  Rate limits count once per request, like limit_req.  A
- * redirect with r->err_status set is an error_page's.
+ * After an internal redirect the new location's policies apply: its
+ * authentication step runs again (an identity proven by a credential holds
+ * for the whole request, the credential may have been hidden from the
+ * request already; a request that got through without one, auth off or
+ * anonymous, is authenticated again, so that try_files or error_page into
+ * a protected location is no way around its policy).  Rate limits count
+ * once per request, like limit_req.  A redirect with r->err_status set is
+ * an error_page's.
  */
 
 static void
 ngx_api_led_redirected(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    if (ctx->consumer_id.len == 0
-        || (ctx->auth_method.len == sizeof("anonymous") - 1
-            && ngx_strncmp(ctx->auth_method.data, "anonymous",
-                           sizeof("anonymous") - 1) == 0))
-    {
-        ctx->steps_done &= ~(1 << NGX_API_LED_STEP_AUTH);
-        ctx->refused = 0;
-    }
+    ctx->steps_done &= ~(1 << NGX_API_LED_STEP_AUTH);
+    ctx->granted = 0;
+    ctx->refused = 0;
 
     if (r->err_status) {
         ctx->error_page = 1;
@@ -602,6 +598,11 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
 
         rc = lmcf->steps[i](r, ctx);
 
+        if (rc == NGX_OK) {
+            ctx->granted = 1;
+            rc = NGX_DECLINED;
+        }
+
         if (rc == NGX_HTTP_UNAUTHORIZED || rc == NGX_HTTP_FORBIDDEN) {
             clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
@@ -621,7 +622,11 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         ctx->steps_done |= 1 << i;
     }
 
-    return ctx->refused ? (ngx_int_t) ctx->refused_status : NGX_DECLINED;
+    if (ctx->refused) {
+        return ctx->refused_status;
+    }
+
+    return ctx->granted ? NGX_OK : NGX_DECLINED;
 }
 
 
