@@ -91,18 +91,7 @@ qr/consumers file "\S+consumers\.json": plan "gold": invalid limit "10 per secon
 
 
 
-=== TEST 6: two limits of one period in a plan: its buckets are named after the period
---- user_files
->>> consumers.json
-{"plans": {"gold": {"limits": ["10r/s", "1000r/d", "20r/s"]}},
- "consumers": []}
---- must_die
---- error_log eval
-qr/consumers file "\S+consumers\.json": plan "gold": limits "10r\/s" and "20r\/s" have the same period, a plan has one limit per period in \S+nginx\.conf:\d+/
-
-
-
-=== TEST 7: a consumer without id
+=== TEST 6: a consumer without id
 --- user_files
 >>> consumers.json
 {"consumers": [{"id": "acme", "keys": ["k1"]}, {"plan": null, "keys": ["k2"]}]}
@@ -112,7 +101,7 @@ qr/consumers file "\S+consumers\.json": consumer #2 has no "id" in \S+nginx\.con
 
 
 
-=== TEST 8: a consumer id used twice
+=== TEST 7: a consumer id used twice
 --- user_files
 >>> consumers.json
 {"consumers": [{"id": "acme", "keys": ["k1"]}, {"id": "acme", "keys": ["k2"]}]}
@@ -122,7 +111,7 @@ qr/consumers file "\S+consumers\.json": consumer id "acme" is used twice in \S+n
 
 
 
-=== TEST 9: a "sha256:" key that is not 64 hex digits
+=== TEST 8: a "sha256:" key that is not 64 hex digits
 --- user_files
 >>> consumers.json
 {"consumers": [{"id": "acme", "keys": ["sha256:abc"]}]}
@@ -132,7 +121,7 @@ qr/consumer "acme": key #1 starts with "sha256:" but is not followed by 64 hexad
 
 
 
-=== TEST 10: a duplicate member is refused (jansson's JSON_REJECT_DUPLICATES)
+=== TEST 9: a duplicate member is refused (jansson's JSON_REJECT_DUPLICATES)
 --- user_files
 >>> consumers.json
 {"consumers": [{"id": "acme", "id": "other", "keys": ["k1"]}]}
@@ -142,7 +131,7 @@ qr/consumers file "\S+consumers\.json": line 1, column \d+: duplicate object key
 
 
 
-=== TEST 11: an unknown member (a typo) is refused
+=== TEST 10: an unknown member (a typo) is refused
 --- user_files
 >>> consumers.json
 {"plans": {"gold": {"limit": ["10r/s"]}}, "consumers": []}
@@ -152,7 +141,7 @@ qr/plan "gold": unknown member "limit" in \S+nginx\.conf:\d+/
 
 
 
-=== TEST 12: keys must be non-empty strings, ids printable strings
+=== TEST 11: keys must be non-empty strings, ids printable strings
 --- user_files
 >>> consumers.json
 {"consumers": [{"id": "acme", "keys": [""]}]}
@@ -162,7 +151,7 @@ qr/consumer "acme": key #1 must be a non-empty string in \S+nginx\.conf:\d+/
 
 
 
-=== TEST 13: a consumer id with a control character
+=== TEST 12: a consumer id with a control character
 --- user_files
 >>> consumers.json
 {"consumers": [{"id": "ac\nme"}]}
@@ -172,7 +161,7 @@ qr/consumer #1: "id" must be a string of 1 to 256 printable characters/
 
 
 
-=== TEST 14: api_led_auth key without api_led_consumers names the api_led_auth line
+=== TEST 13: api_led_auth key without api_led_consumers names the api_led_auth line
 --- http_config
     # no consumers file
 --- config
@@ -186,7 +175,7 @@ qr/"api_led_auth key" requires "api_led_consumers" in the http block in \S+nginx
 
 
 
-=== TEST 15: api_led_auth_anonymous with an unknown consumer
+=== TEST 14: api_led_auth_anonymous with an unknown consumer
 --- user_files
 >>> consumers.json
 {"consumers": [{"id": "guest"}]}
@@ -202,7 +191,7 @@ qr/api_led_auth_anonymous: no consumer "nobody" in the consumers file "\S+consum
 
 
 
-=== TEST 16: an invalid api_led_auth value
+=== TEST 15: an invalid api_led_auth value
 --- user_files
 >>> consumers.json
 {}
@@ -217,7 +206,7 @@ qr/invalid value "basic", must be "off", "key", "jwt" or "key jwt" in \S+nginx\.
 
 
 
-=== TEST 17: an invalid key source
+=== TEST 16: an invalid key source
 --- user_files
 >>> consumers.json
 {}
@@ -233,7 +222,7 @@ qr/invalid key source "cookie:k", must be "header:NAME" or "query:NAME" in \S+ng
 
 
 
-=== TEST 18: api_led_consumers is an http-level directive
+=== TEST 17: api_led_consumers is an http-level directive
 --- http_config
     # none here
 --- config
@@ -244,7 +233,7 @@ qr/"api_led_consumers" directive is not allowed here in \S+nginx\.conf:\d+/
 
 
 
-=== TEST 19: a valid file with descriptions, null plan, nested metadata and no consumers' keys
+=== TEST 18: a valid file with descriptions, null plan, nested metadata and no consumers' keys
 --- user_files
 >>> consumers.json
 {"plans": {"gold": {"description": "SLA gold", "limits": ["10r/s", "1000r/d"]},
@@ -274,7 +263,7 @@ X-Meta: ["a","b"] true
 
 
 
-=== TEST 20: a relative path is relative to the configuration prefix
+=== TEST 19: a relative path is relative to the configuration prefix
 --- http_config
     api_led_consumers ../html/consumers.json;
 --- user_files
@@ -289,7 +278,7 @@ ok
 
 
 
-=== TEST 21: api_led_consumers may come after the directives that need it
+=== TEST 20: api_led_consumers may come after the directives that need it
 --- http_config
     api_led_auth key;
     api_led_auth_anonymous guest;

@@ -294,14 +294,3 @@ Test::More::is(join(' ', sort split /\n/, ApiLed::Redis::redis_cli($port, 'keys'
 --- must_die
 --- error_log eval
 qr/"default=" goes with "plan": the limits of who has no plan in \S+nginx\.conf:\d+/
-
-
-
-=== TEST 10: one default rate per period
---- config
-    location /t {
-        api_led_rate_limit plan default=1r/s default=5r/s;
-    }
---- must_die
---- error_log eval
-qr/two default rates per second in \S+nginx\.conf:\d+/

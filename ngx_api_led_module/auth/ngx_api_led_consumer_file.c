@@ -229,10 +229,10 @@ ngx_api_led_plans_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
     json_t                   *plan, *limits, *value;
     ngx_int_t                 rc;
     ngx_str_t                 text;
-    ngx_uint_t                i, j, n;
+    ngx_uint_t                i, n;
     const char               *name, *member;
     ngx_api_led_plan_t       *p;
-    ngx_api_led_rate_t       *rate, *other;
+    ngx_api_led_rate_t       *rate;
     ngx_api_led_main_conf_t  *amcf;
 
     if (plans == NULL) {
@@ -347,22 +347,6 @@ ngx_api_led_plans_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
                                             "\"100r/s\" (per s, m, h or d)",
                                             &p->name, &text);
                 return NGX_ERROR;
-            }
-
-            /* a plan's buckets are named after their period */
-
-            other = p->limits.elts;
-
-            for (j = 0; j + 1 < p->limits.nelts; j++) {
-                if (other[j].period == rate->period) {
-                    ngx_api_led_consumers_error(cf, mcf, "plan \"%V\": "
-                                                "limits \"%V\" and \"%V\" "
-                                                "have the same period, a "
-                                                "plan has one limit per "
-                                                "period", &p->name,
-                                                &other[j].text, &text);
-                    return NGX_ERROR;
-                }
             }
         }
 

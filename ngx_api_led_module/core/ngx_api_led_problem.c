@@ -259,7 +259,7 @@ ngx_api_led_problem_refuse(ngx_http_request_t *r, ngx_uint_t status,
     p = ngx_vslprintf(buf, buf + sizeof(buf), detail, args);
     va_end(args);
 
-    pctx->detail.len = p - buf;
+    pctx->detail.len = ngx_api_led_utf8_cut(buf, p - buf);
     pctx->detail.data = ngx_pnalloc(r->pool, pctx->detail.len);
     if (pctx->detail.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

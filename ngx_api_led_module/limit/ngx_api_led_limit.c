@@ -25,6 +25,8 @@ static ngx_int_t ngx_api_led_limit_prepare(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx);
 static ngx_array_t *ngx_api_led_limit_plan_rates(ngx_api_led_ctx_t *ctx,
     ngx_api_led_limit_conf_t *lc);
+static void ngx_api_led_limit_plan_name(ngx_api_led_rate_t *rates,
+    ngx_uint_t j, u_char *buf, ngx_str_t *name);
 static ngx_str_t *ngx_api_led_limit_period(ngx_api_led_rate_t *rate);
 static ngx_int_t ngx_api_led_limit_add_item(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx, ngx_str_t *key, ngx_str_t *prefix,
@@ -292,7 +294,8 @@ static ngx_int_t
 ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_api_led_limit_loc_conf_t *llcf, ngx_api_led_limit_ctx_t *lctx)
 {
-    ngx_str_t                  key, prefix;
+    u_char                     buf[NGX_API_LED_LIMIT_NAME_LEN];
+    ngx_str_t                  key, prefix, name;
     ngx_uint_t                 i, j, n;
     ngx_array_t               *rates;
     ngx_api_led_rate_t        *rate;
@@ -358,10 +361,11 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         ngx_str_set(&prefix, "plan:");
 
         for (j = 0; j < rates->nelts; j++) {
-            if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix,
-                                      ngx_api_led_limit_period(&rate[j]),
-                                      &rate[j], rate[j].count - 1,
-                                      lc[i].on_error)
+            ngx_api_led_limit_plan_name(rate, j, buf, &name);
+
+            if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix, &name,
+                                           &rate[j], rate[j].count - 1,
+                                           lc[i].on_error)
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -395,7 +399,40 @@ ngx_api_led_limit_plan_rates(ngx_api_led_ctx_t *ctx,
 }
 
 
-/* "second", "minute", "hour", "day": one limit of a plan per period */
+/*
+ * A plan limit's bucket is named after its period ("day"), not its rate,
+ * so that a rate that changes keeps its bucket; a second limit of the same
+ * period is "day:2", and so on.
+ */
+
+static void
+ngx_api_led_limit_plan_name(ngx_api_led_rate_t *rates, ngx_uint_t j,
+    u_char *buf, ngx_str_t *name)
+{
+    ngx_str_t   *period;
+    ngx_uint_t   i, n;
+
+    period = ngx_api_led_limit_period(&rates[j]);
+
+    n = 1;
+
+    for (i = 0; i < j; i++) {
+        if (rates[i].period == rates[j].period) {
+            n++;
+        }
+    }
+
+    if (n == 1) {
+        *name = *period;
+        return;
+    }
+
+    name->data = buf;
+    name->len = ngx_snprintf(buf, NGX_API_LED_LIMIT_NAME_LEN, "%V:%ui",
+                             period, n)
+                - buf;
+}
+
 
 static ngx_str_t *
 ngx_api_led_limit_period(ngx_api_led_rate_t *rate)
@@ -781,14 +818,15 @@ ngx_api_led_limit_add_variables(ngx_conf_t *cf)
 /*
  * A request's limits are checked together, at most NGX_API_LED_LIMIT_MAX:
  * the location's own and, for each "plan", as many as the largest plan of
- * the consumers file has (read by now: it is an http-level directive and
- * locations are merged after the http block).
+ * the consumers file has, or its default= limits if more (the file is read
+ * by now: it is an http-level directive and locations are merged after the
+ * http block).
  */
 
 static ngx_int_t
 ngx_api_led_limit_count(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 {
-    ngx_uint_t                 i, own, plans, n;
+    ngx_uint_t                 i, own, plans, largest, n;
     ngx_api_led_limit_conf_t  *lc;
     ngx_api_led_main_conf_t   *amcf;
 
@@ -797,17 +835,24 @@ ngx_api_led_limit_count(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
     lc = conf->limits->elts;
     own = 0;
     plans = 0;
+    n = 0;
 
     for (i = 0; i < conf->limits->nelts; i++) {
-        if (lc[i].plan) {
-            plans++;
-
-        } else {
+        if (!lc[i].plan) {
             own++;
+            n++;
+            continue;
         }
-    }
 
-    n = own + plans * amcf->plan_limits_max;
+        plans++;
+        largest = amcf->plan_limits_max;
+
+        if (lc[i].defaults && lc[i].defaults->nelts > largest) {
+            largest = lc[i].defaults->nelts;
+        }
+
+        n += largest;
+    }
 
     if (n <= NGX_API_LED_LIMIT_MAX) {
         return NGX_OK;
@@ -815,10 +860,10 @@ ngx_api_led_limit_count(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 
     ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                   "api_led_rate_limit: %ui limits and %ui \"plan\" of up to "
-                  "%ui limits (the largest plan of the consumers file) make "
-                  "%ui limits for one request, at most %d are possible "
-                  "in %s:%ui", own, plans, amcf->plan_limits_max, n,
-                  NGX_API_LED_LIMIT_MAX, conf->file, conf->line);
+                  "%ui limits (the largest plan of the consumers file, or "
+                  "default=) make %ui limits for one request, at most %d "
+                  "are possible in %s:%ui", own, plans, amcf->plan_limits_max,
+                  n, NGX_API_LED_LIMIT_MAX, conf->file, conf->line);
 
     return NGX_ERROR;
 }
@@ -1241,14 +1286,13 @@ invalid_name:
 }
 
 
-/* plan default=RATE: as a plan's limits, one per period */
+/* plan default=RATE: as a plan's limits */
 
 static ngx_int_t
 ngx_api_led_limit_add_default(ngx_conf_t *cf, ngx_api_led_limit_conf_t *lc,
     ngx_str_t *text)
 {
-    ngx_uint_t           i;
-    ngx_api_led_rate_t  *rate, *other;
+    ngx_api_led_rate_t  *rate;
 
     if (lc->defaults == NULL) {
         lc->defaults = ngx_array_create(cf->pool, 2,
@@ -1275,17 +1319,6 @@ ngx_api_led_limit_add_default(ngx_conf_t *cf, ngx_api_led_limit_conf_t *lc,
                            "default rate \"%V\" is too high, at most one "
                            "request a microsecond", text);
         return NGX_ERROR;
-    }
-
-    other = lc->defaults->elts;
-
-    for (i = 0; i + 1 < lc->defaults->nelts; i++) {
-        if (other[i].period == rate->period) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "two default rates per %V",
-                               ngx_api_led_limit_period(rate));
-            return NGX_ERROR;
-        }
     }
 
     return NGX_OK;

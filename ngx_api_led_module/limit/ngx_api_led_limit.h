@@ -21,6 +21,8 @@ extern ngx_module_t  ngx_api_led_limit_module;
 
 
 #define NGX_API_LED_LIMIT_KEY_MAX        256
+/* a plan limit's name: "minute:16" */
+#define NGX_API_LED_LIMIT_NAME_LEN       (sizeof("minute:") + NGX_INT_T_LEN)
 
 #define NGX_API_LED_LIMIT_ON_ERROR_LOCAL   0
 #define NGX_API_LED_LIMIT_ON_ERROR_OPEN    1
