@@ -336,3 +336,39 @@ WWW-Authenticate: Basic realm="area"
 Content-Type: application/problem+json
 --- response_body_like eval
 ::problem('unauthorized', 'Unauthorized', 401)
+
+
+
+=== TEST 17: a bad request line to a server that is an API: 400 problem
+--- config
+    api_led_api orders;
+
+    location /t {
+        return 200 "ok\n";
+    }
+--- raw_request eval
+"GARBAGE\r\n\r\n"
+--- error_code: 400
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like eval
+::problem('bad_request', 'Bad request', 400)
+--- no_error_log
+[alert]
+
+
+
+=== TEST 18: a duplicate Host header to a server that is an API: 400 problem
+--- config
+    api_led_api orders;
+
+    location /t {
+        return 200 "ok\n";
+    }
+--- raw_request eval
+"GET /t HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"
+--- error_code: 400
+--- response_body_like eval
+::problem('bad_request', 'Bad request', 400)
+--- no_error_log
+[alert]
