@@ -11,8 +11,12 @@
  *
  *   ngx_api_led_module            APIs, layers, correlation id, access phase
  *                                 pipeline, identity variables
- *   ngx_api_led_consumer_module   consumers file, plans, API keys, api_led_auth
+ *   ngx_api_led_layer_module      the layer contract (api_led_callers)
+ *   ngx_api_led_problem_module    problem bodies for nginx's special
+ *                                 responses (filter)
+ *   ngx_api_led_consumer_module   consumers file, plans, API keys
  *   ngx_api_led_jwt_module        JWT verification
+ *   ngx_api_led_auth_module       api_led_auth: the authentication dispatcher
  *   ngx_api_led_limit_module      rate limits (Redis and shared memory)
  *   ngx_api_led_transform_module  request/response transformation (filter)
  *   ngx_api_led_compose_module    orchestration (content handler)
