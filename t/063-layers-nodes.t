@@ -278,13 +278,13 @@ my $log3 = ApiLed::Services::slurp("$Node3->{dir}/logs/error.log");
 for my $why ('replayed', 'bad signature', 'expired', 'malformed',
              'more than one header')
 {
-    Test::More::like($log3, qr/\[warn\] .*api_led: caller assertion refused \($why\), the request counts as a client's/,
+    Test::More::like($log3, qr/\[info\] .*api_led: caller assertion refused \($why\), the request counts as a client's/,
                      "node 3 logs the refusal: $why");
 }
 Test::More::unlike($log3, qr/\Q$Key\E/, 'the key is in no log line');
 
 my %workers = map { $_ => 1 }
-    $log3 =~ /\[warn\] (\d+)#\d+: \*\d+ api_led: caller assertion refused \(replayed\)/g;
+    $log3 =~ /\[info\] (\d+)#\d+: \*\d+ api_led: caller assertion refused \(replayed\)/g;
 Test::More::cmp_ok(scalar keys %workers, '>=', 2,
                    'both workers of node 3 refused the replayed assertion');
 

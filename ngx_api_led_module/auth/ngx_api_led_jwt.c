@@ -3,10 +3,11 @@
  * Copyright (C) ngx_api_led_module authors
  *
  * JWT verification, the module and its configuration: directives, key
- * files parsed at configuration time, claim requirements and pointers.
- * The request path is in ngx_api_led_jwt_verify.c, claims and variables
- * in ngx_api_led_jwt_claims.c, keys and signatures in ngx_api_led_jwk.c,
- * the verified-token cache and remote key sets in ngx_api_led_jwt_keys.c.
+ * files parsed at configuration time, claim requirements and pointers,
+ * and the variables.  The request path is in ngx_api_led_jwt_verify.c,
+ * claims in ngx_api_led_jwt_claims.c, keys and signatures in
+ * ngx_api_led_jwk.c, the verified-token cache and remote key sets in
+ * ngx_api_led_jwt_keys.c.  None of them calls back into this file.
  */
 
 
@@ -45,6 +46,12 @@ static ngx_int_t ngx_api_led_jwt_read_file(ngx_conf_t *cf, ngx_str_t *name,
 static ngx_array_t *ngx_api_led_jwt_parse_pointer(ngx_conf_t *cf,
     ngx_str_t *text);
 static ngx_int_t ngx_api_led_jwt_claim_name_is_valid(ngx_str_t *name);
+static ngx_int_t ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_jwt_variable_cache_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_conf_num_bounds_t  ngx_api_led_jwt_max_size_bounds = {
@@ -159,7 +166,7 @@ ngx_module_t  ngx_api_led_jwt_module = {
 };
 
 
-ngx_str_t  ngx_api_led_jwt_claim_prefix =
+static ngx_str_t  ngx_api_led_jwt_claim_prefix =
     ngx_string("api_led_jwt_claim_");
 
 static ngx_str_t  ngx_api_led_jwt_cache_status_name =
@@ -1032,4 +1039,121 @@ ngx_api_led_jwt_claim_name_is_valid(ngx_str_t *name)
     }
 
     return 1;
+}
+
+
+/* variables: $api_led_jwt_claim_NAME, api_led_jwt_claim_set, the cache */
+
+static ngx_int_t
+ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t *name = (ngx_str_t *) data;
+
+    json_t             *claim;
+    ngx_str_t           value;
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->claims == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    claim = json_object_getn(ctx->claims,
+                             (char *) name->data
+                             + ngx_api_led_jwt_claim_prefix.len,
+                             name->len - ngx_api_led_jwt_claim_prefix.len);
+
+    if (claim == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_jwt_render(r->pool, claim, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    v->len = value.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = value.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_jwt_claim_set_t *cs = (ngx_api_led_jwt_claim_set_t *) data;
+
+    json_t             *claim;
+    ngx_str_t           value;
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->claims == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    claim = ngx_api_led_jwt_pointer_get(ctx->claims, cs->pointer);
+
+    if (claim == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_jwt_render(r->pool, claim, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    v->len = value.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = value.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_variable_cache_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_jwt_req_ctx_t  *jctx;
+
+    jctx = ngx_http_get_module_ctx(r->main, ngx_api_led_jwt_module);
+
+    if (jctx == NULL || jctx->cache_status == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (jctx->cache_status == NGX_API_LED_JWT_CACHE_HIT) {
+        v->len = sizeof("HIT") - 1;
+        v->data = (u_char *) "HIT";
+
+    } else {
+        v->len = sizeof("MISS") - 1;
+        v->data = (u_char *) "MISS";
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
 }

@@ -2,7 +2,7 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Orchestration: the module, its directives and the layer contract.
+ * Orchestration: the module and its directives.
  *
  * api_led_compose runs the parts of a composition as nginx subrequests
  * (ngx_api_led_compose_run.c): parts that do not depend on each other run
@@ -10,16 +10,14 @@
  * or names it in after= waits for it.  The JSON answers are merged in
  * declaration order, never arrival order (ngx_api_led_compose_merge.c),
  * and the parts' outcome maps to one status.  This file compiles the
- * composition (templates, dependencies, cycles) and holds the layer
- * contract (api_led_callers), checked for subrequests too, since nginx
- * runs no access phase for them.
+ * composition (templates, dependencies, cycles).  The layer contract
+ * (api_led_callers) is the core's (core/ngx_api_led_layer.c).
  */
 
 
 #include "ngx_api_led_compose.h"
 
 
-static ngx_int_t ngx_api_led_compose_callers_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_compose_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_compose_add_variables(ngx_conf_t *cf);
@@ -51,16 +49,7 @@ static ngx_int_t ngx_api_led_compose_find_cycle(
     u_char *color, ngx_uint_t *stack, ngx_uint_t depth, ngx_uint_t *len);
 static char *ngx_api_led_compose_merge(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_api_led_compose_callers(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static void *ngx_api_led_compose_create_main_conf(ngx_conf_t *cf);
-
-
-static ngx_conf_enum_t  ngx_api_led_compose_detail[] = {
-    { ngx_string("public"), NGX_API_LED_DETAIL_PUBLIC },
-    { ngx_string("full"), NGX_API_LED_DETAIL_FULL },
-    { ngx_null_string, 0 }
-};
 
 
 /* the methods a composition may answer, in the order Allow names them */
@@ -114,20 +103,6 @@ static ngx_command_t  ngx_api_led_compose_commands[] = {
       offsetof(ngx_api_led_compose_loc_conf_t, max_part_size),
       NULL },
 
-    { ngx_string("api_led_callers"),
-      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_api_led_compose_callers,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("api_led_problem_detail"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_api_led_compose_loc_conf_t, detail),
-      &ngx_api_led_compose_detail },
-
       ngx_null_command
 };
 
@@ -161,129 +136,6 @@ ngx_module_t  ngx_api_led_compose_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
-
-
-ngx_str_t  ngx_api_led_compose_caller_names[] = {
-    ngx_string("none"),
-    ngx_string("experience"),
-    ngx_string("process"),
-    ngx_string("system"),
-    ngx_string("client")
-};
-
-
-/*
- * Whether a problem of this request keeps its detail to the error log:
- * api_led_problem_detail, by default public in Experience APIs.
- */
-
-ngx_uint_t
-ngx_api_led_compose_detail_public(ngx_http_request_t *r)
-{
-    ngx_api_led_loc_conf_t          *llcf;
-    ngx_api_led_compose_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_compose_module);
-
-    if (lcf->detail != NGX_API_LED_DETAIL_AUTO) {
-        return lcf->detail == NGX_API_LED_DETAIL_PUBLIC;
-    }
-
-    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
-
-    return llcf->layer == NGX_API_LED_LAYER_EXPERIENCE;
-}
-
-
-/*
- * The layer contract, in the preaccess phase: it runs for subrequests,
- * unlike the access phase.  The caller of a subrequest is the location
- * of its parent request; a main request's caller is the client.
- */
-
-static ngx_int_t
-ngx_api_led_compose_callers_handler(ngx_http_request_t *r)
-{
-    u_char                          *p, allowed[128];
-    ngx_str_t                        none;
-    ngx_uint_t                       caller, i;
-    ngx_api_led_loc_conf_t          *llcf, *pllcf;
-    ngx_api_led_compose_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_compose_module);
-
-    if (lcf->callers == 0) {
-        return NGX_DECLINED;
-    }
-
-    if (r == r->main) {
-        /* a client, or another node's layer that signed an assertion */
-        caller = ngx_api_led_caller_of(r, NGX_API_LED_CALLER_CLIENT_INDEX);
-        pllcf = NULL;
-
-    } else {
-        pllcf = ngx_http_get_module_loc_conf(r->parent, ngx_api_led_module);
-        caller = pllcf->layer;
-    }
-
-    if (lcf->callers & (1U << caller)) {
-        return NGX_DECLINED;
-    }
-
-    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
-
-    p = allowed;
-
-    for (i = 1; i <= NGX_API_LED_CALLER_CLIENT_INDEX; i++) {
-        if (lcf->callers & (1U << i)) {
-            p = ngx_slprintf(p, allowed + sizeof(allowed), "%s%V",
-                             p == allowed ? "" : " ",
-                             &ngx_api_led_compose_caller_names[i]);
-        }
-    }
-
-    ngx_str_set(&none, "-");
-
-    if (pllcf) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "api_led: layer violation: api \"%V\" called from "
-                      "\"%V\" (api \"%V\", layer %V), allowed callers: %*s",
-                      llcf->api.len ? &llcf->api : &none,
-                      ngx_api_led_log_value(r->pool, &r->parent->uri),
-                      pllcf->api.len ? &pllcf->api : &none,
-                      &ngx_api_led_compose_caller_names[caller],
-                      p - allowed, allowed);
-
-    } else if (caller != NGX_API_LED_CALLER_CLIENT_INDEX) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "api_led: layer violation: api \"%V\" called by "
-                      "another node's api \"%V\" (layer %V), allowed "
-                      "callers: %*s",
-                      llcf->api.len ? &llcf->api : &none,
-                      ngx_api_led_caller_api(r),
-                      &ngx_api_led_compose_caller_names[caller],
-                      p - allowed, allowed);
-
-    } else {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "api_led: layer violation: api \"%V\" called by a "
-                      "client, allowed callers: %*s",
-                      llcf->api.len ? &llcf->api : &none,
-                      p - allowed, allowed);
-    }
-
-    if (ngx_api_led_compose_detail_public(r)) {
-        /* the layer rules stay in the error log */
-        return ngx_api_led_problem_finalize(r, NGX_HTTP_FORBIDDEN,
-                                            "layer_violation", "");
-    }
-
-    return ngx_api_led_problem_finalize(r, NGX_HTTP_FORBIDDEN,
-                                        "layer_violation",
-                                        "the %V layer may not call this API",
-                                        &ngx_api_led_compose_caller_names[
-                                            caller]);
-}
 
 
 /* $api_led_compose_status: "NAME:STATUS,..." in declaration order */
@@ -369,21 +221,9 @@ ngx_api_led_compose_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_api_led_compose_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-
     if (ngx_api_led_compose_check_layers(cf) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_api_led_compose_callers_handler;
 
     ngx_api_led_compose_filter_init();
 
@@ -434,8 +274,6 @@ ngx_api_led_compose_create_loc_conf(ngx_conf_t *cf)
     conf->conflict = NGX_CONF_UNSET_UINT;
     conf->status = NGX_CONF_UNSET_UINT;
     conf->max_part_size = NGX_CONF_UNSET_SIZE;
-    conf->callers = NGX_CONF_UNSET_UINT;
-    conf->detail = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -466,10 +304,6 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->status, prev->status, NGX_HTTP_OK);
     ngx_conf_merge_size_value(conf->max_part_size, prev->max_part_size,
                               1024 * 1024);
-    ngx_conf_merge_uint_value(conf->callers, prev->callers, 0);
-    ngx_conf_merge_uint_value(conf->detail, prev->detail,
-                              NGX_API_LED_DETAIL_AUTO);
-
     if (conf->compositions == NULL) {
         return NGX_CONF_OK;
     }
@@ -1423,54 +1257,6 @@ ngx_api_led_compose_merge(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid conflict rule \"%V\", must be \"error\", "
                            "\"first\" or \"last\"", &s);
         return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* api_led_callers experience | process | system | client | any ... */
-
-static char *
-ngx_api_led_compose_callers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_api_led_compose_loc_conf_t *lcf = conf;
-
-    ngx_str_t   *value;
-    ngx_uint_t   i, k;
-
-    if (lcf->callers != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    lcf->callers = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strcmp(value[i].data, "any") == 0) {
-            lcf->callers |= NGX_API_LED_CALLER_ANY;
-            continue;
-        }
-
-        for (k = 1; k <= NGX_API_LED_CALLER_CLIENT_INDEX; k++) {
-            if (ngx_strcmp(value[i].data,
-                           ngx_api_led_compose_caller_names[k].data)
-                == 0)
-            {
-                break;
-            }
-        }
-
-        if (k > NGX_API_LED_CALLER_CLIENT_INDEX) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown caller \"%V\", must be "
-                               "\"experience\", \"process\", \"system\", "
-                               "\"client\" or \"any\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        lcf->callers |= 1U << k;
     }
 
     return NGX_CONF_OK;

@@ -41,11 +41,6 @@ extern ngx_module_t  ngx_api_led_compose_module;
 #define NGX_API_LED_CONFLICT_FIRST     1
 #define NGX_API_LED_CONFLICT_LAST      2
 
-/* api_led_problem_detail; AUTO: public in layer=experience, else full */
-#define NGX_API_LED_DETAIL_AUTO        0
-#define NGX_API_LED_DETAIL_PUBLIC      1
-#define NGX_API_LED_DETAIL_FULL        2
-
 #define NGX_API_LED_PART_PENDING       0
 #define NGX_API_LED_PART_RUNNING       1
 #define NGX_API_LED_PART_OK            2
@@ -57,13 +52,6 @@ extern ngx_module_t  ngx_api_led_compose_module;
 #define NGX_API_LED_BODY_NONE          0
 #define NGX_API_LED_BODY_TEMPLATE      1
 #define NGX_API_LED_BODY_REQUEST       2
-
-/*
- * api_led_callers: a bit per caller, 1 << NGX_API_LED_LAYER_* for the
- * layers (NONE: a location that is no API) and 1 << 4 for clients
- */
-#define NGX_API_LED_CALLER_CLIENT_INDEX  4
-#define NGX_API_LED_CALLER_ANY           0x1f
 
 typedef struct {
     ngx_uint_t                        type;
@@ -131,8 +119,6 @@ typedef struct {
     ngx_uint_t                        conflict;
     ngx_uint_t                        status;
     size_t                            max_part_size;
-    ngx_uint_t                        callers;   /* 0: no contract */
-    ngx_uint_t                        detail;    /* NGX_API_LED_DETAIL_* */
 } ngx_api_led_compose_loc_conf_t;
 
 
@@ -214,7 +200,6 @@ struct ngx_api_led_compose_s {
 /* ngx_api_led_compose_run.c: the request path */
 ngx_int_t ngx_api_led_compose_handler(ngx_http_request_t *r);
 void ngx_api_led_compose_filter_init(void);
-ngx_uint_t ngx_api_led_compose_detail_public(ngx_http_request_t *r);
 
 /* ngx_api_led_compose_call.c: a call's request, and its answer kept */
 ngx_int_t ngx_api_led_compose_part_headers(ngx_http_request_t *r,
@@ -233,7 +218,6 @@ ngx_int_t ngx_api_led_compose_render(ngx_api_led_compose_t *cmp,
 
 /* ngx_api_led_compose_check.c: the layer contract of literal parts */
 ngx_int_t ngx_api_led_compose_check_layers(ngx_conf_t *cf);
-extern ngx_str_t  ngx_api_led_compose_caller_names[];
 
 /* ngx_api_led_compose_merge.c: answers and JSON validation */
 void ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp);

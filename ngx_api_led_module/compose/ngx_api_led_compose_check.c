@@ -65,10 +65,9 @@ ngx_api_led_compose_check_part(ngx_conf_t *cf,
     u_char                          *p, allowed[128];
     ngx_int_t                        rc;
     ngx_str_t                        path, none;
-    ngx_uint_t                       caller, i;
+    ngx_uint_t                       caller, callers, i;
     ngx_api_led_loc_conf_t          *llcf;
     ngx_http_core_loc_conf_t        *clcf;
-    ngx_api_led_compose_loc_conf_t  *lcf;
 
     rc = ngx_api_led_compose_literal_path(cf->temp_pool, &pc->uri, &path);
 
@@ -86,22 +85,22 @@ ngx_api_led_compose_check_part(ngx_conf_t *cf,
         return NGX_OK;
     }
 
-    lcf = clcf->loc_conf[ngx_api_led_compose_module.ctx_index];
+    callers = ngx_api_led_layer_callers(clcf->loc_conf);
     llcf = clcf->loc_conf[ngx_api_led_module.ctx_index];
 
     caller = site->api->layer;
 
-    if (lcf->callers == 0 || (lcf->callers & (1U << caller))) {
+    if (callers == 0 || (callers & (1U << caller))) {
         return NGX_OK;
     }
 
     p = allowed;
 
-    for (i = 1; i <= NGX_API_LED_CALLER_CLIENT_INDEX; i++) {
-        if (lcf->callers & (1U << i)) {
+    for (i = 1; i <= NGX_API_LED_CALLER_CLIENT; i++) {
+        if (callers & (1U << i)) {
             p = ngx_slprintf(p, allowed + sizeof(allowed), "%s%V",
                              p == allowed ? "" : " ",
-                             &ngx_api_led_compose_caller_names[i]);
+                             &ngx_api_led_caller_names[i]);
         }
     }
 
@@ -111,7 +110,7 @@ ngx_api_led_compose_check_part(ngx_conf_t *cf,
                   "part \"%V\" of api \"%V\" (layer %V) calls \"%V\", api "
                   "\"%V\", whose allowed callers are: %*s in %V:%ui",
                   &pc->name, site->api->api.len ? &site->api->api : &none,
-                  &ngx_api_led_compose_caller_names[caller], &path,
+                  &ngx_api_led_caller_names[caller], &path,
                   llcf->api.len ? &llcf->api : &none, p - allowed, allowed,
                   &site->comp->file, pc->line);
 

@@ -51,8 +51,8 @@ static ngx_api_led_compose_pass_t  ngx_api_led_compose_pass[] = {
 
 static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string("application/json");
-static ngx_str_t  ngx_api_led_compose_partial_header =
-    ngx_string("API-Led-Partial");
+static ngx_api_led_edit_name_t  ngx_api_led_compose_partial_header =
+    { ngx_string("API-Led-Partial"), ngx_string("api-led-partial"), 0 };
 
 
 void
@@ -220,7 +220,7 @@ ngx_api_led_compose_problem(ngx_api_led_compose_t *cmp, ngx_uint_t status,
 
     r = cmp->request;
 
-    if (!ngx_api_led_compose_detail_public(r)) {
+    if (!ngx_api_led_problem_detail_public(r)) {
         return ngx_api_led_problem_send(r, status, code, "%V", detail);
     }
 
@@ -291,8 +291,9 @@ ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
 
         partial.len = p - partial.data;
 
-        if (ngx_api_led_set_header(r, &ngx_api_led_compose_partial_header,
-                                   &partial)
+        if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
+                                         &ngx_api_led_compose_partial_header,
+                                         NULL, &partial)
             != NGX_OK)
         {
             return NGX_ERROR;

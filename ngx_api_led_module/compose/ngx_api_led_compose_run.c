@@ -67,7 +67,8 @@ static void ngx_api_led_compose_cleanup(void *data);
 
 static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string("application/json");
-static ngx_str_t  ngx_api_led_compose_allow_header = ngx_string("Allow");
+static ngx_api_led_edit_name_t  ngx_api_led_compose_allow_header =
+    { ngx_string("Allow"), ngx_string("allow"), 0 };
 static ngx_str_t  ngx_api_led_compose_cid_header =
     ngx_string("X-Correlation-ID");
 
@@ -111,7 +112,7 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
 
             return ngx_api_led_problem_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                             "internal_error",
-                                            ngx_api_led_compose_detail_public(
+                                            ngx_api_led_problem_detail_public(
                                                 r)
                                             ? ""
                                             : "the composition calls itself");
@@ -248,8 +249,9 @@ static ngx_int_t
 ngx_api_led_compose_not_allowed(ngx_http_request_t *r,
     ngx_api_led_compose_loc_conf_t *lcf)
 {
-    if (ngx_api_led_set_header(r, &ngx_api_led_compose_allow_header,
-                               &lcf->allow)
+    if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
+                                     &ngx_api_led_compose_allow_header, NULL,
+                                     &lcf->allow)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

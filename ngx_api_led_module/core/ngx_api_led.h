@@ -11,8 +11,12 @@
  *
  *   ngx_api_led_module            APIs, layers, correlation id, access phase
  *                                 pipeline, identity variables
- *   ngx_api_led_consumer_module   consumers file, plans, API keys, api_led_auth
+ *   ngx_api_led_layer_module      the layer contract (api_led_callers)
+ *   ngx_api_led_problem_module    problem bodies for nginx's special
+ *                                 responses (filter)
+ *   ngx_api_led_consumer_module   consumers file, plans, API keys
  *   ngx_api_led_jwt_module        JWT verification
+ *   ngx_api_led_auth_module       api_led_auth: the authentication dispatcher
  *   ngx_api_led_limit_module      rate limits (Redis and shared memory)
  *   ngx_api_led_transform_module  request/response transformation (filter)
  *   ngx_api_led_compose_module    orchestration (content handler)
@@ -113,19 +117,34 @@ struct ngx_api_led_ctx_s {
     /* access phase pipeline: each step runs once, even when re-entered */
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
+
+    /* a credential proved the identity (not the anonymous consumer) */
+    unsigned                     authenticated:1;
+
+    /* "satisfy any": a step granted access, or refused it with a 401 or
+       403 that is returned once the later steps ran */
+    unsigned                     granted:1;
+    unsigned                     refused:1;
+    unsigned                     refused_status:10;
+
+    /* an error_page of the user redirected the request */
+    unsigned                     error_page:1;
 };
 
 
 extern ngx_module_t  ngx_api_led_module;
 
+/* info | notice | warn | error, for the *_log_level directives */
+extern ngx_conf_enum_t  ngx_api_led_log_levels[];
+
 
 /* ngx_api_led_module.c */
 
 ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
+void *ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
+    ngx_pool_cleanup_pt handler);
 ngx_int_t ngx_api_led_add_variable_table(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
-ngx_int_t ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value);
 ngx_int_t ngx_api_led_header_value_is_safe(ngx_str_t *value);
 
 
@@ -151,12 +170,42 @@ ngx_int_t ngx_api_led_problem_finalize(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail, ...);
 
 /*
+ * Refusing a request through nginx, for a phase handler of the main
+ * request: remembers the problem and returns "status", which the handler
+ * returns to nginx (NGX_HTTP_INTERNAL_SERVER_ERROR if memory ran out).
+ * nginx then applies error_page, satisfy and auth_delay; when it sends its
+ * own special response for the status, the problem is its body.  Headers
+ * (WWW-Authenticate, Retry-After) are set by the caller.
+ */
+ngx_int_t ngx_api_led_problem_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail, ...);
+
+/*
+ * api_led_problem_detail: whether the problems of this request keep the
+ * inside (part names, internal URIs, layer rules) to the error log.
+ */
+ngx_uint_t ngx_api_led_problem_detail_public(ngx_http_request_t *r);
+
+/*
  * Sends the buffer "b" as the whole response with "status" and the
  * Content-Type "type"; Content-Length is its size, and what described
  * another representation (Accept-Ranges, Last-Modified, ETag) goes.
  */
 ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
+
+
+/*
+ * ngx_api_led_layer.c: the layer contract.  api_led_callers of a location
+ * (its loc_conf array) as a bit per caller, 1 << NGX_API_LED_LAYER_* and
+ * 1 << NGX_API_LED_CALLER_CLIENT (0: no contract); the callers' names by
+ * that index; the level of the contract's log lines.
+ */
+#define NGX_API_LED_CALLER_CLIENT     4
+
+ngx_uint_t ngx_api_led_layer_callers(void **loc_conf);
+ngx_uint_t ngx_api_led_layer_log_level(ngx_http_request_t *r);
+extern ngx_str_t  ngx_api_led_caller_names[];
 
 
 /*
@@ -183,9 +232,11 @@ ngx_int_t ngx_api_led_body_text(ngx_http_request_t *r, size_t max,
  * The access phase pipeline.  Policies register their step at
  * postconfiguration; the core's one access handler runs the steps in the
  * order of their slots (authenticate, then rate-limit), each once per
- * request.  A step returns NGX_DECLINED to go on, NGX_AGAIN while it waits
- * (the request is resumed by ngx_api_led_resume()), NGX_DONE after it
- * answered the request itself, or NGX_ERROR / an HTTP status.
+ * request.  A step returns NGX_DECLINED to go on, NGX_OK to go on and
+ * grant access ("satisfy any": a proven credential), NGX_AGAIN while it
+ * waits (the request is resumed by ngx_api_led_resume()), NGX_DONE after
+ * it answered the request itself, or NGX_ERROR / an HTTP status (see
+ * ngx_api_led_problem_refuse()).
  */
 
 ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,

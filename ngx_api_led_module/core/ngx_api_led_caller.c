@@ -59,7 +59,6 @@ typedef struct {
     ngx_api_led_caller_secret_t *secret;      /* NULL: none */
     ngx_flag_t                   sign;
     time_t                       max_age;
-    ngx_uint_t                   log_level;
 } ngx_api_led_caller_loc_conf_t;
 
 
@@ -143,15 +142,6 @@ static u_char    ngx_api_led_caller_prefix[8];
 static uint64_t  ngx_api_led_caller_counter;
 
 
-static ngx_conf_enum_t  ngx_api_led_caller_log_levels[] = {
-    { ngx_string("info"), NGX_LOG_INFO },
-    { ngx_string("notice"), NGX_LOG_NOTICE },
-    { ngx_string("warn"), NGX_LOG_WARN },
-    { ngx_string("error"), NGX_LOG_ERR },
-    { ngx_null_string, 0 }
-};
-
-
 static ngx_command_t  ngx_api_led_caller_commands[] = {
 
     { ngx_string("api_led_caller_key"),
@@ -160,13 +150,6 @@ static ngx_command_t  ngx_api_led_caller_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
-
-    { ngx_string("api_led_caller_log_level"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_api_led_caller_loc_conf_t, log_level),
-      &ngx_api_led_caller_log_levels },
 
       ngx_null_command
 };
@@ -416,7 +399,8 @@ ngx_api_led_caller_check(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     }
 
     if (why) {
-        ngx_log_error(lcf->log_level, r->connection->log, 0,
+        /* the layer contract's level: api_led_callers_log_level */
+        ngx_log_error(ngx_api_led_layer_log_level(r), r->connection->log, 0,
                       "api_led: caller assertion refused (%s), the request "
                       "counts as a client's", why);
 
@@ -998,7 +982,6 @@ ngx_api_led_caller_create_loc_conf(ngx_conf_t *cf)
     conf->secret = NGX_CONF_UNSET_PTR;
     conf->sign = NGX_CONF_UNSET;
     conf->max_age = NGX_CONF_UNSET;
-    conf->log_level = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -1019,7 +1002,6 @@ ngx_api_led_caller_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->secret, prev->secret, NULL);
     ngx_conf_merge_value(conf->sign, prev->sign, 0);
     ngx_conf_merge_value(conf->max_age, prev->max_age, 30);
-    ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_WARN);
 
     return NGX_CONF_OK;
 }

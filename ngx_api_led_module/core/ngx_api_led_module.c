@@ -23,7 +23,8 @@ static char *ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_api_led_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_header_filter(ngx_http_request_t *r);
 static void ngx_api_led_ctx_cleanup(void *data);
-static void ngx_api_led_redirected(ngx_api_led_ctx_t *ctx);
+static void ngx_api_led_redirected(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
@@ -47,6 +48,15 @@ static ngx_str_t  ngx_api_led_layer_names[] = {
     ngx_string("process"),
     ngx_string("system")
 };
+
+ngx_conf_enum_t  ngx_api_led_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
 
 static ngx_str_t  ngx_api_led_correlation_header =
     ngx_string("X-Correlation-ID");
@@ -336,7 +346,7 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 /*
  * The shared ctx lives on the main request.  nginx wipes r->ctx on an
  * internal redirect; the ctx is also registered as a pool cleanup, so it is
- * found again there and the correlation id and the limit state survive.
+ * found again there and the correlation id and the identity survive.
  */
 
 ngx_api_led_ctx_t *
@@ -352,15 +362,11 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    if (r->internal) {
-        for (cln = r->pool->cleanup; cln; cln = cln->next) {
-            if (cln->handler == ngx_api_led_ctx_cleanup) {
-                ctx = cln->data;
-                ngx_api_led_redirected(ctx);
-                ngx_http_set_ctx(r, ctx, ngx_api_led_module);
-                return ctx;
-            }
-        }
+    ctx = ngx_api_led_ctx_recover(r, &ngx_api_led_module,
+                                  ngx_api_led_ctx_cleanup);
+    if (ctx) {
+        ngx_api_led_redirected(r, ctx);
+        return ctx;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_api_led_ctx_t));
@@ -377,6 +383,9 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
         return NULL;
     }
 
+    /* first seen in an error_page's location, or so it may be */
+    ctx->error_page = (r->internal && r->err_status) ? 1 : 0;
+
     ngx_http_set_ctx(r, ctx, ngx_api_led_module);
 
     return ctx;
@@ -384,23 +393,54 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
 
 
 /*
- * After an internal redirect the new location's policies apply: an identity
- * proven by a credential holds for the whole request (the credential may
- * have been hidden from the request already), but a request that got
- * through without one (auth off, or anonymous) is authenticated again, so
- * that try_files or error_page into a protected location is no way around
- * its policy.  Rate limits count once per request, like limit_req.
+ * The one way back to a request ctx after an internal redirect wiped
+ * r->ctx: a ctx that must survive one is the data of a pool cleanup of the
+ * main request (whose handler tells whose it is); found, it is set again.
+ */
+
+void *
+ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
+    ngx_pool_cleanup_pt handler)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    r = r->main;
+
+    if (!r->internal) {
+        return NULL;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == handler) {
+            r->ctx[m->ctx_index] = cln->data;
+            return cln->data;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * After an internal redirect the new location's policies apply: its
+ * authentication step runs again (an identity proven by a credential holds
+ * for the whole request, the credential may have been hidden from the
+ * request already; a request that got through without one, auth off or
+ * anonymous, is authenticated again, so that try_files or error_page into
+ * a protected location is no way around its policy).  Rate limits count
+ * once per request, like limit_req.  A redirect with r->err_status set is
+ * an error_page's.
  */
 
 static void
-ngx_api_led_redirected(ngx_api_led_ctx_t *ctx)
+ngx_api_led_redirected(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    if (ctx->consumer_id.len == 0
-        || (ctx->auth_method.len == sizeof("anonymous") - 1
-            && ngx_strncmp(ctx->auth_method.data, "anonymous",
-                           sizeof("anonymous") - 1) == 0))
-    {
-        ctx->steps_done &= ~(1 << NGX_API_LED_STEP_AUTH);
+    ctx->steps_done &= ~(1 << NGX_API_LED_STEP_AUTH);
+    ctx->granted = 0;
+    ctx->refused = 0;
+
+    if (r->err_status) {
+        ctx->error_page = 1;
     }
 }
 
@@ -523,15 +563,21 @@ ngx_api_led_correlation_id_is_valid(ngx_str_t *id)
  * The access phase pipeline.  A step that suspends the request (NGX_AGAIN)
  * is called again when the request resumes and must know where it stands;
  * a step that finished is not called again for this request.
+ *
+ * Under "satisfy any" another access module (allow, auth_basic...) may let
+ * in a request that authentication refused: the later steps (the rate
+ * limits) run all the same, and the refusal is returned after them, for
+ * nginx to weigh against the others.
  */
 
 static ngx_int_t
 ngx_api_led_access_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
-    ngx_uint_t                i;
-    ngx_api_led_ctx_t        *ctx;
-    ngx_api_led_main_conf_t  *lmcf;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_api_led_ctx_t         *ctx;
+    ngx_api_led_main_conf_t   *lmcf;
+    ngx_http_core_loc_conf_t  *clcf;
 
     ctx = ngx_api_led_get_ctx(r);
     if (ctx == NULL) {
@@ -551,6 +597,24 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         }
 
         rc = lmcf->steps[i](r, ctx);
+
+        if (rc == NGX_OK) {
+            ctx->granted = 1;
+            rc = NGX_DECLINED;
+        }
+
+        if (rc == NGX_HTTP_UNAUTHORIZED || rc == NGX_HTTP_FORBIDDEN) {
+            clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+            if (clcf->satisfy != NGX_HTTP_SATISFY_ANY) {
+                return rc;
+            }
+
+            ctx->refused = 1;
+            ctx->refused_status = rc;
+            rc = NGX_DECLINED;
+        }
+
         if (rc != NGX_DECLINED) {
             return rc;
         }
@@ -558,7 +622,11 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         ctx->steps_done |= 1 << i;
     }
 
-    return NGX_DECLINED;
+    if (ctx->refused) {
+        return ctx->refused_status;
+    }
+
+    return ctx->granted ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -634,52 +702,15 @@ ngx_api_led_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (ngx_api_led_set_header(r, &ngx_api_led_correlation_header,
-                               &ctx->correlation_id)
+    if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
+                                     &ngx_api_led_correlation_name, NULL,
+                                     &ctx->correlation_id)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     return ngx_http_next_header_filter(r);
-}
-
-
-/* sets a response header, replacing one of the same name */
-
-ngx_int_t
-ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    if (!ngx_api_led_header_value_is_safe(value)) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "api_led: value of header \"%V\" holds a control "
-                      "character, header not set", name);
-        return NGX_OK;
-    }
-
-    h = ngx_api_led_header_find(&r->headers_out.headers, name);
-
-    if (h) {
-        h->value = *value;
-        return NGX_OK;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *name;
-    h->value = *value;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
 }
 
 

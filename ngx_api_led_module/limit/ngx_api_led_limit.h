@@ -21,6 +21,8 @@ extern ngx_module_t  ngx_api_led_limit_module;
 
 
 #define NGX_API_LED_LIMIT_KEY_MAX        256
+/* a plan limit's name: "minute:16" */
+#define NGX_API_LED_LIMIT_NAME_LEN       (sizeof("minute:") + NGX_INT_T_LEN)
 
 #define NGX_API_LED_LIMIT_ON_ERROR_LOCAL   0
 #define NGX_API_LED_LIMIT_ON_ERROR_OPEN    1
@@ -42,6 +44,8 @@ typedef struct {
     ngx_http_complex_value_t       *key;       /* NULL: consumer or address */
     ngx_str_t                       name;
     ngx_uint_t                      on_error;
+    ngx_array_t                    *defaults;  /* "plan": ngx_api_led_rate_t
+                                                  without a plan, or NULL */
     unsigned                        plan:1;
 } ngx_api_led_limit_conf_t;
 
@@ -66,6 +70,8 @@ typedef struct {
 typedef struct {
     ngx_array_t                    *limits;    /* ngx_api_led_limit_conf_t */
     ngx_flag_t                      headers;
+    ngx_uint_t                      status;    /* api_led_rate_limit_status */
+    ngx_uint_t                      log_level;
     unsigned                        off:1;
 
     /* the first api_led_rate_limit of the level, for nginx -t */
@@ -77,6 +83,7 @@ typedef struct {
 /* one limit as it applies to a request, and its outcome */
 typedef struct {
     ngx_str_t                       key;       /* api_led:{KEY}:NAME */
+    ngx_str_t                       name;      /* NAME, for the log */
     uint64_t                        interval;  /* T, microseconds */
     uint64_t                        tau;       /* microseconds */
     ngx_uint_t                      limit;     /* burst + 1 */
