@@ -1,10 +1,21 @@
 # Safe header defaults: in an API location a client cannot say who the
 # consumer is (X-Consumer-* go, whatever api_led_consumer_headers says) nor
 # which layer calls (API-Led-Caller goes unless it verifies); the parts of
-# a composition get the cleaned headers.
+# a composition get the cleaned headers.  A credential the gateway
+# consumed does not go on: the API key (api_led_key_hide) and the JWT
+# (api_led_jwt_hide), wherever it was (header, cookie, query argument).
 use Test::Nginx::Socket 'no_plan';
+use FindBin;
 
+require "$FindBin::Bin/fixtures/jwt/jwt.pl";
+
+$ENV{TEST_NGINX_JWT_DIR} = "$FindBin::Bin/fixtures/jwt";
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+our $Token = ::jwt(alg => 'HS256', kid => 'hs-1',
+                   claims => { sub => 'acme', exp => time + 3600 });
+our $Bad = ::jwt(alg => 'HS256', kid => 'hs-1', secret => 'x' x 32,
+                 claims => { sub => 'acme', exp => time + 3600 });
 
 our $Consumers = <<'_EOC_';
 {"consumers": [{"id": "acme", "keys": ["k-acme-1"]}]}
@@ -158,3 +169,144 @@ id=
 "GET /api HTTP/1.0\r\nX-Consumer-ID: admin\r\n\r\n"
 --- response_body
 id=
+
+
+
+=== TEST 7: a verified bearer token does not go upstream, nor to the parts; other headers do
+--- config
+    location /api {
+        api_led_api       orders layer=experience;
+        api_led_auth      jwt;
+        api_led_jwt_keys  $TEST_NGINX_JWT_DIR/jwks.json;
+        proxy_pass        http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /composed {
+        api_led_api       orders layer=experience;
+        api_led_auth      jwt;
+        api_led_jwt_keys  $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_compose {
+            p /part;
+        }
+    }
+    location /part {
+        internal;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo-json;
+    }
+    location /echo {
+        return 200 "authorization=$http_authorization consumer=$api_led_consumer other=$http_x_other\n";
+    }
+    location /echo-json {
+        default_type application/json;
+        return 200 '{"authorization":"$http_authorization"}';
+    }
+--- request eval
+["GET /api", "GET /composed"]
+--- more_headers eval
+["Authorization: Bearer $::Token\nX-Other: kept", "Authorization: Bearer $::Token"]
+--- response_body eval
+["authorization= consumer= other=kept\n", qq({"p":{"authorization":""}}\n)]
+
+
+
+=== TEST 8: a refused token does not go on either (satisfy any lets the request through)
+--- config
+    location /api {
+        satisfy any;
+        allow 127.0.0.1;
+        deny all;
+        api_led_api       orders layer=experience;
+        api_led_auth      jwt;
+        api_led_jwt_keys  $TEST_NGINX_JWT_DIR/jwks.json;
+        proxy_pass        http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "authorization=$http_authorization\n";
+    }
+--- request
+GET /api
+--- more_headers eval
+"Authorization: Bearer $::Bad"
+--- response_body
+authorization=
+
+
+
+=== TEST 9: a token from a cookie or a query argument: only that cookie, only that argument go
+--- config
+    location /api {
+        api_led_api       orders layer=experience;
+        api_led_auth      jwt;
+        api_led_jwt_keys  $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_source cookie:session query:access_token;
+        proxy_pass        http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "cookie=$http_cookie args=$args\n";
+    }
+--- request eval
+["GET /api?a=1&b=2", "GET /api?a=1&access_token=$::Token&b=2"]
+--- more_headers eval
+["Cookie: theme=dark; session=$::Token;lang=en", "Cookie: theme=dark"]
+--- response_body eval
+["cookie=theme=dark; lang=en args=a=1&b=2\n", "cookie=theme=dark args=a=1&b=2\n"]
+
+
+
+=== TEST 10: api_led_jwt_hide off: the upstream gets the token (it verifies it too)
+--- config
+    location /api {
+        api_led_api       orders layer=experience;
+        api_led_auth      jwt;
+        api_led_jwt_keys  $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_hide  off;
+        proxy_pass        http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "authorization=$http_authorization\n";
+    }
+--- request
+GET /api
+--- more_headers eval
+"Authorization: Bearer $::Token"
+--- response_body eval
+"authorization=Bearer $::Token\n"
+
+
+
+=== TEST 11: the only cookie is the token: the Cookie header goes
+--- config
+    location /api {
+        api_led_api       orders layer=experience;
+        api_led_auth      jwt;
+        api_led_jwt_keys  $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_source cookie:session;
+        proxy_pass        http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "cookie=[$http_cookie]\n";
+    }
+--- request
+GET /api
+--- more_headers eval
+"Cookie: session=$::Token"
+--- response_body
+cookie=[]
+
+
+
+=== TEST 12: the API key is not forwarded either (api_led_key_hide, on by default)
+--- config
+    location /api {
+        api_led_api  orders layer=experience;
+        api_led_auth key;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "key=$http_x_api_key\n";
+    }
+--- request
+GET /api
+--- more_headers
+X-API-Key: k-acme-1
+--- response_body
+key=
