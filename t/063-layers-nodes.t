@@ -13,6 +13,7 @@ use File::Temp qw(tempdir);
 use MIME::Base64 qw(encode_base64url);
 
 our $System = ApiLed::Services::start_system_db();
+our $Crm = ApiLed::Services::start_crm();
 
 our $KeyDir = tempdir(CLEANUP => 1);
 our $Key = join '', map { sprintf '%02x', int rand 256 } 1 .. 32;
@@ -37,6 +38,9 @@ our $Node3 = ApiLed::Redis::start_nginx(master => 1, workers => 2,
     upstream system_db {
         server 127.0.0.1:$ENV{TEST_NGINX_SYSTEM_PORT};
     }
+    upstream crm {
+        server 127.0.0.1:$ENV{TEST_NGINX_CRM_PORT};
+    }
     server {
         listen 127.0.0.1:\$PORT;
         api_led_caller_key $ENV{TEST_NGINX_CALLER_KEY};
@@ -45,6 +49,13 @@ our $Node3 = ApiLed::Redis::start_nginx(master => 1, workers => 2,
             api_led_api      customers-db layer=system;
             api_led_callers  process;
             proxy_pass       http://system_db/customers/;
+        }
+
+        location /system/crm/ {
+            api_led_api      crm layer=system;
+            api_led_callers  process;
+            api_led_request_json set /source api-gateway;
+            proxy_pass       http://crm/;
         }
 
         # what a System API passes on: the caller header never goes further
@@ -78,6 +89,8 @@ our $Node2 = ApiLed::Redis::start_nginx(http => <<"CONF");
             api_led_compose PATCH {
                 record  PATCH "/system/customers/\$id" body=\@request
                         status=pass;
+                crm     PUT "/system/crm/contacts/{record/cust_id}"
+                        'body={"external_id":{record/cust_id},"name":{record/full_name},"segment":{record/tier}}';
             }
         }
 
@@ -170,6 +183,11 @@ add_block_preprocessor(sub {
         internal;
         api_led_caller_key  $TEST_NGINX_CALLER_KEY sign;
         proxy_pass          http://127.0.0.1:$TEST_NGINX_NODE2_PORT;
+    }
+
+    # what the CRM received, for the checks
+    location = /crm-received {
+        proxy_pass  http://127.0.0.1:$TEST_NGINX_CRM_PORT/received;
     }
 
     # straight to the other nodes, as a client would go (no signature)
@@ -306,15 +324,16 @@ X-Correlation-ID: t063-read
 
 
 
-=== TEST 2: a write through three nodes, then the read sees it
+=== TEST 2: the update through three nodes: the database writes, the CRM gets the changed record, the read sees it
 --- request eval
 ["PATCH /v1/customers/c-43
-{\"tier\":\"platinum\"}", "GET /v1/customers/c-43"]
---- more_headers
-Content-Type: application/json
+{\"tier\":\"platinum\"}", "GET /v1/customers/c-43", "GET /crm-received?correlation_id=t063-write"]
+--- more_headers eval
+["Content-Type: application/json\nX-Correlation-ID: t063-write", "", ""]
 --- response_body_like eval
-[qr/^\{"cust_id":"c-43","full_name":"Grace Hopper",.*"tier":"platinum"/,
- qr/"tier":"platinum"/]
+[qr/^\{"cust_id":"c-43","full_name":"Grace Hopper",.*"tier":"platinum".*"crm":\{"contact_id":"crm-c-43","synced":true,"trace":"t063-write"\}\}$/,
+ qr/"tier":"platinum"/,
+ qr/^\[\{"time":"[^"]+","method":"PUT","path":"\/contacts\/c-43","correlation_id":"t063-write",.*"json":\{"external_id":"c-43","name":"Grace Hopper","segment":"platinum","source":"api-gateway"\}\}\]$/]
 
 
 
