@@ -211,6 +211,9 @@ ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
 /* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
 time_t ngx_api_led_parse_date(ngx_str_t *text);
 
+/* ngx_api_led_layer.c: the callers of the location being configured */
+ngx_uint_t ngx_api_led_callers_names(ngx_conf_t *cf, ngx_str_t *names);
+
 /* "100r/s", "5r/m", "1r/h", "200000r/d" */
 ngx_int_t ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate);
 

@@ -25,6 +25,7 @@ static ngx_api_led_catalog_item_t *ngx_api_led_catalog_item(ngx_conf_t *cf,
 static json_t *ngx_api_led_catalog_new(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_loc_conf_t *llcf,
     ngx_http_core_loc_conf_t *clcf, ngx_http_core_srv_conf_t *cscf);
+static ngx_int_t ngx_api_led_catalog_callers(ngx_conf_t *cf, json_t *api);
 static json_t *ngx_api_led_catalog_location(ngx_http_core_loc_conf_t *clcf);
 static json_t *ngx_api_led_catalog_servers(ngx_http_core_srv_conf_t *cscf);
 static json_t *ngx_api_led_catalog_methods(ngx_http_core_loc_conf_t *clcf);
@@ -263,6 +264,10 @@ ngx_api_led_catalog_new(ngx_conf_t *cf,
         return NULL;
     }
 
+    if (ngx_api_led_catalog_callers(cf, api) != NGX_OK) {
+        return NULL;
+    }
+
     if (llcf->deprecated
         && json_object_set_new(api, "deprecated",
                                ngx_api_led_catalog_date(llcf->deprecated)))
@@ -313,6 +318,38 @@ ngx_api_led_catalog_new(ngx_conf_t *cf,
     }
 
     return api;
+}
+
+
+/* the layer contract (api_led_callers): the core's */
+
+static ngx_int_t
+ngx_api_led_catalog_callers(ngx_conf_t *cf, json_t *api)
+{
+    json_t      *callers;
+    ngx_str_t    names[5];
+    ngx_uint_t   i, n;
+
+    n = ngx_api_led_callers_names(cf, names);
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    callers = json_array();
+
+    if (callers == NULL || json_object_set_new(api, "callers", callers)) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (json_array_append_new(callers, ngx_api_led_catalog_str(&names[i])))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

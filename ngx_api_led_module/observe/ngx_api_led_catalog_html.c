@@ -556,6 +556,11 @@ ngx_api_led_html_value(ngx_api_led_html_t *h, json_t *v, ngx_uint_t depth)
     ngx_uint_t   scalars;
     const char  *key;
 
+    if (v == NULL) {
+        ngx_api_led_html_out(h, "&#8212;");
+        return;
+    }
+
     if (depth > 8) {
         ngx_api_led_html_out(h, "&#8230;");
         return;
@@ -644,13 +649,11 @@ ngx_api_led_html_plans(ngx_api_led_html_t *h, json_t *plans)
     }
 
     ngx_api_led_html_out(h, "<h2>Plans</h2>\n<table><tr><th>plan</th>"
-                         "<th>description</th><th>limits</th></tr>\n");
+                         "<th>limits</th></tr>\n");
 
     json_object_foreach(plans, name, plan) {
         ngx_api_led_html_out(h, "<tr><td>");
         ngx_api_led_html_text(h, name, ngx_strlen(name));
-        ngx_api_led_html_out(h, "</td><td>");
-        ngx_api_led_html_value(h, json_object_get(plan, "description"), 0);
         ngx_api_led_html_out(h, "</td><td>");
         ngx_api_led_html_value(h, json_object_get(plan, "limits"), 0);
         ngx_api_led_html_out(h, "</td></tr>\n");
