@@ -111,20 +111,24 @@ sub workers {
     return sort @w;
 }
 
-# reload(HTTP): a new configuration, SIGHUP, and the new workers answer;
-# returns 1 when nginx took the configuration (its workers changed)
+# reload(HTTP): a new configuration, SIGHUP; returns 1 once nginx took
+# it: new workers run and the old ones are gone (an old worker that has
+# not yet seen its signal may still accept a connection), 0 when nginx
+# refused it
 sub reload {
     my ($self, $http) = @_;
-    my %old = map { $_ => 1 } $self->workers;
+    my @old = $self->workers;
+    my %old = map { $_ => 1 } @old;
     $self->write_conf($http);
     my $log = length $self->error_log;
     kill 'HUP', $self->{pid};
-    return $self->await('the reload', sub {
+    $self->await('the reload', sub {
         my $tail = substr $self->error_log, $log;
         return 1 if $tail =~ /\[emerg\]/;
         my @new = grep { !$old{$_} } $self->workers;
-        return @new >= $self->{workers} && $tail =~ /start worker process/;
-    }) && (substr($self->error_log, $log) !~ /\[emerg\]/);
+        return @new >= $self->{workers} && !grep { kill 0, $_ } @old;
+    }) or return 0;
+    return substr($self->error_log, $log) !~ /\[emerg\]/;
 }
 
 sub request {
