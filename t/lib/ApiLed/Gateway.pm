@@ -45,12 +45,33 @@ sub start {
     mkdir "$self->{dir}/logs" or die $!;
     $self->write_file($_, $o{files}{$_}) for keys %{ $o{files} || {} };
     $self->write_conf($o{http});
+    return $self->run();
+}
 
+# start_conf(dir => DIR, port => PORT): an nginx.conf of one's own in DIR
+# (with pid and error_log in DIR/logs/), the module loaded with -g; PORT
+# is one it listens on
+sub start_conf {
+    my (%o) = @_;
+    my $self = bless { dir => $o{dir}, workers => $o{workers} || 1,
+                       ports => [ $o{port} ] }, __PACKAGE__;
+    mkdir "$self->{dir}/logs";
+    my $load = join '', map { "load_module $_; " }
+                        split ' ', ($ENV{TEST_NGINX_LOAD_MODULES} || '');
+    my $user = $> == 0 ? 'user root; ' : '';
+    $self->{globals} = "${load}${user}daemon off; master_process on; "
+                       . "worker_processes $self->{workers};";
+    return $self->run();
+}
+
+sub run {
+    my ($self) = @_;
     my $bin = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
     my $pid = fork;
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
-        exec $bin, '-p', "$self->{dir}/", '-c', "$self->{dir}/nginx.conf"
+        exec $bin, '-p', "$self->{dir}/", '-c', "$self->{dir}/nginx.conf",
+             $self->{globals} ? ('-g', $self->{globals}) : ()
             or POSIX::_exit(1);
     }
     $self->{pid} = $pid;
