@@ -133,19 +133,75 @@ ngx_api_led_catalog_call(ngx_conf_t *cf, json_t *part, ngx_str_t *uri)
 }
 
 
-/* called from the observe module's merge: every API location has one */
+/*
+ * Called from the observe module's merge: every API location has an entry,
+ * and the link to its spec (read just before, by ngx_api_led_catalog_spec())
+ */
 
 ngx_int_t
 ngx_api_led_catalog_describe(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf)
 {
-    if (!omcf->catalog) {
+    u_char                      *p;
+    ngx_str_t                    id, url;
+    ngx_uint_t                   i;
+    ngx_api_led_loc_conf_t      *llcf;
+    ngx_api_led_catalog_item_t  *item;
+    ngx_api_led_catalog_spec_t  *spec;
+
+    item = ngx_api_led_catalog_item(cf, omcf);
+
+    if (item == NULL) {
+        return (omcf->catalog && omcf->root == NULL) ? NGX_ERROR : NGX_OK;
+    }
+
+    llcf = item->llcf;
+
+    if (llcf->spec.len == 0) {
         return NGX_OK;
     }
 
-    (void) ngx_api_led_catalog_item(cf, omcf);
+    id.data = (u_char *) json_string_value(json_object_get(item->json, "id"));
+    id.len = json_string_length(json_object_get(item->json, "id"));
 
-    return omcf->root ? NGX_OK : NGX_ERROR;
+    spec = omcf->specs.elts;
+
+    for (i = 0; i < omcf->specs.nelts; i++) {
+        if (spec[i].path.len == llcf->spec.len
+            && ngx_strncmp(spec[i].path.data, llcf->spec.data,
+                           llcf->spec.len) == 0
+            && spec[i].id.len == id.len
+            && ngx_strncmp(spec[i].id.data, id.data, id.len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (i == omcf->specs.nelts) {
+        return NGX_OK;
+    }
+
+    /* a link relative to the catalog's own URI */
+
+    url.len = sizeof("?spec=") - 1 + spec[i].id.len
+              + 2 * ngx_escape_uri(NULL, spec[i].id.data, spec[i].id.len,
+                                   NGX_ESCAPE_ARGS);
+    url.data = ngx_pnalloc(cf->pool, url.len);
+    if (url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url.data, "?spec=", sizeof("?spec=") - 1);
+    (void) ngx_escape_uri(p, spec[i].id.data, spec[i].id.len,
+                          NGX_ESCAPE_ARGS);
+
+    if (json_object_set_new(item->json, "spec",
+                            ngx_api_led_catalog_str(&url)))
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -213,11 +269,8 @@ ngx_api_led_catalog_new(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_loc_conf_t *llcf,
     ngx_http_core_loc_conf_t *clcf, ngx_http_core_srv_conf_t *cscf)
 {
-    u_char                      *p;
-    json_t                      *api, *apis;
-    ngx_str_t                    id, url;
-    ngx_uint_t                   i;
-    ngx_api_led_catalog_spec_t  *spec;
+    json_t     *api, *apis;
+    ngx_str_t   id;
 
     if (ngx_api_led_catalog_id(cf->pool, llcf, &id) != NGX_OK) {
         return NULL;
@@ -279,41 +332,6 @@ ngx_api_led_catalog_new(ngx_conf_t *cf,
         && json_object_set_new(api, "sunset",
                                ngx_api_led_catalog_date(llcf->sunset)))
     {
-        return NULL;
-    }
-
-    if (llcf->spec.len == 0) {
-        return api;
-    }
-
-    spec = omcf->specs.elts;
-
-    for (i = 0; i < omcf->specs.nelts; i++) {
-        if (spec[i].id.len == id.len
-            && ngx_strncmp(spec[i].id.data, id.data, id.len) == 0)
-        {
-            break;
-        }
-    }
-
-    if (i == omcf->specs.nelts) {
-        return api;
-    }
-
-    /* a link relative to the catalog's own URI */
-
-    url.len = sizeof("?spec=") - 1
-              + id.len + 2 * ngx_escape_uri(NULL, id.data, id.len,
-                                            NGX_ESCAPE_ARGS);
-    url.data = ngx_pnalloc(cf->pool, url.len);
-    if (url.data == NULL) {
-        return NULL;
-    }
-
-    p = ngx_cpymem(url.data, "?spec=", sizeof("?spec=") - 1);
-    (void) ngx_escape_uri(p, id.data, id.len, NGX_ESCAPE_ARGS);
-
-    if (json_object_set_new(api, "spec", ngx_api_led_catalog_str(&url))) {
         return NULL;
     }
 
