@@ -13,6 +13,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use ApiLed::Gateway;
+use JSON::PP ();
 
 my $consumers = <<'JSON';
 {"plans": {"gold": {"limits": ["1000r/s"]}, "free": {"limits": ["1000r/s"]}},
@@ -179,6 +180,23 @@ cmp_ok(ApiLed::Gateway::value($s, "${ups}_sum", \%slow), '>=', 0.59,
 is(ApiLed::Gateway::value($s, 'api_led_metrics_series', {}), 14,
    'series in the zone: 5 + 2 + 1 of requests, 2 histograms of each of '
    . 'the 3 APIs');
+
+# the Grafana dashboard of conf-examples/ asks for metrics that exist
+
+{
+    my $top = $ENV{TEST_NGINX_ROOT} || '.';
+    open my $fh, '<', "$top/conf-examples/grafana-dashboard.json" or die $!;
+    my $dash = JSON::PP::decode_json(do { local $/; <$fh> });
+    my @exprs = map { map { $_->{expr} } @{ $_->{targets} || [] } }
+                @{ $dash->{panels} };
+    my %used = map { $_ => 1 } map { /\b(api_led_\w+)/g } @exprs;
+    my %have = map { $_->{name} => 1 } @$s;
+    $have{"$_->{family}_bucket"} = 1 for @$s;
+    ok(@exprs > 10, 'the dashboard has its queries');
+    for my $m (sort keys %used) {
+        ok($have{$m}, "the dashboard's $m is exposed");
+    }
+}
 
 # OpenMetrics when asked for it, as Prometheus asks
 
