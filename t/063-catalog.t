@@ -243,8 +243,8 @@ GET /catalog
         api_led_metrics;
     }
 --- must_die
---- error_log
-"api_led_metrics" needs an "api_led_metrics_zone"
+--- error_log eval
+qr/"api_led_metrics" needs an "api_led_metrics_zone" in the http block in \S+nginx\.conf:\d+/
 
 
 

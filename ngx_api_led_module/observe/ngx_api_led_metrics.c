@@ -312,7 +312,9 @@ ngx_api_led_metrics_init_conf(ngx_conf_t *cf,
         if (omcf->metrics) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "\"api_led_metrics\" needs an "
-                          "\"api_led_metrics_zone\"");
+                          "\"api_led_metrics_zone\" in the http block "
+                          "in %s:%ui", omcf->metrics_file,
+                          omcf->metrics_line);
             return NGX_ERROR;
         }
 

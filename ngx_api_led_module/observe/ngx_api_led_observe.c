@@ -348,6 +348,8 @@ ngx_api_led_observe_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
     omcf->metrics = 1;
+    omcf->metrics_file = cf->conf_file->file.name.data;
+    omcf->metrics_line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }

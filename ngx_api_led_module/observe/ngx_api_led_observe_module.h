@@ -122,6 +122,9 @@ typedef struct {
     ngx_str_t                    json;        /* rendered */
     ngx_str_t                    html;
 
+    u_char                      *metrics_file;  /* where api_led_metrics */
+    ngx_uint_t                   metrics_line;  /* was, for its check */
+
     unsigned                     catalog:1;   /* a location serves it */
     unsigned                     metrics:1;   /* a location serves them */
     unsigned                     lifecycle:1; /* Deprecation or Sunset */
