@@ -19,6 +19,7 @@ use POSIX qw(WNOHANG);
 use Symbol qw(gensym);
 use Time::HiRes qw(sleep time);
 use File::Basename qw(dirname);
+use File::Spec;
 
 my %running;
 
@@ -64,13 +65,29 @@ sub start_conf {
     return $self->run();
 }
 
+# make test-valgrind: nginx (its master and the workers it forks) under
+# valgrind memcheck, each process logging to logs/valgrind.PID.log;
+# stop() then checks that no report involves the module
+sub valgrind {
+    my ($self) = @_;
+    return () unless $ENV{TEST_NGINX_USE_VALGRIND};
+    my @vg = ('valgrind', '-q', '--tool=memcheck', '--leak-check=full',
+              '--show-possibly-lost=no', '--num-callers=30',
+              "--log-file=$self->{dir}/logs/valgrind.%p.log");
+    my $sup = File::Spec->rel2abs('t/valgrind.suppress');
+    push @vg, "--suppressions=$sup" if -f $sup;
+    return @vg;
+}
+
 sub run {
     my ($self) = @_;
     my $bin = $ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx';
+    my @vg = $self->valgrind;
+    $self->{timeout} = @vg ? 60 : 10;
     my $pid = fork;
     die "fork: $!" unless defined $pid;
     if ($pid == 0) {
-        exec $bin, '-p', "$self->{dir}/", '-c', "$self->{dir}/nginx.conf",
+        exec @vg, $bin, '-p', "$self->{dir}/", '-c', "$self->{dir}/nginx.conf",
              $self->{globals} ? ('-g', $self->{globals}) : ()
             or POSIX::_exit(1);
     }
@@ -171,7 +188,7 @@ sub error_log {
 
 sub await {
     my ($self, $what, $cond) = @_;
-    my $deadline = time + 10;
+    my $deadline = time + ($self->{timeout} || 10);
     while (time < $deadline) {
         return 1 if $cond->();
         sleep 0.05;
@@ -184,7 +201,7 @@ sub stop {
     my ($self) = @_;
     my $pid = $self->{pid} or return;
     kill 'QUIT', $pid;
-    my $deadline = time + 10;
+    my $deadline = time + ($self->{timeout} || 10);
     while (time < $deadline) {
         last if waitpid($pid, WNOHANG) == $pid;
         sleep 0.05;
@@ -195,6 +212,17 @@ sub stop {
     }
     delete $running{$pid};
     $self->{pid} = undef;
+
+    if ($self->valgrind) {
+        my @reports;
+        for my $log (glob "$self->{dir}/logs/valgrind.*.log") {
+            open my $fh, '<', $log or next;
+            my $text = do { local $/; <$fh> } // '';
+            push @reports, $text if $text =~ /ngx_api_led/;
+        }
+        Test::More::is(join('', @reports), '',
+                       'valgrind: no report involves the module');
+    }
 }
 
 # parse(TEXT, openmetrics => 1): the samples of an exposition as Debian's
