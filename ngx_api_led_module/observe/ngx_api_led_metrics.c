@@ -20,11 +20,6 @@
 #include "ngx_api_led_observe_module.h"
 
 
-typedef struct {
-    ngx_api_led_metrics_slot_t  *slot;
-} ngx_api_led_metrics_sorted_t;
-
-
 static ngx_int_t ngx_api_led_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_api_led_metrics_same_buckets(
@@ -35,7 +30,7 @@ static void ngx_api_led_metrics_key_start(ngx_api_led_metrics_key_t *k,
 static void ngx_api_led_metrics_key_text(ngx_api_led_metrics_key_t *k,
     ngx_str_t *labels);
 static void ngx_api_led_metrics_key_label(ngx_api_led_metrics_key_t *k,
-    char *name, u_char *value, size_t len);
+    ngx_str_t *name, u_char *value, size_t len);
 static void ngx_api_led_metrics_key_end(ngx_api_led_metrics_key_t *k);
 static u_char *ngx_api_led_metrics_escape_value(u_char *p, u_char *last,
     u_char *value, size_t len);
@@ -53,19 +48,12 @@ static ngx_uint_t ngx_api_led_metrics_nvalues(ngx_api_led_metrics_zone_t *mz,
 static void ngx_api_led_metrics_observe(ngx_api_led_metrics_zone_t *mz,
     ngx_atomic_t *v, ngx_msec_int_t ms);
 static ngx_atomic_t *ngx_api_led_metrics_api_histogram(
-    ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_metrics_zone_t *mz,
+    ngx_api_led_observe_main_conf_t *omcf,
     ngx_api_led_observe_loc_conf_t *olcf, ngx_uint_t which, ngx_log_t *log);
 static ngx_msec_int_t ngx_api_led_metrics_upstream_time(
     ngx_http_request_t *r);
-static int ngx_libc_cdecl ngx_api_led_metrics_cmp(const void *one,
-    const void *two);
-static u_char *ngx_api_led_metrics_family(u_char *p,
-    ngx_api_led_metrics_zone_t *mz, ngx_api_led_metric_t *m,
-    ngx_api_led_metrics_sorted_t *sorted, ngx_uint_t n, ngx_uint_t format);
-static u_char *ngx_api_led_metrics_sample(u_char *p,
-    ngx_api_led_metrics_zone_t *mz, ngx_api_led_metric_t *m,
-    ngx_api_led_metrics_slot_t *slot);
-static u_char *ngx_api_led_metrics_seconds(u_char *p, uint64_t ms);
+static ngx_atomic_t *ngx_api_led_metric_values(ngx_api_led_metric_t *m,
+    ngx_str_t *values, ngx_log_t *log);
 
 
 /* Prometheus's default buckets, in milliseconds */
@@ -74,63 +62,13 @@ static ngx_msec_t  ngx_api_led_metrics_default_buckets[] = {
 };
 
 
-static ngx_api_led_metric_t  ngx_api_led_metric_requests = {
-    ngx_string("api_led_requests"),
-    ngx_string("Requests answered by API locations."),
-    NGX_API_LED_METRIC_COUNTER
+/* the families of the log phase, added for each configuration */
+static char  *ngx_api_led_metrics_request_labels[] = {
+    "api", "layer", "version", "method", "status", "plan", "consumer", NULL
 };
 
-static ngx_api_led_metric_t  ngx_api_led_metric_duration = {
-    ngx_string("api_led_request_duration_seconds"),
-    ngx_string("Time from the request's first byte to its log entry."),
-    NGX_API_LED_METRIC_HISTOGRAM
-};
-
-static ngx_api_led_metric_t  ngx_api_led_metric_upstream = {
-    ngx_string("api_led_upstream_duration_seconds"),
-    ngx_string("Time spent with upstream servers, all tries of a request."),
-    NGX_API_LED_METRIC_HISTOGRAM
-};
-
-static ngx_api_led_metric_t  ngx_api_led_metric_series = {
-    ngx_string("api_led_metrics_series"),
-    ngx_string("Series in the metrics zone."),
-    NGX_API_LED_METRIC_GAUGE
-};
-
-static ngx_api_led_metric_t  ngx_api_led_metric_series_max = {
-    ngx_string("api_led_metrics_series_max"),
-    ngx_string("Series the metrics zone takes before it counts in the "
-               "overflow series."),
-    NGX_API_LED_METRIC_GAUGE
-};
-
-static ngx_api_led_metric_t  ngx_api_led_metric_dropped = {
-    ngx_string("api_led_metrics_dropped"),
-    ngx_string("Observations not counted: the zone had no room even for an "
-               "overflow series."),
-    NGX_API_LED_METRIC_COUNTER
-};
-
-
-/* the families of the exposition, in its order */
-static ngx_api_led_metric_t  *ngx_api_led_metrics_families[] = {
-    &ngx_api_led_metric_requests,
-    &ngx_api_led_metric_duration,
-    &ngx_api_led_metric_upstream,
-    NULL
-};
-
-
-static ngx_str_t  ngx_api_led_metrics_types[] = {
-    ngx_string("text/plain; version=0.0.4; charset=utf-8"),
-    ngx_string("application/openmetrics-text; version=1.0.0; charset=utf-8")
-};
-
-/* what Accept may ask for, in the order of the formats */
-static ngx_str_t  ngx_api_led_metrics_accept[] = {
-    ngx_string("text/plain"),
-    ngx_string("application/openmetrics-text")
+static char  *ngx_api_led_metrics_api_labels[] = {
+    "api", "layer", "version", NULL
 };
 
 
@@ -325,6 +263,29 @@ ngx_api_led_metrics_init_conf(ngx_conf_t *cf,
 
     mz->max_series = omcf->max_series;
 
+    if (ngx_api_led_metric_add(cf, &omcf->requests, "api_led_requests",
+                               "Requests answered by API locations.",
+                               NGX_API_LED_METRIC_COUNTER,
+                               ngx_api_led_metrics_request_labels)
+        != NGX_OK
+        || ngx_api_led_metric_add(cf, &omcf->duration,
+                                  "api_led_request_duration_seconds",
+                                  "Time from the request's first byte to its "
+                                  "log entry.",
+                                  NGX_API_LED_METRIC_HISTOGRAM,
+                                  ngx_api_led_metrics_api_labels)
+           != NGX_OK
+        || ngx_api_led_metric_add(cf, &omcf->upstream,
+                                  "api_led_upstream_duration_seconds",
+                                  "Time spent with upstream servers, all "
+                                  "tries of a request.",
+                                  NGX_API_LED_METRIC_HISTOGRAM,
+                                  ngx_api_led_metrics_api_labels)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (omcf->buckets) {
         mz->buckets = omcf->buckets->elts;
         mz->nbuckets = omcf->buckets->nelts;
@@ -481,6 +442,10 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
     u_char                            num[NGX_INT_T_LEN];
 
     static ngx_str_t  other = ngx_string("OTHER");
+    static ngx_str_t  names[] = {
+        ngx_string("method"), ngx_string("status"), ngx_string("plan"),
+        ngx_string("consumer")
+    };
 
     olcf = ngx_http_get_module_loc_conf(r, ngx_api_led_observe_module);
 
@@ -522,35 +487,37 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
 
     /* api_led_requests_total */
 
-    ngx_api_led_metrics_key_start(&k, &ngx_api_led_metric_requests.name);
+    /* the labels of the location were escaped once, when configured */
+
+    ngx_api_led_metrics_key_start(&k, &omcf->requests->name);
     ngx_api_led_metrics_key_text(&k, &olcf->labels);
 
     if (r->method == NGX_HTTP_UNKNOWN) {
-        ngx_api_led_metrics_key_label(&k, "method", other.data, other.len);
+        ngx_api_led_metrics_key_label(&k, &names[0], other.data, other.len);
 
     } else {
-        ngx_api_led_metrics_key_label(&k, "method", r->method_name.data,
+        ngx_api_led_metrics_key_label(&k, &names[0], r->method_name.data,
                                       r->method_name.len);
     }
 
     p = ngx_sprintf(num, "%ui", status);
-    ngx_api_led_metrics_key_label(&k, "status", num, p - num);
+    ngx_api_led_metrics_key_label(&k, &names[1], num, p - num);
 
     if (plan) {
-        ngx_api_led_metrics_key_label(&k, "plan", plan->data, plan->len);
+        ngx_api_led_metrics_key_label(&k, &names[2], plan->data, plan->len);
 
     } else {
-        ngx_api_led_metrics_key_label(&k, "plan", NULL, 0);
+        ngx_api_led_metrics_key_label(&k, &names[2], NULL, 0);
     }
 
     if (olcf->consumer) {
-        ngx_api_led_metrics_key_label(&k, "consumer", consumer.data,
+        ngx_api_led_metrics_key_label(&k, &names[3], consumer.data,
                                       consumer.len);
     }
 
     ngx_api_led_metrics_key_end(&k);
 
-    v = ngx_api_led_metrics_series(mz, &k, &ngx_api_led_metric_requests,
+    v = ngx_api_led_metrics_series(mz, &k, omcf->requests,
                                    r->connection->log);
     if (v) {
         (void) ngx_atomic_fetch_add(v, 1);
@@ -563,8 +530,7 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
     ms = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
                            + (tp->msec - r->start_msec));
 
-    v = ngx_api_led_metrics_api_histogram(omcf, mz, olcf, 0,
-                                          r->connection->log);
+    v = ngx_api_led_metrics_api_histogram(omcf, olcf, 0, r->connection->log);
     if (v) {
         ngx_api_led_metrics_observe(mz, v, ms);
     }
@@ -572,7 +538,7 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
     ms = ngx_api_led_metrics_upstream_time(r);
 
     if (ms >= 0) {
-        v = ngx_api_led_metrics_api_histogram(omcf, mz, olcf, 1,
+        v = ngx_api_led_metrics_api_histogram(omcf, olcf, 1,
                                               r->connection->log);
         if (v) {
             ngx_api_led_metrics_observe(mz, v, ms);
@@ -590,8 +556,7 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
 
 static ngx_atomic_t *
 ngx_api_led_metrics_api_histogram(ngx_api_led_observe_main_conf_t *omcf,
-    ngx_api_led_metrics_zone_t *mz, ngx_api_led_observe_loc_conf_t *olcf,
-    ngx_uint_t which, ngx_log_t *log)
+    ngx_api_led_observe_loc_conf_t *olcf, ngx_uint_t which, ngx_log_t *log)
 {
     ngx_atomic_t               **cached, *v;
     ngx_api_led_metric_t        *m;
@@ -607,13 +572,13 @@ ngx_api_led_metrics_api_histogram(ngx_api_led_observe_main_conf_t *omcf,
         }
     }
 
-    m = which ? &ngx_api_led_metric_upstream : &ngx_api_led_metric_duration;
+    m = which ? omcf->upstream : omcf->duration;
 
     ngx_api_led_metrics_key_start(&k, &m->name);
     ngx_api_led_metrics_key_text(&k, &olcf->labels);
     ngx_api_led_metrics_key_end(&k);
 
-    v = ngx_api_led_metrics_series(mz, &k, m, log);
+    v = ngx_api_led_metrics_series(m->zone, &k, m, log);
 
     if (cached) {
         *cached = v;
@@ -716,13 +681,10 @@ ngx_api_led_metrics_key_text(ngx_api_led_metrics_key_t *k, ngx_str_t *labels)
 
 
 static void
-ngx_api_led_metrics_key_label(ngx_api_led_metrics_key_t *k, char *name,
+ngx_api_led_metrics_key_label(ngx_api_led_metrics_key_t *k, ngx_str_t *name,
     u_char *value, size_t len)
 {
-    size_t   n;
     u_char  *p;
-
-    n = ngx_strlen(name);
 
     if (len > NGX_API_LED_METRICS_VALUE_MAX) {
         /* a label value of such length is no label: count it apart */
@@ -730,7 +692,7 @@ ngx_api_led_metrics_key_label(ngx_api_led_metrics_key_t *k, char *name,
         return;
     }
 
-    if ((size_t) (k->last - k->p) < n + 4 + 2 * len) {
+    if ((size_t) (k->last - k->p) < name->len + 4 + 2 * len) {
         k->overflow = 1;
         return;
     }
@@ -741,7 +703,7 @@ ngx_api_led_metrics_key_label(ngx_api_led_metrics_key_t *k, char *name,
         *p++ = ',';
     }
 
-    p = ngx_cpymem(p, name, n);
+    p = ngx_cpymem(p, name->data, name->len);
     *p++ = '=';
     *p++ = '"';
     p = ngx_api_led_metrics_escape_value(p, k->last, value, len);
@@ -1023,280 +985,151 @@ ngx_api_led_metrics_overflow(ngx_api_led_metrics_zone_t *mz,
 }
 
 
-/* the exposition */
-
-ngx_int_t
-ngx_api_led_metrics_handler(ngx_http_request_t *r)
-{
-    size_t                            size;
-    u_char                           *p;
-    ngx_int_t                         rc;
-    ngx_buf_t                        *b;
-    ngx_uint_t                        i, n, most, format;
-    ngx_api_led_metric_t            **m;
-    ngx_api_led_metrics_sh_t         *sh;
-    ngx_api_led_metrics_zone_t       *mz;
-    ngx_api_led_metrics_slot_t       *slot;
-    ngx_api_led_metrics_sorted_t     *sorted;
-    ngx_api_led_observe_main_conf_t  *omcf;
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return ngx_api_led_observe_not_allowed(r);
-    }
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    format = ngx_api_led_observe_accept(r, ngx_api_led_metrics_accept, 2);
-
-    omcf = ngx_http_get_module_main_conf(r, ngx_api_led_observe_module);
-    mz = omcf->shm_zone->data;
-    sh = mz->sh;
-
-    /* the series as they are now, sorted: stable output */
-
-    /* series made meanwhile wait for the next scrape */
-    most = sh->nseries;
-
-    sorted = ngx_palloc(r->pool, (most + 1)
-                                 * sizeof(ngx_api_led_metrics_sorted_t));
-    if (sorted == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n = 0;
-    size = 4096;
-
-    for (i = 0; i < sh->nslots && n < most; i++) {
-        slot = &sh->slots[i];
-
-        if (slot->hash == 0) {
-            continue;
-        }
-
-        ngx_memory_barrier();
-
-        sorted[n++].slot = slot;
-
-        /* a line per value and two more, each key, suffix, le and value */
-        size += (slot->nvalues + 2) * (slot->key_len + 96);
-    }
-
-    ngx_qsort(sorted, n, sizeof(ngx_api_led_metrics_sorted_t),
-              ngx_api_led_metrics_cmp);
-
-    for (m = ngx_api_led_metrics_families; *m; m++) {
-        size += (*m)->name.len * 2 + (*m)->help.len + 64;
-    }
-
-    size += 1024;
-
-    b = ngx_create_temp_buf(r->pool, size);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = b->pos;
-
-    for (m = ngx_api_led_metrics_families; *m; m++) {
-        p = ngx_api_led_metrics_family(p, mz, *m, sorted, n, format);
-    }
-
-    /* the zone itself */
-
-    p = ngx_api_led_metrics_family(p, mz, &ngx_api_led_metric_series, NULL,
-                                   0, format);
-    p = ngx_sprintf(p, "api_led_metrics_series %uA\n", sh->nseries);
-
-    p = ngx_api_led_metrics_family(p, mz, &ngx_api_led_metric_series_max,
-                                   NULL, 0, format);
-    p = ngx_sprintf(p, "api_led_metrics_series_max %ui\n", mz->max_series);
-
-    p = ngx_api_led_metrics_family(p, mz, &ngx_api_led_metric_dropped, NULL,
-                                   0, format);
-    p = ngx_sprintf(p, "api_led_metrics_dropped_total %uA\n", sh->dropped);
-
-    if (format == NGX_API_LED_METRICS_OPENMETRICS) {
-        p = ngx_cpymem(p, "# EOF\n", sizeof("# EOF\n") - 1);
-    }
-
-    b->last = p;
-
-    r->headers_out.content_type_lowcase = NULL;
-
-    if (ngx_api_led_observe_vary(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_api_led_send_buf(r, NGX_HTTP_OK,
-                                &ngx_api_led_metrics_types[format], b);
-}
-
-
-static int ngx_libc_cdecl
-ngx_api_led_metrics_cmp(const void *one, const void *two)
-{
-    int                            rc;
-    ngx_api_led_metrics_slot_t    *a, *b;
-
-    a = ((ngx_api_led_metrics_sorted_t *) one)->slot;
-    b = ((ngx_api_led_metrics_sorted_t *) two)->slot;
-
-    rc = ngx_memcmp(a->key, b->key, ngx_min(a->key_len, b->key_len));
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return (int) a->key_len - (int) b->key_len;
-}
-
-
-/* HELP and TYPE of a family, then its series */
-
-static u_char *
-ngx_api_led_metrics_family(u_char *p, ngx_api_led_metrics_zone_t *mz,
-    ngx_api_led_metric_t *m, ngx_api_led_metrics_sorted_t *sorted,
-    ngx_uint_t n, ngx_uint_t format)
-{
-    char                        *type;
-    ngx_uint_t                   i, total;
-    ngx_api_led_metrics_slot_t  *slot;
-
-    switch (m->type) {
-    case NGX_API_LED_METRIC_COUNTER:
-        type = "counter";
-        break;
-    case NGX_API_LED_METRIC_HISTOGRAM:
-        type = "histogram";
-        break;
-    default:
-        type = "gauge";
-    }
-
-    /* the text format names a counter's family with _total, OpenMetrics
-     * without */
-
-    total = (m->type == NGX_API_LED_METRIC_COUNTER
-             && format == NGX_API_LED_METRICS_PROMETHEUS);
-
-    p = ngx_sprintf(p, "# HELP %V%s %V\n# TYPE %V%s %s\n",
-                    &m->name, total ? "_total" : "", &m->help,
-                    &m->name, total ? "_total" : "", type);
-
-    for (i = 0; i < n; i++) {
-        slot = sorted[i].slot;
-
-        if (slot->key_len < m->name.len
-            || ngx_memcmp(slot->key, m->name.data, m->name.len) != 0
-            || (slot->key_len > m->name.len
-                && slot->key[m->name.len] != '{'))
-        {
-            continue;
-        }
-
-        p = ngx_api_led_metrics_sample(p, mz, m, slot);
-    }
-
-    return p;
-}
-
-
-static u_char *
-ngx_api_led_metrics_sample(u_char *p, ngx_api_led_metrics_zone_t *mz,
-    ngx_api_led_metric_t *m, ngx_api_led_metrics_slot_t *slot)
-{
-    uint64_t     count;
-    ngx_str_t    labels, open;
-    ngx_uint_t   i, nb;
-
-    labels.data = slot->key + m->name.len;
-    labels.len = slot->key_len - m->name.len;
-
-    switch (m->type) {
-
-    case NGX_API_LED_METRIC_COUNTER:
-        return ngx_sprintf(p, "%V_total%V %uA\n", &m->name, &labels,
-                           slot->values[0]);
-
-    case NGX_API_LED_METRIC_GAUGE:
-        return ngx_sprintf(p, "%V%V %uA\n", &m->name, &labels,
-                           slot->values[0]);
-    }
-
-    /* a histogram: cumulative buckets with their "le" */
-
-    nb = slot->nvalues - 2;
-
-    if (labels.len) {
-        open.data = labels.data;
-        open.len = labels.len - 1;              /* without "}" */
-
-    } else {
-        open.data = (u_char *) "{";
-        open.len = 1;
-    }
-
-    count = 0;
-
-    for (i = 0; i < nb; i++) {
-        count += slot->values[i];
-
-        p = ngx_sprintf(p, "%V_bucket%V%sle=\"", &m->name, &open,
-                        labels.len ? "," : "");
-        p = ngx_api_led_metrics_seconds(p, i < mz->nbuckets
-                                           ? mz->buckets[i] : 0);
-        p = ngx_sprintf(p, "\"} %uL\n", count);
-    }
-
-    count += slot->values[nb];
-
-    p = ngx_sprintf(p, "%V_bucket%V%sle=\"+Inf\"} %uL\n", &m->name, &open,
-                    labels.len ? "," : "", count);
-
-    p = ngx_sprintf(p, "%V_sum%V ", &m->name, &labels);
-    p = ngx_api_led_metrics_seconds(p, slot->values[nb + 1]);
-
-    return ngx_sprintf(p, "\n%V_count%V %uL\n", &m->name, &labels, count);
-}
-
-
 /*
- * Milliseconds as seconds in the canonical form of both formats: "0.005",
- * "0.25", "1.0", "2.5" (OpenMetrics wants "1.0", not "1")
+ * A concern's metric family, for this configuration's zone; the same name
+ * added again (another location of the concern) is the same family.
  */
 
-static u_char *
-ngx_api_led_metrics_seconds(u_char *p, uint64_t ms)
+ngx_int_t
+ngx_api_led_metric_add(ngx_conf_t *cf, ngx_api_led_metric_t **metric,
+    char *name, char *help, ngx_uint_t type, char **labels)
 {
-    uint64_t  frac;
+    size_t                            len;
+    ngx_uint_t                        i, n;
+    ngx_api_led_metric_t             *m, **mp;
+    ngx_api_led_observe_main_conf_t  *omcf;
 
-    p = ngx_sprintf(p, "%uL.", ms / 1000);
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
 
-    frac = ms % 1000;
+    *metric = NULL;
 
-    if (frac == 0) {
-        *p++ = '0';
-        return p;
+    if (omcf->shm_zone == NULL) {
+        return NGX_OK;
     }
 
-    *p++ = (u_char) ('0' + frac / 100);
-    frac %= 100;
+    len = ngx_strlen(name);
+    mp = omcf->families.elts;
 
-    if (frac == 0) {
-        return p;
+    for (i = 0; i < omcf->families.nelts; i++) {
+        if (mp[i]->name.len == len
+            && ngx_strncmp(mp[i]->name.data, name, len) == 0)
+        {
+            if (mp[i]->type != type) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "api_led: metric \"%s\" added twice with "
+                              "two types", name);
+                return NGX_ERROR;
+            }
+
+            *metric = mp[i];
+            return NGX_OK;
+        }
     }
 
-    *p++ = (u_char) ('0' + frac / 10);
-    frac %= 10;
+    for (n = 0; labels && labels[n]; n++) { /* void */ }
 
-    if (frac == 0) {
-        return p;
+    m = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_metric_t)
+                              + n * sizeof(ngx_str_t));
+    if (m == NULL) {
+        return NGX_ERROR;
     }
 
-    *p++ = (u_char) ('0' + frac);
+    m->name.data = (u_char *) name;
+    m->name.len = len;
+    m->help.data = (u_char *) help;
+    m->help.len = ngx_strlen(help);
+    m->type = type;
+    m->labels = (ngx_str_t *) (m + 1);
+    m->nlabels = n;
+    m->zone = omcf->shm_zone->data;
 
-    return p;
+    for (i = 0; i < n; i++) {
+        m->labels[i].data = (u_char *) labels[i];
+        m->labels[i].len = ngx_strlen(labels[i]);
+    }
+
+    mp = ngx_array_push(&omcf->families);
+    if (mp == NULL) {
+        return NGX_ERROR;
+    }
+
+    *mp = m;
+    *metric = m;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_api_led_metric_count(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_uint_t n, ngx_log_t *log)
+{
+    ngx_atomic_t  *v;
+
+    if (m == NULL) {
+        return;
+    }
+
+    v = ngx_api_led_metric_values(m, values, log);
+
+    if (v) {
+        (void) ngx_atomic_fetch_add(v, n);
+    }
+}
+
+
+void
+ngx_api_led_metric_observe(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_msec_int_t ms, ngx_log_t *log)
+{
+    ngx_atomic_t  *v;
+
+    if (m == NULL) {
+        return;
+    }
+
+    v = ngx_api_led_metric_values(m, values, log);
+
+    if (v) {
+        ngx_api_led_metrics_observe(m->zone, v, ms);
+    }
+}
+
+
+void
+ngx_api_led_metric_set(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_atomic_uint_t value, ngx_log_t *log)
+{
+    ngx_atomic_t  *v;
+
+    if (m == NULL) {
+        return;
+    }
+
+    v = ngx_api_led_metric_values(m, values, log);
+
+    if (v) {
+        /* an aligned word: the store is atomic */
+        *v = value;
+    }
+}
+
+
+static ngx_atomic_t *
+ngx_api_led_metric_values(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_log_t *log)
+{
+    ngx_uint_t                 i;
+    ngx_api_led_metrics_key_t  k;
+
+    ngx_api_led_metrics_key_start(&k, &m->name);
+
+    for (i = 0; i < m->nlabels; i++) {
+        ngx_api_led_metrics_key_label(&k, &m->labels[i], values[i].data,
+                                      values[i].len);
+    }
+
+    ngx_api_led_metrics_key_end(&k);
+
+    return ngx_api_led_metrics_series(m->zone, &k, m, log);
 }

@@ -21,20 +21,22 @@
 #define NGX_API_LED_METRICS_MAX_SERIES   4096
 #define NGX_API_LED_METRICS_VALUE_MAX    256
 
-#define NGX_API_LED_METRIC_COUNTER       1
-#define NGX_API_LED_METRIC_GAUGE         2
-#define NGX_API_LED_METRIC_HISTOGRAM     3
-
 #define NGX_API_LED_METRICS_PROMETHEUS   0
 #define NGX_API_LED_METRICS_OPENMETRICS  1
 
 
+typedef struct ngx_api_led_metrics_zone_s  ngx_api_led_metrics_zone_t;
+
+
 /* a metric family: its series are NAME{LABELS} in the zone */
-typedef struct {
+struct ngx_api_led_metric_s {
     ngx_str_t                    name;        /* counters: without _total */
     ngx_str_t                    help;
     ngx_uint_t                   type;        /* NGX_API_LED_METRIC_* */
-} ngx_api_led_metric_t;
+    ngx_str_t                   *labels;      /* names */
+    ngx_uint_t                   nlabels;
+    ngx_api_led_metrics_zone_t  *zone;
+};
 
 
 /*
@@ -62,13 +64,13 @@ typedef struct {
 } ngx_api_led_metrics_sh_t;
 
 
-typedef struct {
+struct ngx_api_led_metrics_zone_s {
     ngx_api_led_metrics_sh_t    *sh;
     ngx_slab_pool_t             *shpool;
     ngx_uint_t                   max_series;
     ngx_uint_t                   nbuckets;
     ngx_msec_t                  *buckets;     /* upper bounds, ms */
-} ngx_api_led_metrics_zone_t;
+};
 
 
 /* a series' labels, built on the stack: NAME{a="1",b="2"} */
@@ -111,6 +113,11 @@ typedef struct {
     ngx_uint_t                   max_series;
     ngx_array_t                 *buckets;     /* ngx_msec_t, NULL: default */
     ngx_uint_t                   napis;       /* API locations */
+    ngx_array_t                  families;    /* ngx_api_led_metric_t *,
+                                                 in the exposition's order */
+    ngx_api_led_metric_t        *requests;
+    ngx_api_led_metric_t        *duration;
+    ngx_api_led_metric_t        *upstream;
     ngx_atomic_t               **cache;       /* per worker: a location's
                                                  histogram series */
 
@@ -148,9 +155,11 @@ char *ngx_api_led_metrics_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_api_led_metrics_init_conf(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf);
 ngx_int_t ngx_api_led_metrics_log_handler(ngx_http_request_t *r);
-ngx_int_t ngx_api_led_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_api_led_metrics_escape(ngx_pool_t *pool, ngx_str_t *name,
     ngx_str_t *value, ngx_str_t *out, ngx_uint_t first);
+
+/* ngx_api_led_metrics_text.c: the exposition */
+ngx_int_t ngx_api_led_metrics_handler(ngx_http_request_t *r);
 
 /* ngx_api_led_catalog.c: the entries, calls between APIs, the JSON */
 ngx_int_t ngx_api_led_catalog_describe(ngx_conf_t *cf,
