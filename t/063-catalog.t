@@ -236,7 +236,35 @@ GET /catalog
 
 
 
-=== TEST 10: api_led_metrics without a zone fails nginx -t
+=== TEST 10: if and limit_except blocks belong to their location; nested locations are entries
+--- config
+    location /v1/ {
+        api_led_api outer layer=process;
+        if ($arg_x) {
+            set $y 1;
+        }
+        limit_except GET { deny all; }
+        location /v1/inner {
+            api_led_api inner layer=system;
+            return 204;
+        }
+        return 204;
+    }
+    location @named {
+        api_led_api named;
+        return 204;
+    }
+    location = /catalog {
+        api_led_catalog;
+    }
+--- request
+GET /catalog
+--- response_body chomp
+{"apis":[{"id":"outer","name":"outer","layer":"process","version":null,"servers":["localhost"],"location":"/v1/","methods":["GET","HEAD"]},{"id":"inner","name":"inner","layer":"system","version":null,"servers":["localhost"],"location":"/v1/inner","methods":["*"]},{"id":"named","name":"named","layer":null,"version":null,"servers":["localhost"],"location":"@named","methods":["*"]}],"plans":{"gold":{"limits":["100r/s","5000r/d"]}},"layers":["experience","process","system"]}
+
+
+
+=== TEST 11: api_led_metrics without a zone fails nginx -t
 --- http_config
 --- config
     location = /metrics {
@@ -248,7 +276,7 @@ qr/"api_led_metrics" needs an "api_led_metrics_zone" in the http block in \S+ngi
 
 
 
-=== TEST 11: a bad zone fails nginx -t
+=== TEST 12: a bad zone fails nginx -t
 --- http_config
     api_led_metrics_zone nosize;
 --- config
@@ -258,7 +286,7 @@ qr/invalid zone "nosize", must be NAME:SIZE in \S+nginx\.conf:\d+/
 
 
 
-=== TEST 12: buckets must grow
+=== TEST 13: buckets must grow
 --- http_config
     api_led_metrics_zone m:1m;
     api_led_metrics_buckets 0.1 0.05;

@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     json_t                      *api;
     const char                  *id;
+    ngx_uint_t                   locations;
     ngx_uint_t                   band;
     ngx_uint_t                   x;
     ngx_uint_t                   y;
@@ -156,15 +157,21 @@ ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root, ngx_str_t *out)
     json_array_foreach(apis, i, api) {
         id = json_object_get(api, "id");
 
-        if (!json_is_string(id)
-            || ngx_api_led_html_node(nodes, j, json_string_value(id)))
-        {
+        if (!json_is_string(id)) {
+            continue;
+        }
+
+        node = ngx_api_led_html_node(nodes, j, json_string_value(id));
+
+        if (node) {
+            node->locations++;
             continue;
         }
 
         node = &nodes[j++];
         node->api = api;
         node->id = json_string_value(id);
+        node->locations = 1;
         node->band = ngx_api_led_html_band(api);
 
         b = node->band;
@@ -433,8 +440,14 @@ ngx_api_led_html_box(ngx_api_led_html_t *h, ngx_api_led_html_node_t *node)
         ngx_api_led_html_out(h, " &#183; ");
     }
 
-    ngx_api_led_html_out(h, "%s%s</text>",
-                         ngx_api_led_html_band_classes[node->band],
+    ngx_api_led_html_out(h, "%s", ngx_api_led_html_band_classes[node->band]);
+
+    if (node->locations > 1) {
+        /* the box shows the first; the cards show each */
+        ngx_api_led_html_out(h, " &#183; %ui locations", node->locations);
+    }
+
+    ngx_api_led_html_out(h, "%s</text>",
                          deprecated ? " &#183; deprecated" : "");
 
     /* what applies to a request: authentication, limits, callers */
