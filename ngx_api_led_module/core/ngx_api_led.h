@@ -224,6 +224,7 @@ void ngx_api_led_resume(ngx_http_request_t *r);
 
 #include "ngx_api_led_edit.h"
 #include "ngx_api_led_text.h"
+#include "ngx_api_led_trace.h"
 
 
 #endif /* _NGX_API_LED_H_INCLUDED_ */
