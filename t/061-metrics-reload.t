@@ -58,11 +58,22 @@ sub traffic {
     return $ok;
 }
 
+my $last_scrape = '';
+
 sub metric {
     my ($name, $labels) = @_;
     my $res = $gw->request('GET', '/metrics');
+    $last_scrape = "$res->{status} $res->{content}";
     my $s = eval { ApiLed::Gateway::parse($res->{content}) } || [];
     return ApiLed::Gateway::value($s, $name, $labels);
+}
+
+# on a failure: what the scrape said, and the workers of the master
+sub explain {
+    diag("the scrape: " . substr($last_scrape, 0, 2000));
+    diag("workers: " . join(' ', $gw->workers));
+    diag("error log: " . join("\n", grep { /notice|warn|emerg|alert/ }
+                                    split /\n/, $gw->error_log));
 }
 
 is(traffic('/v1/orders', 3), 3, 'three requests');
@@ -107,7 +118,7 @@ is(metric('api_led_requests_total', \%orders), 6, 'and counts: 6');
 ok($gw->reload(conf(zone => 't061:2m')), 'reloaded with a bigger zone');
 is(traffic('/v1/orders', 1), 1, 'a request');
 is(metric('api_led_requests_total', \%orders), 1,
-   'the new zone counts from 1');
+   'the new zone counts from 1') or explain();
 
 $gw->stop;
 
