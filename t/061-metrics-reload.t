@@ -60,16 +60,20 @@ sub traffic {
 
 my $last_scrape = '';
 
+# the value, once it is the one expected (or after 5 s): a request is
+# counted just after its answer went out
 sub metric {
-    my ($name, $labels) = @_;
-    my $res = $gw->request('GET', '/metrics');
-    $last_scrape = "$res->{status} $res->{content}";
-    my $s = eval { ApiLed::Gateway::parse($res->{content}) } || [];
-    return ApiLed::Gateway::value($s, $name, $labels);
+    my ($name, $labels, $want) = @_;
+    my ($s, $text) = $gw->scrape('/metrics', sub {
+        my $v = ApiLed::Gateway::value($_[0], $name, $labels);
+        return defined $v && $v == $want;
+    });
+    $last_scrape = $text // '';
+    return ApiLed::Gateway::value($s || [], $name, $labels);
 }
 
 # on a failure: what the scrape said, and the workers of the master
-sub explain {
+sub why_failed {
     diag("the scrape: " . substr($last_scrape, 0, 2000));
     diag("workers: " . join(' ', $gw->workers));
     diag("error log: " . join("\n", grep { /notice|warn|emerg|alert/ }
@@ -77,7 +81,7 @@ sub explain {
 }
 
 is(traffic('/v1/orders', 3), 3, 'three requests');
-is(metric('api_led_requests_total', \%orders), 3, 'counted: 3');
+is(metric('api_led_requests_total', \%orders, 3), 3, 'counted: 3');
 
 # the same zone, another configuration: a new API
 
@@ -89,17 +93,17 @@ ok($gw->reload(conf(extra => <<'LOC')), 'reloaded');
 LOC
 
 ok(kill(0, $master), 'the same master process');
-is(metric('api_led_requests_total', \%orders), 3,
+is(metric('api_led_requests_total', \%orders, 3), 3,
    'after the reload: the count is kept');
 is(traffic('/v1/orders', 2), 2, 'two more requests');
 is(traffic('/v1/customers', 1), 1, 'a request to the new API');
-is(metric('api_led_requests_total', \%orders), 5,
+is(metric('api_led_requests_total', \%orders, 5), 5,
    'the new workers count on: 5');
 is(metric('api_led_request_duration_seconds_count',
-          { api => 'orders', layer => 'experience', version => 'v1' }), 5,
+          { api => 'orders', layer => 'experience', version => 'v1' }, 5), 5,
    'the histogram too');
 is(metric('api_led_requests_total',
-          { %orders, api => 'customers', version => '' }), 1,
+          { %orders, api => 'customers', version => '' }, 1), 1,
    'the new API has its series');
 
 # changed buckets: the reload fails, the running configuration counts on
@@ -111,14 +115,14 @@ like(substr($gw->error_log, $log),
      qr/api_led_metrics_buckets differ from those the running metrics zone/,
      'and says why');
 is(traffic('/v1/orders', 1), 1, 'the running configuration serves');
-is(metric('api_led_requests_total', \%orders), 6, 'and counts: 6');
+is(metric('api_led_requests_total', \%orders, 6), 6, 'and counts: 6');
 
 # a zone of another size is another zone: it starts at 0
 
 ok($gw->reload(conf(zone => 't061:2m')), 'reloaded with a bigger zone');
 is(traffic('/v1/orders', 1), 1, 'a request');
-is(metric('api_led_requests_total', \%orders), 1,
-   'the new zone counts from 1') or explain();
+is(metric('api_led_requests_total', \%orders, 1), 1,
+   'the new zone counts from 1') or why_failed();
 
 $gw->stop;
 

@@ -243,6 +243,26 @@ sub parse {
     return JSON::PP::decode_json($json);
 }
 
+# scrape(PATH, COND, headers => {}, openmetrics => 1): the samples of the
+# exposition at PATH (and its text, in list context), scraped again
+# (for up to 5 s) until COND(samples) holds.  A request is counted in the
+# log phase, just after its response went out: the client may scrape
+# (another worker) before the worker that answered it has counted it.
+sub scrape {
+    my ($self, $path, $cond, %o) = @_;
+    my ($samples, $text);
+    my $deadline = time + 5;
+    for (;;) {
+        my $res = $self->request('GET', $path, %{ $o{headers} || {} });
+        $text = $res->{content};
+        $samples = eval { parse($text, openmetrics => $o{openmetrics}) };
+        last if $samples && $cond->($samples);
+        last if time > $deadline;
+        sleep 0.05;
+    }
+    return wantarray ? ($samples, $text) : $samples;
+}
+
 # value(SAMPLES, NAME, { labels }): the value of the sample with exactly
 # these labels, undef if none
 sub value {
