@@ -67,7 +67,7 @@ GET /catalog
 Content-Type: application/json
 Vary: Accept
 --- response_body chomp
-{"apis":[{"id":"orders@v2","name":"orders","layer":"experience","version":"v2","servers":["localhost"],"location":"/v1/orders","methods":["GET","HEAD","POST"],"deprecated":"2026-01-01T00:00:00Z","sunset":"2027-01-01T00:00:00Z","auth":{"methods":["key"],"key_sources":[{"in":"header","name":"X-API-Key"}]},"limits":[{"plan":true,"key":"consumer, or address","store":"local"},{"rate":"10r/s","burst":5,"key":"$remote_addr","store":"local"}],"callers":["client"],"spec":"?spec=orders@v2"}],"plans":{"gold":{"limits":["100r/s","5000r/d"]}},"layers":["experience","process","system"]}
+{"apis":[{"id":"orders@v2","name":"orders","layer":"experience","version":"v2","servers":["localhost"],"location":"/v1/orders","methods":["GET","HEAD","POST"],"callers":["client"],"deprecated":"2026-01-01T00:00:00Z","sunset":"2027-01-01T00:00:00Z","auth":{"methods":["key"],"key_sources":[{"in":"header","name":"X-API-Key"}]},"limits":[{"plan":true,"key":"consumer, or address","store":"local"},{"rate":"10r/s","burst":5,"key":"$remote_addr","store":"local"}],"spec":"?spec=orders@v2"}],"plans":{"gold":{"limits":["100r/s","5000r/d"]}},"layers":["experience","process","system"]}
 --- no_error_log
 [error]
 
@@ -126,7 +126,7 @@ qr/^\{"apis":\[\{"id":"customers","name":"customers","layer":"experience","versi
 --- request
 GET /catalog
 --- response_body_like eval
-qr/"auth":\{"methods":\["key","jwt"\],"key_sources":\[\{"in":"header","name":"X-API-Key"\}\]\},"jwt":\{"algorithms":\["HS256"\],"required":\[\{"claim":"iss","rule":"iss","values":\["https:\/\/idp\.example\/"\]\},\{"claim":"aud","rule":"aud","values":\["partners-api"\]\},\{"claim":"exp","rule":"present","values":\[\]\}\],"consumer_claim":"sub"\}/
+qr/"jwt":\{"algorithms":\["HS256"\],"required":\[\{"claim":"iss","rule":"iss","values":\["https:\/\/idp\.example\/"\]\},\{"claim":"aud","rule":"aud","values":\["partners-api"\]\},\{"claim":"exp","rule":"present","values":\[\]\}\],"consumer_claim":"sub"\},"auth":\{"methods":\["key","jwt"\],"key_sources":\[\{"in":"header","name":"X-API-Key"\}\]\}/
 --- response_body_unlike eval
 qr/c2VjcmV0|k-secret|sha256|"k"/
 
