@@ -24,7 +24,13 @@
 #   soak-client.py --kinds kinds.json --phase-file F --out result.json
 #                  [--conns 32] [--timeout 10] [--details 20] [--docs core.md]
 #
-# Exit status: 0 with no failure, 1 with failures.
+# A kind with "abort" is a client that goes away: it sends its request
+# ("in-body": the headers and half the body) on a new connection and closes
+# it after 0 to abort_ms ms, half of the time with a RST; counted as
+# "abort", never read.
+#
+# Exit status: 0 with no failure, 1 with failures, 3 with answers that are
+# documented but not expected (and no failure).
 
 import argparse
 import asyncio
@@ -32,6 +38,8 @@ import collections
 import json
 import random
 import re
+import socket
+import struct
 import sys
 import time
 
@@ -145,16 +153,21 @@ class Soak:
                   f"Host: soak\r\n" + \
                   ''.join(f'{n}: {v}\r\n' for n, v in hdrs.items()) + '\r\n'
             k['raw'] = req.encode() + body
+            if k.get('abort') == 'in-body':
+                # the headers and half the body, then the client goes
+                k['raw'] = req.encode() + body[:len(body) // 2]
         self.weights = [k.get('weight', 1) for k in self.kinds]
         self.documented = documented_codes(opts.docs)
         self.phase = 'start'
+        self.phase_since = time.monotonic()
         self.phases = []                  # in order of first appearance
-        self.phase_t = {}                 # phase -> [first start, last end]
+        self.phase_secs = collections.Counter()   # phase -> seconds in it
         self.counts = collections.Counter()   # (phase, kind, label) -> n
-        self.classes = {}                     # (kind, label) -> class
+        self.classes = {}                     # (phase, kind, label) -> class
         self.latency = collections.defaultdict(lambda: [0.0, 0])
         self.details = collections.Counter()  # class -> printed
         self.failures = 0
+        self.undocumented = 0             # documented, not expected
         self.total = 0
         self.stopping = False
         self.rng = random.Random(16)
@@ -194,15 +207,17 @@ class Soak:
         now = time.monotonic()
         key = (phase, kind['name'], label)
         self.counts[key] += 1
-        self.classes[(kind['name'], label)] = cls
-        if cls != 'retry':
+        self.classes[key] = cls
+        if cls in ('ok', 'expected', 'documented', 'FAIL'):
             self.total += 1
-        lat = self.latency[phase]
-        lat[0] = max(lat[0], now - t0)
-        if now - t0 > 1.0:
-            lat[1] += 1
+            lat = self.latency[phase]
+            lat[0] = max(lat[0], now - t0)
+            if now - t0 > 1.0:
+                lat[1] += 1
         if cls == 'FAIL':
             self.failures += 1
+        if cls == 'documented':
+            self.undocumented += 1
         if cls in ('FAIL', 'documented', 'retry') \
                 and self.details[cls] < self.opts.details:
             self.details[cls] += 1
@@ -221,6 +236,13 @@ class Soak:
                   f"{' | body: ' + body[:300].decode('utf-8', 'replace') if body else ''}",
                   file=sys.stderr, flush=True)
 
+    def enter(self, phase):
+        now = time.monotonic()
+        self.phase_secs[self.phase] += now - self.phase_since
+        self.phase, self.phase_since = phase, now
+        if phase not in self.phases:
+            self.phases.append(phase)
+
     async def watch_phase(self):
         while True:
             try:
@@ -228,11 +250,11 @@ class Soak:
                     p = f.read().strip() or self.phase
             except OSError:
                 p = self.phase
+            if p != self.phase:
+                self.enter(p)
             if p == 'STOP':
                 self.stopping = True
                 return
-            if p != self.phase:
-                self.phase = p
             await asyncio.sleep(0.1)
 
     async def progress(self):
@@ -244,15 +266,40 @@ class Soak:
                 pass
             await asyncio.sleep(1)
 
+    async def abort(self, kind, phase, cid):
+        """A client that sends a request (or part of it) and goes away
+        after 0 to abort_ms ms, with a FIN or a RST."""
+        t0 = time.monotonic()
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port),
+                self.opts.timeout)
+            writer.write(kind['raw'])
+            await asyncio.sleep(self.rng.uniform(0, kind.get('abort_ms', 20))
+                                / 1000)
+            how = 'FIN'
+            if self.rng.random() < 0.5:
+                how = 'RST'
+                sock = writer.get_extra_info('socket')
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                struct.pack('ii', 1, 0))
+            writer.close()
+            self.record(kind, phase, 'aborted', f'client abort ({how})', '',
+                        t0, cid, 0)
+        except (OSError, asyncio.TimeoutError) as e:
+            self.record(kind, phase, 'FAIL',
+                        f'socket error {e.__class__.__name__}', str(e),
+                        t0, cid, 0)
+
     async def connection(self, cid):
         reader = writer = None
         uses = 0
         while not self.stopping:
             kind = self.rng.choices(self.kinds, self.weights)[0]
             phase = self.phase
-            if phase not in self.phase_t:
-                self.phases.append(phase)
-                self.phase_t[phase] = [time.monotonic(), time.monotonic()]
+            if kind.get('abort'):
+                await self.abort(kind, phase, cid)
+                continue
             t0 = time.monotonic()
             retried = False
             while True:
@@ -276,8 +323,8 @@ class Soak:
                         what = f'reset ({e.__class__.__name__})'
                     if uses > 0 and not retried and 'reload' in phase:
                         self.record(kind, phase, 'retry',
-                                    f'retry: {what} on a reused connection',
-                                    '', t0, cid, uses)
+                                    f'{what} on a reused connection', '',
+                                    t0, cid, uses)
                         retried = True
                         continue
                     self.record(kind, phase, 'FAIL', what,
@@ -310,7 +357,6 @@ class Soak:
                 if headers.get('connection', '').lower() == 'close':
                     writer = self.close(writer)
                 break
-            self.phase_t[phase][1] = time.monotonic()
         self.close(writer)
 
     @staticmethod
@@ -320,6 +366,7 @@ class Soak:
         return None
 
     async def run(self):
+        self.enter(self.phase)
         watcher = asyncio.create_task(self.watch_phase())
         prog = asyncio.create_task(self.progress())
         await asyncio.gather(*(self.connection(i)
@@ -331,6 +378,8 @@ class Soak:
         """Each kind once, on a connection of its own: is the setup right?"""
         bad = 0
         for kind in self.kinds:
+            if kind.get('abort'):
+                continue
             try:
                 reader, writer = await asyncio.open_connection(self.host,
                                                                self.port)
@@ -344,27 +393,34 @@ class Soak:
                 cls, label, why, body = 'FAIL', repr(e), '', b''
             ok = cls in ('ok', 'expected')
             bad += not ok
-            print(f"  {kind['name']:<14} {label} [{cls}]"
+            print(f"  {kind['name']:<16} {label} [{cls}]"
                   f"{'' if ok else ' ' + why + ' ' + body[:300].decode('utf-8', 'replace')}")
         return bad
 
     def report(self):
-        out = {'phases': [], 'failures': self.failures, 'total': self.total}
+        out = {'phases': [], 'failures': self.failures,
+               'documented_unexpected': self.undocumented,
+               'total': self.total}
+        tags = {'ok': 'ok', 'expected': 'exp', 'documented': 'DOC',
+                'FAIL': 'FAIL', 'retry': 'retry', 'aborted': 'abort'}
         print('\nstatuses by phase (ok = 2xx with the right body; '
-              'exp = expected; DOC = documented but not expected; '
-              'FAIL = failure; retry = keep-alive race, retried)')
+              'exp = expected; DOC = documented but not expected here; '
+              'FAIL = failure; retry = keep-alive close race, sent again; '
+              'abort = the client went away on purpose)')
         for phase in self.phases:
-            t0, t1 = self.phase_t[phase]
+            if phase == 'STOP':
+                continue
             rows = {(k, l): n for (p, k, l), n in self.counts.items()
                     if p == phase}
-            n = sum(n for (k, l), n in rows.items()
-                    if self.classes[(k, l)] != 'retry')
-            secs = max(t1 - t0, 1e-9)
+            n = sum(c for (k, l), c in rows.items()
+                    if self.classes[(phase, k, l)]
+                    in ('ok', 'expected', 'documented', 'FAIL'))
+            secs = max(self.phase_secs[phase], 1e-9)
             lat = self.latency[phase]
-            print(f'\n== {phase}: {n} requests in {secs:.0f} s '
+            print(f'\n== {phase}: {n} answers in {secs:.0f} s '
                   f'({n / secs:.0f}/s), slowest {lat[0] * 1000:.0f} ms, '
                   f'{lat[1]} over 1 s')
-            ph = {'phase': phase, 'requests': n, 'seconds': round(secs, 1),
+            ph = {'phase': phase, 'answers': n, 'seconds': round(secs, 1),
                   'statuses': {}}
             by_kind = collections.defaultdict(list)
             for (k, l), c in sorted(rows.items()):
@@ -374,15 +430,14 @@ class Soak:
                     continue
                 cells = []
                 for l, c in by_kind[k]:
-                    cls = self.classes[(k, l)]
-                    tag = {'ok': 'ok', 'expected': 'exp', 'documented': 'DOC',
-                           'FAIL': 'FAIL', 'retry': 'retry'}[cls]
-                    cells.append(f'{l} [{tag}] {c}')
+                    cls = self.classes[(phase, k, l)]
+                    cells.append(f'{l} [{tags[cls]}] {c}')
                     ph['statuses'].setdefault(k, {})[l] = {'class': cls,
                                                            'count': c}
-                print(f'  {k:<14} ' + ', '.join(cells))
+                print(f'  {k:<16} ' + ', '.join(cells))
             out['phases'].append(ph)
-        print(f'\ntotal: {self.total} answers, {self.failures} failures')
+        print(f'\ntotal: {self.total} answers, {self.failures} failures, '
+              f'{self.undocumented} documented answers not expected')
         with open(self.opts.out, 'w', encoding='utf-8') as f:
             json.dump(out, f, indent=1)
 
@@ -405,7 +460,7 @@ def main():
         sys.exit(1 if asyncio.run(soak.preflight()) else 0)
     asyncio.run(soak.run())
     soak.report()
-    sys.exit(1 if soak.failures else 0)
+    sys.exit(1 if soak.failures else 3 if soak.undocumented else 0)
 
 
 if __name__ == '__main__':

@@ -58,6 +58,7 @@ SOAK_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${SOAK_TIMEOUT:=10}"
 : "${SOAK_DETAILS:=20}"
 : "${SOAK_KEEP:=0}"
+: "${SOAK_STRICT:=0}"
 : "${SOAK_DIR:=}"
 
 [ -f "$MODULE" ] || { echo "soak: no module at $MODULE (make)" >&2; exit 2; }
@@ -258,6 +259,12 @@ http {
     server {
         listen 127.0.0.1:$GW_PORT;
 
+        # no module directive: the control
+        location /plain {
+            proxy_pass  http://up/orders;
+            $proxy
+        }
+
         # API key, the plan's limits in Redis (on_error=local)
         location /key {
             api_led_api         soak-key layer=experience;
@@ -375,6 +382,8 @@ CONF
 # redis-* phases
 cat > "$D/kinds.json" <<JSON
 {"port": $GW_PORT, "kinds": [
+ {"name": "plain", "method": "GET", "path": "/plain", "weight": 2,
+  "body_has": ["\"o-2\""]},
  {"name": "key-gold", "method": "GET", "path": "/key", "weight": 3,
   "headers": {"X-API-Key": "soak-key-gold"}, "body_has": ["\"o-2\""]},
  {"name": "key-free", "method": "GET", "path": "/key", "weight": 2,
@@ -414,7 +423,20 @@ cat > "$D/kinds.json" <<JSON
   "headers": {"Authorization": "Bearer $TOK_ALL"},
   "body_has": ["\"cust_id\":\"c-7\"", "\"name\":\"Ada\"", "\"orders\":["],
   "body_lacks": ["password_hash", "internal_score"],
-  "expect_redis_down": ["503 rate_limit_unavailable"]}
+  "expect_redis_down": ["503 rate_limit_unavailable"]},
+ {"name": "abort-remote", "method": "GET", "path": "/jwt-remote",
+  "weight": 0.3, "abort": "yes", "abort_ms": 5,
+  "headers": {"Authorization": "Bearer $TOK_REMOTE"}},
+ {"name": "abort-jwt", "method": "GET", "path": "/jwt", "weight": 0.3,
+  "abort": "yes", "abort_ms": 100,
+  "headers": {"Authorization": "Bearer $TOK_RS"}},
+ {"name": "abort-all", "method": "GET", "path": "/all", "weight": 0.3,
+  "abort": "yes", "abort_ms": 5,
+  "headers": {"Authorization": "Bearer $TOK_ALL"}},
+ {"name": "abort-body", "method": "POST", "path": "/transform",
+  "weight": 0.3, "abort": "in-body", "abort_ms": 20,
+  "headers": {"X-API-Key": "soak-key-gold"},
+  "body": "{\"name\":\"Ada\",\"password_hash\":\"secret\",\"n\":1}"}
 ]}
 JSON
 
@@ -435,7 +457,7 @@ bench_wait_port "$GW_PORT"
 workers() {
     local p
     for p in $(pgrep -P "$MASTER" || true); do
-        if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null \
+        if { tr '\0' ' ' < "/proc/$p/cmdline"; } 2>/dev/null \
                 | grep -q 'shutting down'; then
             echo "$p old"
         else
@@ -464,10 +486,12 @@ echo "soak: gateway 127.0.0.1:$GW_PORT (master $MASTER, workers" \
 echo "preflight (each request kind once):"
 "${client[@]}" --preflight || { fail "preflight"; exit 1; }
 
+# the client reads the phase every 100 ms: give it time to see a new one
+# before anything happens in it
 phase() {
-    PHASE=$1
     echo "$1" > "$D/phase"
     say "phase $1"
+    sleep 0.2
 }
 
 # the sampler: every SOAK_SAMPLE s, the memory of the master and of each
@@ -502,6 +526,7 @@ sampler() {
     done
 }
 
+echo 0 0 > "$D/progress"
 phase warmup
 "${client[@]}" 2> "$D/client.err" > "$D/client.out" &
 CLIENT=$!
@@ -513,13 +538,24 @@ sleep "$SOAK_WARMUP"
 # ---------------------------------------------------------------- reloads
 
 MASTER_LOG=$D/gw/logs/error.log
-phase reload
-max_old=0
-for i in $(seq 1 "$SOAK_RELOADS"); do
+RELOADS=0
+MAX_DRAIN=0
+# the workers since the last reload, and since when
+STABLE=$(live_workers)
+STABLE_AT=$(date +%s)
+
+# reload: HUP to the master (the consumers file changed); 2 new workers
+# must come within 10 s, and the old ones must exit within SOAK_DRAIN s
+# (a worker that keeps a timer or a connection of its own open would stay)
+reload() {
+    local before now ok=0 old t0 t
+    RELOADS=$((RELOADS + 1))
     before=$(live_workers)
-    consumers "$i"
+    if [ "$before" != "$STABLE" ]; then
+        fail "workers changed without a reload: $STABLE-> $before"
+    fi
+    consumers "$RELOADS"
     kill -HUP "$MASTER"
-    ok=0
     for _ in $(seq 1 100); do
         sleep 0.1
         now=$(live_workers)
@@ -530,46 +566,62 @@ for i in $(seq 1 "$SOAK_RELOADS"); do
             break
         fi
     done
-    old=$(workers | awk '$2 == "old"' | wc -l)
-    [ "$old" -gt "$max_old" ] && max_old=$old
-    if [ $ok = 1 ]; then
-        say "reload $i: workers $before-> $now($old shutting down)"
-    else
-        fail "reload $i: no 2 new workers in 10 s (before: $before, now: $(workers | tr '\n' ' '))"
+    if [ $ok = 0 ]; then
+        fail "reload $RELOADS: no 2 new workers in 10 s (before: $before, now: $(workers | tr '\n' ' '))"
+        return
     fi
+    t0=$(date +%s%N)
+    while :; do
+        old=$(workers | awk '$2 == "old" { print $1 }' | tr '\n' ' ')
+        t=$(( ($(date +%s%N) - t0) / 1000000 ))
+        [ -z "$old" ] && break
+        if [ "$t" -ge $((SOAK_DRAIN * 1000)) ]; then
+            fail "reload $RELOADS: old workers $old still alive $SOAK_DRAIN s after the new ones started"
+            for p in $old; do
+                echo "--- backtrace of the lingering worker $p" >&2
+                gdb -q -batch -p "$p" -ex bt 2>&1 | grep -v '^\[' \
+                    | head -40 >&2 || true
+            done
+            break
+        fi
+        sleep 0.05
+    done
+    [ "$t" -gt "$MAX_DRAIN" ] && MAX_DRAIN=$t
+    say "reload $RELOADS: workers $before-> $now, the old ones gone in $t ms"
+    STABLE=$now
+    STABLE_AT=$(date +%s)
+}
+
+phase reload
+for i in $(seq 1 "$SOAK_RELOADS"); do
+    reload
     sleep "$SOAK_RELOAD_INTERVAL"
 done
-
 phase reloads-done
-for t in $(seq 1 "$SOAK_DRAIN"); do
-    [ "$(workers | awk '$2 == "old"' | wc -l)" = 0 ] && break
-    sleep 1
-done
-lingering=$(workers | awk '$2 == "old" { print $1 }')
-if [ -n "$lingering" ]; then
-    fail "old workers still alive $SOAK_DRAIN s after the last reload: $lingering"
-    for p in $lingering; do
-        echo "--- backtrace of the lingering worker $p" >&2
-        gdb -q -batch -p "$p" -ex bt 2>&1 | grep -v '^\[' | head -40 >&2 || true
-    done
-else
-    say "old workers gone ${t} s after the last reload (at most $max_old at once)"
-fi
-STABLE=$(live_workers)
-STABLE_AT=$(date +%s)
-say "workers from now on: $STABLE"
 
 # ---------------------------------------------------------------- faults
 
-# redis_fault stopped|frozen|killed PREFIX HOLD
+# redis_fault stopped|frozen|killed PREFIX HOLD NEXT_PHASE [reload]: Redis
+# away for HOLD s ("reload": with two reloads meanwhile, whose old workers
+# must exit although Redis does not answer), then SOAK_RECOVERY s for the
+# circuit to close, and the limits must reach Redis again
 redis_fault() {
-    local kind=$1 prefix=$2 hold=$3 c0 c1
-    phase "${prefix}redis-$kind"
+    local kind=$1 prefix=$2 hold=$3 next=$4 during=${5:-} c0 c1
+    phase "${prefix}${during:+reload-}redis-$kind"
     case $kind in
-    stopped) redis_stop TERM; sleep "$hold"; redis_start ;;
-    frozen)  kill -STOP "$REDIS_PID"; REDIS_FROZEN=1; sleep "$hold"
-             kill -CONT "$REDIS_PID"; REDIS_FROZEN=0 ;;
-    killed)  redis_stop KILL; redis_start; sleep "$hold" ;;
+    stopped) redis_stop TERM ;;
+    frozen)  kill -STOP "$REDIS_PID"; REDIS_FROZEN=1 ;;
+    killed)  redis_stop KILL; redis_start ;;
+    esac
+    if [ -n "$during" ]; then
+        sleep 1
+        reload
+        reload
+    fi
+    sleep "$hold"
+    case $kind in
+    stopped) redis_start ;;
+    frozen)  kill -CONT "$REDIS_PID"; REDIS_FROZEN=0 ;;
     esac
     phase "${prefix}redis-recovering"
     sleep "$SOAK_RECOVERY"
@@ -579,15 +631,19 @@ redis_fault() {
     if [ "$c1" -le "$c0" ]; then
         fail "after redis-$kind: no script call reached Redis in 1 s after $SOAK_RECOVERY s of recovery ($c0 -> $c1)"
     fi
-    phase "${prefix:-after-faults}"
+    phase "$next"
 }
 
 for c in $(seq 1 "$SOAK_FAULT_CYCLES"); do
-    redis_fault stopped "" "$SOAK_FAULT_HOLD"
+    redis_fault stopped "" "$SOAK_FAULT_HOLD" after-faults
     sleep 5
-    redis_fault frozen "" "$SOAK_FAULT_HOLD"
+    redis_fault frozen "" "$SOAK_FAULT_HOLD" after-faults
     sleep 5
-    redis_fault killed "" 1
+    redis_fault killed "" 1 after-faults
+    sleep 5
+    redis_fault stopped "" "$SOAK_FAULT_HOLD" after-faults reload
+    sleep 5
+    redis_fault frozen "" "$SOAK_FAULT_HOLD" after-faults reload
     sleep 5
 done
 
@@ -601,7 +657,7 @@ while [ $((SECONDS - SOAK_START)) -lt "$SOAK_DURATION" ]; do
     if [ "$SOAK_SOAK_FAULT_EVERY" -gt 0 ] \
             && [ $((SECONDS - SOAK_START)) -ge $(( (nf + 1) * SOAK_SOAK_FAULT_EVERY )) ] \
             && [ $((SECONDS - SOAK_START + SOAK_SOAK_FAULT_HOLD + SOAK_RECOVERY + 2)) -lt "$SOAK_DURATION" ]; then
-        redis_fault "${faults[$((nf % 3))]}" soak- "$SOAK_SOAK_FAULT_HOLD"
+        redis_fault "${faults[$((nf % 3))]}" soak- "$SOAK_SOAK_FAULT_HOLD" soak
         nf=$((nf + 1))
     fi
     sleep 1
@@ -618,7 +674,16 @@ kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
 SAMPLER=
 cat "$D/client.out"
-[ "$crc" = 0 ] || fail "the load saw failures (above; details in $D/client.err)"
+case $crc in
+0) ;;
+3) if [ "$SOAK_STRICT" = 1 ]; then
+       fail "documented answers that were not expected (SOAK_STRICT=1)"
+   else
+       echo "soak: WARNING: documented answers that were not expected" \
+            "(DOC above; details in $D/client.err)" >&2
+   fi ;;
+*) fail "the load saw failures (above; details in $D/client.err)" ;;
+esac
 
 python3 "$SOAK_BENCH/soak-rss.py" "$D/samples.csv" "$SOAK_RSS_GROWTH_KB" \
     || fail "worker memory grows over the soak"
@@ -656,8 +721,9 @@ sed -E 's/^[0-9/]+ [0-9:]+ //; s/[0-9]+#[0-9]+: //; s/\*[0-9]+ //;
 echo
 
 if [ ${#FAILS[@]} -eq 0 ]; then
-    echo "soak: PASS ($((SECONDS - START)) s, $SOAK_RELOADS reloads," \
-         "$((SOAK_FAULT_CYCLES * 3 + nf)) Redis faults)"
+    echo "soak: PASS ($((SECONDS - START)) s, $RELOADS reloads (old workers" \
+         "gone in $MAX_DRAIN ms at most), $((SOAK_FAULT_CYCLES * 5 + nf))" \
+         "Redis faults)"
     exit 0
 fi
 echo "soak: FAIL (${#FAILS[@]}):"
