@@ -408,7 +408,8 @@ class Soak:
               'FAIL = failure; retry = keep-alive close race, sent again; '
               'abort = the client went away on purpose)')
         for phase in self.phases:
-            if phase == 'STOP':
+            if phase == 'STOP' or not any(p == phase for p, _, _ in
+                                              self.counts):
                 continue
             rows = {(k, l): n for (p, k, l), n in self.counts.items()
                     if p == phase}

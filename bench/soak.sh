@@ -4,36 +4,42 @@
 # A gateway nginx (master + 2 workers, the module loaded) answers traffic
 # through API keys, JWT (keys from a file and from a fetched JWKS), Redis
 # rate limits (on_error=local, open and closed), a composition and JSON
-# transforms, in front of a plain-nginx upstream and a private Redis.  The
-# load (bench/soak-client.py, keep-alive connections) classifies every
-# answer by phase while this script:
+# transforms, in front of a plain-nginx upstream and a private Redis; a
+# location without module directives is the control.  The load
+# (bench/soak-client.py, keep-alive connections, plus clients that go away
+# in the middle of a request) classifies every answer by phase while this
+# script goes through:
 #
 #   warmup        SOAK_WARMUP s of traffic
 #   reload        SOAK_RELOADS HUPs to the master, SOAK_RELOAD_INTERVAL s
 #                 apart (the consumers file changes each time); each must
-#                 bring 2 new workers, and the old ones must exit
+#                 bring 2 new workers, and the old ones must exit within
+#                 SOAK_DRAIN s
 #   redis-*       SOAK_FAULT_CYCLES times: Redis stopped for SOAK_FAULT_HOLD
-#                 s then started, frozen (SIGSTOP) for SOAK_FAULT_HOLD s then
-#                 thawed, killed (SIGKILL) and started at once; each followed
+#                 s then started; frozen (SIGSTOP) then thawed; killed
+#                 (SIGKILL) and started at once; stopped, and frozen, with
+#                 two reloads meanwhile (reload-redis-*).  Each is followed
 #                 by SOAK_RECOVERY s of "redis-recovering" and a check that
 #                 the limits reach Redis again
-#   soak          SOAK_DURATION s; worker RSS sampled every SOAK_SAMPLE s;
+#   soak          SOAK_DURATION s; worker memory sampled every SOAK_SAMPLE s;
 #                 every SOAK_SOAK_FAULT_EVERY s (0: never) a Redis fault of
 #                 SOAK_SOAK_FAULT_HOLD s (stopped, frozen, killed in turn), so
 #                 that the error paths are soaked too
 #
 # It fails (exit 1) on: an answer that is not a 2xx, an expected status or
-# a documented problem (bench/soak-client.py says which), a reset or empty
-# reply or hang; a worker that died ("exited on signal", a core, a worker
-# PID that changed without a reload); an [alert], [crit] or [emerg] line; a
-# reload that brought no new workers, or old workers still alive
-# SOAK_DRAIN s after the last reload; limits that do not go back to Redis
-# after a fault; worker RssAnon growing by more than SOAK_RSS_GROWTH_KB over
-# the soak (least-squares slope).  The work directory is kept on failure
-# (or with SOAK_KEEP=1): logs, samples.csv, result.json, cores.
+# a documented problem (bench/soak-client.py says which; a documented one
+# that is not expected where it came is a warning, a failure with
+# SOAK_STRICT=1), a reset, empty reply or hang; a worker that died
+# ("exited on signal", a core, worker PIDs that changed without a reload);
+# an [alert], [crit] or [emerg] line; a reload that brought no new
+# workers, or old workers still alive SOAK_DRAIN s after it; limits that
+# do not reach Redis again after a fault; worker RssAnon growing by more
+# than SOAK_RSS_GROWTH_KB over the soak (least-squares slope).  The work
+# directory is kept on failure (or with SOAK_KEEP=1): logs, samples.csv,
+# result.json, client.err, cores.
 #
-#   bench/soak.sh                                   # the full run, ~14 min
-#   SOAK_DURATION=60 SOAK_RELOADS=5 bench/soak.sh   # a short one
+#   bench/soak.sh                                   # the full run, ~15 min
+#   SOAK_DURATION=60 SOAK_RELOADS=5 bench/soak.sh   # a shorter one
 #
 # Other knobs: SOAK_CONNS (32), SOAK_TIMEOUT (10 s per answer),
 # SOAK_DETAILS (20 printed details per class), SOAK_DIR, MODULE, NGINX_BIN.
@@ -542,7 +548,7 @@ RELOADS=0
 MAX_DRAIN=0
 # the workers since the last reload, and since when
 STABLE=$(live_workers)
-STABLE_AT=$(date +%s)
+STABLE_AT=$(date +%s.%N)
 
 # reload: HUP to the master (the consumers file changed); 2 new workers
 # must come within 10 s, and the old ones must exit within SOAK_DRAIN s
@@ -589,7 +595,7 @@ reload() {
     [ "$t" -gt "$MAX_DRAIN" ] && MAX_DRAIN=$t
     say "reload $RELOADS: workers $before-> $now, the old ones gone in $t ms"
     STABLE=$now
-    STABLE_AT=$(date +%s)
+    STABLE_AT=$(date +%s.%N)
 }
 
 phase reload
