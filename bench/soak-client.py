@@ -218,9 +218,17 @@ class Soak:
             self.failures += 1
         if cls == 'documented':
             self.undocumented += 1
-        if cls in ('FAIL', 'documented', 'retry') \
+        slow = cls in ('ok', 'expected', 'documented') and now - t0 > 1.0
+        if slow and self.details['slow'] < self.opts.details:
+            self.details['slow'] += 1
+        elif cls in ('FAIL', 'documented', 'retry') \
                 and self.details[cls] < self.opts.details:
             self.details[cls] += 1
+        else:
+            slow = None
+        if slow is not None:
+            if slow:
+                cls = 'slow ' + cls
             hdr = ''
             if headers:
                 hdr = ' '.join(f'{n}: {headers[n]};' for n in

@@ -87,7 +87,7 @@ fail() {
 }
 
 say() {
-    printf '[%4ds] %s\n' $((SECONDS - START)) "$*"
+    printf '[%4ds %s] %s\n' $((SECONDS - START)) "$(date +%T)" "$*"
 }
 
 cleanup() {
@@ -533,6 +533,7 @@ sampler() {
 }
 
 echo 0 0 > "$D/progress"
+: > "$D/client.err"
 phase warmup
 "${client[@]}" 2> "$D/client.err" > "$D/client.out" &
 CLIENT=$!
