@@ -165,7 +165,8 @@ class Soak:
         self.counts = collections.Counter()   # (phase, kind, label) -> n
         self.classes = {}                     # (phase, kind, label) -> class
         self.latency = collections.defaultdict(lambda: [0.0, 0])
-        self.details = collections.Counter()  # class -> printed
+        self.details = collections.Counter()  # printed: class, (class,
+                                              # kind, label)
         self.failures = 0
         self.undocumented = 0             # documented, not expected
         self.total = 0
@@ -218,12 +219,14 @@ class Soak:
             self.failures += 1
         if cls == 'documented':
             self.undocumented += 1
+        # details: at most --details a class, 3 of one kind and answer
         slow = cls in ('ok', 'expected', 'documented') and now - t0 > 1.0
-        if slow and self.details['slow'] < self.opts.details:
-            self.details['slow'] += 1
-        elif cls in ('FAIL', 'documented', 'retry') \
-                and self.details[cls] < self.opts.details:
-            self.details[cls] += 1
+        same = ('slow' if slow else cls, kind['name'], label)
+        if (slow or cls in ('FAIL', 'documented', 'retry')) \
+                and self.details[same[0]] < self.opts.details \
+                and self.details[same] < 3:
+            self.details[same[0]] += 1
+            self.details[same] += 1
         else:
             slow = None
         if slow is not None:
