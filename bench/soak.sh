@@ -42,7 +42,10 @@
 #   SOAK_DURATION=60 SOAK_RELOADS=5 bench/soak.sh   # a shorter one
 #
 # Other knobs: SOAK_CONNS (32), SOAK_TIMEOUT (10 s per answer),
-# SOAK_DETAILS (20 printed details per class), SOAK_DIR, MODULE, NGINX_BIN.
+# SOAK_REDIS_TIMEOUT (200ms, api_led_redis timeout=), SOAK_DETAILS (20
+# printed details per class), SOAK_DIR, MODULE, NGINX_BIN.  SOAK_SELFTEST=
+# crash (a worker gets SIGSEGV half-way through the soak) or hang (a worker
+# stops for SOAK_TIMEOUT + 2 s) shows that the checks catch it.
 set -euo pipefail
 
 SOAK_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -65,6 +68,8 @@ SOAK_BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${SOAK_DETAILS:=20}"
 : "${SOAK_KEEP:=0}"
 : "${SOAK_STRICT:=0}"
+: "${SOAK_REDIS_TIMEOUT:=200ms}"
+: "${SOAK_SELFTEST:=}"
 : "${SOAK_DIR:=}"
 
 [ -f "$MODULE" ] || { echo "soak: no module at $MODULE (make)" >&2; exit 2; }
@@ -253,7 +258,7 @@ http {
 
     api_led_consumers        consumers.json;
     api_led_redis            127.0.0.1:$REDIS_PORT connect_timeout=200ms
-                             timeout=200ms;
+                             timeout=$SOAK_REDIS_TIMEOUT;
     api_led_rate_limit_zone  4m;
     api_led_jwt_cache        1000;
 
@@ -503,7 +508,7 @@ phase() {
 # the sampler: every SOAK_SAMPLE s, the memory of the master and of each
 # worker into samples.csv, and a progress line
 sampler() {
-    local prev=0 now total fails p role ph line
+    local prev=0 now total fails p role ph line psi
     set +e
     while :; do
         ph=$(cat "$D/phase" 2>/dev/null || echo start)
@@ -524,9 +529,12 @@ sampler() {
                 2>/dev/null)"
         done
         read -r total fails < "$D/progress" 2>/dev/null || total=0 fails=0
-        printf '[%4ds] %-22s %9d answers %6d/s %4d failures  rss%s\n' \
+        # how much of the time runnable processes waited for a CPU (PSI)
+        psi=$(awk -F'[ =]' '$1 == "some" { printf " cpu-wait %.0f%%", $3 }' \
+              /proc/pressure/cpu 2>/dev/null)
+        printf '[%4ds] %-22s %9d answers %6d/s %4d failures  rss%s%s\n' \
             $((SECONDS - START)) "$ph" "$total" \
-            $(( (total - prev) / SOAK_SAMPLE )) "$fails" "$line"
+            $(( (total - prev) / SOAK_SAMPLE )) "$fails" "$line" "$psi"
         prev=$total
         sleep "$SOAK_SAMPLE"
     done
@@ -660,7 +668,21 @@ phase soak
 SOAK_START=$SECONDS
 faults=(stopped frozen killed)
 nf=0
+selftest=$SOAK_SELFTEST
 while [ $((SECONDS - SOAK_START)) -lt "$SOAK_DURATION" ]; do
+    # SOAK_SELFTEST=crash|hang: half-way, a worker gets SIGSEGV, or stops
+    # for SOAK_TIMEOUT + 2 s: the verdict must say FAIL, and how
+    if [ -n "$selftest" ] \
+            && [ $((SECONDS - SOAK_START)) -ge $((SOAK_DURATION / 2)) ]; then
+        p=${STABLE%% *}
+        case $selftest in
+        crash) say "self-test: SIGSEGV to worker $p"; kill -SEGV "$p" ;;
+        hang)  say "self-test: worker $p stopped for $((${SOAK_TIMEOUT%.*} + 2)) s"
+               kill -STOP "$p"; sleep $((${SOAK_TIMEOUT%.*} + 2))
+               kill -CONT "$p" ;;
+        esac
+        selftest=
+    fi
     if [ "$SOAK_SOAK_FAULT_EVERY" -gt 0 ] \
             && [ $((SECONDS - SOAK_START)) -ge $(( (nf + 1) * SOAK_SOAK_FAULT_EVERY )) ] \
             && [ $((SECONDS - SOAK_START + SOAK_SOAK_FAULT_HOLD + SOAK_RECOVERY + 2)) -lt "$SOAK_DURATION" ]; then
