@@ -261,6 +261,9 @@ http {
                              timeout=$SOAK_REDIS_TIMEOUT;
     api_led_rate_limit_zone  4m;
     api_led_jwt_cache        1000;
+    # the key-free consumer is refused hundreds of times a second: its
+    # 429s stay out of the log (error_log is at notice)
+    api_led_rate_limit_log_level  info;
 
     upstream up {
         server 127.0.0.1:$UP_PORT;
