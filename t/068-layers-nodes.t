@@ -226,15 +226,15 @@ my $n3 = $Node3->{port};
 my $n2 = $Node2->{port};
 
 # an assertion node 2 signed, captured on the wire: it is accepted once
-my (undef, $captured) = node_get($n2, '/capture', 'X-Correlation-ID' => 't063-capture');
+my (undef, $captured) = node_get($n2, '/capture', 'X-Correlation-ID' => 't068-capture');
 my ($value) = $captured =~ /"caller":"([^"]+)"/;
 Test::More::like($value // '', qr/^v1;layer=process;api=capture;ts=\d+;nonce=[A-Za-z0-9_-]{22};sig=[A-Za-z0-9_-]{43}$/,
                  'node 2 signs what it proxies from a signing location');
 
-my @h = ('API-Led-Caller' => $value, 'X-Correlation-ID' => 't063-capture');
+my @h = ('API-Led-Caller' => $value, 'X-Correlation-ID' => 't068-capture');
 my ($s1, $b1) = node_get($n3, '/system/seen', @h);
 Test::More::is($s1, 200, 'a captured assertion, presented first: accepted');
-Test::More::like($b1, qr/^\{"caller":"","cid":"t063-capture"\}$/,
+Test::More::like($b1, qr/^\{"caller":"","cid":"t068-capture"\}$/,
                  'the System API passes no caller header on');
 my ($s2, $b2) = node_get($n3, '/system/seen', @h);
 Test::More::is($s2, 403, 'the same assertion again: replayed, 403');
@@ -252,28 +252,28 @@ Test::More::is_deeply(\%replayed, { 403 => 16 },
 
 # with another correlation id: the signature does not hold
 my ($s3) = node_get($n3, '/system/seen', 'API-Led-Caller' => $value,
-                    'X-Correlation-ID' => 't063-other');
+                    'X-Correlation-ID' => 't068-other');
 Test::More::is($s3, 403, 'an assertion of another correlation id: 403');
 
 # made here, with the key: valid, then expired, from the future, forged
-my %a = (layer => 'process', api => 't063', cid => 't063-made');
-my ($s4) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't063-made',
+my %a = (layer => 'process', api => 't063', cid => 't068-made');
+my ($s4) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't068-made',
                     'API-Led-Caller' => assertion(%a));
 Test::More::is($s4, 200, 'an assertion signed with the key: accepted');
 
-my ($s5) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't063-made',
+my ($s5) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't068-made',
                     'API-Led-Caller' => assertion(%a, ts => time - 45));
 Test::More::is($s5, 403, 'an assertion older than max_age (30s): 403');
 
-my ($s6) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't063-made',
+my ($s6) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't068-made',
                     'API-Led-Caller' => assertion(%a, ts => time + 45));
 Test::More::is($s6, 403, 'an assertion from the future beyond max_age: 403');
 
-my ($s7) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't063-made',
+my ($s7) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't068-made',
                     'API-Led-Caller' => assertion(%a, key => 'not the key ' x 4));
 Test::More::is($s7, 403, 'an assertion signed with another key: 403');
 
-my ($s8) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't063-made',
+my ($s8) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't068-made',
                     'API-Led-Caller' => assertion(%a, layer => 'experience'));
 Test::More::is($s8, 403, 'a valid assertion of the experience layer: 403 for a System API');
 
@@ -281,13 +281,13 @@ for my $bad ('v1', 'v2;layer=process', 'v1;layer=process;api=x;ts=1;nonce=a;sig=
              'v1;layer=admin;api=x;ts=' . time . ';nonce=' . ('A' x 22) . ';sig=' . ('A' x 43),
              "v1;layer=process;api=a b;ts=1;nonce=x;sig=y", 'x' x 300)
 {
-    my ($s) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't063-made',
+    my ($s) = node_get($n3, '/system/seen', 'X-Correlation-ID' => 't068-made',
                        'API-Led-Caller' => $bad);
     Test::More::is($s, 403, "a malformed assertion ($bad): 403");
 }
 
 # two headers: neither counts
-my ($s9) = ApiLed::Redis::http_get($n3, '/system/seen', 'X-Correlation-ID' => 't063-made',
+my ($s9) = ApiLed::Redis::http_get($n3, '/system/seen', 'X-Correlation-ID' => 't068-made',
                                    'API-Led-Caller' => assertion(%a),
                                    'Api-Led-Caller' => assertion(%a));
 Test::More::is($s9, 403, 'two assertions: 403');
@@ -315,7 +315,7 @@ __DATA__
 --- request
 GET /v1/customers/c-42
 --- more_headers
-X-Correlation-ID: t063-read
+X-Correlation-ID: t068-read
 --- response_body
 {"cust_id":"c-42","full_name":"Ada Lovelace","email_addr":"ada@example.com","tier":"gold","since":"2019-04-01","internal_score":87}
 --- no_error_log
@@ -327,13 +327,13 @@ X-Correlation-ID: t063-read
 === TEST 2: the update through three nodes: the database writes, the CRM gets the changed record, the read sees it
 --- request eval
 ["PATCH /v1/customers/c-43
-{\"tier\":\"platinum\"}", "GET /v1/customers/c-43", "GET /crm-received?correlation_id=t063-write"]
+{\"tier\":\"platinum\"}", "GET /v1/customers/c-43", "GET /crm-received?correlation_id=t068-write"]
 --- more_headers eval
-["Content-Type: application/json\nX-Correlation-ID: t063-write", "", ""]
+["Content-Type: application/json\nX-Correlation-ID: t068-write", "", ""]
 --- response_body_like eval
-[qr/^\{"cust_id":"c-43","full_name":"Grace Hopper",.*"tier":"platinum".*"crm":\{"contact_id":"crm-c-43","synced":true,"trace":"t063-write"\}\}$/,
+[qr/^\{"cust_id":"c-43","full_name":"Grace Hopper",.*"tier":"platinum".*"crm":\{"contact_id":"crm-c-43","synced":true,"trace":"t068-write"\}\}$/,
  qr/"tier":"platinum"/,
- qr/^\[\{"time":"[^"]+","method":"PUT","path":"\/contacts\/c-43","correlation_id":"t063-write",.*"json":\{"external_id":"c-43","name":"Grace Hopper","segment":"platinum","source":"api-gateway"\}\}\]$/]
+ qr/^\[\{"time":"[^"]+","method":"PUT","path":"\/contacts\/c-43","correlation_id":"t068-write",.*"json":\{"external_id":"c-43","name":"Grace Hopper","segment":"platinum","source":"api-gateway"\}\}\]$/]
 
 
 
@@ -343,10 +343,10 @@ PATCH /v1/customers/c-999
 {"tier":"gold"}
 --- more_headers
 Content-Type: application/json
-X-Correlation-ID: t063-404
+X-Correlation-ID: t068-404
 --- error_code: 404
 --- response_body
-{"type":"urn:api-led:error:not_found","title":"Not found","status":404,"correlation_id":"t063-404"}
+{"type":"urn:api-led:error:not_found","title":"Not found","status":404,"correlation_id":"t068-404"}
 
 
 
@@ -373,9 +373,9 @@ GET /v1/direct/c-44
 GET /v1/seen
 --- more_headers
 API-Led-Caller: v1;layer=process;api=forged;ts=1;nonce=AAAAAAAAAAAAAAAAAAAAAA;sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
-X-Correlation-ID: t063-seen
+X-Correlation-ID: t068-seen
 --- response_body
-{"seen":{"seen":{"caller":"","cid":"t063-seen"}}}
+{"seen":{"seen":{"caller":"","cid":"t068-seen"}}}
 
 
 
@@ -392,5 +392,5 @@ API-Led-Caller: v1;layer=experience;api=forged;ts=1;nonce=AAAAAAAAAAAAAAAAAAAAAA
 --- request
 GET /v1/other-key
 --- more_headers
-X-Correlation-ID: t063-other-key
+X-Correlation-ID: t068-other-key
 --- error_code: 502

@@ -138,14 +138,14 @@ Content-Type: application/json
 --- request eval
 ["POST /t
 name=Ada+Lovelace&note=%7B%22not%22%3A%20json",
-"GET /crm-received?correlation_id=t060-raw"]
+"GET /crm-received?correlation_id=t065-raw"]
 --- more_headers eval
-["Content-Type: application/x-www-form-urlencoded\nX-Correlation-ID: t060-raw", ""]
+["Content-Type: application/x-www-form-urlencoded\nX-Correlation-ID: t065-raw", ""]
 --- error_code eval
 [502, 200]
 --- response_body_like eval
 [qr/"detail":"required parts failed: crm \(415, send the body as application\/json\)"/,
- qr/^\[\{"time":"[^"]+","method":"POST","path":"\/contacts\/c-42","correlation_id":"t060-raw","content_type":"application\/x-www-form-urlencoded","body":"name=Ada\+Lovelace&note=%7B%22not%22%3A%20json","json":null\}\]$/]
+ qr/^\[\{"time":"[^"]+","method":"POST","path":"\/contacts\/c-42","correlation_id":"t065-raw","content_type":"application\/x-www-form-urlencoded","body":"name=Ada\+Lovelace&note=%7B%22not%22%3A%20json","json":null\}\]$/]
 
 
 
@@ -164,9 +164,9 @@ POST /t
 {"id":"c-7","email":"ada@example.com"}
 --- more_headers
 Content-Type: application/json
-X-Correlation-ID: t060-once
+X-Correlation-ID: t065-once
 --- response_body
-{"crm":{"crm":{"contact_id":"crm-c-7","synced":true,"trace":"t060-once"}},"echo":{"method":"POST","uri":"/echo","ct":"application/json","cl":"27","te":"","received":{"email":"ada@example.com"}},"plain":{"method":"GET","cl":""}}
+{"crm":{"crm":{"contact_id":"crm-c-7","synced":true,"trace":"t065-once"}},"echo":{"method":"POST","uri":"/echo","ct":"application/json","cl":"27","te":"","received":{"email":"ada@example.com"}},"plain":{"method":"GET","cl":""}}
 --- grep_error_log eval
 qr/http client request body preread 38\b/
 --- grep_error_log_out
@@ -431,9 +431,9 @@ Content-Type: application/json
     }
 --- request eval
 ["POST /t
-{\"n\":2}", "DELETE /t", "GET /crm-received?correlation_id=t060-no-write"]
+{\"n\":2}", "DELETE /t", "GET /crm-received?correlation_id=t065-no-write"]
 --- more_headers
-X-Correlation-ID: t060-no-write
+X-Correlation-ID: t065-no-write
 --- error_code eval
 [405, 405, 200]
 --- response_headers eval
@@ -488,12 +488,12 @@ PUT /t
 --- request
 DELETE /t
 --- more_headers
-X-Correlation-ID: t060-405
+X-Correlation-ID: t065-405
 --- error_code: 502
 --- response_body
-{"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"correlation_id":"t060-405"}
+{"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"correlation_id":"t065-405"}
 --- error_log
-api_led_compose: 502 upstream_failed, correlation id "t060-405": required parts failed: p (405, the method is not allowed here; allowed: GET, HEAD)
+api_led_compose: 502 upstream_failed, correlation id "t065-405": required parts failed: p (405, the method is not allowed here; allowed: GET, HEAD)
 
 
 
@@ -561,15 +561,15 @@ qr/part name "request" is reserved for the placeholders \{request\} in \S+nginx\
 "PATCH /v1/customers/c-42
 {\"email\":\"not an address\"}"]
 --- more_headers eval
-["Content-Type: application/json\nX-Correlation-ID: t060-404",
- "Content-Type: application/json\nX-Correlation-ID: t060-422"]
+["Content-Type: application/json\nX-Correlation-ID: t065-404",
+ "Content-Type: application/json\nX-Correlation-ID: t065-422"]
 --- error_code eval
 [404, 422]
 --- response_headers eval
 ["Content-Type: application/problem+json", "Content-Type: application/problem+json"]
 --- response_body eval
-[qq({"type":"urn:api-led:error:not_found","title":"Not found","status":404,"correlation_id":"t060-404"}\n),
- qq({"type":"urn:api-led:error:unprocessable_content","title":"Unprocessable content","status":422,"correlation_id":"t060-422"}\n)]
+[qq({"type":"urn:api-led:error:not_found","title":"Not found","status":404,"correlation_id":"t065-404"}\n),
+ qq({"type":"urn:api-led:error:unprocessable_content","title":"Unprocessable content","status":422,"correlation_id":"t065-422"}\n)]
 
 
 
@@ -594,11 +594,11 @@ PATCH /v1/customers/c-42
 {"email":"not an address"}
 --- more_headers
 Content-Type: application/json
-X-Correlation-ID: t060-422-log
+X-Correlation-ID: t065-422-log
 --- error_code: 422
 --- error_log
 [info]
-api_led_compose: 422 unprocessable_content, correlation id "t060-422-log": required parts failed: customer (422, required parts failed: record (422, the customer record is not valid))
+api_led_compose: 422 unprocessable_content, correlation id "t065-422-log": required parts failed: customer (422, required parts failed: record (422, the customer record is not valid))
 --- no_error_log
 [error]
 
@@ -708,12 +708,12 @@ GET /t
 --- request eval
 ["GET /exp", "GET /proc"]
 --- more_headers
-X-Correlation-ID: t060-detail
+X-Correlation-ID: t065-detail
 --- error_code eval
 [502, 502]
 --- response_body eval
-[qq({"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"detail":"required parts failed: a (404)","correlation_id":"t060-detail"}\n),
- qq({"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"correlation_id":"t060-detail"}\n)]
+[qq({"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"detail":"required parts failed: a (404)","correlation_id":"t065-detail"}\n),
+ qq({"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"correlation_id":"t065-detail"}\n)]
 
 
 
@@ -728,9 +728,9 @@ X-Correlation-ID: t060-detail
 --- request
 GET /system/db
 --- more_headers
-X-Correlation-ID: t060-layer
+X-Correlation-ID: t065-layer
 --- error_code: 403
 --- response_body
-{"type":"urn:api-led:error:layer_violation","title":"Layer violation","status":403,"correlation_id":"t060-layer"}
+{"type":"urn:api-led:error:layer_violation","title":"Layer violation","status":403,"correlation_id":"t065-layer"}
 --- error_log
 api_led: layer violation: api "db" called by a client, allowed callers: process
