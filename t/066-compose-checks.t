@@ -3,7 +3,8 @@
 # composition is the location's only content handler, whatever the order
 # of the directives; a part whose path is literal goes to a location whose
 # api_led_callers allows the composition's layer.  Each message names the
-# file and the line.  And what the templates render at run time.
+# file and the line.  And what the templates render at run time, and what
+# the catalog says of a location with several compositions.
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -393,3 +394,28 @@ $::Backend . q{
 GET /v1/x
 --- response_body_like chomp
 ^\{"a":\{"first_name":"Ada"
+
+
+
+=== TEST 21: the catalog lists the parts of every composition of a location, with the methods they run for
+--- config
+    location /v1/customers {
+        api_led_api customers layer=experience;
+        api_led_compose {
+            record  "/system/customers/$arg_id";
+        }
+        api_led_compose PATCH PUT {
+            write   PATCH "/system/customers/$arg_id" body=@request;
+        }
+    }
+    location /system/customers/ {
+        api_led_api customers-db layer=system;
+        return 200 "{}";
+    }
+    location = /catalog {
+        api_led_catalog;
+    }
+--- request
+GET /catalog
+--- response_body_like eval
+qr/"parts":\[\{"name":"record","method":"GET","uri":"\/system\/customers\/\$arg_id","optional":false,"for":\["GET","HEAD"\],"api":"customers-db"\},\{"name":"write","method":"PATCH","uri":"\/system\/customers\/\$arg_id","optional":false,"for":\["PUT","PATCH"\],"api":"customers-db"\}\],"merge":"namespaced"/
