@@ -22,7 +22,7 @@ TESTS_ARGS ?= -r t/
 
 # make test-asan: the module built apart, with AddressSanitizer and UBSan
 ASAN_BUILD  ?= $(CURDIR)/build-asan
-ASAN_CC     ?= clang
+ASAN_CC     ?= $(if $(shell command -v clang),clang,gcc)
 ASAN_CC_OPT ?= -g -O1 -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Wno-unused-parameter -Werror
