@@ -25,7 +25,10 @@ ASAN_BUILD  ?= $(CURDIR)/build-asan
 ASAN_CC     ?= $(if $(shell command -v clang),clang,gcc)
 ASAN_CC_OPT ?= -g -O1 -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -Wall -Wextra -Wno-unused-parameter -Werror
+               -Wall -Wextra -Wno-unused-parameter -Werror \
+               $(if $(findstring clang,$(ASAN_CC)), \
+                   -fsanitize-ignorelist=$(CURDIR)/tools/asan.ignorelist, \
+                   --param asan-globals=0)
 
 SHELL      := /bin/bash
 

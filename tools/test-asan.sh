@@ -74,6 +74,9 @@ trap cleanup EXIT
 # The nginx binary is not instrumented: ASan sees its malloc()ed blocks and
 # libc calls, the module's own accesses (stack, globals, heap) in full;
 # memory nginx carves from its pools has no redzones between allocations.
+CALLER_ASAN_OPTIONS=${ASAN_OPTIONS:-}
+CALLER_UBSAN_OPTIONS=${UBSAN_OPTIONS:-}
+
 # (commas: the real Test::Nginx appends the test's name to log_path; with
 # clang, UBSan reads UBSAN_OPTIONS after ASAN_OPTIONS: no log_path there)
 common="abort_on_error=1,disable_coredump=1,print_summary=1,halt_on_error=1"
@@ -84,6 +87,11 @@ export UBSAN_OPTIONS="$common,print_stacktrace=1"
 if [ -z "$clang" ]; then
     UBSAN_OPTIONS="log_path=$reports/ubsan,$UBSAN_OPTIONS"
 fi
+# the caller's options come last and win (e.g. UBSAN_OPTIONS=halt_on_error=0
+# with a build made with -fsanitize-recover=undefined: every UBSan finding
+# of the run, not only the first one of each process)
+ASAN_OPTIONS+="${CALLER_ASAN_OPTIONS:+,$CALLER_ASAN_OPTIONS}"
+UBSAN_OPTIONS+="${CALLER_UBSAN_OPTIONS:+,$CALLER_UBSAN_OPTIONS}"
 
 # The wrapper names the report files after the test file that started
 # nginx (its caller, or the caller's shell), so a report says where it
@@ -105,7 +113,13 @@ UBSAN_OPTIONS=\$(echo "\$UBSAN_OPTIONS" \\
     | sed "s|log_path=$reports/ubsan,|log_path=$reports/ubsan-\$tag,|")
 export ASAN_OPTIONS UBSAN_OPTIONS
 export LD_PRELOAD="$preload\${LD_PRELOAD:+ \$LD_PRELOAD}"
-exec "$NGINX_BIN" "\$@"
+# nginx writes nothing to stdout but for -T; a worker whose master died
+# (a sanitizer abort) must not hold a test's TAP pipe open: prove would
+# wait for it forever (t/012-reload.t runs nginx with its own stdout)
+case " \$* " in
+    *" -T "*) exec "$NGINX_BIN" "\$@" ;;
+esac
+exec "$NGINX_BIN" "\$@" > /dev/null
 EOF
 chmod 755 "$wrapper"
 
@@ -115,6 +129,15 @@ start=$(date +%s)
 status=0
 NGINX_BIN=$wrapper MODULE=$MODULE t/run "$@" || status=$?
 echo "test-asan: suite exit status $status, $(( $(date +%s) - start )) s"
+
+# workers left behind by a master that aborted: the processes that map
+# this very module file
+for p in /proc/[0-9]*; do
+    if grep -qF "$MODULE" "$p/maps" 2>/dev/null; then
+        echo "test-asan: stopping a leftover nginx process ${p#/proc/}"
+        kill "${p#/proc/}" 2>/dev/null || true
+    fi
+done
 
 # any output at all fails the run: nothing a sanitizer says is ignored
 found=0
