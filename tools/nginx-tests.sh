@@ -137,6 +137,7 @@ run() {
         TEST_NGINX_MODULES="$NGINX_MODULES" \
         TEST_NGINX_GLOBALS="$globals" \
         TEST_NGINX_GLOBALS_HTTP="$http" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-}" UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" \
         prove -j"$NGINX_TESTS_JOBS" "$@") > "$work/$name.log" 2>&1 || true
 }
 

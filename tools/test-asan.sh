@@ -4,6 +4,8 @@
 #
 #   MODULE=build-asan/objs/ngx_api_led_module.so tools/test-asan.sh [prove args]
 #   (make test-asan [TESTS_ARGS=t/0NN-x.t] builds that module first)
+#   tools/test-asan.sh --exec COMMAND...   runs COMMAND instead of t/run,
+#       with NGINX_BIN set to the wrapper (e.g. tools/nginx-tests.sh)
 #
 # nginx is started through a wrapper (TEST_NGINX_BINARY, for t/compat and
 # the real Test::Nginx alike) that preloads the sanitizer runtimes: the
@@ -127,7 +129,12 @@ echo "test-asan: $MODULE, preloading $preload; reports in $reports"
 
 start=$(date +%s)
 status=0
-NGINX_BIN=$wrapper MODULE=$MODULE t/run "$@" || status=$?
+if [ "${1:-}" = --exec ]; then
+    shift
+    NGINX_BIN=$wrapper MODULE=$MODULE "$@" || status=$?
+else
+    NGINX_BIN=$wrapper MODULE=$MODULE t/run "$@" || status=$?
+fi
 echo "test-asan: suite exit status $status, $(( $(date +%s) - start )) s"
 
 # workers left behind by a master that aborted: the processes that map
