@@ -20,15 +20,19 @@ BUILD      ?= $(CURDIR)/build
 CC_OPT     ?= -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror
 TESTS_ARGS ?= -r t/
 
-# make test-asan: the module built apart, with AddressSanitizer and UBSan
-ASAN_BUILD  ?= $(CURDIR)/build-asan
+# make test-asan: the module built apart, with AddressSanitizer and UBSan;
+# ASAN_RECOVER=1: UBSan findings do not stop nginx (all of a run listed)
+ASAN_RECOVER ?=
+ASAN_BUILD  ?= $(CURDIR)/build-asan$(if $(ASAN_RECOVER),-recover)
 ASAN_CC     ?= $(if $(shell command -v clang),clang,gcc)
 ASAN_CC_OPT ?= -g -O1 -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
                -Wall -Wextra -Wno-unused-parameter -Werror \
                $(if $(findstring clang,$(ASAN_CC)), \
                    -fsanitize-ignorelist=$(CURDIR)/tools/asan.ignorelist, \
-                   --param asan-globals=0)
+                   --param asan-globals=0) \
+               $(if $(ASAN_RECOVER),-fsanitize-recover=undefined)
+ASAN_RECOVER_ENV := UBSAN_OPTIONS=halt_on_error=0,abort_on_error=0
 
 SHELL      := /bin/bash
 
@@ -76,7 +80,8 @@ test-valgrind: deps
 # the CC of the environment reaches nginx's configure
 test-asan:
 	CC=$(ASAN_CC) $(MAKE) BUILD=$(ASAN_BUILD) CC_OPT="$(ASAN_CC_OPT)" build
-	NGINX_BIN=$(NGINX_BIN) MODULE=$(ASAN_BUILD)/objs/ngx_api_led_module.so \
+	$(if $(ASAN_RECOVER),$(ASAN_RECOVER_ENV)) NGINX_BIN=$(NGINX_BIN) \
+	    MODULE=$(ASAN_BUILD)/objs/ngx_api_led_module.so \
 	    tools/test-asan.sh $(TESTS_ARGS)
 
 nginx-tests: build
@@ -103,4 +108,4 @@ bench: build
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) bench/run
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) t/servroot*
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CURDIR)/build-asan-recover t/servroot*

@@ -127,6 +127,9 @@ chmod 755 "$wrapper"
 
 echo "test-asan: $MODULE, preloading $preload; reports in $reports"
 
+# for tests that measure what ASan changes (virtual memory: its shadow)
+export TEST_NGINX_USE_ASAN=1
+
 start=$(date +%s)
 status=0
 if [ "${1:-}" = --exec ]; then
