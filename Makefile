@@ -13,6 +13,8 @@
 #   make demo-stop    stop it
 #   make deps         install the missing Debian packages (demo/deps)
 #   make bench        side-by-side benchmarks (bench/README.md)
+#   make soak         reloads and Redis faults under load, then a 10-minute
+#                     memory soak (bench/README.md; SOAK_* variables)
 
 NGINX_SRC  ?= /usr/share/nginx/src
 NGINX_BIN  ?= /usr/sbin/nginx
@@ -45,7 +47,7 @@ $(shell mkdir -p $(BUILD) && (echo '$(SRCS) $(NGINX_SRC)' \
     | cmp -s - $(BUILD)/srcs.list || echo '$(SRCS) $(NGINX_SRC)' \
     > $(BUILD)/srcs.list))
 
-.PHONY: all build test test-valgrind demo demo-stop bench clean deps
+.PHONY: all build test test-valgrind demo demo-stop bench soak clean deps
 .PHONY: test-asan nginx-tests
 
 all: build
@@ -106,6 +108,10 @@ demo-stop:
 
 bench: build
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) bench/run
+
+soak: deps
+	$(MAKE) --no-print-directory build
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) bench/soak.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(CURDIR)/build-asan-recover t/servroot*

@@ -13,6 +13,7 @@
 
 
 #include "ngx_api_led_auth.h"
+#include "ngx_api_led_observe.h"
 
 
 typedef struct {
@@ -48,6 +49,8 @@ static ngx_int_t ngx_api_led_auth_challenge(ngx_http_request_t *r,
     ngx_api_led_auth_refusal_t *rf);
 static ngx_int_t ngx_api_led_consumer_headers(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
+static ngx_int_t ngx_api_led_auth_describe(ngx_conf_t *cf,
+    ngx_api_led_auth_loc_conf_t *conf);
 
 
 static ngx_str_t  ngx_api_led_method_anonymous = ngx_string("anonymous");
@@ -127,6 +130,10 @@ ngx_api_led_auth_init(ngx_conf_t *cf)
     ngx_api_led_consumer_plan_header.hash =
         ngx_hash_key(ngx_api_led_consumer_plan_header.lowcase.data,
                      ngx_api_led_consumer_plan_header.lowcase.len);
+
+    if (ngx_api_led_consumer_describe_plans(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_api_led_add_step(cf, NGX_API_LED_STEP_AUTH,
                                 ngx_api_led_auth_access);
@@ -220,7 +227,60 @@ ngx_api_led_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (ngx_api_led_auth_describe(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The catalog: the credentials the location takes, where an API key is
+ * looked for, the anonymous consumer; never a key
+ */
+
+static ngx_int_t
+ngx_api_led_auth_describe(ngx_conf_t *cf, ngx_api_led_auth_loc_conf_t *conf)
+{
+    json_t  *entry, *auth, *methods;
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL || conf->auth == 0) {
+        return NGX_OK;
+    }
+
+    methods = json_array();
+    auth = json_pack("{s:o}", "methods", methods);
+
+    if (auth == NULL || json_object_set_new(entry, "auth", auth)) {
+        return NGX_ERROR;
+    }
+
+    if (((conf->auth & NGX_API_LED_AUTH_KEY)
+         && json_array_append_new(methods, json_string("key")))
+        || ((conf->auth & NGX_API_LED_AUTH_JWT)
+            && json_array_append_new(methods, json_string("jwt"))))
+    {
+        return NGX_ERROR;
+    }
+
+    if ((conf->auth & NGX_API_LED_AUTH_KEY)
+        && ngx_api_led_key_describe(cf, auth) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (conf->anonymous_id.len
+        && json_object_set_new(auth, "anonymous",
+                               json_stringn((char *) conf->anonymous_id.data,
+                                            conf->anonymous_id.len)))
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 

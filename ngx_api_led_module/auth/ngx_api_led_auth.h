@@ -70,5 +70,13 @@ ngx_api_led_consumer_t *ngx_api_led_consumer_find_conf(ngx_conf_t *cf,
     ngx_str_t *id);
 ngx_str_t *ngx_api_led_consumers_file(ngx_conf_t *cf);
 
+/*
+ * The catalog (observe/), at configuration time: where the location being
+ * merged looks for an API key, added to its "auth" object; the plans of
+ * the consumers file.  Never a key.
+ */
+ngx_int_t ngx_api_led_key_describe(ngx_conf_t *cf, json_t *auth);
+ngx_int_t ngx_api_led_consumer_describe_plans(ngx_conf_t *cf);
+
 
 #endif /* _NGX_API_LED_AUTH_H_INCLUDED_ */

@@ -693,3 +693,88 @@ ngx_api_led_variable_consumer_meta(ngx_http_request_t *r,
 
     return NGX_OK;
 }
+
+
+/* the catalog: where the location being merged looks for an API key */
+
+ngx_int_t
+ngx_api_led_key_describe(ngx_conf_t *cf, json_t *auth)
+{
+    json_t                           *sources;
+    ngx_uint_t                        i;
+    ngx_api_led_key_source_t         *src;
+    ngx_api_led_consumer_loc_conf_t  *lcf;
+
+    lcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_consumer_module);
+
+    sources = json_array();
+
+    if (sources == NULL || json_object_set_new(auth, "key_sources", sources)) {
+        return NGX_ERROR;
+    }
+
+    src = lcf->sources->elts;
+
+    for (i = 0; i < lcf->sources->nelts; i++) {
+        if (json_array_append_new(sources,
+                json_pack("{s:s, s:s%}", "in",
+                          src[i].type == NGX_API_LED_SOURCE_HEADER
+                          ? "header" : "query",
+                          "name", src[i].name.data, src[i].name.len)))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the catalog: the plans of the consumers file and their limits */
+
+ngx_int_t
+ngx_api_led_consumer_describe_plans(ngx_conf_t *cf)
+{
+    json_t                            *root, *plans, *plan, *limits;
+    ngx_uint_t                         i, k;
+    ngx_api_led_rate_t                *rate;
+    ngx_api_led_consumer_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_consumer_module);
+    root = ngx_api_led_catalog_root(cf);
+
+    if (root == NULL || mcf->nplans == 0) {
+        return NGX_OK;
+    }
+
+    plans = json_object();
+
+    if (plans == NULL || json_object_set_new(root, "plans", plans)) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < mcf->nplans; i++) {
+        limits = json_array();
+        plan = json_pack("{s:o}", "limits", limits);
+
+        if (plan == NULL
+            || json_object_setn_new(plans, (char *) mcf->plans[i].name.data,
+                                    mcf->plans[i].name.len, plan))
+        {
+            return NGX_ERROR;
+        }
+
+        rate = mcf->plans[i].limits.elts;
+
+        for (k = 0; k < mcf->plans[i].limits.nelts; k++) {
+            if (json_array_append_new(limits,
+                    json_stringn((char *) rate[k].text.data,
+                                 rate[k].text.len)))
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}

@@ -21,6 +21,7 @@
 
 #include "ngx_api_led_auth.h"
 #include "ngx_api_led_json.h"
+#include "ngx_api_led_observe.h"
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
 

@@ -21,6 +21,8 @@ static ngx_int_t ngx_api_led_jwt_add_variables(ngx_conf_t *cf);
 static void *ngx_api_led_jwt_create_main_conf(ngx_conf_t *cf);
 static char *ngx_api_led_jwt_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_api_led_jwt_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_jwt_describe(ngx_conf_t *cf,
+    ngx_api_led_jwt_loc_conf_t *conf);
 static char *ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static void ngx_api_led_jwt_cache_cleanup(void *data);
@@ -313,7 +315,101 @@ ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_str_set(&conf->consumer_claim, "sub");
     }
 
+    if (ngx_api_led_jwt_describe(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The catalog: the algorithms, where the keys come from, the claims a
+ * token must carry; never a key
+ */
+
+static ngx_int_t
+ngx_api_led_jwt_describe(ngx_conf_t *cf, ngx_api_led_jwt_loc_conf_t *conf)
+{
+    json_t                     *entry, *jwt, *algs, *reqs, *req, *values;
+    ngx_uint_t                  i, k;
+    ngx_api_led_jwt_require_t  *rq;
+    ngx_http_complex_value_t   *cv;
+
+    static const char  *kinds[] = {
+        "", "iss", "aud", "scope", "present", "equal"
+    };
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL || (conf->keys == NULL && conf->remote == NULL)) {
+        return NGX_OK;
+    }
+
+    algs = json_array();
+    reqs = json_array();
+
+    jwt = json_pack("{s:o, s:o, s:s%}", "algorithms", algs, "required", reqs,
+                    "consumer_claim", conf->consumer_claim.data,
+                    conf->consumer_claim.len);
+
+    if (jwt == NULL || json_object_set_new(entry, "jwt", jwt)) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < NGX_API_LED_JWT_NALGS; i++) {
+        if ((conf->algorithms & (1 << i))
+            && json_array_append_new(algs, json_stringn(
+                   (char *) ngx_api_led_jwt_algs[i].name.data,
+                   ngx_api_led_jwt_algs[i].name.len)))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (conf->remote
+        && json_object_set_new(jwt, "keys_uri",
+                               json_stringn((char *) conf->remote->uri.data,
+                                            conf->remote->uri.len)))
+    {
+        return NGX_ERROR;
+    }
+
+    if (conf->requires == NULL) {
+        return NGX_OK;
+    }
+
+    rq = conf->requires->elts;
+
+    for (i = 0; i < conf->requires->nelts; i++) {
+        values = json_array();
+        req = json_pack("{s:s%, s:s, s:o}", "claim", rq[i].claim.data,
+                        rq[i].claim.len, "rule",
+                        rq[i].kind < sizeof(kinds) / sizeof(kinds[0])
+                        ? kinds[rq[i].kind] : "", "values", values);
+
+        if (req == NULL || json_array_append_new(reqs, req)) {
+            return NGX_ERROR;
+        }
+
+        if (rq[i].values == NULL) {
+            continue;
+        }
+
+        /* as written: a constant, or the variables it is made of */
+
+        cv = rq[i].values->elts;
+
+        for (k = 0; k < rq[i].values->nelts; k++) {
+            if (json_array_append_new(values,
+                    json_stringn((char *) cv[k].value.data, cv[k].value.len)))
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 

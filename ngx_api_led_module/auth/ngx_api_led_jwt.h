@@ -14,6 +14,7 @@
 
 #include "ngx_api_led_auth.h"
 #include "ngx_api_led_json.h"
+#include "ngx_api_led_observe.h"
 #include <openssl/evp.h>
 
 

@@ -39,6 +39,10 @@ static ngx_int_t ngx_api_led_compose_find_cycle(
     u_char *color, ngx_uint_t *stack, ngx_uint_t depth, ngx_uint_t *len);
 static char *ngx_api_led_compose_merge(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_api_led_compose_describe(ngx_conf_t *cf,
+    ngx_api_led_compose_loc_conf_t *conf);
+static json_t *ngx_api_led_compose_describe_part(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc);
 
 
 static ngx_conf_num_bounds_t  ngx_api_led_compose_status_bounds = {
@@ -246,7 +250,139 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_part_size, prev->max_part_size,
                               1024 * 1024);
 
+    if (ngx_api_led_compose_describe(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The catalog: the parts of the location and the APIs they call (the
+ * observe service finds the location of each part's URI)
+ */
+
+static ngx_int_t
+ngx_api_led_compose_describe(ngx_conf_t *cf,
+    ngx_api_led_compose_loc_conf_t *conf)
+{
+    json_t                           *entry, *parts, *part;
+    ngx_uint_t                        i;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL || conf->parts == NULL) {
+        return NGX_OK;
+    }
+
+    parts = json_array();
+
+    if (parts == NULL
+        || json_object_set_new(entry, "parts", parts)
+        || json_object_set_new(entry, "merge",
+                               json_string(conf->merge == NGX_API_LED_MERGE_DEEP
+                                           ? "deep" : "namespaced")))
+    {
+        return NGX_ERROR;
+    }
+
+    pc = conf->parts->elts;
+
+    for (i = 0; i < conf->parts->nelts; i++) {
+        part = ngx_api_led_compose_describe_part(cf, &pc[i]);
+
+        if (part == NULL || json_array_append_new(parts, part)) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static json_t *
+ngx_api_led_compose_describe_part(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc)
+{
+    u_char                     *p;
+    json_t                     *part, *after;
+    ngx_str_t                   probe, *name;
+    ngx_uint_t                  i;
+    ngx_api_led_compose_seg_t  *seg;
+
+    part = json_pack("{s:s%, s:s%, s:s%, s:b}",
+                     "name", pc->name.data, pc->name.len,
+                     "method", pc->method_name.data, pc->method_name.len,
+                     "uri", pc->uri_text.data, pc->uri_text.len,
+                     "optional", (int) pc->optional);
+    if (part == NULL) {
+        return NULL;
+    }
+
+    if (pc->timeout
+        && json_object_set_new(part, "timeout_ms",
+                               json_integer((json_int_t) pc->timeout)))
+    {
+        goto failed;
+    }
+
+    if (pc->after_names) {
+        after = json_array();
+
+        if (after == NULL || json_object_set_new(part, "after", after)) {
+            goto failed;
+        }
+
+        name = pc->after_names->elts;
+
+        for (i = 0; i < pc->after_names->nelts; i++) {
+            if (json_array_append_new(after, json_stringn(
+                    (char *) name[i].data, name[i].len)))
+            {
+                goto failed;
+            }
+        }
+    }
+
+    /* the path with a sample value for each variable and placeholder */
+
+    seg = pc->uri.elts;
+    probe.len = 0;
+
+    for (i = 0; i < pc->uri.nelts; i++) {
+        probe.len += seg[i].type == NGX_API_LED_SEG_TEXT ? seg[i].text.len : 1;
+    }
+
+    probe.data = ngx_pnalloc(cf->pool, probe.len);
+    if (probe.data == NULL) {
+        goto failed;
+    }
+
+    p = probe.data;
+
+    for (i = 0; i < pc->uri.nelts && !seg[i].in_args; i++) {
+        if (seg[i].type == NGX_API_LED_SEG_TEXT) {
+            p = ngx_cpymem(p, seg[i].text.data, seg[i].text.len);
+
+        } else {
+            *p++ = '0';
+        }
+    }
+
+    probe.len = p - probe.data;
+
+    if (ngx_api_led_catalog_call(cf, part, &probe) != NGX_OK) {
+        goto failed;
+    }
+
+    return part;
+
+failed:
+
+    json_decref(part);
+    return NULL;
 }
 
 
@@ -399,6 +535,8 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     if (ngx_api_led_compose_tmpl(cf, &value[i], &pc->uri, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
+
+    pc->uri_text = value[i];
 
     for (i++; i < n; i++) {
 

@@ -13,6 +13,7 @@
 
 
 #include "ngx_api_led_json.h"
+#include "ngx_api_led_observe.h"
 
 
 extern ngx_module_t  ngx_api_led_compose_module;
@@ -57,6 +58,7 @@ typedef struct {
     ngx_uint_t                        method;
     ngx_str_t                         method_name;
     ngx_array_t                       uri;       /* compose_seg_t */
+    ngx_str_t                         uri_text;  /* as written */
     ngx_array_t                      *body;      /* compose_seg_t or NULL */
     ngx_msec_t                        timeout;   /* 0: none */
     ngx_array_t                      *after_names;

@@ -75,6 +75,15 @@ typedef struct {
     ngx_str_t                    api;         /* api_led_api NAME, "" if none */
     ngx_uint_t                   layer;       /* NGX_API_LED_LAYER_* */
     ngx_str_t                    version;
+
+    /* the API's life cycle: deprecated=, sunset= (0: none), spec= */
+    time_t                       deprecated;
+    time_t                       sunset;
+    ngx_str_t                    spec;        /* full path, "" if none */
+
+    /* where api_led_api was written, for checks made after parsing */
+    u_char                      *conf_file;
+    ngx_uint_t                   conf_line;
 } ngx_api_led_loc_conf_t;
 
 
@@ -128,6 +137,7 @@ struct ngx_api_led_ctx_s {
 
 
 extern ngx_module_t  ngx_api_led_module;
+extern ngx_str_t     ngx_api_led_layer_names[];   /* by NGX_API_LED_LAYER_* */
 
 /* info | notice | warn | error, for the *_log_level directives */
 extern ngx_conf_enum_t  ngx_api_led_log_levels[];
@@ -198,6 +208,12 @@ ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
     ngx_api_led_step_pt step);
 
+/* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
+time_t ngx_api_led_parse_date(ngx_str_t *text);
+
+/* ngx_api_led_layer.c: the callers of the location being configured */
+ngx_uint_t ngx_api_led_callers_names(ngx_conf_t *cf, ngx_str_t *names);
+
 /* "100r/s", "5r/m", "1r/h", "200000r/d" */
 ngx_int_t ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate);
 
@@ -208,6 +224,7 @@ void ngx_api_led_resume(ngx_http_request_t *r);
 
 #include "ngx_api_led_edit.h"
 #include "ngx_api_led_text.h"
+#include "ngx_api_led_trace.h"
 
 
 #endif /* _NGX_API_LED_H_INCLUDED_ */

@@ -152,6 +152,41 @@ ngx_api_led_layer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/*
+ * The callers the location being configured accepts, by name (the
+ * catalog lists them): "any", or some of "experience", "process",
+ * "system" and "client"; none without a contract.  "names" has room for 5.
+ */
+
+ngx_uint_t
+ngx_api_led_callers_names(ngx_conf_t *cf, ngx_str_t *names)
+{
+    ngx_uint_t                     i, n;
+    ngx_api_led_layer_loc_conf_t  *lcf;
+
+    lcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_layer_module);
+
+    if (lcf->callers == NGX_CONF_UNSET_UINT || lcf->callers == 0) {
+        return 0;
+    }
+
+    if (lcf->callers == NGX_API_LED_CALLER_ANY) {
+        ngx_str_set(&names[0], "any");
+        return 1;
+    }
+
+    n = 0;
+
+    for (i = 1; i <= NGX_API_LED_CALLER_CLIENT; i++) {
+        if (lcf->callers & (1U << i)) {
+            names[n++] = ngx_api_led_caller_names[i];
+        }
+    }
+
+    return n;
+}
+
+
 /* api_led_callers experience | process | system | client | any ... */
 
 static char *

@@ -36,13 +36,20 @@ static ngx_int_t ngx_api_led_variable_api(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_layer(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_api_version(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_plan(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static char *ngx_api_led_api_param(ngx_conf_t *cf,
+    ngx_api_led_loc_conf_t *llcf, ngx_str_t *param);
+static char *ngx_api_led_api_date(ngx_conf_t *cf, ngx_str_t *param,
+    size_t skip, time_t *date);
 
 
-static ngx_str_t  ngx_api_led_layer_names[] = {
+/* by NGX_API_LED_LAYER_*: observe/ names the layers in metrics too */
+ngx_str_t  ngx_api_led_layer_names[] = {
     ngx_null_string,
     ngx_string("experience"),
     ngx_string("process"),
@@ -70,7 +77,7 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_command_t  ngx_api_led_commands[] = {
 
     { ngx_string("api_led_api"),
-      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_api_led_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -118,6 +125,9 @@ static ngx_http_variable_t  ngx_api_led_vars[] = {
 
     { ngx_string("api_led_layer"), NULL, ngx_api_led_variable_layer,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_api_version"), NULL,
+      ngx_api_led_variable_api_version, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("api_led_correlation_id"), NULL,
       ngx_api_led_variable_ctx_str,
@@ -235,6 +245,11 @@ ngx_api_led_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->api = { 0, NULL };
      *     conf->version = { 0, NULL };
+     *     conf->deprecated = 0;
+     *     conf->sunset = 0;
+     *     conf->spec = { 0, NULL };
+     *     conf->conf_file = NULL;
+     *     conf->conf_line = 0;
      */
 
     conf->layer = NGX_CONF_UNSET_UINT;
@@ -253,6 +268,11 @@ ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->api = prev->api;
         conf->version = prev->version;
         conf->layer = prev->layer;
+        conf->deprecated = prev->deprecated;
+        conf->sunset = prev->sunset;
+        conf->spec = prev->spec;
+        conf->conf_file = prev->conf_file;
+        conf->conf_line = prev->conf_line;
     }
 
     ngx_conf_merge_uint_value(conf->layer, prev->layer,
@@ -262,15 +282,19 @@ ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-/* api_led_api NAME [layer=experience|process|system] [version=V] */
+/*
+ * api_led_api NAME [layer=experience|process|system] [version=V]
+ *     [deprecated=DATE] [sunset=DATE] [spec=FILE]
+ */
 
 static char *
 ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_loc_conf_t *llcf = conf;
 
-    ngx_str_t   *value, s;
-    ngx_uint_t   i, n;
+    char        *rv;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
 
     if (llcf->layer != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
@@ -298,48 +322,200 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     llcf->api = value[1];
     llcf->layer = NGX_API_LED_LAYER_NONE;
+    llcf->conf_file = cf->conf_file->file.name.data;
+    llcf->conf_line = cf->conf_file->line;
 
     for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "layer=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            for (n = 1; n <= NGX_API_LED_LAYER_SYSTEM; n++) {
-                if (s.len == ngx_api_led_layer_names[n].len
-                    && ngx_strncmp(s.data, ngx_api_led_layer_names[n].data,
-                                   s.len) == 0)
-                {
-                    llcf->layer = n;
-                    break;
-                }
-            }
-
-            if (n > NGX_API_LED_LAYER_SYSTEM) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "unknown layer \"%V\", must be "
-                                   "\"experience\", \"process\" or "
-                                   "\"system\"", &s);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
+        rv = ngx_api_led_api_param(cf, llcf, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
         }
+    }
 
-        if (ngx_strncmp(value[i].data, "version=", 8) == 0
-            && value[i].len > 8)
-        {
-            llcf->version.data = value[i].data + 8;
-            llcf->version.len = value[i].len - 8;
-            continue;
-        }
-
+    if (llcf->deprecated && llcf->sunset && llcf->sunset < llcf->deprecated) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
+                           "the sunset date of api \"%V\" is before its "
+                           "deprecation date", &llcf->api);
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_api_led_api_param(ngx_conf_t *cf, ngx_api_led_loc_conf_t *llcf,
+    ngx_str_t *param)
+{
+    ngx_str_t   s;
+    ngx_uint_t  n;
+
+    if (ngx_strncmp(param->data, "layer=", 6) == 0) {
+        s.data = param->data + 6;
+        s.len = param->len - 6;
+
+        for (n = 1; n <= NGX_API_LED_LAYER_SYSTEM; n++) {
+            if (s.len == ngx_api_led_layer_names[n].len
+                && ngx_strncmp(s.data, ngx_api_led_layer_names[n].data,
+                               s.len) == 0)
+            {
+                llcf->layer = n;
+                return NGX_CONF_OK;
+            }
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown layer \"%V\", must be "
+                           "\"experience\", \"process\" or "
+                           "\"system\"", &s);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strncmp(param->data, "version=", 8) == 0 && param->len > 8) {
+        llcf->version.data = param->data + 8;
+        llcf->version.len = param->len - 8;
+
+        /* the version goes into headers, labels and the catalog */
+        if (llcf->version.len > 64
+            || !ngx_api_led_header_value_is_safe(&llcf->version))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid version \"%V\"", &llcf->version);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(param->data, "deprecated=", 11) == 0) {
+        return ngx_api_led_api_date(cf, param, 11, &llcf->deprecated);
+    }
+
+    if (ngx_strncmp(param->data, "sunset=", 7) == 0) {
+        return ngx_api_led_api_date(cf, param, 7, &llcf->sunset);
+    }
+
+    if (ngx_strncmp(param->data, "spec=", 5) == 0 && param->len > 5) {
+        llcf->spec.data = param->data + 5;
+        llcf->spec.len = param->len - 5;
+
+        /* read and checked once the configuration is parsed (observe/) */
+        if (ngx_conf_full_name(cf->cycle, &llcf->spec, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", param);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_api_led_api_date(ngx_conf_t *cf, ngx_str_t *param, size_t skip,
+    time_t *date)
+{
+    ngx_str_t  s;
+
+    s.data = param->data + skip;
+    s.len = param->len - skip;
+
+    *date = ngx_api_led_parse_date(&s);
+
+    if (*date == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid date \"%V\" in \"%V\", must be "
+                           "YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ", &s, param);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "2026-01-31" or "2026-01-31T12:00:00Z", UTC, years 1970 to 9999 */
+
+time_t
+ngx_api_led_parse_date(ngx_str_t *text)
+{
+    u_char      *p;
+    ngx_int_t    year, month, day, hour, min, sec, days;
+    ngx_uint_t   i;
+
+    static ngx_int_t  mdays[] = { 31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31 };
+
+    p = text->data;
+
+    if (text->len != 10 && text->len != 20) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < text->len; i++) {
+        if (i == 4 || i == 7) {
+            if (p[i] != '-') {
+                return NGX_ERROR;
+            }
+
+        } else if (i == 10) {
+            if (p[i] != 'T') {
+                return NGX_ERROR;
+            }
+
+        } else if (i == 13 || i == 16) {
+            if (p[i] != ':') {
+                return NGX_ERROR;
+            }
+
+        } else if (i == 19) {
+            if (p[i] != 'Z') {
+                return NGX_ERROR;
+            }
+
+        } else if (p[i] < '0' || p[i] > '9') {
+            return NGX_ERROR;
+        }
+    }
+
+    year = ngx_atoi(p, 4);
+    month = ngx_atoi(p + 5, 2);
+    day = ngx_atoi(p + 8, 2);
+    hour = 0;
+    min = 0;
+    sec = 0;
+
+    if (text->len == 20) {
+        hour = ngx_atoi(p + 11, 2);
+        min = ngx_atoi(p + 14, 2);
+        sec = ngx_atoi(p + 17, 2);
+    }
+
+    if (year < 1970 || month < 1 || month > 12 || day < 1
+        || hour > 23 || min > 59 || sec > 59)
+    {
+        return NGX_ERROR;
+    }
+
+    if (day > mdays[month - 1]
+        + (month == 2 && year % 4 == 0
+           && (year % 100 != 0 || year % 400 == 0)))
+    {
+        return NGX_ERROR;
+    }
+
+    /* days since 1970-01-01 of the civil date (March-based years) */
+
+    if (month <= 2) {
+        year--;
+        month += 12;
+    }
+
+    days = 365 * year + year / 4 - year / 100 + year / 400
+           + (153 * (month - 3) + 2) / 5 + day - 1 - 719468;
+
+    return (time_t) days * 86400 + hour * 3600 + min * 60 + sec;
 }
 
 
@@ -776,6 +952,29 @@ ngx_api_led_variable_layer(ngx_http_request_t *r,
     v->no_cacheable = 1;
     v->not_found = 0;
     v->data = ngx_api_led_layer_names[llcf->layer].data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_variable_api_version(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->version.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = llcf->version.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = llcf->version.data;
 
     return NGX_OK;
 }

@@ -75,6 +75,7 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
     { "forbidden",                "Forbidden", 403 },
     { "not_found",                "Not found", 404 },
     { "method_not_allowed",       "Method not allowed", 405 },
+    { "no_such_spec",             "No such spec", 0 },
     { "not_acceptable",           "Not acceptable", 406 },
     { "request_timeout",          "Request timeout", 408 },
     { "conflict",                 "Conflict", 409 },

@@ -54,6 +54,8 @@ static ngx_int_t ngx_api_led_limit_access(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static void *ngx_api_led_limit_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_limit_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_limit_describe(ngx_conf_t *cf,
+    ngx_api_led_limit_loc_conf_t *conf);
 static char *ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_api_led_limit_count(ngx_conf_t *cf,
@@ -972,7 +974,76 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         lmcf->need_local = 1;
     }
 
+    if (ngx_api_led_limit_describe(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/* the catalog: each limit, what it counts by, where, on a Redis error */
+
+static ngx_int_t
+ngx_api_led_limit_describe(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
+{
+    json_t                         *entry, *limits, *limit;
+    ngx_uint_t                      i;
+    ngx_api_led_limit_conf_t       *l;
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    static const char  *on_error[] = { "local", "open", "closed" };
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL || conf->off || conf->limits == NULL
+        || conf->limits->nelts == 0)
+    {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_limit_module);
+
+    limits = json_array();
+
+    if (limits == NULL || json_object_set_new(entry, "limits", limits)) {
+        return NGX_ERROR;
+    }
+
+    l = conf->limits->elts;
+
+    for (i = 0; i < conf->limits->nelts; i++) {
+
+        if (l[i].plan) {
+            /* the limits of the consumer's plan (the catalog's plans) */
+            limit = json_pack("{s:b}", "plan", 1);
+
+        } else {
+            limit = json_pack("{s:s%, s:i}", "rate", l[i].rate.text.data,
+                              l[i].rate.text.len, "burst", (int) l[i].burst);
+        }
+
+        if (limit == NULL || json_array_append_new(limits, limit)) {
+            return NGX_ERROR;
+        }
+
+        if (json_object_set_new(limit, "key",
+                                l[i].key
+                                ? json_stringn((char *) l[i].key->value.data,
+                                               l[i].key->value.len)
+                                : json_string("consumer, or address"))
+            || json_object_set_new(limit, "store",
+                                   json_string(lmcf->redis ? "redis"
+                                                           : "local"))
+            || (lmcf->redis
+                && json_object_set_new(limit, "on_error",
+                                       json_string(on_error[l[i].on_error]))))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -13,6 +13,7 @@
 
 
 #include "ngx_api_led_redis.h"
+#include "ngx_api_led_observe.h"
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 
