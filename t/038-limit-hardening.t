@@ -155,7 +155,7 @@ sprintf $::HOSTILE_HTTP, 0
 --- init
 my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
 Test::More::is($st, 503, 'TEST 4: on_error=closed');
-if (!$ENV{TEST_NGINX_USE_VALGRIND}) {
+if (!$ENV{TEST_NGINX_USE_VALGRIND} && !$ENV{TEST_NGINX_USE_ASAN}) {
     open my $f, '<', $Test::Nginx::Util::PidFile or die "pid file: $!";
     my $pid = <$f>;
     chomp $pid;

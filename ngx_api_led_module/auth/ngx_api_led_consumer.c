@@ -459,6 +459,10 @@ ngx_api_led_credential_read(ngx_http_request_t *r,
 
         /* query: every "name=value" of the arguments, names as $arg_ */
 
+        if (r->args.len == 0) {
+            continue;
+        }
+
         p = r->args.data;
         last = p + r->args.len;
 

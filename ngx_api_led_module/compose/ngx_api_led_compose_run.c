@@ -1136,7 +1136,7 @@ ngx_api_led_compose_foreach_answer(ngx_api_led_compose_t *cmp,
         }
 
         s = call->body;
-        e = call->body + call->len;
+        e = call->len ? call->body + call->len : s;
 
         /* an element's own line ends and indentation stay out */
 

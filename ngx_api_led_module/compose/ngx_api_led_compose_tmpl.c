@@ -890,7 +890,7 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
             break;
 
         default:
-            p = ngx_cpymem(p, val[i].value.data, val[i].value.len);
+            p = ngx_api_led_cpymem(p, val[i].value.data, val[i].value.len);
         }
     }
 

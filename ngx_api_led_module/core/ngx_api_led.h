@@ -38,6 +38,10 @@
 #define NGX_API_LED_LAYER_PROCESS     2
 #define NGX_API_LED_LAYER_SYSTEM      3
 
+/* memcpy() from NULL is undefined even for 0 bytes: an empty string may be */
+#define ngx_api_led_cpymem(dst, src, n)                                      \
+    ((n) ? ngx_cpymem(dst, src, n) : (u_char *) (dst))
+
 #define NGX_API_LED_CORRELATION_MAX   128
 
 /* the rate limits checked together for one request: a location's and its

@@ -197,8 +197,15 @@ ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
 {
     u_char     *p, *end, *seg, *eq, *next, *start;
     size_t      size;
-    ngx_str_t   v, t;
+    ngx_str_t   v, t, args;
     ngx_uint_t  done, match, n;
+
+    /* no arguments: r->args.data may be NULL, and NULL + 0 is undefined */
+    args = r->args;
+
+    if (args.len == 0) {
+        args.data = (u_char *) "";
+    }
 
     if (value) {
         v = *value;
@@ -215,13 +222,13 @@ ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
     }
 
     n = 1;
-    for (p = r->args.data, end = p + r->args.len; p < end; p++) {
+    for (p = args.data, end = p + args.len; p < end; p++) {
         if (*p == '&') {
             n++;
         }
     }
 
-    size = r->args.len + 2 + name->name.len
+    size = args.len + 2 + name->name.len
            + ngx_api_led_form_escape_len(v.data, v.len)
            + n * t.len;
 
@@ -232,9 +239,9 @@ ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
 
     p = start;
     done = 0;
-    end = r->args.data + r->args.len;
+    end = args.data + args.len;
 
-    for (seg = r->args.data; seg < end; seg = next + 1) {
+    for (seg = args.data; seg < end; seg = next + 1) {
         next = ngx_strlchr(seg, end, '&');
         if (next == NULL) {
             next = end;
@@ -1151,6 +1158,10 @@ ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names)
     u_char     *p, *q, *last;
     size_t      len;
     ngx_str_t   args;
+
+    if (r->args.len == 0) {
+        return NGX_OK;
+    }
 
     if (ngx_api_led_args_strip(r, names, r->args.data,
                                r->args.data + r->args.len, &args)

@@ -518,7 +518,7 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
 
     item->name.data = p;
 
-    p = ngx_cpymem(p, prefix->data, prefix->len);
+    p = ngx_api_led_cpymem(p, prefix->data, prefix->len);
     p = ngx_cpymem(p, name->data, name->len);
 
     item->name.len = p - item->name.data;

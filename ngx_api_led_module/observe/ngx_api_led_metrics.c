@@ -776,7 +776,7 @@ ngx_api_led_metrics_escape(ngx_pool_t *pool, ngx_str_t *name,
         return NGX_ERROR;
     }
 
-    out->data = ngx_cpymem(p, out->data, out->len);
+    out->data = ngx_api_led_cpymem(p, out->data, out->len);
 
     if (!first) {
         *out->data++ = ',';

@@ -451,7 +451,7 @@ ngx_api_led_transform_send(ngx_http_request_t *r,
     b->temporary = (len > 0);
     b->start = data;
     b->pos = data;
-    b->last = data + len;
+    b->last = len ? data + len : data;
     b->end = b->last;
 
     if (r == r->main) {
