@@ -320,6 +320,11 @@ ngx_api_led_consumer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->auth) {
+        /* the access step runs where authentication applies, only */
+        ngx_api_led_use_step(cf, NGX_API_LED_STEP_AUTH);
+    }
+
     return NGX_CONF_OK;
 }
 

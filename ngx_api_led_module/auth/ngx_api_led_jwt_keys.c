@@ -28,7 +28,7 @@ struct ngx_api_led_jwt_fetch_s {
 
 typedef struct {
     ngx_queue_t                  queue;
-    ngx_event_t                  ev;
+    ngx_event_t                  ev;          /* the wait's timer */
     ngx_http_request_t          *r;
     ngx_api_led_jwt_req_ctx_t   *jctx;
     unsigned                     queued:1;
@@ -697,8 +697,8 @@ ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
 
 
 /*
- * The fetch is over: every waiting request runs again from a posted
- * event (never from inside another request's handler).
+ * The fetch is over: every waiting request is woken (it runs again from a
+ * posted event, never from inside the fetching request's handler).
  */
 
 static void
@@ -727,7 +727,7 @@ ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_t *remote,
             ngx_del_timer(&w->ev);
         }
 
-        ngx_post_event(&w->ev, &ngx_posted_events);
+        (void) ngx_api_led_wake(w->r);
     }
 }
 
@@ -747,7 +747,7 @@ ngx_api_led_jwt_waiter_handler(ngx_event_t *ev)
         w->jctx->fetch_done = 1;
     }
 
-    ngx_api_led_resume(w->r);
+    (void) ngx_api_led_wake(w->r);
 }
 
 
@@ -763,9 +763,5 @@ ngx_api_led_jwt_waiter_cleanup(void *data)
 
     if (w->ev.timer_set) {
         ngx_del_timer(&w->ev);
-    }
-
-    if (w->ev.posted) {
-        ngx_delete_posted_event(&w->ev);
     }
 }

@@ -83,8 +83,8 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
 {
     ngx_int_t                        rc;
     ngx_uint_t                       i;
+    ngx_str_t                       *cid;
     ngx_table_elt_t                 *h;
-    ngx_api_led_ctx_t               *ctx;
     ngx_http_request_t              *pr;
     ngx_pool_cleanup_t              *cln;
     ngx_api_led_compose_t           *cmp, *pcmp;
@@ -118,8 +118,8 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
         }
     }
 
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL) {
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -170,9 +170,8 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
                                     &ngx_api_led_compose_cid_header);
 
         if (h
-            && h->value.len == ctx->correlation_id.len
-            && ngx_strncmp(h->value.data, ctx->correlation_id.data,
-                           h->value.len) == 0)
+            && h->value.len == cid->len
+            && ngx_strncmp(h->value.data, cid->data, h->value.len) == 0)
         {
             cmp->copy_headers = 0;
         }
@@ -471,10 +470,10 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
     ngx_uint_t          i, n;
     ngx_list_part_t    *lp;
     ngx_table_elt_t    *h, *nh;
-    ngx_api_led_ctx_t  *ctx;
+    ngx_str_t          *cid;
 
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL) {
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
         return NGX_ERROR;
     }
 
@@ -595,7 +594,7 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
     nh->hash = ngx_hash_key((u_char *) "x-correlation-id",
                             sizeof("x-correlation-id") - 1);
     nh->key = ngx_api_led_compose_cid_header;
-    nh->value = ctx->correlation_id;
+    nh->value = *cid;
     nh->lowcase_key = (u_char *) "x-correlation-id";
 #if (nginx_version >= 1023000)
     nh->next = NULL;

@@ -30,12 +30,17 @@ static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
 static ngx_int_t ngx_api_led_random_bytes(u_char *buf, size_t n);
 static ngx_int_t ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
+static ngx_int_t ngx_api_led_wake_event(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+static void ngx_api_led_wake_handler(ngx_event_t *ev);
 
 static ngx_int_t ngx_api_led_variable_api(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_layer(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_correlation_id(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_plan(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -49,9 +54,11 @@ static ngx_str_t  ngx_api_led_layer_names[] = {
 };
 
 static ngx_str_t  ngx_api_led_correlation_header =
-    ngx_string("X-Correlation-ID");
-static ngx_api_led_edit_name_t  ngx_api_led_correlation_name =
-    { ngx_string("X-Correlation-ID"), ngx_string("x-correlation-id"), 0 };
+    ngx_string(NGX_API_LED_CORRELATION_HEADER);
+static ngx_api_led_edit_name_t  ngx_api_led_correlation_name = {
+    ngx_string(NGX_API_LED_CORRELATION_HEADER),
+    ngx_string(NGX_API_LED_CORRELATION_LOWCASE), 0
+};
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -110,8 +117,7 @@ static ngx_http_variable_t  ngx_api_led_vars[] = {
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("api_led_correlation_id"), NULL,
-      ngx_api_led_variable_ctx_str,
-      offsetof(ngx_api_led_ctx_t, correlation_id), 0, 0 },
+      ngx_api_led_variable_correlation_id, 0, 0, 0 },
 
     { ngx_string("api_led_consumer"), NULL, ngx_api_led_variable_ctx_str,
       offsetof(ngx_api_led_ctx_t, consumer_id), NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -154,27 +160,41 @@ ngx_api_led_add_variable_table(ngx_conf_t *cf, ngx_http_variable_t *vars)
 }
 
 
+/*
+ * The access handler and the header filter exist only when a location
+ * needs them (an API, a policy's step): the policies marked the locations
+ * that use their steps while the locations were merged, which happened
+ * before any postconfiguration.
+ */
+
 static ngx_int_t
 ngx_api_led_init(ngx_conf_t *cf)
 {
     ngx_http_handler_pt        *h;
+    ngx_api_led_main_conf_t    *lmcf;
     ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_api_led_access_handler;
 
     ngx_api_led_correlation_name.hash =
         ngx_hash_key(ngx_api_led_correlation_name.lowcase.data,
                      ngx_api_led_correlation_name.lowcase.len);
 
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_api_led_header_filter;
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    if (lmcf->apis || lmcf->steps_used) {
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_api_led_access_handler;
+    }
+
+    if (lmcf->apis) {
+        ngx_http_next_header_filter = ngx_http_top_header_filter;
+        ngx_http_top_header_filter = ngx_api_led_header_filter;
+    }
 
     return NGX_OK;
 }
@@ -209,6 +229,25 @@ ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
 }
 
 
+/*
+ * Called from a policy's merge_loc_conf when its step applies to the
+ * location being merged (whose configuration cf->ctx holds then).
+ */
+
+void
+ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot)
+{
+    ngx_api_led_loc_conf_t   *llcf;
+    ngx_api_led_main_conf_t  *lmcf;
+
+    llcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    llcf->steps |= 1 << slot;
+    lmcf->steps_used |= 1 << slot;
+}
+
+
 static void *
 ngx_api_led_create_loc_conf(ngx_conf_t *cf)
 {
@@ -224,6 +263,7 @@ ngx_api_led_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->api = { 0, NULL };
      *     conf->version = { 0, NULL };
+     *     conf->steps = 0;            (set by the policies' merges)
      */
 
     conf->layer = NGX_CONF_UNSET_UINT;
@@ -258,8 +298,9 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_loc_conf_t *llcf = conf;
 
-    ngx_str_t   *value, s;
-    ngx_uint_t   i, n;
+    ngx_str_t                *value, s;
+    ngx_uint_t                i, n;
+    ngx_api_led_main_conf_t  *lmcf;
 
     if (llcf->layer != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
@@ -267,10 +308,10 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len == 0 || value[1].len > 64) {
+    if (value[1].len == 0 || value[1].len > NGX_API_LED_NAME_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "api name \"%V\" must be 1 to 64 characters",
-                           &value[1]);
+                           "api name \"%V\" must be 1 to %d characters",
+                           &value[1], NGX_API_LED_NAME_MAX);
         return NGX_CONF_ERROR;
     }
 
@@ -287,6 +328,9 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     llcf->api = value[1];
     llcf->layer = NGX_API_LED_LAYER_NONE;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+    lmcf->apis = 1;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -372,13 +416,38 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
 
     cln->handler = ngx_api_led_ctx_cleanup;
 
-    if (ngx_api_led_init_correlation_id(r, ctx) != NGX_OK) {
+    ngx_http_set_ctx(r, ctx, ngx_api_led_module);
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "api_led: request state created");
+
+    return ctx;
+}
+
+
+/*
+ * The correlation id is made when something needs it: an API location
+ * forwards and returns it, a problem or a composition part carries it,
+ * $api_led_correlation_id shows it.
+ */
+
+ngx_str_t *
+ngx_api_led_correlation_id(ngx_http_request_t *r)
+{
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
         return NULL;
     }
 
-    ngx_http_set_ctx(r, ctx, ngx_api_led_module);
+    if (ctx->correlation_id.len == 0
+        && ngx_api_led_init_correlation_id(r->main, ctx) != NGX_OK)
+    {
+        return NULL;
+    }
 
-    return ctx;
+    return &ctx->correlation_id;
 }
 
 
@@ -408,6 +477,11 @@ static void
 ngx_api_led_ctx_cleanup(void *data)
 {
     ngx_api_led_ctx_t  *ctx = data;
+
+    /* a wake-up posted for a request that goes away never runs */
+    if (ctx->wake && ctx->wake->posted) {
+        ngx_delete_posted_event(ctx->wake);
+    }
 
     if (ctx->claims) {
         json_decref(ctx->claims);
@@ -464,6 +538,10 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     p = ngx_hex_dump(p, rnd + 10, 6);
 
     ctx->correlation_id.len = p - ctx->correlation_id.data;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "api_led: correlation id \"%V\" generated",
+                   &ctx->correlation_id);
 
     return NGX_OK;
 }
@@ -530,14 +608,24 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
     ngx_int_t                 rc;
     ngx_uint_t                i;
     ngx_api_led_ctx_t        *ctx;
+    ngx_api_led_loc_conf_t   *llcf;
     ngx_api_led_main_conf_t  *lmcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->api.len == 0 && llcf->steps == 0) {
+        /* nothing of the module here: no state made */
+        return NGX_DECLINED;
+    }
 
     ctx = ngx_api_led_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK) {
+    if (llcf->api.len
+        && ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -545,11 +633,22 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
 
     for (i = 0; i < NGX_API_LED_STEP_N; i++) {
 
-        if (lmcf->steps[i] == NULL || (ctx->steps_done & (1 << i))) {
+        if (lmcf->steps[i] == NULL
+            || !(llcf->steps & (1 << i))
+            || (ctx->steps_done & (1 << i)))
+        {
             continue;
         }
 
         rc = lmcf->steps[i](r, ctx);
+
+        if (rc == NGX_AGAIN) {
+            /* made now: waking the request later cannot fail */
+            if (ngx_api_led_wake_event(r, ctx) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
         if (rc != NGX_DECLINED) {
             return rc;
         }
@@ -571,13 +670,16 @@ static ngx_int_t
 ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx)
 {
-    ngx_table_elt_t         *h;
-    ngx_api_led_loc_conf_t  *llcf;
+    ngx_table_elt_t  *h;
 
-    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
-
-    if (llcf->api.len == 0 || ctx->correlation_forwarded) {
+    if (ctx->correlation_forwarded) {
         return NGX_OK;
+    }
+
+    if (ctx->correlation_id.len == 0
+        && ngx_api_led_init_correlation_id(r, ctx) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     ctx->correlation_forwarded = 1;
@@ -595,11 +697,59 @@ ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
 }
 
 
-void
-ngx_api_led_resume(ngx_http_request_t *r)
-{
-    ngx_connection_t  *c;
+/*
+ * Wakes a request suspended in the access phase (it runs on the main
+ * request): the event lives in the shared ctx, whose cleanup takes a
+ * posted event off the queue when the request goes away first.
+ */
 
+ngx_int_t
+ngx_api_led_wake(ngx_http_request_t *r)
+{
+    ngx_api_led_ctx_t  *ctx;
+
+    r = r->main;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL || ngx_api_led_wake_event(r, ctx) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "api_led: a suspended request cannot be woken");
+        return NGX_ERROR;
+    }
+
+    ngx_post_event(ctx->wake, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_wake_event(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    if (ctx->wake) {
+        return NGX_OK;
+    }
+
+    ctx->wake = ngx_pcalloc(r->pool, sizeof(ngx_event_t));
+    if (ctx->wake == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->wake->handler = ngx_api_led_wake_handler;
+    ctx->wake->data = r;
+    ctx->wake->log = r->connection->log;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_api_led_wake_handler(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ev->data;
     c = r->connection;
 
     r->read_event_handler = ngx_http_block_reading;
@@ -615,7 +765,7 @@ ngx_api_led_resume(ngx_http_request_t *r)
 static ngx_int_t
 ngx_api_led_header_filter(ngx_http_request_t *r)
 {
-    ngx_api_led_ctx_t       *ctx;
+    ngx_str_t               *cid;
     ngx_api_led_loc_conf_t  *llcf;
 
     if (r != r->main) {
@@ -628,13 +778,12 @@ ngx_api_led_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL) {
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
         return NGX_ERROR;
     }
 
-    if (ngx_api_led_set_header(r, &ngx_api_led_correlation_header,
-                               &ctx->correlation_id)
+    if (ngx_api_led_set_header(r, &ngx_api_led_correlation_header, cid)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -773,6 +922,27 @@ ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
     v->no_cacheable = 0;
     v->not_found = 0;
     v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_variable_correlation_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t  *cid;
+
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = cid->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = cid->data;
 
     return NGX_OK;
 }

@@ -42,7 +42,7 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
 
 static ngx_str_t  ngx_api_led_problem_type = ngx_string("urn:api-led:error:");
 static ngx_str_t  ngx_api_led_problem_content_type =
-    ngx_string("application/problem+json");
+    ngx_string(NGX_API_LED_PROBLEM_TYPE);
 
 
 static ngx_int_t ngx_api_led_problem_vsend(ngx_http_request_t *r,
@@ -88,9 +88,8 @@ ngx_api_led_problem_vsend(ngx_http_request_t *r, ngx_uint_t status,
 {
     size_t              len;
     u_char             *p, detail[NGX_API_LED_DETAIL_MAX];
-    ngx_str_t           title, cid, dtl;
+    ngx_str_t           title, cid, dtl, *id;
     ngx_buf_t          *b;
-    ngx_api_led_ctx_t  *ctx;
 
     if (r->header_sent) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -109,9 +108,9 @@ ngx_api_led_problem_vsend(ngx_http_request_t *r, ngx_uint_t status,
 
     ngx_api_led_problem_title(code, &title);
 
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx) {
-        cid = ctx->correlation_id;
+    id = ngx_api_led_correlation_id(r);
+    if (id) {
+        cid = *id;
 
     } else {
         ngx_str_null(&cid);

@@ -709,6 +709,11 @@ ngx_api_led_limit_init(ngx_conf_t *cf)
         }
     }
 
+    if (!lmcf->need_local) {
+        /* no location limits requests: nothing to register */
+        return NGX_OK;
+    }
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_api_led_limit_header_filter;
 
@@ -783,6 +788,9 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
         /* every limit may be counted locally: no Redis, or on_error=local */
         lmcf->need_local = 1;
+
+        /* the access step runs where limits apply, only */
+        ngx_api_led_use_step(cf, NGX_API_LED_STEP_LIMIT);
     }
 
     return NGX_CONF_OK;

@@ -642,9 +642,8 @@ ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
 
 /*
  * Each request still there gets its share of the reply (NULL: Redis
- * failed) and goes on.  A request that goes on may end others of the
- * batch (say, HTTP/2 streams of one connection): their places are read
- * afresh each time.
+ * failed) and is woken: it goes on from a posted event, after the Redis
+ * read loop (or the batch's timer) is done with the batch.
  */
 
 static void
@@ -675,7 +674,7 @@ ngx_api_led_limit_redis_hand_out(ngx_api_led_limit_batch_t *b,
                 lctx->failed = 1;
             }
 
-            ngx_api_led_resume(lctx->request);
+            (void) ngx_api_led_wake(lctx->request);
         }
 
         pos += b->sizes[i];
