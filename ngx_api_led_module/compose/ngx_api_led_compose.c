@@ -24,6 +24,7 @@ static ngx_int_t ngx_api_led_compose_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_compose_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_compose_init(ngx_conf_t *cf);
+static void *ngx_api_led_compose_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_compose_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -95,7 +96,7 @@ static ngx_http_module_t  ngx_api_led_compose_module_ctx = {
     ngx_api_led_compose_add_variables,     /* preconfiguration */
     ngx_api_led_compose_init,              /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_api_led_compose_create_main_conf,  /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -299,9 +300,28 @@ ngx_api_led_compose_init(ngx_conf_t *cf)
 
     *h = ngx_api_led_compose_callers_handler;
 
-    ngx_api_led_compose_filter_init();
-
     return NGX_OK;
+}
+
+
+static void *
+ngx_api_led_compose_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_api_led_compose_main_conf_t  *cmcf;
+
+    cmcf = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_compose_main_conf_t));
+    if (cmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&cmcf->locations, cf->pool, 4,
+                       sizeof(ngx_api_led_compose_location_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return cmcf;
 }
 
 
@@ -362,9 +382,11 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_compose_loc_conf_t *lcf = conf;
 
-    char                      *rv;
-    ngx_conf_t                 save;
-    ngx_http_core_loc_conf_t  *clcf;
+    char                             *rv;
+    ngx_conf_t                        save;
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_api_led_compose_location_t   *loc;
+    ngx_api_led_compose_main_conf_t  *cmcf;
 
     if (lcf->parts) {
         return "is duplicate";
@@ -402,7 +424,18 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    clcf->handler = ngx_api_led_compose_handler;
+    /* the request path's module makes it the content handler */
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
+
+    loc = ngx_array_push(&cmcf->locations);
+    if (loc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    loc->clcf = clcf;
+    loc->file = cf->conf_file->file.name.data;
+    loc->line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }

@@ -15,6 +15,14 @@
 #include "ngx_api_led_json.h"
 
 
+/*
+ * The concern's files call one way: the request path
+ * (ngx_api_led_compose_run.c) is an nginx module of its own that installs
+ * the content handler in the locations the directive recorded and its body
+ * filter; it reads the configuration and the request ctx of
+ * ngx_api_led_compose_module (ngx_api_led_compose.c: the directives),
+ * which never calls it.  Both use ngx_api_led_compose_merge.c.
+ */
 extern ngx_module_t  ngx_api_led_compose_module;
 
 
@@ -75,6 +83,19 @@ typedef struct {
 } ngx_api_led_compose_part_conf_t;
 
 
+/* a location with api_led_compose, for the content handler */
+typedef struct {
+    ngx_http_core_loc_conf_t         *clcf;
+    u_char                           *file;
+    ngx_uint_t                        line;
+} ngx_api_led_compose_location_t;
+
+
+typedef struct {
+    ngx_array_t                       locations; /* compose_location_t */
+} ngx_api_led_compose_main_conf_t;
+
+
 typedef struct {
     ngx_array_t                      *parts;     /* compose_part_conf_t */
     ngx_uint_t                        merge;
@@ -124,10 +145,6 @@ struct ngx_api_led_compose_s {
     unsigned                          copy_headers:1;
 };
 
-
-/* ngx_api_led_compose_run.c: the request path */
-ngx_int_t ngx_api_led_compose_handler(ngx_http_request_t *r);
-void ngx_api_led_compose_filter_init(void);
 
 /* ngx_api_led_compose_merge.c: answers and JSON validation */
 ngx_int_t ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp,

@@ -13,6 +13,11 @@
  * part produces (nothing of it reaches the client).  Unlike in-memory
  * subrequests, a part may itself be a composition (an Experience API
  * composing Process APIs that compose System APIs).
+ *
+ * A module of its own (ngx_api_led_compose_run_module), without
+ * directives: at postconfiguration it makes its handler the content
+ * handler of the locations with api_led_compose and installs its body
+ * filter, when there are any.
  */
 
 
@@ -31,6 +36,8 @@ typedef struct {
 } ngx_api_led_compose_value_t;
 
 
+static ngx_int_t ngx_api_led_compose_run_init(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_compose_handler(ngx_http_request_t *r);
 static void ngx_api_led_compose_wake(ngx_http_request_t *r);
 static void ngx_api_led_compose_run(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp);
@@ -66,19 +73,91 @@ static ngx_int_t ngx_api_led_compose_keep(ngx_http_request_t *r,
 
 
 static ngx_str_t  ngx_api_led_compose_json_type =
-    ngx_string("application/json");
+    ngx_string(NGX_API_LED_JSON_TYPE);
 static ngx_str_t  ngx_api_led_compose_partial_header =
     ngx_string("API-Led-Partial");
 static ngx_str_t  ngx_api_led_compose_cid_header =
-    ngx_string("X-Correlation-ID");
+    ngx_string(NGX_API_LED_CORRELATION_HEADER);
+
+
+static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_api_led_compose_run_init,          /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_api_led_compose_run_module = {
+    NGX_MODULE_V1,
+    &ngx_api_led_compose_run_module_ctx,   /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
 
 
 static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
 
 
+/*
+ * The locations with api_led_compose get the content handler; a content
+ * handler set there by a later directive (proxy_pass after the block) is
+ * a conflict, reported with the block's file and line.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_run_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                        i;
+    ngx_api_led_compose_location_t   *loc;
+    ngx_api_led_compose_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
+
+    if (cmcf->locations.nelts == 0) {
+        return NGX_OK;
+    }
+
+    loc = cmcf->locations.elts;
+
+    for (i = 0; i < cmcf->locations.nelts; i++) {
+
+        if (loc[i].clcf->handler) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"api_led_compose\" directive conflicts with "
+                          "another content handler of the location in "
+                          "%s:%ui", loc[i].file, loc[i].line);
+            return NGX_ERROR;
+        }
+
+        loc[i].clcf->handler = ngx_api_led_compose_handler;
+    }
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_api_led_compose_body_filter;
+
+    return NGX_OK;
+}
+
+
 /* the content handler */
 
-ngx_int_t
+static ngx_int_t
 ngx_api_led_compose_handler(ngx_http_request_t *r)
 {
     ngx_int_t                        rc;
@@ -219,7 +298,8 @@ ngx_api_led_compose_run(ngx_api_led_compose_t *cmp)
 
     ngx_api_led_compose_schedule(cmp);
 
-    all = (cmp->nparts == 32) ? 0xffffffff : ((1U << cmp->nparts) - 1);
+    all = (cmp->nparts == NGX_API_LED_COMPOSE_MAX_PARTS)
+          ? 0xffffffff : ((1U << cmp->nparts) - 1);
 
     if (cmp->running == 0 && cmp->done == all) {
         ngx_api_led_compose_finish(cmp);
@@ -1393,10 +1473,3 @@ ngx_api_led_compose_keep(ngx_http_request_t *r,
     return NGX_OK;
 }
 
-
-void
-ngx_api_led_compose_filter_init(void)
-{
-    ngx_http_next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = ngx_api_led_compose_body_filter;
-}

@@ -703,7 +703,8 @@ ngx_api_led_limit_init(ngx_conf_t *cf)
     /* a limit counted locally needs a zone: 1m unless one was given */
 
     if (lmcf->need_local && lmcf->shm_zone == NULL) {
-        lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, 1024 * 1024);
+        lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, 1024 * 1024,
+                                                    &ngx_api_led_limit_module);
         if (lmcf->shm_zone == NULL) {
             return NGX_ERROR;
         }
@@ -850,7 +851,8 @@ ngx_api_led_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, size);
+    lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, size,
+                                                &ngx_api_led_limit_module);
     if (lmcf->shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }

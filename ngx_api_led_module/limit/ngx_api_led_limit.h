@@ -142,7 +142,8 @@ void ngx_api_led_limit_redis_exit_process(
 /* ngx_api_led_limit_local.c: the shared-memory store */
 void ngx_api_led_limit_local(ngx_http_request_t *r,
     ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
-ngx_shm_zone_t *ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size);
+ngx_shm_zone_t *ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size,
+    void *tag);
 
 
 #endif /* _NGX_API_LED_LIMIT_H_INCLUDED_ */
