@@ -72,8 +72,8 @@ static ngx_str_t  ngx_api_led_limit_h_reset = ngx_string("RateLimit-Reset");
 static ngx_str_t  ngx_api_led_limit_h_retry_after = ngx_string("Retry-After");
 
 
-/* the outage this worker last warned about */
-static ngx_uint_t  ngx_api_led_limit_warned;
+/* this worker's state (each worker process has its own), see init_process */
+static ngx_api_led_limit_worker_t  *ngx_api_led_limit_worker;
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -219,12 +219,12 @@ ngx_api_led_limit_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    if (lmcf->redis == NULL) {
+    if (lmcf->redis == NULL || ngx_api_led_limit_worker == NULL) {
         ngx_api_led_limit_local(r, lmcf, lctx);
         return ngx_api_led_limit_decide(r, lctx);
     }
 
-    rc = ngx_api_led_limit_redis(r, lmcf, lctx);
+    rc = ngx_api_led_limit_redis(r, ngx_api_led_limit_worker, lctx);
 
     if (rc == NGX_AGAIN) {
         lctx->state = NGX_API_LED_LIMIT_WAITING;
@@ -400,6 +400,7 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
     ngx_uint_t                      i, closed, local, admitted;
     ngx_msec_t                      ms;
     ngx_api_led_limit_item_t       *item, *best;
+    ngx_api_led_limit_worker_t     *wk;
     ngx_api_led_limit_loc_conf_t   *llcf;
     ngx_api_led_limit_main_conf_t  *lmcf;
 
@@ -407,6 +408,9 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_limit_module);
     llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_limit_module);
+
+    /* a failure is Redis's: only then the worker's state is there */
+    wk = ngx_api_led_limit_worker;
 
     item = lctx->items;
 
@@ -426,7 +430,7 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
         if (closed) {
             lctx->store = NGX_API_LED_LIMIT_STORE_NONE;
 
-            ms = ngx_api_led_redis_retry_after(lmcf->redis);
+            ms = ngx_api_led_redis_retry_after(wk->redis);
 
             if (ngx_api_led_limit_retry_after(r, ms) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -441,10 +445,8 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
 
         /* one warning per outage and worker, not one per request */
 
-        if (ngx_api_led_limit_warned
-            != ngx_api_led_redis_outage(lmcf->redis))
-        {
-            ngx_api_led_limit_warned = ngx_api_led_redis_outage(lmcf->redis);
+        if (wk->warned != ngx_api_led_redis_outage(wk->redis)) {
+            wk->warned = ngx_api_led_redis_outage(wk->redis);
 
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "api_led: redis unavailable, rate limits %s "
@@ -1088,33 +1090,50 @@ invalid_name:
 }
 
 
+/*
+ * The worker's state, in the cycle's pool: only with Redis (the local
+ * store keeps everything in shared memory) and only when some location
+ * limits requests.
+ */
+
 static ngx_int_t
 ngx_api_led_limit_init_process(ngx_cycle_t *cycle)
 {
+    ngx_api_led_limit_worker_t     *wk;
     ngx_api_led_limit_main_conf_t  *lmcf;
 
     lmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_api_led_limit_module);
 
-    if (lmcf == NULL || lmcf->redis == NULL) {
+    if (lmcf == NULL || lmcf->redis == NULL || !lmcf->need_local) {
         return NGX_OK;
     }
 
-    return ngx_api_led_limit_redis_init_process(cycle, lmcf);
+    wk = ngx_pcalloc(cycle->pool, sizeof(ngx_api_led_limit_worker_t));
+    if (wk == NULL) {
+        return NGX_ERROR;
+    }
+
+    wk->conf = lmcf;
+
+    if (ngx_api_led_limit_redis_init_process(cycle, wk) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_limit_worker = wk;
+
+    return NGX_OK;
 }
 
 
 static void
 ngx_api_led_limit_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_api_led_limit_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_api_led_limit_module);
-
-    if (lmcf == NULL || lmcf->redis == NULL) {
+    if (ngx_api_led_limit_worker == NULL) {
         return;
     }
 
-    ngx_api_led_limit_redis_exit_process(lmcf);
+    ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_worker);
+
+    ngx_api_led_limit_worker = NULL;
 }
