@@ -583,19 +583,9 @@ ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
      * token (Authorization), not its cookies.
      */
 
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, 2,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
+    if (ngx_api_led_edit_headers_in_clear(sr) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    sr->headers_in.authorization = NULL;
-#if (nginx_version >= 1023000)
-    sr->headers_in.cookie = NULL;
-#else
-    sr->headers_in.cookies.nelts = 0;
-#endif
 
     fetch->remote = remote;
     fetch->state = st;

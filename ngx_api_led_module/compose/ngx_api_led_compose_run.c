@@ -79,6 +79,16 @@ static ngx_str_t  ngx_api_led_compose_partial_header =
 static ngx_str_t  ngx_api_led_compose_cid_header =
     ngx_string(NGX_API_LED_CORRELATION_HEADER);
 
+/* the request headers a part gets (hashes at postconfiguration) */
+static ngx_api_led_edit_name_t  ngx_api_led_compose_h_cid = {
+    ngx_string(NGX_API_LED_CORRELATION_HEADER),
+    ngx_string(NGX_API_LED_CORRELATION_LOWCASE), 0
+};
+static ngx_api_led_edit_name_t  ngx_api_led_compose_h_type =
+    { ngx_string("Content-Type"), ngx_string("content-type"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_compose_h_length =
+    { ngx_string("Content-Length"), ngx_string("content-length"), 0 };
+
 
 static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
     NULL,                                  /* preconfiguration */
@@ -132,6 +142,16 @@ ngx_api_led_compose_run_init(ngx_conf_t *cf)
     if (cmcf->locations.nelts == 0) {
         return NGX_OK;
     }
+
+    ngx_api_led_compose_h_cid.hash =
+        ngx_hash_key(ngx_api_led_compose_h_cid.lowcase.data,
+                     ngx_api_led_compose_h_cid.lowcase.len);
+    ngx_api_led_compose_h_type.hash =
+        ngx_hash_key(ngx_api_led_compose_h_type.lowcase.data,
+                     ngx_api_led_compose_h_type.lowcase.len);
+    ngx_api_led_compose_h_length.hash =
+        ngx_hash_key(ngx_api_led_compose_h_length.lowcase.data,
+                     ngx_api_led_compose_h_length.lowcase.len);
 
     loc = cmcf->locations.elts;
 
@@ -546,141 +566,54 @@ static ngx_int_t
 ngx_api_led_compose_part_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr, ngx_str_t *body)
 {
-    u_char             *p;
-    ngx_uint_t          i, n;
-    ngx_list_part_t    *lp;
-    ngx_table_elt_t    *h, *nh;
-    ngx_str_t          *cid;
+    u_char     *p;
+    ngx_str_t  *cid, len;
+
+    static ngx_str_t  drop[] = {
+        ngx_string("Content-Length"),
+        ngx_string("Content-Type"),
+        ngx_string("Transfer-Encoding"),
+        ngx_string(NGX_API_LED_CORRELATION_HEADER),
+        ngx_null_string
+    };
 
     cid = ngx_api_led_correlation_id(r);
     if (cid == NULL) {
         return NGX_ERROR;
     }
 
-    n = 0;
-
-    for (lp = &r->headers_in.headers.part; lp; lp = lp->next) {
-        n += lp->nelts;
-    }
-
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, n + 3,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
+    if (ngx_api_led_edit_headers_in_copy(sr, drop) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    lp = &r->headers_in.headers.part;
-    h = lp->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= lp->nelts) {
-            if (lp->next == NULL) {
-                break;
-            }
-
-            lp = lp->next;
-            h = lp->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        if ((h[i].key.len == sizeof("Content-Length") - 1
-             && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Length",
-                                h[i].key.len) == 0)
-            || (h[i].key.len == sizeof("Content-Type") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
-                                   h[i].key.len) == 0)
-            || (h[i].key.len == sizeof("Transfer-Encoding") - 1
-                && ngx_strncasecmp(h[i].key.data,
-                                   (u_char *) "Transfer-Encoding",
-                                   h[i].key.len) == 0)
-            || (h[i].key.len == ngx_api_led_compose_cid_header.len
-                && ngx_strncasecmp(h[i].key.data,
-                                   ngx_api_led_compose_cid_header.data,
-                                   h[i].key.len) == 0))
-        {
-            continue;
-        }
-
-        nh = ngx_list_push(&sr->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nh = h[i];
-#if (nginx_version >= 1023000)
-        nh->next = NULL;
-#endif
-    }
-
-    sr->headers_in.content_length = NULL;
     sr->headers_in.content_length_n = -1;
-    sr->headers_in.content_type = NULL;
-    sr->headers_in.transfer_encoding = NULL;
     sr->headers_in.chunked = 0;
 
     if (body) {
-        nh = ngx_list_push(&sr->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        /* the proxy module looks request headers up by their hash */
-        nh->hash = ngx_hash_key((u_char *) "content-type",
-                                sizeof("content-type") - 1);
-        ngx_str_set(&nh->key, "Content-Type");
-        nh->value = ngx_api_led_compose_json_type;
-        nh->lowcase_key = (u_char *) "content-type";
-#if (nginx_version >= 1023000)
-        nh->next = NULL;
-#endif
-
-        sr->headers_in.content_type = nh;
-
-        nh = ngx_list_push(&sr->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
         p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        nh->hash = ngx_hash_key((u_char *) "content-length",
-                                sizeof("content-length") - 1);
-        ngx_str_set(&nh->key, "Content-Length");
-        nh->value.data = p;
-        nh->value.len = ngx_sprintf(p, "%uz", body->len) - p;
-        nh->lowcase_key = (u_char *) "content-length";
-#if (nginx_version >= 1023000)
-        nh->next = NULL;
-#endif
+        len.data = p;
+        len.len = ngx_sprintf(p, "%uz", body->len) - p;
 
-        sr->headers_in.content_length = nh;
+        if (ngx_api_led_edit_headers_in_set(sr, &ngx_api_led_compose_h_type,
+                                            &ngx_api_led_compose_json_type, 1)
+            != NGX_OK
+            || ngx_api_led_edit_headers_in_set(sr,
+                                               &ngx_api_led_compose_h_length,
+                                               &len, 1)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         sr->headers_in.content_length_n = body->len;
     }
 
-    nh = ngx_list_push(&sr->headers_in.headers);
-    if (nh == NULL) {
-        return NGX_ERROR;
-    }
-
-    nh->hash = ngx_hash_key((u_char *) "x-correlation-id",
-                            sizeof("x-correlation-id") - 1);
-    nh->key = ngx_api_led_compose_cid_header;
-    nh->value = *cid;
-    nh->lowcase_key = (u_char *) "x-correlation-id";
-#if (nginx_version >= 1023000)
-    nh->next = NULL;
-#endif
-
-    return NGX_OK;
+    return ngx_api_led_edit_headers_in_set(sr, &ngx_api_led_compose_h_cid,
+                                           cid, 1);
 }
 
 
