@@ -280,13 +280,13 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
     ngx_api_led_jwt_reject_t *rj)
 {
     u_char                        *p, *dot[4];
+    u_char                         err[NGX_API_LED_JSON_ERRLEN];
     double                         e;
     json_t                        *header, *v;
     time_t                         exp;
     ngx_int_t                      rc, alg;
     ngx_str_t                      seg, dec, kid, input, sig;
     ngx_uint_t                     ndots, candidates, generation;
-    json_error_t                   error;
     ngx_api_led_jwt_cache_t       *cache;
 
     ndots = 0;
@@ -337,13 +337,17 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    header = json_loadb((char *) dec.data, dec.len, JSON_REJECT_DUPLICATES,
-                        &error);
-    if (header == NULL) {
-        rj->description =
-            (json_error_code(&error) == json_error_duplicate_key)
-            ? "the token header has a duplicate member"
-            : "the token header is not JSON";
+    rc = ngx_api_led_json_parse(dec.data, dec.len, NGX_API_LED_JSON_UNIQUE,
+                                &header, err, sizeof(err));
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        rj->description = (rc == NGX_API_LED_JSON_DUPLICATE)
+                          ? "the token header has a duplicate member"
+                          : "the token header is not JSON";
         return NGX_DECLINED;
     }
 
@@ -516,14 +520,18 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    *claims = json_loadb((char *) dec.data, dec.len, JSON_REJECT_DUPLICATES,
-                         &error);
+    *claims = NULL;
 
-    if (*claims == NULL || !json_is_object(*claims)) {
+    rc = ngx_api_led_json_parse(dec.data, dec.len, NGX_API_LED_JSON_UNIQUE,
+                                claims, err, sizeof(err));
 
-        if (*claims == NULL
-            && json_error_code(&error) == json_error_duplicate_key)
-        {
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK || !json_is_object(*claims)) {
+
+        if (rc == NGX_API_LED_JSON_DUPLICATE) {
             rj->description = "the token payload has a duplicate member";
 
         } else {

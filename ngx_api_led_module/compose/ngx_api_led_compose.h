@@ -146,12 +146,11 @@ struct ngx_api_led_compose_s {
 };
 
 
-/* ngx_api_led_compose_merge.c: answers and JSON validation */
+/* ngx_api_led_compose_merge.c: the answer */
 ngx_int_t ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp,
     ngx_buf_t **bp);
 ngx_int_t ngx_api_led_compose_deep(ngx_api_led_compose_t *cmp,
     ngx_buf_t **bp);
-ngx_int_t ngx_api_led_compose_json_valid(u_char *p, u_char *end);
 
 
 #endif /* _NGX_API_LED_COMPOSE_H_INCLUDED_ */

@@ -700,6 +700,7 @@ static void
 ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
     ngx_api_led_compose_part_t *part)
 {
+    u_char        err[NGX_API_LED_JSON_ERRLEN];
     json_t       *doc, *detail;
     ngx_str_t     s;
     const char   *text;
@@ -715,8 +716,10 @@ ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
         return;
     }
 
-    doc = json_loadb((char *) part->body, part->len, 0, NULL);
-    if (doc == NULL) {
+    if (ngx_api_led_json_parse(part->body, part->len, 0, &doc, err,
+                               sizeof(err))
+        != NGX_OK)
+    {
         return;
     }
 
@@ -803,9 +806,7 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
          * an order of magnitude cheaper than building jansson's tree.
          */
 
-        if (ngx_api_led_compose_json_valid(part->body,
-                                           part->body + part->len)
-            != NGX_OK)
+        if (ngx_api_led_json_validate(part->body, part->len) != NGX_OK)
         {
             ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
                           "api_led_compose: part \"%V\" answered invalid "
