@@ -1,10 +1,14 @@
 # ngx_api_led_module
 #
 #   make              build build/objs/ngx_api_led_module.so
-#   make test         build, start a private Redis, run the Test::Nginx suite
+#   make test         install what is missing, build, start a private Redis,
+#                     run the Test::Nginx suite
 #   make test-valgrind  the same with nginx under valgrind memcheck
 #   make demo         install what is missing, build, start the demo gateway
+#                     on 127.0.0.1:8080 (its ports: 8080 to 8099)
+#   make demo PORT=N  the same on N (its ports: N to N+19)
 #   make demo-stop    stop it
+#   make deps         install the missing Debian packages (demo/deps)
 #   make bench        side-by-side benchmarks (bench/README.md)
 
 NGINX_SRC  ?= /usr/share/nginx/src
@@ -45,18 +49,29 @@ $(BUILD)/objs/Makefile: config Makefile $(BUILD)/srcs.list
 $(MODULE): $(BUILD)/objs/Makefile $(SRCS) $(HDRS)
 	$(MAKE) -s -f $(BUILD)/objs/Makefile -C $(BUILD)/nginx-src modules
 
-test: build
+# the packages first: make -j may not start the build before them
+test: deps
+	$(MAKE) --no-print-directory build
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) t/run $(TESTS_ARGS)
 
-test-valgrind: build
+test-valgrind: deps
+	$(MAKE) --no-print-directory build
 	TEST_NGINX_USE_VALGRIND=1 NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) \
 	    t/run $(TESTS_ARGS)
 
 deps:
 	./demo/deps
 
-demo: deps build
-	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) demo/demo start
+# make demo PORT=N (only a PORT given to make, not one of the environment);
+# DEMO_REDIS_PORT=M puts the demo's Redis on M instead of N+19
+ifeq ($(origin PORT),command line)
+DEMO_PORT := $(PORT)
+endif
+
+demo: deps
+	$(MAKE) --no-print-directory build
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) DEMO_PORT=$(DEMO_PORT) \
+	    DEMO_REDIS_PORT=$(DEMO_REDIS_PORT) demo/demo start
 
 demo-stop:
 	demo/demo stop

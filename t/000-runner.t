@@ -1,12 +1,13 @@
 # Self-test of the Test::Nginx::Socket runner (t/compat or the real one).
-# Uses plain nginx features only and standard Test::Nginx::Socket sections.
+# Uses plain nginx features only and standard Test::Nginx::Socket sections;
+# TEST 13 proves that --- init runs in package Test::Nginx::Util.
 
 use Test::Nginx::Socket;
 
 repeat_each(2);
 
 # checks per block (per repeat), see the comments at each block
-plan tests => repeat_each() * (7 + 3 + 8 + 2 + 4 + 5 + 2 + 2 + 1 + 4 + 2 + 4);
+plan tests => repeat_each() * (7 + 3 + 8 + 2 + 4 + 5 + 2 + 2 + 1 + 4 + 2 + 4 + 2);
 
 no_shuffle();
 run_tests();
@@ -220,3 +221,27 @@ port=$ServerPort
 [200, 200]
 --- response_body eval
 ["", "[hello]\n"]
+
+
+
+=== TEST 13: --- init runs in package Test::Nginx::Util, as in the real one
+# The real Test::Nginx evaluates init code in Test::Nginx::Util: there an
+# unqualified get_canon_version() (not exported into main) is found and
+# "time" is Perl's (whole seconds), whatever main imported. Init runs once
+# a block, after nginx started; nginx serves what it wrote.
+# 1 status + 1 body = 2
+--- config
+    location = /unused {
+        return 204;
+    }
+--- init
+my $v = eval { get_canon_version(1, 22, 1) } // 'not found';
+my $t = time =~ /^\d+$/ ? 'whole' : 'fraction';
+my $f = Test::Nginx::Util::html_dir() . '/init.txt';
+open my $out, '>', $f or die "$f: $!";
+print $out __PACKAGE__, " $v $t\n";
+close $out;
+--- request
+GET /init.txt
+--- response_body
+Test::Nginx::Util 1.022001 whole

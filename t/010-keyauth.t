@@ -730,12 +730,12 @@ X-Who: acme
 --- request
 GET /t
 --- more_headers eval
-join "", "X-API-Key: k-free-1\n",
-         (map { "X-F$_: v$_\n" } 1 .. 20),
-         "X-Consumer-ID: spoof\n",
-         "X-API-Key: k-free-1\n",
-         "X-F22: v22\n",
-         "User-Agent: ua-late\n"
+CORE::join "", "X-API-Key: k-free-1\n",
+              (map { "X-F$_: v$_\n" } 1 .. 20),
+              "X-Consumer-ID: spoof\n",
+              "X-API-Key: k-free-1\n",
+              "X-F22: v22\n",
+              "User-Agent: ua-late\n"
 --- response_body
 key=[] f1=[v1] f19=[v19] f22=[v22] ua=[ua-late] id=[bob] plan=[free]
 --- response_headers

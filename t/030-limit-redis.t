@@ -169,10 +169,10 @@ RateLimit-Reset: 12
     }
 --- init
 my $port = $ENV{TEST_NGINX_REDIS_PORT};
-redis_cli($port, 'del', 'api_led:{127.0.0.1}:t030-7');
-my ($status) = http_get(nginx_port(), '/t');
+ApiLed::Redis::redis_cli($port, 'del', 'api_led:{127.0.0.1}:t030-7');
+my ($status) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
 Test::More::is($status, 200, 'TEST 7: first request admitted');
-my $pttl = redis_cli($port, 'pttl', 'api_led:{127.0.0.1}:t030-7');
+my $pttl = ApiLed::Redis::redis_cli($port, 'pttl', 'api_led:{127.0.0.1}:t030-7');
 # one request of a 2r/d limit: the stored TAT is 12 hours ahead
 Test::More::cmp_ok($pttl, '>', 43_190_000, 'TEST 7: TTL is one interval');
 Test::More::cmp_ok($pttl, '<=', 43_200_000, 'TEST 7: TTL at most one interval');
@@ -199,7 +199,8 @@ Test::More::cmp_ok($pttl, '<=', 43_200_000, 'TEST 7: TTL at most one interval');
         return 200 "ok\n";
     }
 --- init
-redis_cli($ENV{TEST_NGINX_REDIS_PORT}, 'del', 'api_led:{127.0.0.1}:t030-8');
+ApiLed::Redis::redis_cli($ENV{TEST_NGINX_REDIS_PORT},
+                         'del', 'api_led:{127.0.0.1}:t030-8');
 --- request
 GET /t
 --- response_headers
@@ -318,10 +319,12 @@ X-Consumer:
 --- init
 use Digest::SHA qw(sha1_hex);
 my $key = 'api_led:{sha1:' . sha1_hex('t' x 300) . '}:t030-13';
-redis_cli($ENV{TEST_NGINX_REDIS_PORT}, 'del', $key);
-my ($status) = http_get(nginx_port(), '/t', 'X-Tenant' => 't' x 300);
+ApiLed::Redis::redis_cli($ENV{TEST_NGINX_REDIS_PORT}, 'del', $key);
+my ($status) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
+                                       'X-Tenant' => 't' x 300);
 Test::More::is($status, 200, 'TEST 13: long key admitted once');
-Test::More::is(redis_cli($ENV{TEST_NGINX_REDIS_PORT}, 'exists', $key), 1,
+Test::More::is(ApiLed::Redis::redis_cli($ENV{TEST_NGINX_REDIS_PORT},
+                                        'exists', $key), 1,
                'TEST 13: stored under the digest of the key');
 --- request
 GET /t
@@ -346,14 +349,16 @@ GET /t
 --- init
 my $port = $ENV{TEST_NGINX_REDIS_PORT};
 my $count = sub {
-    my ($calls) = redis_cli($port, 'info', 'commandstats')
+    my ($calls) = ApiLed::Redis::redis_cli($port, 'info', 'commandstats')
                   =~ /cmdstat_evalsha:calls=(\d+)/;
     return $calls || 0;
 };
-wait_until(sub { redis_cli($port, 'info', 'commandstats') =~ /script\|load/ });
-redis_cli($port, 'config', 'resetstat');
-http_get(nginx_port(), '/t') for 1 .. 5;
-my $stats = redis_cli($port, 'info', 'commandstats');
+ApiLed::Redis::wait_until(sub {
+    ApiLed::Redis::redis_cli($port, 'info', 'commandstats') =~ /script\|load/
+});
+ApiLed::Redis::redis_cli($port, 'config', 'resetstat');
+ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t') for 1 .. 5;
+my $stats = ApiLed::Redis::redis_cli($port, 'info', 'commandstats');
 Test::More::is($count->(), 5, 'TEST 14: one EVALSHA per request');
 my @top = grep { !/cmdstat_(evalsha|mget|psetex|time|info|config|script)/ }
           $stats =~ /^(cmdstat_\S+?):/mg;
@@ -378,9 +383,9 @@ RateLimit-Limit: 1000
     }
 --- init
 my $port = $ENV{TEST_NGINX_REDIS_PORT};
-my ($status) = http_get(nginx_port(), '/t');
+my ($status) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
 Test::More::is($status, 200, 'TEST 15: before the flush');
-redis_cli($port, 'script', 'flush');
+ApiLed::Redis::redis_cli($port, 'script', 'flush');
 --- request
 GET /t
 --- response_headers

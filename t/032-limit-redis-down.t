@@ -75,10 +75,12 @@ __DATA__
 --- init
 main::wait_healthy();
 main::redis_down();
-my $t0 = time;
-my @st = map { (http_get(nginx_port(), '/t'))[0] } 1 .. 5;
+my $t0 = Time::HiRes::time();
+my @st = map { (ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t'))[0] }
+         1 .. 5;
 Test::More::is("@st", "503 503 503 503 503", 'TEST 1: five requests refused');
-Test::More::cmp_ok(time - $t0, '<', $main::TO, 'TEST 1: none waited for the timeout');
+Test::More::cmp_ok(Time::HiRes::time() - $t0, '<', $main::TO,
+                   'TEST 1: none waited for the timeout');
 --- request
 GET /t
 --- error_code: 503
@@ -105,7 +107,8 @@ X-Time: $::Fast"
 main::redis_up();
 main::wait_healthy();
 main::redis_down();
-my @st = map { (http_get(nginx_port(), '/t'))[0] } 1 .. 4;
+my @st = map { (ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t'))[0] }
+         1 .. 4;
 Test::More::is("@st", "200 200 200 200", 'TEST 2: all let through');
 --- request
 GET /t
@@ -188,7 +191,7 @@ GET /t
     }
 --- init
 main::redis_down();
-my ($st) = http_get(nginx_port(), '/t');
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
 Test::More::is($st, 503, 'TEST 6: refused while Redis is away');
 main::redis_up();
 Test::More::ok(main::wait_healthy(), 'TEST 6: back within the reconnect backoff');
@@ -234,11 +237,15 @@ redis is available again
     }
 --- init
 my @a = ('-a', 's3cret-pw', '--no-auth-warning');
-wait_until(sub { (http_get(nginx_port(), '/t'))[0] == 200 }, 5);
-Test::More::is(redis_cli($main::A->{port}, @a, '-n', 5, 'exists',
-                         'api_led:{t032-8}:2r/d'), 1, 'TEST 8: key in db 5');
-Test::More::is(redis_cli($main::A->{port}, @a, '-n', 0, 'exists',
-                         'api_led:{t032-8}:2r/d'), 0, 'TEST 8: not in db 0');
+ApiLed::Redis::wait_until(sub {
+    (ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t'))[0] == 200
+}, 5);
+Test::More::is(ApiLed::Redis::redis_cli($main::A->{port}, @a, '-n', 5,
+                                        'exists', 'api_led:{t032-8}:2r/d'),
+               1, 'TEST 8: key in db 5');
+Test::More::is(ApiLed::Redis::redis_cli($main::A->{port}, @a, '-n', 0,
+                                        'exists', 'api_led:{t032-8}:2r/d'),
+               0, 'TEST 8: not in db 0');
 --- request eval
 ["GET /t", "GET /t"]
 --- error_code eval

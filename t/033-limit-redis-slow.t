@@ -62,10 +62,11 @@ redis unavailable: timed out waiting for a reply
         return 200 "ok\n";
     }
 --- init
-my $t0 = time;
-my ($st) = http_get(nginx_port(), '/t');
+my $t0 = Time::HiRes::time();
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
 Test::More::is($st, 503, 'TEST 2: the first request waited for the timeout');
-Test::More::cmp_ok(time - $t0, '>=', 0.19, 'TEST 2: ... the whole timeout');
+Test::More::cmp_ok(Time::HiRes::time() - $t0, '>=', 0.19,
+                   'TEST 2: ... the whole timeout');
 --- request eval
 ["GET /t", "GET /t"]
 --- error_code eval
@@ -138,7 +139,8 @@ api_led limit: a reply for a request gone
         return 200 "ok\n";
     }
 --- init
-my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . nginx_port());
+my $s = IO::Socket::INET->new(
+    PeerAddr => '127.0.0.1:' . ApiLed::Redis::nginx_port());
 print $s "GET /t HTTP/1.0\r\nHost: x\r\n\r\n";
 Time::HiRes::sleep(0.1);
 close $s;

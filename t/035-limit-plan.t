@@ -53,9 +53,11 @@ __DATA__
     }
 --- init
 my $port = $ENV{TEST_NGINX_REDIS_PORT};
-my ($st) = http_get(nginx_port(), '/t', 'X-API-Key' => 'k-acme');
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
+                                   'X-API-Key' => 'k-acme');
 Test::More::is($st, 200, 'TEST 1: first request');
-Test::More::is(join(' ', sort split /\n/, redis_cli($port, 'keys', 'api_led:{t035-acme}:*')),
+Test::More::is(join(' ', sort split /\n/,
+                    ApiLed::Redis::redis_cli($port, 'keys', 'api_led:{t035-acme}:*')),
                'api_led:{t035-acme}:plan:100r/d api_led:{t035-acme}:plan:4r/m',
                'TEST 1: one key per plan limit, named after the consumer');
 --- request eval

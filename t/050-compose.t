@@ -467,7 +467,7 @@ Content-Type: application/json
 
 === TEST 16: large parts: buffered to a temporary file, and unbuffered
 --- user_files eval
-[["big.json", '{"items":[' . join(",", map { qq({"sku":"s$_","cost":$_}) } 1 .. 8000) . ']}']]
+[["big.json", '{"items":[' . CORE::join(",", map { qq({"sku":"s$_","cost":$_}) } 1 .. 8000) . ']}']]
 --- http_config eval
 $::Backend . q{
     server {
@@ -498,7 +498,7 @@ $::Backend . q{
 --- request
 GET /t
 --- response_body eval
-my $doc = '{"items":[' . join(",", map { qq({"sku":"s$_","cost":$_}) } 1 .. 8000) . ']}';
+my $doc = '{"items":[' . CORE::join(",", map { qq({"sku":"s$_","cost":$_}) } 1 .. 8000) . ']}';
 qq({"buffered":$doc,"unbuffered":$doc}\n)
 --- response_headers
 X-Compose: buffered:200,unbuffered:200

@@ -222,17 +222,20 @@ static ngx_int_t
 ngx_api_led_plans_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
     json_t *plans)
 {
-    json_t              *plan, *limits, *value;
-    ngx_int_t            rc;
-    ngx_str_t            text;
-    ngx_uint_t           i, n;
-    const char          *name, *member;
-    ngx_api_led_plan_t  *p;
-    ngx_api_led_rate_t  *rate;
+    json_t                   *plan, *limits, *value;
+    ngx_int_t                 rc;
+    ngx_str_t                 text;
+    ngx_uint_t                i, n;
+    const char               *name, *member;
+    ngx_api_led_plan_t       *p;
+    ngx_api_led_rate_t       *rate;
+    ngx_api_led_main_conf_t  *amcf;
 
     if (plans == NULL) {
         return NGX_OK;
     }
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
 
     if (!json_is_object(plans)) {
         ngx_api_led_consumers_error(cf, mcf, "\"plans\" must be an object "
@@ -290,6 +293,18 @@ ngx_api_led_plans_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
                                         "must be an array of rates such as "
                                         "\"100r/s\"", &p->name);
             return NGX_ERROR;
+        }
+
+        /* the limits of a request are checked together, at most so many */
+        if (n > NGX_API_LED_LIMIT_MAX) {
+            ngx_api_led_consumers_error(cf, mcf, "plan \"%V\" has %ui "
+                                        "limits, at most %d are possible",
+                                        &p->name, n, NGX_API_LED_LIMIT_MAX);
+            return NGX_ERROR;
+        }
+
+        if (n > amcf->plan_limits_max) {
+            amcf->plan_limits_max = n;
         }
 
         if (ngx_array_init(&p->limits, cf->pool, n ? n : 1,

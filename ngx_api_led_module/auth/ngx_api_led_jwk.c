@@ -42,6 +42,8 @@ static ngx_int_t ngx_api_led_jwk_member(json_t *obj, const char *name,
     ngx_pool_t *pool, ngx_str_t *value, ngx_uint_t required, u_char *err);
 static ngx_int_t ngx_api_led_jwk_rsa(ngx_api_led_jwks_t *jwks, json_t *obj,
     ngx_api_led_jwk_t *key, u_char *err);
+static ngx_int_t ngx_api_led_jwk_rsa_weak(EVP_PKEY *pkey, u_char *reason,
+    size_t size);
 static ngx_int_t ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
     ngx_api_led_jwk_t *key, u_char *err);
 static ngx_int_t ngx_api_led_jwk_okp(ngx_api_led_jwks_t *jwks, json_t *obj,
@@ -298,6 +300,9 @@ ngx_api_led_jwks_parse(ngx_api_led_jwks_t *jwks, u_char *data, size_t len,
     ngx_uint_t  before;
     u_char     *p, *last;
 
+    /* a message even if a path below fails without one */
+    ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "could not be parsed");
+
     p = data;
     last = data + len;
 
@@ -316,8 +321,8 @@ ngx_api_led_jwks_parse(ngx_api_led_jwks_t *jwks, u_char *data, size_t len,
         rc = ngx_api_led_jwks_parse_pem(jwks, data, len, err);
 
     } else {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "neither a JWKS (JSON) nor PEM public keys%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "neither a JWKS (JSON) nor PEM public keys");
         return NGX_ERROR;
     }
 
@@ -326,8 +331,8 @@ ngx_api_led_jwks_parse(ngx_api_led_jwks_t *jwks, u_char *data, size_t len,
     }
 
     if (jwks->keys.nelts == before) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "holds no key usable for signatures%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "holds no key usable for signatures");
         return NGX_ERROR;
     }
 
@@ -349,18 +354,19 @@ ngx_api_led_jwks_parse_json(ngx_api_led_jwks_t *jwks, u_char *data,
                                 text, sizeof(text));
 
     if (rc == NGX_ERROR) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "out of memory%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "out of memory");
         return NGX_ERROR;
     }
 
     if (rc != NGX_OK) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "invalid JSON: %s%Z", text);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "invalid JSON: %V",
+                         ngx_api_led_log_cstr(jwks->pool, (char *) text));
         return NGX_ERROR;
     }
 
     if (!json_is_object(root)) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "is not a JSON object%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "is not a JSON object");
         json_decref(root);
         return NGX_ERROR;
     }
@@ -374,8 +380,8 @@ ngx_api_led_jwks_parse_json(ngx_api_led_jwks_t *jwks, u_char *data,
         n = json_array_size(keys);
 
     } else {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "has no \"keys\" array (RFC 7517 JWKS)%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "has no \"keys\" array (RFC 7517 JWKS)");
         json_decref(root);
         return NGX_ERROR;
     }
@@ -445,13 +451,13 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
     ngx_api_led_jwt_alg_t  *a;
 
     if (!json_is_object(obj)) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "is not an object%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "is not an object");
         return NGX_ERROR;
     }
 
     v = json_object_get(obj, "kty");
     if (!json_is_string(v)) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "has no \"kty\"%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "has no \"kty\"");
         return NGX_ERROR;
     }
 
@@ -460,15 +466,16 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
     v = json_object_get(obj, "use");
     if (v) {
         if (!json_is_string(v)) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"use\" is not a string%Z");
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"use\" is not a string");
             return NGX_ERROR;
         }
 
         if (ngx_strcmp(json_string_value(v), "sig") != 0) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"use\" is \"%s\", not \"sig\"%Z",
-                         json_string_value(v));
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"use\" is \"%V\", not \"sig\"",
+                             ngx_api_led_log_cstr(jwks->pool,
+                                                  json_string_value(v)));
             return NGX_DECLINED;
         }
     }
@@ -476,8 +483,8 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
     v = json_object_get(obj, "key_ops");
     if (v) {
         if (!json_is_array(v)) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"key_ops\" is not an array%Z");
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"key_ops\" is not an array");
             return NGX_ERROR;
         }
 
@@ -490,8 +497,8 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
         }
 
         if (i == json_array_size(v)) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"key_ops\" has no \"verify\"%Z");
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"key_ops\" has no \"verify\"");
             return NGX_DECLINED;
         }
     }
@@ -499,8 +506,8 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
     v = json_object_get(obj, "alg");
     if (v) {
         if (!json_is_string(v)) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"alg\" is not a string%Z");
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"alg\" is not a string");
             return NGX_ERROR;
         }
 
@@ -509,8 +516,9 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
         alg = ngx_api_led_jwt_alg_find((u_char *) s, ngx_strlen(s));
         if (alg == NGX_ERROR) {
             /* "RSA-OAEP", "ECDH-ES": a key for encryption */
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"alg\" \"%s\" is not a JWS algorithm%Z", s);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"alg\" \"%V\" is not a JWS algorithm",
+                             ngx_api_led_log_cstr(jwks->pool, s));
             return NGX_DECLINED;
         }
 
@@ -523,15 +531,16 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
             || json_string_length(v) == 0
             || json_string_length(v) > NGX_API_LED_JWKS_MAX_KID)
         {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"kid\" is not a string of 1 to %d characters%Z",
-                         NGX_API_LED_JWKS_MAX_KID);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"kid\" is not a string of 1 to %d characters",
+                             NGX_API_LED_JWKS_MAX_KID);
             return NGX_ERROR;
         }
 
         key->kid.len = json_string_length(v);
         key->kid.data = ngx_pnalloc(jwks->pool, key->kid.len);
         if (key->kid.data == NULL) {
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "out of memory");
             return NGX_ERROR;
         }
 
@@ -553,8 +562,8 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
 
         /* RFC 7518 3.2: a key at least as long as the hash output */
         if (k.len < 32) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"oct\" key is shorter than 32 bytes%Z");
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"oct\" key is shorter than 32 bytes");
             return NGX_ERROR;
         }
 
@@ -578,8 +587,9 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
         return ngx_api_led_jwk_okp(jwks, obj, key, err);
 
     } else {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "unsupported \"kty\" \"%s\"%Z", kty);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "unsupported \"kty\" \"%V\"",
+                         ngx_api_led_log_cstr(jwks->pool, kty));
         return NGX_ERROR;
     }
 
@@ -590,8 +600,8 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
             || (a->nid && a->nid != key->nid)
             || (key->kty == NGX_API_LED_JWK_OCT && key->secret_len < a->size))
         {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"alg\" \"%V\" does not fit the key%Z", &a->name);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"alg\" \"%V\" does not fit the key", &a->name);
             return NGX_ERROR;
         }
     }
@@ -616,14 +626,15 @@ ngx_api_led_jwk_member(json_t *obj, const char *name, ngx_pool_t *pool,
     }
 
     if (!json_is_string(v) || json_string_length(v) == 0) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "\"%s\" is missing or not a string%Z", name);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "\"%s\" is missing or not a string", name);
         return NGX_ERROR;
     }
 
     value->data = ngx_pnalloc(pool,
                               ngx_base64_decoded_length(json_string_length(v)));
     if (value->data == NULL) {
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "out of memory");
         return NGX_ERROR;
     }
 
@@ -631,8 +642,8 @@ ngx_api_led_jwk_member(json_t *obj, const char *name, ngx_pool_t *pool,
                                       json_string_length(v))
         != NGX_OK)
     {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "\"%s\" is not base64url%Z", name);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "\"%s\" is not base64url", name);
         return NGX_ERROR;
     }
 
@@ -649,9 +660,9 @@ ngx_api_led_jwk_private(json_t *obj, u_char *err)
 
     for (i = 0; members[i]; i++) {
         if (json_object_get(obj, members[i])) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "holds private key material (\"%s\"): give the "
-                         "public key only%Z", members[i]);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "holds private key material (\"%s\"): give the "
+                             "public key only", members[i]);
             return NGX_ERROR;
         }
     }
@@ -714,9 +725,15 @@ ngx_api_led_jwk_rsa(ngx_api_led_jwks_t *jwks, json_t *obj,
     key->bits = EVP_PKEY_get_bits(key->pkey);
 
     if (key->bits < NGX_API_LED_JWK_RSA_MIN_BITS) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "RSA key of %ui bits, at least %d are required%Z",
-                     key->bits, NGX_API_LED_JWK_RSA_MIN_BITS);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "RSA key of %ui bits, at least %d are required",
+                         key->bits, NGX_API_LED_JWK_RSA_MIN_BITS);
+        goto done;
+    }
+
+    if (ngx_api_led_jwk_rsa_weak(key->pkey, err, NGX_API_LED_JWT_ERRLEN)
+        != NGX_OK)
+    {
         goto done;
     }
 
@@ -725,7 +742,7 @@ ngx_api_led_jwk_rsa(ngx_api_led_jwks_t *jwks, json_t *obj,
 
 failed:
 
-    ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "invalid RSA key%Z");
+    ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "invalid RSA key");
 
 done:
 
@@ -733,6 +750,51 @@ done:
     EVP_PKEY_CTX_free(pctx);
     OSSL_PARAM_free(params);
     OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
+
+    return rc;
+}
+
+
+/*
+ * An RSA public key that makes signatures forgeable is refused: with e = 1
+ * any padded digest is its own signature, e = 2 is Rabin's scheme, not
+ * RSA, and an even e or n is no RSA key at all.  NGX_ERROR: "reason"
+ * says why.
+ */
+
+static ngx_int_t
+ngx_api_led_jwk_rsa_weak(EVP_PKEY *pkey, u_char *reason, size_t size)
+{
+    BIGNUM     *n, *e;
+    ngx_int_t   rc;
+
+    n = NULL;
+    e = NULL;
+    rc = NGX_ERROR;
+
+    if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1
+        || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+    {
+        ngx_api_led_errf(reason, size, "invalid RSA key");
+
+    } else if (BN_num_bits(e) <= 2 && BN_get_word(e) < 3) {
+        ngx_api_led_errf(reason, size, "RSA key with public exponent %ui, "
+                         "at least 3 is required", (ngx_uint_t) BN_get_word(e));
+
+    } else if (!BN_is_odd(e)) {
+        ngx_api_led_errf(reason, size, "RSA key with an even public "
+                         "exponent");
+
+    } else if (!BN_is_odd(n)) {
+        ngx_api_led_errf(reason, size, "RSA key with an even modulus");
+
+    } else {
+        rc = NGX_OK;
+    }
+
+    ERR_clear_error();
     BN_free(n);
     BN_free(e);
 
@@ -758,7 +820,7 @@ ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     v = json_object_get(obj, "crv");
     if (!json_is_string(v)) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "has no \"crv\"%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "has no \"crv\"");
         return NGX_ERROR;
     }
 
@@ -769,8 +831,10 @@ ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
     }
 
     if (c->crv == NULL) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "unsupported EC curve \"%s\"%Z", json_string_value(v));
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "unsupported EC curve \"%V\"",
+                         ngx_api_led_log_cstr(jwks->pool,
+                                              json_string_value(v)));
         return NGX_ERROR;
     }
 
@@ -783,9 +847,9 @@ ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     /* RFC 7518 6.2.1.2: coordinates are exactly the curve's size */
     if (x.len != c->size || y.len != c->size) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "\"x\" and \"y\" of a %s key must be %uz bytes%Z",
-                     c->crv, c->size);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "\"x\" and \"y\" of a %s key must be %uz bytes",
+                         c->crv, c->size);
         return NGX_ERROR;
     }
 
@@ -808,8 +872,8 @@ ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
         || EVP_PKEY_fromdata(pctx, &key->pkey, EVP_PKEY_PUBLIC_KEY, params)
            <= 0)
     {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "invalid EC key (not a point of %s)%Z", c->crv);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "invalid EC key (not a point of %s)", c->crv);
         goto done;
     }
 
@@ -820,8 +884,8 @@ ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
     pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
 
     if (pctx == NULL || EVP_PKEY_public_check(pctx) != 1) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "invalid EC key (not a point of %s)%Z", c->crv);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "invalid EC key (not a point of %s)", c->crv);
         goto done;
     }
 
@@ -852,7 +916,7 @@ ngx_api_led_jwk_okp(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     v = json_object_get(obj, "crv");
     if (!json_is_string(v)) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "has no \"crv\"%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "has no \"crv\"");
         return NGX_ERROR;
     }
 
@@ -869,13 +933,14 @@ ngx_api_led_jwk_okp(ngx_api_led_jwks_t *jwks, json_t *obj,
     } else if (ngx_strcmp(crv, "X25519") == 0
                || ngx_strcmp(crv, "X448") == 0)
     {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "\"%s\" is a key agreement curve%Z", crv);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "\"%s\" is a key agreement curve", crv);
         return NGX_DECLINED;
 
     } else {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "unsupported OKP curve \"%s\"%Z", crv);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "unsupported OKP curve \"%V\"",
+                         ngx_api_led_log_cstr(jwks->pool, crv));
         return NGX_ERROR;
     }
 
@@ -888,15 +953,15 @@ ngx_api_led_jwk_okp(ngx_api_led_jwks_t *jwks, json_t *obj,
     }
 
     if (x.len != size) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "\"x\" of an %s key must be %uz bytes%Z", crv, size);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "\"x\" of an %s key must be %uz bytes", crv, size);
         return NGX_ERROR;
     }
 
     key->pkey = EVP_PKEY_new_raw_public_key(type, NULL, x.data, x.len);
     if (key->pkey == NULL) {
         ERR_clear_error();
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "invalid %s key%Z", crv);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "invalid %s key", crv);
         return NGX_ERROR;
     }
 
@@ -907,8 +972,8 @@ ngx_api_led_jwk_okp(ngx_api_led_jwks_t *jwks, json_t *obj,
         a = &ngx_api_led_jwt_algs[key->alg];
 
         if (a->kty != NGX_API_LED_JWK_OKP || (a->nid && a->nid != type)) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "\"alg\" \"%V\" does not fit the key%Z", &a->name);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "\"alg\" \"%V\" does not fit the key", &a->name);
             return NGX_ERROR;
         }
     }
@@ -939,7 +1004,8 @@ ngx_api_led_jwks_parse_pem(ngx_api_led_jwks_t *jwks, u_char *data,
 
     bio = BIO_new_mem_buf(data, len);
     if (bio == NULL) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "BIO_new_mem_buf() failed%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "BIO_new_mem_buf() failed");
         return NGX_ERROR;
     }
 
@@ -972,14 +1038,15 @@ ngx_api_led_jwks_parse_pem(ngx_api_led_jwks_t *jwks, u_char *data,
             }
 
         } else if (ngx_strstr(name, "PRIVATE KEY")) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "PEM block %ui holds a private key: give the public "
-                         "key only%Z", n);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "PEM block %ui holds a private key: give the "
+                             "public key only", n);
             rc = NGX_ERROR;
 
         } else {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "PEM block %ui: unsupported \"%s\"%Z", n, name);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "PEM block %ui: unsupported \"%V\"", n,
+                             ngx_api_led_log_cstr(jwks->pool, name));
             rc = NGX_ERROR;
         }
 
@@ -992,8 +1059,8 @@ ngx_api_led_jwks_parse_pem(ngx_api_led_jwks_t *jwks, u_char *data,
         }
 
         if (pkey == NULL) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "PEM block %ui is not a valid public key%Z", n);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "PEM block %ui is not a valid public key", n);
             rc = NGX_ERROR;
             break;
         }
@@ -1011,6 +1078,7 @@ ngx_api_led_jwks_parse_pem(ngx_api_led_jwks_t *jwks, u_char *data,
         k = ngx_array_push(&jwks->keys);
         if (k == NULL) {
             EVP_PKEY_free(pkey);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "out of memory");
             rc = NGX_ERROR;
             break;
         }
@@ -1030,6 +1098,7 @@ ngx_api_led_jwk_from_pkey(ngx_api_led_jwk_t *key, EVP_PKEY *pkey,
     u_char *err)
 {
     char                      group[64];
+    u_char                    reason[NGX_API_LED_JWT_ERRLEN];
     size_t                    len;
     ngx_api_led_jwk_curve_t  *c;
 
@@ -1042,10 +1111,18 @@ ngx_api_led_jwk_from_pkey(ngx_api_led_jwk_t *key, EVP_PKEY *pkey,
         key->kty = NGX_API_LED_JWK_RSA;
 
         if (key->bits < NGX_API_LED_JWK_RSA_MIN_BITS) {
-            ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                         "PEM block %ui: RSA key of %ui bits, at least %d "
-                         "are required%Z", key->index, key->bits,
-                         NGX_API_LED_JWK_RSA_MIN_BITS);
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "PEM block %ui: RSA key of %ui bits, at least %d "
+                             "are required", key->index, key->bits,
+                             NGX_API_LED_JWK_RSA_MIN_BITS);
+            return NGX_ERROR;
+        }
+
+        if (ngx_api_led_jwk_rsa_weak(pkey, reason, sizeof(reason))
+            != NGX_OK)
+        {
+            ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                             "PEM block %ui: %s", key->index, reason);
             return NGX_ERROR;
         }
 
@@ -1066,9 +1143,9 @@ ngx_api_led_jwk_from_pkey(ngx_api_led_jwk_t *key, EVP_PKEY *pkey,
             }
         }
 
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                     "PEM block %ui: EC key not on P-256, P-384 or P-521%Z",
-                     key->index);
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                         "PEM block %ui: EC key not on P-256, P-384 or P-521",
+                         key->index);
         return NGX_ERROR;
 
     case EVP_PKEY_ED25519:
@@ -1078,8 +1155,8 @@ ngx_api_led_jwk_from_pkey(ngx_api_led_jwk_t *key, EVP_PKEY *pkey,
         return NGX_OK;
     }
 
-    ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                 "PEM block %ui: unsupported key type%Z", key->index);
+    ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                     "PEM block %ui: unsupported key type", key->index);
     return NGX_ERROR;
 }
 
@@ -1104,8 +1181,8 @@ ngx_api_led_jwks_add(ngx_api_led_jwks_t *jwks, ngx_api_led_jwk_t *key,
                 && ngx_memcmp(k[i].kid.data, key->kid.data, key->kid.len)
                    == 0)
             {
-                ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN,
-                             "\"kid\" \"%V\" is not unique%Z", &key->kid);
+                ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
+                                 "\"kid\" \"%V\" is not unique", &key->kid);
                 return strict ? NGX_ERROR : NGX_DECLINED;
             }
         }
@@ -1113,7 +1190,7 @@ ngx_api_led_jwks_add(ngx_api_led_jwks_t *jwks, ngx_api_led_jwk_t *key,
 
     k = ngx_array_push(&jwks->keys);
     if (k == NULL) {
-        ngx_snprintf(err, NGX_API_LED_JWT_ERRLEN, "out of memory%Z");
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "out of memory");
         return NGX_ERROR;
     }
 

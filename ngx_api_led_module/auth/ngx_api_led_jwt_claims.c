@@ -16,6 +16,8 @@ static ngx_int_t ngx_api_led_jwt_has_scope(json_t *claim, u_char *scope,
     size_t len);
 static ngx_int_t ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v,
     ngx_str_t *out);
+static ngx_int_t ngx_api_led_jwt_escape_del(ngx_pool_t *pool,
+    ngx_str_t *text);
 
 
 /* RFC 7519 4.1.4, 4.1.5, with the location's leeway for clock skew */
@@ -357,7 +359,8 @@ ngx_api_led_jwt_pointer_get(json_t *root, ngx_array_t *pointer)
 /*
  * A claim as text: a string as it is (JSON-escaped if it holds control
  * characters, so a claim can never split a header), anything else as
- * compact JSON.
+ * compact JSON.  JSON leaves DEL (0x7f) unescaped: it becomes "\u007f"
+ * here, so that no control character reaches a header.
  */
 
 static ngx_int_t
@@ -392,6 +395,47 @@ ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
         out->data++;
         out->len -= 2;
     }
+
+    return ngx_api_led_jwt_escape_del(pool, out);
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_escape_del(ngx_pool_t *pool, ngx_str_t *text)
+{
+    u_char  *p, *q;
+    size_t   i, n;
+
+    n = 0;
+
+    for (i = 0; i < text->len; i++) {
+        if (text->data[i] == 0x7f) {
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(pool, text->len + n * (sizeof("\\u007f") - 2));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    q = p;
+
+    for (i = 0; i < text->len; i++) {
+        if (text->data[i] == 0x7f) {
+            q = ngx_cpymem(q, "\\u007f", sizeof("\\u007f") - 1);
+            continue;
+        }
+
+        *q++ = text->data[i];
+    }
+
+    text->data = p;
+    text->len = q - p;
 
     return NGX_OK;
 }
@@ -444,7 +488,8 @@ ngx_api_led_jwt_set_identity(ngx_http_request_t *r,
     ctx->claims = claims;
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "api_led: JWT subject \"%V\", consumer %s", &id,
+                   "api_led: JWT subject \"%V\", consumer %s",
+                   ngx_api_led_log_value(r->pool, &id),
                    ctx->consumer ? "known" : "unknown");
 
     return NGX_OK;

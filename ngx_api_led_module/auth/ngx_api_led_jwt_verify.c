@@ -498,9 +498,11 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
             }
         }
 
+        /* the kid comes from the unverified header */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "api_led: JWT rejected: %s (alg %V, kid \"%V\")",
-                      rj->description, &ngx_api_led_jwt_algs[alg].name, &kid);
+                      rj->description, &ngx_api_led_jwt_algs[alg].name,
+                      ngx_api_led_log_value(r->pool, &kid));
 
         return NGX_DECLINED;
     }
@@ -552,7 +554,8 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "api_led: JWT verified, alg %V, kid \"%V\"",
-                   &ngx_api_led_jwt_algs[alg].name, &kid);
+                   &ngx_api_led_jwt_algs[alg].name,
+                   ngx_api_led_log_value(r->pool, &kid));
 
     cache = ngx_api_led_jwt_worker_cache();
 

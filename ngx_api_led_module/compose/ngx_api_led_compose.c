@@ -184,7 +184,8 @@ ngx_api_led_compose_callers_handler(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "api_led: layer violation: api \"%V\" called from "
                       "\"%V\" (api \"%V\", layer %V), allowed callers: %*s",
-                      llcf->api.len ? &llcf->api : &none, &r->parent->uri,
+                      llcf->api.len ? &llcf->api : &none,
+                      ngx_api_led_log_value(r->pool, &r->parent->uri),
                       pllcf->api.len ? &pllcf->api : &none,
                       &ngx_api_led_compose_caller_names[caller],
                       p - allowed, allowed);

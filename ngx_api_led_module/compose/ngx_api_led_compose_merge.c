@@ -161,20 +161,22 @@ ngx_api_led_compose_deep_in_arena(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
         if (rc == NGX_DECLINED) {
             json_decref(dst);
 
-            ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
-                          "api_led_compose: part \"%V\" collides with an "
-                          "earlier part at \"%*s\"", &part->conf->name,
-                          at - path, path);
-
             /* the caller answers 502 merge_conflict */
             cmp->conflict_part = &part->conf->name;
-            cmp->conflict_at.len = at - path;
+            cmp->conflict_at.len = ngx_api_led_utf8_cut(path, at - path);
             cmp->conflict_at.data = path;
             cmp->conflict_at.data = ngx_pstrdup(cmp->request->pool,
                                                 &cmp->conflict_at);
             if (cmp->conflict_at.data == NULL) {
                 return NGX_ERROR;
             }
+
+            /* the path is made of the parts' member names */
+            ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
+                          "api_led_compose: part \"%V\" collides with an "
+                          "earlier part at \"%V\"", &part->conf->name,
+                          ngx_api_led_log_value(cmp->request->pool,
+                                                &cmp->conflict_at));
 
             return NGX_DECLINED;
         }

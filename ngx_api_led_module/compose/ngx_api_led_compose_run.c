@@ -202,7 +202,8 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
         if (pcmp && pcmp->conf == lcf) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "api_led_compose: the composition calls itself "
-                          "through \"%V\"", &r->uri);
+                          "through \"%V\"",
+                          ngx_api_led_log_value(r->pool, &r->uri));
             return ngx_api_led_problem_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                             "internal_error",
                                             "the composition calls itself");
@@ -498,7 +499,9 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "api_led_compose: part \"%V\" %V \"%V?%V\"",
-                   &pc->name, &pc->method_name, &uri, &args);
+                   &pc->name, &pc->method_name,
+                   ngx_api_led_log_value(r->pool, &uri),
+                   ngx_api_led_log_value(r->pool, &args));
 
     if (pc->timeout) {
         part->timer.handler = ngx_api_led_compose_timeout;
@@ -729,7 +732,7 @@ ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
         text = json_string_value(detail);
 
         s.data = (u_char *) text;
-        s.len = ngx_min(ngx_strlen(text), 256);
+        s.len = ngx_api_led_utf8_cut(s.data, ngx_min(ngx_strlen(text), 256));
 
         s.data = ngx_pnalloc(sr->pool, s.len + 1);
         if (s.data) {
@@ -987,7 +990,7 @@ ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp)
     }
 
     detail.data = buf;
-    detail.len = p - buf;
+    detail.len = ngx_api_led_utf8_cut(buf, p - buf);
 
     if (timedout) {
         return ngx_api_led_problem_send(cmp->request,

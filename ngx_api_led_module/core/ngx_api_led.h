@@ -44,6 +44,10 @@
 /* API names, limit names, composition part names */
 #define NGX_API_LED_NAME_MAX             64
 
+/* the rate limits checked together for one request: a location's and its
+   consumer's plan's (nginx -t refuses more) */
+#define NGX_API_LED_LIMIT_MAX         16
+
 /* the slots of the access phase pipeline, in the order they run */
 #define NGX_API_LED_STEP_AUTH         0
 #define NGX_API_LED_STEP_LIMIT        1
@@ -89,6 +93,10 @@ typedef struct {
     ngx_api_led_step_pt          steps[NGX_API_LED_STEP_N];
     ngx_uint_t                   steps_used;  /* by some location */
     unsigned                     apis:1;      /* some location is an API */
+
+    /* the most limits a plan of the consumers file has: the rate-limit
+       concern counts a location's limits with it */
+    ngx_uint_t                   plan_limits_max;
 } ngx_api_led_main_conf_t;
 
 
@@ -194,6 +202,7 @@ ngx_int_t ngx_api_led_wake(ngx_http_request_t *r);
 
 
 #include "ngx_api_led_edit.h"
+#include "ngx_api_led_text.h"
 
 
 #endif /* _NGX_API_LED_H_INCLUDED_ */

@@ -29,6 +29,10 @@ static ngx_int_t ngx_api_led_edit_headers_in_link(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_api_led_edit_headers_out_unlink(ngx_http_request_t *r,
     ngx_table_elt_t *h);
+static ngx_table_elt_t **ngx_api_led_edit_headers_out_own(
+    ngx_http_request_t *r, ngx_api_led_edit_name_t *name);
+static ngx_int_t ngx_api_led_edit_headers_out_link(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *name, ngx_table_elt_t *h);
 static ngx_int_t ngx_api_led_args_strip(ngx_http_request_t *r,
     ngx_array_t *names, u_char *start, u_char *end, ngx_str_t *out);
 static ngx_int_t ngx_api_led_arg_is_named(ngx_array_t *names, u_char *name,
@@ -806,7 +810,7 @@ ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
 {
     ngx_str_t                  v;
     ngx_uint_t                 found;
-    ngx_table_elt_t           *h;
+    ngx_table_elt_t           *h, *set;
     ngx_api_led_header_iter_t  it;
 
     if (value) {
@@ -846,6 +850,7 @@ ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
     }
 
     found = 0;
+    set = NULL;
     it.part = NULL;
 
     while ((h = ngx_api_led_header_next(&r->headers_out.headers, &name->name,
@@ -863,6 +868,7 @@ ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
             if (!found && v.len) {
                 h->value = v;
                 found = 1;
+                set = h;
                 break;
             }
 
@@ -874,8 +880,17 @@ ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
         }
     }
 
-    if (op != NGX_API_LED_EDIT_SET || found || v.len == 0) {
+    if (op == NGX_API_LED_EDIT_RENAME) {
         return NGX_OK;
+    }
+
+    if (found) {
+        return ngx_api_led_edit_headers_out_link(r, name, set);
+    }
+
+    if (op != NGX_API_LED_EDIT_SET || v.len == 0) {
+        /* removed: nginx must not add its own Server or Date either */
+        return ngx_api_led_edit_headers_out_link(r, name, NULL);
     }
 
 push:
@@ -892,6 +907,78 @@ push:
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
+
+    return ngx_api_led_edit_headers_out_link(r, name, h);
+}
+
+
+/*
+ * Server and Date: nginx's header filter writes its own unless
+ * r->headers_out.server (.date) points to an element.  One that is set
+ * here is pointed to (else nginx would add a second one); when they are
+ * removed, a removed element (hash 0) is pointed to, so that nginx adds
+ * none (as headers-more does).
+ */
+
+static ngx_table_elt_t **
+ngx_api_led_edit_headers_out_own(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *name)
+{
+    if (name->lowcase.len == sizeof("server") - 1
+        && ngx_strcmp(name->lowcase.data, "server") == 0)
+    {
+        return &r->headers_out.server;
+    }
+
+    if (name->lowcase.len == sizeof("date") - 1
+        && ngx_strcmp(name->lowcase.data, "date") == 0)
+    {
+        return &r->headers_out.date;
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_api_led_edit_headers_out_link(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *name, ngx_table_elt_t *h)
+{
+    ngx_table_elt_t  **ph;
+
+    ph = ngx_api_led_edit_headers_out_own(r, name);
+
+    if (ph == NULL) {
+        return NGX_OK;
+    }
+
+    if (h) {
+        if (*ph == NULL || (*ph)->hash == 0) {
+            *ph = h;
+        }
+
+        return NGX_OK;
+    }
+
+    if (*ph) {
+        /* already a removed one */
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 0;
+    h->key = name->name;
+    ngx_str_null(&h->value);
+    h->lowcase_key = name->lowcase.data;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    *ph = h;
 
     return NGX_OK;
 }

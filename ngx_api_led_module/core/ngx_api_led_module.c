@@ -207,6 +207,7 @@ ngx_api_led_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     steps[] = NULL;
+     *     plan_limits_max = 0;
      */
 
     return ngx_pcalloc(cf->pool, sizeof(ngx_api_led_main_conf_t));

@@ -104,7 +104,9 @@ ngx_api_led_problem_vsend(ngx_http_request_t *r, ngx_uint_t status,
 
     p = ngx_vslprintf(detail, detail + sizeof(detail), fmt, args);
     dtl.data = detail;
-    dtl.len = p - detail;
+
+    /* a detail cut to the buffer stays valid UTF-8, the body valid JSON */
+    dtl.len = ngx_api_led_utf8_cut(detail, p - detail);
 
     ngx_api_led_problem_title(code, &title);
 

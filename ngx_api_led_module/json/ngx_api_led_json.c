@@ -906,7 +906,8 @@ ngx_api_led_json_value_get(ngx_http_request_t *r,
     if (json == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "api_led: value \"%V\" is not a valid %V, "
-                      "null used", &s, &ngx_api_led_json_type_name[v->type]);
+                      "null used", ngx_api_led_log_value(r->pool, &s),
+                      &ngx_api_led_json_type_name[v->type]);
 
         json = json_null();
     }

@@ -159,7 +159,8 @@ ngx_api_led_json_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_uint_t flags,
     fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         e = ngx_errno;
-        ngx_snprintf(err, errlen, "unable to open (%d: %s)%Z", e, strerror(e));
+        ngx_api_led_errf(err, errlen, "unable to open (%d: %s)", e,
+                         strerror(e));
         return NGX_ERROR;
     }
 
@@ -168,7 +169,8 @@ ngx_api_led_json_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_uint_t flags,
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         e = ngx_errno;
-        ngx_snprintf(err, errlen, "unable to stat (%d: %s)%Z", e, strerror(e));
+        ngx_api_led_errf(err, errlen, "unable to stat (%d: %s)", e,
+                         strerror(e));
         goto done;
     }
 
@@ -176,7 +178,7 @@ ngx_api_led_json_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_uint_t flags,
 
     data = ngx_alloc(size ? size : 1, cf->log);
     if (data == NULL) {
-        ngx_snprintf(err, errlen, "out of memory%Z");
+        ngx_api_led_errf(err, errlen, "out of memory");
         goto done;
     }
 
@@ -184,7 +186,8 @@ ngx_api_led_json_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_uint_t flags,
 
     if (n == -1 || (size_t) n != size) {
         e = ngx_errno;
-        ngx_snprintf(err, errlen, "unable to read (%d: %s)%Z", e, strerror(e));
+        ngx_api_led_errf(err, errlen, "unable to read (%d: %s)", e,
+                         strerror(e));
         goto done;
     }
 
@@ -236,7 +239,7 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
         jp.scratch = pool ? ngx_pnalloc(pool, len)
                           : ngx_alloc(len, ngx_cycle->log);
         if (jp.scratch == NULL) {
-            ngx_snprintf(err, errlen, "out of memory%Z");
+            ngx_api_led_errf(err, errlen, "out of memory");
             return NGX_ERROR;
         }
     }
@@ -273,8 +276,8 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
     }
 
     if (jp.too_deep) {
-        ngx_snprintf(err, errlen, "JSON nested deeper than %d levels%Z",
-                     NGX_API_LED_JSON_MAX_DEPTH);
+        ngx_api_led_errf(err, errlen, "JSON nested deeper than %d levels",
+                         NGX_API_LED_JSON_MAX_DEPTH);
         return NGX_API_LED_JSON_TOO_DEEP;
     }
 
@@ -291,20 +294,20 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
             }
         }
 
-        ngx_snprintf(err, errlen, "line %ui, column %uz: %s%Z",
-                     line, (size_t) (p - data) + 1,
-                     jp.error ? jp.error
-                              : (jp.pos >= jp.end) ? "unexpected end of the text"
-                                                   : "unexpected character");
+        ngx_api_led_errf(err, errlen, "line %ui, column %uz: %s",
+                         line, (size_t) (p - data) + 1,
+                         jp.error ? jp.error
+                         : (jp.pos >= jp.end) ? "unexpected end of the text"
+                                              : "unexpected character");
 
     } else if (jp.pos >= jp.end) {
-        ngx_snprintf(err, errlen, "%s%Z",
-                     jp.error ? jp.error : "unexpected end of the text");
+        ngx_api_led_errf(err, errlen, "%s",
+                         jp.error ? jp.error : "unexpected end of the text");
 
     } else {
-        ngx_snprintf(err, errlen, "%s at byte %uz%Z",
-                     jp.error ? jp.error : "unexpected character",
-                     (size_t) (jp.pos - jp.start));
+        ngx_api_led_errf(err, errlen, "%s at byte %uz",
+                         jp.error ? jp.error : "unexpected character",
+                         (size_t) (jp.pos - jp.start));
     }
 
     return jp.duplicate ? NGX_API_LED_JSON_DUPLICATE : NGX_API_LED_JSON_INVALID;

@@ -49,6 +49,8 @@ static void *ngx_api_led_limit_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_limit_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_api_led_limit_count(ngx_conf_t *cf,
+    ngx_api_led_limit_loc_conf_t *conf);
 static char *ngx_api_led_limit_redis_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_api_led_limit_zone_directive(ngx_conf_t *cf,
@@ -332,22 +334,32 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
 {
     u_char                    *p, md[SHA_DIGEST_LENGTH];
     size_t                     len;
+    ngx_uint_t                 digest;
     ngx_api_led_limit_item_t  *item;
 
     if (lctx->nitems == NGX_API_LED_LIMIT_MAX) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "api_led: more than %d rate limits for one request, "
-                      "limit \"%V%V\" ignored", NGX_API_LED_LIMIT_MAX,
-                      prefix, name);
-        return NGX_OK;
+        /* nginx -t counts them: never skip one, fail closed */
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "api_led: more than %d rate limits for one request",
+                      NGX_API_LED_LIMIT_MAX);
+        return NGX_ERROR;
     }
 
     item = &lctx->items[lctx->nitems++];
 
     len = sizeof("api_led:{}:") - 1 + prefix->len + name->len;
 
-    /* a long key (from a header, say) is replaced by its digest */
-    if (key->len > NGX_API_LED_LIMIT_KEY_MAX) {
+    /*
+     * A long key (from a header, say) is replaced by its digest,
+     * "sha1:HEX"; so is a key that itself begins with "sha1:", or a client
+     * could send a digest as its key and share another key's bucket.
+     */
+    digest = key->len > NGX_API_LED_LIMIT_KEY_MAX
+             || (key->len >= sizeof("sha1:") - 1
+                 && ngx_strncmp(key->data, "sha1:", sizeof("sha1:") - 1)
+                    == 0);
+
+    if (digest) {
         len += sizeof("sha1:") - 1 + 2 * SHA_DIGEST_LENGTH;
 
     } else {
@@ -363,7 +375,7 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
 
     p = ngx_cpymem(p, "api_led:{", sizeof("api_led:{") - 1);
 
-    if (key->len > NGX_API_LED_LIMIT_KEY_MAX) {
+    if (digest) {
         SHA1(key->data, key->len, md);
         p = ngx_cpymem(p, "sha1:", sizeof("sha1:") - 1);
         p = ngx_hex_dump(p, md, SHA_DIGEST_LENGTH);
@@ -695,6 +707,52 @@ ngx_api_led_limit_add_variables(ngx_conf_t *cf)
 }
 
 
+/*
+ * A request's limits are checked together, at most NGX_API_LED_LIMIT_MAX:
+ * the location's own and, for each "plan", as many as the largest plan of
+ * the consumers file has (read by now: it is an http-level directive and
+ * locations are merged after the http block).
+ */
+
+static ngx_int_t
+ngx_api_led_limit_count(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
+{
+    ngx_uint_t                 i, own, plans, n;
+    ngx_api_led_limit_conf_t  *lc;
+    ngx_api_led_main_conf_t   *amcf;
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    lc = conf->limits->elts;
+    own = 0;
+    plans = 0;
+
+    for (i = 0; i < conf->limits->nelts; i++) {
+        if (lc[i].plan) {
+            plans++;
+
+        } else {
+            own++;
+        }
+    }
+
+    n = own + plans * amcf->plan_limits_max;
+
+    if (n <= NGX_API_LED_LIMIT_MAX) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "api_led_rate_limit: %ui limits and %ui \"plan\" of up to "
+                  "%ui limits (the largest plan of the consumers file) make "
+                  "%ui limits for one request, at most %d are possible "
+                  "in %s:%ui", own, plans, amcf->plan_limits_max, n,
+                  NGX_API_LED_LIMIT_MAX, conf->file, conf->line);
+
+    return NGX_ERROR;
+}
+
+
 static ngx_int_t
 ngx_api_led_limit_init(ngx_conf_t *cf)
 {
@@ -781,11 +839,17 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->limits == NULL) {
         conf->limits = prev->limits;
+        conf->file = prev->file;
+        conf->line = prev->line;
     }
 
     ngx_conf_merge_value(conf->headers, prev->headers, 1);
 
     if (conf->limits && conf->limits->nelts) {
+        if (ngx_api_led_limit_count(cf, conf) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
         lmcf = ngx_http_conf_get_module_main_conf(cf,
                                                   ngx_api_led_limit_module);
 
@@ -907,6 +971,9 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (llcf->limits == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        llcf->file = cf->conf_file->file.name.data;
+        llcf->line = cf->conf_file->line;
     }
 
     if (llcf->limits->nelts == NGX_API_LED_LIMIT_MAX) {

@@ -20,7 +20,6 @@
 extern ngx_module_t  ngx_api_led_limit_module;
 
 
-#define NGX_API_LED_LIMIT_MAX            16
 #define NGX_API_LED_LIMIT_KEY_MAX        256
 
 #define NGX_API_LED_LIMIT_ON_ERROR_LOCAL   0
@@ -81,6 +80,10 @@ typedef struct {
     ngx_array_t                    *limits;    /* ngx_api_led_limit_conf_t */
     ngx_flag_t                      headers;
     unsigned                        off:1;
+
+    /* the first api_led_rate_limit of the level, for nginx -t */
+    u_char                         *file;
+    ngx_uint_t                      line;
 } ngx_api_led_limit_loc_conf_t;
 
 

@@ -40,6 +40,23 @@
 #define NGX_API_LED_REDIS_READ_SIZE     16384
 #define NGX_API_LED_REDIS_ERROR_LOG_GAP 1000
 
+/*
+ * What one reply may cost: hiredis allocates an array's table of elements
+ * as soon as it reads "*N" ("*500000000" would take 4 GB, and freeing it
+ * would hold the worker for seconds), and keeps a bulk string's bytes until
+ * the whole string is there.  A reply over either bound fails the
+ * connection like any protocol error.  (The rate limits' replies have at
+ * most 255 elements.)
+ */
+#define NGX_API_LED_REDIS_MAX_ELEMENTS  65536     /* all arrays of a reply */
+#define NGX_API_LED_REDIS_MAX_PENDING   (4 * 1024 * 1024)
+
+#if (HIREDIS_MAJOR >= 1)
+typedef size_t  ngx_api_led_redis_nelts_t;
+#else
+typedef int     ngx_api_led_redis_nelts_t;
+#endif
+
 
 #define NGX_API_LED_REDIS_REQUEST       0
 #define NGX_API_LED_REDIS_AUTH          1
@@ -84,6 +101,8 @@ struct ngx_api_led_redis_s {
     ngx_peer_connection_t          peer;
     ngx_connection_t              *c;
     redisReader                   *reader;
+    size_t                         elements;  /* of the reply being read */
+    size_t                         refused;   /* an array over the bound */
 
     u_char                        *out;
     size_t                         out_size;
@@ -112,6 +131,10 @@ struct ngx_api_led_redis_s {
 
 
 static void ngx_api_led_redis_connect(ngx_api_led_redis_t *rd);
+static redisReader *ngx_api_led_redis_reader_create(ngx_api_led_redis_t *rd);
+static void *ngx_api_led_redis_create_array(const redisReadTask *task,
+    ngx_api_led_redis_nelts_t elements);
+static ngx_int_t ngx_api_led_redis_reply_too_large(ngx_api_led_redis_t *rd);
 static ngx_int_t ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd);
 static void ngx_api_led_redis_connected(ngx_api_led_redis_t *rd);
 static void ngx_api_led_redis_ready(ngx_api_led_redis_t *rd);
@@ -561,7 +584,7 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
     rd->c = c;
 
     if (rd->reader == NULL) {
-        rd->reader = redisReaderCreate();
+        rd->reader = ngx_api_led_redis_reader_create(rd);
         if (rd->reader == NULL) {
             ngx_api_led_redis_fail(rd, 0, "redisReaderCreate() failed");
             return;
@@ -870,6 +893,10 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
             reply = NULL;
 
             if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+                if (ngx_api_led_redis_reply_too_large(rd) != NGX_OK) {
+                    return;
+                }
+
                 ngx_api_led_redis_fail(rd, 0, "protocol error");
                 return;
             }
@@ -877,6 +904,8 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
             if (reply == NULL) {
                 break;
             }
+
+            rd->elements = 0;
 
             if (ngx_api_led_redis_dispatch(rd, reply) != NGX_OK) {
                 return;
@@ -888,6 +917,10 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
             }
         }
 
+        if (ngx_api_led_redis_reply_too_large(rd) != NGX_OK) {
+            return;
+        }
+
         if ((size_t) n < sizeof(buf)) {
             break;
         }
@@ -896,6 +929,92 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
         ngx_api_led_redis_fail(rd, 0, "ngx_handle_read_event() failed");
     }
+}
+
+
+/*
+ * hiredis's reader with its own reply objects, but an array goes through
+ * ngx_api_led_redis_create_array(), which counts the elements of the reply.
+ * The table of functions is the same in every process and never changes
+ * once set: no state of hiredis is touched.
+ */
+
+static redisReplyObjectFunctions  ngx_api_led_redis_reply_fns;
+static void *(*ngx_api_led_redis_array_default)(const redisReadTask *task,
+    ngx_api_led_redis_nelts_t elements);
+
+
+static redisReader *
+ngx_api_led_redis_reader_create(ngx_api_led_redis_t *rd)
+{
+    redisReader  *reader;
+
+    reader = redisReaderCreate();
+    if (reader == NULL) {
+        return NULL;
+    }
+
+    if (ngx_api_led_redis_array_default == NULL) {
+        ngx_api_led_redis_reply_fns = *reader->fn;
+        ngx_api_led_redis_array_default = reader->fn->createArray;
+        ngx_api_led_redis_reply_fns.createArray =
+                                           ngx_api_led_redis_create_array;
+    }
+
+    reader->fn = &ngx_api_led_redis_reply_fns;
+    reader->privdata = rd;
+
+    rd->elements = 0;
+    rd->refused = 0;
+
+    return reader;
+}
+
+
+static void *
+ngx_api_led_redis_create_array(const redisReadTask *task,
+    ngx_api_led_redis_nelts_t elements)
+{
+    ngx_api_led_redis_t  *rd = task->privdata;
+
+    if ((size_t) elements > NGX_API_LED_REDIS_MAX_ELEMENTS - rd->elements) {
+        /* hiredis fails the reply ("Out of memory"), nothing allocated */
+        rd->refused = (size_t) elements;
+        return NULL;
+    }
+
+    rd->elements += (size_t) elements;
+
+    return ngx_api_led_redis_array_default(task, elements);
+}
+
+
+/* NGX_ERROR: the reply being read is over a bound, the connection failed */
+
+static ngx_int_t
+ngx_api_led_redis_reply_too_large(ngx_api_led_redis_t *rd)
+{
+    u_char  reason[128];
+
+    if (rd->refused) {
+        ngx_api_led_errf(reason, sizeof(reason), "a reply with arrays of "
+                         "%uz elements refused, at most %d",
+                         rd->elements + rd->refused,
+                         NGX_API_LED_REDIS_MAX_ELEMENTS);
+
+    } else if (rd->reader->len - rd->reader->pos
+               > NGX_API_LED_REDIS_MAX_PENDING)
+    {
+        ngx_api_led_errf(reason, sizeof(reason), "a reply larger than %d "
+                         "bytes refused", NGX_API_LED_REDIS_MAX_PENDING);
+
+    } else {
+        return NGX_OK;
+    }
+
+    ngx_api_led_redis_fail(rd, 0, (char *) reason);
+
+    return NGX_ERROR;
 }
 
 
@@ -1452,11 +1571,15 @@ static void
 ngx_api_led_redis_log_reply_error(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *w, redisReply *reply)
 {
-    ngx_str_t    msg;
+    u_char       buf[4 * 256];
+    ngx_str_t    msg, text;
     const char  *what;
 
-    msg.data = (u_char *) reply->str;
-    msg.len = ngx_min(reply->len, 256);
+    /* it may quote a key, a value from a request */
+    text.data = (u_char *) reply->str;
+    text.len = ngx_min(reply->len, 256);
+
+    ngx_api_led_log_value_buf(&msg, buf, &text);
 
     if (w == NULL) {
         if (rd->error_logged

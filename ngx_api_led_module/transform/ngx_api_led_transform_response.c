@@ -184,7 +184,8 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "api_led: response is \"%V\" encoded, JSON "
-                          "operations skipped", ce);
+                          "operations skipped",
+                          ngx_api_led_log_value(r->pool, ce));
             return ngx_http_next_header_filter(r);
         }
     }

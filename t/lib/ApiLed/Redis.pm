@@ -88,11 +88,12 @@ sub stop_redis {
 }
 
 # A fake Redis: answers the handshake at once and every EVALSHA/EVAL with
-# an admitting reply for every limit of its requests after "delay" seconds.
+# an admitting reply for every limit of its requests after "delay" seconds,
+# or with the raw text "reply" (a hostile or broken Redis).
 sub start_fake_redis {
     my (%o) = @_;
     my $delay = $o{delay} || 0;
-    return serve_connections(sub { fake_session($_[0], $delay) });
+    return serve_connections(sub { fake_session($_[0], $delay, $o{reply}) });
 }
 
 # a server on a free port, in a child: each connection is served by
@@ -123,7 +124,7 @@ sub serve_connections {
 }
 
 sub fake_session {
-    my ($c, $delay) = @_;
+    my ($c, $delay, $reply) = @_;
     my $buf = '';
     for (;;) {
         my $cmd = read_command($c, \$buf);
@@ -132,6 +133,9 @@ sub fake_session {
         if ($name eq 'SCRIPT') {
             my $sha = sha1_hex($cmd->[2]);
             print $c "\$40\r\n$sha\r\n";
+        } elsif (($name eq 'EVALSHA' || $name eq 'EVAL') && defined $reply) {
+            sleep $delay if $delay;
+            print $c $reply;
         } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
             sleep $delay if $delay;
             # the last argument lists the requests: per request, the

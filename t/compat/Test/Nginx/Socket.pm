@@ -29,6 +29,7 @@ use Scalar::Util qw( looks_like_number );
 use Digest::MD5 ();
 use Digest::SHA ();
 use Encode ();
+use File::Temp ();
 use Test::LongString;
 use Test::Nginx::Util;
 
@@ -40,7 +41,7 @@ our @EXPORT = qw( env_to_nginx is_str plan run_tests run_test
   server_name
   server_addr server_root html_dir server_port server_port_for_client
   timeout no_nginx_manager check_accum_error_log
-  add_block_preprocessor bail_out add_cleanup_handler
+  add_block_preprocessor bail_out add_test_cleanup_handler add_cleanup_handler
   add_response_body_check
 );
 
@@ -271,6 +272,12 @@ sub send_request ($$$$) {
 
     my $head_req = (join('', map { $_->{value} // '' } @bits) =~ /^\s*HEAD\s+/) ? 1 : 0;
 
+    if (use_http2($block) || use_http3($block)) {
+        # as the real one: when curl fails, the list lacks the response and
+        # the caller takes $head_req for it
+        return send_http_req_by_curl($block, $req, $timeout), $head_req;
+    }
+
     my $addr = $block->server_addr_for_client // $ServerAddr;
     my $sock;
     for my $try (1 .. 20) {
@@ -367,6 +374,173 @@ sub send_request ($$$$) {
     }
 
     return ($resp, $head_req);
+}
+
+# --------------------------------------------------------------------------
+# HTTP/2: curl sends the request, as in the real one ("--- http2", or
+# TEST_NGINX_USE_HTTP2=1). Its "-i" output (status line, headers, body) is
+# then parsed like an HTTP/1 response.
+
+# the curl command line for a built request (its packets joined)
+sub gen_curl_cmd_from_req ($$) {
+    my ($block, $req) = @_;
+    my $name = $block->name;
+
+    $req = join '', map { $_->{value} // '' } @$req;
+
+    my ($meth, $uri, $http_ver);
+    if ($req =~ m{^\s*(\w+)\s+(\S+)\s+HTTP/(\S+)\r?\n}smig) {
+        ($meth, $uri, $http_ver) = ($1, $2, $3);
+    } elsif ($req =~ m{^\s*(\w+)\s+(.*\S)\s*\r?\n}smig) {
+        ($meth, $uri, $http_ver) = ($1, $2, '0.9');
+    } else {
+        bail_out("$name - cannot parse the status line in the request: $req");
+    }
+
+    # no User-Agent, Accept or Host of curl's own: the request has its own
+    my @args = ('curl', '-i', '-H', 'User-Agent:', '-H', 'Accept:', '-H', 'Host:');
+
+    my $curl_protocol = $block->curl_protocol // 'http';
+
+    push @args, $Test::Nginx::Util::Verbose ? '-vv' : '-sS';
+
+    if (use_http2($block)) {
+        push @args, '--http2-prior-knowledge';
+    }
+
+    if ($meth eq 'HEAD') {
+        push @args, '-I';
+    } elsif ($meth ne 'GET') {
+        push @args, '-X', $meth;
+    }
+
+    push @args, '-0' if $http_ver ne '1.1';
+
+    my @headers;
+    if ($http_ver ge '1.0') {
+        if ($req =~ m{\G(.*?)\r?\n\r?\n}gcs) {
+            @headers = grep { !/^Connection\s*:/i } split /\r\n/, $1;
+        } else {
+            bail_out("cannot parse the header entries in the request: $req");
+        }
+    }
+
+    my $found_content_type;
+    for my $h (@headers) {
+        $found_content_type = 1 if $h =~ /^\s*Content-Type\s*:/i;
+        push @args, '-H', $h;
+    }
+
+    if ($req =~ m{\G(.+)}gcsm) {
+        # curl would add "Content-Type: application/x-www-form-urlencoded"
+        push @args, '-H', 'Content-Type: ' unless $found_content_type;
+        my $file = html_dir() . '/curl.data.bin';
+        open my $out, '>', $file or bail_out("$name - cannot write $file: $!");
+        binmode $out;
+        print $out $1;
+        close $out;
+        push @args, '--data-binary', '@' . $file;
+    }
+
+    # the section's own text, not parsed (as in the real one)
+    my $timeout = $block->timeout || timeout();
+    push @args, '--connect-timeout', $timeout, '--max-time', $timeout;
+
+    my $addr = $block->server_addr_for_client // $ServerAddr;
+    my $link = "$curl_protocol://$addr:$ServerPortForClient$uri";
+
+    my $curl_options = $block->curl_options;
+    push @args, $curl_options if defined $curl_options;
+
+    push @args, $link;
+    return \@args;
+}
+
+sub quote_sh_args ($) {
+    my $args = shift;
+    for my $arg (@$args) {
+        if ($arg =~ m{^[- "&%;,|?*.+=\w:/()]*$}) {
+            $arg = "'$arg'" if $arg =~ /[ "&%;,|?*()]/;
+            next;
+        }
+        $arg =~ s/\\/\\\\/g;
+        $arg =~ s/'/\\'/g;
+        $arg =~ s/\n/\\n/g;
+        $arg =~ s/\r/\\r/g;
+        $arg =~ s/\t/\\t/g;
+        $arg = "\$'$arg'";
+    }
+    return "@$args";
+}
+
+# runs a command; returns (stdout, stderr), or dies after $timeout seconds
+# (the real one's IPC::Run dies there too)
+sub run_cmd ($$$) {
+    my ($name, $cmd, $timeout) = @_;
+    my $out_fh = File::Temp->new;
+    my $err_fh = File::Temp->new;
+
+    my $pid = fork;
+    bail_out("$name - fork() failed: $!") unless defined $pid;
+    if ($pid == 0) {
+        $Test::Nginx::Util::InSubprocess = 1;
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>&', $out_fh;
+        open STDERR, '>&', $err_fh;
+        { no warnings 'exec'; exec { $cmd->[0] } @$cmd; }
+        print STDERR "exec $cmd->[0] failed: $!\n";
+        POSIX::_exit(127);
+    }
+
+    my $deadline = time + $timeout;
+    my $step = 0.001;
+    while (waitpid($pid, POSIX::WNOHANG()) != $pid) {
+        if (time > $deadline) {
+            kill 'KILL', $pid;
+            waitpid($pid, 0);
+            die "$name - \"@$cmd\" timed out after $timeout s\n";
+        }
+        sleep $step;
+        $step *= 2 if $step < 0.02;
+    }
+    if ($? >> 8 == 127) {
+        bail_out("$name - cannot run $cmd->[0] (HTTP/2 requests need curl)");
+    }
+
+    my ($out, $err) = map {
+        seek $_, 0, 0;
+        local $/;
+        my $s = readline($_) // '';
+        $s;
+    } $out_fh, $err_fh;
+    return ($out, $err);
+}
+
+sub send_http_req_by_curl ($$$) {
+    my ($block, $req, $timeout) = @_;
+    my $name = $block->name;
+
+    my $cmd = gen_curl_cmd_from_req($block, $req);
+    warn "running cmd @$cmd" if $Test::Nginx::Util::Verbose;
+
+    my ($out, $err) = run_cmd($name, $cmd, $timeout);
+
+    if (!$out) {
+        if ($err) {
+            my $curl_err = $block->curl_error;
+            if (defined $curl_err) {
+                return if ref $curl_err && $err =~ /$curl_err/;
+                return if $err =~ /\Q$curl_err\E/;
+            }
+            fail("$name - command \"@$cmd\" generates stderr output: $err");
+            return;
+        }
+        fail("$name - curl command \"@$cmd\" generates no stdout output");
+        return;
+    }
+
+    warn "WARNING: $name - command \"@$cmd\" generates stderr output: $err" if $err;
+    return $out;
 }
 
 # --------------------------------------------------------------------------
@@ -898,6 +1072,10 @@ sub run_test_helper ($$$) {
 
     my $r_req_list = get_req_from_block($block);
     bail_out("$name - request empty") if !@$r_req_list;
+
+    if (defined $block->curl) {
+        warn "# ", quote_sh_args(gen_curl_cmd_from_req($block, $r_req_list->[0])), "\n";
+    }
 
     my $timeout = parse_time(scalar $block->timeout) // timeout();
     my $ignore_response = defined $block->ignore_response;

@@ -12,20 +12,29 @@ our $VERSION = '0.29_compat';
 
 use base 'Exporter';
 
-use POSIX qw( :sys_wait_h SIGQUIT SIGKILL SIGTERM );
-use Config ();
+# The code of "--- init", "--- post_setup_server_root" and "--- skip_eval"
+# runs in this package, as in the real one: these imports are the real
+# one's (its Time::HiRes gives "sleep" only, so "time" is Perl's whole
+# seconds here; this file says Time::HiRes::time() where it means it).
+use POSIX qw( SIGQUIT SIGKILL SIGTERM SIGHUP );
 use File::Spec ();
-use File::Path qw( make_path remove_tree );
-use File::Temp ();
+use Cwd qw( cwd );
 use List::Util qw( shuffle );
-use Time::HiRes qw( sleep time );
+use Time::HiRes qw( sleep );
+use File::Path qw( make_path remove_tree );
+use File::Find qw( find );
+use File::Temp qw( tempfile :POSIX );
 use Scalar::Util qw( looks_like_number );
-use IO::Socket::INET ();
-use IO::Socket::UNIX ();
-use Socket qw( SOCK_STREAM SOCK_DGRAM MSG_NOSIGNAL );
-use Test::More ();
-use Test::LongString ();
+use IO::Socket::INET;
+use IO::Socket::UNIX;
+use Test::LongString;
+use POSIX ":sys_wait_h";
 use Carp qw( croak );
+
+# compat only
+use Config ();
+use Socket qw( MSG_NOSIGNAL );
+use Test::More ();
 
 our $Verbose           = $ENV{TEST_NGINX_VERBOSE};
 our $NoLongString;
@@ -33,6 +42,8 @@ our $RepeatEach        = 1;
 our $NoShuffle         = $ENV{TEST_NGINX_NO_SHUFFLE} || 0;
 our $UseValgrind       = $ENV{TEST_NGINX_USE_VALGRIND};
 our $UseHup            = $ENV{TEST_NGINX_USE_HUP};    # accepted, ignored
+our $UseHttp2          = $ENV{TEST_NGINX_USE_HTTP2};
+our $UseHttp3          = $ENV{TEST_NGINX_USE_HTTP3};
 our $Timeout           = $ENV{TEST_NGINX_TIMEOUT} || 3;
 our $CheckAccumErrLog  = $ENV{TEST_NGINX_CHECK_ACCUM_ERR_LOG};
 our $ServerAddr        = '127.0.0.1';
@@ -63,7 +74,7 @@ if ($WorkerUser && $WorkerUser !~ /^\w+(?:\s+\w+)?$/) {
 }
 
 our $ConfigPreamble = '';
-our (@EnvToNginx, @CleanupHandlers, @BlockPreprocessors);
+our (@EnvToNginx, @CleanupHandlers, @TestCleanupHandlers, @BlockPreprocessors);
 our ($RunTestHelper, $CheckErrorLog, $CheckShutdownErrorLog, $FilterHttpConfig);
 our ($NginxVersion, $NginxRawVersion, $OpenSSLVersion);
 our ($PrevConfig, $PrevBlock, $ErrLogFilePos);
@@ -118,7 +129,7 @@ sub gen_rand_port (;$$) {
 
 our $AutoPort = 0;
 our $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT};
-srand($$ ^ int(time() * 1000));
+srand($$ ^ int(Time::HiRes::time() * 1000));
 if (!$ServerPort) {
     # compat difference: never default to the fixed port 1984
     $ServerPort = gen_rand_port()
@@ -158,6 +169,7 @@ our @EXPORT = qw(
     workers master_on master_off config_preamble repeat_each
     master_process_enabled log_level no_shuffle no_root_location html_dir
     server_root server_port server_port_for_client no_nginx_manager use_hup
+    add_test_cleanup_handler use_http2 use_http3
 );
 
 # --------------------------------------------------------------------------
@@ -178,6 +190,7 @@ sub server_root () { $ServRoot }
 sub sleep_time () { $TestNginxSleep }
 sub verbose () { $Verbose }
 sub add_cleanup_handler ($) { unshift @CleanupHandlers, shift }
+sub add_test_cleanup_handler ($) { unshift @TestCleanupHandlers, shift }
 sub add_block_preprocessor (&) { unshift @BlockPreprocessors, shift }
 
 sub server_addr (@) { if (@_) { $ServerAddr = shift } else { $ServerAddr } }
@@ -324,6 +337,77 @@ sub can_run ($) {
 }
 
 # --------------------------------------------------------------------------
+# HTTP/2 (plain text, prior knowledge), decided as the real one does: a
+# block with "--- http2", or every block that can in the
+# TEST_NGINX_USE_HTTP2=1 mode. The answer is cached in the block.
+
+sub use_http2 ($) {
+    my $block = shift;
+    my $name = $block->name;
+
+    my $cached = $block->test_nginx_enabled_http2;
+    return $cached if defined $cached;
+    return undef if defined $block->no_http2;
+
+    my $off = sub {
+        my $why = shift;
+        warn "WARNING: $name - $why\n" if defined $why;
+        $block->set_value('test_nginx_enabled_http2', 0);
+        return undef;
+    };
+
+    if (defined $block->http2) {
+        bail_out("cannot use --- http2 with --- raw_request") if $block->raw_request;
+        bail_out("cannot use --- http2 with --- pipelined_requests")
+            if $block->pipelined_requests;
+        $block->set_value('test_nginx_enabled_http2', 1);
+        return 1;
+    }
+
+    return $off->() unless $UseHttp2;
+
+    return $off->('using raw_request HTTP/2, will not use HTTP/2')
+        if $block->raw_request;
+    return $off->('using pipelined_requests, will not use HTTP/2')
+        if $block->pipelined_requests;
+    return $off->() if !defined $block->request;
+    return $off->('explicitly rquires HTTP 1.0, so will not use HTTP/2')
+        if !ref $block->request && $block->request =~ m{HTTP/1\.0}s;
+    return $off->('explicitly requires HTTP/3, so will not use HTTP/2')
+        if defined $block->http3;
+
+    # a plain-text HTTP/2 port speaks nothing else: requests that nginx
+    # sends to its own port (HTTP/1) would fail
+    my $pat = qr{(proxy_pass .*:\$(server_port|TEST_NGINX_SERVER_PORT)
+                | ngx.req.raw_header
+                | lua_check_client_abort
+                | ngx.req.socket
+                | ngx.req.read_body)}x;
+    if (defined $block->config && $block->config =~ $pat) {
+        return $off->("$1 does not support in HTTP/2");
+    }
+    if (defined $block->user_files && $block->user_files =~ $pat) {
+        return $off->("$1 does not support HTTP/2");
+    }
+    if (defined $block->http_config && $block->http_config =~ $pat) {
+        return $off->('can not listen on HTTP and HTTP/2 at the same time, '
+                      . 'so will no use HTTP2');
+    }
+
+    $block->set_value('test_nginx_enabled_http2', 1);
+    return 1;
+}
+
+sub use_http3 ($) {
+    my $block = shift;
+    if (defined $block->http3 || $UseHttp3) {
+        bail_out($block->name . " - --- http3 and TEST_NGINX_USE_HTTP3 are not "
+                 . "supported by the compat runner");
+    }
+    return undef;
+}
+
+# --------------------------------------------------------------------------
 # error / access log
 
 sub read_new_err_lines () {
@@ -380,6 +464,17 @@ sub setup_server_root () {
     open my $out, '>', $index or bail_out("Can't open $index for writing: $!\n");
     print $out '<html><head><title>It works!</title></head><body>It works!</body></html>';
     close $out;
+}
+
+# "--- post_setup_server_root": Perl code run after the server root is
+# made, before the user files and nginx.conf are written
+sub run_customer_init_script ($) {
+    my $block = shift;
+    my $name = $block->name;
+    if ($block->post_setup_server_root) {
+        eval $block->post_setup_server_root;
+        bail_out("$name - post_setup_server_root failed: $@") if $@;
+    }
 }
 
 sub expand_env_in_text ($$$) {
@@ -504,6 +599,19 @@ _EOC_
 
     my $use_event = $EventType ? "    use $EventType;\n" : '';
 
+    # as the real one: "http2 on;" for nginx 1.19.9 and later (although
+    # nginx has that directive only since 1.25.1), else "listen ... http2"
+    my ($listen_opts, $http2_directive) = ('', '');
+    if (use_http3($block)) {
+        # not reached: use_http3() bails out
+    } elsif (use_http2($block)) {
+        if (($NginxVersion // 0) >= 1.019009) {
+            $http2_directive = 'http2 on;';
+        } else {
+            $listen_opts = ' http2';
+        }
+    }
+
     open my $out, '>', $ConfFile or bail_out("Can't open $ConfFile for writing: $!\n");
     print $out <<_EOC_;
 ${modules}worker_processes  $Workers;
@@ -530,7 +638,7 @@ $temp_paths
 $http_config
 
     server {
-        listen          $ServerPort;
+        listen          $ServerPort$listen_opts;$http2_directive
         server_name     '$quoted_server_name';
 
         client_max_body_size 30M;
@@ -627,7 +735,7 @@ sub launch_nginx ($$) {
     $ChildPid = $pid;
     watchdog_watch($pid);
 
-    my $deadline = time + $StartTimeout;
+    my $deadline = Time::HiRes::time() + $StartTimeout;
     my $step = 0.0005;
     while (1) {
         my $rc = waitpid($pid, WNOHANG);
@@ -639,7 +747,7 @@ sub launch_nginx ($$) {
         if (-s $PidFile) {
             return ('ready');
         }
-        if (time > $deadline) {
+        if (Time::HiRes::time() > $deadline) {
             return ('timeout');
         }
         sleep $step;
@@ -665,12 +773,12 @@ sub startup_errors () {
 
 sub wait_child ($$) {
     my ($pid, $secs) = @_;
-    my $deadline = time + $secs;
+    my $deadline = Time::HiRes::time() + $secs;
     my $step = 0.0005;
     while (1) {
         my $rc = waitpid($pid, WNOHANG);
         return 1 if $rc == $pid || $rc == -1;
-        return 0 if time > $deadline;
+        return 0 if Time::HiRes::time() > $deadline;
         sleep $step;
         $step *= 2 if $step < 0.02;
     }
@@ -751,6 +859,7 @@ sub restart_nginx ($$$$) {
     my $tries = 0;
     while (1) {
         setup_server_root();
+        run_customer_init_script($block);
         write_user_files($block, $rand_ports);
         write_config_file($block, $$config_ref, $rand_ports);
 
@@ -1031,6 +1140,9 @@ sub run_tests () {
         }
         $block->set_value("name", $0 . " " . $block->name);
         run_test($block);
+        for my $hdl (@TestCleanupHandlers) {
+            $hdl->($block);
+        }
         $PrevBlock = $block;
     }
 
@@ -1097,6 +1209,7 @@ sub run_must_die ($$$$) {
     my $must_die = $block->must_die;
 
     setup_server_root();
+    run_customer_init_script($block);
     write_user_files($block, $rand_ports);
     write_config_file($block, $config, $rand_ports);
     $ErrLogFilePos = 0;
@@ -1139,9 +1252,7 @@ sub run_test ($) {
     my $must_die = $block->must_die;
     undef $UseValgrind if defined $must_die;
 
-    if (defined $block->http2 || defined $block->http3) {
-        bail_out("$name - --- http2/--- http3 are not supported by the compat runner");
-    }
+    use_http3($block);
 
     my $should_restart = 1;
     if (!defined $config) {
@@ -1186,8 +1297,11 @@ sub run_test ($) {
         $PrevConfig->[1] = $config;
     }
 
-    if (my $init = $block->init) {
-        eval "package main; $init";
+    # evaluated here, in package Test::Nginx::Util, with $block and $name
+    # in scope, as the real one does: helpers that a .t file imported into
+    # main must be called as main::f() or Their::Package::f()
+    if ($block->init) {
+        eval $block->init;
         bail_out("$name - init failed: $@") if $@;
     }
 

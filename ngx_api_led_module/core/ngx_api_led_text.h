@@ -1,0 +1,51 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Text that leaves the module: error messages in fixed-size buffers, values
+ * from a request (or another peer) in log lines, and UTF-8 text cut to a
+ * size (core/ngx_api_led_text.c).
+ */
+
+
+#ifndef _NGX_API_LED_TEXT_H_INCLUDED_
+#define _NGX_API_LED_TEXT_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+/*
+ * printf-style (ngx_vslprintf) into err[size]: at most size - 1 bytes and
+ * always a terminating NUL, however long the message grows.  Returns the
+ * end (the NUL).  Every fixed-size error buffer is written through it.
+ */
+u_char *ngx_api_led_errf(u_char *err, size_t size, const char *fmt, ...);
+
+/*
+ * A value from a request (or a peer: an upstream, Redis, a fetched key set)
+ * for a log line: control characters, DEL, '"', '\' and bytes above 0x7f
+ * become \xNN, so that a value can neither end the line nor pass for another
+ * field.  Returns the value itself when nothing needs escaping, else an
+ * escaped copy from the pool (or a fixed text if the pool has no memory):
+ * use it with %V.
+ */
+ngx_str_t *ngx_api_led_log_value(ngx_pool_t *pool, ngx_str_t *value);
+
+/* the same for a NUL-terminated string */
+ngx_str_t *ngx_api_led_log_cstr(ngx_pool_t *pool, const char *s);
+
+/* the same into buf, which holds 4 bytes for each byte of the value */
+ngx_str_t *ngx_api_led_log_value_buf(ngx_str_t *out, u_char *buf,
+    ngx_str_t *value);
+
+/*
+ * The length of the longest prefix of p[0..len) that does not end inside a
+ * UTF-8 character: valid UTF-8 cut to a size (a problem's detail, say)
+ * stays valid UTF-8.
+ */
+size_t ngx_api_led_utf8_cut(u_char *p, size_t len);
+
+
+#endif /* _NGX_API_LED_TEXT_H_INCLUDED_ */

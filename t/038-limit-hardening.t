@@ -1,0 +1,250 @@
+# Rate-limit defects found by attack (issue 16): more limits than a request
+# can have are refused by nginx -t (never silently skipped), a raw key never
+# lands in the bucket of a long key's digest, a hostile Redis reply is a
+# failed call.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use ApiLed::Redis;
+use Digest::SHA ();
+
+my $redis_port = $ENV{TEST_NGINX_REDIS_PORT} or die "no TEST_NGINX_REDIS_PORT";
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+# a consumers file with a plan of "n" limits (10r/h, 20r/h, ...: their keys
+# live long enough to be seen)
+sub consumers {
+    my ($n) = @_;
+    my $limits = join ', ', map { "\"${_}0r/h\"" } 1 .. $n;
+    return <<"JSON";
+{"plans": {"big": {"limits": [$limits]}},
+ "consumers": [{"id": "t038-acme", "plan": "big", "keys": ["k-t038"]}]}
+JSON
+}
+
+# a location with "n" limits of its own and the consumer's plan
+sub plan_location {
+    my ($n) = @_;
+    my $own = join '', map { "        api_led_rate_limit 100r/h name=own$_;\n" }
+                           1 .. $n;
+    return <<"CONF";
+    location /t {
+        api_led_auth key;
+$own        api_led_rate_limit plan;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\\n";
+    }
+CONF
+}
+
+our $CONSUMERS_CONF = <<'CONF';
+    api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+CONF
+
+# the shared Redis of the run: our keys are unique to this file
+redis_cli($redis_port, 'eval',
+          "for _, k in ipairs(redis.call('KEYS', 'api_led:{*t038*')) do "
+          . "redis.call('DEL', k) end", 0);
+
+# hostile Redis servers: the reply to a script call is an array of half a
+# billion elements, nested arrays of 80,000 elements in all, a bulk string
+# announced with 100 MB of which 5 MB come
+our @Hostile = map { start_fake_redis(reply => $_) }
+    ("*500000000\r\n",
+     "*2\r\n*40000\r\n" . (":0\r\n" x 40000) . "*40000\r\n",
+     "\$100000000\r\n" . ('x' x (5 * 1024 * 1024)));
+$ENV{"TEST_NGINX_HOSTILE_PORT_$_"} = $Hostile[$_]->{port} for 0 .. $#Hostile;
+
+# a limit behind a hostile Redis
+sub hostile {
+    my ($n) = @_;
+    return <<"CONF";
+    location /t {
+        api_led_rate_limit 10r/s key=t038-hostile on_error=closed;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\\n";
+    }
+CONF
+}
+
+our $HOSTILE_HTTP = 'api_led_redis 127.0.0.1:$TEST_NGINX_HOSTILE_PORT_%d timeout=1s;';
+
+# a key longer than 256 bytes is stored under its digest; a client that
+# sends that digest as its key must get a bucket of its own
+our $LONG = 't038-' . ('x' x 300);
+our $ALIAS = 'sha1:' . Digest::SHA::sha1_hex($::LONG);
+
+our $ALIAS_LOC = <<'CONF';
+    location /t {
+        api_led_rate_limit 1r/m key=$http_x_tenant name=t038-alias;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+CONF
+
+repeat_each(1);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: nginx -t: a plan of more than 16 limits
+--- http_config eval
+$::CONSUMERS_CONF
+--- user_files eval
+[["consumers.json", ::consumers(17)]]
+--- config eval
+::plan_location(0)
+--- must_die
+--- error_log eval
+qr/consumers file "\S+consumers\.json": plan "big" has 17 limits, at most 16 are possible in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 2: nginx -t: a location's limits and its plan's make more than 16
+--- http_config eval
+$::CONSUMERS_CONF
+--- user_files eval
+[["consumers.json", ::consumers(5)]]
+--- config eval
+::plan_location(12)
+--- must_die
+--- error_log eval
+qr/api_led_rate_limit: 12 limits and 1 "plan" of up to 5 limits \(the largest plan of the consumers file\) make 17 limits for one request, at most 16 are possible in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 3: 16 limits in all are each counted
+--- http_config eval
+$::CONSUMERS_CONF
+--- user_files eval
+[["consumers.json", ::consumers(5)]]
+--- config eval
+::plan_location(11)
+--- init
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
+                                   'X-API-Key' => 'k-t038');
+Test::More::is($st, 200, 'TEST 3: admitted');
+my @keys = split /\n/, ApiLed::Redis::redis_cli($ENV{TEST_NGINX_REDIS_PORT},
+                                                'keys', 'api_led:{t038-acme}:*');
+Test::More::is(scalar @keys, 16, 'TEST 3: 16 Redis keys');
+--- request
+GET /t
+--- more_headers
+X-API-Key: k-t038
+--- response_body
+ok
+
+
+
+=== TEST 4: a hostile Redis reply of half a billion elements is a failed call at once (on_error applies)
+The reply is refused when its header is read: no table of 500,000,000
+pointers (4 GB) is allocated (the worker's peak virtual memory says so), and
+the request does not wait for the timeout.
+--- http_config eval
+sprintf $::HOSTILE_HTTP, 0
+--- config eval
+::hostile()
+--- init
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
+Test::More::is($st, 503, 'TEST 4: on_error=closed');
+if (!$ENV{TEST_NGINX_USE_VALGRIND}) {
+    open my $f, '<', $Test::Nginx::Util::PidFile or die "pid file: $!";
+    my $pid = <$f>;
+    chomp $pid;
+    open my $s, '<', "/proc/$pid/status" or die "status: $!";
+    my ($peak) = join('', <$s>) =~ /^VmPeak:\s+(\d+) kB/m;
+    Test::More::cmp_ok($peak, '<', 1024 * 1024,
+                       'TEST 4: VmPeak of the worker under 1 GB');
+}
+--- request
+GET /t
+--- error_code: 503
+--- response_body_like chomp
+"type":"urn:api-led:error:rate_limit_unavailable"
+--- error_log
+redis unavailable: a reply with arrays of 500000000 elements refused, at most 65536
+--- no_error_log
+waited
+timed out
+
+
+
+=== TEST 5: nested arrays count together
+--- http_config eval
+sprintf $::HOSTILE_HTTP, 1
+--- config eval
+::hostile()
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+redis unavailable: a reply with arrays of 80002 elements refused, at most 65536
+--- no_error_log
+waited
+timed out
+
+
+
+=== TEST 6: a bulk string of 100 MB is refused after 4 MB
+--- http_config eval
+sprintf $::HOSTILE_HTTP, 2
+--- config eval
+::hostile()
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+redis unavailable: a reply larger than 4194304 bytes refused
+--- no_error_log
+waited
+timed out
+
+
+
+=== TEST 7: Redis: a raw key "sha1:<digest of a long key>" does not share the long key's bucket
+Both keys keep their documented names: the long key "sha1:" and its digest,
+the raw key (it begins with "sha1:") the digest of itself.
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config eval
+$::ALIAS_LOC
+--- init
+my $port = $ENV{TEST_NGINX_REDIS_PORT};
+my $long = "api_led:{$::ALIAS}:t038-alias";
+my $alias = 'api_led:{sha1:' . Digest::SHA::sha1_hex($::ALIAS) . '}:t038-alias';
+ApiLed::Redis::redis_cli($port, 'del', $long, $alias);
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
+                                   'X-Tenant' => $::LONG);
+Test::More::is($st, 200, 'TEST 7: the long key is admitted');
+($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
+                                'X-Tenant' => $::ALIAS);
+Test::More::is($st, 200, 'TEST 7: its digest as a key has a bucket of its own');
+Test::More::is(ApiLed::Redis::redis_cli($port, 'exists', $long), 1,
+               'TEST 7: the long key is stored as sha1: and its digest');
+Test::More::is(ApiLed::Redis::redis_cli($port, 'exists', $alias), 1,
+               'TEST 7: the raw "sha1:" key is stored as its own digest');
+--- request
+GET /t
+--- more_headers eval
+"X-Tenant: $::LONG"
+--- error_code: 429
+
+
+
+=== TEST 8: local store: a raw key "sha1:<digest of a long key>" does not share the long key's bucket
+--- config eval
+$::ALIAS_LOC
+--- request eval
+["GET /t", "GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-Tenant: $::LONG", "X-Tenant: $::ALIAS", "X-Tenant: $::LONG", "X-Tenant: $::ALIAS"]
+--- error_code eval
+[200, 200, 429, 429]
