@@ -371,7 +371,7 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_API_LED_CONFLICT_ERROR);
     ngx_conf_merge_uint_value(conf->status, prev->status, NGX_HTTP_OK);
     ngx_conf_merge_size_value(conf->max_part_size, prev->max_part_size,
-                              1024 * 1024);
+                              NGX_API_LED_COMPOSE_MAX_PART_SIZE);
     ngx_conf_merge_uint_value(conf->callers, prev->callers, 0);
 
     return NGX_CONF_OK;
@@ -470,9 +470,9 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 
     if (!ngx_api_led_compose_name_is_valid(&value[0])) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid part name \"%V\": use 1 to 64 letters, "
+                           "invalid part name \"%V\": use 1 to %d letters, "
                            "digits, \"_\" and \"-\", starting with a letter "
-                           "or \"_\"", &value[0]);
+                           "or \"_\"", &value[0], NGX_API_LED_NAME_MAX);
         return NGX_CONF_ERROR;
     }
 
@@ -666,7 +666,7 @@ ngx_api_led_compose_name_is_valid(ngx_str_t *name)
     u_char      ch;
     ngx_uint_t  i;
 
-    if (name->len == 0 || name->len > 64) {
+    if (name->len == 0 || name->len > NGX_API_LED_NAME_MAX) {
         return 0;
     }
 

@@ -26,7 +26,10 @@
 extern ngx_module_t  ngx_api_led_compose_module;
 
 
+/* parts of one composition: a bit each in a uint32_t */
 #define NGX_API_LED_COMPOSE_MAX_PARTS  32
+/* api_led_compose_max_part_size default */
+#define NGX_API_LED_COMPOSE_MAX_PART_SIZE  (1024 * 1024)
 
 #define NGX_API_LED_SEG_TEXT           0
 #define NGX_API_LED_SEG_VAR            1

@@ -1388,7 +1388,7 @@ ngx_api_led_json_media_type(ngx_str_t *type)
 
     len = end - p;
 
-    if (len < sizeof("application/json") - 1
+    if (len < sizeof(NGX_API_LED_JSON_TYPE) - 1
         || ngx_strncasecmp(p, (u_char *) "application/",
                            sizeof("application/") - 1)
            != 0)

@@ -763,7 +763,8 @@ ngx_api_led_limit_init(ngx_conf_t *cf)
     /* a limit counted locally needs a zone: 1m unless one was given */
 
     if (lmcf->need_local && lmcf->shm_zone == NULL) {
-        lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, 1024 * 1024,
+        lmcf->shm_zone = ngx_api_led_limit_add_zone(cf,
+                                                    NGX_API_LED_LIMIT_ZONE_SIZE,
                                                     &ngx_api_led_limit_module);
         if (lmcf->shm_zone == NULL) {
             return NGX_ERROR;
@@ -1056,7 +1057,7 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            if (s.len == 0 || s.len > 64) {
+            if (s.len == 0 || s.len > NGX_API_LED_NAME_MAX) {
                 goto invalid_name;
             }
 
@@ -1151,8 +1152,9 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 invalid_name:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid limit name \"%V\": 1 to 64 letters, digits, "
-                       "\"-\", \"_\", \".\", \":\" or \"/\"", &value[i]);
+                       "invalid limit name \"%V\": 1 to %d letters, digits, "
+                       "\"-\", \"_\", \".\", \":\" or \"/\"", &value[i],
+                       NGX_API_LED_NAME_MAX);
     return NGX_CONF_ERROR;
 }
 

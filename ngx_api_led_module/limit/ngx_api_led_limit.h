@@ -21,6 +21,8 @@ extern ngx_module_t  ngx_api_led_limit_module;
 
 
 #define NGX_API_LED_LIMIT_KEY_MAX        256
+/* the shared-memory zone when api_led_rate_limit_zone does not size it */
+#define NGX_API_LED_LIMIT_ZONE_SIZE      (1024 * 1024)
 
 #define NGX_API_LED_LIMIT_ON_ERROR_LOCAL   0
 #define NGX_API_LED_LIMIT_ON_ERROR_OPEN    1

@@ -209,9 +209,10 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_uint_value(conf->body_convert, prev->body_convert,
                               NGX_API_LED_CONVERT_OFF);
     ngx_conf_merge_size_value(conf->request_max_size, prev->request_max_size,
-                              1024 * 1024);
+                              NGX_API_LED_TRANSFORM_MAX_SIZE);
     ngx_conf_merge_size_value(conf->response_max_size,
-                              prev->response_max_size, 1024 * 1024);
+                              prev->response_max_size,
+                              NGX_API_LED_TRANSFORM_MAX_SIZE);
 
     conf->request_body = (conf->body_convert != NGX_API_LED_CONVERT_OFF);
 

@@ -36,6 +36,9 @@ extern ngx_module_t  ngx_api_led_transform_module;
 
 #define NGX_API_LED_T_ERRLEN        192
 
+/* api_led_request_json_max_size, api_led_response_json_max_size defaults */
+#define NGX_API_LED_TRANSFORM_MAX_SIZE  (1024 * 1024)
+
 
 typedef struct {
     ngx_uint_t                   kind;        /* NGX_API_LED_T_HEADER... */
