@@ -25,9 +25,9 @@ static ngx_int_t ngx_api_led_header_filter(ngx_http_request_t *r);
 static void ngx_api_led_ctx_cleanup(void *data);
 static void ngx_api_led_redirected(ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
-    ngx_api_led_ctx_t *ctx);
+    ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
-static ngx_int_t ngx_api_led_random_bytes(u_char *buf, size_t n);
+static u_char *ngx_api_led_random_bytes(size_t n);
 static ngx_int_t ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_wake_event(ngx_http_request_t *r,
@@ -62,6 +62,9 @@ static ngx_api_led_edit_name_t  ngx_api_led_correlation_name = {
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+/* the two hex digits of each byte value, for the correlation ids */
+static u_char  ngx_api_led_hex_pairs[512];
 
 
 static ngx_command_t  ngx_api_led_commands[] = {
@@ -170,6 +173,8 @@ ngx_api_led_add_variable_table(ngx_conf_t *cf, ngx_http_variable_t *vars)
 static ngx_int_t
 ngx_api_led_init(ngx_conf_t *cf)
 {
+    u_char                      b;
+    ngx_uint_t                  i;
     ngx_http_handler_pt        *h;
     ngx_api_led_main_conf_t    *lmcf;
     ngx_http_core_main_conf_t  *cmcf;
@@ -177,6 +182,11 @@ ngx_api_led_init(ngx_conf_t *cf)
     ngx_api_led_correlation_name.hash =
         ngx_hash_key(ngx_api_led_correlation_name.lowcase.data,
                      ngx_api_led_correlation_name.lowcase.len);
+
+    for (i = 0; i < 256; i++) {
+        b = (u_char) i;
+        (void) ngx_hex_dump(&ngx_api_led_hex_pairs[2 * i], &b, 1);
+    }
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
 
@@ -443,7 +453,7 @@ ngx_api_led_correlation_id(ngx_http_request_t *r)
     }
 
     if (ctx->correlation_id.len == 0
-        && ngx_api_led_init_correlation_id(r->main, ctx) != NGX_OK)
+        && ngx_api_led_init_correlation_id(r->main, ctx, NULL) != NGX_OK)
     {
         return NULL;
     }
@@ -491,12 +501,25 @@ ngx_api_led_ctx_cleanup(void *data)
 }
 
 
+/*
+ * The first valid incoming X-Correlation-ID, else a random (version 4)
+ * UUID.  "first", when asked for, gets the first X-Correlation-ID header
+ * element of the request, valid or not (the one to forward in).
+ */
+
 static ngx_int_t
-ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    ngx_table_elt_t **first)
 {
-    u_char                     *p, rnd[16];
+    u_char                     *p, *rnd;
+    ngx_uint_t                  i;
     ngx_table_elt_t            *h;
     ngx_api_led_header_iter_t   it;
+
+    /* where each random byte's two digits go in the 36 characters */
+    static u_char  at[16] = {
+        0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+    };
 
     it.part = NULL;
 
@@ -504,22 +527,22 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
                                         &ngx_api_led_correlation_header,
                                         &it)))
     {
+        if (first && *first == NULL) {
+            *first = h;
+        }
+
         if (ngx_api_led_correlation_id_is_valid(&h->value)) {
             ctx->correlation_id = h->value;
             return NGX_OK;
         }
     }
 
-    /* a random (version 4) UUID */
-
-    if (ngx_api_led_random_bytes(rnd, sizeof(rnd)) != NGX_OK) {
+    rnd = ngx_api_led_random_bytes(16);
+    if (rnd == NULL) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "api_led: RAND_bytes() failed");
         return NGX_ERROR;
     }
-
-    rnd[6] = (rnd[6] & 0x0f) | 0x40;
-    rnd[8] = (rnd[8] & 0x3f) | 0x80;
 
     p = ngx_pnalloc(r->pool, 36);
     if (p == NULL) {
@@ -527,18 +550,22 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     }
 
     ctx->correlation_id.data = p;
+    ctx->correlation_id.len = 36;
 
-    p = ngx_hex_dump(p, rnd, 4);
-    *p++ = '-';
-    p = ngx_hex_dump(p, rnd + 4, 2);
-    *p++ = '-';
-    p = ngx_hex_dump(p, rnd + 6, 2);
-    *p++ = '-';
-    p = ngx_hex_dump(p, rnd + 8, 2);
-    *p++ = '-';
-    p = ngx_hex_dump(p, rnd + 10, 6);
+    /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx */
 
-    ctx->correlation_id.len = p - ctx->correlation_id.data;
+    for (i = 0; i < 16; i++) {
+        ngx_memcpy(&p[at[i]], &ngx_api_led_hex_pairs[2 * rnd[i]], 2);
+    }
+
+    p[8] = '-';
+    p[13] = '-';
+    p[18] = '-';
+    p[23] = '-';
+
+    /* version 4, variant 10xx */
+    p[14] = '4';
+    p[19] = ngx_api_led_hex_pairs[2 * (0x08 | (rnd[8] >> 4 & 3)) + 1];
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "api_led: correlation id \"%V\" generated",
@@ -550,28 +577,31 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
 /*
  * RAND_bytes() takes locks and reseeds: one call per request costs more
- * than the rest of the correlation id, so random bytes are drawn in batches.
+ * than the rest of the correlation id, so random bytes are drawn in
+ * batches.  Each byte is handed out once; it becomes part of a public id,
+ * so there is nothing to wipe.
  */
 
-static ngx_int_t
-ngx_api_led_random_bytes(u_char *buf, size_t n)
+static u_char *
+ngx_api_led_random_bytes(size_t n)
 {
+    u_char  *p;
+
     static u_char  pool[4096];
     static size_t  used = sizeof(pool);
 
     if (used + n > sizeof(pool)) {
         if (RAND_bytes(pool, sizeof(pool)) != 1) {
-            return NGX_ERROR;
+            return NULL;
         }
 
         used = 0;
     }
 
-    ngx_memcpy(buf, pool + used, n);
-    ngx_explicit_memzero(pool + used, n);
+    p = pool + used;
     used += n;
 
-    return NGX_OK;
+    return p;
 }
 
 
@@ -677,16 +707,21 @@ ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->correlation_id.len == 0
-        && ngx_api_led_init_correlation_id(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
+    /* one look at the request's headers for both */
+
+    h = NULL;
+
+    if (ctx->correlation_id.len == 0) {
+        if (ngx_api_led_init_correlation_id(r, ctx, &h) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        h = ngx_api_led_header_find(&r->headers_in.headers,
+                                    &ngx_api_led_correlation_header);
     }
 
     ctx->correlation_forwarded = 1;
-
-    h = ngx_api_led_header_find(&r->headers_in.headers,
-                                &ngx_api_led_correlation_header);
 
     if (h) {
         h->value = ctx->correlation_id;
@@ -784,7 +819,10 @@ ngx_api_led_header_filter(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    if (ngx_api_led_set_header(r, &ngx_api_led_correlation_header, cid)
+    /* the id is checked or made here: safe as it is in a header */
+
+    if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
+                                     &ngx_api_led_correlation_name, NULL, cid)
         != NGX_OK)
     {
         return NGX_ERROR;
