@@ -23,6 +23,7 @@
 
 /* a remote key set as this worker has it */
 typedef struct {
+    ngx_api_led_jwt_remote_t    *remote;      /* its configuration */
     ngx_api_led_jwks_t          *keys;        /* NULL until fetched */
     time_t                       fetched;     /* when keys were (re)fetched */
     time_t                       failed;      /* last failed fetch, 0 none */
@@ -75,6 +76,8 @@ static void ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_state_t *st,
     ngx_uint_t aborted);
 static void ngx_api_led_jwt_waiter_handler(ngx_event_t *ev);
 static void ngx_api_led_jwt_waiter_cleanup(void *data);
+static ngx_api_led_jwt_remote_state_t *ngx_api_led_jwt_remote_state(
+    ngx_api_led_jwt_remote_t *remote);
 
 
 /* this worker's state (each worker process has its own) */
@@ -83,22 +86,26 @@ static ngx_api_led_jwt_worker_t  *ngx_api_led_jwt_worker;
 
 /*
  * At init_process, when the configuration verifies tokens with a cache or
- * remote key sets: the cache and a state for each remote key set, in the
- * cycle's pool.
+ * remote key sets: the cache and a state for each remote key set.  Not in
+ * the cycle's pool: it lives as long as the worker, freed at exit_process.
  */
 
 ngx_int_t
 ngx_api_led_jwt_worker_init(ngx_cycle_t *cycle,
     ngx_api_led_jwt_main_conf_t *jmcf)
 {
-    ngx_uint_t                 i;
-    ngx_api_led_jwt_worker_t  *wk;
+    ngx_uint_t                  i;
+    ngx_api_led_jwt_worker_t   *wk;
+    ngx_api_led_jwt_remote_t  **remotes;
 
     if (jmcf->cache_size == 0 && jmcf->remotes.nelts == 0) {
         return NGX_OK;
     }
 
-    wk = ngx_pcalloc(cycle->pool, sizeof(ngx_api_led_jwt_worker_t));
+    wk = ngx_calloc(sizeof(ngx_api_led_jwt_worker_t)
+                    + jmcf->remotes.nelts
+                      * sizeof(ngx_api_led_jwt_remote_state_t),
+                    cycle->log);
     if (wk == NULL) {
         return NGX_ERROR;
     }
@@ -107,23 +114,43 @@ ngx_api_led_jwt_worker_init(ngx_cycle_t *cycle,
     wk->cache.size = jmcf->cache_size;
 
     wk->nremotes = jmcf->remotes.nelts;
+    wk->remotes = (ngx_api_led_jwt_remote_state_t *) &wk[1];
 
-    if (wk->nremotes) {
-        wk->remotes = ngx_pcalloc(cycle->pool,
-                                  wk->nremotes
-                                  * sizeof(ngx_api_led_jwt_remote_state_t));
-        if (wk->remotes == NULL) {
-            return NGX_ERROR;
-        }
+    remotes = jmcf->remotes.elts;
 
-        for (i = 0; i < wk->nremotes; i++) {
-            ngx_queue_init(&wk->remotes[i].waiters);
-        }
+    for (i = 0; i < wk->nremotes; i++) {
+        wk->remotes[i].remote = remotes[i];
+        ngx_queue_init(&wk->remotes[i].waiters);
     }
 
     ngx_api_led_jwt_worker = wk;
 
     return NGX_OK;
+}
+
+
+/*
+ * A remote key set's state in this worker.  NULL when the worker has none
+ * for this configuration: only without a master process, after a
+ * reconfiguration (init_process is not run again), the keys are then not
+ * fetched.
+ */
+
+static ngx_api_led_jwt_remote_state_t *
+ngx_api_led_jwt_remote_state(ngx_api_led_jwt_remote_t *remote)
+{
+    ngx_api_led_jwt_worker_t  *wk;
+
+    wk = ngx_api_led_jwt_worker;
+
+    if (wk == NULL
+        || remote->index >= wk->nremotes
+        || wk->remotes[remote->index].remote != remote)
+    {
+        return NULL;
+    }
+
+    return &wk->remotes[remote->index];
 }
 
 
@@ -150,6 +177,8 @@ ngx_api_led_jwt_worker_exit(void)
         }
     }
 
+    ngx_free(wk);
+
     ngx_api_led_jwt_worker = NULL;
 }
 
@@ -174,11 +203,11 @@ ngx_api_led_jwt_worker_cache(void)
 ngx_api_led_jwks_t *
 ngx_api_led_jwt_remote_jwks(ngx_api_led_jwt_remote_t *remote)
 {
-    if (ngx_api_led_jwt_worker == NULL) {
-        return NULL;
-    }
+    ngx_api_led_jwt_remote_state_t  *st;
 
-    return ngx_api_led_jwt_worker->remotes[remote->index].keys;
+    st = ngx_api_led_jwt_remote_state(remote);
+
+    return st ? st->keys : NULL;
 }
 
 
@@ -460,12 +489,12 @@ ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
     time_t                           now, age, retry;
     ngx_api_led_jwt_remote_state_t  *st;
 
-    if (jctx->waited || ngx_api_led_jwt_worker == NULL) {
+    st = ngx_api_led_jwt_remote_state(remote);
+
+    if (jctx->waited || st == NULL) {
         /* the freshest keys this request can get */
         return NGX_OK;
     }
-
-    st = &ngx_api_led_jwt_worker->remotes[remote->index];
 
     now = ngx_time();
     retry = ngx_min(remote->valid, NGX_API_LED_JWT_RETRY);
@@ -540,7 +569,7 @@ ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
     ngx_http_post_subrequest_t      *ps;
     ngx_api_led_jwt_remote_state_t  *st;
 
-    st = &ngx_api_led_jwt_worker->remotes[remote->index];
+    st = ngx_api_led_jwt_remote_state(remote);
 
     fetch = ngx_pcalloc(r->pool, sizeof(ngx_api_led_jwt_fetch_t));
     if (fetch == NULL) {
@@ -766,7 +795,7 @@ ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
     ngx_api_led_jwt_waiter_t        *w;
     ngx_api_led_jwt_remote_state_t  *st;
 
-    st = &ngx_api_led_jwt_worker->remotes[remote->index];
+    st = ngx_api_led_jwt_remote_state(remote);
 
     w = jctx->waiter;
 

@@ -221,7 +221,16 @@ ngx_api_led_limit_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    if (lmcf->redis == NULL || ngx_api_led_limit_worker == NULL) {
+    /*
+     * The worker's state belongs to the configuration it was made for:
+     * without a master process a reconfiguration makes no new one (no
+     * init_process), and the limits are then counted locally.
+     */
+
+    if (lmcf->redis == NULL
+        || ngx_api_led_limit_worker == NULL
+        || ngx_api_led_limit_worker->conf != lmcf)
+    {
         ngx_api_led_limit_local(r, lmcf, lctx);
         return ngx_api_led_limit_decide(r, lctx);
     }
@@ -1160,9 +1169,9 @@ invalid_name:
 
 
 /*
- * The worker's state, in the cycle's pool: only with Redis (the local
- * store keeps everything in shared memory) and only when some location
- * limits requests.
+ * The worker's state: only with Redis (the local store keeps everything in
+ * shared memory) and only when some location limits requests.  Not in the
+ * cycle's pool: it lives as long as the worker, freed at exit_process.
  */
 
 static ngx_int_t
@@ -1178,7 +1187,7 @@ ngx_api_led_limit_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    wk = ngx_pcalloc(cycle->pool, sizeof(ngx_api_led_limit_worker_t));
+    wk = ngx_calloc(sizeof(ngx_api_led_limit_worker_t), cycle->log);
     if (wk == NULL) {
         return NGX_ERROR;
     }
@@ -1186,6 +1195,7 @@ ngx_api_led_limit_init_process(ngx_cycle_t *cycle)
     wk->conf = lmcf;
 
     if (ngx_api_led_limit_redis_init_process(cycle, wk) != NGX_OK) {
+        ngx_free(wk);
         return NGX_ERROR;
     }
 
@@ -1204,5 +1214,6 @@ ngx_api_led_limit_exit_process(ngx_cycle_t *cycle)
 
     ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_worker);
 
+    ngx_free(ngx_api_led_limit_worker);
     ngx_api_led_limit_worker = NULL;
 }

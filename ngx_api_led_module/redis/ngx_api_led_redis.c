@@ -335,7 +335,7 @@ ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
 {
     ngx_api_led_redis_t  *rd;
 
-    rd = ngx_pcalloc(cycle->pool, sizeof(ngx_api_led_redis_t));
+    rd = ngx_calloc(sizeof(ngx_api_led_redis_t), cycle->log);
     if (rd == NULL) {
         return NULL;
     }
@@ -370,17 +370,16 @@ ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
 }
 
 
-/* at exit_process: the connection closes, nobody is answered any more */
+/*
+ * At exit_process: the connection closes, nobody is answered any more.
+ * The worker's connection is not in the cycle's pool: it goes here.
+ */
 
 void
 ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd)
 {
     ngx_queue_t                 *q;
     ngx_api_led_redis_waiter_t  *w;
-
-    if (!rd->started) {
-        return;
-    }
 
     ngx_api_led_redis_close(rd);
 
@@ -420,7 +419,7 @@ ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd)
         rd->out = NULL;
     }
 
-    rd->started = 0;
+    ngx_free(rd);
 }
 
 
