@@ -289,8 +289,16 @@ ngx_api_led_compose_add_variables(ngx_conf_t *cf)
 static ngx_int_t
 ngx_api_led_compose_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt              *h;
+    ngx_http_core_main_conf_t        *cmcf;
+    ngx_api_led_compose_main_conf_t  *ccmf;
+
+    ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
+
+    if (!ccmf->callers) {
+        /* no layer contract anywhere: no handler */
+        return NGX_OK;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -1125,12 +1133,16 @@ ngx_api_led_compose_callers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_compose_loc_conf_t *lcf = conf;
 
-    ngx_str_t   *value;
-    ngx_uint_t   i, k;
+    ngx_str_t                        *value;
+    ngx_uint_t                        i, k;
+    ngx_api_led_compose_main_conf_t  *ccmf;
 
     if (lcf->callers != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
+
+    ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
+    ccmf->callers = 1;
 
     value = cf->args->elts;
     lcf->callers = 0;

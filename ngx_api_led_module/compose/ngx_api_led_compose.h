@@ -96,6 +96,7 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                       locations; /* compose_location_t */
+    unsigned                          callers:1; /* api_led_callers is used */
 } ngx_api_led_compose_main_conf_t;
 
 
