@@ -14,7 +14,9 @@ system("cc -shared -fPIC -o $so $FindBin::Bin/fixtures/jansson/other_user.c"
        . " -ljansson") == 0
     or die "cannot build t/fixtures/jansson/other_user.c\n";
 
-$ENV{LD_PRELOAD} = $ENV{LD_PRELOAD} ? "$so $ENV{LD_PRELOAD}" : $so;
+# into nginx only (both runners put TEST_NGINX_LD_PRELOAD before the
+# command that starts it)
+$ENV{TEST_NGINX_LD_PRELOAD} = $so;
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
 our $Up = <<'CONF';
