@@ -255,9 +255,11 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
     cln->data = cmp;
 
     /*
-     * Parts get their own copy of the request headers when the request
-     * carries a body of its own (GET parts send none) or when its headers
-     * lack the correlation id (in API locations the core module added it).
+     * Parts carry the correlation id.  A request without a body of its own
+     * gets it among its headers once (as in an API location, where the
+     * core module added it already), and the parts share its headers;
+     * with a body (GET parts send none), each part gets headers of its
+     * own.
      */
 
     cmp->copy_headers = 1;
@@ -269,12 +271,17 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
         h = ngx_api_led_header_find(&r->headers_in.headers,
                                     &ngx_api_led_compose_cid_header);
 
-        if (h
-            && h->value.len == cid->len
-            && ngx_strncmp(h->value.data, cid->data, h->value.len) == 0)
+        if (!(h
+              && h->value.len == cid->len
+              && ngx_strncmp(h->value.data, cid->data, h->value.len) == 0)
+            && ngx_api_led_edit_headers_in_set(r, &ngx_api_led_compose_h_cid,
+                                               cid, 0)
+               != NGX_OK)
         {
-            cmp->copy_headers = 0;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        cmp->copy_headers = 0;
     }
 
     ngx_http_set_ctx(r, cmp, ngx_api_led_compose_module);
