@@ -512,14 +512,8 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_table_elt_t **first)
 {
     u_char                     *p, *rnd;
-    ngx_uint_t                  i;
     ngx_table_elt_t            *h;
     ngx_api_led_header_iter_t   it;
-
-    /* where each random byte's two digits go in the 36 characters */
-    static u_char  at[16] = {
-        0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
-    };
 
     it.part = NULL;
 
@@ -552,11 +546,29 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ctx->correlation_id.data = p;
     ctx->correlation_id.len = 36;
 
-    /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx */
+    /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: each byte's two digits */
 
-    for (i = 0; i < 16; i++) {
-        ngx_memcpy(&p[at[i]], &ngx_api_led_hex_pairs[2 * rnd[i]], 2);
-    }
+#define ngx_api_led_uuid_byte(at, i)                                          \
+    ngx_memcpy(&p[at], &ngx_api_led_hex_pairs[2 * rnd[i]], 2)
+
+    ngx_api_led_uuid_byte(0, 0);
+    ngx_api_led_uuid_byte(2, 1);
+    ngx_api_led_uuid_byte(4, 2);
+    ngx_api_led_uuid_byte(6, 3);
+    ngx_api_led_uuid_byte(9, 4);
+    ngx_api_led_uuid_byte(11, 5);
+    ngx_api_led_uuid_byte(14, 6);
+    ngx_api_led_uuid_byte(16, 7);
+    ngx_api_led_uuid_byte(19, 8);
+    ngx_api_led_uuid_byte(21, 9);
+    ngx_api_led_uuid_byte(24, 10);
+    ngx_api_led_uuid_byte(26, 11);
+    ngx_api_led_uuid_byte(28, 12);
+    ngx_api_led_uuid_byte(30, 13);
+    ngx_api_led_uuid_byte(32, 14);
+    ngx_api_led_uuid_byte(34, 15);
+
+#undef ngx_api_led_uuid_byte
 
     p[8] = '-';
     p[13] = '-';
