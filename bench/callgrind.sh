@@ -42,10 +42,10 @@ CONF
     pid=$!
     bench_wait_port "$port"
     wrk -t1 -c2 -d2s "http://127.0.0.1:$port$uri" > /dev/null
-    callgrind_control -z "$pid" > /dev/null
+    callgrind_control -z "$pid" > /dev/null 2>&1
     out=$(wrk -t1 -c2 -d"${BENCH_CALLGRIND_SECONDS}s" \
               "http://127.0.0.1:$port$uri")
-    callgrind_control -d "$pid" > /dev/null
+    callgrind_control -d "$pid" > /dev/null 2>&1
     sleep 1
     kill -QUIT "$pid"
     wait "$pid" 2> /dev/null || true
