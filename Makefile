@@ -10,6 +10,8 @@
 #   make demo-stop    stop it
 #   make deps         install the missing Debian packages (demo/deps)
 #   make bench        side-by-side benchmarks (bench/README.md)
+#   make soak         reloads and Redis faults under load, then a 10-minute
+#                     memory soak (bench/README.md; SOAK_* variables)
 
 NGINX_SRC  ?= /usr/share/nginx/src
 NGINX_BIN  ?= /usr/sbin/nginx
@@ -28,7 +30,7 @@ $(shell mkdir -p $(BUILD) && (echo '$(SRCS) $(NGINX_SRC)' \
     | cmp -s - $(BUILD)/srcs.list || echo '$(SRCS) $(NGINX_SRC)' \
     > $(BUILD)/srcs.list))
 
-.PHONY: all build test test-valgrind demo demo-stop bench clean deps
+.PHONY: all build test test-valgrind demo demo-stop bench soak clean deps
 
 all: build
 
@@ -78,6 +80,10 @@ demo-stop:
 
 bench: build
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) bench/run
+
+soak: deps
+	$(MAKE) --no-print-directory build
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) bench/soak.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*

@@ -223,8 +223,9 @@ __DATA__
 --- response_body_like eval
 ["^up HTTP/1\\.0 ", "^up HTTP/1\\.0 ", "^up HTTP/1\\.0 ",
  qr/^\{"type":"urn:api-led:error:rate_limited","title":"Too many requests","status":429,"detail":"too many requests, retry in 20 s","correlation_id":"[^"]+"\}$/]
---- no_error_log
-[error]
+--- no_error_log eval
+# the 429s are logged at error (api_led_rate_limit_log_level)
+[qr/\[error\](?!.* api_led: limiting requests, limit )/]
 
 
 
@@ -401,8 +402,9 @@ GET /t
 RateLimit-Limit: 4
 RateLimit-Remaining: 0
 X-Protocol: HTTP/2.0
---- no_error_log
-[error]
+--- no_error_log eval
+# the 429s are logged at error (api_led_rate_limit_log_level)
+[qr/\[error\](?!.* api_led: limiting requests, limit )/]
 
 
 

@@ -1,6 +1,8 @@
 # A reload (SIGHUP to the master) picks up an edited consumers file: a key
 # added works, a key removed is rejected, no restart.  A broken edit fails
-# the reload and the running configuration keeps serving.
+# the reload and the running configuration keeps serving.  A plan whose
+# rate changes keeps its consumers' usage (the shared-memory store; the
+# Redis store is t/035).
 #
 # This file runs its own nginx (master process and one worker) with plain
 # Test::More: Test::Nginx runs nginx without a master process.
@@ -35,8 +37,9 @@ sub write_file {
 
 sub consumers {
     my @keys = @_;
+    my $rate = $main::Rate // '4r/m';
     my $list = join ', ', map { "\"$_\"" } @keys;
-    return qq({"plans": {"gold": {"limits": ["10r/s"]}},\n)
+    return qq({"plans": {"gold": {"limits": ["$rate", "1000r/d"]}},\n)
          . qq( "consumers": [{"id": "acme", "plan": "gold", "keys": [$list]}]}\n);
 }
 
@@ -62,6 +65,11 @@ http {
             proxy_pass http://127.0.0.1:$port/echo;
             add_header X-Who \$api_led_consumer;
         }
+        location /limited {
+            api_led_auth key;
+            api_led_rate_limit plan;
+            proxy_pass http://127.0.0.1:$port/echo;
+        }
         location /echo {
             return 200 "ok";
         }
@@ -78,6 +86,16 @@ if ($pid == 0) {
 }
 
 my $http = HTTP::Tiny->new(timeout => 5);
+
+# the plan's RateLimit-Limit and -Remaining of a request to /limited
+sub limited {
+    my ($key) = @_;
+    my $res = $http->get("http://127.0.0.1:$port/limited",
+                         { headers => { 'X-API-Key' => $key } });
+    return join ' ', $res->{status},
+                     $res->{headers}{'ratelimit-limit'} // '-',
+                     $res->{headers}{'ratelimit-remaining'} // '-';
+}
 
 sub status {
     my ($key) = @_;
@@ -143,6 +161,21 @@ ok(await('the failed reload to be logged',
          sub { error_log() =~ /consumers file "\Q$dir\E\/consumers\.json": line 2, column \d+/ }),
    'the failed reload names the file, line and column');
 is(status('k-new'), 200, 'the previous configuration keeps serving');
+
+# usage across a rate change: 3 of 4 a minute used are 6 of 8 after it
+is(limited('k-new'), '200 4 3', 'the plan: 4r/m, one used');
+is(limited('k-new'), '200 4 2', 'two used');
+is(limited('k-new'), '200 4 1', 'three used');
+
+$main::Rate = '8r/m';
+write_file('consumers.json', consumers('k-new', 'k-probe'));
+kill 'HUP', $pid;
+
+ok(await('the new plan after the reload', sub { status('k-probe') == 200 }),
+   'reloaded with the plan at 8r/m');
+is(limited('k-new'), '200 8 1',
+   'the bucket and its usage survive the rate change: 7 of 8 used, '
+   . 'not a fresh quota');
 
 stop();
 

@@ -40,8 +40,9 @@ __DATA__
 --- response_body_like eval
 ["ok", "ok", "ok",
  qr/^\{"type":"urn:api-led:error:rate_limited","title":"Too many requests","status":429,"detail":"too many requests, retry in 20 s","correlation_id":"[^"]+"\}$/]
---- no_error_log
-[error]
+--- no_error_log eval
+# the 429 is logged at error (api_led_rate_limit_log_level, t/006)
+[qr/\[error\](?!.* api_led: limiting requests, limit )/, "[alert]"]
 
 
 

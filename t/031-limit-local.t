@@ -30,8 +30,9 @@ __DATA__
  "RateLimit-Remaining: 0\nRetry-After: 20\nX-Store: local\nContent-Type: application/problem+json"]
 --- response_body_like eval
 ["ok", "ok", "ok", qr/"type":"urn:api-led:error:rate_limited"/]
---- no_error_log
-[error]
+--- no_error_log eval
+# the 429 is logged at error (api_led_rate_limit_log_level, t/006)
+[qr/\[error\](?!.* api_led: limiting requests, limit )/, "[alert]"]
 
 
 

@@ -117,7 +117,7 @@ $::CONSUMERS_CONF
 ::plan_location(12)
 --- must_die
 --- error_log eval
-qr/api_led_rate_limit: 12 limits and 1 "plan" of up to 5 limits \(the largest plan of the consumers file\) make 17 limits for one request, at most 16 are possible in \S+nginx\.conf:\d+/
+qr/api_led_rate_limit: 12 limits and 1 "plan" of up to 5 limits \(the largest plan of the consumers file, or default=\) make 17 limits for one request, at most 16 are possible in \S+nginx\.conf:\d+/
 
 
 

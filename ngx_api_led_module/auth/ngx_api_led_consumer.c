@@ -2,11 +2,10 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Consumers, plans and API keys: the directives, the api_led_auth policy
- * of the access phase (which dispatches to the JWT module), hiding the
- * credential from the upstream, identity headers and the
- * $api_led_consumer_meta_NAME variables.  The consumers file is read in
- * ngx_api_led_consumer_file.c.
+ * Consumers, plans and API keys: the consumers store (the file is read in
+ * ngx_api_led_consumer_file.c), the API-key check the authentication
+ * dispatcher calls (ngx_api_led_auth.c), hiding the key from the upstream,
+ * and the $api_led_consumer_meta_NAME variables.
  */
 
 
@@ -23,19 +22,12 @@ typedef struct {
 
 
 static ngx_int_t ngx_api_led_consumer_add_variables(ngx_conf_t *cf);
-static ngx_int_t ngx_api_led_consumer_init(ngx_conf_t *cf);
-static ngx_int_t ngx_api_led_auth_access(ngx_http_request_t *r,
-    ngx_api_led_ctx_t *ctx);
 static void *ngx_api_led_consumer_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_consumer_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_consumer_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 
-static char *ngx_api_led_auth(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_api_led_key_source(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_api_led_auth_anonymous(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 static ngx_int_t ngx_api_led_credential_read(ngx_http_request_t *r,
@@ -46,25 +38,14 @@ static ngx_api_led_consumer_t *ngx_api_led_key_lookup(
     ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key);
 static ngx_int_t ngx_api_led_credential_hide(ngx_http_request_t *r,
     ngx_api_led_consumer_loc_conf_t *lcf, ngx_api_led_credential_t *cred);
-static ngx_int_t ngx_api_led_consumer_headers(ngx_http_request_t *r,
-    ngx_api_led_ctx_t *ctx);
-static ngx_int_t ngx_api_led_auth_reject(ngx_http_request_t *r,
-    ngx_api_led_consumer_loc_conf_t *lcf, ngx_uint_t challenges,
-    const char *code, const char *detail);
+static ngx_int_t ngx_api_led_key_refuse(ngx_http_request_t *r,
+    ngx_api_led_auth_refusal_t *rf, const char *code, const char *detail);
 
 static ngx_int_t ngx_api_led_variable_consumer_meta(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_str_t  ngx_api_led_method_key = ngx_string("key");
-static ngx_str_t  ngx_api_led_method_anonymous = ngx_string("anonymous");
-
-static ngx_api_led_edit_name_t  ngx_api_led_consumer_id_header =
-    { ngx_string("X-Consumer-ID"), ngx_string("x-consumer-id"), 0 };
-static ngx_api_led_edit_name_t  ngx_api_led_consumer_plan_header =
-    { ngx_string("X-Consumer-Plan"), ngx_string("x-consumer-plan"), 0 };
-static ngx_str_t  ngx_api_led_www_authenticate =
-    ngx_string("WWW-Authenticate");
 
 static ngx_str_t  ngx_api_led_meta_prefix =
     ngx_string("api_led_consumer_meta_");
@@ -76,13 +57,6 @@ static ngx_command_t  ngx_api_led_consumer_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_api_led_consumers,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
-    { ngx_string("api_led_auth"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
-      ngx_api_led_auth,
-      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -100,27 +74,13 @@ static ngx_command_t  ngx_api_led_consumer_commands[] = {
       offsetof(ngx_api_led_consumer_loc_conf_t, hide),
       NULL },
 
-    { ngx_string("api_led_consumer_headers"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
-      ngx_conf_set_flag_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_api_led_consumer_loc_conf_t, consumer_headers),
-      NULL },
-
-    { ngx_string("api_led_auth_anonymous"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_api_led_auth_anonymous,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_api_led_consumer_module_ctx = {
     ngx_api_led_consumer_add_variables,    /* preconfiguration */
-    ngx_api_led_consumer_init,             /* postconfiguration */
+    NULL,                                  /* postconfiguration */
 
     ngx_api_led_consumer_create_main_conf, /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -162,22 +122,7 @@ ngx_api_led_consumer_add_variables(ngx_conf_t *cf)
 
     var->get_handler = ngx_api_led_variable_consumer_meta;
 
-    ngx_api_led_consumer_id_header.hash =
-        ngx_hash_key(ngx_api_led_consumer_id_header.lowcase.data,
-                     ngx_api_led_consumer_id_header.lowcase.len);
-    ngx_api_led_consumer_plan_header.hash =
-        ngx_hash_key(ngx_api_led_consumer_plan_header.lowcase.data,
-                     ngx_api_led_consumer_plan_header.lowcase.len);
-
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_consumer_init(ngx_conf_t *cf)
-{
-    return ngx_api_led_add_step(cf, NGX_API_LED_STEP_AUTH,
-                                ngx_api_led_auth_access);
 }
 
 
@@ -234,17 +179,10 @@ ngx_api_led_consumer_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     conf->query_names = NULL;
-     *     conf->anonymous_id = { 0, NULL };
-     *     conf->anonymous = NULL;
-     *     conf->auth_file = NULL;
-     *     conf->anonymous_file = NULL;
      */
 
-    conf->auth = NGX_CONF_UNSET_UINT;
     conf->sources = NGX_CONF_UNSET_PTR;
     conf->hide = NGX_CONF_UNSET;
-    conf->consumer_headers = NGX_CONF_UNSET;
-    conf->anonymous_set = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -260,16 +198,6 @@ ngx_api_led_consumer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_consumer_module);
 
-    if (conf->auth == NGX_CONF_UNSET_UINT) {
-        conf->auth = prev->auth;
-        conf->auth_file = prev->auth_file;
-        conf->auth_line = prev->auth_line;
-    }
-
-    if (conf->auth == NGX_CONF_UNSET_UINT) {
-        conf->auth = 0;
-    }
-
     if (conf->sources == NGX_CONF_UNSET_PTR) {
         conf->sources = prev->sources;
         conf->query_names = prev->query_names;
@@ -279,103 +207,8 @@ ngx_api_led_consumer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->sources = mcf->default_sources;
         conf->query_names = NULL;
     }
+
     ngx_conf_merge_value(conf->hide, prev->hide, 1);
-    ngx_conf_merge_value(conf->consumer_headers, prev->consumer_headers, 0);
-
-    if (conf->anonymous_set == NGX_CONF_UNSET) {
-        conf->anonymous_set = prev->anonymous_set;
-        conf->anonymous_id = prev->anonymous_id;
-        conf->anonymous = prev->anonymous;
-        conf->anonymous_file = prev->anonymous_file;
-        conf->anonymous_line = prev->anonymous_line;
-    }
-
-    /*
-     * Checked here, not in the directive handlers: api_led_consumers may
-     * come after them in the http block.  The error names the directive's
-     * own file and line.
-     */
-
-    if ((conf->auth & NGX_API_LED_AUTH_KEY) && mcf->file.len == 0) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"api_led_auth key\" requires \"api_led_consumers\" "
-                      "in the http block in %s:%ui",
-                      conf->auth_file, conf->auth_line);
-        return NGX_CONF_ERROR;
-    }
-
-    if (conf->anonymous_id.len && conf->anonymous == NULL) {
-        conf->anonymous = ngx_api_led_consumer_find_conf(mcf,
-                                                         &conf->anonymous_id);
-
-        if (conf->anonymous == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "api_led_auth_anonymous: no consumer \"%V\" in "
-                          "the consumers file%s%V%s in %s:%ui",
-                          &conf->anonymous_id,
-                          mcf->file.len ? " \"" : "", &mcf->file,
-                          mcf->file.len ? "\"" : "",
-                          conf->anonymous_file, conf->anonymous_line);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    if (conf->auth) {
-        /* the access step runs where authentication applies, only */
-        ngx_api_led_use_step(cf, NGX_API_LED_STEP_AUTH);
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* api_led_auth off | key | jwt | key jwt */
-
-static char *
-ngx_api_led_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_api_led_consumer_loc_conf_t *lcf = conf;
-
-    ngx_str_t   *value;
-    ngx_uint_t   i, auth;
-
-    if (lcf->auth != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    auth = 0;
-
-    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
-        lcf->auth = 0;
-        return NGX_CONF_OK;
-    }
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strcmp(value[i].data, "key") == 0
-            && !(auth & NGX_API_LED_AUTH_KEY))
-        {
-            auth |= NGX_API_LED_AUTH_KEY;
-            continue;
-        }
-
-        if (ngx_strcmp(value[i].data, "jwt") == 0
-            && !(auth & NGX_API_LED_AUTH_JWT))
-        {
-            auth |= NGX_API_LED_AUTH_JWT;
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\", must be \"off\", \"key\", "
-                           "\"jwt\" or \"key jwt\"", &value[i]);
-        return NGX_CONF_ERROR;
-    }
-
-    lcf->auth = auth;
-    lcf->auth_file = cf->conf_file->file.name.data;
-    lcf->auth_line = cf->conf_file->line;
 
     return NGX_CONF_OK;
 }
@@ -477,40 +310,6 @@ ngx_api_led_key_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* api_led_auth_anonymous CONSUMER_ID | off */
-
-static char *
-ngx_api_led_auth_anonymous(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_api_led_consumer_loc_conf_t *lcf = conf;
-
-    ngx_str_t  *value;
-
-    if (lcf->anonymous_set != NGX_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    lcf->anonymous_set = 1;
-    lcf->anonymous_file = cf->conf_file->file.name.data;
-    lcf->anonymous_line = cf->conf_file->line;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        ngx_str_null(&lcf->anonymous_id);
-        return NGX_CONF_OK;
-    }
-
-    if (value[1].len == 0) {
-        return "has an empty consumer id";
-    }
-
-    lcf->anonymous_id = value[1];
-
-    return NGX_CONF_OK;
-}
-
-
 ngx_api_led_consumer_t *
 ngx_api_led_consumer_find(ngx_http_request_t *r, ngx_str_t *id)
 {
@@ -518,21 +317,42 @@ ngx_api_led_consumer_find(ngx_http_request_t *r, ngx_str_t *id)
 
     mcf = ngx_http_get_module_main_conf(r, ngx_api_led_consumer_module);
 
-    return ngx_api_led_consumer_find_conf(mcf, id);
+    return ngx_api_led_consumers_lookup(mcf, id);
+}
+
+
+ngx_api_led_consumer_t *
+ngx_api_led_consumer_find_conf(ngx_conf_t *cf, ngx_str_t *id)
+{
+    ngx_api_led_consumer_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_consumer_module);
+
+    return ngx_api_led_consumers_lookup(mcf, id);
+}
+
+
+ngx_str_t *
+ngx_api_led_consumers_file(ngx_conf_t *cf)
+{
+    ngx_api_led_consumer_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_consumer_module);
+
+    return &mcf->file;
 }
 
 
 /*
- * The first step of the access pipeline.  "key": an API key is required;
- * "jwt": a token is required; "key jwt": an API key when the request
- * carries one, else a token.  With neither, the anonymous consumer if one
- * is configured, else 401 missing_credentials.
+ * The API key of the request: the consumer it belongs to, or a refusal
+ * (an unknown key, different keys in several sources).  The key is hidden
+ * from the upstream before anything is logged.
  */
 
-static ngx_int_t
-ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+ngx_int_t
+ngx_api_led_key_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    ngx_api_led_auth_refusal_t *rf)
 {
-    ngx_int_t                          rc;
     ngx_api_led_consumer_t            *consumer;
     ngx_api_led_credential_t           cred;
     ngx_api_led_consumer_loc_conf_t   *lcf;
@@ -540,165 +360,59 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_consumer_module);
 
-    if (lcf->auth == 0) {
+    if (ngx_api_led_credential_read(r, lcf, &cred) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (lcf->hide && (cred.in_header || cred.in_query)) {
+        if (ngx_api_led_credential_hide(r, lcf, &cred) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (cred.ambiguous) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "api_led: the request carries different API keys");
+
+        return ngx_api_led_key_refuse(r, rf, "ambiguous_credentials",
+                                      "the request carries more than one "
+                                      "API key");
+    }
+
+    if (cred.key.data == NULL) {
         return NGX_DECLINED;
     }
 
-    if (lcf->auth & NGX_API_LED_AUTH_KEY) {
+    mcf = ngx_http_get_module_main_conf(r, ngx_api_led_consumer_module);
 
-        rc = ngx_api_led_credential_read(r, lcf, &cred);
-        if (rc != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    consumer = ngx_api_led_key_lookup(mcf, &cred.key);
 
-        /* hidden first, so that nothing logged below carries it */
+    if (consumer == NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "api_led: invalid API key");
 
-        if (lcf->hide && (cred.in_header || cred.in_query)) {
-            if (ngx_api_led_credential_hide(r, lcf, &cred) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-        }
-
-        if (cred.ambiguous) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "api_led: the request carries different API keys");
-
-            return ngx_api_led_auth_reject(r, lcf, NGX_API_LED_AUTH_KEY,
-                                           "ambiguous_credentials",
-                                           "the request carries more than "
-                                           "one API key");
-        }
-
-        if (cred.key.data) {
-            mcf = ngx_http_get_module_main_conf(r,
-                                                ngx_api_led_consumer_module);
-
-            consumer = ngx_api_led_key_lookup(mcf, &cred.key);
-
-            if (consumer == NULL) {
-                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                              "api_led: invalid API key");
-
-                return ngx_api_led_auth_reject(r, lcf, NGX_API_LED_AUTH_KEY,
-                                               "invalid_api_key",
-                                               "the API key is not valid");
-            }
-
-            ctx->consumer = consumer;
-            ctx->consumer_id = consumer->id;
-            ctx->auth_method = ngx_api_led_method_key;
-
-            goto done;
-        }
+        return ngx_api_led_key_refuse(r, rf, "invalid_api_key",
+                                      "the API key is not valid");
     }
 
-    if (lcf->auth & NGX_API_LED_AUTH_JWT) {
+    ctx->consumer = consumer;
+    ctx->consumer_id = consumer->id;
+    ctx->auth_method = ngx_api_led_method_key;
 
-        rc = ngx_api_led_jwt_authenticate(r, ctx);
-
-        switch (rc) {
-
-        case NGX_OK:
-            goto done;
-
-        case NGX_DECLINED:
-            break;
-
-        case NGX_AGAIN:
-        case NGX_DONE:
-            return rc;
-
-        default:
-            return (rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
-        }
-    }
-
-    if (lcf->anonymous) {
-        ctx->consumer = lcf->anonymous;
-        ctx->consumer_id = lcf->anonymous->id;
-        ctx->auth_method = ngx_api_led_method_anonymous;
-
-        goto done;
-    }
-
-    return ngx_api_led_auth_reject(r, lcf, lcf->auth, "missing_credentials",
-                                   (lcf->auth == NGX_API_LED_AUTH_KEY)
-                                   ? "the request carries no API key"
-                                   : (lcf->auth == NGX_API_LED_AUTH_JWT)
-                                   ? "the request carries no bearer token"
-                                   : "the request carries neither an API "
-                                     "key nor a bearer token");
-
-done:
-
-    if (lcf->consumer_headers) {
-        if (ngx_api_led_consumer_headers(r, ctx) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    return NGX_DECLINED;
+    return NGX_OK;
 }
 
 
-/*
- * 401 with a challenge for each accepted scheme.  The JWT challenge is set
- * first and ours added, so both survive whichever way the JWT module sets
- * its header.
- */
-
 static ngx_int_t
-ngx_api_led_auth_reject(ngx_http_request_t *r,
-    ngx_api_led_consumer_loc_conf_t *lcf, ngx_uint_t challenges,
+ngx_api_led_key_refuse(ngx_http_request_t *r, ngx_api_led_auth_refusal_t *rf,
     const char *code, const char *detail)
 {
-    u_char                  *p;
-    ngx_str_t                realm, value;
-    ngx_table_elt_t         *h;
-    ngx_api_led_loc_conf_t  *llcf;
+    rf->status = NGX_HTTP_UNAUTHORIZED;
+    rf->code = code;
+    rf->detail = detail;
+    rf->schemes = NGX_API_LED_AUTH_KEY;
 
-    if (challenges & NGX_API_LED_AUTH_JWT) {
-        if (ngx_api_led_jwt_challenge(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    if (challenges & NGX_API_LED_AUTH_KEY) {
-        llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
-
-        if (llcf->api.len) {
-            realm = llcf->api;
-
-        } else {
-            ngx_str_set(&realm, "api");
-        }
-
-        value.len = sizeof("ApiKey realm=\"\"") - 1 + realm.len;
-        value.data = ngx_pnalloc(r->pool, value.len);
-        if (value.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p = ngx_cpymem(value.data, "ApiKey realm=\"",
-                       sizeof("ApiKey realm=\"") - 1);
-        p = ngx_cpymem(p, realm.data, realm.len);
-        *p = '"';
-
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        h->hash = 1;
-        h->key = ngx_api_led_www_authenticate;
-        h->value = value;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-    }
-
-    return ngx_api_led_problem_finalize(r, NGX_HTTP_UNAUTHORIZED, code,
-                                        detail);
+    return NGX_API_LED_AUTH_REFUSED;
 }
 
 
@@ -911,51 +625,6 @@ ngx_api_led_credential_hide(ngx_http_request_t *r,
 
 
 /*
- * api_led_consumer_headers: the upstream learns who called.  Headers of
- * these names sent by the client are removed first: they are not to be
- * trusted.
- */
-
-static ngx_int_t
-ngx_api_led_consumer_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
-{
-    if (ngx_api_led_edit_headers_in_remove(r,
-                                     &ngx_api_led_consumer_id_header.name)
-        != NGX_OK
-        || ngx_api_led_edit_headers_in_remove(r,
-                                     &ngx_api_led_consumer_plan_header.name)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ctx->consumer_id.len
-        && ngx_api_led_header_value_is_safe(&ctx->consumer_id))
-    {
-        if (ngx_api_led_edit_headers_in_set(r,
-                                            &ngx_api_led_consumer_id_header,
-                                            &ctx->consumer_id, 1)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    if (ctx->consumer && ctx->consumer->plan) {
-        if (ngx_api_led_edit_headers_in_set(r,
-                                            &ngx_api_led_consumer_plan_header,
-                                            &ctx->consumer->plan->name, 1)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/*
  * $api_led_consumer_meta_NAME: a metadata field of the consumer.  Variable
  * names are lowercase and cannot hold "-": NAME matches a field whatever
  * its case, "_" matching "_" or "-".
@@ -1021,6 +690,91 @@ ngx_api_led_variable_consumer_meta(ngx_http_request_t *r,
     }
 
     v->not_found = 1;
+
+    return NGX_OK;
+}
+
+
+/* the catalog: where the location being merged looks for an API key */
+
+ngx_int_t
+ngx_api_led_key_describe(ngx_conf_t *cf, json_t *auth)
+{
+    json_t                           *sources;
+    ngx_uint_t                        i;
+    ngx_api_led_key_source_t         *src;
+    ngx_api_led_consumer_loc_conf_t  *lcf;
+
+    lcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_consumer_module);
+
+    sources = json_array();
+
+    if (sources == NULL || json_object_set_new(auth, "key_sources", sources)) {
+        return NGX_ERROR;
+    }
+
+    src = lcf->sources->elts;
+
+    for (i = 0; i < lcf->sources->nelts; i++) {
+        if (json_array_append_new(sources,
+                json_pack("{s:s, s:s%}", "in",
+                          src[i].type == NGX_API_LED_SOURCE_HEADER
+                          ? "header" : "query",
+                          "name", src[i].name.data, src[i].name.len)))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the catalog: the plans of the consumers file and their limits */
+
+ngx_int_t
+ngx_api_led_consumer_describe_plans(ngx_conf_t *cf)
+{
+    json_t                            *root, *plans, *plan, *limits;
+    ngx_uint_t                         i, k;
+    ngx_api_led_rate_t                *rate;
+    ngx_api_led_consumer_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_consumer_module);
+    root = ngx_api_led_catalog_root(cf);
+
+    if (root == NULL || mcf->nplans == 0) {
+        return NGX_OK;
+    }
+
+    plans = json_object();
+
+    if (plans == NULL || json_object_set_new(root, "plans", plans)) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < mcf->nplans; i++) {
+        limits = json_array();
+        plan = json_pack("{s:o}", "limits", limits);
+
+        if (plan == NULL
+            || json_object_setn_new(plans, (char *) mcf->plans[i].name.data,
+                                    mcf->plans[i].name.len, plan))
+        {
+            return NGX_ERROR;
+        }
+
+        rate = mcf->plans[i].limits.elts;
+
+        for (k = 0; k < mcf->plans[i].limits.nelts; k++) {
+            if (json_array_append_new(limits,
+                    json_stringn((char *) rate[k].text.data,
+                                 rate[k].text.len)))
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
 
     return NGX_OK;
 }

@@ -21,12 +21,10 @@
 
 #include "ngx_api_led_auth.h"
 #include "ngx_api_led_json.h"
+#include "ngx_api_led_observe.h"
 #include <openssl/sha.h>
 #include <openssl/crypto.h>
 
-
-#define NGX_API_LED_AUTH_KEY          0x01
-#define NGX_API_LED_AUTH_JWT          0x02
 
 #define NGX_API_LED_SOURCE_HEADER     1
 #define NGX_API_LED_SOURCE_QUERY      2
@@ -66,27 +64,15 @@ typedef struct {
 
 
 typedef struct {
-    ngx_uint_t                   auth;        /* NGX_API_LED_AUTH_*, 0: off */
     ngx_array_t                 *sources;     /* ngx_api_led_key_source_t */
     ngx_array_t                 *query_names; /* ngx_str_t, NULL: none */
     ngx_flag_t                   hide;
-    ngx_flag_t                   consumer_headers;
-
-    ngx_int_t                    anonymous_set;
-    ngx_str_t                    anonymous_id;   /* len 0: off */
-    ngx_api_led_consumer_t      *anonymous;
-
-    /* where directives checked after parsing were written */
-    u_char                      *auth_file;
-    ngx_uint_t                   auth_line;
-    u_char                      *anonymous_file;
-    ngx_uint_t                   anonymous_line;
 } ngx_api_led_consumer_loc_conf_t;
 
 
 /* ngx_api_led_consumer_file.c */
 char *ngx_api_led_consumers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_api_led_consumer_t *ngx_api_led_consumer_find_conf(
+ngx_api_led_consumer_t *ngx_api_led_consumers_lookup(
     ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *id);
 
 

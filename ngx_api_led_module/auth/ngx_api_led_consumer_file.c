@@ -665,7 +665,7 @@ ngx_api_led_consumer_cmp(const void *one, const void *two)
 
 
 ngx_api_led_consumer_t *
-ngx_api_led_consumer_find_conf(ngx_api_led_consumer_main_conf_t *mcf,
+ngx_api_led_consumers_lookup(ngx_api_led_consumer_main_conf_t *mcf,
     ngx_str_t *id)
 {
     ngx_int_t                c;

@@ -3,10 +3,11 @@
  * Copyright (C) ngx_api_led_module authors
  *
  * JWT verification, the module and its configuration: directives, key
- * files parsed at configuration time, claim requirements and pointers.
- * The request path is in ngx_api_led_jwt_verify.c, claims and variables
- * in ngx_api_led_jwt_claims.c, keys and signatures in ngx_api_led_jwk.c,
- * the verified-token cache and remote key sets in ngx_api_led_jwt_keys.c.
+ * files parsed at configuration time, claim requirements and pointers,
+ * and the variables.  The request path is in ngx_api_led_jwt_verify.c,
+ * claims in ngx_api_led_jwt_claims.c, keys and signatures in
+ * ngx_api_led_jwk.c, the verified-token cache and remote key sets in
+ * ngx_api_led_jwt_keys.c.  None of them calls back into this file.
  */
 
 
@@ -20,6 +21,8 @@ static ngx_int_t ngx_api_led_jwt_add_variables(ngx_conf_t *cf);
 static void *ngx_api_led_jwt_create_main_conf(ngx_conf_t *cf);
 static char *ngx_api_led_jwt_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_api_led_jwt_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_jwt_describe(ngx_conf_t *cf,
+    ngx_api_led_jwt_loc_conf_t *conf);
 static char *ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_api_led_jwt_init_process(ngx_cycle_t *cycle);
@@ -46,6 +49,12 @@ static ngx_int_t ngx_api_led_jwt_read_file(ngx_conf_t *cf, ngx_str_t *name,
 static ngx_array_t *ngx_api_led_jwt_parse_pointer(ngx_conf_t *cf,
     ngx_str_t *text);
 static ngx_int_t ngx_api_led_jwt_claim_name_is_valid(ngx_str_t *name);
+static ngx_int_t ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_jwt_variable_cache_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_conf_num_bounds_t  ngx_api_led_jwt_max_size_bounds = {
@@ -160,7 +169,7 @@ ngx_module_t  ngx_api_led_jwt_module = {
 };
 
 
-ngx_str_t  ngx_api_led_jwt_claim_prefix =
+static ngx_str_t  ngx_api_led_jwt_claim_prefix =
     ngx_string("api_led_jwt_claim_");
 
 static ngx_str_t  ngx_api_led_jwt_cache_status_name =
@@ -311,7 +320,101 @@ ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_str_set(&conf->consumer_claim, "sub");
     }
 
+    if (ngx_api_led_jwt_describe(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The catalog: the algorithms, where the keys come from, the claims a
+ * token must carry; never a key
+ */
+
+static ngx_int_t
+ngx_api_led_jwt_describe(ngx_conf_t *cf, ngx_api_led_jwt_loc_conf_t *conf)
+{
+    json_t                     *entry, *jwt, *algs, *reqs, *req, *values;
+    ngx_uint_t                  i, k;
+    ngx_api_led_jwt_require_t  *rq;
+    ngx_http_complex_value_t   *cv;
+
+    static const char  *kinds[] = {
+        "", "iss", "aud", "scope", "present", "equal"
+    };
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL || (conf->keys == NULL && conf->remote == NULL)) {
+        return NGX_OK;
+    }
+
+    algs = json_array();
+    reqs = json_array();
+
+    jwt = json_pack("{s:o, s:o, s:s%}", "algorithms", algs, "required", reqs,
+                    "consumer_claim", conf->consumer_claim.data,
+                    conf->consumer_claim.len);
+
+    if (jwt == NULL || json_object_set_new(entry, "jwt", jwt)) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < NGX_API_LED_JWT_NALGS; i++) {
+        if ((conf->algorithms & (1 << i))
+            && json_array_append_new(algs, json_stringn(
+                   (char *) ngx_api_led_jwt_algs[i].name.data,
+                   ngx_api_led_jwt_algs[i].name.len)))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (conf->remote
+        && json_object_set_new(jwt, "keys_uri",
+                               json_stringn((char *) conf->remote->uri.data,
+                                            conf->remote->uri.len)))
+    {
+        return NGX_ERROR;
+    }
+
+    if (conf->requires == NULL) {
+        return NGX_OK;
+    }
+
+    rq = conf->requires->elts;
+
+    for (i = 0; i < conf->requires->nelts; i++) {
+        values = json_array();
+        req = json_pack("{s:s%, s:s, s:o}", "claim", rq[i].claim.data,
+                        rq[i].claim.len, "rule",
+                        rq[i].kind < sizeof(kinds) / sizeof(kinds[0])
+                        ? kinds[rq[i].kind] : "", "values", values);
+
+        if (req == NULL || json_array_append_new(reqs, req)) {
+            return NGX_ERROR;
+        }
+
+        if (rq[i].values == NULL) {
+            continue;
+        }
+
+        /* as written: a constant, or the variables it is made of */
+
+        cv = rq[i].values->elts;
+
+        for (k = 0; k < rq[i].values->nelts; k++) {
+            if (json_array_append_new(values,
+                    json_stringn((char *) cv[k].value.data, cv[k].value.len)))
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1037,4 +1140,121 @@ ngx_api_led_jwt_claim_name_is_valid(ngx_str_t *name)
     }
 
     return 1;
+}
+
+
+/* variables: $api_led_jwt_claim_NAME, api_led_jwt_claim_set, the cache */
+
+static ngx_int_t
+ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t *name = (ngx_str_t *) data;
+
+    json_t             *claim;
+    ngx_str_t           value;
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->claims == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    claim = json_object_getn(ctx->claims,
+                             (char *) name->data
+                             + ngx_api_led_jwt_claim_prefix.len,
+                             name->len - ngx_api_led_jwt_claim_prefix.len);
+
+    if (claim == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_jwt_render(r->pool, claim, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    v->len = value.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = value.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_jwt_claim_set_t *cs = (ngx_api_led_jwt_claim_set_t *) data;
+
+    json_t             *claim;
+    ngx_str_t           value;
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->claims == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    claim = ngx_api_led_jwt_pointer_get(ctx->claims, cs->pointer);
+
+    if (claim == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_jwt_render(r->pool, claim, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    v->len = value.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = value.data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_variable_cache_status(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_jwt_req_ctx_t  *jctx;
+
+    jctx = ngx_http_get_module_ctx(r->main, ngx_api_led_jwt_module);
+
+    if (jctx == NULL || jctx->cache_status == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (jctx->cache_status == NGX_API_LED_JWT_CACHE_HIT) {
+        v->len = sizeof("HIT") - 1;
+        v->data = (u_char *) "HIT";
+
+    } else {
+        v->len = sizeof("MISS") - 1;
+        v->data = (u_char *) "MISS";
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
 }

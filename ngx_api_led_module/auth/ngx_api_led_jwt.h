@@ -14,6 +14,7 @@
 
 #include "ngx_api_led_auth.h"
 #include "ngx_api_led_json.h"
+#include "ngx_api_led_observe.h"
 #include <openssl/evp.h>
 
 
@@ -210,12 +211,9 @@ typedef struct {
     const char                  *error;       /* RFC 6750 error code */
     const char                  *description;
     ngx_str_t                    scope;
+    unsigned                     logged:1;    /* with more detail */
 } ngx_api_led_jwt_reject_t;
 
-
-/* ngx_api_led_jwt.c: configuration */
-
-extern ngx_str_t  ngx_api_led_jwt_claim_prefix;
 
 
 /* ngx_api_led_jwt_claims.c */
@@ -229,12 +227,8 @@ json_t *ngx_api_led_jwt_pointer_get(json_t *root, ngx_array_t *pointer);
 ngx_int_t ngx_api_led_jwt_set_identity(ngx_http_request_t *r,
     ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_ctx_t *ctx,
     json_t *claims);
-ngx_int_t ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-ngx_int_t ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-ngx_int_t ngx_api_led_jwt_variable_cache_status(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
+ngx_int_t ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v,
+    ngx_str_t *out);
 
 
 /* ngx_api_led_jwk.c */

@@ -3,8 +3,8 @@
  * Copyright (C) ngx_api_led_module authors
  *
  * JWT claims: exp and nbf, the api_led_jwt_require rules, JSON pointers,
- * the identity handed to the other concerns (consumer mapping) and the
- * claim variables.
+ * claims as text, and the identity handed to the other concerns (the
+ * subject looked up in the consumers store).
  */
 
 
@@ -14,8 +14,6 @@
 static ngx_int_t ngx_api_led_jwt_value_matches(json_t *v, ngx_str_t *value);
 static ngx_int_t ngx_api_led_jwt_has_scope(json_t *claim, u_char *scope,
     size_t len);
-static ngx_int_t ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v,
-    ngx_str_t *out);
 static ngx_int_t ngx_api_led_jwt_escape_del(ngx_pool_t *pool,
     ngx_str_t *text);
 
@@ -111,6 +109,7 @@ ngx_api_led_jwt_check_requires(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "api_led: JWT rejected: no \"%V\" claim",
                           &req[i].claim);
+            rj->logged = 1;
             return NGX_DECLINED;
 
         case NGX_API_LED_JWT_REQ_SCOPE:
@@ -153,6 +152,7 @@ ngx_api_led_jwt_check_requires(ngx_http_request_t *r,
                                       "api_led: JWT rejected: no scope "
                                       "\"%V\" in \"%V\"", &rj->scope,
                                       &req[i].claim);
+                        rj->logged = 1;
                         return NGX_DECLINED;
                     }
                 }
@@ -219,6 +219,7 @@ ngx_api_led_jwt_check_requires(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "api_led: JWT rejected: claim \"%V\" does not "
                           "match", &req[i].claim);
+            rj->logged = 1;
             return NGX_DECLINED;
         }
     }
@@ -363,7 +364,7 @@ ngx_api_led_jwt_pointer_get(json_t *root, ngx_array_t *pointer)
  * here, so that no control character reaches a header.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
 {
     u_char  *p;
@@ -491,122 +492,6 @@ ngx_api_led_jwt_set_identity(ngx_http_request_t *r,
                    "api_led: JWT subject \"%V\", consumer %s",
                    ngx_api_led_log_value(r->pool, &id),
                    ctx->consumer ? "known" : "unknown");
-
-    return NGX_OK;
-}
-
-/* variables */
-
-ngx_int_t
-ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t *name = (ngx_str_t *) data;
-
-    json_t             *claim;
-    ngx_str_t           value;
-    ngx_api_led_ctx_t  *ctx;
-
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->claims == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    claim = json_object_getn(ctx->claims,
-                             (char *) name->data
-                             + ngx_api_led_jwt_claim_prefix.len,
-                             name->len - ngx_api_led_jwt_claim_prefix.len);
-
-    if (claim == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    if (ngx_api_led_jwt_render(r->pool, claim, &value) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    v->len = value.len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-    v->data = value.data;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_api_led_jwt_claim_set_t *cs = (ngx_api_led_jwt_claim_set_t *) data;
-
-    json_t             *claim;
-    ngx_str_t           value;
-    ngx_api_led_ctx_t  *ctx;
-
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->claims == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    claim = ngx_api_led_jwt_pointer_get(ctx->claims, cs->pointer);
-
-    if (claim == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    if (ngx_api_led_jwt_render(r->pool, claim, &value) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    v->len = value.len;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
-    v->data = value.data;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_api_led_jwt_variable_cache_status(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_api_led_jwt_req_ctx_t  *jctx;
-
-    jctx = ngx_http_get_module_ctx(r->main, ngx_api_led_jwt_module);
-
-    if (jctx == NULL || jctx->cache_status == 0) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    if (jctx->cache_status == NGX_API_LED_JWT_CACHE_HIT) {
-        v->len = sizeof("HIT") - 1;
-        v->data = (u_char *) "HIT";
-
-    } else {
-        v->len = sizeof("MISS") - 1;
-        v->data = (u_char *) "MISS";
-    }
-
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
 
     return NGX_OK;
 }

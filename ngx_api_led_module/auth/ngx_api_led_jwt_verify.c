@@ -21,18 +21,13 @@ static ngx_int_t ngx_api_led_jwt_verify_with(ngx_http_request_t *r,
     ngx_api_led_jwks_t *jwks, ngx_str_t *kid, ngx_uint_t alg,
     ngx_str_t *input, ngx_str_t *sig, ngx_uint_t *candidates,
     ngx_uint_t *generation, ngx_api_led_jwt_reject_t *rj);
-static ngx_int_t ngx_api_led_jwt_reject(ngx_http_request_t *r,
-    ngx_api_led_jwt_reject_t *rj);
-static ngx_int_t ngx_api_led_jwt_add_challenge(ngx_http_request_t *r,
-    const char *error, const char *description, ngx_str_t *scope);
-
-
-static ngx_str_t  ngx_api_led_jwt_www_authenticate =
-    ngx_string("WWW-Authenticate");
+static ngx_int_t ngx_api_led_jwt_refuse(ngx_http_request_t *r,
+    ngx_api_led_jwt_reject_t *rj, ngx_api_led_auth_refusal_t *rf);
 
 
 ngx_int_t
-ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    ngx_api_led_auth_refusal_t *rf)
 {
     u_char                        digest[NGX_API_LED_JWT_DIGEST_LEN];
     json_t                       *claims;
@@ -79,7 +74,7 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     if (token.len > jlcf->max_size) {
         rj.description = "the token is too large";
-        return ngx_api_led_jwt_reject(r, &rj);
+        return ngx_api_led_jwt_refuse(r, &rj, rf);
     }
 
     if (jlcf->keys == NULL && jlcf->remote == NULL) {
@@ -101,11 +96,15 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         remote_keys = ngx_api_led_jwt_remote_jwks(jlcf->remote);
 
         if (jlcf->keys == NULL && remote_keys == NULL) {
-            return ngx_api_led_problem_finalize(r,
-                                       NGX_HTTP_SERVICE_UNAVAILABLE,
-                                       "jwt_keys_unavailable",
-                                       "the keys to verify tokens could not "
-                                       "be fetched");
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "api_led: JWT not verified: no keys from JWKS "
+                          "\"%V\"", &jlcf->remote->uri);
+
+            rf->status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            rf->code = "jwt_keys_unavailable";
+            rf->detail = "the keys to verify tokens could not be fetched";
+
+            return NGX_API_LED_AUTH_REFUSED;
         }
     }
 
@@ -153,7 +152,7 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
                                     &rj);
 
         if (rc == NGX_DECLINED) {
-            return ngx_api_led_jwt_reject(r, &rj);
+            return ngx_api_led_jwt_refuse(r, &rj, rf);
         }
 
         if (rc != NGX_OK) {
@@ -170,7 +169,7 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
             return NGX_ERROR;
         }
 
-        return ngx_api_led_jwt_reject(r, &rj);
+        return ngx_api_led_jwt_refuse(r, &rj, rf);
     }
 
     if (ngx_api_led_jwt_set_identity(r, jlcf, ctx, claims) != NGX_OK) {
@@ -504,6 +503,8 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
                       rj->description, &ngx_api_led_jwt_algs[alg].name,
                       ngx_api_led_log_value(r->pool, &kid));
 
+        rj->logged = 1;
+
         return NGX_DECLINED;
     }
 
@@ -548,6 +549,8 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "api_led: JWT signature verified (alg %V), but %s",
                       &ngx_api_led_jwt_algs[alg].name, rj->description);
+
+        rj->logged = 1;
 
         return NGX_DECLINED;
     }
@@ -656,103 +659,27 @@ ngx_api_led_jwt_verify_with(ngx_http_request_t *r, ngx_api_led_jwks_t *jwks,
     return NGX_DECLINED;
 }
 
-/* the answers (RFC 6750 3) */
+/*
+ * A refused token: logged (every refusal leaves a line, at the level of
+ * the others), then handed to the dispatcher, which answers with the
+ * RFC 6750 challenge.
+ */
 
 static ngx_int_t
-ngx_api_led_jwt_reject(ngx_http_request_t *r, ngx_api_led_jwt_reject_t *rj)
+ngx_api_led_jwt_refuse(ngx_http_request_t *r, ngx_api_led_jwt_reject_t *rj,
+    ngx_api_led_auth_refusal_t *rf)
 {
-    if (ngx_api_led_jwt_add_challenge(r, rj->error, rj->description,
-                                      &rj->scope)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
+    if (!rj->logged) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "api_led: JWT rejected: %s", rj->description);
     }
 
-    return ngx_api_led_problem_finalize(r, rj->status, rj->error, "%s",
-                                        rj->description);
-}
+    rf->status = rj->status;
+    rf->code = rj->error;
+    rf->detail = rj->description;
+    rf->schemes = NGX_API_LED_AUTH_JWT;
+    rf->scope = rj->scope;
+    rf->bearer_error = 1;
 
-
-ngx_int_t
-ngx_api_led_jwt_challenge(ngx_http_request_t *r)
-{
-    return ngx_api_led_jwt_add_challenge(r, NULL, NULL, NULL);
-}
-
-
-static ngx_int_t
-ngx_api_led_jwt_add_challenge(ngx_http_request_t *r, const char *error,
-    const char *description, ngx_str_t *scope)
-{
-    u_char                  *p;
-    size_t                   len;
-    ngx_str_t                realm;
-    ngx_uint_t               i, scope_ok;
-    ngx_table_elt_t         *h;
-    ngx_api_led_loc_conf_t  *llcf;
-
-    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
-
-    if (llcf->api.len) {
-        realm = llcf->api;
-
-    } else {
-        ngx_str_set(&realm, "api");
-    }
-
-    /* RFC 6750 3: scope-token characters only */
-
-    scope_ok = (scope && scope->len);
-
-    for (i = 0; scope_ok && i < scope->len; i++) {
-        if (scope->data[i] < 0x21 || scope->data[i] > 0x7e
-            || scope->data[i] == '"' || scope->data[i] == '\\')
-        {
-            scope_ok = 0;
-        }
-    }
-
-    len = sizeof("Bearer realm=\"\"") - 1 + realm.len;
-
-    if (error) {
-        len += sizeof(", error=\"\"") - 1 + ngx_strlen(error)
-               + sizeof(", error_description=\"\"") - 1
-               + ngx_strlen(description);
-    }
-
-    if (scope_ok) {
-        len += sizeof(", scope=\"\"") - 1 + scope->len;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = ngx_api_led_jwt_www_authenticate;
-    h->value.data = p;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    p = ngx_sprintf(p, "Bearer realm=\"%V\"", &realm);
-
-    if (error) {
-        p = ngx_sprintf(p, ", error=\"%s\", error_description=\"%s\"",
-                        error, description);
-    }
-
-    if (scope_ok) {
-        p = ngx_sprintf(p, ", scope=\"%V\"", scope);
-    }
-
-    h->value.len = p - h->value.data;
-
-    return NGX_OK;
+    return NGX_API_LED_AUTH_REFUSED;
 }

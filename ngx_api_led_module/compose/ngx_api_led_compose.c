@@ -2,7 +2,7 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Orchestration: the module, its directives and the layer contract.
+ * Orchestration: the module and its directives.
  *
  * api_led_compose runs the parts of a composition as nginx subrequests
  * (ngx_api_led_compose_run.c): parts that do not depend on each other run
@@ -10,20 +10,17 @@
  * or names it in after= waits for it.  The JSON answers are merged in
  * declaration order, never arrival order (ngx_api_led_compose_merge.c),
  * and the parts' outcome maps to one status.  This file compiles the
- * composition (templates, dependencies, cycles) and holds the layer
- * contract (api_led_callers), checked for subrequests too, since nginx
- * runs no access phase for them.
+ * composition (templates, dependencies, cycles).  The layer contract
+ * (api_led_callers) is the core's (core/ngx_api_led_layer.c).
  */
 
 
 #include "ngx_api_led_compose.h"
 
 
-static ngx_int_t ngx_api_led_compose_callers_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_compose_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_compose_add_variables(ngx_conf_t *cf);
-static ngx_int_t ngx_api_led_compose_init(ngx_conf_t *cf);
 static void *ngx_api_led_compose_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_compose_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -42,8 +39,10 @@ static ngx_int_t ngx_api_led_compose_find_cycle(
     u_char *color, ngx_uint_t *stack, ngx_uint_t depth, ngx_uint_t *len);
 static char *ngx_api_led_compose_merge(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_api_led_compose_callers(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+static ngx_int_t ngx_api_led_compose_describe(ngx_conf_t *cf,
+    ngx_api_led_compose_loc_conf_t *conf);
+static json_t *ngx_api_led_compose_describe_part(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc);
 
 
 static ngx_conf_num_bounds_t  ngx_api_led_compose_status_bounds = {
@@ -81,20 +80,13 @@ static ngx_command_t  ngx_api_led_compose_commands[] = {
       offsetof(ngx_api_led_compose_loc_conf_t, max_part_size),
       NULL },
 
-    { ngx_string("api_led_callers"),
-      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_api_led_compose_callers,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
-
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_api_led_compose_module_ctx = {
     ngx_api_led_compose_add_variables,     /* preconfiguration */
-    ngx_api_led_compose_init,              /* postconfiguration */
+    NULL,                                  /* postconfiguration */
 
     ngx_api_led_compose_create_main_conf,  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -121,89 +113,6 @@ ngx_module_t  ngx_api_led_compose_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
-
-
-static ngx_str_t  ngx_api_led_compose_caller_names[] = {
-    ngx_string("none"),
-    ngx_string("experience"),
-    ngx_string("process"),
-    ngx_string("system"),
-    ngx_string("client")
-};
-
-
-/*
- * The layer contract, in the preaccess phase: it runs for subrequests,
- * unlike the access phase.  The caller of a subrequest is the location
- * of its parent request; a main request's caller is the client.
- */
-
-static ngx_int_t
-ngx_api_led_compose_callers_handler(ngx_http_request_t *r)
-{
-    u_char                          *p, allowed[128];
-    ngx_str_t                        none;
-    ngx_uint_t                       caller, i;
-    ngx_api_led_loc_conf_t          *llcf, *pllcf;
-    ngx_api_led_compose_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_compose_module);
-
-    if (lcf->callers == 0) {
-        return NGX_DECLINED;
-    }
-
-    if (r == r->main) {
-        caller = NGX_API_LED_CALLER_CLIENT_INDEX;
-        pllcf = NULL;
-
-    } else {
-        pllcf = ngx_http_get_module_loc_conf(r->parent, ngx_api_led_module);
-        caller = pllcf->layer;
-    }
-
-    if (lcf->callers & (1U << caller)) {
-        return NGX_DECLINED;
-    }
-
-    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
-
-    p = allowed;
-
-    for (i = 1; i <= NGX_API_LED_CALLER_CLIENT_INDEX; i++) {
-        if (lcf->callers & (1U << i)) {
-            p = ngx_slprintf(p, allowed + sizeof(allowed), "%s%V",
-                             p == allowed ? "" : " ",
-                             &ngx_api_led_compose_caller_names[i]);
-        }
-    }
-
-    ngx_str_set(&none, "-");
-
-    if (pllcf) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "api_led: layer violation: api \"%V\" called from "
-                      "\"%V\" (api \"%V\", layer %V), allowed callers: %*s",
-                      llcf->api.len ? &llcf->api : &none,
-                      ngx_api_led_log_value(r->pool, &r->parent->uri),
-                      pllcf->api.len ? &pllcf->api : &none,
-                      &ngx_api_led_compose_caller_names[caller],
-                      p - allowed, allowed);
-
-    } else {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "api_led: layer violation: api \"%V\" called by a "
-                      "client, allowed callers: %*s",
-                      llcf->api.len ? &llcf->api : &none,
-                      p - allowed, allowed);
-    }
-
-    return ngx_api_led_problem_finalize(r, NGX_HTTP_FORBIDDEN,
-                                        "layer_violation",
-                                        "the %V layer may not call this API",
-                                        &ngx_api_led_compose_caller_names[
-                                            caller]);
-}
 
 
 /* $api_led_compose_status: "NAME:STATUS,..." in declaration order */
@@ -286,33 +195,6 @@ ngx_api_led_compose_add_variables(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
-ngx_api_led_compose_init(ngx_conf_t *cf)
-{
-    ngx_http_handler_pt              *h;
-    ngx_http_core_main_conf_t        *cmcf;
-    ngx_api_led_compose_main_conf_t  *ccmf;
-
-    ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
-
-    if (!ccmf->callers) {
-        /* no layer contract anywhere: no handler */
-        return NGX_OK;
-    }
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_api_led_compose_callers_handler;
-
-    return NGX_OK;
-}
-
-
 static void *
 ngx_api_led_compose_create_main_conf(ngx_conf_t *cf)
 {
@@ -354,7 +236,6 @@ ngx_api_led_compose_create_loc_conf(ngx_conf_t *cf)
     conf->conflict = NGX_CONF_UNSET_UINT;
     conf->status = NGX_CONF_UNSET_UINT;
     conf->max_part_size = NGX_CONF_UNSET_SIZE;
-    conf->callers = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -380,9 +261,140 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->status, prev->status, NGX_HTTP_OK);
     ngx_conf_merge_size_value(conf->max_part_size, prev->max_part_size,
                               NGX_API_LED_COMPOSE_MAX_PART_SIZE);
-    ngx_conf_merge_uint_value(conf->callers, prev->callers, 0);
+
+    if (ngx_api_led_compose_describe(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The catalog: the parts of the location and the APIs they call (the
+ * observe service finds the location of each part's URI)
+ */
+
+static ngx_int_t
+ngx_api_led_compose_describe(ngx_conf_t *cf,
+    ngx_api_led_compose_loc_conf_t *conf)
+{
+    json_t                           *entry, *parts, *part;
+    ngx_uint_t                        i;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL || conf->parts == NULL) {
+        return NGX_OK;
+    }
+
+    parts = json_array();
+
+    if (parts == NULL
+        || json_object_set_new(entry, "parts", parts)
+        || json_object_set_new(entry, "merge",
+                               json_string(conf->merge == NGX_API_LED_MERGE_DEEP
+                                           ? "deep" : "namespaced")))
+    {
+        return NGX_ERROR;
+    }
+
+    pc = conf->parts->elts;
+
+    for (i = 0; i < conf->parts->nelts; i++) {
+        part = ngx_api_led_compose_describe_part(cf, &pc[i]);
+
+        if (part == NULL || json_array_append_new(parts, part)) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static json_t *
+ngx_api_led_compose_describe_part(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc)
+{
+    u_char                     *p;
+    json_t                     *part, *after;
+    ngx_str_t                   probe, *name;
+    ngx_uint_t                  i;
+    ngx_api_led_compose_seg_t  *seg;
+
+    part = json_pack("{s:s%, s:s%, s:s%, s:b}",
+                     "name", pc->name.data, pc->name.len,
+                     "method", pc->method_name.data, pc->method_name.len,
+                     "uri", pc->uri_text.data, pc->uri_text.len,
+                     "optional", (int) pc->optional);
+    if (part == NULL) {
+        return NULL;
+    }
+
+    if (pc->timeout
+        && json_object_set_new(part, "timeout_ms",
+                               json_integer((json_int_t) pc->timeout)))
+    {
+        goto failed;
+    }
+
+    if (pc->after_names) {
+        after = json_array();
+
+        if (after == NULL || json_object_set_new(part, "after", after)) {
+            goto failed;
+        }
+
+        name = pc->after_names->elts;
+
+        for (i = 0; i < pc->after_names->nelts; i++) {
+            if (json_array_append_new(after, json_stringn(
+                    (char *) name[i].data, name[i].len)))
+            {
+                goto failed;
+            }
+        }
+    }
+
+    /* the path with a sample value for each variable and placeholder */
+
+    seg = pc->uri.elts;
+    probe.len = 0;
+
+    for (i = 0; i < pc->uri.nelts; i++) {
+        probe.len += seg[i].type == NGX_API_LED_SEG_TEXT ? seg[i].text.len : 1;
+    }
+
+    probe.data = ngx_pnalloc(cf->pool, probe.len);
+    if (probe.data == NULL) {
+        goto failed;
+    }
+
+    p = probe.data;
+
+    for (i = 0; i < pc->uri.nelts && !seg[i].in_args; i++) {
+        if (seg[i].type == NGX_API_LED_SEG_TEXT) {
+            p = ngx_cpymem(p, seg[i].text.data, seg[i].text.len);
+
+        } else {
+            *p++ = '0';
+        }
+    }
+
+    probe.len = p - probe.data;
+
+    if (ngx_api_led_catalog_call(cf, part, &probe) != NGX_OK) {
+        goto failed;
+    }
+
+    return part;
+
+failed:
+
+    json_decref(part);
+    return NULL;
 }
 
 
@@ -391,7 +403,7 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_compose_loc_conf_t *lcf = conf;
 
-    char                             *rv;
+    char                      *rv;
     ngx_conf_t                        save;
     ngx_http_core_loc_conf_t         *clcf;
     ngx_api_led_compose_location_t   *loc;
@@ -548,6 +560,8 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     if (ngx_api_led_compose_tmpl(cf, &value[i], &pc->uri, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
+
+    pc->uri_text = value[i];
 
     for (i++; i < n; i++) {
 
@@ -1120,58 +1134,6 @@ ngx_api_led_compose_merge(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "invalid conflict rule \"%V\", must be \"error\", "
                            "\"first\" or \"last\"", &s);
         return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/* api_led_callers experience | process | system | client | any ... */
-
-static char *
-ngx_api_led_compose_callers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_api_led_compose_loc_conf_t *lcf = conf;
-
-    ngx_str_t                        *value;
-    ngx_uint_t                        i, k;
-    ngx_api_led_compose_main_conf_t  *ccmf;
-
-    if (lcf->callers != NGX_CONF_UNSET_UINT) {
-        return "is duplicate";
-    }
-
-    ccmf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
-    ccmf->callers = 1;
-
-    value = cf->args->elts;
-    lcf->callers = 0;
-
-    for (i = 1; i < cf->args->nelts; i++) {
-
-        if (ngx_strcmp(value[i].data, "any") == 0) {
-            lcf->callers |= NGX_API_LED_CALLER_ANY;
-            continue;
-        }
-
-        for (k = 1; k <= NGX_API_LED_CALLER_CLIENT_INDEX; k++) {
-            if (ngx_strcmp(value[i].data,
-                           ngx_api_led_compose_caller_names[k].data)
-                == 0)
-            {
-                break;
-            }
-        }
-
-        if (k > NGX_API_LED_CALLER_CLIENT_INDEX) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown caller \"%V\", must be "
-                               "\"experience\", \"process\", \"system\", "
-                               "\"client\" or \"any\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-
-        lcf->callers |= 1U << k;
     }
 
     return NGX_CONF_OK;

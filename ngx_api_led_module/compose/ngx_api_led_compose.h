@@ -13,6 +13,7 @@
 
 
 #include "ngx_api_led_json.h"
+#include "ngx_api_led_observe.h"
 
 
 /*
@@ -50,13 +51,6 @@ extern ngx_module_t  ngx_api_led_compose_module;
 #define NGX_API_LED_PART_TIMEDOUT      4
 #define NGX_API_LED_PART_SKIPPED       5
 
-/*
- * api_led_callers: a bit per caller, 1 << NGX_API_LED_LAYER_* for the
- * layers (NONE: a location that is no API) and 1 << 4 for clients
- */
-#define NGX_API_LED_CALLER_CLIENT_INDEX  4
-#define NGX_API_LED_CALLER_ANY           0x1f
-
 typedef struct {
     ngx_uint_t                        type;
     ngx_str_t                         text;      /* TEXT; PLACEHOLDER: as
@@ -75,6 +69,7 @@ typedef struct {
     ngx_uint_t                        method;
     ngx_str_t                         method_name;
     ngx_array_t                       uri;       /* compose_seg_t */
+    ngx_str_t                         uri_text;  /* as written */
     ngx_array_t                      *body;      /* compose_seg_t or NULL */
     ngx_msec_t                        timeout;   /* 0: none */
     ngx_array_t                      *after_names;
@@ -96,7 +91,6 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                       locations; /* compose_location_t */
-    unsigned                          callers:1; /* api_led_callers is used */
 } ngx_api_led_compose_main_conf_t;
 
 
@@ -106,7 +100,6 @@ typedef struct {
     ngx_uint_t                        conflict;
     ngx_uint_t                        status;
     size_t                            max_part_size;
-    ngx_uint_t                        callers;   /* 0: no contract */
     uint32_t                          parsed;    /* parts whose JSON the
                                                     templates read */
 } ngx_api_led_compose_loc_conf_t;

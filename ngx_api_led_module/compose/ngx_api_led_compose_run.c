@@ -74,8 +74,8 @@ static ngx_int_t ngx_api_led_compose_keep(ngx_http_request_t *r,
 
 static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string(NGX_API_LED_JSON_TYPE);
-static ngx_str_t  ngx_api_led_compose_partial_header =
-    ngx_string("API-Led-Partial");
+static ngx_api_led_edit_name_t  ngx_api_led_compose_partial_header =
+    { ngx_string("API-Led-Partial"), ngx_string("api-led-partial"), 0 };
 static ngx_str_t  ngx_api_led_compose_cid_header =
     ngx_string(NGX_API_LED_CORRELATION_HEADER);
 
@@ -1053,8 +1053,9 @@ ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
 
         partial.len = p - partial.data;
 
-        if (ngx_api_led_set_header(r, &ngx_api_led_compose_partial_header,
-                                   &partial)
+        if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
+                                         &ngx_api_led_compose_partial_header,
+                                         NULL, &partial)
             != NGX_OK)
         {
             return NGX_ERROR;

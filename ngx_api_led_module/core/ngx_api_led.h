@@ -11,8 +11,12 @@
  *
  *   ngx_api_led_module            APIs, layers, correlation id, access phase
  *                                 pipeline, identity variables
- *   ngx_api_led_consumer_module   consumers file, plans, API keys, api_led_auth
+ *   ngx_api_led_layer_module      the layer contract (api_led_callers)
+ *   ngx_api_led_problem_module    problem bodies for nginx's special
+ *                                 responses (filter)
+ *   ngx_api_led_consumer_module   consumers file, plans, API keys
  *   ngx_api_led_jwt_module        JWT verification
+ *   ngx_api_led_auth_module       api_led_auth: the authentication dispatcher
  *   ngx_api_led_limit_module      rate limits (Redis and shared memory)
  *   ngx_api_led_transform_module  request/response transformation (filter)
  *   ngx_api_led_compose_module    orchestration (content handler)
@@ -81,6 +85,15 @@ typedef struct {
     ngx_str_t                    version;
     ngx_uint_t                   steps;       /* a bit for each access step
                                                  that applies here */
+
+    /* the API's life cycle: deprecated=, sunset= (0: none), spec= */
+    time_t                       deprecated;
+    time_t                       sunset;
+    ngx_str_t                    spec;        /* full path, "" if none */
+
+    /* where api_led_api was written, for checks made after parsing */
+    u_char                      *conf_file;
+    ngx_uint_t                   conf_line;
 } ngx_api_led_loc_conf_t;
 
 
@@ -93,6 +106,7 @@ typedef struct {
     ngx_api_led_step_pt          steps[NGX_API_LED_STEP_N];
     ngx_uint_t                   steps_used;  /* by some location */
     unsigned                     apis:1;      /* some location is an API */
+    unsigned                     callers:1;   /* ... has api_led_callers */
 
     /* the most limits a plan of the consumers file has: the rate-limit
        concern counts a location's limits with it */
@@ -122,10 +136,26 @@ struct ngx_api_led_ctx_s {
     /* access phase pipeline: each step runs once, even when re-entered */
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
+
+    /* a credential proved the identity (not the anonymous consumer) */
+    unsigned                     authenticated:1;
+
+    /* "satisfy any": a step granted access, or refused it with a 401 or
+       403 that is returned once the later steps ran */
+    unsigned                     granted:1;
+    unsigned                     refused:1;
+    unsigned                     refused_status:10;
+
+    /* an error_page of the user redirected the request */
+    unsigned                     error_page:1;
 };
 
 
 extern ngx_module_t  ngx_api_led_module;
+extern ngx_str_t     ngx_api_led_layer_names[];   /* by NGX_API_LED_LAYER_* */
+
+/* info | notice | warn | error, for the *_log_level directives */
+extern ngx_conf_enum_t  ngx_api_led_log_levels[];
 
 
 /* ngx_api_led_module.c */
@@ -133,10 +163,10 @@ extern ngx_module_t  ngx_api_led_module;
 ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
 /* the request's correlation id, made on first use; NULL: no memory */
 ngx_str_t *ngx_api_led_correlation_id(ngx_http_request_t *r);
+void *ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
+    ngx_pool_cleanup_pt handler);
 ngx_int_t ngx_api_led_add_variable_table(ngx_conf_t *cf,
     ngx_http_variable_t *vars);
-ngx_int_t ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value);
 ngx_int_t ngx_api_led_header_value_is_safe(ngx_str_t *value);
 
 
@@ -162,6 +192,17 @@ ngx_int_t ngx_api_led_problem_finalize(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail, ...);
 
 /*
+ * Refusing a request through nginx, for a phase handler of the main
+ * request: remembers the problem and returns "status", which the handler
+ * returns to nginx (NGX_HTTP_INTERNAL_SERVER_ERROR if memory ran out).
+ * nginx then applies error_page, satisfy and auth_delay; when it sends its
+ * own special response for the status, the problem is its body.  Headers
+ * (WWW-Authenticate, Retry-After) are set by the caller.
+ */
+ngx_int_t ngx_api_led_problem_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail, ...);
+
+/*
  * Sends the buffer "b" as the whole response with "status" and the
  * Content-Type "type"; Content-Length is its size, and what described
  * another representation (Accept-Ranges, Last-Modified, ETag) goes.
@@ -174,9 +215,11 @@ ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
  * The access phase pipeline.  Policies register their step at
  * postconfiguration; the core's one access handler runs the steps in the
  * order of their slots (authenticate, then rate-limit), each once per
- * request.  A step returns NGX_DECLINED to go on, NGX_AGAIN while it waits
- * (the request is resumed by ngx_api_led_wake()), NGX_DONE after it
- * answered the request itself, or NGX_ERROR / an HTTP status.
+ * request.  A step returns NGX_DECLINED to go on, NGX_OK to go on and
+ * grant access ("satisfy any": a proven credential), NGX_AGAIN while it
+ * waits (the request is woken by ngx_api_led_wake()), NGX_DONE after it
+ * answered the request itself, or NGX_ERROR / an HTTP status (see
+ * ngx_api_led_problem_refuse()).
  *
  * A step runs only in the locations its policy marked, from its
  * merge_loc_conf, with ngx_api_led_use_step(): a location without module
@@ -187,6 +230,12 @@ ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
     ngx_api_led_step_pt step);
 void ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot);
+
+/* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
+time_t ngx_api_led_parse_date(ngx_str_t *text);
+
+/* ngx_api_led_layer.c: the callers of the location being configured */
+ngx_uint_t ngx_api_led_callers_names(ngx_conf_t *cf, ngx_str_t *names);
 
 /* "100r/s", "5r/m", "1r/h", "200000r/d" */
 ngx_int_t ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate);
@@ -203,6 +252,7 @@ ngx_int_t ngx_api_led_wake(ngx_http_request_t *r);
 
 #include "ngx_api_led_edit.h"
 #include "ngx_api_led_text.h"
+#include "ngx_api_led_trace.h"
 
 
 #endif /* _NGX_API_LED_H_INCLUDED_ */

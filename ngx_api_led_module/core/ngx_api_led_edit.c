@@ -33,6 +33,8 @@ static ngx_table_elt_t **ngx_api_led_edit_headers_out_own(
     ngx_http_request_t *r, ngx_api_led_edit_name_t *name);
 static ngx_int_t ngx_api_led_edit_headers_out_link(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *name, ngx_table_elt_t *h);
+static void ngx_api_led_edit_headers_out_point(ngx_http_request_t *r,
+    ngx_table_elt_t *h);
 static ngx_int_t ngx_api_led_args_strip(ngx_http_request_t *r,
     ngx_array_t *names, u_char *start, u_char *end, ngx_str_t *out);
 static ngx_int_t ngx_api_led_arg_is_named(ngx_array_t *names, u_char *name,
@@ -799,8 +801,9 @@ ngx_api_led_edit_headers_in_link(ngx_http_request_t *r, ngx_table_elt_t *h)
 /*
  * Response headers: "set", "add", "remove", "rename" on the list (hash 0
  * marks a removed element, as nginx does), keeping r->headers_out's own
- * pointers (Location, ETag...) off removed and renamed elements.
- * Content-Type is r->headers_out.content_type, not an element.
+ * pointers (Location, ETag, WWW-Authenticate...) on added elements and off
+ * removed and renamed ones.  Content-Type is r->headers_out.content_type,
+ * not an element.
  */
 
 ngx_int_t
@@ -862,6 +865,10 @@ ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
             ngx_api_led_edit_headers_out_unlink(r, h);
             h->key = to->name;
             h->lowcase_key = to->lowcase.data;
+#if (nginx_version >= 1023000)
+            h->next = NULL;
+#endif
+            ngx_api_led_edit_headers_out_point(r, h);
             break;
 
         case NGX_API_LED_EDIT_SET:
@@ -949,6 +956,10 @@ ngx_api_led_edit_headers_out_link(ngx_http_request_t *r,
     ph = ngx_api_led_edit_headers_out_own(r, name);
 
     if (ph == NULL) {
+        if (h) {
+            ngx_api_led_edit_headers_out_point(r, h);
+        }
+
         return NGX_OK;
     }
 
@@ -981,6 +992,49 @@ ngx_api_led_edit_headers_out_link(ngx_http_request_t *r,
     *ph = h;
 
     return NGX_OK;
+}
+
+
+/*
+ * Another header nginx points to from r->headers_out (WWW-Authenticate,
+ * Location...): one that is added here is pointed to, so that nginx treats
+ * it as its own ("satisfy any" clears a challenge, a relative Location is
+ * made absolute).
+ */
+
+static void
+ngx_api_led_edit_headers_out_point(ngx_http_request_t *r, ngx_table_elt_t *h)
+{
+    ngx_table_elt_t           **ph;
+    ngx_api_led_out_header_t   *oh;
+
+    for (oh = ngx_api_led_out_headers; oh->name.len; oh++) {
+        if (h->key.len != oh->name.len
+            || ngx_strncasecmp(h->key.data, oh->name.data, oh->name.len) != 0)
+        {
+            continue;
+        }
+
+        ph = (ngx_table_elt_t **) ((char *) &r->headers_out + oh->offset);
+
+#if (nginx_version >= 1023000)
+
+        while (*ph && *ph != h) {
+            ph = &(*ph)->next;
+        }
+
+        *ph = h;
+
+#else
+
+        if (*ph == NULL) {
+            *ph = h;
+        }
+
+#endif
+
+        return;
+    }
 }
 
 

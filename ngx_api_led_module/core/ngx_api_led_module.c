@@ -23,7 +23,8 @@ static char *ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_api_led_access_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_header_filter(ngx_http_request_t *r);
 static void ngx_api_led_ctx_cleanup(void *data);
-static void ngx_api_led_redirected(ngx_api_led_ctx_t *ctx);
+static void ngx_api_led_redirected(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
@@ -38,20 +39,36 @@ static ngx_int_t ngx_api_led_variable_api(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_layer(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_api_version(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_correlation_id(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_plan(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static char *ngx_api_led_api_param(ngx_conf_t *cf,
+    ngx_api_led_loc_conf_t *llcf, ngx_str_t *param);
+static char *ngx_api_led_api_date(ngx_conf_t *cf, ngx_str_t *param,
+    size_t skip, time_t *date);
 
 
-static ngx_str_t  ngx_api_led_layer_names[] = {
+/* by NGX_API_LED_LAYER_*: observe/ names the layers in metrics too */
+ngx_str_t  ngx_api_led_layer_names[] = {
     ngx_null_string,
     ngx_string("experience"),
     ngx_string("process"),
     ngx_string("system")
 };
+
+ngx_conf_enum_t  ngx_api_led_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
 
 static ngx_str_t  ngx_api_led_correlation_header =
     ngx_string(NGX_API_LED_CORRELATION_HEADER);
@@ -70,7 +87,7 @@ static u_char  ngx_api_led_hex_pairs[512];
 static ngx_command_t  ngx_api_led_commands[] = {
 
     { ngx_string("api_led_api"),
-      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE123,
+      NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_api_led_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -118,6 +135,9 @@ static ngx_http_variable_t  ngx_api_led_vars[] = {
 
     { ngx_string("api_led_layer"), NULL, ngx_api_led_variable_layer,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_api_version"), NULL,
+      ngx_api_led_variable_api_version, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("api_led_correlation_id"), NULL,
       ngx_api_led_variable_correlation_id, 0, 0, 0 },
@@ -275,6 +295,11 @@ ngx_api_led_create_loc_conf(ngx_conf_t *cf)
      *     conf->api = { 0, NULL };
      *     conf->version = { 0, NULL };
      *     conf->steps = 0;            (set by the policies' merges)
+     *     conf->deprecated = 0;
+     *     conf->sunset = 0;
+     *     conf->spec = { 0, NULL };
+     *     conf->conf_file = NULL;
+     *     conf->conf_line = 0;
      */
 
     conf->layer = NGX_CONF_UNSET_UINT;
@@ -293,6 +318,11 @@ ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->api = prev->api;
         conf->version = prev->version;
         conf->layer = prev->layer;
+        conf->deprecated = prev->deprecated;
+        conf->sunset = prev->sunset;
+        conf->spec = prev->spec;
+        conf->conf_file = prev->conf_file;
+        conf->conf_line = prev->conf_line;
     }
 
     ngx_conf_merge_uint_value(conf->layer, prev->layer,
@@ -302,15 +332,19 @@ ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-/* api_led_api NAME [layer=experience|process|system] [version=V] */
+/*
+ * api_led_api NAME [layer=experience|process|system] [version=V]
+ *     [deprecated=DATE] [sunset=DATE] [spec=FILE]
+ */
 
 static char *
 ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_loc_conf_t *llcf = conf;
 
-    ngx_str_t                *value, s;
-    ngx_uint_t                i, n;
+    char                     *rv;
+    ngx_str_t                *value;
+    ngx_uint_t                i;
     ngx_api_led_main_conf_t  *lmcf;
 
     if (llcf->layer != NGX_CONF_UNSET_UINT) {
@@ -339,47 +373,23 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     llcf->api = value[1];
     llcf->layer = NGX_API_LED_LAYER_NONE;
+    llcf->conf_file = cf->conf_file->file.name.data;
+    llcf->conf_line = cf->conf_file->line;
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
     lmcf->apis = 1;
 
     for (i = 2; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "layer=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
-            for (n = 1; n <= NGX_API_LED_LAYER_SYSTEM; n++) {
-                if (s.len == ngx_api_led_layer_names[n].len
-                    && ngx_strncmp(s.data, ngx_api_led_layer_names[n].data,
-                                   s.len) == 0)
-                {
-                    llcf->layer = n;
-                    break;
-                }
-            }
-
-            if (n > NGX_API_LED_LAYER_SYSTEM) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "unknown layer \"%V\", must be "
-                                   "\"experience\", \"process\" or "
-                                   "\"system\"", &s);
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
+        rv = ngx_api_led_api_param(cf, llcf, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
         }
+    }
 
-        if (ngx_strncmp(value[i].data, "version=", 8) == 0
-            && value[i].len > 8)
-        {
-            llcf->version.data = value[i].data + 8;
-            llcf->version.len = value[i].len - 8;
-            continue;
-        }
-
+    if (llcf->deprecated && llcf->sunset && llcf->sunset < llcf->deprecated) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
+                           "the sunset date of api \"%V\" is before its "
+                           "deprecation date", &llcf->api);
         return NGX_CONF_ERROR;
     }
 
@@ -387,10 +397,186 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_api_led_api_param(ngx_conf_t *cf, ngx_api_led_loc_conf_t *llcf,
+    ngx_str_t *param)
+{
+    ngx_str_t   s;
+    ngx_uint_t  n;
+
+    if (ngx_strncmp(param->data, "layer=", 6) == 0) {
+        s.data = param->data + 6;
+        s.len = param->len - 6;
+
+        for (n = 1; n <= NGX_API_LED_LAYER_SYSTEM; n++) {
+            if (s.len == ngx_api_led_layer_names[n].len
+                && ngx_strncmp(s.data, ngx_api_led_layer_names[n].data,
+                               s.len) == 0)
+            {
+                llcf->layer = n;
+                return NGX_CONF_OK;
+            }
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown layer \"%V\", must be "
+                           "\"experience\", \"process\" or "
+                           "\"system\"", &s);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_strncmp(param->data, "version=", 8) == 0 && param->len > 8) {
+        llcf->version.data = param->data + 8;
+        llcf->version.len = param->len - 8;
+
+        /* the version goes into headers, labels and the catalog */
+        if (llcf->version.len > 64
+            || !ngx_api_led_header_value_is_safe(&llcf->version))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid version \"%V\"", &llcf->version);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(param->data, "deprecated=", 11) == 0) {
+        return ngx_api_led_api_date(cf, param, 11, &llcf->deprecated);
+    }
+
+    if (ngx_strncmp(param->data, "sunset=", 7) == 0) {
+        return ngx_api_led_api_date(cf, param, 7, &llcf->sunset);
+    }
+
+    if (ngx_strncmp(param->data, "spec=", 5) == 0 && param->len > 5) {
+        llcf->spec.data = param->data + 5;
+        llcf->spec.len = param->len - 5;
+
+        /* read and checked once the configuration is parsed (observe/) */
+        if (ngx_conf_full_name(cf->cycle, &llcf->spec, 1) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", param);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_api_led_api_date(ngx_conf_t *cf, ngx_str_t *param, size_t skip,
+    time_t *date)
+{
+    ngx_str_t  s;
+
+    s.data = param->data + skip;
+    s.len = param->len - skip;
+
+    *date = ngx_api_led_parse_date(&s);
+
+    if (*date == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid date \"%V\" in \"%V\", must be "
+                           "YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ", &s, param);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "2026-01-31" or "2026-01-31T12:00:00Z", UTC, years 1970 to 9999 */
+
+time_t
+ngx_api_led_parse_date(ngx_str_t *text)
+{
+    u_char      *p;
+    ngx_int_t    year, month, day, hour, min, sec, days;
+    ngx_uint_t   i;
+
+    static ngx_int_t  mdays[] = { 31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31 };
+
+    p = text->data;
+
+    if (text->len != 10 && text->len != 20) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < text->len; i++) {
+        if (i == 4 || i == 7) {
+            if (p[i] != '-') {
+                return NGX_ERROR;
+            }
+
+        } else if (i == 10) {
+            if (p[i] != 'T') {
+                return NGX_ERROR;
+            }
+
+        } else if (i == 13 || i == 16) {
+            if (p[i] != ':') {
+                return NGX_ERROR;
+            }
+
+        } else if (i == 19) {
+            if (p[i] != 'Z') {
+                return NGX_ERROR;
+            }
+
+        } else if (p[i] < '0' || p[i] > '9') {
+            return NGX_ERROR;
+        }
+    }
+
+    year = ngx_atoi(p, 4);
+    month = ngx_atoi(p + 5, 2);
+    day = ngx_atoi(p + 8, 2);
+    hour = 0;
+    min = 0;
+    sec = 0;
+
+    if (text->len == 20) {
+        hour = ngx_atoi(p + 11, 2);
+        min = ngx_atoi(p + 14, 2);
+        sec = ngx_atoi(p + 17, 2);
+    }
+
+    if (year < 1970 || month < 1 || month > 12 || day < 1
+        || hour > 23 || min > 59 || sec > 59)
+    {
+        return NGX_ERROR;
+    }
+
+    if (day > mdays[month - 1]
+        + (month == 2 && year % 4 == 0
+           && (year % 100 != 0 || year % 400 == 0)))
+    {
+        return NGX_ERROR;
+    }
+
+    /* days since 1970-01-01 of the civil date (March-based years) */
+
+    if (month <= 2) {
+        year--;
+        month += 12;
+    }
+
+    days = 365 * year + year / 4 - year / 100 + year / 400
+           + (153 * (month - 3) + 2) / 5 + day - 1 - 719468;
+
+    return (time_t) days * 86400 + hour * 3600 + min * 60 + sec;
+}
+
+
 /*
  * The shared ctx lives on the main request.  nginx wipes r->ctx on an
  * internal redirect; the ctx is also registered as a pool cleanup, so it is
- * found again there and the correlation id and the limit state survive.
+ * found again there and the correlation id and the identity survive.
  */
 
 ngx_api_led_ctx_t *
@@ -406,15 +592,11 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    if (r->internal) {
-        for (cln = r->pool->cleanup; cln; cln = cln->next) {
-            if (cln->handler == ngx_api_led_ctx_cleanup) {
-                ctx = cln->data;
-                ngx_api_led_redirected(ctx);
-                ngx_http_set_ctx(r, ctx, ngx_api_led_module);
-                return ctx;
-            }
-        }
+    ctx = ngx_api_led_ctx_recover(r, &ngx_api_led_module,
+                                  ngx_api_led_ctx_cleanup);
+    if (ctx) {
+        ngx_api_led_redirected(r, ctx);
+        return ctx;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_api_led_ctx_t));
@@ -426,6 +608,9 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
     ngx_memzero(ctx, sizeof(ngx_api_led_ctx_t));
 
     cln->handler = ngx_api_led_ctx_cleanup;
+
+    /* first seen in an error_page's location, or so it may be */
+    ctx->error_page = (r->internal && r->err_status) ? 1 : 0;
 
     ngx_http_set_ctx(r, ctx, ngx_api_led_module);
 
@@ -461,25 +646,55 @@ ngx_api_led_correlation_id(ngx_http_request_t *r)
     return &ctx->correlation_id;
 }
 
+/*
+ * The one way back to a request ctx after an internal redirect wiped
+ * r->ctx: a ctx that must survive one is the data of a pool cleanup of the
+ * main request (whose handler tells whose it is); found, it is set again.
+ */
+
+void *
+ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
+    ngx_pool_cleanup_pt handler)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    r = r->main;
+
+    if (!r->internal) {
+        return NULL;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == handler) {
+            r->ctx[m->ctx_index] = cln->data;
+            return cln->data;
+        }
+    }
+
+    return NULL;
+}
+
 
 /*
- * After an internal redirect the new location's policies apply: an identity
- * proven by a credential holds for the whole request (the credential may
- * have been hidden from the request already), but a request that got
- * through without one (auth off, or anonymous) is authenticated again, so
- * that try_files or error_page into a protected location is no way around
- * its policy.  Rate limits count once per request, like limit_req.
+ * After an internal redirect the new location's policies apply: its
+ * authentication step runs again (an identity proven by a credential holds
+ * for the whole request, the credential may have been hidden from the
+ * request already; a request that got through without one, auth off or
+ * anonymous, is authenticated again, so that try_files or error_page into
+ * a protected location is no way around its policy).  Rate limits count
+ * once per request, like limit_req.  A redirect with r->err_status set is
+ * an error_page's.
  */
 
 static void
-ngx_api_led_redirected(ngx_api_led_ctx_t *ctx)
+ngx_api_led_redirected(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    if (ctx->consumer_id.len == 0
-        || (ctx->auth_method.len == sizeof("anonymous") - 1
-            && ngx_strncmp(ctx->auth_method.data, "anonymous",
-                           sizeof("anonymous") - 1) == 0))
-    {
-        ctx->steps_done &= ~(1 << NGX_API_LED_STEP_AUTH);
+    ctx->steps_done &= ~(1 << NGX_API_LED_STEP_AUTH);
+    ctx->granted = 0;
+    ctx->refused = 0;
+
+    if (r->err_status) {
+        ctx->error_page = 1;
     }
 }
 
@@ -643,16 +858,22 @@ ngx_api_led_correlation_id_is_valid(ngx_str_t *id)
  * The access phase pipeline.  A step that suspends the request (NGX_AGAIN)
  * is called again when the request resumes and must know where it stands;
  * a step that finished is not called again for this request.
+ *
+ * Under "satisfy any" another access module (allow, auth_basic...) may let
+ * in a request that authentication refused: the later steps (the rate
+ * limits) run all the same, and the refusal is returned after them, for
+ * nginx to weigh against the others.
  */
 
 static ngx_int_t
 ngx_api_led_access_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                 rc;
-    ngx_uint_t                i;
-    ngx_api_led_ctx_t        *ctx;
-    ngx_api_led_loc_conf_t   *llcf;
-    ngx_api_led_main_conf_t  *lmcf;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_api_led_ctx_t         *ctx;
+    ngx_api_led_loc_conf_t    *llcf;
+    ngx_api_led_main_conf_t   *lmcf;
+    ngx_http_core_loc_conf_t  *clcf;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
 
@@ -692,6 +913,23 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
             }
         }
 
+        if (rc == NGX_OK) {
+            ctx->granted = 1;
+            rc = NGX_DECLINED;
+        }
+
+        if (rc == NGX_HTTP_UNAUTHORIZED || rc == NGX_HTTP_FORBIDDEN) {
+            clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+            if (clcf->satisfy != NGX_HTTP_SATISFY_ANY) {
+                return rc;
+            }
+
+            ctx->refused = 1;
+            ctx->refused_status = rc;
+            rc = NGX_DECLINED;
+        }
+
         if (rc != NGX_DECLINED) {
             return rc;
         }
@@ -699,7 +937,11 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         ctx->steps_done |= 1 << i;
     }
 
-    return NGX_DECLINED;
+    if (ctx->refused) {
+        return ctx->refused_status;
+    }
+
+    return ctx->granted ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -944,6 +1186,29 @@ ngx_api_led_variable_layer(ngx_http_request_t *r,
     v->no_cacheable = 1;
     v->not_found = 0;
     v->data = ngx_api_led_layer_names[llcf->layer].data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_variable_api_version(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->version.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = llcf->version.len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = llcf->version.data;
 
     return NGX_OK;
 }

@@ -23,6 +23,11 @@
 static ngx_int_t ngx_api_led_limit_prepare(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_api_led_limit_loc_conf_t *llcf,
     ngx_api_led_limit_ctx_t *lctx);
+static ngx_array_t *ngx_api_led_limit_plan_rates(ngx_api_led_ctx_t *ctx,
+    ngx_api_led_limit_conf_t *lc);
+static void ngx_api_led_limit_plan_name(ngx_api_led_rate_t *rates,
+    ngx_uint_t j, u_char *buf, ngx_str_t *name);
+static ngx_str_t *ngx_api_led_limit_period(ngx_api_led_rate_t *rate);
 static ngx_int_t ngx_api_led_limit_add_item(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx, ngx_str_t *key, ngx_str_t *prefix,
     ngx_str_t *name, ngx_api_led_rate_t *rate, ngx_uint_t burst,
@@ -31,6 +36,8 @@ static ngx_int_t ngx_api_led_limit_decide(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx);
 static ngx_int_t ngx_api_led_limit_retry_after(ngx_http_request_t *r,
     ngx_msec_t ms);
+static ngx_int_t ngx_api_led_limit_set_number(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *name, ngx_uint_t n);
 static ngx_api_led_limit_ctx_t *ngx_api_led_limit_get_ctx(
     ngx_http_request_t *r);
 static void ngx_api_led_limit_cleanup(void *data);
@@ -47,6 +54,8 @@ static ngx_int_t ngx_api_led_limit_access(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static void *ngx_api_led_limit_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_limit_create_loc_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_limit_describe(ngx_conf_t *cf,
+    ngx_api_led_limit_loc_conf_t *conf);
 static char *ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_api_led_limit_count(ngx_conf_t *cf,
@@ -57,6 +66,8 @@ static char *ngx_api_led_limit_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_api_led_limit_add_default(ngx_conf_t *cf,
+    ngx_api_led_limit_conf_t *lc, ngx_str_t *text);
 static ngx_int_t ngx_api_led_limit_init_process(ngx_cycle_t *cycle);
 static void ngx_api_led_limit_exit_process(ngx_cycle_t *cycle);
 
@@ -67,11 +78,27 @@ static ngx_str_t  ngx_api_led_limit_stores[] = {
     ngx_string("local")
 };
 
-static ngx_str_t  ngx_api_led_limit_h_limit = ngx_string("RateLimit-Limit");
-static ngx_str_t  ngx_api_led_limit_h_remaining =
-    ngx_string("RateLimit-Remaining");
-static ngx_str_t  ngx_api_led_limit_h_reset = ngx_string("RateLimit-Reset");
-static ngx_str_t  ngx_api_led_limit_h_retry_after = ngx_string("Retry-After");
+static ngx_api_led_edit_name_t  ngx_api_led_limit_h_limit =
+    { ngx_string("RateLimit-Limit"), ngx_string("ratelimit-limit"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_limit_h_remaining =
+    { ngx_string("RateLimit-Remaining"), ngx_string("ratelimit-remaining"),
+      0 };
+static ngx_api_led_edit_name_t  ngx_api_led_limit_h_reset =
+    { ngx_string("RateLimit-Reset"), ngx_string("ratelimit-reset"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_limit_h_retry_after =
+    { ngx_string("Retry-After"), ngx_string("retry-after"), 0 };
+
+
+static ngx_conf_num_bounds_t  ngx_api_led_limit_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+static ngx_str_t  ngx_api_led_limit_periods[] = {
+    ngx_string("second"),
+    ngx_string("minute"),
+    ngx_string("hour"),
+    ngx_string("day")
+};
 
 
 /* this worker's state (each worker process has its own), see init_process */
@@ -110,6 +137,20 @@ static ngx_command_t  ngx_api_led_limit_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_api_led_limit_loc_conf_t, headers),
       NULL },
+
+    { ngx_string("api_led_rate_limit_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_limit_loc_conf_t, status),
+      &ngx_api_led_limit_status_bounds },
+
+    { ngx_string("api_led_rate_limit_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_limit_loc_conf_t, log_level),
+      ngx_api_led_log_levels },
 
       ngx_null_command
 };
@@ -254,23 +295,34 @@ ngx_api_led_limit_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 }
 
 
-/* the limits that apply to this request, with their keys */
+/*
+ * The limits that apply to this request, with their keys.  A plan's limits
+ * are named after their period ("plan:day"), not their rate: a plan whose
+ * rate changes keeps its buckets, and the consumers their usage.
+ */
 
 static ngx_int_t
 ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_api_led_limit_loc_conf_t *llcf, ngx_api_led_limit_ctx_t *lctx)
 {
-    ngx_str_t                  key, prefix;
+    u_char                     buf[NGX_API_LED_LIMIT_NAME_LEN];
+    ngx_str_t                  key, prefix, name;
     ngx_uint_t                 i, j, n;
-    ngx_api_led_rate_t        *rates;
+    ngx_array_t               *rates;
+    ngx_api_led_rate_t        *rate;
     ngx_api_led_limit_conf_t  *lc;
 
     lc = llcf->limits->elts;
 
-    n = llcf->limits->nelts;
+    n = 0;
 
-    if (ctx->consumer && ctx->consumer->plan) {
-        n += ctx->consumer->plan->limits.nelts;
+    for (i = 0; i < llcf->limits->nelts; i++) {
+        rates = ngx_api_led_limit_plan_rates(ctx, &lc[i]);
+        n += lc[i].plan ? (rates ? rates->nelts : 0) : 1;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
     }
 
     lctx->items = ngx_pcalloc(r->pool, n * sizeof(ngx_api_led_limit_item_t));
@@ -311,18 +363,19 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
             continue;
         }
 
-        if (ctx->consumer == NULL || ctx->consumer->plan == NULL) {
+        rates = ngx_api_led_limit_plan_rates(ctx, &lc[i]);
+        if (rates == NULL) {
             continue;
         }
 
-        rates = ctx->consumer->plan->limits.elts;
+        rate = rates->elts;
+        ngx_str_set(&prefix, "plan:");
 
-        for (j = 0; j < ctx->consumer->plan->limits.nelts; j++) {
-            ngx_str_set(&prefix, "plan:");
+        for (j = 0; j < rates->nelts; j++) {
+            ngx_api_led_limit_plan_name(rate, j, buf, &name);
 
-            if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix,
-                                           &rates[j].text, &rates[j],
-                                           rates[j].count - 1,
+            if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix, &name,
+                                           &rate[j], rate[j].count - 1,
                                            lc[i].on_error)
                 != NGX_OK)
             {
@@ -332,6 +385,83 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * "plan": the limits of the consumer's plan; without a plan (no consumer,
+ * a JWT subject that is no consumer, a consumer without a plan) the
+ * default= limits, if any
+ */
+
+static ngx_array_t *
+ngx_api_led_limit_plan_rates(ngx_api_led_ctx_t *ctx,
+    ngx_api_led_limit_conf_t *lc)
+{
+    if (!lc->plan) {
+        return NULL;
+    }
+
+    if (ctx->consumer && ctx->consumer->plan) {
+        return &ctx->consumer->plan->limits;
+    }
+
+    return lc->defaults;
+}
+
+
+/*
+ * A plan limit's bucket is named after its period ("day"), not its rate,
+ * so that a rate that changes keeps its bucket; a second limit of the same
+ * period is "day:2", and so on.
+ */
+
+static void
+ngx_api_led_limit_plan_name(ngx_api_led_rate_t *rates, ngx_uint_t j,
+    u_char *buf, ngx_str_t *name)
+{
+    ngx_str_t   *period;
+    ngx_uint_t   i, n;
+
+    period = ngx_api_led_limit_period(&rates[j]);
+
+    n = 1;
+
+    for (i = 0; i < j; i++) {
+        if (rates[i].period == rates[j].period) {
+            n++;
+        }
+    }
+
+    if (n == 1) {
+        *name = *period;
+        return;
+    }
+
+    name->data = buf;
+    name->len = ngx_snprintf(buf, NGX_API_LED_LIMIT_NAME_LEN, "%V:%ui",
+                             period, n)
+                - buf;
+}
+
+
+static ngx_str_t *
+ngx_api_led_limit_period(ngx_api_led_rate_t *rate)
+{
+    switch (rate->period) {
+
+    case 1000:
+        return &ngx_api_led_limit_periods[0];
+
+    case 60 * 1000:
+        return &ngx_api_led_limit_periods[1];
+
+    case 60 * 60 * 1000:
+        return &ngx_api_led_limit_periods[2];
+
+    default:
+        return &ngx_api_led_limit_periods[3];
+    }
 }
 
 
@@ -394,9 +524,13 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
     }
 
     p = ngx_cpymem(p, "}:", 2);
+
+    item->name.data = p;
+
     p = ngx_cpymem(p, prefix->data, prefix->len);
     p = ngx_cpymem(p, name->data, name->len);
 
+    item->name.len = p - item->name.data;
     item->key.len = p - item->key.data;
 
     item->interval = (uint64_t) rate->period * 1000 / rate->count;
@@ -457,7 +591,7 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
 
-            return ngx_api_led_problem_finalize(r,
+            return ngx_api_led_problem_refuse(r,
                                           NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "rate_limit_unavailable",
                                           "the rate limit cannot be checked "
@@ -533,61 +667,63 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
         return NGX_DECLINED;
     }
 
+    ngx_log_error(llcf->log_level, r->connection->log, 0,
+                  "api_led: limiting requests, limit \"%V\", retry in %M ms",
+                  &best->name, best->retry);
+
     if (ngx_api_led_limit_retry_after(r, best->retry) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_api_led_problem_finalize(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                        "rate_limited",
-                                        "too many requests, retry in %M s",
-                                        (best->retry + 999) / 1000);
+    return ngx_api_led_problem_refuse(r, llcf->status, "rate_limited",
+                                      "too many requests, retry in %M s",
+                                      (best->retry + 999) / 1000);
 }
 
+
+/* Retry-After: whole seconds, at least one */
 
 static ngx_int_t
 ngx_api_led_limit_retry_after(ngx_http_request_t *r, ngx_msec_t ms)
 {
+    return ngx_api_led_limit_set_number(r, &ngx_api_led_limit_h_retry_after,
+                                        ms ? (ms + 999) / 1000 : 1);
+}
+
+
+static ngx_int_t
+ngx_api_led_limit_set_number(ngx_http_request_t *r,
+    ngx_api_led_edit_name_t *name, ngx_uint_t n)
+{
     u_char     *p;
     ngx_str_t   value;
 
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     value.data = p;
-    value.len = ngx_sprintf(p, "%M", ms ? (ms + 999) / 1000 : 1) - p;
+    value.len = ngx_sprintf(p, "%ui", n) - p;
 
-    return ngx_api_led_set_header(r, &ngx_api_led_limit_h_retry_after,
-                                  &value);
+    return ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET, name, NULL,
+                                        &value);
 }
 
 
 static ngx_api_led_limit_ctx_t *
 ngx_api_led_limit_get_ctx(ngx_http_request_t *r)
 {
-    ngx_pool_cleanup_t       *cln;
     ngx_api_led_limit_ctx_t  *lctx;
 
-    r = r->main;
+    lctx = ngx_http_get_module_ctx(r->main, ngx_api_led_limit_module);
 
-    lctx = ngx_http_get_module_ctx(r, ngx_api_led_limit_module);
-
-    if (lctx || !r->internal) {
+    if (lctx) {
         return lctx;
     }
 
-    /* an internal redirect wiped r->ctx */
-
-    for (cln = r->pool->cleanup; cln; cln = cln->next) {
-        if (cln->handler == ngx_api_led_limit_cleanup) {
-            lctx = cln->data;
-            ngx_http_set_ctx(r, lctx, ngx_api_led_limit_module);
-            return lctx;
-        }
-    }
-
-    return NULL;
+    return ngx_api_led_ctx_recover(r, &ngx_api_led_limit_module,
+                                   ngx_api_led_limit_cleanup);
 }
 
 
@@ -605,8 +741,6 @@ ngx_api_led_limit_cleanup(void *data)
 static ngx_int_t
 ngx_api_led_limit_header_filter(ngx_http_request_t *r)
 {
-    u_char                   *p;
-    ngx_str_t                 value;
     ngx_api_led_limit_ctx_t  *lctx;
 
     if (r != r->main) {
@@ -619,37 +753,15 @@ ngx_api_led_limit_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-    p = ngx_sprintf(p, "%ui", lctx->limit);
-    value.len = p - value.data;
-
-    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_limit, &value)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-    p = ngx_sprintf(p, "%ui", lctx->remaining);
-    value.len = p - value.data;
-
-    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_remaining, &value)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    value.data = p;
-    p = ngx_sprintf(p, "%M", (lctx->reset + 999) / 1000);
-    value.len = p - value.data;
-
-    if (ngx_api_led_set_header(r, &ngx_api_led_limit_h_reset, &value)
-        != NGX_OK)
+    if (ngx_api_led_limit_set_number(r, &ngx_api_led_limit_h_limit,
+                                     lctx->limit)
+        != NGX_OK
+        || ngx_api_led_limit_set_number(r, &ngx_api_led_limit_h_remaining,
+                                        lctx->remaining)
+           != NGX_OK
+        || ngx_api_led_limit_set_number(r, &ngx_api_led_limit_h_reset,
+                                        (lctx->reset + 999) / 1000)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -719,14 +831,15 @@ ngx_api_led_limit_add_variables(ngx_conf_t *cf)
 /*
  * A request's limits are checked together, at most NGX_API_LED_LIMIT_MAX:
  * the location's own and, for each "plan", as many as the largest plan of
- * the consumers file has (read by now: it is an http-level directive and
- * locations are merged after the http block).
+ * the consumers file has, or its default= limits if more (the file is read
+ * by now: it is an http-level directive and locations are merged after the
+ * http block).
  */
 
 static ngx_int_t
 ngx_api_led_limit_count(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 {
-    ngx_uint_t                 i, own, plans, n;
+    ngx_uint_t                 i, own, plans, largest, n;
     ngx_api_led_limit_conf_t  *lc;
     ngx_api_led_main_conf_t   *amcf;
 
@@ -735,17 +848,24 @@ ngx_api_led_limit_count(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
     lc = conf->limits->elts;
     own = 0;
     plans = 0;
+    n = 0;
 
     for (i = 0; i < conf->limits->nelts; i++) {
-        if (lc[i].plan) {
-            plans++;
-
-        } else {
+        if (!lc[i].plan) {
             own++;
+            n++;
+            continue;
         }
-    }
 
-    n = own + plans * amcf->plan_limits_max;
+        plans++;
+        largest = amcf->plan_limits_max;
+
+        if (lc[i].defaults && lc[i].defaults->nelts > largest) {
+            largest = lc[i].defaults->nelts;
+        }
+
+        n += largest;
+    }
 
     if (n <= NGX_API_LED_LIMIT_MAX) {
         return NGX_OK;
@@ -753,10 +873,10 @@ ngx_api_led_limit_count(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 
     ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                   "api_led_rate_limit: %ui limits and %ui \"plan\" of up to "
-                  "%ui limits (the largest plan of the consumers file) make "
-                  "%ui limits for one request, at most %d are possible "
-                  "in %s:%ui", own, plans, amcf->plan_limits_max, n,
-                  NGX_API_LED_LIMIT_MAX, conf->file, conf->line);
+                  "%ui limits (the largest plan of the consumers file, or "
+                  "default=) make %ui limits for one request, at most %d "
+                  "are possible in %s:%ui", own, plans, amcf->plan_limits_max,
+                  n, NGX_API_LED_LIMIT_MAX, conf->file, conf->line);
 
     return NGX_ERROR;
 }
@@ -834,6 +954,8 @@ ngx_api_led_limit_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->headers = NGX_CONF_UNSET;
+    conf->status = NGX_CONF_UNSET_UINT;
+    conf->log_level = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -854,6 +976,9 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_value(conf->headers, prev->headers, 1);
+    ngx_conf_merge_uint_value(conf->status, prev->status,
+                              NGX_HTTP_TOO_MANY_REQUESTS);
+    ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_ERR);
 
     if (conf->limits && conf->limits->nelts) {
         if (ngx_api_led_limit_count(cf, conf) != NGX_OK) {
@@ -870,7 +995,76 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_api_led_use_step(cf, NGX_API_LED_STEP_LIMIT);
     }
 
+    if (ngx_api_led_limit_describe(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/* the catalog: each limit, what it counts by, where, on a Redis error */
+
+static ngx_int_t
+ngx_api_led_limit_describe(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
+{
+    json_t                         *entry, *limits, *limit;
+    ngx_uint_t                      i;
+    ngx_api_led_limit_conf_t       *l;
+    ngx_api_led_limit_main_conf_t  *lmcf;
+
+    static const char  *on_error[] = { "local", "open", "closed" };
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL || conf->off || conf->limits == NULL
+        || conf->limits->nelts == 0)
+    {
+        return NGX_OK;
+    }
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_limit_module);
+
+    limits = json_array();
+
+    if (limits == NULL || json_object_set_new(entry, "limits", limits)) {
+        return NGX_ERROR;
+    }
+
+    l = conf->limits->elts;
+
+    for (i = 0; i < conf->limits->nelts; i++) {
+
+        if (l[i].plan) {
+            /* the limits of the consumer's plan (the catalog's plans) */
+            limit = json_pack("{s:b}", "plan", 1);
+
+        } else {
+            limit = json_pack("{s:s%, s:i}", "rate", l[i].rate.text.data,
+                              l[i].rate.text.len, "burst", (int) l[i].burst);
+        }
+
+        if (limit == NULL || json_array_append_new(limits, limit)) {
+            return NGX_ERROR;
+        }
+
+        if (json_object_set_new(limit, "key",
+                                l[i].key
+                                ? json_stringn((char *) l[i].key->value.data,
+                                               l[i].key->value.len)
+                                : json_string("consumer, or address"))
+            || json_object_set_new(limit, "store",
+                                   json_string(lmcf->redis ? "redis"
+                                                           : "local"))
+            || (lmcf->redis
+                && json_object_set_new(limit, "on_error",
+                                       json_string(on_error[l[i].on_error]))))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -939,7 +1133,7 @@ ngx_api_led_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * api_led_rate_limit RATE|plan|off [burst=N] [key=VALUE] [name=NAME]
- *     [on_error=open|closed|local]
+ *     [default=RATE ...] [on_error=open|closed|local]
  */
 
 static char *
@@ -1090,6 +1284,24 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "default=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            if (!lc->plan) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"default=\" goes with \"plan\": the "
+                                   "limits of who has no plan");
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_api_led_limit_add_default(cf, lc, &s) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "on_error=", 9) == 0) {
             s.data = value[i].data + 9;
             s.len = value[i].len - 9;
@@ -1167,6 +1379,44 @@ invalid_name:
     return NGX_CONF_ERROR;
 }
 
+
+/* plan default=RATE: as a plan's limits */
+
+static ngx_int_t
+ngx_api_led_limit_add_default(ngx_conf_t *cf, ngx_api_led_limit_conf_t *lc,
+    ngx_str_t *text)
+{
+    ngx_api_led_rate_t  *rate;
+
+    if (lc->defaults == NULL) {
+        lc->defaults = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_api_led_rate_t));
+        if (lc->defaults == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    rate = ngx_array_push(lc->defaults);
+    if (rate == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_api_led_parse_rate(text, rate) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid default rate \"%V\", use Nr/s, Nr/m, "
+                           "Nr/h or Nr/d", text);
+        return NGX_ERROR;
+    }
+
+    if ((uint64_t) rate->period * 1000 / rate->count == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "default rate \"%V\" is too high, at most one "
+                           "request a microsecond", text);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
 
 /*
  * The worker's state: only with Redis (the local store keeps everything in

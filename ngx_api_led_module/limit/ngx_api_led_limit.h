@@ -13,6 +13,7 @@
 
 
 #include "ngx_api_led_redis.h"
+#include "ngx_api_led_observe.h"
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 
@@ -23,6 +24,8 @@ extern ngx_module_t  ngx_api_led_limit_module;
 #define NGX_API_LED_LIMIT_KEY_MAX        256
 /* the shared-memory zone when api_led_rate_limit_zone does not size it */
 #define NGX_API_LED_LIMIT_ZONE_SIZE      (1024 * 1024)
+/* a plan limit's name: "minute:16" */
+#define NGX_API_LED_LIMIT_NAME_LEN       (sizeof("minute:") + NGX_INT_T_LEN)
 
 #define NGX_API_LED_LIMIT_ON_ERROR_LOCAL   0
 #define NGX_API_LED_LIMIT_ON_ERROR_OPEN    1
@@ -44,6 +47,8 @@ typedef struct {
     ngx_http_complex_value_t       *key;       /* NULL: consumer or address */
     ngx_str_t                       name;
     ngx_uint_t                      on_error;
+    ngx_array_t                    *defaults;  /* "plan": ngx_api_led_rate_t
+                                                  without a plan, or NULL */
     unsigned                        plan:1;
 } ngx_api_led_limit_conf_t;
 
@@ -81,6 +86,8 @@ typedef struct {
 typedef struct {
     ngx_array_t                    *limits;    /* ngx_api_led_limit_conf_t */
     ngx_flag_t                      headers;
+    ngx_uint_t                      status;    /* api_led_rate_limit_status */
+    ngx_uint_t                      log_level;
     unsigned                        off:1;
 
     /* the first api_led_rate_limit of the level, for nginx -t */
@@ -92,6 +99,7 @@ typedef struct {
 /* one limit as it applies to a request, and its outcome */
 typedef struct {
     ngx_str_t                       key;       /* api_led:{KEY}:NAME */
+    ngx_str_t                       name;      /* NAME, for the log */
     uint64_t                        interval;  /* T, microseconds */
     uint64_t                        tau;       /* microseconds */
     ngx_uint_t                      limit;     /* burst + 1 */

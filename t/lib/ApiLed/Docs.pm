@@ -194,7 +194,8 @@ sub doc_directives {
         my @lines = split /\n/, read_text($file), -1;
 
         for (my $i = 0; $i < @lines; $i++) {
-            next unless $lines[$i] =~ /^\s*Syntax:\s*(\S+)/;
+            # "Syntax: name;" (a directive without arguments) names "name"
+            next unless $lines[$i] =~ /^\s*Syntax:\s*([^\s;]+)/;
 
             my $where = "$file:" . ($i + 1);
             my %names = ($1 => 1);

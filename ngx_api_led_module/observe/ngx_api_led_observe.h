@@ -1,0 +1,77 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * The observe service: what the policies tell it, for the metrics and the
+ * catalog.  Policies include this header and call it; it never reads a
+ * policy's configuration (arrows point one way: policies -> observe).
+ */
+
+
+#ifndef _NGX_API_LED_OBSERVE_H_INCLUDED_
+#define _NGX_API_LED_OBSERVE_H_INCLUDED_
+
+
+#include "ngx_api_led.h"
+
+
+extern ngx_module_t  ngx_api_led_observe_module;
+
+
+/*
+ * Metrics.  A concern adds its metric families once the configuration is
+ * parsed (from a merge_loc_conf or its postconfiguration): NAME (a
+ * counter's without "_total"), HELP, TYPE and the names of its labels,
+ * NULL-terminated.  *metric is NULL when no api_led_metrics_zone is
+ * configured: the concern then counts nothing, at the cost of one test.
+ * On the request path, one value per label (escaped by the service, at
+ * most 256 bytes each): a counter goes up by n, a histogram observes a
+ * duration in milliseconds, a gauge is set.  Lock-free: a few atomic
+ * operations in shared memory, a lock only for the first use of a series.
+ */
+
+#define NGX_API_LED_METRIC_COUNTER    1
+#define NGX_API_LED_METRIC_GAUGE      2
+#define NGX_API_LED_METRIC_HISTOGRAM  3
+
+typedef struct ngx_api_led_metric_s  ngx_api_led_metric_t;
+
+ngx_int_t ngx_api_led_metric_add(ngx_conf_t *cf,
+    ngx_api_led_metric_t **metric, char *name, char *help, ngx_uint_t type,
+    char **labels);
+void ngx_api_led_metric_count(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_uint_t n, ngx_log_t *log);
+void ngx_api_led_metric_observe(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_msec_int_t ms, ngx_log_t *log);
+void ngx_api_led_metric_set(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_atomic_uint_t value, ngx_log_t *log);
+
+
+/*
+ * The catalog.  A concern describes an API location from its
+ * merge_loc_conf: ngx_api_led_catalog_entry() returns the JSON object of
+ * the location being merged, or NULL when no location serves the catalog
+ * or the location is no API (then the concern has nothing to do).  The
+ * concern sets its own members on it (json_object_set_new()): what a
+ * reader of the catalog needs, never a secret or a key.  The catalog is
+ * rendered once the configuration is parsed and freed with it.
+ */
+json_t *ngx_api_led_catalog_entry(ngx_conf_t *cf);
+
+/*
+ * The location being merged calls the local URI "uri" (a subrequest:
+ * variables replaced by a sample value such as "0").  Once every location
+ * is known, the API that answers that URI in the same server is written to
+ * "part" as "api", and the call is drawn as an arrow.
+ */
+ngx_int_t ngx_api_led_catalog_call(ngx_conf_t *cf, json_t *part,
+    ngx_str_t *uri);
+
+/*
+ * Members of the catalog as a whole ("plans"), from a concern's
+ * postconfiguration or merge: NULL when there is no catalog.
+ */
+json_t *ngx_api_led_catalog_root(ngx_conf_t *cf);
+
+
+#endif /* _NGX_API_LED_OBSERVE_H_INCLUDED_ */

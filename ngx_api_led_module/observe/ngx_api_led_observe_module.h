@@ -1,0 +1,188 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Private to the observe concern (ngx_api_led_observe*.c,
+ * ngx_api_led_metrics*.c, ngx_api_led_catalog*.c): its configuration, the
+ * metrics zone and the functions its files share.
+ */
+
+
+#ifndef _NGX_API_LED_OBSERVE_MODULE_H_INCLUDED_
+#define _NGX_API_LED_OBSERVE_MODULE_H_INCLUDED_
+
+
+#include "ngx_api_led_observe.h"
+#include "ngx_api_led_json.h"
+
+
+#define NGX_API_LED_METRICS_MAX_BUCKETS  32
+#define NGX_API_LED_METRICS_KEY_MAX      2048
+#define NGX_API_LED_METRICS_MAX_SERIES   4096
+#define NGX_API_LED_METRICS_VALUE_MAX    256
+
+#define NGX_API_LED_METRICS_PROMETHEUS   0
+#define NGX_API_LED_METRICS_OPENMETRICS  1
+
+
+typedef struct ngx_api_led_metrics_zone_s  ngx_api_led_metrics_zone_t;
+
+
+/* a metric family: its series are NAME{LABELS} in the zone */
+struct ngx_api_led_metric_s {
+    ngx_str_t                    name;        /* counters: without _total */
+    ngx_str_t                    help;
+    ngx_uint_t                   type;        /* NGX_API_LED_METRIC_* */
+    ngx_str_t                   *labels;      /* names */
+    ngx_uint_t                   nlabels;
+    ngx_api_led_metrics_zone_t  *zone;
+};
+
+
+/*
+ * One series in shared memory.  The hash is written last: a slot whose
+ * hash is not 0 has its key and values in place, and never changes again
+ * (series are never removed), so readers need no lock.
+ */
+typedef struct {
+    ngx_atomic_t                 hash;        /* 0: free */
+    u_char                      *key;         /* NAME{LABELS} */
+    ngx_atomic_t                *values;
+    uint32_t                     key_len;
+    uint32_t                     nvalues;
+} ngx_api_led_metrics_slot_t;
+
+
+typedef struct {
+    ngx_uint_t                   nslots;      /* a power of 2 */
+    ngx_atomic_t                 nseries;
+    ngx_atomic_t                 dropped;     /* not even in the overflow */
+    ngx_atomic_t                 full_logged;
+    ngx_uint_t                   nbuckets;
+    ngx_msec_t                   buckets[NGX_API_LED_METRICS_MAX_BUCKETS];
+    ngx_api_led_metrics_slot_t   slots[1];
+} ngx_api_led_metrics_sh_t;
+
+
+struct ngx_api_led_metrics_zone_s {
+    ngx_api_led_metrics_sh_t    *sh;
+    ngx_slab_pool_t             *shpool;
+    ngx_uint_t                   max_series;
+    ngx_uint_t                   nbuckets;
+    ngx_msec_t                  *buckets;     /* upper bounds, ms */
+};
+
+
+/* a series' labels, built on the stack: NAME{a="1",b="2"} */
+typedef struct {
+    u_char                      *p;
+    u_char                      *last;
+    u_char                       buf[NGX_API_LED_METRICS_KEY_MAX];
+    ngx_uint_t                   nlabels;
+    unsigned                     overflow:1;
+} ngx_api_led_metrics_key_t;
+
+
+/* the catalog entry of an API location, while configuring */
+typedef struct {
+    void                        *llcf;        /* the core's loc conf */
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_core_srv_conf_t    *cscf;
+    json_t                      *json;
+} ngx_api_led_catalog_item_t;
+
+
+typedef struct {
+    ngx_uint_t                   from;        /* the caller's item */
+    json_t                      *part;
+    ngx_str_t                    uri;
+} ngx_api_led_catalog_link_t;
+
+
+typedef struct {
+    ngx_str_t                    path;
+    ngx_str_t                    text;
+    ngx_str_t                    id;          /* NAME or NAME@VERSION of
+                                                 the first API with it */
+} ngx_api_led_catalog_spec_t;
+
+
+typedef struct {
+    /* metrics */
+    ngx_shm_zone_t              *shm_zone;
+    ngx_uint_t                   max_series;
+    ngx_array_t                 *buckets;     /* ngx_msec_t, NULL: default */
+    ngx_uint_t                   napis;       /* API locations */
+    ngx_array_t                  families;    /* ngx_api_led_metric_t *,
+                                                 in the exposition's order */
+    ngx_api_led_metric_t        *requests;
+    ngx_api_led_metric_t        *duration;
+    ngx_api_led_metric_t        *upstream;
+    ngx_atomic_t               **cache;       /* per worker: a location's
+                                                 histogram series */
+
+    /* catalog */
+    json_t                      *root;
+    ngx_array_t                  items;       /* ngx_api_led_catalog_item_t */
+    ngx_array_t                  links;       /* ngx_api_led_catalog_link_t */
+    ngx_array_t                  specs;       /* ngx_api_led_catalog_spec_t */
+    ngx_str_t                    json;        /* rendered */
+    ngx_str_t                    html;
+
+    u_char                      *metrics_file;  /* where api_led_metrics */
+    ngx_uint_t                   metrics_line;  /* was, for its check */
+
+    unsigned                     catalog:1;   /* a location serves it */
+    unsigned                     metrics:1;   /* a location serves them */
+    unsigned                     lifecycle:1; /* Deprecation or Sunset */
+} ngx_api_led_observe_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   consumer;    /* api_led_metrics_consumer */
+    ngx_int_t                    index;       /* API location, -1: none */
+    ngx_str_t                    labels;      /* api="..",layer="..",.. */
+    ngx_str_t                    deprecation; /* header values, "": none */
+    ngx_str_t                    sunset;
+} ngx_api_led_observe_loc_conf_t;
+
+
+/* ngx_api_led_metrics.c: the zone, series, the exposition */
+char *ngx_api_led_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_api_led_metrics_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_api_led_metrics_init_conf(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf);
+ngx_int_t ngx_api_led_metrics_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_api_led_metrics_escape(ngx_pool_t *pool, ngx_str_t *name,
+    ngx_str_t *value, ngx_str_t *out, ngx_uint_t first);
+
+/* ngx_api_led_metrics_text.c: the exposition */
+ngx_int_t ngx_api_led_metrics_handler(ngx_http_request_t *r);
+
+/* ngx_api_led_catalog.c: the entries, calls between APIs, the JSON */
+ngx_int_t ngx_api_led_catalog_describe(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf);
+ngx_int_t ngx_api_led_catalog_render(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf);
+ngx_int_t ngx_api_led_catalog_handler(ngx_http_request_t *r);
+ngx_int_t ngx_api_led_catalog_spec(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_loc_conf_t *llcf);
+
+/* ngx_api_led_catalog_html.c: the page */
+ngx_int_t ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root,
+    ngx_str_t *out);
+
+/*
+ * ngx_api_led_observe.c: content negotiation (the index of the type of
+ * "types" the Accept header prefers, 0 without one), "Vary: Accept", the
+ * 405 answer of the content handlers
+ */
+ngx_uint_t ngx_api_led_observe_accept(ngx_http_request_t *r,
+    ngx_str_t *types, ngx_uint_t n);
+ngx_int_t ngx_api_led_observe_vary(ngx_http_request_t *r);
+ngx_int_t ngx_api_led_observe_not_allowed(ngx_http_request_t *r);
+
+
+#endif /* _NGX_API_LED_OBSERVE_MODULE_H_INCLUDED_ */
