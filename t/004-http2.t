@@ -192,7 +192,7 @@ __DATA__
  "WWW-Authenticate: Bearer realm=\"orders\"\nContent-Type: application/problem+json\nX-Protocol: HTTP/2.0",
  "X-Protocol: HTTP/2.0\nWWW-Authenticate:"]
 --- response_body_like eval
-["^up HTTP/1\\.0 cid=[^ ]+ key=\\[\\] auth=\\[Bearer \Q$::Jwt\E\\] sub=\\[h2-user\\]\$",
+["^up HTTP/1\\.0 cid=[^ ]+ key=\\[\\] auth=\\[\\] sub=\\[h2-user\\]\$",
  '^\{"type":"urn:api-led:error:invalid_token",.*"status":401,"detail":"the token signature is invalid"',
  '^\{"type":"urn:api-led:error:missing_credentials",.*"status":401,',
  "^up HTTP/1\\.0 cid=[^ ]+ key=\\[\\] auth=\\[\\] sub=\\[h2-user\\]\$"]

@@ -81,7 +81,7 @@ WWW-Authenticate: Bearer realm="orders"
 --- more_headers eval
 ["Authorization: bearer $::OK", "Authorization: BEARER    $::OK  "]
 --- response_body_like eval
-["^ok alice bearer ", "^ok alice BEARER "]
+["^ok alice \$", "^ok alice \$"]
 
 
 
@@ -367,15 +367,25 @@ api_led: JWT authentication without keys: set api_led_jwt_keys or api_led_jwt_ke
 
 
 
-=== TEST 21: the token reaches the upstream as sent (Authorization is not hidden)
+=== TEST 21: the token does not reach the upstream (api_led_jwt_hide on by default); with api_led_jwt_hide off, as sent
 --- config eval
-::loc('')
---- request
-GET /t
+::loc('') . q{
+    location /u {
+        api_led_api orders layer=experience;
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_hide off;
+        proxy_set_header X-Sub $api_led_jwt_claim_sub;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+}
+--- request eval
+["GET /t", "GET /u"]
 --- more_headers eval
-::bearer($::OK)
+[::bearer($::OK), ::bearer($::OK)]
 --- response_body eval
-"ok alice Bearer $::OK\n"
+["ok alice \n", "ok alice Bearer $::OK\n"]
+
 
 
 

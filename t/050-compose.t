@@ -288,10 +288,10 @@ $::Backend . "api_led_consumers \$TEST_NGINX_HTML_DIR/consumers.json;"
 
 
 
-=== TEST 9: the client's body is not sent to the parts
+=== TEST 9: the client's body is not sent to the parts (unless they say body=@request)
 --- config
     location /t {
-        api_led_compose {
+        api_led_compose POST {
             a /sys/echo/a;
             crm POST /sys/crm 'body={"n":1}';
         }

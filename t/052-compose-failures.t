@@ -67,6 +67,7 @@ __DATA__
 --- compose
     location /t {
         api_led_api customer-360 layer=experience;
+        api_led_problem_detail full;
         api_led_compose {
             ok      /sys/ok;
             orders  /sys/status/orders;

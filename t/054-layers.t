@@ -14,11 +14,13 @@ our $Layers = <<'_EOC_';
         }
     }
 
-    # an Experience API that skips the Process layer
+    # an Experience API that skips the Process layer (a variable in the
+    # part's path: nginx -t cannot tell, the request path refuses it)
     location /v1/shortcut {
         api_led_api shortcut-experience layer=experience;
+        api_led_problem_detail full;
         api_led_compose {
-            record /system/customers;
+            record /system/customers$is_args$args;
         }
         add_header X-Compose $api_led_compose_status always;
     }
@@ -26,7 +28,7 @@ our $Layers = <<'_EOC_';
     # a composition in a location that is no API at all
     location /plain {
         api_led_compose {
-            record /system/customers;
+            record /system/customers$is_args$args;
         }
     }
 

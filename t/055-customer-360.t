@@ -1,10 +1,16 @@
 # The seed scenario as shipped: conf-examples/customer-360.conf itself (only
-# its ports and log file are replaced), with conf-examples/consumers.json.
-# The test server passes every request on to the Experience API's server,
-# like a client would send it.
+# its ports and log file are replaced), with conf-examples/consumers.json,
+# over the real System services: the customer database (sqlite3) and the
+# CRM (services/, started on free ports).  The test server passes every
+# request on to the Experience API's server, like a client would send it.
+use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use ApiLed::Services;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+our $System = ApiLed::Services::start_system_db();
+our $Crm = ApiLed::Services::start_crm();
 
 sub slurp {
     my $file = shift;
@@ -17,10 +23,9 @@ our $Root = $ENV{TEST_NGINX_ROOT} || '.';
 
 our $C360 = slurp("$Root/conf-examples/customer-360.conf");
 $C360 =~ s/127\.0\.0\.1:8090\b/127.0.0.1:\$TEST_NGINX_RAND_PORT_1/g;
-$C360 =~ s/127\.0\.0\.1:8091\b/127.0.0.1:\$TEST_NGINX_RAND_PORT_2/g;
-$C360 =~ s/127\.0\.0\.1:8092\b/127.0.0.1:\$TEST_NGINX_RAND_PORT_3/g;
+$C360 =~ s/127\.0\.0\.1:8095\b/127.0.0.1:\$TEST_NGINX_SYSTEM_PORT/g;
+$C360 =~ s/127\.0\.0\.1:8096\b/127.0.0.1:\$TEST_NGINX_CRM_PORT/g;
 $C360 =~ s{logs/customer-360\.log}{logs/access.log}g;
-$C360 =~ s{logs/crm-contacts\.log}{logs/access.log}g;
 
 # the trial plan, slower, so that its limit shows within a test
 our $Consumers = slurp("$Root/conf-examples/consumers.json");
@@ -37,6 +42,11 @@ add_block_preprocessor(sub {
     location / {
         proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;
     }
+
+    # what the CRM received, for the checks
+    location = /crm-received {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_CRM_PORT/received;
+    }
 _EOC_
 });
 
@@ -48,21 +58,18 @@ run_tests();
 __DATA__
 
 === TEST 1: the Experience API: one document from two Process APIs over three systems; the CRM got the contact built from the record
---- request
-GET /v1/customers/c-42/360
+--- request eval
+["GET /v1/customers/c-42/360", "GET /crm-received?correlation_id=mobile-7f3a"]
 --- more_headers
 X-API-Key: demo-key-acme
 X-Correlation-ID: mobile-7f3a
---- response_body
-{"profile":{"tier":"gold","since":"2019-04-01","crm":{"contact_id":"crm-c-42","synced":true,"trace":"mobile-7f3a"},"id":"c-42","name":"Ada Lovelace","email":"ada@example.com"},"orders":{"orders":[{"id":"o-1001","total":42.5,"status":"open"},{"id":"o-1002","total":19.99,"status":"shipped"}],"customer":"c-42"}}
---- response_headers
-Content-Type: application/json
-X-Correlation-ID: mobile-7f3a
-RateLimit-Limit: 100
-!API-Led-Partial
+--- response_body_like eval
+[qr/^\{"profile":\{"tier":"gold","since":"2019-04-01","crm":\{"contact_id":"crm-c-42","synced":true,"trace":"mobile-7f3a"\},"id":"c-42","name":"Ada Lovelace","email":"ada\@example.com"\},"orders":\{"orders":\[\{"id":"o-1001","total":42.5,"status":"open"\},\{"id":"o-1002","total":19.99,"status":"shipped"\}\],"customer":"c-42"\}\}\n$/,
+ qr/^\[\{"time":"[^"]+","method":"POST","path":"\/contacts\/c-42","correlation_id":"mobile-7f3a","content_type":"application\/json","body":"(?:[^"\\]|\\.)*","json":\{"external_id":"c-42","name":"Ada Lovelace","email":"ada\@example.com","segment":"gold","source":"api-gateway"\}\}\]$/]
+--- response_headers eval
+["Content-Type: application/json\nX-Correlation-ID: mobile-7f3a\nRateLimit-Limit: 100\n!API-Led-Partial", ""]
 --- access_log
 "GET /v1/customers/c-42/360 HTTP/1.0" 200 cid=mobile-7f3a consumer=acme-mobile parts=profile:200,orders:200
-mobile-7f3a {"external_id":"c-42","name":"Ada Lovelace","email":"ada@example.com","segment":"gold","source":"api-gateway"}
 --- no_error_log
 [error]
 
@@ -120,13 +127,134 @@ api_led: layer violation: api "crm" called by a client, allowed callers: process
 
 
 
-=== TEST 7: an unknown customer: 502 naming the Process API and the System API below it
+=== TEST 7: an unknown customer: 502; the Experience API names no part, the error log names the Process API and the System API below it
 --- request
 GET /v1/customers/x-1/360
 --- more_headers
 X-API-Key: demo-key-acme
+X-Correlation-ID: t055-unknown
 --- error_code: 502
---- response_body_like chomp
-"detail":"required parts failed: profile \(502, required parts failed: record \(404\)\)"
+--- response_body
+{"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"correlation_id":"t055-unknown"}
+--- error_log
+api_led_compose: 502 upstream_failed, correlation id "t055-unknown": required parts failed: profile (502, required parts failed: record (404, no such customer))
 --- access_log
-"GET /v1/customers/x-1/360 HTTP/1.0" 502 cid=
+"GET /v1/customers/x-1/360 HTTP/1.0" 502 cid=t055-unknown
+
+
+
+=== TEST 8: the update: PATCH at the Experience API -> Process API (writable fields, the database's names) -> the database writes -> the changed record goes to the CRM -> the updated customer
+--- request eval
+["PATCH /v1/customers/c-43
+{\"email\":\"grace\@navy.example\",\"tier\":\"platinum\",\"internal_score\":1,\"cust_id\":\"c-1\"}",
+"GET /v1/customers/c-43",
+"GET /crm-received?correlation_id=t055-update"]
+--- more_headers eval
+["X-API-Key: demo-key-acme\nContent-Type: application/json\nX-Correlation-ID: t055-update",
+ "X-API-Key: demo-key-acme", ""]
+--- response_body eval
+[qq({"tier":"platinum","since":"2020-09-15","crm":{"contact_id":"crm-c-43","synced":true,"trace":"t055-update"},"id":"c-43","name":"Grace Hopper","email":"grace\@navy.example"}\n),
+ qq({"tier":"platinum","since":"2020-09-15","id":"c-43","name":"Grace Hopper","email":"grace\@navy.example"}\n),
+ qr/^\[\{"time":"[^"]+","method":"PUT","path":"\/contacts\/c-43","correlation_id":"t055-update","content_type":"application\/json","body":"(?:[^"\\]|\\.)*","json":\{"external_id":"c-43","name":"Grace Hopper","email":"grace\@navy.example","segment":"platinum","source":"api-gateway"\}\}\]$/]
+--- response_headers eval
+["Content-Type: application/json\nX-Correlation-ID: t055-update", "", ""]
+--- access_log
+"PATCH /v1/customers/c-43 HTTP/1.0" 200 cid=t055-update consumer=acme-mobile parts=customer:200
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: the update as a form
+--- request
+PATCH /v1/customers/c-44
+name=Alan+M.+Turing&tier=silver
+--- more_headers
+X-API-Key: demo-key-acme
+Content-Type: application/x-www-form-urlencoded
+--- response_body_like chomp
+^\{"tier":"silver","since":"2021-06-23","crm":\{"contact_id":"crm-c-44","synced":true,"trace":"[^"]+"\},"id":"c-44","name":"Alan M. Turing","email":"alan\@example.com"\}$
+
+
+
+=== TEST 10: an unknown customer: 404, and a value the database refuses: 422, without internal detail
+--- request eval
+["PATCH /v1/customers/c-999
+{\"tier\":\"gold\"}",
+"PATCH /v1/customers/c-42
+{\"email\":\"not an address\"}"]
+--- more_headers eval
+["X-API-Key: demo-key-acme\nContent-Type: application/json\nX-Correlation-ID: t055-404",
+ "X-API-Key: demo-key-acme\nContent-Type: application/json\nX-Correlation-ID: t055-422"]
+--- error_code eval
+[404, 422]
+--- response_body eval
+[qq({"type":"urn:api-led:error:not_found","title":"Not found","status":404,"correlation_id":"t055-404"}\n),
+ qq({"type":"urn:api-led:error:unprocessable_content","title":"Unprocessable content","status":422,"correlation_id":"t055-422"}\n)]
+
+
+
+=== TEST 11: the database's refusal is in the error log with the correlation id
+--- request
+PATCH /v1/customers/c-42
+{"tier":"diamond"}
+--- more_headers
+X-API-Key: demo-key-acme
+Content-Type: application/json
+X-Correlation-ID: t055-refused
+--- error_code: 422
+--- response_body
+{"type":"urn:api-led:error:unprocessable_content","title":"Unprocessable content","status":422,"correlation_id":"t055-refused"}
+--- error_log
+api_led_compose: 422 unprocessable_content, correlation id "t055-refused": required parts failed: customer (422, required parts failed: record (422, the customer record is not valid))
+
+
+
+=== TEST 12: the CRM got nothing of the refused updates
+--- request
+GET /crm-received?correlation_id=t055-refused
+--- response_body
+[]
+
+
+
+=== TEST 13: a body that is not JSON: 400 invalid_json at the Experience API, nothing written
+--- request eval
+["PATCH /v1/customers/c-42
+{\"tier\":", "GET /v1/customers/c-42"]
+--- more_headers eval
+["X-API-Key: demo-key-acme\nContent-Type: application/json", "X-API-Key: demo-key-acme"]
+--- error_code eval
+[400, 200]
+--- response_body_like eval
+[qr/^\{"type":"urn:api-led:error:invalid_json","title":"Invalid JSON","status":400,"detail":"[^"]+","correlation_id":"[^"]+"\}$/,
+ qr/"tier":"gold"/]
+
+
+
+=== TEST 14: the update needs an API key; other methods are not allowed
+--- request eval
+["PATCH /v1/customers/c-42
+{\"tier\":\"bronze\"}", "DELETE /v1/customers/c-42", "PUT /v1/customers/c-42
+{}"]
+--- more_headers eval
+["Content-Type: application/json", "X-API-Key: demo-key-acme", "X-API-Key: demo-key-acme"]
+--- error_code eval
+[401, 405, 405]
+--- response_headers eval
+["", "Allow: GET, HEAD, PATCH", "Allow: GET, HEAD, PATCH"]
+
+
+
+=== TEST 15: a client cannot write through the Process or System API
+--- request eval
+["PATCH /process/customers/c-42
+{\"tier\":\"bronze\"}", "PATCH /system/customers/c-42
+{\"tier\":\"bronze\"}", "GET /v1/customers/c-42"]
+--- more_headers
+X-API-Key: demo-key-acme
+Content-Type: application/json
+--- error_code eval
+[403, 403, 200]
+--- response_body_like eval
+[qr/layer_violation/, qr/layer_violation/, qr/"tier":"gold"/]

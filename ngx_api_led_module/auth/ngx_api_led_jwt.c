@@ -113,6 +113,13 @@ static ngx_command_t  ngx_api_led_jwt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("api_led_jwt_hide"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_jwt_loc_conf_t, hide),
+      NULL },
+
     { ngx_string("api_led_jwt_max_size"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_size_slot,
@@ -291,6 +298,7 @@ ngx_api_led_jwt_create_loc_conf(ngx_conf_t *cf)
     conf->leeway = NGX_CONF_UNSET;
     conf->requires = NGX_CONF_UNSET_PTR;
     conf->max_size = NGX_CONF_UNSET_SIZE;
+    conf->hide = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -310,6 +318,7 @@ ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->leeway, prev->leeway, 0);
     ngx_conf_merge_ptr_value(conf->requires, prev->requires, NULL);
     ngx_conf_merge_size_value(conf->max_size, prev->max_size, 8192);
+    ngx_conf_merge_value(conf->hide, prev->hide, 1);
 
     if (conf->consumer_claim.data == NULL) {
         conf->consumer_claim = prev->consumer_claim;

@@ -196,6 +196,7 @@ typedef struct {
     ngx_str_t                    consumer_claim;
     ngx_array_t                 *consumer_pointer;
     size_t                       max_size;
+    ngx_flag_t                   hide;
 } ngx_api_led_jwt_loc_conf_t;
 
 

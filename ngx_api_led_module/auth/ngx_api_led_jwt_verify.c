@@ -11,8 +11,14 @@
 #include "ngx_api_led_jwt.h"
 
 
+static ngx_int_t ngx_api_led_jwt_decide(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, ngx_api_led_auth_refusal_t *rf,
+    ngx_api_led_jwt_source_t *src);
 static ngx_int_t ngx_api_led_jwt_get_token(ngx_http_request_t *r,
-    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_str_t *token);
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_str_t *token,
+    ngx_api_led_jwt_source_t *from);
+static ngx_int_t ngx_api_led_jwt_hide_token(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src);
 static ngx_int_t ngx_api_led_jwt_verify(ngx_http_request_t *r,
     ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_req_ctx_t *jctx,
     ngx_str_t *token, u_char *digest, json_t **claims,
@@ -25,9 +31,41 @@ static ngx_int_t ngx_api_led_jwt_refuse(ngx_http_request_t *r,
     ngx_api_led_jwt_reject_t *rj, ngx_api_led_auth_refusal_t *rf);
 
 
+/*
+ * api_led_jwt_hide: a token the gateway consumed leaves the request once
+ * it is decided on (accepted or refused, not while keys are fetched), so
+ * that no part or upstream gets it.
+ */
+
 ngx_int_t
 ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_api_led_auth_refusal_t *rf)
+{
+    ngx_int_t                    rc;
+    ngx_api_led_jwt_source_t     src;
+    ngx_api_led_jwt_loc_conf_t  *jlcf;
+
+    src.type = 0;
+
+    rc = ngx_api_led_jwt_decide(r, ctx, rf, &src);
+
+    if (rc == NGX_AGAIN || rc == NGX_ERROR || src.type == 0) {
+        return rc;
+    }
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_api_led_jwt_module);
+
+    if (jlcf->hide && ngx_api_led_jwt_hide_token(r, &src) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    ngx_api_led_auth_refusal_t *rf, ngx_api_led_jwt_source_t *src)
 {
     u_char                        digest[NGX_API_LED_JWT_DIGEST_LEN];
     json_t                       *claims;
@@ -63,7 +101,7 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         jctx->waited = 1;
     }
 
-    rc = ngx_api_led_jwt_get_token(r, jlcf, &token);
+    rc = ngx_api_led_jwt_get_token(r, jlcf, &token, src);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -189,7 +227,8 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
 static ngx_int_t
 ngx_api_led_jwt_get_token(ngx_http_request_t *r,
-    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_str_t *token)
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_str_t *token,
+    ngx_api_led_jwt_source_t *from)
 {
     u_char                     *p, *last;
     ngx_str_t                   value;
@@ -259,10 +298,44 @@ ngx_api_led_jwt_get_token(ngx_http_request_t *r,
         token->data = p;
         token->len = last - p;
 
+        *from = src[i];
+
         return NGX_OK;
     }
 
     return NGX_DECLINED;
+}
+
+
+/* the token's source leaves the request: its header, cookie or argument */
+
+static ngx_int_t
+ngx_api_led_jwt_hide_token(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src)
+{
+    ngx_array_t  names;
+
+    static ngx_str_t  authorization = ngx_string("Authorization");
+
+    switch (src->type) {
+
+    case NGX_API_LED_JWT_SOURCE_HEADER:
+        return ngx_api_led_edit_headers_in_remove(r,
+                                   src->index == -1 ? &authorization
+                                                    : &src->name);
+
+    case NGX_API_LED_JWT_SOURCE_COOKIE:
+        return ngx_api_led_edit_cookie_remove(r, &src->name);
+
+    default: /* NGX_API_LED_JWT_SOURCE_QUERY */
+        names.elts = &src->name;
+        names.nelts = 1;
+        names.size = sizeof(ngx_str_t);
+        names.nalloc = 1;
+        names.pool = r->pool;
+
+        return ngx_api_led_args_remove(r, &names);
+    }
 }
 
 

@@ -21,7 +21,6 @@
 static ngx_int_t ngx_api_led_compose_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_compose_add_variables(ngx_conf_t *cf);
-static void *ngx_api_led_compose_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_compose_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -29,11 +28,21 @@ static char *ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy,
     void *conf);
-static ngx_int_t ngx_api_led_compose_name_is_valid(ngx_str_t *name);
-static ngx_int_t ngx_api_led_compose_tmpl(ngx_conf_t *cf, ngx_str_t *src,
-    ngx_array_t *segs, ngx_uint_t uri);
-static ngx_int_t ngx_api_led_compose_resolve(ngx_conf_t *cf,
+static ngx_int_t ngx_api_led_compose_methods(ngx_conf_t *cf,
+    ngx_api_led_compose_loc_conf_t *lcf, ngx_api_led_compose_conf_t *comp);
+static ngx_int_t ngx_api_led_compose_allow(ngx_conf_t *cf,
     ngx_api_led_compose_loc_conf_t *lcf);
+static char *ngx_api_led_compose_part_param(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc, ngx_str_t *value);
+static char *ngx_api_led_compose_foreach(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc, ngx_str_t *value);
+static ngx_int_t ngx_api_led_compose_name_is_valid(ngx_str_t *name);
+static ngx_int_t ngx_api_led_compose_find_name(
+    ngx_api_led_compose_part_conf_t *pc, ngx_uint_t n, ngx_str_t *name);
+static ngx_int_t ngx_api_led_compose_resolve(ngx_conf_t *cf,
+    ngx_api_led_compose_conf_t *comp);
+static ngx_int_t ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
+    ngx_api_led_compose_conf_t *comp, ngx_uint_t i, ngx_array_t *segs);
 static ngx_int_t ngx_api_led_compose_find_cycle(
     ngx_api_led_compose_part_conf_t *pc, ngx_uint_t n, ngx_uint_t i,
     u_char *color, ngx_uint_t *stack, ngx_uint_t depth, ngx_uint_t *len);
@@ -43,6 +52,23 @@ static ngx_int_t ngx_api_led_compose_describe(ngx_conf_t *cf,
     ngx_api_led_compose_loc_conf_t *conf);
 static json_t *ngx_api_led_compose_describe_part(ngx_conf_t *cf,
     ngx_api_led_compose_part_conf_t *pc);
+static void *ngx_api_led_compose_create_main_conf(ngx_conf_t *cf);
+
+
+/* the methods a composition may answer, in the order Allow names them */
+static ngx_str_t  ngx_api_led_compose_method_names[] = {
+    ngx_string("GET"), ngx_string("HEAD"), ngx_string("POST"),
+    ngx_string("PUT"), ngx_string("PATCH"), ngx_string("DELETE"),
+    ngx_string("OPTIONS")
+};
+
+static ngx_uint_t  ngx_api_led_compose_method_codes[] = {
+    NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_HTTP_POST, NGX_HTTP_PUT,
+    NGX_HTTP_PATCH, NGX_HTTP_DELETE, NGX_HTTP_OPTIONS
+};
+
+#define NGX_API_LED_COMPOSE_NMETHODS                                          \
+    (sizeof(ngx_api_led_compose_method_codes) / sizeof(ngx_uint_t))
 
 
 static ngx_conf_num_bounds_t  ngx_api_led_compose_status_bounds = {
@@ -53,7 +79,7 @@ static ngx_conf_num_bounds_t  ngx_api_led_compose_status_bounds = {
 static ngx_command_t  ngx_api_led_compose_commands[] = {
 
     { ngx_string("api_led_compose"),
-      NGX_HTTP_LOC_CONF|NGX_CONF_BLOCK|NGX_CONF_NOARGS,
+      NGX_HTTP_LOC_CONF|NGX_CONF_BLOCK|NGX_CONF_ANY,
       ngx_api_led_compose_block,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -205,8 +231,8 @@ ngx_api_led_compose_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    if (ngx_array_init(&cmcf->locations, cf->pool, 4,
-                       sizeof(ngx_api_led_compose_location_t))
+    if (ngx_array_init(&cmcf->sites, cf->pool, 4,
+                       sizeof(ngx_api_led_compose_site_t))
         != NGX_OK)
     {
         return NULL;
@@ -229,7 +255,9 @@ ngx_api_led_compose_create_loc_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     conf->parts = NULL;
+     *     conf->compositions = NULL;
+     *     conf->methods = 0;
+     *     conf->allow = { 0, NULL };
      */
 
     conf->merge = NGX_CONF_UNSET_UINT;
@@ -247,7 +275,11 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_api_led_compose_loc_conf_t  *prev = parent;
     ngx_api_led_compose_loc_conf_t  *conf = child;
 
-    /* parts are a location's own: a nested location has no handler */
+    ngx_uint_t                        i, j;
+    ngx_api_led_compose_conf_t       *comp;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    /* compositions are a location's own: a nested location has no handler */
 
     if (conf->merge == NGX_CONF_UNSET_UINT) {
         conf->merge = prev->merge;
@@ -261,6 +293,35 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->status, prev->status, NGX_HTTP_OK);
     ngx_conf_merge_size_value(conf->max_part_size, prev->max_part_size,
                               NGX_API_LED_COMPOSE_MAX_PART_SIZE);
+    if (conf->compositions == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    comp = conf->compositions->elts;
+
+    /*
+     * A content handler set after the block (proxy_pass, ...) would
+     * replace the composition: the request path's module, which makes
+     * its handler the content handler, refuses it (refused in either
+     * order, not silently).
+     */
+
+    for (i = 0; conf->merge == NGX_API_LED_MERGE_DEEP
+                && i < conf->compositions->nelts; i++)
+    {
+        pc = comp[i].parts->elts;
+
+        for (j = 0; j < comp[i].parts->nelts; j++) {
+            if (pc[j].foreach) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "part \"%V\" answers an array (foreach=): the "
+                              "deep merge takes objects only, use "
+                              "\"api_led_compose_merge namespaced\" in %V:%ui",
+                              &pc[j].name, &comp[i].file, pc[j].line);
+                return NGX_CONF_ERROR;
+            }
+        }
+    }
 
     if (ngx_api_led_compose_describe(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -279,13 +340,14 @@ static ngx_int_t
 ngx_api_led_compose_describe(ngx_conf_t *cf,
     ngx_api_led_compose_loc_conf_t *conf)
 {
-    json_t                           *entry, *parts, *part;
-    ngx_uint_t                        i;
+    json_t                           *entry, *parts, *part, *methods;
+    ngx_uint_t                        i, j, k;
+    ngx_api_led_compose_conf_t       *comp;
     ngx_api_led_compose_part_conf_t  *pc;
 
     entry = ngx_api_led_catalog_entry(cf);
 
-    if (entry == NULL || conf->parts == NULL) {
+    if (entry == NULL || conf->compositions == NULL) {
         return NGX_OK;
     }
 
@@ -300,13 +362,39 @@ ngx_api_led_compose_describe(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    pc = conf->parts->elts;
+    comp = conf->compositions->elts;
 
-    for (i = 0; i < conf->parts->nelts; i++) {
-        part = ngx_api_led_compose_describe_part(cf, &pc[i]);
+    for (k = 0; k < conf->compositions->nelts; k++) {
+        pc = comp[k].parts->elts;
 
-        if (part == NULL || json_array_append_new(parts, part)) {
-            return NGX_ERROR;
+        for (i = 0; i < comp[k].parts->nelts; i++) {
+            part = ngx_api_led_compose_describe_part(cf, &pc[i]);
+
+            if (part == NULL || json_array_append_new(parts, part)) {
+                return NGX_ERROR;
+            }
+
+            if (conf->compositions->nelts == 1) {
+                continue;
+            }
+
+            /* several compositions: the methods a part runs for */
+
+            methods = json_array();
+
+            if (methods == NULL || json_object_set_new(part, "for", methods)) {
+                return NGX_ERROR;
+            }
+
+            for (j = 0; j < NGX_API_LED_COMPOSE_NMETHODS; j++) {
+                if ((comp[k].methods & ngx_api_led_compose_method_codes[j])
+                    && json_array_append_new(methods, json_stringn(
+                           (char *) ngx_api_led_compose_method_names[j].data,
+                           ngx_api_led_compose_method_names[j].len)))
+                {
+                    return NGX_ERROR;
+                }
+            }
         }
     }
 
@@ -398,20 +486,19 @@ failed:
 }
 
 
+/* api_led_compose [METHOD ...] { NAME [METHOD] URI [PARAMETERS]; ... } */
+
 static char *
 ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_compose_loc_conf_t *lcf = conf;
 
-    char                      *rv;
-    ngx_conf_t                        save;
-    ngx_http_core_loc_conf_t         *clcf;
-    ngx_api_led_compose_location_t   *loc;
-    ngx_api_led_compose_main_conf_t  *cmcf;
-
-    if (lcf->parts) {
-        return "is duplicate";
-    }
+    char                              *rv;
+    ngx_conf_t                         save;
+    ngx_http_core_loc_conf_t          *clcf;
+    ngx_api_led_compose_conf_t        *comp;
+    ngx_api_led_compose_site_t        *site;
+    ngx_api_led_compose_main_conf_t   *cmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -419,15 +506,37 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "conflicts with another content handler of the location";
     }
 
-    lcf->parts = ngx_array_create(cf->pool, 4,
-                                  sizeof(ngx_api_led_compose_part_conf_t));
-    if (lcf->parts == NULL) {
+    if (lcf->compositions == NULL) {
+        lcf->compositions = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_api_led_compose_conf_t));
+        if (lcf->compositions == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    comp = ngx_array_push(lcf->compositions);
+    if (comp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(comp, sizeof(ngx_api_led_compose_conf_t));
+
+    comp->file = cf->conf_file->file.name;
+    comp->line = cf->conf_file->line;
+
+    if (ngx_api_led_compose_methods(cf, lcf, comp) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    comp->parts = ngx_array_create(cf->pool, 4,
+                                   sizeof(ngx_api_led_compose_part_conf_t));
+    if (comp->parts == NULL) {
         return NGX_CONF_ERROR;
     }
 
     save = *cf;
     cf->handler = ngx_api_led_compose_part;
-    cf->handler_conf = lcf;
+    cf->handler_conf = (void *) comp;
 
     rv = ngx_conf_parse(cf, NULL);
 
@@ -437,42 +546,157 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return rv;
     }
 
-    if (lcf->parts->nelts == 0) {
+    if (comp->parts->nelts == 0) {
         return "has no parts";
     }
 
-    if (ngx_api_led_compose_resolve(cf, lcf) != NGX_OK) {
+    if (ngx_api_led_compose_resolve(cf, comp) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    /* the request path's module makes it the content handler */
+    if (ngx_api_led_compose_allow(cf, lcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
 
-    loc = ngx_array_push(&cmcf->locations);
-    if (loc == NULL) {
+    site = ngx_array_push(&cmcf->sites);
+    if (site == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    loc->clcf = clcf;
-    loc->file = cf->conf_file->file.name.data;
-    loc->line = cf->conf_file->line;
+    /* the request path's module makes its handler the content handler */
+
+    site->comp = comp;
+    site->clcf = clcf;
+    site->api = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
+    site->server = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
 
     return NGX_CONF_OK;
 }
 
 
-/* NAME [METHOD] URI [body=TEMPLATE] [optional] [timeout=TIME] [after=NAME] */
+/*
+ * The methods of a block (none written: GET and HEAD; GET brings HEAD, as
+ * in limit_except); a method answered by another block is refused.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_methods(ngx_conf_t *cf,
+    ngx_api_led_compose_loc_conf_t *lcf, ngx_api_led_compose_conf_t *comp)
+{
+    ngx_str_t   *value;
+    ngx_uint_t   i, k, m;
+
+    value = cf->args->elts;
+
+    if (cf->args->nelts == 1) {
+        comp->methods = NGX_HTTP_GET|NGX_HTTP_HEAD;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        for (k = 0; k < NGX_API_LED_COMPOSE_NMETHODS; k++) {
+            if (value[i].len == ngx_api_led_compose_method_names[k].len
+                && ngx_strncmp(value[i].data,
+                               ngx_api_led_compose_method_names[k].data,
+                               value[i].len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (k == NGX_API_LED_COMPOSE_NMETHODS) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid method \"%V\" of \"api_led_compose\","
+                               " must be GET, HEAD, POST, PUT, PATCH, DELETE "
+                               "or OPTIONS", &value[i]);
+            return NGX_ERROR;
+        }
+
+        m = ngx_api_led_compose_method_codes[k];
+
+        if (comp->methods & m) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate method \"%V\"", &value[i]);
+            return NGX_ERROR;
+        }
+
+        comp->methods |= m;
+
+        if (m == NGX_HTTP_GET) {
+            comp->methods |= NGX_HTTP_HEAD;
+        }
+    }
+
+    m = comp->methods & lcf->methods;
+
+    if (m) {
+        for (k = 0; !(ngx_api_led_compose_method_codes[k] & m); k++) {
+            /* void */
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "method %V is answered by another "
+                           "\"api_led_compose\" of the location",
+                           &ngx_api_led_compose_method_names[k]);
+        return NGX_ERROR;
+    }
+
+    lcf->methods |= comp->methods;
+
+    return NGX_OK;
+}
+
+
+/* the Allow header of a 405: the methods of every block of the location */
+
+static ngx_int_t
+ngx_api_led_compose_allow(ngx_conf_t *cf, ngx_api_led_compose_loc_conf_t *lcf)
+{
+    u_char      *p;
+    ngx_uint_t   k;
+
+    p = ngx_pnalloc(cf->pool, sizeof("GET, HEAD, POST, PUT, PATCH, DELETE, "
+                                     "OPTIONS"));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    lcf->allow.data = p;
+
+    for (k = 0; k < NGX_API_LED_COMPOSE_NMETHODS; k++) {
+        if (lcf->methods & ngx_api_led_compose_method_codes[k]) {
+            if (p != lcf->allow.data) {
+                *p++ = ',';
+                *p++ = ' ';
+            }
+
+            p = ngx_cpymem(p, ngx_api_led_compose_method_names[k].data,
+                           ngx_api_led_compose_method_names[k].len);
+        }
+    }
+
+    lcf->allow.len = p - lcf->allow.data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * NAME [METHOD] URI [body=TEMPLATE|@request] [optional] [status=pass]
+ * [timeout=TIME] [after=NAME] [foreach=PART/POINTER] [concurrency=N]
+ * [max_items=N]
+ */
 
 static char *
 ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 {
-    ngx_api_led_compose_loc_conf_t *lcf = conf;
+    ngx_api_led_compose_conf_t *comp = (ngx_api_led_compose_conf_t *) conf;
 
-    u_char                           *p, *last;
-    ngx_str_t                        *value, s, *name;
-    ngx_int_t                         t;
-    ngx_uint_t                        i, n;
+    char                             *rv;
+    ngx_str_t                        *value;
+    ngx_uint_t                        i, n, t;
     ngx_api_led_compose_part_conf_t  *pc, *parts;
 
     static ngx_str_t  methods[] = {
@@ -496,9 +720,18 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    parts = lcf->parts->elts;
+    if ((value[0].len == 7 && ngx_strncmp(value[0].data, "request", 7) == 0)
+        || (value[0].len == 4 && ngx_strncmp(value[0].data, "item", 4) == 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "part name \"%V\" is reserved for the placeholders "
+                           "{%V}", &value[0], &value[0]);
+        return NGX_CONF_ERROR;
+    }
 
-    for (i = 0; i < lcf->parts->nelts; i++) {
+    parts = comp->parts->elts;
+
+    for (i = 0; i < comp->parts->nelts; i++) {
         if (parts[i].name.len == value[0].len
             && ngx_strncmp(parts[i].name.data, value[0].data,
                            value[0].len) == 0)
@@ -509,14 +742,14 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         }
     }
 
-    if (lcf->parts->nelts == NGX_API_LED_COMPOSE_MAX_PARTS) {
+    if (comp->parts->nelts == NGX_API_LED_COMPOSE_MAX_PARTS) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "too many parts: at most %d",
                            NGX_API_LED_COMPOSE_MAX_PARTS);
         return NGX_CONF_ERROR;
     }
 
-    pc = ngx_array_push(lcf->parts);
+    pc = ngx_array_push(comp->parts);
     if (pc == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -526,6 +759,8 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     pc->name = value[0];
     pc->line = cf->conf_file->line;
     pc->method = 0;
+    pc->concurrency = NGX_CONF_UNSET_UINT;
+    pc->max_items = NGX_CONF_UNSET_UINT;
 
     i = 1;
 
@@ -557,112 +792,21 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_api_led_compose_tmpl(cf, &value[i], &pc->uri, 1) != NGX_OK) {
+    if (ngx_api_led_compose_tmpl_uri(cf, &value[i], &pc->uri) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     pc->uri_text = value[i];
 
     for (i++; i < n; i++) {
-
-        if (ngx_strncmp(value[i].data, "body=", 5) == 0) {
-            if (pc->body) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "duplicate \"body=\" in part \"%V\"",
-                                   &value[0]);
-                return NGX_CONF_ERROR;
-            }
-
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
-
-            pc->body = ngx_array_create(cf->pool, 4,
-                                        sizeof(ngx_api_led_compose_seg_t));
-            if (pc->body == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            if (ngx_api_led_compose_tmpl(cf, &s, pc->body, 0) != NGX_OK) {
-                return NGX_CONF_ERROR;
-            }
-
-            continue;
+        rv = ngx_api_led_compose_part_param(cf, pc, &value[i]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
         }
-
-        if (value[i].len == 8
-            && ngx_strncmp(value[i].data, "optional", 8) == 0)
-        {
-            pc->optional = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-            t = ngx_parse_time(&s, 0);
-
-            if (t == NGX_ERROR || t == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid timeout \"%V\" in part \"%V\"",
-                                   &s, &value[0]);
-                return NGX_CONF_ERROR;
-            }
-
-            pc->timeout = t;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "after=", 6) == 0) {
-            p = value[i].data + 6;
-            last = value[i].data + value[i].len;
-
-            if (pc->after_names == NULL) {
-                pc->after_names = ngx_array_create(cf->pool, 2,
-                                                   sizeof(ngx_str_t));
-                if (pc->after_names == NULL) {
-                    return NGX_CONF_ERROR;
-                }
-            }
-
-            /* after=a,b and after=a after=b */
-
-            while (p <= last) {
-                s.data = p;
-
-                while (p < last && *p != ',') {
-                    p++;
-                }
-
-                s.len = p - s.data;
-                p++;
-
-                if (!ngx_api_led_compose_name_is_valid(&s)) {
-                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                       "invalid part name \"%V\" in "
-                                       "\"%V\"", &s, &value[i]);
-                    return NGX_CONF_ERROR;
-                }
-
-                name = ngx_array_push(pc->after_names);
-                if (name == NULL) {
-                    return NGX_CONF_ERROR;
-                }
-
-                *name = s;
-            }
-
-            continue;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\" in part \"%V\"",
-                           &value[i], &value[0]);
-        return NGX_CONF_ERROR;
     }
 
     if (pc->method == 0) {
-        if (pc->body) {
+        if (pc->body_type != NGX_API_LED_BODY_NONE) {
             pc->method = NGX_HTTP_POST;
             ngx_str_set(&pc->method_name, "POST");
 
@@ -671,12 +815,241 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
             ngx_str_set(&pc->method_name, "GET");
         }
 
-    } else if (pc->body && pc->method == NGX_HTTP_GET) {
+    } else if (pc->body_type != NGX_API_LED_BODY_NONE
+               && pc->method == NGX_HTTP_GET)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "part \"%V\": a GET part has no body",
                            &value[0]);
         return NGX_CONF_ERROR;
     }
+
+    if (!pc->foreach
+        && (pc->concurrency != NGX_CONF_UNSET_UINT
+            || pc->max_items != NGX_CONF_UNSET_UINT))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "part \"%V\": \"concurrency=\" and \"max_items=\" "
+                           "go with \"foreach=\"", &value[0]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (pc->concurrency == NGX_CONF_UNSET_UINT) {
+        pc->concurrency = NGX_API_LED_COMPOSE_CONCURRENCY;
+    }
+
+    if (pc->max_items == NGX_CONF_UNSET_UINT) {
+        pc->max_items = NGX_API_LED_COMPOSE_MAX_ITEMS;
+    }
+
+    if (pc->body_type == NGX_API_LED_BODY_REQUEST) {
+        comp->request_body = 1;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_api_led_compose_part_param(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc, ngx_str_t *value)
+{
+    u_char      *p, *last;
+    ngx_str_t    s, *name;
+    ngx_int_t    t;
+    ngx_uint_t  *slot;
+
+    if (ngx_strncmp(value->data, "body=", 5) == 0) {
+        if (pc->body_type != NGX_API_LED_BODY_NONE) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate \"body=\" in part \"%V\"",
+                               &pc->name);
+            return NGX_CONF_ERROR;
+        }
+
+        s.data = value->data + 5;
+        s.len = value->len - 5;
+
+        if (s.len == 8 && ngx_strncmp(s.data, "@request", 8) == 0) {
+            pc->body_type = NGX_API_LED_BODY_REQUEST;
+            return NGX_CONF_OK;
+        }
+
+        pc->body_type = NGX_API_LED_BODY_TEMPLATE;
+
+        pc->body = ngx_array_create(cf->pool, 4,
+                                    sizeof(ngx_api_led_compose_seg_t));
+        if (pc->body == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_api_led_compose_tmpl_json(cf, &s, &pc->name, pc->body)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    if (value->len == 8 && ngx_strncmp(value->data, "optional", 8) == 0) {
+        pc->optional = 1;
+        return NGX_CONF_OK;
+    }
+
+    if (value->len == 11 && ngx_strncmp(value->data, "status=pass", 11) == 0)
+    {
+        pc->pass_status = 1;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "timeout=", 8) == 0) {
+        s.data = value->data + 8;
+        s.len = value->len - 8;
+
+        t = ngx_parse_time(&s, 0);
+
+        if (t == NGX_ERROR || t == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid timeout \"%V\" in part \"%V\"",
+                               &s, &pc->name);
+            return NGX_CONF_ERROR;
+        }
+
+        pc->timeout = t;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "foreach=", 8) == 0) {
+        return ngx_api_led_compose_foreach(cf, pc, value);
+    }
+
+    slot = NULL;
+
+    if (ngx_strncmp(value->data, "concurrency=", 12) == 0) {
+        slot = &pc->concurrency;
+        s.data = value->data + 12;
+        s.len = value->len - 12;
+
+    } else if (ngx_strncmp(value->data, "max_items=", 10) == 0) {
+        slot = &pc->max_items;
+        s.data = value->data + 10;
+        s.len = value->len - 10;
+    }
+
+    if (slot) {
+        t = ngx_atoi(s.data, s.len);
+
+        if (t < 1 || t > NGX_API_LED_COMPOSE_ITEMS_CAP) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\" in part \"%V\": 1 to %d",
+                               value, &pc->name,
+                               NGX_API_LED_COMPOSE_ITEMS_CAP);
+            return NGX_CONF_ERROR;
+        }
+
+        *slot = t;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_strncmp(value->data, "after=", 6) == 0) {
+        p = value->data + 6;
+        last = value->data + value->len;
+
+        if (pc->after_names == NULL) {
+            pc->after_names = ngx_array_create(cf->pool, 2,
+                                               sizeof(ngx_str_t));
+            if (pc->after_names == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        /* after=a,b and after=a after=b */
+
+        while (p <= last) {
+            s.data = p;
+
+            while (p < last && *p != ',') {
+                p++;
+            }
+
+            s.len = p - s.data;
+            p++;
+
+            if (!ngx_api_led_compose_name_is_valid(&s)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid part name \"%V\" in \"%V\"",
+                                   &s, value);
+                return NGX_CONF_ERROR;
+            }
+
+            name = ngx_array_push(pc->after_names);
+            if (name == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *name = s;
+        }
+
+        return NGX_CONF_OK;
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" in part \"%V\"",
+                       value, &pc->name);
+    return NGX_CONF_ERROR;
+}
+
+
+/* foreach=PART/POINTER: the part name, resolved later, and the pointer */
+
+static char *
+ngx_api_led_compose_foreach(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc, ngx_str_t *value)
+{
+    char       *err;
+    u_char     *p, *last;
+    ngx_str_t   name, ptr;
+
+    if (pc->foreach) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate \"foreach=\" in part \"%V\"",
+                           &pc->name);
+        return NGX_CONF_ERROR;
+    }
+
+    p = value->data + 8;
+    last = value->data + value->len;
+
+    name.data = p;
+
+    while (p < last && *p != '/') {
+        p++;
+    }
+
+    name.len = p - name.data;
+
+    ptr.data = p;
+    ptr.len = last - p;
+
+    if (!ngx_api_led_compose_name_is_valid(&name)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"%V\" in part \"%V\": foreach=PART or "
+                           "foreach=PART/json/pointer", value, &pc->name);
+        return NGX_CONF_ERROR;
+    }
+
+    err = ngx_api_led_json_path_parse(cf->pool, &ptr, &pc->foreach_path);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid JSON Pointer \"%V\" in \"%V\": %s",
+                           &ptr, value, err);
+        return NGX_CONF_ERROR;
+    }
+
+    pc->foreach = 1;
+    pc->foreach_text.data = value->data + 8;
+    pc->foreach_text.len = value->len - 8;
 
     return NGX_CONF_OK;
 }
@@ -706,260 +1079,98 @@ ngx_api_led_compose_name_is_valid(ngx_str_t *name)
 }
 
 
-/*
- * Compiles a template into segments: text, $variable / ${variable}, $N
- * captures, and {PART} / {PART/json/pointer} placeholders.  A "{" that
- * does not start a placeholder (JSON's own braces) is text.
- */
+/* the index of the part "name", n if none */
 
 static ngx_int_t
-ngx_api_led_compose_tmpl(ngx_conf_t *cf, ngx_str_t *src, ngx_array_t *segs,
-    ngx_uint_t uri)
+ngx_api_led_compose_find_name(ngx_api_led_compose_part_conf_t *pc,
+    ngx_uint_t n, ngx_str_t *name)
 {
-    char                       *err;
-    u_char                     *p, *last, *start, *text, *q;
-    ngx_str_t                   name, ptr;
-    ngx_int_t                   index;
-    ngx_uint_t                  in_args, braced;
-    ngx_api_led_compose_seg_t  *seg;
+    ngx_uint_t  i;
 
-    p = src->data;
-    last = src->data + src->len;
-    text = p;
-    in_args = 0;
-
-    while (p < last) {
-
-        if (*p == '?' && uri) {
-            in_args = 1;
-            p++;
-            continue;
+    for (i = 0; i < n; i++) {
+        if (pc[i].name.len == name->len
+            && ngx_strncmp(pc[i].name.data, name->data, name->len) == 0)
+        {
+            break;
         }
-
-        if (*p == '$') {
-            start = p++;
-            braced = 0;
-
-            if (p < last && *p == '{') {
-                braced = 1;
-                p++;
-            }
-
-            name.data = p;
-
-            while (p < last && (isalnum(*p) || *p == '_')) {
-                p++;
-            }
-
-            name.len = p - name.data;
-
-            if (braced) {
-                if (p >= last || *p != '}') {
-                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                       "the closing bracket in \"%V\" "
-                                       "variable is missing", &name);
-                    return NGX_ERROR;
-                }
-
-                p++;
-            }
-
-            if (name.len == 0) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid variable name in \"%V\"", src);
-                return NGX_ERROR;
-            }
-
-            if (start > text) {
-                seg = ngx_array_push(segs);
-                if (seg == NULL) {
-                    return NGX_ERROR;
-                }
-
-                ngx_memzero(seg, sizeof(ngx_api_led_compose_seg_t));
-                seg->type = NGX_API_LED_SEG_TEXT;
-                seg->text.data = text;
-                seg->text.len = start - text;
-            }
-
-            seg = ngx_array_push(segs);
-            if (seg == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_memzero(seg, sizeof(ngx_api_led_compose_seg_t));
-            seg->in_args = in_args;
-
-            index = ngx_atoi(name.data, name.len);
-
-            if (index != NGX_ERROR && name.len == 1) {
-                seg->type = NGX_API_LED_SEG_CAPTURE;
-                seg->index = index;
-
-            } else {
-                index = ngx_http_get_variable_index(cf, &name);
-                if (index == NGX_ERROR) {
-                    return NGX_ERROR;
-                }
-
-                seg->type = NGX_API_LED_SEG_VAR;
-                seg->index = index;
-            }
-
-            text = p;
-            continue;
-        }
-
-        if (*p == '{' && p + 1 < last && (isalpha(p[1]) || p[1] == '_')) {
-            q = p + 1;
-
-            while (q < last && (isalnum(*q) || *q == '_' || *q == '-')) {
-                q++;
-            }
-
-            if (q >= last || (*q != '/' && *q != '}')) {
-                /* not a placeholder */
-                p++;
-                continue;
-            }
-
-            name.data = p + 1;
-            name.len = q - name.data;
-
-            ptr.data = q;
-
-            while (q < last && *q != '}') {
-                q++;
-            }
-
-            if (q >= last) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "unterminated placeholder \"%*s\"",
-                                   (size_t) (last - p), p);
-                return NGX_ERROR;
-            }
-
-            ptr.len = q - ptr.data;
-
-            if (p > text) {
-                seg = ngx_array_push(segs);
-                if (seg == NULL) {
-                    return NGX_ERROR;
-                }
-
-                ngx_memzero(seg, sizeof(ngx_api_led_compose_seg_t));
-                seg->type = NGX_API_LED_SEG_TEXT;
-                seg->text.data = text;
-                seg->text.len = p - text;
-            }
-
-            seg = ngx_array_push(segs);
-            if (seg == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_memzero(seg, sizeof(ngx_api_led_compose_seg_t));
-            seg->type = NGX_API_LED_SEG_PLACEHOLDER;
-            seg->text.data = p;
-            seg->text.len = q + 1 - p;
-            seg->part_name = name;
-            seg->in_args = in_args;
-
-            err = ngx_api_led_json_path_parse(cf->pool, &ptr, &seg->path);
-            if (err) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid JSON Pointer \"%V\" in \"%V\": %s",
-                                   &ptr, &seg->text, err);
-                return NGX_ERROR;
-            }
-
-            p = q + 1;
-            text = p;
-            continue;
-        }
-
-        p++;
     }
 
-    if (p > text) {
-        seg = ngx_array_push(segs);
-        if (seg == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memzero(seg, sizeof(ngx_api_led_compose_seg_t));
-        seg->type = NGX_API_LED_SEG_TEXT;
-        seg->text.data = text;
-        seg->text.len = p - text;
-    }
-
-    return NGX_OK;
+    return i;
 }
 
 
 /* part names to indexes, dependencies, cycles */
 
 static ngx_int_t
-ngx_api_led_compose_resolve(ngx_conf_t *cf,
-    ngx_api_led_compose_loc_conf_t *lcf)
+ngx_api_led_compose_resolve(ngx_conf_t *cf, ngx_api_led_compose_conf_t *comp)
 {
     u_char                           *p, *end, buf[1024];
     u_char                            color[NGX_API_LED_COMPOSE_MAX_PARTS];
-    ngx_str_t                        *name;
-    ngx_uint_t                        i, j, k, n, found, len, line;
+    ngx_str_t                        *name, fname;
+    ngx_uint_t                        i, j, n, found, len, line;
     ngx_uint_t                        stack[NGX_API_LED_COMPOSE_MAX_PARTS + 1];
-    ngx_array_t                      *segs;
-    ngx_api_led_compose_seg_t        *seg;
     ngx_api_led_compose_part_conf_t  *pc;
 
-    pc = lcf->parts->elts;
-    n = lcf->parts->nelts;
+    pc = comp->parts->elts;
+    n = comp->parts->nelts;
     line = cf->conf_file->line;
 
     for (i = 0; i < n; i++) {
 
+        /* foreach= */
+
+        if (pc[i].foreach) {
+            fname.data = pc[i].foreach_text.data;
+
+            for (fname.len = 0;
+                 fname.len < pc[i].foreach_text.len
+                 && fname.data[fname.len] != '/';
+                 fname.len++)
+            {
+                /* void */
+            }
+
+            found = ngx_api_led_compose_find_name(pc, n, &fname);
+
+            if (found == n) {
+                cf->conf_file->line = pc[i].line;
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "unknown part \"%V\" in \"foreach=\" of "
+                                   "part \"%V\"", &fname, &pc[i].name);
+                cf->conf_file->line = line;
+                return NGX_ERROR;
+            }
+
+            pc[i].foreach_part = found;
+            pc[i].uses |= 1U << found;
+            pc[i].after |= 1U << found;
+            comp->parsed |= 1U << found;
+        }
+
         /* placeholders */
 
-        for (k = 0; k < 2; k++) {
-            segs = (k == 0) ? &pc[i].uri : pc[i].body;
+        if (ngx_api_led_compose_resolve_segs(cf, comp, i, &pc[i].uri)
+            != NGX_OK)
+        {
+            cf->conf_file->line = line;
+            return NGX_ERROR;
+        }
 
-            if (segs == NULL) {
-                continue;
-            }
+        if (pc[i].body
+            && ngx_api_led_compose_resolve_segs(cf, comp, i, pc[i].body)
+               != NGX_OK)
+        {
+            cf->conf_file->line = line;
+            return NGX_ERROR;
+        }
 
-            seg = segs->elts;
-
-            for (j = 0; j < segs->nelts; j++) {
-                if (seg[j].type != NGX_API_LED_SEG_PLACEHOLDER) {
-                    continue;
-                }
-
-                for (found = 0; found < n; found++) {
-                    if (pc[found].name.len == seg[j].part_name.len
-                        && ngx_strncmp(pc[found].name.data,
-                                       seg[j].part_name.data,
-                                       seg[j].part_name.len) == 0)
-                    {
-                        break;
-                    }
-                }
-
-                if (found == n) {
-                    cf->conf_file->line = pc[i].line;
-                    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                       "unknown part \"%V\" in placeholder "
-                                       "\"%V\" of part \"%V\"",
-                                       &seg[j].part_name, &seg[j].text,
-                                       &pc[i].name);
-                    cf->conf_file->line = line;
-                    return NGX_ERROR;
-                }
-
-                seg[j].index = found;
-                pc[i].uses |= 1U << found;
-                pc[i].after |= 1U << found;
-                lcf->parsed |= 1U << found;
-            }
+        if (pc[i].uses_item && !pc[i].foreach) {
+            cf->conf_file->line = pc[i].line;
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "part \"%V\" uses {item} without \"foreach=\"",
+                               &pc[i].name);
+            cf->conf_file->line = line;
+            return NGX_ERROR;
         }
 
         /* after= */
@@ -968,14 +1179,7 @@ ngx_api_led_compose_resolve(ngx_conf_t *cf,
             name = pc[i].after_names->elts;
 
             for (j = 0; j < pc[i].after_names->nelts; j++) {
-                for (found = 0; found < n; found++) {
-                    if (pc[found].name.len == name[j].len
-                        && ngx_strncmp(pc[found].name.data, name[j].data,
-                                       name[j].len) == 0)
-                    {
-                        break;
-                    }
-                }
+                found = ngx_api_led_compose_find_name(pc, n, &name[j]);
 
                 if (found == n) {
                     cf->conf_file->line = pc[i].line;
@@ -1019,6 +1223,66 @@ ngx_api_led_compose_resolve(ngx_conf_t *cf,
             cf->conf_file->line = line;
             return NGX_ERROR;
         }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The placeholders of a template: a part (a dependency), the client's
+ * body ({request}) or, in a foreach part, the element ({item}).
+ */
+
+static ngx_int_t
+ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
+    ngx_api_led_compose_conf_t *comp, ngx_uint_t i, ngx_array_t *segs)
+{
+    ngx_uint_t                        j, n, found;
+    ngx_api_led_compose_seg_t        *seg;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    pc = comp->parts->elts;
+    n = comp->parts->nelts;
+    seg = segs->elts;
+
+    for (j = 0; j < segs->nelts; j++) {
+        if (seg[j].type != NGX_API_LED_SEG_PLACEHOLDER) {
+            continue;
+        }
+
+        if (seg[j].part_name.len == 7
+            && ngx_strncmp(seg[j].part_name.data, "request", 7) == 0)
+        {
+            seg[j].index = NGX_API_LED_COMPOSE_REQUEST;
+            comp->request_json = 1;
+            comp->request_body = 1;
+            continue;
+        }
+
+        if (seg[j].part_name.len == 4
+            && ngx_strncmp(seg[j].part_name.data, "item", 4) == 0)
+        {
+            seg[j].index = NGX_API_LED_COMPOSE_ITEM;
+            pc[i].uses_item = 1;
+            continue;
+        }
+
+        found = ngx_api_led_compose_find_name(pc, n, &seg[j].part_name);
+
+        if (found == n) {
+            cf->conf_file->line = pc[i].line;
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown part \"%V\" in placeholder \"%V\" of "
+                               "part \"%V\"", &seg[j].part_name,
+                               &seg[j].text, &pc[i].name);
+            return NGX_ERROR;
+        }
+
+        seg[j].index = found;
+        pc[i].uses |= 1U << found;
+        pc[i].after |= 1U << found;
+        comp->parsed |= 1U << found;
     }
 
     return NGX_OK;

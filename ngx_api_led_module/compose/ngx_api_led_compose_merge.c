@@ -3,17 +3,301 @@
  * Copyright (C) ngx_api_led_module authors
  *
  * Orchestration, the answer: the parts' JSON merged (namespaced or deep,
- * always in declaration order).
+ * always in declaration order) or, when a required part failed, the
+ * problem (the status the parts' outcome maps to, the detail for the
+ * client or for the error log).
  */
 
 
 #include "ngx_api_led_compose.h"
 
 
+static ngx_int_t ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp);
+static ngx_int_t ngx_api_led_compose_problem(ngx_api_led_compose_t *cmp,
+    ngx_uint_t status, const char *code, ngx_str_t *detail);
+static ngx_int_t ngx_api_led_compose_send(ngx_api_led_compose_t *cmp,
+    ngx_buf_t *b);
 static ngx_int_t ngx_api_led_compose_deep_in_arena(ngx_api_led_compose_t *cmp,
     ngx_buf_t **bp);
 static ngx_int_t ngx_api_led_compose_deep_merge(json_t *dst, json_t *src,
     ngx_uint_t conflict, u_char *path, u_char *p, u_char *end, u_char **at);
+
+
+/* a part's 4xx passed to the client (status=pass): its problem type */
+typedef struct {
+    ngx_uint_t                        status;
+    const char                       *code;
+} ngx_api_led_compose_pass_t;
+
+
+static ngx_api_led_compose_pass_t  ngx_api_led_compose_pass[] = {
+    { NGX_HTTP_BAD_REQUEST, "bad_request" },
+    { NGX_HTTP_FORBIDDEN, "forbidden" },
+    { NGX_HTTP_NOT_FOUND, "not_found" },
+    { NGX_HTTP_NOT_ALLOWED, "method_not_allowed" },
+    { NGX_HTTP_CONFLICT, "conflict" },
+    { 410, "gone" },
+    { NGX_HTTP_PRECONDITION_FAILED, "precondition_failed" },
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large" },
+    { NGX_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type" },
+    { 422, "unprocessable_content" },
+    { 428, "precondition_required" },
+    { NGX_HTTP_TOO_MANY_REQUESTS, "rate_limited" },
+    { 0, "request_rejected" }
+};
+
+
+static ngx_str_t  ngx_api_led_compose_json_type =
+    ngx_string(NGX_API_LED_JSON_TYPE);
+static ngx_api_led_edit_name_t  ngx_api_led_compose_partial_header =
+    { ngx_string("API-Led-Partial"), ngx_string("api-led-partial"), 0 };
+
+
+void
+ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp)
+{
+    ngx_int_t            rc;
+    ngx_buf_t           *b;
+    ngx_str_t            detail;
+    ngx_http_request_t  *r;
+    u_char               buf[NGX_MAX_ERROR_STR];
+
+    r = cmp->request;
+    cmp->finished = 1;
+
+    if (cmp->doomed) {
+        rc = ngx_api_led_compose_fail(cmp);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (cmp->conf->merge == NGX_API_LED_MERGE_DEEP) {
+        rc = ngx_api_led_compose_deep(cmp, &b);
+
+    } else {
+        rc = ngx_api_led_compose_namespaced(cmp, &b);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_api_led_compose_send(cmp, b);
+
+    } else if (rc == NGX_DECLINED) {
+        detail.data = buf;
+        detail.len = ngx_snprintf(buf, sizeof(buf),
+                                  "part %V collides with an earlier part at "
+                                  "\"%V\"", cmp->conflict_part,
+                                  &cmp->conflict_at)
+                     - buf;
+
+        rc = ngx_api_led_compose_problem(cmp, NGX_HTTP_BAD_GATEWAY,
+                                         "merge_conflict", &detail);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * A required part failed: 504 upstream_timeout when one timed out; the
+ * part's own 4xx when it says status=pass (the first such part in
+ * declaration order); else 502 upstream_failed.  The detail names each
+ * failed part.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp)
+{
+    u_char                      *p, *end, buf[1024];
+    ngx_str_t                    detail;
+    ngx_uint_t                   i, timedout, n, status;
+    const char                  *code;
+    ngx_api_led_compose_pass_t  *pass;
+    ngx_api_led_compose_part_t  *part;
+
+    p = buf;
+    end = buf + sizeof(buf);
+    p = ngx_slprintf(p, end, "required parts failed: ");
+
+    timedout = 0;
+    status = 0;
+    n = 0;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+
+        if (part->conf->optional || part->state == NGX_API_LED_PART_OK) {
+            continue;
+        }
+
+        /* parts that did not run because another failed say nothing */
+        if (part->cancelled) {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "%s%V ", n++ ? ", " : "", &part->conf->name);
+
+        switch (part->state) {
+
+        case NGX_API_LED_PART_TIMEDOUT:
+            timedout = 1;
+            p = ngx_slprintf(p, end, "(timed out after %Mms)",
+                             part->conf->timeout);
+            break;
+
+        case NGX_API_LED_PART_SKIPPED:
+            p = ngx_slprintf(p, end, "(not run: %V)", &part->reason);
+            break;
+
+        default: /* NGX_API_LED_PART_FAILED */
+            if (part->status && part->reason.len) {
+                p = ngx_slprintf(p, end, "(%ui, %V)", part->status,
+                                 &part->reason);
+
+            } else if (part->status) {
+                p = ngx_slprintf(p, end, "(%ui)", part->status);
+
+            } else {
+                p = ngx_slprintf(p, end, "(not run: %V)", &part->reason);
+            }
+
+            /* a client error of the part's is the client's (status=pass);
+             * 401 and 407 are the gateway's own credentials */
+
+            if (status == 0
+                && part->conf->pass_status
+                && part->status >= NGX_HTTP_BAD_REQUEST
+                && part->status < NGX_HTTP_INTERNAL_SERVER_ERROR
+                && part->status != NGX_HTTP_UNAUTHORIZED
+                && part->status != 407)
+            {
+                status = part->status;
+            }
+        }
+    }
+
+    detail.data = buf;
+    detail.len = ngx_api_led_utf8_cut(buf, p - buf);
+
+    if (timedout) {
+        return ngx_api_led_compose_problem(cmp, NGX_HTTP_GATEWAY_TIME_OUT,
+                                           "upstream_timeout", &detail);
+    }
+
+    if (status) {
+        for (pass = ngx_api_led_compose_pass; pass->status; pass++) {
+            if (pass->status == status) {
+                break;
+            }
+        }
+
+        code = pass->code;
+
+        return ngx_api_led_compose_problem(cmp, status, code, &detail);
+    }
+
+    return ngx_api_led_compose_problem(cmp, NGX_HTTP_BAD_GATEWAY,
+                                       "upstream_failed", &detail);
+}
+
+
+/*
+ * The problem of a composition.  With api_led_problem_detail public (an
+ * Experience API by default) the client gets the status, the title and
+ * the correlation id, and the detail, which names parts and their
+ * statuses, goes to the error log with the correlation id.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_problem(ngx_api_led_compose_t *cmp, ngx_uint_t status,
+    const char *code, ngx_str_t *detail)
+{
+    ngx_str_t           *cid, none;
+    ngx_uint_t           level;
+    ngx_http_request_t  *r;
+
+    r = cmp->request;
+
+    if (!ngx_api_led_problem_detail_public(r)) {
+        return ngx_api_led_problem_send(r, status, code, "%V", detail);
+    }
+
+    cid = ngx_api_led_correlation_id(r);
+
+    if (cid == NULL) {
+        ngx_str_set(&none, "-");
+        cid = &none;
+    }
+
+    /* a client error passed on (status=pass) is the client's business */
+    level = (status < NGX_HTTP_INTERNAL_SERVER_ERROR) ? NGX_LOG_INFO
+                                                      : NGX_LOG_ERR;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "api_led_compose: %ui %s, correlation id \"%V\": %V",
+                  status, code, cid,
+                  ngx_api_led_log_value(r->pool, detail));
+
+    return ngx_api_led_problem_send(r, status, code, "");
+}
+
+
+static ngx_int_t
+ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
+{
+    u_char                      *p;
+    size_t                       len;
+    ngx_str_t                    partial;
+    ngx_uint_t                   i;
+    ngx_http_request_t          *r;
+    ngx_api_led_compose_part_t  *part;
+
+    r = cmp->request;
+
+    len = 0;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+
+        if (part->state != NGX_API_LED_PART_OK || part->partial) {
+            len += part->conf->name.len + 1;
+        }
+    }
+
+    if (len) {
+        partial.data = ngx_pnalloc(r->pool, len);
+        if (partial.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = partial.data;
+
+        for (i = 0; i < cmp->nparts; i++) {
+            part = &cmp->parts[i];
+
+            if (part->state != NGX_API_LED_PART_OK || part->partial) {
+                if (p != partial.data) {
+                    *p++ = ',';
+                }
+
+                p = ngx_cpymem(p, part->conf->name.data,
+                               part->conf->name.len);
+            }
+        }
+
+        partial.len = p - partial.data;
+
+        if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
+                                         &ngx_api_led_compose_partial_header,
+                                         NULL, &partial)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_api_led_send_buf(r, cmp->conf->status,
+                                &ngx_api_led_compose_json_type, b);
+}
 
 
 /*

@@ -2,92 +2,80 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Orchestration, the request path: the content handler starts the parts
- * of a composition as subrequests when their predecessors are done, keeps
- * what they answer (a body filter), enforces their timeouts and answers
- * once every part is done.
+ * Orchestration, the request path: the content handler picks the
+ * composition of the request's method, reads the client's body when parts
+ * use it, starts the parts as subrequests when their predecessors are
+ * done, keeps what they answer (a body filter), enforces their timeouts
+ * and answers once every part is done.
  *
- * Parts are background subrequests: they never become the connection's
- * active request, so the composition can answer (a required part timed out)
- * while a part is still running, and the body filter keeps every byte a
- * part produces (nothing of it reaches the client).  Unlike in-memory
- * subrequests, a part may itself be a composition (an Experience API
- * composing Process APIs that compose System APIs).
+ * Each subrequest is a call: a part makes one, a foreach part one per
+ * element of an array (at most concurrency= at a time).  Calls are
+ * background subrequests: they never become the connection's active
+ * request, so the composition can answer (a required part timed out)
+ * while a call is still running, and the body filter keeps every byte a
+ * call produces (ngx_api_led_compose_call.c; nothing of it reaches the
+ * client).  Unlike in-memory subrequests, a part may itself be a
+ * composition (an Experience API composing Process APIs that compose
+ * System APIs).
  *
  * A module of its own (ngx_api_led_compose_run_module), without
- * directives: at postconfiguration it makes its handler the content
- * handler of the locations with api_led_compose and installs its body
- * filter, when there are any.
+ * directives: at postconfiguration it checks the layer contract of the
+ * parts, makes its handler the content handler of the locations with
+ * api_led_compose and installs the body filter, when there are any.
  */
 
 
 #include "ngx_api_led_compose.h"
 
 
-/* how a rendered value is copied into a URI or a body */
-#define NGX_API_LED_COPY_RAW           0
-#define NGX_API_LED_COPY_JSON_ESCAPE   1
-#define NGX_API_LED_COPY_URI_ESCAPE    2
-
-
-typedef struct {
-    ngx_str_t                         value;
-    ngx_uint_t                        copy;
-} ngx_api_led_compose_value_t;
-
-
 static ngx_int_t ngx_api_led_compose_run_init(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_compose_handler(ngx_http_request_t *r);
+static ngx_api_led_compose_conf_t *ngx_api_led_compose_select(
+    ngx_http_request_t *r, ngx_api_led_compose_loc_conf_t *lcf);
+static ngx_int_t ngx_api_led_compose_not_allowed(ngx_http_request_t *r,
+    ngx_api_led_compose_loc_conf_t *lcf);
+static void ngx_api_led_compose_body_read(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_compose_request_json(ngx_api_led_compose_t *cmp,
+    u_char *err, size_t errlen);
+static void ngx_api_led_compose_begin(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_wake(ngx_http_request_t *r);
 static void ngx_api_led_compose_run(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_foreach_start(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_foreach_next(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part);
+static ngx_int_t ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_call_t *call, ngx_str_t *err);
 static void ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part, ngx_uint_t state, ngx_uint_t status,
     char *reason);
-static ngx_int_t ngx_api_led_compose_part_headers(ngx_http_request_t *r,
-    ngx_http_request_t *sr, ngx_str_t *body);
-static ngx_int_t ngx_api_led_compose_part_done(ngx_http_request_t *sr,
+static void ngx_api_led_compose_call_end(ngx_api_led_compose_call_t *call,
+    ngx_uint_t state, ngx_uint_t status, char *reason);
+static ngx_int_t ngx_api_led_compose_call_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
-static void ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
-    ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
+    ngx_api_led_compose_call_t *call);
+static void ngx_api_led_compose_call_finished(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_call_t *call);
+static void ngx_api_led_compose_element_finished(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part, ngx_api_led_compose_call_t *call);
+static ngx_int_t ngx_api_led_compose_foreach_answer(
+    ngx_api_led_compose_t *cmp, ngx_api_led_compose_part_t *part);
 static ngx_int_t ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part, u_char *err, size_t errlen);
 static void ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_timeout(ngx_event_t *ev);
-static void ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp);
-static ngx_int_t ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp);
-static ngx_int_t ngx_api_led_compose_send(ngx_api_led_compose_t *cmp,
-    ngx_buf_t *b);
 static void ngx_api_led_compose_cleanup(void *data);
-static ngx_int_t ngx_api_led_compose_render(ngx_api_led_compose_t *cmp,
-    ngx_array_t *segs, ngx_uint_t body, ngx_str_t *out, ngx_str_t *err);
-static ngx_api_led_compose_part_t *ngx_api_led_compose_find_part(
-    ngx_http_request_t *r);
-static ngx_int_t ngx_api_led_compose_body_filter(ngx_http_request_t *r,
-    ngx_chain_t *in);
-static ngx_int_t ngx_api_led_compose_keep(ngx_http_request_t *r,
-    ngx_api_led_compose_part_t *part, u_char *data, size_t size);
 
 
 static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string(NGX_API_LED_JSON_TYPE);
-static ngx_api_led_edit_name_t  ngx_api_led_compose_partial_header =
-    { ngx_string("API-Led-Partial"), ngx_string("api-led-partial"), 0 };
-static ngx_str_t  ngx_api_led_compose_cid_header =
-    ngx_string(NGX_API_LED_CORRELATION_HEADER);
-
-/* the request headers a part gets (hashes at postconfiguration) */
-static ngx_api_led_edit_name_t  ngx_api_led_compose_h_cid = {
-    ngx_string(NGX_API_LED_CORRELATION_HEADER),
-    ngx_string(NGX_API_LED_CORRELATION_LOWCASE), 0
-};
-static ngx_api_led_edit_name_t  ngx_api_led_compose_h_type =
-    { ngx_string("Content-Type"), ngx_string("content-type"), 0 };
-static ngx_api_led_edit_name_t  ngx_api_led_compose_h_length =
-    { ngx_string("Content-Length"), ngx_string("content-length"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_compose_allow_header =
+    { ngx_string("Allow"), ngx_string("allow"), 0 };
 
 
 static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
@@ -121,55 +109,49 @@ ngx_module_t  ngx_api_led_compose_run_module = {
 };
 
 
-static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
-
-
 /*
- * The locations with api_led_compose get the content handler; a content
- * handler set there by a later directive (proxy_pass after the block) is
- * a conflict, reported with the block's file and line.
+ * The locations with api_led_compose (the compose module recorded them)
+ * get the content handler.  A content handler set there by another
+ * directive (proxy_pass after the block) replaces the composition:
+ * refused, with the block's file and line.
  */
 
 static ngx_int_t
 ngx_api_led_compose_run_init(ngx_conf_t *cf)
 {
     ngx_uint_t                        i;
-    ngx_api_led_compose_location_t   *loc;
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_api_led_compose_site_t       *site;
     ngx_api_led_compose_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
 
-    if (cmcf->locations.nelts == 0) {
+    if (cmcf->sites.nelts == 0) {
         return NGX_OK;
     }
 
-    ngx_api_led_compose_h_cid.hash =
-        ngx_hash_key(ngx_api_led_compose_h_cid.lowcase.data,
-                     ngx_api_led_compose_h_cid.lowcase.len);
-    ngx_api_led_compose_h_type.hash =
-        ngx_hash_key(ngx_api_led_compose_h_type.lowcase.data,
-                     ngx_api_led_compose_h_type.lowcase.len);
-    ngx_api_led_compose_h_length.hash =
-        ngx_hash_key(ngx_api_led_compose_h_length.lowcase.data,
-                     ngx_api_led_compose_h_length.lowcase.len);
+    site = cmcf->sites.elts;
 
-    loc = cmcf->locations.elts;
+    for (i = 0; i < cmcf->sites.nelts; i++) {
+        clcf = site[i].clcf;
 
-    for (i = 0; i < cmcf->locations.nelts; i++) {
-
-        if (loc[i].clcf->handler) {
+        if (clcf->handler && clcf->handler != ngx_api_led_compose_handler) {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "\"api_led_compose\" directive conflicts with "
                           "another content handler of the location in "
-                          "%s:%ui", loc[i].file, loc[i].line);
+                          "%V:%ui", &site[i].comp->file,
+                          site[i].comp->line);
             return NGX_ERROR;
         }
 
-        loc[i].clcf->handler = ngx_api_led_compose_handler;
+        clcf->handler = ngx_api_led_compose_handler;
     }
 
-    ngx_http_next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = ngx_api_led_compose_body_filter;
+    if (ngx_api_led_compose_check_layers(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_compose_filter_init();
 
     return NGX_OK;
 }
@@ -182,16 +164,20 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
 {
     ngx_int_t                        rc;
     ngx_uint_t                       i;
-    ngx_str_t                       *cid;
-    ngx_table_elt_t                 *h;
     ngx_http_request_t              *pr;
     ngx_pool_cleanup_t              *cln;
     ngx_api_led_compose_t           *cmp, *pcmp;
+    ngx_api_led_compose_conf_t      *comp;
     ngx_api_led_compose_part_t      *part;
     ngx_api_led_compose_loc_conf_t  *lcf;
     ngx_api_led_compose_part_conf_t *pc;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_compose_module);
+
+    comp = ngx_api_led_compose_select(r, lcf);
+    if (comp == NULL) {
+        return ngx_api_led_compose_not_allowed(r, lcf);
+    }
 
     /* a composition that (through its parts) calls itself would fan out
      * until the subrequest limits stop it */
@@ -199,28 +185,19 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
     for (pr = r->parent; pr; pr = pr->parent) {
         pcmp = ngx_http_get_module_ctx(pr, ngx_api_led_compose_module);
 
-        if (pcmp && pcmp->conf == lcf) {
+        if (pcmp && pcmp->comp == comp) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "api_led_compose: the composition calls itself "
                           "through \"%V\"",
                           ngx_api_led_log_value(r->pool, &r->uri));
+
             return ngx_api_led_problem_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                             "internal_error",
-                                            "the composition calls itself");
+                                            ngx_api_led_problem_detail_public(
+                                                r)
+                                            ? ""
+                                            : "the composition calls itself");
         }
-    }
-
-    if (r == r->main) {
-        rc = ngx_http_discard_request_body(r);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-    }
-
-    cid = ngx_api_led_correlation_id(r);
-    if (cid == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     cmp = ngx_pcalloc(r->pool, sizeof(ngx_api_led_compose_t));
@@ -230,7 +207,8 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
 
     cmp->request = r;
     cmp->conf = lcf;
-    cmp->nparts = lcf->parts->nelts;
+    cmp->comp = comp;
+    cmp->nparts = comp->parts->nelts;
 
     cmp->parts = ngx_pcalloc(r->pool,
                              cmp->nparts * sizeof(ngx_api_led_compose_part_t));
@@ -238,12 +216,13 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    pc = lcf->parts->elts;
+    pc = comp->parts->elts;
 
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
         part->conf = &pc[i];
         part->compose = cmp;
+        part->call.part = part;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -254,40 +233,184 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
     cln->handler = ngx_api_led_compose_cleanup;
     cln->data = cmp;
 
-    /*
-     * Parts carry the correlation id.  A request without a body of its own
-     * gets it among its headers once (as in an API location, where the
-     * core module added it already), and the parts share its headers;
-     * with a body (GET parts send none), each part gets headers of its
-     * own.
-     */
+    /* calls share the request's headers, or get their own each */
 
-    cmp->copy_headers = 1;
-
-    if (r->headers_in.content_length == NULL
-        && r->headers_in.transfer_encoding == NULL
-        && !r->headers_in.chunked)
-    {
-        h = ngx_api_led_header_find(&r->headers_in.headers,
-                                    &ngx_api_led_compose_cid_header);
-
-        if (!(h
-              && h->value.len == cid->len
-              && ngx_strncmp(h->value.data, cid->data, h->value.len) == 0)
-            && ngx_api_led_edit_headers_in_set(r, &ngx_api_led_compose_h_cid,
-                                               cid, 0)
-               != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        cmp->copy_headers = 0;
+    rc = ngx_api_led_compose_shared_headers(r);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    cmp->copy_headers = (rc == NGX_DECLINED);
 
     ngx_http_set_ctx(r, cmp, ngx_api_led_compose_module);
 
+    if (comp->request_body) {
+        /*
+         * Read once, without blocking, whatever the number of parts that
+         * use it; the reference the reading takes is the composition's.
+         */
+
+        rc = ngx_http_read_client_request_body(r,
+                                               ngx_api_led_compose_body_read);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+                return ngx_api_led_problem_send(r, rc, "body_too_large",
+                           "the request body is larger than "
+                           "client_max_body_size");
+            }
+
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    if (r == r->main) {
+        rc = ngx_http_discard_request_body(r);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
     /* the request is finalized when the composition answers */
     r->main->count++;
+
+    ngx_api_led_compose_begin(cmp);
+
+    return NGX_DONE;
+}
+
+
+/* the composition of the request's method; NULL: none */
+
+static ngx_api_led_compose_conf_t *
+ngx_api_led_compose_select(ngx_http_request_t *r,
+    ngx_api_led_compose_loc_conf_t *lcf)
+{
+    ngx_uint_t                   i;
+    ngx_api_led_compose_conf_t  *comp;
+
+    comp = lcf->compositions->elts;
+
+    for (i = 0; i < lcf->compositions->nelts; i++) {
+        if (comp[i].methods & r->method) {
+            return &comp[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* 405 with the methods the location's compositions answer */
+
+static ngx_int_t
+ngx_api_led_compose_not_allowed(ngx_http_request_t *r,
+    ngx_api_led_compose_loc_conf_t *lcf)
+{
+    if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
+                                     &ngx_api_led_compose_allow_header, NULL,
+                                     &lcf->allow)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_api_led_problem_send(r, NGX_HTTP_NOT_ALLOWED,
+                                    "method_not_allowed",
+                                    "the method is not allowed here; "
+                                    "allowed: %V", &lcf->allow);
+}
+
+
+/*
+ * The client's body is there (or the subrequest's own): parse it when
+ * placeholders read it, then run the parts.
+ */
+
+static void
+ngx_api_led_compose_body_read(ngx_http_request_t *r)
+{
+    u_char                  err[NGX_MAX_ERROR_STR];
+    ngx_int_t               rc;
+    ngx_api_led_compose_t  *cmp;
+
+    cmp = ngx_http_get_module_ctx(r, ngx_api_led_compose_module);
+
+    if (cmp->comp->request_json) {
+        rc = ngx_api_led_compose_request_json(cmp, err, sizeof(err));
+
+        if (rc == NGX_DECLINED) {
+            rc = ngx_api_led_problem_send(r, NGX_HTTP_BAD_REQUEST,
+                                          "invalid_json", "%s", err);
+            ngx_http_finalize_request(r, rc);
+            return;
+        }
+
+        if (rc != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
+    ngx_api_led_compose_begin(cmp);
+}
+
+
+/*
+ * {request} and {request/pointer}: the body (after the request
+ * transformation of the location, if any) as a JSON document.  NGX_OK;
+ * NGX_DECLINED: not JSON (400 invalid_json, "err" says why); NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_request_json(ngx_api_led_compose_t *cmp, u_char *err,
+    size_t errlen)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  text;
+    ngx_http_request_t        *r;
+    ngx_api_led_json_arena_t  *prev;
+
+    r = cmp->request;
+
+    if (ngx_api_led_body_text(r, NGX_MAX_SIZE_T_VALUE, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (text.len == 0) {
+        ngx_cpystrn(err, (u_char *) "the request has no JSON body", errlen);
+        return NGX_DECLINED;
+    }
+
+    if (cmp->arena == NULL) {
+        cmp->arena = ngx_api_led_json_arena_create(r->pool);
+        if (cmp->arena == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    prev = ngx_api_led_json_arena_enter(cmp->arena);
+    rc = ngx_api_led_json_parse_pool(r->pool, text.data, text.len,
+                                     &cmp->request_json, err, errlen);
+    ngx_api_led_json_arena_leave(prev);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return (rc == NGX_OK) ? NGX_OK : NGX_DECLINED;
+}
+
+
+static void
+ngx_api_led_compose_begin(ngx_api_led_compose_t *cmp)
+{
+    ngx_http_request_t  *r;
+
+    r = cmp->request;
 
     if (r == r->main && r->read_event_handler == ngx_http_block_reading) {
         /* notice a client that goes away while the parts run */
@@ -297,12 +420,10 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
     r->write_event_handler = ngx_api_led_compose_wake;
 
     ngx_api_led_compose_run(cmp);
-
-    return NGX_DONE;
 }
 
 
-/* the write handler of the composition: a part finished (it posted us) */
+/* the write handler of the composition: a call finished (it posted us) */
 
 static void
 ngx_api_led_compose_wake(ngx_http_request_t *r)
@@ -336,10 +457,11 @@ ngx_api_led_compose_run(ngx_api_led_compose_t *cmp)
 
 
 /*
- * Starts every part whose predecessors are done.  A part whose
- * placeholders use a part that did not succeed does not run; once a
- * required part failed, no part starts any more (the composition fails:
- * a POST to the next system would be a side effect for nothing).
+ * Starts every part whose predecessors are done, and the next elements of
+ * running foreach parts.  A part whose placeholders use a part that did
+ * not succeed does not run; once a required part failed, no part (and no
+ * element) starts any more (the composition fails: a POST to the next
+ * system would be a side effect for nothing).
  */
 
 static void
@@ -356,6 +478,22 @@ ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp)
 
         for (i = 0; i < cmp->nparts; i++) {
             part = &cmp->parts[i];
+
+            if (part->state == NGX_API_LED_PART_RUNNING && part->calls) {
+                if (!cmp->doomed) {
+                    ngx_api_led_compose_foreach_next(cmp, part);
+
+                } else if (part->running == 0) {
+                    /* the elements not started yet never will */
+                    part->cancelled = 1;
+                    ngx_api_led_compose_end(cmp, part,
+                                            NGX_API_LED_PART_SKIPPED, 0,
+                                            "a required part failed");
+                    changed = 1;
+                }
+
+                continue;
+            }
 
             if (part->state != NGX_API_LED_PART_PENDING) {
                 continue;
@@ -406,8 +544,164 @@ static void
 ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part)
 {
+    ngx_int_t  rc;
+    ngx_str_t  err;
+
+    if (part->conf->foreach) {
+        ngx_api_led_compose_foreach_start(cmp, part);
+        return;
+    }
+
+    ngx_str_null(&err);
+
+    rc = ngx_api_led_compose_call(cmp, &part->call, &err);
+
+    if (rc == NGX_OK) {
+        part->state = NGX_API_LED_PART_RUNNING;
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                (char *) err.data);
+        return;
+    }
+
+    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                            NGX_HTTP_INTERNAL_SERVER_ERROR,
+                            "subrequest not created");
+}
+
+
+/*
+ * foreach=PART/POINTER: a call per element of the array, at most
+ * max_items= of them, concurrency= at a time; no element: [].
+ */
+
+static void
+ngx_api_led_compose_foreach_start(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    u_char                           *p;
+    size_t                            n;
+    json_t                           *doc, *array;
+    ngx_uint_t                        i;
+    ngx_http_request_t               *r;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    r = cmp->request;
+    pc = part->conf;
+
+    doc = cmp->parts[pc->foreach_part].json;
+    array = doc ? ngx_api_led_json_get(doc, &pc->foreach_path) : NULL;
+
+    if (!json_is_array(array)) {
+        p = ngx_pnalloc(r->pool, pc->foreach_text.len + 32);
+        if (p) {
+            *ngx_sprintf(p, "%V is not an array", &pc->foreach_text) = '\0';
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "api_led_compose: part \"%V\" not run: \"%V\" is not "
+                      "an array", &pc->name, &pc->foreach_text);
+
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                p ? (char *) p : "not an array");
+        return;
+    }
+
+    n = json_array_size(array);
+
+    if (n > pc->max_items) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "api_led_compose: part \"%V\" not run: \"%V\" has %uz "
+                      "elements, more than max_items=%ui", &pc->name,
+                      &pc->foreach_text, n, pc->max_items);
+
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                "more elements than max_items");
+        return;
+    }
+
+    if (n == 0) {
+        part->body = (u_char *) "[]";
+        part->len = 2;
+        part->status = NGX_HTTP_OK;
+        ngx_api_led_compose_part_parse(cmp, part);
+        return;
+    }
+
+    part->calls = ngx_pcalloc(r->pool, n * sizeof(ngx_api_led_compose_call_t));
+    if (part->calls == NULL) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                "out of memory");
+        return;
+    }
+
+    part->ncalls = n;
+
+    for (i = 0; i < n; i++) {
+        part->calls[i].part = part;
+        part->calls[i].item = json_array_get(array, i);
+    }
+
+    part->state = NGX_API_LED_PART_RUNNING;
+
+    ngx_api_led_compose_foreach_next(cmp, part);
+}
+
+
+static void
+ngx_api_led_compose_foreach_next(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    ngx_int_t                    rc;
+    ngx_str_t                    err;
+    ngx_api_led_compose_call_t  *call;
+
+    while (part->state == NGX_API_LED_PART_RUNNING
+           && part->next < part->ncalls
+           && part->running < part->conf->concurrency)
+    {
+        call = &part->calls[part->next++];
+
+        ngx_str_null(&err);
+
+        rc = ngx_api_led_compose_call(cmp, call, &err);
+
+        if (rc == NGX_OK) {
+            part->running++;
+            continue;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                         (char *) err.data);
+
+        } else {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED,
+                                         NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                         "subrequest not created");
+        }
+
+        ngx_api_led_compose_element_finished(cmp, part, call);
+    }
+}
+
+
+/*
+ * Starts a call: NGX_OK; NGX_DECLINED when its templates do not render
+ * (a value missing, an unsafe URI: "err" says why, NUL-terminated);
+ * NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_call_t *call, ngx_str_t *err)
+{
     ngx_buf_t                        *b;
-    ngx_str_t                         uri, args, body, err;
+    ngx_str_t                         uri, args, body, *type;
     ngx_uint_t                        flags;
     ngx_chain_t                      *cl;
     ngx_http_request_t               *r, *sr;
@@ -416,11 +710,11 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_conf_t  *pc;
 
     r = cmp->request;
-    pc = part->conf;
+    pc = call->part->conf;
 
-    ngx_str_null(&err);
-
-    if (ngx_api_led_compose_render(cmp, &pc->uri, 0, &uri, &err) != NGX_OK) {
+    if (ngx_api_led_compose_render(cmp, &pc->uri, 0, call->item, &uri, err)
+        != NGX_OK)
+    {
         goto failed;
     }
 
@@ -428,12 +722,13 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     flags = 0;
 
     if (ngx_http_parse_unsafe_uri(r, &uri, &args, &flags) != NGX_OK) {
-        ngx_str_set(&err, "unsafe URI");
+        ngx_str_set(err, "unsafe URI");
         goto failed;
     }
 
-    if (pc->body) {
-        if (ngx_api_led_compose_render(cmp, pc->body, 1, &body, &err)
+    if (pc->body_type == NGX_API_LED_BODY_TEMPLATE) {
+        if (ngx_api_led_compose_render(cmp, pc->body, 1, call->item, &body,
+                                       err)
             != NGX_OK)
         {
             goto failed;
@@ -442,20 +737,20 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
-        goto error;
+        return NGX_ERROR;
     }
 
-    ps->handler = ngx_api_led_compose_part_done;
-    ps->data = part;
+    ps->handler = ngx_api_led_compose_call_done;
+    ps->data = call;
 
     if (ngx_http_subrequest(r, &uri, &args, &sr, ps,
                             NGX_HTTP_SUBREQUEST_BACKGROUND)
         != NGX_OK)
     {
-        goto error;
+        return NGX_ERROR;
     }
 
-    part->sr = sr;
+    call->sr = sr;
 
     /* the body filter wants file buffers read into memory */
     sr->filter_need_in_memory = 1;
@@ -463,21 +758,23 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     sr->method = pc->method;
     sr->method_name = pc->method_name;
 
-    if (pc->body || cmp->copy_headers) {
-        if (ngx_api_led_compose_part_headers(r, sr, pc->body ? &body : NULL)
+    switch (pc->body_type) {
+
+    case NGX_API_LED_BODY_TEMPLATE:
+        if (ngx_api_led_compose_part_headers(r, sr,
+                                             &ngx_api_led_compose_json_type,
+                                             body.len)
             != NGX_OK)
         {
-            goto error;
+            return NGX_ERROR;
         }
-    }
 
-    if (pc->body) {
         rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
         b = ngx_calloc_buf(r->pool);
         cl = ngx_alloc_chain_link(r->pool);
 
         if (rb == NULL || b == NULL || cl == NULL) {
-            goto error;
+            return NGX_ERROR;
         }
 
         b->pos = body.data;
@@ -495,13 +792,35 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
         rb->buf = b;
 
         sr->request_body = rb;
+        break;
 
-    } else if (cmp->copy_headers) {
-        /* the client's body, if any, is not the part's */
-        sr->request_body = NULL;
+    case NGX_API_LED_BODY_REQUEST:
+        type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                          : NULL;
+
+        if (ngx_api_led_compose_part_headers(r, sr, type,
+                                   ngx_api_led_body_size(r->request_body))
+            != NGX_OK
+            || ngx_api_led_compose_request_body(r, sr) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        break;
+
+    default: /* NGX_API_LED_BODY_NONE */
+
+        if (cmp->copy_headers) {
+            if (ngx_api_led_compose_part_headers(r, sr, NULL, -1) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            /* the client's body, if any, is not the part's */
+            sr->request_body = NULL;
+        }
     }
 
-    part->state = NGX_API_LED_PART_RUNNING;
+    call->state = NGX_API_LED_PART_RUNNING;
     cmp->running++;
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -511,32 +830,30 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
                    ngx_api_led_log_value(r->pool, &args));
 
     if (pc->timeout) {
-        part->timer.handler = ngx_api_led_compose_timeout;
-        part->timer.data = part;
-        part->timer.log = r->connection->log;
+        call->timer.handler = ngx_api_led_compose_timeout;
+        call->timer.data = call;
+        call->timer.log = r->connection->log;
 
-        ngx_add_timer(&part->timer, pc->timeout);
+        ngx_add_timer(&call->timer, pc->timeout);
     }
 
-    return;
+    return NGX_OK;
 
 failed:
 
+    if (err->len == 0) {
+        ngx_str_set(err, "not run");
+    }
+
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "api_led_compose: part \"%V\" not run: %V",
-                  &pc->name, &err);
+                  &pc->name, err);
 
-    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
-                            err.len ? (char *) err.data : "not run");
-    return;
-
-error:
-
-    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                            NGX_HTTP_INTERNAL_SERVER_ERROR,
-                            "subrequest not created");
+    return NGX_DECLINED;
 }
 
+
+/* a part's final state; a required part that did not succeed dooms */
 
 static void
 ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
@@ -566,93 +883,49 @@ ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
 }
 
 
-/*
- * A part's own request headers: the client's, without the body headers of
- * the client's request, with the part's body headers and the correlation
- * id.  Subrequests otherwise share the parent's header list.
- */
-
-static ngx_int_t
-ngx_api_led_compose_part_headers(ngx_http_request_t *r,
-    ngx_http_request_t *sr, ngx_str_t *body)
+static void
+ngx_api_led_compose_call_end(ngx_api_led_compose_call_t *call,
+    ngx_uint_t state, ngx_uint_t status, char *reason)
 {
-    u_char     *p;
-    ngx_str_t  *cid, len;
+    call->state = state;
 
-    static ngx_str_t  drop[] = {
-        ngx_string("Content-Length"),
-        ngx_string("Content-Type"),
-        ngx_string("Transfer-Encoding"),
-        ngx_string(NGX_API_LED_CORRELATION_HEADER),
-        ngx_null_string
-    };
-
-    cid = ngx_api_led_correlation_id(r);
-    if (cid == NULL) {
-        return NGX_ERROR;
+    if (status) {
+        call->status = status;
     }
 
-    if (ngx_api_led_edit_headers_in_copy(sr, drop) != NGX_OK) {
-        return NGX_ERROR;
+    if (reason) {
+        call->reason.data = (u_char *) reason;
+        call->reason.len = ngx_strlen(reason);
     }
-
-    sr->headers_in.content_length_n = -1;
-    sr->headers_in.chunked = 0;
-
-    if (body) {
-        p = ngx_pnalloc(r->pool, NGX_SIZE_T_LEN);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        len.data = p;
-        len.len = ngx_sprintf(p, "%uz", body->len) - p;
-
-        if (ngx_api_led_edit_headers_in_set(sr, &ngx_api_led_compose_h_type,
-                                            &ngx_api_led_compose_json_type, 1)
-            != NGX_OK
-            || ngx_api_led_edit_headers_in_set(sr,
-                                               &ngx_api_led_compose_h_length,
-                                               &len, 1)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        sr->headers_in.content_length_n = body->len;
-    }
-
-    return ngx_api_led_edit_headers_in_set(sr, &ngx_api_led_compose_h_cid,
-                                           cid, 1);
 }
 
 
 /*
- * The post-subrequest handler: records the part's outcome and wakes the
- * composition.  It returns NGX_OK whatever the part's rc, so that nginx
- * neither builds an error page inside the part (which would call this
- * handler a second time) nor terminates the client's request when a part
- * ends with NGX_ERROR: a failed part is an outcome, not a fatal error.
+ * The post-subrequest handler: records the call's outcome and wakes the
+ * composition.  It returns NGX_OK whatever the call's rc, so that nginx
+ * neither builds an error page inside the call (which would call this
+ * handler a second time) nor terminates the client's request when a call
+ * ends with NGX_ERROR: a failed call is an outcome, not a fatal error.
  */
 
 static ngx_int_t
-ngx_api_led_compose_part_done(ngx_http_request_t *sr, void *data,
+ngx_api_led_compose_call_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc)
 {
-    ngx_api_led_compose_part_t *part = data;
+    ngx_api_led_compose_call_t *call = data;
 
     ngx_uint_t              status;
     ngx_api_led_compose_t  *cmp;
 
-    cmp = part->compose;
+    cmp = call->part->compose;
 
-    if (part->state != NGX_API_LED_PART_RUNNING || part->sr != sr) {
+    if (call->state != NGX_API_LED_PART_RUNNING || call->sr != sr) {
         /* timed out before, or called again */
         return NGX_OK;
     }
 
-    if (part->timer.timer_set) {
-        ngx_del_timer(&part->timer);
+    if (call->timer.timer_set) {
+        ngx_del_timer(&call->timer);
     }
 
     cmp->running--;
@@ -661,34 +934,35 @@ ngx_api_led_compose_part_done(ngx_http_request_t *sr, void *data,
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
                    "api_led_compose: part \"%V\" done, rc:%i status:%ui "
-                   "size:%uz", &part->conf->name, rc, status, part->len);
+                   "size:%uz", &call->part->conf->name, rc, status,
+                   call->len);
 
     if (rc == NGX_ERROR) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                NGX_HTTP_BAD_GATEWAY,
-                                status ? "response incomplete"
-                                       : "request failed");
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED,
+                                     NGX_HTTP_BAD_GATEWAY,
+                                     status ? "response incomplete"
+                                            : "request failed");
 
     } else if (rc >= NGX_HTTP_SPECIAL_RESPONSE
                || (status == 0 && rc >= NGX_HTTP_OK))
     {
-        /* the part answered with an error page nginx did not build yet */
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, rc,
-                                NULL);
+        /* the call answered with an error page nginx did not build yet */
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, rc, NULL);
 
     } else if (status == 0) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                NGX_HTTP_BAD_GATEWAY, "no response");
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED,
+                                     NGX_HTTP_BAD_GATEWAY, "no response");
 
     } else if (status < NGX_HTTP_OK || status >= NGX_HTTP_SPECIAL_RESPONSE) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, status,
-                                NULL);
-        ngx_api_led_compose_part_problem(sr, part);
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, status,
+                                     NULL);
+        ngx_api_led_compose_call_problem(sr, call);
 
     } else {
-        part->status = status;
-        ngx_api_led_compose_part_parse(cmp, part);
+        ngx_api_led_compose_call_end(call, NGX_API_LED_PART_OK, status, NULL);
     }
+
+    ngx_api_led_compose_call_finished(cmp, call);
 
     if (!cmp->finished) {
         if (ngx_http_post_request(cmp->request, NULL) != NGX_OK) {
@@ -701,21 +975,21 @@ ngx_api_led_compose_part_done(ngx_http_request_t *sr, void *data,
 
 
 /*
- * A failed part that answered a problem (an inner composition, a policy
+ * A failed call that answered a problem (an inner composition, a policy
  * of the inner layer) lends its detail to the outer answer, so that a 502
- * of an Experience API names the System API that failed below it.
+ * of a Process API names the System API that failed below it.
  */
 
 static void
-ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
-    ngx_api_led_compose_part_t *part)
+ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
+    ngx_api_led_compose_call_t *call)
 {
     u_char        err[NGX_API_LED_JSON_ERRLEN];
     json_t       *doc, *detail;
     ngx_str_t     s;
     const char   *text;
 
-    if (part->len == 0 || part->overflow
+    if (call->len == 0 || call->overflow
         || sr->headers_out.content_type.len < 4
         || ngx_strlcasestrn(sr->headers_out.content_type.data,
                             sr->headers_out.content_type.data
@@ -726,7 +1000,7 @@ ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
         return;
     }
 
-    if (ngx_api_led_json_parse(part->body, part->len, 0, &doc, err,
+    if (ngx_api_led_json_parse(call->body, call->len, 0, &doc, err,
                                sizeof(err))
         != NGX_OK)
     {
@@ -738,18 +1012,224 @@ ngx_api_led_compose_part_problem(ngx_http_request_t *sr,
     if (json_is_string(detail)) {
         text = json_string_value(detail);
 
-        s.data = (u_char *) text;
-        s.len = ngx_api_led_utf8_cut(s.data, ngx_min(ngx_strlen(text), 256));
+        s.len = ngx_api_led_utf8_cut((u_char *) text,
+                                     ngx_min(ngx_strlen(text), 256));
 
         s.data = ngx_pnalloc(sr->pool, s.len + 1);
         if (s.data) {
             ngx_memcpy(s.data, text, s.len);
             s.data[s.len] = '\0';
-            part->reason = s;
+            call->reason = s;
         }
     }
 
     json_decref(doc);
+}
+
+
+/* a call is done (answered, failed or timed out): its part moves on */
+
+static void
+ngx_api_led_compose_call_finished(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_call_t *call)
+{
+    ngx_api_led_compose_part_t  *part;
+
+    part = call->part;
+
+    if (part->calls) {
+        part->running--;
+        ngx_api_led_compose_element_finished(cmp, part, call);
+        return;
+    }
+
+    if (part->state != NGX_API_LED_PART_RUNNING) {
+        return;
+    }
+
+    if (call->state == NGX_API_LED_PART_TIMEDOUT) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_TIMEDOUT,
+                                NGX_HTTP_GATEWAY_TIME_OUT, "timeout");
+        return;
+    }
+
+    if (call->state != NGX_API_LED_PART_OK) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                call->status, NULL);
+        part->reason = call->reason;
+        return;
+    }
+
+    part->status = call->status;
+    part->body = call->body;
+    part->len = call->len;
+
+    if (call->overflow) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                part->status,
+                                "larger than api_led_compose_max_part_size");
+        return;
+    }
+
+    if (call->unreadable) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                part->status, "body not in memory");
+        return;
+    }
+
+    ngx_api_led_compose_part_parse(cmp, part);
+}
+
+
+/*
+ * An element of a foreach part is done.  An element that failed fails a
+ * required part at once (no further element starts) and is null in an
+ * optional part's array; the part is done when every element is.
+ */
+
+static void
+ngx_api_led_compose_element_finished(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part, ngx_api_led_compose_call_t *call)
+{
+    u_char      *s, *e;
+    ngx_uint_t   state;
+
+    part->finished++;
+
+    if (part->state != NGX_API_LED_PART_RUNNING) {
+        return;
+    }
+
+    if (call->state == NGX_API_LED_PART_OK) {
+
+        if (call->overflow) {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                  "larger than api_led_compose_max_part_size");
+
+        } else if (call->unreadable) {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                         "body not in memory");
+
+        } else if (call->len) {
+            s = call->body;
+            e = call->body + call->len;
+
+            if (ngx_api_led_json_validate(s, e - s) != NGX_OK) {
+                ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
+                              "api_led_compose: part \"%V\" answered invalid "
+                              "JSON for element %ui", &part->conf->name,
+                              (ngx_uint_t) (call - part->calls));
+
+                ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                             "invalid JSON");
+            }
+
+        } else if (call->status != NGX_HTTP_NO_CONTENT) {
+            ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED, 0,
+                                         "invalid JSON");
+        }
+    }
+
+    if (call->state != NGX_API_LED_PART_OK) {
+
+        if (!part->conf->optional) {
+            state = (call->state == NGX_API_LED_PART_TIMEDOUT)
+                    ? NGX_API_LED_PART_TIMEDOUT : NGX_API_LED_PART_FAILED;
+
+            ngx_api_led_compose_end(cmp, part, state, call->status,
+                                    call->reason.len
+                                    ? (char *) call->reason.data : NULL);
+            return;
+        }
+
+        part->partial = 1;
+    }
+
+    if (part->finished < part->ncalls) {
+        return;
+    }
+
+    if (ngx_api_led_compose_foreach_answer(cmp, part) != NGX_OK) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                "out of memory");
+        return;
+    }
+
+    part->status = NGX_HTTP_OK;
+
+    ngx_api_led_compose_part_parse(cmp, part);
+}
+
+
+/* the answers of the elements, in element order: [a, b, null, ...] */
+
+static ngx_int_t
+ngx_api_led_compose_foreach_answer(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    u_char                      *p, *s, *e;
+    size_t                       len;
+    ngx_uint_t                   i;
+    ngx_api_led_compose_call_t  *call;
+
+    len = sizeof("[]") - 1;
+
+    for (i = 0; i < part->ncalls; i++) {
+        call = &part->calls[i];
+        len += sizeof("null,") - 1;
+
+        if (call->state == NGX_API_LED_PART_OK) {
+            len += call->len;
+        }
+    }
+
+    p = ngx_pnalloc(cmp->request->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    part->body = p;
+
+    *p++ = '[';
+
+    for (i = 0; i < part->ncalls; i++) {
+        call = &part->calls[i];
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        s = call->body;
+        e = call->body + call->len;
+
+        /* an element's own line ends and indentation stay out */
+
+        while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+        {
+            s++;
+        }
+
+        while (e > s
+               && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
+                   || e[-1] == '\n'))
+        {
+            e--;
+        }
+
+        if (call->state == NGX_API_LED_PART_OK && e > s) {
+            p = ngx_cpymem(p, s, e - s);
+
+        } else {
+            p = ngx_cpymem(p, "null", sizeof("null") - 1);
+        }
+    }
+
+    *p++ = ']';
+
+    part->len = p - part->body;
+
+    return NGX_OK;
 }
 
 
@@ -786,39 +1266,27 @@ ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
 }
 
 
+/* a part's answer (part->body) is JSON: validated or parsed */
+
 static void
 ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part)
 {
     u_char  err[NGX_MAX_ERROR_STR];
 
-    if (part->overflow) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                part->status,
-                                "larger than api_led_compose_max_part_size");
-        return;
-    }
-
-    if (part->unreadable) {
-        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
-                                part->status, "body not in memory");
-        return;
-    }
-
     if (part->len == 0 && part->status == NGX_HTTP_NO_CONTENT) {
         part->json = json_null();
 
     } else if (cmp->conf->merge == NGX_API_LED_MERGE_NAMESPACED
-               && !(cmp->conf->parsed & (1U << (part - cmp->parts))))
+               && !(cmp->comp->parsed & (1U << (part - cmp->parts))))
     {
         /*
          * Copied into the answer as it is: validating is enough, and
          * an order of magnitude cheaper than building jansson's tree.
          */
 
-        if (ngx_api_led_json_validate(part->body, part->len) != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
+        if (ngx_api_led_json_validate(part->body, part->len) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
                           "api_led_compose: part \"%V\" answered invalid "
                           "JSON", &part->conf->name);
 
@@ -830,7 +1298,7 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     } else if (ngx_api_led_compose_part_json(cmp, part, err, sizeof(err))
                != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, part->sr->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
                       "api_led_compose: part \"%V\" answered invalid "
                       "JSON: %s", &part->conf->name, err);
 
@@ -853,28 +1321,28 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
 
 
 /*
- * A part's own timer.  A proxied part is cancelled (its upstream request
+ * A call's own timer.  A proxied call is cancelled (its upstream request
  * is finalized the way a client abort finalizes it), so neither the
  * upstream connection nor the client's keepalive connection waits for it;
- * any other part runs to its end and its late answer is ignored.
+ * any other call runs to its end and its late answer is ignored.
  */
 
 static void
 ngx_api_led_compose_timeout(ngx_event_t *ev)
 {
-    ngx_api_led_compose_part_t *part = ev->data;
+    ngx_api_led_compose_call_t *call = ev->data;
 
     ngx_connection_t       *c;
     ngx_http_request_t     *r, *sr;
     ngx_http_upstream_t    *u;
     ngx_api_led_compose_t  *cmp;
 
-    cmp = part->compose;
+    cmp = call->part->compose;
     r = cmp->request;
-    sr = part->sr;
+    sr = call->sr;
     c = r->connection;
 
-    if (part->state != NGX_API_LED_PART_RUNNING) {
+    if (call->state != NGX_API_LED_PART_RUNNING) {
         return;
     }
 
@@ -882,12 +1350,14 @@ ngx_api_led_compose_timeout(ngx_event_t *ev)
 
     ngx_log_error(NGX_LOG_ERR, c->log, 0,
                   "api_led_compose: part \"%V\" timed out after %Mms",
-                  &part->conf->name, part->conf->timeout);
+                  &call->part->conf->name, call->part->conf->timeout);
 
     cmp->running--;
 
-    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_TIMEDOUT,
-                            NGX_HTTP_GATEWAY_TIME_OUT, "timeout");
+    ngx_api_led_compose_call_end(call, NGX_API_LED_PART_TIMEDOUT,
+                                 NGX_HTTP_GATEWAY_TIME_OUT, "timeout");
+
+    ngx_api_led_compose_call_finished(cmp, call);
 
     u = sr->upstream;
 
@@ -904,175 +1374,11 @@ ngx_api_led_compose_timeout(ngx_event_t *ev)
 
 
 static void
-ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp)
-{
-    ngx_int_t            rc;
-    ngx_buf_t           *b;
-    ngx_http_request_t  *r;
-
-    r = cmp->request;
-    cmp->finished = 1;
-
-    if (cmp->doomed) {
-        rc = ngx_api_led_compose_fail(cmp);
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    if (cmp->conf->merge == NGX_API_LED_MERGE_DEEP) {
-        rc = ngx_api_led_compose_deep(cmp, &b);
-
-    } else {
-        rc = ngx_api_led_compose_namespaced(cmp, &b);
-    }
-
-    if (rc == NGX_OK) {
-        rc = ngx_api_led_compose_send(cmp, b);
-
-    } else if (rc == NGX_DECLINED) {
-        rc = ngx_api_led_problem_send(r, NGX_HTTP_BAD_GATEWAY,
-                                      "merge_conflict",
-                                      "part %V collides with an earlier "
-                                      "part at \"%V\"", cmp->conflict_part,
-                                      &cmp->conflict_at);
-    }
-
-    ngx_http_finalize_request(r, rc);
-}
-
-
-/* 502 upstream_failed or 504 upstream_timeout naming the failed parts */
-
-static ngx_int_t
-ngx_api_led_compose_fail(ngx_api_led_compose_t *cmp)
-{
-    u_char                      *p, *end, buf[1024];
-    ngx_str_t                    detail;
-    ngx_uint_t                   i, timedout, n;
-    ngx_api_led_compose_part_t  *part;
-
-    p = buf;
-    end = buf + sizeof(buf);
-    timedout = 0;
-    n = 0;
-
-    for (i = 0; i < cmp->nparts; i++) {
-        part = &cmp->parts[i];
-
-        if (part->conf->optional || part->state == NGX_API_LED_PART_OK) {
-            continue;
-        }
-
-        /* parts that did not run because another failed say nothing */
-        if (part->cancelled) {
-            continue;
-        }
-
-        p = ngx_slprintf(p, end, "%s%V ", n++ ? ", " : "", &part->conf->name);
-
-        switch (part->state) {
-
-        case NGX_API_LED_PART_TIMEDOUT:
-            timedout = 1;
-            p = ngx_slprintf(p, end, "(timed out after %Mms)",
-                             part->conf->timeout);
-            break;
-
-        case NGX_API_LED_PART_SKIPPED:
-            p = ngx_slprintf(p, end, "(not run: %V)", &part->reason);
-            break;
-
-        default: /* NGX_API_LED_PART_FAILED */
-            if (part->status && part->reason.len) {
-                p = ngx_slprintf(p, end, "(%ui, %V)", part->status,
-                                 &part->reason);
-
-            } else if (part->status) {
-                p = ngx_slprintf(p, end, "(%ui)", part->status);
-
-            } else {
-                p = ngx_slprintf(p, end, "(not run: %V)", &part->reason);
-            }
-        }
-    }
-
-    detail.data = buf;
-    detail.len = ngx_api_led_utf8_cut(buf, p - buf);
-
-    if (timedout) {
-        return ngx_api_led_problem_send(cmp->request,
-                                        NGX_HTTP_GATEWAY_TIME_OUT,
-                                        "upstream_timeout",
-                                        "required parts failed: %V",
-                                        &detail);
-    }
-
-    return ngx_api_led_problem_send(cmp->request, NGX_HTTP_BAD_GATEWAY,
-                                    "upstream_failed",
-                                    "required parts failed: %V", &detail);
-}
-
-
-static ngx_int_t
-ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
-{
-    u_char              *p;
-    size_t               len;
-    ngx_str_t            partial;
-    ngx_uint_t           i;
-    ngx_http_request_t  *r;
-
-    r = cmp->request;
-
-    len = 0;
-
-    for (i = 0; i < cmp->nparts; i++) {
-        if (cmp->parts[i].state != NGX_API_LED_PART_OK) {
-            len += cmp->parts[i].conf->name.len + 1;
-        }
-    }
-
-    if (len) {
-        partial.data = ngx_pnalloc(r->pool, len);
-        if (partial.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        p = partial.data;
-
-        for (i = 0; i < cmp->nparts; i++) {
-            if (cmp->parts[i].state != NGX_API_LED_PART_OK) {
-                if (p != partial.data) {
-                    *p++ = ',';
-                }
-
-                p = ngx_cpymem(p, cmp->parts[i].conf->name.data,
-                               cmp->parts[i].conf->name.len);
-            }
-        }
-
-        partial.len = p - partial.data;
-
-        if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
-                                         &ngx_api_led_compose_partial_header,
-                                         NULL, &partial)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return ngx_api_led_send_buf(r, cmp->conf->status,
-                                &ngx_api_led_compose_json_type, b);
-}
-
-
-static void
 ngx_api_led_compose_cleanup(void *data)
 {
     ngx_api_led_compose_t *cmp = data;
 
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, j;
     ngx_api_led_json_arena_t    *prev;
     ngx_api_led_compose_part_t  *part;
 
@@ -1081,8 +1387,14 @@ ngx_api_led_compose_cleanup(void *data)
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
 
-        if (part->timer.timer_set) {
-            ngx_del_timer(&part->timer);
+        if (part->call.timer.timer_set) {
+            ngx_del_timer(&part->call.timer);
+        }
+
+        for (j = 0; j < part->ncalls; j++) {
+            if (part->calls[j].timer.timer_set) {
+                ngx_del_timer(&part->calls[j].timer);
+            }
         }
 
         if (part->json) {
@@ -1091,330 +1403,12 @@ ngx_api_led_compose_cleanup(void *data)
         }
     }
 
+    if (cmp->request_json) {
+        json_decref(cmp->request_json);
+        cmp->request_json = NULL;
+    }
+
     ngx_api_led_json_arena_leave(prev);
 }
 
-
-/*
- * Renders a URI or body template in the composition's request: nginx
- * variables and captures, and placeholders from finished parts.  In a
- * body, variables are JSON-escaped (write them inside a JSON string) and
- * placeholders become JSON values; in a URI, a placeholder must be a
- * scalar and is percent-encoded, and in the path it may not hold a "/".
- */
-
-static ngx_int_t
-ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
-    ngx_uint_t body, ngx_str_t *out, ngx_str_t *err)
-{
-    u_char                       *p;
-    size_t                        len;
-    json_t                       *doc, *v;
-    ngx_uint_t                    i, k;
-    ngx_http_request_t           *r;
-    ngx_api_led_compose_seg_t    *seg;
-    ngx_http_variable_value_t    *vv;
-    ngx_api_led_compose_value_t  *val;
-
-    r = cmp->request;
-    seg = segs->elts;
-
-    val = ngx_palloc(r->pool,
-                     segs->nelts * sizeof(ngx_api_led_compose_value_t));
-    if (val == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = 0;
-
-    for (i = 0; i < segs->nelts; i++) {
-        val[i].copy = NGX_API_LED_COPY_RAW;
-
-        switch (seg[i].type) {
-
-        case NGX_API_LED_SEG_TEXT:
-            val[i].value = seg[i].text;
-            break;
-
-        case NGX_API_LED_SEG_VAR:
-            vv = ngx_http_get_indexed_variable(r, seg[i].index);
-
-            if (vv == NULL || vv->not_found) {
-                ngx_str_null(&val[i].value);
-
-            } else {
-                val[i].value.data = vv->data;
-                val[i].value.len = vv->len;
-            }
-
-            if (body) {
-                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
-            }
-
-            break;
-
-        case NGX_API_LED_SEG_CAPTURE:
-            k = 2 * seg[i].index;
-
-            if (r->captures && k + 1 < r->ncaptures) {
-                val[i].value.data = r->captures_data + r->captures[k];
-                val[i].value.len = r->captures[k + 1] - r->captures[k];
-
-            } else {
-                ngx_str_null(&val[i].value);
-            }
-
-            if (body) {
-                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
-            }
-
-            break;
-
-        default: /* NGX_API_LED_SEG_PLACEHOLDER */
-            doc = cmp->parts[seg[i].index].json;
-            v = doc ? ngx_api_led_json_get(doc, &seg[i].path) : NULL;
-
-            if (v == NULL) {
-                goto not_found;
-            }
-
-            if (!body && json_is_string(v)) {
-                val[i].value.data = (u_char *) json_string_value(v);
-                val[i].value.len = json_string_length(v);
-
-                if (!seg[i].in_args) {
-                    if (ngx_strlchr(val[i].value.data,
-                                    val[i].value.data + val[i].value.len,
-                                    '/')
-                        || val[i].value.len == 0)
-                    {
-                        goto unsafe;
-                    }
-                }
-
-                val[i].copy = NGX_API_LED_COPY_URI_ESCAPE;
-                break;
-            }
-
-            if (!body && (json_is_object(v) || json_is_array(v))) {
-                goto unsafe;
-            }
-
-            if (ngx_api_led_json_dump(r->pool, v, 64, &val[i].value)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-
-        switch (val[i].copy) {
-
-        case NGX_API_LED_COPY_JSON_ESCAPE:
-            len += val[i].value.len
-                   + ngx_escape_json(NULL, val[i].value.data,
-                                     val[i].value.len);
-            break;
-
-        case NGX_API_LED_COPY_URI_ESCAPE:
-            len += val[i].value.len
-                   + 2 * ngx_escape_uri(NULL, val[i].value.data,
-                                        val[i].value.len,
-                                        NGX_ESCAPE_URI_COMPONENT);
-            break;
-
-        default:
-            len += val[i].value.len;
-        }
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL && len) {
-        return NGX_ERROR;
-    }
-
-    out->data = p;
-
-    for (i = 0; i < segs->nelts; i++) {
-
-        switch (val[i].copy) {
-
-        case NGX_API_LED_COPY_JSON_ESCAPE:
-            p = (u_char *) ngx_escape_json(p, val[i].value.data,
-                                           val[i].value.len);
-            break;
-
-        case NGX_API_LED_COPY_URI_ESCAPE:
-            p = (u_char *) ngx_escape_uri(p, val[i].value.data,
-                                          val[i].value.len,
-                                          NGX_ESCAPE_URI_COMPONENT);
-            break;
-
-        default:
-            p = ngx_cpymem(p, val[i].value.data, val[i].value.len);
-        }
-    }
-
-    out->len = p - out->data;
-
-    return NGX_OK;
-
-not_found:
-
-    err->data = ngx_pnalloc(r->pool, seg[i].text.len + sizeof(" not found"));
-    if (err->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    err->len = ngx_sprintf(err->data, "%V not found%Z", &seg[i].text)
-               - err->data - 1;
-
-    return NGX_DECLINED;
-
-unsafe:
-
-    err->data = ngx_pnalloc(r->pool,
-                            seg[i].text.len + sizeof(" is not a URI value"));
-    if (err->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    err->len = ngx_sprintf(err->data, "%V is not a URI value%Z",
-                           &seg[i].text)
-               - err->data - 1;
-
-    return NGX_DECLINED;
-}
-
-
-/*
- * The body filter keeps what a part produces (the part's own filters, a
- * response transformation for example, ran before) and passes nothing on:
- * a part's bytes never reach the client.
- */
-
-static ngx_api_led_compose_part_t *
-ngx_api_led_compose_find_part(ngx_http_request_t *r)
-{
-    ngx_uint_t              i;
-    ngx_api_led_compose_t  *cmp;
-
-    if (r->parent == NULL) {
-        return NULL;
-    }
-
-    cmp = ngx_http_get_module_ctx(r->parent, ngx_api_led_compose_module);
-    if (cmp == NULL) {
-        return NULL;
-    }
-
-    for (i = 0; i < cmp->nparts; i++) {
-        if (cmp->parts[i].sr == r) {
-            return &cmp->parts[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-static ngx_int_t
-ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
-{
-    ngx_buf_t                   *b;
-    ngx_chain_t                 *cl;
-    ngx_api_led_compose_part_t  *part;
-
-    if (r == r->main) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
-    part = ngx_api_led_compose_find_part(r);
-    if (part == NULL) {
-        return ngx_http_next_body_filter(r, in);
-    }
-
-    for (cl = in; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (part->state == NGX_API_LED_PART_RUNNING
-            && !part->overflow && !part->unreadable)
-        {
-            if (ngx_buf_in_memory(b)) {
-                if (ngx_api_led_compose_keep(r, part, b->pos,
-                                             b->last - b->pos)
-                    != NGX_OK)
-                {
-                    return NGX_ERROR;
-                }
-
-            } else if (ngx_buf_size(b)) {
-                part->unreadable = 1;
-            }
-        }
-
-        if (ngx_buf_in_memory(b)) {
-            b->pos = b->last;
-        }
-
-        if (b->in_file) {
-            b->file_pos = b->file_last;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_compose_keep(ngx_http_request_t *r,
-    ngx_api_led_compose_part_t *part, u_char *data, size_t size)
-{
-    u_char                          *p;
-    size_t                           need;
-    ngx_api_led_compose_loc_conf_t  *lcf;
-
-    if (size == 0) {
-        return NGX_OK;
-    }
-
-    lcf = part->compose->conf;
-    need = part->len + size;
-
-    if (need > lcf->max_part_size) {
-        part->overflow = 1;
-        return NGX_OK;
-    }
-
-    if (need > part->size) {
-
-        if (part->size == 0 && r->headers_out.content_length_n > 0
-            && (size_t) r->headers_out.content_length_n >= need
-            && (size_t) r->headers_out.content_length_n
-               <= lcf->max_part_size)
-        {
-            part->size = r->headers_out.content_length_n;
-
-        } else {
-            part->size = ngx_max(part->size * 2, ngx_max(need, 1024));
-            part->size = ngx_min(part->size, lcf->max_part_size);
-        }
-
-        p = ngx_palloc(r->pool, part->size);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        if (part->len) {
-            ngx_memcpy(p, part->body, part->len);
-            ngx_pfree(r->pool, part->body);
-        }
-
-        part->body = p;
-    }
-
-    ngx_memcpy(part->body + part->len, data, size);
-    part->len += size;
-
-    return NGX_OK;
-}
 

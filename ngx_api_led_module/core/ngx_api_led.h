@@ -133,6 +133,11 @@ struct ngx_api_led_ctx_s {
                                                  read-only: the JWT cache
                                                  shares them) */
 
+    /* the caller a signed assertion names (ngx_api_led_caller.c) */
+    ngx_str_t                    caller_api;
+    ngx_uint_t                   caller_layer;  /* NGX_API_LED_LAYER_* */
+    ngx_uint_t                   caller_state;
+
     /* access phase pipeline: each step runs once, even when re-entered */
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
@@ -203,12 +208,51 @@ ngx_int_t ngx_api_led_problem_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail, ...);
 
 /*
+ * api_led_problem_detail: whether the problems of this request keep the
+ * inside (part names, internal URIs, layer rules) to the error log.
+ */
+ngx_uint_t ngx_api_led_problem_detail_public(ngx_http_request_t *r);
+
+/*
  * Sends the buffer "b" as the whole response with "status" and the
  * Content-Type "type"; Content-Length is its size, and what described
  * another representation (Accept-Ranges, Last-Modified, ETag) goes.
  */
 ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, ngx_buf_t *b);
+
+
+/*
+ * ngx_api_led_layer.c: the layer contract.  api_led_callers of a location
+ * (its loc_conf array) as a bit per caller, 1 << NGX_API_LED_LAYER_* and
+ * 1 << NGX_API_LED_CALLER_CLIENT (0: no contract); the callers' names by
+ * that index; the level of the contract's log lines.
+ */
+#define NGX_API_LED_CALLER_CLIENT     4
+
+ngx_uint_t ngx_api_led_layer_callers(void **loc_conf);
+ngx_uint_t ngx_api_led_layer_log_level(ngx_http_request_t *r);
+extern ngx_str_t  ngx_api_led_caller_names[];
+
+
+/*
+ * ngx_api_led_caller.c: the caller of a client's request for the layer
+ * contract: the layer a valid signed assertion (API-Led-Caller) names,
+ * else "client_index"; and the API it names (NULL: none).
+ */
+ngx_uint_t ngx_api_led_caller_of(ngx_http_request_t *r,
+    ngx_uint_t client_index);
+ngx_str_t *ngx_api_led_caller_api(ngx_http_request_t *r);
+
+
+/*
+ * ngx_api_led_body.c: the client's request body once nginx read it.  The
+ * size of its buffers; its text in one piece (NGX_DECLINED: larger than
+ * "max"), read back from the temporary file if nginx wrote one.
+ */
+off_t ngx_api_led_body_size(ngx_http_request_body_t *rb);
+ngx_int_t ngx_api_led_body_text(ngx_http_request_t *r, size_t max,
+    ngx_str_t *text);
 
 
 /*

@@ -399,6 +399,119 @@ ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
 }
 
 
+/*
+ * Removes the cookie "name" from the Cookie headers: a header left empty
+ * goes, the others keep their other cookies in their order.
+ */
+
+ngx_int_t
+ngx_api_led_edit_cookie_remove(ngx_http_request_t *r, ngx_str_t *name)
+{
+    u_char                    *p, *q, *last, *start, *eq, *out;
+    ngx_uint_t                 found, changed;
+    ngx_table_elt_t           *h;
+    ngx_api_led_header_iter_t  it;
+
+    static ngx_str_t  cookie = ngx_string("Cookie");
+
+    found = 0;
+    it.part = NULL;
+
+    while ((h = ngx_api_led_header_next(&r->headers_in.headers, &cookie,
+                                        &it)))
+    {
+        if (ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
+                             name->data, name->len - 1))
+        {
+            found = 1;
+            break;
+        }
+    }
+
+    if (!found) {
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_edit_headers_in_own(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    changed = 0;
+    it.part = NULL;
+
+    while ((h = ngx_api_led_header_next(&r->headers_in.headers, &cookie,
+                                        &it)))
+    {
+        /* "a;b" becomes "a; b": room for a space a separator */
+        out = ngx_pnalloc(r->pool, 2 * h->value.len);
+        if (out == NULL) {
+            return NGX_ERROR;
+        }
+
+        q = out;
+        p = h->value.data;
+        last = p + h->value.len;
+
+        while (p < last) {
+
+            /* one "name=value" pair, up to ";" */
+
+            while (p < last && (*p == ' ' || *p == '\t' || *p == ';')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < last && *p != ';') {
+                p++;
+            }
+
+            if (p == start) {
+                continue;
+            }
+
+            eq = ngx_strlchr(start, p, '=');
+
+            if (eq == NULL) {
+                eq = p;
+            }
+
+            while (eq > start && (eq[-1] == ' ' || eq[-1] == '\t')) {
+                eq--;
+            }
+
+            if ((size_t) (eq - start) == name->len
+                && ngx_strncmp(start, name->data, name->len) == 0)
+            {
+                changed = 1;
+                continue;
+            }
+
+            if (q != out) {
+                *q++ = ';';
+                *q++ = ' ';
+            }
+
+            q = ngx_cpymem(q, start, p - start);
+        }
+
+        if (q == out) {
+            h->hash = 0;
+            continue;
+        }
+
+        h->value.data = out;
+        h->value.len = q - out;
+    }
+
+    if (!changed) {
+        return NGX_OK;
+    }
+
+    return ngx_api_led_edit_headers_in_sweep(r);
+}
+
+
 /* every header "from" is called "to" */
 
 ngx_int_t

@@ -6,7 +6,8 @@
  * is checked in the preaccess phase, which nginx runs for subrequests too
  * (the parts of a composition), unlike the access phase.  The caller of a
  * subrequest is the location of its parent request; a main request's
- * caller is the client.
+ * caller is the client, or the layer of another node that a signed caller
+ * assertion names (ngx_api_led_caller.c).
  *
  * A client's request is refused through nginx (403 with a problem body
  * unless an error_page applies).  A part is answered here, with the
@@ -22,8 +23,8 @@
 /*
  * api_led_callers: a bit per caller, 1 << NGX_API_LED_LAYER_* for the
  * layers (NONE: a location that is no API) and 1 << 4 for clients
+ * (NGX_API_LED_CALLER_CLIENT)
  */
-#define NGX_API_LED_CALLER_CLIENT  4
 #define NGX_API_LED_CALLER_ANY     0x1f
 
 
@@ -42,7 +43,7 @@ static char *ngx_api_led_callers(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_api_led_layer_handler(ngx_http_request_t *r);
 
 
-static ngx_str_t  ngx_api_led_caller_names[] = {
+ngx_str_t  ngx_api_led_caller_names[] = {
     ngx_string("none"),
     ngx_string("experience"),
     ngx_string("process"),
@@ -262,7 +263,8 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
     }
 
     if (r == r->main) {
-        caller = NGX_API_LED_CALLER_CLIENT;
+        /* a client, or another node's layer that signed an assertion */
+        caller = ngx_api_led_caller_of(r, NGX_API_LED_CALLER_CLIENT);
         pllcf = NULL;
 
     } else {
@@ -298,6 +300,12 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
                       &ngx_api_led_caller_names[caller],
                       p - allowed, allowed);
 
+        if (ngx_api_led_problem_detail_public(r)) {
+            /* the layer rules stay in the error log */
+            return ngx_api_led_problem_finalize(r, NGX_HTTP_FORBIDDEN,
+                                                "layer_violation", "");
+        }
+
         return ngx_api_led_problem_finalize(r, NGX_HTTP_FORBIDDEN,
                                             "layer_violation",
                                             "the %V layer may not call this "
@@ -305,14 +313,55 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
                                             &ngx_api_led_caller_names[caller]);
     }
 
-    ngx_log_error(lcf->log_level, r->connection->log, 0,
-                  "api_led: layer violation: api \"%V\" called by a "
-                  "client, allowed callers: %*s",
-                  llcf->api.len ? &llcf->api : &none,
-                  p - allowed, allowed);
+    if (caller != NGX_API_LED_CALLER_CLIENT) {
+        ngx_log_error(lcf->log_level, r->connection->log, 0,
+                      "api_led: layer violation: api \"%V\" called by "
+                      "another node's api \"%V\" (layer %V), allowed "
+                      "callers: %*s",
+                      llcf->api.len ? &llcf->api : &none,
+                      ngx_api_led_caller_api(r),
+                      &ngx_api_led_caller_names[caller],
+                      p - allowed, allowed);
+
+    } else {
+        ngx_log_error(lcf->log_level, r->connection->log, 0,
+                      "api_led: layer violation: api \"%V\" called by a "
+                      "client, allowed callers: %*s",
+                      llcf->api.len ? &llcf->api : &none,
+                      p - allowed, allowed);
+    }
+
+    if (ngx_api_led_problem_detail_public(r)) {
+        return ngx_api_led_problem_refuse(r, NGX_HTTP_FORBIDDEN,
+                                          "layer_violation", "");
+    }
 
     return ngx_api_led_problem_refuse(r, NGX_HTTP_FORBIDDEN,
                                       "layer_violation",
                                       "the %V layer may not call this API",
                                       &ngx_api_led_caller_names[caller]);
+}
+
+
+/* api_led_callers of a location, for the layer check at nginx -t */
+
+ngx_uint_t
+ngx_api_led_layer_callers(void **loc_conf)
+{
+    ngx_api_led_layer_loc_conf_t  *lcf;
+
+    lcf = loc_conf[ngx_api_led_layer_module.ctx_index];
+
+    return lcf->callers;
+}
+
+
+ngx_uint_t
+ngx_api_led_layer_log_level(ngx_http_request_t *r)
+{
+    ngx_api_led_layer_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_layer_module);
+
+    return lcf->log_level;
 }

@@ -31,8 +31,15 @@ typedef struct {
 } ngx_api_led_problem_title_t;
 
 
+/* api_led_problem_detail; AUTO: public in layer=experience, else full */
+#define NGX_API_LED_DETAIL_AUTO    0
+#define NGX_API_LED_DETAIL_PUBLIC  1
+#define NGX_API_LED_DETAIL_FULL    2
+
+
 typedef struct {
     ngx_flag_t                   errors;
+    ngx_uint_t                   detail;
 } ngx_api_led_problem_loc_conf_t;
 
 
@@ -82,6 +89,8 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
     { "gone",                     "Gone", 410 },
     { "length_required",          "Length required", 411 },
     { "precondition_failed",      "Precondition failed", 412 },
+    { "unprocessable_content",    "Unprocessable content", 422 },
+    { "precondition_required",    "Precondition required", 428 },
     { "uri_too_long",             "URI too long", 414 },
     { "unsupported_media_type",   "Unsupported media type", 415 },
     { "range_not_satisfiable",    "Range not satisfiable", 416 },
@@ -90,6 +99,7 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
     { "service_unavailable",      "Service unavailable", 503 },
     { "http_version_not_supported", "HTTP version not supported", 505 },
     { "insufficient_storage",     "Insufficient storage", 507 },
+    { "request_rejected",         "Request rejected", 0 },
     { NULL, NULL, 0 }
 };
 
@@ -115,6 +125,13 @@ static ngx_int_t ngx_api_led_problem_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
 
+static ngx_conf_enum_t  ngx_api_led_problem_details[] = {
+    { ngx_string("public"), NGX_API_LED_DETAIL_PUBLIC },
+    { ngx_string("full"), NGX_API_LED_DETAIL_FULL },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_api_led_problem_commands[] = {
 
     { ngx_string("api_led_problem_errors"),
@@ -123,6 +140,13 @@ static ngx_command_t  ngx_api_led_problem_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_api_led_problem_loc_conf_t, errors),
       NULL },
+
+    { ngx_string("api_led_problem_detail"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_problem_loc_conf_t, detail),
+      &ngx_api_led_problem_details },
 
       ngx_null_command
 };
@@ -201,6 +225,7 @@ ngx_api_led_problem_create_loc_conf(ngx_conf_t *cf)
     }
 
     conf->errors = NGX_CONF_UNSET;
+    conf->detail = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -213,8 +238,34 @@ ngx_api_led_problem_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_api_led_problem_loc_conf_t  *conf = child;
 
     ngx_conf_merge_value(conf->errors, prev->errors, 1);
+    ngx_conf_merge_uint_value(conf->detail, prev->detail,
+                              NGX_API_LED_DETAIL_AUTO);
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Whether the problems of this request keep what names the inside (parts,
+ * internal URIs, layer rules) to the error log: api_led_problem_detail,
+ * by default public in Experience APIs, which face external consumers.
+ */
+
+ngx_uint_t
+ngx_api_led_problem_detail_public(ngx_http_request_t *r)
+{
+    ngx_api_led_loc_conf_t          *llcf;
+    ngx_api_led_problem_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_api_led_problem_module);
+
+    if (plcf->detail != NGX_API_LED_DETAIL_AUTO) {
+        return plcf->detail == NGX_API_LED_DETAIL_PUBLIC;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    return llcf->layer == NGX_API_LED_LAYER_EXPERIENCE;
 }
 
 

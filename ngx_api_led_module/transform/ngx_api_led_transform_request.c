@@ -23,8 +23,6 @@ static ngx_int_t ngx_api_led_transform_request(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_transform_read_doc(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_api_led_transform_loc_conf_t *conf,
     json_t **doc);
-static ngx_int_t ngx_api_led_transform_body_text(ngx_http_request_t *r,
-    size_t max, ngx_str_t *text);
 static ngx_int_t ngx_api_led_transform_write_body(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx,
     ngx_api_led_transform_loc_conf_t *conf, json_t *doc);
@@ -338,7 +336,7 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
     ngx_str_t                  text, *ct;
     ngx_api_led_json_arena_t  *prev;
 
-    rc = ngx_api_led_transform_body_text(r, conf->request_max_size, &text);
+    rc = ngx_api_led_body_text(r, conf->request_max_size, &text);
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;
@@ -403,99 +401,6 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
 
     return ngx_api_led_problem_finalize(r, NGX_HTTP_BAD_REQUEST,
                                         "invalid_json", "%s", err);
-}
-
-
-/*
- * The body in one piece: the buffer itself when it is one buffer in
- * memory, else a copy (a body buffered to a temporary file is read back,
- * as the proxy module does to send it; the file was just written).
- * NGX_DECLINED: larger than "max".
- */
-
-static ngx_int_t
-ngx_api_led_transform_body_text(ngx_http_request_t *r, size_t max,
-    ngx_str_t *text)
-{
-    u_char       *p;
-    off_t         size, len;
-    ssize_t       n;
-    ngx_buf_t    *b, *single;
-    ngx_uint_t    nbufs;
-    ngx_chain_t  *cl;
-
-    ngx_str_null(text);
-
-    if (r->request_body == NULL) {
-        return NGX_OK;
-    }
-
-    size = 0;
-    nbufs = 0;
-    single = NULL;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        len = ngx_buf_in_memory(b) ? b->last - b->pos
-                                   : (b->in_file ? b->file_last - b->file_pos
-                                                 : 0);
-        if (len) {
-            nbufs++;
-            single = b;
-            size += len;
-        }
-    }
-
-    if (size > (off_t) max) {
-        return NGX_DECLINED;
-    }
-
-    if (size == 0) {
-        return NGX_OK;
-    }
-
-    if (nbufs == 1 && ngx_buf_in_memory(single)) {
-        text->data = single->pos;
-        text->len = single->last - single->pos;
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, (size_t) size);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    text->data = p;
-    text->len = (size_t) size;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (ngx_buf_in_memory(b)) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
-            continue;
-        }
-
-        if (!b->in_file || b->file_last == b->file_pos) {
-            continue;
-        }
-
-        len = b->file_last - b->file_pos;
-
-        n = ngx_read_file(b->file, p, (size_t) len, b->file_pos);
-
-        if (n != (ssize_t) len) {
-            ngx_log_error(NGX_LOG_CRIT, r->connection->log, ngx_errno,
-                          "api_led: cannot read the request body from "
-                          "\"%V\"", &b->file->name);
-            return NGX_ERROR;
-        }
-
-        p += len;
-    }
-
-    return NGX_OK;
 }
 
 

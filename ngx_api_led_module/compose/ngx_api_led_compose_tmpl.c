@@ -1,0 +1,922 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Orchestration, the templates of a part: its URI and its body, compiled
+ * at configuration time into segments (text, nginx variables, regex
+ * captures, placeholders), and rendered for each call.
+ *
+ * A URI is text with $variables and {PART/pointer} placeholders.  A body
+ * is a JSON document in which a placeholder may stand for a value
+ * ({"id":{record/id}}) and nginx variables and placeholders may stand
+ * inside strings ("{record/first} {record/last}"); it is checked as JSON
+ * here, so that a template that is not JSON fails nginx -t.
+ */
+
+
+#include "ngx_api_led_compose.h"
+
+
+/* how a rendered value is copied into a URI or a body */
+#define NGX_API_LED_COPY_RAW           0
+#define NGX_API_LED_COPY_JSON_ESCAPE   1
+#define NGX_API_LED_COPY_URI_ESCAPE    2
+
+
+typedef struct {
+    ngx_str_t                         value;
+    ngx_uint_t                        copy;
+} ngx_api_led_compose_value_t;
+
+
+typedef struct {
+    ngx_conf_t                       *cf;
+    ngx_str_t                        *src;
+    ngx_str_t                        *part;      /* for messages */
+    ngx_array_t                      *segs;
+    u_char                           *p;
+    u_char                           *last;
+    u_char                           *text;      /* text not yet in a seg */
+    ngx_uint_t                        depth;
+} ngx_api_led_compose_json_tmpl_t;
+
+
+static ngx_api_led_compose_seg_t *ngx_api_led_compose_seg_add(
+    ngx_array_t *segs, ngx_uint_t type);
+static ngx_int_t ngx_api_led_compose_flush(ngx_array_t *segs, u_char *text,
+    u_char *p);
+static u_char *ngx_api_led_compose_is_placeholder(u_char *p, u_char *last);
+static u_char *ngx_api_led_compose_variable(ngx_conf_t *cf, ngx_str_t *src,
+    u_char *p, u_char *last, ngx_array_t *segs, ngx_uint_t in_args,
+    ngx_uint_t in_string);
+static u_char *ngx_api_led_compose_placeholder(ngx_conf_t *cf, u_char *p,
+    u_char *last, ngx_array_t *segs, ngx_uint_t in_args,
+    ngx_uint_t in_string, ngx_uint_t json);
+static ngx_int_t ngx_api_led_compose_json_value(
+    ngx_api_led_compose_json_tmpl_t *t);
+static ngx_int_t ngx_api_led_compose_json_string(
+    ngx_api_led_compose_json_tmpl_t *t, ngx_uint_t key);
+static ngx_int_t ngx_api_led_compose_json_number(
+    ngx_api_led_compose_json_tmpl_t *t);
+static ngx_int_t ngx_api_led_compose_json_error(
+    ngx_api_led_compose_json_tmpl_t *t, const char *what);
+static ngx_int_t ngx_api_led_compose_render_error(ngx_http_request_t *r,
+    ngx_api_led_compose_seg_t *seg, const char *what, ngx_str_t *err);
+
+
+#define ngx_api_led_tmpl_ws(t)                                                \
+    while (t->p < t->last && (*t->p == ' ' || *t->p == '\t'                  \
+                              || *t->p == '\r' || *t->p == '\n'))             \
+    {                                                                         \
+        t->p++;                                                               \
+    }
+
+
+/*
+ * A URI template: text, $variable / ${variable}, $N captures, and
+ * {PART} / {PART/json/pointer} placeholders.  A "{" that does not start
+ * a placeholder is text.
+ */
+
+ngx_int_t
+ngx_api_led_compose_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
+    ngx_array_t *segs)
+{
+    u_char      *p, *last, *text, *next;
+    ngx_uint_t   in_args;
+
+    p = src->data;
+    last = src->data + src->len;
+    text = p;
+    in_args = 0;
+
+    while (p < last) {
+
+        if (*p == '?') {
+            in_args = 1;
+            p++;
+            continue;
+        }
+
+        if (*p == '$' || ngx_api_led_compose_is_placeholder(p, last)) {
+
+            if (ngx_api_led_compose_flush(segs, text, p) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            if (*p == '$') {
+                next = ngx_api_led_compose_variable(cf, src, p, last, segs,
+                                                    in_args, 0);
+            } else {
+                next = ngx_api_led_compose_placeholder(cf, p, last, segs,
+                                                       in_args, 0, 0);
+            }
+
+            if (next == NULL) {
+                return NGX_ERROR;
+            }
+
+            p = next;
+            text = p;
+            continue;
+        }
+
+        p++;
+    }
+
+    return ngx_api_led_compose_flush(segs, text, p);
+}
+
+
+/*
+ * A body template: a JSON document (RFC 8259) where a placeholder may
+ * stand for any value and, inside strings, nginx variables and
+ * placeholders insert their text.  nginx variables outside strings are
+ * refused: their text is not JSON (write "$arg_n" and convert later).
+ */
+
+ngx_int_t
+ngx_api_led_compose_tmpl_json(ngx_conf_t *cf, ngx_str_t *src,
+    ngx_str_t *part, ngx_array_t *segs)
+{
+    ngx_api_led_compose_json_tmpl_t  t;
+
+    t.cf = cf;
+    t.src = src;
+    t.part = part;
+    t.segs = segs;
+    t.p = src->data;
+    t.last = src->data + src->len;
+    t.text = t.p;
+    t.depth = 0;
+
+    if (ngx_api_led_compose_json_value(&t) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_tmpl_ws((&t));
+
+    if (t.p != t.last) {
+        return ngx_api_led_compose_json_error(&t, "text after the document");
+    }
+
+    return ngx_api_led_compose_flush(segs, t.text, t.p);
+}
+
+
+static ngx_int_t
+ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
+{
+    u_char  *next;
+
+    ngx_api_led_tmpl_ws(t);
+
+    if (t->p >= t->last) {
+        return ngx_api_led_compose_json_error(t, "a value is missing");
+    }
+
+    switch (*t->p) {
+
+    case '{':
+        if (ngx_api_led_compose_is_placeholder(t->p, t->last)) {
+            if (ngx_api_led_compose_flush(t->segs, t->text, t->p) != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            next = ngx_api_led_compose_placeholder(t->cf, t->p, t->last,
+                                                   t->segs, 0, 0, 1);
+            if (next == NULL) {
+                return NGX_ERROR;
+            }
+
+            t->p = next;
+            t->text = next;
+            return NGX_OK;
+        }
+
+        if (++t->depth > NGX_API_LED_JSON_MAX_DEPTH) {
+            return ngx_api_led_compose_json_error(t, "nested too deep");
+        }
+
+        t->p++;
+        ngx_api_led_tmpl_ws(t);
+
+        if (t->p < t->last && *t->p == '}') {
+            t->p++;
+            t->depth--;
+            return NGX_OK;
+        }
+
+        for ( ;; ) {
+            ngx_api_led_tmpl_ws(t);
+
+            if (t->p >= t->last || *t->p != '"') {
+                return ngx_api_led_compose_json_error(t,
+                                            "a member name is expected");
+            }
+
+            if (ngx_api_led_compose_json_string(t, 1) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            ngx_api_led_tmpl_ws(t);
+
+            if (t->p >= t->last || *t->p != ':') {
+                return ngx_api_led_compose_json_error(t, "\":\" is expected");
+            }
+
+            t->p++;
+
+            if (ngx_api_led_compose_json_value(t) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            ngx_api_led_tmpl_ws(t);
+
+            if (t->p < t->last && *t->p == ',') {
+                t->p++;
+                continue;
+            }
+
+            if (t->p < t->last && *t->p == '}') {
+                t->p++;
+                t->depth--;
+                return NGX_OK;
+            }
+
+            return ngx_api_led_compose_json_error(t,
+                                                  "\",\" or \"}\" is expected");
+        }
+
+    case '[':
+        if (++t->depth > NGX_API_LED_JSON_MAX_DEPTH) {
+            return ngx_api_led_compose_json_error(t, "nested too deep");
+        }
+
+        t->p++;
+        ngx_api_led_tmpl_ws(t);
+
+        if (t->p < t->last && *t->p == ']') {
+            t->p++;
+            t->depth--;
+            return NGX_OK;
+        }
+
+        for ( ;; ) {
+            if (ngx_api_led_compose_json_value(t) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            ngx_api_led_tmpl_ws(t);
+
+            if (t->p < t->last && *t->p == ',') {
+                t->p++;
+                continue;
+            }
+
+            if (t->p < t->last && *t->p == ']') {
+                t->p++;
+                t->depth--;
+                return NGX_OK;
+            }
+
+            return ngx_api_led_compose_json_error(t,
+                                                  "\",\" or \"]\" is expected");
+        }
+
+    case '"':
+        return ngx_api_led_compose_json_string(t, 0);
+
+    case 't':
+    case 'f':
+    case 'n':
+        if ((size_t) (t->last - t->p) >= 4
+            && (ngx_strncmp(t->p, "true", 4) == 0
+                || ngx_strncmp(t->p, "null", 4) == 0))
+        {
+            t->p += 4;
+            return NGX_OK;
+        }
+
+        if ((size_t) (t->last - t->p) >= 5
+            && ngx_strncmp(t->p, "false", 5) == 0)
+        {
+            t->p += 5;
+            return NGX_OK;
+        }
+
+        return ngx_api_led_compose_json_error(t, "invalid literal");
+
+    case '$':
+        return ngx_api_led_compose_json_error(t,
+                   "an nginx variable outside a JSON string (write it "
+                   "inside quotes)");
+
+    default:
+        if (*t->p == '-' || (*t->p >= '0' && *t->p <= '9')) {
+            return ngx_api_led_compose_json_number(t);
+        }
+
+        return ngx_api_led_compose_json_error(t, "invalid value");
+    }
+}
+
+
+/*
+ * A string: escapes checked, no raw control characters; inside, $variables
+ * are JSON-escaped at run time and placeholders insert their value's text.
+ * A member name takes no substitutions.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_json_string(ngx_api_led_compose_json_tmpl_t *t,
+    ngx_uint_t key)
+{
+    u_char      *next;
+    ngx_uint_t   i;
+
+    t->p++;
+
+    while (t->p < t->last) {
+
+        switch (*t->p) {
+
+        case '"':
+            t->p++;
+            return NGX_OK;
+
+        case '\\':
+            if (t->p + 1 >= t->last) {
+                return ngx_api_led_compose_json_error(t, "unterminated string");
+            }
+
+            switch (t->p[1]) {
+
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+            case 'r': case 't':
+                t->p += 2;
+                continue;
+
+            case 'u':
+                for (i = 2; i < 6; i++) {
+                    if (t->p + i >= t->last || !isxdigit(t->p[i])) {
+                        return ngx_api_led_compose_json_error(t,
+                                                    "invalid \\u escape");
+                    }
+                }
+
+                t->p += 6;
+                continue;
+
+            default:
+                return ngx_api_led_compose_json_error(t, "invalid escape");
+            }
+
+        case '$':
+            if (key) {
+                return ngx_api_led_compose_json_error(t,
+                                        "a member name takes no variables");
+            }
+
+            if (ngx_api_led_compose_flush(t->segs, t->text, t->p) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            next = ngx_api_led_compose_variable(t->cf, t->src, t->p, t->last,
+                                                t->segs, 0, 1);
+            if (next == NULL) {
+                return NGX_ERROR;
+            }
+
+            t->p = next;
+            t->text = next;
+            continue;
+
+        case '{':
+            if (key || !ngx_api_led_compose_is_placeholder(t->p, t->last)) {
+                t->p++;
+                continue;
+            }
+
+            if (ngx_api_led_compose_flush(t->segs, t->text, t->p) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            next = ngx_api_led_compose_placeholder(t->cf, t->p, t->last,
+                                                   t->segs, 0, 1, 1);
+            if (next == NULL) {
+                return NGX_ERROR;
+            }
+
+            t->p = next;
+            t->text = next;
+            continue;
+
+        default:
+            if (*t->p < 0x20) {
+                return ngx_api_led_compose_json_error(t,
+                                    "a control character in a string");
+            }
+
+            t->p++;
+        }
+    }
+
+    return ngx_api_led_compose_json_error(t, "unterminated string");
+}
+
+
+static ngx_int_t
+ngx_api_led_compose_json_number(ngx_api_led_compose_json_tmpl_t *t)
+{
+    u_char  *p, *last;
+
+    p = t->p;
+    last = t->last;
+
+    if (*p == '-') {
+        p++;
+    }
+
+    if (p >= last || !(*p >= '0' && *p <= '9')) {
+        return ngx_api_led_compose_json_error(t, "invalid number");
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else {
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < last && *p == '.') {
+        p++;
+
+        if (p >= last || !(*p >= '0' && *p <= '9')) {
+            t->p = p;
+            return ngx_api_led_compose_json_error(t, "invalid number");
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < last && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < last && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p >= last || !(*p >= '0' && *p <= '9')) {
+            t->p = p;
+            return ngx_api_led_compose_json_error(t, "invalid number");
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    t->p = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_compose_json_error(ngx_api_led_compose_json_tmpl_t *t,
+    const char *what)
+{
+    size_t  at, len;
+
+    at = t->p - t->src->data;
+    len = ngx_min((size_t) (t->last - t->p), 16);
+
+    ngx_conf_log_error(NGX_LOG_EMERG, t->cf, 0,
+                       "the body of part \"%V\" is not JSON: %s at "
+                       "character %uz (\"%*s\")", t->part, what, at + 1,
+                       len, t->p);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_api_led_compose_seg_t *
+ngx_api_led_compose_seg_add(ngx_array_t *segs, ngx_uint_t type)
+{
+    ngx_api_led_compose_seg_t  *seg;
+
+    seg = ngx_array_push(segs);
+    if (seg == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(seg, sizeof(ngx_api_led_compose_seg_t));
+    seg->type = type;
+
+    return seg;
+}
+
+
+/* the text from "text" to "p" becomes a segment */
+
+static ngx_int_t
+ngx_api_led_compose_flush(ngx_array_t *segs, u_char *text, u_char *p)
+{
+    ngx_api_led_compose_seg_t  *seg;
+
+    if (p == text) {
+        return NGX_OK;
+    }
+
+    seg = ngx_api_led_compose_seg_add(segs, NGX_API_LED_SEG_TEXT);
+    if (seg == NULL) {
+        return NGX_ERROR;
+    }
+
+    seg->text.data = text;
+    seg->text.len = p - text;
+
+    return NGX_OK;
+}
+
+
+/*
+ * "{name}" or "{name/...}", the name a part name (letters, digits, "_",
+ * "-", starting with a letter or "_"): the end of the placeholder's name,
+ * else NULL (JSON's own brace, or text).
+ */
+
+static u_char *
+ngx_api_led_compose_is_placeholder(u_char *p, u_char *last)
+{
+    u_char  *q;
+
+    if (*p != '{' || p + 1 >= last || !(isalpha(p[1]) || p[1] == '_')) {
+        return NULL;
+    }
+
+    for (q = p + 1; q < last && (isalnum(*q) || *q == '_' || *q == '-'); q++)
+    {
+        /* void */
+    }
+
+    if (q >= last || (*q != '/' && *q != '}')) {
+        return NULL;
+    }
+
+    return q;
+}
+
+
+/* $name, ${name} or $N at "p"; returns what follows it */
+
+static u_char *
+ngx_api_led_compose_variable(ngx_conf_t *cf, ngx_str_t *src, u_char *p,
+    u_char *last, ngx_array_t *segs, ngx_uint_t in_args, ngx_uint_t in_string)
+{
+    ngx_int_t                   index;
+    ngx_str_t                   name;
+    ngx_uint_t                  braced;
+    ngx_api_led_compose_seg_t  *seg;
+
+    p++;
+    braced = 0;
+
+    if (p < last && *p == '{') {
+        braced = 1;
+        p++;
+    }
+
+    name.data = p;
+
+    while (p < last && (isalnum(*p) || *p == '_')) {
+        p++;
+    }
+
+    name.len = p - name.data;
+
+    if (braced) {
+        if (p >= last || *p != '}') {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "the closing bracket in \"%V\" "
+                               "variable is missing", &name);
+            return NULL;
+        }
+
+        p++;
+    }
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid variable name in \"%V\"", src);
+        return NULL;
+    }
+
+    seg = ngx_api_led_compose_seg_add(segs, NGX_API_LED_SEG_VAR);
+    if (seg == NULL) {
+        return NULL;
+    }
+
+    seg->in_args = in_args;
+    seg->in_string = in_string;
+
+    index = ngx_atoi(name.data, name.len);
+
+    if (index != NGX_ERROR && name.len == 1) {
+        seg->type = NGX_API_LED_SEG_CAPTURE;
+        seg->index = index;
+        return p;
+    }
+
+    index = ngx_http_get_variable_index(cf, &name);
+    if (index == NGX_ERROR) {
+        return NULL;
+    }
+
+    seg->index = index;
+
+    return p;
+}
+
+
+/*
+ * {PART} or {PART/json/pointer} at "p"; returns what follows it.  In a
+ * JSON body the pointer holds no quote, backslash or control character,
+ * so that a placeholder never spans the end of a string.
+ */
+
+static u_char *
+ngx_api_led_compose_placeholder(ngx_conf_t *cf, u_char *p, u_char *last,
+    ngx_array_t *segs, ngx_uint_t in_args, ngx_uint_t in_string,
+    ngx_uint_t json)
+{
+    char                       *err;
+    u_char                     *q;
+    ngx_str_t                   ptr;
+    ngx_api_led_compose_seg_t  *seg;
+
+    q = ngx_api_led_compose_is_placeholder(p, last);
+
+    seg = ngx_api_led_compose_seg_add(segs, NGX_API_LED_SEG_PLACEHOLDER);
+    if (seg == NULL) {
+        return NULL;
+    }
+
+    seg->part_name.data = p + 1;
+    seg->part_name.len = q - (p + 1);
+    seg->in_args = in_args;
+    seg->in_string = in_string;
+
+    ptr.data = q;
+
+    while (q < last && *q != '}') {
+        if (json && (*q == '"' || *q == '\\' || *q < 0x20)) {
+            break;
+        }
+
+        q++;
+    }
+
+    if (q >= last || *q != '}') {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unterminated placeholder \"%*s\"",
+                           (size_t) (last - p), p);
+        return NULL;
+    }
+
+    ptr.len = q - ptr.data;
+
+    seg->text.data = p;
+    seg->text.len = q + 1 - p;
+
+    err = ngx_api_led_json_path_parse(cf->pool, &ptr, &seg->path);
+    if (err) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid JSON Pointer \"%V\" in \"%V\": %s",
+                           &ptr, &seg->text, err);
+        return NULL;
+    }
+
+    return q + 1;
+}
+
+
+/*
+ * Renders a URI or body template in the composition's request: nginx
+ * variables and captures, and placeholders from finished parts, the
+ * client's body ({request}) and the element of a foreach call ({item}).
+ * In a body, variables are JSON-escaped (they stand inside strings), a
+ * placeholder is a JSON value, or inside a string its value's text,
+ * escaped; in a URI, a placeholder must be a scalar and is
+ * percent-encoded, and in the path it may not hold a "/".
+ */
+
+ngx_int_t
+ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
+    ngx_uint_t body, json_t *item, ngx_str_t *out, ngx_str_t *err)
+{
+    u_char                       *p;
+    size_t                        len;
+    json_t                       *doc, *v;
+    ngx_uint_t                    i, k;
+    ngx_http_request_t           *r;
+    ngx_api_led_compose_seg_t    *seg;
+    ngx_http_variable_value_t    *vv;
+    ngx_api_led_compose_value_t  *val;
+
+    r = cmp->request;
+    seg = segs->elts;
+
+    val = ngx_palloc(r->pool,
+                     segs->nelts * sizeof(ngx_api_led_compose_value_t));
+    if (val == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = 0;
+
+    for (i = 0; i < segs->nelts; i++) {
+        val[i].copy = NGX_API_LED_COPY_RAW;
+
+        switch (seg[i].type) {
+
+        case NGX_API_LED_SEG_TEXT:
+            val[i].value = seg[i].text;
+            break;
+
+        case NGX_API_LED_SEG_VAR:
+            vv = ngx_http_get_indexed_variable(r, seg[i].index);
+
+            if (vv == NULL || vv->not_found) {
+                ngx_str_null(&val[i].value);
+
+            } else {
+                val[i].value.data = vv->data;
+                val[i].value.len = vv->len;
+            }
+
+            if (body) {
+                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+            }
+
+            break;
+
+        case NGX_API_LED_SEG_CAPTURE:
+            k = 2 * seg[i].index;
+
+            if (r->captures && k + 1 < r->ncaptures) {
+                val[i].value.data = r->captures_data + r->captures[k];
+                val[i].value.len = r->captures[k + 1] - r->captures[k];
+
+            } else {
+                ngx_str_null(&val[i].value);
+            }
+
+            if (body) {
+                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+            }
+
+            break;
+
+        default: /* NGX_API_LED_SEG_PLACEHOLDER */
+
+            switch (seg[i].index) {
+
+            case NGX_API_LED_COMPOSE_REQUEST:
+                doc = cmp->request_json;
+                break;
+
+            case NGX_API_LED_COMPOSE_ITEM:
+                doc = item;
+                break;
+
+            default:
+                doc = cmp->parts[seg[i].index].json;
+            }
+
+            v = doc ? ngx_api_led_json_get(doc, &seg[i].path) : NULL;
+
+            if (v == NULL) {
+                return ngx_api_led_compose_render_error(r, &seg[i],
+                                                        " not found", err);
+            }
+
+            if (json_is_string(v) && (!body || seg[i].in_string)) {
+                val[i].value.data = (u_char *) json_string_value(v);
+                val[i].value.len = json_string_length(v);
+
+                if (body) {
+                    val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+                    break;
+                }
+
+                if (!seg[i].in_args
+                    && (val[i].value.len == 0
+                        || ngx_strlchr(val[i].value.data,
+                                       val[i].value.data + val[i].value.len,
+                                       '/')))
+                {
+                    return ngx_api_led_compose_render_error(r, &seg[i],
+                                                " is not a URI value", err);
+                }
+
+                val[i].copy = NGX_API_LED_COPY_URI_ESCAPE;
+                break;
+            }
+
+            if (!body && (json_is_object(v) || json_is_array(v))) {
+                return ngx_api_led_compose_render_error(r, &seg[i],
+                                                " is not a URI value", err);
+            }
+
+            if (ngx_api_led_json_dump(r->pool, v, 64, &val[i].value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (body && seg[i].in_string) {
+                /* a number, literal, object or array as text */
+                val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+            }
+        }
+
+        switch (val[i].copy) {
+
+        case NGX_API_LED_COPY_JSON_ESCAPE:
+            len += val[i].value.len
+                   + ngx_escape_json(NULL, val[i].value.data,
+                                     val[i].value.len);
+            break;
+
+        case NGX_API_LED_COPY_URI_ESCAPE:
+            len += val[i].value.len
+                   + 2 * ngx_escape_uri(NULL, val[i].value.data,
+                                        val[i].value.len,
+                                        NGX_ESCAPE_URI_COMPONENT);
+            break;
+
+        default:
+            len += val[i].value.len;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL && len) {
+        return NGX_ERROR;
+    }
+
+    out->data = p;
+
+    for (i = 0; i < segs->nelts; i++) {
+
+        switch (val[i].copy) {
+
+        case NGX_API_LED_COPY_JSON_ESCAPE:
+            p = (u_char *) ngx_escape_json(p, val[i].value.data,
+                                           val[i].value.len);
+            break;
+
+        case NGX_API_LED_COPY_URI_ESCAPE:
+            p = (u_char *) ngx_escape_uri(p, val[i].value.data,
+                                          val[i].value.len,
+                                          NGX_ESCAPE_URI_COMPONENT);
+            break;
+
+        default:
+            p = ngx_cpymem(p, val[i].value.data, val[i].value.len);
+        }
+    }
+
+    out->len = p - out->data;
+
+    return NGX_OK;
+}
+
+
+/* "{record/id} not found": why a call does not run, NUL-terminated */
+
+static ngx_int_t
+ngx_api_led_compose_render_error(ngx_http_request_t *r,
+    ngx_api_led_compose_seg_t *seg, const char *what, ngx_str_t *err)
+{
+    size_t  len;
+
+    len = ngx_strlen(what);
+
+    err->data = ngx_pnalloc(r->pool, seg->text.len + len + 1);
+    if (err->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    err->len = ngx_sprintf(err->data, "%V%s%Z", &seg->text, what)
+               - err->data - 1;
+
+    return NGX_DECLINED;
+}
