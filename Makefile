@@ -4,6 +4,9 @@
 #   make test         install what is missing, build, start a private Redis,
 #                     run the Test::Nginx suite
 #   make test-valgrind  the same with nginx under valgrind memcheck
+#   make test-asan    the same with an ASan+UBSan build of the module
+#                     (build-asan/, clang) preloaded into nginx
+#   make nginx-tests  nginx's own test suite without and with the module
 #   make demo         install what is missing, build, start the demo gateway
 #                     on 127.0.0.1:8080 (its ports: 8080 to 8099)
 #   make demo PORT=N  the same on N (its ports: N to N+19)
@@ -19,6 +22,20 @@ BUILD      ?= $(CURDIR)/build
 CC_OPT     ?= -g -O2 -Wall -Wextra -Wno-unused-parameter -Werror
 TESTS_ARGS ?= -r t/
 
+# make test-asan: the module built apart, with AddressSanitizer and UBSan;
+# ASAN_RECOVER=1: UBSan findings do not stop nginx (all of a run listed)
+ASAN_RECOVER ?=
+ASAN_BUILD  ?= $(CURDIR)/build-asan$(if $(ASAN_RECOVER),-recover)
+ASAN_CC     ?= $(if $(shell command -v clang),clang,gcc)
+ASAN_CC_OPT ?= -g -O1 -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -Wall -Wextra -Wno-unused-parameter -Werror \
+               $(if $(findstring clang,$(ASAN_CC)), \
+                   -fsanitize-ignorelist=$(CURDIR)/tools/asan.ignorelist, \
+                   --param asan-globals=0) \
+               $(if $(ASAN_RECOVER),-fsanitize-recover=undefined)
+ASAN_RECOVER_ENV := UBSAN_OPTIONS=halt_on_error=0,abort_on_error=0
+
 SHELL      := /bin/bash
 
 MODULE     := $(BUILD)/objs/ngx_api_led_module.so
@@ -31,6 +48,7 @@ $(shell mkdir -p $(BUILD) && (echo '$(SRCS) $(NGINX_SRC)' \
     > $(BUILD)/srcs.list))
 
 .PHONY: all build test test-valgrind demo demo-stop bench soak clean deps
+.PHONY: test-asan nginx-tests
 
 all: build
 
@@ -61,6 +79,16 @@ test-valgrind: deps
 	TEST_NGINX_USE_VALGRIND=1 NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) \
 	    t/run $(TESTS_ARGS)
 
+# the CC of the environment reaches nginx's configure
+test-asan:
+	CC=$(ASAN_CC) $(MAKE) BUILD=$(ASAN_BUILD) CC_OPT="$(ASAN_CC_OPT)" build
+	$(if $(ASAN_RECOVER),$(ASAN_RECOVER_ENV)) NGINX_BIN=$(NGINX_BIN) \
+	    MODULE=$(ASAN_BUILD)/objs/ngx_api_led_module.so \
+	    tools/test-asan.sh $(TESTS_ARGS)
+
+nginx-tests: build
+	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) tools/nginx-tests.sh
+
 deps:
 	./demo/deps
 
@@ -86,4 +114,4 @@ soak: deps
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) bench/soak.sh
 
 clean:
-	rm -rf $(BUILD) t/servroot*
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CURDIR)/build-asan-recover t/servroot*
