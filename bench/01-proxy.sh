@@ -1,14 +1,22 @@
-# Baseline sanity: plain proxying vs. the same location marked as an API
-# (correlation id generated, forwarded and returned).
+# Baseline sanity: plain nginx without the module; a location without
+# module directives in an nginx where the module is loaded and used by
+# another location (it must cost nothing: same speed as plain nginx); the
+# same location marked as an API (correlation id generated, forwarded and
+# returned).
 . "$(dirname "$0")/lib.sh"
 
+proxy='proxy_pass http://bench_upstream; proxy_http_version 1.1; proxy_set_header Connection "";'
+
 bench_init
-bench_nginx gw '
-    location /plain { proxy_pass http://bench_upstream; proxy_http_version 1.1; proxy_set_header Connection ""; }
-    location /api   { api_led_api orders layer=experience;
-                      proxy_pass http://bench_upstream; proxy_http_version 1.1; proxy_set_header Connection ""; }'
-bench_variant plain gw /plain
-bench_variant api   gw /api
+bench_nginx_without_module nginx "
+    location /plain { $proxy }"
+bench_nginx gw "
+    location /plain { $proxy }
+    location /api   { api_led_api orders layer=experience; $proxy }"
+bench_variant nginx nginx /plain
+bench_variant plain gw    /plain
+bench_variant api   gw    /api
+bench_check nginx 200
 bench_check plain 200
 bench_check api 200
-bench_run plain
+bench_run nginx

@@ -215,3 +215,89 @@ qr/invalid api name "bad name".* in \S+nginx\.conf:\d+/
 --- must_die
 --- error_log eval
 qr/"api_led_api" directive is duplicate in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 13: a location without module directives costs nothing: no request state, no correlation id, even when another location is an API
+--- config
+    location /api {
+        api_led_api orders;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /t {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "upstream saw [$http_x_correlation_id]\n";
+    }
+--- request
+GET /t
+--- response_body
+upstream saw []
+--- response_headers
+!X-Correlation-ID
+--- no_error_log
+api_led: request state created
+api_led: correlation id
+[error]
+
+
+
+=== TEST 14: an API location makes the state and the correlation id (the debug lines TEST 13 looks for)
+--- config
+    location /api {
+        api_led_api orders;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "upstream saw [$http_x_correlation_id]\n";
+    }
+--- request
+GET /api
+--- response_body_like
+^upstream saw \[[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\]$
+--- error_log
+api_led: request state created
+api_led: correlation id
+
+
+
+=== TEST 15: a policy outside an API location makes the request state, but no correlation id nobody reads
+--- config
+    location /t {
+        api_led_rate_limit 100r/s;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "upstream saw [$http_x_correlation_id]\n";
+    }
+--- request
+GET /t
+--- response_body
+upstream saw []
+--- response_headers
+!X-Correlation-ID
+RateLimit-Limit: 100
+--- error_log
+api_led: request state created
+--- no_error_log
+api_led: correlation id
+[error]
+
+
+
+=== TEST 16: $api_led_correlation_id read in a location without module directives makes one
+--- config
+    location /t {
+        add_header X-Cid $api_led_correlation_id;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_headers_like
+X-Cid: ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$
+--- error_log
+api_led: correlation id

@@ -385,3 +385,21 @@ api_led: JWT authentication without keys: set api_led_jwt_keys or api_led_jwt_ke
 [::bearer($::OK), ::bearer($::OK)]
 --- response_body eval
 ["ok alice \n", "ok alice Bearer $::OK\n"]
+
+
+
+
+=== TEST 22: token texts go through the module's one JSON grammar: nested deeper than 64 levels is refused like any invalid payload
+--- config eval
+::loc('')
+--- request eval
+[("GET /t") x 3]
+--- more_headers eval
+[::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 70) . (']' x 70) . '}')),
+ ::bearer(::signed('{"alg":"ES256","x":' . ('[' x 70) . (']' x 70) . '}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 60) . (']' x 60) . '}'))]
+--- error_code eval
+[401, 401, 200]
+--- response_body_like eval
+[::detail("the token payload is not a JSON object"),
+ ::detail("the token header is not JSON"), "^ok alice"]

@@ -420,3 +420,52 @@ GET /t
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 19: a failed part's problem lends its detail only when it is JSON of the module's one grammar (nested at most 64 levels)
+--- config
+    location /t {
+        api_led_compose {
+            flat /sys/flat optional;
+            deep /sys/deep;
+        }
+    }
+    location /sys/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+    }
+    location /backend/flat {
+        default_type application/problem+json;
+        return 503 '{"detail":"flat detail"}';
+    }
+    location /backend/deep {
+        default_type application/problem+json;
+        return 503 '{"detail":"deep detail","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}';
+    }
+--- request
+GET /t
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: deep \(503\)"
+
+
+
+=== TEST 20: ... and the same problem, 64 levels deep, lends it (TEST 19 can fail)
+--- config
+    location /t {
+        api_led_compose {
+            deep /sys/deep;
+        }
+    }
+    location /sys/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+    }
+    location /backend/deep {
+        default_type application/problem+json;
+        return 503 '{"detail":"deep detail","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}';
+    }
+--- request
+GET /t
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: deep \(503, deep detail\)"

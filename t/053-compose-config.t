@@ -273,3 +273,17 @@ qr/invalid JSON Pointer "\/x~2y" in "\{a\/x~2y\}": has "~" not followed by "0" o
 --- must_die
 --- error_log eval
 qr/unknown caller "backend", must be "experience", "process", "system", "client" or "any" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 21: a content handler set after the composition in one location (the block's file and line)
+--- config
+    location /t {
+        api_led_compose {
+            a /sys/a;
+        }
+        proxy_pass http://127.0.0.1:1;
+    }
+--- must_die
+--- error_log eval
+qr/"api_led_compose" directive conflicts with another content handler of the location in \S+nginx\.conf:\d+/

@@ -227,6 +227,11 @@ ngx_api_led_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->auth) {
+        /* the access step runs where authentication applies, only */
+        ngx_api_led_use_step(cf, NGX_API_LED_STEP_AUTH);
+    }
+
     if (ngx_api_led_auth_describe(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }

@@ -39,10 +39,10 @@ ngx_api_led_consumers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_consumer_main_conf_t *mcf = conf;
 
-    json_t        *root;
-    ngx_int_t      rc;
-    ngx_str_t     *value;
-    json_error_t   err;
+    u_char      err[NGX_API_LED_JSON_ERRLEN];
+    json_t     *root;
+    ngx_int_t   rc;
+    ngx_str_t  *value;
 
     if (mcf->file.len) {
         return "is duplicate";
@@ -60,17 +60,13 @@ ngx_api_led_consumers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    root = json_load_file((char *) mcf->file.data, JSON_REJECT_DUPLICATES,
-                          &err);
+    rc = ngx_api_led_json_read_file(cf, &mcf->file,
+                                    NGX_API_LED_JSON_UNIQUE
+                                    |NGX_API_LED_JSON_LINES,
+                                    &root, err, sizeof(err));
 
-    if (root == NULL) {
-        if (err.line > 0) {
-            ngx_api_led_consumers_error(cf, mcf, "line %d, column %d: %s",
-                                        err.line, err.column, err.text);
-        } else {
-            ngx_api_led_consumers_error(cf, mcf, "%s", err.text);
-        }
-
+    if (rc != NGX_OK) {
+        ngx_api_led_consumers_error(cf, mcf, "%s", err);
         return NGX_CONF_ERROR;
     }
 
@@ -362,7 +358,6 @@ ngx_api_led_consumer_load(ngx_conf_t *cf,
     ngx_api_led_consumer_main_conf_t *mcf, json_t *obj, ngx_uint_t n,
     ngx_api_led_consumer_t *consumer)
 {
-    char          *text;
     json_t        *value, *keys, *id;
     ngx_int_t      rc;
     ngx_str_t      plan;
@@ -487,21 +482,10 @@ ngx_api_led_consumer_load(ngx_conf_t *cf,
                     return NGX_ERROR;
                 }
 
-            } else {
-                text = json_dumps(field, JSON_ENCODE_ANY|JSON_COMPACT);
-                if (text == NULL) {
-                    return NGX_ERROR;
-                }
-
-                kv->value.len = ngx_strlen(text);
-                kv->value.data = ngx_pstrdup(cf->pool, &(ngx_str_t) {
-                                                 kv->value.len,
-                                                 (u_char *) text });
-                free(text);
-
-                if (kv->value.data == NULL) {
-                    return NGX_ERROR;
-                }
+            } else if (ngx_api_led_json_dump(cf->pool, field, 64, &kv->value)
+                       != NGX_OK)
+            {
+                return NGX_ERROR;
             }
 
             if (!ngx_api_led_text_is_safe(&kv->value)) {

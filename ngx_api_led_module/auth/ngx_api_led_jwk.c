@@ -344,18 +344,23 @@ static ngx_int_t
 ngx_api_led_jwks_parse_json(ngx_api_led_jwks_t *jwks, u_char *data,
     size_t len, ngx_uint_t strict, ngx_log_t *log, u_char *err)
 {
+    u_char             text[NGX_API_LED_JSON_ERRLEN];
     size_t             i, n;
     json_t            *root, *keys, *obj;
     ngx_int_t          rc;
-    json_error_t       error;
     ngx_api_led_jwk_t  key;
 
-    root = json_loadb((char *) data, len, JSON_REJECT_DUPLICATES, &error);
-    if (root == NULL) {
-        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
-                         "invalid JSON: %V at line %d",
-                         ngx_api_led_log_cstr(jwks->pool, error.text),
-                         error.line);
+    rc = ngx_api_led_json_parse(data, len, NGX_API_LED_JSON_UNIQUE, &root,
+                                text, sizeof(text));
+
+    if (rc == NGX_ERROR) {
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "out of memory");
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "invalid JSON: %V",
+                         ngx_api_led_log_cstr(jwks->pool, (char *) text));
         return NGX_ERROR;
     }
 

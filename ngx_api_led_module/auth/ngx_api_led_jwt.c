@@ -25,7 +25,8 @@ static ngx_int_t ngx_api_led_jwt_describe(ngx_conf_t *cf,
     ngx_api_led_jwt_loc_conf_t *conf);
 static char *ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static void ngx_api_led_jwt_cache_cleanup(void *data);
+static ngx_int_t ngx_api_led_jwt_init_process(ngx_cycle_t *cycle);
+static void ngx_api_led_jwt_exit_process(ngx_cycle_t *cycle);
 
 static char *ngx_api_led_jwt_keys(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -166,10 +167,10 @@ ngx_module_t  ngx_api_led_jwt_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_api_led_jwt_init_process,          /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_api_led_jwt_exit_process,          /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -211,7 +212,6 @@ ngx_api_led_jwt_add_variables(ngx_conf_t *cf)
 static void *
 ngx_api_led_jwt_create_main_conf(ngx_conf_t *cf)
 {
-    ngx_pool_cleanup_t           *cln;
     ngx_api_led_jwt_main_conf_t  *jmcf;
 
     jmcf = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_jwt_main_conf_t));
@@ -233,17 +233,7 @@ ngx_api_led_jwt_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    jmcf->cache.size = NGX_CONF_UNSET_UINT;
-
-    /* each process frees the cache entries it made with the cycle */
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_api_led_jwt_cache_cleanup;
-    cln->data = &jmcf->cache;
+    jmcf->cache_size = NGX_CONF_UNSET_UINT;
 
     return jmcf;
 }
@@ -254,18 +244,33 @@ ngx_api_led_jwt_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_api_led_jwt_main_conf_t *jmcf = conf;
 
-    ngx_conf_init_uint_value(jmcf->cache.size, 0);
-
-    ngx_api_led_jwt_cache_init(&jmcf->cache);
+    ngx_conf_init_uint_value(jmcf->cache_size, 0);
 
     return NGX_CONF_OK;
 }
 
 
-static void
-ngx_api_led_jwt_cache_cleanup(void *data)
+/* the cache and the remote key sets are each worker's own */
+
+static ngx_int_t
+ngx_api_led_jwt_init_process(ngx_cycle_t *cycle)
 {
-    ngx_api_led_jwt_cache_free(data);
+    ngx_api_led_jwt_main_conf_t  *jmcf;
+
+    jmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_api_led_jwt_module);
+
+    if (jmcf == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_api_led_jwt_worker_init(cycle, jmcf);
+}
+
+
+static void
+ngx_api_led_jwt_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_api_led_jwt_worker_exit();
 }
 
 
@@ -1041,14 +1046,14 @@ ngx_api_led_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_int_t   n;
     ngx_str_t  *value;
 
-    if (jmcf->cache.size != NGX_CONF_UNSET_UINT) {
+    if (jmcf->cache_size != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
     if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
-        jmcf->cache.size = 0;
+        jmcf->cache_size = 0;
         return NGX_CONF_OK;
     }
 
@@ -1060,7 +1065,7 @@ ngx_api_led_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    jmcf->cache.size = n;
+    jmcf->cache_size = n;
 
     return NGX_CONF_OK;
 }

@@ -98,21 +98,15 @@ typedef struct ngx_api_led_jwt_fetch_s  ngx_api_led_jwt_fetch_t;
 /*
  * A remote key set (api_led_jwt_keys_uri): fetched by a subrequest to a
  * location, kept per worker.  The configuration holds one per distinct
- * URI; the runtime fields are per worker process (after fork each worker
- * has its own copy), never per request.
+ * URI and nothing else; what a worker fetched is in its own state
+ * (ngx_api_led_jwt_keys.c), at the index of the remote.
  */
 typedef struct {
     ngx_str_t                    uri;
     ngx_str_t                    args;
     time_t                       valid;
     time_t                       kid_refetch;
-
-    ngx_api_led_jwks_t          *keys;        /* NULL until fetched */
-    time_t                       fetched;     /* when keys were (re)fetched */
-    time_t                       failed;      /* last failed fetch, 0 none */
-    time_t                       kid_fetched; /* last unknown-kid refetch */
-    ngx_api_led_jwt_fetch_t     *fetch;       /* fetch in flight, or NULL */
-    ngx_queue_t                  waiters;
+    ngx_uint_t                   index;       /* in jmcf->remotes */
 } ngx_api_led_jwt_remote_t;
 
 
@@ -147,7 +141,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_api_led_jwt_cache_t      cache;
+    ngx_uint_t                   cache_size;  /* tokens a worker keeps */
     ngx_array_t                  remotes;     /* ngx_api_led_jwt_remote_t * */
     ngx_array_t                  keysets;     /* ngx_api_led_jwt_keyset_t */
 } ngx_api_led_jwt_main_conf_t;
@@ -255,6 +249,15 @@ ngx_int_t ngx_api_led_jwk_verify(ngx_api_led_jwk_t *key, ngx_uint_t alg,
 ngx_int_t ngx_api_led_jwt_sha256(u_char *data, size_t len, u_char *digest);
 
 
+/* ngx_api_led_jwt_keys.c: the worker's state (init_process, exit_process) */
+
+ngx_int_t ngx_api_led_jwt_worker_init(ngx_cycle_t *cycle,
+    ngx_api_led_jwt_main_conf_t *jmcf);
+void ngx_api_led_jwt_worker_exit(void);
+/* NULL: no cache */
+ngx_api_led_jwt_cache_t *ngx_api_led_jwt_worker_cache(void);
+
+
 /* ngx_api_led_jwt_keys.c: the verified-token cache */
 
 void ngx_api_led_jwt_cache_init(ngx_api_led_jwt_cache_t *cache);
@@ -279,6 +282,9 @@ ngx_api_led_jwt_remote_t *ngx_api_led_jwt_remote_add(ngx_conf_t *cf,
 ngx_int_t ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
     ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
     ngx_uint_t need);
+/* the keys this worker has for the remote key set, NULL if none yet */
+ngx_api_led_jwks_t *ngx_api_led_jwt_remote_jwks(
+    ngx_api_led_jwt_remote_t *remote);
 
 
 #endif /* _NGX_API_LED_JWT_H_INCLUDED_ */

@@ -360,7 +360,7 @@ ngx_api_led_jwt_pointer_get(json_t *root, ngx_array_t *pointer)
 /*
  * A claim as text: a string as it is (JSON-escaped if it holds control
  * characters, so a claim can never split a header), anything else as
- * compact JSON.  jansson does not escape DEL (0x7f): it becomes "\u007f"
+ * compact JSON.  JSON leaves DEL (0x7f) unescaped: it becomes "\u007f"
  * here, so that no control character reaches a header.
  */
 
@@ -387,28 +387,15 @@ ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
         }
     }
 
-    len = json_dumpb(v, NULL, 0, JSON_COMPACT|JSON_ENCODE_ANY);
-    if (len == 0) {
+    if (ngx_api_led_json_dump(pool, v, 64, out) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (json_dumpb(v, (char *) p, len, JSON_COMPACT|JSON_ENCODE_ANY) != len) {
-        return NGX_ERROR;
-    }
-
-    if (json_is_string(v) && len >= 2) {
+    if (json_is_string(v) && out->len >= 2) {
         /* the escaped string without its quotes */
-        p++;
-        len -= 2;
+        out->data++;
+        out->len -= 2;
     }
-
-    out->data = p;
-    out->len = len;
 
     return ngx_api_led_jwt_escape_del(pool, out);
 }

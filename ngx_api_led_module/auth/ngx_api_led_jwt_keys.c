@@ -4,7 +4,10 @@
  *
  * Per-worker state of the JWT concern: the verified-token cache and the
  * remote key sets (api_led_jwt_keys_uri), fetched by a subrequest to a
- * location the user defines, without blocking the worker.
+ * location the user defines, without blocking the worker.  The
+ * configuration only names the remote key sets; what a worker fetched,
+ * when, and who waits for it is in the worker's struct, made at
+ * init_process.
  */
 
 
@@ -18,17 +21,38 @@
 #define NGX_API_LED_JWT_WAIT_TIMEOUT  30000
 
 
+/* a remote key set as this worker has it */
+typedef struct {
+    ngx_api_led_jwt_remote_t    *remote;      /* its configuration */
+    ngx_api_led_jwks_t          *keys;        /* NULL until fetched */
+    time_t                       fetched;     /* when keys were (re)fetched */
+    time_t                       failed;      /* last failed fetch, 0 none */
+    time_t                       kid_fetched; /* last unknown-kid refetch */
+    ngx_api_led_jwt_fetch_t     *fetch;       /* fetch in flight, or NULL */
+    ngx_queue_t                  waiters;
+} ngx_api_led_jwt_remote_state_t;
+
+
+/* the worker's state of the JWT concern */
+typedef struct {
+    ngx_api_led_jwt_cache_t          cache;
+    ngx_api_led_jwt_remote_state_t  *remotes;  /* by remote->index */
+    ngx_uint_t                       nremotes;
+} ngx_api_led_jwt_worker_t;
+
+
 struct ngx_api_led_jwt_fetch_s {
-    ngx_api_led_jwt_remote_t    *remote;
-    ngx_api_led_jwt_req_ctx_t   *jctx;        /* NULL: background refresh */
-    ngx_http_request_t          *r;
-    unsigned                     done:1;
+    ngx_api_led_jwt_remote_t        *remote;
+    ngx_api_led_jwt_remote_state_t  *state;
+    ngx_api_led_jwt_req_ctx_t       *jctx;    /* NULL: background refresh */
+    ngx_http_request_t              *r;
+    unsigned                         done:1;
 };
 
 
 typedef struct {
     ngx_queue_t                  queue;
-    ngx_event_t                  ev;
+    ngx_event_t                  ev;          /* the wait's timer */
     ngx_http_request_t          *r;
     ngx_api_led_jwt_req_ctx_t   *jctx;
     unsigned                     queued:1;
@@ -37,21 +61,154 @@ typedef struct {
 
 static void ngx_api_led_jwt_cache_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static void ngx_api_led_jwt_remote_cleanup(void *data);
 static ngx_int_t ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
     ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
     ngx_uint_t background);
 static ngx_int_t ngx_api_led_jwt_remote_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static void ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
-    u_char *body, size_t len, ngx_log_t *log);
+    ngx_api_led_jwt_remote_state_t *st, u_char *body, size_t len,
+    ngx_log_t *log);
 static void ngx_api_led_jwt_fetch_cleanup(void *data);
 static ngx_int_t ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
     ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote);
-static void ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_t *remote,
+static void ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_state_t *st,
     ngx_uint_t aborted);
 static void ngx_api_led_jwt_waiter_handler(ngx_event_t *ev);
 static void ngx_api_led_jwt_waiter_cleanup(void *data);
+static ngx_api_led_jwt_remote_state_t *ngx_api_led_jwt_remote_state(
+    ngx_api_led_jwt_remote_t *remote);
+
+
+/* this worker's state (each worker process has its own) */
+static ngx_api_led_jwt_worker_t  *ngx_api_led_jwt_worker;
+
+
+/*
+ * At init_process, when the configuration verifies tokens with a cache or
+ * remote key sets: the cache and a state for each remote key set.  Not in
+ * the cycle's pool: it lives as long as the worker, freed at exit_process.
+ */
+
+ngx_int_t
+ngx_api_led_jwt_worker_init(ngx_cycle_t *cycle,
+    ngx_api_led_jwt_main_conf_t *jmcf)
+{
+    ngx_uint_t                  i;
+    ngx_api_led_jwt_worker_t   *wk;
+    ngx_api_led_jwt_remote_t  **remotes;
+
+    if (jmcf->cache_size == 0 && jmcf->remotes.nelts == 0) {
+        return NGX_OK;
+    }
+
+    wk = ngx_calloc(sizeof(ngx_api_led_jwt_worker_t)
+                    + jmcf->remotes.nelts
+                      * sizeof(ngx_api_led_jwt_remote_state_t),
+                    cycle->log);
+    if (wk == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_jwt_cache_init(&wk->cache);
+    wk->cache.size = jmcf->cache_size;
+
+    wk->nremotes = jmcf->remotes.nelts;
+    wk->remotes = (ngx_api_led_jwt_remote_state_t *) &wk[1];
+
+    remotes = jmcf->remotes.elts;
+
+    for (i = 0; i < wk->nremotes; i++) {
+        wk->remotes[i].remote = remotes[i];
+        ngx_queue_init(&wk->remotes[i].waiters);
+    }
+
+    ngx_api_led_jwt_worker = wk;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A remote key set's state in this worker.  NULL when the worker has none
+ * for this configuration: only without a master process, after a
+ * reconfiguration (init_process is not run again), the keys are then not
+ * fetched.
+ */
+
+static ngx_api_led_jwt_remote_state_t *
+ngx_api_led_jwt_remote_state(ngx_api_led_jwt_remote_t *remote)
+{
+    ngx_api_led_jwt_worker_t  *wk;
+
+    wk = ngx_api_led_jwt_worker;
+
+    if (wk == NULL
+        || remote->index >= wk->nremotes
+        || wk->remotes[remote->index].remote != remote)
+    {
+        return NULL;
+    }
+
+    return &wk->remotes[remote->index];
+}
+
+
+/* at exit_process: the cached claims and the fetched key sets go */
+
+void
+ngx_api_led_jwt_worker_exit(void)
+{
+    ngx_uint_t                 i;
+    ngx_api_led_jwt_worker_t  *wk;
+
+    wk = ngx_api_led_jwt_worker;
+
+    if (wk == NULL) {
+        return;
+    }
+
+    ngx_api_led_jwt_cache_free(&wk->cache);
+
+    for (i = 0; i < wk->nremotes; i++) {
+        if (wk->remotes[i].keys) {
+            ngx_destroy_pool(wk->remotes[i].keys->pool);
+            wk->remotes[i].keys = NULL;
+        }
+    }
+
+    ngx_free(wk);
+
+    ngx_api_led_jwt_worker = NULL;
+}
+
+
+/* the worker's verified-token cache, NULL when there is none */
+
+ngx_api_led_jwt_cache_t *
+ngx_api_led_jwt_worker_cache(void)
+{
+    if (ngx_api_led_jwt_worker == NULL
+        || ngx_api_led_jwt_worker->cache.size == 0)
+    {
+        return NULL;
+    }
+
+    return &ngx_api_led_jwt_worker->cache;
+}
+
+
+/* the keys this worker fetched for a remote key set, NULL if none yet */
+
+ngx_api_led_jwks_t *
+ngx_api_led_jwt_remote_jwks(ngx_api_led_jwt_remote_t *remote)
+{
+    ngx_api_led_jwt_remote_state_t  *st;
+
+    st = ngx_api_led_jwt_remote_state(remote);
+
+    return st ? st->keys : NULL;
+}
 
 
 /* the verified-token cache: an rbtree on the token digest, LRU bounded */
@@ -250,8 +407,8 @@ ngx_api_led_jwt_cache_free(ngx_api_led_jwt_cache_t *cache)
 
 /*
  * Remote key sets.  One per distinct (uri, valid, kid_refetch) of the
- * configuration; the fetched keys live in their own pool, destroyed when
- * replaced or with the cycle's pool (in each process that has them).
+ * configuration; a worker's fetched keys live in their own pool,
+ * destroyed when replaced or when the worker exits.
  */
 
 ngx_api_led_jwt_remote_t *
@@ -261,7 +418,6 @@ ngx_api_led_jwt_remote_add(ngx_conf_t *cf, ngx_api_led_jwt_main_conf_t *jmcf,
     u_char                     *q;
     ngx_str_t                   path, args;
     ngx_uint_t                  i;
-    ngx_pool_cleanup_t         *cln;
     ngx_api_led_jwt_remote_t   *remote, **rp;
 
     path = *uri;
@@ -290,21 +446,16 @@ ngx_api_led_jwt_remote_add(ngx_conf_t *cf, ngx_api_led_jwt_main_conf_t *jmcf,
         }
     }
 
-    cln = ngx_pool_cleanup_add(cf->pool, sizeof(ngx_api_led_jwt_remote_t));
-    if (cln == NULL) {
+    remote = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_jwt_remote_t));
+    if (remote == NULL) {
         return NULL;
     }
-
-    remote = cln->data;
-    ngx_memzero(remote, sizeof(ngx_api_led_jwt_remote_t));
 
     remote->uri = path;
     remote->args = args;
     remote->valid = valid;
     remote->kid_refetch = kid_refetch;
-    ngx_queue_init(&remote->waiters);
-
-    cln->handler = ngx_api_led_jwt_remote_cleanup;
+    remote->index = jmcf->remotes.nelts;
 
     rp = ngx_array_push(&jmcf->remotes);
     if (rp == NULL) {
@@ -317,21 +468,9 @@ ngx_api_led_jwt_remote_add(ngx_conf_t *cf, ngx_api_led_jwt_main_conf_t *jmcf,
 }
 
 
-static void
-ngx_api_led_jwt_remote_cleanup(void *data)
-{
-    ngx_api_led_jwt_remote_t  *remote = data;
-
-    if (remote->keys) {
-        ngx_destroy_pool(remote->keys->pool);
-        remote->keys = NULL;
-    }
-}
-
-
 /*
  * Makes sure the remote keys are there and fresh enough.  NGX_OK: use
- * remote->keys (which may be NULL when the provider has never answered);
+ * ngx_api_led_jwt_remote_jwks() (NULL when the provider never answered);
  * NGX_AGAIN: the request waits for a fetch, it is resumed and calls again;
  * NGX_ERROR.
  *
@@ -347,9 +486,12 @@ ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
     ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
     ngx_uint_t need)
 {
-    time_t  now, age, retry;
+    time_t                           now, age, retry;
+    ngx_api_led_jwt_remote_state_t  *st;
 
-    if (jctx->waited) {
+    st = ngx_api_led_jwt_remote_state(remote);
+
+    if (jctx->waited || st == NULL) {
         /* the freshest keys this request can get */
         return NGX_OK;
     }
@@ -359,17 +501,17 @@ ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
 
     if (need == NGX_API_LED_JWT_NEED_KID) {
 
-        if (remote->fetch) {
+        if (st->fetch) {
             return ngx_api_led_jwt_remote_wait(r, jctx, remote);
         }
 
-        if (remote->kid_fetched
-            && now - remote->kid_fetched < remote->kid_refetch)
+        if (st->kid_fetched
+            && now - st->kid_fetched < remote->kid_refetch)
         {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "api_led: unknown JWT kid, JWKS \"%V\" not "
                           "refetched: last refetch %T s ago",
-                          &remote->uri, now - remote->kid_fetched);
+                          &remote->uri, now - st->kid_fetched);
             return NGX_OK;
         }
 
@@ -377,18 +519,18 @@ ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
                       "api_led: unknown JWT kid, refetching JWKS \"%V\"",
                       &remote->uri);
 
-        remote->kid_fetched = now;
+        st->kid_fetched = now;
 
         return ngx_api_led_jwt_remote_fetch(r, jctx, remote, 0);
     }
 
-    if (remote->keys == NULL || now - remote->fetched >= remote->valid) {
+    if (st->keys == NULL || now - st->fetched >= remote->valid) {
 
-        if (remote->fetch) {
+        if (st->fetch) {
             return ngx_api_led_jwt_remote_wait(r, jctx, remote);
         }
 
-        if (remote->failed && now - remote->failed < retry) {
+        if (st->failed && now - st->failed < retry) {
             /* the provider is down: old keys if any, no wait */
             return NGX_OK;
         }
@@ -396,11 +538,11 @@ ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
         return ngx_api_led_jwt_remote_fetch(r, jctx, remote, 0);
     }
 
-    age = now - remote->fetched;
+    age = now - st->fetched;
 
     if (age >= remote->valid - remote->valid / 4
-        && remote->fetch == NULL
-        && !(remote->failed && now - remote->failed < retry))
+        && st->fetch == NULL
+        && !(st->failed && now - st->failed < retry))
     {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "api_led: refreshing JWKS \"%V\" in the background",
@@ -420,11 +562,14 @@ ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
     ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
     ngx_uint_t background)
 {
-    ngx_uint_t                   flags;
-    ngx_http_request_t          *sr;
-    ngx_pool_cleanup_t          *cln;
-    ngx_api_led_jwt_fetch_t     *fetch;
-    ngx_http_post_subrequest_t  *ps;
+    ngx_uint_t                       flags;
+    ngx_http_request_t              *sr;
+    ngx_pool_cleanup_t              *cln;
+    ngx_api_led_jwt_fetch_t         *fetch;
+    ngx_http_post_subrequest_t      *ps;
+    ngx_api_led_jwt_remote_state_t  *st;
+
+    st = ngx_api_led_jwt_remote_state(remote);
 
     fetch = ngx_pcalloc(r->pool, sizeof(ngx_api_led_jwt_fetch_t));
     if (fetch == NULL) {
@@ -467,25 +612,16 @@ ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
      * token (Authorization), not its cookies.
      */
 
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, 2,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
+    if (ngx_api_led_edit_headers_in_clear(sr) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    sr->headers_in.authorization = NULL;
-#if (nginx_version >= 1023000)
-    sr->headers_in.cookie = NULL;
-#else
-    sr->headers_in.cookies.nelts = 0;
-#endif
-
     fetch->remote = remote;
+    fetch->state = st;
     fetch->r = r;
     fetch->jctx = background ? NULL : jctx;
 
-    remote->fetch = fetch;
+    st->fetch = fetch;
 
     if (!background) {
         jctx->waiting = 1;
@@ -507,10 +643,11 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
 {
     ngx_api_led_jwt_fetch_t *fetch = data;
 
-    u_char                    *body;
-    size_t                     len;
-    ngx_uint_t                 status;
-    ngx_api_led_jwt_remote_t  *remote;
+    u_char                          *body;
+    size_t                           len;
+    ngx_uint_t                       status;
+    ngx_api_led_jwt_remote_t        *remote;
+    ngx_api_led_jwt_remote_state_t  *st;
 
     if (fetch->done) {
         return rc;
@@ -519,9 +656,10 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
     fetch->done = 1;
 
     remote = fetch->remote;
+    st = fetch->state;
 
-    if (remote->fetch == fetch) {
-        remote->fetch = NULL;
+    if (st->fetch == fetch) {
+        st->fetch = NULL;
     }
 
     status = sr->headers_out.status;
@@ -539,7 +677,8 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
     }
 
     if (rc == NGX_OK && status == NGX_HTTP_OK && len) {
-        ngx_api_led_jwt_remote_update(remote, body, len, sr->connection->log);
+        ngx_api_led_jwt_remote_update(remote, st, body, len,
+                                      sr->connection->log);
 
     } else {
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
@@ -548,16 +687,16 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
                       (status == NGX_HTTP_OK && len == 0)
                       ? " (a JWKS larger than the location's "
                         "subrequest_output_buffer_size is refused)" : "",
-                      remote->keys ? ", keeping the current keys" : "");
+                      st->keys ? ", keeping the current keys" : "");
 
-        remote->failed = ngx_time();
+        st->failed = ngx_time();
     }
 
     if (fetch->jctx) {
         fetch->jctx->fetch_done = 1;
     }
 
-    ngx_api_led_jwt_remote_wake(remote, 0);
+    ngx_api_led_jwt_remote_wake(st, 0);
 
     return rc;
 }
@@ -565,7 +704,8 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
 
 static void
 ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
-    u_char *body, size_t len, ngx_log_t *log)
+    ngx_api_led_jwt_remote_state_t *st, u_char *body, size_t len,
+    ngx_log_t *log)
 {
     u_char               digest[NGX_API_LED_JWT_DIGEST_LEN];
     u_char               err[NGX_API_LED_JWT_ERRLEN];
@@ -573,31 +713,31 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
     ngx_api_led_jwks_t  *jwks;
 
     if (ngx_api_led_jwt_sha256(body, len, digest) != NGX_OK) {
-        remote->failed = ngx_time();
+        st->failed = ngx_time();
         return;
     }
 
-    if (remote->keys
-        && ngx_memcmp(digest, remote->keys->digest, sizeof(digest)) == 0)
+    if (st->keys
+        && ngx_memcmp(digest, st->keys->digest, sizeof(digest)) == 0)
     {
         /* unchanged: verified tokens stay in the cache */
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                        "api_led: JWKS \"%V\" unchanged", &remote->uri);
-        remote->fetched = ngx_time();
-        remote->failed = 0;
+        st->fetched = ngx_time();
+        st->failed = 0;
         return;
     }
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
-        remote->failed = ngx_time();
+        st->failed = ngx_time();
         return;
     }
 
     jwks = ngx_api_led_jwks_create(pool);
     if (jwks == NULL) {
         ngx_destroy_pool(pool);
-        remote->failed = ngx_time();
+        st->failed = ngx_time();
         return;
     }
 
@@ -605,21 +745,21 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "api_led: JWKS \"%V\" rejected: %s%s", &remote->uri,
                       err,
-                      remote->keys ? ", keeping the current keys" : "");
+                      st->keys ? ", keeping the current keys" : "");
         ngx_destroy_pool(pool);
-        remote->failed = ngx_time();
+        st->failed = ngx_time();
         return;
     }
 
     ngx_memcpy(jwks->digest, digest, sizeof(digest));
 
-    if (remote->keys) {
-        ngx_destroy_pool(remote->keys->pool);
+    if (st->keys) {
+        ngx_destroy_pool(st->keys->pool);
     }
 
-    remote->keys = jwks;
-    remote->fetched = ngx_time();
-    remote->failed = 0;
+    st->keys = jwks;
+    st->fetched = ngx_time();
+    st->failed = 0;
 
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "api_led: JWKS \"%V\" loaded: %ui keys",
@@ -640,9 +780,9 @@ ngx_api_led_jwt_fetch_cleanup(void *data)
 
     fetch->done = 1;
 
-    if (fetch->remote && fetch->remote->fetch == fetch) {
-        fetch->remote->fetch = NULL;
-        ngx_api_led_jwt_remote_wake(fetch->remote, 1);
+    if (fetch->state && fetch->state->fetch == fetch) {
+        fetch->state->fetch = NULL;
+        ngx_api_led_jwt_remote_wake(fetch->state, 1);
     }
 }
 
@@ -651,8 +791,11 @@ static ngx_int_t
 ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
     ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote)
 {
-    ngx_pool_cleanup_t        *cln;
-    ngx_api_led_jwt_waiter_t  *w;
+    ngx_pool_cleanup_t              *cln;
+    ngx_api_led_jwt_waiter_t        *w;
+    ngx_api_led_jwt_remote_state_t  *st;
+
+    st = ngx_api_led_jwt_remote_state(remote);
 
     w = jctx->waiter;
 
@@ -677,7 +820,7 @@ ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
         jctx->waiter = w;
     }
 
-    ngx_queue_insert_tail(&remote->waiters, &w->queue);
+    ngx_queue_insert_tail(&st->waiters, &w->queue);
     w->queued = 1;
 
     ngx_add_timer(&w->ev, NGX_API_LED_JWT_WAIT_TIMEOUT);
@@ -697,19 +840,19 @@ ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
 
 
 /*
- * The fetch is over: every waiting request runs again from a posted
- * event (never from inside another request's handler).
+ * The fetch is over: every waiting request is woken (it runs again from a
+ * posted event, never from inside the fetching request's handler).
  */
 
 static void
-ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_t *remote,
+ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_state_t *st,
     ngx_uint_t aborted)
 {
     ngx_queue_t               *q;
     ngx_api_led_jwt_waiter_t  *w;
 
-    while (!ngx_queue_empty(&remote->waiters)) {
-        q = ngx_queue_head(&remote->waiters);
+    while (!ngx_queue_empty(&st->waiters)) {
+        q = ngx_queue_head(&st->waiters);
         w = ngx_queue_data(q, ngx_api_led_jwt_waiter_t, queue);
 
         ngx_queue_remove(q);
@@ -727,7 +870,7 @@ ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_t *remote,
             ngx_del_timer(&w->ev);
         }
 
-        ngx_post_event(&w->ev, &ngx_posted_events);
+        (void) ngx_api_led_wake(w->r);
     }
 }
 
@@ -747,7 +890,7 @@ ngx_api_led_jwt_waiter_handler(ngx_event_t *ev)
         w->jctx->fetch_done = 1;
     }
 
-    ngx_api_led_resume(w->r);
+    (void) ngx_api_led_wake(w->r);
 }
 
 
@@ -763,9 +906,5 @@ ngx_api_led_jwt_waiter_cleanup(void *data)
 
     if (w->ev.timer_set) {
         ngx_del_timer(&w->ev);
-    }
-
-    if (w->ev.posted) {
-        ngx_delete_posted_event(&w->ev);
     }
 }

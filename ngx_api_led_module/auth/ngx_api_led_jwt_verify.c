@@ -71,14 +71,14 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     json_t                       *claims;
     ngx_int_t                     rc;
     ngx_str_t                     token;
+    ngx_api_led_jwks_t           *remote_keys;
     ngx_api_led_jwt_reject_t      rj;
+    ngx_api_led_jwt_cache_t      *cache;
     ngx_api_led_jwt_req_ctx_t    *jctx;
     ngx_api_led_jwt_loc_conf_t   *jlcf;
-    ngx_api_led_jwt_main_conf_t  *jmcf;
     ngx_api_led_jwt_cache_node_t *cn;
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_api_led_jwt_module);
-    jmcf = ngx_http_get_module_main_conf(r, ngx_api_led_jwt_module);
 
     jctx = ngx_http_get_module_ctx(r, ngx_api_led_jwt_module);
 
@@ -122,6 +122,8 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    remote_keys = NULL;
+
     if (jlcf->remote) {
         rc = ngx_api_led_jwt_remote_keys(r, jctx, jlcf->remote,
                                          NGX_API_LED_JWT_NEED_KEYS);
@@ -129,7 +131,9 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
             return rc;
         }
 
-        if (jlcf->keys == NULL && jlcf->remote->keys == NULL) {
+        remote_keys = ngx_api_led_jwt_remote_jwks(jlcf->remote);
+
+        if (jlcf->keys == NULL && remote_keys == NULL) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "api_led: JWT not verified: no keys from JWKS "
                           "\"%V\"", &jlcf->remote->uri);
@@ -143,24 +147,25 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     }
 
     cn = NULL;
+    cache = ngx_api_led_jwt_worker_cache();
 
-    if (jmcf->cache.size) {
+    if (cache) {
         if (ngx_api_led_jwt_sha256(token.data, token.len, digest) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        cn = ngx_api_led_jwt_cache_lookup(&jmcf->cache, digest);
+        cn = ngx_api_led_jwt_cache_lookup(cache, digest);
 
         if (cn) {
             if (cn->exp && cn->exp <= ngx_time()) {
-                ngx_api_led_jwt_cache_delete(&jmcf->cache, cn);
+                ngx_api_led_jwt_cache_delete(cache, cn);
                 cn = NULL;
 
             } else if (!(jlcf->algorithms & ((ngx_uint_t) 1 << cn->alg))
                        || !((jlcf->keys
                              && jlcf->keys->generation == cn->generation)
-                            || (jlcf->remote && jlcf->remote->keys
-                                && jlcf->remote->keys->generation
+                            || (remote_keys
+                                && remote_keys->generation
                                    == cn->generation)))
             {
                 /* verified elsewhere, by keys or rules not of this place */
@@ -169,7 +174,7 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         }
     }
 
-    if (jmcf->cache.size) {
+    if (cache) {
         jctx->cache_status = cn ? NGX_API_LED_JWT_CACHE_HIT
                                 : NGX_API_LED_JWT_CACHE_MISS;
     }
@@ -347,14 +352,14 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
     ngx_api_led_jwt_reject_t *rj)
 {
     u_char                        *p, *dot[4];
+    u_char                         err[NGX_API_LED_JSON_ERRLEN];
     double                         e;
     json_t                        *header, *v;
     time_t                         exp;
     ngx_int_t                      rc, alg;
     ngx_str_t                      seg, dec, kid, input, sig;
     ngx_uint_t                     ndots, candidates, generation;
-    json_error_t                   error;
-    ngx_api_led_jwt_main_conf_t   *jmcf;
+    ngx_api_led_jwt_cache_t       *cache;
 
     ndots = 0;
 
@@ -404,13 +409,17 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    header = json_loadb((char *) dec.data, dec.len, JSON_REJECT_DUPLICATES,
-                        &error);
-    if (header == NULL) {
-        rj->description =
-            (json_error_code(&error) == json_error_duplicate_key)
-            ? "the token header has a duplicate member"
-            : "the token header is not JSON";
+    rc = ngx_api_led_json_parse(dec.data, dec.len, NGX_API_LED_JSON_UNIQUE,
+                                &header, err, sizeof(err));
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
+        rj->description = (rc == NGX_API_LED_JSON_DUPLICATE)
+                          ? "the token header has a duplicate member"
+                          : "the token header is not JSON";
         return NGX_DECLINED;
     }
 
@@ -520,7 +529,10 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
 
     if (rc == NGX_DECLINED && rj->description == NULL && jlcf->remote) {
 
-        rc = ngx_api_led_jwt_verify_with(r, jlcf->remote->keys, &kid, alg,
+        rc = ngx_api_led_jwt_verify_with(r,
+                                         ngx_api_led_jwt_remote_jwks(
+                                             jlcf->remote),
+                                         &kid, alg,
                                          &input, &sig, &candidates,
                                          &generation, rj);
 
@@ -584,14 +596,18 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    *claims = json_loadb((char *) dec.data, dec.len, JSON_REJECT_DUPLICATES,
-                         &error);
+    *claims = NULL;
 
-    if (*claims == NULL || !json_is_object(*claims)) {
+    rc = ngx_api_led_json_parse(dec.data, dec.len, NGX_API_LED_JSON_UNIQUE,
+                                claims, err, sizeof(err));
 
-        if (*claims == NULL
-            && json_error_code(&error) == json_error_duplicate_key)
-        {
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc != NGX_OK || !json_is_object(*claims)) {
+
+        if (rc == NGX_API_LED_JSON_DUPLICATE) {
             rj->description = "the token payload has a duplicate member";
 
         } else {
@@ -617,9 +633,9 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
                    &ngx_api_led_jwt_algs[alg].name,
                    ngx_api_led_log_value(r->pool, &kid));
 
-    jmcf = ngx_http_get_module_main_conf(r, ngx_api_led_jwt_module);
+    cache = ngx_api_led_jwt_worker_cache();
 
-    if (jmcf->cache.size) {
+    if (cache) {
         exp = 0;
 
         v = json_object_get(*claims, "exp");
@@ -630,7 +646,7 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         }
 
         if (v == NULL || json_is_number(v)) {
-            ngx_api_led_jwt_cache_insert(&jmcf->cache, digest, *claims, exp,
+            ngx_api_led_jwt_cache_insert(cache, digest, *claims, exp,
                                          generation, alg,
                                          r->connection->log);
         }

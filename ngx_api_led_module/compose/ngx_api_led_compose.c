@@ -21,7 +21,6 @@
 static ngx_int_t ngx_api_led_compose_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_compose_add_variables(ngx_conf_t *cf);
-static ngx_int_t ngx_api_led_compose_init(ngx_conf_t *cf);
 static void *ngx_api_led_compose_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -113,7 +112,7 @@ static ngx_command_t  ngx_api_led_compose_commands[] = {
 
 static ngx_http_module_t  ngx_api_led_compose_module_ctx = {
     ngx_api_led_compose_add_variables,     /* preconfiguration */
-    ngx_api_led_compose_init,              /* postconfiguration */
+    NULL,                                  /* postconfiguration */
 
     ngx_api_led_compose_create_main_conf,  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -222,19 +221,6 @@ ngx_api_led_compose_add_variables(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
-ngx_api_led_compose_init(ngx_conf_t *cf)
-{
-    if (ngx_api_led_compose_check_layers(cf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_api_led_compose_filter_init();
-
-    return NGX_OK;
-}
-
-
 static void *
 ngx_api_led_compose_create_main_conf(ngx_conf_t *cf)
 {
@@ -291,7 +277,6 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_uint_t                        i, j;
     ngx_api_led_compose_conf_t       *comp;
-    ngx_http_core_loc_conf_t         *clcf;
     ngx_api_led_compose_part_conf_t  *pc;
 
     /* compositions are a location's own: a nested location has no handler */
@@ -307,7 +292,7 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_API_LED_CONFLICT_ERROR);
     ngx_conf_merge_uint_value(conf->status, prev->status, NGX_HTTP_OK);
     ngx_conf_merge_size_value(conf->max_part_size, prev->max_part_size,
-                              1024 * 1024);
+                              NGX_API_LED_COMPOSE_MAX_PART_SIZE);
     if (conf->compositions == NULL) {
         return NGX_CONF_OK;
     }
@@ -315,19 +300,11 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     comp = conf->compositions->elts;
 
     /*
-     * A content handler set after the block (proxy_pass, ...) replaces
-     * the composition: refused in either order, not silently.
+     * A content handler set after the block (proxy_pass, ...) would
+     * replace the composition: the request path's module, which makes
+     * its handler the content handler, refuses it (refused in either
+     * order, not silently).
      */
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->handler != ngx_api_led_compose_handler) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"api_led_compose\" directive conflicts with another "
-                      "content handler of the location in %V:%ui",
-                      &comp[0].file, comp[0].line);
-        return NGX_CONF_ERROR;
-    }
 
     for (i = 0; conf->merge == NGX_API_LED_MERGE_DEEP
                 && i < conf->compositions->nelts; i++)
@@ -525,7 +502,7 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
-    if (clcf->handler && clcf->handler != ngx_api_led_compose_handler) {
+    if (clcf->handler) {
         return "conflicts with another content handler of the location";
     }
 
@@ -588,11 +565,12 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* the request path's module makes its handler the content handler */
+
     site->comp = comp;
+    site->clcf = clcf;
     site->api = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
     site->server = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
-
-    clcf->handler = ngx_api_led_compose_handler;
 
     return NGX_CONF_OK;
 }
@@ -736,9 +714,9 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
 
     if (!ngx_api_led_compose_name_is_valid(&value[0])) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid part name \"%V\": use 1 to 64 letters, "
+                           "invalid part name \"%V\": use 1 to %d letters, "
                            "digits, \"_\" and \"-\", starting with a letter "
-                           "or \"_\"", &value[0]);
+                           "or \"_\"", &value[0], NGX_API_LED_NAME_MAX);
         return NGX_CONF_ERROR;
     }
 
@@ -1083,7 +1061,7 @@ ngx_api_led_compose_name_is_valid(ngx_str_t *name)
     u_char      ch;
     ngx_uint_t  i;
 
-    if (name->len == 0 || name->len > 64) {
+    if (name->len == 0 || name->len > NGX_API_LED_NAME_MAX) {
         return 0;
     }
 

@@ -16,10 +16,20 @@
 #include "ngx_api_led_observe.h"
 
 
+/*
+ * The concern's files call one way: the request path
+ * (ngx_api_led_compose_run.c) is an nginx module of its own that makes its
+ * handler the content handler of the locations the directive recorded and
+ * installs the body filter of the calls (ngx_api_led_compose_call.c); it
+ * reads the configuration and the request ctx of ngx_api_led_compose_module
+ * (ngx_api_led_compose.c: the directives), which never calls it.
+ */
 extern ngx_module_t  ngx_api_led_compose_module;
 
 
 #define NGX_API_LED_COMPOSE_MAX_PARTS  32
+/* api_led_compose_max_part_size default */
+#define NGX_API_LED_COMPOSE_MAX_PART_SIZE  (1024 * 1024)
 
 /* the documents a placeholder reads besides the parts' ones */
 #define NGX_API_LED_COMPOSE_REQUEST    32      /* {request...} */
@@ -124,9 +134,13 @@ typedef struct {
 } ngx_api_led_compose_loc_conf_t;
 
 
-/* a composition and where it is, for the layer check at nginx -t */
+/*
+ * A composition and where it is: the request path's module makes its
+ * handler the location's content handler, the layer check at nginx -t
+ */
 typedef struct {
     ngx_api_led_compose_conf_t       *comp;
+    ngx_http_core_loc_conf_t         *clcf;
     ngx_api_led_loc_conf_t           *api;       /* the location's API */
     ngx_http_core_srv_conf_t         *server;
 } ngx_api_led_compose_site_t;
@@ -199,11 +213,15 @@ struct ngx_api_led_compose_s {
 };
 
 
-/* ngx_api_led_compose_run.c: the request path */
-ngx_int_t ngx_api_led_compose_handler(ngx_http_request_t *r);
-void ngx_api_led_compose_filter_init(void);
+/*
+ * ngx_api_led_compose_run.c: the request path, an nginx module of its own
+ * (ngx_api_led_compose_run_module) above the others
+ */
 
 /* ngx_api_led_compose_call.c: a call's request, and its answer kept */
+void ngx_api_led_compose_filter_init(void);
+/* NGX_OK: calls share the request's headers; NGX_DECLINED: their own */
+ngx_int_t ngx_api_led_compose_shared_headers(ngx_http_request_t *r);
 ngx_int_t ngx_api_led_compose_part_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr, ngx_str_t *type, off_t length);
 ngx_int_t ngx_api_led_compose_request_body(ngx_http_request_t *r,
@@ -221,13 +239,12 @@ ngx_int_t ngx_api_led_compose_render(ngx_api_led_compose_t *cmp,
 /* ngx_api_led_compose_check.c: the layer contract of literal parts */
 ngx_int_t ngx_api_led_compose_check_layers(ngx_conf_t *cf);
 
-/* ngx_api_led_compose_merge.c: answers and JSON validation */
+/* ngx_api_led_compose_merge.c: the answer */
 void ngx_api_led_compose_finish(ngx_api_led_compose_t *cmp);
 ngx_int_t ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp,
     ngx_buf_t **bp);
 ngx_int_t ngx_api_led_compose_deep(ngx_api_led_compose_t *cmp,
     ngx_buf_t **bp);
-ngx_int_t ngx_api_led_compose_json_valid(u_char *p, u_char *end);
 
 
 #endif /* _NGX_API_LED_COMPOSE_H_INCLUDED_ */

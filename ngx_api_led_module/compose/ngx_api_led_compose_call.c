@@ -18,11 +18,61 @@ static ngx_int_t ngx_api_led_compose_keep(ngx_http_request_t *r,
     ngx_api_led_compose_call_t *call, u_char *data, size_t size);
 
 
-static ngx_str_t  ngx_api_led_compose_cid_header =
-    ngx_string("X-Correlation-ID");
+/* the request headers a call gets (hashes at postconfiguration) */
+static ngx_api_led_edit_name_t  ngx_api_led_compose_h[] = {
+    { ngx_string(NGX_API_LED_CORRELATION_HEADER),
+      ngx_string(NGX_API_LED_CORRELATION_LOWCASE), 0 },
+    { ngx_string("Content-Type"), ngx_string("content-type"), 0 },
+    { ngx_string("Content-Length"), ngx_string("content-length"), 0 },
+    { ngx_null_string, ngx_null_string, 0 }
+};
+
+#define ngx_api_led_compose_h_cid     ngx_api_led_compose_h[0]
+#define ngx_api_led_compose_h_type    ngx_api_led_compose_h[1]
+#define ngx_api_led_compose_h_length  ngx_api_led_compose_h[2]
 
 
 static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
+
+
+/*
+ * Calls carry the correlation id.  A request without a body of its own
+ * gets it among its headers once (as in an API location, where the core
+ * module added it already), and the calls share its headers; with a
+ * body, each call gets headers of its own (NGX_DECLINED).
+ */
+
+ngx_int_t
+ngx_api_led_compose_shared_headers(ngx_http_request_t *r)
+{
+    ngx_str_t        *cid;
+    ngx_table_elt_t  *h;
+
+    if (r->headers_in.content_length
+        || r->headers_in.transfer_encoding
+        || r->headers_in.chunked)
+    {
+        return NGX_DECLINED;
+    }
+
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = ngx_api_led_header_find(&r->headers_in.headers,
+                                &ngx_api_led_compose_h_cid.name);
+
+    if (h
+        && h->value.len == cid->len
+        && ngx_strncmp(h->value.data, cid->data, cid->len) == 0)
+    {
+        return NGX_OK;
+    }
+
+    return ngx_api_led_edit_headers_in_set(r, &ngx_api_led_compose_h_cid,
+                                           cid, 0);
+}
 
 
 /*
@@ -36,143 +86,58 @@ ngx_int_t
 ngx_api_led_compose_part_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr, ngx_str_t *type, off_t length)
 {
-    u_char             *p;
-    ngx_uint_t          i, n;
-    ngx_list_part_t    *lp;
-    ngx_table_elt_t    *h, *nh;
-    ngx_api_led_ctx_t  *ctx;
+    u_char     *p;
+    ngx_str_t  *cid, len;
 
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL) {
+    static ngx_str_t  drop[] = {
+        ngx_string("Content-Length"),
+        ngx_string("Content-Type"),
+        ngx_string("Transfer-Encoding"),
+        ngx_string(NGX_API_LED_CORRELATION_HEADER),
+        ngx_null_string
+    };
+
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
         return NGX_ERROR;
     }
 
-    n = 0;
-
-    for (lp = &r->headers_in.headers.part; lp; lp = lp->next) {
-        n += lp->nelts;
+    if (ngx_api_led_edit_headers_in_copy(sr, drop) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, n + 3,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.chunked = 0;
+
+    if (type
+        && ngx_api_led_edit_headers_in_set(sr, &ngx_api_led_compose_h_type,
+                                           type, 1)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    lp = &r->headers_in.headers.part;
-    h = lp->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= lp->nelts) {
-            if (lp->next == NULL) {
-                break;
-            }
-
-            lp = lp->next;
-            h = lp->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0) {
-            continue;
-        }
-
-        if ((h[i].key.len == sizeof("Content-Length") - 1
-             && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Length",
-                                h[i].key.len) == 0)
-            || (h[i].key.len == sizeof("Content-Type") - 1
-                && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
-                                   h[i].key.len) == 0)
-            || (h[i].key.len == sizeof("Transfer-Encoding") - 1
-                && ngx_strncasecmp(h[i].key.data,
-                                   (u_char *) "Transfer-Encoding",
-                                   h[i].key.len) == 0)
-            || (h[i].key.len == ngx_api_led_compose_cid_header.len
-                && ngx_strncasecmp(h[i].key.data,
-                                   ngx_api_led_compose_cid_header.data,
-                                   h[i].key.len) == 0))
-        {
-            continue;
-        }
-
-        nh = ngx_list_push(&sr->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nh = h[i];
-#if (nginx_version >= 1023000)
-        nh->next = NULL;
-#endif
-    }
-
-    sr->headers_in.content_length = NULL;
-    sr->headers_in.content_length_n = -1;
-    sr->headers_in.content_type = NULL;
-    sr->headers_in.transfer_encoding = NULL;
-    sr->headers_in.chunked = 0;
-
-    if (type) {
-        nh = ngx_list_push(&sr->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        /* the proxy module looks request headers up by their hash */
-        nh->hash = ngx_hash_key((u_char *) "content-type",
-                                sizeof("content-type") - 1);
-        ngx_str_set(&nh->key, "Content-Type");
-        nh->value = *type;
-        nh->lowcase_key = (u_char *) "content-type";
-#if (nginx_version >= 1023000)
-        nh->next = NULL;
-#endif
-
-        sr->headers_in.content_type = nh;
-    }
-
     if (length >= 0) {
-        nh = ngx_list_push(&sr->headers_in.headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
         p = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
-        nh->hash = ngx_hash_key((u_char *) "content-length",
-                                sizeof("content-length") - 1);
-        ngx_str_set(&nh->key, "Content-Length");
-        nh->value.data = p;
-        nh->value.len = ngx_sprintf(p, "%O", length) - p;
-        nh->lowcase_key = (u_char *) "content-length";
-#if (nginx_version >= 1023000)
-        nh->next = NULL;
-#endif
+        len.data = p;
+        len.len = ngx_sprintf(p, "%O", length) - p;
 
-        sr->headers_in.content_length = nh;
+        if (ngx_api_led_edit_headers_in_set(sr, &ngx_api_led_compose_h_length,
+                                            &len, 1)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         sr->headers_in.content_length_n = length;
     }
 
-    nh = ngx_list_push(&sr->headers_in.headers);
-    if (nh == NULL) {
-        return NGX_ERROR;
-    }
-
-    nh->hash = ngx_hash_key((u_char *) "x-correlation-id",
-                            sizeof("x-correlation-id") - 1);
-    nh->key = ngx_api_led_compose_cid_header;
-    nh->value = ctx->correlation_id;
-    nh->lowcase_key = (u_char *) "x-correlation-id";
-#if (nginx_version >= 1023000)
-    nh->next = NULL;
-#endif
-
-    return NGX_OK;
+    return ngx_api_led_edit_headers_in_set(sr, &ngx_api_led_compose_h_cid,
+                                           cid, 1);
 }
 
 
@@ -377,9 +342,17 @@ ngx_api_led_compose_keep(ngx_http_request_t *r,
 }
 
 
+/* the body filter, and the hashes of the header names a call gets */
+
 void
 ngx_api_led_compose_filter_init(void)
 {
+    ngx_api_led_edit_name_t  *hn;
+
+    for (hn = ngx_api_led_compose_h; hn->name.len; hn++) {
+        hn->hash = ngx_hash_key(hn->lowcase.data, hn->lowcase.len);
+    }
+
     ngx_http_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_api_led_compose_body_filter;
 }

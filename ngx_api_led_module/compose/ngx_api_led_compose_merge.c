@@ -5,8 +5,7 @@
  * Orchestration, the answer: the parts' JSON merged (namespaced or deep,
  * always in declaration order) or, when a required part failed, the
  * problem (the status the parts' outcome maps to, the detail for the
- * client or for the error log); and the validation of JSON that is copied
- * into an answer without being parsed.
+ * client or for the error log).
  */
 
 
@@ -22,7 +21,6 @@ static ngx_int_t ngx_api_led_compose_deep_in_arena(ngx_api_led_compose_t *cmp,
     ngx_buf_t **bp);
 static ngx_int_t ngx_api_led_compose_deep_merge(json_t *dst, json_t *src,
     ngx_uint_t conflict, u_char *path, u_char *p, u_char *end, u_char **at);
-static u_char *ngx_api_led_compose_json_string(u_char *p, u_char *end);
 
 
 /* a part's 4xx passed to the client (status=pass): its problem type */
@@ -50,7 +48,7 @@ static ngx_api_led_compose_pass_t  ngx_api_led_compose_pass[] = {
 
 
 static ngx_str_t  ngx_api_led_compose_json_type =
-    ngx_string("application/json");
+    ngx_string(NGX_API_LED_JSON_TYPE);
 static ngx_api_led_edit_name_t  ngx_api_led_compose_partial_header =
     { ngx_string("API-Led-Partial"), ngx_string("api-led-partial"), 0 };
 
@@ -213,9 +211,8 @@ static ngx_int_t
 ngx_api_led_compose_problem(ngx_api_led_compose_t *cmp, ngx_uint_t status,
     const char *code, ngx_str_t *detail)
 {
-    ngx_str_t            cid;
+    ngx_str_t           *cid, none;
     ngx_uint_t           level;
-    ngx_api_led_ctx_t   *ctx;
     ngx_http_request_t  *r;
 
     r = cmp->request;
@@ -224,13 +221,11 @@ ngx_api_led_compose_problem(ngx_api_led_compose_t *cmp, ngx_uint_t status,
         return ngx_api_led_problem_send(r, status, code, "%V", detail);
     }
 
-    ctx = ngx_api_led_get_ctx(r);
+    cid = ngx_api_led_correlation_id(r);
 
-    if (ctx) {
-        cid = ctx->correlation_id;
-
-    } else {
-        ngx_str_set(&cid, "-");
+    if (cid == NULL) {
+        ngx_str_set(&none, "-");
+        cid = &none;
     }
 
     /* a client error passed on (status=pass) is the client's business */
@@ -239,7 +234,7 @@ ngx_api_led_compose_problem(ngx_api_led_compose_t *cmp, ngx_uint_t status,
 
     ngx_log_error(level, r->connection->log, 0,
                   "api_led_compose: %ui %s, correlation id \"%V\": %V",
-                  status, code, &cid,
+                  status, code, cid,
                   ngx_api_led_log_value(r->pool, detail));
 
     return ngx_api_led_problem_send(r, status, code, "");
@@ -563,354 +558,4 @@ ngx_api_led_compose_deep_merge(json_t *dst, json_t *src, ngx_uint_t conflict,
     }
 
     return NGX_OK;
-}
-
-
-/*
- * RFC 8259 validation without building a document: structure, strings
- * (escapes, surrogate pairs, no control characters, well-formed UTF-8, no
- * \u0000, as jansson), numbers, literals; any value at the top, nesting up
- * to NGX_API_LED_JSON_MAX_DEPTH levels, like the documents parsed.
- */
-
-#define ngx_api_led_json_ws(p, end)                                           \
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) { \
-        p++;                                                                  \
-    }
-
-ngx_int_t
-ngx_api_led_compose_json_valid(u_char *p, u_char *end)
-{
-    uint64_t    stack[(NGX_API_LED_JSON_MAX_DEPTH + 63) / 64];
-    ngx_uint_t  depth;
-
-    depth = 0;
-    ngx_memzero(stack, sizeof(stack));
-
-    ngx_api_led_json_ws(p, end);
-
-value:
-
-    if (p >= end) {
-        return NGX_ERROR;
-    }
-
-    switch (*p) {
-
-    case '{':
-    case '[':
-        if (depth == NGX_API_LED_JSON_MAX_DEPTH) {
-            return NGX_ERROR;
-        }
-
-        if (*p == '{') {
-            stack[depth / 64] |= (uint64_t) 1 << (depth % 64);
-
-        } else {
-            stack[depth / 64] &= ~((uint64_t) 1 << (depth % 64));
-        }
-
-        depth++;
-        p++;
-
-        ngx_api_led_json_ws(p, end);
-
-        if (p < end && (*p == '}' || *p == ']')) {
-            goto close;
-        }
-
-        if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
-            goto key;
-        }
-
-        goto value;
-
-    case '"':
-        p = ngx_api_led_compose_json_string(p, end);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        goto next;
-
-    case 't':
-        if (end - p < 4 || ngx_strncmp(p, "true", 4) != 0) {
-            return NGX_ERROR;
-        }
-
-        p += 4;
-        goto next;
-
-    case 'f':
-        if (end - p < 5 || ngx_strncmp(p, "false", 5) != 0) {
-            return NGX_ERROR;
-        }
-
-        p += 5;
-        goto next;
-
-    case 'n':
-        if (end - p < 4 || ngx_strncmp(p, "null", 4) != 0) {
-            return NGX_ERROR;
-        }
-
-        p += 4;
-        goto next;
-
-    default:
-        /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-
-        if (*p == '-') {
-            p++;
-        }
-
-        if (p >= end || *p < '0' || *p > '9') {
-            return NGX_ERROR;
-        }
-
-        if (*p++ != '0') {
-            while (p < end && *p >= '0' && *p <= '9') {
-                p++;
-            }
-        }
-
-        if (p < end && *p == '.') {
-            p++;
-
-            if (p >= end || *p < '0' || *p > '9') {
-                return NGX_ERROR;
-            }
-
-            while (p < end && *p >= '0' && *p <= '9') {
-                p++;
-            }
-        }
-
-        if (p < end && (*p == 'e' || *p == 'E')) {
-            p++;
-
-            if (p < end && (*p == '+' || *p == '-')) {
-                p++;
-            }
-
-            if (p >= end || *p < '0' || *p > '9') {
-                return NGX_ERROR;
-            }
-
-            while (p < end && *p >= '0' && *p <= '9') {
-                p++;
-            }
-        }
-
-        goto next;
-    }
-
-key:
-
-    if (p >= end || *p != '"') {
-        return NGX_ERROR;
-    }
-
-    p = ngx_api_led_compose_json_string(p, end);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_api_led_json_ws(p, end);
-
-    if (p >= end || *p != ':') {
-        return NGX_ERROR;
-    }
-
-    p++;
-
-    ngx_api_led_json_ws(p, end);
-
-    goto value;
-
-next:
-
-    /* a value ended */
-
-    ngx_api_led_json_ws(p, end);
-
-    if (depth == 0) {
-        return (p == end) ? NGX_OK : NGX_ERROR;
-    }
-
-    if (p >= end) {
-        return NGX_ERROR;
-    }
-
-    if (*p == ',') {
-        p++;
-
-        ngx_api_led_json_ws(p, end);
-
-        if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
-            goto key;
-        }
-
-        goto value;
-    }
-
-close:
-
-    /* *p must close the innermost container */
-
-    if (stack[(depth - 1) / 64] & ((uint64_t) 1 << ((depth - 1) % 64))) {
-        if (*p != '}') {
-            return NGX_ERROR;
-        }
-
-    } else if (*p != ']') {
-        return NGX_ERROR;
-    }
-
-    p++;
-    depth--;
-
-    goto next;
-}
-
-
-/* p at the opening quote; returns the position after the closing one */
-
-static u_char *
-ngx_api_led_compose_json_string(u_char *p, u_char *end)
-{
-    u_char      c;
-    ngx_uint_t  i, cp, low;
-
-    for (p++; p < end; /* void */) {
-
-        c = *p;
-
-        if (c == '"') {
-            return p + 1;
-        }
-
-        if (c < 0x20) {
-            return NULL;
-        }
-
-        if (c == '\\') {
-            if (++p >= end) {
-                return NULL;
-            }
-
-            switch (*p) {
-
-            case '"': case '\\': case '/': case 'b':
-            case 'f': case 'n': case 'r': case 't':
-                p++;
-                continue;
-
-            case 'u':
-                break;
-
-            default:
-                return NULL;
-            }
-
-            /* \uXXXX, a surrogate pair in two of them */
-
-            low = 0;
-
-        unicode:
-
-            if (end - p < 5) {
-                return NULL;
-            }
-
-            cp = 0;
-
-            for (i = 1; i <= 4; i++) {
-                c = p[i];
-                cp <<= 4;
-
-                if (c >= '0' && c <= '9') {
-                    cp |= c - '0';
-
-                } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-                    cp |= (c | 0x20) - 'a' + 10;
-
-                } else {
-                    return NULL;
-                }
-            }
-
-            p += 5;
-
-            if (low) {
-                if (cp < 0xdc00 || cp > 0xdfff) {
-                    return NULL;
-                }
-
-                continue;
-            }
-
-            if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
-                return NULL;
-            }
-
-            if (cp >= 0xd800 && cp <= 0xdbff) {
-                if (end - p < 2 || p[0] != '\\' || p[1] != 'u') {
-                    return NULL;
-                }
-
-                p++;
-                low = 1;
-                goto unicode;
-            }
-
-            continue;
-        }
-
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-
-        /* UTF-8: no overlong forms, no surrogates, at most U+10FFFF */
-
-        if (c >= 0xc2 && c <= 0xdf) {
-            if (end - p < 2 || (p[1] & 0xc0) != 0x80) {
-                return NULL;
-            }
-
-            p += 2;
-            continue;
-        }
-
-        if (c >= 0xe0 && c <= 0xef) {
-            if (end - p < 3 || (p[1] & 0xc0) != 0x80
-                || (p[2] & 0xc0) != 0x80
-                || (c == 0xe0 && p[1] < 0xa0)
-                || (c == 0xed && p[1] > 0x9f))
-            {
-                return NULL;
-            }
-
-            p += 3;
-            continue;
-        }
-
-        if (c >= 0xf0 && c <= 0xf4) {
-            if (end - p < 4 || (p[1] & 0xc0) != 0x80
-                || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80
-                || (c == 0xf0 && p[1] < 0x90)
-                || (c == 0xf4 && p[1] > 0x8f))
-            {
-                return NULL;
-            }
-
-            p += 4;
-            continue;
-        }
-
-        return NULL;
-    }
-
-    return NULL;
 }

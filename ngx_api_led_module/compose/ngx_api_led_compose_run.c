@@ -17,12 +17,19 @@
  * client).  Unlike in-memory subrequests, a part may itself be a
  * composition (an Experience API composing Process APIs that compose
  * System APIs).
+ *
+ * A module of its own (ngx_api_led_compose_run_module), without
+ * directives: at postconfiguration it checks the layer contract of the
+ * parts, makes its handler the content handler of the locations with
+ * api_led_compose and installs the body filter, when there are any.
  */
 
 
 #include "ngx_api_led_compose.h"
 
 
+static ngx_int_t ngx_api_led_compose_run_init(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_compose_handler(ngx_http_request_t *r);
 static ngx_api_led_compose_conf_t *ngx_api_led_compose_select(
     ngx_http_request_t *r, ngx_api_led_compose_loc_conf_t *lcf);
 static ngx_int_t ngx_api_led_compose_not_allowed(ngx_http_request_t *r,
@@ -66,23 +73,97 @@ static void ngx_api_led_compose_cleanup(void *data);
 
 
 static ngx_str_t  ngx_api_led_compose_json_type =
-    ngx_string("application/json");
+    ngx_string(NGX_API_LED_JSON_TYPE);
 static ngx_api_led_edit_name_t  ngx_api_led_compose_allow_header =
     { ngx_string("Allow"), ngx_string("allow"), 0 };
-static ngx_str_t  ngx_api_led_compose_cid_header =
-    ngx_string("X-Correlation-ID");
 
+
+static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_api_led_compose_run_init,          /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_api_led_compose_run_module = {
+    NGX_MODULE_V1,
+    &ngx_api_led_compose_run_module_ctx,   /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * The locations with api_led_compose (the compose module recorded them)
+ * get the content handler.  A content handler set there by another
+ * directive (proxy_pass after the block) replaces the composition:
+ * refused, with the block's file and line.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_run_init(ngx_conf_t *cf)
+{
+    ngx_uint_t                        i;
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_api_led_compose_site_t       *site;
+    ngx_api_led_compose_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
+
+    if (cmcf->sites.nelts == 0) {
+        return NGX_OK;
+    }
+
+    site = cmcf->sites.elts;
+
+    for (i = 0; i < cmcf->sites.nelts; i++) {
+        clcf = site[i].clcf;
+
+        if (clcf->handler && clcf->handler != ngx_api_led_compose_handler) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"api_led_compose\" directive conflicts with "
+                          "another content handler of the location in "
+                          "%V:%ui", &site[i].comp->file,
+                          site[i].comp->line);
+            return NGX_ERROR;
+        }
+
+        clcf->handler = ngx_api_led_compose_handler;
+    }
+
+    if (ngx_api_led_compose_check_layers(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_compose_filter_init();
+
+    return NGX_OK;
+}
 
 
 /* the content handler */
 
-ngx_int_t
+static ngx_int_t
 ngx_api_led_compose_handler(ngx_http_request_t *r)
 {
     ngx_int_t                        rc;
     ngx_uint_t                       i;
-    ngx_table_elt_t                 *h;
-    ngx_api_led_ctx_t               *ctx;
     ngx_http_request_t              *pr;
     ngx_pool_cleanup_t              *cln;
     ngx_api_led_compose_t           *cmp, *pcmp;
@@ -119,11 +200,6 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
         }
     }
 
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     cmp = ngx_pcalloc(r->pool, sizeof(ngx_api_led_compose_t));
     if (cmp == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -157,29 +233,14 @@ ngx_api_led_compose_handler(ngx_http_request_t *r)
     cln->handler = ngx_api_led_compose_cleanup;
     cln->data = cmp;
 
-    /*
-     * Parts get their own copy of the request headers when the request
-     * carries a body of its own (GET parts send none) or when its headers
-     * lack the correlation id (in API locations the core module added it).
-     */
+    /* calls share the request's headers, or get their own each */
 
-    cmp->copy_headers = 1;
-
-    if (r->headers_in.content_length == NULL
-        && r->headers_in.transfer_encoding == NULL
-        && !r->headers_in.chunked)
-    {
-        h = ngx_api_led_header_find(&r->headers_in.headers,
-                                    &ngx_api_led_compose_cid_header);
-
-        if (h
-            && h->value.len == ctx->correlation_id.len
-            && ngx_strncmp(h->value.data, ctx->correlation_id.data,
-                           h->value.len) == 0)
-        {
-            cmp->copy_headers = 0;
-        }
+    rc = ngx_api_led_compose_shared_headers(r);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    cmp->copy_headers = (rc == NGX_DECLINED);
 
     ngx_http_set_ctx(r, cmp, ngx_api_led_compose_module);
 
@@ -386,7 +447,8 @@ ngx_api_led_compose_run(ngx_api_led_compose_t *cmp)
 
     ngx_api_led_compose_schedule(cmp);
 
-    all = (cmp->nparts == 32) ? 0xffffffff : ((1U << cmp->nparts) - 1);
+    all = (cmp->nparts == NGX_API_LED_COMPOSE_MAX_PARTS)
+          ? 0xffffffff : ((1U << cmp->nparts) - 1);
 
     if (cmp->running == 0 && cmp->done == all) {
         ngx_api_led_compose_finish(cmp);
@@ -922,6 +984,7 @@ static void
 ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
     ngx_api_led_compose_call_t *call)
 {
+    u_char        err[NGX_API_LED_JSON_ERRLEN];
     json_t       *doc, *detail;
     ngx_str_t     s;
     const char   *text;
@@ -937,8 +1000,10 @@ ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
         return;
     }
 
-    doc = json_loadb((char *) call->body, call->len, 0, NULL);
-    if (doc == NULL) {
+    if (ngx_api_led_json_parse(call->body, call->len, 0, &doc, err,
+                               sizeof(err))
+        != NGX_OK)
+    {
         return;
     }
 
@@ -1049,7 +1114,7 @@ ngx_api_led_compose_element_finished(ngx_api_led_compose_t *cmp,
             s = call->body;
             e = call->body + call->len;
 
-            if (ngx_api_led_compose_json_valid(s, e) != NGX_OK) {
+            if (ngx_api_led_json_validate(s, e - s) != NGX_OK) {
                 ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
                               "api_led_compose: part \"%V\" answered invalid "
                               "JSON for element %ui", &part->conf->name,
@@ -1220,10 +1285,7 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
          * an order of magnitude cheaper than building jansson's tree.
          */
 
-        if (ngx_api_led_compose_json_valid(part->body,
-                                           part->body + part->len)
-            != NGX_OK)
-        {
+        if (ngx_api_led_json_validate(part->body, part->len) != NGX_OK) {
             ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
                           "api_led_compose: part \"%V\" answered invalid "
                           "JSON", &part->conf->name);

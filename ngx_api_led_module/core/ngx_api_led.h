@@ -44,6 +44,14 @@
 
 #define NGX_API_LED_CORRELATION_MAX   128
 
+/* names and limits more than one concern uses: one place for each */
+#define NGX_API_LED_CORRELATION_HEADER   "X-Correlation-ID"
+#define NGX_API_LED_CORRELATION_LOWCASE  "x-correlation-id"
+#define NGX_API_LED_JSON_TYPE            "application/json"
+#define NGX_API_LED_PROBLEM_TYPE         "application/problem+json"
+/* API names, limit names, composition part names */
+#define NGX_API_LED_NAME_MAX             64
+
 /* the rate limits checked together for one request: a location's and its
    consumer's plan's (nginx -t refuses more) */
 #define NGX_API_LED_LIMIT_MAX         16
@@ -79,6 +87,8 @@ typedef struct {
     ngx_str_t                    api;         /* api_led_api NAME, "" if none */
     ngx_uint_t                   layer;       /* NGX_API_LED_LAYER_* */
     ngx_str_t                    version;
+    ngx_uint_t                   steps;       /* a bit for each access step
+                                                 that applies here */
 
     /* the API's life cycle: deprecated=, sunset= (0: none), spec= */
     time_t                       deprecated;
@@ -98,6 +108,9 @@ typedef ngx_int_t (*ngx_api_led_step_pt)(ngx_http_request_t *r,
 
 typedef struct {
     ngx_api_led_step_pt          steps[NGX_API_LED_STEP_N];
+    ngx_uint_t                   steps_used;  /* by some location */
+    unsigned                     apis:1;      /* some location is an API */
+    unsigned                     callers:1;   /* ... has api_led_callers */
 
     /* the most limits a plan of the consumers file has: the rate-limit
        concern counts a location's limits with it */
@@ -112,7 +125,9 @@ typedef struct {
  * State private to one concern goes in that module's own request ctx.
  */
 struct ngx_api_led_ctx_s {
-    ngx_str_t                    correlation_id;
+    ngx_str_t                    correlation_id;  /* "" until needed: use
+                                                 ngx_api_led_correlation_id() */
+    ngx_event_t                 *wake;        /* see ngx_api_led_wake() */
 
     /* identity, set by the authentication step */
     ngx_api_led_consumer_t      *consumer;    /* from the consumers file */
@@ -155,6 +170,8 @@ extern ngx_conf_enum_t  ngx_api_led_log_levels[];
 /* ngx_api_led_module.c */
 
 ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
+/* the request's correlation id, made on first use; NULL: no memory */
+ngx_str_t *ngx_api_led_correlation_id(ngx_http_request_t *r);
 void *ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
     ngx_pool_cleanup_pt handler);
 ngx_int_t ngx_api_led_add_variable_table(ngx_conf_t *cf,
@@ -248,13 +265,19 @@ ngx_int_t ngx_api_led_body_text(ngx_http_request_t *r, size_t max,
  * order of their slots (authenticate, then rate-limit), each once per
  * request.  A step returns NGX_DECLINED to go on, NGX_OK to go on and
  * grant access ("satisfy any": a proven credential), NGX_AGAIN while it
- * waits (the request is resumed by ngx_api_led_resume()), NGX_DONE after
- * it answered the request itself, or NGX_ERROR / an HTTP status (see
+ * waits (the request is woken by ngx_api_led_wake()), NGX_DONE after it
+ * answered the request itself, or NGX_ERROR / an HTTP status (see
  * ngx_api_led_problem_refuse()).
+ *
+ * A step runs only in the locations its policy marked, from its
+ * merge_loc_conf, with ngx_api_led_use_step(): a location without module
+ * directives costs nothing, and the access handler is registered only
+ * when some location is an API or uses a step.
  */
 
 ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
     ngx_api_led_step_pt step);
+void ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot);
 
 /* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
 time_t ngx_api_led_parse_date(ngx_str_t *text);
@@ -265,8 +288,13 @@ ngx_uint_t ngx_api_led_callers_names(ngx_conf_t *cf, ngx_str_t *names);
 /* "100r/s", "5r/m", "1r/h", "200000r/d" */
 ngx_int_t ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate);
 
-/* resume a request suspended in the access phase by a foreign event */
-void ngx_api_led_resume(ngx_http_request_t *r);
+/*
+ * The one way a suspended request goes on: it runs its phases again from
+ * a posted event, never from inside the caller (another request's handler,
+ * the Redis read loop).  A request that goes away meanwhile takes the
+ * event with it.
+ */
+ngx_int_t ngx_api_led_wake(ngx_http_request_t *r);
 
 
 

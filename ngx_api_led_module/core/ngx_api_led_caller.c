@@ -349,7 +349,7 @@ ngx_api_led_caller_strip_consumer(ngx_http_request_t *r)
 static ngx_int_t
 ngx_api_led_caller_check(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    ngx_str_t                       api, *value;
+    ngx_str_t                       api, *value, *cid;
     ngx_uint_t                      layer, n;
     const char                     *why;
     ngx_table_elt_t                *h;
@@ -389,8 +389,12 @@ ngx_api_led_caller_check(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         why = "more than one header";
 
     } else {
-        why = ngx_api_led_caller_verify(r, lcf, value, &ctx->correlation_id,
-                                        &layer, &api);
+        cid = ngx_api_led_correlation_id(r);
+        if (cid == NULL) {
+            return NGX_ERROR;
+        }
+
+        why = ngx_api_led_caller_verify(r, lcf, value, cid, &layer, &api);
         if (why == NULL) {
             ctx->caller_state = NGX_API_LED_CALLER_VALID;
             ctx->caller_layer = layer;
@@ -737,7 +741,10 @@ ngx_api_led_caller_precontent(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cid = &ctx->correlation_id;
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     /* unique per worker: its random prefix and a counter */
 

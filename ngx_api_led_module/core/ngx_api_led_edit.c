@@ -21,7 +21,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_api_led_edit_headers_in_own(ngx_http_request_t *r);
-static ngx_int_t ngx_api_led_edit_headers_in_copy(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_edit_header_is_named(ngx_table_elt_t *h,
+    ngx_str_t *names);
 static ngx_int_t ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_edit_headers_in_relink(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_edit_headers_in_link(ngx_http_request_t *r,
@@ -574,14 +575,14 @@ ngx_api_led_edit_headers_in_own(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    return ngx_api_led_edit_headers_in_copy(r);
+    return ngx_api_led_edit_headers_in_copy(r, NULL);
 }
 
 
 /* a new list with room to push, pointers relinked */
 
-static ngx_int_t
-ngx_api_led_edit_headers_in_copy(ngx_http_request_t *r)
+ngx_int_t
+ngx_api_led_edit_headers_in_copy(ngx_http_request_t *r, ngx_str_t *drop)
 {
     ngx_uint_t          i, n;
     ngx_list_t          old;
@@ -618,7 +619,9 @@ ngx_api_led_edit_headers_in_copy(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].hash == 0) {
+        if (h[i].hash == 0
+            || (drop && ngx_api_led_edit_header_is_named(&h[i], drop)))
+        {
             continue;
         }
 
@@ -634,6 +637,45 @@ ngx_api_led_edit_headers_in_copy(ngx_http_request_t *r)
     }
 
     return ngx_api_led_edit_headers_in_relink(r);
+}
+
+
+static ngx_int_t
+ngx_api_led_edit_header_is_named(ngx_table_elt_t *h, ngx_str_t *names)
+{
+    ngx_str_t  *name;
+
+    for (name = names; name->len; name++) {
+        if (h->key.len == name->len
+            && ngx_strncasecmp(h->key.data, name->data, name->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * None of the parent's headers (a subrequest to a service that must not
+ * see the client's credentials), and so no body either.
+ */
+
+ngx_int_t
+ngx_api_led_edit_headers_in_clear(ngx_http_request_t *sr)
+{
+    if (ngx_list_init(&sr->headers_in.headers, sr->pool, 2,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.chunked = 0;
+
+    return ngx_api_led_edit_headers_in_relink(sr);
 }
 
 

@@ -60,6 +60,17 @@ ngx_int_t ngx_api_led_edit_cookie_remove(ngx_http_request_t *r,
     ngx_str_t *name);
 ngx_int_t ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *from, ngx_api_led_edit_name_t *to);
+/*
+ * The one way a subrequest gets request headers of its own (nginx lets it
+ * share its parent's list): a copy of the parent's without the names in
+ * "drop" (ended by a null string; NULL: none dropped), or, cleared, none
+ * of them and no body.  nginx's pointers (r->headers_in.host...) are set
+ * on the new list.  Headers added after are added with
+ * ngx_api_led_edit_headers_in_set().
+ */
+ngx_int_t ngx_api_led_edit_headers_in_copy(ngx_http_request_t *sr,
+    ngx_str_t *drop);
+ngx_int_t ngx_api_led_edit_headers_in_clear(ngx_http_request_t *sr);
 ngx_int_t ngx_api_led_edit_headers_out(ngx_http_request_t *r, ngx_uint_t op,
     ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
     ngx_str_t *value);

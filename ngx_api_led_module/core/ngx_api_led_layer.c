@@ -107,7 +107,15 @@ static ngx_int_t
 ngx_api_led_layer_init(ngx_conf_t *cf)
 {
     ngx_http_handler_pt        *h;
+    ngx_api_led_main_conf_t    *lmcf;
     ngx_http_core_main_conf_t  *cmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    if (!lmcf->callers) {
+        /* no layer contract anywhere: no handler */
+        return NGX_OK;
+    }
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -195,12 +203,16 @@ ngx_api_led_callers(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_layer_loc_conf_t *lcf = conf;
 
-    ngx_str_t   *value;
-    ngx_uint_t   i, k;
+    ngx_str_t                *value;
+    ngx_uint_t                i, k;
+    ngx_api_led_main_conf_t  *lmcf;
 
     if (lcf->callers != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+    lmcf->callers = 1;
 
     value = cf->args->elts;
     lcf->callers = 0;

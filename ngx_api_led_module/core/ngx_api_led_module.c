@@ -26,11 +26,14 @@ static void ngx_api_led_ctx_cleanup(void *data);
 static void ngx_api_led_redirected(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
-    ngx_api_led_ctx_t *ctx);
+    ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
-static ngx_int_t ngx_api_led_random_bytes(u_char *buf, size_t n);
+static u_char *ngx_api_led_random_bytes(size_t n);
 static ngx_int_t ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
+static ngx_int_t ngx_api_led_wake_event(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+static void ngx_api_led_wake_handler(ngx_event_t *ev);
 
 static ngx_int_t ngx_api_led_variable_api(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -39,6 +42,8 @@ static ngx_int_t ngx_api_led_variable_layer(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_variable_api_version(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_correlation_id(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_plan(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -66,12 +71,17 @@ ngx_conf_enum_t  ngx_api_led_log_levels[] = {
 
 
 static ngx_str_t  ngx_api_led_correlation_header =
-    ngx_string("X-Correlation-ID");
-static ngx_api_led_edit_name_t  ngx_api_led_correlation_name =
-    { ngx_string("X-Correlation-ID"), ngx_string("x-correlation-id"), 0 };
+    ngx_string(NGX_API_LED_CORRELATION_HEADER);
+static ngx_api_led_edit_name_t  ngx_api_led_correlation_name = {
+    ngx_string(NGX_API_LED_CORRELATION_HEADER),
+    ngx_string(NGX_API_LED_CORRELATION_LOWCASE), 0
+};
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+/* the two hex digits of each byte value, for the correlation ids */
+static u_char  ngx_api_led_hex_pairs[512];
 
 
 static ngx_command_t  ngx_api_led_commands[] = {
@@ -130,8 +140,7 @@ static ngx_http_variable_t  ngx_api_led_vars[] = {
       ngx_api_led_variable_api_version, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("api_led_correlation_id"), NULL,
-      ngx_api_led_variable_ctx_str,
-      offsetof(ngx_api_led_ctx_t, correlation_id), 0, 0 },
+      ngx_api_led_variable_correlation_id, 0, 0, 0 },
 
     { ngx_string("api_led_consumer"), NULL, ngx_api_led_variable_ctx_str,
       offsetof(ngx_api_led_ctx_t, consumer_id), NGX_HTTP_VAR_NOCACHEABLE, 0 },
@@ -174,27 +183,48 @@ ngx_api_led_add_variable_table(ngx_conf_t *cf, ngx_http_variable_t *vars)
 }
 
 
+/*
+ * The access handler and the header filter exist only when a location
+ * needs them (an API, a policy's step): the policies marked the locations
+ * that use their steps while the locations were merged, which happened
+ * before any postconfiguration.
+ */
+
 static ngx_int_t
 ngx_api_led_init(ngx_conf_t *cf)
 {
+    u_char                      b;
+    ngx_uint_t                  i;
     ngx_http_handler_pt        *h;
+    ngx_api_led_main_conf_t    *lmcf;
     ngx_http_core_main_conf_t  *cmcf;
-
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_api_led_access_handler;
 
     ngx_api_led_correlation_name.hash =
         ngx_hash_key(ngx_api_led_correlation_name.lowcase.data,
                      ngx_api_led_correlation_name.lowcase.len);
 
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_api_led_header_filter;
+    for (i = 0; i < 256; i++) {
+        b = (u_char) i;
+        (void) ngx_hex_dump(&ngx_api_led_hex_pairs[2 * i], &b, 1);
+    }
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    if (lmcf->apis || lmcf->steps_used) {
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_api_led_access_handler;
+    }
+
+    if (lmcf->apis) {
+        ngx_http_next_header_filter = ngx_http_top_header_filter;
+        ngx_http_top_header_filter = ngx_api_led_header_filter;
+    }
 
     return NGX_OK;
 }
@@ -230,6 +260,25 @@ ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
 }
 
 
+/*
+ * Called from a policy's merge_loc_conf when its step applies to the
+ * location being merged (whose configuration cf->ctx holds then).
+ */
+
+void
+ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot)
+{
+    ngx_api_led_loc_conf_t   *llcf;
+    ngx_api_led_main_conf_t  *lmcf;
+
+    llcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    llcf->steps |= 1 << slot;
+    lmcf->steps_used |= 1 << slot;
+}
+
+
 static void *
 ngx_api_led_create_loc_conf(ngx_conf_t *cf)
 {
@@ -245,6 +294,7 @@ ngx_api_led_create_loc_conf(ngx_conf_t *cf)
      *
      *     conf->api = { 0, NULL };
      *     conf->version = { 0, NULL };
+     *     conf->steps = 0;            (set by the policies' merges)
      *     conf->deprecated = 0;
      *     conf->sunset = 0;
      *     conf->spec = { 0, NULL };
@@ -292,9 +342,10 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_loc_conf_t *llcf = conf;
 
-    char        *rv;
-    ngx_str_t   *value;
-    ngx_uint_t   i;
+    char                     *rv;
+    ngx_str_t                *value;
+    ngx_uint_t                i;
+    ngx_api_led_main_conf_t  *lmcf;
 
     if (llcf->layer != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
@@ -302,10 +353,10 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len == 0 || value[1].len > 64) {
+    if (value[1].len == 0 || value[1].len > NGX_API_LED_NAME_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "api name \"%V\" must be 1 to 64 characters",
-                           &value[1]);
+                           "api name \"%V\" must be 1 to %d characters",
+                           &value[1], NGX_API_LED_NAME_MAX);
         return NGX_CONF_ERROR;
     }
 
@@ -324,6 +375,9 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     llcf->layer = NGX_API_LED_LAYER_NONE;
     llcf->conf_file = cf->conf_file->file.name.data;
     llcf->conf_line = cf->conf_file->line;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+    lmcf->apis = 1;
 
     for (i = 2; i < cf->args->nelts; i++) {
         rv = ngx_api_led_api_param(cf, llcf, &value[i]);
@@ -555,18 +609,42 @@ ngx_api_led_get_ctx(ngx_http_request_t *r)
 
     cln->handler = ngx_api_led_ctx_cleanup;
 
-    if (ngx_api_led_init_correlation_id(r, ctx) != NGX_OK) {
-        return NULL;
-    }
-
     /* first seen in an error_page's location, or so it may be */
     ctx->error_page = (r->internal && r->err_status) ? 1 : 0;
 
     ngx_http_set_ctx(r, ctx, ngx_api_led_module);
 
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "api_led: request state created");
+
     return ctx;
 }
 
+
+/*
+ * The correlation id is made when something needs it: an API location
+ * forwards and returns it, a problem or a composition part carries it,
+ * $api_led_correlation_id shows it.
+ */
+
+ngx_str_t *
+ngx_api_led_correlation_id(ngx_http_request_t *r)
+{
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (ctx->correlation_id.len == 0
+        && ngx_api_led_init_correlation_id(r->main, ctx, NULL) != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return &ctx->correlation_id;
+}
 
 /*
  * The one way back to a request ctx after an internal redirect wiped
@@ -626,6 +704,11 @@ ngx_api_led_ctx_cleanup(void *data)
 {
     ngx_api_led_ctx_t  *ctx = data;
 
+    /* a wake-up posted for a request that goes away never runs */
+    if (ctx->wake && ctx->wake->posted) {
+        ngx_delete_posted_event(ctx->wake);
+    }
+
     if (ctx->claims) {
         json_decref(ctx->claims);
         ctx->claims = NULL;
@@ -633,10 +716,17 @@ ngx_api_led_ctx_cleanup(void *data)
 }
 
 
+/*
+ * The first valid incoming X-Correlation-ID, else a random (version 4)
+ * UUID.  "first", when asked for, gets the first X-Correlation-ID header
+ * element of the request, valid or not (the one to forward in).
+ */
+
 static ngx_int_t
-ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    ngx_table_elt_t **first)
 {
-    u_char                     *p, rnd[16];
+    u_char                     *p, *rnd;
     ngx_table_elt_t            *h;
     ngx_api_led_header_iter_t   it;
 
@@ -646,22 +736,22 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
                                         &ngx_api_led_correlation_header,
                                         &it)))
     {
+        if (first && *first == NULL) {
+            *first = h;
+        }
+
         if (ngx_api_led_correlation_id_is_valid(&h->value)) {
             ctx->correlation_id = h->value;
             return NGX_OK;
         }
     }
 
-    /* a random (version 4) UUID */
-
-    if (ngx_api_led_random_bytes(rnd, sizeof(rnd)) != NGX_OK) {
+    rnd = ngx_api_led_random_bytes(16);
+    if (rnd == NULL) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "api_led: RAND_bytes() failed");
         return NGX_ERROR;
     }
-
-    rnd[6] = (rnd[6] & 0x0f) | 0x40;
-    rnd[8] = (rnd[8] & 0x3f) | 0x80;
 
     p = ngx_pnalloc(r->pool, 36);
     if (p == NULL) {
@@ -669,18 +759,44 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     }
 
     ctx->correlation_id.data = p;
+    ctx->correlation_id.len = 36;
 
-    p = ngx_hex_dump(p, rnd, 4);
-    *p++ = '-';
-    p = ngx_hex_dump(p, rnd + 4, 2);
-    *p++ = '-';
-    p = ngx_hex_dump(p, rnd + 6, 2);
-    *p++ = '-';
-    p = ngx_hex_dump(p, rnd + 8, 2);
-    *p++ = '-';
-    p = ngx_hex_dump(p, rnd + 10, 6);
+    /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: each byte's two digits */
 
-    ctx->correlation_id.len = p - ctx->correlation_id.data;
+#define ngx_api_led_uuid_byte(at, i)                                          \
+    ngx_memcpy(&p[at], &ngx_api_led_hex_pairs[2 * rnd[i]], 2)
+
+    ngx_api_led_uuid_byte(0, 0);
+    ngx_api_led_uuid_byte(2, 1);
+    ngx_api_led_uuid_byte(4, 2);
+    ngx_api_led_uuid_byte(6, 3);
+    ngx_api_led_uuid_byte(9, 4);
+    ngx_api_led_uuid_byte(11, 5);
+    ngx_api_led_uuid_byte(14, 6);
+    ngx_api_led_uuid_byte(16, 7);
+    ngx_api_led_uuid_byte(19, 8);
+    ngx_api_led_uuid_byte(21, 9);
+    ngx_api_led_uuid_byte(24, 10);
+    ngx_api_led_uuid_byte(26, 11);
+    ngx_api_led_uuid_byte(28, 12);
+    ngx_api_led_uuid_byte(30, 13);
+    ngx_api_led_uuid_byte(32, 14);
+    ngx_api_led_uuid_byte(34, 15);
+
+#undef ngx_api_led_uuid_byte
+
+    p[8] = '-';
+    p[13] = '-';
+    p[18] = '-';
+    p[23] = '-';
+
+    /* version 4, variant 10xx */
+    p[14] = '4';
+    p[19] = ngx_api_led_hex_pairs[2 * (0x08 | (rnd[8] >> 4 & 3)) + 1];
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "api_led: correlation id \"%V\" generated",
+                   &ctx->correlation_id);
 
     return NGX_OK;
 }
@@ -688,28 +804,31 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
 /*
  * RAND_bytes() takes locks and reseeds: one call per request costs more
- * than the rest of the correlation id, so random bytes are drawn in batches.
+ * than the rest of the correlation id, so random bytes are drawn in
+ * batches.  Each byte is handed out once; it becomes part of a public id,
+ * so there is nothing to wipe.
  */
 
-static ngx_int_t
-ngx_api_led_random_bytes(u_char *buf, size_t n)
+static u_char *
+ngx_api_led_random_bytes(size_t n)
 {
+    u_char  *p;
+
     static u_char  pool[4096];
     static size_t  used = sizeof(pool);
 
     if (used + n > sizeof(pool)) {
         if (RAND_bytes(pool, sizeof(pool)) != 1) {
-            return NGX_ERROR;
+            return NULL;
         }
 
         used = 0;
     }
 
-    ngx_memcpy(buf, pool + used, n);
-    ngx_explicit_memzero(pool + used, n);
+    p = pool + used;
     used += n;
 
-    return NGX_OK;
+    return p;
 }
 
 
@@ -752,15 +871,25 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
     ngx_int_t                  rc;
     ngx_uint_t                 i;
     ngx_api_led_ctx_t         *ctx;
+    ngx_api_led_loc_conf_t    *llcf;
     ngx_api_led_main_conf_t   *lmcf;
     ngx_http_core_loc_conf_t  *clcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->api.len == 0 && llcf->steps == 0) {
+        /* nothing of the module here: no state made */
+        return NGX_DECLINED;
+    }
 
     ctx = ngx_api_led_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK) {
+    if (llcf->api.len
+        && ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -768,11 +897,21 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
 
     for (i = 0; i < NGX_API_LED_STEP_N; i++) {
 
-        if (lmcf->steps[i] == NULL || (ctx->steps_done & (1 << i))) {
+        if (lmcf->steps[i] == NULL
+            || !(llcf->steps & (1 << i))
+            || (ctx->steps_done & (1 << i)))
+        {
             continue;
         }
 
         rc = lmcf->steps[i](r, ctx);
+
+        if (rc == NGX_AGAIN) {
+            /* made now: waking the request later cannot fail */
+            if (ngx_api_led_wake_event(r, ctx) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
 
         if (rc == NGX_OK) {
             ctx->granted = 1;
@@ -816,19 +955,27 @@ static ngx_int_t
 ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx)
 {
-    ngx_table_elt_t         *h;
-    ngx_api_led_loc_conf_t  *llcf;
+    ngx_table_elt_t  *h;
 
-    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
-
-    if (llcf->api.len == 0 || ctx->correlation_forwarded) {
+    if (ctx->correlation_forwarded) {
         return NGX_OK;
     }
 
-    ctx->correlation_forwarded = 1;
+    /* one look at the request's headers for both */
 
-    h = ngx_api_led_header_find(&r->headers_in.headers,
-                                &ngx_api_led_correlation_header);
+    h = NULL;
+
+    if (ctx->correlation_id.len == 0) {
+        if (ngx_api_led_init_correlation_id(r, ctx, &h) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        h = ngx_api_led_header_find(&r->headers_in.headers,
+                                    &ngx_api_led_correlation_header);
+    }
+
+    ctx->correlation_forwarded = 1;
 
     if (h) {
         h->value = ctx->correlation_id;
@@ -840,11 +987,59 @@ ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
 }
 
 
-void
-ngx_api_led_resume(ngx_http_request_t *r)
-{
-    ngx_connection_t  *c;
+/*
+ * Wakes a request suspended in the access phase (it runs on the main
+ * request): the event lives in the shared ctx, whose cleanup takes a
+ * posted event off the queue when the request goes away first.
+ */
 
+ngx_int_t
+ngx_api_led_wake(ngx_http_request_t *r)
+{
+    ngx_api_led_ctx_t  *ctx;
+
+    r = r->main;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL || ngx_api_led_wake_event(r, ctx) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "api_led: a suspended request cannot be woken");
+        return NGX_ERROR;
+    }
+
+    ngx_post_event(ctx->wake, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_wake_event(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    if (ctx->wake) {
+        return NGX_OK;
+    }
+
+    ctx->wake = ngx_pcalloc(r->pool, sizeof(ngx_event_t));
+    if (ctx->wake == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->wake->handler = ngx_api_led_wake_handler;
+    ctx->wake->data = r;
+    ctx->wake->log = r->connection->log;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_api_led_wake_handler(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ev->data;
     c = r->connection;
 
     r->read_event_handler = ngx_http_block_reading;
@@ -860,7 +1055,7 @@ ngx_api_led_resume(ngx_http_request_t *r)
 static ngx_int_t
 ngx_api_led_header_filter(ngx_http_request_t *r)
 {
-    ngx_api_led_ctx_t       *ctx;
+    ngx_str_t               *cid;
     ngx_api_led_loc_conf_t  *llcf;
 
     if (r != r->main) {
@@ -873,20 +1068,59 @@ ngx_api_led_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL) {
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
         return NGX_ERROR;
     }
 
+    /* the id is checked or made here: safe as it is in a header */
+
     if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
-                                     &ngx_api_led_correlation_name, NULL,
-                                     &ctx->correlation_id)
+                                     &ngx_api_led_correlation_name, NULL, cid)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     return ngx_http_next_header_filter(r);
+}
+
+
+/* sets a response header, replacing one of the same name */
+
+ngx_int_t
+ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    if (!ngx_api_led_header_value_is_safe(value)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "api_led: value of header \"%V\" holds a control "
+                      "character, header not set", name);
+        return NGX_OK;
+    }
+
+    h = ngx_api_led_header_find(&r->headers_out.headers, name);
+
+    if (h) {
+        h->value = *value;
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return NGX_OK;
 }
 
 
@@ -1004,6 +1238,27 @@ ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
     v->no_cacheable = 0;
     v->not_found = 0;
     v->data = s->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_variable_correlation_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t  *cid;
+
+    cid = ngx_api_led_correlation_id(r);
+    if (cid == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = cid->len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = cid->data;
 
     return NGX_OK;
 }

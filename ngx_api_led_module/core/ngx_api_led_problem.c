@@ -106,7 +106,7 @@ static ngx_api_led_problem_title_t  ngx_api_led_problem_titles[] = {
 
 static ngx_str_t  ngx_api_led_problem_type = ngx_string("urn:api-led:error:");
 static ngx_str_t  ngx_api_led_problem_content_type =
-    ngx_string("application/problem+json");
+    ngx_string(NGX_API_LED_PROBLEM_TYPE);
 
 
 static ngx_int_t ngx_api_led_problem_init(ngx_conf_t *cf);
@@ -187,9 +187,23 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
+/*
+ * The filters render refusals (a policy's step, the layer contract) and
+ * nginx's errors in API locations: without any of these in the
+ * configuration there is nothing for them to do.
+ */
+
 static ngx_int_t
 ngx_api_led_problem_init(ngx_conf_t *cf)
 {
+    ngx_api_led_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    if (!lmcf->apis && !lmcf->steps_used && !lmcf->callers) {
+        return NGX_OK;
+    }
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_api_led_problem_header_filter;
 
@@ -370,17 +384,16 @@ static ngx_buf_t *
 ngx_api_led_problem_body(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, ngx_str_t *detail)
 {
-    u_char             *p;
-    size_t              len;
-    ngx_str_t           title, cid;
-    ngx_buf_t          *b;
-    ngx_api_led_ctx_t  *ctx;
+    u_char      *p;
+    size_t       len;
+    ngx_str_t    title, cid, *id;
+    ngx_buf_t   *b;
 
     ngx_api_led_problem_title(code, &title);
 
-    ctx = ngx_api_led_get_ctx(r);
-    if (ctx) {
-        cid = ctx->correlation_id;
+    id = ngx_api_led_correlation_id(r);
+    if (id) {
+        cid = *id;
 
     } else {
         ngx_str_null(&cid);

@@ -14,8 +14,6 @@
 #include "ngx_api_led_json.h"
 
 
-#define NGX_API_LED_JSON_ERRLEN  160
-
 struct ngx_api_led_json_keep_s {
     ngx_str_t                    name;
     ngx_int_t                    index;
@@ -952,7 +950,7 @@ ngx_api_led_json_convert(ngx_uint_t type, u_char *p, size_t len)
 
     case NGX_API_LED_JSON_RAW:
 
-        if (ngx_api_led_json_parse(p, len, &json, err, sizeof(err))
+        if (ngx_api_led_json_parse(p, len, 0, &json, err, sizeof(err))
             != NGX_OK)
         {
             return NULL;

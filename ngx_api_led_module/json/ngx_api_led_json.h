@@ -104,14 +104,37 @@ ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
     ngx_array_t *ops, json_t **doc);
 
 /*
- * NGX_OK; NGX_DECLINED: invalid JSON; NGX_ABORT: nested too deep;
- * NGX_ERROR: no memory.  The _pool variant takes the parser's scratch
- * memory (as long as the text) from "pool" instead of malloc().
+ * The module's one JSON grammar (ngx_api_led_json_text.c), for request
+ * and response bodies, composition parts, tokens, key sets and the
+ * consumers file.  NGX_OK; NGX_API_LED_JSON_INVALID; _TOO_DEEP;
+ * _DUPLICATE (a member name repeated, with NGX_API_LED_JSON_UNIQUE);
+ * NGX_ERROR: no memory.  "err" gets the reason, "at byte N", or "line L,
+ * column C: " before it with NGX_API_LED_JSON_LINES.  The _pool variant
+ * takes the parser's scratch memory (as long as the text) from "pool"
+ * instead of malloc().  ngx_api_led_json_validate() checks the same
+ * grammar and builds nothing (any integer is fine: the text is kept).
  */
-ngx_int_t ngx_api_led_json_parse(u_char *data, size_t len, json_t **doc,
-    u_char *err, size_t errlen);
+#define NGX_API_LED_JSON_UNIQUE       1
+#define NGX_API_LED_JSON_LINES        2
+
+#define NGX_API_LED_JSON_INVALID      NGX_DECLINED
+#define NGX_API_LED_JSON_TOO_DEEP     NGX_ABORT
+#define NGX_API_LED_JSON_DUPLICATE    NGX_BUSY
+
+#define NGX_API_LED_JSON_ERRLEN       192
+
+ngx_int_t ngx_api_led_json_parse(u_char *data, size_t len, ngx_uint_t flags,
+    json_t **doc, u_char *err, size_t errlen);
 ngx_int_t ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data,
     size_t len, json_t **doc, u_char *err, size_t errlen);
+ngx_int_t ngx_api_led_json_validate(u_char *data, size_t len);
+/*
+ * A JSON file at configuration time (a worker never reads a file): the
+ * parse's codes, or NGX_ERROR with the reason in "err" when the file
+ * cannot be read.
+ */
+ngx_int_t ngx_api_led_json_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_uint_t flags, json_t **doc, u_char *err, size_t errlen);
 
 /*
  * A window in which jansson allocates from the pool and frees nothing:

@@ -61,22 +61,33 @@ static const u_char  ngx_api_led_json_class[256] = {
 
 
 /*
- * The parser.  jansson's own json_loadb() reads through a character stream
- * abstraction and is several times slower than the network path it sits
- * in; this one scans the buffer directly and builds the same jansson
- * values (strings are checked for UTF-8 here, so the unchecked jansson
- * constructors are used).  Depth is bounded while descending.
+ * The parser: the module's one JSON grammar (RFC 8259; strings are UTF-8
+ * without \u0000, integers must fit 64 bits).  jansson's own json_loadb()
+ * reads through a character stream abstraction and is several times
+ * slower than the network path it sits in; this one scans the buffer
+ * directly and builds the same jansson values (strings are checked for
+ * UTF-8 here, so the unchecked jansson constructors are used).  Depth is
+ * bounded while descending.  Without a document to build (validation),
+ * the same code only scans: no value, no allocation, any integer.
  */
 
 typedef struct {
     u_char                      *start;
     u_char                      *pos;
     u_char                      *end;
-    u_char                      *scratch;     /* unescaped strings */
+    u_char                      *scratch;     /* unescaped strings, NULL
+                                                 when validating */
     size_t                       scratch_size;
     const char                  *error;
-    ngx_uint_t                   too_deep;
+    unsigned                     build:1;     /* 0: validate only */
+    unsigned                     unique:1;    /* NGX_API_LED_JSON_UNIQUE */
+    unsigned                     too_deep:1;
+    unsigned                     duplicate:1;
 } ngx_api_led_json_parser_t;
+
+
+static ngx_int_t ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data,
+    size_t len, ngx_uint_t flags, json_t **doc, u_char *err, size_t errlen);
 
 
 static json_t *ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp,
@@ -97,16 +108,19 @@ static u_char *ngx_api_led_json_utf8(u_char *p, u_char *end);
 
 
 /*
- * Parses a document of any type.  NGX_DECLINED: not JSON; NGX_ABORT:
- * nested deeper than NGX_API_LED_JSON_MAX_DEPTH.  "err" (at least 160
- * bytes) receives the reason.
+ * Parses a document of any type.  NGX_API_LED_JSON_INVALID: not JSON;
+ * NGX_API_LED_JSON_TOO_DEEP: nested deeper than NGX_API_LED_JSON_MAX_DEPTH;
+ * NGX_API_LED_JSON_DUPLICATE: a member name repeated in an object (with
+ * NGX_API_LED_JSON_UNIQUE).  "err" (at least 160 bytes) receives the
+ * reason.
  */
 
 ngx_int_t
-ngx_api_led_json_parse(u_char *data, size_t len, json_t **doc, u_char *err,
-    size_t errlen)
+ngx_api_led_json_parse(u_char *data, size_t len, ngx_uint_t flags,
+    json_t **doc, u_char *err, size_t errlen)
 {
-    return ngx_api_led_json_parse_pool(NULL, data, len, doc, err, errlen);
+    return ngx_api_led_json_parse_text(NULL, data, len, flags, doc, err,
+                                       errlen);
 }
 
 
@@ -114,19 +128,111 @@ ngx_int_t
 ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
     json_t **doc, u_char *err, size_t errlen)
 {
-    u_char                     buf[512];
+    return ngx_api_led_json_parse_text(pool, data, len, 0, doc, err, errlen);
+}
+
+
+/* the same grammar, nothing built: NGX_OK, or why not as the parser says */
+
+ngx_int_t
+ngx_api_led_json_validate(u_char *data, size_t len)
+{
+    u_char  err[NGX_API_LED_JSON_ERRLEN];
+
+    return ngx_api_led_json_parse_text(NULL, data, len, 0, NULL, err,
+                                       sizeof(err));
+}
+
+
+ngx_int_t
+ngx_api_led_json_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_uint_t flags,
+    json_t **doc, u_char *err, size_t errlen)
+{
+    u_char           *data;
+    size_t            size;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_err_t         e;
+    ngx_int_t         rc;
+    ngx_file_info_t   fi;
+
+    fd = ngx_open_file(name->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        e = ngx_errno;
+        ngx_api_led_errf(err, errlen, "unable to open (%d: %s)", e,
+                         strerror(e));
+        return NGX_ERROR;
+    }
+
+    rc = NGX_ERROR;
+    data = NULL;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        e = ngx_errno;
+        ngx_api_led_errf(err, errlen, "unable to stat (%d: %s)", e,
+                         strerror(e));
+        goto done;
+    }
+
+    size = (size_t) ngx_file_size(&fi);
+
+    data = ngx_alloc(size ? size : 1, cf->log);
+    if (data == NULL) {
+        ngx_api_led_errf(err, errlen, "out of memory");
+        goto done;
+    }
+
+    n = ngx_read_fd(fd, data, size);
+
+    if (n == -1 || (size_t) n != size) {
+        e = ngx_errno;
+        ngx_api_led_errf(err, errlen, "unable to read (%d: %s)", e,
+                         strerror(e));
+        goto done;
+    }
+
+    rc = ngx_api_led_json_parse_text(NULL, data, size, flags, doc, err,
+                                     errlen);
+
+done:
+
+    if (data) {
+        ngx_free(data);
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ALERT, cf->log, ngx_errno,
+                      ngx_close_file_n " \"%V\" failed", name);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
+    ngx_uint_t flags, json_t **doc, u_char *err, size_t errlen)
+{
+    u_char                     buf[512], *p;
     json_t                    *json;
+    ngx_uint_t                 line;
     ngx_api_led_json_parser_t  jp;
 
     jp.start = data;
     jp.pos = data;
     jp.end = data + len;
     jp.error = NULL;
+    jp.build = (doc != NULL);
+    jp.unique = (flags & NGX_API_LED_JSON_UNIQUE) ? 1 : 0;
     jp.too_deep = 0;
+    jp.duplicate = 0;
 
     /* an unescaped string is never longer than its text */
 
-    if (len <= sizeof(buf)) {
+    if (!jp.build) {
+        jp.scratch = NULL;
+
+    } else if (len <= sizeof(buf)) {
         jp.scratch = buf;
 
     } else {
@@ -152,7 +258,7 @@ ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
         }
     }
 
-    if (jp.scratch != buf) {
+    if (jp.scratch && jp.scratch != buf) {
         if (pool) {
             ngx_pfree(pool, jp.scratch);
 
@@ -162,17 +268,39 @@ ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
     }
 
     if (json) {
-        *doc = json;
+        if (doc) {
+            *doc = json;
+        }
+
         return NGX_OK;
     }
 
     if (jp.too_deep) {
         ngx_api_led_errf(err, errlen, "JSON nested deeper than %d levels",
                          NGX_API_LED_JSON_MAX_DEPTH);
-        return NGX_ABORT;
+        return NGX_API_LED_JSON_TOO_DEEP;
     }
 
-    if (jp.pos >= jp.end) {
+    if (flags & NGX_API_LED_JSON_LINES) {
+        /* a file a person wrote: where, as an editor shows it */
+
+        line = 1;
+        data = jp.start;
+
+        for (p = jp.start; p < jp.pos && p < jp.end; p++) {
+            if (*p == '\n') {
+                line++;
+                data = p + 1;
+            }
+        }
+
+        ngx_api_led_errf(err, errlen, "line %ui, column %uz: %s",
+                         line, (size_t) (p - data) + 1,
+                         jp.error ? jp.error
+                         : (jp.pos >= jp.end) ? "unexpected end of the text"
+                                              : "unexpected character");
+
+    } else if (jp.pos >= jp.end) {
         ngx_api_led_errf(err, errlen, "%s",
                          jp.error ? jp.error : "unexpected end of the text");
 
@@ -182,7 +310,7 @@ ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
                          (size_t) (jp.pos - jp.start));
     }
 
-    return NGX_DECLINED;
+    return jp.duplicate ? NGX_API_LED_JSON_DUPLICATE : NGX_API_LED_JSON_INVALID;
 }
 
 
@@ -209,10 +337,15 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 
         jp->pos++;
 
-        json = json_object();
-        if (json == NULL) {
-            jp->error = "out of memory";
-            return NULL;
+        if (jp->build) {
+            json = json_object();
+            if (json == NULL) {
+                jp->error = "out of memory";
+                return NULL;
+            }
+
+        } else {
+            json = json_null();
         }
 
         ngx_api_led_json_skip_ws(jp);
@@ -231,6 +364,30 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
             }
 
             if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
+                goto failed;
+            }
+
+            if (!jp->build) {
+                ngx_api_led_json_skip_ws(jp);
+
+                if (jp->pos >= jp->end || *jp->pos != ':') {
+                    jp->error = "\":\" expected";
+                    return NULL;
+                }
+
+                jp->pos++;
+
+                if (ngx_api_led_json_parse_value(jp, depth + 1) == NULL) {
+                    return NULL;
+                }
+
+                goto member_done;
+            }
+
+            if (jp->unique && json_object_getn(json, (char *) s, len)) {
+                /* as jansson's JSON_REJECT_DUPLICATES */
+                jp->error = "duplicate object key";
+                jp->duplicate = 1;
                 goto failed;
             }
 
@@ -289,6 +446,8 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
                 }
             }
 
+        member_done:
+
             ngx_api_led_json_skip_ws(jp);
 
             if (jp->pos < jp->end && *jp->pos == ',') {
@@ -313,10 +472,15 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 
         jp->pos++;
 
-        json = json_array();
-        if (json == NULL) {
-            jp->error = "out of memory";
-            return NULL;
+        if (jp->build) {
+            json = json_array();
+            if (json == NULL) {
+                jp->error = "out of memory";
+                return NULL;
+            }
+
+        } else {
+            json = json_null();
         }
 
         ngx_api_led_json_skip_ws(jp);
@@ -329,7 +493,11 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
         for ( ;; ) {
             v = ngx_api_led_json_parse_value(jp, depth + 1);
 
-            if (v == NULL || json_array_append_new(json, v) != 0) {
+            if (v == NULL) {
+                goto failed;
+            }
+
+            if (jp->build && json_array_append_new(json, v) != 0) {
                 goto failed;
             }
 
@@ -352,6 +520,10 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
     case '"':
         if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
             return NULL;
+        }
+
+        if (!jp->build) {
+            return json_null();
         }
 
         json = json_stringn_nocheck((char *) s, len);
@@ -399,8 +571,15 @@ failed:
 
 /*
  * A string: *s points into the text when it holds no escape, else into
- * the scratch buffer (valid until the next string).
+ * the scratch buffer (valid until the next string); when validating
+ * there is no scratch buffer and nothing is written.
  */
+
+#define ngx_api_led_json_put(d, c)                                            \
+    if (d) {                                                                  \
+        *d++ = (u_char) (c);                                                  \
+    }
+
 
 static ngx_int_t
 ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
@@ -460,14 +639,14 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
     /* with escapes: unescape into the scratch buffer */
 
     start = jp->pos;
-    d = ngx_cpymem(jp->scratch, start, p - start);
+    d = jp->scratch ? ngx_cpymem(jp->scratch, start, p - start) : NULL;
 
     while (p < jp->end) {
         c = *p;
 
         if (c == '"') {
             *s = jp->scratch;
-            *len = d - jp->scratch;
+            *len = d ? (size_t) (d - jp->scratch) : 0;
             jp->pos = p + 1;
             return NGX_OK;
         }
@@ -487,12 +666,15 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
                 return NGX_ERROR;
             }
 
-            d = ngx_cpymem(d, start, p - start);
+            if (d) {
+                d = ngx_cpymem(d, start, p - start);
+            }
+
             continue;
         }
 
         if (c != '\\') {
-            *d++ = c;
+            ngx_api_led_json_put(d, c);
             p++;
             continue;
         }
@@ -504,14 +686,14 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
         p++;
 
         switch (*p++) {
-        case '"':  *d++ = '"';  continue;
-        case '\\': *d++ = '\\'; continue;
-        case '/':  *d++ = '/';  continue;
-        case 'b':  *d++ = '\b'; continue;
-        case 'f':  *d++ = '\f'; continue;
-        case 'n':  *d++ = '\n'; continue;
-        case 'r':  *d++ = '\r'; continue;
-        case 't':  *d++ = '\t'; continue;
+        case '"':  ngx_api_led_json_put(d, '"');  continue;
+        case '\\': ngx_api_led_json_put(d, '\\'); continue;
+        case '/':  ngx_api_led_json_put(d, '/');  continue;
+        case 'b':  ngx_api_led_json_put(d, '\b'); continue;
+        case 'f':  ngx_api_led_json_put(d, '\f'); continue;
+        case 'n':  ngx_api_led_json_put(d, '\n'); continue;
+        case 'r':  ngx_api_led_json_put(d, '\r'); continue;
+        case 't':  ngx_api_led_json_put(d, '\t'); continue;
         case 'u':  break;
         default:
             jp->pos = p - 2;
@@ -565,6 +747,10 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
             jp->error = cp ? "lone surrogate in a \\u escape"
                            : "\\u0000 in a string";
             return NGX_ERROR;
+        }
+
+        if (d == NULL) {
+            continue;
         }
 
         if (cp < 0x80) {
@@ -748,6 +934,11 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
     }
 
     jp->pos = p;
+
+    if (!jp->build) {
+        /* validated, copied as written: any integer */
+        return json_null();
+    }
 
     if (!real) {
         if (!overflow
@@ -1197,7 +1388,7 @@ ngx_api_led_json_media_type(ngx_str_t *type)
 
     len = end - p;
 
-    if (len < sizeof("application/json") - 1
+    if (len < sizeof(NGX_API_LED_JSON_TYPE) - 1
         || ngx_strncasecmp(p, (u_char *) "application/",
                            sizeof("application/") - 1)
            != 0)

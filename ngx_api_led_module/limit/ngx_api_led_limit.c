@@ -101,8 +101,8 @@ static ngx_str_t  ngx_api_led_limit_periods[] = {
 };
 
 
-/* the outage this worker last warned about */
-static ngx_uint_t  ngx_api_led_limit_warned;
+/* this worker's state (each worker process has its own), see init_process */
+static ngx_api_led_limit_worker_t  *ngx_api_led_limit_worker;
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -262,12 +262,21 @@ ngx_api_led_limit_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    if (lmcf->redis == NULL) {
+    /*
+     * The worker's state belongs to the configuration it was made for:
+     * without a master process a reconfiguration makes no new one (no
+     * init_process), and the limits are then counted locally.
+     */
+
+    if (lmcf->redis == NULL
+        || ngx_api_led_limit_worker == NULL
+        || ngx_api_led_limit_worker->conf != lmcf)
+    {
         ngx_api_led_limit_local(r, lmcf, lctx);
         return ngx_api_led_limit_decide(r, lctx);
     }
 
-    rc = ngx_api_led_limit_redis(r, lmcf, lctx);
+    rc = ngx_api_led_limit_redis(r, ngx_api_led_limit_worker, lctx);
 
     if (rc == NGX_AGAIN) {
         lctx->state = NGX_API_LED_LIMIT_WAITING;
@@ -546,6 +555,7 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
     ngx_uint_t                      i, closed, local, admitted;
     ngx_msec_t                      ms;
     ngx_api_led_limit_item_t       *item, *best;
+    ngx_api_led_limit_worker_t     *wk;
     ngx_api_led_limit_loc_conf_t   *llcf;
     ngx_api_led_limit_main_conf_t  *lmcf;
 
@@ -553,6 +563,9 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_limit_module);
     llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_limit_module);
+
+    /* a failure is Redis's: only then the worker's state is there */
+    wk = ngx_api_led_limit_worker;
 
     item = lctx->items;
 
@@ -572,7 +585,7 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
         if (closed) {
             lctx->store = NGX_API_LED_LIMIT_STORE_NONE;
 
-            ms = ngx_api_led_redis_retry_after(lmcf->redis);
+            ms = ngx_api_led_redis_retry_after(wk->redis);
 
             if (ngx_api_led_limit_retry_after(r, ms) != NGX_OK) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -587,10 +600,8 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
 
         /* one warning per outage and worker, not one per request */
 
-        if (ngx_api_led_limit_warned
-            != ngx_api_led_redis_outage(lmcf->redis))
-        {
-            ngx_api_led_limit_warned = ngx_api_led_redis_outage(lmcf->redis);
+        if (wk->warned != ngx_api_led_redis_outage(wk->redis)) {
+            wk->warned = ngx_api_led_redis_outage(wk->redis);
 
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "api_led: redis unavailable, rate limits %s "
@@ -881,10 +892,17 @@ ngx_api_led_limit_init(ngx_conf_t *cf)
     /* a limit counted locally needs a zone: 1m unless one was given */
 
     if (lmcf->need_local && lmcf->shm_zone == NULL) {
-        lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, 1024 * 1024);
+        lmcf->shm_zone = ngx_api_led_limit_add_zone(cf,
+                                                    NGX_API_LED_LIMIT_ZONE_SIZE,
+                                                    &ngx_api_led_limit_module);
         if (lmcf->shm_zone == NULL) {
             return NGX_ERROR;
         }
+    }
+
+    if (!lmcf->need_local) {
+        /* no location limits requests: nothing to register */
+        return NGX_OK;
     }
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
@@ -972,6 +990,9 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
         /* every limit may be counted locally: no Redis, or on_error=local */
         lmcf->need_local = 1;
+
+        /* the access step runs where limits apply, only */
+        ngx_api_led_use_step(cf, NGX_API_LED_STEP_LIMIT);
     }
 
     if (ngx_api_led_limit_describe(cf, conf) != NGX_OK) {
@@ -1100,7 +1121,8 @@ ngx_api_led_limit_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, size);
+    lmcf->shm_zone = ngx_api_led_limit_add_zone(cf, size,
+                                                &ngx_api_led_limit_module);
     if (lmcf->shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1238,7 +1260,7 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            if (s.len == 0 || s.len > 64) {
+            if (s.len == 0 || s.len > NGX_API_LED_NAME_MAX) {
                 goto invalid_name;
             }
 
@@ -1351,8 +1373,9 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 invalid_name:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid limit name \"%V\": 1 to 64 letters, digits, "
-                       "\"-\", \"_\", \".\", \":\" or \"/\"", &value[i]);
+                       "invalid limit name \"%V\": 1 to %d letters, digits, "
+                       "\"-\", \"_\", \".\", \":\" or \"/\"", &value[i],
+                       NGX_API_LED_NAME_MAX);
     return NGX_CONF_ERROR;
 }
 
@@ -1395,34 +1418,52 @@ ngx_api_led_limit_add_default(ngx_conf_t *cf, ngx_api_led_limit_conf_t *lc,
     return NGX_OK;
 }
 
+/*
+ * The worker's state: only with Redis (the local store keeps everything in
+ * shared memory) and only when some location limits requests.  Not in the
+ * cycle's pool: it lives as long as the worker, freed at exit_process.
+ */
 
 static ngx_int_t
 ngx_api_led_limit_init_process(ngx_cycle_t *cycle)
 {
+    ngx_api_led_limit_worker_t     *wk;
     ngx_api_led_limit_main_conf_t  *lmcf;
 
     lmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_api_led_limit_module);
 
-    if (lmcf == NULL || lmcf->redis == NULL) {
+    if (lmcf == NULL || lmcf->redis == NULL || !lmcf->need_local) {
         return NGX_OK;
     }
 
-    return ngx_api_led_limit_redis_init_process(cycle, lmcf);
+    wk = ngx_calloc(sizeof(ngx_api_led_limit_worker_t), cycle->log);
+    if (wk == NULL) {
+        return NGX_ERROR;
+    }
+
+    wk->conf = lmcf;
+
+    if (ngx_api_led_limit_redis_init_process(cycle, wk) != NGX_OK) {
+        ngx_free(wk);
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_limit_worker = wk;
+
+    return NGX_OK;
 }
 
 
 static void
 ngx_api_led_limit_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_api_led_limit_main_conf_t  *lmcf;
-
-    lmcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_api_led_limit_module);
-
-    if (lmcf == NULL || lmcf->redis == NULL) {
+    if (ngx_api_led_limit_worker == NULL) {
         return;
     }
 
-    ngx_api_led_limit_redis_exit_process(lmcf);
+    ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_worker);
+
+    ngx_free(ngx_api_led_limit_worker);
+    ngx_api_led_limit_worker = NULL;
 }

@@ -22,6 +22,8 @@ extern ngx_module_t  ngx_api_led_limit_module;
 
 
 #define NGX_API_LED_LIMIT_KEY_MAX        256
+/* the shared-memory zone when api_led_rate_limit_zone does not size it */
+#define NGX_API_LED_LIMIT_ZONE_SIZE      (1024 * 1024)
 /* a plan limit's name: "minute:16" */
 #define NGX_API_LED_LIMIT_NAME_LEN       (sizeof("minute:") + NGX_INT_T_LEN)
 
@@ -54,18 +56,31 @@ typedef struct {
 typedef struct ngx_api_led_limit_batch_s  ngx_api_led_limit_batch_t;
 
 
+/* read-only once loaded: the worker's state is apart, below */
 typedef struct {
-    ngx_api_led_redis_t            *redis;
+    ngx_api_led_redis_conf_t       *redis;     /* NULL: no api_led_redis */
     ngx_api_led_redis_script_t     *script;
     ngx_shm_zone_t                 *shm_zone;
     unsigned                        need_local:1;
+} ngx_api_led_limit_main_conf_t;
 
-    /* the worker's batches of requests for Redis */
+
+/*
+ * A worker's state of the rate limits, made at init_process when Redis
+ * is configured (ngx_api_led_limit.c keeps it): its Redis connection and
+ * its batches of requests, which point to requests and so never belong
+ * in the configuration.
+ */
+typedef struct {
+    ngx_api_led_limit_main_conf_t  *conf;
+    ngx_api_led_redis_t            *redis;
     ngx_queue_t                     filling;   /* the last one is open */
     ngx_queue_t                     flight;
     ngx_api_led_limit_batch_t      *spare;
     ngx_event_t                     flush;
-} ngx_api_led_limit_main_conf_t;
+    ngx_uint_t                      warned;    /* the Redis outage last
+                                                  warned about */
+} ngx_api_led_limit_worker_t;
 
 
 typedef struct {
@@ -143,17 +158,17 @@ typedef struct {
 /* ngx_api_led_limit_redis.c: the Redis store, requests batched */
 ngx_str_t *ngx_api_led_limit_redis_script(void);
 ngx_int_t ngx_api_led_limit_redis(ngx_http_request_t *r,
-    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
+    ngx_api_led_limit_worker_t *wk, ngx_api_led_limit_ctx_t *lctx);
 void ngx_api_led_limit_redis_forget(ngx_api_led_limit_ctx_t *lctx);
 ngx_int_t ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
-    ngx_api_led_limit_main_conf_t *lmcf);
-void ngx_api_led_limit_redis_exit_process(
-    ngx_api_led_limit_main_conf_t *lmcf);
+    ngx_api_led_limit_worker_t *wk);
+void ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_worker_t *wk);
 
 /* ngx_api_led_limit_local.c: the shared-memory store */
 void ngx_api_led_limit_local(ngx_http_request_t *r,
     ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx);
-ngx_shm_zone_t *ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size);
+ngx_shm_zone_t *ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size,
+    void *tag);
 
 
 #endif /* _NGX_API_LED_LIMIT_H_INCLUDED_ */

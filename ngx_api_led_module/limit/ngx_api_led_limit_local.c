@@ -196,8 +196,10 @@ ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone, uint64_t now,
 }
 
 
+/* "tag" is the module: the store's file calls nothing above it */
+
 ngx_shm_zone_t *
-ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size)
+ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size, void *tag)
 {
     ngx_shm_zone_t            *shm_zone;
     ngx_api_led_limit_zone_t  *zone;
@@ -208,7 +210,7 @@ ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size)
     }
 
     shm_zone = ngx_shared_memory_add(cf, &ngx_api_led_limit_zone_name, size,
-                                     &ngx_api_led_limit_module);
+                                     tag);
     if (shm_zone == NULL) {
         return NULL;
     }

@@ -41,7 +41,7 @@ typedef struct {
 
 struct ngx_api_led_limit_batch_s {
     ngx_queue_t                     queue;     /* filling or flight */
-    ngx_api_led_limit_main_conf_t  *lmcf;
+    ngx_api_led_limit_worker_t     *worker;
     ngx_event_t                     timer;     /* its first request's timeout */
     unsigned                        sent:1;
 
@@ -71,7 +71,7 @@ struct ngx_api_led_limit_batch_s {
 
 
 static ngx_api_led_limit_batch_t *ngx_api_led_limit_batch_open(
-    ngx_api_led_limit_main_conf_t *lmcf, ngx_uint_t nitems);
+    ngx_api_led_limit_worker_t *wk, ngx_uint_t nitems);
 static void ngx_api_led_limit_batch_free(ngx_api_led_limit_batch_t *b);
 static void ngx_api_led_limit_redis_flush(ngx_event_t *ev);
 static void ngx_api_led_limit_redis_expire(ngx_event_t *ev);
@@ -165,15 +165,15 @@ ngx_api_led_limit_redis_script(void)
 
 ngx_int_t
 ngx_api_led_limit_redis(ngx_http_request_t *r,
-    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx)
+    ngx_api_led_limit_worker_t *wk, ngx_api_led_limit_ctx_t *lctx)
 {
     ngx_api_led_limit_batch_t  *b;
 
-    if (ngx_api_led_redis_usable(lmcf->redis) != NGX_OK) {
+    if (ngx_api_led_redis_usable(wk->redis) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    b = ngx_api_led_limit_batch_open(lmcf, lctx->nitems);
+    b = ngx_api_led_limit_batch_open(wk, lctx->nitems);
     if (b == NULL) {
         return NGX_ERROR;
     }
@@ -186,11 +186,11 @@ ngx_api_led_limit_redis(ngx_http_request_t *r,
     b->nrequests++;
     b->nitems += lctx->nitems;
 
-    if (!lmcf->flush.posted
-        && (ngx_queue_empty(&lmcf->flight)
-            || ngx_queue_head(&lmcf->filling) != &b->queue))
+    if (!wk->flush.posted
+        && (ngx_queue_empty(&wk->flight)
+            || ngx_queue_head(&wk->filling) != &b->queue))
     {
-        ngx_post_event(&lmcf->flush, &ngx_posted_events);
+        ngx_post_event(&wk->flush, &ngx_posted_events);
     }
 
     return NGX_AGAIN;
@@ -212,38 +212,45 @@ ngx_api_led_limit_redis_forget(ngx_api_led_limit_ctx_t *lctx)
 }
 
 
+/* the worker's batches and its Redis connection, at init_process */
+
 ngx_int_t
 ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
-    ngx_api_led_limit_main_conf_t *lmcf)
+    ngx_api_led_limit_worker_t *wk)
 {
-    ngx_queue_init(&lmcf->filling);
-    ngx_queue_init(&lmcf->flight);
+    ngx_queue_init(&wk->filling);
+    ngx_queue_init(&wk->flight);
 
-    lmcf->flush.handler = ngx_api_led_limit_redis_flush;
-    lmcf->flush.data = lmcf;
-    lmcf->flush.log = cycle->log;
+    wk->flush.handler = ngx_api_led_limit_redis_flush;
+    wk->flush.data = wk;
+    wk->flush.log = cycle->log;
 
-    return ngx_api_led_redis_init_process(cycle, lmcf->redis);
+    wk->redis = ngx_api_led_redis_create(cycle, wk->conf->redis);
+    if (wk->redis == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
 /* the client's waiters go first: no reply can reach a freed batch */
 
 void
-ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_main_conf_t *lmcf)
+ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_worker_t *wk)
 {
     ngx_queue_t  *q;
 
-    ngx_api_led_redis_exit_process(lmcf->redis);
+    ngx_api_led_redis_destroy(wk->redis);
 
-    if (lmcf->flush.posted) {
-        ngx_delete_posted_event(&lmcf->flush);
+    if (wk->flush.posted) {
+        ngx_delete_posted_event(&wk->flush);
     }
 
-    ngx_queue_add(&lmcf->filling, &lmcf->flight);
+    ngx_queue_add(&wk->filling, &wk->flight);
 
-    while (!ngx_queue_empty(&lmcf->filling)) {
-        q = ngx_queue_head(&lmcf->filling);
+    while (!ngx_queue_empty(&wk->filling)) {
+        q = ngx_queue_head(&wk->filling);
         ngx_queue_remove(q);
 
         ngx_api_led_limit_batch_free(ngx_queue_data(q,
@@ -251,11 +258,11 @@ ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_main_conf_t *lmcf)
                                                     queue));
     }
 
-    ngx_queue_init(&lmcf->flight);
+    ngx_queue_init(&wk->flight);
 
-    if (lmcf->spare) {
-        ngx_free(lmcf->spare);
-        lmcf->spare = NULL;
+    if (wk->spare) {
+        ngx_free(wk->spare);
+        wk->spare = NULL;
     }
 }
 
@@ -263,13 +270,13 @@ ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_main_conf_t *lmcf)
 /* the batch a request with "nitems" limits joins: a new one when full */
 
 static ngx_api_led_limit_batch_t *
-ngx_api_led_limit_batch_open(ngx_api_led_limit_main_conf_t *lmcf,
+ngx_api_led_limit_batch_open(ngx_api_led_limit_worker_t *wk,
     ngx_uint_t nitems)
 {
     ngx_api_led_limit_batch_t  *b;
 
-    if (!ngx_queue_empty(&lmcf->filling)) {
-        b = ngx_queue_data(ngx_queue_last(&lmcf->filling),
+    if (!ngx_queue_empty(&wk->filling)) {
+        b = ngx_queue_data(ngx_queue_last(&wk->filling),
                            ngx_api_led_limit_batch_t, queue);
 
         if (b->nitems + nitems <= NGX_API_LED_LIMIT_BATCH_SLOTS) {
@@ -277,9 +284,9 @@ ngx_api_led_limit_batch_open(ngx_api_led_limit_main_conf_t *lmcf,
         }
     }
 
-    if (lmcf->spare) {
-        b = lmcf->spare;
-        lmcf->spare = NULL;
+    if (wk->spare) {
+        b = wk->spare;
+        wk->spare = NULL;
 
     } else {
         b = ngx_alloc(sizeof(ngx_api_led_limit_batch_t), ngx_cycle->log);
@@ -294,14 +301,14 @@ ngx_api_led_limit_batch_open(ngx_api_led_limit_main_conf_t *lmcf,
     b->timer.data = b;
     b->timer.log = ngx_cycle->log;
 
-    b->lmcf = lmcf;
+    b->worker = wk;
     b->sent = 0;
     b->nrequests = 0;
     b->nitems = 0;
 
-    ngx_queue_insert_tail(&lmcf->filling, &b->queue);
+    ngx_queue_insert_tail(&wk->filling, &b->queue);
 
-    ngx_add_timer(&b->timer, ngx_api_led_redis_timeout(lmcf->redis));
+    ngx_add_timer(&b->timer, ngx_api_led_redis_timeout(wk->redis));
 
     return b;
 }
@@ -316,8 +323,8 @@ ngx_api_led_limit_batch_free(ngx_api_led_limit_batch_t *b)
         ngx_del_timer(&b->timer);
     }
 
-    if (b->lmcf->spare == NULL) {
-        b->lmcf->spare = b;
+    if (b->worker->spare == NULL) {
+        b->worker->spare = b;
         return;
     }
 
@@ -335,15 +342,15 @@ ngx_api_led_limit_redis_flush(ngx_event_t *ev)
 {
     ngx_queue_t                    *q;
     ngx_api_led_limit_batch_t      *b;
-    ngx_api_led_limit_main_conf_t  *lmcf;
+    ngx_api_led_limit_worker_t     *wk;
 
-    lmcf = ev->data;
+    wk = ev->data;
 
-    while (!ngx_queue_empty(&lmcf->filling)) {
-        q = ngx_queue_head(&lmcf->filling);
+    while (!ngx_queue_empty(&wk->filling)) {
+        q = ngx_queue_head(&wk->filling);
 
-        if (q == ngx_queue_last(&lmcf->filling)
-            && !ngx_queue_empty(&lmcf->flight))
+        if (q == ngx_queue_last(&wk->filling)
+            && !ngx_queue_empty(&wk->flight))
         {
             break;
         }
@@ -362,9 +369,9 @@ ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
 {
     ngx_int_t                       rc;
     ngx_uint_t                      i, n, nargs;
-    ngx_api_led_limit_main_conf_t  *lmcf;
+    ngx_api_led_limit_worker_t     *wk;
 
-    lmcf = b->lmcf;
+    wk = b->worker;
 
     /* the places of requests that went away are closed up */
 
@@ -388,13 +395,13 @@ ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
 
     nargs = ngx_api_led_limit_redis_command(b);
 
-    rc = ngx_api_led_redis_evalsha(lmcf->redis, lmcf->script, nargs,
+    rc = ngx_api_led_redis_evalsha(wk->redis, wk->conf->script, nargs,
                                    b->args, ngx_api_led_limit_redis_reply, b,
                                    NULL);
 
     if (rc == NGX_AGAIN) {
         b->sent = 1;
-        ngx_queue_insert_tail(&lmcf->flight, &b->queue);
+        ngx_queue_insert_tail(&wk->flight, &b->queue);
         return;
     }
 
@@ -537,9 +544,9 @@ ngx_api_led_limit_redis_reply(void *data, redisReply *reply)
 {
     ngx_api_led_limit_batch_t *b = data;
 
-    ngx_api_led_limit_main_conf_t  *lmcf;
+    ngx_api_led_limit_worker_t     *wk;
 
-    lmcf = b->lmcf;
+    wk = b->worker;
 
     ngx_queue_remove(&b->queue);
 
@@ -552,8 +559,8 @@ ngx_api_led_limit_redis_reply(void *data, redisReply *reply)
 
     /* the open batch leaves at the end of this turn, with what it has */
 
-    if (!ngx_queue_empty(&lmcf->filling) && !lmcf->flush.posted) {
-        ngx_post_event(&lmcf->flush, &ngx_posted_events);
+    if (!ngx_queue_empty(&wk->filling) && !wk->flush.posted) {
+        ngx_post_event(&wk->flush, &ngx_posted_events);
     }
 
     ngx_api_led_limit_redis_answer(b, reply);
@@ -615,7 +622,7 @@ ngx_api_led_limit_redis_expire(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                       "api_led: rate limit checks waited %M ms for redis, "
                       "their on_error applies",
-                      ngx_api_led_redis_timeout(b->lmcf->redis));
+                      ngx_api_led_redis_timeout(b->worker->redis));
     }
 
     if (!b->sent) {
@@ -642,9 +649,8 @@ ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
 
 /*
  * Each request still there gets its share of the reply (NULL: Redis
- * failed) and goes on.  A request that goes on may end others of the
- * batch (say, HTTP/2 streams of one connection): their places are read
- * afresh each time.
+ * failed) and is woken: it goes on from a posted event, after the Redis
+ * read loop (or the batch's timer) is done with the batch.
  */
 
 static void
@@ -675,7 +681,7 @@ ngx_api_led_limit_redis_hand_out(ngx_api_led_limit_batch_t *b,
                 lctx->failed = 1;
             }
 
-            ngx_api_led_resume(lctx->request);
+            (void) ngx_api_led_wake(lctx->request);
         }
 
         pos += b->sizes[i];

@@ -666,8 +666,8 @@ ngx_api_led_catalog_check(ngx_conf_t *cf, ngx_api_led_loc_conf_t *llcf,
 
     err[0] = '\0';
 
-    rc = ngx_api_led_json_parse(text->data, text->len, &doc, err,
-                                sizeof(err));
+    rc = ngx_api_led_json_parse(text->data, text->len, NGX_API_LED_JSON_LINES,
+                                &doc, err, sizeof(err));
 
     if (rc == NGX_ERROR) {
         return NGX_ERROR;

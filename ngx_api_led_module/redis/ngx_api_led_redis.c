@@ -82,8 +82,8 @@ struct ngx_api_led_redis_waiter_s {
 };
 
 
-struct ngx_api_led_redis_s {
-    /* configuration */
+/* api_led_redis: read-only once loaded */
+struct ngx_api_led_redis_conf_s {
     ngx_addr_t                     addr;
     ngx_str_t                      user;
     ngx_str_t                      password;
@@ -91,8 +91,12 @@ struct ngx_api_led_redis_s {
     ngx_msec_t                     connect_timeout;
     ngx_msec_t                     timeout;
     ngx_array_t                    scripts;   /* ngx_api_led_redis_script_t * */
+};
 
-    /* the worker's state */
+
+/* a worker's connection: made at init_process, never in the configuration */
+struct ngx_api_led_redis_s {
+    ngx_api_led_redis_conf_t      *conf;
     ngx_log_t                      log;
     ngx_peer_connection_t          peer;
     ngx_connection_t              *c;
@@ -170,23 +174,23 @@ static u_char *ngx_api_led_redis_log_handler(ngx_log_t *log, u_char *buf,
  */
 
 char *
-ngx_api_led_redis_parse(ngx_conf_t *cf, ngx_api_led_redis_t **rdp)
+ngx_api_led_redis_parse(ngx_conf_t *cf, ngx_api_led_redis_conf_t **rcfp)
 {
-    ngx_str_t            *value, s;
-    ngx_url_t             u;
-    ngx_int_t             n;
-    ngx_uint_t            i;
-    ngx_api_led_redis_t  *rd;
+    ngx_str_t                 *value, s;
+    ngx_url_t                  u;
+    ngx_int_t                  n;
+    ngx_uint_t                 i;
+    ngx_api_led_redis_conf_t  *rd;
 
     value = cf->args->elts;
 
-    rd = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_redis_t));
+    rd = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_redis_conf_t));
     if (rd == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    rd->connect_timeout = 1000;
-    rd->timeout = 500;
+    rd->connect_timeout = NGX_API_LED_REDIS_CONNECT_TIMEOUT;
+    rd->timeout = NGX_API_LED_REDIS_TIMEOUT;
 
     if (ngx_array_init(&rd->scripts, cf->pool, 1,
                        sizeof(ngx_api_led_redis_script_t *))
@@ -198,7 +202,7 @@ ngx_api_led_redis_parse(ngx_conf_t *cf, ngx_api_led_redis_t **rdp)
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     u.url = value[1];
-    u.default_port = 6379;
+    u.default_port = NGX_API_LED_REDIS_PORT;
 
     if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
         if (u.err) {
@@ -290,14 +294,14 @@ ngx_api_led_redis_parse(ngx_conf_t *cf, ngx_api_led_redis_t **rdp)
         return NGX_CONF_ERROR;
     }
 
-    *rdp = rd;
+    *rcfp = rd;
 
     return NGX_CONF_OK;
 }
 
 
 ngx_api_led_redis_script_t *
-ngx_api_led_redis_add_script(ngx_conf_t *cf, ngx_api_led_redis_t *rd,
+ngx_api_led_redis_add_script(ngx_conf_t *cf, ngx_api_led_redis_conf_t *rd,
     ngx_str_t *text)
 {
     u_char                       md[SHA_DIGEST_LENGTH];
@@ -324,9 +328,19 @@ ngx_api_led_redis_add_script(ngx_conf_t *cf, ngx_api_led_redis_t *rd,
 }
 
 
-ngx_int_t
-ngx_api_led_redis_init_process(ngx_cycle_t *cycle, ngx_api_led_redis_t *rd)
+/* the worker's connection: at init_process */
+
+ngx_api_led_redis_t *
+ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
 {
+    ngx_api_led_redis_t  *rd;
+
+    rd = ngx_calloc(sizeof(ngx_api_led_redis_t), cycle->log);
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    rd->conf = rcf;
     rd->log = *cycle->log;
     rd->log.handler = ngx_api_led_redis_log_handler;
     rd->log.data = rd;
@@ -352,19 +366,20 @@ ngx_api_led_redis_init_process(ngx_cycle_t *cycle, ngx_api_led_redis_t *rd)
 
     ngx_api_led_redis_connect(rd);
 
-    return NGX_OK;
+    return rd;
 }
 
 
+/*
+ * At exit_process: the connection closes, nobody is answered any more.
+ * The worker's connection is not in the cycle's pool: it goes here.
+ */
+
 void
-ngx_api_led_redis_exit_process(ngx_api_led_redis_t *rd)
+ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd)
 {
     ngx_queue_t                 *q;
     ngx_api_led_redis_waiter_t  *w;
-
-    if (!rd->started) {
-        return;
-    }
 
     ngx_api_led_redis_close(rd);
 
@@ -404,7 +419,7 @@ ngx_api_led_redis_exit_process(ngx_api_led_redis_t *rd)
         rd->out = NULL;
     }
 
-    rd->started = 0;
+    ngx_free(rd);
 }
 
 
@@ -502,7 +517,7 @@ ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
 ngx_msec_t
 ngx_api_led_redis_timeout(ngx_api_led_redis_t *rd)
 {
-    return rd->timeout;
+    return rd->conf->timeout;
 }
 
 
@@ -540,9 +555,9 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
 
     ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
 
-    rd->peer.sockaddr = rd->addr.sockaddr;
-    rd->peer.socklen = rd->addr.socklen;
-    rd->peer.name = &rd->addr.name;
+    rd->peer.sockaddr = rd->conf->addr.sockaddr;
+    rd->peer.socklen = rd->conf->addr.socklen;
+    rd->peer.name = &rd->conf->addr.name;
     rd->peer.get = ngx_event_get_peer;
     rd->peer.log = &rd->log;
     rd->peer.log_error = NGX_ERROR_ERR;
@@ -587,7 +602,8 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
          q = ngx_queue_next(q))
     {
         w = ngx_queue_data(q, ngx_api_led_redis_waiter_t, queue);
-        w->deadline = ngx_current_msec + rd->connect_timeout + rd->timeout;
+        w->deadline = ngx_current_msec + rd->conf->connect_timeout
+                      + rd->conf->timeout;
     }
 
     ngx_api_led_redis_arm(rd);
@@ -595,7 +611,7 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
     if (rc == NGX_AGAIN) {
         /* the connect timer does not hold a worker that is shutting down */
         c->write->cancelable = 1;
-        ngx_add_timer(c->write, rd->connect_timeout);
+        ngx_add_timer(c->write, rd->conf->connect_timeout);
         return;
     }
 
@@ -613,22 +629,24 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
     size_t                        argvlen[3];
     ngx_uint_t                    i;
     const char                   *argv[3];
+    ngx_api_led_redis_conf_t     *rcf;
     ngx_api_led_redis_script_t  **scripts;
 
+    rcf = rd->conf;
     rd->handshake = 0;
 
-    if (rd->password.len) {
+    if (rcf->password.len) {
         argc = 0;
         argv[argc] = "AUTH";
         argvlen[argc++] = 4;
 
-        if (rd->user.len) {
-            argv[argc] = (const char *) rd->user.data;
-            argvlen[argc++] = rd->user.len;
+        if (rcf->user.len) {
+            argv[argc] = (const char *) rcf->user.data;
+            argvlen[argc++] = rcf->user.len;
         }
 
-        argv[argc] = (const char *) rd->password.data;
-        argvlen[argc++] = rd->password.len;
+        argv[argc] = (const char *) rcf->password.data;
+        argvlen[argc++] = rcf->password.len;
 
         if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_AUTH, NULL, argc,
                                    argv, argvlen, NULL, NULL, NULL)
@@ -640,11 +658,11 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
         rd->handshake++;
     }
 
-    if (rd->db) {
+    if (rcf->db) {
         argv[0] = "SELECT";
         argvlen[0] = 6;
         argv[1] = (const char *) db;
-        argvlen[1] = ngx_sprintf(db, "%i", rd->db) - db;
+        argvlen[1] = ngx_sprintf(db, "%i", rcf->db) - db;
 
         if (ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_SELECT, NULL, 2,
                                    argv, argvlen, NULL, NULL, NULL)
@@ -656,9 +674,9 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
         rd->handshake++;
     }
 
-    scripts = rd->scripts.elts;
+    scripts = rcf->scripts.elts;
 
-    for (i = 0; i < rd->scripts.nelts; i++) {
+    for (i = 0; i < rcf->scripts.nelts; i++) {
         argv[0] = "SCRIPT";
         argvlen[0] = 6;
         argv[1] = "LOAD";
@@ -1241,7 +1259,7 @@ ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
 
     w->handler = handler;
     w->data = data;
-    w->deadline = ngx_current_msec + rd->timeout;
+    w->deadline = ngx_current_msec + rd->conf->timeout;
     w->script = script;
     w->kind = kind;
 
@@ -1600,5 +1618,6 @@ ngx_api_led_redis_log_handler(ngx_log_t *log, u_char *buf, size_t len)
 
     rd = log->data;
 
-    return ngx_snprintf(buf, len, ", api_led redis: %V", &rd->addr.name);
+    return ngx_snprintf(buf, len, ", api_led redis: %V",
+                        &rd->conf->addr.name);
 }

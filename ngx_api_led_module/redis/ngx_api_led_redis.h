@@ -14,14 +14,26 @@
 #include "ngx_api_led.h"
 
 
+/* api_led_redis defaults */
+#define NGX_API_LED_REDIS_PORT              6379
+#define NGX_API_LED_REDIS_CONNECT_TIMEOUT   1000
+#define NGX_API_LED_REDIS_TIMEOUT           500
+
+
 /*
  * ngx_api_led_redis.c: the Redis client of ngx_api_led_limit_module (one
  * pipelined nginx connection per worker, hiredis as the RESP codec only).
  * The handler gets the reply (never an error reply), or NULL when Redis
  * failed, exactly once.  The reply is freed when the handler returns.
+ *
+ * The configuration (ngx_api_led_redis_conf_t: address, credentials,
+ * timeouts, scripts) is read-only once loaded; a worker's connection and
+ * its queues (ngx_api_led_redis_t) are made by ngx_api_led_redis_create()
+ * at init_process and go with ngx_api_led_redis_destroy().
  */
 struct redisReply;
 
+typedef struct ngx_api_led_redis_conf_s     ngx_api_led_redis_conf_t;
 typedef struct ngx_api_led_redis_s          ngx_api_led_redis_t;
 typedef struct ngx_api_led_redis_script_s   ngx_api_led_redis_script_t;
 typedef struct ngx_api_led_redis_waiter_s   ngx_api_led_redis_waiter_t;
@@ -29,12 +41,13 @@ typedef struct ngx_api_led_redis_waiter_s   ngx_api_led_redis_waiter_t;
 typedef void (*ngx_api_led_redis_handler_pt)(void *data,
     struct redisReply *reply);
 
-char *ngx_api_led_redis_parse(ngx_conf_t *cf, ngx_api_led_redis_t **rdp);
+char *ngx_api_led_redis_parse(ngx_conf_t *cf,
+    ngx_api_led_redis_conf_t **rcfp);
 ngx_api_led_redis_script_t *ngx_api_led_redis_add_script(ngx_conf_t *cf,
-    ngx_api_led_redis_t *rd, ngx_str_t *text);
-ngx_int_t ngx_api_led_redis_init_process(ngx_cycle_t *cycle,
-    ngx_api_led_redis_t *rd);
-void ngx_api_led_redis_exit_process(ngx_api_led_redis_t *rd);
+    ngx_api_led_redis_conf_t *rcf, ngx_str_t *text);
+ngx_api_led_redis_t *ngx_api_led_redis_create(ngx_cycle_t *cycle,
+    ngx_api_led_redis_conf_t *rcf);
+void ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd);
 ngx_int_t ngx_api_led_redis_usable(ngx_api_led_redis_t *rd);
 ngx_int_t ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_script_t *script, ngx_uint_t nargs, ngx_str_t *args,

@@ -5,16 +5,17 @@
  * Request and response transformation: headers, query arguments and JSON
  * bodies (operations in ngx_api_led_json.c), form <-> JSON conversion.
  *
- * This file: the module, its directives and their configuration.  The
- * request side is in ngx_api_led_transform_request.c, the response side in
- * ngx_api_led_transform_response.c.
+ * This file: the module, its directives, their configuration and the
+ * request ctx.  The request side (ngx_api_led_transform_request.c) and the
+ * response side (ngx_api_led_transform_response.c) are modules of their
+ * own above this one: they register themselves where they are used.
  */
 
 
 #include "ngx_api_led_transform.h"
 
 
-static ngx_int_t ngx_api_led_transform_init(ngx_conf_t *cf);
+static void *ngx_api_led_transform_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_transform_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
@@ -104,9 +105,9 @@ static ngx_command_t  ngx_api_led_transform_commands[] = {
 
 static ngx_http_module_t  ngx_api_led_transform_module_ctx = {
     NULL,                                  /* preconfiguration */
-    ngx_api_led_transform_init,            /* postconfiguration */
+    NULL,                                  /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_api_led_transform_create_main_conf, /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -133,14 +134,17 @@ ngx_module_t  ngx_api_led_transform_module = {
 };
 
 
-static ngx_int_t
-ngx_api_led_transform_init(ngx_conf_t *cf)
+static void *
+ngx_api_led_transform_create_main_conf(ngx_conf_t *cf)
 {
-    if (ngx_api_led_transform_request_init(cf) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     request = 0;
+     *     response = 0;
+     */
 
-    return ngx_api_led_transform_response_init(cf);
+    return ngx_pcalloc(cf->pool, sizeof(ngx_api_led_transform_main_conf_t));
 }
 
 
@@ -178,8 +182,9 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_api_led_transform_loc_conf_t  *prev = parent;
     ngx_api_led_transform_loc_conf_t  *conf = child;
 
-    ngx_uint_t                   i;
-    ngx_api_led_transform_op_t  *op;
+    ngx_uint_t                          i;
+    ngx_api_led_transform_op_t         *op;
+    ngx_api_led_transform_main_conf_t  *tmcf;
 
     ngx_conf_merge_ptr_value(conf->request_ops, prev->request_ops, NULL);
 
@@ -204,9 +209,10 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_uint_value(conf->body_convert, prev->body_convert,
                               NGX_API_LED_CONVERT_OFF);
     ngx_conf_merge_size_value(conf->request_max_size, prev->request_max_size,
-                              1024 * 1024);
+                              NGX_API_LED_TRANSFORM_MAX_SIZE);
     ngx_conf_merge_size_value(conf->response_max_size,
-                              prev->response_max_size, 1024 * 1024);
+                              prev->response_max_size,
+                              NGX_API_LED_TRANSFORM_MAX_SIZE);
 
     conf->request_body = (conf->body_convert != NGX_API_LED_CONVERT_OFF);
 
@@ -217,6 +223,19 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
                 conf->request_body = 1;
             }
         }
+    }
+
+    /* what the request and response sides register depends on these */
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_api_led_transform_module);
+
+    if (conf->request_ops || conf->response_json_ops || conf->request_body) {
+        tmcf->request = 1;
+    }
+
+    if (conf->response_header_ops || conf->response_json_ops) {
+        tmcf->response = 1;
     }
 
     return NGX_CONF_OK;

@@ -15,6 +15,14 @@
 #include "ngx_api_led_json.h"
 
 
+/*
+ * The concern's files call one way: the request side
+ * (ngx_api_led_transform_request.c) and the response side
+ * (ngx_api_led_transform_response.c) are nginx modules of their own that
+ * register their handler and filters when some location uses them; they
+ * read the configuration and the request ctx of ngx_api_led_transform_module
+ * (ngx_api_led_transform.c: the directives), which never calls them.
+ */
 extern ngx_module_t  ngx_api_led_transform_module;
 
 
@@ -28,6 +36,9 @@ extern ngx_module_t  ngx_api_led_transform_module;
 
 #define NGX_API_LED_T_ERRLEN        192
 
+/* api_led_request_json_max_size, api_led_response_json_max_size defaults */
+#define NGX_API_LED_TRANSFORM_MAX_SIZE  (1024 * 1024)
+
 
 typedef struct {
     ngx_uint_t                   kind;        /* NGX_API_LED_T_HEADER... */
@@ -37,6 +48,14 @@ typedef struct {
     ngx_http_complex_value_t    *value;       /* set, add */
     ngx_api_led_json_op_t       *json;
 } ngx_api_led_transform_op_t;
+
+
+typedef struct {
+    unsigned                     request:1;   /* some location transforms
+                                                 requests (or asks for an
+                                                 identity response) */
+    unsigned                     response:1;  /* ... responses */
+} ngx_api_led_transform_main_conf_t;
 
 
 typedef struct {
@@ -78,12 +97,6 @@ ngx_api_led_transform_ctx_t *ngx_api_led_transform_get_ctx(
     ngx_http_request_t *r);
 ngx_api_led_json_arena_t *ngx_api_led_transform_arena(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx);
-
-/* ngx_api_led_transform_request.c: the precontent phase handler */
-ngx_int_t ngx_api_led_transform_request_init(ngx_conf_t *cf);
-
-/* ngx_api_led_transform_response.c: the header and body filters */
-ngx_int_t ngx_api_led_transform_response_init(ngx_conf_t *cf);
 
 
 #endif /* _NGX_API_LED_TRANSFORM_H_INCLUDED_ */

@@ -6,12 +6,16 @@
  * blocking (after the access phase, so policies saw the original request),
  * runs the operations in the order written and hands the upstream a new
  * body with a matching Content-Length.
+ *
+ * A module of its own (ngx_api_led_transform_request_module), without
+ * directives: its handler is registered only when some location uses it.
  */
 
 
 #include "ngx_api_led_transform.h"
 
 
+static ngx_int_t ngx_api_led_transform_request_init(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_transform_handler(ngx_http_request_t *r);
 static void ngx_api_led_transform_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_transform_request(ngx_http_request_t *r,
@@ -38,16 +42,56 @@ static ngx_api_led_edit_name_t  ngx_api_led_h_content_type =
 static ngx_api_led_edit_name_t  ngx_api_led_h_accept_encoding =
     { ngx_string("Accept-Encoding"), ngx_string("accept-encoding"), 0 };
 
-static ngx_str_t  ngx_api_led_json_type = ngx_string("application/json");
+static ngx_str_t  ngx_api_led_json_type =
+    ngx_string(NGX_API_LED_JSON_TYPE);
 static ngx_str_t  ngx_api_led_form_type =
     ngx_string("application/x-www-form-urlencoded");
 
 
-ngx_int_t
+static ngx_http_module_t  ngx_api_led_transform_request_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_api_led_transform_request_init,    /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_api_led_transform_request_module = {
+    NGX_MODULE_V1,
+    &ngx_api_led_transform_request_module_ctx, /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
 ngx_api_led_transform_request_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_handler_pt                *h;
+    ngx_http_core_main_conf_t          *cmcf;
+    ngx_api_led_transform_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_api_led_transform_module);
+
+    if (!tmcf->request) {
+        return NGX_OK;
+    }
 
     ngx_api_led_h_content_length.hash =
         ngx_hash_key(ngx_api_led_h_content_length.lowcase.data,

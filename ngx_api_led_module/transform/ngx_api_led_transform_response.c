@@ -9,12 +9,17 @@
  * before the copy filter, so it sees the upstream's body before gzip
  * compresses it for the client; the request side asks the upstream for
  * identity encoding.
+ *
+ * A filter module of its own (ngx_api_led_transform_response_module),
+ * without directives: its filters are installed only when some location
+ * transforms responses.
  */
 
 
 #include "ngx_api_led_transform.h"
 
 
+static ngx_int_t ngx_api_led_transform_response_init(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_transform_header_out(ngx_http_request_t *r,
     ngx_api_led_transform_op_t *op);
 static ngx_int_t ngx_api_led_transform_header_filter(ngx_http_request_t *r);
@@ -28,13 +33,53 @@ static ngx_int_t ngx_api_led_transform_send(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
 
 
+static ngx_http_module_t  ngx_api_led_transform_response_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_api_led_transform_response_init,   /* postconfiguration */
+
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_api_led_transform_response_module = {
+    NGX_MODULE_V1,
+    &ngx_api_led_transform_response_module_ctx, /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 
-ngx_int_t
+static ngx_int_t
 ngx_api_led_transform_response_init(ngx_conf_t *cf)
 {
+    ngx_api_led_transform_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_api_led_transform_module);
+
+    if (!tmcf->response) {
+        return NGX_OK;
+    }
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_api_led_transform_header_filter;
 

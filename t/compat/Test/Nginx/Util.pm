@@ -727,6 +727,13 @@ sub launch_nginx ($$) {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>', '/dev/null';
         open STDERR, '>', $StderrFile;
+        # as the real runner: libraries preloaded into nginx alone
+        if (defined $ENV{TEST_NGINX_LD_PRELOAD}) {
+            $ENV{LD_PRELOAD} = (defined $ENV{LD_PRELOAD}
+                                && length $ENV{LD_PRELOAD})
+                ? "$ENV{TEST_NGINX_LD_PRELOAD} $ENV{LD_PRELOAD}"
+                : $ENV{TEST_NGINX_LD_PRELOAD};
+        }
         { no warnings 'exec'; exec { $NginxCmd[0] } @NginxCmd; }
         print STDERR "exec $NginxCmd[0] failed: $!\n";
         POSIX::_exit(127);
