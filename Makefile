@@ -77,7 +77,7 @@ test: deps
 test-valgrind: deps
 	$(MAKE) --no-print-directory build
 	TEST_NGINX_USE_VALGRIND=1 NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) \
-	    t/run $(TESTS_ARGS)
+	    TEST_NGINX_TIMEOUT=$${TEST_NGINX_TIMEOUT:-15} t/run $(TESTS_ARGS)
 
 # the CC of the environment reaches nginx's configure
 test-asan:
