@@ -395,3 +395,20 @@ Connection: close\r
 ok
 --- no_error_log
 [error]
+
+
+
+=== TEST 19: escaped argument names are the names: every spelling is set, removed, renamed
+--- config
+    location /t {
+        api_led_request_arg remove secret;
+        api_led_request_arg set page 2;
+        api_led_request_arg rename q search;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- request
+GET /t?secre%74=s&%53ECRET=t&p%61ge=1&page=9&%71=books&x=%20y
+--- response_body
+GET /t?page=2&search=books&x=%20y
+a= b= c= new=
+auth= ua= ct=

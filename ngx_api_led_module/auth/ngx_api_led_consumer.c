@@ -457,7 +457,10 @@ ngx_api_led_credential_read(ngx_http_request_t *r,
             continue;
         }
 
-        /* query: every "name=value" of the arguments, names as $arg_ */
+        /*
+         * query: every "name=value" of the arguments, names compared
+         * decoded ("api%5Fkey" too), case-insensitively as $arg_NAME
+         */
 
         if (r->args.len == 0) {
             continue;
@@ -486,10 +489,7 @@ ngx_api_led_credential_read(ngx_http_request_t *r,
                 v.len = end - v.data;
             }
 
-            if ((size_t) (value - name) == src[k].name.len
-                && ngx_strncasecmp(name, src[k].name.data, src[k].name.len)
-                   == 0)
-            {
+            if (ngx_api_led_arg_name_is(name, value - name, &src[k].name)) {
                 cred->in_query = 1;
 
                 if (ngx_api_led_credential_add(r, cred, &v, 1) != NGX_OK) {

@@ -39,6 +39,7 @@ static ngx_int_t ngx_api_led_args_strip(ngx_http_request_t *r,
     ngx_array_t *names, u_char *start, u_char *end, ngx_str_t *out);
 static ngx_int_t ngx_api_led_arg_is_named(ngx_array_t *names, u_char *name,
     size_t len);
+static ngx_int_t ngx_api_led_hex_digit(u_char c);
 static ngx_int_t ngx_api_led_request_line_strip(ngx_http_request_t *r,
     ngx_array_t *names);
 
@@ -257,9 +258,7 @@ ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
             eq = next;
         }
 
-        match = ((size_t) (eq - seg) == name->name.len
-                 && ngx_strncasecmp(seg, name->name.data,
-                                    name->name.len) == 0);
+        match = ngx_api_led_arg_name_is(seg, eq - seg, &name->name);
 
         if (match && op == NGX_API_LED_EDIT_REMOVE) {
             continue;
@@ -1357,12 +1356,72 @@ ngx_api_led_arg_is_named(ngx_array_t *names, u_char *name, size_t len)
     n = names->elts;
 
     for (i = 0; i < names->nelts; i++) {
-        if (n[i].len == len && ngx_strncasecmp(n[i].data, name, len) == 0) {
+        if (ngx_api_led_arg_name_is(name, len, &n[i])) {
             return 1;
         }
     }
 
     return 0;
+}
+
+
+/*
+ * Whether an argument's name as the client sent it is this name: compared
+ * percent-decoded, because the upstream decodes it ("api%5Fkey" is its
+ * "api_key"), and case-insensitively, as $arg_NAME.  A configured name
+ * holds no "%" (ngx_api_led_edit_name(), the key and token sources).
+ */
+
+ngx_int_t
+ngx_api_led_arg_name_is(u_char *p, size_t len, ngx_str_t *name)
+{
+    u_char      c, *last;
+    ngx_int_t   hi, lo;
+    ngx_uint_t  i;
+
+    if (len < name->len) {
+        /* a name shrinks by decoding, it never grows */
+        return 0;
+    }
+
+    last = p + len;
+
+    for (i = 0; p < last; i++) {
+        c = *p++;
+
+        if (c == '%' && last - p >= 2) {
+            hi = ngx_api_led_hex_digit(p[0]);
+            lo = ngx_api_led_hex_digit(p[1]);
+
+            if (hi >= 0 && lo >= 0) {
+                c = (u_char) (hi << 4 | lo);
+                p += 2;
+            }
+        }
+
+        if (i == name->len || ngx_tolower(c) != ngx_tolower(name->data[i])) {
+            return 0;
+        }
+    }
+
+    return (i == name->len);
+}
+
+
+static ngx_int_t
+ngx_api_led_hex_digit(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
 }
 
 

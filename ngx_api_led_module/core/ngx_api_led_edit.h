@@ -79,10 +79,15 @@ ngx_int_t ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
     ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
     ngx_str_t *value);
 /*
- * removes the arguments of these names (ngx_str_t) from $args, and also
- * from $request_uri and $request
+ * removes the arguments of these names (ngx_str_t), however their names are
+ * escaped, from $args, and also from $request_uri and $request
  */
 ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
+/*
+ * whether an argument name as sent (p, len) is this name: percent-decoded,
+ * case-insensitive
+ */
+ngx_int_t ngx_api_led_arg_name_is(u_char *p, size_t len, ngx_str_t *name);
 
 /* percent-encoding of all but A-Z a-z 0-9 "-" "." "_" "~" (RFC 3986) */
 size_t ngx_api_led_form_escape_len(u_char *src, size_t len);
