@@ -388,6 +388,7 @@ static ngx_int_t
 ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
     ngx_int_t                     rc;
+    ngx_uint_t                    bearer;
     ngx_api_led_auth_refusal_t    rf;
     ngx_api_led_auth_loc_conf_t  *alcf;
 
@@ -405,6 +406,7 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     ngx_memzero(&rf, sizeof(ngx_api_led_auth_refusal_t));
 
     rc = NGX_DECLINED;
+    bearer = 0;
 
     if (alcf->auth & NGX_API_LED_AUTH_KEY) {
         rc = ngx_api_led_key_authenticate(r, ctx, &rf);
@@ -412,6 +414,23 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     if (rc == NGX_DECLINED && (alcf->auth & NGX_API_LED_AUTH_JWT)) {
         rc = ngx_api_led_jwt_authenticate(r, ctx, &rf);
+        bearer = 1;
+    }
+
+    /*
+     * Nothing unverified goes upstream: when the API key decided ("key
+     * jwt": it proved the request, or it was refused and satisfy any or an
+     * error_page may still let the request go on), a bearer token beside
+     * it leaves the request (the JWT check removes the tokens it decided
+     * on itself).
+     */
+
+    if ((alcf->auth & NGX_API_LED_AUTH_JWT) && !bearer
+        && (rc == NGX_OK || rc == NGX_API_LED_AUTH_REFUSED))
+    {
+        if (ngx_api_led_jwt_hide(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     switch (rc) {

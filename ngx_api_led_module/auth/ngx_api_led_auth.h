@@ -57,6 +57,11 @@ ngx_int_t ngx_api_led_key_authenticate(ngx_http_request_t *r,
 /* ngx_api_led_jwt_verify.c: bearer tokens */
 ngx_int_t ngx_api_led_jwt_authenticate(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_api_led_auth_refusal_t *rf);
+/*
+ * every bearer token of the location's sources, every copy, leaves the
+ * request
+ */
+ngx_int_t ngx_api_led_jwt_hide(ngx_http_request_t *r);
 
 
 /* ngx_api_led_consumer.c: the consumers store */

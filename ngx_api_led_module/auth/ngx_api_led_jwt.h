@@ -173,7 +173,7 @@ typedef struct {
 typedef struct {
     ngx_uint_t                   type;
     ngx_str_t                    name;
-    ngx_int_t                    index;       /* variable, -1: Authorization */
+    ngx_uint_t                   authorization;  /* Bearer only */
 } ngx_api_led_jwt_source_t;
 
 

@@ -406,14 +406,16 @@ ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
 
 
 /*
- * Removes the cookie "name" from the Cookie headers: a header left empty
- * goes, the others keep their other cookies in their order.
+ * Removes the cookie "name" from the Cookie headers, as $cookie_NAME finds
+ * it (ngx_api_led_edit_cookie_find()): a header left empty goes, the
+ * others keep their other cookies in their order.
  */
 
 ngx_int_t
 ngx_api_led_edit_cookie_remove(ngx_http_request_t *r, ngx_str_t *name)
 {
-    u_char                    *p, *q, *last, *start, *eq, *out;
+    u_char                    *p, *q, *last, *start, *out;
+    ngx_str_t                  value;
     ngx_uint_t                 found, changed;
     ngx_table_elt_t           *h;
     ngx_api_led_header_iter_t  it;
@@ -476,19 +478,7 @@ ngx_api_led_edit_cookie_remove(ngx_http_request_t *r, ngx_str_t *name)
                 continue;
             }
 
-            eq = ngx_strlchr(start, p, '=');
-
-            if (eq == NULL) {
-                eq = p;
-            }
-
-            while (eq > start && (eq[-1] == ' ' || eq[-1] == '\t')) {
-                eq--;
-            }
-
-            if ((size_t) (eq - start) == name->len
-                && ngx_strncmp(start, name->data, name->len) == 0)
-            {
+            if (ngx_api_led_edit_cookie_find(start, p, name, &value)) {
                 changed = 1;
                 continue;
             }
@@ -515,6 +505,59 @@ ngx_api_led_edit_cookie_remove(ngx_http_request_t *r, ngx_str_t *name)
     }
 
     return ngx_api_led_edit_headers_in_sweep(r);
+}
+
+
+/*
+ * Whether one ";"-separated piece of a Cookie header, p .. last, holds a
+ * cookie of the name where nginx's $cookie_NAME finds one: at its start or
+ * after a ",", the name in any case, blanks allowed around "="; its value
+ * runs to the end of the piece.
+ */
+
+ngx_int_t
+ngx_api_led_edit_cookie_find(u_char *p, u_char *last, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    u_char  *q;
+
+    while (p < last) {
+
+        while (p < last && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+
+        q = p + name->len;
+
+        if (q <= last && ngx_strncasecmp(p, name->data, name->len) == 0) {
+
+            while (q < last && *q == ' ') {
+                q++;
+            }
+
+            if (q < last && *q == '=') {
+                q++;
+
+                while (q < last && *q == ' ') {
+                    q++;
+                }
+
+                value->data = q;
+                value->len = last - q;
+
+                return 1;
+            }
+        }
+
+        p = ngx_strlchr(p, last, ',');
+        if (p == NULL) {
+            break;
+        }
+
+        p++;
+    }
+
+    return 0;
 }
 
 

@@ -55,9 +55,15 @@ ngx_int_t ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *hn, ngx_str_t *value, ngx_uint_t add);
 ngx_int_t ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r,
     ngx_str_t *name);
-/* the cookie "name" leaves the Cookie headers (cookie names are exact) */
+/*
+ * the cookie "name" leaves the Cookie headers; a ";"-piece of one holds a
+ * cookie of the name where $cookie_NAME finds it: at its start or after a
+ * ",", case-insensitively (the value, to the piece's end, in *value)
+ */
 ngx_int_t ngx_api_led_edit_cookie_remove(ngx_http_request_t *r,
     ngx_str_t *name);
+ngx_int_t ngx_api_led_edit_cookie_find(u_char *p, u_char *last,
+    ngx_str_t *name, ngx_str_t *value);
 ngx_int_t ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *from, ngx_api_led_edit_name_t *to);
 /*
