@@ -946,9 +946,10 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
 
 
 /*
- * In an API location the upstream sees the request's correlation id: a
- * generated one is added, an invalid incoming one is replaced, so the next
- * layer (proxy_pass to another node) carries it on.
+ * In an API location the upstream sees the request's correlation id, once:
+ * a generated one is added, an invalid incoming one is replaced and any
+ * other X-Correlation-ID of the client goes, so the next layer (proxy_pass
+ * to another node) carries it on.
  */
 
 static ngx_int_t
@@ -977,13 +978,14 @@ ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
 
     ctx->correlation_forwarded = 1;
 
-    if (h) {
-        h->value = ctx->correlation_id;
-        return NGX_OK;
-    }
+    /*
+     * Exactly one goes on: the first header gets the id and a client's
+     * others go (unchecked: the next layer must not pick one); without
+     * one, it is added.
+     */
 
     return ngx_api_led_edit_headers_in_set(r, &ngx_api_led_correlation_name,
-                                           &ctx->correlation_id, 1);
+                                           &ctx->correlation_id, h == NULL);
 }
 
 
