@@ -28,6 +28,10 @@ our $Backend = <<'_EOC_';
             return 404;
         }
 
+        location /empty {
+            return 204;
+        }
+
         location /text {
             default_type text/plain;
             return 200 'not json';
@@ -469,3 +473,145 @@ GET /t
 --- error_code: 502
 --- response_body_like chomp
 "detail":"required parts failed: deep \(503, deep detail\)"
+
+
+
+=== TEST 21: a part whose upstream closes before the end of its body fails (Content-Length)
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+        }
+        add_header X-Compose $api_led_compose_status always;
+    }
+    location /raw/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n12"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: balance \(502, response incomplete\)"
+--- response_headers
+X-Compose: balance:502
+--- error_log
+upstream prematurely closed connection
+
+
+
+=== TEST 22: the same, unbuffered
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+        }
+    }
+    location /raw/ {
+        internal;
+        proxy_buffering off;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n12"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: balance \(502, response incomplete\)"
+
+
+
+=== TEST 23: a chunked body without its last chunk fails
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+        }
+    }
+    location /raw/ {
+        internal;
+        proxy_http_version 1.1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n12\r\n"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: balance \(502, response incomplete\)"
+
+
+
+=== TEST 24: a header and no byte of the announced body: the part failed, not "invalid JSON"
+--- compose
+    location /t {
+        api_led_compose {
+            ok      /sys/ok;
+            balance /raw/;
+        }
+    }
+    location /raw/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: balance \(502, response incomplete\)"
+
+
+
+=== TEST 25: a body that ends with the connection (no length announced) is complete
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+        }
+    }
+    location /raw/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n123456"
+--- response_body
+{"balance":123456}
+
+
+
+=== TEST 26: a complete body and an empty 204 are complete
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+            empty   /sys/empty optional;
+        }
+        add_header X-Compose $api_led_compose_status;
+    }
+    location /raw/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n123456"
+--- response_body_like chomp
+^\{"balance":123456,"empty":
+--- response_headers
+X-Compose: balance:200,empty:204

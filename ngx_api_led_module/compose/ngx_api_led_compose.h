@@ -169,6 +169,8 @@ typedef struct {
     ngx_event_t                       timer;
     unsigned                          overflow:1;
     unsigned                          unreadable:1;
+    unsigned                          incomplete:1;  /* its upstream
+                                                        ended early */
 } ngx_api_led_compose_call_t;
 
 

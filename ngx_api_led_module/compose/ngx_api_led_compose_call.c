@@ -254,6 +254,7 @@ static ngx_int_t
 ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_buf_t                   *b;
+    ngx_uint_t                   last;
     ngx_chain_t                 *cl;
     ngx_api_led_compose_call_t  *call;
 
@@ -266,8 +267,14 @@ ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
+    last = 0;
+
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
+
+        if (b->last_buf || b->last_in_chain) {
+            last = 1;
+        }
 
         if (call->state == NGX_API_LED_PART_RUNNING
             && !call->overflow && !call->unreadable)
@@ -292,6 +299,11 @@ ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (b->in_file) {
             b->file_pos = b->file_last;
         }
+    }
+
+    if (!last && ngx_api_led_upstream_cut_short(r)) {
+        /* what came so far is not the call's answer: it failed */
+        call->incomplete = 1;
     }
 
     return NGX_OK;

@@ -937,7 +937,7 @@ ngx_api_led_compose_call_done(ngx_http_request_t *sr, void *data,
                    "size:%uz", &call->part->conf->name, rc, status,
                    call->len);
 
-    if (rc == NGX_ERROR) {
+    if (rc == NGX_ERROR || call->incomplete) {
         ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED,
                                      NGX_HTTP_BAD_GATEWAY,
                                      status ? "response incomplete"

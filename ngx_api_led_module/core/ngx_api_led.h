@@ -260,6 +260,24 @@ ngx_int_t ngx_api_led_body_text(ngx_http_request_t *r, size_t max,
 
 
 /*
+ * Whether the upstream of r (proxy_pass, fastcgi_pass...) ended its
+ * response before the end: for a body filter that was passed a chain
+ * without the last buffer.  A complete response ends with one (last_buf;
+ * last_in_chain in a subrequest).  When the upstream closes early, times
+ * out or breaks its chunked body after the header went out, nginx logs
+ * it, finalizes the upstream (u->cleanup goes) and passes the filters a
+ * flush, never the last buffer.  A part or a buffered transformation must
+ * not take what came so far for the whole.
+ */
+static ngx_inline ngx_uint_t
+ngx_api_led_upstream_cut_short(ngx_http_request_t *r)
+{
+    return (r->upstream && r->upstream->cleanup == NULL
+            && r->upstream->header_sent);
+}
+
+
+/*
  * The access phase pipeline.  Policies register their step at
  * postconfiguration; the core's one access handler runs the steps in the
  * order of their slots (authenticate, then rate-limit), each once per
