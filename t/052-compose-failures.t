@@ -32,6 +32,10 @@ our $Backend = <<'_EOC_';
             return 204;
         }
 
+        location /dots {
+            return 200 '{"dot":".","dotdot":"..","semi":"..;","dotsemi":".;x","enc":"%2e","enc2":"%2E%2e","nul":".%00","back":"..\\\\x","blank":". ","twice":"%252e%252E","three":"...","ok":"v1.2","pct":"50%"}';
+        }
+
         location /text {
             default_type text/plain;
             return 200 'not json';
@@ -615,3 +619,56 @@ GET /t
 ^\{"balance":123456,"empty":
 --- response_headers
 X-Compose: balance:200,empty:204
+
+
+
+=== TEST 27: a placeholder may not make a dot segment of a part's path, in any form
+--- compose
+    location /t {
+        api_led_compose {
+            d       /sys/dots;
+            dot     "/sys/ok/{d/dot}/x" optional;
+            dotdot  "/sys/ok/x/{d/dotdot}" optional;
+            semi    "/sys/ok/x/{d/semi}/y" optional;
+            dotsemi "/sys/ok/{d/dotsemi}" optional;
+            enc     "/sys/ok/{d/enc}" optional;
+            enc2    "/sys/ok/x/{d/enc2}" optional;
+            nul     "/sys/ok/{d/nul}" optional;
+            back    "/sys/ok/{d/back}" optional;
+            blank   "/sys/ok/{d/blank}" optional;
+            twice   "/sys/ok/x/{d/twice}" optional;
+            three   "/sys/ok/{d/three}" optional;
+            ok      "/sys/ok/{d/ok}?dot={d/dot}&dotdot={d/dotdot}";
+            pct     "/sys/ok/{d/pct}";
+        }
+        add_header X-Compose $api_led_compose_status;
+    }
+--- request
+GET /t
+--- response_body_like chomp
+"dot":null,"dotdot":null,"semi":null,"dotsemi":null,"enc":null,"enc2":null,"nul":null,"back":null,"blank":null,"twice":null,"three":null,"ok":\{"id":"c-42",.*\},"pct":\{"id":"c-42",
+--- response_headers
+API-Led-Partial: dot,dotdot,semi,dotsemi,enc,enc2,nul,back,blank,twice,three
+--- error_log
+part "dot" not run: unsafe URI
+part "semi" not run: unsafe URI
+part "enc2" not run: unsafe URI
+part "nul" not run: unsafe URI
+part "back" not run: unsafe URI
+part "twice" not run: unsafe URI
+
+
+
+=== TEST 28: a dot segment from a variable in a part's path is refused too
+--- compose
+    location /t {
+        api_led_compose {
+            v "/sys/ok/$arg_id/x";
+        }
+    }
+--- request eval
+["GET /t?id=.", "GET /t?id=%2e", "GET /t?id=..%3B", "GET /t?id=v.1"]
+--- error_code eval
+[502, 502, 502, 200]
+--- response_body_like eval
+["not run: unsafe URI", "not run: unsafe URI", "not run: unsafe URI", '^\{"v":\{"id":"c-42"']

@@ -52,6 +52,8 @@ static ngx_int_t ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
 static void ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part, ngx_uint_t state, ngx_uint_t status,
     char *reason);
+static ngx_int_t ngx_api_led_compose_dot_segment(ngx_http_request_t *r,
+    ngx_str_t *path);
 static void ngx_api_led_compose_call_end(ngx_api_led_compose_call_t *call,
     ngx_uint_t state, ngx_uint_t status, char *reason);
 static ngx_int_t ngx_api_led_compose_call_done(ngx_http_request_t *sr,
@@ -726,6 +728,19 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
         goto failed;
     }
 
+    switch (ngx_api_led_compose_dot_segment(r, &uri)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        ngx_str_set(err, "unsafe URI");
+        goto failed;
+
+    default:
+        return NGX_ERROR;
+    }
+
     if (pc->body_type == NGX_API_LED_BODY_TEMPLATE) {
         if (ngx_api_led_compose_render(cmp, pc->body, 1, call->item, &body,
                                        err)
@@ -880,6 +895,90 @@ ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
     } else if (!part->conf->optional) {
         cmp->doomed = 1;
     }
+}
+
+
+/*
+ * A part's path may hold no dot segment that an upstream would resolve
+ * (ngx_http_parse_unsafe_uri(), which decoded it, refuses "/../" only): a
+ * placeholder "." makes "/users/./orders", which the upstream takes for
+ * "/users/orders".  Refused: "." and ".." also percent-encoded once more
+ * ("%2e", "%2E%2e": the path is decoded until no escape is left, a few
+ * times at most), followed by path parameters (".;", "..;x", which Tomcat
+ * and others drop), ended by a NUL (".%00"), padded with blanks, or
+ * between backslashes.  NGX_DECLINED: found.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_dot_segment(ngx_http_request_t *r, ngx_str_t *path)
+{
+    u_char      *p, *last, *s, *end, *src, *dst, *buf;
+    size_t       len;
+    ngx_uint_t   round, dots;
+
+    p = path->data;
+    len = path->len;
+    buf = NULL;
+
+    for (round = 0; ngx_strlchr(p, p + len, '%'); round++) {
+
+        if (round == 4) {
+            /* escapes nested this deep are no name of anything */
+            return NGX_DECLINED;
+        }
+
+        if (buf == NULL) {
+            buf = ngx_pnalloc(r->pool, len);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        src = p;
+        dst = buf;
+
+        /* dst never passes src: decoding in place is safe */
+        ngx_unescape_uri(&dst, &src, len, 0);
+
+        if ((size_t) (dst - buf) == len) {
+            /* a "%" that escapes nothing */
+            break;
+        }
+
+        p = buf;
+        len = dst - buf;
+    }
+
+    last = p + len;
+
+    while (p < last) {
+
+        s = p;
+
+        while (p < last && *p != '/' && *p != '\\') {
+            p++;
+        }
+
+        /* the segment's name: up to its parameters or a NUL */
+
+        for (end = s; end < p && *end != ';' && *end != '\0'; end++) {
+            /* void */
+        }
+
+        dots = 0;
+
+        while (s < end && (*s == '.' || *s == ' ' || *s == '\t')) {
+            dots += (*s++ == '.');
+        }
+
+        if (s == end && dots) {
+            return NGX_DECLINED;
+        }
+
+        p++;
+    }
+
+    return NGX_OK;
 }
 
 
