@@ -545,3 +545,93 @@ qr/header "Content-Type" cannot be changed with "rename" in \S+nginx\.conf:\d+/
 --- must_die
 --- error_log eval
 qr/invalid JSON Pointer "\/a\/\*": cannot hold "\*" in "wrap" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 29: the upstream closes before the end of a body to transform: 502 problem, not an empty reply
+--- config
+    location /t {
+        api_led_api users layer=experience;
+        api_led_response_json remove /password;
+        api_led_response_header set X-Op op;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- more_headers
+X-Correlation-ID: cid-cut
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n"
+. "X-Upstream: u\r\nSet-Cookie: s=1\r\n\r\n{\"id\":7,\"password\":\"x\""
+--- error_code: 502
+--- response_headers
+Content-Type: application/problem+json
+X-Op: op
+X-Correlation-ID: cid-cut
+!X-Upstream
+!Set-Cookie
+--- response_body
+{"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"detail":"the upstream response is incomplete","correlation_id":"cid-cut"}
+--- error_log
+upstream prematurely closed connection
+api_led: the upstream response ended before its end, answered 502
+
+
+
+=== TEST 30: the same unbuffered, and a chunked body without its last chunk
+--- config
+    location /t {
+        api_led_response_json remove /password;
+        proxy_buffering off;
+        proxy_http_version 1.1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+. "8\r\n{\"id\":7,\r\n"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"the upstream response is incomplete"
+
+
+
+=== TEST 31: a body that ends with the connection (no length announced) is complete and transformed
+--- config
+    location /t {
+        api_led_response_json remove /password;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"id\":7,\"password\":\"x\"}"
+--- response_body chomp
+{"id":7}
+
+
+
+=== TEST 32: a part location that transforms: its upstream closes early, the part fails
+--- config
+    location /t {
+        api_led_compose {
+            user /part;
+        }
+    }
+    location /part {
+        internal;
+        api_led_response_json remove /password;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"id\":7"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: user \(502, the upstream response is incomplete\)"

@@ -31,6 +31,8 @@ static ngx_int_t ngx_api_led_transform_response(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
 static ngx_int_t ngx_api_led_transform_send(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
+static ngx_int_t ngx_api_led_transform_incomplete(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx);
 
 
 static ngx_http_module_t  ngx_api_led_transform_response_module_ctx = {
@@ -337,10 +339,42 @@ ngx_api_led_transform_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (!last) {
+        if (ngx_api_led_upstream_cut_short(r)) {
+            return ngx_api_led_transform_incomplete(r, ctx);
+        }
+
         return NGX_OK;
     }
 
     return ngx_api_led_transform_response(r, ctx, ctx->buf, ctx->size);
+}
+
+
+/*
+ * The upstream ended the response before its end (it closed early, timed
+ * out): what was held is not the response, and no header went out yet.
+ * The client gets a 502 problem (the upstream's headers and what the
+ * header operations did to them go; the operations apply again to the
+ * problem), not an empty reply; a part fails with it.  nginx logged the
+ * cause already.
+ */
+
+static ngx_int_t
+ngx_api_led_transform_incomplete(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "api_led: the upstream response ended before its end, "
+                  "answered 502");
+
+    ctx->response_done = 1;
+    ctx->header_delayed = 0;
+
+    ngx_http_clean_header(r);
+
+    return ngx_api_led_problem_send(r, NGX_HTTP_BAD_GATEWAY,
+                                    "upstream_failed",
+                                    "the upstream response is incomplete");
 }
 
 
