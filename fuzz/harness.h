@@ -1,0 +1,69 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * What the fuzz targets share: a process that looks enough like an nginx
+ * worker for the module's functions (time, page size, a cycle, a log that
+ * formats every message, debug ones too, and drops them), a pool per
+ * input, a configuration context and a request to hand to functions that
+ * take them, and small helpers to cut an input into pieces.
+ */
+
+
+#ifndef _FUZZ_HARNESS_H_INCLUDED_
+#define _FUZZ_HARNESS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+#include <stdint.h>
+
+
+/* the index of each module's configuration in the fake contexts */
+#define FZ_MAX_MODULE  8
+
+
+typedef struct {
+    ngx_pool_t           *pool;
+    ngx_conf_t           *cf;      /* a location of an http block */
+    ngx_http_request_t   *r;       /* a request in that location */
+} fz_t;
+
+
+/* once per process (LLVMFuzzerInitialize) */
+void fz_init(void);
+
+/*
+ * Per input: a pool, a configuration context whose module confs a target
+ * may fill (fz->cf->ctx is an ngx_http_conf_ctx_t), then a request with
+ * those confs (fz_request(), after the configuration is built).  fz_end()
+ * destroys the pool and whatever nginx state a target left (timers,
+ * posted events).
+ */
+void fz_begin(fz_t *fz);
+ngx_http_request_t *fz_request(fz_t *fz);
+void fz_end(fz_t *fz);
+
+/* cf->args from words: "a b c" as three arguments (no quoting) */
+ngx_int_t fz_conf_args(fz_t *fz, u_char *p, size_t len);
+
+/*
+ * The value every $variable of a request evaluates to (templates): the
+ * target sets it before fz_request().
+ */
+extern ngx_str_t  fz_variable_value;
+
+/* the next piece of data up to "sep" (excluded); 0 when nothing is left */
+ngx_int_t fz_next(u_char **p, u_char *end, u_char sep, ngx_str_t *piece);
+
+/* a property does not hold: print what, the input's pieces, and abort() */
+void fz_fail(const char *fmt, ...) ngx_cdecl;
+void fz_dump(const char *name, const u_char *p, size_t len);
+
+/* JSON equality that tells -0.0 from 0.0 apart from nothing else */
+int fz_json_equal(json_t *a, json_t *b);
+
+
+#endif /* _FUZZ_HARNESS_H_INCLUDED_ */
