@@ -17,7 +17,8 @@ extern ngx_module_t  ngx_api_led_compose_module;
 extern ngx_module_t  ngx_api_led_transform_module;
 
 
-ngx_str_t  fz_variable_value = ngx_string("value");
+ngx_str_t   fz_variable_value = ngx_string("value");
+ngx_uint_t  fz_known;
 
 static ngx_log_t        fz_log;
 static ngx_open_file_t  fz_log_file;
@@ -55,6 +56,7 @@ fz_init(void)
     ngx_time_init();
 
     fz_log_stderr = (getenv("FUZZ_LOG") != NULL);
+    fz_known = (getenv("FUZZ_KNOWN") != NULL);
 
     fz_log_file.fd = ngx_stderr;
     fz_log.file = &fz_log_file;

@@ -32,6 +32,13 @@ typedef struct {
 } fz_t;
 
 
+/*
+ * FUZZ_KNOWN=1: the targets let the defects already saved in crashes/
+ * pass (each is marked "known" where it is checked), so that a long run
+ * explores beyond them.  Unset (the default), every property is checked.
+ */
+extern ngx_uint_t  fz_known;
+
 /* once per process (LLVMFuzzerInitialize) */
 void fz_init(void);
 
