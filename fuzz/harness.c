@@ -25,10 +25,6 @@ static ngx_open_file_t  fz_log_file;
 static ngx_cycle_t      fz_cycle;
 static ngx_uint_t       fz_log_stderr;
 
-/* what fz_fail() prints besides its message */
-static const u_char    *fz_input;
-static size_t           fz_input_len;
-
 
 static void
 fz_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf, size_t len)
@@ -170,6 +166,14 @@ fz_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 ngx_http_request_t *
 fz_request(fz_t *fz)
 {
+    fz->r = fz_request_in(fz->pool, fz->cf);
+    return fz->r;
+}
+
+
+ngx_http_request_t *
+fz_request_in(ngx_pool_t *pool, ngx_conf_t *cf)
+{
     ngx_uint_t                  i;
     ngx_connection_t           *c;
     ngx_http_request_t         *r;
@@ -177,23 +181,23 @@ fz_request(fz_t *fz)
     ngx_http_conf_ctx_t        *ctx;
     ngx_http_core_main_conf_t  *cmcf;
 
-    ctx = fz->cf->ctx;
+    ctx = cf->ctx;
     cmcf = ctx->main_conf[ngx_http_core_module.ctx_index];
 
-    r = ngx_pcalloc(fz->pool, sizeof(ngx_http_request_t));
-    c = ngx_pcalloc(fz->pool, sizeof(ngx_connection_t));
+    r = ngx_pcalloc(pool, sizeof(ngx_http_request_t));
+    c = ngx_pcalloc(pool, sizeof(ngx_connection_t));
 
     if (r == NULL || c == NULL) {
         abort();
     }
 
     c->log = &fz_log;
-    c->pool = fz->pool;
+    c->pool = pool;
     c->fd = (ngx_socket_t) -1;
     c->data = r;
 
     r->connection = c;
-    r->pool = fz->pool;
+    r->pool = pool;
     r->main = r;
     r->count = 1;
     r->signature = NGX_HTTP_MODULE;
@@ -204,14 +208,14 @@ fz_request(fz_t *fz)
     ngx_str_set(&r->method_name, "GET");
     ngx_str_set(&r->uri, "/");
 
-    r->ctx = ngx_pcalloc(fz->pool, FZ_MAX_MODULE * sizeof(void *));
-    r->variables = ngx_pcalloc(fz->pool, (cmcf->variables.nelts + 1)
-                                         * sizeof(ngx_http_variable_value_t));
+    r->ctx = ngx_pcalloc(pool, FZ_MAX_MODULE * sizeof(void *));
+    r->variables = ngx_pcalloc(pool, (cmcf->variables.nelts + 1)
+                                     * sizeof(ngx_http_variable_value_t));
 
     if (r->ctx == NULL || r->variables == NULL
-        || ngx_list_init(&r->headers_in.headers, fz->pool, 4,
+        || ngx_list_init(&r->headers_in.headers, pool, 4,
                          sizeof(ngx_table_elt_t)) != NGX_OK
-        || ngx_list_init(&r->headers_out.headers, fz->pool, 4,
+        || ngx_list_init(&r->headers_out.headers, pool, 4,
                          sizeof(ngx_table_elt_t)) != NGX_OK)
     {
         abort();
@@ -225,14 +229,20 @@ fz_request(fz_t *fz)
         }
     }
 
-    fz->r = r;
-
     return r;
 }
 
 
 void
 fz_end(fz_t *fz)
+{
+    fz_end_pool(fz->pool);
+    ngx_memzero(fz, sizeof(fz_t));
+}
+
+
+void
+fz_end_pool(ngx_pool_t *pool)
 {
     ngx_queue_t        *q;
     ngx_event_t        *ev;
@@ -253,11 +263,7 @@ fz_end(fz_t *fz)
         ngx_del_timer(ev);
     }
 
-    ngx_destroy_pool(fz->pool);
-    ngx_memzero(fz, sizeof(fz_t));
-
-    fz_input = NULL;
-    fz_input_len = 0;
+    ngx_destroy_pool(pool);
 }
 
 
@@ -300,6 +306,220 @@ fz_conf_args(fz_t *fz, u_char *p, size_t len)
         ngx_memcpy(arg->data, start, arg->len);
         arg->data[arg->len] = '\0';
     }
+}
+
+
+void *
+fz_main_conf(fz_t *fz, ngx_module_t *module)
+{
+    return ((ngx_http_conf_ctx_t *) fz->cf->ctx)->main_conf[module->ctx_index];
+}
+
+
+void *
+fz_loc_conf(fz_t *fz, ngx_module_t *module)
+{
+    return ((ngx_http_conf_ctx_t *) fz->cf->ctx)->loc_conf[module->ctx_index];
+}
+
+
+char *
+fz_conf_create(fz_t *fz, ngx_module_t *module)
+{
+    ngx_http_module_t    *m;
+    ngx_http_conf_ctx_t  *ctx;
+
+    m = module->ctx;
+    ctx = fz->cf->ctx;
+
+    if (m->create_main_conf) {
+        ctx->main_conf[module->ctx_index] = m->create_main_conf(fz->cf);
+        if (ctx->main_conf[module->ctx_index] == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (m->create_loc_conf) {
+        ctx->loc_conf[module->ctx_index] = m->create_loc_conf(fz->cf);
+        if (ctx->loc_conf[module->ctx_index] == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+fz_conf_init(fz_t *fz, ngx_module_t *module)
+{
+    char                 *rv;
+    void                 *parent;
+    ngx_http_module_t    *m;
+    ngx_http_conf_ctx_t  *ctx;
+
+    m = module->ctx;
+    ctx = fz->cf->ctx;
+
+    if (m->init_main_conf) {
+        rv = m->init_main_conf(fz->cf, ctx->main_conf[module->ctx_index]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    if (m->merge_loc_conf) {
+        parent = m->create_loc_conf(fz->cf);
+        if (parent == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        rv = m->merge_loc_conf(fz->cf, parent,
+                               ctx->loc_conf[module->ctx_index]);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* what ngx_conf_handler() does for an http location, in short */
+
+static char *
+fz_conf_handler(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
+{
+    char                  *rv;
+    void                 **confs;
+    ngx_str_t             *name;
+    ngx_uint_t             n, ok;
+    ngx_module_t         **modules = conf, *m;
+    ngx_command_t         *cmd;
+    ngx_http_conf_ctx_t   *ctx;
+
+    static ngx_uint_t  argument_number[] = {
+        NGX_CONF_NOARGS, NGX_CONF_TAKE1, NGX_CONF_TAKE2, NGX_CONF_TAKE3,
+        NGX_CONF_TAKE4, NGX_CONF_TAKE5, NGX_CONF_TAKE6, NGX_CONF_TAKE7
+    };
+
+    name = cf->args->elts;
+    n = cf->args->nelts;
+    ctx = cf->ctx;
+
+    for ( /* void */ ; *modules; modules++) {
+        m = *modules;
+
+        for (cmd = m->commands; cmd && cmd->name.len; cmd++) {
+
+            if (cmd->name.len != name->len
+                || ngx_strncmp(cmd->name.data, name->data, name->len) != 0)
+            {
+                continue;
+            }
+
+            if (cmd->type & NGX_CONF_BLOCK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"%V\" is a block here", name);
+                return NGX_CONF_ERROR;
+            }
+
+            if (cmd->type & NGX_CONF_ANY) {
+                ok = 1;
+
+            } else if (cmd->type & NGX_CONF_FLAG) {
+                ok = (n == 2);
+
+            } else if (cmd->type & NGX_CONF_1MORE) {
+                ok = (n >= 2);
+
+            } else if (cmd->type & NGX_CONF_2MORE) {
+                ok = (n >= 3);
+
+            } else {
+                ok = (n <= NGX_CONF_MAX_ARGS
+                      && (cmd->type & argument_number[n - 1]));
+            }
+
+            if (!ok) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid number of arguments in \"%V\"",
+                                   name);
+                return NGX_CONF_ERROR;
+            }
+
+            confs = (cmd->conf == NGX_HTTP_MAIN_CONF_OFFSET)
+                    ? ctx->main_conf : ctx->loc_conf;
+
+            rv = cmd->set(cf, cmd, confs[m->ctx_index]);
+
+            if (rv == NGX_CONF_OK) {
+                return NGX_CONF_OK;
+            }
+
+            if (rv != NGX_CONF_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"%V\" %s",
+                                   name, rv);
+            }
+
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown directive \"%V\"",
+                       name);
+    return NGX_CONF_ERROR;
+}
+
+
+void
+fz_conf_buffer(fz_t *fz, u_char *text, size_t len)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_calloc_buf(fz->pool);
+    if (b == NULL) {
+        abort();
+    }
+
+    /* a copy of its own: ASan sees a read past the end */
+    b->start = ngx_pnalloc(fz->pool, len ? len : 1);
+    if (b->start == NULL) {
+        abort();
+    }
+
+    ngx_memcpy(b->start, text, len);
+    b->pos = b->start;
+    b->last = b->start + len;
+    b->end = b->last;
+    b->temporary = 1;
+
+    fz->cf->conf_file->buffer = b;
+    fz->cf->conf_file->file.offset = 0;
+}
+
+
+char *
+fz_conf_text(fz_t *fz, ngx_module_t **modules, u_char *text, size_t len)
+{
+    char        *rv;
+    ngx_conf_t   save;
+
+    fz_conf_buffer(fz, text, len);
+
+    save = *fz->cf;
+
+    /* directives as on the command line (-g): up to the end of the text */
+    fz->cf->conf_file->file.fd = NGX_INVALID_FILE;
+    fz->cf->handler = fz_conf_handler;
+    fz->cf->handler_conf = (void *) modules;
+
+    rv = ngx_conf_parse(fz->cf, NULL);
+
+    *fz->cf = save;
+    fz->cf->conf_file->file.fd = 0;
+
+    return rv;
 }
 
 

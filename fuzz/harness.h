@@ -51,10 +51,36 @@ void fz_init(void);
  */
 void fz_begin(fz_t *fz);
 ngx_http_request_t *fz_request(fz_t *fz);
+/* a request of "pool" in a configuration made once (fz_begin() at init) */
+ngx_http_request_t *fz_request_in(ngx_pool_t *pool, ngx_conf_t *cf);
+/* the same end for such a request: timers, posted events, the pool */
+void fz_end_pool(ngx_pool_t *pool);
 void fz_end(fz_t *fz);
 
 /* cf->args from words: "a b c" as three arguments (no quoting) */
 ngx_int_t fz_conf_args(fz_t *fz, u_char *p, size_t len);
+
+/*
+ * Configuration through the module's own code: fz_conf_create() runs a
+ * module's create_main_conf/create_loc_conf into fz->cf->ctx;
+ * fz_conf_text() reads directives with nginx's tokenizer
+ * (ngx_conf_parse()) and hands each to the command of that name among
+ * "modules" (NULL-terminated), as ngx_conf_handler() would;
+ * fz_conf_init() runs init_main_conf and merges the location with an
+ * empty parent.  NGX_CONF_OK or NGX_CONF_ERROR (logged).
+ */
+char *fz_conf_create(fz_t *fz, ngx_module_t *module);
+char *fz_conf_text(fz_t *fz, ngx_module_t **modules, u_char *text,
+    size_t len);
+char *fz_conf_init(fz_t *fz, ngx_module_t *module);
+void *fz_loc_conf(fz_t *fz, ngx_module_t *module);
+void *fz_main_conf(fz_t *fz, ngx_module_t *module);
+
+/*
+ * ngx_conf_parse() of a block's body: "text" is what follows "{" (the
+ * target adds the "}"), for a block directive's own handler to read.
+ */
+void fz_conf_buffer(fz_t *fz, u_char *text, size_t len);
 
 /*
  * The value every $variable of a request evaluates to (templates): the
