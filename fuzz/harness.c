@@ -19,6 +19,7 @@ extern ngx_module_t  ngx_api_led_transform_module;
 
 ngx_str_t   fz_variable_value = ngx_string("value");
 ngx_uint_t  fz_known;
+ngx_uint_t  fz_log_check;
 
 static ngx_log_t        fz_log;
 static ngx_open_file_t  fz_log_file;
@@ -29,9 +30,22 @@ static ngx_uint_t       fz_log_stderr;
 static void
 fz_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf, size_t len)
 {
+    size_t  i;
+
     /* every message was formatted (that is what is tested); FUZZ_LOG=1 */
     if (fz_log_stderr) {
         (void) write(2, buf, len);
+    }
+
+    if (!fz_log_check || level > NGX_LOG_INFO) {
+        return;
+    }
+
+    for (i = 0; i + 1 < len; i++) {
+        if (buf[i] < 0x20 && buf[i] != '\t') {
+            fz_dump("log line", buf, len);
+            fz_fail("a log line holds a control character");
+        }
     }
 }
 

@@ -39,6 +39,13 @@ typedef struct {
  */
 extern ngx_uint_t  fz_known;
 
+/*
+ * While fz_log_check is set, a message at "info" or above that holds a
+ * control character (other than its final newline) fails the input: text
+ * from a peer must not forge log lines.
+ */
+extern ngx_uint_t  fz_log_check;
+
 /* once per process (LLVMFuzzerInitialize) */
 void fz_init(void);
 
