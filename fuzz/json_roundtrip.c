@@ -13,12 +13,15 @@
  *     levels of nesting, numbers of 64 characters or more);
  *   - a parsed document passes ngx_api_led_json_depth_ok(64);
  *   - parsing inside a pool arena window (as the transformations do) gives
- *     the same result and the same text as parsing with malloc().
+ *     the same result and the same text as parsing with malloc();
+ *   - the compositions' validator (ngx_api_led_compose_json_valid(), which
+ *     passes parts' answers through unparsed) accepts what the parser
+ *     accepts, and refuses what it refuses but numbers out of range.
  */
 
 
 #include "harness.h"
-#include "ngx_api_led_json.h"
+#include "ngx_api_led_compose.h"
 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -80,6 +83,29 @@ check_jansson(u_char *data, size_t size, ngx_int_t rc, json_t *doc,
 }
 
 
+static void
+check_validator(u_char *data, size_t size, ngx_int_t rc, u_char *err)
+{
+    ngx_int_t  valid;
+
+    valid = ngx_api_led_compose_json_valid(data, data + size);
+
+    if (rc == NGX_OK && valid != NGX_OK) {
+        fz_dump("input", data, size);
+        fz_fail("parsed, but the compositions' validator refuses it");
+    }
+
+    if (rc != NGX_OK && valid == NGX_OK
+        && ngx_strncmp(err, "number too", 10) != 0
+        && ngx_strncmp(err, "integer too big", 15) != 0)
+    {
+        fz_dump("input", data, size);
+        fz_fail("the compositions' validator accepts what the parser "
+                "refuses: %s", err);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -102,6 +128,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 sizeof(err));
 
     check_jansson((u_char *) data, size, rc, doc, err);
+    check_validator((u_char *) data, size, rc, err);
 
     /* the same in an arena window, with scratch memory from the pool */
 
