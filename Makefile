@@ -12,6 +12,8 @@
 #   make bench        side-by-side benchmarks (bench/README.md)
 #   make soak         reloads and Redis faults under load, then a 10-minute
 #                     memory soak (bench/README.md; SOAK_* variables)
+#   make fuzz         build the libFuzzer targets, run each FUZZ_SECONDS
+#   make fuzz-smoke   the same, 10 s each (fuzz/README.md)
 
 NGINX_SRC  ?= /usr/share/nginx/src
 NGINX_BIN  ?= /usr/sbin/nginx
@@ -30,7 +32,8 @@ $(shell mkdir -p $(BUILD) && (echo '$(SRCS) $(NGINX_SRC)' \
     | cmp -s - $(BUILD)/srcs.list || echo '$(SRCS) $(NGINX_SRC)' \
     > $(BUILD)/srcs.list))
 
-.PHONY: all build test test-valgrind demo demo-stop bench soak clean deps
+.PHONY: all build test test-valgrind demo demo-stop bench soak clean deps \
+        fuzz fuzz-smoke
 
 all: build
 
@@ -84,6 +87,13 @@ bench: build
 soak: deps
 	$(MAKE) --no-print-directory build
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) bench/soak.sh
+
+# libFuzzer targets (clang, a full nginx source tree: fuzz/README.md)
+fuzz:
+	$(MAKE) -C fuzz run
+
+fuzz-smoke:
+	$(MAKE) -C fuzz smoke
 
 clean:
 	rm -rf $(BUILD) t/servroot*
