@@ -112,6 +112,8 @@ fz_begin(fz_t *fz)
 
     ngx_memzero(fz, sizeof(fz_t));
 
+    ngx_log_debug0(NGX_LOG_DEBUG_CORE, &fz_log, 0, "fuzz: an input");
+
     fz->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, &fz_log);
     if (fz->pool == NULL) {
         abort();

@@ -524,11 +524,7 @@ failed(const char *what, ngx_str_t *value)
 }
 
 
-/*
- * known (crashes/jws/del-in-subject): a claim with DEL (0x7f) is meant to
- * be JSON-escaped by ngx_api_led_jwt_render(), but jansson leaves DEL as
- * it is
- */
+/* crashes/jws/del-in-subject: DEL (0x7f) was left raw in claims */
 
 static ngx_uint_t
 has_control(ngx_str_t *s)
@@ -536,7 +532,7 @@ has_control(ngx_str_t *s)
     size_t  i;
 
     for (i = 0; i < s->len; i++) {
-        if (s->data[i] < 0x20 || (s->data[i] == 0x7f && !fz_known)) {
+        if (s->data[i] < 0x20 || s->data[i] == 0x7f) {
             return 1;
         }
     }
