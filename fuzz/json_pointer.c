@@ -123,7 +123,7 @@ indexed(ngx_str_t *line)
 
 /*
  * The document still reads back as itself.  NGX_DECLINED: it grew past
- * 64k ("set /* json:..." fans out), the rest of the input is skipped to
+ * 64k (a "set" through "*" fans out), the rest of the input is skipped to
  * keep the runs fast.
  */
 
