@@ -6,7 +6,7 @@
  * file, read by the "api_led_consumers FILE" directive itself (the file is
  * a memfd).  When it is accepted, properties:
  *
- *   - every consumer is found by its id (ngx_api_led_consumer_find_conf),
+ *   - every consumer is found by its id (ngx_api_led_consumers_lookup),
  *     and ids are unique, 1 to 256 bytes, without control characters;
  *   - plan names and metadata values have no control characters (they
  *     go into request headers); a consumer's plan is one of the plans;
@@ -156,7 +156,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fz_begin(&fz);
 
-    if (fz_conf_create(&fz, &ngx_api_led_consumer_module) != NGX_CONF_OK) {
+    /* the file notes its plans' sizes in the core's configuration */
+    if (fz_conf_create(&fz, &ngx_api_led_module) != NGX_CONF_OK
+        || fz_conf_create(&fz, &ngx_api_led_consumer_module) != NGX_CONF_OK)
+    {
         abort();
     }
 
@@ -200,7 +203,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             failed("consumers are not sorted by id, or twice", &c->id);
         }
 
-        if (ngx_api_led_consumer_find_conf(mcf, &c->id) != c) {
+        if (ngx_api_led_consumers_lookup(mcf, &c->id) != c) {
             failed("a consumer is not found by its id", &c->id);
         }
 

@@ -10,11 +10,32 @@
 #include "ngx_api_led.h"
 
 
+extern ngx_module_t  ngx_api_led_layer_module;
 extern ngx_module_t  ngx_api_led_consumer_module;
 extern ngx_module_t  ngx_api_led_jwt_module;
+extern ngx_module_t  ngx_api_led_auth_module;
 extern ngx_module_t  ngx_api_led_limit_module;
 extern ngx_module_t  ngx_api_led_compose_module;
 extern ngx_module_t  ngx_api_led_transform_module;
+extern ngx_module_t  ngx_api_led_observe_module;
+extern ngx_module_t  ngx_api_led_problem_module;
+
+
+/* the http modules, numbered as ngx_http_block() would (config's order) */
+static ngx_module_t  *fz_http_modules[] = {
+    &ngx_http_core_module,
+    &ngx_api_led_module,
+    &ngx_api_led_layer_module,
+    &ngx_api_led_consumer_module,
+    &ngx_api_led_jwt_module,
+    &ngx_api_led_auth_module,
+    &ngx_api_led_limit_module,
+    &ngx_api_led_compose_module,
+    &ngx_api_led_transform_module,
+    &ngx_api_led_observe_module,
+    &ngx_api_led_problem_module,
+    NULL
+};
 
 
 ngx_str_t   fz_variable_value = ngx_string("value");
@@ -88,14 +109,14 @@ fz_init(void)
     ngx_queue_init(&ngx_posted_events);
     ngx_queue_init(&ngx_posted_next_events);
 
-    /* the http modules' configuration slots, as ngx_http_block() numbers */
-    ngx_http_core_module.ctx_index = 0;
-    ngx_api_led_module.ctx_index = 1;
-    ngx_api_led_consumer_module.ctx_index = 2;
-    ngx_api_led_jwt_module.ctx_index = 3;
-    ngx_api_led_limit_module.ctx_index = 4;
-    ngx_api_led_compose_module.ctx_index = 5;
-    ngx_api_led_transform_module.ctx_index = 6;
+    for (n = 0; fz_http_modules[n]; n++) {
+        fz_http_modules[n]->ctx_index = n;
+    }
+
+    if (n > FZ_MAX_MODULE) {
+        abort();
+    }
+
     ngx_http_max_module = FZ_MAX_MODULE;
 
     /* the same hash order in every run: a crash reproduces */
@@ -106,9 +127,10 @@ fz_init(void)
 void
 fz_begin(fz_t *fz)
 {
-    ngx_conf_t             *cf;
-    ngx_conf_file_t        *file;
-    ngx_http_conf_ctx_t    *ctx;
+    ngx_conf_t                 *cf;
+    ngx_conf_file_t            *file;
+    ngx_http_conf_ctx_t        *ctx;
+    ngx_http_core_main_conf_t  *cmcf;
 
     ngx_memzero(fz, sizeof(fz_t));
 
@@ -135,6 +157,13 @@ fz_begin(fz_t *fz)
         ngx_pcalloc(fz->pool, sizeof(ngx_http_core_main_conf_t));
     ctx->loc_conf[ngx_http_core_module.ctx_index] =
         ngx_pcalloc(fz->pool, sizeof(ngx_http_core_loc_conf_t));
+
+    /* a request runs its first phase handler (r->phase_handler 0) */
+    cmcf = ctx->main_conf[ngx_http_core_module.ctx_index];
+    if (cmcf) {
+        cmcf->phase_engine.handlers =
+            ngx_pcalloc(fz->pool, 2 * sizeof(ngx_http_phase_handler_t));
+    }
 
     cf->args = ngx_array_create(fz->pool, 8, sizeof(ngx_str_t));
 

@@ -5,9 +5,11 @@
  * The JWT step (auth/ngx_api_led_jwt_verify.c, _claims.c, _keys.c): the
  * compact JWS parser, the JOSE header checks, key selection, signature
  * verification, the verified-token cache, the claim rules and the
- * identity, through ngx_api_led_jwt_authenticate() of a request in a
- * location configured by the module's own directives (t/fixtures/jwt
- * keys).  The first byte of the input chooses:
+ * identity, through the authentication step of the access phase
+ * (ngx_api_led_auth_access(): "api_led_auth jwt", the refusal and its
+ * WWW-Authenticate challenge) of a request in a location configured by
+ * the module's own directives (t/fixtures/jwt keys).  The first byte of
+ * the input chooses:
  *
  *   bits 0-1  0: the rest is the Authorization header as sent;
  *             1: the rest is "HEADER\nPAYLOAD" (any bytes): the harness
@@ -23,7 +25,7 @@
  *
  * Properties: a token the harness tampered with or signed with the wrong
  * key is never accepted; a token it signed as the header asks is never
- * refused for its signature; the step never fails (NGX_ERROR: a 500);
+ * refused for its signature; the step never fails (a 500) or waits;
  * the same token gives the same answer twice (the second time from the
  * cache); WWW-Authenticate and the consumer id hold no control
  * characters; the claim variables render.
@@ -31,7 +33,10 @@
 
 
 #include "harness.h"
-#include "ngx_api_led_jwt.h"
+
+/* the access step and the claim variables are static: the files are in */
+#include "ngx_api_led_auth.c"
+#include "ngx_api_led_jwt.c"
 
 #include <openssl/evp.h>
 #include <openssl/ec.h>
@@ -43,7 +48,7 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-ngx_int_t __wrap_ngx_api_led_problem_finalize(ngx_http_request_t *r,
+ngx_int_t __wrap_ngx_api_led_problem_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail, ...);
 
 
@@ -85,16 +90,21 @@ static const uint8_t  *input;
 static size_t          input_size;
 
 
+extern ngx_module_t  ngx_api_led_observe_module;
+
 static ngx_module_t  *modules[] = {
-    &ngx_api_led_module, &ngx_api_led_consumer_module,
-    &ngx_api_led_jwt_module, NULL
+    &ngx_api_led_module, &ngx_api_led_observe_module,
+    &ngx_api_led_consumer_module, &ngx_api_led_jwt_module,
+    &ngx_api_led_auth_module, NULL
 };
 
 
 static const char  *config[2] = {
+    "api_led_auth jwt;"
     "api_led_jwt_keys " FZ_FIXTURES "/jwks.json;"
     "api_led_jwt_cache 8;",
 
+    "api_led_auth jwt;"
     "api_led_jwt_keys " FZ_FIXTURES "/jwks.json " FZ_FIXTURES "/rfc.json;"
     "api_led_jwt_leeway 100y;"
     "api_led_jwt_require iss joe issuer.example;"
@@ -107,10 +117,10 @@ static const char  *config[2] = {
 };
 
 
-/* the problem+json answer is nginx's business: noted, not sent */
+/* the problem the refusal leaves for nginx's answer: noted */
 
 ngx_int_t
-__wrap_ngx_api_led_problem_finalize(ngx_http_request_t *r,
+__wrap_ngx_api_led_problem_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail, ...)
 {
     u_char   *p;
@@ -126,7 +136,7 @@ __wrap_ngx_api_led_problem_finalize(ngx_http_request_t *r,
     answered = 1;
     answer_status = status;
 
-    return NGX_DONE;
+    return status;
 }
 
 
@@ -585,14 +595,16 @@ authenticate(ngx_pool_t *pool, fz_t *conf, ngx_str_t *value,
     answer_status = 0;
     answer_detail[0] = '\0';
 
-    rc = ngx_api_led_jwt_authenticate(r, ctx);
+    rc = ngx_api_led_auth_access(r, ctx);
 
-    if (rc == NGX_ERROR || rc == NGX_AGAIN) {
-        failed("the JWT step failed (NGX_ERROR/NGX_AGAIN)", value);
+    if (rc == NGX_ERROR || rc == NGX_AGAIN
+        || rc == NGX_HTTP_INTERNAL_SERVER_ERROR)
+    {
+        failed("the JWT step failed (a 500) or waits", value);
     }
 
-    if ((rc == NGX_DONE) != answered) {
-        failed("NGX_DONE without an answer, or an answer without it",
+    if ((rc >= NGX_HTTP_BAD_REQUEST) != answered) {
+        failed("a refusal without a problem, or a problem without it",
                value);
     }
 
@@ -706,7 +718,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         failed("a tampered or wrongly signed token was accepted", &value);
     }
 
-    if (genuine && rc == NGX_DONE
+    if (genuine && answered
         && ngx_strstr(answer_detail, "signature is invalid"))
     {
         failed("a token signed as its header says was refused for its "

@@ -44,6 +44,14 @@ static size_t          input_size;
 
 static ngx_module_t  *modules[] = { &ngx_api_led_compose_module, NULL };
 
+/* what the composition's configuration touches: the API, the catalog */
+extern ngx_module_t  ngx_api_led_observe_module;
+
+static ngx_module_t  *confs[] = {
+    &ngx_api_led_module, &ngx_api_led_observe_module,
+    &ngx_api_led_compose_module, NULL
+};
+
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -300,6 +308,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_str_t                         line, why, *arg;
     ngx_uint_t                        i, j, k;
     ngx_array_t                      *segs;
+    ngx_module_t                    **m;
     ngx_command_t                    *cmd;
     ngx_api_led_compose_t            *cmp;
     ngx_api_led_compose_part_t       *part;
@@ -320,8 +329,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fz_begin(&fz);
 
-    if (fz_conf_create(&fz, &ngx_api_led_compose_module) != NGX_CONF_OK) {
-        abort();
+    for (m = confs; *m; m++) {
+        if (fz_conf_create(&fz, *m) != NGX_CONF_OK) {
+            abort();
+        }
     }
 
     lcf = fz_loc_conf(&fz, &ngx_api_led_compose_module);
@@ -362,11 +373,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fz_conf_buffer(&fz, p, end - p);
 
-    if (cmd->set(fz.cf, cmd, lcf) != NGX_CONF_OK
-        || fz_conf_init(&fz, &ngx_api_led_compose_module) != NGX_CONF_OK)
-    {
+    if (cmd->set(fz.cf, cmd, lcf) != NGX_CONF_OK) {
         fz_end(&fz);
         return 0;
+    }
+
+    for (m = confs; *m; m++) {
+        if (fz_conf_init(&fz, *m) != NGX_CONF_OK) {
+            fz_end(&fz);
+            return 0;
+        }
     }
 
     /* what follows the block: the variables' value, the answers */
