@@ -63,6 +63,58 @@ static ngx_api_led_out_header_t  ngx_api_led_out_headers[] = {
     { ngx_null_string, 0 }
 };
 
+/*
+ * A bit for each length and for each first letter of those names: most
+ * names (X-..., RateLimit-...) are none of them, at a glance.
+ */
+#define NGX_API_LED_OUT_HEADER_LENGTHS                                       \
+    ((1 << 4) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 13) | (1 << 16))
+
+#define ngx_api_led_letter(c)  (1 << ((c) - 'a'))
+
+#define NGX_API_LED_OUT_HEADER_LETTERS                                       \
+    (ngx_api_led_letter('s') | ngx_api_led_letter('d')                        \
+     | ngx_api_led_letter('c') | ngx_api_led_letter('l')                      \
+     | ngx_api_led_letter('r') | ngx_api_led_letter('a')                      \
+     | ngx_api_led_letter('w') | ngx_api_led_letter('e'))
+
+#define ngx_api_led_out_header_may_be(name)                                  \
+    ((name)->len < 32                                                         \
+     && (NGX_API_LED_OUT_HEADER_LENGTHS & (1 << (name)->len))                 \
+     && ((name)->data[0] | 0x20) >= 'a' && ((name)->data[0] | 0x20) <= 'z'    \
+     && (NGX_API_LED_OUT_HEADER_LETTERS                                      \
+         & ngx_api_led_letter((name)->data[0] | 0x20)))
+
+
+/*
+ * A bit for each length of the request header names nginx knows
+ * (ngx_http_headers_in[], the only names in its headers_in hash): a header
+ * of another length is none of them, without a look-up.  All lengths until
+ * ngx_api_led_edit_init() ran.
+ */
+static uint64_t  ngx_api_led_in_header_lengths = (uint64_t) -1;
+
+
+void
+ngx_api_led_edit_init(void)
+{
+    uint64_t            lengths;
+    ngx_http_header_t  *hh;
+
+    lengths = 0;
+
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+        if (hh->name.len >= 64) {
+            lengths = (uint64_t) -1;
+            break;
+        }
+
+        lengths |= (uint64_t) 1 << hh->name.len;
+    }
+
+    ngx_api_led_in_header_lengths = lengths;
+}
+
 
 /*
  * The next header of that name in a header list (request or response):
@@ -861,6 +913,12 @@ ngx_api_led_edit_headers_in_link(ngx_http_request_t *r, ngx_table_elt_t *h)
         return NGX_OK;
     }
 
+    if (h->key.len < 64
+        && !(ngx_api_led_in_header_lengths & ((uint64_t) 1 << h->key.len)))
+    {
+        return NGX_OK;
+    }
+
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
 
     hh = ngx_hash_find(&cmcf->headers_in_hash, h->hash, h->lowcase_key,
@@ -1128,8 +1186,13 @@ ngx_api_led_edit_headers_out_point(ngx_http_request_t *r, ngx_table_elt_t *h)
     ngx_table_elt_t           **ph;
     ngx_api_led_out_header_t   *oh;
 
+    if (!ngx_api_led_out_header_may_be(&h->key)) {
+        return;
+    }
+
     for (oh = ngx_api_led_out_headers; oh->name.len; oh++) {
         if (h->key.len != oh->name.len
+            || (h->key.data[0] | 0x20) != oh->name.data[0]
             || ngx_strncasecmp(h->key.data, oh->name.data, oh->name.len) != 0)
         {
             continue;
@@ -1164,8 +1227,13 @@ ngx_api_led_edit_headers_out_unlink(ngx_http_request_t *r, ngx_table_elt_t *h)
     ngx_table_elt_t           **ph;
     ngx_api_led_out_header_t   *oh;
 
+    if (!ngx_api_led_out_header_may_be(&h->key)) {
+        return;
+    }
+
     for (oh = ngx_api_led_out_headers; oh->name.len; oh++) {
         if (h->key.len != oh->name.len
+            || (h->key.data[0] | 0x20) != oh->name.data[0]
             || ngx_strncasecmp(h->key.data, oh->name.data, oh->name.len) != 0)
         {
             continue;
