@@ -25,6 +25,9 @@ static ngx_int_t ngx_api_led_edit_header_is_named(ngx_table_elt_t *h,
     ngx_str_t *names);
 static ngx_int_t ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_edit_headers_in_relink(ngx_http_request_t *r);
+static ngx_http_header_t *ngx_api_led_edit_header_in_known(ngx_str_t *name);
+static ngx_int_t ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
+    ngx_http_header_t *hh);
 static ngx_int_t ngx_api_led_edit_headers_in_link(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_api_led_edit_headers_out_unlink(ngx_http_request_t *r,
@@ -745,15 +748,17 @@ ngx_api_led_edit_headers_in_clear(ngx_http_request_t *sr)
 static ngx_int_t
 ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_t       *l;
-    ngx_list_part_t  *part, *prev, *tail;
-    ngx_table_elt_t  *h;
+    ngx_uint_t          i, k, nknown;
+    ngx_list_t         *l;
+    ngx_list_part_t    *part, *prev, *tail;
+    ngx_table_elt_t    *h;
+    ngx_http_header_t  *hh, *known[4];
 
     l = &r->headers_in.headers;
     prev = NULL;
     part = &l->part;
     h = part->elts;
+    nknown = 0;
 
     for (i = 0; /* void */; i++) {
 
@@ -770,6 +775,26 @@ ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r)
 
         if (h[i].hash != 0) {
             continue;
+        }
+
+        /* a header nginx points to from r->headers_in: relinked below */
+
+        hh = ngx_api_led_edit_header_in_known(&h[i].key);
+
+        if (hh) {
+            for (k = 0; k < nknown && k < 4; k++) {
+                if (known[k] == hh) {
+                    break;
+                }
+            }
+
+            if (k == nknown) {
+                if (nknown < 4) {
+                    known[nknown] = hh;
+                }
+
+                nknown++;
+            }
         }
 
         if (part->nelts == 1) {
@@ -844,7 +869,102 @@ ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r)
         i = (ngx_uint_t) -1;
     }
 
-    return ngx_api_led_edit_headers_in_relink(r);
+    if (nknown > 4) {
+        return ngx_api_led_edit_headers_in_relink(r);
+    }
+
+    for (k = 0; k < nknown; k++) {
+        if (ngx_api_led_edit_headers_in_relink_one(r, known[k]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the entry of ngx_http_headers_in[] of that name, NULL: none */
+
+static ngx_http_header_t *
+ngx_api_led_edit_header_in_known(ngx_str_t *name)
+{
+    ngx_http_header_t  *hh;
+
+    if (name->len < 64
+        && !(ngx_api_led_in_header_lengths & ((uint64_t) 1 << name->len)))
+    {
+        return NULL;
+    }
+
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+        if (hh->name.len == name->len
+            && ngx_strncasecmp(hh->name.data, name->data, name->len) == 0)
+        {
+            return hh;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * nginx's pointer (or array, before 1.23) for one known header, set again
+ * from the elements of that name left in the list
+ */
+
+static ngx_int_t
+ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
+    ngx_http_header_t *hh)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+#if (nginx_version < 1023000)
+    if (hh->offset == offsetof(ngx_http_headers_in_t, cookies)
+#if (NGX_HTTP_X_FORWARDED_FOR)
+        || hh->offset == offsetof(ngx_http_headers_in_t, x_forwarded_for)
+#endif
+       )
+    {
+        ngx_memzero((char *) &r->headers_in + hh->offset, sizeof(ngx_array_t));
+
+    } else
+#endif
+    {
+        *(ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset) = NULL;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != hh->name.len
+            || ngx_strncasecmp(h[i].key.data, hh->name.data, hh->name.len)
+               != 0)
+        {
+            continue;
+        }
+
+        if (ngx_api_led_edit_headers_in_link(r, &h[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
