@@ -168,9 +168,6 @@ struct ngx_api_led_ctx_s {
 
     /* an error_page of the user redirected the request */
     unsigned                     error_page:1;
-
-    /* a generated correlation id (a version 4 UUID) */
-    u_char                       uuid[36];
 };
 
 

@@ -97,25 +97,56 @@ static ngx_api_led_out_header_t  ngx_api_led_out_headers[] = {
  */
 static uint64_t  ngx_api_led_in_header_lengths = (uint64_t) -1;
 
+/* the same names by length, a few of each (NULL-ended) */
+#define NGX_API_LED_IN_HEADER_LEN   32
+#define NGX_API_LED_IN_HEADER_SAME  6
+
+static ngx_http_header_t  *ngx_api_led_in_headers_by_len
+    [NGX_API_LED_IN_HEADER_LEN][NGX_API_LED_IN_HEADER_SAME + 1];
+static ngx_uint_t          ngx_api_led_in_headers_indexed;
+
 
 void
 ngx_api_led_edit_init(void)
 {
     uint64_t            lengths;
+    ngx_uint_t          i, indexed;
     ngx_http_header_t  *hh;
 
     lengths = 0;
+    indexed = 1;
+
+    ngx_memzero(ngx_api_led_in_headers_by_len,
+                sizeof(ngx_api_led_in_headers_by_len));
 
     for (hh = ngx_http_headers_in; hh->name.len; hh++) {
         if (hh->name.len >= 64) {
             lengths = (uint64_t) -1;
+            indexed = 0;
             break;
         }
 
         lengths |= (uint64_t) 1 << hh->name.len;
+
+        if (hh->name.len >= NGX_API_LED_IN_HEADER_LEN) {
+            indexed = 0;
+            continue;
+        }
+
+        for (i = 0; ngx_api_led_in_headers_by_len[hh->name.len][i]; i++) {
+            /* void */
+        }
+
+        if (i == NGX_API_LED_IN_HEADER_SAME) {
+            indexed = 0;
+            continue;
+        }
+
+        ngx_api_led_in_headers_by_len[hh->name.len][i] = hh;
     }
 
     ngx_api_led_in_header_lengths = lengths;
+    ngx_api_led_in_headers_indexed = indexed;
 }
 
 
@@ -153,9 +184,13 @@ ngx_api_led_header_next(ngx_list_t *list, ngx_str_t *name,
             i = 0;
         }
 
+        /* most often the name comes as it is written: memcmp() first */
+
         if (h[i].hash == 0
             || h[i].key.len != name->len
-            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+            || (ngx_memcmp(h[i].key.data, name->data, name->len) != 0
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
+                   != 0))
         {
             continue;
         }
@@ -438,23 +473,34 @@ ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
 ngx_int_t
 ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
 {
+    void                      *elts;
     ngx_table_elt_t           *h;
     ngx_api_led_header_iter_t  it;
 
     /* nothing changes when there is nothing to remove: no copy then */
 
-    if (ngx_api_led_header_find(&r->headers_in.headers, name) == NULL) {
+    it.part = NULL;
+
+    h = ngx_api_led_header_next(&r->headers_in.headers, name, &it);
+    if (h == NULL) {
         return NGX_OK;
     }
+
+    elts = r->headers_in.headers.part.elts;
 
     if (ngx_api_led_edit_headers_in_own(r) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    it.part = NULL;
+    if (r->headers_in.headers.part.elts != elts) {
+        /* a subrequest's copy of its parent's list: look in the copy */
+        it.part = NULL;
+        h = ngx_api_led_header_next(&r->headers_in.headers, name, &it);
+    }
 
-    while ((h = ngx_api_led_header_next(&r->headers_in.headers, name, &it))) {
+    while (h) {
         h->hash = 0;
+        h = ngx_api_led_header_next(&r->headers_in.headers, name, &it);
     }
 
     return ngx_api_led_edit_headers_in_sweep(r);
@@ -888,11 +934,30 @@ ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r)
 static ngx_http_header_t *
 ngx_api_led_edit_header_in_known(ngx_str_t *name)
 {
-    ngx_http_header_t  *hh;
+    ngx_http_header_t   *hh, **same;
 
     if (name->len < 64
         && !(ngx_api_led_in_header_lengths & ((uint64_t) 1 << name->len)))
     {
+        return NULL;
+    }
+
+    if (ngx_api_led_in_headers_indexed) {
+        if (name->len >= NGX_API_LED_IN_HEADER_LEN) {
+            return NULL;
+        }
+
+        same = ngx_api_led_in_headers_by_len[name->len];
+
+        for ( /* void */ ; *same; same++) {
+            if (((*same)->name.data[0] | 0x20) == (name->data[0] | 0x20)
+                && ngx_strncasecmp((*same)->name.data, name->data, name->len)
+                   == 0)
+            {
+                return *same;
+            }
+        }
+
         return NULL;
     }
 

@@ -763,7 +763,15 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    p = ctx->uuid;
+    /*
+     * apart from the ctx, which every policy's request makes: a request's
+     * pool grows by 4 KB blocks, and a ctx larger by the id's 36 bytes
+     * would take some requests over a block's end for nothing
+     */
+    p = ngx_pnalloc(r->pool, 36);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
     ctx->correlation_id.data = p;
     ctx->correlation_id.len = 36;
