@@ -129,6 +129,13 @@ struct ngx_api_led_ctx_s {
                                                  ngx_api_led_correlation_id() */
     ngx_event_t                 *wake;        /* see ngx_api_led_wake() */
 
+    /*
+     * The client's request headers the core cares about, found in one look
+     * (ngx_api_led_request_headers()): the first X-Correlation-ID element,
+     * and whether API-Led-Caller or X-Consumer-* headers came.
+     */
+    ngx_table_elt_t             *correlation_in;
+
     /* identity, set by the authentication step */
     ngx_api_led_consumer_t      *consumer;    /* from the consumers file */
     ngx_str_t                    consumer_id; /* consumer->id or JWT subject */
@@ -145,6 +152,10 @@ struct ngx_api_led_ctx_s {
     /* access phase pipeline: each step runs once, even when re-entered */
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
+
+    unsigned                     headers_seen:1;
+    unsigned                     caller_header:1;
+    unsigned                     consumer_headers:1;
 
     /* a credential proved the identity (not the anonymous consumer) */
     unsigned                     authenticated:1;
@@ -169,7 +180,23 @@ extern ngx_conf_enum_t  ngx_api_led_log_levels[];
 
 /* ngx_api_led_module.c */
 
-ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
+/* the request's shared ctx, made on first use; NULL: no memory */
+ngx_api_led_ctx_t *ngx_api_led_ctx_create(ngx_http_request_t *r);
+
+static ngx_inline ngx_api_led_ctx_t *
+ngx_api_led_get_ctx(ngx_http_request_t *r)
+{
+    ngx_api_led_ctx_t  *ctx;
+
+    /* every policy asks for it, often several times a request */
+    ctx = ngx_http_get_module_ctx(r->main, ngx_api_led_module);
+
+    return ctx ? ctx : ngx_api_led_ctx_create(r);
+}
+
+/* looks at the client's request headers once: see ngx_api_led_ctx_t */
+void ngx_api_led_request_headers(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
 /* the request's correlation id, made on first use; NULL: no memory */
 ngx_str_t *ngx_api_led_correlation_id(ngx_http_request_t *r);
 void *ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,

@@ -208,6 +208,8 @@ ngx_api_led_init(ngx_conf_t *cf)
         (void) ngx_hex_dump(&ngx_api_led_hex_pairs[2 * i], &b, 1);
     }
 
+    ngx_api_led_edit_init();
+
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
 
     if (lmcf->apis || lmcf->steps_used) {
@@ -580,17 +582,12 @@ ngx_api_led_parse_date(ngx_str_t *text)
  */
 
 ngx_api_led_ctx_t *
-ngx_api_led_get_ctx(ngx_http_request_t *r)
+ngx_api_led_ctx_create(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t  *cln;
     ngx_api_led_ctx_t   *ctx;
 
     r = r->main;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_api_led_module);
-    if (ctx) {
-        return ctx;
-    }
 
     ctx = ngx_api_led_ctx_recover(r, &ngx_api_led_module,
                                   ngx_api_led_ctx_cleanup);
@@ -730,19 +727,32 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_table_elt_t            *h;
     ngx_api_led_header_iter_t   it;
 
-    it.part = NULL;
+    ngx_api_led_request_headers(r, ctx);
 
-    while ((h = ngx_api_led_header_next(&r->headers_in.headers,
-                                        &ngx_api_led_correlation_header,
-                                        &it)))
-    {
-        if (first && *first == NULL) {
-            *first = h;
-        }
+    h = ctx->correlation_in;
 
-        if (ngx_api_led_correlation_id_is_valid(&h->value)) {
-            ctx->correlation_id = h->value;
-            return NGX_OK;
+    if (first) {
+        *first = h;
+    }
+
+    if (h && ngx_api_led_correlation_id_is_valid(&h->value)) {
+        ctx->correlation_id = h->value;
+        return NGX_OK;
+    }
+
+    if (h) {
+        /* the first is not valid: a later one may be (rare) */
+
+        it.part = NULL;
+
+        while ((h = ngx_api_led_header_next(&r->headers_in.headers,
+                                            &ngx_api_led_correlation_header,
+                                            &it)))
+        {
+            if (ngx_api_led_correlation_id_is_valid(&h->value)) {
+                ctx->correlation_id = h->value;
+                return NGX_OK;
+            }
         }
     }
 
@@ -753,6 +763,11 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    /*
+     * apart from the ctx, which every policy's request makes: a request's
+     * pool grows by 4 KB blocks, and a ctx larger by the id's 36 bytes
+     * would take some requests over a block's end for nothing
+     */
     p = ngx_pnalloc(r->pool, 36);
     if (p == NULL) {
         return NGX_ERROR;
@@ -799,6 +814,76 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
                    &ctx->correlation_id);
 
     return NGX_OK;
+}
+
+
+/*
+ * One look at the client's request headers for what the core needs of
+ * them (the correlation id, the caller assertion, the client's
+ * X-Consumer-* headers), instead of a look for each.  nginx gave every
+ * parsed header its lowercase name; a header another module pushed
+ * without one is compared case-insensitively.
+ */
+
+void
+ngx_api_led_request_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    u_char           *name;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ctx->headers_seen) {
+        return;
+    }
+
+    ctx->headers_seen = 1;
+
+    r = r->main;
+
+    if (r->headers_in.headers.nalloc == 0) {
+        /* HTTP/0.9: no headers */
+        return;
+    }
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+
+            if (h[i].hash == 0 || h[i].key.len < sizeof("X-Consumer-") - 1) {
+                continue;
+            }
+
+            name = h[i].key.data;
+
+            if ((name[0] | 0x20) == 'x') {
+
+                if (h[i].key.len == sizeof(NGX_API_LED_CORRELATION_HEADER) - 1
+                    && ctx->correlation_in == NULL
+                    && ngx_strncasecmp(name, (u_char *)
+                                       NGX_API_LED_CORRELATION_HEADER,
+                                       h[i].key.len) == 0)
+                {
+                    ctx->correlation_in = &h[i];
+
+                } else if (h[i].key.len > sizeof("X-Consumer-") - 1
+                           && ngx_strncasecmp(name, (u_char *) "X-Consumer-",
+                                              sizeof("X-Consumer-") - 1)
+                              == 0)
+                {
+                    ctx->consumer_headers = 1;
+                }
+
+            } else if ((name[0] | 0x20) == 'a'
+                       && h[i].key.len == sizeof("API-Led-Caller") - 1
+                       && ngx_strncasecmp(name, (u_char *) "API-Led-Caller",
+                                          h[i].key.len) == 0)
+            {
+                ctx->caller_header = 1;
+            }
+        }
+    }
 }
 
 
@@ -972,8 +1057,8 @@ ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
         }
 
     } else {
-        h = ngx_api_led_header_find(&r->headers_in.headers,
-                                    &ngx_api_led_correlation_header);
+        ngx_api_led_request_headers(r, ctx);
+        h = ctx->correlation_in;
     }
 
     ctx->correlation_forwarded = 1;
