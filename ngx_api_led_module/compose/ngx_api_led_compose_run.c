@@ -866,6 +866,11 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
         }
     }
 
+    /* a child span: a traceparent of its own (its own headers, then) */
+    if (ngx_api_led_trace_subrequest(r, sr) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     call->state = NGX_API_LED_PART_RUNNING;
     cmp->running++;
 
