@@ -137,6 +137,8 @@ struct ngx_api_led_redis_s {
 
 
 static void ngx_api_led_redis_connect(ngx_api_led_redis_t *rd);
+static void ngx_api_led_redis_report(ngx_api_led_redis_t *rd,
+    ngx_uint_t event, ngx_msec_int_t ms);
 static redisReader *ngx_api_led_redis_reader_create(ngx_api_led_redis_t *rd);
 static void *ngx_api_led_redis_create_array(const redisReadTask *task,
     ngx_api_led_redis_nelts_t elements);
@@ -367,7 +369,7 @@ ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
     rd->backoff = NGX_API_LED_REDIS_BACKOFF_MIN;
     rd->started = 1;
 
-    ngx_api_led_redis_node_event(rd, NGX_API_LED_REDIS_NODE_CONNECTING, 0);
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_CONNECTING, 0);
 
     /* the handshake's deadlines must not start from a stale clock */
     ngx_time_update();
@@ -391,7 +393,7 @@ ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd)
 
     ngx_api_led_redis_close(rd);
 
-    ngx_api_led_redis_node_event(rd, NGX_API_LED_REDIS_NODE_GONE, 0);
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_GONE, 0);
 
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
@@ -568,30 +570,41 @@ ngx_api_led_redis_set_observer(ngx_api_led_redis_conf_t *rcf,
 
 /*
  * A node's connection reports here what happens to it (each node of a
- * topology, where it happens): its state, kept here so that the observer
- * hears of a change once with the state left, or the end of a call.
+ * topology, where it happens): a state, kept in the node's own field so
+ * that the observer hears of a change once with the state left, or the
+ * end of a call.
  */
 
 void
-ngx_api_led_redis_node_event(ngx_api_led_redis_t *rd, ngx_uint_t event,
-    ngx_msec_int_t ms)
+ngx_api_led_redis_node_event(ngx_api_led_redis_conf_t *rcf, ngx_str_t *node,
+    ngx_uint_t *state, ngx_uint_t event, ngx_msec_int_t ms, ngx_log_t *log)
 {
     ngx_uint_t  from;
 
-    from = rd->node_state;
+    from = *state;
 
     if (event <= NGX_API_LED_REDIS_NODE_GONE) {
         if (event == from) {
             return;
         }
 
-        rd->node_state = event;
+        *state = event;
     }
 
-    if (rd->conf->observer) {
-        rd->conf->observer(rd->conf->observer_data, &rd->conf->addr.name,
-                           event, from, ms, &rd->log);
+    if (rcf->observer) {
+        rcf->observer(rcf->observer_data, node, event, from, ms, log);
     }
+}
+
+
+/* the worker's one connection is the node of the address configured */
+
+static void
+ngx_api_led_redis_report(ngx_api_led_redis_t *rd, ngx_uint_t event,
+    ngx_msec_int_t ms)
+{
+    ngx_api_led_redis_node_event(rd->conf, &rd->conf->addr.name,
+                                 &rd->node_state, event, ms, &rd->log);
 }
 
 
@@ -797,7 +810,7 @@ ngx_api_led_redis_ready(ngx_api_led_redis_t *rd)
                       "redis is available again");
     }
 
-    ngx_api_led_redis_node_event(rd, NGX_API_LED_REDIS_NODE_UP, 0);
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_UP, 0);
 }
 
 
@@ -1158,7 +1171,7 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
     handler = w->handler;
     data = w->data;
 
-    ngx_api_led_redis_node_event(rd, (reply->type == REDIS_REPLY_ERROR)
+    ngx_api_led_redis_report(rd, (reply->type == REDIS_REPLY_ERROR)
                                      ? NGX_API_LED_REDIS_CALL_ERROR
                                      : NGX_API_LED_REDIS_CALL_OK,
                                  (ngx_msec_int_t) (ngx_current_msec
@@ -1549,7 +1562,7 @@ ngx_api_led_redis_fail(ngx_api_led_redis_t *rd, ngx_err_t err,
         rd->down = 1;
         rd->backoff = NGX_API_LED_REDIS_BACKOFF_MIN;
 
-        ngx_api_led_redis_node_event(rd, NGX_API_LED_REDIS_NODE_DOWN, 0);
+        ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_DOWN, 0);
 
         if (reason) {
             ngx_log_error(NGX_LOG_ERR, &rd->log, err,
@@ -1603,7 +1616,7 @@ ngx_api_led_redis_fail(ngx_api_led_redis_t *rd, ngx_err_t err,
         ngx_api_led_redis_free_waiter(rd, w);
 
         if (handler) {
-            ngx_api_led_redis_node_event(rd, NGX_API_LED_REDIS_CALL_FAILED,
+            ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_CALL_FAILED,
                                          0);
             handler(data, NULL);
         }
