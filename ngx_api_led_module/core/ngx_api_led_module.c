@@ -2,14 +2,14 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * The core module: API declaration and layers, the correlation id, the
- * access phase pipeline (authenticate, then rate-limit) and the identity
- * variables every concern shares.
+ * The core module: API declaration and layers, the correlation id and the
+ * trace (whose machinery is ngx_api_led_trace.c's), the access phase
+ * pipeline (authenticate, then rate-limit) and the identity variables
+ * every concern shares.
  */
 
 
 #include "ngx_api_led.h"
-#include <openssl/rand.h>
 
 
 static ngx_int_t ngx_api_led_add_variables(ngx_conf_t *cf);
@@ -28,7 +28,8 @@ static void ngx_api_led_redirected(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
-static u_char *ngx_api_led_random_bytes(size_t n);
+static ngx_int_t ngx_api_led_correlation_from_trace(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_wake_event(ngx_http_request_t *r,
@@ -46,6 +47,10 @@ static ngx_int_t ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_variable_correlation_id(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_plan(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_trace_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_span(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_api_led_api_param(ngx_conf_t *cf,
     ngx_api_led_loc_conf_t *llcf, ngx_str_t *param);
@@ -84,6 +89,13 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static u_char  ngx_api_led_hex_pairs[512];
 
 
+static ngx_conf_enum_t  ngx_api_led_correlation_sources[] = {
+    { ngx_string("header"), NGX_API_LED_CORRELATION_FROM_HEADER },
+    { ngx_string("trace"), NGX_API_LED_CORRELATION_FROM_TRACE },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_api_led_commands[] = {
 
     { ngx_string("api_led_api"),
@@ -92,6 +104,20 @@ static ngx_command_t  ngx_api_led_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("api_led_trace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_loc_conf_t, trace),
+      NULL },
+
+    { ngx_string("api_led_correlation_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_loc_conf_t, correlation),
+      &ngx_api_led_correlation_sources },
 
       ngx_null_command
 };
@@ -151,6 +177,17 @@ static ngx_http_variable_t  ngx_api_led_vars[] = {
     { ngx_string("api_led_plan"), NULL, ngx_api_led_variable_plan,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("api_led_trace_id"), NULL, ngx_api_led_variable_trace_id,
+      0, 0, 0 },
+
+    /* subrequests share their parent's cache of variables: not cached */
+
+    { ngx_string("api_led_span_id"), NULL, ngx_api_led_variable_span,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_parent_span_id"), NULL, ngx_api_led_variable_span,
+      1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -209,6 +246,7 @@ ngx_api_led_init(ngx_conf_t *cf)
     }
 
     ngx_api_led_edit_init();
+    ngx_api_led_trace_init();
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
 
@@ -305,6 +343,8 @@ ngx_api_led_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->layer = NGX_CONF_UNSET_UINT;
+    conf->trace = NGX_CONF_UNSET;
+    conf->correlation = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -329,6 +369,9 @@ ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_uint_value(conf->layer, prev->layer,
                               NGX_API_LED_LAYER_NONE);
+    ngx_conf_merge_value(conf->trace, prev->trace, 1);
+    ngx_conf_merge_uint_value(conf->correlation, prev->correlation,
+                              NGX_API_LED_CORRELATION_FROM_HEADER);
 
     return NGX_CONF_OK;
 }
@@ -643,6 +686,29 @@ ngx_api_led_correlation_id(ngx_http_request_t *r)
     return &ctx->correlation_id;
 }
 
+/* a composition's part: a child span, where the location traces */
+
+ngx_int_t
+ngx_api_led_trace_subrequest(ngx_http_request_t *r, ngx_http_request_t *sr)
+{
+    ngx_api_led_ctx_t       *ctx;
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (!llcf->trace) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_api_led_trace_child(r, ctx, sr);
+}
+
+
 /*
  * The one way back to a request ctx after an internal redirect wiped
  * r->ctx: a ctx that must survive one is the data of a pool cleanup of the
@@ -725,7 +791,14 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 {
     u_char                     *p, *rnd;
     ngx_table_elt_t            *h;
+    ngx_api_led_loc_conf_t     *llcf;
     ngx_api_led_header_iter_t   it;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (llcf->correlation == NGX_API_LED_CORRELATION_FROM_TRACE) {
+        return ngx_api_led_correlation_from_trace(r, ctx, first);
+    }
 
     ngx_api_led_request_headers(r, ctx);
 
@@ -888,32 +961,36 @@ ngx_api_led_request_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
 
 /*
- * RAND_bytes() takes locks and reseeds: one call per request costs more
- * than the rest of the correlation id, so random bytes are drawn in
- * batches.  Each byte is handed out once; it becomes part of a public id,
- * so there is nothing to wipe.
+ * api_led_correlation_id trace: the id is the trace id, 32 hex digits (a
+ * client's X-Correlation-ID is replaced, as an invalid one is)
  */
 
-static u_char *
-ngx_api_led_random_bytes(size_t n)
+static ngx_int_t
+ngx_api_led_correlation_from_trace(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first)
 {
     u_char  *p;
 
-    static u_char  pool[4096];
-    static size_t  used = sizeof(pool);
-
-    if (used + n > sizeof(pool)) {
-        if (RAND_bytes(pool, sizeof(pool)) != 1) {
-            return NULL;
-        }
-
-        used = 0;
+    if (ngx_api_led_trace_start(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    p = pool + used;
-    used += n;
+    p = ngx_pnalloc(r->pool, 2 * NGX_API_LED_TRACE_ID_SIZE);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
-    return p;
+    ctx->correlation_id.data = p;
+    ctx->correlation_id.len = ngx_hex_dump(p, ctx->trace.trace_id,
+                                           NGX_API_LED_TRACE_ID_SIZE)
+                              - p;
+
+    if (first) {
+        *first = ngx_api_led_header_find(&r->headers_in.headers,
+                                         &ngx_api_led_correlation_header);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -972,10 +1049,14 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (llcf->api.len
-        && ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (llcf->api.len) {
+        if (ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (llcf->trace && ngx_api_led_trace_forward(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_module);
@@ -1372,6 +1453,83 @@ ngx_api_led_variable_plan(ngx_http_request_t *r,
     v->no_cacheable = 0;
     v->not_found = 0;
     v->data = ctx->consumer->plan->name.data;
+
+    return NGX_OK;
+}
+
+
+/* $api_led_trace_id: 32 hex digits, made on first use */
+
+static ngx_int_t
+ngx_api_led_variable_trace_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char             *p;
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL || ngx_api_led_trace_start(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_API_LED_TRACE_ID_SIZE);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_hex_dump(p, ctx->trace.trace_id, NGX_API_LED_TRACE_ID_SIZE)
+             - p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $api_led_span_id: the span of this request (a part of a composition has
+ * its own); $api_led_parent_span_id (data 1): the span it continues, not
+ * found when the trace started here
+ */
+
+static ngx_int_t
+ngx_api_led_variable_span(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p, span[NGX_API_LED_SPAN_ID_SIZE],
+                         parent[NGX_API_LED_SPAN_ID_SIZE];
+    ngx_int_t            rc;
+    ngx_api_led_ctx_t   *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_api_led_trace_span(r, ctx, span, parent);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (data && rc == NGX_DECLINED) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_API_LED_SPAN_ID_SIZE);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_hex_dump(p, data ? parent : span, NGX_API_LED_SPAN_ID_SIZE)
+             - p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = p;
 
     return NGX_OK;
 }
