@@ -792,7 +792,7 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_api_led_compose_tmpl_uri(cf, &value[i], &pc->uri) != NGX_OK) {
+    if (ngx_api_led_tmpl_uri(cf, &value[i], &pc->uri) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -883,7 +883,8 @@ ngx_api_led_compose_part_param(ngx_conf_t *cf,
             return NGX_CONF_ERROR;
         }
 
-        if (ngx_api_led_compose_tmpl_json(cf, &s, &pc->name, pc->body)
+        if (ngx_api_led_tmpl_json(cf, &s, "the body of part", &pc->name,
+                                  pc->body)
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -1251,8 +1252,8 @@ ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
             continue;
         }
 
-        if (seg[j].part_name.len == 7
-            && ngx_strncmp(seg[j].part_name.data, "request", 7) == 0)
+        if (seg[j].name.len == 7
+            && ngx_strncmp(seg[j].name.data, "request", 7) == 0)
         {
             seg[j].index = NGX_API_LED_COMPOSE_REQUEST;
             comp->request_json = 1;
@@ -1260,21 +1261,21 @@ ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
             continue;
         }
 
-        if (seg[j].part_name.len == 4
-            && ngx_strncmp(seg[j].part_name.data, "item", 4) == 0)
+        if (seg[j].name.len == 4
+            && ngx_strncmp(seg[j].name.data, "item", 4) == 0)
         {
             seg[j].index = NGX_API_LED_COMPOSE_ITEM;
             pc[i].uses_item = 1;
             continue;
         }
 
-        found = ngx_api_led_compose_find_name(pc, n, &seg[j].part_name);
+        found = ngx_api_led_compose_find_name(pc, n, &seg[j].name);
 
         if (found == n) {
             cf->conf_file->line = pc[i].line;
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "unknown part \"%V\" in placeholder \"%V\" of "
-                               "part \"%V\"", &seg[j].part_name,
+                               "part \"%V\"", &seg[j].name,
                                &seg[j].text, &pc[i].name);
             return NGX_ERROR;
         }

@@ -692,6 +692,33 @@ ngx_api_led_compose_foreach_next(ngx_api_led_compose_t *cmp,
 }
 
 
+/* what a placeholder of a call's templates reads */
+
+typedef struct {
+    ngx_api_led_compose_t            *cmp;
+    json_t                           *item;
+} ngx_api_led_compose_docs_t;
+
+
+static json_t *
+ngx_api_led_compose_doc(void *data, ngx_api_led_compose_seg_t *seg)
+{
+    ngx_api_led_compose_docs_t *docs = data;
+
+    switch (seg->index) {
+
+    case NGX_API_LED_COMPOSE_REQUEST:
+        return docs->cmp->request_json;
+
+    case NGX_API_LED_COMPOSE_ITEM:
+        return docs->item;
+
+    default:
+        return docs->cmp->parts[seg->index].json;
+    }
+}
+
+
 /*
  * Starts a call: NGX_OK; NGX_DECLINED when its templates do not render
  * (a value missing, an unsafe URI: "err" says why, NUL-terminated);
@@ -709,12 +736,17 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     ngx_http_request_t               *r, *sr;
     ngx_http_request_body_t          *rb;
     ngx_http_post_subrequest_t       *ps;
+    ngx_api_led_compose_docs_t        docs;
     ngx_api_led_compose_part_conf_t  *pc;
 
     r = cmp->request;
     pc = call->part->conf;
 
-    if (ngx_api_led_compose_render(cmp, &pc->uri, 0, call->item, &uri, err)
+    docs.cmp = cmp;
+    docs.item = call->item;
+
+    if (ngx_api_led_tmpl_render(r, &pc->uri, 0, ngx_api_led_compose_doc,
+                                &docs, &uri, err)
         != NGX_OK)
     {
         goto failed;
@@ -742,8 +774,8 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     }
 
     if (pc->body_type == NGX_API_LED_BODY_TEMPLATE) {
-        if (ngx_api_led_compose_render(cmp, pc->body, 1, call->item, &body,
-                                       err)
+        if (ngx_api_led_tmpl_render(r, pc->body, 1, ngx_api_led_compose_doc,
+                                    &docs, &body, err)
             != NGX_OK)
         {
             goto failed;
