@@ -94,6 +94,24 @@ my $ngx = start_nginx(http => <<"HTTP");
             api_led_event part.b stream=t070:7;
             proxy_pass http://127.0.0.1:\$PORT/backend?status=503;
         }
+
+        # a composition that writes, then publishes
+        location /write {
+            api_led_api  customer layer=process;
+            api_led_compose PATCH {
+                record   PATCH "/sys?status=\$arg_status" body=\@request
+                         status=pass;
+                updated  event=customer.updated stream=t070:8 maxlen=100
+                         'data={"id":{record/oid},"by":{request/who}}';
+                told     event=customer.told stream=t070:8 after=record;
+                audit    "/sys?status=503" optional;
+                never    event=customer.audited stream=t070:8 after=audit;
+            }
+        }
+
+        location /sys {
+            proxy_pass http://127.0.0.1:\$PORT/backend\$is_args\$args;
+        }
     }
 HTTP
 
@@ -210,6 +228,30 @@ is_deeply($ev[0]{event}{data}, { a => 42 }, 'its own response');
 is($ev[0]{event}{correlationid}, $h->{'x-correlation-id'},
    'the client request\'s correlation id');
 
+# an event part: after the write succeeded, never after a failure, not in
+# the answer
+($st, $h, $body) = req($port, 'PATCH', '/write', {}, '{"who":"ada"}');
+is($st, 200, 'the write answered');
+is($body, qq({"record":{"oid":42,"ok":true},"audit":null}\n),
+   'the event parts are not in the answer');
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t070:8') } == 2 }),
+   'two events');
+@ev = @{ xrange('t070:8') };
+is(join(',', map { $_->{type} } @ev), 'customer.updated,customer.told',
+   'in declaration order, the one after a failed part not published');
+is_deeply($ev[0]{event}{data}, { id => 42, by => 'ada' },
+          "its data from the write's answer and the client's body");
+is($ev[0]{event}{source}, 'customer', "the composition's API");
+is($ev[0]{event}{correlationid}, $h->{'x-correlation-id'},
+   "the request's correlation id");
+
+($st) = req($port, 'PATCH', '/write?status=404', {}, '{"who":"ada"}');
+is($st, 404, 'a failed write (status=pass)');
+($st) = req($port, 'PATCH', '/write?status=500', {}, '{"who":"ada"}');
+is($st, 502, 'a failed write: a 500 of the system (502)');
+sleep 0.3;
+is(scalar @{ xrange('t070:8') }, 2, 'no event for a failed write');
+
 unlike(ApiLed::Events::error_log($ngx), qr/\[(alert|crit|emerg)\]/,
        'no alert');
 
@@ -242,6 +284,15 @@ my @bad = (
     [ 'maxlen=0',
       "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event a stream=s maxlen=0; } }",
       qr/invalid "maxlen=0"/ ],
+    [ 'an event part with an unknown part',
+      "api_led_redis 127.0.0.1:$rp; server { location / { api_led_compose { e event=a.b stream=s 'data={\"x\":{nope/x}}'; } } }",
+      qr/unknown part "nope" in placeholder "\{nope\/x\}" of part "e"/ ],
+    [ "an event part with a call's parameter",
+      "api_led_redis 127.0.0.1:$rp; server { location / { api_led_compose { e event=a.b stream=s timeout=1s; } } }",
+      qr/invalid parameter "timeout=1s" in event part "e"/ ],
+    [ 'an event part without stream=',
+      "api_led_redis 127.0.0.1:$rp; server { location / { api_led_compose { e event=a.b; } } }",
+      qr/event "a.b" needs "stream="/ ],
     [ 'in a server block',
       "api_led_redis 127.0.0.1:$rp; server { api_led_event a stream=s; }",
       qr/"api_led_event" directive is not allowed here/ ],

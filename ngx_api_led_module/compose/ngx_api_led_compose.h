@@ -14,6 +14,7 @@
 
 #include "ngx_api_led_json.h"
 #include "ngx_api_led_observe.h"
+#include "ngx_api_led_publish.h"
 
 
 /*
@@ -77,6 +78,9 @@ typedef struct {
     uint32_t                          uses;      /* parts whose JSON the
                                                     part's templates use */
     ngx_uint_t                        line;
+
+    /* event=TYPE: the part publishes this event instead of a call */
+    ngx_api_led_event_def_t          *event;
 
     /* foreach=PART/POINTER: a call per element of that array */
     ngx_str_t                         foreach_text;
