@@ -1,4 +1,4 @@
-# Helpers for the event tests (t/070-t/079): a small RESP client (stream
+# Helpers for the event tests (t/075-t/079): a small RESP client (stream
 # entries as Perl structures), HTTP requests with a method and a body, and
 # a Server-Sent Events client that reads what has come.
 #

@@ -29,7 +29,7 @@ my $ngx = start_nginx(http => <<"HTTP");
         listen 127.0.0.1:\$PORT;
 
         location /pub {
-            api_led_event thing.happened stream=t071
+            api_led_event thing.happened stream=t076
                 'data={"n":"\$arg_n","pad":"\$arg_pad"}';
             proxy_pass http://127.0.0.1:\$PORT/backend;
         }
@@ -59,12 +59,12 @@ sub publish {
 
 sub outbox { (req($port, 'GET', '/outbox'))[2] }
 
-sub numbers { join ',', map { $_->{event}{data}{n} } @{ xrange('t071') } }
+sub numbers { join ',', map { $_->{event}{data}{n} } @{ xrange('t076') } }
 
 sub metric {
     my ($outcome) = @_;
     my (undef, undef, $text) = req($port, 'GET', '/metrics');
-    return $text =~ /^api_led_events_total\{stream="t071",outcome="$outcome"\} (\d+)$/m
+    return $text =~ /^api_led_events_total\{stream="t076",outcome="$outcome"\} (\d+)$/m
            ? $1 : 0;
 }
 
@@ -124,7 +124,7 @@ cmp_ok($queued, '<', 10, 'no more than 4k of them');
 cmp_ok($dropped, '>', 0, "the others were dropped ($dropped)");
 
 my @full = (ApiLed::Events::error_log($ngx)
-            =~ /api_led: the event outbox is full \(\d+ bytes, \d+ events waiting for redis\): events are dropped, first "thing.happened" to "t071"/g);
+            =~ /api_led: the event outbox is full \(\d+ bytes, \d+ events waiting for redis\): events are dropped, first "thing.happened" to "t076"/g);
 is(scalar @full, 1, 'the drops are logged once in the outage');
 
 $R = start_redis(port => $rp);

@@ -20,7 +20,7 @@ sub redis { ApiLed::Events::redis($rp, @_) }
 sub xrange { ApiLed::Events::xrange($rp, @_) }
 sub req { ApiLed::Events::request(@_) }
 
-redis('DEL', map { "t070:$_" } 1 .. 12);
+redis('DEL', map { "t075:$_" } 1 .. 12);
 
 my $ngx = start_nginx(http => <<"HTTP");
     api_led_redis 127.0.0.1:$rp;
@@ -30,9 +30,9 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /orders {
             api_led_api   orders layer=system;
-            api_led_event order.created stream=t070:1 methods=POST
+            api_led_event order.created stream=t075:1 methods=POST
                 'data={"id":{response/id},"sent":{request},"who":"\$http_x_who","v":[1,{request/n}]}';
-            api_led_event order.failed stream=t070:2 on=4xx,500;
+            api_led_event order.failed stream=t075:2 on=4xx,500;
             api_led_response_json rename /oid /id;
             proxy_pass http://127.0.0.1:\$PORT/backend\$is_args\$args;
         }
@@ -52,7 +52,7 @@ my $ngx = start_nginx(http => <<"HTTP");
         }
 
         location /plain {
-            api_led_event thing.seen stream=t070:3 on=200,204;
+            api_led_event thing.seen stream=t075:3 on=200,204;
             proxy_pass http://127.0.0.1:\$PORT/p204;
         }
 
@@ -61,18 +61,18 @@ my $ngx = start_nginx(http => <<"HTTP");
         }
 
         location /trim {
-            api_led_event thing.trimmed stream=t070:4 maxlen=1;
+            api_led_event thing.trimmed stream=t075:4 maxlen=1;
             proxy_pass http://127.0.0.1:\$PORT/backend;
         }
 
         location /missing {
-            api_led_event thing.missing stream=t070:5
+            api_led_event thing.missing stream=t075:5
                 'data={"x":{response/nothing}}';
             proxy_pass http://127.0.0.1:\$PORT/backend;
         }
 
         location /bytes {
-            api_led_event thing.bytes stream=t070:6
+            api_led_event thing.bytes stream=t075:6
                 'data={"name":"\$http_x_name"}';
             proxy_pass http://127.0.0.1:\$PORT/backend;
         }
@@ -86,12 +86,12 @@ my $ngx = start_nginx(http => <<"HTTP");
         }
 
         location /part-a {
-            api_led_event part.a stream=t070:7 'data={"a":{response/oid}}';
+            api_led_event part.a stream=t075:7 'data={"a":{response/oid}}';
             proxy_pass http://127.0.0.1:\$PORT/backend;
         }
 
         location /part-b {
-            api_led_event part.b stream=t070:7;
+            api_led_event part.b stream=t075:7;
             proxy_pass http://127.0.0.1:\$PORT/backend?status=503;
         }
 
@@ -101,11 +101,11 @@ my $ngx = start_nginx(http => <<"HTTP");
             api_led_compose PATCH {
                 record   PATCH "/sys?status=\$arg_status" body=\@request
                          status=pass;
-                updated  event=customer.updated stream=t070:8 maxlen=100
+                updated  event=customer.updated stream=t075:8 maxlen=100
                          'data={"id":{record/oid},"by":{request/who}}';
-                told     event=customer.told stream=t070:8 after=record;
+                told     event=customer.told stream=t075:8 after=record;
                 audit    "/sys?status=503" optional;
-                never    event=customer.audited stream=t070:8 after=audit;
+                never    event=customer.audited stream=t075:8 after=audit;
             }
         }
 
@@ -129,9 +129,9 @@ my ($st, $h, $body) = req($port, 'POST', '/orders', {
 is($st, 201, 'the API answers');
 is($body, '{"ok":true,"id":42}', 'the response, transformed');
 
-ok(ApiLed::Events::wait_until(sub { @{ xrange('t070:1') } == 1 }),
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:1') } == 1 }),
    'one event in the stream');
-@ev = @{ xrange('t070:1') };
+@ev = @{ xrange('t075:1') };
 my $e = $ev[0]{event};
 
 is($ev[0]{type}, 'order.created', 'the entry names its type');
@@ -165,32 +165,32 @@ is($st, 503, '503 answered');
 ($st) = req($port, 'POST', '/orders?status=500', {}, '{}');
 is($st, 500, '500 answered');
 
-ok(ApiLed::Events::wait_until(sub { @{ xrange('t070:2') } == 2 }),
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:2') } == 2 }),
    'on=4xx,500: two events');
-@ev = @{ xrange('t070:2') };
+@ev = @{ xrange('t075:2') };
 is(join(',', map { $_->{event}{type} } @ev), 'order.failed,order.failed',
    'the failures');
 ok(!exists $ev[0]{event}{data}, 'no data= : no data');
 ok(!exists $ev[0]{event}{datacontenttype}, 'nor a datacontenttype');
-is(scalar @{ xrange('t070:1') }, 1,
+is(scalar @{ xrange('t075:1') }, 1,
    'no order.created for a GET or a failure');
 
 # on=200,204: a 204 without a body
 ($st) = req($port, 'GET', '/plain');
 is($st, 204, 'a 204 answered');
-ok(ApiLed::Events::wait_until(sub { @{ xrange('t070:3') } == 1 }),
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:3') } == 1 }),
    'on=204 published');
-is(xrange('t070:3')->[0]{event}{source}, '/plain',
+is(xrange('t075:3')->[0]{event}{source}, '/plain',
    'no API: the source is the location');
 
 # maxlen=1: XADD MAXLEN ~ 1 trims (in whole nodes of 100 entries)
 req($port, 'GET', '/trim') for 1 .. 250;
 ok(ApiLed::Events::wait_until(sub {
-       (redis('XINFO', 'STREAM', 't070:4') // [])->[1] // 0 } ), 'trimmed stream');
+       (redis('XINFO', 'STREAM', 't075:4') // [])->[1] // 0 } ), 'trimmed stream');
 ok(ApiLed::Events::wait_until(sub {
-       my $info = { @{ redis('XINFO', 'STREAM', 't070:4') } };
+       my $info = { @{ redis('XINFO', 'STREAM', 't075:4') } };
        $info->{'entries-added'} == 250 }), '250 added');
-my $info = { @{ redis('XINFO', 'STREAM', 't070:4') } };
+my $info = { @{ redis('XINFO', 'STREAM', 't075:4') } };
 cmp_ok($info->{length}, '<', 250, 'MAXLEN ~ 1: the stream was trimmed');
 
 # a value missing: not published, logged
@@ -204,24 +204,24 @@ ok(ApiLed::Events::wait_until(sub {
 ($st) = req($port, 'GET', '/bytes', { 'X-Name' => "caf\xe9" });
 is($st, 201, 'the request is not affected');
 ($st) = req($port, 'GET', '/bytes', { 'X-Name' => "caf\xc3\xa9" });
-ok(ApiLed::Events::wait_until(sub { @{ xrange('t070:6') } == 1 }),
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:6') } == 1 }),
    'UTF-8: published');
-is(xrange('t070:6')->[0]{event}{data}{name}, "caf\x{e9}",
+is(xrange('t075:6')->[0]{event}{data}{name}, "caf\x{e9}",
    'UTF-8 kept');
 like(ApiLed::Events::error_log($ngx),
      qr/event "thing.bytes" not published: its data is not JSON/,
      'not UTF-8: not published, logged');
 
-is(scalar @{ xrange('t070:5') }, 0, 'nothing for the missing value');
+is(scalar @{ xrange('t075:5') }, 0, 'nothing for the missing value');
 
 # a composition's parts: the part that succeeded publishes, the one that
 # failed does not; both when their own response ends
 ($st, $h, $body) = req($port, 'GET', '/composed');
 is($st, 200, 'composition answered');
-ok(ApiLed::Events::wait_until(sub { @{ xrange('t070:7') } >= 1 }),
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:7') } >= 1 }),
    'a part published');
 sleep 0.2;
-@ev = @{ xrange('t070:7') };
+@ev = @{ xrange('t075:7') };
 is(scalar @ev, 1, 'only the part that succeeded');
 is($ev[0]{event}{type}, 'part.a', 'part a');
 is_deeply($ev[0]{event}{data}, { a => 42 }, 'its own response');
@@ -234,9 +234,9 @@ is($ev[0]{event}{correlationid}, $h->{'x-correlation-id'},
 is($st, 200, 'the write answered');
 is($body, qq({"record":{"oid":42,"ok":true},"audit":null}\n),
    'the event parts are not in the answer');
-ok(ApiLed::Events::wait_until(sub { @{ xrange('t070:8') } == 2 }),
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:8') } == 2 }),
    'two events');
-@ev = @{ xrange('t070:8') };
+@ev = @{ xrange('t075:8') };
 is(join(',', map { $_->{type} } @ev), 'customer.updated,customer.told',
    'in declaration order, the one after a failed part not published');
 is_deeply($ev[0]{event}{data}, { id => 42, by => 'ada' },
@@ -250,7 +250,7 @@ is($st, 404, 'a failed write (status=pass)');
 ($st) = req($port, 'PATCH', '/write?status=500', {}, '{"who":"ada"}');
 is($st, 502, 'a failed write: a 500 of the system (502)');
 sleep 0.3;
-is(scalar @{ xrange('t070:8') }, 2, 'no event for a failed write');
+is(scalar @{ xrange('t075:8') }, 2, 'no event for a failed write');
 
 unlike(ApiLed::Events::error_log($ngx), qr/\[(alert|crit|emerg)\]/,
        'no alert');
