@@ -43,6 +43,8 @@ static void ngx_api_led_compose_run(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_publish(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_foreach_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_foreach_next(ngx_api_led_compose_t *cmp,
@@ -88,6 +90,33 @@ static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string(NGX_API_LED_JSON_TYPE);
 static ngx_api_led_edit_name_t  ngx_api_led_compose_allow_header =
     { ngx_string("Allow"), ngx_string("allow"), 0 };
+
+
+/* what a placeholder of a call's templates reads */
+
+typedef struct {
+    ngx_api_led_compose_t            *cmp;
+    json_t                           *item;
+} ngx_api_led_compose_docs_t;
+
+
+static json_t *
+ngx_api_led_compose_doc(void *data, ngx_api_led_compose_seg_t *seg)
+{
+    ngx_api_led_compose_docs_t *docs = data;
+
+    switch (seg->index) {
+
+    case NGX_API_LED_COMPOSE_REQUEST:
+        return docs->cmp->request_json;
+
+    case NGX_API_LED_COMPOSE_ITEM:
+        return docs->item;
+
+    default:
+        return docs->cmp->parts[seg->index].json;
+    }
+}
 
 
 static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
@@ -545,6 +574,11 @@ ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp)
 
             missing = pc->uses & ~cmp->ok;
 
+            if (pc->event) {
+                /* an event tells of what succeeded: after= too */
+                missing |= pc->after & ~cmp->ok;
+            }
+
             if (missing) {
                 for (j = 0; !(missing & (1U << j)); j++) { /* void */ }
 
@@ -585,6 +619,11 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
         return;
     }
 
+    if (part->conf->event) {
+        ngx_api_led_compose_publish(cmp, part);
+        return;
+    }
+
     ngx_str_null(&err);
 
     rc = ngx_api_led_compose_call(cmp, &part->call, &err);
@@ -603,6 +642,61 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
                             NGX_HTTP_INTERNAL_SERVER_ERROR,
                             "subrequest not created");
+}
+
+
+/*
+ * An event part publishes at once (into the worker's outbox: nothing
+ * waits) with its data rendered from the parts it uses.
+ */
+
+static void
+ngx_api_led_compose_publish(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    ngx_str_t                         data, err, *dp;
+    ngx_http_request_t               *r;
+    ngx_api_led_compose_docs_t        docs;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    r = cmp->request;
+    pc = part->conf;
+    dp = NULL;
+
+    if (pc->event->data) {
+        docs.cmp = cmp;
+        docs.item = NULL;
+
+        ngx_str_null(&err);
+
+        if (ngx_api_led_tmpl_render(r, pc->event->data, 1,
+                                    ngx_api_led_compose_doc, &docs, &data,
+                                    &err)
+            != NGX_OK)
+        {
+            if (err.len == 0) {
+                ngx_str_set(&err, "not made");
+            }
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "api_led_compose: part \"%V\": event \"%V\" not "
+                          "published: %V", &pc->name, &pc->event->type, &err);
+
+            ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                    (char *) err.data);
+            return;
+        }
+
+        dp = &data;
+    }
+
+    if (ngx_api_led_publish(r, pc->event, dp) != NGX_OK) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                "event not published");
+        return;
+    }
+
+    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_OK, 0, NULL);
 }
 
 
@@ -740,12 +834,17 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     ngx_http_request_t               *r, *sr;
     ngx_http_request_body_t          *rb;
     ngx_http_post_subrequest_t       *ps;
+    ngx_api_led_compose_docs_t        docs;
     ngx_api_led_compose_part_conf_t  *pc;
 
     r = cmp->request;
     pc = call->part->conf;
 
-    if (ngx_api_led_compose_render(cmp, &pc->uri, 0, call->item, &uri, err)
+    docs.cmp = cmp;
+    docs.item = call->item;
+
+    if (ngx_api_led_tmpl_render(r, &pc->uri, 0, ngx_api_led_compose_doc,
+                                &docs, &uri, err)
         != NGX_OK)
     {
         goto failed;
@@ -773,8 +872,8 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     }
 
     if (pc->body_type == NGX_API_LED_BODY_TEMPLATE) {
-        if (ngx_api_led_compose_render(cmp, pc->body, 1, call->item, &body,
-                                       err)
+        if (ngx_api_led_tmpl_render(r, pc->body, 1, ngx_api_led_compose_doc,
+                                    &docs, &body, err)
             != NGX_OK)
         {
             goto failed;

@@ -65,8 +65,7 @@ static char *ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_api_led_limit_count(ngx_conf_t *cf,
     ngx_api_led_limit_loc_conf_t *conf);
-static char *ngx_api_led_limit_redis_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
+static char *ngx_api_led_limit_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_api_led_limit_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -115,13 +114,6 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 static ngx_command_t  ngx_api_led_limit_commands[] = {
 
-    { ngx_string("api_led_redis"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_api_led_limit_redis_directive,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
     { ngx_string("api_led_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_api_led_limit_rate_limit,
@@ -166,7 +158,7 @@ static ngx_http_module_t  ngx_api_led_limit_module_ctx = {
     ngx_api_led_limit_init,                /* postconfiguration */
 
     ngx_api_led_limit_create_main_conf,    /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_api_led_limit_init_main_conf,      /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -1103,6 +1095,9 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         /* every limit may be counted locally: no Redis, or on_error=local */
         lmcf->need_local = 1;
 
+        /* the worker's shared Redis connection is needed */
+        (void) ngx_api_led_redis_use(cf);
+
         /* the access step runs where limits apply, only */
         ngx_api_led_use_step(cf, NGX_API_LED_STEP_LIMIT);
     }
@@ -1180,22 +1175,22 @@ ngx_api_led_limit_describe(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 }
 
 
+/*
+ * api_led_redis is the Redis module's (the events use it too): with it,
+ * Redis is the store, and the GCRA script goes into its handshake.
+ */
+
 static char *
-ngx_api_led_limit_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+ngx_api_led_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_api_led_limit_main_conf_t *lmcf = conf;
 
-    char       *rv;
     ngx_str_t  *script;
 
-    if (lmcf->redis) {
-        return "is duplicate";
-    }
+    lmcf->redis = ngx_api_led_redis_configured(cf);
 
-    rv = ngx_api_led_redis_parse(cf, &lmcf->redis);
-    if (rv != NGX_CONF_OK) {
-        return rv;
+    if (lmcf->redis == NULL) {
+        return NGX_CONF_OK;
     }
 
     script = ngx_api_led_limit_redis_script();

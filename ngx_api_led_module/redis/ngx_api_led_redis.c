@@ -80,6 +80,8 @@ struct ngx_api_led_redis_waiter_s {
     size_t                         len;
     ngx_api_led_redis_script_t    *script;
     ngx_uint_t                     kind;
+    ngx_msec_t                     block;     /* Redis may hold it that long */
+    unsigned                       errors:1;  /* error replies to the handler */
 };
 
 
@@ -133,6 +135,7 @@ struct ngx_api_led_redis_s {
     unsigned                       down:1;    /* circuit open */
     unsigned                       failing:1; /* last command failed */
     unsigned                       loading:1; /* SCRIPT LOAD after NOSCRIPT */
+    unsigned                       blocking:1; /* for blocking reads only */
 };
 
 
@@ -341,6 +344,19 @@ ngx_api_led_redis_add_script(ngx_conf_t *cf, ngx_api_led_redis_conf_t *rd,
 ngx_api_led_redis_t *
 ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
 {
+    return ngx_api_led_redis_create_conn(cycle, rcf, 0);
+}
+
+
+/*
+ * A connection for blocking reads (ngx_api_led_redis_cmd.c) loads no
+ * script, and its timers never hold a worker that shuts down.
+ */
+
+ngx_api_led_redis_t *
+ngx_api_led_redis_create_conn(ngx_cycle_t *cycle,
+    ngx_api_led_redis_conf_t *rcf, ngx_uint_t blocking)
+{
     ngx_api_led_redis_t  *rd;
 
     rd = ngx_calloc(sizeof(ngx_api_led_redis_t), cycle->log);
@@ -360,6 +376,8 @@ ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
     rd->timer.handler = ngx_api_led_redis_timer_handler;
     rd->timer.data = rd;
     rd->timer.log = &rd->log;
+    rd->timer.cancelable = blocking;
+    rd->blocking = blocking;
 
     rd->reconnect.handler = ngx_api_led_redis_reconnect_handler;
     rd->reconnect.data = rd;
@@ -526,6 +544,39 @@ ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
 }
 
 
+/*
+ * Queues any command for ngx_api_led_redis_cmd.c: a blocking command's
+ * reply is awaited "block" longer, an error reply may go to the handler.
+ */
+
+ngx_int_t
+ngx_api_led_redis_queue(ngx_api_led_redis_t *rd, int argc, const char **argv,
+    const size_t *argvlen, ngx_api_led_redis_cmd_t *cmd)
+{
+    ngx_int_t                    rc;
+    ngx_api_led_redis_waiter_t  *w;
+
+    if (ngx_api_led_redis_usable(rd) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_REQUEST, NULL, argc,
+                                argv, argvlen, cmd->handler, cmd->data, &w);
+
+    if (rc == NGX_AGAIN) {
+        w->block = cmd->block;
+        w->errors = cmd->errors;
+
+        if (cmd->block) {
+            w->deadline += cmd->block;
+            ngx_api_led_redis_arm(rd);
+        }
+    }
+
+    return rc;
+}
+
+
 ngx_msec_t
 ngx_api_led_redis_timeout(ngx_api_led_redis_t *rd)
 {
@@ -666,7 +717,7 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
     {
         w = ngx_queue_data(q, ngx_api_led_redis_waiter_t, queue);
         w->deadline = ngx_current_msec + rd->conf->connect_timeout
-                      + rd->conf->timeout;
+                      + rd->conf->timeout + w->block;
     }
 
     ngx_api_led_redis_arm(rd);
@@ -739,7 +790,7 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
 
     scripts = rcf->scripts.elts;
 
-    for (i = 0; i < rcf->scripts.nelts; i++) {
+    for (i = 0; !rd->blocking && i < rcf->scripts.nelts; i++) {
         argv[0] = "SCRIPT";
         argvlen[0] = 6;
         argv[1] = "LOAD";
@@ -1177,6 +1228,20 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
                                  (ngx_msec_int_t) (ngx_current_msec
                                                    - w->start));
 
+    if (reply->type == REDIS_REPLY_ERROR && w->errors) {
+        /* the caller reads error replies itself (BUSYGROUP, NOGROUP) */
+        ngx_api_led_redis_free_waiter(rd, w);
+        ngx_api_led_redis_arm(rd);
+
+        rd->failing = 0;
+
+        handler(data, reply);
+
+        freeReplyObject(reply);
+
+        return NGX_OK;
+    }
+
     ngx_api_led_redis_free_waiter(rd, w);
     ngx_api_led_redis_arm(rd);
 
@@ -1334,6 +1399,8 @@ ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
     w->start = ngx_current_msec;
     w->script = script;
     w->kind = kind;
+    w->block = 0;
+    w->errors = 0;
 
     /* only a script call needs its command again (NOSCRIPT) */
     if (kind == NGX_API_LED_REDIS_REQUEST && script) {
