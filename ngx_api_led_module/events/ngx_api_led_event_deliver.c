@@ -491,34 +491,38 @@ ngx_api_led_deliver_read(ngx_api_led_deliver_t *dl)
         return;
     }
 
-    n = 0;
-    ngx_str_set(&args[n++], "XREADGROUP");
-    ngx_str_set(&args[n++], "GROUP");
-    args[n++] = dl->dc->group;
-    args[n++] = dl->consumer;
-    ngx_str_set(&args[n++], "COUNT");
-    args[n].data = count;
-    args[n++].len = ngx_sprintf(count, "%ui", free) - count;
+    ngx_str_set(&args[0], "XREADGROUP");
+    ngx_str_set(&args[1], "GROUP");
+    args[2] = dl->dc->group;
+    args[3] = dl->consumer;
+    ngx_str_set(&args[4], "COUNT");
+    args[5].data = count;
+    args[5].len = ngx_sprintf(count, "%ui", free) - count;
+    n = 6;
 
     if (dl->state == NGX_API_LED_DELIVER_NEW) {
-        ngx_str_set(&args[n++], "BLOCK");
-        args[n].data = block;
-        args[n++].len = ngx_sprintf(block, "%ui", NGX_API_LED_EVENT_BLOCK)
-                        - block;
+        ngx_str_set(&args[6], "BLOCK");
+        args[7].data = block;
+        args[7].len = ngx_sprintf(block, "%ui",
+                                  (ngx_uint_t) NGX_API_LED_EVENT_BLOCK)
+                      - block;
         cmd.block = NGX_API_LED_EVENT_BLOCK;
+        n = 8;
     }
 
-    ngx_str_set(&args[n++], "STREAMS");
-    cmd.key = n;
-    args[n++] = dl->dc->stream;
+    ngx_str_set(&args[n], "STREAMS");
+    cmd.key = n + 1;
+    args[n + 1] = dl->dc->stream;
 
     if (dl->state == NGX_API_LED_DELIVER_NEW) {
-        ngx_str_set(&args[n++], ">");
+        ngx_str_set(&args[n + 2], ">");
 
     } else {
-        args[n].data = dl->history;
-        args[n++].len = dl->history_len;
+        args[n + 2].data = dl->history;
+        args[n + 2].len = dl->history_len;
     }
+
+    n += 3;
 
     cmd.handler = ngx_api_led_deliver_read_done;
 
