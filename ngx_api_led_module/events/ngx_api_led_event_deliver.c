@@ -593,7 +593,9 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        if (ngx_api_led_deliver_is_error(reply, "NOGROUP")) {
+        if (ngx_api_led_deliver_is_error(reply, "NOGROUP")
+            || ngx_api_led_deliver_is_error(reply, "UNBLOCKED"))
+        {
             /* the stream or group went (a Redis that lost its data) */
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "api_led: listener of stream \"%V\": the group "
