@@ -277,6 +277,8 @@ ok(wait_until(sub { pending('t078.slow') == 0 }, 10),
    'and acknowledged, none left pending') or diag(pending('t078.slow'));
 ok(wait_until(sub { $log->() =~ /gracefully shutting down/ }),
    'the old workers shut down gracefully');
+ok(wait_until(sub { my @w = split ' ', `pgrep -P $ngx->{pid}`; @w == 2 }, 15),
+   'and exited');
 
 # --- a worker killed during delivery
 
