@@ -123,6 +123,7 @@ static ngx_int_t ngx_api_led_deliver_init(ngx_conf_t *cf);
 static void *ngx_api_led_deliver_create_main_conf(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_deliver_init_process(ngx_cycle_t *cycle);
 static void ngx_api_led_deliver_exit_process(ngx_cycle_t *cycle);
+static void ngx_api_led_deliver_forget(ngx_event_t *ev);
 
 static void ngx_api_led_deliver_read_handler(ngx_event_t *ev);
 static void ngx_api_led_deliver_read(ngx_api_led_deliver_t *dl);
@@ -409,12 +410,20 @@ ngx_api_led_deliver_exit_process(ngx_cycle_t *cycle)
             ngx_api_led_redis_destroy(dl->blocking);
         }
 
+        /* the timer tree and the posted queue must not keep them */
+        ngx_api_led_deliver_forget(&dl->read_ev);
+        ngx_api_led_deliver_forget(&dl->claim_ev);
+
         for (k = 0; k < NGX_API_LED_DELIVER_SLOTS; k++) {
             s = &dl->slots[k];
 
             if (s->c) {
                 ngx_api_led_deliver_close(s);
             }
+
+            ngx_api_led_deliver_forget(&s->timer);
+            ngx_api_led_deliver_forget(&s->done);
+            ngx_api_led_deliver_forget(&s->go);
 
             if (s->mem) {
                 ngx_free(s->mem);
@@ -425,6 +434,19 @@ ngx_api_led_deliver_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_api_led_deliver_listeners = NULL;
+}
+
+
+static void
+ngx_api_led_deliver_forget(ngx_event_t *ev)
+{
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+
+    if (ev->posted) {
+        ngx_delete_posted_event(ev);
+    }
 }
 
 
