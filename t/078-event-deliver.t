@@ -46,12 +46,14 @@ sub xadd {
 sub event {
     my ($id) = @_;
     return qq({"specversion":"1.0","id":"$id","source":"t078",)
-         . qq("type":"thing.happened","data":{"n":"$id"}});
+         . qq("type":"thing.happened","correlationid":"corr-$id",)
+         . qq("data":{"n":"$id"}});
 }
 
 # The listener backend: /ok answers 200, /slow after a second, /hang
 # after 5 seconds (later than the listener's timeout); every request it
-# gets is appended to "received" as one line: PATH CONTENT-TYPE BODY.
+# gets is appended to "received" as one line: METHOD PATH CONTENT-TYPE
+# X-CORRELATION-ID BODY.
 my $sdir = tempdir(CLEANUP => 1);
 
 my $sink = ApiLed::Redis::serve_connections(sub {
@@ -72,10 +74,12 @@ my $sink = ApiLed::Redis::serve_connections(sub {
     }
     my ($method, $path) = $head =~ m{^(\S+) (\S+)};
     my ($ct) = $head =~ /^content-type:\s*([^\r\n]*)/mi;
+    my ($cid) = $head =~ /^x-correlation-id:\s*([^\r\n]*)/mi;
     sleep 1 if $path eq '/slow';
     sleep 5 if $path eq '/hang';
     open my $f, '>>', "$sdir/received" or die $!;
-    syswrite $f, "$method $path " . ($ct // '-') . " $body\n";
+    syswrite $f, "$method $path " . ($ct // '-') . ' ' . ($cid // '-')
+                 . " $body\n";
     close $f;
     print $c "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
 });
@@ -166,8 +170,9 @@ ok(wait_until(sub { my $r = received_ids('/ok');
     or diag(explain(received()));
 
 my ($line) = grep { /"id":"ok-1"/ } @{ received() };
-is($line, 'POST /ok application/cloudevents+json ' . event('ok-1'),
-   'as the request body, application/cloudevents+json, unchanged');
+is($line, 'POST /ok application/cloudevents+json corr-ok-1 ' . event('ok-1'),
+   'as the request body, application/cloudevents+json, unchanged, with '
+   . 'its correlation id as X-Correlation-ID');
 ok(wait_until(sub { pending('t078.ok') == 0 }),
    'acknowledged: nothing pending') or diag(pending('t078.ok'));
 

@@ -73,6 +73,8 @@ typedef struct {
     ngx_str_t                     id;
     ngx_str_t                     type;
     ngx_str_t                     event;
+    ngx_str_t                     correlation;  /* X-Correlation-ID */
+    ngx_str_t                     traceparent;  /* traceparent */
     ngx_uint_t                    attempts;
     ngx_int_t                     status;     /* the last attempt's */
     ngx_connection_t             *c;          /* while delivering */
@@ -136,6 +138,8 @@ static void ngx_api_led_deliver_claim_handler(ngx_event_t *ev);
 static void ngx_api_led_deliver_claim_done(void *data, redisReply *reply);
 static ngx_uint_t ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl,
     redisReply *list);
+static ngx_int_t ngx_api_led_deliver_read_event(ngx_str_t *event,
+    ngx_str_t *correlation, ngx_str_t *traceparent, json_t **doc);
 static ngx_uint_t ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl);
 static ngx_int_t ngx_api_led_deliver_is_error(redisReply *reply,
     const char *prefix);
@@ -832,7 +836,9 @@ static ngx_uint_t
 ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
 {
     u_char                       *p;
-    ngx_uint_t                    i, k, n, taken;
+    json_t                       *doc;
+    ngx_str_t                     cid, tp;
+    ngx_uint_t                    i, k, n, taken, invalid;
     ngx_api_led_event_entry_t     entries[NGX_API_LED_DELIVER_SLOTS];
     ngx_api_led_deliver_slot_t   *s;
 
@@ -874,9 +880,18 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
             continue;
         }
 
+        doc = NULL;
+        invalid = ngx_api_led_deliver_read_event(&entries[i].event, &cid,
+                                                 &tp, &doc);
+
         s->mem = ngx_alloc(entries[i].id.len + entries[i].type.len
-                           + entries[i].event.len + 1, ngx_cycle->log);
+                           + entries[i].event.len + cid.len + tp.len + 1,
+                           ngx_cycle->log);
         if (s->mem == NULL) {
+            if (doc) {
+                json_decref(doc);
+            }
+
             /* left pending: read again after an outage or claimed */
             continue;
         }
@@ -890,14 +905,22 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
         p = ngx_cpymem(p, entries[i].type.data, entries[i].type.len);
         s->event.data = p;
         s->event.len = entries[i].event.len;
-        ngx_memcpy(p, entries[i].event.data, entries[i].event.len);
+        p = ngx_cpymem(p, entries[i].event.data, entries[i].event.len);
+        s->correlation.data = p;
+        s->correlation.len = cid.len;
+        p = ngx_cpymem(p, cid.data, cid.len);
+        s->traceparent.data = p;
+        s->traceparent.len = tp.len;
+        ngx_memcpy(p, tp.data, tp.len);
+
+        if (doc) {
+            /* cid and tp pointed into it */
+            json_decref(doc);
+        }
 
         s->attempts = 0;
         s->status = 0;
-        s->invalid = (s->event.len == 0
-                      || ngx_api_led_json_validate(s->event.data,
-                                                   s->event.len)
-                         != NGX_OK);
+        s->invalid = invalid;
 
         taken++;
 
@@ -915,6 +938,72 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
     }
 
     return taken;
+}
+
+
+/*
+ * An entry's event: JSON (the module's grammar), an object; its
+ * "correlationid" and "traceparent" extension attributes go with the
+ * delivery as the request headers the core reads, when they are short
+ * visible ASCII (nothing that could end a header).  1: not an event.
+ */
+
+static ngx_int_t
+ngx_api_led_deliver_read_event(ngx_str_t *event, ngx_str_t *correlation,
+    ngx_str_t *traceparent, json_t **doc)
+{
+    u_char       err[NGX_API_LED_JSON_ERRLEN], *p;
+    size_t       len;
+    json_t      *v;
+    ngx_str_t   *out;
+    ngx_uint_t   i;
+
+    static const char  *names[] = { "correlationid", "traceparent" };
+
+    ngx_str_null(correlation);
+    ngx_str_null(traceparent);
+
+    if (event->len == 0
+        || ngx_api_led_json_parse(event->data, event->len, 0, doc, err,
+                                  sizeof(err))
+           != NGX_OK)
+    {
+        *doc = NULL;
+        return 1;
+    }
+
+    if (!json_is_object(*doc)) {
+        return 1;
+    }
+
+    for (i = 0; i < 2; i++) {
+        out = i ? traceparent : correlation;
+
+        v = json_object_get(*doc, names[i]);
+
+        if (!json_is_string(v)) {
+            continue;
+        }
+
+        p = (u_char *) json_string_value(v);
+        len = json_string_length(v);
+
+        if (len == 0 || len > NGX_API_LED_CORRELATION_MAX) {
+            continue;
+        }
+
+        out->data = p;
+        out->len = len;
+
+        for ( /* void */ ; len; len--, p++) {
+            if (*p <= ' ' || *p >= 0x7f) {
+                ngx_str_null(out);
+                break;
+            }
+        }
+    }
+
+    return 0;
 }
 
 
@@ -1278,6 +1367,7 @@ ngx_api_led_deliver_body(ngx_http_request_t *r, ngx_api_led_deliver_slot_t *s)
     ngx_buf_t                 *b;
     ngx_str_t                  v;
     ngx_chain_t               *cl;
+    ngx_table_elt_t           *h;
     ngx_http_request_body_t   *rb;
 
     b = ngx_create_temp_buf(r->pool, s->event.len ? s->event.len : 1);
@@ -1320,6 +1410,21 @@ ngx_api_led_deliver_body(ngx_http_request_t *r, ngx_api_led_deliver_slot_t *s)
     if (ngx_api_led_deliver_header(r, "Content-Type", &v,
                                    &r->headers_in.content_type)
         != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (s->correlation.len
+        && ngx_api_led_deliver_header(r, NGX_API_LED_CORRELATION_HEADER,
+                                      &s->correlation, &h)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (s->traceparent.len
+        && ngx_api_led_deliver_header(r, "traceparent", &s->traceparent, &h)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
