@@ -103,6 +103,11 @@ struct ngx_api_led_deliver_s {
     size_t                             cursor_len;
     ngx_event_t                        read_ev;
     ngx_event_t                        claim_ev;
+    ngx_uint_t                         asked;   /* entries the read and
+                                                   the claim under way may
+                                                   bring: slots kept */
+    ngx_uint_t                         read_count;
+    ngx_uint_t                         claim_count;
     unsigned                           reading:1;
     unsigned                           claiming:1;
     ngx_api_led_deliver_slot_t         slots[NGX_API_LED_DELIVER_SLOTS];
@@ -560,6 +565,8 @@ ngx_api_led_deliver_read(ngx_api_led_deliver_t *dl)
     }
 
     dl->reading = 1;
+    dl->read_count = free;
+    dl->asked += free;
 }
 
 
@@ -605,6 +612,8 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
     ngx_uint_t   n;
 
     dl->reading = 0;
+    dl->asked -= dl->read_count;
+    dl->read_count = 0;
 
     if (reply == NULL) {
         /* Redis away: what was not acknowledged is read again after */
@@ -777,6 +786,8 @@ ngx_api_led_deliver_claim_handler(ngx_event_t *ev)
 
     if (rc == NGX_AGAIN) {
         dl->claiming = 1;
+        dl->claim_count = free;
+        dl->asked += free;
         return;
     }
 
@@ -793,6 +804,8 @@ ngx_api_led_deliver_claim_done(void *data, redisReply *reply)
     ngx_uint_t   n;
 
     dl->claiming = 0;
+    dl->asked -= dl->claim_count;
+    dl->claim_count = 0;
     n = 0;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
@@ -1007,6 +1020,8 @@ ngx_api_led_deliver_read_event(ngx_str_t *event, ngx_str_t *correlation,
 }
 
 
+/* the slots free and not kept for what a read or claim may bring */
+
 static ngx_uint_t
 ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl)
 {
@@ -1020,7 +1035,7 @@ ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl)
         }
     }
 
-    return n;
+    return n > dl->asked ? n - dl->asked : 0;
 }
 
 
