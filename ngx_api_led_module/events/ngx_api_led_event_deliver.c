@@ -103,13 +103,10 @@ struct ngx_api_led_deliver_s {
     size_t                             cursor_len;
     ngx_event_t                        read_ev;
     ngx_event_t                        claim_ev;
-    ngx_uint_t                         asked;   /* entries the read and
-                                                   the claim under way may
-                                                   bring: slots kept */
-    ngx_uint_t                         read_count;
-    ngx_uint_t                         claim_count;
     unsigned                           reading:1;
     unsigned                           claiming:1;
+    unsigned                           overflow:1;  /* an entry came that
+                                                       found no slot */
     ngx_api_led_deliver_slot_t         slots[NGX_API_LED_DELIVER_SLOTS];
 };
 
@@ -139,6 +136,7 @@ static void ngx_api_led_deliver_read_done(void *data, redisReply *reply);
 static void ngx_api_led_deliver_retry_read(ngx_api_led_deliver_t *dl,
     ngx_msec_t after);
 static void ngx_api_led_deliver_kick(ngx_api_led_deliver_t *dl);
+static void ngx_api_led_deliver_overflow(ngx_api_led_deliver_t *dl);
 static void ngx_api_led_deliver_claim_handler(ngx_event_t *ev);
 static void ngx_api_led_deliver_claim_done(void *data, redisReply *reply);
 static ngx_uint_t ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl,
@@ -565,8 +563,6 @@ ngx_api_led_deliver_read(ngx_api_led_deliver_t *dl)
     }
 
     dl->reading = 1;
-    dl->read_count = free;
-    dl->asked += free;
 }
 
 
@@ -612,8 +608,6 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
     ngx_uint_t   n;
 
     dl->reading = 0;
-    dl->asked -= dl->read_count;
-    dl->read_count = 0;
 
     if (reply == NULL) {
         /* Redis away: what was not acknowledged is read again after */
@@ -703,7 +697,26 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
                    "api_led: listener of stream \"%V\" took %ui entries",
                    &dl->dc->stream, n);
 
+    ngx_api_led_deliver_overflow(dl);
+
     ngx_api_led_deliver_read(dl);
+}
+
+
+static void
+ngx_api_led_deliver_overflow(ngx_api_led_deliver_t *dl)
+{
+    if (!dl->overflow) {
+        return;
+    }
+
+    dl->overflow = 0;
+
+    if (dl->state == NGX_API_LED_DELIVER_NEW) {
+        dl->state = NGX_API_LED_DELIVER_HISTORY;
+        dl->history[0] = '0';
+        dl->history_len = 1;
+    }
 }
 
 
@@ -786,8 +799,6 @@ ngx_api_led_deliver_claim_handler(ngx_event_t *ev)
 
     if (rc == NGX_AGAIN) {
         dl->claiming = 1;
-        dl->claim_count = free;
-        dl->asked += free;
         return;
     }
 
@@ -804,8 +815,6 @@ ngx_api_led_deliver_claim_done(void *data, redisReply *reply)
     ngx_uint_t   n;
 
     dl->claiming = 0;
-    dl->asked -= dl->claim_count;
-    dl->claim_count = 0;
     n = 0;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
@@ -834,6 +843,8 @@ ngx_api_led_deliver_claim_done(void *data, redisReply *reply)
                           &dl->dc->stream, n, dl->dc->claim_after);
         }
     }
+
+    ngx_api_led_deliver_overflow(dl);
 
     /* more to claim: at once; else in a while */
     ngx_add_timer(&dl->claim_ev,
@@ -889,7 +900,17 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
             }
         }
 
-        if (k < NGX_API_LED_DELIVER_SLOTS || s == NULL) {
+        if (k < NGX_API_LED_DELIVER_SLOTS) {
+            continue;
+        }
+
+        if (s == NULL) {
+            /*
+             * The read and the claim under way both asked for the free
+             * slots: the entry is ours and pending, it is read again from
+             * our pending entries.
+             */
+            dl->overflow = 1;
             continue;
         }
 
@@ -1020,8 +1041,6 @@ ngx_api_led_deliver_read_event(ngx_str_t *event, ngx_str_t *correlation,
 }
 
 
-/* the slots free and not kept for what a read or claim may bring */
-
 static ngx_uint_t
 ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl)
 {
@@ -1035,7 +1054,7 @@ ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl)
         }
     }
 
-    return n > dl->asked ? n - dl->asked : 0;
+    return n;
 }
 
 
