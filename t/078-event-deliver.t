@@ -317,4 +317,58 @@ is(join('', grep { !/exited on signal 9\b/ }
 stop_nginx($ngx);
 stop_redis($R);
 
+# --- configuration mistakes, caught by nginx -t with file and line
+
+sub nginx_t {
+    my ($http) = @_;
+    my $dir = tempdir(CLEANUP => 1);
+    my $module = (split ' ', $ENV{TEST_NGINX_LOAD_MODULES} || '')[0];
+    open my $f, '>', "$dir/nginx.conf" or die $!;
+    print $f "load_module $module;\nerror_log stderr;\n"
+           . "events { worker_connections 16; }\n"
+           . "http {\n$http\n    server { listen 127.0.0.1:1; }\n}\n";
+    close $f;
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $out = `$bin -t -p $dir/ -c $dir/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+my @bad = (
+    [ "api_led_event_deliver s group=g to=/x;",
+      qr/"api_led_redis" is needed/, 'no api_led_redis' ],
+    [ "api_led_redis 127.0.0.1:$rp;\n"
+      . "    api_led_event_deliver s group=g to=/x timeout=5s claim_after=5s;",
+      qr/"claim_after=" must be longer than "timeout=".* in \S+nginx.conf:6/,
+      'claim_after= not longer than timeout=' ],
+    [ "api_led_redis 127.0.0.1:$rp;\n    api_led_event_deliver s group=g;",
+      qr/"api_led_event_deliver" directive needs "group=" and "to=" in \S+nginx.conf:6/,
+      'no to=' ],
+    [ "api_led_redis 127.0.0.1:$rp;\n"
+      . "    api_led_event_deliver s group=g to=http://crm/x;",
+      qr/invalid "to=http:\/\/crm\/x": a local URI/, 'to= not local' ],
+    [ "api_led_redis 127.0.0.1:$rp;\n"
+      . "    api_led_event_deliver s group=g to=/x dead_letter=s;",
+      qr/dead_letter=" stream that is the stream itself/,
+      'dead_letter= is the stream' ],
+    [ "api_led_redis 127.0.0.1:$rp;\n"
+      . "    api_led_event_deliver s group=g to=/x;\n"
+      . "    api_led_event_deliver s group=g to=/y;",
+      qr/the stream and group have a listener already in \S+nginx.conf:7/,
+      'two listeners of one stream and group' ],
+    [ "api_led_redis 127.0.0.1:$rp;\n"
+      . "    api_led_event_deliver s group=g to=/x retries=101;",
+      qr/invalid "retries=101": 0 to 100/, 'retries= out of range' ],
+);
+
+for my $b (@bad) {
+    my ($rc, $out) = nginx_t($b->[0]);
+    ok($rc != 0 && $out =~ $b->[1], "nginx -t: $b->[2]") or diag($out);
+}
+
+my ($rc, $out) = nginx_t("api_led_redis 127.0.0.1:$rp;\n"
+                         . "    api_led_event_deliver s group=g to=/x?a=1 "
+                         . "retries=0 dead_letter=s.dead timeout=1s "
+                         . "claim_after=2s;");
+is($rc, 0, 'nginx -t: every parameter') or diag($out);
+
 done_testing();
