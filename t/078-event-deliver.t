@@ -131,6 +131,9 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
         timeout=5s claim_after=12s;
     api_led_event_deliver t078.claim group=g to=/hook/ok
         timeout=1s claim_after=2s;
+    api_led_event_deliver t078.limited group=g to=/limited;
+
+    limit_req_zone \$binary_remote_addr zone=t078:1m rate=10r/s;
 
     server {
         listen 127.0.0.1:\$PORT;
@@ -142,6 +145,11 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
 
         location /fail {
             return 500;
+        }
+
+        location /limited {
+            limit_req zone=t078 burst=20;
+            proxy_pass http://127.0.0.1:$sp/limited;
         }
 
         location /metrics {
@@ -248,6 +256,18 @@ ok(wait_until(sub { pending('t078.claim') == 0 }),
    'and acknowledged');
 like($log->(), qr/listener of stream "t078.claim" claimed 1 entries left pending longer than 2000 ms/,
      'the claim logged');
+
+# --- the target's own policies run: limit_req delays (a timer of the
+# connection without a client), then the delivery goes on
+
+xadd('t078.limited', event("limited-$_")) for 1 .. 6;
+ok(wait_until(sub { my $r = received_ids('/limited');
+                    6 == grep { $r->{$_} } map "limited-$_", 1 .. 6 }, 8),
+   'a target with limit_req: every event delivered')
+    or diag(explain(received_ids('/limited')));
+like($log->(), qr/delaying request, excess: .*request: "POST \/limited"/,
+     'after limit_req delayed some');
+ok(wait_until(sub { pending('t078.limited') == 0 }), 'and acknowledged');
 
 # --- Redis restarted mid-delivery (each delivery takes a second)
 

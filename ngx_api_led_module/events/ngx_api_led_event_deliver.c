@@ -176,7 +176,7 @@ static ssize_t ngx_api_led_deliver_send(ngx_connection_t *c, u_char *buf,
     size_t size);
 static ngx_chain_t *ngx_api_led_deliver_send_chain(ngx_connection_t *c,
     ngx_chain_t *in, off_t limit);
-static void ngx_api_led_deliver_empty_handler(ngx_event_t *ev);
+static void ngx_api_led_deliver_conn_handler(ngx_event_t *ev);
 static void ngx_api_led_deliver_empty_request(ngx_http_request_t *r);
 static u_char *ngx_api_led_deliver_log_error(ngx_log_t *log, u_char *buf,
     size_t len);
@@ -1262,8 +1262,9 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
     c->send = ngx_api_led_deliver_send;
     c->send_chain = ngx_api_led_deliver_send_chain;
 
-    c->read->handler = ngx_api_led_deliver_empty_handler;
-    c->write->handler = ngx_api_led_deliver_empty_handler;
+    /* its timers (limit_req's delay, send_timeout) reach its request */
+    c->read->handler = ngx_api_led_deliver_conn_handler;
+    c->write->handler = ngx_api_led_deliver_conn_handler;
 
     /* no socket: never in the event loop, always writable */
     c->read->active = 1;
@@ -2029,9 +2030,37 @@ ngx_api_led_deliver_send_chain(ngx_connection_t *c, ngx_chain_t *in,
 }
 
 
+/* what nginx's own handler of a client connection does */
+
 static void
-ngx_api_led_deliver_empty_handler(ngx_event_t *ev)
+ngx_api_led_deliver_conn_handler(ngx_event_t *ev)
 {
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    c = ev->data;
+    r = c->data;
+
+    if (c->destroyed || r == NULL) {
+        return;
+    }
+
+    ngx_http_set_log_request(c->log, r);
+
+    /* a delay (limit_req) is over */
+    if (ev->delayed && ev->timedout) {
+        ev->delayed = 0;
+        ev->timedout = 0;
+    }
+
+    if (ev->write) {
+        r->write_event_handler(r);
+
+    } else {
+        r->read_event_handler(r);
+    }
+
+    ngx_http_run_posted_requests(c);
 }
 
 
