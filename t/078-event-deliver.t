@@ -156,6 +156,19 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
             api_led_metrics;
         }
     }
+
+    # a server's own listener delivers to that server's locations
+    server {
+        listen 127.0.0.1:\$PORT;
+        server_name second;
+        root /nonexistent/t078;
+
+        api_led_event_deliver t078.srv group=g to=/only-here;
+
+        location /only-here {
+            proxy_pass http://127.0.0.1:$sp/second;
+        }
+    }
 HTTP
 
 my $port = $ngx->{port};
@@ -256,6 +269,13 @@ ok(wait_until(sub { pending('t078.claim') == 0 }),
    'and acknowledged');
 like($log->(), qr/listener of stream "t078.claim" claimed 1 entries left pending longer than 2000 ms/,
      'the claim logged');
+
+# --- a listener of a server
+
+xadd('t078.srv', event('srv-1'));
+ok(wait_until(sub { received_ids('/second')->{'srv-1'} }),
+   "a server's listener delivers to its server's location")
+    or diag(explain(received()));
 
 # --- the target's own policies run: limit_req delays (a timer of the
 # connection without a client), then the delivery goes on
