@@ -143,6 +143,8 @@ static ngx_uint_t ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl,
     redisReply *list);
 static ngx_int_t ngx_api_led_deliver_read_event(ngx_str_t *event,
     ngx_str_t *correlation, ngx_str_t *traceparent, json_t **doc);
+static u_char *ngx_api_led_deliver_copy(u_char *p, ngx_str_t *dst,
+    ngx_str_t *src);
 static ngx_uint_t ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl);
 static ngx_int_t ngx_api_led_deliver_is_error(redisReply *reply,
     const char *prefix);
@@ -931,21 +933,11 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
         }
 
         p = s->mem;
-        s->id.data = p;
-        s->id.len = entries[i].id.len;
-        p = ngx_cpymem(p, entries[i].id.data, entries[i].id.len);
-        s->type.data = p;
-        s->type.len = entries[i].type.len;
-        p = ngx_cpymem(p, entries[i].type.data, entries[i].type.len);
-        s->event.data = p;
-        s->event.len = entries[i].event.len;
-        p = ngx_cpymem(p, entries[i].event.data, entries[i].event.len);
-        s->correlation.data = p;
-        s->correlation.len = cid.len;
-        p = ngx_cpymem(p, cid.data, cid.len);
-        s->traceparent.data = p;
-        s->traceparent.len = tp.len;
-        ngx_memcpy(p, tp.data, tp.len);
+        p = ngx_api_led_deliver_copy(p, &s->id, &entries[i].id);
+        p = ngx_api_led_deliver_copy(p, &s->type, &entries[i].type);
+        p = ngx_api_led_deliver_copy(p, &s->event, &entries[i].event);
+        p = ngx_api_led_deliver_copy(p, &s->correlation, &cid);
+        (void) ngx_api_led_deliver_copy(p, &s->traceparent, &tp);
 
         if (doc) {
             /* cid and tp pointed into it */
@@ -1038,6 +1030,18 @@ ngx_api_led_deliver_read_event(ngx_str_t *event, ngx_str_t *correlation,
     }
 
     return 0;
+}
+
+
+/* "src" (its data may be NULL when empty) copied to "p" as "dst" */
+
+static u_char *
+ngx_api_led_deliver_copy(u_char *p, ngx_str_t *dst, ngx_str_t *src)
+{
+    dst->data = p;
+    dst->len = src->len;
+
+    return src->len ? ngx_cpymem(p, src->data, src->len) : p;
 }
 
 
