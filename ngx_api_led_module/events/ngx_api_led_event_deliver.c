@@ -301,8 +301,8 @@ static ngx_int_t
 ngx_api_led_deliver_init_process(ngx_cycle_t *cycle)
 {
     u_char                              *p;
-    ngx_uint_t                           i, k;
-    ngx_api_led_deliver_t               *dl;
+    ngx_uint_t                           i, k, n;
+    ngx_api_led_deliver_t               *dl, **dlp;
     ngx_api_led_event_main_conf_t       *emcf;
     ngx_api_led_deliver_main_conf_t     *dmcf;
     ngx_api_led_event_deliver_conf_t   **dcp;
@@ -325,9 +325,10 @@ ngx_api_led_deliver_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ngx_api_led_deliver_listeners = ngx_array_create(cycle->pool,
-                                                     emcf->delivers.nelts,
-                                                 sizeof(ngx_api_led_deliver_t *));
+    n = emcf->delivers.nelts;
+
+    ngx_api_led_deliver_listeners =
+        ngx_array_create(cycle->pool, n, sizeof(ngx_api_led_deliver_t *));
     if (ngx_api_led_deliver_listeners == NULL) {
         return NGX_ERROR;
     }
@@ -344,8 +345,13 @@ ngx_api_led_deliver_init_process(ngx_cycle_t *cycle)
             return NGX_ERROR;
         }
 
-        *(ngx_api_led_deliver_t **)
-            ngx_array_push(ngx_api_led_deliver_listeners) = dl;
+        dlp = ngx_array_push(ngx_api_led_deliver_listeners);
+        if (dlp == NULL) {
+            ngx_free(dl);
+            return NGX_ERROR;
+        }
+
+        *dlp = dl;
 
         dl->dc = dcp[i];
         dl->emcf = emcf;
