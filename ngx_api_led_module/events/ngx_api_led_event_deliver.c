@@ -1347,6 +1347,22 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
     r->args = dc->args;
     r->unparsed_uri = dc->uri;
 
+    /* what $request and the access log of log_subrequest show */
+    r->request_line.data = ngx_pnalloc(pool, sizeof("POST ?")
+                                             + dc->uri.len + dc->args.len
+                                             + sizeof(" HTTP/1.1"));
+    if (r->request_line.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    r->request_line.len = (dc->args.len
+                           ? ngx_sprintf(r->request_line.data,
+                                         "POST %V?%V HTTP/1.1", &dc->uri,
+                                         &dc->args)
+                           : ngx_sprintf(r->request_line.data,
+                                         "POST %V HTTP/1.1", &dc->uri))
+                          - r->request_line.data;
+
     r->uri_changes = NGX_HTTP_MAX_URI_CHANGES + 1;
     r->subrequests = NGX_HTTP_MAX_SUBREQUESTS + 1;
     r->http_state = NGX_HTTP_PROCESS_REQUEST_STATE;
