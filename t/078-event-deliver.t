@@ -75,6 +75,11 @@ my $sink = ApiLed::Redis::serve_connections(sub {
     my ($method, $path) = $head =~ m{^(\S+) (\S+)};
     my ($ct) = $head =~ /^content-type:\s*([^\r\n]*)/mi;
     my ($cid) = $head =~ /^x-correlation-id:\s*([^\r\n]*)/mi;
+    if ($body =~ /"id":"([^"]+)"/) {
+        open my $s, '>>', "$sdir/started" or die $!;
+        syswrite $s, "$1\n";
+        close $s;
+    }
     sleep 1 if $path eq '/slow';
     sleep 5 if $path eq '/hang';
     open my $f, '>>', "$sdir/received" or die $!;
@@ -84,6 +89,13 @@ my $sink = ApiLed::Redis::serve_connections(sub {
     print $c "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
 });
 my $sp = $sink->{port};
+
+# whether the backend has begun to answer an event (id)
+sub started {
+    my ($id) = @_;
+    open my $f, '<', "$sdir/started" or return 0;
+    return scalar grep { $_ eq "$id\n" } <$f>;
+}
 
 sub received {
     open my $f, '<', "$sdir/received" or return [];
@@ -292,7 +304,7 @@ ok(wait_until(sub { pending('t078.limited') == 0 }), 'and acknowledged');
 # --- Redis restarted mid-delivery (each delivery takes a second)
 
 xadd('t078.slow', event("redis-$_")) for 1 .. 6;
-sleep 0.4;
+ok(wait_until(sub { started('redis-1') }), 'deliveries under way');
 stop_redis($R);
 sleep 1.5;
 $R = start_redis(port => $rp, args => \@rargs);
@@ -311,7 +323,7 @@ like($log->(), qr/entry \S+ not acknowledged \(Redis unavailable\), it will be d
 # --- nginx reloaded during delivery
 
 xadd('t078.slow', event("reload-$_")) for 1 .. 8;
-sleep 0.5;
+ok(wait_until(sub { started('reload-1') }), 'deliveries under way');
 kill 'HUP', $ngx->{pid};
 
 ok(wait_until(sub { my $r = received_ids('/slow');
@@ -330,7 +342,7 @@ ok(wait_until(sub { my @w = split ' ', `pgrep -P $ngx->{pid}`; @w == 2 }, 15),
 my @workers = grep { /^\d+$/ } split /\s+/, `pgrep -P $ngx->{pid}`;
 ok(@workers >= 1, 'workers found');
 xadd('t078.slow', event("crash-$_")) for 1 .. 6;
-sleep 0.5;
+ok(wait_until(sub { started('crash-1') }), 'deliveries under way');
 kill 'KILL', @workers;
 
 ok(wait_until(sub { my $r = received_ids('/slow');
