@@ -140,7 +140,7 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
         dead_letter=t078.missing.dead;
     api_led_event_deliver t078.keep group=g to=/fail retries=0;
     api_led_event_deliver t078.slow group=g to=/hook/slow
-        timeout=5s claim_after=12s;
+        timeout=5s claim_after=12s concurrency=4;
     api_led_event_deliver t078.claim group=g to=/hook/ok
         timeout=1s claim_after=2s;
     api_led_event_deliver t078.limited group=g to=/limited;
@@ -410,6 +410,9 @@ my @bad = (
     [ "api_led_redis 127.0.0.1:$rp;\n"
       . "    api_led_event_deliver s group=g to=/x retries=101;",
       qr/invalid "retries=101": 0 to 100/, 'retries= out of range' ],
+    [ "api_led_redis 127.0.0.1:$rp;\n"
+      . "    api_led_event_deliver s group=g to=/x concurrency=0;",
+      qr/invalid "concurrency=0": 1 to 1024/, 'concurrency= out of range' ],
 );
 
 for my $b (@bad) {
@@ -420,7 +423,7 @@ for my $b (@bad) {
 my ($rc, $out) = nginx_t("api_led_redis 127.0.0.1:$rp;\n"
                          . "    api_led_event_deliver s group=g to=/x?a=1 "
                          . "retries=0 dead_letter=s.dead timeout=1s "
-                         . "claim_after=2s;");
+                         . "claim_after=2s concurrency=64;");
 is($rc, 0, 'nginx -t: every parameter') or diag($out);
 
 done_testing();

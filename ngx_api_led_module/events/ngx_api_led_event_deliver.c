@@ -44,8 +44,6 @@
 #include "ngx_api_led_event.h"
 
 
-/* entries a listener of a worker holds at once (delivering or waiting) */
-#define NGX_API_LED_DELIVER_SLOTS        16
 /* after Redis failed, the next read waits that long */
 #define NGX_API_LED_DELIVER_READ_RETRY   1000
 #define NGX_API_LED_DELIVER_ID_LEN       48
@@ -107,7 +105,9 @@ struct ngx_api_led_deliver_s {
     unsigned                           claiming:1;
     unsigned                           overflow:1;  /* an entry came that
                                                        found no slot */
-    ngx_api_led_deliver_slot_t         slots[NGX_API_LED_DELIVER_SLOTS];
+    ngx_uint_t                         nslots;  /* concurrency= */
+    ngx_api_led_deliver_slot_t        *slots;
+    ngx_api_led_event_entry_t         *entries; /* a reply's, nslots */
 };
 
 
@@ -339,11 +339,18 @@ ngx_api_led_deliver_init_process(ngx_cycle_t *cycle)
 
         /* outside the cycle's pool: freed at exit_process */
         dl = ngx_calloc(sizeof(ngx_api_led_deliver_t)
+                        + dcp[i]->concurrency
+                          * (sizeof(ngx_api_led_deliver_slot_t)
+                             + sizeof(ngx_api_led_event_entry_t))
                         + cycle->hostname.len + NGX_INT_T_LEN + 1,
                         cycle->log);
         if (dl == NULL) {
             return NGX_ERROR;
         }
+
+        dl->nslots = dcp[i]->concurrency;
+        dl->slots = (ngx_api_led_deliver_slot_t *) &dl[1];
+        dl->entries = (ngx_api_led_event_entry_t *) &dl->slots[dl->nslots];
 
         dlp = ngx_array_push(ngx_api_led_deliver_listeners);
         if (dlp == NULL) {
@@ -356,7 +363,7 @@ ngx_api_led_deliver_init_process(ngx_cycle_t *cycle)
         dl->dc = dcp[i];
         dl->emcf = emcf;
 
-        p = (u_char *) &dl[1];
+        p = (u_char *) &dl->entries[dl->nslots];
         dl->consumer.data = p;
         p = ngx_sprintf(p, "%V:%i", &cycle->hostname, ngx_worker);
         dl->consumer.len = p - dl->consumer.data;
@@ -371,7 +378,7 @@ ngx_api_led_deliver_init_process(ngx_cycle_t *cycle)
         dl->claim_ev.log = cycle->log;
         dl->claim_ev.cancelable = 1;
 
-        for (k = 0; k < NGX_API_LED_DELIVER_SLOTS; k++) {
+        for (k = 0; k < dl->nslots; k++) {
             s = &dl->slots[k];
             s->dl = dl;
 
@@ -429,7 +436,7 @@ ngx_api_led_deliver_exit_process(ngx_cycle_t *cycle)
         ngx_api_led_deliver_forget(&dl->read_ev);
         ngx_api_led_deliver_forget(&dl->claim_ev);
 
-        for (k = 0; k < NGX_API_LED_DELIVER_SLOTS; k++) {
+        for (k = 0; k < dl->nslots; k++) {
             s = &dl->slots[k];
 
             if (s->c) {
@@ -871,17 +878,21 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
     json_t                       *doc;
     ngx_str_t                     cid, tp;
     ngx_uint_t                    i, k, n, taken, invalid;
-    ngx_api_led_event_entry_t     entries[NGX_API_LED_DELIVER_SLOTS];
+    ngx_api_led_event_entry_t    *entries;
     ngx_api_led_deliver_slot_t   *s;
 
-    if (ngx_api_led_event_entries(list, entries, NGX_API_LED_DELIVER_SLOTS,
-                                  &n)
-        != NGX_OK)
-    {
+    entries = dl->entries;
+
+    if (ngx_api_led_event_entries(list, entries, dl->nslots, &n) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "api_led: listener of stream \"%V\": unexpected "
                       "entries", &dl->dc->stream);
         return 0;
+    }
+
+    if (list->elements > n) {
+        /* more than the slots: the others are read again */
+        dl->overflow = 1;
     }
 
     taken = 0;
@@ -892,7 +903,7 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
 
         s = NULL;
 
-        for (k = 0; k < NGX_API_LED_DELIVER_SLOTS; k++) {
+        for (k = 0; k < dl->nslots; k++) {
             if (dl->slots[k].state != NGX_API_LED_DELIVER_FREE
                 && dl->slots[k].id.len == entries[i].id.len
                 && ngx_strncmp(dl->slots[k].id.data, entries[i].id.data,
@@ -908,7 +919,7 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
             }
         }
 
-        if (k < NGX_API_LED_DELIVER_SLOTS) {
+        if (k < dl->nslots) {
             continue;
         }
 
@@ -1058,7 +1069,7 @@ ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl)
 
     n = 0;
 
-    for (k = 0; k < NGX_API_LED_DELIVER_SLOTS; k++) {
+    for (k = 0; k < dl->nslots; k++) {
         if (dl->slots[k].state == NGX_API_LED_DELIVER_FREE) {
             n++;
         }
