@@ -5,7 +5,8 @@
 # until the group has read them all and none is pending is measured
 # (XINFO GROUPS: lag 0, pending 0).  Two targets: a location that proxies
 # to a local upstream (plain nginx, 200), and one that answers itself
-# (return 204: the cost of the request without a client alone).  The
+# (return 204: the cost of the request without a client alone), each with
+# the default concurrency (16 entries at once a worker) and with 64.  The
 # gateway is one process (master_process off): its CPU time an event is
 # given too.  BENCH_ROUNDS rounds, medians.
 #
@@ -86,6 +87,8 @@ http {
 
     api_led_event_deliver bench.proxy group=g to=/hook/proxy;
     api_led_event_deliver bench.local group=g to=/hook/local;
+    api_led_event_deliver bench.proxy64 group=g to=/hook/proxy concurrency=64;
+    api_led_event_deliver bench.local64 group=g to=/hook/local concurrency=64;
 
     server {
         listen 127.0.0.1:$GP;
@@ -145,17 +148,20 @@ measure() {
 # the listeners made their groups from the stream's start: they are
 # recreated per round (DEL, then XGROUP CREATE), which the listener sees as
 # a group that went away and makes again: warm that path up first
-measure bench.proxy >/dev/null
-measure bench.local >/dev/null
+KEYS="bench.proxy bench.local bench.proxy64 bench.local64"
+
+for key in $KEYS; do
+    measure "$key" >/dev/null
+done
 
 declare -A RATE CPU
-for key in bench.proxy bench.local; do
+for key in $KEYS; do
     RATE[$key]=""
     CPU[$key]=""
 done
 
 for r in $(seq 1 "$ROUNDS"); do
-    for key in bench.proxy bench.local; do
+    for key in $KEYS; do
         read -r rate cpu < <(measure "$key")
         RATE[$key]+="$rate "
         CPU[$key]+="$cpu "
@@ -171,6 +177,10 @@ printf '%-44s %12s %14s\n' "listener -> proxy_pass to a local upstream" \
     "$(echo "${RATE[bench.proxy]}" | median)" "$(echo "${CPU[bench.proxy]}" | median)"
 printf '%-44s %12s %14s\n' "listener -> return 204 (no upstream)" \
     "$(echo "${RATE[bench.local]}" | median)" "$(echo "${CPU[bench.local]}" | median)"
+printf '%-44s %12s %14s\n' "the same, concurrency=64: to the upstream" \
+    "$(echo "${RATE[bench.proxy64]}" | median)" "$(echo "${CPU[bench.proxy64]}" | median)"
+printf '%-44s %12s %14s\n' "concurrency=64: return 204" \
+    "$(echo "${RATE[bench.local64]}" | median)" "$(echo "${CPU[bench.local64]}" | median)"
 
 if grep -q '\[\(alert\|crit\|emerg\)\]' "$DIR/gw/logs/error.log"; then
     echo "the gateway logged alerts:" >&2
