@@ -16,6 +16,7 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use File::Temp qw(tempdir);
 use POSIX ();
+use Sys::Hostname ();
 use ApiLed::Redis qw(start_redis stop_redis start_nginx stop_nginx);
 use ApiLed::Events;
 
@@ -126,6 +127,17 @@ redis('XREADGROUP', 'GROUP', 'g', 'deadnode', 'COUNT', '10',
       'STREAMS', 't078.claim', '>');
 is(pending('t078.claim'), 1, 'a dead node left an entry pending');
 
+# entries a predecessor of worker 0 (its consumer name, HOSTNAME:0) read
+# and did not acknowledge, one of them deleted from the stream since
+my $me = lc(Sys::Hostname::hostname()) . ':0';
+redis('XGROUP', 'CREATE', 't078.hist', 'g', '0', 'MKSTREAM');
+xadd('t078.hist', event('hist-1'));
+my $gone = xadd('t078.hist', event('hist-gone'));
+redis('XREADGROUP', 'GROUP', 'g', $me, 'COUNT', '10',
+      'STREAMS', 't078.hist', '>');
+redis('XDEL', 't078.hist', $gone);
+is(pending('t078.hist'), 2, "a predecessor ($me) left two entries pending");
+
 my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
     api_led_redis 127.0.0.1:$rp timeout=300ms;
     api_led_metrics_zone api_led:1m;
@@ -144,6 +156,7 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
     api_led_event_deliver t078.claim group=g to=/hook/ok
         timeout=1s claim_after=2s;
     api_led_event_deliver t078.limited group=g to=/limited;
+    api_led_event_deliver t078.hist group=g to=/hook/ok;
 
     limit_req_zone \$binary_remote_addr zone=t078:1m rate=10r/s;
 
@@ -281,6 +294,15 @@ ok(wait_until(sub { pending('t078.claim') == 0 }),
    'and acknowledged');
 like($log->(), qr/listener of stream "t078.claim" claimed 1 entries left pending longer than 2000 ms/,
      'the claim logged');
+
+# --- a predecessor's pending entries, at once (not after claim_after=)
+
+ok(wait_until(sub { received_ids('/ok')->{'hist-1'} }, 8),
+   "worker 0 delivers its predecessor's pending entry at start");
+ok(wait_until(sub { pending('t078.hist') == 0 }),
+   'and acknowledges it and the one deleted from the stream');
+like($log->(), qr/entry \Q$gone\E was deleted from the stream, acknowledged/,
+     'the deleted one is logged, never delivered');
 
 # --- a listener of a server
 

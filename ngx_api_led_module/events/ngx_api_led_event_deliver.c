@@ -86,6 +86,7 @@ typedef struct {
                                                  reply's handler) */
     unsigned                      invalid:1;  /* not a JSON event */
     unsigned                      touched:1;  /* a retry's XCLAIM done */
+    unsigned                      deleted:1;  /* gone from the stream */
 } ngx_api_led_deliver_slot_t;
 
 
@@ -966,6 +967,17 @@ ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl, redisReply *list)
         s->invalid = invalid;
 
         taken++;
+
+        if (list->element[i]->element[1]->type == REDIS_REPLY_NIL) {
+            /* trimmed or deleted from the stream: nothing to deliver */
+            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                          "api_led: listener of stream \"%V\": entry %V "
+                          "was deleted from the stream, acknowledged",
+                          &dl->dc->stream, &s->id);
+            s->deleted = 1;
+            ngx_api_led_deliver_ack(s);
+            continue;
+        }
 
         if (s->invalid) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -1869,7 +1881,10 @@ ngx_api_led_deliver_ack_done(void *data, redisReply *reply)
 
     dl = s->dl;
 
-    if (s->invalid) {
+    if (s->deleted) {
+        /* nothing was delivered */
+
+    } else if (s->invalid) {
         /* moved to the dead letters */
         ngx_api_led_event_count(dl->emcf, &dl->dc->stream, "dead_lettered",
                                 1);
@@ -2022,6 +2037,7 @@ ngx_api_led_deliver_release(ngx_api_led_deliver_slot_t *s)
     s->attempts = 0;
     s->invalid = 0;
     s->touched = 0;
+    s->deleted = 0;
 
     ngx_api_led_deliver_kick(s->dl);
 }
