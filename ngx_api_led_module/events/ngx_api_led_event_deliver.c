@@ -728,7 +728,8 @@ ngx_api_led_deliver_overflow(ngx_api_led_deliver_t *dl)
 
     dl->overflow = 0;
 
-    if (dl->state == NGX_API_LED_DELIVER_NEW) {
+    /* a history read too: its cursor went past them */
+    if (dl->state != NGX_API_LED_DELIVER_GROUP) {
         dl->state = NGX_API_LED_DELIVER_HISTORY;
         dl->history[0] = '0';
         dl->history_len = 1;
