@@ -157,6 +157,8 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
         timeout=1s claim_after=2s;
     api_led_event_deliver t078.limited group=g to=/limited;
     api_led_event_deliver t078.hist group=g to=/hook/ok;
+    api_led_event_deliver t078.close group=g to=/close retries=0
+        dead_letter=t078.close.dead;
 
     limit_req_zone \$binary_remote_addr zone=t078:1m rate=10r/s;
 
@@ -170,6 +172,10 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
 
         location /fail {
             return 500;
+        }
+
+        location /close {
+            return 444;
         }
 
         location /limited {
@@ -263,6 +269,14 @@ ok(wait_until(sub { @{ xrange('t078.missing.dead') } == 1 }),
 %f = @{ redis('XRANGE', 't078.missing.dead', '-', '+')->[0][1] };
 is_deeply([ @f{qw(id attempts status)} ], [ $mid, 1, 404 ],
           'retries=0: one attempt, 404');
+
+# --- a location that closes the connection (444)
+
+my $cl = xadd('t078.close', event('close-1'));
+ok(wait_until(sub { @{ xrange('t078.close.dead') } == 1 }),
+   'a location that answers 444: dead-lettered');
+%f = @{ redis('XRANGE', 't078.close.dead', '-', '+')->[0][1] };
+is_deeply([ @f{qw(id attempts status)} ], [ $cl, 1, 444 ], 'status 444');
 
 # --- an entry that is not a JSON event
 

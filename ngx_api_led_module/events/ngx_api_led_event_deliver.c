@@ -87,6 +87,9 @@ typedef struct {
     unsigned                      invalid:1;  /* not a JSON event */
     unsigned                      touched:1;  /* a retry's XCLAIM done */
     unsigned                      deleted:1;  /* gone from the stream */
+    unsigned                      closed:1;   /* nginx freed the request
+                                                 and the connection's
+                                                 pool, not the connection */
 } ngx_api_led_deliver_slot_t;
 
 
@@ -1228,7 +1231,7 @@ static ngx_int_t
 ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
 {
     ngx_log_t                         *log;
-    ngx_pool_t                        *pool;
+    ngx_pool_t                        *pool, *rpool;
     ngx_connection_t                  *c, *saved;
     ngx_pool_cleanup_t                *cln;
     ngx_http_request_t                *r, *sr;
@@ -1257,14 +1260,28 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
     c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
     s->c = c;
 
-    pool = ngx_create_pool(4096, ngx_cycle->log);
-    if (pool == NULL) {
+    /* a pool for the connection, one for the request, as nginx has */
+
+    c->pool = ngx_create_pool(512, ngx_cycle->log);
+    if (c->pool == NULL) {
         return NGX_ERROR;
     }
 
-    c->pool = pool;
+    rpool = ngx_create_pool(4096, ngx_cycle->log);
+    if (rpool == NULL) {
+        return NGX_ERROR;
+    }
 
-    cln = ngx_pool_cleanup_add(pool, 0);
+    r = ngx_pcalloc(rpool, sizeof(ngx_http_request_t));
+    if (r == NULL) {
+        ngx_destroy_pool(rpool);
+        return NGX_ERROR;
+    }
+
+    r->pool = rpool;
+    s->r = r;
+
+    cln = ngx_pool_cleanup_add(rpool, 0);
     if (cln == NULL) {
         return NGX_ERROR;
     }
@@ -1272,12 +1289,13 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
     cln->handler = ngx_api_led_deliver_pool_cleanup;
     cln->data = s;
 
+    pool = c->pool;
+
     log = ngx_palloc(pool, sizeof(ngx_log_t));
     lctx = ngx_pcalloc(pool, sizeof(ngx_api_led_deliver_log_ctx_t));
     hc = ngx_pcalloc(pool, sizeof(ngx_http_connection_t));
-    r = ngx_pcalloc(pool, sizeof(ngx_http_request_t));
 
-    if (log == NULL || lctx == NULL || hc == NULL || r == NULL) {
+    if (log == NULL || lctx == NULL || hc == NULL) {
         return NGX_ERROR;
     }
 
@@ -1322,7 +1340,6 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
 
     r->signature = NGX_HTTP_MODULE;
     r->connection = c;
-    r->pool = pool;
     r->http_connection = hc;
     r->main = r;
     r->count = 1;
@@ -1331,26 +1348,26 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
     r->srv_conf = dc->ctx->srv_conf;
     r->loc_conf = dc->loc_conf;
 
-    r->ctx = ngx_pcalloc(pool, sizeof(void *) * ngx_http_max_module);
+    r->ctx = ngx_pcalloc(rpool, sizeof(void *) * ngx_http_max_module);
     if (r->ctx == NULL) {
         return NGX_ERROR;
     }
 
     cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
 
-    r->variables = ngx_pcalloc(pool, cmcf->variables.nelts
+    r->variables = ngx_pcalloc(rpool, cmcf->variables.nelts
                                      * sizeof(ngx_http_variable_value_t));
     if (r->variables == NULL) {
         return NGX_ERROR;
     }
 
-    if (ngx_list_init(&r->headers_in.headers, pool, 4,
+    if (ngx_list_init(&r->headers_in.headers, rpool, 4,
                       sizeof(ngx_table_elt_t))
         != NGX_OK
-        || ngx_list_init(&r->headers_out.headers, pool, 4,
+        || ngx_list_init(&r->headers_out.headers, rpool, 4,
                          sizeof(ngx_table_elt_t))
            != NGX_OK
-        || ngx_list_init(&r->headers_out.trailers, pool, 1,
+        || ngx_list_init(&r->headers_out.trailers, rpool, 1,
                          sizeof(ngx_table_elt_t))
            != NGX_OK)
     {
@@ -1372,7 +1389,7 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
     r->unparsed_uri = dc->uri;
 
     /* what $request and the access log of log_subrequest show */
-    r->request_line.data = ngx_pnalloc(pool, sizeof("POST ?")
+    r->request_line.data = ngx_pnalloc(rpool, sizeof("POST ?")
                                              + dc->uri.len + dc->args.len
                                              + sizeof(" HTTP/1.1"));
     if (r->request_line.data == NULL) {
@@ -1406,9 +1423,7 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
         return NGX_ERROR;
     }
 
-    s->r = r;
-
-    ps = ngx_palloc(pool, sizeof(ngx_http_post_subrequest_t));
+    ps = ngx_palloc(rpool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
         return NGX_ERROR;
     }
@@ -1564,7 +1579,8 @@ ngx_api_led_deliver_post(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     ngx_api_led_deliver_slot_t *s = data;
 
     if (rc == NGX_ERROR || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
-        || rc == NGX_HTTP_REQUEST_TIME_OUT || sr->connection->error)
+        || rc == NGX_HTTP_REQUEST_TIME_OUT || rc == NGX_HTTP_CLOSE
+        || sr->connection->error)
     {
         if (s->status == 0 || (s->status >= 200 && s->status < 300)) {
             s->status = (rc > 0 && rc != NGX_HTTP_CLIENT_CLOSED_REQUEST)
@@ -1679,7 +1695,7 @@ ngx_api_led_deliver_done_handler(ngx_event_t *ev)
 static void
 ngx_api_led_deliver_close(ngx_api_led_deliver_slot_t *s)
 {
-    ngx_pool_t          *pool;
+    ngx_pool_t          *rpool;
     ngx_connection_t    *c, *saved;
     ngx_pool_cleanup_t  *pc;
     ngx_http_cleanup_t  *cln;
@@ -1708,14 +1724,20 @@ ngx_api_led_deliver_close(ngx_api_led_deliver_slot_t *s)
         }
 
         s->r->posted_requests = NULL;
+
+        rpool = s->r->pool;
+        s->r = NULL;
+
+        /* the cleanup must not run: the slot knows */
+        for (pc = rpool->cleanup; pc; pc = pc->next) {
+            if (pc->handler == ngx_api_led_deliver_pool_cleanup) {
+                pc->handler = NULL;
+            }
+        }
+
+        ngx_destroy_pool(rpool);
     }
 
-    if (s->c == NULL) {
-        /* nginx closed it meanwhile (the pool cleanup says so) */
-        return;
-    }
-
-    s->r = NULL;
     s->sr = NULL;
     s->c = NULL;
 
@@ -1735,19 +1757,12 @@ ngx_api_led_deliver_close(ngx_api_led_deliver_slot_t *s)
         ngx_delete_posted_event(c->write);
     }
 
-    pool = c->pool;
-
-    if (pool) {
-        /* the cleanup must not run: the slot knows */
-        for (pc = pool->cleanup; pc; pc = pc->next) {
-            if (pc->handler == ngx_api_led_deliver_pool_cleanup) {
-                pc->handler = NULL;
-            }
-        }
-
-        ngx_destroy_pool(pool);
-        c->pool = NULL;
+    if (!s->closed && c->pool) {
+        ngx_destroy_pool(c->pool);
     }
+
+    c->pool = NULL;
+    s->closed = 0;
 
     saved = ngx_cycle->files ? ngx_cycle->files[0] : NULL;
 
@@ -1761,7 +1776,11 @@ ngx_api_led_deliver_close(ngx_api_led_deliver_slot_t *s)
 }
 
 
-/* nginx itself closed the fake request: the slot forgets it */
+/*
+ * nginx itself freed the request (it tore it down), and closes the
+ * connection next: its pool goes, the connection (no socket to close) is
+ * left to the slot.
+ */
 
 static void
 ngx_api_led_deliver_pool_cleanup(void *data)
@@ -1772,7 +1791,14 @@ ngx_api_led_deliver_pool_cleanup(void *data)
                   "api_led: listener of stream \"%V\": the delivery of %V "
                   "was closed by nginx", &s->dl->dc->stream, &s->id);
 
-    s->c = NULL;
+    if (s->c) {
+        /* its log is in the pool that goes */
+        s->c->log = ngx_cycle->log;
+        s->c->read->log = ngx_cycle->log;
+        s->c->write->log = ngx_cycle->log;
+        s->closed = 1;
+    }
+
     s->r = NULL;
     s->sr = NULL;
 
