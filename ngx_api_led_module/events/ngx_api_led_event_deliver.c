@@ -105,6 +105,7 @@ struct ngx_api_led_deliver_s {
     size_t                             cursor_len;
     ngx_event_t                        read_ev;
     ngx_event_t                        claim_ev;
+    ngx_event_t                        rescan_ev;
     unsigned                           reading:1;
     unsigned                           claiming:1;
     unsigned                           overflow:1;  /* an entry came that
@@ -141,6 +142,7 @@ static void ngx_api_led_deliver_retry_read(ngx_api_led_deliver_t *dl,
     ngx_msec_t after);
 static void ngx_api_led_deliver_kick(ngx_api_led_deliver_t *dl);
 static void ngx_api_led_deliver_overflow(ngx_api_led_deliver_t *dl);
+static void ngx_api_led_deliver_rescan_handler(ngx_event_t *ev);
 static void ngx_api_led_deliver_claim_handler(ngx_event_t *ev);
 static void ngx_api_led_deliver_claim_done(void *data, redisReply *reply);
 static ngx_uint_t ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl,
@@ -382,6 +384,11 @@ ngx_api_led_deliver_init_process(ngx_cycle_t *cycle)
         dl->claim_ev.log = cycle->log;
         dl->claim_ev.cancelable = 1;
 
+        dl->rescan_ev.handler = ngx_api_led_deliver_rescan_handler;
+        dl->rescan_ev.data = dl;
+        dl->rescan_ev.log = cycle->log;
+        dl->rescan_ev.cancelable = 1;
+
         for (k = 0; k < dl->nslots; k++) {
             s = &dl->slots[k];
             s->dl = dl;
@@ -410,6 +417,15 @@ ngx_api_led_deliver_init_process(ngx_cycle_t *cycle)
         /* once the worker runs: the shared connection is being made */
         ngx_add_timer(&dl->read_ev, 1);
         ngx_add_timer(&dl->claim_ev, dl->dc->claim_after / 2);
+
+        /*
+         * A predecessor of this number that exits (a reload) may still be
+         * handed entries by its last blocking read, and ends its
+         * deliveries within "timeout": its pending entries are read
+         * once more when both are over.
+         */
+        ngx_add_timer(&dl->rescan_ev,
+                      dl->dc->timeout + NGX_API_LED_EVENT_BLOCK + 1000);
     }
 
     return NGX_OK;
@@ -439,6 +455,7 @@ ngx_api_led_deliver_exit_process(ngx_cycle_t *cycle)
         /* the timer tree and the posted queue must not keep them */
         ngx_api_led_deliver_forget(&dl->read_ev);
         ngx_api_led_deliver_forget(&dl->claim_ev);
+        ngx_api_led_deliver_forget(&dl->rescan_ev);
 
         for (k = 0; k < dl->nslots; k++) {
             s = &dl->slots[k];
@@ -719,6 +736,23 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
     ngx_api_led_deliver_overflow(dl);
 
     ngx_api_led_deliver_read(dl);
+}
+
+
+static void
+ngx_api_led_deliver_rescan_handler(ngx_event_t *ev)
+{
+    ngx_api_led_deliver_t  *dl;
+
+    dl = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    dl->overflow = 1;
+    ngx_api_led_deliver_overflow(dl);
+    ngx_api_led_deliver_kick(dl);
 }
 
 
