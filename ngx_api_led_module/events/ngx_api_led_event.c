@@ -789,6 +789,9 @@ ngx_api_led_event_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    /* the blocking reads' connections are made from it at init_process */
+    emcf->redis = ngx_api_led_redis_configured(cf);
+
     return ngx_api_led_metric_add(cf, &emcf->metric, "api_led_events",
                                   "Events by stream and outcome: published, "
                                   "queued (waited for Redis), dropped, "

@@ -108,6 +108,7 @@ typedef struct {
 
 
 typedef struct {
+    ngx_api_led_redis_conf_t         *redis;     /* api_led_redis */
     ngx_array_t                       streams;   /* stream_conf_t * */
     ngx_array_t                       delivers;  /* deliver_conf_t * */
     ngx_api_led_metric_t             *metric;    /* api_led_events */
