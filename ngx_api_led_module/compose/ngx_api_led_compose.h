@@ -135,6 +135,10 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                       sites;     /* compose_site_t */
+
+    /* metrics (the request path's module adds them), NULL: none */
+    ngx_api_led_metric_t             *parts;
+    ngx_api_led_metric_t             *part_duration;
 } ngx_api_led_compose_main_conf_t;
 
 
@@ -176,6 +180,9 @@ struct ngx_api_led_compose_part_s {
     ngx_uint_t                        next;      /* foreach: next to start */
     ngx_uint_t                        running;   /* foreach: calls running */
     ngx_uint_t                        finished;  /* foreach: calls done */
+    ngx_msec_t                        start;     /* when it started */
+    ngx_msec_t                        duration;  /* until its end */
+    unsigned                          started:1;
     unsigned                          cancelled:1;
     unsigned                          partial:1; /* foreach: an optional
                                                     part's element failed */

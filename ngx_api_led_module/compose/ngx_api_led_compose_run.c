@@ -73,8 +73,18 @@ static ngx_int_t ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
 static void ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_timeout(ngx_event_t *ev);
+static void ngx_api_led_compose_count(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_cleanup(void *data);
 
+
+/* the labels of the parts' series (the time's without the outcome) */
+static char  *ngx_api_led_compose_part_labels[] = {
+    "api", "part", "outcome", NULL
+};
+
+static char  *ngx_api_led_compose_time_labels[] = {
+    "api", "part", NULL
+};
 
 static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string(NGX_API_LED_JSON_TYPE);
@@ -183,6 +193,23 @@ ngx_api_led_compose_run_init(ngx_conf_t *cf)
     }
 
     ngx_api_led_compose_filter_init();
+
+    if (ngx_api_led_metric_add(cf, &cmcf->parts, "api_led_compose_parts",
+                               "Parts of compositions by outcome: ok, "
+                               "failed, timeout, not_run.",
+                               NGX_API_LED_METRIC_COUNTER,
+                               ngx_api_led_compose_part_labels)
+        != NGX_OK
+        || ngx_api_led_metric_add(cf, &cmcf->part_duration,
+                                  "api_led_compose_part_duration_seconds",
+                                  "Time from a part's start to its end "
+                                  "(every element of a foreach part).",
+                                  NGX_API_LED_METRIC_HISTOGRAM,
+                                  ngx_api_led_compose_time_labels)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -482,6 +509,7 @@ ngx_api_led_compose_run(ngx_api_led_compose_t *cmp)
           ? 0xffffffff : ((1U << cmp->nparts) - 1);
 
     if (cmp->running == 0 && cmp->done == all) {
+        ngx_api_led_compose_count(cmp);
         ngx_api_led_compose_finish(cmp);
     }
 }
@@ -582,6 +610,9 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
 {
     ngx_int_t  rc;
     ngx_str_t  err;
+
+    part->start = ngx_current_msec;
+    part->started = 1;
 
     if (part->conf->foreach) {
         ngx_api_led_compose_foreach_start(cmp, part);
@@ -934,6 +965,11 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
         }
     }
 
+    /* a child span: a traceparent of its own (its own headers, then) */
+    if (ngx_api_led_trace_subrequest(r, sr) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     call->state = NGX_API_LED_PART_RUNNING;
     cmp->running++;
 
@@ -980,6 +1016,10 @@ ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
 
     part->state = state;
     part->status = status;
+
+    if (part->started) {
+        part->duration = ngx_current_msec - part->start;
+    }
 
     if (reason) {
         part->reason.data = (u_char *) reason;
@@ -1568,6 +1608,58 @@ ngx_api_led_compose_timeout(ngx_event_t *ev)
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The composition is done: each part is counted by its outcome (a part
+ * skipped or cancelled did not run), and the time of each that started.
+ */
+
+static void
+ngx_api_led_compose_count(ngx_api_led_compose_t *cmp)
+{
+    ngx_str_t                         values[3];
+    ngx_uint_t                        i;
+    ngx_log_t                        *log;
+    ngx_api_led_loc_conf_t           *llcf;
+    ngx_api_led_compose_part_t       *part;
+    ngx_api_led_compose_main_conf_t  *cmcf;
+
+    static ngx_str_t  outcomes[] = {
+        ngx_null_string,                       /* PENDING */
+        ngx_null_string,                       /* RUNNING */
+        ngx_string("ok"),
+        ngx_string("failed"),
+        ngx_string("timeout"),
+        ngx_string("not_run")
+    };
+
+    cmcf = ngx_http_get_module_main_conf(cmp->request,
+                                         ngx_api_led_compose_module);
+
+    if (cmcf->parts == NULL) {
+        return;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(cmp->request, ngx_api_led_module);
+    log = cmp->request->connection->log;
+
+    values[0] = llcf->api;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+
+        values[1] = part->conf->name;
+        values[2] = outcomes[part->state];
+
+        ngx_api_led_metric_count(cmcf->parts, values, 1, log);
+
+        if (part->started) {
+            ngx_api_led_metric_observe(cmcf->part_duration, values,
+                                       (ngx_msec_int_t) part->duration, log);
+        }
+    }
 }
 
 

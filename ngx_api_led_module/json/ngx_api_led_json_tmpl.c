@@ -758,7 +758,12 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             break;
 
         case NGX_API_LED_SEG_VAR:
-            vv = ngx_http_get_indexed_variable(r, seg[i].index);
+            /*
+             * A composition in a subrequest shares the variables' cache
+             * with its parent and the other parts: a variable that says
+             * not to be cached ($api_led_span_id) is evaluated again.
+             */
+            vv = ngx_http_get_flushed_variable(r, seg[i].index);
 
             if (vv == NULL || vv->not_found) {
                 ngx_str_null(&val[i].value);

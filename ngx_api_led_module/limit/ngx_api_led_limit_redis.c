@@ -408,6 +408,10 @@ ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
     if (rc == NGX_AGAIN) {
         b->sent = 1;
         ngx_queue_insert_tail(&wk->flight, &b->queue);
+
+        /* calls per request: api_led_redis_calls_total over this */
+        ngx_api_led_metric_count(wk->conf->redis_requests, NULL, n,
+                                 ngx_cycle->log);
         return;
     }
 

@@ -75,6 +75,7 @@ struct ngx_api_led_redis_waiter_s {
     ngx_api_led_redis_handler_pt   handler;    /* NULL: the handshake's */
     void                          *data;
     ngx_msec_t                     deadline;
+    ngx_msec_t                     start;      /* sent, for the metrics */
     char                          *cmd;        /* EVALSHA, for NOSCRIPT */
     size_t                         len;
     ngx_api_led_redis_script_t    *script;
@@ -93,6 +94,10 @@ struct ngx_api_led_redis_conf_s {
     ngx_msec_t                     connect_timeout;
     ngx_msec_t                     timeout;
     ngx_array_t                    scripts;   /* ngx_api_led_redis_script_t * */
+
+    /* the metrics of its nodes, NULL: none */
+    ngx_api_led_redis_observer_pt  observer;
+    void                          *observer_data;
 };
 
 
@@ -122,6 +127,7 @@ struct ngx_api_led_redis_s {
 
     ngx_uint_t                     handshake; /* handshake replies expected */
     ngx_uint_t                     outage;    /* failures seen, for warnings */
+    ngx_uint_t                     node_state; /* NGX_API_LED_REDIS_NODE_* */
 
     unsigned                       started:1;
     unsigned                       connected:1;
@@ -134,6 +140,8 @@ struct ngx_api_led_redis_s {
 
 
 static void ngx_api_led_redis_connect(ngx_api_led_redis_t *rd);
+static void ngx_api_led_redis_report(ngx_api_led_redis_t *rd,
+    ngx_uint_t event, ngx_msec_int_t ms);
 static redisReader *ngx_api_led_redis_reader_create(ngx_api_led_redis_t *rd);
 static void *ngx_api_led_redis_create_array(const redisReadTask *task,
     ngx_api_led_redis_nelts_t elements);
@@ -379,6 +387,8 @@ ngx_api_led_redis_create_conn(ngx_cycle_t *cycle,
     rd->backoff = NGX_API_LED_REDIS_BACKOFF_MIN;
     rd->started = 1;
 
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_CONNECTING, 0);
+
     /* the handshake's deadlines must not start from a stale clock */
     ngx_time_update();
 
@@ -400,6 +410,8 @@ ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd)
     ngx_api_led_redis_waiter_t  *w;
 
     ngx_api_led_redis_close(rd);
+
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_GONE, 0);
 
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
@@ -593,6 +605,57 @@ ngx_uint_t
 ngx_api_led_redis_outage(ngx_api_led_redis_t *rd)
 {
     return rd->outage;
+}
+
+
+/* once configured, by the configuration's owner (observe/ counts) */
+
+void
+ngx_api_led_redis_set_observer(ngx_api_led_redis_conf_t *rcf,
+    ngx_api_led_redis_observer_pt handler, void *data)
+{
+    rcf->observer = handler;
+    rcf->observer_data = data;
+}
+
+
+/*
+ * A node's connection reports here what happens to it (each node of a
+ * topology, where it happens): a state, kept in the node's own field so
+ * that the observer hears of a change once with the state left, or the
+ * end of a call.
+ */
+
+void
+ngx_api_led_redis_node_event(ngx_api_led_redis_conf_t *rcf, ngx_str_t *node,
+    ngx_uint_t *state, ngx_uint_t event, ngx_msec_int_t ms, ngx_log_t *log)
+{
+    ngx_uint_t  from;
+
+    from = *state;
+
+    if (event <= NGX_API_LED_REDIS_NODE_GONE) {
+        if (event == from) {
+            return;
+        }
+
+        *state = event;
+    }
+
+    if (rcf->observer) {
+        rcf->observer(rcf->observer_data, node, event, from, ms, log);
+    }
+}
+
+
+/* the worker's one connection is the node of the address configured */
+
+static void
+ngx_api_led_redis_report(ngx_api_led_redis_t *rd, ngx_uint_t event,
+    ngx_msec_int_t ms)
+{
+    ngx_api_led_redis_node_event(rd->conf, &rd->conf->addr.name,
+                                 &rd->node_state, event, ms, &rd->log);
 }
 
 
@@ -797,6 +860,8 @@ ngx_api_led_redis_ready(ngx_api_led_redis_t *rd)
         ngx_log_error(NGX_LOG_NOTICE, &rd->log, 0,
                       "redis is available again");
     }
+
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_UP, 0);
 }
 
 
@@ -1157,6 +1222,12 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
     handler = w->handler;
     data = w->data;
 
+    ngx_api_led_redis_report(rd, (reply->type == REDIS_REPLY_ERROR)
+                                     ? NGX_API_LED_REDIS_CALL_ERROR
+                                     : NGX_API_LED_REDIS_CALL_OK,
+                                 (ngx_msec_int_t) (ngx_current_msec
+                                                   - w->start));
+
     if (reply->type == REDIS_REPLY_ERROR && w->errors) {
         /* the caller reads error replies itself (BUSYGROUP, NOGROUP) */
         ngx_api_led_redis_free_waiter(rd, w);
@@ -1325,6 +1396,7 @@ ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
     w->handler = handler;
     w->data = data;
     w->deadline = ngx_current_msec + rd->conf->timeout;
+    w->start = ngx_current_msec;
     w->script = script;
     w->kind = kind;
     w->block = 0;
@@ -1557,6 +1629,8 @@ ngx_api_led_redis_fail(ngx_api_led_redis_t *rd, ngx_err_t err,
         rd->down = 1;
         rd->backoff = NGX_API_LED_REDIS_BACKOFF_MIN;
 
+        ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_DOWN, 0);
+
         if (reason) {
             ngx_log_error(NGX_LOG_ERR, &rd->log, err,
                           "redis unavailable: %s", reason);
@@ -1609,6 +1683,8 @@ ngx_api_led_redis_fail(ngx_api_led_redis_t *rd, ngx_err_t err,
         ngx_api_led_redis_free_waiter(rd, w);
 
         if (handler) {
+            ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_CALL_FAILED,
+                                         0);
             handler(data, NULL);
         }
     }
