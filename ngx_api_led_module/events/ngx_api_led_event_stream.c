@@ -16,8 +16,7 @@
  * only as fast as it reads, then takes the reader's entries.  What it was
  * sent is remembered by id, so that nothing comes twice or is skipped
  * between the two.  Entries trimmed past a resumed subscriber's id
- * (XINFO STREAM's max-deleted-entry-id, Redis 7) are announced by a
- * comment.
+ * (XINFO STREAM) are announced by a comment.
  *
  * A message is "id: ID", "event: TYPE", "data: EVENT" (the CloudEvent on
  * one line).  A comment line every heartbeat= keeps proxies from closing
@@ -506,9 +505,11 @@ ngx_api_led_stream_ticket_done(void *data)
 
 
 /*
- * XINFO STREAM: Redis 7 tells the largest id it deleted (trimmed); past
- * the subscriber's id, entries it never saw are gone: it is told so, and
- * goes on with what is left.  No stream (an error reply): nothing gone.
+ * XINFO STREAM: entries were removed (entries-added > length) and the
+ * first one kept is after the subscriber's id: entries it never saw may
+ * be gone (Redis 7.0 does not tell which ones trimming removed).  It is
+ * told so, and goes on with what is left.  No stream (an error reply):
+ * nothing gone.
  */
 
 static void
@@ -516,7 +517,8 @@ ngx_api_led_stream_info_reply(void *data, redisReply *reply)
 {
     u_char                    *p;
     size_t                     i;
-    ngx_str_t                  deleted;
+    ngx_str_t                  first;
+    long long                  added, length;
     redisReply                *k, *v;
     ngx_api_led_stream_sub_t  *sub;
     u_char                     text[NGX_API_LED_STREAM_ID_MAX + 64];
@@ -533,30 +535,49 @@ ngx_api_led_stream_info_reply(void *data, redisReply *reply)
 
     sub->gap_checked = 1;
 
-    ngx_str_null(&deleted);
+    ngx_str_null(&first);
+    added = 0;
+    length = 0;
 
     if (reply->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i + 1 < reply->elements; i += 2) {
             k = reply->element[i];
             v = reply->element[i + 1];
 
-            if (k->type == REDIS_REPLY_STRING
-                && k->len == sizeof("max-deleted-entry-id") - 1
-                && ngx_strncmp(k->str, "max-deleted-entry-id", k->len) == 0
-                && v->type == REDIS_REPLY_STRING)
+            if (k->type != REDIS_REPLY_STRING) {
+                continue;
+            }
+
+            if (k->len == sizeof("entries-added") - 1
+                && ngx_strncmp(k->str, "entries-added", k->len) == 0
+                && v->type == REDIS_REPLY_INTEGER)
             {
-                deleted.data = (u_char *) v->str;
-                deleted.len = v->len;
+                added = v->integer;
+
+            } else if (k->len == sizeof("length") - 1
+                       && ngx_strncmp(k->str, "length", k->len) == 0
+                       && v->type == REDIS_REPLY_INTEGER)
+            {
+                length = v->integer;
+
+            } else if (k->len == sizeof("first-entry") - 1
+                       && ngx_strncmp(k->str, "first-entry", k->len) == 0
+                       && v->type == REDIS_REPLY_ARRAY && v->elements == 2
+                       && v->element[0]->type == REDIS_REPLY_STRING)
+            {
+                first.data = (u_char *) v->element[0]->str;
+                first.len = v->element[0]->len;
             }
         }
     }
 
-    if (deleted.len
-        && ngx_api_led_event_id_valid(&deleted) == NGX_OK
-        && ngx_api_led_stream_id_cmp(&sub->last, &deleted) < 0)
+    if (added > length
+        && first.len
+        && ngx_api_led_event_id_valid(&first) == NGX_OK
+        && ngx_api_led_stream_id_cmp(&sub->last, &first) < 0)
     {
-        p = ngx_sprintf(text, ": trimmed, entries up to %V are gone\n\n",
-                        &deleted);
+        p = ngx_sprintf(text, ": trimmed, entries before %V may be gone\n\n",
+                        &first);
 
         if (ngx_api_led_stream_write(sub, text, p - text) != NGX_OK) {
             return;
