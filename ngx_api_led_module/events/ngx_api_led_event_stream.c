@@ -234,12 +234,16 @@ ngx_api_led_stream_handler(ngx_http_request_t *r)
     if (h) {
         id = h->value;
 
+        /*
+         * answered here, not through nginx's error page: the problem
+         * filters run only where the module's policies are used, and a
+         * stream location may have none
+         */
         if (ngx_api_led_event_id_valid(&id) != NGX_OK) {
-            return ngx_api_led_problem_refuse(r, NGX_HTTP_BAD_REQUEST,
-                                              "invalid_last_event_id",
-                                              "Last-Event-ID is not a "
-                                              "stream id "
-                                              "(MILLISECONDS-SEQUENCE)");
+            return ngx_api_led_problem_send(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_last_event_id",
+                                            "Last-Event-ID is not a stream "
+                                            "id (MILLISECONDS-SEQUENCE)");
         }
     }
 
