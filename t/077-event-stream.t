@@ -308,5 +308,53 @@ unlike(ApiLed::Events::error_log($ngx), qr/\[(alert|emerg|crit)\]|signal \d+/,
        'no alert, no crash');
 
 stop_nginx($ngx);
+
+# --- no policy anywhere: a bad Last-Event-ID is still problem+json; a
+# reload ends the streams of the old worker, which exits ------------------
+
+my $bare = start_nginx(master => 1, http => <<"HTTP");
+    api_led_redis 127.0.0.1:$rp;
+    server {
+        listen 127.0.0.1:\$PORT;
+        location /s {
+            api_led_event_stream t077:e heartbeat=1s;
+        }
+    }
+HTTP
+
+my ($sb, $hb, $bb) = req($bare->{port}, 'GET', '/s', { 'Last-Event-ID' => 'x' });
+is($sb, 400, 'no API anywhere: a bad Last-Event-ID is 400');
+like($hb->{'content-type'}, qr{application/problem\+json}, 'problem+json');
+my $old = sse_open($bare->{port}, '/s');
+sse_read($old, 0.5);
+is($old->{status}, 200, 'a subscriber');
+kill 'HUP', $bare->{pid};
+sse_read($old, 5);
+ok($old->{eof}, 'a reload: the old worker ends the stream and exits');
+my $new = sse_open($bare->{port}, '/s');
+is($new->{status}, 200, 'the new worker streams');
+ApiLed::Events::sse_close($new);
+stop_nginx($bare);
+
+# --- nginx -t ---------------------------------------------------------------
+
+for my $t (
+    [ 'no api_led_redis', 'server { location / { api_led_event_stream s; } }',
+      qr/api_led_redis/ ],
+    [ 'a bad type', "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event_stream s types=a,b\@c; } }",
+      qr/invalid event type "b\@c"/ ],
+    [ 'buffer= too small', "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event_stream s buffer=100; } }",
+      qr/invalid parameter "buffer=100"/ ],
+    [ 'two in a location', "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event_stream s; api_led_event_stream t; } }",
+      qr/is duplicate/ ],
+    [ 'with proxy_pass', "api_led_redis 127.0.0.1:$rp; server { location / { proxy_pass http://127.0.0.1:1; api_led_event_stream s; } }",
+      qr/content handler/ ],
+    [ 'before proxy_pass', "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event_stream s; proxy_pass http://127.0.0.1:1; } }",
+      qr/"api_led_event_stream" conflicts with another content handler of the location in \S+nginx.conf:\d+/ ],
+) {
+    my ($rc, $out) = ApiLed::Events::nginx_t(http => $t->[1]);
+    isnt($rc, 0, "nginx -t fails: $t->[0]");
+    like($out, $t->[2], "nginx -t says why: $t->[0]") or diag($out);
+}
 stop_redis($R);
 done_testing();

@@ -501,6 +501,8 @@ ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     sc->clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    sc->file = cf->conf_file->file.name.data;
+    sc->line = cf->conf_file->line;
 
     if (sc->clcf->handler) {
         return "is duplicate: the location has a content handler already";

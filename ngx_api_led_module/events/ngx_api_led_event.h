@@ -72,6 +72,8 @@ typedef struct {
     ngx_msec_t                        heartbeat;
     size_t                            buffer;
     ngx_http_core_loc_conf_t         *clcf;
+    u_char                           *file;      /* for nginx -t */
+    ngx_uint_t                        line;
 } ngx_api_led_event_stream_conf_t;
 
 

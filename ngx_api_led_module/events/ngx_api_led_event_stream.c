@@ -1375,6 +1375,16 @@ ngx_api_led_stream_init(ngx_conf_t *cf)
     sc = emcf->streams.elts;
 
     for (i = 0; i < emcf->streams.nelts; i++) {
+
+        /* a content handler set after the directive (proxy_pass) */
+        if (sc[i]->clcf->handler) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"api_led_event_stream\" conflicts with another "
+                          "content handler of the location in %s:%ui",
+                          sc[i]->file, sc[i]->line);
+            return NGX_ERROR;
+        }
+
         sc[i]->clcf->handler = ngx_api_led_stream_handler;
     }
 
