@@ -38,6 +38,7 @@ my $slowport = ApiLed::Redis::free_port();
 my $ngx = start_nginx(http => <<"HTTP");
     api_led_redis 127.0.0.1:$rp timeout=300ms;
     api_led_consumers $dir/consumers.json;
+    api_led_metrics_zone api_led:1m;
 
     server {
         listen 127.0.0.1:\$PORT;
@@ -63,8 +64,17 @@ my $ngx = start_nginx(http => <<"HTTP");
         }
 
         location /keyed {
+            api_led_api  changes layer=experience;
             api_led_auth key;
-            api_led_event_stream t077:a;
+            api_led_event_stream t077:a types=customer.updated;
+        }
+
+        location = /catalog {
+            api_led_catalog;
+        }
+
+        location = /metrics {
+            api_led_metrics;
         }
 
         location /denied {
@@ -195,6 +205,17 @@ ApiLed::Events::sse_close($k);
 ($st) = req($port, 'GET', '/denied');
 is($st, 403, 'deny all: 403');
 
+# the catalog: what an API publishes, what it streams
+my (undef, undef, $cat) = req($port, 'GET', '/catalog');
+my %apis = map { $_->{name} => $_ } @{ (ApiLed::Events::decode($cat) // {})->{apis} // [] };
+is_deeply($apis{customers}{events},
+          { publishes => [ { type => 'customer.updated', stream => 't077:a',
+                             on => ['2xx'] } ] },
+          'catalog: the events an API publishes');
+is_deeply($apis{changes}{events},
+          { streams => { stream => 't077:a', types => ['customer.updated'] } },
+          'catalog: the stream an API serves');
+
 # --- a stream trimmed past the subscriber's id ----------------------------
 
 my @ids = map { add('t077:d', 'd', qq({"n":$_})) } 1 .. 6;
@@ -233,6 +254,12 @@ for my $s (@subs) {
 }
 ok($all, 'each of them got the event');
 ApiLed::Events::sse_close($_) for @subs;
+my (undef, undef, $mt) = req($port, 'GET', '/metrics');
+my ($streamed) = $mt =~ /^api_led_events_total\{stream="t077:a",outcome="streamed"\} (\d+)$/m;
+cmp_ok($streamed // 0, '>=', 20, 'metrics: the events streamed to subscribers')
+    or diag($mt);
+like($mt, qr/^api_led_events_total\{stream="t077:a",outcome="published"\} \d+$/m,
+     'metrics: the events published');
 
 # --- a subscriber that never reads ----------------------------------------
 

@@ -131,7 +131,7 @@ static void ngx_api_led_stream_writer(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_stream_send_headers(
     ngx_api_led_stream_sub_t *sub);
 static ngx_int_t ngx_api_led_stream_emit(ngx_api_led_stream_sub_t *sub,
-    ngx_api_led_stream_batch_t *batch);
+    ngx_api_led_stream_batch_t *batch, ngx_uint_t *sent);
 static ngx_int_t ngx_api_led_stream_write(ngx_api_led_stream_sub_t *sub,
     u_char *data, size_t len);
 static ngx_int_t ngx_api_led_stream_output(ngx_api_led_stream_sub_t *sub,
@@ -597,7 +597,8 @@ ngx_api_led_stream_info_reply(void *data, redisReply *reply)
 static void
 ngx_api_led_stream_page_reply(void *data, redisReply *reply)
 {
-    ngx_int_t                     full;
+    ngx_int_t                     full, rc;
+    ngx_uint_t                    sent;
     ngx_api_led_stream_sub_t     *sub;
     ngx_api_led_stream_batch_t    page;
     ngx_api_led_stream_reader_t  *rd;
@@ -621,14 +622,19 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
 
     full = (reply->elements >= NGX_API_LED_EVENT_COUNT);
 
-    if (ngx_api_led_stream_emit(sub, &page) != NGX_OK) {
-        ngx_free(page.msgs);
-        return;
-    }
+    sent = 0;
+    rd = sub->reader;
+
+    rc = ngx_api_led_stream_emit(sub, &page, &sent);
 
     ngx_free(page.msgs);
 
-    rd = sub->reader;
+    ngx_api_led_event_count(ngx_api_led_stream_worker->conf,
+                            &sub->conf->key, "streamed", sent);
+
+    if (rc != NGX_OK) {
+        return;
+    }
 
     /*
      * The end of the stream: live, unless the reader handed out entries
@@ -769,7 +775,7 @@ ngx_api_led_stream_send_headers(ngx_api_led_stream_sub_t *sub)
 
 static ngx_int_t
 ngx_api_led_stream_emit(ngx_api_led_stream_sub_t *sub,
-    ngx_api_led_stream_batch_t *batch)
+    ngx_api_led_stream_batch_t *batch, ngx_uint_t *sent)
 {
     ngx_uint_t                 i;
     ngx_api_led_stream_msg_t  *m;
@@ -792,6 +798,8 @@ ngx_api_led_stream_emit(ngx_api_led_stream_sub_t *sub,
         {
             return NGX_ERROR;
         }
+
+        (*sent)++;
     }
 
     return NGX_OK;
@@ -1221,8 +1229,11 @@ ngx_api_led_stream_fanout(ngx_event_t *ev)
 {
     ngx_api_led_stream_reader_t *rd = ev->data;
 
+    ngx_uint_t                 sent;
     ngx_queue_t               *q, *next;
     ngx_api_led_stream_sub_t  *sub;
+
+    sent = 0;
 
     if (rd->batch.n) {
         for (q = ngx_queue_head(&rd->subs);
@@ -1234,9 +1245,13 @@ ngx_api_led_stream_fanout(ngx_event_t *ev)
 
             if (sub->state == NGX_API_LED_STREAM_LIVE) {
                 /* a closed subscriber left the queue: "next" is kept */
-                (void) ngx_api_led_stream_emit(sub, &rd->batch);
+                (void) ngx_api_led_stream_emit(sub, &rd->batch, &sent);
             }
         }
+
+        /* one count for the whole fan-out */
+        ngx_api_led_event_count(ngx_api_led_stream_worker->conf, &rd->key,
+                                "streamed", sent);
     }
 
     ngx_free(rd->batch.msgs);
