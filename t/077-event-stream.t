@@ -339,10 +339,12 @@ stop_nginx($ngx);
 # --- no policy anywhere: a bad Last-Event-ID is still problem+json; a
 # reload ends the streams of the old worker, which exits ------------------
 
+my $bare_h2 = ApiLed::Redis::free_port();
 my $bare = start_nginx(master => 1, http => <<"HTTP");
     api_led_redis 127.0.0.1:$rp;
     server {
         listen 127.0.0.1:\$PORT;
+        listen 127.0.0.1:$bare_h2 http2;
         location /s {
             api_led_event_stream t077:e heartbeat=1s;
         }
@@ -355,13 +357,47 @@ like($hb->{'content-type'}, qr{application/problem\+json}, 'problem+json');
 my $old = sse_open($bare->{port}, '/s');
 sse_read($old, 0.5);
 is($old->{status}, 200, 'a subscriber');
+my $h2pid = fork;
+if ($h2pid == 0) {
+    exec 'curl', '-sN', '--http2-prior-knowledge', '--max-time', '10',
+         '-o', "$dir/h2reload.out", "http://127.0.0.1:$bare_h2/s";
+}
+sleep 0.5;
+my $t0 = time;
 kill 'HUP', $bare->{pid};
 sse_read($old, 5);
 ok($old->{eof}, 'a reload: the old worker ends the stream and exits');
+waitpid $h2pid, 0;
+cmp_ok(time - $t0, '<', 4, 'HTTP/2: the stream ends at its next heartbeat');
+is($? >> 8, 0, 'HTTP/2: in order (curl sees the end of the stream)');
+ok(ApiLed::Events::wait_until(sub {
+       ApiLed::Events::error_log($bare) =~ /gracefully shutting down/ }),
+   'the old worker shut down');
+sleep 0.5;
+unlike(ApiLed::Events::error_log($bare), qr/open socket|\[alert\]/,
+       'no socket left open by the old worker');
 my $new = sse_open($bare->{port}, '/s');
 is($new->{status}, 200, 'the new worker streams');
 ApiLed::Events::sse_close($new);
 stop_nginx($bare);
+
+# --- a new subscriber while Redis cannot be read: 503 ----------------------
+
+my $noredis = start_nginx(http => <<"HTTP");
+    api_led_redis 127.0.0.1:@{[ ApiLed::Redis::free_port() ]} timeout=200ms;
+    server {
+        listen 127.0.0.1:\$PORT;
+        location /s {
+            api_led_event_stream t077:f;
+        }
+    }
+HTTP
+my $t1 = time;
+my ($s503, $h503, $b503) = req($noredis->{port}, 'GET', '/s');
+is($s503, 503, 'Redis unreachable: a new subscriber gets 503');
+like($b503, qr/event_stream_unavailable/, 'problem+json');
+cmp_ok(time - $t1, '<', 3, 'without waiting long');
+stop_nginx($noredis);
 
 # --- nginx -t ---------------------------------------------------------------
 

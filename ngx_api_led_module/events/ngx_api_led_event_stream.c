@@ -273,7 +273,12 @@ ngx_api_led_stream_handler(ngx_http_request_t *r)
     sub->heartbeat.handler = ngx_api_led_stream_heartbeat;
     sub->heartbeat.data = sub;
     sub->heartbeat.log = r->connection->log;
-    sub->heartbeat.cancelable = 1;
+
+    /*
+     * Not cancelable: a worker that shuts down waits for it, and it ends
+     * the stream in order (an HTTP/2 stream is not closed as idle)
+     */
+    ngx_add_timer(&sub->heartbeat, sub->conf->heartbeat);
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -678,7 +683,7 @@ ngx_api_led_stream_heartbeat(ngx_event_t *ev)
     }
 
     if (!sub->headers) {
-        /* not started yet (Redis away): the client waits */
+        /* not started yet: the reader's first reply is on its way */
         ngx_add_timer(&sub->heartbeat, sub->conf->heartbeat);
         return;
     }
@@ -950,7 +955,10 @@ ngx_api_led_stream_close(ngx_api_led_stream_sub_t *sub, const char *reason)
 }
 
 
-/* the stream ends in order (the worker shuts down): the client resumes */
+/*
+ * The stream ends in order (the worker shuts down): the client resumes.
+ * One that never started (the stream could not be read) gets a 503.
+ */
 
 static void
 ngx_api_led_stream_end(ngx_api_led_stream_sub_t *sub)
@@ -966,8 +974,14 @@ ngx_api_led_stream_end(ngx_api_led_stream_sub_t *sub)
 
     ngx_api_led_stream_cleanup(sub);
 
-    rc = sub->headers ? ngx_http_send_special(r, NGX_HTTP_LAST)
-                      : NGX_HTTP_SERVICE_UNAVAILABLE;
+    if (sub->headers) {
+        rc = ngx_http_send_special(r, NGX_HTTP_LAST);
+
+    } else {
+        rc = ngx_api_led_problem_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                      "event_stream_unavailable",
+                                      "the event stream cannot be read now");
+    }
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(r->connection);
@@ -1200,6 +1214,9 @@ ngx_api_led_stream_read_reply(void *data, redisReply *reply)
 static void
 ngx_api_led_stream_read_failed(ngx_api_led_stream_reader_t *rd)
 {
+    ngx_queue_t               *q, *next;
+    ngx_api_led_stream_sub_t  *sub;
+
     rd->reading = 0;
 
     if (rd->failed++ == 0) {
@@ -1211,6 +1228,27 @@ ngx_api_led_stream_read_failed(ngx_api_led_stream_reader_t *rd)
 
     if (!rd->retry.timer_set) {
         ngx_add_timer(&rd->retry, NGX_API_LED_STREAM_RETRY);
+    }
+
+    /*
+     * Where the stream ends is not known: the subscribers waiting for it
+     * cannot start (those streaming wait, with their heartbeats)
+     */
+
+    if (rd->last.len) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&rd->subs);
+         q != ngx_queue_sentinel(&rd->subs);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        sub = ngx_queue_data(q, ngx_api_led_stream_sub_t, queue);
+
+        if (sub->state == NGX_API_LED_STREAM_START) {
+            ngx_api_led_stream_end(sub);
+        }
     }
 }
 
