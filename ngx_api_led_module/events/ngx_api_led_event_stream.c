@@ -100,6 +100,7 @@ struct ngx_api_led_stream_sub_s {
     ngx_chain_t                      *free;
     ngx_chain_t                      *busy;
     size_t                            pending;   /* bytes not sent yet */
+    ngx_event_t                       start;     /* posted */
     ngx_event_t                       heartbeat;
     ngx_event_t                       retry;
     unsigned                          resumed:1; /* Last-Event-ID given */
@@ -117,6 +118,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_api_led_stream_handler(ngx_http_request_t *r);
+static void ngx_api_led_stream_start(ngx_event_t *ev);
 static void ngx_api_led_stream_cleanup(void *data);
 static void ngx_api_led_stream_begin(ngx_api_led_stream_sub_t *sub);
 static void ngx_api_led_stream_next(ngx_api_led_stream_sub_t *sub);
@@ -270,6 +272,10 @@ ngx_api_led_stream_handler(ngx_http_request_t *r)
     sub->retry.log = r->connection->log;
     sub->retry.cancelable = 1;
 
+    sub->start.handler = ngx_api_led_stream_start;
+    sub->start.data = sub;
+    sub->start.log = r->connection->log;
+
     sub->heartbeat.handler = ngx_api_led_stream_heartbeat;
     sub->heartbeat.data = sub;
     sub->heartbeat.log = r->connection->log;
@@ -311,15 +317,28 @@ ngx_api_led_stream_handler(ngx_http_request_t *r)
         r->connection->idle = 1;
     }
 
-    ngx_api_led_stream_begin(sub);
-
-    if (!sub->reader->reading && !sub->reader->retry.timer_set
-        && !sub->reader->fanout.posted)
-    {
-        ngx_api_led_stream_read(sub->reader);
-    }
+    /* it starts out of the content handler: it may end at once */
+    ngx_post_event(&sub->start, &ngx_posted_events);
 
     return NGX_DONE;
+}
+
+
+static void
+ngx_api_led_stream_start(ngx_event_t *ev)
+{
+    ngx_api_led_stream_sub_t *sub = ev->data;
+
+    ngx_api_led_stream_reader_t  *rd;
+
+    rd = sub->reader;
+
+    /* the subscriber may be closed (and freed) there */
+    ngx_api_led_stream_begin(sub);
+
+    if (!rd->reading && !rd->retry.timer_set && !rd->fanout.posted) {
+        ngx_api_led_stream_read(rd);
+    }
 }
 
 
@@ -341,6 +360,10 @@ ngx_api_led_stream_cleanup(void *data)
     if (sub->ticket) {
         sub->ticket->sub = NULL;
         sub->ticket = NULL;
+    }
+
+    if (sub->start.posted) {
+        ngx_delete_posted_event(&sub->start);
     }
 
     if (sub->heartbeat.timer_set) {
@@ -372,7 +395,7 @@ ngx_api_led_stream_begin(ngx_api_led_stream_sub_t *sub)
         sub->state = NGX_API_LED_STREAM_CATCHUP;
 
         if (ngx_api_led_stream_send_headers(sub) != NGX_OK) {
-            ngx_api_led_stream_close(sub, NULL);
+            /* closed */
             return;
         }
 
@@ -391,9 +414,7 @@ ngx_api_led_stream_begin(ngx_api_led_stream_sub_t *sub)
 
     sub->state = NGX_API_LED_STREAM_LIVE;
 
-    if (ngx_api_led_stream_send_headers(sub) != NGX_OK) {
-        ngx_api_led_stream_close(sub, NULL);
-    }
+    (void) ngx_api_led_stream_send_headers(sub);
 }
 
 
@@ -603,6 +624,7 @@ static void
 ngx_api_led_stream_page_reply(void *data, redisReply *reply)
 {
     ngx_int_t                     full, rc;
+    ngx_str_t                    *key;
     ngx_uint_t                    sent;
     ngx_api_led_stream_sub_t     *sub;
     ngx_api_led_stream_batch_t    page;
@@ -629,13 +651,15 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
 
     sent = 0;
     rd = sub->reader;
+    key = &sub->conf->key;
 
+    /* the subscriber may be closed (and freed) there */
     rc = ngx_api_led_stream_emit(sub, &page, &sent);
 
     ngx_free(page.msgs);
 
-    ngx_api_led_event_count(ngx_api_led_stream_worker->conf,
-                            &sub->conf->key, "streamed", sent);
+    ngx_api_led_event_count(ngx_api_led_stream_worker->conf, key,
+                            "streamed", sent);
 
     if (rc != NGX_OK) {
         return;
@@ -729,6 +753,8 @@ ngx_api_led_stream_writer(ngx_http_request_t *r)
 }
 
 
+/* NGX_ERROR: the subscriber is closed (and gone) */
+
 static ngx_int_t
 ngx_api_led_stream_send_headers(ngx_api_led_stream_sub_t *sub)
 {
@@ -748,6 +774,7 @@ ngx_api_led_stream_send_headers(ngx_api_led_stream_sub_t *sub)
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
+        ngx_api_led_stream_close(sub, NULL);
         return NGX_ERROR;
     }
 
@@ -757,6 +784,7 @@ ngx_api_led_stream_send_headers(ngx_api_led_stream_sub_t *sub)
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
+        ngx_api_led_stream_close(sub, NULL);
         return NGX_ERROR;
     }
 
@@ -767,6 +795,7 @@ ngx_api_led_stream_send_headers(ngx_api_led_stream_sub_t *sub)
     rc = ngx_http_send_header(r);
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        ngx_api_led_stream_close(sub, NULL);
         return NGX_ERROR;
     }
 
@@ -934,6 +963,7 @@ ngx_api_led_stream_output(ngx_api_led_stream_sub_t *sub, ngx_chain_t *out)
 static void
 ngx_api_led_stream_close(ngx_api_led_stream_sub_t *sub, const char *reason)
 {
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     if (sub->done) {
@@ -948,10 +978,13 @@ ngx_api_led_stream_close(ngx_api_led_stream_sub_t *sub, const char *reason)
                       &sub->conf->key, reason);
     }
 
+    c = r->connection;
+
     ngx_api_led_stream_cleanup(sub);
 
+    /* r may be gone after it */
     ngx_http_finalize_request(r, NGX_HTTP_CLOSE);
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -964,6 +997,7 @@ static void
 ngx_api_led_stream_end(ngx_api_led_stream_sub_t *sub)
 {
     ngx_int_t            rc;
+    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     if (sub->done) {
@@ -971,6 +1005,7 @@ ngx_api_led_stream_end(ngx_api_led_stream_sub_t *sub)
     }
 
     r = sub->request;
+    c = r->connection;
 
     ngx_api_led_stream_cleanup(sub);
 
@@ -983,8 +1018,9 @@ ngx_api_led_stream_end(ngx_api_led_stream_sub_t *sub)
                                       "the event stream cannot be read now");
     }
 
+    /* r may be gone after it */
     ngx_http_finalize_request(r, rc);
-    ngx_http_run_posted_requests(r->connection);
+    ngx_http_run_posted_requests(c);
 }
 
 
