@@ -11,8 +11,8 @@
  * paths, each an nginx module of its own that reads its configuration:
  * publishing from the log phase (ngx_api_led_event_log.c), the SSE
  * content handler (ngx_api_led_event_stream.c) and the listeners
- * (ngx_api_led_event_deliver.c, requests without a client in
- * ngx_api_led_event_request.c).  What they share (reading stream
+ * (ngx_api_led_event_deliver.c, with its requests without a client).
+ * What they share (reading stream
  * entries) is in the directives' file, the lower one.  Events leave
  * through the publishing service (publish/).
  */
