@@ -12,9 +12,9 @@
  * publishing from the log phase (ngx_api_led_event_log.c), the SSE
  * content handler (ngx_api_led_event_stream.c) and the listeners
  * (ngx_api_led_event_deliver.c, with its requests without a client).
- * What they share (reading stream
- * entries) is in the directives' file, the lower one.  Events leave
- * through the publishing service (publish/).
+ * What they share (reading stream entries) is in the directives' file,
+ * the lower one.  Events leave through the publishing service
+ * (publish/).
  */
 
 
