@@ -408,30 +408,30 @@ a\r
 
 
 
-=== TEST 19: nesting deeper than 64 levels: 400
+=== TEST 19: nesting deeper than 1000 levels: valid JSON past the gateway's bound, 413
 --- config
     location /t {
         api_led_request_json set /a 1;
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
     }
 --- request eval
-"POST /t\n" . ("[" x 65) . ("]" x 65)
---- error_code: 400
+"POST /t\n" . ("[" x 1001) . ("]" x 1001)
+--- error_code: 413
 --- response_body_like chomp
-"type":"urn:api-led:error:invalid_json".*"detail":"JSON nested deeper than 64 levels"
+"type":"urn:api-led:error:body_too_large".*"detail":"JSON nested deeper than 1000 levels"
 
 
 
-=== TEST 20: 64 levels of nesting pass
+=== TEST 20: 1000 levels of nesting pass
 --- config
     location /t {
         api_led_request_json set /b x;
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
     }
 --- request eval
-"POST /t\n" . ('{"a":' x 63) . '[]' . ('}' x 63)
+"POST /t\n" . ('{"a":' x 999) . '[]' . ('}' x 999)
 --- response_body eval
-main::echo('{"a":' . ('{"a":' x 62) . '[]' . ('}' x 62) . ',"b":"x"}')
+main::echo('{"a":' . ('{"a":' x 998) . '[]' . ('}' x 998) . ',"b":"x"}')
 
 
 
@@ -697,9 +697,9 @@ qr/invalid JSON Pointer "\/a\/-": cannot hold "-" in "keep" in \S+nginx\.conf:\d
     }
 --- request eval
 [map { "POST /t\n$_" }
- '{"a":1,}', '[1,]', '{"a" 1}', "[\"a\tb\"]", '["\ud800"]', '["\udc00x"]',
+ '{"a":1,}', '[1,]', '{"a" 1}', "[\"a\tb\"]", '["\ud800\u12"]',
  '01', '[1.]', '[-]', '[tru]', '{"a":1} x', "[\"\xff\"]", "[\"\xc0\xaf\"]",
- "[\"\xed\xa0\x80\"]", '["\u0000"]', '[99999999999999999999]', '[1e999]',
+ "[\"\xed\xa0\x80\"]", '[1e]', '[.5]', '[+1]', '[0x1]',
  '{"a":"b"', '{"a":"\q"}', '["\u12"]', '{1:2}', 'nul']
 --- error_code eval
 [(400) x 22]
@@ -762,3 +762,35 @@ echo /up 7 {"a":1}
 echo /mirror 23 {"a":1,"mirrored":true}
 --- no_error_log
 [error]
+
+
+
+=== TEST 42: valid JSON the parser used to refuse passes, as it was meant: \u0000 in names and strings, lone surrogates
+A lone surrogate is kept and written back as its escape; a high surrogate
+followed by an escape that is not its low half is lone, and the next
+escape is read on its own.
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n" . '{"nul":"a\u0000b","k\u0000":1,"hi":"\uD800","lo":"x\udc00y","pair":"\ud83d\ude00","hi_a":"\ud800\u0041","lo_hi":"\udc00\ud800","end":"\udbff"}'
+--- response_body eval
+main::echo('{"nul":"a\u0000b","k\u0000":1,"hi":"\ud800","lo":"x\udc00y","pair":"' . "\xf0\x9f\x98\x80" . '","hi_a":"\ud800A","lo_hi":"\udc00\ud800","end":"\udbff","zz":"1"}')
+
+
+
+=== TEST 43: valid JSON the parser used to refuse passes: numbers keep their value, digits beyond a double kept as written
+Integers beyond 64 bits, numbers of 64 characters and more, exponents
+beyond a double, decimals with more digits than a double holds: the text
+as it came.  Numbers a double writes back as the same number are doubles.
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n" . '{"big":123456789012345678901234567890,"neg":-99999999999999999999,"u64":18446744073709551616,"max":9223372036854775807,"min":-9223372036854775808,"over":9223372036854775808,"pi":3.14159265358979323846264338327950288419716939937510582097494459230781640628620899,"huge":1e999,"tiny":-1e-999,"js":0.30000000000000004,"e":1.5e300,"d17":1234567890.1234567,"trail":1.50,"z":-0.0,"sub":5e-324,"cut":0.1000000000000000055511151231257827}'
+--- response_body eval
+main::echo('{"big":123456789012345678901234567890,"neg":-99999999999999999999,"u64":18446744073709551616,"max":9223372036854775807,"min":-9223372036854775808,"over":9223372036854775808,"pi":3.14159265358979323846264338327950288419716939937510582097494459230781640628620899,"huge":1e999,"tiny":-1e-999,"js":0.30000000000000004,"e":1.5e+300,"d17":1234567890.1234567,"trail":1.5,"z":-0.0,"sub":5e-324,"cut":0.1000000000000000055511151231257827,"zz":"1"}')

@@ -194,6 +194,13 @@ ngx_int_t ngx_api_led_problem_send(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *detail, ...);
 
 /*
+ * The body alone (Content-Type NGX_API_LED_PROBLEM_TYPE), for a filter
+ * that answers in place of a response it held back; NULL: no memory.
+ */
+ngx_buf_t *ngx_api_led_problem_buf(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail, ...);
+
+/*
  * The same for a phase handler (access, precontent): sends, finalizes the
  * request and returns NGX_DONE, which the handler returns as it is.
  */
