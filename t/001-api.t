@@ -1,6 +1,19 @@
 # api_led_api, layers, correlation id and the problem+json builder.
 use Test::Nginx::Socket 'no_plan';
 
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+# the raw upstream (--- tcp_listen) answers with the X-Correlation-ID
+# headers it received, one a line, as JSON strings (a part takes them)
+our $CIDS = sub {
+    my ($req) = @_;
+    my @cids = map { /^x-correlation-id:\s*(.*)$/i ? $1 : () }
+               split /\r\n/, $req;
+    my $body = '[' . join(',', map { qq{"$_"} } @cids) . ']';
+    return "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+           . "Content-Length: " . length($body) . "\r\n\r\n$body";
+};
+
 repeat_each(1);
 no_shuffle();
 run_tests();
@@ -301,3 +314,110 @@ GET /t
 X-Cid: ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$
 --- error_log
 api_led: correlation id
+
+
+
+=== TEST 17: two correlation ids, the first valid: the upstream gets that one only
+--- config
+    location /t {
+        api_led_api orders;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/up;
+    }
+--- request
+GET /t
+--- more_headers
+X-Correlation-ID: cid-first
+X-Correlation-ID: forged id<script>
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::CIDS
+--- response_body chomp
+["cid-first"]
+--- response_headers
+X-Correlation-ID: cid-first
+
+
+
+=== TEST 18: an invalid one, then a valid one: the valid one is chosen and goes alone
+--- config
+    location /t {
+        api_led_api orders;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/up;
+    }
+--- request
+GET /t
+--- more_headers
+X-Correlation-ID: bad id
+x-correlation-id: cid-second
+X-Correlation-ID: cid-third
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::CIDS
+--- response_body chomp
+["cid-second"]
+--- response_headers
+X-Correlation-ID: cid-second
+
+
+
+=== TEST 19: none valid: the generated one goes alone
+--- config
+    location /t {
+        api_led_api orders;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/up;
+    }
+--- request
+GET /t
+--- more_headers
+X-Correlation-ID: bad id
+X-Correlation-ID: bad<id>
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::CIDS
+--- response_body_like chomp
+^\["[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\]$
+
+
+
+=== TEST 20: a composition outside an API location: its part gets the chosen id only
+--- config
+    location /t {
+        api_led_compose {
+            cids /part;
+        }
+    }
+    location /part {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/up;
+    }
+--- request
+GET /t
+--- more_headers
+X-Correlation-ID: cid-first
+X-Correlation-ID: forged id<script>
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::CIDS
+--- response_body
+{"cids":["cid-first"]}
+
+
+
+=== TEST 21: a composition in an API location: its part gets the chosen id only
+--- config
+    location /t {
+        api_led_api orders layer=experience;
+        api_led_compose {
+            cids /part;
+        }
+    }
+    location /part {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/up;
+    }
+--- request
+GET /t
+--- more_headers
+X-Correlation-ID: forged id<script>
+X-Correlation-ID: cid-second
+X-Correlation-ID: cid-third
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::CIDS
+--- response_body
+{"cids":["cid-second"]}

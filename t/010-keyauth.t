@@ -779,3 +779,63 @@ X-API-Key: test
 GET /t
 --- response_headers
 X-Who: guest/free/anonymous
+
+
+
+=== TEST 35: an argument name is compared decoded: an escaped second key is ambiguous
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_key_source query:api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "uri=[$request_uri]\n";
+    }
+--- request eval
+["GET /t?api_key=test&api%5Fkey=k-free-1", "GET /t?api_key=test&API%5fKEY=other",
+ "GET /t?api_key=test&%61pi_key=k-free-1"]
+--- error_code eval
+[401, 401, 401]
+--- response_body_like eval
+["ambiguous_credentials", "ambiguous_credentials", "ambiguous_credentials"]
+
+
+
+=== TEST 36: every spelling of a key argument is hidden from the upstream and the logs
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_key_source query:api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Vars "[$request] [$request_uri] [$args]";
+    }
+    location /echo {
+        return 200 "uri=[$request_uri]\n";
+    }
+--- request eval
+["GET /t?a=1&api%5Fkey=test&b=2", "GET /t?api_key=test&api%5Fkey=test&Api%5FKey=test&c=3",
+ "GET /t?api_ke%79=test"]
+--- response_body eval
+["uri=[/echo?a=1&b=2]\n", "uri=[/echo?c=3]\n", "uri=[/echo]\n"]
+--- response_headers eval
+["X-Vars: [GET /t?a=1&b=2 HTTP/1.1] [/t?a=1&b=2] [a=1&b=2]",
+ "X-Vars: [GET /t?c=3 HTTP/1.1] [/t?c=3] [c=3]",
+ "X-Vars: [GET /t HTTP/1.1] [/t] []"]
+
+
+
+=== TEST 37: an escaped name that is another name stays; a bad escape is no name
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_key_source query:api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "uri=[$request_uri]\n";
+    }
+--- request
+GET /t?api_key=test&api%5Fkey2=x&api%5key=y&api%255Fkey=z
+--- response_body
+uri=[/echo?api%5Fkey2=x&api%5key=y&api%255Fkey=z]

@@ -136,19 +136,21 @@ WWW-Authenticate: Bearer realm="orders", error="invalid_token", error_descriptio
 
 
 
-=== TEST 8: several sources: the first that has a token wins
+=== TEST 8: several sources: every source is read; two different tokens are ambiguous, the same one twice is one
 --- config eval
 ::loc('api_led_jwt_source header:X-Token cookie:jwt header:Authorization;')
 --- request eval
-["GET /t", "GET /t", "GET /t"]
+[("GET /t") x 5]
 --- more_headers eval
 ["X-Token: not-a-jwt\r\nCookie: jwt=$::OK",
  "Cookie: jwt=$::OK\r\nAuthorization: Bearer garbage",
- ::bearer($::OK)]
+ ::bearer($::OK),
+ "Cookie: a=1; jwt=$::OK",
+ "X-Token: $::OK\r\nCookie: jwt=$::OK\r\n" . ::bearer($::OK)]
 --- error_code eval
-[401, 200, 200]
+[401, 401, 200, 200, 200]
 --- response_body_like eval
-[::detail("the token is not a compact JWS"), "^ok alice", "^ok alice"]
+["ambiguous_credentials", "ambiguous_credentials", "^ok alice", "^ok alice", "^ok alice"]
 
 
 

@@ -563,7 +563,97 @@ qr/invalid JSON Pointer "\/a\/\*": cannot hold "\*" in "wrap" in \S+nginx\.conf:
 
 
 
-=== TEST 29: a field is removed from valid JSON the parser used to refuse (\u0000, lone surrogates, long numbers, big integers, deep nesting)
+=== TEST 29: the upstream closes before the end of a body to transform: 502 problem, not an empty reply
+--- config
+    location /t {
+        api_led_api users layer=experience;
+        api_led_response_json remove /password;
+        api_led_response_header set X-Op op;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- more_headers
+X-Correlation-ID: cid-cut
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n"
+. "X-Upstream: u\r\nSet-Cookie: s=1\r\n\r\n{\"id\":7,\"password\":\"x\""
+--- error_code: 502
+--- response_headers
+Content-Type: application/problem+json
+X-Op: op
+X-Correlation-ID: cid-cut
+!X-Upstream
+!Set-Cookie
+--- response_body
+{"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"detail":"the upstream response is incomplete","correlation_id":"cid-cut"}
+--- error_log
+upstream prematurely closed connection
+api_led: the upstream response ended before its end, answered 502
+
+
+
+=== TEST 30: the same unbuffered, and a chunked body without its last chunk
+--- config
+    location /t {
+        api_led_response_json remove /password;
+        proxy_buffering off;
+        proxy_http_version 1.1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+. "8\r\n{\"id\":7,\r\n"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"the upstream response is incomplete"
+
+
+
+=== TEST 31: a body that ends with the connection (no length announced) is complete and transformed
+--- config
+    location /t {
+        api_led_response_json remove /password;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{\"id\":7,\"password\":\"x\"}"
+--- response_body chomp
+{"id":7}
+
+
+
+=== TEST 32: a part location that transforms: its upstream closes early, the part fails
+--- config
+    location /t {
+        api_led_compose {
+            user /part;
+        }
+    }
+    location /part {
+        internal;
+        api_led_response_json remove /password;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"id\":7"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: user \(502, the upstream response is incomplete\)"
+
+
+
+=== TEST 33: a field is removed from valid JSON the parser used to refuse (\u0000, lone surrogates, long numbers, big integers, deep nesting)
 Each of these responses used to pass unchanged, password_hash included.
 --- config
     location /t {
@@ -583,7 +673,7 @@ Each of these responses used to pass unchanged, password_hash included.
 
 
 
-=== TEST 30: where fields are removed, a response that is not JSON after all is a 502 problem, not the response
+=== TEST 34: where fields are removed, a response that is not JSON after all is a 502 problem, not the response
 The client never sees password_hash.
 --- config
     location /t {
@@ -602,7 +692,7 @@ response not transformed: a member name expected at byte 28; 502 in its place
 
 
 
-=== TEST 31: where fields are kept, a response nested deeper than the parser's bound is a 502 problem
+=== TEST 35: where fields are kept, a response nested deeper than the parser's bound is a 502 problem
 --- config
     location /t {
         api_led_response_json keep /id;
@@ -618,7 +708,7 @@ response not transformed: JSON nested deeper than 1000 levels; 502 in its place
 
 
 
-=== TEST 32: "api_led_response_json_on_error pass": the response passes unchanged, warned
+=== TEST 36: "api_led_response_json_on_error pass": the response passes unchanged, warned
 --- config
     location /t {
         api_led_response_json remove /password_hash;
@@ -634,7 +724,7 @@ response is not JSON to transform
 
 
 
-=== TEST 33: where fields are removed: a response announced over the size limit is a 502 problem
+=== TEST 37: where fields are removed: a response announced over the size limit is a 502 problem
 --- config
     location /t {
         api_led_response_json_max_size 32;
@@ -653,7 +743,7 @@ response not transformed: it is larger than api_led_response_json_max_size; 502 
 
 
 
-=== TEST 34: where fields are kept: an encoded response is a 502 problem, not encoded itself
+=== TEST 38: where fields are kept: an encoded response is a 502 problem, not encoded itself
 --- config
     location /t {
         api_led_response_json keep /id;
@@ -675,7 +765,7 @@ response not transformed: it is encoded; 502 in its place
 
 
 
-=== TEST 35: "closed" chosen where a location only sets fields
+=== TEST 39: "closed" chosen where a location only sets fields
 --- config
     location /t {
         api_led_response_json set /x 1;
@@ -692,38 +782,7 @@ response not transformed: unexpected end of the text; 502 in its place
 
 
 
-=== TEST 36: an upstream that closes before the end of its response: 502, not an empty reply
-The upstream announces 100 bytes and closes after 30 (a stream server);
-without the fix the client got no status at all.
---- main_config
-    load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-    stream {
-        server {
-            listen unix:$TEST_NGINX_HTML_DIR/cut.sock;
-            return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":7,\"password_hash\":\"x\"";
-        }
-    }
---- config
-    location /t {
-        api_led_response_json remove /password_hash;
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/cut.sock;
-    }
-    location /s {
-        api_led_response_json set /x 1;
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/cut.sock;
-    }
---- request eval
-["GET /t", "GET /s"]
---- error_code eval
-[502, 502]
---- response_body_like eval
-[('"status":502') x 2]
---- error_log
-response not transformed: the upstream ended before its end; 502 in its place
-
-
-
-=== TEST 37: where fields are removed: growing over the size limit while streaming is a 502 problem
+=== TEST 40: where fields are removed: growing over the size limit while streaming is a 502 problem
 --- config
     location /t {
         api_led_response_json_max_size 8k;

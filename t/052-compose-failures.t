@@ -28,6 +28,14 @@ our $Backend = <<'_EOC_';
             return 404;
         }
 
+        location /empty {
+            return 204;
+        }
+
+        location /dots {
+            return 200 '{"dot":".","dotdot":"..","semi":"..;","dotsemi":".;x","enc":"%2e","enc2":"%2E%2e","nul":".%00","back":"..\\\\x","blank":". ","twice":"%252e%252E","three":"...","ok":"v1.2","pct":"50%"}';
+        }
+
         location /text {
             default_type text/plain;
             return 200 'not json';
@@ -473,3 +481,198 @@ GET /t
 --- error_code: 502
 --- response_body_like chomp
 "detail":"required parts failed: deep \(503, deep detail\)"
+
+
+
+=== TEST 21: a part whose upstream closes before the end of its body fails (Content-Length)
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+        }
+        add_header X-Compose $api_led_compose_status always;
+    }
+    location /raw/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n12"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: balance \(502, response incomplete\)"
+--- response_headers
+X-Compose: balance:502
+--- error_log
+upstream prematurely closed connection
+
+
+
+=== TEST 22: the same, unbuffered
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+        }
+    }
+    location /raw/ {
+        internal;
+        proxy_buffering off;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n12"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: balance \(502, response incomplete\)"
+
+
+
+=== TEST 23: a chunked body without its last chunk fails
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+        }
+    }
+    location /raw/ {
+        internal;
+        proxy_http_version 1.1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n12\r\n"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: balance \(502, response incomplete\)"
+
+
+
+=== TEST 24: a header and no byte of the announced body: the part failed, not "invalid JSON"
+--- compose
+    location /t {
+        api_led_compose {
+            ok      /sys/ok;
+            balance /raw/;
+        }
+    }
+    location /raw/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n"
+--- error_code: 502
+--- response_body_like chomp
+"detail":"required parts failed: balance \(502, response incomplete\)"
+
+
+
+=== TEST 25: a body that ends with the connection (no length announced) is complete
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+        }
+    }
+    location /raw/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n123456"
+--- response_body
+{"balance":123456}
+
+
+
+=== TEST 26: a complete body and an empty 204 are complete
+--- compose
+    location /t {
+        api_led_compose {
+            balance /raw/;
+            empty   /sys/empty optional;
+        }
+        add_header X-Compose $api_led_compose_status;
+    }
+    location /raw/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/raw.sock:/;
+    }
+--- request
+GET /t
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval
+"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 6\r\n\r\n123456"
+--- response_body_like chomp
+^\{"balance":123456,"empty":
+--- response_headers
+X-Compose: balance:200,empty:204
+
+
+
+=== TEST 27: a placeholder may not make a dot segment of a part's path, in any form
+--- compose
+    location /t {
+        api_led_compose {
+            d       /sys/dots;
+            dot     "/sys/ok/{d/dot}/x" optional;
+            dotdot  "/sys/ok/x/{d/dotdot}" optional;
+            semi    "/sys/ok/x/{d/semi}/y" optional;
+            dotsemi "/sys/ok/{d/dotsemi}" optional;
+            enc     "/sys/ok/{d/enc}" optional;
+            enc2    "/sys/ok/x/{d/enc2}" optional;
+            nul     "/sys/ok/{d/nul}" optional;
+            back    "/sys/ok/{d/back}" optional;
+            blank   "/sys/ok/{d/blank}" optional;
+            twice   "/sys/ok/x/{d/twice}" optional;
+            three   "/sys/ok/{d/three}" optional;
+            ok      "/sys/ok/{d/ok}?dot={d/dot}&dotdot={d/dotdot}";
+            pct     "/sys/ok/{d/pct}";
+        }
+        add_header X-Compose $api_led_compose_status;
+    }
+--- request
+GET /t
+--- response_body_like chomp
+"dot":null,"dotdot":null,"semi":null,"dotsemi":null,"enc":null,"enc2":null,"nul":null,"back":null,"blank":null,"twice":null,"three":null,"ok":\{"id":"c-42",.*\},"pct":\{"id":"c-42",
+--- response_headers
+API-Led-Partial: dot,dotdot,semi,dotsemi,enc,enc2,nul,back,blank,twice,three
+--- error_log
+part "dot" not run: unsafe URI
+part "semi" not run: unsafe URI
+part "enc2" not run: unsafe URI
+part "nul" not run: unsafe URI
+part "back" not run: unsafe URI
+part "twice" not run: unsafe URI
+
+
+
+=== TEST 28: a dot segment from a variable in a part's path is refused too
+--- compose
+    location /t {
+        api_led_compose {
+            v "/sys/ok/$arg_id/x";
+        }
+    }
+--- request eval
+["GET /t?id=.", "GET /t?id=%2e", "GET /t?id=..%3B", "GET /t?id=v.1"]
+--- error_code eval
+[502, 502, 502, 200]
+--- response_body_like eval
+["not run: unsafe URI", "not run: unsafe URI", "not run: unsafe URI", '^\{"v":\{"id":"c-42"']

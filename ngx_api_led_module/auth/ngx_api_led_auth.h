@@ -36,6 +36,8 @@ typedef struct {
                                                  the RFC 6750 error too */
     const char                  *detail;      /* problem detail; for a token
                                                  the error_description */
+    const char                  *reason;      /* for the metrics: why, in a
+                                                 word (NULL: the code) */
     ngx_uint_t                   schemes;     /* the challenges to send:
                                                  NGX_API_LED_AUTH_*, 0 */
     ngx_str_t                    scope;       /* RFC 6750 scope, or "" */
@@ -57,6 +59,11 @@ ngx_int_t ngx_api_led_key_authenticate(ngx_http_request_t *r,
 /* ngx_api_led_jwt_verify.c: bearer tokens */
 ngx_int_t ngx_api_led_jwt_authenticate(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_api_led_auth_refusal_t *rf);
+/*
+ * every bearer token of the location's sources, every copy, leaves the
+ * request
+ */
+ngx_int_t ngx_api_led_jwt_hide(ngx_http_request_t *r);
 
 
 /* ngx_api_led_consumer.c: the consumers store */

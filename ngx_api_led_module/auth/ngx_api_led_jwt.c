@@ -244,7 +244,33 @@ ngx_api_led_jwt_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_api_led_jwt_main_conf_t *jmcf = conf;
 
+    static char  *cache_labels[] = { "result", NULL };
+    static char  *fetch_labels[] = { "uri", "outcome", NULL };
+
     ngx_conf_init_uint_value(jmcf->cache_size, 0);
+
+    /* the http block is parsed: the metrics zone, the cache, the remotes */
+
+    if (jmcf->cache_size
+        && ngx_api_led_metric_add(cf, &jmcf->cache_lookups,
+                                  "api_led_jwt_cache_lookups",
+                                  "Tokens looked up in a worker's "
+                                  "verified-token cache, by result.",
+                                  NGX_API_LED_METRIC_COUNTER, cache_labels)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (jmcf->remotes.nelts
+        && ngx_api_led_metric_add(cf, &jmcf->fetches,
+                                  "api_led_jwt_jwks_fetches",
+                                  "Fetches of a remote JWKS by outcome.",
+                                  NGX_API_LED_METRIC_COUNTER, fetch_labels)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -716,11 +742,9 @@ ngx_api_led_jwt_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_jwt_loc_conf_t *jlcf = conf;
 
-    u_char                    *p;
     size_t                     prefix;
-    ngx_str_t                 *value, var;
+    ngx_str_t                 *value;
     ngx_uint_t                 i, j;
-    const char                *vprefix;
     ngx_api_led_jwt_source_t  *src;
 
     if (jlcf->sources != NGX_CONF_UNSET_PTR) {
@@ -745,17 +769,14 @@ ngx_api_led_jwt_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_strncmp(value[i].data, "header:", 7) == 0) {
             src->type = NGX_API_LED_JWT_SOURCE_HEADER;
             prefix = 7;
-            vprefix = "http_";
 
         } else if (ngx_strncmp(value[i].data, "cookie:", 7) == 0) {
             src->type = NGX_API_LED_JWT_SOURCE_COOKIE;
             prefix = 7;
-            vprefix = "cookie_";
 
         } else if (ngx_strncmp(value[i].data, "query:", 6) == 0) {
             src->type = NGX_API_LED_JWT_SOURCE_QUERY;
             prefix = 6;
-            vprefix = "arg_";
 
         } else {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -787,35 +808,17 @@ ngx_api_led_jwt_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
         }
 
-        if (src->type == NGX_API_LED_JWT_SOURCE_HEADER
-            && src->name.len == sizeof("Authorization") - 1
-            && ngx_strncasecmp(src->name.data, (u_char *) "Authorization",
-                               src->name.len) == 0)
-        {
-            src->index = -1;
-            continue;
-        }
+        /*
+         * read by ngx_api_led_jwt_verify.c itself, every copy: a token
+         * nginx's $http_, $cookie_ or $arg_ would not show (the second of
+         * two) is a token too
+         */
 
-        /* read through nginx's own variables: $http_, $cookie_, $arg_ */
-
-        var.len = ngx_strlen(vprefix) + src->name.len;
-        var.data = ngx_pnalloc(cf->pool, var.len);
-        if (var.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        p = ngx_cpymem(var.data, vprefix, ngx_strlen(vprefix));
-
-        for (j = 0; j < src->name.len; j++) {
-            *p++ = (src->type == NGX_API_LED_JWT_SOURCE_HEADER
-                    && src->name.data[j] == '-')
-                   ? '_' : ngx_tolower(src->name.data[j]);
-        }
-
-        src->index = ngx_http_get_variable_index(cf, &var);
-        if (src->index == NGX_ERROR) {
-            return NGX_CONF_ERROR;
-        }
+        src->authorization =
+            (src->type == NGX_API_LED_JWT_SOURCE_HEADER
+             && src->name.len == sizeof("Authorization") - 1
+             && ngx_strncasecmp(src->name.data, (u_char *) "Authorization",
+                                src->name.len) == 0);
     }
 
     return NGX_CONF_OK;

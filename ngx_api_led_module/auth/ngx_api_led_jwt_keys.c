@@ -14,6 +14,12 @@
 #include "ngx_api_led_jwt.h"
 
 
+/* what became of a fetch, for the metrics */
+#define NGX_API_LED_JWT_FETCH_LOADED      0
+#define NGX_API_LED_JWT_FETCH_UNCHANGED   1
+#define NGX_API_LED_JWT_FETCH_REJECTED    2
+#define NGX_API_LED_JWT_FETCH_FAILED      3
+
 /* a failed fetch is not retried for min(valid, this) seconds */
 #define NGX_API_LED_JWT_RETRY         10
 
@@ -38,6 +44,7 @@ typedef struct {
     ngx_api_led_jwt_cache_t          cache;
     ngx_api_led_jwt_remote_state_t  *remotes;  /* by remote->index */
     ngx_uint_t                       nremotes;
+    ngx_api_led_metric_t            *fetches;  /* NULL: not counted */
 } ngx_api_led_jwt_worker_t;
 
 
@@ -72,9 +79,11 @@ static ngx_int_t ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
     ngx_uint_t background);
 static ngx_int_t ngx_api_led_jwt_remote_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
-static void ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
-    ngx_api_led_jwt_remote_state_t *st, u_char *body, size_t len,
-    ngx_log_t *log);
+static ngx_uint_t ngx_api_led_jwt_remote_update(
+    ngx_api_led_jwt_remote_t *remote, ngx_api_led_jwt_remote_state_t *st,
+    u_char *body, size_t len, ngx_log_t *log);
+static void ngx_api_led_jwt_count_fetch(ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t outcome, ngx_log_t *log);
 static void ngx_api_led_jwt_fetch_cleanup(void *data);
 static ngx_int_t ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
     ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
@@ -119,6 +128,7 @@ ngx_api_led_jwt_worker_init(ngx_cycle_t *cycle,
 
     ngx_api_led_jwt_cache_init(&wk->cache);
     wk->cache.size = jmcf->cache_size;
+    wk->fetches = jmcf->fetches;
 
     wk->nremotes = jmcf->remotes.nelts;
     wk->remotes = (ngx_api_led_jwt_remote_state_t *) &wk[1];
@@ -698,10 +708,16 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
     }
 
     if (rc == NGX_OK && status == NGX_HTTP_OK && len) {
-        ngx_api_led_jwt_remote_update(remote, st, body, len,
-                                      sr->connection->log);
+        ngx_api_led_jwt_count_fetch(remote,
+                                    ngx_api_led_jwt_remote_update(remote, st,
+                                                   body, len,
+                                                   sr->connection->log),
+                                    sr->connection->log);
 
     } else {
+        ngx_api_led_jwt_count_fetch(remote, NGX_API_LED_JWT_FETCH_FAILED,
+                                    sr->connection->log);
+
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "api_led: fetching JWKS \"%V\" failed: status %ui, "
                       "rc %i, %uz bytes%s%s", &remote->uri, status, rc, len,
@@ -719,7 +735,7 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
 }
 
 
-static void
+static ngx_uint_t
 ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
     ngx_api_led_jwt_remote_state_t *st, u_char *body, size_t len,
     ngx_log_t *log)
@@ -731,7 +747,7 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
 
     if (ngx_api_led_jwt_sha256(body, len, digest) != NGX_OK) {
         st->failed = ngx_time();
-        return;
+        return NGX_API_LED_JWT_FETCH_FAILED;
     }
 
     if (st->keys
@@ -742,20 +758,20 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
                        "api_led: JWKS \"%V\" unchanged", &remote->uri);
         st->fetched = ngx_time();
         st->failed = 0;
-        return;
+        return NGX_API_LED_JWT_FETCH_UNCHANGED;
     }
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
         st->failed = ngx_time();
-        return;
+        return NGX_API_LED_JWT_FETCH_FAILED;
     }
 
     jwks = ngx_api_led_jwks_create(pool);
     if (jwks == NULL) {
         ngx_destroy_pool(pool);
         st->failed = ngx_time();
-        return;
+        return NGX_API_LED_JWT_FETCH_FAILED;
     }
 
     if (ngx_api_led_jwks_parse(jwks, body, len, 0, log, err) != NGX_OK) {
@@ -765,7 +781,7 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
                       st->keys ? ", keeping the current keys" : "");
         ngx_destroy_pool(pool);
         st->failed = ngx_time();
-        return;
+        return NGX_API_LED_JWT_FETCH_REJECTED;
     }
 
     ngx_memcpy(jwks->digest, digest, sizeof(digest));
@@ -781,6 +797,32 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "api_led: JWKS \"%V\" loaded: %ui keys",
                   &remote->uri, jwks->keys.nelts);
+
+    return NGX_API_LED_JWT_FETCH_LOADED;
+}
+
+
+/* api_led_jwt_jwks_fetches_total{uri, outcome} */
+
+static void
+ngx_api_led_jwt_count_fetch(ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t outcome, ngx_log_t *log)
+{
+    ngx_str_t  values[2];
+
+    static ngx_str_t  outcomes[] = {
+        ngx_string("loaded"), ngx_string("unchanged"),
+        ngx_string("rejected"), ngx_string("failed")
+    };
+
+    if (ngx_api_led_jwt_worker == NULL) {
+        return;
+    }
+
+    values[0] = remote->uri;
+    values[1] = outcomes[outcome];
+
+    ngx_api_led_metric_count(ngx_api_led_jwt_worker->fetches, values, 1, log);
 }
 
 

@@ -11,14 +11,33 @@
 #include "ngx_api_led_jwt.h"
 
 
+/* the bearer tokens of a request: every copy in every source */
+typedef struct {
+    ngx_str_t                    token;       /* the first one */
+    ngx_uint_t                   found;
+    unsigned                     ambiguous:1; /* different tokens */
+} ngx_api_led_jwt_tokens_t;
+
+
 static ngx_int_t ngx_api_led_jwt_decide(ngx_http_request_t *r,
-    ngx_api_led_ctx_t *ctx, ngx_api_led_auth_refusal_t *rf,
-    ngx_api_led_jwt_source_t *src);
-static ngx_int_t ngx_api_led_jwt_get_token(ngx_http_request_t *r,
-    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_str_t *token,
-    ngx_api_led_jwt_source_t *from);
-static ngx_int_t ngx_api_led_jwt_hide_token(ngx_http_request_t *r,
-    ngx_api_led_jwt_source_t *src);
+    ngx_api_led_ctx_t *ctx, ngx_api_led_auth_refusal_t *rf);
+static ngx_api_led_jwt_source_t *ngx_api_led_jwt_sources(
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_source_t *dflt,
+    ngx_uint_t *n);
+static ngx_int_t ngx_api_led_jwt_get_tokens(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_tokens_t *tokens);
+static ngx_int_t ngx_api_led_jwt_header_tokens(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src, ngx_api_led_jwt_tokens_t *tokens);
+static ngx_int_t ngx_api_led_jwt_cookie_tokens(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src, ngx_api_led_jwt_tokens_t *tokens);
+static ngx_int_t ngx_api_led_jwt_query_tokens(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src, ngx_api_led_jwt_tokens_t *tokens);
+static ngx_int_t ngx_api_led_jwt_token_add(ngx_http_request_t *r,
+    ngx_api_led_jwt_tokens_t *tokens, u_char *p, u_char *last,
+    ngx_uint_t unescape);
+static ngx_table_elt_t *ngx_api_led_jwt_header_next(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src, ngx_api_led_header_iter_t *it,
+    ngx_str_t *token);
 static ngx_int_t ngx_api_led_jwt_verify(ngx_http_request_t *r,
     ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_req_ctx_t *jctx,
     ngx_str_t *token, u_char *digest, json_t **claims,
@@ -29,12 +48,19 @@ static ngx_int_t ngx_api_led_jwt_verify_with(ngx_http_request_t *r,
     ngx_uint_t *generation, ngx_api_led_jwt_reject_t *rj);
 static ngx_int_t ngx_api_led_jwt_refuse(ngx_http_request_t *r,
     ngx_api_led_jwt_reject_t *rj, ngx_api_led_auth_refusal_t *rf);
+static void ngx_api_led_jwt_count_lookup(ngx_http_request_t *r,
+    ngx_uint_t hit);
+
+
+static ngx_str_t  ngx_api_led_jwt_cookie = ngx_string("Cookie");
 
 
 /*
- * api_led_jwt_hide: a token the gateway consumed leaves the request once
- * it is decided on (accepted or refused, not while keys are fetched), so
- * that no part or upstream gets it.
+ * A token the gateway consumed does not go on (api_led_jwt_hide, on by
+ * default); a refused or ambiguous one never does, whatever
+ * api_led_jwt_hide says (nothing unverified goes upstream): once the
+ * request is decided on (not while keys are fetched), every token of the
+ * sources leaves it, so that no part or upstream gets one.
  */
 
 ngx_int_t
@@ -42,21 +68,16 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_api_led_auth_refusal_t *rf)
 {
     ngx_int_t                    rc;
-    ngx_api_led_jwt_source_t     src;
     ngx_api_led_jwt_loc_conf_t  *jlcf;
 
-    src.type = 0;
-
-    rc = ngx_api_led_jwt_decide(r, ctx, rf, &src);
-
-    if (rc == NGX_AGAIN || rc == NGX_ERROR || src.type == 0) {
-        return rc;
-    }
+    rc = ngx_api_led_jwt_decide(r, ctx, rf);
 
     jlcf = ngx_http_get_module_loc_conf(r, ngx_api_led_jwt_module);
 
-    if (jlcf->hide && ngx_api_led_jwt_hide_token(r, &src) != NGX_OK) {
-        return NGX_ERROR;
+    if (rc == NGX_API_LED_AUTH_REFUSED || (rc == NGX_OK && jlcf->hide)) {
+        if (ngx_api_led_jwt_hide(r) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     return rc;
@@ -65,7 +86,7 @@ ngx_api_led_jwt_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
 static ngx_int_t
 ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
-    ngx_api_led_auth_refusal_t *rf, ngx_api_led_jwt_source_t *src)
+    ngx_api_led_auth_refusal_t *rf)
 {
     u_char                        digest[NGX_API_LED_JWT_DIGEST_LEN];
     json_t                       *claims;
@@ -74,6 +95,7 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_api_led_jwks_t           *remote_keys;
     ngx_api_led_jwt_reject_t      rj;
     ngx_api_led_jwt_cache_t      *cache;
+    ngx_api_led_jwt_tokens_t      tokens;
     ngx_api_led_jwt_req_ctx_t    *jctx;
     ngx_api_led_jwt_loc_conf_t   *jlcf;
     ngx_api_led_jwt_cache_node_t *cn;
@@ -101,10 +123,30 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         jctx->waited = 1;
     }
 
-    rc = ngx_api_led_jwt_get_token(r, jlcf, &token, src);
-    if (rc != NGX_OK) {
-        return rc;
+    if (ngx_api_led_jwt_get_tokens(r, jlcf, &tokens) != NGX_OK) {
+        return NGX_ERROR;
     }
+
+    if (tokens.found == 0) {
+        return NGX_DECLINED;
+    }
+
+    if (tokens.ambiguous) {
+        /* which one would the upstream read?  Refused, as two API keys */
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "api_led: the request carries different bearer "
+                      "tokens");
+
+        rf->status = NGX_HTTP_UNAUTHORIZED;
+        rf->code = "ambiguous_credentials";
+        rf->detail = "the request carries more than one bearer token";
+        rf->schemes = NGX_API_LED_AUTH_JWT;
+
+        return NGX_API_LED_AUTH_REFUSED;
+    }
+
+    token = tokens.token;
 
     ngx_memzero(&rj, sizeof(ngx_api_led_jwt_reject_t));
     rj.status = NGX_HTTP_UNAUTHORIZED;
@@ -112,6 +154,7 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
     if (token.len > jlcf->max_size) {
         rj.description = "the token is too large";
+        rj.reason = "too_large";
         return ngx_api_led_jwt_refuse(r, &rj, rf);
     }
 
@@ -177,6 +220,8 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     if (cache) {
         jctx->cache_status = cn ? NGX_API_LED_JWT_CACHE_HIT
                                 : NGX_API_LED_JWT_CACHE_MISS;
+
+        ngx_api_led_jwt_count_lookup(r, cn != NULL);
     }
 
     if (cn) {
@@ -220,122 +265,381 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
 
 /*
- * The token of the first source that has one.  The Authorization header
- * counts only with the Bearer scheme (RFC 6750 2.1): another scheme is
- * another credential, not a bad token.
+ * Every bearer token of the request: each source, each copy of it (two
+ * headers, two cookies of the name, a header and an argument...).  The
+ * same token found twice is one token; two different tokens make the
+ * request ambiguous, for the upstream might read the one not verified.
  */
 
 static ngx_int_t
-ngx_api_led_jwt_get_token(ngx_http_request_t *r,
-    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_str_t *token,
-    ngx_api_led_jwt_source_t *from)
+ngx_api_led_jwt_get_tokens(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_tokens_t *tokens)
 {
-    u_char                     *p, *last;
-    ngx_str_t                   value;
-    ngx_uint_t                  i, n, bearer;
-    ngx_api_led_jwt_source_t   *src, dflt;
-    ngx_http_variable_value_t  *vv;
+    ngx_int_t                  rc;
+    ngx_uint_t                 i, n;
+    ngx_api_led_jwt_source_t  *src, dflt;
 
-    if (jlcf->sources) {
-        src = jlcf->sources->elts;
-        n = jlcf->sources->nelts;
+    ngx_memzero(tokens, sizeof(ngx_api_led_jwt_tokens_t));
 
-    } else {
-        ngx_memzero(&dflt, sizeof(ngx_api_led_jwt_source_t));
-        dflt.type = NGX_API_LED_JWT_SOURCE_HEADER;
-        dflt.index = -1;
-        src = &dflt;
-        n = 1;
-    }
+    src = ngx_api_led_jwt_sources(jlcf, &dflt, &n);
 
     for (i = 0; i < n; i++) {
 
-        bearer = 0;
+        switch (src[i].type) {
 
-        if (src[i].index == -1) {
-            if (r->headers_in.authorization == NULL) {
-                continue;
-            }
+        case NGX_API_LED_JWT_SOURCE_HEADER:
+            rc = ngx_api_led_jwt_header_tokens(r, &src[i], tokens);
+            break;
 
-            value = r->headers_in.authorization->value;
-            bearer = 1;
+        case NGX_API_LED_JWT_SOURCE_COOKIE:
+            rc = ngx_api_led_jwt_cookie_tokens(r, &src[i], tokens);
+            break;
 
-        } else {
-            vv = ngx_http_get_indexed_variable(r, src[i].index);
-
-            if (vv == NULL || vv->not_found || vv->len == 0) {
-                continue;
-            }
-
-            value.data = vv->data;
-            value.len = vv->len;
+        default: /* NGX_API_LED_JWT_SOURCE_QUERY */
+            rc = ngx_api_led_jwt_query_tokens(r, &src[i], tokens);
         }
 
-        p = value.data;
-        last = value.data + value.len;
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
 
-        if (src[i].type == NGX_API_LED_JWT_SOURCE_HEADER) {
+    return NGX_OK;
+}
 
-            if (value.len >= 6
-                && ngx_strncasecmp(p, (u_char *) "Bearer", 6) == 0
-                && (value.len == 6 || p[6] == ' ' || p[6] == '\t'))
+
+/* api_led_jwt_source, or the Authorization header */
+
+static ngx_api_led_jwt_source_t *
+ngx_api_led_jwt_sources(ngx_api_led_jwt_loc_conf_t *jlcf,
+    ngx_api_led_jwt_source_t *dflt, ngx_uint_t *n)
+{
+    if (jlcf->sources) {
+        *n = jlcf->sources->nelts;
+        return jlcf->sources->elts;
+    }
+
+    ngx_memzero(dflt, sizeof(ngx_api_led_jwt_source_t));
+    dflt->type = NGX_API_LED_JWT_SOURCE_HEADER;
+    ngx_str_set(&dflt->name, "Authorization");
+    dflt->authorization = 1;
+
+    *n = 1;
+
+    return dflt;
+}
+
+
+static ngx_int_t
+ngx_api_led_jwt_header_tokens(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src, ngx_api_led_jwt_tokens_t *tokens)
+{
+    ngx_str_t                  token;
+    ngx_api_led_header_iter_t  it;
+
+    it.part = NULL;
+
+    while (ngx_api_led_jwt_header_next(r, src, &it, &token)) {
+        if (ngx_api_led_jwt_token_add(r, tokens, token.data,
+                                      token.data + token.len, 0)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The next request header of the source that carries a token, and the
+ * token.  Names match case-insensitively, "-" and "_" alike, as $http_NAME
+ * and CGI-style upstreams read them (with underscores_in_headers on, an
+ * X_Token header is an X-Token to them).  The Authorization header counts
+ * only with the Bearer scheme (RFC 6750 2.1): another scheme is another
+ * credential, not a bad token; other headers take the value with or
+ * without "Bearer ".
+ */
+
+static ngx_table_elt_t *
+ngx_api_led_jwt_header_next(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src, ngx_api_led_header_iter_t *it,
+    ngx_str_t *token)
+{
+    u_char           *p, *last, a, b;
+    ngx_uint_t        i, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (it->part == NULL) {
+        it->part = &r->headers_in.headers.part;
+        it->i = 0;
+    }
+
+    part = it->part;
+    h = part->elts;
+
+    for (i = it->i; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != src->name.len
+            || h[i].value.len == 0)
+        {
+            continue;
+        }
+
+        for (k = 0; k < src->name.len; k++) {
+            a = ngx_tolower(h[i].key.data[k]);
+            b = ngx_tolower(src->name.data[k]);
+
+            if (a != b && !((a == '-' || a == '_') && (b == '-' || b == '_')))
             {
-                p += 6;
-
-                while (p < last && (*p == ' ' || *p == '\t')) {
-                    p++;
-                }
-
-            } else if (bearer) {
-                continue;
+                break;
             }
         }
 
-        while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
-            last--;
+        if (k < src->name.len) {
+            continue;
+        }
+
+        p = h[i].value.data;
+        last = p + h[i].value.len;
+
+        if (h[i].value.len >= 6
+            && ngx_strncasecmp(p, (u_char *) "Bearer", 6) == 0
+            && (h[i].value.len == 6 || p[6] == ' ' || p[6] == '\t'))
+        {
+            p += 6;
+
+            while (p < last && (*p == ' ' || *p == '\t')) {
+                p++;
+            }
+
+        } else if (src->authorization) {
+            continue;
         }
 
         token->data = p;
         token->len = last - p;
 
-        *from = src[i];
+        it->part = part;
+        it->i = i + 1;
 
-        return NGX_OK;
+        return &h[i];
     }
 
-    return NGX_DECLINED;
+    it->part = part;
+    it->i = part->nelts;
+
+    return NULL;
 }
 
 
-/* the token's source leaves the request: its header, cookie or argument */
+/* every Cookie header, every cookie of the name (as $cookie_NAME reads) */
 
 static ngx_int_t
-ngx_api_led_jwt_hide_token(ngx_http_request_t *r,
-    ngx_api_led_jwt_source_t *src)
+ngx_api_led_jwt_cookie_tokens(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src, ngx_api_led_jwt_tokens_t *tokens)
 {
-    ngx_array_t  names;
+    u_char                     *p, *last, *semi;
+    ngx_str_t                   value;
+    ngx_table_elt_t            *h;
+    ngx_api_led_header_iter_t   it;
 
-    static ngx_str_t  authorization = ngx_string("Authorization");
+    it.part = NULL;
 
-    switch (src->type) {
+    while ((h = ngx_api_led_header_next(&r->headers_in.headers,
+                                        &ngx_api_led_jwt_cookie, &it)))
+    {
+        p = h->value.data;
+        last = p + h->value.len;
 
-    case NGX_API_LED_JWT_SOURCE_HEADER:
-        return ngx_api_led_edit_headers_in_remove(r,
-                                   src->index == -1 ? &authorization
-                                                    : &src->name);
+        for ( /* void */ ; p < last; p = semi + 1) {
+            semi = ngx_strlchr(p, last, ';');
+            if (semi == NULL) {
+                semi = last;
+            }
 
-    case NGX_API_LED_JWT_SOURCE_COOKIE:
-        return ngx_api_led_edit_cookie_remove(r, &src->name);
-
-    default: /* NGX_API_LED_JWT_SOURCE_QUERY */
-        names.elts = &src->name;
-        names.nelts = 1;
-        names.size = sizeof(ngx_str_t);
-        names.nalloc = 1;
-        names.pool = r->pool;
-
-        return ngx_api_led_args_remove(r, &names);
+            if (ngx_api_led_edit_cookie_find(p, semi, &src->name, &value)
+                && value.len
+                && ngx_api_led_jwt_token_add(r, tokens, value.data,
+                                             value.data + value.len, 0)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
     }
+
+    return NGX_OK;
+}
+
+
+/* every argument of the name, however escaped (ngx_api_led_arg_name_is) */
+
+static ngx_int_t
+ngx_api_led_jwt_query_tokens(ngx_http_request_t *r,
+    ngx_api_led_jwt_source_t *src, ngx_api_led_jwt_tokens_t *tokens)
+{
+    u_char  *p, *last, *end, *eq;
+
+    if (r->args.len == 0) {
+        /* r->args.data may be NULL */
+        return NGX_OK;
+    }
+
+    p = r->args.data;
+    last = p + r->args.len;
+
+    for ( /* void */ ; p < last; p = end + 1) {
+        end = ngx_strlchr(p, last, '&');
+        if (end == NULL) {
+            end = last;
+        }
+
+        eq = ngx_strlchr(p, end, '=');
+
+        if (eq == NULL || eq + 1 == end
+            || !ngx_api_led_arg_name_is(p, eq - p, &src->name))
+        {
+            continue;
+        }
+
+        if (ngx_api_led_jwt_token_add(r, tokens, eq + 1, end, 1) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* one more token: the first is kept, a different one makes it ambiguous */
+
+static ngx_int_t
+ngx_api_led_jwt_token_add(ngx_http_request_t *r,
+    ngx_api_led_jwt_tokens_t *tokens, u_char *p, u_char *last,
+    ngx_uint_t unescape)
+{
+    u_char     *dst;
+    ngx_str_t   t;
+
+    while (last > p && (last[-1] == ' ' || last[-1] == '\t')) {
+        last--;
+    }
+
+    t.data = p;
+    t.len = last - p;
+
+    if (unescape && ngx_strlchr(p, last, '%')) {
+        dst = ngx_pnalloc(r->pool, t.len);
+        if (dst == NULL) {
+            return NGX_ERROR;
+        }
+
+        t.data = dst;
+        ngx_unescape_uri(&dst, &p, t.len, 0);
+        t.len = dst - t.data;
+    }
+
+    if (tokens->found++ == 0) {
+        tokens->token = t;
+        return NGX_OK;
+    }
+
+    if (t.len != tokens->token.len
+        || ngx_memcmp(t.data, tokens->token.data, t.len) != 0)
+    {
+        tokens->ambiguous = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Every token of the location's sources leaves the request: the headers
+ * (each spelling of the name), the cookies of the names, the arguments
+ * however escaped.  Called once a token was decided on, and by the
+ * dispatcher when an API key decided.
+ */
+
+ngx_int_t
+ngx_api_led_jwt_hide(ngx_http_request_t *r)
+{
+    ngx_str_t                   name, token, *qn;
+    ngx_uint_t                  i, n;
+    ngx_array_t                 query;
+    ngx_table_elt_t            *h;
+    ngx_api_led_jwt_source_t   *src, dflt;
+    ngx_api_led_header_iter_t   it;
+    ngx_api_led_jwt_loc_conf_t *jlcf;
+
+    jlcf = ngx_http_get_module_loc_conf(r, ngx_api_led_jwt_module);
+
+    src = ngx_api_led_jwt_sources(jlcf, &dflt, &n);
+
+    if (ngx_array_init(&query, r->pool, n, sizeof(ngx_str_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+
+        switch (src[i].type) {
+
+        case NGX_API_LED_JWT_SOURCE_HEADER:
+
+            /* the headers of each spelling of the name ("-" or "_") */
+
+            for ( ;; ) {
+                it.part = NULL;
+
+                h = ngx_api_led_jwt_header_next(r, &src[i], &it, &token);
+                if (h == NULL) {
+                    break;
+                }
+
+                name = h->key;
+
+                if (ngx_api_led_edit_headers_in_remove(r, &name) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+            }
+
+            break;
+
+        case NGX_API_LED_JWT_SOURCE_COOKIE:
+            if (ngx_api_led_edit_cookie_remove(r, &src[i].name) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            break;
+
+        default: /* NGX_API_LED_JWT_SOURCE_QUERY */
+            qn = ngx_array_push(&query);
+            if (qn == NULL) {
+                return NGX_ERROR;
+            }
+
+            *qn = src[i].name;
+        }
+    }
+
+    if (query.nelts && ngx_api_led_args_remove(r, &query) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -459,6 +763,7 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
     {
         json_decref(header);
         rj->description = "unsigned tokens (alg none) are never accepted";
+        rj->reason = "alg_not_allowed";
         return NGX_DECLINED;
     }
 
@@ -467,12 +772,14 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
     if (alg == NGX_ERROR) {
         json_decref(header);
         rj->description = "the token alg is not supported";
+        rj->reason = "alg_not_allowed";
         return NGX_DECLINED;
     }
 
     if (!(jlcf->algorithms & ((ngx_uint_t) 1 << alg))) {
         json_decref(header);
         rj->description = "the token alg is not allowed here";
+        rj->reason = "alg_not_allowed";
         return NGX_DECLINED;
     }
 
@@ -561,12 +868,15 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         if (rj->description == NULL) {
             if (kid.len) {
                 rj->description = "the token kid is unknown";
+                rj->reason = "unknown_kid";
 
             } else if (candidates == 0) {
                 rj->description = "no key fits the token alg";
+                rj->reason = "no_key";
 
             } else {
                 rj->description = "the token signature is invalid";
+                rj->reason = "bad_signature";
             }
         }
 
@@ -691,6 +1001,7 @@ ngx_api_led_jwt_verify_with(ngx_http_request_t *r, ngx_api_led_jwks_t *jwks,
 
             if (!ngx_api_led_jwk_matches(&key[i], alg)) {
                 rj->description = "the token alg does not fit its key";
+                rj->reason = "no_key";
                 return NGX_DECLINED;
             }
 
@@ -706,6 +1017,7 @@ ngx_api_led_jwt_verify_with(ngx_http_request_t *r, ngx_api_led_jwks_t *jwks,
 
             if (rc == NGX_DECLINED) {
                 rj->description = "the token signature is invalid";
+                rj->reason = "bad_signature";
             }
 
             return rc;
@@ -750,9 +1062,26 @@ ngx_api_led_jwt_refuse(ngx_http_request_t *r, ngx_api_led_jwt_reject_t *rj,
     rf->status = rj->status;
     rf->code = rj->error;
     rf->detail = rj->description;
+    rf->reason = rj->reason ? rj->reason : "malformed";
     rf->schemes = NGX_API_LED_AUTH_JWT;
     rf->scope = rj->scope;
     rf->bearer_error = 1;
 
     return NGX_API_LED_AUTH_REFUSED;
+}
+
+
+/* api_led_jwt_cache_lookups_total{result="hit|miss"} */
+
+static void
+ngx_api_led_jwt_count_lookup(ngx_http_request_t *r, ngx_uint_t hit)
+{
+    ngx_api_led_jwt_main_conf_t  *jmcf;
+
+    static ngx_str_t  results[] = { ngx_string("miss"), ngx_string("hit") };
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_api_led_jwt_module);
+
+    ngx_api_led_metric_count(jmcf->cache_lookups, &results[hit ? 1 : 0], 1,
+                             r->connection->log);
 }

@@ -37,16 +37,19 @@ static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
 
 /*
  * Calls carry the correlation id.  A request without a body of its own
- * gets it among its headers once (as in an API location, where the core
- * module added it already), and the calls share its headers; with a
- * body, each call gets headers of its own (NGX_DECLINED).
+ * gets it among its headers exactly once (as in an API location, where
+ * the core module made it so already; elsewhere a client's second,
+ * unchecked X-Correlation-ID must not reach a call), and the calls share
+ * its headers; with a body, each call gets headers of its own
+ * (NGX_DECLINED).
  */
 
 ngx_int_t
 ngx_api_led_compose_shared_headers(ngx_http_request_t *r)
 {
-    ngx_str_t        *cid;
-    ngx_table_elt_t  *h;
+    ngx_str_t                  *cid;
+    ngx_table_elt_t            *h;
+    ngx_api_led_header_iter_t   it;
 
     if (r->headers_in.content_length
         || r->headers_in.transfer_encoding
@@ -60,15 +63,22 @@ ngx_api_led_compose_shared_headers(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    h = ngx_api_led_header_find(&r->headers_in.headers,
-                                &ngx_api_led_compose_h_cid.name);
+    it.part = NULL;
+
+    h = ngx_api_led_header_next(&r->headers_in.headers,
+                                &ngx_api_led_compose_h_cid.name, &it);
 
     if (h
         && h->value.len == cid->len
-        && ngx_strncmp(h->value.data, cid->data, cid->len) == 0)
+        && ngx_strncmp(h->value.data, cid->data, cid->len) == 0
+        && ngx_api_led_header_next(&r->headers_in.headers,
+                                   &ngx_api_led_compose_h_cid.name, &it)
+           == NULL)
     {
         return NGX_OK;
     }
+
+    /* the first gets the id, the others go */
 
     return ngx_api_led_edit_headers_in_set(r, &ngx_api_led_compose_h_cid,
                                            cid, 0);
@@ -244,6 +254,7 @@ static ngx_int_t
 ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     ngx_buf_t                   *b;
+    ngx_uint_t                   last;
     ngx_chain_t                 *cl;
     ngx_api_led_compose_call_t  *call;
 
@@ -256,8 +267,14 @@ ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
+    last = 0;
+
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
+
+        if (b->last_buf || b->last_in_chain) {
+            last = 1;
+        }
 
         if (call->state == NGX_API_LED_PART_RUNNING
             && !call->overflow && !call->unreadable)
@@ -282,6 +299,11 @@ ngx_api_led_compose_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (b->in_file) {
             b->file_pos = b->file_last;
         }
+    }
+
+    if (!last && ngx_api_led_upstream_cut_short(r)) {
+        /* what came so far is not the call's answer: it failed */
+        call->incomplete = 1;
     }
 
     return NGX_OK;

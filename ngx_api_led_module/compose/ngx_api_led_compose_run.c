@@ -43,6 +43,8 @@ static void ngx_api_led_compose_run(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_publish(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_foreach_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_foreach_next(ngx_api_led_compose_t *cmp,
@@ -52,6 +54,8 @@ static ngx_int_t ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
 static void ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part, ngx_uint_t state, ngx_uint_t status,
     char *reason);
+static ngx_int_t ngx_api_led_compose_dot_segment(ngx_http_request_t *r,
+    ngx_str_t *path);
 static void ngx_api_led_compose_call_end(ngx_api_led_compose_call_t *call,
     ngx_uint_t state, ngx_uint_t status, char *reason);
 static ngx_int_t ngx_api_led_compose_call_done(ngx_http_request_t *sr,
@@ -69,13 +73,50 @@ static ngx_int_t ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
 static void ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_timeout(ngx_event_t *ev);
+static void ngx_api_led_compose_count(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_cleanup(void *data);
 
+
+/* the labels of the parts' series (the time's without the outcome) */
+static char  *ngx_api_led_compose_part_labels[] = {
+    "api", "part", "outcome", NULL
+};
+
+static char  *ngx_api_led_compose_time_labels[] = {
+    "api", "part", NULL
+};
 
 static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string(NGX_API_LED_JSON_TYPE);
 static ngx_api_led_edit_name_t  ngx_api_led_compose_allow_header =
     { ngx_string("Allow"), ngx_string("allow"), 0 };
+
+
+/* what a placeholder of a call's templates reads */
+
+typedef struct {
+    ngx_api_led_compose_t            *cmp;
+    json_t                           *item;
+} ngx_api_led_compose_docs_t;
+
+
+static json_t *
+ngx_api_led_compose_doc(void *data, ngx_api_led_compose_seg_t *seg)
+{
+    ngx_api_led_compose_docs_t *docs = data;
+
+    switch (seg->index) {
+
+    case NGX_API_LED_COMPOSE_REQUEST:
+        return docs->cmp->request_json;
+
+    case NGX_API_LED_COMPOSE_ITEM:
+        return docs->item;
+
+    default:
+        return docs->cmp->parts[seg->index].json;
+    }
+}
 
 
 static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
@@ -152,6 +193,23 @@ ngx_api_led_compose_run_init(ngx_conf_t *cf)
     }
 
     ngx_api_led_compose_filter_init();
+
+    if (ngx_api_led_metric_add(cf, &cmcf->parts, "api_led_compose_parts",
+                               "Parts of compositions by outcome: ok, "
+                               "failed, timeout, not_run.",
+                               NGX_API_LED_METRIC_COUNTER,
+                               ngx_api_led_compose_part_labels)
+        != NGX_OK
+        || ngx_api_led_metric_add(cf, &cmcf->part_duration,
+                                  "api_led_compose_part_duration_seconds",
+                                  "Time from a part's start to its end "
+                                  "(every element of a foreach part).",
+                                  NGX_API_LED_METRIC_HISTOGRAM,
+                                  ngx_api_led_compose_time_labels)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -451,6 +509,7 @@ ngx_api_led_compose_run(ngx_api_led_compose_t *cmp)
           ? 0xffffffff : ((1U << cmp->nparts) - 1);
 
     if (cmp->running == 0 && cmp->done == all) {
+        ngx_api_led_compose_count(cmp);
         ngx_api_led_compose_finish(cmp);
     }
 }
@@ -515,6 +574,11 @@ ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp)
 
             missing = pc->uses & ~cmp->ok;
 
+            if (pc->event) {
+                /* an event tells of what succeeded: after= too */
+                missing |= pc->after & ~cmp->ok;
+            }
+
             if (missing) {
                 for (j = 0; !(missing & (1U << j)); j++) { /* void */ }
 
@@ -547,8 +611,16 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_int_t  rc;
     ngx_str_t  err;
 
+    part->start = ngx_current_msec;
+    part->started = 1;
+
     if (part->conf->foreach) {
         ngx_api_led_compose_foreach_start(cmp, part);
+        return;
+    }
+
+    if (part->conf->event) {
+        ngx_api_led_compose_publish(cmp, part);
         return;
     }
 
@@ -570,6 +642,61 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
                             NGX_HTTP_INTERNAL_SERVER_ERROR,
                             "subrequest not created");
+}
+
+
+/*
+ * An event part publishes at once (into the worker's outbox: nothing
+ * waits) with its data rendered from the parts it uses.
+ */
+
+static void
+ngx_api_led_compose_publish(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    ngx_str_t                         data, err, *dp;
+    ngx_http_request_t               *r;
+    ngx_api_led_compose_docs_t        docs;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    r = cmp->request;
+    pc = part->conf;
+    dp = NULL;
+
+    if (pc->event->data) {
+        docs.cmp = cmp;
+        docs.item = NULL;
+
+        ngx_str_null(&err);
+
+        if (ngx_api_led_tmpl_render(r, pc->event->data, 1,
+                                    ngx_api_led_compose_doc, &docs, &data,
+                                    &err)
+            != NGX_OK)
+        {
+            if (err.len == 0) {
+                ngx_str_set(&err, "not made");
+            }
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "api_led_compose: part \"%V\": event \"%V\" not "
+                          "published: %V", &pc->name, &pc->event->type, &err);
+
+            ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                    (char *) err.data);
+            return;
+        }
+
+        dp = &data;
+    }
+
+    if (ngx_api_led_publish(r, pc->event, dp) != NGX_OK) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                "event not published");
+        return;
+    }
+
+    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_OK, 0, NULL);
 }
 
 
@@ -707,12 +834,17 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     ngx_http_request_t               *r, *sr;
     ngx_http_request_body_t          *rb;
     ngx_http_post_subrequest_t       *ps;
+    ngx_api_led_compose_docs_t        docs;
     ngx_api_led_compose_part_conf_t  *pc;
 
     r = cmp->request;
     pc = call->part->conf;
 
-    if (ngx_api_led_compose_render(cmp, &pc->uri, 0, call->item, &uri, err)
+    docs.cmp = cmp;
+    docs.item = call->item;
+
+    if (ngx_api_led_tmpl_render(r, &pc->uri, 0, ngx_api_led_compose_doc,
+                                &docs, &uri, err)
         != NGX_OK)
     {
         goto failed;
@@ -726,9 +858,22 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
         goto failed;
     }
 
+    switch (ngx_api_led_compose_dot_segment(r, &uri)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        ngx_str_set(err, "unsafe URI");
+        goto failed;
+
+    default:
+        return NGX_ERROR;
+    }
+
     if (pc->body_type == NGX_API_LED_BODY_TEMPLATE) {
-        if (ngx_api_led_compose_render(cmp, pc->body, 1, call->item, &body,
-                                       err)
+        if (ngx_api_led_tmpl_render(r, pc->body, 1, ngx_api_led_compose_doc,
+                                    &docs, &body, err)
             != NGX_OK)
         {
             goto failed;
@@ -820,6 +965,11 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
         }
     }
 
+    /* a child span: a traceparent of its own (its own headers, then) */
+    if (ngx_api_led_trace_subrequest(r, sr) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     call->state = NGX_API_LED_PART_RUNNING;
     cmp->running++;
 
@@ -867,6 +1017,10 @@ ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
     part->state = state;
     part->status = status;
 
+    if (part->started) {
+        part->duration = ngx_current_msec - part->start;
+    }
+
     if (reason) {
         part->reason.data = (u_char *) reason;
         part->reason.len = ngx_strlen(reason);
@@ -880,6 +1034,90 @@ ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
     } else if (!part->conf->optional) {
         cmp->doomed = 1;
     }
+}
+
+
+/*
+ * A part's path may hold no dot segment that an upstream would resolve
+ * (ngx_http_parse_unsafe_uri(), which decoded it, refuses "/../" only): a
+ * placeholder "." makes "/users/./orders", which the upstream takes for
+ * "/users/orders".  Refused: "." and ".." also percent-encoded once more
+ * ("%2e", "%2E%2e": the path is decoded until no escape is left, a few
+ * times at most), followed by path parameters (".;", "..;x", which Tomcat
+ * and others drop), ended by a NUL (".%00"), padded with blanks, or
+ * between backslashes.  NGX_DECLINED: found.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_dot_segment(ngx_http_request_t *r, ngx_str_t *path)
+{
+    u_char      *p, *last, *s, *end, *src, *dst, *buf;
+    size_t       len;
+    ngx_uint_t   round, dots;
+
+    p = path->data;
+    len = path->len;
+    buf = NULL;
+
+    for (round = 0; ngx_strlchr(p, p + len, '%'); round++) {
+
+        if (round == 4) {
+            /* escapes nested this deep are no name of anything */
+            return NGX_DECLINED;
+        }
+
+        if (buf == NULL) {
+            buf = ngx_pnalloc(r->pool, len);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        src = p;
+        dst = buf;
+
+        /* dst never passes src: decoding in place is safe */
+        ngx_unescape_uri(&dst, &src, len, 0);
+
+        if ((size_t) (dst - buf) == len) {
+            /* a "%" that escapes nothing */
+            break;
+        }
+
+        p = buf;
+        len = dst - buf;
+    }
+
+    last = p + len;
+
+    while (p < last) {
+
+        s = p;
+
+        while (p < last && *p != '/' && *p != '\\') {
+            p++;
+        }
+
+        /* the segment's name: up to its parameters or a NUL */
+
+        for (end = s; end < p && *end != ';' && *end != '\0'; end++) {
+            /* void */
+        }
+
+        dots = 0;
+
+        while (s < end && (*s == '.' || *s == ' ' || *s == '\t')) {
+            dots += (*s++ == '.');
+        }
+
+        if (s == end && dots) {
+            return NGX_DECLINED;
+        }
+
+        p++;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -937,7 +1175,7 @@ ngx_api_led_compose_call_done(ngx_http_request_t *sr, void *data,
                    "size:%uz", &call->part->conf->name, rc, status,
                    call->len);
 
-    if (rc == NGX_ERROR) {
+    if (rc == NGX_ERROR || call->incomplete) {
         ngx_api_led_compose_call_end(call, NGX_API_LED_PART_FAILED,
                                      NGX_HTTP_BAD_GATEWAY,
                                      status ? "response incomplete"
@@ -1370,6 +1608,58 @@ ngx_api_led_compose_timeout(ngx_event_t *ev)
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The composition is done: each part is counted by its outcome (a part
+ * skipped or cancelled did not run), and the time of each that started.
+ */
+
+static void
+ngx_api_led_compose_count(ngx_api_led_compose_t *cmp)
+{
+    ngx_str_t                         values[3];
+    ngx_uint_t                        i;
+    ngx_log_t                        *log;
+    ngx_api_led_loc_conf_t           *llcf;
+    ngx_api_led_compose_part_t       *part;
+    ngx_api_led_compose_main_conf_t  *cmcf;
+
+    static ngx_str_t  outcomes[] = {
+        ngx_null_string,                       /* PENDING */
+        ngx_null_string,                       /* RUNNING */
+        ngx_string("ok"),
+        ngx_string("failed"),
+        ngx_string("timeout"),
+        ngx_string("not_run")
+    };
+
+    cmcf = ngx_http_get_module_main_conf(cmp->request,
+                                         ngx_api_led_compose_module);
+
+    if (cmcf->parts == NULL) {
+        return;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(cmp->request, ngx_api_led_module);
+    log = cmp->request->connection->log;
+
+    values[0] = llcf->api;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+
+        values[1] = part->conf->name;
+        values[2] = outcomes[part->state];
+
+        ngx_api_led_metric_count(cmcf->parts, values, 1, log);
+
+        if (part->started) {
+            ngx_api_led_metric_observe(cmcf->part_duration, values,
+                                       (ngx_msec_int_t) part->duration, log);
+        }
+    }
 }
 
 

@@ -26,6 +26,9 @@
  * subrequest's request headers are copied before its first change.
  */
 
+/* once, at configuration (the core's postconfiguration) */
+void ngx_api_led_edit_init(void);
+
 typedef struct {
     ngx_list_part_t             *part;        /* NULL: from the start */
     ngx_uint_t                   i;
@@ -55,9 +58,15 @@ ngx_int_t ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *hn, ngx_str_t *value, ngx_uint_t add);
 ngx_int_t ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r,
     ngx_str_t *name);
-/* the cookie "name" leaves the Cookie headers (cookie names are exact) */
+/*
+ * the cookie "name" leaves the Cookie headers; a ";"-piece of one holds a
+ * cookie of the name where $cookie_NAME finds it: at its start or after a
+ * ",", case-insensitively (the value, to the piece's end, in *value)
+ */
 ngx_int_t ngx_api_led_edit_cookie_remove(ngx_http_request_t *r,
     ngx_str_t *name);
+ngx_int_t ngx_api_led_edit_cookie_find(u_char *p, u_char *last,
+    ngx_str_t *name, ngx_str_t *value);
 ngx_int_t ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
     ngx_api_led_edit_name_t *from, ngx_api_led_edit_name_t *to);
 /*
@@ -79,10 +88,15 @@ ngx_int_t ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
     ngx_api_led_edit_name_t *name, ngx_api_led_edit_name_t *to,
     ngx_str_t *value);
 /*
- * removes the arguments of these names (ngx_str_t) from $args, and also
- * from $request_uri and $request
+ * removes the arguments of these names (ngx_str_t), however their names are
+ * escaped, from $args, and also from $request_uri and $request
  */
 ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
+/*
+ * whether an argument name as sent (p, len) is this name: percent-decoded,
+ * case-insensitive
+ */
+ngx_int_t ngx_api_led_arg_name_is(u_char *p, size_t len, ngx_str_t *name);
 
 /* percent-encoding of all but A-Z a-z 0-9 "-" "." "_" "~" (RFC 3986) */
 size_t ngx_api_led_form_escape_len(u_char *src, size_t len);

@@ -343,30 +343,6 @@ ngx_api_led_problem_refuse(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/*
- * The problem's body only, for a filter that answers in place of the
- * response it holds back (it sends it to the next filters itself).
- */
-
-ngx_buf_t *
-ngx_api_led_problem_buf(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *fmt, ...)
-{
-    u_char     *p, detail[NGX_API_LED_DETAIL_MAX];
-    va_list     args;
-    ngx_str_t   dtl;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(detail, detail + sizeof(detail), fmt, args);
-    va_end(args);
-
-    dtl.data = detail;
-    dtl.len = ngx_api_led_utf8_cut(detail, p - detail);
-
-    return ngx_api_led_problem_body(r, status, code, &dtl);
-}
-
-
 static ngx_int_t
 ngx_api_led_problem_vsend(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *fmt, va_list args)

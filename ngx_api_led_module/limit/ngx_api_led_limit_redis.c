@@ -212,7 +212,10 @@ ngx_api_led_limit_redis_forget(ngx_api_led_limit_ctx_t *lctx)
 }
 
 
-/* the worker's batches and its Redis connection, at init_process */
+/*
+ * The worker's batches, at init_process; the Redis connection is the
+ * worker's shared one (made before, by the Redis module).
+ */
 
 ngx_int_t
 ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
@@ -225,7 +228,7 @@ ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
     wk->flush.data = wk;
     wk->flush.log = cycle->log;
 
-    wk->redis = ngx_api_led_redis_create(cycle, wk->conf->redis);
+    wk->redis = ngx_api_led_redis_shared();
     if (wk->redis == NULL) {
         return NGX_ERROR;
     }
@@ -234,14 +237,17 @@ ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
 }
 
 
-/* the client's waiters go first: no reply can reach a freed batch */
+/*
+ * The Redis module closed the connection before (it comes first): no
+ * reply can reach a freed batch.
+ */
 
 void
 ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_worker_t *wk)
 {
     ngx_queue_t  *q;
 
-    ngx_api_led_redis_destroy(wk->redis);
+    wk->redis = NULL;
 
     if (wk->flush.posted) {
         ngx_delete_posted_event(&wk->flush);
@@ -402,6 +408,10 @@ ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
     if (rc == NGX_AGAIN) {
         b->sent = 1;
         ngx_queue_insert_tail(&wk->flight, &b->queue);
+
+        /* calls per request: api_led_redis_calls_total over this */
+        ngx_api_led_metric_count(wk->conf->redis_requests, NULL, n,
+                                 ngx_cycle->log);
         return;
     }
 

@@ -75,10 +75,13 @@ struct ngx_api_led_redis_waiter_s {
     ngx_api_led_redis_handler_pt   handler;    /* NULL: the handshake's */
     void                          *data;
     ngx_msec_t                     deadline;
+    ngx_msec_t                     start;      /* sent, for the metrics */
     char                          *cmd;        /* EVALSHA, for NOSCRIPT */
     size_t                         len;
     ngx_api_led_redis_script_t    *script;
     ngx_uint_t                     kind;
+    ngx_msec_t                     block;     /* Redis may hold it that long */
+    unsigned                       errors:1;  /* error replies to the handler */
 };
 
 
@@ -91,6 +94,10 @@ struct ngx_api_led_redis_conf_s {
     ngx_msec_t                     connect_timeout;
     ngx_msec_t                     timeout;
     ngx_array_t                    scripts;   /* ngx_api_led_redis_script_t * */
+
+    /* the metrics of its nodes, NULL: none */
+    ngx_api_led_redis_observer_pt  observer;
+    void                          *observer_data;
 };
 
 
@@ -120,6 +127,7 @@ struct ngx_api_led_redis_s {
 
     ngx_uint_t                     handshake; /* handshake replies expected */
     ngx_uint_t                     outage;    /* failures seen, for warnings */
+    ngx_uint_t                     node_state; /* NGX_API_LED_REDIS_NODE_* */
 
     unsigned                       started:1;
     unsigned                       connected:1;
@@ -127,10 +135,13 @@ struct ngx_api_led_redis_s {
     unsigned                       down:1;    /* circuit open */
     unsigned                       failing:1; /* last command failed */
     unsigned                       loading:1; /* SCRIPT LOAD after NOSCRIPT */
+    unsigned                       blocking:1; /* for blocking reads only */
 };
 
 
 static void ngx_api_led_redis_connect(ngx_api_led_redis_t *rd);
+static void ngx_api_led_redis_report(ngx_api_led_redis_t *rd,
+    ngx_uint_t event, ngx_msec_int_t ms);
 static redisReader *ngx_api_led_redis_reader_create(ngx_api_led_redis_t *rd);
 static void *ngx_api_led_redis_create_array(const redisReadTask *task,
     ngx_api_led_redis_nelts_t elements);
@@ -333,6 +344,19 @@ ngx_api_led_redis_add_script(ngx_conf_t *cf, ngx_api_led_redis_conf_t *rd,
 ngx_api_led_redis_t *
 ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
 {
+    return ngx_api_led_redis_create_conn(cycle, rcf, 0);
+}
+
+
+/*
+ * A connection for blocking reads (ngx_api_led_redis_cmd.c) loads no
+ * script, and its timers never hold a worker that shuts down.
+ */
+
+ngx_api_led_redis_t *
+ngx_api_led_redis_create_conn(ngx_cycle_t *cycle,
+    ngx_api_led_redis_conf_t *rcf, ngx_uint_t blocking)
+{
     ngx_api_led_redis_t  *rd;
 
     rd = ngx_calloc(sizeof(ngx_api_led_redis_t), cycle->log);
@@ -352,6 +376,8 @@ ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
     rd->timer.handler = ngx_api_led_redis_timer_handler;
     rd->timer.data = rd;
     rd->timer.log = &rd->log;
+    rd->timer.cancelable = blocking;
+    rd->blocking = blocking;
 
     rd->reconnect.handler = ngx_api_led_redis_reconnect_handler;
     rd->reconnect.data = rd;
@@ -360,6 +386,8 @@ ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
 
     rd->backoff = NGX_API_LED_REDIS_BACKOFF_MIN;
     rd->started = 1;
+
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_CONNECTING, 0);
 
     /* the handshake's deadlines must not start from a stale clock */
     ngx_time_update();
@@ -382,6 +410,8 @@ ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd)
     ngx_api_led_redis_waiter_t  *w;
 
     ngx_api_led_redis_close(rd);
+
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_GONE, 0);
 
     if (rd->timer.timer_set) {
         ngx_del_timer(&rd->timer);
@@ -514,6 +544,39 @@ ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
 }
 
 
+/*
+ * Queues any command for ngx_api_led_redis_cmd.c: a blocking command's
+ * reply is awaited "block" longer, an error reply may go to the handler.
+ */
+
+ngx_int_t
+ngx_api_led_redis_queue(ngx_api_led_redis_t *rd, int argc, const char **argv,
+    const size_t *argvlen, ngx_api_led_redis_cmd_t *cmd)
+{
+    ngx_int_t                    rc;
+    ngx_api_led_redis_waiter_t  *w;
+
+    if (ngx_api_led_redis_usable(rd) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_api_led_redis_send(rd, NGX_API_LED_REDIS_REQUEST, NULL, argc,
+                                argv, argvlen, cmd->handler, cmd->data, &w);
+
+    if (rc == NGX_AGAIN) {
+        w->block = cmd->block;
+        w->errors = cmd->errors;
+
+        if (cmd->block) {
+            w->deadline += cmd->block;
+            ngx_api_led_redis_arm(rd);
+        }
+    }
+
+    return rc;
+}
+
+
 ngx_msec_t
 ngx_api_led_redis_timeout(ngx_api_led_redis_t *rd)
 {
@@ -542,6 +605,57 @@ ngx_uint_t
 ngx_api_led_redis_outage(ngx_api_led_redis_t *rd)
 {
     return rd->outage;
+}
+
+
+/* once configured, by the configuration's owner (observe/ counts) */
+
+void
+ngx_api_led_redis_set_observer(ngx_api_led_redis_conf_t *rcf,
+    ngx_api_led_redis_observer_pt handler, void *data)
+{
+    rcf->observer = handler;
+    rcf->observer_data = data;
+}
+
+
+/*
+ * A node's connection reports here what happens to it (each node of a
+ * topology, where it happens): a state, kept in the node's own field so
+ * that the observer hears of a change once with the state left, or the
+ * end of a call.
+ */
+
+void
+ngx_api_led_redis_node_event(ngx_api_led_redis_conf_t *rcf, ngx_str_t *node,
+    ngx_uint_t *state, ngx_uint_t event, ngx_msec_int_t ms, ngx_log_t *log)
+{
+    ngx_uint_t  from;
+
+    from = *state;
+
+    if (event <= NGX_API_LED_REDIS_NODE_GONE) {
+        if (event == from) {
+            return;
+        }
+
+        *state = event;
+    }
+
+    if (rcf->observer) {
+        rcf->observer(rcf->observer_data, node, event, from, ms, log);
+    }
+}
+
+
+/* the worker's one connection is the node of the address configured */
+
+static void
+ngx_api_led_redis_report(ngx_api_led_redis_t *rd, ngx_uint_t event,
+    ngx_msec_int_t ms)
+{
+    ngx_api_led_redis_node_event(rd->conf, &rd->conf->addr.name,
+                                 &rd->node_state, event, ms, &rd->log);
 }
 
 
@@ -603,7 +717,7 @@ ngx_api_led_redis_connect(ngx_api_led_redis_t *rd)
     {
         w = ngx_queue_data(q, ngx_api_led_redis_waiter_t, queue);
         w->deadline = ngx_current_msec + rd->conf->connect_timeout
-                      + rd->conf->timeout;
+                      + rd->conf->timeout + w->block;
     }
 
     ngx_api_led_redis_arm(rd);
@@ -676,7 +790,7 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_t *rd)
 
     scripts = rcf->scripts.elts;
 
-    for (i = 0; i < rcf->scripts.nelts; i++) {
+    for (i = 0; !rd->blocking && i < rcf->scripts.nelts; i++) {
         argv[0] = "SCRIPT";
         argvlen[0] = 6;
         argv[1] = "LOAD";
@@ -746,6 +860,8 @@ ngx_api_led_redis_ready(ngx_api_led_redis_t *rd)
         ngx_log_error(NGX_LOG_NOTICE, &rd->log, 0,
                       "redis is available again");
     }
+
+    ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_UP, 0);
 }
 
 
@@ -1106,6 +1222,26 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_t *rd, redisReply *reply)
     handler = w->handler;
     data = w->data;
 
+    ngx_api_led_redis_report(rd, (reply->type == REDIS_REPLY_ERROR)
+                                     ? NGX_API_LED_REDIS_CALL_ERROR
+                                     : NGX_API_LED_REDIS_CALL_OK,
+                                 (ngx_msec_int_t) (ngx_current_msec
+                                                   - w->start));
+
+    if (reply->type == REDIS_REPLY_ERROR && w->errors) {
+        /* the caller reads error replies itself (BUSYGROUP, NOGROUP) */
+        ngx_api_led_redis_free_waiter(rd, w);
+        ngx_api_led_redis_arm(rd);
+
+        rd->failing = 0;
+
+        handler(data, reply);
+
+        freeReplyObject(reply);
+
+        return NGX_OK;
+    }
+
     ngx_api_led_redis_free_waiter(rd, w);
     ngx_api_led_redis_arm(rd);
 
@@ -1260,8 +1396,11 @@ ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
     w->handler = handler;
     w->data = data;
     w->deadline = ngx_current_msec + rd->conf->timeout;
+    w->start = ngx_current_msec;
     w->script = script;
     w->kind = kind;
+    w->block = 0;
+    w->errors = 0;
 
     /* only a script call needs its command again (NOSCRIPT) */
     if (kind == NGX_API_LED_REDIS_REQUEST && script) {
@@ -1490,6 +1629,8 @@ ngx_api_led_redis_fail(ngx_api_led_redis_t *rd, ngx_err_t err,
         rd->down = 1;
         rd->backoff = NGX_API_LED_REDIS_BACKOFF_MIN;
 
+        ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_NODE_DOWN, 0);
+
         if (reason) {
             ngx_log_error(NGX_LOG_ERR, &rd->log, err,
                           "redis unavailable: %s", reason);
@@ -1542,6 +1683,8 @@ ngx_api_led_redis_fail(ngx_api_led_redis_t *rd, ngx_err_t err,
         ngx_api_led_redis_free_waiter(rd, w);
 
         if (handler) {
+            ngx_api_led_redis_report(rd, NGX_API_LED_REDIS_CALL_FAILED,
+                                         0);
             handler(data, NULL);
         }
     }

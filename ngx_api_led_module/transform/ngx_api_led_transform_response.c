@@ -33,14 +33,14 @@ static ngx_int_t ngx_api_led_transform_send(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
 static ngx_int_t ngx_api_led_transform_drop(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_chain_t *in);
-static ngx_uint_t ngx_api_led_transform_cut(ngx_http_request_t *r,
-    ngx_chain_t *in);
 static ngx_int_t ngx_api_led_transform_refuse(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, const char *detail);
+static ngx_int_t ngx_api_led_transform_incomplete(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx);
 
 
-static ngx_str_t  ngx_api_led_transform_problem_type =
-    ngx_string(NGX_API_LED_PROBLEM_TYPE);
+#define NGX_API_LED_TRANSFORM_NOT_DONE                                        \
+    "the response of the upstream could not be transformed"
 
 
 static ngx_http_module_t  ngx_api_led_transform_response_module_ctx = {
@@ -390,12 +390,8 @@ ngx_api_led_transform_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (!last) {
-        if (ngx_api_led_transform_cut(r, in)) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "api_led: response not transformed: the upstream "
-                          "ended before its end; 502 in its place");
-
-            return ngx_api_led_transform_refuse(r, ctx);
+        if (ngx_api_led_upstream_cut_short(r)) {
+            return ngx_api_led_transform_incomplete(r, ctx);
         }
 
         return NGX_OK;
@@ -434,75 +430,56 @@ ngx_api_led_transform_drop(ngx_http_request_t *r,
         }
     }
 
-    if (!last && !ngx_api_led_transform_cut(r, in)) {
-        return NGX_OK;
+    if (last) {
+        return ngx_api_led_transform_refuse(r, ctx,
+                                            NGX_API_LED_TRANSFORM_NOT_DONE);
     }
 
-    return ngx_api_led_transform_refuse(r, ctx);
+    if (ngx_api_led_upstream_cut_short(r)) {
+        return ngx_api_led_transform_incomplete(r, ctx);
+    }
+
+    return NGX_OK;
 }
 
 
 /*
- * Whether the upstream ended before the response's end: nginx's upstream
- * module then closes the upstream connection and flushes what it has
- * (the error status it finalizes with cannot replace a header it thinks
- * sent); a complete response ends with the last buffer instead.  Without
- * this the client would get no answer at all: its header is held here.
+ * A 502 problem in place of the response held back (failing closed): the
+ * upstream's headers and what the header operations did to them go; the
+ * operations apply again to the problem.  The caller logged why.
  */
-
-static ngx_uint_t
-ngx_api_led_transform_cut(ngx_http_request_t *r, ngx_chain_t *in)
-{
-    ngx_chain_t  *cl;
-
-    if (r->upstream == NULL || r->upstream->peer.connection) {
-        return 0;
-    }
-
-    for (cl = in; cl; cl = cl->next) {
-        if (cl->buf->flush) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* a 502 problem in place of the response held back */
 
 static ngx_int_t
 ngx_api_led_transform_refuse(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, const char *detail)
+{
+    ctx->response_done = 1;
+    ctx->header_delayed = 0;
+
+    ngx_http_clean_header(r);
+
+    return ngx_api_led_problem_send(r, NGX_HTTP_BAD_GATEWAY,
+                                    "upstream_failed", detail);
+}
+
+
+/*
+ * The upstream ended the response before its end (it closed early, timed
+ * out): what was held is not the response, and no header went out yet.
+ * The client gets a 502 problem, not an empty reply; a part fails with
+ * it.  nginx logged the cause already.
+ */
+
+static ngx_int_t
+ngx_api_led_transform_incomplete(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx)
 {
-    ngx_buf_t  *b;
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "api_led: the upstream response ended before its end, "
+                  "answered 502");
 
-    ctx->response_done = 1;
-    ctx->failed = 1;
-
-    b = ngx_api_led_problem_buf(r, NGX_HTTP_BAD_GATEWAY, "upstream_failed",
-                                "the response of the upstream could not be "
-                                "transformed");
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    r->headers_out.status = NGX_HTTP_BAD_GATEWAY;
-    r->headers_out.status_line.len = 0;
-
-    r->headers_out.content_type = ngx_api_led_transform_problem_type;
-    r->headers_out.content_type_len = ngx_api_led_transform_problem_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-    r->headers_out.charset.len = 0;
-
-    if (r->headers_out.content_encoding) {
-        r->headers_out.content_encoding->hash = 0;
-        r->headers_out.content_encoding = NULL;
-    }
-
-    ngx_http_clear_last_modified(r);
-
-    return ngx_api_led_transform_send(r, ctx, b->pos, b->last - b->pos);
+    return ngx_api_led_transform_refuse(r, ctx,
+                                        "the upstream response is incomplete");
 }
 
 
@@ -601,7 +578,8 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
                           "its place (fields are removed or kept here)",
                           err);
 
-            return ngx_api_led_transform_refuse(r, ctx);
+            return ngx_api_led_transform_refuse(r, ctx,
+                                                NGX_API_LED_TRANSFORM_NOT_DONE);
         }
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
