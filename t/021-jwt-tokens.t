@@ -391,15 +391,15 @@ api_led: JWT authentication without keys: set api_led_jwt_keys or api_led_jwt_ke
 
 
 
-=== TEST 22: token texts go through the module's one JSON grammar: nested deeper than 64 levels is refused like any invalid payload
+=== TEST 22: token texts go through the module's one JSON grammar: nested deeper than 1000 levels is refused like any invalid payload
 --- config eval
 ::loc('')
 --- request eval
 [("GET /t") x 3]
 --- more_headers eval
-[::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 70) . (']' x 70) . '}')),
- ::bearer(::signed('{"alg":"ES256","x":' . ('[' x 70) . (']' x 70) . '}')),
- ::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 60) . (']' x 60) . '}'))]
+[::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 1000) . (']' x 1000) . '}')),
+ ::bearer(::signed('{"alg":"ES256","x":' . ('[' x 1000) . (']' x 1000) . '}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 999) . (']' x 999) . '}'))]
 --- error_code eval
 [401, 401, 200]
 --- response_body_like eval

@@ -1247,7 +1247,7 @@ ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
 
     detail = json_object_get(doc, "detail");
 
-    if (json_is_string(detail)) {
+    if (ngx_api_led_json_is_text(detail)) {
         text = json_string_value(detail);
 
         s.len = ngx_api_led_utf8_cut((u_char *) text,
