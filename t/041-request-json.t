@@ -3,6 +3,7 @@
 # bodies (the upstream gets the new body with the right Content-Length),
 # form <-> JSON conversion, bad input, nginx -t errors.
 use Test::Nginx::Socket 'no_plan';
+use IO::Socket::INET;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -54,6 +55,37 @@ sub echo {
     my $cl = $h{cl} // length($body);
     return "$m $uri cl=$cl te= ct=$ct tok=$tok\n$body\n";
 }
+
+# POSTs BODY to PATH of the nginx under test: (status, body, the peak
+# resident memory of the nginx process in kB: tests run it without a
+# master, one process)
+sub post_peak {
+    my ($path, $body) = @_;
+    no warnings 'once';
+    my $port = $Test::Nginx::Util::ServerPortForClient
+               || $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 30)
+        or return (0, '', 0);
+    print $s "POST $path HTTP/1.0\r\nHost: localhost\r\n"
+             . "Content-Type: application/json\r\n"
+             . "Content-Length: " . length($body) . "\r\n\r\n" . $body;
+    my $res = do { local $/; <$s> } // '';
+    close $s;
+    my ($status) = $res =~ m{^HTTP/1\.\d (\d+)};
+    my (undef, $rbody) = split /\r\n\r\n/, $res, 2;
+    open my $f, '<', $Test::Nginx::Util::PidFile or return ($status, $rbody, 0);
+    my $pid = <$f>;
+    chomp $pid;
+    open my $st, '<', "/proc/$pid/status" or return ($status, $rbody, 0);
+    my ($hwm) = join('', <$st>) =~ /^VmHWM:\s+(\d+) kB/m;
+    return ($status // 0, $rbody // '', $hwm // 0);
+}
+
+# 1 MB of empty objects: about 75 bytes of jansson values for each byte
+our $Empties = '[' . join(',', ('{}') x 349000) . ']';
+# 1 MB of a common document: well under the bound
+our $Common = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_,"ok":true}) } 1 .. 30000) . ']}';
 
 our $Big = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_,"secret":"x$_"}) } 1 .. 2000) . ']}';
 our $BigOut = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_}) } 1 .. 2000) . '],"n":"big"}';
@@ -794,3 +826,37 @@ as it came.  Numbers a double writes back as the same number are doubles.
 "POST /t\n" . '{"big":123456789012345678901234567890,"neg":-99999999999999999999,"u64":18446744073709551616,"max":9223372036854775807,"min":-9223372036854775808,"over":9223372036854775808,"pi":3.14159265358979323846264338327950288419716939937510582097494459230781640628620899,"huge":1e999,"tiny":-1e-999,"js":0.30000000000000004,"e":1.5e300,"d17":1234567890.1234567,"trail":1.50,"z":-0.0,"sub":5e-324,"cut":0.1000000000000000055511151231257827}'
 --- response_body eval
 main::echo('{"big":123456789012345678901234567890,"neg":-99999999999999999999,"u64":18446744073709551616,"max":9223372036854775807,"min":-9223372036854775808,"over":9223372036854775808,"pi":3.14159265358979323846264338327950288419716939937510582097494459230781640628620899,"huge":1e999,"tiny":-1e-999,"js":0.30000000000000004,"e":1.5e+300,"d17":1234567890.1234567,"trail":1.5,"z":-0.0,"sub":5e-324,"cut":0.1000000000000000055511151231257827,"zz":"1"}')
+
+
+
+=== TEST 44: the memory of a parse is bounded: 1 MB of empty objects is a 413, not 80 MB of values; a common 1 MB document passes
+The values of a document may take at most 32 times its size plus 1 MB
+(issue 16, defect 8: 1 MB of "[{},{},...]" took 86 MB to parse); the
+peak resident memory of nginx stays under 64 MB.
+--- config
+    location /t {
+        client_body_buffer_size 2m;
+        api_led_request_json_max_size 2m;
+        api_led_request_json remove /x;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location /sink {
+        return 200 "sunk $content_length\n";
+    }
+--- init
+my ($st, $body, $hwm) = main::post_peak('/t', $::Empties);
+Test::More::is($st, 413, 'TEST 44: empty objects: 413');
+Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the JSON document needs more memory than 32 times its size/,
+                 'TEST 44: the detail says why');
+if (!$ENV{TEST_NGINX_USE_VALGRIND} && !$ENV{TEST_NGINX_USE_ASAN}) {
+    Test::More::cmp_ok($hwm, '<', 64 * 1024,
+                       'TEST 44: peak resident memory under 64 MB');
+    Test::More::diag("TEST 44: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
+}
+--- request eval
+"POST /t\n" . $::Common
+--- more_headers
+Content-Type: application/json
+--- response_body eval
+"sunk " . (length($::Common)) . "\n"
+
