@@ -115,8 +115,9 @@ ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
 
 /*
  * The module's one JSON grammar (ngx_api_led_json_text.c), RFC 8259
- * whole, for request and response bodies, composition parts and body
- * templates, tokens, key sets and the consumers file.  NGX_OK;
+ * whole, for request and response bodies, composition parts, tokens, key
+ * sets and the consumers file (templates, ngx_api_led_json_tmpl.c, check
+ * their own text).  NGX_OK;
  * NGX_API_LED_JSON_INVALID; _TOO_DEEP; _TOO_BIG (the memory bound);
  * _DUPLICATE (a member name repeated, with NGX_API_LED_JSON_UNIQUE);
  * NGX_ERROR: no memory.  "err" gets the reason, "at byte N", or "line L,
@@ -147,26 +148,6 @@ ngx_int_t ngx_api_led_json_parse(u_char *data, size_t len, ngx_uint_t flags,
 ngx_int_t ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data,
     size_t len, json_t **doc, u_char *err, size_t errlen);
 ngx_int_t ngx_api_led_json_validate(u_char *data, size_t len);
-
-/*
- * A template (a composition's body): the grammar, where "subst" is asked,
- * at each value ('{' or '$' first) and at each '{' or '$' inside a
- * string or member name ("where"), whether a substitution starts at *pos:
- * NGX_DECLINED (none: the grammar goes on), NGX_OK (*pos moved past it;
- * at a value it stands for the value), NGX_ERROR (*error says why; the
- * parser adds where), NGX_ABORT (the callback logged why; the scan
- * returns NGX_ERROR).  Returns the parse's codes; "err" as above.
- */
-#define NGX_API_LED_JSON_AT_VALUE     0
-#define NGX_API_LED_JSON_IN_STRING    1
-#define NGX_API_LED_JSON_IN_NAME      2
-
-typedef ngx_int_t (*ngx_api_led_json_subst_pt)(void *data, u_char **pos,
-    u_char *end, ngx_uint_t where, const char **error);
-
-ngx_int_t ngx_api_led_json_scan_template(u_char *data, size_t len,
-    ngx_api_led_json_subst_pt subst, void *subst_data, u_char *err,
-    size_t errlen);
 
 /*
  * Number texts: a number kept as it was written (a string of the mark

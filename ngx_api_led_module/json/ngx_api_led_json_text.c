@@ -2,8 +2,8 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * JSON text: the parser, straight into jansson values (or only checking,
- * or checking a template with substitutions).  The serializer is in
+ * JSON text: the parser, straight into jansson values (or only
+ * checking).  The serializer is in
  * ngx_api_led_json_write.c, the arena jansson allocates from in
  * ngx_api_led_json_arena.c, forms <-> JSON in ngx_api_led_json_form.c.
  */
@@ -62,9 +62,7 @@ static const u_char  ngx_api_led_json_plain[256] = {
  *     and so is the memory jansson asks for (NGX_API_LED_JSON_MEMORY_*).
  *
  * Without a document to build (validation) the same code only scans: no
- * value, no allocation.  A template scan is a validation in which a
- * callback may take substitutions (placeholders, variables) at a value
- * and inside strings.
+ * value, no allocation.
  */
 
 typedef struct {
@@ -75,21 +73,16 @@ typedef struct {
                                                  texts; NULL when
                                                  validating */
     const char                  *error;
-    ngx_api_led_json_subst_pt    subst;       /* templates */
-    void                        *subst_data;
     unsigned                     build:1;     /* 0: validate only */
     unsigned                     unique:1;    /* NGX_API_LED_JSON_UNIQUE */
     unsigned                     too_deep:1;
     unsigned                     duplicate:1;
     unsigned                     nomem:1;
-    unsigned                     subst_failed:1;
 } ngx_api_led_json_parser_t;
 
 
 static ngx_int_t ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data,
-    size_t len, ngx_uint_t flags, json_t **doc,
-    ngx_api_led_json_subst_pt subst, void *subst_data, u_char *err,
-    size_t errlen);
+    size_t len, ngx_uint_t flags, json_t **doc, u_char *err, size_t errlen);
 static json_t *ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
 static json_t *ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
@@ -97,7 +90,7 @@ static json_t *ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
 static json_t *ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
 static ngx_int_t ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp,
-    ngx_uint_t where, u_char **s, size_t *len);
+    u_char **s, size_t *len);
 static ngx_int_t ngx_api_led_json_parse_escape(ngx_api_led_json_parser_t *jp,
     u_char **pp, u_char **dp);
 static json_t *ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp);
@@ -177,8 +170,8 @@ ngx_int_t
 ngx_api_led_json_parse(u_char *data, size_t len, ngx_uint_t flags,
     json_t **doc, u_char *err, size_t errlen)
 {
-    return ngx_api_led_json_parse_text(NULL, data, len, flags, doc, NULL,
-                                       NULL, err, errlen);
+    return ngx_api_led_json_parse_text(NULL, data, len, flags, doc, err,
+                                       errlen);
 }
 
 
@@ -186,8 +179,7 @@ ngx_int_t
 ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
     json_t **doc, u_char *err, size_t errlen)
 {
-    return ngx_api_led_json_parse_text(pool, data, len, 0, doc, NULL, NULL,
-                                       err, errlen);
+    return ngx_api_led_json_parse_text(pool, data, len, 0, doc, err, errlen);
 }
 
 
@@ -198,24 +190,8 @@ ngx_api_led_json_validate(u_char *data, size_t len)
 {
     u_char  err[NGX_API_LED_JSON_ERRLEN];
 
-    return ngx_api_led_json_parse_text(NULL, data, len, 0, NULL, NULL, NULL,
-                                       err, sizeof(err));
-}
-
-
-/*
- * A template: the grammar, with "subst" asked at each value and at each
- * '$' or '{' inside a string whether a substitution starts there (see
- * ngx_api_led_json_subst_pt).  Nothing is built.
- */
-
-ngx_int_t
-ngx_api_led_json_scan_template(u_char *data, size_t len,
-    ngx_api_led_json_subst_pt subst, void *subst_data, u_char *err,
-    size_t errlen)
-{
-    return ngx_api_led_json_parse_text(NULL, data, len, 0, NULL, subst,
-                                       subst_data, err, errlen);
+    return ngx_api_led_json_parse_text(NULL, data, len, 0, NULL, err,
+                                       sizeof(err));
 }
 
 
@@ -266,8 +242,8 @@ ngx_api_led_json_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_uint_t flags,
         goto done;
     }
 
-    rc = ngx_api_led_json_parse_text(NULL, data, size, flags, doc, NULL,
-                                     NULL, err, errlen);
+    rc = ngx_api_led_json_parse_text(NULL, data, size, flags, doc, err,
+                                     errlen);
 
 done:
 
@@ -286,8 +262,7 @@ done:
 
 static ngx_int_t
 ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
-    ngx_uint_t flags, json_t **doc, ngx_api_led_json_subst_pt subst,
-    void *subst_data, u_char *err, size_t errlen)
+    ngx_uint_t flags, json_t **doc, u_char *err, size_t errlen)
 {
     u_char                     buf[512], *p;
     json_t                    *json;
@@ -303,8 +278,6 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
     jp.end = data + len;
     jp.build = (doc != NULL);
     jp.unique = (flags & NGX_API_LED_JSON_UNIQUE) ? 1 : 0;
-    jp.subst = subst;
-    jp.subst_data = subst_data;
 
     /*
      * An unescaped string is never longer than its text, a number text
@@ -382,12 +355,6 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
         return NGX_OK;
     }
 
-    if (jp.subst_failed) {
-        /* the callback logged why */
-        ngx_api_led_errf(err, errlen, "a substitution failed");
-        return NGX_ERROR;
-    }
-
     if (over) {
         ngx_api_led_errf(err, errlen, "the JSON document needs more memory "
                          "than %d times its size",
@@ -439,52 +406,17 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
 }
 
 
-/*
- * A substitution of a template at *pos: NGX_OK (*pos is past it),
- * NGX_DECLINED (none starts there), NGX_ERROR (jp->error says why, at
- * *pos) or NGX_ABORT (the callback logged why).
- */
-
-static ngx_int_t
-ngx_api_led_json_subst(ngx_api_led_json_parser_t *jp, u_char **pos,
-    ngx_uint_t where)
-{
-    ngx_int_t  rc;
-
-    rc = jp->subst(jp->subst_data, pos, jp->end, where, &jp->error);
-
-    if (rc == NGX_ABORT) {
-        jp->subst_failed = 1;
-    }
-
-    return rc;
-}
-
-
 static json_t *
 ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 {
-    u_char     *s;
-    json_t     *json;
-    size_t      len;
-    ngx_int_t   rc;
+    u_char  *s;
+    json_t  *json;
+    size_t   len;
 
     ngx_api_led_json_skip_ws(jp);
 
     if (jp->pos >= jp->end) {
         return NULL;
-    }
-
-    if (jp->subst && (*jp->pos == '{' || *jp->pos == '$')) {
-        rc = ngx_api_led_json_subst(jp, &jp->pos, NGX_API_LED_JSON_AT_VALUE);
-
-        if (rc == NGX_OK) {
-            return json_null();
-        }
-
-        if (rc != NGX_DECLINED) {
-            return NULL;
-        }
     }
 
     switch (*jp->pos) {
@@ -496,10 +428,7 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
         return ngx_api_led_json_parse_array(jp, depth);
 
     case '"':
-        if (ngx_api_led_json_parse_string(jp, NGX_API_LED_JSON_IN_STRING,
-                                          &s, &len)
-            != NGX_OK)
-        {
+        if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
             return NULL;
         }
 
@@ -589,10 +518,7 @@ ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
             goto failed;
         }
 
-        if (ngx_api_led_json_parse_string(jp, NGX_API_LED_JSON_IN_NAME,
-                                          &s, &len)
-            != NGX_OK)
-        {
+        if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
             goto failed;
         }
 
@@ -743,22 +669,20 @@ failed:
 /*
  * A string: *s points into the text when it holds no escape, else into
  * the scratch buffer (valid until the next string or number); when
- * validating there is no scratch buffer and nothing is written.  In a
- * template, '$' and '{' are offered to the substitution callback first.
+ * validating there is no scratch buffer and nothing is written.
  */
 
 static ngx_int_t
-ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, ngx_uint_t where,
-    u_char **s, size_t *len)
+ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
+    size_t *len)
 {
-    u_char     *p, *start, *d, c;
-    ngx_int_t   rc;
+    u_char  *p, *start, *d, c;
 
     p = ++jp->pos;
 
     /* the common case: no escape */
 
-    while (jp->subst == NULL) {
+    for ( ;; ) {
 
         while (p < jp->end && ngx_api_led_json_plain[*p] == 0) {
             p++;
@@ -796,7 +720,7 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, ngx_uint_t where,
         }
     }
 
-    /* with escapes (or substitutions): unescape into the scratch buffer */
+    /* with escapes: unescape into the scratch buffer */
 
     start = jp->pos;
     d = jp->scratch ? ngx_cpymem(jp->scratch, start, p - start) : NULL;
@@ -839,19 +763,6 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, ngx_uint_t where,
             }
 
             continue;
-        }
-
-        if (jp->subst && (c == '$' || c == '{')) {
-            rc = ngx_api_led_json_subst(jp, &p, where);
-
-            if (rc == NGX_OK) {
-                continue;
-            }
-
-            if (rc != NGX_DECLINED) {
-                jp->pos = p;
-                return NGX_ERROR;
-            }
         }
 
         if (d) {
