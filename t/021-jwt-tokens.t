@@ -405,3 +405,19 @@ api_led: JWT authentication without keys: set api_led_jwt_keys or api_led_jwt_ke
 --- response_body_like eval
 [::detail("the token payload is not a JSON object"),
  ::detail("the token header is not JSON"), "^ok alice"]
+
+
+
+=== TEST 23: valid JSON the parser used to refuse (issue 16, defect 15): a subject beyond 64 bits or a double is its digits, \u0000 escaped
+--- config eval
+::loc('')
+--- request eval
+[("GET /t") x 3]
+--- more_headers eval
+[::bearer(::signed('{"alg":"ES256"}', '{"sub":123456789012345678901234567890}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":"a\u0000b"}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":1e400}'))]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+["^ok 123456789012345678901234567890 ", '^ok a\\\\u0000b ', "^ok 1e400 "]
