@@ -542,7 +542,8 @@ ngx_api_led_compose_deep_merge(json_t *dst, json_t *src, ngx_uint_t conflict,
             continue;
         }
 
-        q = ngx_slprintf(p, end, "/%*s", len, key);
+        q = ngx_slprintf(p, end, "/%*s",
+                         ngx_api_led_json_utf8_len((u_char *) key, len), key);
 
         if (json_is_object(cur) && json_is_object(value)) {
             rc = ngx_api_led_compose_deep_merge(cur, value, conflict, path,

@@ -162,6 +162,12 @@ ngx_int_t ngx_api_led_json_validate(u_char *data, size_t len);
 ngx_int_t ngx_api_led_json_number_text(json_t *v, ngx_str_t *text);
 ngx_int_t ngx_api_led_json_is_text(json_t *v);
 /*
+ * The length of a string's bytes before the first lone surrogate the
+ * parser kept: the valid UTF-8 of it, for text that does not go through
+ * the serializer (a problem's detail).
+ */
+size_t ngx_api_led_json_utf8_len(u_char *p, size_t len);
+/*
  * A JSON file at configuration time (a worker never reads a file): the
  * parse's codes, or NGX_ERROR with the reason in "err" when the file
  * cannot be read.

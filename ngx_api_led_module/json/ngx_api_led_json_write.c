@@ -101,6 +101,28 @@ ngx_api_led_json_is_text(json_t *v)
 }
 
 
+/*
+ * The parser's strings are UTF-8 but for lone surrogates (ED A0..BF xx):
+ * 0xed is otherwise only the start of U+D000..U+D7FF.
+ */
+
+size_t
+ngx_api_led_json_utf8_len(u_char *p, size_t len)
+{
+    u_char  *q, *end;
+
+    end = p + len;
+
+    for (q = p; q + 1 < end; q++) {
+        if (q[0] == 0xed && q[1] >= 0xa0 && q[1] <= 0xbf) {
+            return q - p;
+        }
+    }
+
+    return len;
+}
+
+
 ngx_int_t
 ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
     ngx_str_t *out)
