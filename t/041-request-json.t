@@ -1,7 +1,8 @@
 # Request JSON bodies: set, remove, rename, keep, wrap on nested paths and
 # arrays, typed values, variables, order, empty/chunked/file-buffered/large
 # bodies (the upstream gets the new body with the right Content-Length),
-# form <-> JSON conversion, bad input, nginx -t errors.
+# form <-> JSON conversion, bad input, nginx -t errors, integers at the
+# 64-bit extremes.
 use Test::Nginx::Socket 'no_plan';
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
@@ -760,5 +761,21 @@ main::echo('{"a":1}', ct => '', tok => 'client')
 --- access_log
 echo /up 7 {"a":1}
 echo /mirror 23 {"a":1,"mirrored":true}
+--- no_error_log
+[error]
+
+
+
+=== TEST 42: integers come out as they came, the 64-bit extremes and negatives too
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"a":0,"b":-1,"c":7,"d":-9223372036854775808,"e":9223372036854775807,"f":[10,-100,1000000]}
+--- response_body eval
+main::echo('{"a":0,"b":-1,"c":7,"d":-9223372036854775808,"e":9223372036854775807,"f":[10,-100,1000000],"zz":"1"}')
 --- no_error_log
 [error]
