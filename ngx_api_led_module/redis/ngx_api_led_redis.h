@@ -142,8 +142,9 @@ ngx_api_led_redis_t *ngx_api_led_redis_create_blocking(ngx_cycle_t *cycle,
     ngx_api_led_redis_conf_t *rcf, ngx_str_t *key);
 
 /*
- * a command in RESP (freed by redisFreeCommand()), the length or -1:
- * redisFormatCommandArgv() without its sprintf() of every length
+ * ngx_api_led_redis_resp.c: a command in RESP (freed by
+ * redisFreeCommand()), the length or -1: redisFormatCommandArgv() without
+ * its sprintf() of every length
  */
 int ngx_api_led_redis_format(char **out, int argc, const char **argv,
     const size_t *argvlen);
