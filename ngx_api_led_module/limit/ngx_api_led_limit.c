@@ -60,8 +60,7 @@ static char *ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_api_led_limit_count(ngx_conf_t *cf,
     ngx_api_led_limit_loc_conf_t *conf);
-static char *ngx_api_led_limit_redis_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
+static char *ngx_api_led_limit_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_api_led_limit_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -110,13 +109,6 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 static ngx_command_t  ngx_api_led_limit_commands[] = {
 
-    { ngx_string("api_led_redis"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
-      ngx_api_led_limit_redis_directive,
-      NGX_HTTP_MAIN_CONF_OFFSET,
-      0,
-      NULL },
-
     { ngx_string("api_led_rate_limit"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_api_led_limit_rate_limit,
@@ -161,7 +153,7 @@ static ngx_http_module_t  ngx_api_led_limit_module_ctx = {
     ngx_api_led_limit_init,                /* postconfiguration */
 
     ngx_api_led_limit_create_main_conf,    /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_api_led_limit_init_main_conf,      /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -1068,27 +1060,24 @@ ngx_api_led_limit_describe(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 }
 
 
+/*
+ * The Redis of the limits is api_led_redis (ngx_api_led_redis_module):
+ * known once the http{} block is read, before the locations are merged.
+ */
+
 static char *
-ngx_api_led_limit_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+ngx_api_led_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_api_led_limit_main_conf_t *lmcf = conf;
 
-    char       *rv;
-    ngx_str_t  *script;
+    lmcf->redis = ngx_api_led_redis_conf(cf);
 
-    if (lmcf->redis) {
-        return "is duplicate";
+    if (lmcf->redis == NULL) {
+        return NGX_CONF_OK;
     }
 
-    rv = ngx_api_led_redis_parse(cf, &lmcf->redis);
-    if (rv != NGX_CONF_OK) {
-        return rv;
-    }
-
-    script = ngx_api_led_limit_redis_script();
-
-    lmcf->script = ngx_api_led_redis_add_script(cf, lmcf->redis, script);
+    lmcf->script = ngx_api_led_redis_add_script(cf, lmcf->redis,
+                                           ngx_api_led_limit_redis_script());
     if (lmcf->script == NULL) {
         return NGX_CONF_ERROR;
     }
