@@ -983,6 +983,9 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         /* every limit may be counted locally: no Redis, or on_error=local */
         lmcf->need_local = 1;
 
+        /* the worker's shared Redis client is needed */
+        (void) ngx_api_led_redis_use(cf);
+
         /* the access step runs where limits apply, only */
         ngx_api_led_use_step(cf, NGX_API_LED_STEP_LIMIT);
     }
@@ -1070,7 +1073,7 @@ ngx_api_led_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_api_led_limit_main_conf_t *lmcf = conf;
 
-    lmcf->redis = ngx_api_led_redis_conf(cf);
+    lmcf->redis = ngx_api_led_redis_configured(cf);
 
     if (lmcf->redis == NULL) {
         return NGX_CONF_OK;

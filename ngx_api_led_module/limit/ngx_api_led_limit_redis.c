@@ -248,7 +248,10 @@ ngx_api_led_limit_redis_forget(ngx_api_led_limit_ctx_t *lctx)
 }
 
 
-/* the worker's batches and its Redis connection, at init_process */
+/*
+ * The worker's batches, at init_process; the Redis client is the worker's
+ * shared one (made before, by the Redis module).
+ */
 
 ngx_int_t
 ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
@@ -261,7 +264,7 @@ ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
     wk->flush.data = wk;
     wk->flush.log = cycle->log;
 
-    wk->redis = ngx_api_led_redis_create(cycle, wk->conf->redis);
+    wk->redis = ngx_api_led_redis_shared();
     if (wk->redis == NULL) {
         return NGX_ERROR;
     }
@@ -270,14 +273,17 @@ ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
 }
 
 
-/* the client's waiters go first: no reply can reach a freed batch */
+/*
+ * The Redis module freed the client before (it comes first): no reply can
+ * reach a freed batch.
+ */
 
 void
 ngx_api_led_limit_redis_exit_process(ngx_api_led_limit_worker_t *wk)
 {
     ngx_queue_t  *q;
 
-    ngx_api_led_redis_destroy(wk->redis);
+    wk->redis = NULL;
 
     if (wk->flush.posted) {
         ngx_delete_posted_event(&wk->flush);
@@ -412,10 +418,8 @@ static void
 ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
 {
     ngx_int_t                    rc;
-    ngx_str_t                   *key;
     ngx_uint_t                   i, n, p, nargs;
     ngx_api_led_limit_part_t    *part;
-    ngx_api_led_limit_entry_t   *e;
     ngx_api_led_limit_worker_t  *wk;
 
     wk = b->worker;
@@ -451,13 +455,10 @@ ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
     for (p = 0; p < b->nparts; p++) {
         part = &b->parts[p];
 
+        /* every key of the call is in one slot: the first routes it */
         nargs = ngx_api_led_limit_redis_command(b, part);
 
-        /* every key of the call is in one slot: the first routes it */
-        e = &b->entries[part->first];
-        key = &b->requests[e->request]->items[__builtin_ctz(e->items)].key;
-
-        rc = ngx_api_led_redis_evalsha(wk->redis, wk->conf->script, key,
+        rc = ngx_api_led_redis_evalsha(wk->redis, wk->conf->script,
                                        nargs, b->args,
                                        ngx_api_led_limit_redis_reply, part,
                                        NULL);

@@ -31,10 +31,6 @@
 #define NGX_API_LED_REDIS_MAX_ARGS      64
 
 
-static ngx_int_t ngx_api_led_redis_submit(ngx_api_led_redis_t *rd,
-    ngx_api_led_redis_waiter_t *w, ngx_uint_t argc, ngx_str_t *argv,
-    const char *first, size_t first_len, const char *second,
-    size_t second_len);
 static ngx_int_t ngx_api_led_redis_route(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *w);
 static ngx_api_led_redis_node_t *ngx_api_led_redis_any_node(
@@ -66,6 +62,19 @@ static void ngx_api_led_redis_log_reply_error(ngx_api_led_redis_t *rd,
 ngx_api_led_redis_t *
 ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
 {
+    return ngx_api_led_redis_create_client(cycle, rcf, 0);
+}
+
+
+/*
+ * A client for blocking reads (ngx_api_led_redis_cmd.c) loads no script,
+ * and its timers never hold a worker that shuts down.
+ */
+
+ngx_api_led_redis_t *
+ngx_api_led_redis_create_client(ngx_cycle_t *cycle,
+    ngx_api_led_redis_conf_t *rcf, ngx_uint_t blocking)
+{
     ngx_int_t             rc;
     ngx_addr_t           *addrs;
     ngx_api_led_redis_t  *rd;
@@ -82,6 +91,7 @@ ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
     }
 
     rd->conf = rcf;
+    rd->blocking = blocking;
     rd->log = *cycle->log;
     rd->log.handler = NULL;
     rd->log.data = NULL;
@@ -94,6 +104,7 @@ ngx_api_led_redis_create(ngx_cycle_t *cycle, ngx_api_led_redis_conf_t *rcf)
     rd->retry.handler = ngx_api_led_redis_retry_handler;
     rd->retry.data = rd;
     rd->retry.log = &rd->log;
+    rd->retry.cancelable = blocking;
 
     rd->reply = ngx_api_led_redis_reply;
     rd->changed = ngx_api_led_redis_changed;
@@ -214,52 +225,18 @@ ngx_api_led_redis_is_cluster(ngx_api_led_redis_t *rd)
 }
 
 
-ngx_int_t
-ngx_api_led_redis_command(ngx_api_led_redis_t *rd, ngx_str_t *key,
-    ngx_uint_t argc, ngx_str_t *argv, ngx_msec_t timeout,
-    ngx_api_led_redis_handler_pt handler, void *data,
-    ngx_api_led_redis_waiter_t **wp)
-{
-    ngx_int_t                    rc;
-    ngx_api_led_redis_waiter_t   tmpl;
-
-    if (argc == 0) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(&tmpl, sizeof(ngx_api_led_redis_waiter_t));
-
-    tmpl.handler = handler;
-    tmpl.data = data;
-    tmpl.errors = 1;
-    tmpl.deadline = ngx_current_msec + (timeout ? timeout : rd->conf->timeout);
-
-    if (key) {
-        tmpl.keyed = 1;
-        tmpl.slot = ngx_api_led_redis_key_slot(key->data, key->len);
-    }
-
-    rc = ngx_api_led_redis_submit(rd, &tmpl, argc, argv, NULL, 0, NULL, 0);
-
-    if (rc == NGX_AGAIN && wp) {
-        *wp = (ngx_api_led_redis_waiter_t *) tmpl.data;
-    }
-
-    return rc;
-}
-
-
 /*
- * Queues EVALSHA of a script.  Returns NGX_AGAIN when the command is on
- * its way (the handler will be called exactly once), NGX_DECLINED when
- * Redis is unavailable (the circuit is open: the caller must not wait),
- * NGX_ERROR on a local failure.
+ * Queues EVALSHA of a script; args are "numkeys key ... arg ...", the first
+ * key routes the call.  Returns NGX_AGAIN when the command is on its way
+ * (the handler will be called exactly once), NGX_DECLINED when Redis is
+ * unavailable (the circuit is open: the caller must not wait), NGX_ERROR
+ * on a local failure.
  */
 
 ngx_int_t
 ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
-    ngx_api_led_redis_script_t *script, ngx_str_t *key, ngx_uint_t nargs,
-    ngx_str_t *args, ngx_api_led_redis_handler_pt handler, void *data,
+    ngx_api_led_redis_script_t *script, ngx_uint_t nargs, ngx_str_t *args,
+    ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp)
 {
     ngx_int_t                    rc;
@@ -272,9 +249,11 @@ ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
     tmpl.script = script;
     tmpl.deadline = ngx_current_msec + rd->conf->timeout;
 
-    if (key) {
+    if (nargs >= 2
+        && !(args[0].len == 1 && args[0].data[0] == '0'))
+    {
         tmpl.keyed = 1;
-        tmpl.slot = ngx_api_led_redis_key_slot(key->data, key->len);
+        tmpl.slot = ngx_api_led_redis_key_slot(args[1].data, args[1].len);
     }
 
     rc = ngx_api_led_redis_submit(rd, &tmpl, nargs, args,
@@ -306,7 +285,7 @@ ngx_api_led_redis_cancel(ngx_api_led_redis_waiter_t *w)
  * the waiter.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_api_led_redis_submit(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *tmpl, ngx_uint_t argc, ngx_str_t *argv,
     const char *first, size_t first_len, const char *second,
@@ -357,7 +336,8 @@ ngx_api_led_redis_submit(ngx_api_led_redis_t *rd,
     }
 
     for (i = 0; i < argc; i++) {
-        words[n] = (const char *) argv[i].data;
+        /* hiredis copies no byte of an empty argument, from no pointer */
+        words[n] = argv[i].len ? (const char *) argv[i].data : "";
         lens[n++] = argv[i].len;
     }
 

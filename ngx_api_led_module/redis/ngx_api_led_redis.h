@@ -2,62 +2,69 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * The Redis service of the policies (docs/redis.md): a single Redis, a
+ * The Redis service of the concerns (docs/redis.md): a single Redis, a
  * Redis Cluster or a master found through Sentinels, over plain TCP or
  * TLS, with hiredis as the RESP codec only: the sockets are nginx's own,
  * nothing ever blocks the worker, every wait has a timer.
  *
  * Configuration: api_led_redis and api_led_redis_tls_* belong to
- * ngx_api_led_redis_module (ngx_api_led_redis_conf.c).  A policy that uses
- * Redis asks for the configuration with ngx_api_led_redis_conf() at
- * configuration time (NULL: no api_led_redis), registers its Lua scripts
- * there (ngx_api_led_redis_add_script()), and makes its worker's client at
- * init_process:
- *
- *     rd = ngx_api_led_redis_create(cycle, ngx_api_led_redis_cycle_conf(cycle));
- *
- * and frees it at exit_process (ngx_api_led_redis_destroy()).
+ * ngx_api_led_redis_module (ngx_api_led_redis_module.c).  A concern that
+ * talks to Redis asks for the configuration at configuration time, from
+ * init_main_conf on (ngx_api_led_redis_configured(); NULL: no
+ * api_led_redis), registers its Lua scripts there
+ * (ngx_api_led_redis_add_script()), and says that it sends commands
+ * (ngx_api_led_redis_use()): each worker then makes one shared client at
+ * init_process, which the concerns get with ngx_api_led_redis_shared()
+ * (NULL: none) and which goes at exit_process, before theirs.
  *
  * A client keeps one pipelined connection per node, opened on demand.  In
  * a cluster it routes each command by the key it names (its hash slot),
- * follows MOVED and ASK, retries TRYAGAIN and CLUSTERDOWN until the
+ * follows MOVED and ASK, retries TRYAGAIN and CLUSTERDOWN within the
  * command's timeout; with Sentinels it finds the master and follows it on
  * failover.  A command is never sent twice once Redis may have run it:
  * only a redirection, a READONLY answer (a demoted master) or a command
  * that never left makes it go again; a connection lost with the command on
  * it answers NULL.
  *
- * How to send a command (events: XADD, XREADGROUP, XACK, ...):
+ * Sending a command (XADD, XREADGROUP, XACK, XAUTOCLAIM, ...):
  *
- *     ngx_str_t  argv[] = { ngx_string("XADD"), stream, ngx_string("*"),
+ *     ngx_api_led_redis_cmd_t  cmd = { handler, data, 0, 1, 1 };
+ *     ngx_str_t  args[] = { ngx_string("XADD"), stream, ngx_string("*"),
  *                           field, value };
  *
- *     rc = ngx_api_led_redis_command(rd, &stream, 5, argv, 0,
- *                                    handler, data, &w);
+ *     rc = ngx_api_led_redis_command(ngx_api_led_redis_shared(), &cmd,
+ *                                    5, args);
  *
- * - key: the key the command works on (its hash slot routes it in a
- *   cluster; every key of one command must share that slot: give them a
- *   common {hash tag}); NULL for a command without a key (it goes to any
- *   node in a cluster).
- * - timeout: the longest wait for the answer, redirections and retries
- *   included; 0 for api_led_redis's timeout=.  A blocking command (XREAD
- *   BLOCK n) gives n plus some margin, and goes on a client of its own
- *   (another ngx_api_led_redis_create()): it holds its connection, and the
- *   commands pipelined behind it would wait as long.
- * - rc: NGX_AGAIN: the handler will be called exactly once, later (never
- *   from inside this call); NGX_DECLINED: Redis is unavailable now (the
- *   circuit of that node is open): apply your failure policy without
- *   waiting; NGX_ERROR: no memory.
- * - handler(data, reply): reply is NULL when the command failed (connection
- *   lost, timed out, redirected too often) and may be an error reply
- *   (REDIS_REPLY_ERROR, e.g. BUSYGROUP) for ngx_api_led_redis_command();
- *   MOVED, ASK, TRYAGAIN, CLUSTERDOWN and READONLY are never seen, they are
- *   the client's.  The reply is freed when the handler returns.  The
- *   handler may send commands.
- * - w: (optional) the waiting command, for ngx_api_led_redis_cancel(): a
- *   caller that goes away before the answer cancels it, then the handler
- *   is not called (what was sent may still run in Redis).  w is valid
- *   until the handler is called or the command is cancelled.
+ * - cmd.key: the index in args of the key the command works on (0: none,
+ *   any node in a cluster).  A cluster routes the command to the master of
+ *   that key's hash slot: every key of one command must share it (give
+ *   them one {hash tag}).
+ * - cmd.block: for a blocking command (XREAD BLOCK ms, XREADGROUP BLOCK
+ *   ms), how long Redis may hold it: its answer is awaited that much
+ *   longer than timeout=.  It holds its connection: send it on a client of
+ *   its own, ngx_api_led_redis_create_blocking() (no scripts, its timers
+ *   never hold a worker that shuts down), freed with
+ *   ngx_api_led_redis_destroy() (never from inside its own handler).
+ * - cmd.errors: the handler gets error replies (BUSYGROUP, NOGROUP) as
+ *   they are; else they are logged (at most once a second) and answered
+ *   NULL.  MOVED, ASK, TRYAGAIN, CLUSTERDOWN and READONLY never reach the
+ *   handler: they are the client's.
+ * - rc: NGX_AGAIN: the handler will be called exactly once, later, never
+ *   from inside this call; NGX_DECLINED: Redis is unavailable now (that
+ *   node's circuit is open, no master is known): apply the failure policy
+ *   without waiting; NGX_ERROR: no memory, bad arguments.
+ * - handler(data, reply): reply NULL when the command failed (connection
+ *   lost after it was written, timed out, redirected too often).  The
+ *   reply is freed when the handler returns.  The handler may send
+ *   commands.
+ *
+ * ngx_api_led_redis_evalsha() runs a registered script (EVAL again when
+ * Redis lost it); args are "numkeys key ... arg ...": the first key routes
+ * the call in a cluster (every key of a call in one slot).  Its error
+ * replies are logged and answered NULL.  wp, when given, gets the waiting
+ * command, for ngx_api_led_redis_cancel(): a caller that goes away before
+ * the answer cancels it, and the handler is not called (what was sent may
+ * still run in Redis); it is valid until the handler is called.
  *
  * Replies are bounded (at most 65,536 array elements in all and 4 MB not
  * yet parsed): read streams with COUNT.
@@ -91,29 +98,38 @@ typedef void (*ngx_api_led_redis_handler_pt)(void *data,
     struct redisReply *reply);
 
 
-/* configuration time */
-ngx_api_led_redis_conf_t *ngx_api_led_redis_conf(ngx_conf_t *cf);
+typedef struct {
+    ngx_api_led_redis_handler_pt   handler;
+    void                          *data;
+    ngx_msec_t                     block;     /* 0: not a blocking command */
+    ngx_uint_t                     key;       /* index in args, 0: none */
+    unsigned                       errors:1;  /* error replies as they are */
+} ngx_api_led_redis_cmd_t;
+
+
+extern ngx_module_t  ngx_api_led_redis_module;
+
+
+/* configuration time (ngx_api_led_redis_module.c) */
+ngx_api_led_redis_conf_t *ngx_api_led_redis_configured(ngx_conf_t *cf);
+ngx_api_led_redis_conf_t *ngx_api_led_redis_use(ngx_conf_t *cf);
 ngx_api_led_redis_script_t *ngx_api_led_redis_add_script(ngx_conf_t *cf,
     ngx_api_led_redis_conf_t *rcf, ngx_str_t *text);
 
-/* init_process and exit_process */
-ngx_api_led_redis_conf_t *ngx_api_led_redis_cycle_conf(ngx_cycle_t *cycle);
+/* a worker's clients: the shared one, and others at init_process or later */
+ngx_api_led_redis_t *ngx_api_led_redis_shared(void);
 ngx_api_led_redis_t *ngx_api_led_redis_create(ngx_cycle_t *cycle,
     ngx_api_led_redis_conf_t *rcf);
+ngx_api_led_redis_t *ngx_api_led_redis_create_blocking(ngx_cycle_t *cycle,
+    ngx_api_led_redis_conf_t *rcf, ngx_str_t *key);
 void ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd);
 
-/*
- * Commands.  ngx_api_led_redis_evalsha() runs a registered script (EVAL
- * again when Redis lost it); its error replies are logged (at most once a
- * second) and answered NULL.
- */
-ngx_int_t ngx_api_led_redis_command(ngx_api_led_redis_t *rd, ngx_str_t *key,
-    ngx_uint_t argc, ngx_str_t *argv, ngx_msec_t timeout,
-    ngx_api_led_redis_handler_pt handler, void *data,
-    ngx_api_led_redis_waiter_t **wp);
+/* commands (ngx_api_led_redis_cmd.c, ngx_api_led_redis.c) */
+ngx_int_t ngx_api_led_redis_command(ngx_api_led_redis_t *rd,
+    ngx_api_led_redis_cmd_t *cmd, ngx_uint_t nargs, ngx_str_t *args);
 ngx_int_t ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
-    ngx_api_led_redis_script_t *script, ngx_str_t *key, ngx_uint_t nargs,
-    ngx_str_t *args, ngx_api_led_redis_handler_pt handler, void *data,
+    ngx_api_led_redis_script_t *script, ngx_uint_t nargs, ngx_str_t *args,
+    ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp);
 void ngx_api_led_redis_cancel(ngx_api_led_redis_waiter_t *w);
 
@@ -125,8 +141,7 @@ void ngx_api_led_redis_cancel(ngx_api_led_redis_waiter_t *w);
  */
 ngx_int_t ngx_api_led_redis_usable(ngx_api_led_redis_t *rd);
 
-/* a cluster's client: commands whose keys are in different slots must be
-   sent apart (ngx_api_led_redis_key_slot() tells the slot of a key) */
+/* a cluster's client: the keys of one command must be in one hash slot */
 ngx_uint_t ngx_api_led_redis_is_cluster(ngx_api_led_redis_t *rd);
 ngx_uint_t ngx_api_led_redis_key_slot(u_char *key, size_t len);
 

@@ -8,12 +8,13 @@
  *
  * The files call one way:
  *
- *   ngx_api_led_redis.c           the client: the public API, routing,
+ *   ngx_api_led_redis_cmd.c       any command (the events'), blocking clients
+ *   -> ngx_api_led_redis.c        the client: scripts, routing,
  *                                 redirections and retries
  *     -> _cluster.c, _sentinel.c  the topologies: the slot map, the master
  *       -> _node.c                one node's connection: TLS, handshake,
  *                                 pipelining, the circuit
- *         -> _conf.c              ngx_api_led_redis_module: directives
+ *         -> _module.c            ngx_api_led_redis_module: directives
  *
  * A lower file reaches a higher one only through the function pointers of
  * the client (ngx_api_led_redis_t): a node hands a reply or its failure to
@@ -101,6 +102,7 @@ struct ngx_api_led_redis_conf_s {
 
 typedef struct {
     ngx_api_led_redis_conf_t      *redis;     /* NULL: no api_led_redis */
+    ngx_flag_t                     used;      /* some concern sends */
 
     /* the api_led_redis_tls_* directives, wherever they come in http{} */
     ngx_str_t                      tls_name;
@@ -228,14 +230,21 @@ struct ngx_api_led_redis_s {
     /* a new slot map or master: the parked commands go again */
     void                         (*changed)(ngx_api_led_redis_t *rd);
 
+    unsigned                       blocking:1; /* for blocking reads */
     unsigned                       failing:1; /* last command failed */
     unsigned                       again:1;   /* cluster: read the map again */
     unsigned                       destroyed:1;
 };
 
 
-/* ngx_api_led_redis_conf.c */
-ngx_api_led_redis_conf_t *ngx_api_led_redis_conf_of(ngx_cycle_t *cycle);
+
+/* ngx_api_led_redis.c */
+ngx_api_led_redis_t *ngx_api_led_redis_create_client(ngx_cycle_t *cycle,
+    ngx_api_led_redis_conf_t *rcf, ngx_uint_t blocking);
+ngx_int_t ngx_api_led_redis_submit(ngx_api_led_redis_t *rd,
+    ngx_api_led_redis_waiter_t *tmpl, ngx_uint_t argc, ngx_str_t *argv,
+    const char *first, size_t first_len, const char *second,
+    size_t second_len);
 
 /* ngx_api_led_redis_node.c */
 ngx_api_led_redis_node_t *ngx_api_led_redis_node_add(ngx_api_led_redis_t *rd,

@@ -121,6 +121,7 @@ ngx_api_led_redis_node_add(ngx_api_led_redis_t *rd, ngx_uint_t role,
     node->timer.handler = ngx_api_led_redis_timer_handler;
     node->timer.data = node;
     node->timer.log = &node->log;
+    node->timer.cancelable = rd->blocking;
 
     node->reconnect.handler = ngx_api_led_redis_reconnect_handler;
     node->reconnect.data = node;
@@ -507,7 +508,7 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_node_t *node)
 
     scripts = rcf->scripts.elts;
 
-    for (i = 0; i < rcf->scripts.nelts; i++) {
+    for (i = 0; !node->client->blocking && i < rcf->scripts.nelts; i++) {
         argv[0] = "SCRIPT";
         argvlen[0] = 6;
         argv[1] = "LOAD";

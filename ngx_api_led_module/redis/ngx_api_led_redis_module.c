@@ -2,11 +2,15 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * ngx_api_led_redis_module: api_led_redis and api_led_redis_tls_*, the
- * configuration every user of the Redis service shares (the rate limits,
- * the events).  Read-only once loaded; the TLS context is made when the
- * http{} block has been read, whatever the order of its directives.  The
- * password comes from a file read here, at configuration time.
+ * ngx_api_led_redis_module: the one Redis configuration of the module
+ * (api_led_redis, api_led_redis_tls_*) and a worker's shared client.  The
+ * concerns that talk to Redis (the rate limits, the events) find the
+ * configuration here at configuration time, and at run time the client
+ * the worker made at init_process, shared by every concern: one pipelined
+ * connection per node and worker.  Read-only once loaded; the TLS context
+ * is made when the http{} block has been read, whatever the order of its
+ * directives.  The password comes from a file read here, at configuration
+ * time.
  */
 
 
@@ -34,6 +38,12 @@ static ngx_int_t ngx_api_led_redis_check(ngx_conf_t *cf,
     ngx_api_led_redis_conf_t *rcf);
 static ngx_int_t ngx_api_led_redis_tls(ngx_conf_t *cf,
     ngx_api_led_redis_main_conf_t *rmcf);
+static ngx_int_t ngx_api_led_redis_init_process(ngx_cycle_t *cycle);
+static void ngx_api_led_redis_exit_process(ngx_cycle_t *cycle);
+
+
+/* this worker's shared client, made at init_process */
+static ngx_api_led_redis_t  *ngx_api_led_redis_worker;
 
 
 static ngx_command_t  ngx_api_led_redis_commands[] = {
@@ -99,19 +109,22 @@ ngx_module_t  ngx_api_led_redis_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_api_led_redis_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_api_led_redis_exit_process,        /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
 
-/* the http{} block's api_led_redis, NULL without one */
+/*
+ * The http{} block's api_led_redis, NULL without one: known from
+ * init_main_conf on (the whole block has been read).
+ */
 
 ngx_api_led_redis_conf_t *
-ngx_api_led_redis_conf(ngx_conf_t *cf)
+ngx_api_led_redis_configured(ngx_conf_t *cf)
 {
     ngx_api_led_redis_main_conf_t  *rmcf;
 
@@ -121,15 +134,67 @@ ngx_api_led_redis_conf(ngx_conf_t *cf)
 }
 
 
+/* a concern sends commands: the workers make the shared client */
+
 ngx_api_led_redis_conf_t *
-ngx_api_led_redis_cycle_conf(ngx_cycle_t *cycle)
+ngx_api_led_redis_use(ngx_conf_t *cf)
+{
+    ngx_api_led_redis_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_redis_module);
+
+    if (rmcf->redis) {
+        rmcf->used = 1;
+    }
+
+    return rmcf->redis;
+}
+
+
+/* the worker's shared client (NULL: none) */
+
+ngx_api_led_redis_t *
+ngx_api_led_redis_shared(void)
+{
+    return ngx_api_led_redis_worker;
+}
+
+
+/*
+ * The client is not in the cycle's pool: it lives as long as the worker,
+ * freed at exit_process, before the concerns free the state its replies
+ * would reach (the module comes first in config), and it reaches nobody
+ * once freed.
+ */
+
+static ngx_int_t
+ngx_api_led_redis_init_process(ngx_cycle_t *cycle)
 {
     ngx_api_led_redis_main_conf_t  *rmcf;
 
     rmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_api_led_redis_module);
 
-    return rmcf ? rmcf->redis : NULL;
+    if (rmcf == NULL || rmcf->redis == NULL || !rmcf->used) {
+        return NGX_OK;
+    }
+
+    ngx_api_led_redis_worker = ngx_api_led_redis_create(cycle, rmcf->redis);
+    if (ngx_api_led_redis_worker == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_api_led_redis_exit_process(ngx_cycle_t *cycle)
+{
+    if (ngx_api_led_redis_worker) {
+        ngx_api_led_redis_destroy(ngx_api_led_redis_worker);
+        ngx_api_led_redis_worker = NULL;
+    }
 }
 
 
