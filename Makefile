@@ -15,6 +15,8 @@
 #   make bench        side-by-side benchmarks (bench/README.md)
 #   make soak         reloads and Redis faults under load, then a 10-minute
 #                     memory soak (bench/README.md; SOAK_* variables)
+#   make fuzz         build the libFuzzer targets, run each FUZZ_SECONDS
+#   make fuzz-smoke   the same, 10 s each (fuzz/README.md)
 
 NGINX_SRC  ?= /usr/share/nginx/src
 NGINX_BIN  ?= /usr/sbin/nginx
@@ -48,7 +50,7 @@ $(shell mkdir -p $(BUILD) && (echo '$(SRCS) $(NGINX_SRC)' \
     > $(BUILD)/srcs.list))
 
 .PHONY: all build test test-valgrind demo demo-stop bench soak clean deps
-.PHONY: test-asan nginx-tests
+.PHONY: test-asan nginx-tests fuzz fuzz-smoke
 
 all: build
 
@@ -112,6 +114,13 @@ bench: build
 soak: deps
 	$(MAKE) --no-print-directory build
 	NGINX_BIN=$(NGINX_BIN) MODULE=$(MODULE) bench/soak.sh
+
+# libFuzzer targets (clang, a full nginx source tree: fuzz/README.md)
+fuzz:
+	$(MAKE) -C fuzz run
+
+fuzz-smoke:
+	$(MAKE) -C fuzz smoke
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(CURDIR)/build-asan-recover t/servroot*

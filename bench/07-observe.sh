@@ -70,33 +70,31 @@ for v in metrics-off metrics-on plain; do
     bench_check "$v" 200
 done
 
+bench_aux off "$BENCH_REDIS_PID"
+bench_aux on "$BENCH_REDIS_PID"
 bench_run metrics-off ""
+[ -n "$BENCH_PROFILE" ] && exit 0
 
 # CPU per request, measured apart from throughput (steadier on a busy
 # machine): each variant alone, the CPU time its nginx used for the
 # requests wrk made
-bench_cpu() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
 bench_cost() {
-    local name=$1 pid=$2 n0 n1 out reqs
-    n0=$(bench_cpu "$pid")
+    local name=$1 n0 n1 out reqs pids
+    pids=$(bench_pids "${BENCH_SERVER[$name]}")
     # shellcheck disable=SC2086
-    out=$(eval wrk -t1 -c8 -d"${BENCH_DURATION}s" ${BENCH_ARGS[$name]} \
-          "'${BENCH_URL[$name]}'")
-    n1=$(bench_cpu "$pid")
+    n0=$(bench_cpu_ns $pids)
+    out=$(bench_wrk "$name" 8 "$BENCH_DURATION")
+    # shellcheck disable=SC2086
+    n1=$(bench_cpu_ns $pids)
     reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
-    awk -v a="$n0" -v b="$n1" -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
-        'BEGIN { printf "%.2f\n", (b - a) * 1e6 / hz / r }'
+    awk -v a="$n0" -v b="$n1" -v r="$reqs" \
+        'BEGIN { printf "%.2f\n", (b - a) / 1000 / r }'
 }
 
-PID_OFF=$(cat "$BENCH_DIR/off/logs/nginx.pid")
-PID_ON=$(cat "$BENCH_DIR/on/logs/nginx.pid")
 cost_off=() cost_on=()
 for _ in $(seq 1 "$BENCH_ROUNDS"); do
-    cost_off+=("$(bench_cost metrics-off "$PID_OFF")")
-    cost_on+=("$(bench_cost metrics-on "$PID_ON")")
+    cost_off+=("$(bench_cost metrics-off)")
+    cost_on+=("$(bench_cost metrics-on)")
 done
 off=$(printf '%s\n' "${cost_off[@]}" | bench_median)
 on=$(printf '%s\n' "${cost_on[@]}" | bench_median)
@@ -117,6 +115,7 @@ bench_callgrind() {
     port=$(bench_free_port)
     mkdir -p "$dir/logs"
     sed -e "s|listen 127.0.0.1:[0-9]*;|listen 127.0.0.1:$port;|" \
+        -e 's|master_process on; worker_processes [0-9]*;|master_process off;|' \
         -e "s|$BENCH_DIR/$name/logs|$dir/logs|g" \
         "$BENCH_DIR/$name/nginx.conf" > "$dir/nginx.conf"
     valgrind -q --tool=callgrind --callgrind-out-file="$dir/cg.out" \

@@ -94,7 +94,6 @@ bench_nginx gw "
                     'body={\"external_id\":{record/id},\"name\":\"{record/name}\",\"segment\":{record/tier}}';
         }
     }"
-PID_GW=${BENCH_PIDS[-1]}
 
 bench_nginx peer "
     proxy_http_version  1.1;
@@ -183,7 +182,6 @@ bench_nginx peer "
     }" "" \
     "load_module /usr/lib/nginx/modules/ndk_http_module.so;
      load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;"
-PID_PEER=${BENCH_PIDS[-1]}
 
 wrk_args="-s $BENCH_DIR/patch.lua"
 bench_variant plain      gw   /plain             "$wrk_args"
@@ -212,24 +210,22 @@ if [ "$same" != yes ]; then
 fi
 
 bench_run plain openresty
+[ -n "$BENCH_PROFILE" ] && exit 0
 
 # The gateway's own cost per update, measured apart from throughput
 # (robust on a busy machine, where the client and the upstream compete for
 # the cores): the CPU time the gateway's nginx used for a run of the
 # variant alone, per request.  The upstream's share is the same for both.
-bench_cpu() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
 bench_cost() {
-    local name=$1 pid=$2 out reqs c0 c1
-    c0=$(bench_cpu "$pid")
+    local name=$1 out reqs c0 c1 pids
+    pids=$(bench_pids "${BENCH_SERVER[$name]}")
     # shellcheck disable=SC2086
-    out=$(eval wrk -t1 -c8 -d3s ${BENCH_ARGS[$name]} "'${BENCH_URL[$name]}'")
-    c1=$(bench_cpu "$pid")
+    c0=$(bench_cpu_ns $pids)
+    out=$(bench_wrk "$name" 8 3)
+    # shellcheck disable=SC2086
+    c1=$(bench_cpu_ns $pids)
     reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
-    awk -v a="$c0" -v b="$c1" -v r="$reqs" -v hz="$(getconf CLK_TCK)" \
-        'BEGIN { print (b - a) * 1e6 / hz / r }'
+    awk -v a="$c0" -v b="$c1" -v r="$reqs" 'BEGIN { print (b - a) / 1000 / r }'
 }
 
 echo
@@ -237,8 +233,8 @@ echo "gateway CPU per update (each variant alone, 8 connections, 3 s;"
 echo "median of $BENCH_ROUNDS interleaved runs):"
 cost_m=""; cost_p=""
 for r in $(seq 1 "$BENCH_ROUNDS"); do
-    cost_m+="$(bench_cost api-led "$PID_GW") "
-    cost_p+="$(bench_cost openresty "$PID_PEER") "
+    cost_m+="$(bench_cost api-led) "
+    cost_p+="$(bench_cost openresty) "
 done
 m=$(echo "$cost_m" | tr ' ' '\n' | grep . | bench_median)
 p=$(echo "$cost_p" | tr ' ' '\n' | grep . | bench_median)

@@ -19,7 +19,23 @@
 #   bench_run plain peer-name        # baseline, peer (or "")
 #
 # Environment: BENCH_DURATION (seconds a measurement, default 3),
-# BENCH_ROUNDS (default 5), BENCH_CONNS (default 32).
+# BENCH_ROUNDS (default 5), BENCH_CONNS (connections, default 32),
+# BENCH_WORKERS (nginx workers of each gateway and of the upstream,
+# default 1: one process, master_process off; 2: a master and two workers,
+# whose CPU is summed), BENCH_THREADS (wrk threads, default 1),
+# BENCH_ONLY (a regular expression: measure only the variants it matches,
+# and the baseline).
+#
+# BENCH_PROFILE=callgrind: instead of the rounds, each gateway runs under
+# valgrind's callgrind (one process) and each variant gets the gateway's
+# user-space instructions a request (exact, the same on a busy machine as
+# on a quiet one) and its top functions (self instructions a request),
+# BENCH_PROFILE_SECONDS (default 6) of 2 connections.
+# BENCH_PROFILE=perf: each variant is measured once at BENCH_CONNS while
+# "perf record" samples the gateway (and its aux process, Redis: see
+# bench_aux), kernel included; prints CPU us a request and the top
+# functions of each.  The profiles are kept in BENCH_KEEP (a directory)
+# when it is set.
 
 set -euo pipefail
 
@@ -29,11 +45,20 @@ BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${BENCH_DURATION:=3}"
 : "${BENCH_ROUNDS:=5}"
 : "${BENCH_CONNS:=32}"
+: "${BENCH_WORKERS:=1}"
+: "${BENCH_UPSTREAM_WORKERS:=$BENCH_WORKERS}"
+: "${BENCH_THREADS:=1}"
+: "${BENCH_ONLY:=}"
+: "${BENCH_PROFILE:=}"
+: "${BENCH_PROFILE_SECONDS:=6}"
+: "${BENCH_PROFILE_TOP:=15}"
+: "${BENCH_KEEP:=}"
 
 BENCH_DIR=
 BENCH_PIDS=()
 BENCH_NAMES=()
-declare -A BENCH_URL BENCH_ARGS BENCH_PORT BENCH_PID BENCH_SERVER
+declare -A BENCH_URL BENCH_ARGS BENCH_PORT BENCH_PID BENCH_SERVER BENCH_AUX
+declare -A BENCH_CONF
 
 bench_free_port() {
     perl -MIO::Socket::INET -e '
@@ -50,12 +75,16 @@ bench_cleanup() {
     for p in "${BENCH_PIDS[@]}"; do
         wait "$p" 2>/dev/null || true
     done
+    if [ -n "$BENCH_DIR" ] && [ -n "$BENCH_KEEP" ]; then
+        mkdir -p "$BENCH_KEEP"
+        cp -a "$BENCH_DIR"/. "$BENCH_KEEP"/ 2>/dev/null || true
+    fi
     [ -n "$BENCH_DIR" ] && rm -rf "$BENCH_DIR"
 }
 
 bench_wait_port() {
-    local port=$1 i
-    for i in $(seq 1 500); do
+    local port=$1 tries=${2:-500} i
+    for i in $(seq 1 "$tries"); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             return 0
         fi
@@ -83,20 +112,35 @@ bench_init() {
     bench_wait_port "$BENCH_UPSTREAM_PORT"
 }
 
-# bench_start_raw NAME HTTP_CONF [MAIN_CONF]: an nginx with the module
-# loaded (unless BENCH_WITHOUT_MODULE=1), one worker, HTTP_CONF inside
-# http {}
+# bench_start_raw NAME HTTP_CONF [MAIN_CONF] [GATEWAY]: an nginx with the
+# module loaded (unless BENCH_WITHOUT_MODULE=1), HTTP_CONF inside http {};
+# BENCH_UPSTREAM_WORKERS workers, or BENCH_WORKERS for a GATEWAY (1), which
+# runs under callgrind with BENCH_PROFILE=callgrind
 bench_start_raw() {
-    local name=$1 http=$2 main=${3:-} dir=$BENCH_DIR/$1 load=
+    local name=$1 http=$2 main=${3:-} gw=${4:-0} dir=$BENCH_DIR/$1 load=
+    local workers=$BENCH_UPSTREAM_WORKERS procs wrap=()
     mkdir -p "$dir/logs"
     if [ "${BENCH_WITHOUT_MODULE:-0}" != 1 ]; then
         load="load_module $MODULE;"
+    fi
+    if [ "$gw" = 1 ]; then
+        workers=$BENCH_WORKERS
+        if [ "$BENCH_PROFILE" = callgrind ]; then
+            workers=1
+            wrap=(valgrind -q --tool=callgrind
+                  "--callgrind-out-file=$dir/cg.out")
+        fi
+    fi
+    if [ "$workers" -gt 1 ]; then
+        procs="master_process on; worker_processes $workers;"
+    else
+        procs="master_process off;"
     fi
     cat > "$dir/nginx.conf" <<CONF
 $load
 $main
 daemon off;
-master_process off;
+$procs
 worker_rlimit_nofile 65536;
 error_log $dir/logs/error.log warn;
 pid $dir/logs/nginx.pid;
@@ -111,9 +155,24 @@ http {
     $http
 }
 CONF
-    "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" &
+    BENCH_CONF[$name]=$dir/nginx.conf
+    "${wrap[@]}" "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" &
     BENCH_PIDS+=($!)
     BENCH_PID[$name]=$!
+}
+
+# bench_aux SERVER PID...: processes whose CPU counts for the variants of
+# SERVER too (its Redis): the table's "aux us" column
+bench_aux() {
+    local server=$1
+    shift
+    BENCH_AUX[$server]="$*"
+}
+
+# bench_pids SERVER: the processes of a gateway (the master and its workers)
+bench_pids() {
+    local pid=${BENCH_PID[$1]}
+    echo "$pid" $(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ')
 }
 
 # bench_nginx NAME LOCATIONS [HTTP_CONF] [MAIN_CONF]: a gateway server on
@@ -127,8 +186,8 @@ bench_nginx() {
         server {
             listen 127.0.0.1:$port;
             $locs
-        }" "$main"
-    bench_wait_port "$port"
+        }" "$main" 1
+    bench_wait_port "$port" 3000
 }
 
 # bench_nginx_without_module NAME LOCATIONS [HTTP_CONF]: the same, plain
@@ -181,33 +240,72 @@ bench_ms() {
            print v }'
 }
 
-# CPU time (ns) a process has run
+# CPU time (ns) processes have run
 bench_cpu_ns() {
-    awk '{ print $1 }' "/proc/$1/schedstat" 2>/dev/null || echo 0
+    local p t=0 v
+    for p in "$@"; do
+        v=$(awk '{ print $1 }' "/proc/$p/schedstat" 2>/dev/null || echo 0)
+        t=$((t + v))
+    done
+    echo "$t"
 }
 
-# bench_run BASELINE [PEER]: interleaved rounds, then the table
-bench_run() {
-    local base=$1 peer=${2:-} r n out pid c0 c1 reqs
-    local -A rps p50 p99 cpu
+# bench_wrk NAME CONNS SECONDS [more wrk args]: one wrk run of a variant
+bench_wrk() {
+    local n=$1 conns=$2 secs=$3
+    shift 3
+    # shellcheck disable=SC2086
+    eval wrk -t"$BENCH_THREADS" -c"$conns" -d"${secs}s" "$@" \
+        ${BENCH_ARGS[$n]} "'${BENCH_URL[$n]}'"
+}
+
+# the variants to measure: all, or the baseline and those BENCH_ONLY matches
+bench_selected() {
+    local base=$1 n
     for n in "${BENCH_NAMES[@]}"; do
-        rps[$n]=""; p50[$n]=""; p99[$n]=""; cpu[$n]=""
+        if [ -z "$BENCH_ONLY" ] || [ "$n" = "$base" ] \
+           || [[ $n =~ $BENCH_ONLY ]]; then
+            echo "$n"
+        fi
+    done
+}
+
+# bench_run BASELINE [PEER]: interleaved rounds, then the table (or the
+# profiles, with BENCH_PROFILE)
+bench_run() {
+    case "$BENCH_PROFILE" in
+    callgrind) bench_profile_callgrind "$@"; return ;;
+    perf)      bench_profile_perf "$@"; return ;;
+    esac
+
+    local base=$1 peer=${2:-} r n out pids aux c0 c1 a0 a1 reqs names
+    local -A rps p50 p99 cpu acpu
+    mapfile -t names < <(bench_selected "$base")
+    for n in "${names[@]}"; do
+        rps[$n]=""; p50[$n]=""; p99[$n]=""; cpu[$n]=""; acpu[$n]=""
         # warm-up, also opens upstream keepalive connections
-        # shellcheck disable=SC2086
-        eval wrk -t1 -c"$BENCH_CONNS" -d1s ${BENCH_ARGS[$n]} \
-            "'${BENCH_URL[$n]}'" > /dev/null
+        bench_wrk "$n" "$BENCH_CONNS" 1 > /dev/null
     done
     for r in $(seq 1 "$BENCH_ROUNDS"); do
-        for n in "${BENCH_NAMES[@]}"; do
-            pid=${BENCH_PID[${BENCH_SERVER[$n]}]}
-            c0=$(bench_cpu_ns "$pid")
+        for n in "${names[@]}"; do
+            pids=$(bench_pids "${BENCH_SERVER[$n]}")
+            aux=${BENCH_AUX[${BENCH_SERVER[$n]}]:-}
             # shellcheck disable=SC2086
-            out=$(eval wrk -t1 -c"$BENCH_CONNS" -d"${BENCH_DURATION}s" \
-                  --latency ${BENCH_ARGS[$n]} "'${BENCH_URL[$n]}'")
-            c1=$(bench_cpu_ns "$pid")
+            c0=$(bench_cpu_ns $pids)
+            # shellcheck disable=SC2086
+            a0=$(bench_cpu_ns $aux)
+            out=$(bench_wrk "$n" "$BENCH_CONNS" "$BENCH_DURATION" --latency)
+            # shellcheck disable=SC2086
+            c1=$(bench_cpu_ns $pids)
+            # shellcheck disable=SC2086
+            a1=$(bench_cpu_ns $aux)
             reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
             cpu[$n]+="$(awk -v a="$c0" -v b="$c1" -v n="$reqs" \
                         'BEGIN { if (n > 0) print (b - a) / n / 1000 }') "
+            if [ -n "$aux" ]; then
+                acpu[$n]+="$(awk -v a="$a0" -v b="$a1" -v n="$reqs" \
+                             'BEGIN { if (n > 0) print (b - a) / n / 1000 }') "
+            fi
             if echo "$out" | grep -q 'Non-2xx'; then
                 echo "bench: $n: $(echo "$out" | grep Non-2xx)" >&2
             fi
@@ -219,25 +317,39 @@ bench_run() {
         done
     done
 
-    local brps prps m bcpu mcpu
+    local brps prps m bcpu mcpu show_aux=
     brps=$(echo "${rps[$base]}" | tr ' ' '\n' | grep . | bench_median)
     bcpu=$(echo "${cpu[$base]}" | tr ' ' '\n' | grep . | bench_median)
     prps=
-    [ -n "$peer" ] && prps=$(echo "${rps[$peer]}" | tr ' ' '\n' | grep . \
-                              | bench_median)
+    [ -n "$peer" ] && [ -n "${rps[$peer]:-}" ] \
+        && prps=$(echo "${rps[$peer]}" | tr ' ' '\n' | grep . | bench_median)
+    for n in "${names[@]}"; do
+        [ -n "${acpu[$n]}" ] && show_aux=1
+    done
 
-    printf '%-28s %10s %9s %9s %9s %9s %9s %9s\n' variant 'req/s' 'p50 ms' \
-        'p99 ms' "/$base" 'cpu us' 'cpu/base' "${peer:+/$peer}"
-    for n in "${BENCH_NAMES[@]}"; do
+    printf '%-28s %10s %9s %9s %9s %9s %9s' variant 'req/s' 'p50 ms' \
+        'p99 ms' "/$base" 'cpu us' 'cpu/base'
+    [ -n "$show_aux" ] && printf ' %9s' 'aux us'
+    [ -n "$prps" ] && printf ' %9s' "/$peer"
+    printf '\n'
+    for n in "${names[@]}"; do
         m=$(echo "${rps[$n]}" | tr ' ' '\n' | grep . | bench_median)
         mcpu=$(echo "${cpu[$n]}" | tr ' ' '\n' | grep . | bench_median)
-        printf '%-28s %10.0f %9.3f %9.3f %9.2f %9.2f %9.3f' "$n" "$m" \
+        printf '%-28s %10.0f %9.3f %9.3f %9.3f %9.2f %9.3f' "$n" "$m" \
             "$(echo "${p50[$n]}" | tr ' ' '\n' | grep . | bench_median)" \
             "$(echo "${p99[$n]}" | tr ' ' '\n' | grep . | bench_median)" \
             "$(awk -v a="$m" -v b="$brps" 'BEGIN { print a / b }')" \
             "$mcpu" \
             "$(awk -v a="$mcpu" -v b="$bcpu" \
                'BEGIN { if (a > 0) print b / a; else print 0 }')"
+        if [ -n "$show_aux" ]; then
+            if [ -n "${acpu[$n]}" ]; then
+                printf ' %9.2f' "$(echo "${acpu[$n]}" | tr ' ' '\n' | grep . \
+                                   | bench_median)"
+            else
+                printf ' %9s' ''
+            fi
+        fi
         if [ -n "$prps" ]; then
             printf ' %9.2f' "$(awk -v a="$m" -v b="$prps" \
                                'BEGIN { print a / b }')"
@@ -245,5 +357,107 @@ bench_run() {
         printf '\n'
     done
     echo "(medians of $BENCH_ROUNDS interleaved rounds of ${BENCH_DURATION}s," \
-         "$BENCH_CONNS connections, 1 worker each)"
+         "$BENCH_CONNS connections, $BENCH_WORKERS worker(s) each;" \
+         "cpu us: the gateway's CPU a request${show_aux:+, aux us: its Redis CPU})"
+}
+
+# the instructions of the newest callgrind dump of a gateway: its total,
+# then its top functions by self cost, "count function" lines
+bench_callgrind_dump() {
+    local dir=$1 f
+    f=$(ls -t "$dir"/cg.out.* 2>/dev/null | head -1)
+    [ -n "$f" ] || { echo 0; return; }
+    awk '/^(summary|totals):/ { print $2; exit }' "$f"
+    callgrind_annotate --inclusive=no --auto=no --threshold=100 "$f" 2>/dev/null \
+        | awk '/^ *[0-9,]+ +\([ 0-9.]+%\) +[^ ]/ && !/\([0-9,]+x\)/ {
+              c = $1; gsub(",", "", c);
+              f = $0; sub(/^ *[0-9,]+ +\([ 0-9.]+%\) +/, "", f);
+              sub(/ \[.*$/, "", f); sub(/^.*:/, "", f);
+              print c, f }'
+}
+
+bench_profile_callgrind() {
+    local base=$1 n pid out reqs dir total names
+    local -A ir
+    mapfile -t names < <(bench_selected "$base")
+    for n in "${names[@]}"; do
+        pid=${BENCH_PID[${BENCH_SERVER[$n]}]}
+        dir=$BENCH_DIR/${BENCH_SERVER[$n]}
+        bench_wrk "$n" 2 2 > /dev/null
+        callgrind_control -z "$pid" > /dev/null 2>&1
+        out=$(bench_wrk "$n" 2 "$BENCH_PROFILE_SECONDS")
+        callgrind_control -d "$pid" > /dev/null 2>&1
+        sleep 1
+        reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
+        if echo "$out" | grep -q 'Non-2xx'; then
+            echo "bench: $n: $(echo "$out" | grep Non-2xx)" >&2
+        fi
+        bench_callgrind_dump "$dir" > "$BENCH_DIR/cg-$n.txt"
+        total=$(head -1 "$BENCH_DIR/cg-$n.txt")
+        ir[$n]=$((total / reqs))
+        echo "== $n: $reqs requests, ${ir[$n]} instructions a request; top:"
+        # (the dump gives main and its callers the whole count: left out)
+        awk -v r="$reqs" -v t="$total" -v top="$BENCH_PROFILE_TOP" '
+            NR > 1 && $1 < t && k++ < top {
+                printf "  %8.0f  %s\n", $1 / r, $2 }' "$BENCH_DIR/cg-$n.txt"
+    done
+    echo
+    printf '%-28s %14s %9s\n' variant 'instr/request' "$base/"
+    for n in "${names[@]}"; do
+        printf '%-28s %14s %9.3f\n' "$n" "${ir[$n]}" \
+            "$(awk -v a="${ir[$n]}" -v b="${ir[$base]}" 'BEGIN { print b / a }')"
+    done
+    echo "(callgrind: the gateway's user-space instructions a request;" \
+         "$base/: the baseline's count over the variant's)"
+}
+
+# perf report's top symbols of a perf.data: "percent symbol [dso]"
+bench_perf_top() {
+    perf report -i "$1" --no-children --sort dso,sym --stdio 2>/dev/null \
+        | awk '/^ +[0-9.]+%/ { p = $1; $1 = ""; sub(/^ +/, "");
+                               if (k++ < top) print p, $0 }' \
+              top="$BENCH_PROFILE_TOP"
+}
+
+bench_profile_perf() {
+    local base=$1 n pids aux out reqs c0 c1 a0 a1 names f
+    mapfile -t names < <(bench_selected "$base")
+    for n in "${names[@]}"; do
+        pids=$(bench_pids "${BENCH_SERVER[$n]}")
+        aux=${BENCH_AUX[${BENCH_SERVER[$n]}]:-}
+        bench_wrk "$n" "$BENCH_CONNS" 1 > /dev/null
+        f=$BENCH_DIR/perf-$n
+        perf record -q -e cpu-clock -F 4000 -g -o "$f.data" \
+            -p "$(echo $pids | tr ' ' ',')" 2> /dev/null &
+        local rec=$!
+        local arec=
+        if [ -n "$aux" ]; then
+            perf record -q -e cpu-clock -F 4000 -g -o "$f-aux.data" \
+                -p "$(echo $aux | tr ' ' ',')" 2> /dev/null &
+            arec=$!
+        fi
+        sleep 0.3
+        # shellcheck disable=SC2086
+        c0=$(bench_cpu_ns $pids); a0=$(bench_cpu_ns $aux)
+        out=$(bench_wrk "$n" "$BENCH_CONNS" "$BENCH_PROFILE_SECONDS")
+        # shellcheck disable=SC2086
+        c1=$(bench_cpu_ns $pids); a1=$(bench_cpu_ns $aux)
+        kill -INT $rec $arec 2>/dev/null
+        wait $rec $arec 2>/dev/null || true
+        reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
+        printf '== %s: %s req/s, gateway %.2f us a request' "$n" \
+            "$(echo "$out" | awk '/^Requests\/sec/ { print $2 }')" \
+            "$(awk -v a="$c0" -v b="$c1" -v n="$reqs" \
+               'BEGIN { print (b - a) / n / 1000 }')"
+        if [ -n "$aux" ]; then
+            printf ', aux %.2f us' "$(awk -v a="$a0" -v b="$a1" -v n="$reqs" \
+                                    'BEGIN { print (b - a) / n / 1000 }')"
+        fi
+        printf '\n  gateway:\n'
+        bench_perf_top "$f.data" | sed 's/^/    /'
+        if [ -n "$aux" ]; then
+            printf '  aux:\n'
+            bench_perf_top "$f-aux.data" | sed 's/^/    /'
+        fi
+    done
 }

@@ -42,6 +42,13 @@ sub later {
     return [ "GET /", { value => ($uri // 't'), delay_before => $delay } ];
 }
 
+# the port the test's nginx listens on (for the clients of "--- init")
+sub port {
+    no warnings 'once';
+    return $Test::Nginx::Util::ServerPortForClient
+        || $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+}
+
 sub fetches { return join '', map { "fetch auth=[-] cookie=[-]\n" } 1 .. shift }
 
 our $HTTP = <<'CONF';
@@ -272,3 +279,81 @@ $::HTTP
 [::bearer($::HS), ::bearer($::B), ::bearer($::A)]
 --- error_code eval
 [200, 200, 200]
+
+
+
+=== TEST 10: a client that goes away during the first fetch does not make the provider "down"
+On a fresh worker, a client sends a request and closes 0.3 s later, while
+the slow provider is still sending the keys: its fetch ends with the
+request.  The fetch goes on without its client (one fetch in all): the
+next request waits for it and is served, where it used to get 503 for 10 s
+(the fetch ended with 499 and the provider was taken for down).
+--- http_config eval
+$::HTTP
+--- user_files eval
+[["jwks.json", $::SMALL]]
+--- config eval
+::conf('api_led_jwt_keys_uri /jwks;', 'limit_rate 200;')
+--- init
+require IO::Socket::INET;
+require Time::HiRes;
+my $s = IO::Socket::INET->new(
+    PeerAddr => '127.0.0.1:' . main::port(), Timeout => 5)
+    or die "connect: $!";
+print $s "GET /t HTTP/1.1\r\nHost: localhost\r\n"
+         . main::bearer($main::A) . "\r\n\r\n";
+Time::HiRes::sleep(0.3 * $main::S);
+close $s;
+Time::HiRes::sleep(0.3 * $main::S);
+--- request eval
+["GET /t", "GET /fetches"]
+--- more_headers eval
+[::bearer($::A), ""]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+["^ok", "^(fetch[^\n]*\n){1}\$"]
+--- no_error_log
+fetching JWKS "/jwks" failed
+--- timeout: 10
+
+
+
+=== TEST 11: a request waiting for a fetch whose client went away is served
+B arrives during A's fetch and waits for it; A closes: the fetch goes on,
+B gets its answer, and the keys are there for the next request.
+--- http_config eval
+$::HTTP
+--- user_files eval
+[["jwks.json", $::SMALL]]
+--- config eval
+::conf('api_led_jwt_keys_uri /jwks;', 'limit_rate 200;')
+--- init
+require IO::Socket::INET;
+require Time::HiRes;
+my @s = map {
+    IO::Socket::INET->new(
+        PeerAddr => '127.0.0.1:' . main::port(), Timeout => 10)
+        or die "connect: $!"
+} 1 .. 2;
+for my $s (@s) {
+    print $s "GET /t HTTP/1.0\r\nHost: localhost\r\n"
+             . main::bearer($main::A) . "\r\n\r\n";
+    Time::HiRes::sleep(0.1 * $main::S);
+}
+Time::HiRes::sleep(0.2 * $main::S);
+close $s[0];
+my $res = do { local $/; readline $s[1] } // '';
+Test::More::like($res, qr{^HTTP/1\.\d 200 .*\r\n\r\nok }s,
+                 'TEST 11: the waiting request B is served');
+--- request eval
+["GET /t", "GET /fetches"]
+--- more_headers eval
+[::bearer($::A), ""]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+["^ok", "^(fetch[^\n]*\n){1}\$"]
+--- no_error_log
+fetching JWKS "/jwks" failed
+--- timeout: 10

@@ -412,3 +412,43 @@ GET /t?secre%74=s&%53ECRET=t&p%61ge=1&page=9&%71=books&x=%20y
 GET /t?page=2&search=books&x=%20y
 a= b= c= new=
 auth= ua= ct=
+--- no_error_log
+[error]
+
+
+
+=== TEST 20: the gateway's own variables of known headers follow the edits
+nginx reads $http_user_agent and $http_referer through pointers in
+r->headers_in, $http_cookie and $http_x_forwarded_for through arrays:
+after a removal they are empty, after a "set" over two headers they show
+the one left.
+--- config
+    location /t {
+        api_led_request_header remove User-Agent;
+        api_led_request_header remove Cookie;
+        api_led_request_header set X-Forwarded-For 10.0.0.9;
+        api_led_request_header set Referer http://kept/;
+        api_led_request_header remove X-A;
+        add_header X-Seen "ua=[$http_user_agent] ref=[$http_referer] cookie=[$http_cookie] xff=[$http_x_forwarded_for] a=[$http_x_a]" always;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+GET /t
+--- more_headers
+User-Agent: agent/1
+Referer: http://one/
+Cookie: a=1
+X-Forwarded-For: 10.0.0.1
+User-Agent: agent/2
+Referer: http://two/
+Cookie: b=2
+X-Forwarded-For: 10.0.0.2
+X-A: a
+--- response_headers
+X-Seen: ua=[] ref=[http://kept/] cookie=[] xff=[10.0.0.9] a=[]
+--- response_body
+GET /up
+a= b= c= new=
+auth= ua= ct=
+--- no_error_log
+[error]

@@ -17,6 +17,11 @@
 
 
 typedef struct {
+    ngx_api_led_metric_t        *outcomes;    /* NULL: no metrics zone */
+} ngx_api_led_auth_main_conf_t;
+
+
+typedef struct {
     ngx_uint_t                   auth;        /* NGX_API_LED_AUTH_*, 0: off */
     ngx_flag_t                   consumer_headers;
 
@@ -33,6 +38,7 @@ typedef struct {
 
 
 static ngx_int_t ngx_api_led_auth_init(ngx_conf_t *cf);
+static void *ngx_api_led_auth_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_auth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -43,8 +49,12 @@ static char *ngx_api_led_auth_anonymous(ngx_conf_t *cf, ngx_command_t *cmd,
 
 static ngx_int_t ngx_api_led_auth_access(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
+static ngx_int_t ngx_api_led_auth_decided(ngx_http_request_t *r,
+    ngx_int_t rc, ngx_api_led_auth_refusal_t *rf, ngx_str_t *method);
 static ngx_int_t ngx_api_led_auth_refuse(ngx_http_request_t *r,
     ngx_api_led_auth_refusal_t *rf);
+static void ngx_api_led_auth_count(ngx_http_request_t *r, ngx_str_t *method,
+    ngx_str_t *outcome, const char *reason);
 static ngx_int_t ngx_api_led_auth_challenge(ngx_http_request_t *r,
     ngx_api_led_auth_refusal_t *rf);
 static ngx_int_t ngx_api_led_consumer_headers(ngx_http_request_t *r,
@@ -54,6 +64,15 @@ static ngx_int_t ngx_api_led_auth_describe(ngx_conf_t *cf,
 
 
 static ngx_str_t  ngx_api_led_method_anonymous = ngx_string("anonymous");
+
+/* the auth metrics' methods and outcomes */
+static ngx_str_t  ngx_api_led_auth_key = ngx_string("key");
+static ngx_str_t  ngx_api_led_auth_jwt = ngx_string("jwt");
+static ngx_str_t  ngx_api_led_auth_none = ngx_string("none");
+static ngx_str_t  ngx_api_led_auth_authenticated =
+    ngx_string("authenticated");
+static ngx_str_t  ngx_api_led_auth_refused = ngx_string("refused");
+static ngx_str_t  ngx_api_led_auth_error = ngx_string("error");
 
 static ngx_api_led_edit_name_t  ngx_api_led_www_authenticate =
     { ngx_string("WWW-Authenticate"), ngx_string("www-authenticate"), 0 };
@@ -94,7 +113,7 @@ static ngx_http_module_t  ngx_api_led_auth_module_ctx = {
     NULL,                                  /* preconfiguration */
     ngx_api_led_auth_init,                 /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
+    ngx_api_led_auth_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
 
     NULL,                                  /* create server configuration */
@@ -124,6 +143,21 @@ ngx_module_t  ngx_api_led_auth_module = {
 static ngx_int_t
 ngx_api_led_auth_init(ngx_conf_t *cf)
 {
+    ngx_api_led_auth_main_conf_t  *amcf;
+
+    static char  *labels[] = { "api", "method", "outcome", "reason", NULL };
+
+    amcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_auth_module);
+
+    if (ngx_api_led_metric_add(cf, &amcf->outcomes, "api_led_auth",
+                               "Authentications by the credential's method "
+                               "and their outcome, with the reason of a "
+                               "refusal.", NGX_API_LED_METRIC_COUNTER, labels)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ngx_api_led_consumer_id_header.hash =
         ngx_hash_key(ngx_api_led_consumer_id_header.lowcase.data,
                      ngx_api_led_consumer_id_header.lowcase.len);
@@ -137,6 +171,19 @@ ngx_api_led_auth_init(ngx_conf_t *cf)
 
     return ngx_api_led_add_step(cf, NGX_API_LED_STEP_AUTH,
                                 ngx_api_led_auth_access);
+}
+
+
+static void *
+ngx_api_led_auth_create_main_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     amcf->outcomes = NULL;
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_api_led_auth_main_conf_t));
 }
 
 
@@ -388,6 +435,7 @@ static ngx_int_t
 ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
     ngx_int_t                     rc;
+    ngx_str_t                    *method;
     ngx_uint_t                    bearer;
     ngx_api_led_auth_refusal_t    rf;
     ngx_api_led_auth_loc_conf_t  *alcf;
@@ -407,14 +455,17 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     rc = NGX_DECLINED;
     bearer = 0;
+    method = &ngx_api_led_auth_none;
 
     if (alcf->auth & NGX_API_LED_AUTH_KEY) {
         rc = ngx_api_led_key_authenticate(r, ctx, &rf);
+        method = &ngx_api_led_auth_key;
     }
 
     if (rc == NGX_DECLINED && (alcf->auth & NGX_API_LED_AUTH_JWT)) {
         rc = ngx_api_led_jwt_authenticate(r, ctx, &rf);
         bearer = 1;
+        method = &ngx_api_led_auth_jwt;
     }
 
     /*
@@ -433,14 +484,22 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         }
     }
 
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (rc == NGX_DECLINED) {
+        method = alcf->anonymous ? &ngx_api_led_method_anonymous
+                                 : &ngx_api_led_auth_none;
+    }
+
+    rc = ngx_api_led_auth_decided(r, rc, &rf, method);
+
     switch (rc) {
 
     case NGX_OK:
         ctx->authenticated = 1;
         break;
-
-    case NGX_AGAIN:
-        return NGX_AGAIN;
 
     case NGX_API_LED_AUTH_REFUSED:
         return ngx_api_led_auth_refuse(r, &rf);
@@ -482,6 +541,79 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     /* a credential grants access ("satisfy any"), the anonymous one not */
 
     return ctx->authenticated ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * The check decided (not NGX_AGAIN): counted once, by the method of the
+ * credential the request carried ("none", or "anonymous" when the
+ * anonymous consumer takes a request without one) and the outcome.
+ */
+
+static ngx_int_t
+ngx_api_led_auth_decided(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_api_led_auth_refusal_t *rf, ngx_str_t *method)
+{
+    switch (rc) {
+
+    case NGX_OK:
+        ngx_api_led_auth_count(r, method, &ngx_api_led_auth_authenticated,
+                               NULL);
+        break;
+
+    case NGX_API_LED_AUTH_REFUSED:
+        ngx_api_led_auth_count(r, method, &ngx_api_led_auth_refused,
+                               rf->reason ? rf->reason : rf->code);
+        break;
+
+    case NGX_DECLINED:
+        if (method == &ngx_api_led_method_anonymous) {
+            ngx_api_led_auth_count(r, method, method, NULL);
+
+        } else {
+            ngx_api_led_auth_count(r, method, &ngx_api_led_auth_refused,
+                                   "missing_credentials");
+        }
+
+        break;
+
+    default:
+        ngx_api_led_auth_count(r, method, &ngx_api_led_auth_error, NULL);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_api_led_auth_count(ngx_http_request_t *r, ngx_str_t *method,
+    ngx_str_t *outcome, const char *reason)
+{
+    ngx_str_t                      values[4];
+    ngx_api_led_loc_conf_t        *llcf;
+    ngx_api_led_auth_main_conf_t  *amcf;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_api_led_auth_module);
+
+    if (amcf->outcomes == NULL) {
+        return;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    values[0] = llcf->api;
+    values[1] = *method;
+    values[2] = *outcome;
+
+    if (reason) {
+        values[3].data = (u_char *) reason;
+        values[3].len = ngx_strlen(reason);
+
+    } else {
+        ngx_str_null(&values[3]);
+    }
+
+    ngx_api_led_metric_count(amcf->outcomes, values, 1, r->connection->log);
 }
 
 

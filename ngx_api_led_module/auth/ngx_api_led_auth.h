@@ -36,6 +36,8 @@ typedef struct {
                                                  the RFC 6750 error too */
     const char                  *detail;      /* problem detail; for a token
                                                  the error_description */
+    const char                  *reason;      /* for the metrics: why, in a
+                                                 word (NULL: the code) */
     ngx_uint_t                   schemes;     /* the challenges to send:
                                                  NGX_API_LED_AUTH_*, 0 */
     ngx_str_t                    scope;       /* RFC 6750 scope, or "" */

@@ -543,6 +543,18 @@ ngx_api_led_credential_add(ngx_http_request_t *r,
 }
 
 
+/* the first 8 bytes of a digest, in the order of their memcmp() */
+
+static ngx_inline uint64_t
+ngx_api_led_digest_prefix(u_char *d)
+{
+    return (uint64_t) d[0] << 56 | (uint64_t) d[1] << 48
+           | (uint64_t) d[2] << 40 | (uint64_t) d[3] << 32
+           | (uint64_t) d[4] << 24 | (uint64_t) d[5] << 16
+           | (uint64_t) d[6] << 8 | (uint64_t) d[7];
+}
+
+
 /*
  * Keys are found by the SHA-256 digest of the presented key.  The binary
  * search only tells where an unpredictable digest falls among the stored
@@ -554,7 +566,7 @@ static ngx_api_led_consumer_t *
 ngx_api_led_key_lookup(ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key)
 {
     u_char       digest[NGX_API_LED_DIGEST_LEN];
-    ngx_int_t    c;
+    uint64_t     want, have;
     ngx_uint_t   lo, hi, mid;
     SHA256_CTX   sha;
 
@@ -568,15 +580,23 @@ ngx_api_led_key_lookup(ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key)
 
     OPENSSL_cleanse(&sha, sizeof(SHA256_CTX));
 
+    /* the first 8 bytes as a number decide almost every step */
+
+    want = ngx_api_led_digest_prefix(digest);
+
     lo = 0;
     hi = mcf->nkeys;
 
     while (lo < hi) {
         mid = lo + (hi - lo) / 2;
 
-        c = ngx_memcmp(mcf->keys[mid].digest, digest, NGX_API_LED_DIGEST_LEN);
+        have = ngx_api_led_digest_prefix(mcf->keys[mid].digest);
 
-        if (c < 0) {
+        if (have < want
+            || (have == want
+                && ngx_memcmp(mcf->keys[mid].digest, digest,
+                              NGX_API_LED_DIGEST_LEN) < 0))
+        {
             lo = mid + 1;
 
         } else {

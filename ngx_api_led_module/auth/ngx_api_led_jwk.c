@@ -9,6 +9,9 @@
  */
 
 
+/* the low-level SHA-256 for the token cache's key: see below */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "ngx_api_led_jwt.h"
 
 #include <openssl/bio.h>
@@ -21,6 +24,7 @@
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 
@@ -222,10 +226,25 @@ ngx_api_led_jwt_b64url_decode(ngx_str_t *dst, u_char *src, size_t len)
 ngx_int_t
 ngx_api_led_jwt_sha256(u_char *data, size_t len, u_char *digest)
 {
-    if (EVP_Digest(data, len, digest, NULL, EVP_sha256(), NULL) != 1) {
-        ERR_clear_error();
+    SHA256_CTX  sha;
+
+    /*
+     * Every request with a token hashes it (the cache's key): the
+     * low-level functions hash on the stack, as the API-key look-up does;
+     * EVP_Digest() of OpenSSL 3 fetches the algorithm from its provider
+     * (locks, a name look-up) and allocates a context on every call.
+     */
+
+    if (SHA256_Init(&sha) != 1
+        || SHA256_Update(&sha, data, len) != 1
+        || SHA256_Final(digest, &sha) != 1)
+    {
+        OPENSSL_cleanse(&sha, sizeof(SHA256_CTX));
         return NGX_ERROR;
     }
+
+    /* the token is a credential: nothing of it stays on the stack */
+    OPENSSL_cleanse(&sha, sizeof(SHA256_CTX));
 
     return NGX_OK;
 }

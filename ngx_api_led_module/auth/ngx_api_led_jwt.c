@@ -244,7 +244,33 @@ ngx_api_led_jwt_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_api_led_jwt_main_conf_t *jmcf = conf;
 
+    static char  *cache_labels[] = { "result", NULL };
+    static char  *fetch_labels[] = { "uri", "outcome", NULL };
+
     ngx_conf_init_uint_value(jmcf->cache_size, 0);
+
+    /* the http block is parsed: the metrics zone, the cache, the remotes */
+
+    if (jmcf->cache_size
+        && ngx_api_led_metric_add(cf, &jmcf->cache_lookups,
+                                  "api_led_jwt_cache_lookups",
+                                  "Tokens looked up in a worker's "
+                                  "verified-token cache, by result.",
+                                  NGX_API_LED_METRIC_COUNTER, cache_labels)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (jmcf->remotes.nelts
+        && ngx_api_led_metric_add(cf, &jmcf->fetches,
+                                  "api_led_jwt_jwks_fetches",
+                                  "Fetches of a remote JWKS by outcome.",
+                                  NGX_API_LED_METRIC_COUNTER, fetch_labels)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

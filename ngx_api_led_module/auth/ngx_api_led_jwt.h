@@ -144,6 +144,10 @@ typedef struct {
     ngx_uint_t                   cache_size;  /* tokens a worker keeps */
     ngx_array_t                  remotes;     /* ngx_api_led_jwt_remote_t * */
     ngx_array_t                  keysets;     /* ngx_api_led_jwt_keyset_t */
+
+    /* metrics, NULL without a metrics zone or without their feature */
+    ngx_api_led_metric_t        *cache_lookups;
+    ngx_api_led_metric_t        *fetches;
 } ngx_api_led_jwt_main_conf_t;
 
 
@@ -211,6 +215,8 @@ typedef struct {
     ngx_uint_t                   status;
     const char                  *error;       /* RFC 6750 error code */
     const char                  *description;
+    const char                  *reason;      /* for the metrics, in a
+                                                 word; NULL: "malformed" */
     ngx_str_t                    scope;
     unsigned                     logged:1;    /* with more detail */
 } ngx_api_led_jwt_reject_t;

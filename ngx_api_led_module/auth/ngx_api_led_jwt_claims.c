@@ -38,6 +38,7 @@ ngx_api_led_jwt_check_time(json_t *claims, time_t leeway,
 
         if (now >= json_number_value(v) + (double) leeway) {
             rj->description = "the token has expired";
+            rj->reason = "expired";
             return NGX_DECLINED;
         }
     }
@@ -51,6 +52,7 @@ ngx_api_led_jwt_check_time(json_t *claims, time_t leeway,
 
         if (now + (double) leeway < json_number_value(v)) {
             rj->description = "the token is not valid yet";
+            rj->reason = "not_yet_valid";
             return NGX_DECLINED;
         }
     }
@@ -105,6 +107,7 @@ ngx_api_led_jwt_check_requires(ngx_http_request_t *r,
             }
 
             rj->description = "the token lacks a required claim";
+            rj->reason = "claim_missing";
 
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "api_led: JWT rejected: no \"%V\" claim",
@@ -145,6 +148,7 @@ ngx_api_led_jwt_check_requires(ngx_http_request_t *r,
                         rj->status = NGX_HTTP_FORBIDDEN;
                         rj->error = "insufficient_scope";
                         rj->description = "the token lacks a required scope";
+                        rj->reason = "insufficient_scope";
                         rj->scope.data = s;
                         rj->scope.len = p - s;
 
@@ -215,6 +219,8 @@ ngx_api_led_jwt_check_requires(ngx_http_request_t *r,
                 rj->error = "insufficient_scope";
                 rj->description = "a token claim is not accepted";
             }
+
+            rj->reason = "claim_rejected";
 
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "api_led: JWT rejected: claim \"%V\" does not "

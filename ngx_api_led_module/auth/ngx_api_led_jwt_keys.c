@@ -14,6 +14,12 @@
 #include "ngx_api_led_jwt.h"
 
 
+/* what became of a fetch, for the metrics */
+#define NGX_API_LED_JWT_FETCH_LOADED      0
+#define NGX_API_LED_JWT_FETCH_UNCHANGED   1
+#define NGX_API_LED_JWT_FETCH_REJECTED    2
+#define NGX_API_LED_JWT_FETCH_FAILED      3
+
 /* a failed fetch is not retried for min(valid, this) seconds */
 #define NGX_API_LED_JWT_RETRY         10
 
@@ -38,14 +44,21 @@ typedef struct {
     ngx_api_led_jwt_cache_t          cache;
     ngx_api_led_jwt_remote_state_t  *remotes;  /* by remote->index */
     ngx_uint_t                       nremotes;
+    ngx_api_led_metric_t            *fetches;  /* NULL: not counted */
 } ngx_api_led_jwt_worker_t;
 
+
+/*
+ * A fetch is a background subrequest of the request that started it: it
+ * is never the client connection's active request, so a client that goes
+ * away does not end it, and it keeps its main request (and this struct,
+ * in that request's pool) alive until it is over.  The request that
+ * started it waits for it like any other (a waiter).
+ */
 
 struct ngx_api_led_jwt_fetch_s {
     ngx_api_led_jwt_remote_t        *remote;
     ngx_api_led_jwt_remote_state_t  *state;
-    ngx_api_led_jwt_req_ctx_t       *jctx;    /* NULL: background refresh */
-    ngx_http_request_t              *r;
     unsigned                         done:1;
 };
 
@@ -66,12 +79,15 @@ static ngx_int_t ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
     ngx_uint_t background);
 static ngx_int_t ngx_api_led_jwt_remote_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
-static void ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
-    ngx_api_led_jwt_remote_state_t *st, u_char *body, size_t len,
-    ngx_log_t *log);
+static ngx_uint_t ngx_api_led_jwt_remote_update(
+    ngx_api_led_jwt_remote_t *remote, ngx_api_led_jwt_remote_state_t *st,
+    u_char *body, size_t len, ngx_log_t *log);
+static void ngx_api_led_jwt_count_fetch(ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t outcome, ngx_log_t *log);
 static void ngx_api_led_jwt_fetch_cleanup(void *data);
 static ngx_int_t ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
-    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote);
+    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t fetcher);
 static void ngx_api_led_jwt_remote_wake(ngx_api_led_jwt_remote_state_t *st,
     ngx_uint_t aborted);
 static void ngx_api_led_jwt_waiter_handler(ngx_event_t *ev);
@@ -112,6 +128,7 @@ ngx_api_led_jwt_worker_init(ngx_cycle_t *cycle,
 
     ngx_api_led_jwt_cache_init(&wk->cache);
     wk->cache.size = jmcf->cache_size;
+    wk->fetches = jmcf->fetches;
 
     wk->nremotes = jmcf->remotes.nelts;
     wk->remotes = (ngx_api_led_jwt_remote_state_t *) &wk[1];
@@ -502,7 +519,7 @@ ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
     if (need == NGX_API_LED_JWT_NEED_KID) {
 
         if (st->fetch) {
-            return ngx_api_led_jwt_remote_wait(r, jctx, remote);
+            return ngx_api_led_jwt_remote_wait(r, jctx, remote, 0);
         }
 
         if (st->kid_fetched
@@ -527,7 +544,7 @@ ngx_api_led_jwt_remote_keys(ngx_http_request_t *r,
     if (st->keys == NULL || now - st->fetched >= remote->valid) {
 
         if (st->fetch) {
-            return ngx_api_led_jwt_remote_wait(r, jctx, remote);
+            return ngx_api_led_jwt_remote_wait(r, jctx, remote, 0);
         }
 
         if (st->failed && now - st->failed < retry) {
@@ -562,7 +579,6 @@ ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
     ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
     ngx_uint_t background)
 {
-    ngx_uint_t                       flags;
     ngx_http_request_t              *sr;
     ngx_pool_cleanup_t              *cln;
     ngx_api_led_jwt_fetch_t         *fetch;
@@ -584,7 +600,11 @@ ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
     ps->handler = ngx_api_led_jwt_remote_done;
     ps->data = fetch;
 
-    /* a request that goes away ends its fetch: waiters are woken */
+    /*
+     * The request's pool goes only after the fetch is over, unless nginx
+     * terminates the request (and the fetch with it): waiters are then
+     * woken to fetch again.
+     */
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -594,13 +614,11 @@ ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
     cln->handler = ngx_api_led_jwt_fetch_cleanup;
     cln->data = fetch;
 
-    flags = NGX_HTTP_SUBREQUEST_IN_MEMORY
-            | (background ? NGX_HTTP_SUBREQUEST_BACKGROUND
-                          : NGX_HTTP_SUBREQUEST_WAITED);
-
     if (ngx_http_subrequest(r, &remote->uri,
                             remote->args.len ? &remote->args : NULL,
-                            &sr, ps, flags)
+                            &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY
+                            |NGX_HTTP_SUBREQUEST_BACKGROUND)
         != NGX_OK)
     {
         fetch->done = 1;
@@ -618,22 +636,18 @@ ngx_api_led_jwt_remote_fetch(ngx_http_request_t *r,
 
     fetch->remote = remote;
     fetch->state = st;
-    fetch->r = r;
-    fetch->jctx = background ? NULL : jctx;
 
     st->fetch = fetch;
-
-    if (!background) {
-        jctx->waiting = 1;
-        jctx->fetch_done = 0;
-        jctx->remote = remote;
-    }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "api_led: fetching JWKS \"%V\"%s", &remote->uri,
                    background ? " (background)" : "");
 
-    return background ? NGX_OK : NGX_AGAIN;
+    if (background) {
+        return NGX_OK;
+    }
+
+    return ngx_api_led_jwt_remote_wait(r, jctx, remote, 1);
 }
 
 
@@ -662,6 +676,23 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
         st->fetch = NULL;
     }
 
+    if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST || sr->connection->error) {
+        /*
+         * The fetch ended with the client's connection, not because of
+         * the provider: nothing is known about the provider, so it is
+         * not taken for down; the waiters fetch again.
+         */
+
+        ngx_log_error(NGX_LOG_INFO, sr->connection->log, 0,
+                      "api_led: fetching JWKS \"%V\" ended with the client "
+                      "connection that started it, to be fetched again",
+                      &remote->uri);
+
+        ngx_api_led_jwt_remote_wake(st, 1);
+
+        return rc;
+    }
+
     status = sr->headers_out.status;
 
     body = NULL;
@@ -677,10 +708,16 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
     }
 
     if (rc == NGX_OK && status == NGX_HTTP_OK && len) {
-        ngx_api_led_jwt_remote_update(remote, st, body, len,
-                                      sr->connection->log);
+        ngx_api_led_jwt_count_fetch(remote,
+                                    ngx_api_led_jwt_remote_update(remote, st,
+                                                   body, len,
+                                                   sr->connection->log),
+                                    sr->connection->log);
 
     } else {
+        ngx_api_led_jwt_count_fetch(remote, NGX_API_LED_JWT_FETCH_FAILED,
+                                    sr->connection->log);
+
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "api_led: fetching JWKS \"%V\" failed: status %ui, "
                       "rc %i, %uz bytes%s%s", &remote->uri, status, rc, len,
@@ -692,17 +729,13 @@ ngx_api_led_jwt_remote_done(ngx_http_request_t *sr, void *data,
         st->failed = ngx_time();
     }
 
-    if (fetch->jctx) {
-        fetch->jctx->fetch_done = 1;
-    }
-
     ngx_api_led_jwt_remote_wake(st, 0);
 
     return rc;
 }
 
 
-static void
+static ngx_uint_t
 ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
     ngx_api_led_jwt_remote_state_t *st, u_char *body, size_t len,
     ngx_log_t *log)
@@ -714,7 +747,7 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
 
     if (ngx_api_led_jwt_sha256(body, len, digest) != NGX_OK) {
         st->failed = ngx_time();
-        return;
+        return NGX_API_LED_JWT_FETCH_FAILED;
     }
 
     if (st->keys
@@ -725,20 +758,20 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
                        "api_led: JWKS \"%V\" unchanged", &remote->uri);
         st->fetched = ngx_time();
         st->failed = 0;
-        return;
+        return NGX_API_LED_JWT_FETCH_UNCHANGED;
     }
 
     pool = ngx_create_pool(4096, ngx_cycle->log);
     if (pool == NULL) {
         st->failed = ngx_time();
-        return;
+        return NGX_API_LED_JWT_FETCH_FAILED;
     }
 
     jwks = ngx_api_led_jwks_create(pool);
     if (jwks == NULL) {
         ngx_destroy_pool(pool);
         st->failed = ngx_time();
-        return;
+        return NGX_API_LED_JWT_FETCH_FAILED;
     }
 
     if (ngx_api_led_jwks_parse(jwks, body, len, 0, log, err) != NGX_OK) {
@@ -748,7 +781,7 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
                       st->keys ? ", keeping the current keys" : "");
         ngx_destroy_pool(pool);
         st->failed = ngx_time();
-        return;
+        return NGX_API_LED_JWT_FETCH_REJECTED;
     }
 
     ngx_memcpy(jwks->digest, digest, sizeof(digest));
@@ -764,6 +797,32 @@ ngx_api_led_jwt_remote_update(ngx_api_led_jwt_remote_t *remote,
     ngx_log_error(NGX_LOG_INFO, log, 0,
                   "api_led: JWKS \"%V\" loaded: %ui keys",
                   &remote->uri, jwks->keys.nelts);
+
+    return NGX_API_LED_JWT_FETCH_LOADED;
+}
+
+
+/* api_led_jwt_jwks_fetches_total{uri, outcome} */
+
+static void
+ngx_api_led_jwt_count_fetch(ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t outcome, ngx_log_t *log)
+{
+    ngx_str_t  values[2];
+
+    static ngx_str_t  outcomes[] = {
+        ngx_string("loaded"), ngx_string("unchanged"),
+        ngx_string("rejected"), ngx_string("failed")
+    };
+
+    if (ngx_api_led_jwt_worker == NULL) {
+        return;
+    }
+
+    values[0] = remote->uri;
+    values[1] = outcomes[outcome];
+
+    ngx_api_led_metric_count(ngx_api_led_jwt_worker->fetches, values, 1, log);
 }
 
 
@@ -776,7 +835,7 @@ ngx_api_led_jwt_fetch_cleanup(void *data)
         return;
     }
 
-    /* the request that fetched is gone before its subrequest finished */
+    /* nginx terminated the request that fetched, and its fetch with it */
 
     fetch->done = 1;
 
@@ -787,9 +846,17 @@ ngx_api_led_jwt_fetch_cleanup(void *data)
 }
 
 
+/*
+ * The request waits for the fetch in flight, at most
+ * NGX_API_LED_JWT_WAIT_TIMEOUT.  A waiter notices its client going away;
+ * the request that started the fetch does not: its end would end the
+ * fetch the others wait for.
+ */
+
 static ngx_int_t
 ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
-    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote)
+    ngx_api_led_jwt_req_ctx_t *jctx, ngx_api_led_jwt_remote_t *remote,
+    ngx_uint_t fetcher)
 {
     ngx_pool_cleanup_t              *cln;
     ngx_api_led_jwt_waiter_t        *w;
@@ -829,7 +896,8 @@ ngx_api_led_jwt_remote_wait(ngx_http_request_t *r,
     jctx->fetch_done = 0;
     jctx->remote = remote;
 
-    r->read_event_handler = ngx_http_test_reading;
+    r->read_event_handler = fetcher ? ngx_http_block_reading
+                                    : ngx_http_test_reading;
     r->write_event_handler = ngx_http_request_empty_handler;
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,

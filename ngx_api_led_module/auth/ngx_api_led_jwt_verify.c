@@ -48,6 +48,8 @@ static ngx_int_t ngx_api_led_jwt_verify_with(ngx_http_request_t *r,
     ngx_uint_t *generation, ngx_api_led_jwt_reject_t *rj);
 static ngx_int_t ngx_api_led_jwt_refuse(ngx_http_request_t *r,
     ngx_api_led_jwt_reject_t *rj, ngx_api_led_auth_refusal_t *rf);
+static void ngx_api_led_jwt_count_lookup(ngx_http_request_t *r,
+    ngx_uint_t hit);
 
 
 static ngx_str_t  ngx_api_led_jwt_cookie = ngx_string("Cookie");
@@ -152,6 +154,7 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
     if (token.len > jlcf->max_size) {
         rj.description = "the token is too large";
+        rj.reason = "too_large";
         return ngx_api_led_jwt_refuse(r, &rj, rf);
     }
 
@@ -217,6 +220,8 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     if (cache) {
         jctx->cache_status = cn ? NGX_API_LED_JWT_CACHE_HIT
                                 : NGX_API_LED_JWT_CACHE_MISS;
+
+        ngx_api_led_jwt_count_lookup(r, cn != NULL);
     }
 
     if (cn) {
@@ -758,6 +763,7 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
     {
         json_decref(header);
         rj->description = "unsigned tokens (alg none) are never accepted";
+        rj->reason = "alg_not_allowed";
         return NGX_DECLINED;
     }
 
@@ -766,12 +772,14 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
     if (alg == NGX_ERROR) {
         json_decref(header);
         rj->description = "the token alg is not supported";
+        rj->reason = "alg_not_allowed";
         return NGX_DECLINED;
     }
 
     if (!(jlcf->algorithms & ((ngx_uint_t) 1 << alg))) {
         json_decref(header);
         rj->description = "the token alg is not allowed here";
+        rj->reason = "alg_not_allowed";
         return NGX_DECLINED;
     }
 
@@ -860,12 +868,15 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         if (rj->description == NULL) {
             if (kid.len) {
                 rj->description = "the token kid is unknown";
+                rj->reason = "unknown_kid";
 
             } else if (candidates == 0) {
                 rj->description = "no key fits the token alg";
+                rj->reason = "no_key";
 
             } else {
                 rj->description = "the token signature is invalid";
+                rj->reason = "bad_signature";
             }
         }
 
@@ -990,6 +1001,7 @@ ngx_api_led_jwt_verify_with(ngx_http_request_t *r, ngx_api_led_jwks_t *jwks,
 
             if (!ngx_api_led_jwk_matches(&key[i], alg)) {
                 rj->description = "the token alg does not fit its key";
+                rj->reason = "no_key";
                 return NGX_DECLINED;
             }
 
@@ -1005,6 +1017,7 @@ ngx_api_led_jwt_verify_with(ngx_http_request_t *r, ngx_api_led_jwks_t *jwks,
 
             if (rc == NGX_DECLINED) {
                 rj->description = "the token signature is invalid";
+                rj->reason = "bad_signature";
             }
 
             return rc;
@@ -1049,9 +1062,26 @@ ngx_api_led_jwt_refuse(ngx_http_request_t *r, ngx_api_led_jwt_reject_t *rj,
     rf->status = rj->status;
     rf->code = rj->error;
     rf->detail = rj->description;
+    rf->reason = rj->reason ? rj->reason : "malformed";
     rf->schemes = NGX_API_LED_AUTH_JWT;
     rf->scope = rj->scope;
     rf->bearer_error = 1;
 
     return NGX_API_LED_AUTH_REFUSED;
+}
+
+
+/* api_led_jwt_cache_lookups_total{result="hit|miss"} */
+
+static void
+ngx_api_led_jwt_count_lookup(ngx_http_request_t *r, ngx_uint_t hit)
+{
+    ngx_api_led_jwt_main_conf_t  *jmcf;
+
+    static ngx_str_t  results[] = { ngx_string("miss"), ngx_string("hit") };
+
+    jmcf = ngx_http_get_module_main_conf(r, ngx_api_led_jwt_module);
+
+    ngx_api_led_metric_count(jmcf->cache_lookups, &results[hit ? 1 : 0], 1,
+                             r->connection->log);
 }

@@ -32,6 +32,8 @@ static ngx_int_t ngx_api_led_compose_methods(ngx_conf_t *cf,
     ngx_api_led_compose_loc_conf_t *lcf, ngx_api_led_compose_conf_t *comp);
 static ngx_int_t ngx_api_led_compose_allow(ngx_conf_t *cf,
     ngx_api_led_compose_loc_conf_t *lcf);
+static char *ngx_api_led_compose_event_part(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc, ngx_str_t *value, ngx_uint_t n);
 static char *ngx_api_led_compose_part_param(ngx_conf_t *cf,
     ngx_api_led_compose_part_conf_t *pc, ngx_str_t *value);
 static char *ngx_api_led_compose_foreach(ngx_conf_t *cf,
@@ -412,6 +414,16 @@ ngx_api_led_compose_describe_part(ngx_conf_t *cf,
     ngx_uint_t                  i;
     ngx_api_led_compose_seg_t  *seg;
 
+    if (pc->event) {
+        /* it calls nothing: it publishes */
+        return json_pack("{s:s%, s:s%, s:s%, s:b}",
+                         "name", pc->name.data, pc->name.len,
+                         "event", pc->event->type.data, pc->event->type.len,
+                         "stream", pc->event->stream.data,
+                         pc->event->stream.len,
+                         "optional", 1);
+    }
+
     part = json_pack("{s:s%, s:s%, s:s%, s:b}",
                      "name", pc->name.data, pc->name.len,
                      "method", pc->method_name.data, pc->method_name.len,
@@ -762,6 +774,10 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     pc->concurrency = NGX_CONF_UNSET_UINT;
     pc->max_items = NGX_CONF_UNSET_UINT;
 
+    if (n > 1 && ngx_strncmp(value[1].data, "event=", 6) == 0) {
+        return ngx_api_led_compose_event_part(cf, pc, value, n);
+    }
+
     i = 1;
 
     if (i < n) {
@@ -792,7 +808,7 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_api_led_compose_tmpl_uri(cf, &value[i], &pc->uri) != NGX_OK) {
+    if (ngx_api_led_tmpl_uri(cf, &value[i], &pc->uri) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -883,7 +899,8 @@ ngx_api_led_compose_part_param(ngx_conf_t *cf,
             return NGX_CONF_ERROR;
         }
 
-        if (ngx_api_led_compose_tmpl_json(cf, &s, &pc->name, pc->body)
+        if (ngx_api_led_tmpl_json(cf, &s, "the body of part", &pc->name,
+                                  pc->body)
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -998,6 +1015,112 @@ ngx_api_led_compose_part_param(ngx_conf_t *cf,
                        "invalid parameter \"%V\" in part \"%V\"",
                        value, &pc->name);
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * NAME event=TYPE stream=KEY [data=TEMPLATE] [maxlen=N] [after=...]: the
+ * part publishes an event (publish/) once the parts it uses or names
+ * succeeded, and is not in the answer.  Its data's placeholders are the
+ * parts' and {request}, as in a body.
+ */
+
+static char *
+ngx_api_led_compose_event_part(ngx_conf_t *cf,
+    ngx_api_led_compose_part_conf_t *pc, ngx_str_t *value, ngx_uint_t n)
+{
+    char        *rv;
+    ngx_str_t    s;
+    ngx_uint_t   i;
+
+    pc->event = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_event_def_t));
+    if (pc->event == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = value[1].data + 6;
+    s.len = value[1].len - 6;
+
+    rv = ngx_api_led_publish_def_type(cf, pc->event, &s);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (ngx_array_init(&pc->uri, cf->pool, 1,
+                       sizeof(ngx_api_led_compose_seg_t))
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(&pc->method_name, "EVENT");
+    pc->uri_text = value[1];
+
+    /* an event never fails the composition: the write it tells of did not */
+    pc->optional = 1;
+    pc->concurrency = NGX_API_LED_COMPOSE_CONCURRENCY;
+    pc->max_items = NGX_API_LED_COMPOSE_MAX_ITEMS;
+
+    for (i = 2; i < n; i++) {
+
+        rv = ngx_api_led_publish_def_param(cf, pc->event, &value[i]);
+
+        if (rv != NGX_API_LED_PUBLISH_NOT_MINE) {
+            if (rv != NGX_CONF_OK) {
+                return rv;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "data=", 5) == 0) {
+            if (pc->event->data) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate \"data=\" in part \"%V\"",
+                                   &pc->name);
+                return NGX_CONF_ERROR;
+            }
+
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+
+            pc->event->data = ngx_array_create(cf->pool, 4,
+                                            sizeof(ngx_api_led_compose_seg_t));
+            if (pc->event->data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_api_led_tmpl_json(cf, &s, "the data of part", &pc->name,
+                                      pc->event->data)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            pc->event->data_text = s;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "after=", 6) == 0
+            || (value[i].len == 8
+                && ngx_strncmp(value[i].data, "optional", 8) == 0))
+        {
+            rv = ngx_api_led_compose_part_param(cf, pc, &value[i]);
+            if (rv != NGX_CONF_OK) {
+                return rv;
+            }
+
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in event part \"%V\": "
+                           "use stream=, data=, maxlen= and after=",
+                           &value[i], &pc->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_api_led_publish_def_done(cf, pc->event);
 }
 
 
@@ -1164,6 +1287,15 @@ ngx_api_led_compose_resolve(ngx_conf_t *cf, ngx_api_led_compose_conf_t *comp)
             return NGX_ERROR;
         }
 
+        if (pc[i].event && pc[i].event->data
+            && ngx_api_led_compose_resolve_segs(cf, comp, i,
+                                                pc[i].event->data)
+               != NGX_OK)
+        {
+            cf->conf_file->line = line;
+            return NGX_ERROR;
+        }
+
         if (pc[i].uses_item && !pc[i].foreach) {
             cf->conf_file->line = pc[i].line;
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1251,8 +1383,8 @@ ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
             continue;
         }
 
-        if (seg[j].part_name.len == 7
-            && ngx_strncmp(seg[j].part_name.data, "request", 7) == 0)
+        if (seg[j].name.len == 7
+            && ngx_strncmp(seg[j].name.data, "request", 7) == 0)
         {
             seg[j].index = NGX_API_LED_COMPOSE_REQUEST;
             comp->request_json = 1;
@@ -1260,21 +1392,21 @@ ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
             continue;
         }
 
-        if (seg[j].part_name.len == 4
-            && ngx_strncmp(seg[j].part_name.data, "item", 4) == 0)
+        if (seg[j].name.len == 4
+            && ngx_strncmp(seg[j].name.data, "item", 4) == 0)
         {
             seg[j].index = NGX_API_LED_COMPOSE_ITEM;
             pc[i].uses_item = 1;
             continue;
         }
 
-        found = ngx_api_led_compose_find_name(pc, n, &seg[j].part_name);
+        found = ngx_api_led_compose_find_name(pc, n, &seg[j].name);
 
         if (found == n) {
             cf->conf_file->line = pc[i].line;
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "unknown part \"%V\" in placeholder \"%V\" of "
-                               "part \"%V\"", &seg[j].part_name,
+                               "part \"%V\"", &seg[j].name,
                                &seg[j].text, &pc[i].name);
             return NGX_ERROR;
         }

@@ -14,6 +14,7 @@
 
 #include "ngx_api_led_json.h"
 #include "ngx_api_led_observe.h"
+#include "ngx_api_led_publish.h"
 
 
 /*
@@ -40,11 +41,6 @@ extern ngx_module_t  ngx_api_led_compose_module;
 #define NGX_API_LED_COMPOSE_ITEMS_CAP  1000
 #define NGX_API_LED_COMPOSE_CONCURRENCY  4
 
-#define NGX_API_LED_SEG_TEXT           0
-#define NGX_API_LED_SEG_VAR            1
-#define NGX_API_LED_SEG_CAPTURE        2
-#define NGX_API_LED_SEG_PLACEHOLDER    3
-
 #define NGX_API_LED_MERGE_NAMESPACED   0
 #define NGX_API_LED_MERGE_DEEP         1
 
@@ -64,20 +60,8 @@ extern ngx_module_t  ngx_api_led_compose_module;
 #define NGX_API_LED_BODY_TEMPLATE      1
 #define NGX_API_LED_BODY_REQUEST       2
 
-typedef struct {
-    ngx_uint_t                        type;
-    ngx_str_t                         text;      /* TEXT; PLACEHOLDER: as
-                                                    written, for messages */
-    ngx_str_t                         part_name; /* PLACEHOLDER */
-    ngx_uint_t                        index;     /* VAR: variable index,
-                                                    CAPTURE: $N,
-                                                    PLACEHOLDER: part, or
-                                                    REQUEST, ITEM */
-    ngx_api_led_json_path_t           path;      /* PLACEHOLDER */
-    unsigned                          in_args:1; /* URI: after the "?" */
-    unsigned                          in_string:1; /* body: inside a JSON
-                                                    string */
-} ngx_api_led_compose_seg_t;
+/* a template's segment (json/ngx_api_led_json_tmpl.c) */
+typedef ngx_api_led_tmpl_seg_t  ngx_api_led_compose_seg_t;
 
 
 typedef struct {
@@ -94,6 +78,9 @@ typedef struct {
     uint32_t                          uses;      /* parts whose JSON the
                                                     part's templates use */
     ngx_uint_t                        line;
+
+    /* event=TYPE: the part publishes this event instead of a call */
+    ngx_api_led_event_def_t          *event;
 
     /* foreach=PART/POINTER: a call per element of that array */
     ngx_str_t                         foreach_text;
@@ -148,6 +135,10 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                       sites;     /* compose_site_t */
+
+    /* metrics (the request path's module adds them), NULL: none */
+    ngx_api_led_metric_t             *parts;
+    ngx_api_led_metric_t             *part_duration;
 } ngx_api_led_compose_main_conf_t;
 
 
@@ -189,6 +180,9 @@ struct ngx_api_led_compose_part_s {
     ngx_uint_t                        next;      /* foreach: next to start */
     ngx_uint_t                        running;   /* foreach: calls running */
     ngx_uint_t                        finished;  /* foreach: calls done */
+    ngx_msec_t                        start;     /* when it started */
+    ngx_msec_t                        duration;  /* until its end */
+    unsigned                          started:1;
     unsigned                          cancelled:1;
     unsigned                          partial:1; /* foreach: an optional
                                                     part's element failed */
@@ -229,14 +223,6 @@ ngx_int_t ngx_api_led_compose_part_headers(ngx_http_request_t *r,
 ngx_int_t ngx_api_led_compose_request_body(ngx_http_request_t *r,
     ngx_http_request_t *sr);
 
-/* ngx_api_led_compose_tmpl.c: URI and body templates */
-ngx_int_t ngx_api_led_compose_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
-    ngx_array_t *segs);
-ngx_int_t ngx_api_led_compose_tmpl_json(ngx_conf_t *cf, ngx_str_t *src,
-    ngx_str_t *part, ngx_array_t *segs);
-ngx_int_t ngx_api_led_compose_render(ngx_api_led_compose_t *cmp,
-    ngx_array_t *segs, ngx_uint_t body, json_t *item, ngx_str_t *out,
-    ngx_str_t *err);
 
 /* ngx_api_led_compose_check.c: the layer contract of literal parts */
 ngx_int_t ngx_api_led_compose_check_layers(ngx_conf_t *cf);

@@ -69,6 +69,11 @@ ngx_api_led_compose_check_part(ngx_conf_t *cf,
     ngx_api_led_loc_conf_t          *llcf;
     ngx_http_core_loc_conf_t        *clcf;
 
+    if (pc->event) {
+        /* it calls no API */
+        return NGX_OK;
+    }
+
     rc = ngx_api_led_compose_literal_path(cf->temp_pool, &pc->uri, &path);
 
     if (rc != NGX_OK) {

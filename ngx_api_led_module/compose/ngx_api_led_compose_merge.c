@@ -258,7 +258,9 @@ ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
 
-        if (part->state != NGX_API_LED_PART_OK || part->partial) {
+        if ((part->state != NGX_API_LED_PART_OK || part->partial)
+            && !part->conf->event)
+        {
             len += part->conf->name.len + 1;
         }
     }
@@ -274,7 +276,9 @@ ngx_api_led_compose_send(ngx_api_led_compose_t *cmp, ngx_buf_t *b)
         for (i = 0; i < cmp->nparts; i++) {
             part = &cmp->parts[i];
 
-            if (part->state != NGX_API_LED_PART_OK || part->partial) {
+            if ((part->state != NGX_API_LED_PART_OK || part->partial)
+                && !part->conf->event)
+            {
                 if (p != partial.data) {
                     *p++ = ',';
                 }
@@ -320,6 +324,11 @@ ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
 
+        if (part->conf->event) {
+            /* an event part is not in the answer */
+            continue;
+        }
+
         len += sizeof("\"\":,") - 1 + part->conf->name.len;
 
         if (part->state == NGX_API_LED_PART_OK && part->len) {
@@ -341,7 +350,11 @@ ngx_api_led_compose_namespaced(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
 
-        if (i) {
+        if (part->conf->event) {
+            continue;
+        }
+
+        if (p != b->last + 1) {
             *p++ = ',';
         }
 
@@ -427,7 +440,7 @@ ngx_api_led_compose_deep_in_arena(ngx_api_led_compose_t *cmp, ngx_buf_t **bp)
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
 
-        if (part->state != NGX_API_LED_PART_OK) {
+        if (part->state != NGX_API_LED_PART_OK || part->conf->event) {
             continue;
         }
 

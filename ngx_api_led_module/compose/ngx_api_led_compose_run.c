@@ -43,6 +43,8 @@ static void ngx_api_led_compose_run(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
+static void ngx_api_led_compose_publish(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_foreach_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_foreach_next(ngx_api_led_compose_t *cmp,
@@ -71,13 +73,50 @@ static ngx_int_t ngx_api_led_compose_part_json(ngx_api_led_compose_t *cmp,
 static void ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_part_t *part);
 static void ngx_api_led_compose_timeout(ngx_event_t *ev);
+static void ngx_api_led_compose_count(ngx_api_led_compose_t *cmp);
 static void ngx_api_led_compose_cleanup(void *data);
 
+
+/* the labels of the parts' series (the time's without the outcome) */
+static char  *ngx_api_led_compose_part_labels[] = {
+    "api", "part", "outcome", NULL
+};
+
+static char  *ngx_api_led_compose_time_labels[] = {
+    "api", "part", NULL
+};
 
 static ngx_str_t  ngx_api_led_compose_json_type =
     ngx_string(NGX_API_LED_JSON_TYPE);
 static ngx_api_led_edit_name_t  ngx_api_led_compose_allow_header =
     { ngx_string("Allow"), ngx_string("allow"), 0 };
+
+
+/* what a placeholder of a call's templates reads */
+
+typedef struct {
+    ngx_api_led_compose_t            *cmp;
+    json_t                           *item;
+} ngx_api_led_compose_docs_t;
+
+
+static json_t *
+ngx_api_led_compose_doc(void *data, ngx_api_led_compose_seg_t *seg)
+{
+    ngx_api_led_compose_docs_t *docs = data;
+
+    switch (seg->index) {
+
+    case NGX_API_LED_COMPOSE_REQUEST:
+        return docs->cmp->request_json;
+
+    case NGX_API_LED_COMPOSE_ITEM:
+        return docs->item;
+
+    default:
+        return docs->cmp->parts[seg->index].json;
+    }
+}
 
 
 static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
@@ -154,6 +193,23 @@ ngx_api_led_compose_run_init(ngx_conf_t *cf)
     }
 
     ngx_api_led_compose_filter_init();
+
+    if (ngx_api_led_metric_add(cf, &cmcf->parts, "api_led_compose_parts",
+                               "Parts of compositions by outcome: ok, "
+                               "failed, timeout, not_run.",
+                               NGX_API_LED_METRIC_COUNTER,
+                               ngx_api_led_compose_part_labels)
+        != NGX_OK
+        || ngx_api_led_metric_add(cf, &cmcf->part_duration,
+                                  "api_led_compose_part_duration_seconds",
+                                  "Time from a part's start to its end "
+                                  "(every element of a foreach part).",
+                                  NGX_API_LED_METRIC_HISTOGRAM,
+                                  ngx_api_led_compose_time_labels)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -453,6 +509,7 @@ ngx_api_led_compose_run(ngx_api_led_compose_t *cmp)
           ? 0xffffffff : ((1U << cmp->nparts) - 1);
 
     if (cmp->running == 0 && cmp->done == all) {
+        ngx_api_led_compose_count(cmp);
         ngx_api_led_compose_finish(cmp);
     }
 }
@@ -517,6 +574,11 @@ ngx_api_led_compose_schedule(ngx_api_led_compose_t *cmp)
 
             missing = pc->uses & ~cmp->ok;
 
+            if (pc->event) {
+                /* an event tells of what succeeded: after= too */
+                missing |= pc->after & ~cmp->ok;
+            }
+
             if (missing) {
                 for (j = 0; !(missing & (1U << j)); j++) { /* void */ }
 
@@ -549,8 +611,16 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_int_t  rc;
     ngx_str_t  err;
 
+    part->start = ngx_current_msec;
+    part->started = 1;
+
     if (part->conf->foreach) {
         ngx_api_led_compose_foreach_start(cmp, part);
+        return;
+    }
+
+    if (part->conf->event) {
+        ngx_api_led_compose_publish(cmp, part);
         return;
     }
 
@@ -572,6 +642,61 @@ ngx_api_led_compose_start(ngx_api_led_compose_t *cmp,
     ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
                             NGX_HTTP_INTERNAL_SERVER_ERROR,
                             "subrequest not created");
+}
+
+
+/*
+ * An event part publishes at once (into the worker's outbox: nothing
+ * waits) with its data rendered from the parts it uses.
+ */
+
+static void
+ngx_api_led_compose_publish(ngx_api_led_compose_t *cmp,
+    ngx_api_led_compose_part_t *part)
+{
+    ngx_str_t                         data, err, *dp;
+    ngx_http_request_t               *r;
+    ngx_api_led_compose_docs_t        docs;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    r = cmp->request;
+    pc = part->conf;
+    dp = NULL;
+
+    if (pc->event->data) {
+        docs.cmp = cmp;
+        docs.item = NULL;
+
+        ngx_str_null(&err);
+
+        if (ngx_api_led_tmpl_render(r, pc->event->data, 1,
+                                    ngx_api_led_compose_doc, &docs, &data,
+                                    &err)
+            != NGX_OK)
+        {
+            if (err.len == 0) {
+                ngx_str_set(&err, "not made");
+            }
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "api_led_compose: part \"%V\": event \"%V\" not "
+                          "published: %V", &pc->name, &pc->event->type, &err);
+
+            ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                    (char *) err.data);
+            return;
+        }
+
+        dp = &data;
+    }
+
+    if (ngx_api_led_publish(r, pc->event, dp) != NGX_OK) {
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED, 0,
+                                "event not published");
+        return;
+    }
+
+    ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_OK, 0, NULL);
 }
 
 
@@ -709,12 +834,17 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     ngx_http_request_t               *r, *sr;
     ngx_http_request_body_t          *rb;
     ngx_http_post_subrequest_t       *ps;
+    ngx_api_led_compose_docs_t        docs;
     ngx_api_led_compose_part_conf_t  *pc;
 
     r = cmp->request;
     pc = call->part->conf;
 
-    if (ngx_api_led_compose_render(cmp, &pc->uri, 0, call->item, &uri, err)
+    docs.cmp = cmp;
+    docs.item = call->item;
+
+    if (ngx_api_led_tmpl_render(r, &pc->uri, 0, ngx_api_led_compose_doc,
+                                &docs, &uri, err)
         != NGX_OK)
     {
         goto failed;
@@ -742,8 +872,8 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     }
 
     if (pc->body_type == NGX_API_LED_BODY_TEMPLATE) {
-        if (ngx_api_led_compose_render(cmp, pc->body, 1, call->item, &body,
-                                       err)
+        if (ngx_api_led_tmpl_render(r, pc->body, 1, ngx_api_led_compose_doc,
+                                    &docs, &body, err)
             != NGX_OK)
         {
             goto failed;
@@ -835,6 +965,11 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
         }
     }
 
+    /* a child span: a traceparent of its own (its own headers, then) */
+    if (ngx_api_led_trace_subrequest(r, sr) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     call->state = NGX_API_LED_PART_RUNNING;
     cmp->running++;
 
@@ -881,6 +1016,10 @@ ngx_api_led_compose_end(ngx_api_led_compose_t *cmp,
 
     part->state = state;
     part->status = status;
+
+    if (part->started) {
+        part->duration = ngx_current_msec - part->start;
+    }
 
     if (reason) {
         part->reason.data = (u_char *) reason;
@@ -1469,6 +1608,58 @@ ngx_api_led_compose_timeout(ngx_event_t *ev)
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The composition is done: each part is counted by its outcome (a part
+ * skipped or cancelled did not run), and the time of each that started.
+ */
+
+static void
+ngx_api_led_compose_count(ngx_api_led_compose_t *cmp)
+{
+    ngx_str_t                         values[3];
+    ngx_uint_t                        i;
+    ngx_log_t                        *log;
+    ngx_api_led_loc_conf_t           *llcf;
+    ngx_api_led_compose_part_t       *part;
+    ngx_api_led_compose_main_conf_t  *cmcf;
+
+    static ngx_str_t  outcomes[] = {
+        ngx_null_string,                       /* PENDING */
+        ngx_null_string,                       /* RUNNING */
+        ngx_string("ok"),
+        ngx_string("failed"),
+        ngx_string("timeout"),
+        ngx_string("not_run")
+    };
+
+    cmcf = ngx_http_get_module_main_conf(cmp->request,
+                                         ngx_api_led_compose_module);
+
+    if (cmcf->parts == NULL) {
+        return;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(cmp->request, ngx_api_led_module);
+    log = cmp->request->connection->log;
+
+    values[0] = llcf->api;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+
+        values[1] = part->conf->name;
+        values[2] = outcomes[part->state];
+
+        ngx_api_led_metric_count(cmcf->parts, values, 1, log);
+
+        if (part->started) {
+            ngx_api_led_metric_observe(cmcf->part_duration, values,
+                                       (ngx_msec_int_t) part->duration, log);
+        }
+    }
 }
 
 

@@ -32,6 +32,8 @@
 #include <ngx_http.h>
 #include <jansson.h>
 
+#include "ngx_api_led_trace.h"
+
 
 #define NGX_API_LED_LAYER_NONE        0
 #define NGX_API_LED_LAYER_EXPERIENCE  1
@@ -51,6 +53,10 @@
 #define NGX_API_LED_PROBLEM_TYPE         "application/problem+json"
 /* API names, limit names, composition part names */
 #define NGX_API_LED_NAME_MAX             64
+
+/* api_led_correlation_id: the X-Correlation-ID header, or the trace id */
+#define NGX_API_LED_CORRELATION_FROM_HEADER  0
+#define NGX_API_LED_CORRELATION_FROM_TRACE   1
 
 /* the rate limits checked together for one request: a location's and its
    consumer's plan's (nginx -t refuses more) */
@@ -89,6 +95,8 @@ typedef struct {
     ngx_str_t                    version;
     ngx_uint_t                   steps;       /* a bit for each access step
                                                  that applies here */
+    ngx_flag_t                   trace;       /* api_led_trace */
+    ngx_uint_t                   correlation; /* api_led_correlation_id */
 
     /* the API's life cycle: deprecated=, sunset= (0: none), spec= */
     time_t                       deprecated;
@@ -129,6 +137,18 @@ struct ngx_api_led_ctx_s {
                                                  ngx_api_led_correlation_id() */
     ngx_event_t                 *wake;        /* see ngx_api_led_wake() */
 
+    /*
+     * The client's request headers the core cares about, found in one look
+     * (ngx_api_led_request_headers()): the first X-Correlation-ID element,
+     * and whether API-Led-Caller or X-Consumer-* headers came.
+     */
+    ngx_table_elt_t             *correlation_in;
+
+    /* the W3C trace (ngx_api_led_trace.c), made on first use: its id and
+       flags, the client's parent span, the main request's own span */
+    ngx_api_led_trace_t          trace;
+    u_char                       span_id[NGX_API_LED_SPAN_ID_SIZE];
+
     /* identity, set by the authentication step */
     ngx_api_led_consumer_t      *consumer;    /* from the consumers file */
     ngx_str_t                    consumer_id; /* consumer->id or JWT subject */
@@ -145,6 +165,15 @@ struct ngx_api_led_ctx_s {
     /* access phase pipeline: each step runs once, even when re-entered */
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
+
+    unsigned                     headers_seen:1;
+    unsigned                     caller_header:1;
+    unsigned                     consumer_headers:1;
+
+    unsigned                     trace_made:1;
+    unsigned                     trace_parent:1;  /* the client's is used */
+    unsigned                     trace_forwarded:1;
+    unsigned                     tracestate_drop:1;  /* not passed on */
 
     /* a credential proved the identity (not the anonymous consumer) */
     unsigned                     authenticated:1;
@@ -169,9 +198,32 @@ extern ngx_conf_enum_t  ngx_api_led_log_levels[];
 
 /* ngx_api_led_module.c */
 
-ngx_api_led_ctx_t *ngx_api_led_get_ctx(ngx_http_request_t *r);
+/* the request's shared ctx, made on first use; NULL: no memory */
+ngx_api_led_ctx_t *ngx_api_led_ctx_create(ngx_http_request_t *r);
+
+static ngx_inline ngx_api_led_ctx_t *
+ngx_api_led_get_ctx(ngx_http_request_t *r)
+{
+    ngx_api_led_ctx_t  *ctx;
+
+    /* every policy asks for it, often several times a request */
+    ctx = ngx_http_get_module_ctx(r->main, ngx_api_led_module);
+
+    return ctx ? ctx : ngx_api_led_ctx_create(r);
+}
+
+/* looks at the client's request headers once: see ngx_api_led_ctx_t */
+void ngx_api_led_request_headers(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
 /* the request's correlation id, made on first use; NULL: no memory */
 ngx_str_t *ngx_api_led_correlation_id(ngx_http_request_t *r);
+/*
+ * A subrequest (a part of a composition) of r is a child span in the
+ * request's trace, where r's location has api_led_trace on: its own span
+ * id, in the traceparent of its own request headers.  NGX_OK, NGX_ERROR.
+ */
+ngx_int_t ngx_api_led_trace_subrequest(ngx_http_request_t *r,
+    ngx_http_request_t *sr);
 void *ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
     ngx_pool_cleanup_pt handler);
 ngx_int_t ngx_api_led_add_variable_table(ngx_conf_t *cf,
@@ -300,6 +352,25 @@ void ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot);
 /* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
 time_t ngx_api_led_parse_date(ngx_str_t *text);
 
+/*
+ * ngx_api_led_trace.c: the request's W3C trace, the shared ctx given
+ * (the core's module file finds it).  Made on first use from the client's
+ * traceparent and tracestate (a new trace when they cannot be used); in an
+ * API location the upstream gets the request's span (forward); a child
+ * span for a subrequest; the span of any request of the tree into "span"
+ * and its parent's into "parent", 8 bytes each (NGX_DECLINED: the span
+ * has no parent, the trace started here).
+ */
+void ngx_api_led_trace_init(void);
+ngx_int_t ngx_api_led_trace_start(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+ngx_int_t ngx_api_led_trace_forward(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+ngx_int_t ngx_api_led_trace_child(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, ngx_http_request_t *sr);
+ngx_int_t ngx_api_led_trace_span(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, u_char *span, u_char *parent);
+
 /* ngx_api_led_layer.c: the callers of the location being configured */
 ngx_uint_t ngx_api_led_callers_names(ngx_conf_t *cf, ngx_str_t *names);
 
@@ -318,7 +389,6 @@ ngx_int_t ngx_api_led_wake(ngx_http_request_t *r);
 
 #include "ngx_api_led_edit.h"
 #include "ngx_api_led_text.h"
-#include "ngx_api_led_trace.h"
 
 
 #endif /* _NGX_API_LED_H_INCLUDED_ */

@@ -267,8 +267,16 @@ ngx_api_led_caller_preaccess(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (llcf->api.len && ngx_api_led_caller_strip_consumer(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /*
+     * the client's, seen in the one look at its headers; after an internal
+     * redirect, also those a policy of the first location set
+     */
+    ngx_api_led_request_headers(r, ctx);
+
+    if (llcf->api.len && (ctx->consumer_headers || r->internal)) {
+        if (ngx_api_led_caller_strip_consumer(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     return NGX_DECLINED;
@@ -360,6 +368,12 @@ ngx_api_led_caller_check(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     if (r != r->main || r->headers_in.headers.nalloc == 0) {
         /* a subrequest, or an HTTP/0.9 request without headers */
+        return NGX_OK;
+    }
+
+    ngx_api_led_request_headers(r, ctx);
+
+    if (!ctx->caller_header) {
         return NGX_OK;
     }
 

@@ -25,6 +25,9 @@ static ngx_int_t ngx_api_led_edit_header_is_named(ngx_table_elt_t *h,
     ngx_str_t *names);
 static ngx_int_t ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_edit_headers_in_relink(ngx_http_request_t *r);
+static ngx_http_header_t *ngx_api_led_edit_header_in_known(ngx_str_t *name);
+static ngx_int_t ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
+    ngx_http_header_t *hh);
 static ngx_int_t ngx_api_led_edit_headers_in_link(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_api_led_edit_headers_out_unlink(ngx_http_request_t *r,
@@ -64,6 +67,89 @@ static ngx_api_led_out_header_t  ngx_api_led_out_headers[] = {
     { ngx_null_string, 0 }
 };
 
+/*
+ * A bit for each length and for each first letter of those names: most
+ * names (X-..., RateLimit-...) are none of them, at a glance.
+ */
+#define NGX_API_LED_OUT_HEADER_LENGTHS                                       \
+    ((1 << 4) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 13) | (1 << 16))
+
+#define ngx_api_led_letter(c)  (1 << ((c) - 'a'))
+
+#define NGX_API_LED_OUT_HEADER_LETTERS                                       \
+    (ngx_api_led_letter('s') | ngx_api_led_letter('d')                        \
+     | ngx_api_led_letter('c') | ngx_api_led_letter('l')                      \
+     | ngx_api_led_letter('r') | ngx_api_led_letter('a')                      \
+     | ngx_api_led_letter('w') | ngx_api_led_letter('e'))
+
+#define ngx_api_led_out_header_may_be(name)                                  \
+    ((name)->len < 32                                                         \
+     && (NGX_API_LED_OUT_HEADER_LENGTHS & (1 << (name)->len))                 \
+     && ((name)->data[0] | 0x20) >= 'a' && ((name)->data[0] | 0x20) <= 'z'    \
+     && (NGX_API_LED_OUT_HEADER_LETTERS                                      \
+         & ngx_api_led_letter((name)->data[0] | 0x20)))
+
+
+/*
+ * A bit for each length of the request header names nginx knows
+ * (ngx_http_headers_in[], the only names in its headers_in hash): a header
+ * of another length is none of them, without a look-up.  All lengths until
+ * ngx_api_led_edit_init() ran.
+ */
+static uint64_t  ngx_api_led_in_header_lengths = (uint64_t) -1;
+
+/* the same names by length, a few of each (NULL-ended) */
+#define NGX_API_LED_IN_HEADER_LEN   32
+#define NGX_API_LED_IN_HEADER_SAME  6
+
+static ngx_http_header_t  *ngx_api_led_in_headers_by_len
+    [NGX_API_LED_IN_HEADER_LEN][NGX_API_LED_IN_HEADER_SAME + 1];
+static ngx_uint_t          ngx_api_led_in_headers_indexed;
+
+
+void
+ngx_api_led_edit_init(void)
+{
+    uint64_t            lengths;
+    ngx_uint_t          i, indexed;
+    ngx_http_header_t  *hh;
+
+    lengths = 0;
+    indexed = 1;
+
+    ngx_memzero(ngx_api_led_in_headers_by_len,
+                sizeof(ngx_api_led_in_headers_by_len));
+
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+        if (hh->name.len >= 64) {
+            lengths = (uint64_t) -1;
+            indexed = 0;
+            break;
+        }
+
+        lengths |= (uint64_t) 1 << hh->name.len;
+
+        if (hh->name.len >= NGX_API_LED_IN_HEADER_LEN) {
+            indexed = 0;
+            continue;
+        }
+
+        for (i = 0; ngx_api_led_in_headers_by_len[hh->name.len][i]; i++) {
+            /* void */
+        }
+
+        if (i == NGX_API_LED_IN_HEADER_SAME) {
+            indexed = 0;
+            continue;
+        }
+
+        ngx_api_led_in_headers_by_len[hh->name.len][i] = hh;
+    }
+
+    ngx_api_led_in_header_lengths = lengths;
+    ngx_api_led_in_headers_indexed = indexed;
+}
+
 
 /*
  * The next header of that name in a header list (request or response):
@@ -99,9 +185,13 @@ ngx_api_led_header_next(ngx_list_t *list, ngx_str_t *name,
             i = 0;
         }
 
+        /* most often the name comes as it is written: memcmp() first */
+
         if (h[i].hash == 0
             || h[i].key.len != name->len
-            || ngx_strncasecmp(h[i].key.data, name->data, name->len) != 0)
+            || (ngx_memcmp(h[i].key.data, name->data, name->len) != 0
+                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
+                   != 0))
         {
             continue;
         }
@@ -382,23 +472,34 @@ ngx_api_led_edit_headers_in_set(ngx_http_request_t *r,
 ngx_int_t
 ngx_api_led_edit_headers_in_remove(ngx_http_request_t *r, ngx_str_t *name)
 {
+    void                      *elts;
     ngx_table_elt_t           *h;
     ngx_api_led_header_iter_t  it;
 
     /* nothing changes when there is nothing to remove: no copy then */
 
-    if (ngx_api_led_header_find(&r->headers_in.headers, name) == NULL) {
+    it.part = NULL;
+
+    h = ngx_api_led_header_next(&r->headers_in.headers, name, &it);
+    if (h == NULL) {
         return NGX_OK;
     }
+
+    elts = r->headers_in.headers.part.elts;
 
     if (ngx_api_led_edit_headers_in_own(r) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    it.part = NULL;
+    if (r->headers_in.headers.part.elts != elts) {
+        /* a subrequest's copy of its parent's list: look in the copy */
+        it.part = NULL;
+        h = ngx_api_led_header_next(&r->headers_in.headers, name, &it);
+    }
 
-    while ((h = ngx_api_led_header_next(&r->headers_in.headers, name, &it))) {
+    while (h) {
         h->hash = 0;
+        h = ngx_api_led_header_next(&r->headers_in.headers, name, &it);
     }
 
     return ngx_api_led_edit_headers_in_sweep(r);
@@ -735,15 +836,17 @@ ngx_api_led_edit_headers_in_clear(ngx_http_request_t *sr)
 static ngx_int_t
 ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r)
 {
-    ngx_uint_t        i;
-    ngx_list_t       *l;
-    ngx_list_part_t  *part, *prev, *tail;
-    ngx_table_elt_t  *h;
+    ngx_uint_t          i, k, nknown;
+    ngx_list_t         *l;
+    ngx_list_part_t    *part, *prev, *tail;
+    ngx_table_elt_t    *h;
+    ngx_http_header_t  *hh, *known[4];
 
     l = &r->headers_in.headers;
     prev = NULL;
     part = &l->part;
     h = part->elts;
+    nknown = 0;
 
     for (i = 0; /* void */; i++) {
 
@@ -760,6 +863,26 @@ ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r)
 
         if (h[i].hash != 0) {
             continue;
+        }
+
+        /* a header nginx points to from r->headers_in: relinked below */
+
+        hh = ngx_api_led_edit_header_in_known(&h[i].key);
+
+        if (hh) {
+            for (k = 0; k < nknown && k < 4; k++) {
+                if (known[k] == hh) {
+                    break;
+                }
+            }
+
+            if (k == nknown) {
+                if (nknown < 4) {
+                    known[nknown] = hh;
+                }
+
+                nknown++;
+            }
         }
 
         if (part->nelts == 1) {
@@ -834,7 +957,121 @@ ngx_api_led_edit_headers_in_sweep(ngx_http_request_t *r)
         i = (ngx_uint_t) -1;
     }
 
-    return ngx_api_led_edit_headers_in_relink(r);
+    if (nknown > 4) {
+        return ngx_api_led_edit_headers_in_relink(r);
+    }
+
+    for (k = 0; k < nknown; k++) {
+        if (ngx_api_led_edit_headers_in_relink_one(r, known[k]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the entry of ngx_http_headers_in[] of that name, NULL: none */
+
+static ngx_http_header_t *
+ngx_api_led_edit_header_in_known(ngx_str_t *name)
+{
+    ngx_http_header_t   *hh, **same;
+
+    if (name->len < 64
+        && !(ngx_api_led_in_header_lengths & ((uint64_t) 1 << name->len)))
+    {
+        return NULL;
+    }
+
+    if (ngx_api_led_in_headers_indexed) {
+        if (name->len >= NGX_API_LED_IN_HEADER_LEN) {
+            return NULL;
+        }
+
+        same = ngx_api_led_in_headers_by_len[name->len];
+
+        for ( /* void */ ; *same; same++) {
+            if (((*same)->name.data[0] | 0x20) == (name->data[0] | 0x20)
+                && ngx_strncasecmp((*same)->name.data, name->data, name->len)
+                   == 0)
+            {
+                return *same;
+            }
+        }
+
+        return NULL;
+    }
+
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+        if (hh->name.len == name->len
+            && ngx_strncasecmp(hh->name.data, name->data, name->len) == 0)
+        {
+            return hh;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * nginx's pointer (or array, before 1.23) for one known header, set again
+ * from the elements of that name left in the list
+ */
+
+static ngx_int_t
+ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
+    ngx_http_header_t *hh)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+#if (nginx_version < 1023000)
+    if (hh->offset == offsetof(ngx_http_headers_in_t, cookies)
+#if (NGX_HTTP_X_FORWARDED_FOR)
+        || hh->offset == offsetof(ngx_http_headers_in_t, x_forwarded_for)
+#endif
+       )
+    {
+        ngx_memzero((char *) &r->headers_in + hh->offset, sizeof(ngx_array_t));
+
+    } else
+#endif
+    {
+        *(ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset) = NULL;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0
+            || h[i].key.len != hh->name.len
+            || ngx_strncasecmp(h[i].key.data, hh->name.data, hh->name.len)
+               != 0)
+        {
+            continue;
+        }
+
+        if (ngx_api_led_edit_headers_in_link(r, &h[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -900,6 +1137,12 @@ ngx_api_led_edit_headers_in_link(ngx_http_request_t *r, ngx_table_elt_t *h)
 
     if (h->lowcase_key == NULL) {
         /* pushed by another module without it: not a header nginx knows */
+        return NGX_OK;
+    }
+
+    if (h->key.len < 64
+        && !(ngx_api_led_in_header_lengths & ((uint64_t) 1 << h->key.len)))
+    {
         return NGX_OK;
     }
 
@@ -1170,8 +1413,13 @@ ngx_api_led_edit_headers_out_point(ngx_http_request_t *r, ngx_table_elt_t *h)
     ngx_table_elt_t           **ph;
     ngx_api_led_out_header_t   *oh;
 
+    if (!ngx_api_led_out_header_may_be(&h->key)) {
+        return;
+    }
+
     for (oh = ngx_api_led_out_headers; oh->name.len; oh++) {
         if (h->key.len != oh->name.len
+            || (h->key.data[0] | 0x20) != oh->name.data[0]
             || ngx_strncasecmp(h->key.data, oh->name.data, oh->name.len) != 0)
         {
             continue;
@@ -1206,8 +1454,13 @@ ngx_api_led_edit_headers_out_unlink(ngx_http_request_t *r, ngx_table_elt_t *h)
     ngx_table_elt_t           **ph;
     ngx_api_led_out_header_t   *oh;
 
+    if (!ngx_api_led_out_header_may_be(&h->key)) {
+        return;
+    }
+
     for (oh = ngx_api_led_out_headers; oh->name.len; oh++) {
         if (h->key.len != oh->name.len
+            || (h->key.data[0] | 0x20) != oh->name.data[0]
             || ngx_strncasecmp(h->key.data, oh->name.data, oh->name.len) != 0)
         {
             continue;

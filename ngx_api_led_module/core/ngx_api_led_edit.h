@@ -26,6 +26,9 @@
  * subrequest's request headers are copied before its first change.
  */
 
+/* once, at configuration (the core's postconfiguration) */
+void ngx_api_led_edit_init(void);
+
 typedef struct {
     ngx_list_part_t             *part;        /* NULL: from the start */
     ngx_uint_t                   i;

@@ -2,14 +2,14 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * The core module: API declaration and layers, the correlation id, the
- * access phase pipeline (authenticate, then rate-limit) and the identity
- * variables every concern shares.
+ * The core module: API declaration and layers, the correlation id and the
+ * trace (whose machinery is ngx_api_led_trace.c's), the access phase
+ * pipeline (authenticate, then rate-limit) and the identity variables
+ * every concern shares.
  */
 
 
 #include "ngx_api_led.h"
-#include <openssl/rand.h>
 
 
 static ngx_int_t ngx_api_led_add_variables(ngx_conf_t *cf);
@@ -28,7 +28,8 @@ static void ngx_api_led_redirected(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
-static u_char *ngx_api_led_random_bytes(size_t n);
+static ngx_int_t ngx_api_led_correlation_from_trace(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static ngx_int_t ngx_api_led_wake_event(ngx_http_request_t *r,
@@ -46,6 +47,10 @@ static ngx_int_t ngx_api_led_variable_ctx_str(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_variable_correlation_id(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_plan(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_trace_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_variable_span(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static char *ngx_api_led_api_param(ngx_conf_t *cf,
     ngx_api_led_loc_conf_t *llcf, ngx_str_t *param);
@@ -84,6 +89,13 @@ static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static u_char  ngx_api_led_hex_pairs[512];
 
 
+static ngx_conf_enum_t  ngx_api_led_correlation_sources[] = {
+    { ngx_string("header"), NGX_API_LED_CORRELATION_FROM_HEADER },
+    { ngx_string("trace"), NGX_API_LED_CORRELATION_FROM_TRACE },
+    { ngx_null_string, 0 }
+};
+
+
 static ngx_command_t  ngx_api_led_commands[] = {
 
     { ngx_string("api_led_api"),
@@ -92,6 +104,20 @@ static ngx_command_t  ngx_api_led_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("api_led_trace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_loc_conf_t, trace),
+      NULL },
+
+    { ngx_string("api_led_correlation_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_loc_conf_t, correlation),
+      &ngx_api_led_correlation_sources },
 
       ngx_null_command
 };
@@ -151,6 +177,17 @@ static ngx_http_variable_t  ngx_api_led_vars[] = {
     { ngx_string("api_led_plan"), NULL, ngx_api_led_variable_plan,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("api_led_trace_id"), NULL, ngx_api_led_variable_trace_id,
+      0, 0, 0 },
+
+    /* subrequests share their parent's cache of variables: not cached */
+
+    { ngx_string("api_led_span_id"), NULL, ngx_api_led_variable_span,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("api_led_parent_span_id"), NULL, ngx_api_led_variable_span,
+      1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -207,6 +244,9 @@ ngx_api_led_init(ngx_conf_t *cf)
         b = (u_char) i;
         (void) ngx_hex_dump(&ngx_api_led_hex_pairs[2 * i], &b, 1);
     }
+
+    ngx_api_led_edit_init();
+    ngx_api_led_trace_init();
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
 
@@ -303,6 +343,8 @@ ngx_api_led_create_loc_conf(ngx_conf_t *cf)
      */
 
     conf->layer = NGX_CONF_UNSET_UINT;
+    conf->trace = NGX_CONF_UNSET;
+    conf->correlation = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -327,6 +369,9 @@ ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_uint_value(conf->layer, prev->layer,
                               NGX_API_LED_LAYER_NONE);
+    ngx_conf_merge_value(conf->trace, prev->trace, 1);
+    ngx_conf_merge_uint_value(conf->correlation, prev->correlation,
+                              NGX_API_LED_CORRELATION_FROM_HEADER);
 
     return NGX_CONF_OK;
 }
@@ -580,17 +625,12 @@ ngx_api_led_parse_date(ngx_str_t *text)
  */
 
 ngx_api_led_ctx_t *
-ngx_api_led_get_ctx(ngx_http_request_t *r)
+ngx_api_led_ctx_create(ngx_http_request_t *r)
 {
     ngx_pool_cleanup_t  *cln;
     ngx_api_led_ctx_t   *ctx;
 
     r = r->main;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_api_led_module);
-    if (ctx) {
-        return ctx;
-    }
 
     ctx = ngx_api_led_ctx_recover(r, &ngx_api_led_module,
                                   ngx_api_led_ctx_cleanup);
@@ -645,6 +685,29 @@ ngx_api_led_correlation_id(ngx_http_request_t *r)
 
     return &ctx->correlation_id;
 }
+
+/* a composition's part: a child span, where the location traces */
+
+ngx_int_t
+ngx_api_led_trace_subrequest(ngx_http_request_t *r, ngx_http_request_t *sr)
+{
+    ngx_api_led_ctx_t       *ctx;
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (!llcf->trace) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_api_led_trace_child(r, ctx, sr);
+}
+
 
 /*
  * The one way back to a request ctx after an internal redirect wiped
@@ -728,21 +791,41 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 {
     u_char                     *p, *rnd;
     ngx_table_elt_t            *h;
+    ngx_api_led_loc_conf_t     *llcf;
     ngx_api_led_header_iter_t   it;
 
-    it.part = NULL;
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
 
-    while ((h = ngx_api_led_header_next(&r->headers_in.headers,
-                                        &ngx_api_led_correlation_header,
-                                        &it)))
-    {
-        if (first && *first == NULL) {
-            *first = h;
-        }
+    if (llcf->correlation == NGX_API_LED_CORRELATION_FROM_TRACE) {
+        return ngx_api_led_correlation_from_trace(r, ctx, first);
+    }
 
-        if (ngx_api_led_correlation_id_is_valid(&h->value)) {
-            ctx->correlation_id = h->value;
-            return NGX_OK;
+    ngx_api_led_request_headers(r, ctx);
+
+    h = ctx->correlation_in;
+
+    if (first) {
+        *first = h;
+    }
+
+    if (h && ngx_api_led_correlation_id_is_valid(&h->value)) {
+        ctx->correlation_id = h->value;
+        return NGX_OK;
+    }
+
+    if (h) {
+        /* the first is not valid: a later one may be (rare) */
+
+        it.part = NULL;
+
+        while ((h = ngx_api_led_header_next(&r->headers_in.headers,
+                                            &ngx_api_led_correlation_header,
+                                            &it)))
+        {
+            if (ngx_api_led_correlation_id_is_valid(&h->value)) {
+                ctx->correlation_id = h->value;
+                return NGX_OK;
+            }
         }
     }
 
@@ -753,6 +836,11 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    /*
+     * apart from the ctx, which every policy's request makes: a request's
+     * pool grows by 4 KB blocks, and a ctx larger by the id's 36 bytes
+     * would take some requests over a block's end for nothing
+     */
     p = ngx_pnalloc(r->pool, 36);
     if (p == NULL) {
         return NGX_ERROR;
@@ -803,32 +891,106 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
 
 /*
- * RAND_bytes() takes locks and reseeds: one call per request costs more
- * than the rest of the correlation id, so random bytes are drawn in
- * batches.  Each byte is handed out once; it becomes part of a public id,
- * so there is nothing to wipe.
+ * One look at the client's request headers for what the core needs of
+ * them (the correlation id, the caller assertion, the client's
+ * X-Consumer-* headers), instead of a look for each.  nginx gave every
+ * parsed header its lowercase name; a header another module pushed
+ * without one is compared case-insensitively.
  */
 
-static u_char *
-ngx_api_led_random_bytes(size_t n)
+void
+ngx_api_led_request_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    u_char           *name;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (ctx->headers_seen) {
+        return;
+    }
+
+    ctx->headers_seen = 1;
+
+    r = r->main;
+
+    if (r->headers_in.headers.nalloc == 0) {
+        /* HTTP/0.9: no headers */
+        return;
+    }
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+
+            if (h[i].hash == 0 || h[i].key.len < sizeof("X-Consumer-") - 1) {
+                continue;
+            }
+
+            name = h[i].key.data;
+
+            if ((name[0] | 0x20) == 'x') {
+
+                if (h[i].key.len == sizeof(NGX_API_LED_CORRELATION_HEADER) - 1
+                    && ctx->correlation_in == NULL
+                    && ngx_strncasecmp(name, (u_char *)
+                                       NGX_API_LED_CORRELATION_HEADER,
+                                       h[i].key.len) == 0)
+                {
+                    ctx->correlation_in = &h[i];
+
+                } else if (h[i].key.len > sizeof("X-Consumer-") - 1
+                           && ngx_strncasecmp(name, (u_char *) "X-Consumer-",
+                                              sizeof("X-Consumer-") - 1)
+                              == 0)
+                {
+                    ctx->consumer_headers = 1;
+                }
+
+            } else if ((name[0] | 0x20) == 'a'
+                       && h[i].key.len == sizeof("API-Led-Caller") - 1
+                       && ngx_strncasecmp(name, (u_char *) "API-Led-Caller",
+                                          h[i].key.len) == 0)
+            {
+                ctx->caller_header = 1;
+            }
+        }
+    }
+}
+
+
+/*
+ * api_led_correlation_id trace: the id is the trace id, 32 hex digits (a
+ * client's X-Correlation-ID is replaced, as an invalid one is)
+ */
+
+static ngx_int_t
+ngx_api_led_correlation_from_trace(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first)
 {
     u_char  *p;
 
-    static u_char  pool[4096];
-    static size_t  used = sizeof(pool);
-
-    if (used + n > sizeof(pool)) {
-        if (RAND_bytes(pool, sizeof(pool)) != 1) {
-            return NULL;
-        }
-
-        used = 0;
+    if (ngx_api_led_trace_start(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    p = pool + used;
-    used += n;
+    p = ngx_pnalloc(r->pool, 2 * NGX_API_LED_TRACE_ID_SIZE);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
-    return p;
+    ctx->correlation_id.data = p;
+    ctx->correlation_id.len = ngx_hex_dump(p, ctx->trace.trace_id,
+                                           NGX_API_LED_TRACE_ID_SIZE)
+                              - p;
+
+    if (first) {
+        *first = ngx_api_led_header_find(&r->headers_in.headers,
+                                         &ngx_api_led_correlation_header);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -887,10 +1049,14 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (llcf->api.len
-        && ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (llcf->api.len) {
+        if (ngx_api_led_forward_correlation_id(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (llcf->trace && ngx_api_led_trace_forward(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_module);
@@ -972,8 +1138,8 @@ ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
         }
 
     } else {
-        h = ngx_api_led_header_find(&r->headers_in.headers,
-                                    &ngx_api_led_correlation_header);
+        ngx_api_led_request_headers(r, ctx);
+        h = ctx->correlation_in;
     }
 
     ctx->correlation_forwarded = 1;
@@ -1287,6 +1453,83 @@ ngx_api_led_variable_plan(ngx_http_request_t *r,
     v->no_cacheable = 0;
     v->not_found = 0;
     v->data = ctx->consumer->plan->name.data;
+
+    return NGX_OK;
+}
+
+
+/* $api_led_trace_id: 32 hex digits, made on first use */
+
+static ngx_int_t
+ngx_api_led_variable_trace_id(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char             *p;
+    ngx_api_led_ctx_t  *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL || ngx_api_led_trace_start(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_API_LED_TRACE_ID_SIZE);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_hex_dump(p, ctx->trace.trace_id, NGX_API_LED_TRACE_ID_SIZE)
+             - p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $api_led_span_id: the span of this request (a part of a composition has
+ * its own); $api_led_parent_span_id (data 1): the span it continues, not
+ * found when the trace started here
+ */
+
+static ngx_int_t
+ngx_api_led_variable_span(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p, span[NGX_API_LED_SPAN_ID_SIZE],
+                         parent[NGX_API_LED_SPAN_ID_SIZE];
+    ngx_int_t            rc;
+    ngx_api_led_ctx_t   *ctx;
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_api_led_trace_span(r, ctx, span, parent);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (data && rc == NGX_DECLINED) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_API_LED_SPAN_ID_SIZE);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_hex_dump(p, data ? parent : span, NGX_API_LED_SPAN_ID_SIZE)
+             - p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = p;
 
     return NGX_OK;
 }

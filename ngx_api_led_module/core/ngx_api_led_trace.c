@@ -3,14 +3,33 @@
  * Copyright (C) ngx_api_led_module authors
  *
  * W3C Trace Context (https://www.w3.org/TR/trace-context/): reading and
- * writing the traceparent header, checking tracestate.  Pure functions:
- * the correlation machinery of the core decides when to call them.
+ * writing the traceparent header, checking tracestate, and the trace of a
+ * request.
+ *
+ * A request's trace is made on first use: the client's traceparent when
+ * it is valid (its trace id, its span as the parent, its flags; a valid
+ * tracestate is passed on as it is), else a new trace (sampled) and no
+ * tracestate.  The main request has a span of its own, kept in the shared
+ * ctx; in an API location its upstream gets it in traceparent.  A part of
+ * a composition is a child span: its own span id, written into the
+ * traceparent of its own request headers, where it stays (an internal
+ * redirect of the part keeps it) and where its upstream and its own parts
+ * find it.  Another subrequest shares its parent's span.
+ *
+ * The shared ctx is given by the core's module file, which calls these
+ * functions and is never called by them.
  */
 
 
 #include "ngx_api_led.h"
+#include <openssl/rand.h>
 
 
+static ngx_int_t ngx_api_led_trace_new_id(u_char *id, size_t len);
+static ngx_int_t ngx_api_led_trace_header(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, u_char *span);
+static ngx_int_t ngx_api_led_trace_set(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, u_char *span);
 static ngx_int_t ngx_api_led_trace_hex(u_char *src, size_t len, u_char *dst);
 static ngx_int_t ngx_api_led_trace_zero(u_char *id, size_t len);
 static ngx_int_t ngx_api_led_tracestate_key(u_char *p, u_char *last);
@@ -269,4 +288,335 @@ ngx_api_led_trace_zero(u_char *id, size_t len)
     }
 
     return 1;
+}
+
+
+static ngx_api_led_edit_name_t  ngx_api_led_traceparent =
+    { ngx_string("traceparent"), ngx_string("traceparent"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_tracestate =
+    { ngx_string("tracestate"), ngx_string("tracestate"), 0 };
+
+
+/* at postconfiguration (the core module's) */
+
+void
+ngx_api_led_trace_init(void)
+{
+    ngx_api_led_traceparent.hash =
+        ngx_hash_key(ngx_api_led_traceparent.lowcase.data,
+                     ngx_api_led_traceparent.lowcase.len);
+    ngx_api_led_tracestate.hash =
+        ngx_hash_key(ngx_api_led_tracestate.lowcase.data,
+                     ngx_api_led_tracestate.lowcase.len);
+}
+
+
+/*
+ * The client's trace, one look at its headers: exactly one traceparent
+ * that parses (two of them are no trace: the specification wants a new
+ * one then), and tracestate headers that are all valid, or none of them
+ * is passed on.
+ */
+
+ngx_int_t
+ngx_api_led_trace_start(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    ngx_uint_t        i, nparent, nstate, state_ok;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *parent;
+
+    if (ctx->trace_made) {
+        return NGX_OK;
+    }
+
+    r = r->main;
+
+    nparent = 0;
+    nstate = 0;
+    state_ok = 1;
+    parent = NULL;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || (h[i].key.len != 10 && h[i].key.len != 11)) {
+            continue;
+        }
+
+        if (h[i].key.len == 11
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "traceparent", 11)
+               == 0)
+        {
+            parent = &h[i];
+            nparent++;
+
+        } else if (h[i].key.len == 10
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "tracestate", 10)
+                      == 0)
+        {
+            nstate++;
+
+            if (!ngx_api_led_tracestate_valid(&h[i].value)) {
+                state_ok = 0;
+            }
+        }
+    }
+
+    if (nparent == 1
+        && ngx_api_led_trace_parse(&parent->value, &ctx->trace) == NGX_OK)
+    {
+        ctx->trace_parent = 1;
+        ctx->tracestate_drop = (nstate && !state_ok);
+
+    } else {
+        if (nparent) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "api_led: traceparent not used, a new trace");
+        }
+
+        if (ngx_api_led_trace_new_id(ctx->trace.trace_id,
+                                     NGX_API_LED_TRACE_ID_SIZE)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        /* a trace that starts here is recorded here: the access log */
+        ctx->trace.flags = 0x01;
+        ctx->trace_parent = 0;
+        ctx->tracestate_drop = (nstate != 0);
+    }
+
+    if (ngx_api_led_trace_new_id(ctx->span_id, NGX_API_LED_SPAN_ID_SIZE)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ctx->trace_made = 1;
+
+    return NGX_OK;
+}
+
+
+/* the main request's upstream continues the trace from its span, once */
+
+ngx_int_t
+ngx_api_led_trace_forward(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    if (ctx->trace_forwarded) {
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_trace_start(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ctx->trace_forwarded = 1;
+
+    return ngx_api_led_trace_set(r->main, ctx, ctx->span_id);
+}
+
+
+/* a subrequest of r becomes a child span of r's span */
+
+ngx_int_t
+ngx_api_led_trace_child(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    ngx_http_request_t *sr)
+{
+    u_char  span[NGX_API_LED_SPAN_ID_SIZE];
+
+    if (ngx_api_led_trace_start(r, ctx) != NGX_OK
+        || ngx_api_led_trace_new_id(span, NGX_API_LED_SPAN_ID_SIZE) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_api_led_trace_set(sr, ctx, span);
+}
+
+
+/*
+ * The span of a request of the tree, and its parent: the main request's
+ * are in the ctx; a subrequest with a span of its own has it in its own
+ * traceparent, and its parent is the span of the request that made it; a
+ * subrequest without shares its parent's.
+ */
+
+ngx_int_t
+ngx_api_led_trace_span(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    u_char *span, u_char *parent)
+{
+    if (ngx_api_led_trace_start(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    while (r != r->main) {
+
+        if (ngx_api_led_trace_header(r, ctx, span) == NGX_OK) {
+            if (parent) {
+                (void) ngx_api_led_trace_span(r->parent, ctx, parent, NULL);
+            }
+
+            return NGX_OK;
+        }
+
+        r = r->parent;
+    }
+
+    ngx_memcpy(span, ctx->span_id, NGX_API_LED_SPAN_ID_SIZE);
+
+    if (!ctx->trace_parent) {
+        return NGX_DECLINED;
+    }
+
+    if (parent) {
+        ngx_memcpy(parent, ctx->trace.parent_id, NGX_API_LED_SPAN_ID_SIZE);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A subrequest's own span: the traceparent of request headers of its own
+ * (not its parent's list), of this trace, and not the client's (a list
+ * copied before the main request forwarded its span still holds that).
+ */
+
+static ngx_int_t
+ngx_api_led_trace_header(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    u_char *span)
+{
+    ngx_table_elt_t      *h;
+    ngx_api_led_trace_t   t;
+
+    if (r->headers_in.headers.part.elts
+        == r->parent->headers_in.headers.part.elts)
+    {
+        return NGX_DECLINED;
+    }
+
+    h = ngx_api_led_header_find(&r->headers_in.headers,
+                                &ngx_api_led_traceparent.name);
+
+    if (h == NULL
+        || ngx_api_led_trace_parse(&h->value, &t) != NGX_OK
+        || ngx_memcmp(t.trace_id, ctx->trace.trace_id,
+                      NGX_API_LED_TRACE_ID_SIZE) != 0
+        || (ctx->trace_parent
+            && ngx_memcmp(t.parent_id, ctx->trace.parent_id,
+                          NGX_API_LED_SPAN_ID_SIZE) == 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(span, t.parent_id, NGX_API_LED_SPAN_ID_SIZE);
+
+    return NGX_OK;
+}
+
+
+/*
+ * r's request headers carry the trace from "span" on: traceparent set
+ * (the others removed), a tracestate that cannot be passed on removed.
+ * A subrequest gets a header list of its own first (core/edit.c).
+ */
+
+static ngx_int_t
+ngx_api_led_trace_set(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    u_char *span)
+{
+    u_char     *p;
+    ngx_str_t   value;
+
+    p = ngx_pnalloc(r->pool, NGX_API_LED_TRACEPARENT_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_api_led_trace_write(p, ctx->trace.trace_id, span,
+                                        ctx->trace.flags)
+                - p;
+
+    if (ngx_api_led_edit_headers_in_set(r, &ngx_api_led_traceparent, &value,
+                                        0)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->tracestate_drop) {
+        return ngx_api_led_edit_headers_in_remove(r,
+                                               &ngx_api_led_tracestate.name);
+    }
+
+    return NGX_OK;
+}
+
+
+/* a random id, never all zeros (the specification's invalid value) */
+
+static ngx_int_t
+ngx_api_led_trace_new_id(u_char *id, size_t len)
+{
+    u_char  *rnd;
+
+    do {
+        rnd = ngx_api_led_random_bytes(len);
+        if (rnd == NULL) {
+            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                          "api_led: RAND_bytes() failed");
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(id, rnd, len);
+
+    } while (ngx_api_led_trace_zero(id, len));
+
+    return NGX_OK;
+}
+
+
+/*
+ * RAND_bytes() takes locks and reseeds: one call per request costs more
+ * than the rest of an id, so random bytes are drawn in batches.  Each
+ * byte is handed out once; it becomes part of a public id, so there is
+ * nothing to wipe.
+ */
+
+u_char *
+ngx_api_led_random_bytes(size_t n)
+{
+    u_char  *p;
+
+    static u_char  pool[4096];
+    static size_t  used = sizeof(pool);
+
+    if (used + n > sizeof(pool)) {
+        if (RAND_bytes(pool, sizeof(pool)) != 1) {
+            return NULL;
+        }
+
+        used = 0;
+    }
+
+    p = pool + used;
+    used += n;
+
+    return p;
 }

@@ -35,5 +35,11 @@ u_char *ngx_api_led_trace_write(u_char *p, u_char *trace_id,
 /* 1 when a tracestate header may be passed on */
 ngx_int_t ngx_api_led_tracestate_valid(ngx_str_t *state);
 
+/*
+ * n random bytes for ids (correlation ids, trace and span ids), drawn
+ * from OpenSSL in batches; NULL when RAND_bytes() failed
+ */
+u_char *ngx_api_led_random_bytes(size_t n);
+
 
 #endif /* _NGX_API_LED_TRACE_H_INCLUDED_ */

@@ -167,4 +167,44 @@ ngx_int_t ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc,
     ngx_str_t *out);
 
 
+/*
+ * ngx_api_led_json_tmpl.c: the template language of the module (a
+ * composition's URIs and bodies, the data of events).  Compiled at
+ * configuration time into segments; the user of a template resolves its
+ * placeholders' names (sets "index") and, when rendering, gives the
+ * document a placeholder reads (NULL: none).
+ */
+
+#define NGX_API_LED_SEG_TEXT           0
+#define NGX_API_LED_SEG_VAR            1
+#define NGX_API_LED_SEG_CAPTURE        2
+#define NGX_API_LED_SEG_PLACEHOLDER    3
+
+typedef struct {
+    ngx_uint_t                   type;
+    ngx_str_t                    text;        /* TEXT; PLACEHOLDER: as
+                                                 written, for messages */
+    ngx_str_t                    name;        /* PLACEHOLDER: {NAME...} */
+    ngx_uint_t                   index;       /* VAR: variable index,
+                                                 CAPTURE: $N,
+                                                 PLACEHOLDER: the user's */
+    ngx_api_led_json_path_t      path;        /* PLACEHOLDER */
+    unsigned                     in_args:1;   /* URI: after the "?" */
+    unsigned                     in_string:1; /* body: inside a JSON
+                                                 string */
+} ngx_api_led_tmpl_seg_t;
+
+typedef json_t *(*ngx_api_led_tmpl_doc_pt)(void *data,
+    ngx_api_led_tmpl_seg_t *seg);
+
+ngx_int_t ngx_api_led_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
+    ngx_array_t *segs);
+/* "what" and "name" say whose template it is: "the body of part" "x" */
+ngx_int_t ngx_api_led_tmpl_json(ngx_conf_t *cf, ngx_str_t *src,
+    const char *what, ngx_str_t *name, ngx_array_t *segs);
+ngx_int_t ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
+    ngx_uint_t body, ngx_api_led_tmpl_doc_pt doc, void *data,
+    ngx_str_t *out, ngx_str_t *err);
+
+
 #endif /* _NGX_API_LED_JSON_H_INCLUDED_ */

@@ -34,6 +34,9 @@ static ngx_int_t ngx_api_led_limit_add_item(ngx_http_request_t *r,
     ngx_uint_t on_error);
 static ngx_int_t ngx_api_led_limit_decide(ngx_http_request_t *r,
     ngx_api_led_limit_ctx_t *lctx);
+static void ngx_api_led_limit_count_decisions(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx,
+    ngx_uint_t closed);
 static ngx_int_t ngx_api_led_limit_retry_after(ngx_http_request_t *r,
     ngx_msec_t ms);
 static ngx_int_t ngx_api_led_limit_set_number(ngx_http_request_t *r,
@@ -50,6 +53,8 @@ static ngx_int_t ngx_api_led_limit_variable_store(ngx_http_request_t *r,
 
 static ngx_int_t ngx_api_led_limit_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_limit_init(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_limit_metrics(ngx_conf_t *cf,
+    ngx_api_led_limit_main_conf_t *lmcf);
 static ngx_int_t ngx_api_led_limit_access(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
 static void *ngx_api_led_limit_create_main_conf(ngx_conf_t *cf);
@@ -575,6 +580,8 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
         }
 
         if (closed) {
+            ngx_api_led_limit_count_decisions(r, lmcf, lctx, 1);
+
             lctx->store = NGX_API_LED_LIMIT_STORE_NONE;
 
             ms = ngx_api_led_redis_retry_after(wk->redis);
@@ -604,6 +611,8 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
         }
 
         if (!local) {
+            ngx_api_led_limit_count_decisions(r, lmcf, lctx, 0);
+
             lctx->store = NGX_API_LED_LIMIT_STORE_NONE;
             return NGX_DECLINED;
         }
@@ -615,6 +624,8 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
 
         ngx_api_led_limit_local(r, lmcf, lctx);
     }
+
+    ngx_api_led_limit_count_decisions(r, lmcf, lctx, 0);
 
     admitted = 1;
     best = NULL;
@@ -670,6 +681,67 @@ ngx_api_led_limit_decide(ngx_http_request_t *r, ngx_api_led_limit_ctx_t *lctx)
     return ngx_api_led_problem_refuse(r, llcf->status, "rate_limited",
                                       "too many requests, retry in %M s",
                                       (best->retry + 999) / 1000);
+}
+
+
+/*
+ * api_led_rate_limit_decisions_total: what each limit of the request
+ * decided, in the store that decided it.  When Redis failed, the limits
+ * counted locally (on_error=local) are the local store's; the others are
+ * Redis's decisions not taken: "open" (not enforced), or "unavailable"
+ * when one of the request's limits is on_error=closed (503).
+ */
+
+static void
+ngx_api_led_limit_count_decisions(ngx_http_request_t *r,
+    ngx_api_led_limit_main_conf_t *lmcf, ngx_api_led_limit_ctx_t *lctx,
+    ngx_uint_t closed)
+{
+    ngx_str_t                  values[4];
+    ngx_uint_t                 i, store;
+    ngx_api_led_loc_conf_t    *alcf;
+    ngx_api_led_limit_item_t  *item;
+
+    static ngx_str_t  outcomes[] = {
+        ngx_string("allowed"), ngx_string("limited"),
+        ngx_string("open"), ngx_string("unavailable")
+    };
+
+    if (lmcf->decisions == NULL) {
+        return;
+    }
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    values[0] = alcf->api;
+
+    item = lctx->items;
+
+    for (i = 0; i < lctx->nitems; i++) {
+        values[1] = item[i].name;
+
+        if (!lctx->failed) {
+            store = lctx->store;
+            values[3] = outcomes[item[i].retry ? 1 : 0];
+
+        } else if (closed) {
+            store = NGX_API_LED_LIMIT_STORE_REDIS;
+            values[3] = outcomes[3];
+
+        } else if (item[i].on_error == NGX_API_LED_LIMIT_ON_ERROR_LOCAL) {
+            store = NGX_API_LED_LIMIT_STORE_LOCAL;
+            values[3] = outcomes[item[i].retry ? 1 : 0];
+
+        } else {
+            store = NGX_API_LED_LIMIT_STORE_REDIS;
+            values[3] = outcomes[2];
+        }
+
+        values[2] = ngx_api_led_limit_stores[store];
+
+        ngx_api_led_metric_count(lmcf->decisions, values, 1,
+                                 r->connection->log);
+    }
 }
 
 
@@ -897,11 +969,51 @@ ngx_api_led_limit_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    if (ngx_api_led_limit_metrics(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_api_led_limit_header_filter;
 
     return ngx_api_led_add_step(cf, NGX_API_LED_STEP_LIMIT,
                                 ngx_api_led_limit_access);
+}
+
+
+/* the series of the rate limits and of their Redis, with a metrics zone */
+
+static ngx_int_t
+ngx_api_led_limit_metrics(ngx_conf_t *cf, ngx_api_led_limit_main_conf_t *lmcf)
+{
+    static char  *labels[] = { "api", "limit", "store", "outcome", NULL };
+
+    if (ngx_api_led_metric_add(cf, &lmcf->decisions,
+                               "api_led_rate_limit_decisions",
+                               "What each rate limit of a request decided, "
+                               "by store (a request is refused when one of "
+                               "its limits is limited).",
+                               NGX_API_LED_METRIC_COUNTER, labels)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (lmcf->redis == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_metric_add(cf, &lmcf->redis_requests,
+                               "api_led_rate_limit_redis_requests",
+                               "Requests whose limits went to Redis; the "
+                               "requests of a batch share one call.",
+                               NGX_API_LED_METRIC_COUNTER, NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_api_led_observe_redis(cf, lmcf->redis);
 }
 
 
@@ -983,7 +1095,7 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         /* every limit may be counted locally: no Redis, or on_error=local */
         lmcf->need_local = 1;
 
-        /* the worker's shared Redis client is needed */
+        /* the worker's shared Redis connection is needed */
         (void) ngx_api_led_redis_use(cf);
 
         /* the access step runs where limits apply, only */
@@ -1064,8 +1176,8 @@ ngx_api_led_limit_describe(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 
 
 /*
- * The Redis of the limits is api_led_redis (ngx_api_led_redis_module):
- * known once the http{} block is read, before the locations are merged.
+ * api_led_redis is the Redis module's (the events use it too): with it,
+ * Redis is the store, and the GCRA script goes into its handshake.
  */
 
 static char *
@@ -1073,14 +1185,17 @@ ngx_api_led_limit_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_api_led_limit_main_conf_t *lmcf = conf;
 
+    ngx_str_t  *script;
+
     lmcf->redis = ngx_api_led_redis_configured(cf);
 
     if (lmcf->redis == NULL) {
         return NGX_CONF_OK;
     }
 
-    lmcf->script = ngx_api_led_redis_add_script(cf, lmcf->redis,
-                                           ngx_api_led_limit_redis_script());
+    script = ngx_api_led_limit_redis_script();
+
+    lmcf->script = ngx_api_led_redis_add_script(cf, lmcf->redis, script);
     if (lmcf->script == NULL) {
         return NGX_CONF_ERROR;
     }

@@ -61,6 +61,11 @@ typedef struct {
     ngx_api_led_redis_conf_t       *redis;     /* NULL: no api_led_redis */
     ngx_api_led_redis_script_t     *script;
     ngx_shm_zone_t                 *shm_zone;
+
+    /* metrics, NULL without a metrics zone */
+    ngx_api_led_metric_t           *decisions;
+    ngx_api_led_metric_t           *redis_requests;
+
     unsigned                        need_local:1;
 } ngx_api_led_limit_main_conf_t;
 

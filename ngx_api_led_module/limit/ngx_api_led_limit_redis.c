@@ -466,7 +466,15 @@ ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
         if (rc != NGX_AGAIN) {
             /* the circuit opened since the requests came: the policy */
             ngx_api_led_limit_redis_answer(part, NULL);
+            continue;
         }
+
+        /*
+         * calls per request: api_led_redis_calls_total over this (a
+         * request whose limits span hash slots counts in each call)
+         */
+        ngx_api_led_metric_count(wk->conf->redis_requests, NULL,
+                                 part->nentries, ngx_cycle->log);
     }
 
     b->sending = 0;

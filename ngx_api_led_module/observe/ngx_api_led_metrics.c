@@ -1115,6 +1115,25 @@ ngx_api_led_metric_set(ngx_api_led_metric_t *m, ngx_str_t *values,
 }
 
 
+void
+ngx_api_led_metric_change(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_int_t delta, ngx_log_t *log)
+{
+    ngx_atomic_t  *v;
+
+    if (m == NULL) {
+        return;
+    }
+
+    v = ngx_api_led_metric_values(m, values, log);
+
+    if (v) {
+        /* unsigned arithmetic: adding -1 takes one away */
+        (void) ngx_atomic_fetch_add(v, (ngx_atomic_int_t) delta);
+    }
+}
+
+
 static ngx_atomic_t *
 ngx_api_led_metric_values(ngx_api_led_metric_t *m, ngx_str_t *values,
     ngx_log_t *log)

@@ -13,6 +13,7 @@
 
 
 #include "ngx_api_led.h"
+#include "ngx_api_led_redis.h"
 
 
 extern ngx_module_t  ngx_api_led_observe_module;
@@ -45,6 +46,24 @@ void ngx_api_led_metric_observe(ngx_api_led_metric_t *m, ngx_str_t *values,
     ngx_msec_int_t ms, ngx_log_t *log);
 void ngx_api_led_metric_set(ngx_api_led_metric_t *m, ngx_str_t *values,
     ngx_atomic_uint_t value, ngx_log_t *log);
+/*
+ * A gauge that workers share goes up or down by delta: each worker adds
+ * what it holds and takes away only what it added (a worker that crashes
+ * leaves its share until the zone goes).
+ */
+void ngx_api_led_metric_change(ngx_api_led_metric_t *m, ngx_str_t *values,
+    ngx_int_t delta, ngx_log_t *log);
+
+
+/*
+ * The series of a Redis configuration's nodes: the concern that owns an
+ * api_led_redis configuration calls this once it is parsed (from its
+ * postconfiguration); with a metrics zone its nodes' connections are then
+ * counted by node: their states, circuit opens, calls and their latency
+ * (ngx_api_led_redis_node_event()).
+ */
+ngx_int_t ngx_api_led_observe_redis(ngx_conf_t *cf,
+    ngx_api_led_redis_conf_t *rcf);
 
 
 /*

@@ -125,7 +125,7 @@ ngx_api_led_redis_create_client(ngx_cycle_t *cycle,
         break;
 
     default:
-        rd->master = ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_NODE_DATA,
+        rd->master = ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_ROLE_DATA,
                                                 &addrs[0]);
         rc = rd->master ? NGX_OK : NGX_ERROR;
 
@@ -436,7 +436,7 @@ ngx_api_led_redis_any_node(ngx_api_led_redis_t *rd)
     {
         node = ngx_queue_data(q, ngx_api_led_redis_node_t, queue);
 
-        if (node->role != NGX_API_LED_REDIS_NODE_DATA || node->down
+        if (node->role != NGX_API_LED_REDIS_ROLE_DATA || node->down
             || node->nslots == 0)
         {
             continue;
@@ -878,7 +878,7 @@ ngx_api_led_redis_retry_after(ngx_api_led_redis_t *rd)
     {
         node = ngx_queue_data(q, ngx_api_led_redis_node_t, queue);
 
-        if (node->role != NGX_API_LED_REDIS_NODE_DATA || !node->down
+        if (node->role != NGX_API_LED_REDIS_ROLE_DATA || !node->down
             || !node->reconnect.timer_set)
         {
             continue;

@@ -152,4 +152,38 @@ ngx_msec_t ngx_api_led_redis_retry_after(ngx_api_led_redis_t *rd);
 ngx_uint_t ngx_api_led_redis_outage(ngx_api_led_redis_t *rd);
 
 
+/*
+ * What a worker's connection to a node goes through, for the metrics.
+ * redis/ cannot count (observe/ is above it): the owner of the
+ * configuration hands it an observer once configured
+ * (ngx_api_led_observe_redis()), and each data node's connection (the
+ * single Redis, a cluster's nodes, the master found through Sentinels,
+ * the nodes of the clients for blocking reads) reports through
+ * ngx_api_led_redis_node_event(), where it happens, with its name
+ * ("host:port") and a field of its own that keeps its state: a state
+ * (CONNECTING until its first handshake is done, UP, DOWN while its
+ * circuit is open, GONE when the worker lets it go or the node takes
+ * another address; the observer hears of a change once, with the state
+ * left), or a call's end after "ms" (a reply, an error reply, a
+ * redirection among them; no reply at all: timeout, connection lost).
+ * Without an observer it costs a test.
+ */
+#define NGX_API_LED_REDIS_NODE_CONNECTING   1
+#define NGX_API_LED_REDIS_NODE_UP           2
+#define NGX_API_LED_REDIS_NODE_DOWN         3
+#define NGX_API_LED_REDIS_NODE_GONE         4
+#define NGX_API_LED_REDIS_CALL_OK           5
+#define NGX_API_LED_REDIS_CALL_ERROR        6
+#define NGX_API_LED_REDIS_CALL_FAILED       7
+
+typedef void (*ngx_api_led_redis_observer_pt)(void *data, ngx_str_t *node,
+    ngx_uint_t event, ngx_uint_t from, ngx_msec_int_t ms, ngx_log_t *log);
+
+void ngx_api_led_redis_set_observer(ngx_api_led_redis_conf_t *rcf,
+    ngx_api_led_redis_observer_pt handler, void *data);
+void ngx_api_led_redis_node_event(ngx_api_led_redis_conf_t *rcf,
+    ngx_str_t *node, ngx_uint_t *state, ngx_uint_t event, ngx_msec_int_t ms,
+    ngx_log_t *log);
+
+
 #endif /* _NGX_API_LED_REDIS_H_INCLUDED_ */

@@ -87,7 +87,7 @@ ngx_api_led_redis_cluster_init(ngx_api_led_redis_t *rd)
     addrs = rd->conf->addrs.elts;
 
     for (i = 0; i < rd->conf->addrs.nelts; i++) {
-        if (ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_NODE_DATA,
+        if (ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_ROLE_DATA,
                                        &addrs[i])
             == NULL)
         {
@@ -195,7 +195,7 @@ ngx_api_led_redis_cluster_send(ngx_api_led_redis_t *rd)
 
             node = ngx_queue_data(q, ngx_api_led_redis_node_t, queue);
 
-            if (node->role != NGX_API_LED_REDIS_NODE_DATA || node->down) {
+            if (node->role != NGX_API_LED_REDIS_ROLE_DATA || node->down) {
                 continue;
             }
 

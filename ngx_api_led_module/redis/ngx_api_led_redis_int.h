@@ -54,9 +54,9 @@ extern ngx_module_t  ngx_api_led_redis_module;
 
 
 /* what a node is to its client */
-#define NGX_API_LED_REDIS_NODE_DATA     0   /* commands */
-#define NGX_API_LED_REDIS_NODE_SENTINEL 1   /* Sentinel queries */
-#define NGX_API_LED_REDIS_NODE_SUB      2   /* +switch-master messages */
+#define NGX_API_LED_REDIS_ROLE_DATA     0   /* commands */
+#define NGX_API_LED_REDIS_ROLE_SENTINEL 1   /* Sentinel queries */
+#define NGX_API_LED_REDIS_ROLE_SUB      2   /* +switch-master messages */
 
 
 /* a waiter's kind: only REQUEST is the client's, the others the node's */
@@ -97,6 +97,10 @@ struct ngx_api_led_redis_conf_s {
     ngx_str_t                      tls_trusted;
     ngx_str_t                      tls_certificate;
     ngx_str_t                      tls_certificate_key;
+
+    /* the metrics of its nodes (ngx_api_led_redis_set_observer()) */
+    ngx_api_led_redis_observer_pt  observer;
+    void                          *observer_data;
 };
 
 
@@ -124,6 +128,7 @@ struct ngx_api_led_redis_waiter_s {
     ngx_api_led_redis_handler_pt   handler;   /* NULL: nobody waits */
     void                          *data;
     ngx_msec_t                     deadline;
+    ngx_msec_t                     start;     /* written, for the metrics */
     ngx_msec_t                     retry_at;  /* parked: 0 on a new map */
     char                          *cmd;
     size_t                         len;
@@ -170,8 +175,10 @@ struct ngx_api_led_redis_node_s {
     ngx_uint_t                     generation; /* of the connection */
     ngx_uint_t                     handshake; /* handshake replies expected */
     ngx_uint_t                     nslots;    /* cluster: slots it serves */
+    ngx_uint_t                     state;     /* NGX_API_LED_REDIS_NODE_*,
+                                                 as the metrics know it */
 
-    /* NODE_SUB: every reply is a message */
+    /* ROLE_SUB: every reply is a message */
     void                         (*push)(ngx_api_led_redis_node_t *node,
                                          redisReply *reply);
 

@@ -153,6 +153,17 @@ ngx_api_led_redis_use(ngx_conf_t *cf)
 
 /* the worker's shared client (NULL: none) */
 
+/* once configured, by the configuration's owner (observe/ counts) */
+
+void
+ngx_api_led_redis_set_observer(ngx_api_led_redis_conf_t *rcf,
+    ngx_api_led_redis_observer_pt handler, void *data)
+{
+    rcf->observer = handler;
+    rcf->observer_data = data;
+}
+
+
 ngx_api_led_redis_t *
 ngx_api_led_redis_shared(void)
 {

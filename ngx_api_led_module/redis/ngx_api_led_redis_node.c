@@ -86,6 +86,8 @@ static void ngx_api_led_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_api_led_redis_log_handshake_error(
     ngx_api_led_redis_node_t *node, ngx_api_led_redis_waiter_t *w,
     redisReply *reply);
+static void ngx_api_led_redis_report(ngx_api_led_redis_node_t *node,
+    ngx_uint_t event, ngx_msec_int_t ms);
 static u_char *ngx_api_led_redis_log_handler(ngx_log_t *log, u_char *buf,
     size_t len);
 
@@ -155,6 +157,12 @@ ngx_api_led_redis_node_set_addr(ngx_api_led_redis_node_t *node,
         return NGX_ERROR;
     }
 
+    if (node->has_addr) {
+        /* the metrics know it by its old name: it leaves that one */
+        ngx_api_led_redis_report(node, NGX_API_LED_REDIS_NODE_GONE, 0);
+        node->state = 0;
+    }
+
     ngx_memcpy(&node->sockaddr, sa, socklen);
 
     node->addr.sockaddr = &node->sockaddr.sockaddr;
@@ -181,7 +189,7 @@ ngx_api_led_redis_node_find(ngx_api_led_redis_t *rd, struct sockaddr *sa,
     {
         node = ngx_queue_data(q, ngx_api_led_redis_node_t, queue);
 
-        if (node->role == NGX_API_LED_REDIS_NODE_DATA && node->has_addr
+        if (node->role == NGX_API_LED_REDIS_ROLE_DATA && node->has_addr
             && ngx_cmp_sockaddr(node->addr.sockaddr, node->addr.socklen,
                                 sa, socklen, 1)
                == NGX_OK)
@@ -254,7 +262,7 @@ ngx_api_led_redis_node_get(ngx_api_led_redis_t *rd, ngx_sockaddr_t *sa,
     addr.sockaddr = &sa->sockaddr;
     addr.socklen = socklen;
 
-    return ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_NODE_DATA, &addr);
+    return ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_ROLE_DATA, &addr);
 }
 
 
@@ -270,6 +278,8 @@ ngx_api_led_redis_node_destroy(ngx_api_led_redis_node_t *node)
     ngx_api_led_redis_waiter_t  *w;
 
     ngx_api_led_redis_node_close(node);
+
+    ngx_api_led_redis_report(node, NGX_API_LED_REDIS_NODE_GONE, 0);
 
     if (node->timer.timer_set) {
         ngx_del_timer(&node->timer);
@@ -372,6 +382,11 @@ ngx_api_led_redis_node_connect(ngx_api_led_redis_node_t *node)
     c = node->peer.connection;
     c->data = node;
     node->generation++;
+
+    if (node->state == 0 || node->state == NGX_API_LED_REDIS_NODE_GONE) {
+        /* a node met for the first time (down, it stays down until up) */
+        ngx_api_led_redis_report(node, NGX_API_LED_REDIS_NODE_CONNECTING, 0);
+    }
     c->read->handler = ngx_api_led_redis_read_handler;
     c->write->handler = ngx_api_led_redis_write_handler;
 
@@ -442,7 +457,7 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_node_t *node)
 
     ngx_queue_init(&first);
 
-    if (node->role == NGX_API_LED_REDIS_NODE_SUB) {
+    if (node->role == NGX_API_LED_REDIS_ROLE_SUB) {
         argv[0] = "SUBSCRIBE";
         argvlen[0] = 9;
         argv[1] = "+switch-master";
@@ -452,7 +467,7 @@ ngx_api_led_redis_handshake(ngx_api_led_redis_node_t *node)
         return ngx_api_led_redis_node_raw(node, 2, argv, argvlen);
     }
 
-    if (node->role == NGX_API_LED_REDIS_NODE_SENTINEL) {
+    if (node->role == NGX_API_LED_REDIS_ROLE_SENTINEL) {
         return NGX_OK;
     }
 
@@ -832,6 +847,8 @@ ngx_api_led_redis_ready(ngx_api_led_redis_node_t *node)
                       "redis is available again");
     }
 
+    ngx_api_led_redis_report(node, NGX_API_LED_REDIS_NODE_UP, 0);
+
     for (q = ngx_queue_head(&node->waiting);
          q != ngx_queue_sentinel(&node->waiting);
          q = ngx_queue_next(q))
@@ -850,6 +867,7 @@ ngx_api_led_redis_ready(ngx_api_led_redis_node_t *node)
         }
 
         w->held = 0;
+        w->start = ngx_current_msec;
     }
 
     ngx_api_led_redis_flush(node);
@@ -876,6 +894,7 @@ ngx_api_led_redis_node_queue(ngx_api_led_redis_node_t *node,
         }
 
         w->held = 0;
+        w->start = ngx_current_msec;
 
     } else {
         w->held = 1;
@@ -1036,7 +1055,7 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
                 ngx_api_led_redis_node_close(node);
 
                 if (!ngx_exiting
-                    && (node->role == NGX_API_LED_REDIS_NODE_SUB
+                    && (node->role == NGX_API_LED_REDIS_ROLE_SUB
                         || node == node->client->master))
                 {
                     ngx_api_led_redis_node_connect(node);
@@ -1226,6 +1245,11 @@ ngx_api_led_redis_dispatch(ngx_api_led_redis_node_t *node, redisReply *reply)
     if (w->kind != NGX_API_LED_REDIS_REQUEST) {
         return ngx_api_led_redis_node_reply(node, w, reply);
     }
+
+    ngx_api_led_redis_report(node, (reply->type == REDIS_REPLY_ERROR)
+                                       ? NGX_API_LED_REDIS_CALL_ERROR
+                                       : NGX_API_LED_REDIS_CALL_OK,
+                             (ngx_msec_int_t) (ngx_current_msec - w->start));
 
     if (reply->type == REDIS_REPLY_ERROR
         && reply->len >= 8
@@ -1720,6 +1744,8 @@ ngx_api_led_redis_node_fail(ngx_api_led_redis_node_t *node, ngx_err_t err,
         node->down = 1;
         node->backoff = NGX_API_LED_REDIS_BACKOFF_MIN;
 
+        ngx_api_led_redis_report(node, NGX_API_LED_REDIS_NODE_DOWN, 0);
+
         if (reason) {
             ngx_log_error(NGX_LOG_ERR, &node->log, err,
                           "redis unavailable: %s", reason);
@@ -1771,6 +1797,10 @@ ngx_api_led_redis_node_fail(ngx_api_led_redis_node_t *node, ngx_err_t err,
         if (w->kind != NGX_API_LED_REDIS_REQUEST) {
             ngx_api_led_redis_waiter_free(rd, w);
             continue;
+        }
+
+        if (!w->held) {
+            ngx_api_led_redis_report(node, NGX_API_LED_REDIS_CALL_FAILED, 0);
         }
 
         rd->reply(rd, w, NULL);
@@ -1831,8 +1861,55 @@ ngx_api_led_redis_node_reset(ngx_api_led_redis_node_t *node)
             continue;
         }
 
+        if (!w->held) {
+            ngx_api_led_redis_report(node, NGX_API_LED_REDIS_CALL_FAILED, 0);
+        }
+
         rd->reply(rd, w, NULL);
     }
+}
+
+
+/*
+ * A node's connection reports what happens to it (redis.h): its state,
+ * kept in its own field so that the observer hears of a change once with
+ * the state left, or the end of a call.
+ */
+
+void
+ngx_api_led_redis_node_event(ngx_api_led_redis_conf_t *rcf, ngx_str_t *node,
+    ngx_uint_t *state, ngx_uint_t event, ngx_msec_int_t ms, ngx_log_t *log)
+{
+    ngx_uint_t  from;
+
+    from = *state;
+
+    if (event <= NGX_API_LED_REDIS_NODE_GONE) {
+        if (event == from) {
+            return;
+        }
+
+        *state = event;
+    }
+
+    if (rcf->observer) {
+        rcf->observer(rcf->observer_data, node, event, from, ms, log);
+    }
+}
+
+
+/* the data nodes only: a Sentinel's connections are no store */
+
+static void
+ngx_api_led_redis_report(ngx_api_led_redis_node_t *node, ngx_uint_t event,
+    ngx_msec_int_t ms)
+{
+    if (node->role != NGX_API_LED_REDIS_ROLE_DATA || !node->has_addr) {
+        return;
+    }
+
+    ngx_api_led_redis_node_event(node->client->conf, &node->addr.name,
+                                 &node->state, event, ms, &node->log);
 }
 
 
@@ -1883,6 +1960,6 @@ ngx_api_led_redis_log_handler(ngx_log_t *log, u_char *buf, size_t len)
 
     return ngx_snprintf(buf, len, ", api_led redis: %V%s",
                         &node->addr.name,
-                        node->role == NGX_API_LED_REDIS_NODE_DATA
+                        node->role == NGX_API_LED_REDIS_ROLE_DATA
                         ? "" : " (sentinel)");
 }

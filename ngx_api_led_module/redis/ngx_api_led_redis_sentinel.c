@@ -44,7 +44,7 @@ ngx_api_led_redis_sentinel_init(ngx_api_led_redis_t *rd)
 
     for (i = 0; i < n; i++) {
         rd->sentinels[i] = ngx_api_led_redis_node_add(rd,
-                                              NGX_API_LED_REDIS_NODE_SENTINEL,
+                                              NGX_API_LED_REDIS_ROLE_SENTINEL,
                                               &addrs[i]);
         if (rd->sentinels[i] == NULL) {
             return NGX_ERROR;
@@ -54,9 +54,9 @@ ngx_api_led_redis_sentinel_init(ngx_api_led_redis_t *rd)
     rd->nsentinels = n;
 
     /* the master's address comes from a Sentinel */
-    rd->master = ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_NODE_DATA,
+    rd->master = ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_ROLE_DATA,
                                             NULL);
-    rd->sub = ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_NODE_SUB,
+    rd->sub = ngx_api_led_redis_node_add(rd, NGX_API_LED_REDIS_ROLE_SUB,
                                          &addrs[0]);
 
     if (rd->master == NULL || rd->sub == NULL) {

@@ -2,19 +2,24 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Orchestration, the templates of a part: its URI and its body, compiled
- * at configuration time into segments (text, nginx variables, regex
- * captures, placeholders), and rendered for each call.
+ * Templates: a URI or a JSON document with placeholders, compiled at
+ * configuration time into segments (text, nginx variables, regex
+ * captures, placeholders) and rendered for each use.  The one template
+ * language of the module: a composition's parts (their URI and body) and
+ * the data of events use it.
  *
- * A URI is text with $variables and {PART/pointer} placeholders.  A body
+ * A URI is text with $variables and {NAME/pointer} placeholders.  A body
  * is a JSON document in which a placeholder may stand for a value
  * ({"id":{record/id}}) and nginx variables and placeholders may stand
  * inside strings ("{record/first} {record/last}"); it is checked as JSON
- * here, so that a template that is not JSON fails nginx -t.
+ * here, so that a template that is not JSON fails nginx -t.  What a
+ * placeholder's NAME means (a part, the client's body, the response) is
+ * the user's: it sets seg->index once compiled and gives the documents
+ * when rendering.
  */
 
 
-#include "ngx_api_led_compose.h"
+#include "ngx_api_led_json.h"
 
 
 /* how a rendered value is copied into a URI or a body */
@@ -26,42 +31,43 @@
 typedef struct {
     ngx_str_t                         value;
     ngx_uint_t                        copy;
-} ngx_api_led_compose_value_t;
+} ngx_api_led_tmpl_value_t;
 
 
 typedef struct {
     ngx_conf_t                       *cf;
     ngx_str_t                        *src;
-    ngx_str_t                        *part;      /* for messages */
+    const char                       *what;      /* for messages */
+    ngx_str_t                        *name;
     ngx_array_t                      *segs;
     u_char                           *p;
     u_char                           *last;
     u_char                           *text;      /* text not yet in a seg */
     ngx_uint_t                        depth;
-} ngx_api_led_compose_json_tmpl_t;
+} ngx_api_led_tmpl_json_t;
 
 
-static ngx_api_led_compose_seg_t *ngx_api_led_compose_seg_add(
+static ngx_api_led_tmpl_seg_t *ngx_api_led_tmpl_seg_add(
     ngx_array_t *segs, ngx_uint_t type);
-static ngx_int_t ngx_api_led_compose_flush(ngx_array_t *segs, u_char *text,
+static ngx_int_t ngx_api_led_tmpl_flush(ngx_array_t *segs, u_char *text,
     u_char *p);
-static u_char *ngx_api_led_compose_is_placeholder(u_char *p, u_char *last);
-static u_char *ngx_api_led_compose_variable(ngx_conf_t *cf, ngx_str_t *src,
+static u_char *ngx_api_led_tmpl_is_placeholder(u_char *p, u_char *last);
+static u_char *ngx_api_led_tmpl_variable(ngx_conf_t *cf, ngx_str_t *src,
     u_char *p, u_char *last, ngx_array_t *segs, ngx_uint_t in_args,
     ngx_uint_t in_string);
-static u_char *ngx_api_led_compose_placeholder(ngx_conf_t *cf, u_char *p,
+static u_char *ngx_api_led_tmpl_placeholder(ngx_conf_t *cf, u_char *p,
     u_char *last, ngx_array_t *segs, ngx_uint_t in_args,
     ngx_uint_t in_string, ngx_uint_t json);
-static ngx_int_t ngx_api_led_compose_json_value(
-    ngx_api_led_compose_json_tmpl_t *t);
-static ngx_int_t ngx_api_led_compose_json_string(
-    ngx_api_led_compose_json_tmpl_t *t, ngx_uint_t key);
-static ngx_int_t ngx_api_led_compose_json_number(
-    ngx_api_led_compose_json_tmpl_t *t);
-static ngx_int_t ngx_api_led_compose_json_error(
-    ngx_api_led_compose_json_tmpl_t *t, const char *what);
-static ngx_int_t ngx_api_led_compose_render_error(ngx_http_request_t *r,
-    ngx_api_led_compose_seg_t *seg, const char *what, ngx_str_t *err);
+static ngx_int_t ngx_api_led_tmpl_json_value(
+    ngx_api_led_tmpl_json_t *t);
+static ngx_int_t ngx_api_led_tmpl_json_string(
+    ngx_api_led_tmpl_json_t *t, ngx_uint_t key);
+static ngx_int_t ngx_api_led_tmpl_json_number(
+    ngx_api_led_tmpl_json_t *t);
+static ngx_int_t ngx_api_led_tmpl_json_error(
+    ngx_api_led_tmpl_json_t *t, const char *what);
+static ngx_int_t ngx_api_led_tmpl_render_error(ngx_http_request_t *r,
+    ngx_api_led_tmpl_seg_t *seg, const char *what, ngx_str_t *err);
 
 
 #define ngx_api_led_tmpl_ws(t)                                                \
@@ -79,7 +85,7 @@ static ngx_int_t ngx_api_led_compose_render_error(ngx_http_request_t *r,
  */
 
 ngx_int_t
-ngx_api_led_compose_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
+ngx_api_led_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
     ngx_array_t *segs)
 {
     u_char      *p, *last, *text, *next;
@@ -98,17 +104,17 @@ ngx_api_led_compose_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
             continue;
         }
 
-        if (*p == '$' || ngx_api_led_compose_is_placeholder(p, last)) {
+        if (*p == '$' || ngx_api_led_tmpl_is_placeholder(p, last)) {
 
-            if (ngx_api_led_compose_flush(segs, text, p) != NGX_OK) {
+            if (ngx_api_led_tmpl_flush(segs, text, p) != NGX_OK) {
                 return NGX_ERROR;
             }
 
             if (*p == '$') {
-                next = ngx_api_led_compose_variable(cf, src, p, last, segs,
+                next = ngx_api_led_tmpl_variable(cf, src, p, last, segs,
                                                     in_args, 0);
             } else {
-                next = ngx_api_led_compose_placeholder(cf, p, last, segs,
+                next = ngx_api_led_tmpl_placeholder(cf, p, last, segs,
                                                        in_args, 0, 0);
             }
 
@@ -124,7 +130,7 @@ ngx_api_led_compose_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
         p++;
     }
 
-    return ngx_api_led_compose_flush(segs, text, p);
+    return ngx_api_led_tmpl_flush(segs, text, p);
 }
 
 
@@ -136,55 +142,56 @@ ngx_api_led_compose_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
  */
 
 ngx_int_t
-ngx_api_led_compose_tmpl_json(ngx_conf_t *cf, ngx_str_t *src,
-    ngx_str_t *part, ngx_array_t *segs)
+ngx_api_led_tmpl_json(ngx_conf_t *cf, ngx_str_t *src, const char *what,
+    ngx_str_t *name, ngx_array_t *segs)
 {
-    ngx_api_led_compose_json_tmpl_t  t;
+    ngx_api_led_tmpl_json_t  t;
 
     t.cf = cf;
     t.src = src;
-    t.part = part;
+    t.what = what;
+    t.name = name;
     t.segs = segs;
     t.p = src->data;
     t.last = src->data + src->len;
     t.text = t.p;
     t.depth = 0;
 
-    if (ngx_api_led_compose_json_value(&t) != NGX_OK) {
+    if (ngx_api_led_tmpl_json_value(&t) != NGX_OK) {
         return NGX_ERROR;
     }
 
     ngx_api_led_tmpl_ws((&t));
 
     if (t.p != t.last) {
-        return ngx_api_led_compose_json_error(&t, "text after the document");
+        return ngx_api_led_tmpl_json_error(&t, "text after the document");
     }
 
-    return ngx_api_led_compose_flush(segs, t.text, t.p);
+    return ngx_api_led_tmpl_flush(segs, t.text, t.p);
 }
 
 
 static ngx_int_t
-ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
+ngx_api_led_tmpl_json_value(ngx_api_led_tmpl_json_t *t)
 {
     u_char  *next;
 
     ngx_api_led_tmpl_ws(t);
 
     if (t->p >= t->last) {
-        return ngx_api_led_compose_json_error(t, "a value is missing");
+        return ngx_api_led_tmpl_json_error(t, "a value is missing");
     }
 
     switch (*t->p) {
 
     case '{':
-        if (ngx_api_led_compose_is_placeholder(t->p, t->last)) {
-            if (ngx_api_led_compose_flush(t->segs, t->text, t->p) != NGX_OK)
+        if (ngx_api_led_tmpl_is_placeholder(t->p, t->last)) {
+            if (ngx_api_led_tmpl_flush(t->segs, t->text, t->p) != NGX_OK)
             {
                 return NGX_ERROR;
             }
 
-            next = ngx_api_led_compose_placeholder(t->cf, t->p, t->last,
+            next = ngx_api_led_tmpl_placeholder(t->cf, t->p, t->last,
                                                    t->segs, 0, 0, 1);
             if (next == NULL) {
                 return NGX_ERROR;
@@ -196,7 +203,7 @@ ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
         }
 
         if (++t->depth > NGX_API_LED_JSON_MAX_DEPTH) {
-            return ngx_api_led_compose_json_error(t, "nested too deep");
+            return ngx_api_led_tmpl_json_error(t, "nested too deep");
         }
 
         t->p++;
@@ -212,23 +219,23 @@ ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
             ngx_api_led_tmpl_ws(t);
 
             if (t->p >= t->last || *t->p != '"') {
-                return ngx_api_led_compose_json_error(t,
+                return ngx_api_led_tmpl_json_error(t,
                                             "a member name is expected");
             }
 
-            if (ngx_api_led_compose_json_string(t, 1) != NGX_OK) {
+            if (ngx_api_led_tmpl_json_string(t, 1) != NGX_OK) {
                 return NGX_ERROR;
             }
 
             ngx_api_led_tmpl_ws(t);
 
             if (t->p >= t->last || *t->p != ':') {
-                return ngx_api_led_compose_json_error(t, "\":\" is expected");
+                return ngx_api_led_tmpl_json_error(t, "\":\" is expected");
             }
 
             t->p++;
 
-            if (ngx_api_led_compose_json_value(t) != NGX_OK) {
+            if (ngx_api_led_tmpl_json_value(t) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -245,13 +252,13 @@ ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
                 return NGX_OK;
             }
 
-            return ngx_api_led_compose_json_error(t,
+            return ngx_api_led_tmpl_json_error(t,
                                                   "\",\" or \"}\" is expected");
         }
 
     case '[':
         if (++t->depth > NGX_API_LED_JSON_MAX_DEPTH) {
-            return ngx_api_led_compose_json_error(t, "nested too deep");
+            return ngx_api_led_tmpl_json_error(t, "nested too deep");
         }
 
         t->p++;
@@ -264,7 +271,7 @@ ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
         }
 
         for ( ;; ) {
-            if (ngx_api_led_compose_json_value(t) != NGX_OK) {
+            if (ngx_api_led_tmpl_json_value(t) != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -281,12 +288,12 @@ ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
                 return NGX_OK;
             }
 
-            return ngx_api_led_compose_json_error(t,
+            return ngx_api_led_tmpl_json_error(t,
                                                   "\",\" or \"]\" is expected");
         }
 
     case '"':
-        return ngx_api_led_compose_json_string(t, 0);
+        return ngx_api_led_tmpl_json_string(t, 0);
 
     case 't':
     case 'f':
@@ -306,19 +313,19 @@ ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
             return NGX_OK;
         }
 
-        return ngx_api_led_compose_json_error(t, "invalid literal");
+        return ngx_api_led_tmpl_json_error(t, "invalid literal");
 
     case '$':
-        return ngx_api_led_compose_json_error(t,
+        return ngx_api_led_tmpl_json_error(t,
                    "an nginx variable outside a JSON string (write it "
                    "inside quotes)");
 
     default:
         if (*t->p == '-' || (*t->p >= '0' && *t->p <= '9')) {
-            return ngx_api_led_compose_json_number(t);
+            return ngx_api_led_tmpl_json_number(t);
         }
 
-        return ngx_api_led_compose_json_error(t, "invalid value");
+        return ngx_api_led_tmpl_json_error(t, "invalid value");
     }
 }
 
@@ -330,7 +337,7 @@ ngx_api_led_compose_json_value(ngx_api_led_compose_json_tmpl_t *t)
  */
 
 static ngx_int_t
-ngx_api_led_compose_json_string(ngx_api_led_compose_json_tmpl_t *t,
+ngx_api_led_tmpl_json_string(ngx_api_led_tmpl_json_t *t,
     ngx_uint_t key)
 {
     u_char      *next;
@@ -348,7 +355,7 @@ ngx_api_led_compose_json_string(ngx_api_led_compose_json_tmpl_t *t,
 
         case '\\':
             if (t->p + 1 >= t->last) {
-                return ngx_api_led_compose_json_error(t, "unterminated string");
+                return ngx_api_led_tmpl_json_error(t, "unterminated string");
             }
 
             switch (t->p[1]) {
@@ -361,7 +368,7 @@ ngx_api_led_compose_json_string(ngx_api_led_compose_json_tmpl_t *t,
             case 'u':
                 for (i = 2; i < 6; i++) {
                     if (t->p + i >= t->last || !isxdigit(t->p[i])) {
-                        return ngx_api_led_compose_json_error(t,
+                        return ngx_api_led_tmpl_json_error(t,
                                                     "invalid \\u escape");
                     }
                 }
@@ -370,20 +377,20 @@ ngx_api_led_compose_json_string(ngx_api_led_compose_json_tmpl_t *t,
                 continue;
 
             default:
-                return ngx_api_led_compose_json_error(t, "invalid escape");
+                return ngx_api_led_tmpl_json_error(t, "invalid escape");
             }
 
         case '$':
             if (key) {
-                return ngx_api_led_compose_json_error(t,
+                return ngx_api_led_tmpl_json_error(t,
                                         "a member name takes no variables");
             }
 
-            if (ngx_api_led_compose_flush(t->segs, t->text, t->p) != NGX_OK) {
+            if (ngx_api_led_tmpl_flush(t->segs, t->text, t->p) != NGX_OK) {
                 return NGX_ERROR;
             }
 
-            next = ngx_api_led_compose_variable(t->cf, t->src, t->p, t->last,
+            next = ngx_api_led_tmpl_variable(t->cf, t->src, t->p, t->last,
                                                 t->segs, 0, 1);
             if (next == NULL) {
                 return NGX_ERROR;
@@ -394,16 +401,16 @@ ngx_api_led_compose_json_string(ngx_api_led_compose_json_tmpl_t *t,
             continue;
 
         case '{':
-            if (key || !ngx_api_led_compose_is_placeholder(t->p, t->last)) {
+            if (key || !ngx_api_led_tmpl_is_placeholder(t->p, t->last)) {
                 t->p++;
                 continue;
             }
 
-            if (ngx_api_led_compose_flush(t->segs, t->text, t->p) != NGX_OK) {
+            if (ngx_api_led_tmpl_flush(t->segs, t->text, t->p) != NGX_OK) {
                 return NGX_ERROR;
             }
 
-            next = ngx_api_led_compose_placeholder(t->cf, t->p, t->last,
+            next = ngx_api_led_tmpl_placeholder(t->cf, t->p, t->last,
                                                    t->segs, 0, 1, 1);
             if (next == NULL) {
                 return NGX_ERROR;
@@ -415,7 +422,7 @@ ngx_api_led_compose_json_string(ngx_api_led_compose_json_tmpl_t *t,
 
         default:
             if (*t->p < 0x20) {
-                return ngx_api_led_compose_json_error(t,
+                return ngx_api_led_tmpl_json_error(t,
                                     "a control character in a string");
             }
 
@@ -423,12 +430,12 @@ ngx_api_led_compose_json_string(ngx_api_led_compose_json_tmpl_t *t,
         }
     }
 
-    return ngx_api_led_compose_json_error(t, "unterminated string");
+    return ngx_api_led_tmpl_json_error(t, "unterminated string");
 }
 
 
 static ngx_int_t
-ngx_api_led_compose_json_number(ngx_api_led_compose_json_tmpl_t *t)
+ngx_api_led_tmpl_json_number(ngx_api_led_tmpl_json_t *t)
 {
     u_char  *p, *last;
 
@@ -440,7 +447,7 @@ ngx_api_led_compose_json_number(ngx_api_led_compose_json_tmpl_t *t)
     }
 
     if (p >= last || !(*p >= '0' && *p <= '9')) {
-        return ngx_api_led_compose_json_error(t, "invalid number");
+        return ngx_api_led_tmpl_json_error(t, "invalid number");
     }
 
     if (*p == '0') {
@@ -457,7 +464,7 @@ ngx_api_led_compose_json_number(ngx_api_led_compose_json_tmpl_t *t)
 
         if (p >= last || !(*p >= '0' && *p <= '9')) {
             t->p = p;
-            return ngx_api_led_compose_json_error(t, "invalid number");
+            return ngx_api_led_tmpl_json_error(t, "invalid number");
         }
 
         while (p < last && *p >= '0' && *p <= '9') {
@@ -474,7 +481,7 @@ ngx_api_led_compose_json_number(ngx_api_led_compose_json_tmpl_t *t)
 
         if (p >= last || !(*p >= '0' && *p <= '9')) {
             t->p = p;
-            return ngx_api_led_compose_json_error(t, "invalid number");
+            return ngx_api_led_tmpl_json_error(t, "invalid number");
         }
 
         while (p < last && *p >= '0' && *p <= '9') {
@@ -489,7 +496,7 @@ ngx_api_led_compose_json_number(ngx_api_led_compose_json_tmpl_t *t)
 
 
 static ngx_int_t
-ngx_api_led_compose_json_error(ngx_api_led_compose_json_tmpl_t *t,
+ngx_api_led_tmpl_json_error(ngx_api_led_tmpl_json_t *t,
     const char *what)
 {
     size_t  at, len;
@@ -498,25 +505,25 @@ ngx_api_led_compose_json_error(ngx_api_led_compose_json_tmpl_t *t,
     len = ngx_min((size_t) (t->last - t->p), 16);
 
     ngx_conf_log_error(NGX_LOG_EMERG, t->cf, 0,
-                       "the body of part \"%V\" is not JSON: %s at "
-                       "character %uz (\"%*s\")", t->part, what, at + 1,
-                       len, t->p);
+                       "%s \"%V\" is not JSON: %s at character %uz "
+                       "(\"%*s\")", t->what, t->name, what, at + 1, len,
+                       t->p);
 
     return NGX_ERROR;
 }
 
 
-static ngx_api_led_compose_seg_t *
-ngx_api_led_compose_seg_add(ngx_array_t *segs, ngx_uint_t type)
+static ngx_api_led_tmpl_seg_t *
+ngx_api_led_tmpl_seg_add(ngx_array_t *segs, ngx_uint_t type)
 {
-    ngx_api_led_compose_seg_t  *seg;
+    ngx_api_led_tmpl_seg_t  *seg;
 
     seg = ngx_array_push(segs);
     if (seg == NULL) {
         return NULL;
     }
 
-    ngx_memzero(seg, sizeof(ngx_api_led_compose_seg_t));
+    ngx_memzero(seg, sizeof(ngx_api_led_tmpl_seg_t));
     seg->type = type;
 
     return seg;
@@ -526,15 +533,15 @@ ngx_api_led_compose_seg_add(ngx_array_t *segs, ngx_uint_t type)
 /* the text from "text" to "p" becomes a segment */
 
 static ngx_int_t
-ngx_api_led_compose_flush(ngx_array_t *segs, u_char *text, u_char *p)
+ngx_api_led_tmpl_flush(ngx_array_t *segs, u_char *text, u_char *p)
 {
-    ngx_api_led_compose_seg_t  *seg;
+    ngx_api_led_tmpl_seg_t  *seg;
 
     if (p == text) {
         return NGX_OK;
     }
 
-    seg = ngx_api_led_compose_seg_add(segs, NGX_API_LED_SEG_TEXT);
+    seg = ngx_api_led_tmpl_seg_add(segs, NGX_API_LED_SEG_TEXT);
     if (seg == NULL) {
         return NGX_ERROR;
     }
@@ -553,7 +560,7 @@ ngx_api_led_compose_flush(ngx_array_t *segs, u_char *text, u_char *p)
  */
 
 static u_char *
-ngx_api_led_compose_is_placeholder(u_char *p, u_char *last)
+ngx_api_led_tmpl_is_placeholder(u_char *p, u_char *last)
 {
     u_char  *q;
 
@@ -577,13 +584,13 @@ ngx_api_led_compose_is_placeholder(u_char *p, u_char *last)
 /* $name, ${name} or $N at "p"; returns what follows it */
 
 static u_char *
-ngx_api_led_compose_variable(ngx_conf_t *cf, ngx_str_t *src, u_char *p,
+ngx_api_led_tmpl_variable(ngx_conf_t *cf, ngx_str_t *src, u_char *p,
     u_char *last, ngx_array_t *segs, ngx_uint_t in_args, ngx_uint_t in_string)
 {
     ngx_int_t                   index;
     ngx_str_t                   name;
     ngx_uint_t                  braced;
-    ngx_api_led_compose_seg_t  *seg;
+    ngx_api_led_tmpl_seg_t  *seg;
 
     p++;
     braced = 0;
@@ -618,7 +625,7 @@ ngx_api_led_compose_variable(ngx_conf_t *cf, ngx_str_t *src, u_char *p,
         return NULL;
     }
 
-    seg = ngx_api_led_compose_seg_add(segs, NGX_API_LED_SEG_VAR);
+    seg = ngx_api_led_tmpl_seg_add(segs, NGX_API_LED_SEG_VAR);
     if (seg == NULL) {
         return NULL;
     }
@@ -652,24 +659,24 @@ ngx_api_led_compose_variable(ngx_conf_t *cf, ngx_str_t *src, u_char *p,
  */
 
 static u_char *
-ngx_api_led_compose_placeholder(ngx_conf_t *cf, u_char *p, u_char *last,
+ngx_api_led_tmpl_placeholder(ngx_conf_t *cf, u_char *p, u_char *last,
     ngx_array_t *segs, ngx_uint_t in_args, ngx_uint_t in_string,
     ngx_uint_t json)
 {
     char                       *err;
     u_char                     *q;
     ngx_str_t                   ptr;
-    ngx_api_led_compose_seg_t  *seg;
+    ngx_api_led_tmpl_seg_t  *seg;
 
-    q = ngx_api_led_compose_is_placeholder(p, last);
+    q = ngx_api_led_tmpl_is_placeholder(p, last);
 
-    seg = ngx_api_led_compose_seg_add(segs, NGX_API_LED_SEG_PLACEHOLDER);
+    seg = ngx_api_led_tmpl_seg_add(segs, NGX_API_LED_SEG_PLACEHOLDER);
     if (seg == NULL) {
         return NULL;
     }
 
-    seg->part_name.data = p + 1;
-    seg->part_name.len = q - (p + 1);
+    seg->name.data = p + 1;
+    seg->name.len = q - (p + 1);
     seg->in_args = in_args;
     seg->in_string = in_string;
 
@@ -708,33 +715,33 @@ ngx_api_led_compose_placeholder(ngx_conf_t *cf, u_char *p, u_char *last,
 
 
 /*
- * Renders a URI or body template in the composition's request: nginx
- * variables and captures, and placeholders from finished parts, the
- * client's body ({request}) and the element of a foreach call ({item}).
- * In a body, variables are JSON-escaped (they stand inside strings), a
- * placeholder is a JSON value, or inside a string its value's text,
- * escaped; in a URI, a placeholder must be a scalar and is
- * percent-encoded, and in the path it may not hold a "/".
+ * Renders a URI or body template in a request: nginx variables and
+ * captures, and placeholders from the documents "doc" gives for them (the
+ * user's: finished parts, the client's body, the response).  In a body,
+ * variables are JSON-escaped (they stand inside strings), a placeholder is
+ * a JSON value, or inside a string its value's text, escaped; in a URI, a
+ * placeholder must be a scalar and is percent-encoded, and in the path it
+ * may not hold a "/".  NGX_DECLINED: a value is missing or unfit ("err"
+ * says which, NUL-terminated).
  */
 
 ngx_int_t
-ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
-    ngx_uint_t body, json_t *item, ngx_str_t *out, ngx_str_t *err)
+ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
+    ngx_uint_t body, ngx_api_led_tmpl_doc_pt doc_of, void *data,
+    ngx_str_t *out, ngx_str_t *err)
 {
-    u_char                       *p;
-    size_t                        len;
-    json_t                       *doc, *v;
-    ngx_uint_t                    i, k;
-    ngx_http_request_t           *r;
-    ngx_api_led_compose_seg_t    *seg;
-    ngx_http_variable_value_t    *vv;
-    ngx_api_led_compose_value_t  *val;
+    u_char                    *p;
+    size_t                     len;
+    json_t                    *doc, *v;
+    ngx_uint_t                 i, k;
+    ngx_api_led_tmpl_seg_t    *seg;
+    ngx_api_led_tmpl_value_t  *val;
+    ngx_http_variable_value_t *vv;
 
-    r = cmp->request;
     seg = segs->elts;
 
     val = ngx_palloc(r->pool,
-                     segs->nelts * sizeof(ngx_api_led_compose_value_t));
+                     segs->nelts * sizeof(ngx_api_led_tmpl_value_t));
     if (val == NULL) {
         return NGX_ERROR;
     }
@@ -751,7 +758,12 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
             break;
 
         case NGX_API_LED_SEG_VAR:
-            vv = ngx_http_get_indexed_variable(r, seg[i].index);
+            /*
+             * A composition in a subrequest shares the variables' cache
+             * with its parent and the other parts: a variable that says
+             * not to be cached ($api_led_span_id) is evaluated again.
+             */
+            vv = ngx_http_get_flushed_variable(r, seg[i].index);
 
             if (vv == NULL || vv->not_found) {
                 ngx_str_null(&val[i].value);
@@ -786,24 +798,12 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
 
         default: /* NGX_API_LED_SEG_PLACEHOLDER */
 
-            switch (seg[i].index) {
-
-            case NGX_API_LED_COMPOSE_REQUEST:
-                doc = cmp->request_json;
-                break;
-
-            case NGX_API_LED_COMPOSE_ITEM:
-                doc = item;
-                break;
-
-            default:
-                doc = cmp->parts[seg[i].index].json;
-            }
+            doc = doc_of(data, &seg[i]);
 
             v = doc ? ngx_api_led_json_get(doc, &seg[i].path) : NULL;
 
             if (v == NULL) {
-                return ngx_api_led_compose_render_error(r, &seg[i],
+                return ngx_api_led_tmpl_render_error(r, &seg[i],
                                                         " not found", err);
             }
 
@@ -822,7 +822,7 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
                                        val[i].value.data + val[i].value.len,
                                        '/')))
                 {
-                    return ngx_api_led_compose_render_error(r, &seg[i],
+                    return ngx_api_led_tmpl_render_error(r, &seg[i],
                                                 " is not a URI value", err);
                 }
 
@@ -831,7 +831,7 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
             }
 
             if (!body && (json_is_object(v) || json_is_array(v))) {
-                return ngx_api_led_compose_render_error(r, &seg[i],
+                return ngx_api_led_tmpl_render_error(r, &seg[i],
                                                 " is not a URI value", err);
             }
 
@@ -903,8 +903,8 @@ ngx_api_led_compose_render(ngx_api_led_compose_t *cmp, ngx_array_t *segs,
 /* "{record/id} not found": why a call does not run, NUL-terminated */
 
 static ngx_int_t
-ngx_api_led_compose_render_error(ngx_http_request_t *r,
-    ngx_api_led_compose_seg_t *seg, const char *what, ngx_str_t *err)
+ngx_api_led_tmpl_render_error(ngx_http_request_t *r,
+    ngx_api_led_tmpl_seg_t *seg, const char *what, ngx_str_t *err)
 {
     size_t  len;
 

@@ -1,0 +1,502 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Compositions (compose/): templates and placeholder encoding, and the
+ * merged answers.  The input is:
+ *
+ *   deep conflict=last               arguments of api_led_compose_merge
+ *                                    (an empty line: the default)
+ *   a GET /a?q={b/x} optional;       the body of an api_led_compose block,
+ *   b /b/{c/id} body={"v":{c}};      read by nginx's tokenizer and the
+ *   c /c;                            module's block handler, up to "}"
+ *   }
+ *   value                            what every $variable evaluates to
+ *   {"id":"7"}                       the answer of part 0, of part 1 ...
+ *
+ * Every part's URI and body template is rendered with the answers of the
+ * parts (ngx_api_led_compose_render()), and the answers are merged
+ * (namespaced or deep).  Properties:
+ *
+ *   - a placeholder in a URI renders only unreserved characters and %XX,
+ *     and decodes back to the value; in the path it is never empty and
+ *     never holds a "/";
+ *   - a placeholder in a body renders JSON that parses back to the value;
+ *   - a variable in a body, written inside a JSON string, reads back as
+ *     the variable's value;
+ *   - the merged answer is JSON that the module's parser reads back (deep:
+ *     unless the parts conflict and conflict=error).
+ */
+
+
+#include "harness.h"
+
+/* the renderer is the request path's: the file is included */
+#include "ngx_api_led_compose_run.c"
+
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+
+static const uint8_t  *input;
+static size_t          input_size;
+
+static ngx_module_t  *modules[] = { &ngx_api_led_compose_module, NULL };
+
+/* what the composition's configuration touches: the API, the catalog */
+extern ngx_module_t  ngx_api_led_observe_module;
+
+static ngx_module_t  *confs[] = {
+    &ngx_api_led_module, &ngx_api_led_observe_module,
+    &ngx_api_led_compose_module, NULL
+};
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    fz_init();
+    return 0;
+}
+
+
+static void
+failed(const char *what, ngx_str_t *tmpl, ngx_str_t *out)
+{
+    fz_dump("input", input, input_size);
+
+    if (tmpl) {
+        fz_dump("template", tmpl->data, tmpl->len);
+    }
+
+    if (out) {
+        fz_dump("rendered", out->data, out->len);
+    }
+
+    fz_fail("%s", what);
+}
+
+
+static ngx_uint_t
+valid_utf8(u_char *p, size_t len)
+{
+    json_t  *s;
+
+    s = json_stringn((char *) p, len);
+    json_decref(s);
+
+    return s != NULL;
+}
+
+
+/* one segment on its own, with what it must render */
+
+static void
+check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
+    ngx_uint_t body)
+{
+    u_char                     err[160], *p, *last, *d, *src;
+    json_t                    *doc, *v, *back;
+    ngx_int_t                  rc;
+    ngx_str_t                  out, why, text;
+    ngx_array_t                segs;
+    ngx_http_variable_value_t  *vv;
+
+    segs.elts = seg;
+    segs.nelts = 1;
+
+    rc = ngx_api_led_compose_render(cmp, &segs, body, &out, &why);
+
+    if (rc == NGX_ERROR) {
+        failed("render failed", &seg->text, NULL);
+    }
+
+    if (rc != NGX_OK) {
+        return;
+    }
+
+    if (seg->type == NGX_API_LED_SEG_VAR && body) {
+        vv = ngx_http_get_indexed_variable(cmp->request, seg->index);
+        if (vv == NULL || vv->not_found) {
+            return;
+        }
+
+        /*
+         * known (crashes/template/variable-not-utf8-in-body): the value
+         * is escaped as it is; bytes that are not UTF-8 stay so, and
+         * the part gets a body that is not JSON
+         */
+        if (fz_known && (!valid_utf8(vv->data, vv->len)
+                         || ngx_strlchr(vv->data, vv->data + vv->len, '\0')))
+        {
+            return;
+        }
+
+        text.data = ngx_pnalloc(cmp->request->pool, out.len + 2);
+        if (text.data == NULL) {
+            abort();
+        }
+
+        p = text.data;
+        *p++ = '"';
+        p = ngx_cpymem(p, out.data, out.len);
+        *p++ = '"';
+        text.len = p - text.data;
+
+        back = NULL;
+        if (ngx_api_led_json_parse(text.data, text.len, &back, err,
+                                   sizeof(err))
+            != NGX_OK
+            || json_string_length(back) != vv->len
+            || ngx_memcmp(json_string_value(back), vv->data, vv->len) != 0)
+        {
+            failed("a variable in a body does not read back", &seg->text,
+                   &out);
+        }
+
+        json_decref(back);
+        return;
+    }
+
+    if (seg->type != NGX_API_LED_SEG_PLACEHOLDER) {
+        return;
+    }
+
+    doc = cmp->parts[seg->index].json;
+    v = ngx_api_led_json_get(doc, &seg->path);
+
+    if (body) {
+        back = NULL;
+        if (ngx_api_led_json_parse(out.data, out.len, &back, err,
+                                   sizeof(err))
+            != NGX_OK
+            || !fz_json_equal(back, v))
+        {
+            failed("a placeholder in a body does not read back", &seg->text,
+                   &out);
+        }
+
+        json_decref(back);
+        return;
+    }
+
+    /* in a URI: unreserved characters and %XX only, decoding to the value */
+
+    if (json_is_string(v)) {
+        text.data = (u_char *) json_string_value(v);
+        text.len = json_string_length(v);
+
+    } else if (ngx_api_led_json_dump(cmp->request->pool, v, 16, &text)
+               != NGX_OK)
+    {
+        abort();
+    }
+
+    if (!seg->in_args
+        && (text.len == 0
+            || ngx_strlchr(text.data, text.data + text.len, '/')))
+    {
+        failed("an empty value or a \"/\" in a path", &seg->text, &out);
+    }
+
+    d = ngx_pnalloc(cmp->request->pool, out.len + 1);
+    if (d == NULL) {
+        abort();
+    }
+
+    last = out.data + out.len;
+
+    for (p = out.data; p < last; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~')
+        {
+            continue;
+        }
+
+        if (*p == '%' && last - p >= 3 && isxdigit(p[1]) && isxdigit(p[2])) {
+            p += 2;
+            continue;
+        }
+
+        /*
+         * known (crashes/template/number-in-uri-not-encoded): a number is
+         * copied as its JSON text, "1e+300" in a query reads "1e 300"
+         */
+        if (fz_known && json_is_number(v)) {
+            return;
+        }
+
+        failed("a placeholder in a URI renders a reserved character",
+               &seg->text, &out);
+    }
+
+    p = d;
+    src = out.data;
+    ngx_unescape_uri(&p, &src, out.len, 0);
+
+    if ((size_t) (p - d) != text.len || ngx_memcmp(d, text.data, text.len))
+    {
+        failed("a placeholder in a URI does not decode to its value",
+               &seg->text, &out);
+    }
+}
+
+
+static void
+check_merge(ngx_api_led_compose_t *cmp)
+{
+    u_char                    err[160];
+    json_t                   *doc;
+    ngx_int_t                 rc;
+    ngx_str_t                 text;
+    ngx_buf_t                *b;
+    ngx_uint_t                i;
+
+    if (cmp->conf->merge == NGX_API_LED_MERGE_DEEP) {
+        for (i = 0; i < cmp->nparts; i++) {
+            if (!json_is_object(cmp->parts[i].json)) {
+                cmp->parts[i].state = NGX_API_LED_PART_FAILED;
+            }
+        }
+
+        rc = ngx_api_led_compose_deep(cmp, &b);
+
+    } else {
+        rc = ngx_api_led_compose_namespaced(cmp, &b);
+    }
+
+    if (rc == NGX_DECLINED
+        && cmp->conf->merge == NGX_API_LED_MERGE_DEEP
+        && cmp->conf->conflict == NGX_API_LED_CONFLICT_ERROR)
+    {
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        failed("the merge failed", NULL, NULL);
+    }
+
+    text.data = b->pos;
+    text.len = b->last - b->pos;
+
+    doc = NULL;
+    rc = ngx_api_led_json_parse(text.data, text.len, &doc, err, sizeof(err));
+
+    /*
+     * known (crashes/template/namespaced-deeper-than-parser): a part
+     * answer nested 64 levels is valid, wrapped in {"name": ...} it is
+     * one level too deep for the module's own parser (the next layer)
+     */
+    if (rc == NGX_ABORT && fz_known) {
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        failed("the merged answer does not parse", NULL, &text);
+    }
+
+    json_decref(doc);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    u_char                           *p, *end, err[160];
+    fz_t                              fz;
+    ngx_buf_t                        *b;
+    ngx_str_t                         line, why, *arg;
+    ngx_uint_t                        i, j, k;
+    ngx_array_t                      *segs;
+    ngx_module_t                    **m;
+    ngx_command_t                    *cmd;
+    ngx_api_led_compose_t            *cmp;
+    ngx_api_led_compose_part_t       *part;
+    ngx_api_led_compose_seg_t        *seg;
+    ngx_api_led_json_arena_t         *prev;
+    ngx_api_led_compose_loc_conf_t   *lcf;
+    ngx_api_led_compose_part_conf_t  *pc;
+
+    input = data;
+    input_size = size;
+
+    p = (u_char *) data;
+    end = p + size;
+
+    if (!fz_next(&p, end, '\n', &line) || p > end) {
+        return 0;
+    }
+
+    fz_begin(&fz);
+
+    for (m = confs; *m; m++) {
+        if (fz_conf_create(&fz, *m) != NGX_CONF_OK) {
+            abort();
+        }
+    }
+
+    lcf = fz_loc_conf(&fz, &ngx_api_led_compose_module);
+
+    /* api_led_compose_merge ARGS; */
+
+    if (line.len) {
+        u_char  merge[256];
+
+        if (line.len > 200) {
+            fz_end(&fz);
+            return 0;
+        }
+
+        k = ngx_sprintf(merge, "api_led_compose_merge %V;", &line) - merge;
+
+        if (fz_conf_text(&fz, modules, merge, k) != NGX_CONF_OK) {
+            fz_end(&fz);
+            return 0;
+        }
+    }
+
+    /* api_led_compose { ... } */
+
+    for (cmd = ngx_api_led_compose_module.commands; cmd->name.len; cmd++) {
+        if (ngx_strcmp(cmd->name.data, "api_led_compose") == 0) {
+            break;
+        }
+    }
+
+    fz.cf->args->nelts = 0;
+    arg = ngx_array_push(fz.cf->args);
+    if (arg == NULL) {
+        abort();
+    }
+
+    ngx_str_set(arg, "api_led_compose");
+
+    fz_conf_buffer(&fz, p, end - p);
+
+    if (cmd->set(fz.cf, cmd, lcf) != NGX_CONF_OK) {
+        fz_end(&fz);
+        return 0;
+    }
+
+    for (m = confs; *m; m++) {
+        if (fz_conf_init(&fz, *m) != NGX_CONF_OK) {
+            fz_end(&fz);
+            return 0;
+        }
+    }
+
+    /* what follows the block: the variables' value, the answers */
+
+    b = fz.cf->conf_file->buffer;
+    p = b->pos;
+    end = b->last;
+
+    if (p < end && *p == '\n') {
+        p++;
+    }
+
+    if (fz_next(&p, end, '\n', &line)) {
+        fz_variable_value = line;
+    }
+
+    fz_request(&fz);
+
+    /*
+     * known (crashes/template/memcpy-null-empty-value): a capture that is
+     * not there is ngx_str_null(), and the renderer passes its NULL data
+     * to memcpy() (UB, even for 0 bytes); empty captures with data avoid
+     * it
+     */
+    if (fz_known) {
+        fz.r->ncaptures = 20;
+        fz.r->captures = ngx_pcalloc(fz.pool, 20 * sizeof(int));
+        fz.r->captures_data = (u_char *) "";
+
+        if (fz.r->captures == NULL) {
+            abort();
+        }
+    }
+
+    cmp = ngx_pcalloc(fz.pool, sizeof(ngx_api_led_compose_t));
+    if (cmp == NULL) {
+        abort();
+    }
+
+    cmp->request = fz.r;
+    cmp->conf = lcf;
+    cmp->nparts = lcf->parts->nelts;
+    cmp->parts = ngx_pcalloc(fz.pool,
+                             cmp->nparts * sizeof(ngx_api_led_compose_part_t));
+    if (cmp->parts == NULL) {
+        abort();
+    }
+
+    pc = lcf->parts->elts;
+
+    for (i = 0; i < cmp->nparts; i++) {
+        part = &cmp->parts[i];
+        part->conf = &pc[i];
+        part->compose = cmp;
+        part->status = NGX_HTTP_OK;
+        part->state = NGX_API_LED_PART_FAILED;
+
+        if (!fz_next(&p, end, '\n', &line)) {
+            continue;
+        }
+
+        part->body = line.data;
+        part->len = line.len;
+
+        if (ngx_api_led_compose_part_json(cmp, part, err, sizeof(err))
+            == NGX_OK
+            && ngx_api_led_compose_json_valid(line.data, line.data + line.len)
+               == NGX_OK)
+        {
+            part->state = NGX_API_LED_PART_OK;
+        }
+    }
+
+    /* every template of every part, whole and segment by segment */
+
+    for (i = 0; i < cmp->nparts; i++) {
+        for (k = 0; k < 2; k++) {
+            segs = (k == 0) ? &pc[i].uri : pc[i].body;
+
+            if (segs == NULL) {
+                continue;
+            }
+
+            if (ngx_api_led_compose_render(cmp, segs, k, &line, &why)
+                == NGX_ERROR)
+            {
+                failed("render failed", NULL, NULL);
+            }
+
+            seg = segs->elts;
+
+            for (j = 0; j < segs->nelts; j++) {
+                check_segment(cmp, &seg[j], k);
+            }
+        }
+    }
+
+    check_merge(cmp);
+
+    /* the documents live in the arena: released with the pool */
+
+    if (cmp->arena) {
+        prev = ngx_api_led_json_arena_enter(cmp->arena);
+
+        for (i = 0; i < cmp->nparts; i++) {
+            json_decref(cmp->parts[i].json);
+        }
+
+        ngx_api_led_json_arena_leave(prev);
+    }
+
+    ngx_str_set(&fz_variable_value, "value");
+
+    fz_end(&fz);
+
+    return 0;
+}

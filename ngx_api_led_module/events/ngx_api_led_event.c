@@ -1,0 +1,1054 @@
+
+/*
+ * Copyright (C) ngx_api_led_module authors
+ *
+ * Events on Redis Streams: the directives.
+ *
+ *   api_led_event TYPE stream=KEY [on=2xx|CODE,...] [methods=M,...]
+ *       [data=TEMPLATE] [maxlen=N];                  publish (location)
+ *   api_led_event_stream KEY [types=T,...] [heartbeat=T] [buffer=SIZE];
+ *                                                    subscribe (SSE)
+ *   api_led_event_deliver KEY group=NAME to=URI [retries=N]
+ *       [dead_letter=KEY] [timeout=T] [claim_after=T];  deliver
+ *
+ * The request paths are modules of their own (ngx_api_led_event.h); this
+ * file holds the configuration and what they share: reading stream ids
+ * and entries.
+ */
+
+
+#include "ngx_api_led_event.h"
+
+
+static char *ngx_api_led_event_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_api_led_event_on(ngx_conf_t *cf,
+    ngx_api_led_event_conf_t *ec, ngx_str_t *value);
+static char *ngx_api_led_event_methods(ngx_conf_t *cf,
+    ngx_api_led_event_conf_t *ec, ngx_str_t *value);
+static char *ngx_api_led_event_data(ngx_conf_t *cf,
+    ngx_api_led_event_conf_t *ec, ngx_str_t *value);
+static char *ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_api_led_event_deliver(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_api_led_event_name_valid(ngx_str_t *name);
+static ngx_int_t ngx_api_led_event_time(ngx_str_t *value, size_t skip,
+    ngx_msec_t *ms);
+static ngx_int_t ngx_api_led_event_init(ngx_conf_t *cf);
+static void *ngx_api_led_event_create_main_conf(ngx_conf_t *cf);
+static void *ngx_api_led_event_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_api_led_event_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+
+
+static char  *ngx_api_led_event_labels[] = { "stream", "outcome", NULL };
+
+
+static ngx_command_t  ngx_api_led_event_commands[] = {
+
+    { ngx_string("api_led_event"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_2MORE,
+      ngx_api_led_event_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("api_led_event_stream"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_api_led_event_stream,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("api_led_event_deliver"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_2MORE,
+      ngx_api_led_event_deliver,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_api_led_event_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_api_led_event_init,                /* postconfiguration */
+
+    ngx_api_led_event_create_main_conf,    /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_api_led_event_create_loc_conf,     /* create location configuration */
+    ngx_api_led_event_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_api_led_event_module = {
+    NGX_MODULE_V1,
+    &ngx_api_led_event_module_ctx,         /* module context */
+    ngx_api_led_event_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* api_led_event TYPE stream=KEY [on=] [methods=] [data=] [maxlen=] */
+
+static char *
+ngx_api_led_event_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_api_led_event_loc_conf_t *lecf = conf;
+
+    char                           *rv;
+    ngx_str_t                      *value;
+    ngx_uint_t                      i;
+    ngx_api_led_event_conf_t       *ec;
+    ngx_api_led_event_main_conf_t  *emcf;
+
+    value = cf->args->elts;
+
+    if (lecf->events == NULL) {
+        lecf->events = ngx_array_create(cf->pool, 2,
+                                        sizeof(ngx_api_led_event_conf_t));
+        if (lecf->events == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    ec = ngx_array_push(lecf->events);
+    if (ec == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(ec, sizeof(ngx_api_led_event_conf_t));
+
+    rv = ngx_api_led_publish_def_type(cf, &ec->def, &value[1]);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        rv = ngx_api_led_publish_def_param(cf, &ec->def, &value[i]);
+
+        if (rv == NGX_API_LED_PUBLISH_NOT_MINE) {
+
+            if (ngx_strncmp(value[i].data, "on=", 3) == 0) {
+                rv = ngx_api_led_event_on(cf, ec, &value[i]);
+
+            } else if (ngx_strncmp(value[i].data, "methods=", 8) == 0) {
+                rv = ngx_api_led_event_methods(cf, ec, &value[i]);
+
+            } else if (ngx_strncmp(value[i].data, "data=", 5) == 0) {
+                rv = ngx_api_led_event_data(cf, ec, &value[i]);
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid parameter \"%V\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+    }
+
+    rv = ngx_api_led_publish_def_done(cf, &ec->def);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (ec->classes == 0 && ec->codes == NULL) {
+        /* on=2xx */
+        ec->classes = 1 << 2;
+    }
+
+    lecf->request |= ec->request;
+    lecf->response |= ec->response;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_event_module);
+    emcf->events = 1;
+    emcf->response |= ec->response;
+
+    return NGX_CONF_OK;
+}
+
+
+/* on=2xx,404: status classes and codes */
+
+static char *
+ngx_api_led_event_on(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
+    ngx_str_t *value)
+{
+    u_char      *p, *last, *next;
+    ngx_int_t    code;
+    ngx_uint_t  *c;
+
+    p = value->data + 3;
+    last = value->data + value->len;
+
+    if (p == last) {
+        goto invalid;
+    }
+
+    while (p < last) {
+        next = ngx_strlchr(p, last, ',');
+        if (next == NULL) {
+            next = last;
+        }
+
+        if (next - p != 3) {
+            goto invalid;
+        }
+
+        if (p[0] >= '1' && p[0] <= '5' && p[1] == 'x' && p[2] == 'x') {
+            ec->classes |= 1 << (p[0] - '0');
+
+        } else {
+            code = ngx_atoi(p, 3);
+
+            if (code < 100 || code > 599) {
+                goto invalid;
+            }
+
+            if (ec->codes == NULL) {
+                ec->codes = ngx_array_create(cf->pool, 2, sizeof(ngx_uint_t));
+                if (ec->codes == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+            }
+
+            c = ngx_array_push(ec->codes);
+            if (c == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *c = code;
+        }
+
+        p = next + 1;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid \"%V\": use status classes (2xx) and codes "
+                       "(201), separated by \",\"", value);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_api_led_event_methods(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
+    ngx_str_t *value)
+{
+    u_char      *p, *last, *next;
+    ngx_uint_t   i;
+
+    static struct {
+        ngx_str_t   name;
+        ngx_uint_t  method;
+    } methods[] = {
+        { ngx_string("GET"), NGX_HTTP_GET },
+        { ngx_string("HEAD"), NGX_HTTP_HEAD },
+        { ngx_string("POST"), NGX_HTTP_POST },
+        { ngx_string("PUT"), NGX_HTTP_PUT },
+        { ngx_string("PATCH"), NGX_HTTP_PATCH },
+        { ngx_string("DELETE"), NGX_HTTP_DELETE },
+        { ngx_string("OPTIONS"), NGX_HTTP_OPTIONS },
+        { ngx_null_string, 0 }
+    };
+
+    p = value->data + 8;
+    last = value->data + value->len;
+
+    if (p == last) {
+        goto invalid;
+    }
+
+    while (p < last) {
+        next = ngx_strlchr(p, last, ',');
+        if (next == NULL) {
+            next = last;
+        }
+
+        for (i = 0; methods[i].name.len; i++) {
+            if ((size_t) (next - p) == methods[i].name.len
+                && ngx_strncmp(p, methods[i].name.data, next - p) == 0)
+            {
+                break;
+            }
+        }
+
+        if (methods[i].name.len == 0) {
+            goto invalid;
+        }
+
+        ec->methods |= methods[i].method;
+
+        p = next + 1;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid \"%V\": use GET, HEAD, POST, PUT, PATCH, "
+                       "DELETE or OPTIONS, separated by \",\"", value);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * data=TEMPLATE: the template language of compositions; its
+ * placeholders read the client's body ({request...}) and the response
+ * ({response...}).
+ */
+
+static char *
+ngx_api_led_event_data(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
+    ngx_str_t *value)
+{
+    ngx_str_t                s;
+    ngx_uint_t               i;
+    ngx_api_led_tmpl_seg_t  *seg;
+
+    if (ec->def.data) {
+        return "has a duplicate \"data=\"";
+    }
+
+    s.data = value->data + 5;
+    s.len = value->len - 5;
+
+    ec->def.data = ngx_array_create(cf->pool, 4,
+                                    sizeof(ngx_api_led_tmpl_seg_t));
+    if (ec->def.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_api_led_tmpl_json(cf, &s, "the data of event", &ec->def.type,
+                              ec->def.data)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    ec->def.data_text = s;
+
+    seg = ec->def.data->elts;
+
+    for (i = 0; i < ec->def.data->nelts; i++) {
+        if (seg[i].type != NGX_API_LED_SEG_PLACEHOLDER) {
+            continue;
+        }
+
+        if (seg[i].name.len == 7
+            && ngx_strncmp(seg[i].name.data, "request", 7) == 0)
+        {
+            seg[i].index = NGX_API_LED_EVENT_DOC_REQUEST;
+            ec->request = 1;
+            continue;
+        }
+
+        if (seg[i].name.len == 8
+            && ngx_strncmp(seg[i].name.data, "response", 8) == 0)
+        {
+            seg[i].index = NGX_API_LED_EVENT_DOC_RESPONSE;
+            ec->response = 1;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown placeholder \"%V\" in the data of event "
+                           "\"%V\": use {request...} or {response...}",
+                           &seg[i].text, &ec->def.type);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* api_led_event_stream KEY [types=T,...] [heartbeat=T] [buffer=SIZE] */
+
+static char *
+ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_api_led_event_loc_conf_t *lecf = conf;
+
+    u_char                            *p, *last, *next;
+    ssize_t                            size;
+    ngx_str_t                         *value, *t, s;
+    ngx_uint_t                         i;
+    ngx_api_led_event_def_t            probe;
+    ngx_api_led_event_main_conf_t     *emcf;
+    ngx_api_led_event_stream_conf_t   *sc, **sp;
+
+    if (lecf->stream) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    sc = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_event_stream_conf_t));
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the key as stream= checks it */
+
+    ngx_memzero(&probe, sizeof(ngx_api_led_event_def_t));
+
+    s.len = sizeof("stream=") - 1 + value[1].len;
+    s.data = ngx_pnalloc(cf->pool, s.len);
+    if (s.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(s.data, "stream=", 7), value[1].data,
+               value[1].len);
+
+    if (ngx_api_led_publish_def_param(cf, &probe, &s) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    sc->key = probe.stream;
+    sc->heartbeat = NGX_API_LED_EVENT_HEARTBEAT;
+    sc->buffer = NGX_API_LED_EVENT_BUFFER;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "types=", 6) == 0) {
+            sc->types = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+            if (sc->types == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            p = value[i].data + 6;
+            last = value[i].data + value[i].len;
+
+            while (p < last) {
+                next = ngx_strlchr(p, last, ',');
+                if (next == NULL) {
+                    next = last;
+                }
+
+                t = ngx_array_push(sc->types);
+                if (t == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                t->data = p;
+                t->len = next - p;
+
+                if (ngx_api_led_publish_def_type(cf, &probe, t)
+                    != NGX_CONF_OK)
+                {
+                    return NGX_CONF_ERROR;
+                }
+
+                p = next + 1;
+            }
+
+            if (sc->types->nelts == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "heartbeat=", 10) == 0) {
+            if (ngx_api_led_event_time(&value[i], 10, &sc->heartbeat)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "buffer=", 7) == 0) {
+            s.data = value[i].data + 7;
+            s.len = value[i].len - 7;
+
+            size = ngx_parse_size(&s);
+            if (size == NGX_ERROR || size < 1024) {
+                goto invalid;
+            }
+
+            sc->buffer = size;
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    sc->clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (sc->clcf->handler) {
+        return "is duplicate: the location has a content handler already";
+    }
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_event_module);
+
+    sp = ngx_array_push(&emcf->streams);
+    if (sp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *sp = sc;
+    lecf->stream = sc;
+
+    /* SSE reads Redis: the worker's connections are needed */
+    if (ngx_api_led_publish_def_done(cf, &probe) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+/*
+ * api_led_event_deliver KEY group=NAME to=URI [retries=N]
+ *     [dead_letter=KEY] [timeout=T] [claim_after=T]
+ */
+
+static char *
+ngx_api_led_event_deliver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_api_led_event_main_conf_t *emcf = conf;
+
+    u_char                             *q;
+    ngx_int_t                           n;
+    ngx_str_t                          *value, s;
+    ngx_uint_t                          i;
+    ngx_api_led_event_def_t             probe;
+    ngx_api_led_event_deliver_conf_t   *dc, **dp;
+
+    value = cf->args->elts;
+
+    dc = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_event_deliver_conf_t));
+    if (dc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    dc->retries = NGX_API_LED_DELIVER_RETRIES;
+    dc->timeout = NGX_API_LED_DELIVER_TIMEOUT;
+    dc->claim_after = NGX_API_LED_DELIVER_CLAIM_AFTER;
+    dc->file = cf->conf_file->file.name.data;
+    dc->line = cf->conf_file->line;
+
+    ngx_memzero(&probe, sizeof(ngx_api_led_event_def_t));
+    ngx_str_set(&probe.type, "deliver");
+
+    s.len = sizeof("stream=") - 1 + value[1].len;
+    s.data = ngx_pnalloc(cf->pool, s.len);
+    if (s.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(ngx_cpymem(s.data, "stream=", 7), value[1].data,
+               value[1].len);
+
+    if (ngx_api_led_publish_def_param(cf, &probe, &s) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    dc->stream = probe.stream;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "group=", 6) == 0) {
+            dc->group.data = value[i].data + 6;
+            dc->group.len = value[i].len - 6;
+
+            if (!ngx_api_led_event_name_valid(&dc->group)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": use 1 to %d letters, "
+                                   "digits, \".\", \"-\", \"_\" and \":\"",
+                                   &value[i], NGX_API_LED_NAME_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "to=", 3) == 0) {
+            dc->uri.data = value[i].data + 3;
+            dc->uri.len = value[i].len - 3;
+
+            if (dc->uri.len == 0 || dc->uri.data[0] != '/') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": a local URI that starts "
+                                   "with \"/\"", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            q = ngx_strlchr(dc->uri.data, dc->uri.data + dc->uri.len, '?');
+
+            if (q) {
+                dc->args.data = q + 1;
+                dc->args.len = dc->uri.data + dc->uri.len - (q + 1);
+                dc->uri.len = q - dc->uri.data;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "retries=", 8) == 0) {
+            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+
+            if (n == NGX_ERROR || n > 100) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": 0 to 100", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            dc->retries = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "dead_letter=", 12) == 0) {
+            s.len = sizeof("stream=") - 1 + value[i].len - 12;
+            s.data = ngx_pnalloc(cf->pool, s.len);
+            if (s.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memcpy(ngx_cpymem(s.data, "stream=", 7), value[i].data + 12,
+                       value[i].len - 12);
+
+            probe.stream.len = 0;
+
+            if (ngx_api_led_publish_def_param(cf, &probe, &s)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            dc->dead_letter = probe.stream;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            if (ngx_api_led_event_time(&value[i], 8, &dc->timeout) != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "claim_after=", 12) == 0) {
+            if (ngx_api_led_event_time(&value[i], 12, &dc->claim_after)
+                != NGX_OK)
+            {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (dc->group.len == 0 || dc->uri.len == 0) {
+        return "needs \"group=\" and \"to=\"";
+    }
+
+    if (dc->claim_after <= dc->timeout) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"claim_after=\" must be longer than "
+                           "\"timeout=\": an entry is claimed from a "
+                           "listener that still delivers it otherwise");
+        return NGX_CONF_ERROR;
+    }
+
+    if (dc->dead_letter.len == dc->stream.len
+        && ngx_strncmp(dc->dead_letter.data, dc->stream.data,
+                       dc->stream.len) == 0)
+    {
+        return "has a \"dead_letter=\" stream that is the stream itself";
+    }
+
+    /* a server's own listener, else the http block's first server's */
+    dc->ctx = (cf->cmd_type == NGX_HTTP_SRV_CONF) ? cf->ctx : NULL;
+
+    for (i = 0; i < emcf->delivers.nelts; i++) {
+        dp = emcf->delivers.elts;
+
+        if (dp[i]->stream.len == dc->stream.len
+            && ngx_strncmp(dp[i]->stream.data, dc->stream.data,
+                           dc->stream.len) == 0
+            && dp[i]->group.len == dc->group.len
+            && ngx_strncmp(dp[i]->group.data, dc->group.data,
+                           dc->group.len) == 0)
+        {
+            return "is duplicate: the stream and group have a listener "
+                   "already";
+        }
+    }
+
+    dp = ngx_array_push(&emcf->delivers);
+    if (dp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *dp = dc;
+
+    /* deliveries read Redis: the worker's connections are needed */
+    if (ngx_api_led_publish_def_done(cf, &probe) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_api_led_event_name_valid(ngx_str_t *name)
+{
+    u_char  *p;
+
+    if (name->len == 0 || name->len > NGX_API_LED_NAME_MAX) {
+        return 0;
+    }
+
+    for (p = name->data; p < name->data + name->len; p++) {
+        if (!(isalnum(*p) || *p == '.' || *p == '-' || *p == '_'
+              || *p == ':'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_api_led_event_time(ngx_str_t *value, size_t skip, ngx_msec_t *ms)
+{
+    ngx_int_t  t;
+    ngx_str_t  s;
+
+    s.data = value->data + skip;
+    s.len = value->len - skip;
+
+    t = ngx_parse_time(&s, 0);
+
+    if (t == NGX_ERROR || t == 0) {
+        return NGX_ERROR;
+    }
+
+    *ms = t;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_event_init(ngx_conf_t *cf)
+{
+    ngx_api_led_event_main_conf_t  *emcf;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_event_module);
+
+    if (emcf->delivers.nelts == 0 && emcf->streams.nelts == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_api_led_metric_add(cf, &emcf->metric, "api_led_events",
+                                  "Events by stream and outcome: published, "
+                                  "queued (waited for Redis), dropped, "
+                                  "delivered, retried, dead_lettered",
+                                  NGX_API_LED_METRIC_COUNTER,
+                                  ngx_api_led_event_labels);
+}
+
+
+static void *
+ngx_api_led_event_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_api_led_event_main_conf_t  *emcf;
+
+    emcf = ngx_pcalloc(cf->pool, sizeof(ngx_api_led_event_main_conf_t));
+    if (emcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&emcf->streams, cf->pool, 2,
+                       sizeof(ngx_api_led_event_stream_conf_t *))
+        != NGX_OK
+        || ngx_array_init(&emcf->delivers, cf->pool, 2,
+                          sizeof(ngx_api_led_event_deliver_conf_t *))
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return emcf;
+}
+
+
+static void *
+ngx_api_led_event_create_loc_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     lecf->events = NULL;
+     *     lecf->stream = NULL;
+     *     lecf->request = 0;
+     *     lecf->response = 0;
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_api_led_event_loc_conf_t));
+}
+
+
+static char *
+ngx_api_led_event_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_api_led_event_loc_conf_t *prev = parent;
+    ngx_api_led_event_loc_conf_t *conf = child;
+
+    if (conf->events == NULL) {
+        conf->events = prev->events;
+        conf->request = prev->request;
+        conf->response = prev->response;
+    }
+
+    /* a content handler is the location's own: the stream is not merged */
+
+    return NGX_CONF_OK;
+}
+
+
+/* what the request paths share */
+
+ngx_int_t
+ngx_api_led_event_id_valid(ngx_str_t *id)
+{
+    u_char      *p, *last;
+    ngx_uint_t   digits, dash;
+
+    if (id->len == 0 || id->len > 41) {
+        return NGX_ERROR;
+    }
+
+    digits = 0;
+    dash = 0;
+    last = id->data + id->len;
+
+    for (p = id->data; p < last; p++) {
+        if (*p >= '0' && *p <= '9') {
+            digits++;
+            continue;
+        }
+
+        if (*p == '-' && !dash && digits > 0) {
+            dash = 1;
+            digits = 0;
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (digits == 0 || digits > 20) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* two valid ids: by their numbers, "MS" being "MS-0" */
+
+ngx_int_t
+ngx_api_led_event_id_cmp(ngx_str_t *a, ngx_str_t *b)
+{
+    u_char      *p, *last;
+    uint64_t     n[2][2];
+    ngx_str_t   *s;
+    ngx_uint_t   i, k;
+
+    for (i = 0; i < 2; i++) {
+        s = i ? b : a;
+        n[i][0] = 0;
+        n[i][1] = 0;
+        k = 0;
+
+        last = s->data + s->len;
+
+        for (p = s->data; p < last; p++) {
+            if (*p == '-') {
+                k = 1;
+                continue;
+            }
+
+            n[i][k] = n[i][k] * 10 + (*p - '0');
+        }
+    }
+
+    for (k = 0; k < 2; k++) {
+        if (n[0][k] != n[1][k]) {
+            return n[0][k] < n[1][k] ? -1 : 1;
+        }
+    }
+
+    return 0;
+}
+
+
+ngx_int_t
+ngx_api_led_event_entries(redisReply *list, ngx_api_led_event_entry_t *entries,
+    ngx_uint_t max, ngx_uint_t *n)
+{
+    size_t                      i, j;
+    redisReply                 *e, *id, *fields, *f, *v;
+    ngx_api_led_event_entry_t  *entry;
+
+    *n = 0;
+
+    if (list->type != REDIS_REPLY_ARRAY) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < list->elements && *n < max; i++) {
+        e = list->element[i];
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) {
+            return NGX_ERROR;
+        }
+
+        id = e->element[0];
+        fields = e->element[1];
+
+        if (id->type != REDIS_REPLY_STRING) {
+            return NGX_ERROR;
+        }
+
+        entry = &entries[(*n)++];
+
+        entry->id.data = (u_char *) id->str;
+        entry->id.len = id->len;
+        ngx_str_null(&entry->type);
+        ngx_str_null(&entry->event);
+
+        if (ngx_api_led_event_id_valid(&entry->id) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (fields->type == REDIS_REPLY_NIL) {
+            /* deleted meanwhile */
+            continue;
+        }
+
+        if (fields->type != REDIS_REPLY_ARRAY) {
+            return NGX_ERROR;
+        }
+
+        for (j = 0; j + 1 < fields->elements; j += 2) {
+            f = fields->element[j];
+            v = fields->element[j + 1];
+
+            if (f->type != REDIS_REPLY_STRING
+                || v->type != REDIS_REPLY_STRING)
+            {
+                continue;
+            }
+
+            if (f->len == sizeof(NGX_API_LED_EVENT_FIELD_TYPE) - 1
+                && ngx_strncmp(f->str, NGX_API_LED_EVENT_FIELD_TYPE,
+                               f->len) == 0)
+            {
+                entry->type.data = (u_char *) v->str;
+                entry->type.len = v->len;
+
+            } else if (f->len == sizeof(NGX_API_LED_EVENT_FIELD_EVENT) - 1
+                       && ngx_strncmp(f->str, NGX_API_LED_EVENT_FIELD_EVENT,
+                                      f->len) == 0)
+            {
+                entry->event.data = (u_char *) v->str;
+                entry->event.len = v->len;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_api_led_event_type_wanted(ngx_array_t *types, ngx_str_t *type)
+{
+    ngx_str_t   *t;
+    ngx_uint_t   i;
+
+    if (types == NULL) {
+        return 1;
+    }
+
+    t = types->elts;
+
+    for (i = 0; i < types->nelts; i++) {
+        if (t[i].len == type->len
+            && ngx_strncmp(t[i].data, type->data, type->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+void
+ngx_api_led_event_count(ngx_api_led_event_main_conf_t *emcf,
+    ngx_str_t *stream, const char *outcome, ngx_uint_t n)
+{
+    ngx_str_t  values[2];
+
+    if (emcf->metric == NULL) {
+        return;
+    }
+
+    values[0] = *stream;
+    values[1].data = (u_char *) outcome;
+    values[1].len = ngx_strlen(outcome);
+
+    ngx_api_led_metric_count(emcf->metric, values, n, ngx_cycle->log);
+}
