@@ -78,6 +78,7 @@ sub traffic {
     while (time < $deadline) {
         my ($count) = http_many(port => $gw->port, paths => $paths,
                                 concurrency => 4, timeout => 10);
+        $count->{at} = time;
         push @rounds, $count;
         if (!$fired && @rounds == 3) {
             $event->();
@@ -96,10 +97,13 @@ sub traffic {
 }
 
 sub statuses {
-    my %all;
+    my (%all, @gap);
     for my $r (@_) {
-        $all{$_} += $r->{$_} for keys %$r;
+        push @gap, $r->{at} if $r->{503};
+        $all{$_} += $r->{$_} for grep { $_ ne 'at' } keys %$r;
     }
+    # from the first round with a 503 to the end of the last one
+    $all{gap} = @gap ? sprintf('%.1fs', $gap[-1] - $gap[0]) : '0s';
     return \%all;
 }
 
@@ -148,7 +152,7 @@ sub no_trouble {
          scalar(@rounds), time - $t1,
          join(' ', map { "$_:$all->{$_}" } sort keys %$all));
 
-    is(join(',', grep { $_ != 200 && $_ != 503 } sort keys %$all), '',
+    is(join(',', grep { $_ ne 'gap' && $_ != 200 && $_ != 503 } sort keys %$all), '',
        'cluster: only 200 (served) and 503 (on_error=closed)');
     cmp_ok($all->{503} // 0, '>', 0, 'cluster: the gap followed on_error');
     my @last = @rounds[-3 .. -1];
@@ -227,7 +231,7 @@ sub no_trouble {
              join(' ', map { "$_:$all->{$_}" } sort keys %$all));
 
         isnt($new, $old, "sentinel $what: a new master");
-        is(join(',', grep { $_ != 200 && $_ != 503 } sort keys %$all), '',
+        is(join(',', grep { $_ ne 'gap' && $_ != 200 && $_ != 503 } sort keys %$all), '',
            "sentinel $what: only 200 and 503 (on_error=closed)");
         is(scalar(grep { ($_->{200} // 0) == @paths } @rounds[-3 .. -1]), 3,
            "sentinel $what: all served again on the new master");
