@@ -15,11 +15,15 @@ bench_init
 
 BENCH_REDIS_PIDS=()
 
-# bench_redis VAR [args...]: a private redis-server, its port in VAR
+# bench_redis VAR [args...]: a private redis-server, its port in VAR (at
+# most 55535: a cluster node's bus is its port + 10000)
 bench_redis() {
     local var=$1 rport
     shift
     rport=$(bench_free_port)
+    while [ "$rport" -gt 55535 ]; do
+        rport=$(bench_free_port)
+    done
     mkdir -p "$BENCH_DIR/redis-$rport"
     redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$BENCH_DIR/redis-$rport" --daemonize no \
@@ -111,7 +115,8 @@ for s in single cluster; do
     [ "$got" = 200 ] || { echo "bench: $s answered $got" >&2; exit 1; }
 done
 
-bench_run plain ""
+# BENCH_COST_ONLY=1: the costs only (no rounds)
+[ -n "${BENCH_COST_ONLY:-}" ] || bench_run plain ""
 [ -n "$BENCH_PROFILE" ] && exit 0
 
 # Cost per request, each variant alone: the gateway's CPU, its Redis
@@ -135,19 +140,26 @@ bench_cost() {
     # shellcheck disable=SC2086
     r1=$(bench_cpu_ns $rpids)
     reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
+    # the calls, and the time Redis spent running them (its own measure:
+    # a shard's capacity, apart from the noise of a shared machine)
     calls=0
+    usec=0
     for p in "${ports[@]}"; do
-        calls=$((calls + $(redis-cli -p "$p" info commandstats | tr -d '\r' \
-            | awk -F'[_:=,]' '$2 == "evalsha" || $2 == "eval" { n += $4 }
-                              END { print n + 0 }')))
+        read -r c u < <(redis-cli -p "$p" info commandstats | tr -d '\r' \
+            | awk -F'[_:=,]' '$2 == "evalsha" || $2 == "eval" {
+                                  n += $4; u += $6 }
+                              END { print n + 0, u + 0 }')
+        calls=$((calls + c))
+        usec=$((usec + u))
     done
-    printf '%-14s %3d conns %8.0f req/s  nginx %6.1f us/req  redis %6.1f us/req  %5.3f calls/req  %5.1f req/call\n' \
+    printf '%-14s %3d conns %8.0f req/s  nginx %6.1f us/req  redis %6.1f us/req  %5.3f calls/req  %5.1f req/call  %6.1f us/call in Redis\n' \
         "$name" "$conns" \
         "$(echo "$out" | awk '/^Requests\/sec/ { print $2 }')" \
         "$(awk -v a="$n0" -v b="$n1" -v r="$reqs" 'BEGIN { print (b - a) / 1000 / r }')" \
         "$(awk -v a="$r0" -v b="$r1" -v r="$reqs" 'BEGIN { print (b - a) / 1000 / r }')" \
         "$(awk -v c="$calls" -v r="$reqs" 'BEGIN { print c / r }')" \
-        "$(awk -v c="$calls" -v r="$reqs" 'BEGIN { if (c) print r / c; else print 0 }')"
+        "$(awk -v c="$calls" -v r="$reqs" 'BEGIN { if (c) print r / c; else print 0 }')" \
+        "$(awk -v c="$calls" -v u="$usec" 'BEGIN { if (c) print u / c; else print 0 }')"
 }
 
 echo

@@ -30,8 +30,8 @@ close $f;
 # the nodes: a plain port for the test's redis-cli, TLS for the gateway
 my @nodes;
 for (1 .. 3) {
-    my $tls = free_port();
-    my $n = start_redis(args => [
+    my $tls = cluster_port();
+    my $n = start_redis(port => cluster_port(), args => [
         '--tls-port', $tls,
         '--tls-cert-file', "$certs/server.pem",
         '--tls-key-file', "$certs/server.key",

@@ -16,7 +16,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 use ApiLed::Redis qw(free_port start_redis stop_redis redis_cli wait_until);
 
-our @EXPORT = qw(make_certs start_cluster cluster_nodes cluster_masters
+our @EXPORT = qw(make_certs start_cluster cluster_port cluster_nodes cluster_masters
                  cluster_master_of cluster_migrate_begin cluster_migrate_keys
                  cluster_migrate_end redis_info_field start_sentinels
                  sentinel_master http_many slow_tests_skipped
@@ -74,6 +74,22 @@ sub key_slot {
     return $crc % 16384;
 }
 
+# a free port for a cluster node: Redis takes port + 10000 for its bus, so
+# the port must be 55535 at most and port + 10000 free too
+sub cluster_port {
+    for (1 .. 200) {
+        my $port = free_port();
+        next if $port > 55535;
+        my $bus = IO::Socket::INET->new(Listen => 1,
+                                        LocalAddr => '127.0.0.1:'
+                                                     . ($port + 10000),
+                                        ReuseAddr => 1) or next;
+        close $bus;
+        return $port;
+    }
+    die 'no free port for a cluster node';
+}
+
 # start_cluster(masters => 3, replicas => 1, node_timeout => ms): a Redis
 # Cluster on free ports, every slot served when it returns.
 sub start_cluster {
@@ -83,7 +99,7 @@ sub start_cluster {
     my $n = $masters * (1 + $replicas);
     my @nodes;
     for (1 .. $n) {
-        my $port = free_port();
+        my $port = cluster_port();
         push @nodes, start_redis(port => $port, args => [
             '--cluster-enabled', 'yes',
             '--cluster-config-file', "nodes-$port.conf",
