@@ -3,9 +3,9 @@
  * Copyright (C) ngx_api_led_module authors
  *
  * One Redis node's connection: an nginx connection (ngx_event_connect_peer,
- * nginx's SSL for TLS), hiredis only as the RESP codec (redisReader,
- * redisFormatCommandArgv), so connecting, timers, reconnecting and shutting
- * down follow nginx's rules and nothing ever blocks the worker.
+ * nginx's SSL for TLS), hiredis only as the reply parser (redisReader;
+ * commands are formatted here), so connecting, timers, reconnecting and
+ * shutting down follow nginx's rules and nothing ever blocks the worker.
  *
  * A node carries its client's commands, pipelined; replies are matched to
  * waiters in FIFO order.  Each new connection first sends its handshake
@@ -76,6 +76,8 @@ static ngx_int_t ngx_api_led_redis_node_reply(ngx_api_led_redis_node_t *node,
     ngx_api_led_redis_waiter_t *w, redisReply *reply);
 static ngx_int_t ngx_api_led_redis_noscript(ngx_api_led_redis_node_t *node,
     ngx_api_led_redis_waiter_t *w);
+static ngx_int_t ngx_api_led_redis_format(char **out, int argc,
+    const char **argv, const size_t *argvlen);
 static ngx_int_t ngx_api_led_redis_append(ngx_api_led_redis_node_t *node,
     u_char *data, size_t len);
 static void ngx_api_led_redis_flush(ngx_api_led_redis_node_t *node);
@@ -598,8 +600,8 @@ ngx_api_led_redis_node_raw(ngx_api_led_redis_node_t *node, int argc,
 
     cmd = NULL;
 
-    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-    if (len < 0 || cmd == NULL) {
+    len = ngx_api_led_redis_format(&cmd, argc, argv, argvlen);
+    if (len < 0) {
         return NGX_ERROR;
     }
 
@@ -1452,8 +1454,71 @@ ngx_api_led_redis_noscript(ngx_api_led_redis_node_t *node,
 
 
 /*
- * A waiter with its command formatted (redisFormatCommandArgv): its text
- * is kept until the answer, for a redirection.
+ * A command in RESP, as redisFormatCommandArgv() makes it (and in memory
+ * that redisFreeCommand() frees) without its sprintf() calls: a length
+ * is written by hand, a command costs a few hundred instructions less.
+ */
+
+static u_char *
+ngx_api_led_redis_format_len(u_char *p, u_char type, size_t n)
+{
+    u_char  *q, digits[NGX_SIZE_T_LEN];
+
+    *p++ = type;
+
+    q = digits + NGX_SIZE_T_LEN;
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    p = ngx_cpymem(p, q, digits + NGX_SIZE_T_LEN - q);
+
+    *p++ = CR;
+    *p++ = LF;
+
+    return p;
+}
+
+
+static ngx_int_t
+ngx_api_led_redis_format(char **out, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    int      i;
+    size_t   len;
+    u_char  *cmd, *p;
+
+    len = 1 + NGX_SIZE_T_LEN + 2;
+
+    for (i = 0; i < argc; i++) {
+        len += 1 + NGX_SIZE_T_LEN + 2 + argvlen[i] + 2;
+    }
+
+    cmd = malloc(len);
+    if (cmd == NULL) {
+        return -1;
+    }
+
+    p = ngx_api_led_redis_format_len(cmd, '*', (size_t) argc);
+
+    for (i = 0; i < argc; i++) {
+        p = ngx_api_led_redis_format_len(p, '$', argvlen[i]);
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = CR;
+        *p++ = LF;
+    }
+
+    *out = (char *) cmd;
+
+    return p - cmd;
+}
+
+
+/*
+ * A waiter with its command formatted (RESP): its text is kept until the
+ * answer, for a redirection.
  */
 
 ngx_api_led_redis_waiter_t *
@@ -1467,10 +1532,10 @@ ngx_api_led_redis_waiter_new(ngx_api_led_redis_t *rd, int argc,
 
     cmd = NULL;
 
-    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-    if (len < 0 || cmd == NULL) {
+    len = ngx_api_led_redis_format(&cmd, argc, argv, argvlen);
+    if (len < 0) {
         ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
-                      "redisFormatCommandArgv() failed");
+                      "no memory for a redis command");
         return NULL;
     }
 
