@@ -122,7 +122,7 @@ done
 # Cost per request, each variant alone: the gateway's CPU, its Redis
 # servers' CPU, the script calls a request (over every node)
 bench_cost() {
-    local name=$1 conns=$2 out reqs n0 n1 r0 r1 pids rpids calls p
+    local name=$1 conns=$2 out reqs n0 n1 r0 r1 pids rpids calls p c u usec
     shift 2
     local ports=("$@")
     pids=$(bench_pids "${BENCH_SERVER[$name]}")
