@@ -63,7 +63,14 @@ my $tat = redis_cli($Redis->{port}, 'get', 'api_led:{t080-1}:3r/m');
 my $now = redis_cli($Redis->{port}, 'time');
 my ($s, $us) = split /\n/, $now;
 my $ahead = $tat - ($s * 1e6 + $us);
-cmp_ok($ahead, '>', 2 * 20e6 - 5e6, 'Redis holds three requests of 3r/m');
+# (three requests: 60 s ahead, less the time since TEST 1 ran, at most
+# the file's time; under valgrind that is too long to tell 2 from 3)
+SKIP: {
+    skip 'valgrind: the file runs longer than a emission interval', 1
+        if $ENV{TEST_NGINX_USE_VALGRIND};
+    cmp_ok($ahead, '>', 3 * 20e6 - (time - $^T + 1) * 1e6,
+           'Redis holds three requests of 3r/m');
+}
 cmp_ok($ahead, '<=', 3 * 20e6, 'and not more');
 like(redis_cli($Redis->{port}, 'acl', 'log'), qr/AUTH|auth/,
      'the wrong password is in the ACL log');

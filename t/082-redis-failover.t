@@ -22,6 +22,9 @@ use ApiLed::Gateway;
 use ApiLed::Redis;
 use ApiLed::RedisTopo;
 
+# a reply's timeout: nginx under valgrind is some 20 times slower
+my $timeout = $ENV{TEST_NGINX_USE_VALGRIND} ? '5s' : '300ms';
+
 plan skip_all => 'redis-server is not installed'
     unless -x '/usr/bin/redis-server';
 
@@ -31,14 +34,14 @@ my $run = sprintf 'r%d%d', $$, time;
 sub gateway_http {
     my ($redis) = @_;
     return <<"CONF";
-    api_led_redis $redis timeout=300ms;
+    api_led_redis $redis timeout=$timeout;
 
     server {
         listen 127.0.0.1:\$PORT;
 
         location /t {
             api_led_api t;
-            api_led_rate_limit 4r/m key=\$arg_k name=a on_error=closed;
+            api_led_rate_limit 4r/h key=\$arg_k name=a on_error=closed;
             proxy_pass http://127.0.0.1:\$PORT/backend;
         }
 
@@ -122,6 +125,8 @@ sub no_trouble {
     my @seeds = map { "127.0.0.1:$_->{port}" } @{ $cluster->{nodes} };
     my $gw = ApiLed::Gateway::start(http => gateway_http("@seeds cluster"),
                                     workers => 2);
+    # (under valgrind the workers come a while after the port is open)
+    wait_until(sub { my @w = $gw->workers; @w == 2 }, 30);
     my @workers = $gw->workers;
 
     my ($ok) = exact($gw, 'c0', 30);
@@ -198,6 +203,8 @@ sub no_trouble {
 
     my $gw = ApiLed::Gateway::start(
         http => gateway_http("$addrs sentinel=$name"), workers => 2);
+    # (under valgrind the workers come a while after the port is open)
+    wait_until(sub { my @w = $gw->workers; @w == 2 }, 30);
     my @workers = $gw->workers;
 
     my ($ok) = exact($gw, 's0', 20);
