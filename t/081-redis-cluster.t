@@ -24,7 +24,8 @@ use ApiLed::Redis;
 use ApiLed::RedisTopo;
 
 # a reply's timeout: nginx under valgrind is some 20 times slower
-my $timeout = $ENV{TEST_NGINX_USE_VALGRIND} ? '5s' : '500ms';
+my $timeout = $ENV{TEST_NGINX_USE_VALGRIND}
+              ? '10s connect_timeout=10s' : '500ms';
 
 plan skip_all => 'redis-server is not installed'
     unless -x '/usr/bin/redis-server';

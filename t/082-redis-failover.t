@@ -23,7 +23,8 @@ use ApiLed::Redis;
 use ApiLed::RedisTopo;
 
 # a reply's timeout: nginx under valgrind is some 20 times slower
-my $timeout = $ENV{TEST_NGINX_USE_VALGRIND} ? '5s' : '300ms';
+my $timeout = $ENV{TEST_NGINX_USE_VALGRIND}
+              ? '10s connect_timeout=10s' : '300ms';
 
 plan skip_all => 'redis-server is not installed'
     unless -x '/usr/bin/redis-server';
