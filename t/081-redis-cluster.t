@@ -49,6 +49,7 @@ CONF
     }
     return <<"CONF";
     api_led_redis @seeds cluster timeout=$timeout;
+    api_led_metrics_zone t081:1m;
 
     server {
         listen 127.0.0.1:\$PORT;
@@ -76,6 +77,10 @@ $events
 
         location /backend {
             return 200 "ok\\n";
+        }
+
+        location = /metrics {
+            api_led_metrics;
         }
     }
 CONF
@@ -130,6 +135,27 @@ is($wrong, 0, "each key's state is on the master of its slot");
 is(join('', grep { /\[(?:error|crit|alert|emerg)\]/
                    && !/limiting requests/ } split /^/, $gw->error_log),
    '', 'no error logged but the limited requests');
+
+# each master is a node of the metrics: its calls, its connections (one a
+# worker, up)
+my @masters = sort map { "127.0.0.1:$_->{port}" } cluster_masters($cluster);
+my $samples = $gw->scrape('/metrics', sub {
+    my @c = ApiLed::Gateway::select($_[0], 'api_led_redis_calls_total',
+                                    { outcome => 'ok' });
+    my $n = 0;
+    $n += $_->{value} for @c;
+    return $n >= 60;
+}) || [];
+my %calls;
+$calls{ $_->{labels}{node} } += $_->{value}
+    for ApiLed::Gateway::select($samples, 'api_led_redis_calls_total',
+                                { outcome => 'ok' });
+is(join(' ', sort keys %calls), "@masters",
+   'metrics: the calls of each master, by node');
+is(scalar(grep { (ApiLed::Gateway::value($samples,
+                      'api_led_redis_connections',
+                      { node => $_, state => 'up' }) // 0) == 2 } @masters),
+   3, 'metrics: each master has the connection of each worker, up');
 
 # 2. events on a cluster: streams of several slots
 
