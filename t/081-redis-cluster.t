@@ -22,6 +22,7 @@ use Test::More;
 use ApiLed::Gateway;
 use ApiLed::Redis;
 use ApiLed::RedisTopo;
+use ApiLed::Events;
 
 # a reply's timeout: nginx under valgrind is some 20 times slower
 my $timeout = $ENV{TEST_NGINX_USE_VALGRIND}
@@ -44,6 +45,10 @@ sub gateway_http {
             api_led_event thing.seen 'stream={$run-s$i}:events'
                 'data={"n":"\$arg_n"}';
             proxy_pass http://127.0.0.1:\$PORT/backend;
+        }
+
+        location /sse$i {
+            api_led_event_stream '{$run-s$i}:events';
         }
 CONF
     }
@@ -181,6 +186,29 @@ ok(wait_until(sub { !grep { xlen($_) != 3 } @streams }, 10),
 like(redis_cli(cluster_master_of($cluster, key_slot($streams[0]))->{port},
                'xrange', $streams[0], '-', '+'),
      qr/"n":"1"/, 'the event as published');
+
+# subscribers (api_led_event_stream: a blocking read on the node of the
+# stream) of two streams on two masters get what is published next
+my ($sa, $sb) = (1, grep {
+    cluster_master_of($cluster, key_slot($streams[$_ - 1]))->{port}
+    != cluster_master_of($cluster, key_slot($streams[0]))->{port}
+} 2 .. 6);
+my @subs = map { ApiLed::Events::sse_open($gw->port, "/sse$_") } $sa, $sb;
+is(join(' ', map { $_ ? $_->{status} : 'none' } @subs), '200 200',
+   'SSE: two subscribers, streams on two masters');
+sleep 0.3;
+$gw->request('GET', "/ev$sa?n=9a");
+$gw->request('GET', "/ev$sb?n=9b");
+for my $i (0, 1) {
+    my $want = $i ? '9b' : '9a';
+    ApiLed::Events::sse_read($subs[$i], 5, sub {
+        grep { ($_->{data} // '') =~ /"n":"\Q$want\E"/ } @{ $_[0]{events} }
+    });
+    is(scalar(grep { ($_->{data} // '') =~ /"n":"\Q$want\E"/ }
+              @{ $subs[$i]{events} }), 1,
+       "SSE: the subscriber of stream $i got its new event");
+}
+close $_->{sock} for @subs;
 
 # 3. three nginx instances on the one cluster: one global limit
 
