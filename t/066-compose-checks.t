@@ -92,7 +92,7 @@ X-Who: "quoted" \ name
     }
 --- must_die
 --- error_log eval
-qr/the body of part "a" is not JSON: "," or "\}" is expected at character 14 \(""\) in \S+nginx\.conf:\d+/
+qr/the body of part "a" is not JSON: "," or "\}" expected at character 14 \(""\) in \S+nginx\.conf:\d+/
 
 
 
@@ -105,7 +105,7 @@ qr/the body of part "a" is not JSON: "," or "\}" is expected at character 14 \("
     }
 --- must_die
 --- error_log eval
-qr/the body of part "a" is not JSON: text after the document at character 10 \("x"\) in \S+nginx\.conf:\d+/
+qr/the body of part "a" is not JSON: data after the document at character 10 \("x"\) in \S+nginx\.conf:\d+/
 
 
 
@@ -170,7 +170,7 @@ qr/the body of part "a" is not JSON: invalid value at character 6/
     }
 --- must_die
 --- error_log eval
-qr/the body of part "a" is not JSON: "," or "\}" is expected at character 7/
+qr/the body of part "a" is not JSON: "," or "\}" expected at character 7/
 
 
 
