@@ -419,3 +419,50 @@ GET /v1/x
 GET /catalog
 --- response_body_like eval
 qr/"parts":\[\{"name":"record","method":"GET","uri":"\/system\/customers\/\$arg_id","optional":false,"for":\["GET","HEAD"\],"api":"customers-db"\},\{"name":"write","method":"PATCH","uri":"\/system\/customers\/\$arg_id","optional":false,"for":\["PUT","PATCH"\],"api":"customers-db"\}\],"merge":"namespaced"/
+
+
+
+=== TEST 22: a template's strings must be UTF-8, as in any JSON the module reads (the parser of bodies reads templates)
+--- config eval
+"    location /t {
+        api_led_compose {
+            a POST /x 'body={\"name\":\"caf\xc3(\"}';
+        }
+    }"
+--- must_die
+--- error_log eval
+qr/the body of part "a" is not JSON: invalid UTF-8 in a string at character 13 .* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 23: UTF-8 text and a lone surrogate escape are JSON: sent as written
+--- config eval
+"    location /t {
+        api_led_compose {
+            out POST /sys/echo 'body={\"name\":\"caf\xc3\xa9 {record/n}\",\"s\":\"\\\\ud800\"}';
+            record /sys/record;
+        }
+    }
+    location /sys/ {
+        internal;
+        proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/sys.sock:/;
+    }"
+--- request
+GET /t
+--- response_body_like eval
+qr/"out":\{"received":\{"name":"caf\xc3\xa9 7","s":"\\ud800"\}\}/
+--- no_error_log
+[error]
+
+
+
+=== TEST 24: nested deeper than the parser's bound (1000 levels)
+--- config eval
+"    location /t {
+        api_led_compose {
+            a POST /x 'body=" . ('[' x 1001) . (']' x 1001) . "';
+        }
+    }"
+--- must_die
+--- error_log eval
+qr/the body of part "a" is not JSON: JSON nested deeper than 1000 levels at character 1001 \("\[\]{15}"\) in \S+nginx\.conf:\d+/
