@@ -466,3 +466,28 @@ qr/"out":\{"received":\{"name":"caf\xc3\xa9 7","s":"\\ud800"\}\}/
 --- must_die
 --- error_log eval
 qr/the body of part "a" is not JSON: JSON nested deeper than 1000 levels at character 1001 \("\[\]{15}"\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 25: a string with a lone surrogate (valid JSON) inside a template's string is sent as its escape, the serializer's
+--- config
+    location /t {
+        api_led_compose {
+            record /lone;
+            out POST /sys/echo 'body={"t":"<{record/s}>"}';
+        }
+    }
+    location /lone {
+        default_type application/json;
+        return 200 '{"s":"a\\ud800b\\u00e9"}';
+    }
+    location /sys/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/sys.sock:/;
+    }
+--- request
+GET /t
+--- response_body
+{"record":{"s":"a\ud800b\u00e9"},"out":{"received":{"t":"<a\ud800bé>"}}}
+--- no_error_log
+[error]

@@ -569,16 +569,9 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
                                                         " not found", err);
             }
 
-            if (ngx_api_led_json_is_text(v)
-                && (!body || seg[i].in_string))
-            {
+            if (!body && ngx_api_led_json_is_text(v)) {
                 val[i].value.data = (u_char *) json_string_value(v);
                 val[i].value.len = json_string_length(v);
-
-                if (body) {
-                    val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
-                    break;
-                }
 
                 if (!seg[i].in_args
                     && (val[i].value.len == 0
@@ -606,6 +599,18 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             }
 
             if (body && seg[i].in_string) {
+
+                if (ngx_api_led_json_is_text(v)) {
+                    /*
+                     * The serializer's string without its quotes: its
+                     * escapes (a lone surrogate the parser kept is one
+                     * again, never bytes that are not UTF-8).
+                     */
+                    val[i].value.data++;
+                    val[i].value.len -= 2;
+                    break;
+                }
+
                 /* a number, literal, object or array as text */
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
             }
