@@ -260,21 +260,7 @@ ngx_api_led_event_methods(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
     ngx_str_t *value)
 {
     u_char      *p, *last, *next;
-    ngx_uint_t   i;
-
-    static struct {
-        ngx_str_t   name;
-        ngx_uint_t  method;
-    } methods[] = {
-        { ngx_string("GET"), NGX_HTTP_GET },
-        { ngx_string("HEAD"), NGX_HTTP_HEAD },
-        { ngx_string("POST"), NGX_HTTP_POST },
-        { ngx_string("PUT"), NGX_HTTP_PUT },
-        { ngx_string("PATCH"), NGX_HTTP_PATCH },
-        { ngx_string("DELETE"), NGX_HTTP_DELETE },
-        { ngx_string("OPTIONS"), NGX_HTTP_OPTIONS },
-        { ngx_null_string, 0 }
-    };
+    ngx_uint_t   k;
 
     p = value->data + 8;
     last = value->data + value->len;
@@ -289,19 +275,13 @@ ngx_api_led_event_methods(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
             next = last;
         }
 
-        for (i = 0; methods[i].name.len; i++) {
-            if ((size_t) (next - p) == methods[i].name.len
-                && ngx_strncmp(p, methods[i].name.data, next - p) == 0)
-            {
-                break;
-            }
-        }
+        k = ngx_api_led_method_index(p, next - p);
 
-        if (methods[i].name.len == 0) {
+        if (k == NGX_API_LED_NMETHODS) {
             goto invalid;
         }
 
-        ec->methods |= methods[i].method;
+        ec->methods |= ngx_api_led_method_codes[k];
 
         p = next + 1;
     }
