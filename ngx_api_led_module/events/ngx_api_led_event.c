@@ -398,16 +398,9 @@ ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_memzero(&probe, sizeof(ngx_api_led_event_def_t));
 
-    s.len = sizeof("stream=") - 1 + value[1].len;
-    s.data = ngx_pnalloc(cf->pool, s.len);
-    if (s.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memcpy(ngx_cpymem(s.data, "stream=", 7), value[1].data,
-               value[1].len);
-
-    if (ngx_api_led_publish_def_param(cf, &probe, &s) != NGX_CONF_OK) {
+    if (ngx_api_led_publish_def_stream(cf, &probe, &value[1])
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

@@ -49,7 +49,8 @@ typedef struct {
  * one of these), then ngx_api_led_publish_def_done() (stream= given; the
  * publisher is needed: api_led_redis must be configured, checked once the
  * http block is parsed).  data= is compiled by the caller, whose
- * placeholders it resolves.
+ * placeholders it resolves.  ngx_api_led_publish_def_stream() is stream=
+ * for a key written alone (api_led_event_stream KEY).
  */
 #define NGX_API_LED_PUBLISH_NOT_MINE  ((char *) NGX_DECLINED)
 
@@ -57,6 +58,8 @@ char *ngx_api_led_publish_def_type(ngx_conf_t *cf,
     ngx_api_led_event_def_t *def, ngx_str_t *type);
 char *ngx_api_led_publish_def_param(ngx_conf_t *cf,
     ngx_api_led_event_def_t *def, ngx_str_t *value);
+char *ngx_api_led_publish_def_stream(ngx_conf_t *cf,
+    ngx_api_led_event_def_t *def, ngx_str_t *key);
 char *ngx_api_led_publish_def_done(ngx_conf_t *cf,
     ngx_api_led_event_def_t *def);
 
