@@ -1055,20 +1055,13 @@ ngx_api_led_compose_event_part(ngx_conf_t *cf,
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            pc->event->data = ngx_array_create(cf->pool, 4,
-                                            sizeof(ngx_api_led_compose_seg_t));
-            if (pc->event->data == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            if (ngx_api_led_tmpl_json(cf, &s, "the data of part", &pc->name,
-                                      pc->event->data)
+            if (ngx_api_led_publish_def_data(cf, pc->event, &s,
+                                             "the data of part", &pc->name)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;
             }
 
-            pc->event->data_text = s;
             continue;
         }
 

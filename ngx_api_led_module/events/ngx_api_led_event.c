@@ -319,20 +319,12 @@ ngx_api_led_event_data(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
     s.data = value->data + 5;
     s.len = value->len - 5;
 
-    ec->def.data = ngx_array_create(cf->pool, 4,
-                                    sizeof(ngx_api_led_tmpl_seg_t));
-    if (ec->def.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_api_led_tmpl_json(cf, &s, "the data of event", &ec->def.type,
-                              ec->def.data)
+    if (ngx_api_led_publish_def_data(cf, &ec->def, &s, "the data of event",
+                                     &ec->def.type)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
-
-    ec->def.data_text = s;
 
     seg = ec->def.data->elts;
 

@@ -275,6 +275,28 @@ ngx_api_led_publish_def_param(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
 }
 
 
+/* the template of data=: its placeholders are the caller's to resolve */
+
+ngx_int_t
+ngx_api_led_publish_def_data(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
+    ngx_str_t *text, const char *what, ngx_str_t *name)
+{
+    def->data = ngx_array_create(cf->pool, 4,
+                                 sizeof(ngx_api_led_tmpl_seg_t));
+    if (def->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_api_led_tmpl_json(cf, text, what, name, def->data) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    def->data_text = *text;
+
+    return NGX_OK;
+}
+
+
 /* the stream key of stream=, also the key api_led_event_stream reads */
 
 char *
