@@ -1278,44 +1278,6 @@ ngx_api_led_header_filter(ngx_http_request_t *r)
 }
 
 
-/* sets a response header, replacing one of the same name */
-
-ngx_int_t
-ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    if (!ngx_api_led_header_value_is_safe(value)) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "api_led: value of header \"%V\" holds a control "
-                      "character, header not set", name);
-        return NGX_OK;
-    }
-
-    h = ngx_api_led_header_find(&r->headers_out.headers, name);
-
-    if (h) {
-        h->value = *value;
-        return NGX_OK;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *name;
-    h->value = *value;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
-}
-
-
 /* CR, LF and other control characters never reach a header */
 
 ngx_int_t
