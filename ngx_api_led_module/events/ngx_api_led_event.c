@@ -781,9 +781,24 @@ ngx_api_led_event_time(ngx_str_t *value, size_t skip, ngx_msec_t *ms)
 static ngx_int_t
 ngx_api_led_event_init(ngx_conf_t *cf)
 {
-    ngx_api_led_event_main_conf_t  *emcf;
+    ngx_uint_t                          i;
+    ngx_api_led_event_main_conf_t      *emcf;
+    ngx_api_led_event_deliver_conf_t  **dp;
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_event_module);
+
+    /* the catalog: the APIs that listeners deliver to consume the streams */
+
+    dp = emcf->delivers.elts;
+
+    for (i = 0; i < emcf->delivers.nelts; i++) {
+        if (ngx_api_led_catalog_delivers(cf, dp[i]->ctx, &dp[i]->stream,
+                                         &dp[i]->group, &dp[i]->uri)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     if (emcf->delivers.nelts == 0 && emcf->streams.nelts == 0) {
         return NGX_OK;
@@ -844,6 +859,9 @@ ngx_api_led_event_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_api_led_event_loc_conf_t *prev = parent;
     ngx_api_led_event_loc_conf_t *conf = child;
 
+    ngx_uint_t                 i;
+    ngx_api_led_event_conf_t  *ec;
+
     if (conf->events == NULL) {
         conf->events = prev->events;
         conf->request = prev->request;
@@ -851,6 +869,27 @@ ngx_api_led_event_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     /* a content handler is the location's own: the stream is not merged */
+
+    /* the catalog: what the API publishes and consumes */
+
+    ec = conf->events ? conf->events->elts : NULL;
+
+    for (i = 0; ec && i < conf->events->nelts; i++) {
+        if (ngx_api_led_catalog_publishes(cf, &ec[i].def.type,
+                                          &ec[i].def.stream, NULL)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->stream
+        && ngx_api_led_catalog_subscribes(cf, &conf->stream->key,
+                                          conf->stream->types)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -39,9 +39,6 @@ static ngx_int_t ngx_api_led_catalog_check(ngx_conf_t *cf,
     ngx_api_led_loc_conf_t *llcf, ngx_str_t *text);
 static ngx_int_t ngx_api_led_catalog_resolve(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_catalog_link_t *link);
-static ngx_api_led_catalog_item_t *ngx_api_led_catalog_find(
-    ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf,
-    ngx_str_t *uri);
 static ngx_int_t ngx_api_led_catalog_send(ngx_http_request_t *r,
     ngx_str_t *type, ngx_str_t *text);
 
@@ -730,6 +727,10 @@ ngx_api_led_catalog_render(ngx_conf_t *cf,
         }
     }
 
+    if (ngx_api_led_catalog_streams(cf, omcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     layers = json_array();
 
     if (layers == NULL
@@ -810,7 +811,7 @@ ngx_api_led_catalog_resolve(ngx_conf_t *cf,
  * the first regular expression that matches.
  */
 
-static ngx_api_led_catalog_item_t *
+ngx_api_led_catalog_item_t *
 ngx_api_led_catalog_find(ngx_api_led_observe_main_conf_t *omcf,
     ngx_http_core_srv_conf_t *cscf, ngx_str_t *uri)
 {

@@ -151,6 +151,9 @@ ngx_api_led_observe_create_main_conf(ngx_conf_t *cf)
         || ngx_array_init(&omcf->specs, cf->pool, 2,
                           sizeof(ngx_api_led_catalog_spec_t))
            != NGX_OK
+        || ngx_array_init(&omcf->deliveries, cf->pool, 2,
+                          sizeof(ngx_api_led_catalog_delivery_t))
+           != NGX_OK
         || ngx_array_init(&omcf->families, cf->pool, 8,
                           sizeof(ngx_api_led_metric_t *))
            != NGX_OK)

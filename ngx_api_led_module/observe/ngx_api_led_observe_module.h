@@ -107,6 +107,16 @@ typedef struct {
 } ngx_api_led_catalog_spec_t;
 
 
+/* a listener's deliveries (api_led_event_deliver), while configuring */
+typedef struct {
+    ngx_http_core_srv_conf_t    *cscf;        /* NULL: no server */
+    ngx_str_t                    stream;
+    ngx_str_t                    group;
+    ngx_str_t                    uri;
+    unsigned                     api:1;       /* an API answers uri */
+} ngx_api_led_catalog_delivery_t;
+
+
 typedef struct {
     /* metrics */
     ngx_shm_zone_t              *shm_zone;
@@ -126,6 +136,7 @@ typedef struct {
     ngx_array_t                  items;       /* ngx_api_led_catalog_item_t */
     ngx_array_t                  links;       /* ngx_api_led_catalog_link_t */
     ngx_array_t                  specs;       /* ngx_api_led_catalog_spec_t */
+    ngx_array_t                  deliveries;  /* ..._catalog_delivery_t */
     ngx_str_t                    json;        /* rendered */
     ngx_str_t                    html;
 
@@ -169,6 +180,14 @@ ngx_int_t ngx_api_led_catalog_render(ngx_conf_t *cf,
 ngx_int_t ngx_api_led_catalog_handler(ngx_http_request_t *r);
 ngx_int_t ngx_api_led_catalog_spec(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_loc_conf_t *llcf);
+/* the API location of the server that answers the URI, as nginx chooses */
+ngx_api_led_catalog_item_t *ngx_api_led_catalog_find(
+    ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf,
+    ngx_str_t *uri);
+
+/* ngx_api_led_catalog_events.c: deliveries resolved, "streams" */
+ngx_int_t ngx_api_led_catalog_streams(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf);
 
 /* ngx_api_led_catalog_html.c: the page */
 ngx_int_t ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root,
