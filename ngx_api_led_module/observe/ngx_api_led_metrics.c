@@ -1021,6 +1021,23 @@ ngx_api_led_metric_add(ngx_conf_t *cf, ngx_api_led_metric_t **metric,
                 return NGX_ERROR;
             }
 
+            /* two concerns share a family: the same labels, in order */
+
+            for (n = 0; labels && labels[n]; n++) {
+                if (n >= mp[i]->nlabels
+                    || ngx_strcmp(mp[i]->labels[n].data, labels[n]) != 0)
+                {
+                    break;
+                }
+            }
+
+            if (n != mp[i]->nlabels || (labels && labels[n])) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "api_led: metric \"%s\" added twice with "
+                              "other labels", name);
+                return NGX_ERROR;
+            }
+
             *metric = mp[i];
             return NGX_OK;
         }
