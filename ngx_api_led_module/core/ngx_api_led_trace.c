@@ -31,9 +31,61 @@ static ngx_int_t ngx_api_led_trace_header(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_trace_set(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, u_char *span);
 static ngx_int_t ngx_api_led_trace_hex(u_char *src, size_t len, u_char *dst);
+static u_char *ngx_api_led_trace_hex_write(u_char *dst, u_char *src,
+    size_t len);
+static ngx_uint_t ngx_api_led_trace_is(ngx_table_elt_t *h,
+    ngx_api_led_edit_name_t *name);
 static ngx_int_t ngx_api_led_trace_zero(u_char *id, size_t len);
 static ngx_int_t ngx_api_led_tracestate_key(u_char *p, u_char *last);
 static ngx_int_t ngx_api_led_tracestate_value(u_char *p, u_char *last);
+
+
+/* the value of a lowercase hex digit; 0xff: not one */
+static const u_char  ngx_api_led_trace_hex_values[256] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+    0x08, 0x09, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+};
+
+/* each byte's two lowercase hex digits */
+static const u_char  ngx_api_led_trace_hex_pairs[] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 
 /*
@@ -100,12 +152,12 @@ ngx_api_led_trace_write(u_char *p, u_char *trace_id, u_char *span_id,
     u_char flags)
 {
     p = ngx_cpymem(p, "00-", 3);
-    p = ngx_hex_dump(p, trace_id, NGX_API_LED_TRACE_ID_SIZE);
+    p = ngx_api_led_trace_hex_write(p, trace_id, NGX_API_LED_TRACE_ID_SIZE);
     *p++ = '-';
-    p = ngx_hex_dump(p, span_id, NGX_API_LED_SPAN_ID_SIZE);
+    p = ngx_api_led_trace_hex_write(p, span_id, NGX_API_LED_SPAN_ID_SIZE);
     *p++ = '-';
 
-    return ngx_hex_dump(p, &flags, 1);
+    return ngx_api_led_trace_hex_write(p, &flags, 1);
 }
 
 
@@ -243,36 +295,45 @@ ngx_api_led_tracestate_value(u_char *p, u_char *last)
 }
 
 
-/* lowercase hex only, as the specification wants */
+/*
+ * lowercase hex only, as the specification wants; "len" digits, even.
+ * A table lookup a digit: every API call of a traced request reads one.
+ */
 
 static ngx_int_t
 ngx_api_led_trace_hex(u_char *src, size_t len, u_char *dst)
 {
-    u_char      c, v;
-    ngx_uint_t  i;
+    u_char   hi, lo;
+    u_char  *last;
 
-    for (i = 0; i < len; i++) {
-        c = src[i];
+    for (last = src + len; src < last; src += 2) {
+        hi = ngx_api_led_trace_hex_values[src[0]];
+        lo = ngx_api_led_trace_hex_values[src[1]];
 
-        if (c >= '0' && c <= '9') {
-            v = c - '0';
-
-        } else if (c >= 'a' && c <= 'f') {
-            v = c - 'a' + 10;
-
-        } else {
+        if ((hi | lo) & 0xf0) {
             return NGX_DECLINED;
         }
 
-        if (i % 2 == 0) {
-            dst[i / 2] = (u_char) (v << 4);
-
-        } else {
-            dst[i / 2] |= v;
-        }
+        *dst++ = (u_char) (hi << 4 | lo);
     }
 
     return NGX_OK;
+}
+
+
+/* two hex digits a byte, from a table */
+
+static u_char *
+ngx_api_led_trace_hex_write(u_char *dst, u_char *src, size_t len)
+{
+    u_char  *last;
+
+    for (last = src + len; src < last; src++) {
+        *dst++ = ngx_api_led_trace_hex_pairs[2 * *src];
+        *dst++ = ngx_api_led_trace_hex_pairs[2 * *src + 1];
+    }
+
+    return dst;
 }
 
 
@@ -355,18 +416,11 @@ ngx_api_led_trace_start(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
             continue;
         }
 
-        if (h[i].key.len == 11
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "traceparent", 11)
-               == 0)
-        {
+        if (ngx_api_led_trace_is(&h[i], &ngx_api_led_traceparent)) {
             parent = &h[i];
             nparent++;
 
-        } else if (h[i].key.len == 10
-                   && ngx_strncasecmp(h[i].key.data,
-                                      (u_char *) "tracestate", 10)
-                      == 0)
-        {
+        } else if (ngx_api_led_trace_is(&h[i], &ngx_api_led_tracestate)) {
             nstate++;
 
             if (!ngx_api_led_tracestate_valid(&h[i].value)) {
@@ -566,6 +620,25 @@ ngx_api_led_trace_set(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     }
 
     return NGX_OK;
+}
+
+
+/* the header is "name": its lowercase key where nginx made one */
+
+static ngx_uint_t
+ngx_api_led_trace_is(ngx_table_elt_t *h, ngx_api_led_edit_name_t *name)
+{
+    if (h->key.len != name->lowcase.len) {
+        return 0;
+    }
+
+    if (h->lowcase_key) {
+        return ngx_memcmp(h->lowcase_key, name->lowcase.data,
+                          name->lowcase.len) == 0;
+    }
+
+    return ngx_strncasecmp(h->key.data, name->lowcase.data,
+                           name->lowcase.len) == 0;
 }
 
 

@@ -54,6 +54,14 @@ static ngx_msec_int_t ngx_api_led_metrics_upstream_time(
     ngx_http_request_t *r);
 static ngx_atomic_t *ngx_api_led_metric_values(ngx_api_led_metric_t *m,
     ngx_str_t *values, ngx_log_t *log);
+static uint32_t ngx_api_led_metrics_cache_hash(void *m, void *salt,
+    ngx_str_t *values, ngx_uint_t n);
+static ngx_atomic_t *ngx_api_led_metrics_cache_find(
+    ngx_api_led_metrics_zone_t *mz, uint32_t hash, void *m, void *salt,
+    ngx_str_t *values, ngx_uint_t n);
+static void ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz,
+    uint32_t hash, void *m, void *salt, ngx_str_t *values, ngx_uint_t n,
+    ngx_atomic_t *v);
 
 
 /* Prometheus's default buckets, in milliseconds */
@@ -428,9 +436,9 @@ ngx_api_led_metrics_same_buckets(ngx_api_led_metrics_zone_t *mz,
 ngx_int_t
 ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
 {
-    u_char                           *p;
-    ngx_str_t                        *plan, consumer;
-    ngx_uint_t                        status;
+    uint32_t                          hash;
+    ngx_str_t                        *plan, consumer, values[4];
+    ngx_uint_t                        status, i, n;
     ngx_time_t                       *tp;
     ngx_atomic_t                     *v;
     ngx_msec_int_t                    ms;
@@ -485,40 +493,49 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
         consumer = ctx->consumer_id;
     }
 
-    /* api_led_requests_total */
+    /* api_led_requests_total: the location's labels, then the request's */
 
-    /* the labels of the location were escaped once, when configured */
+    values[0] = (r->method == NGX_HTTP_UNKNOWN) ? other : r->method_name;
 
-    ngx_api_led_metrics_key_start(&k, &omcf->requests->name);
-    ngx_api_led_metrics_key_text(&k, &olcf->labels);
-
-    if (r->method == NGX_HTTP_UNKNOWN) {
-        ngx_api_led_metrics_key_label(&k, &names[0], other.data, other.len);
-
-    } else {
-        ngx_api_led_metrics_key_label(&k, &names[0], r->method_name.data,
-                                      r->method_name.len);
-    }
-
-    p = ngx_sprintf(num, "%ui", status);
-    ngx_api_led_metrics_key_label(&k, &names[1], num, p - num);
+    values[1].data = num;
+    values[1].len = ngx_sprintf(num, "%ui", status) - num;
 
     if (plan) {
-        ngx_api_led_metrics_key_label(&k, &names[2], plan->data, plan->len);
+        values[2] = *plan;
 
     } else {
-        ngx_api_led_metrics_key_label(&k, &names[2], NULL, 0);
+        ngx_str_null(&values[2]);
     }
 
-    if (olcf->consumer) {
-        ngx_api_led_metrics_key_label(&k, &names[3], consumer.data,
-                                      consumer.len);
+    values[3] = consumer;
+    n = olcf->consumer ? 4 : 3;
+
+    hash = ngx_api_led_metrics_cache_hash(omcf->requests, olcf, values, n);
+
+    v = ngx_api_led_metrics_cache_find(mz, hash, omcf->requests, olcf,
+                                       values, n);
+
+    if (v == NULL) {
+
+        /* the labels of the location were escaped once, when configured */
+
+        ngx_api_led_metrics_key_start(&k, &omcf->requests->name);
+        ngx_api_led_metrics_key_text(&k, &olcf->labels);
+
+        for (i = 0; i < n; i++) {
+            ngx_api_led_metrics_key_label(&k, &names[i], values[i].data,
+                                          values[i].len);
+        }
+
+        ngx_api_led_metrics_key_end(&k);
+
+        v = ngx_api_led_metrics_series(mz, &k, omcf->requests,
+                                       r->connection->log);
+
+        ngx_api_led_metrics_cache_add(mz, hash, omcf->requests, olcf,
+                                      values, n, v);
     }
 
-    ngx_api_led_metrics_key_end(&k);
-
-    v = ngx_api_led_metrics_series(mz, &k, omcf->requests,
-                                   r->connection->log);
     if (v) {
         (void) ngx_atomic_fetch_add(v, 1);
     }
@@ -1155,8 +1172,18 @@ static ngx_atomic_t *
 ngx_api_led_metric_values(ngx_api_led_metric_t *m, ngx_str_t *values,
     ngx_log_t *log)
 {
+    uint32_t                   hash;
     ngx_uint_t                 i;
+    ngx_atomic_t              *v;
     ngx_api_led_metrics_key_t  k;
+
+    hash = ngx_api_led_metrics_cache_hash(m, NULL, values, m->nlabels);
+
+    v = ngx_api_led_metrics_cache_find(m->zone, hash, m, NULL, values,
+                                       m->nlabels);
+    if (v) {
+        return v;
+    }
 
     ngx_api_led_metrics_key_start(&k, &m->name);
 
@@ -1167,5 +1194,180 @@ ngx_api_led_metric_values(ngx_api_led_metric_t *m, ngx_str_t *values,
 
     ngx_api_led_metrics_key_end(&k);
 
-    return ngx_api_led_metrics_series(m->zone, &k, m, log);
+    v = ngx_api_led_metrics_series(m->zone, &k, m, log);
+
+    ngx_api_led_metrics_cache_add(m->zone, hash, m, NULL, values, m->nlabels,
+                                  v);
+
+    return v;
+}
+
+
+/*
+ * The worker's memory of series (see ngx_api_led_metrics_cached_t): made
+ * when the worker starts, in the cycle's pool; past half of its entries,
+ * or when the probe finds no room, new series are not remembered (and
+ * cost what they cost without it).  A series once found never moves, and
+ * one counted in the overflow stays there (series are never removed), so
+ * what the worker remembers stays true for the zone's life.
+ */
+
+ngx_int_t
+ngx_api_led_metrics_init_worker(ngx_cycle_t *cycle,
+    ngx_api_led_observe_main_conf_t *omcf)
+{
+    ngx_api_led_metrics_zone_t  *mz;
+
+    mz = omcf->shm_zone->data;
+
+    mz->cache = ngx_pcalloc(cycle->pool,
+                            NGX_API_LED_METRICS_CACHE
+                            * sizeof(ngx_api_led_metrics_cached_t));
+    if (mz->cache == NULL) {
+        return NGX_ERROR;
+    }
+
+    mz->ncached = 0;
+    mz->cache_pool = cycle->pool;
+
+    return NGX_OK;
+}
+
+
+/* FNV-1a over the family, the location, each value and its length */
+
+static uint32_t
+ngx_api_led_metrics_cache_hash(void *m, void *salt, ngx_str_t *values,
+    ngx_uint_t n)
+{
+    u_char      *p, *last;
+    uint32_t     h;
+    uintptr_t    a;
+    ngx_uint_t   i;
+
+    a = (uintptr_t) m ^ ((uintptr_t) salt << 7);
+    h = 2166136261u ^ (uint32_t) (a ^ (a >> 32));
+
+    for (i = 0; i < n; i++) {
+        p = values[i].data;
+        last = p + values[i].len;
+
+        h = (h ^ (uint32_t) values[i].len) * 16777619u;
+
+        while (p < last) {
+            h = (h ^ *p++) * 16777619u;
+        }
+    }
+
+    return h ? h : 1;
+}
+
+
+static ngx_atomic_t *
+ngx_api_led_metrics_cache_find(ngx_api_led_metrics_zone_t *mz, uint32_t hash,
+    void *m, void *salt, ngx_str_t *values, ngx_uint_t n)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_uint_t                     i, j;
+    ngx_api_led_metrics_cached_t  *c;
+
+    if (mz->cache == NULL) {
+        return NULL;
+    }
+
+    for (j = 0; j < NGX_API_LED_METRICS_CACHE_PROBE; j++) {
+        c = &mz->cache[(hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
+
+        if (c->hash == 0) {
+            return NULL;
+        }
+
+        if (c->hash != hash || c->m != m || c->salt != salt) {
+            continue;
+        }
+
+        p = c->raw;
+
+        for (i = 0; i < n; i++) {
+            len = (size_t) p[0] << 8 | p[1];
+
+            if (len != values[i].len
+                || (len && ngx_memcmp(p + 2, values[i].data, len) != 0))
+            {
+                break;
+            }
+
+            p += 2 + len;
+        }
+
+        if (i == n && (size_t) (p - c->raw) == c->len) {
+            return c->values;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz, uint32_t hash,
+    void *m, void *salt, ngx_str_t *values, ngx_uint_t n, ngx_atomic_t *v)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_uint_t                     i, j;
+    ngx_api_led_metrics_cached_t  *c;
+
+    if (mz->cache == NULL || v == NULL
+        || mz->ncached >= NGX_API_LED_METRICS_CACHE / 2)
+    {
+        return;
+    }
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        if (values[i].len > NGX_API_LED_METRICS_VALUE_MAX) {
+            return;
+        }
+
+        len += 2 + values[i].len;
+    }
+
+    for (j = 0; j < NGX_API_LED_METRICS_CACHE_PROBE; j++) {
+        c = &mz->cache[(hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
+
+        if (c->hash == 0) {
+            break;
+        }
+    }
+
+    if (j == NGX_API_LED_METRICS_CACHE_PROBE) {
+        return;
+    }
+
+    p = ngx_pnalloc(mz->cache_pool, len ? len : 1);
+    if (p == NULL) {
+        return;
+    }
+
+    c->raw = p;
+    c->len = len;
+
+    for (i = 0; i < n; i++) {
+        *p++ = (u_char) (values[i].len >> 8);
+        *p++ = (u_char) values[i].len;
+
+        if (values[i].len) {
+            p = ngx_cpymem(p, values[i].data, values[i].len);
+        }
+    }
+
+    c->m = m;
+    c->salt = salt;
+    c->values = v;
+    c->hash = hash;
+
+    mz->ncached++;
 }

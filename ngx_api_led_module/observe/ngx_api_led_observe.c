@@ -448,7 +448,15 @@ ngx_api_led_observe_init_process(ngx_cycle_t *cycle)
     omcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_api_led_observe_module);
 
-    if (omcf == NULL || omcf->shm_zone == NULL || omcf->napis == 0) {
+    if (omcf == NULL || omcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_metrics_init_worker(cycle, omcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (omcf->napis == 0) {
         return NGX_OK;
     }
 

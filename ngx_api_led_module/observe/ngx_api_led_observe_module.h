@@ -64,12 +64,35 @@ typedef struct {
 } ngx_api_led_metrics_sh_t;
 
 
+/*
+ * A worker's memory of the series it counted in: the label values as
+ * given (before escaping) and the series' values in the zone, so that a
+ * series counted again costs a hash of its values and a comparison, not
+ * the escaping, the key and the lookup in shared memory.
+ */
+#define NGX_API_LED_METRICS_CACHE        1024   /* entries, a power of 2 */
+#define NGX_API_LED_METRICS_CACHE_PROBE  8
+
+typedef struct {
+    uint32_t                     hash;        /* 0: free */
+    uint32_t                     len;         /* of raw */
+    void                        *m;           /* the family */
+    void                        *salt;        /* the location, or NULL */
+    u_char                      *raw;         /* each value: 2 bytes of
+                                                 length, its bytes */
+    ngx_atomic_t                *values;
+} ngx_api_led_metrics_cached_t;
+
+
 struct ngx_api_led_metrics_zone_s {
     ngx_api_led_metrics_sh_t    *sh;
     ngx_slab_pool_t             *shpool;
     ngx_uint_t                   max_series;
     ngx_uint_t                   nbuckets;
     ngx_msec_t                  *buckets;     /* upper bounds, ms */
+    ngx_api_led_metrics_cached_t *cache;      /* per worker, NULL: none */
+    ngx_uint_t                   ncached;
+    ngx_pool_t                  *cache_pool;
 };
 
 
@@ -166,6 +189,8 @@ char *ngx_api_led_metrics_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_api_led_metrics_init_conf(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf);
 ngx_int_t ngx_api_led_metrics_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_api_led_metrics_init_worker(ngx_cycle_t *cycle,
+    ngx_api_led_observe_main_conf_t *omcf);
 ngx_int_t ngx_api_led_metrics_escape(ngx_pool_t *pool, ngx_str_t *name,
     ngx_str_t *value, ngx_str_t *out, ngx_uint_t first);
 
