@@ -20,6 +20,19 @@
 #include "ngx_api_led_observe_module.h"
 
 
+/* a series looked for in the worker's memory */
+typedef struct {
+    void                        *m;
+    void                        *salt;
+    ngx_str_t                   *values;
+    ngx_uint_t                   n;
+    uint32_t                     hash;
+    ngx_api_led_metrics_sig_t    sig[NGX_API_LED_METRICS_CACHE_VALUES];
+} ngx_api_led_metrics_query_t;
+
+#define NGX_API_LED_METRICS_MIX  0x9e3779b97f4a7c15ULL
+
+
 static ngx_int_t ngx_api_led_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_api_led_metrics_same_buckets(
@@ -54,14 +67,10 @@ static ngx_msec_int_t ngx_api_led_metrics_upstream_time(
     ngx_http_request_t *r);
 static ngx_atomic_t *ngx_api_led_metric_values(ngx_api_led_metric_t *m,
     ngx_str_t *values, ngx_log_t *log);
-static uint32_t ngx_api_led_metrics_cache_hash(void *m, void *salt,
-    ngx_str_t *values, ngx_uint_t n);
 static ngx_atomic_t *ngx_api_led_metrics_cache_find(
-    ngx_api_led_metrics_zone_t *mz, uint32_t hash, void *m, void *salt,
-    ngx_str_t *values, ngx_uint_t n);
+    ngx_api_led_metrics_zone_t *mz, ngx_api_led_metrics_query_t *q);
 static void ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz,
-    uint32_t hash, void *m, void *salt, ngx_str_t *values, ngx_uint_t n,
-    ngx_atomic_t *v);
+    ngx_api_led_metrics_query_t *q, ngx_atomic_t *v);
 
 
 /* Prometheus's default buckets, in milliseconds */
@@ -436,7 +445,6 @@ ngx_api_led_metrics_same_buckets(ngx_api_led_metrics_zone_t *mz,
 ngx_int_t
 ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
 {
-    uint32_t                          hash;
     ngx_str_t                        *plan, consumer, values[4];
     ngx_uint_t                        status, i, n;
     ngx_time_t                       *tp;
@@ -445,6 +453,7 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
     ngx_api_led_ctx_t                *ctx;
     ngx_api_led_metrics_key_t         k;
     ngx_api_led_metrics_zone_t       *mz;
+    ngx_api_led_metrics_query_t       q;
     ngx_api_led_observe_loc_conf_t   *olcf;
     ngx_api_led_observe_main_conf_t  *omcf;
     u_char                            num[NGX_INT_T_LEN];
@@ -498,7 +507,16 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
     values[0] = (r->method == NGX_HTTP_UNKNOWN) ? other : r->method_name;
 
     values[1].data = num;
-    values[1].len = ngx_sprintf(num, "%ui", status) - num;
+
+    if (status >= 100 && status <= 999) {
+        num[0] = (u_char) ('0' + status / 100);
+        num[1] = (u_char) ('0' + status / 10 % 10);
+        num[2] = (u_char) ('0' + status % 10);
+        values[1].len = 3;
+
+    } else {
+        values[1].len = ngx_sprintf(num, "%ui", status) - num;
+    }
 
     if (plan) {
         values[2] = *plan;
@@ -510,10 +528,12 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
     values[3] = consumer;
     n = olcf->consumer ? 4 : 3;
 
-    hash = ngx_api_led_metrics_cache_hash(omcf->requests, olcf, values, n);
+    q.m = omcf->requests;
+    q.salt = olcf;
+    q.values = values;
+    q.n = n;
 
-    v = ngx_api_led_metrics_cache_find(mz, hash, omcf->requests, olcf,
-                                       values, n);
+    v = ngx_api_led_metrics_cache_find(mz, &q);
 
     if (v == NULL) {
 
@@ -532,8 +552,7 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
         v = ngx_api_led_metrics_series(mz, &k, omcf->requests,
                                        r->connection->log);
 
-        ngx_api_led_metrics_cache_add(mz, hash, omcf->requests, olcf,
-                                      values, n, v);
+        ngx_api_led_metrics_cache_add(mz, &q, v);
     }
 
     if (v) {
@@ -1172,15 +1191,17 @@ static ngx_atomic_t *
 ngx_api_led_metric_values(ngx_api_led_metric_t *m, ngx_str_t *values,
     ngx_log_t *log)
 {
-    uint32_t                   hash;
-    ngx_uint_t                 i;
-    ngx_atomic_t              *v;
-    ngx_api_led_metrics_key_t  k;
+    ngx_uint_t                    i;
+    ngx_atomic_t                 *v;
+    ngx_api_led_metrics_key_t     k;
+    ngx_api_led_metrics_query_t   q;
 
-    hash = ngx_api_led_metrics_cache_hash(m, NULL, values, m->nlabels);
+    q.m = m;
+    q.salt = NULL;
+    q.values = values;
+    q.n = m->nlabels;
 
-    v = ngx_api_led_metrics_cache_find(m->zone, hash, m, NULL, values,
-                                       m->nlabels);
+    v = ngx_api_led_metrics_cache_find(m->zone, &q);
     if (v) {
         return v;
     }
@@ -1196,8 +1217,7 @@ ngx_api_led_metric_values(ngx_api_led_metric_t *m, ngx_str_t *values,
 
     v = ngx_api_led_metrics_series(m->zone, &k, m, log);
 
-    ngx_api_led_metrics_cache_add(m->zone, hash, m, NULL, values, m->nlabels,
-                                  v);
+    ngx_api_led_metrics_cache_add(m->zone, &q, v);
 
     return v;
 }
@@ -1234,74 +1254,113 @@ ngx_api_led_metrics_init_worker(ngx_cycle_t *cycle,
 }
 
 
-/* FNV-1a over the family, the location, each value and its length */
+/*
+ * The words of a value (ngx_api_led_metrics_sig_t): loads of 8, 4 or 1
+ * bytes that overlap rather than a loop over its bytes
+ */
 
-static uint32_t
-ngx_api_led_metrics_cache_hash(void *m, void *salt, ngx_str_t *values,
-    ngx_uint_t n)
+static ngx_inline void
+ngx_api_led_metrics_sig(ngx_str_t *value, ngx_api_led_metrics_sig_t *sig)
 {
-    u_char      *p, *last;
-    uint32_t     h;
-    uintptr_t    a;
-    ngx_uint_t   i;
+    u_char    *p;
+    size_t     len;
+    uint32_t   x, y;
 
-    a = (uintptr_t) m ^ ((uintptr_t) salt << 7);
-    h = 2166136261u ^ (uint32_t) (a ^ (a >> 32));
+    p = value->data;
+    len = value->len;
 
-    for (i = 0; i < n; i++) {
-        p = values[i].data;
-        last = p + values[i].len;
+    sig->len = len;
+    sig->b = 0;
 
-        h = (h ^ (uint32_t) values[i].len) * 16777619u;
+    if (len >= 8) {
+        ngx_memcpy(&sig->a, p, 8);
+        ngx_memcpy(&sig->b, p + len - 8, 8);
 
-        while (p < last) {
-            h = (h ^ *p++) * 16777619u;
-        }
+    } else if (len >= 4) {
+        ngx_memcpy(&x, p, 4);
+        ngx_memcpy(&y, p + len - 4, 4);
+        sig->a = (uint64_t) x | (uint64_t) y << 32;
+
+    } else if (len) {
+        sig->a = (uint64_t) p[0] | (uint64_t) p[len / 2] << 8
+                 | (uint64_t) p[len - 1] << 16;
+
+    } else {
+        sig->a = 0;
     }
-
-    return h ? h : 1;
 }
 
 
+/* the query's words and its hash; NULL: not for the worker's memory */
+
 static ngx_atomic_t *
-ngx_api_led_metrics_cache_find(ngx_api_led_metrics_zone_t *mz, uint32_t hash,
-    void *m, void *salt, ngx_str_t *values, ngx_uint_t n)
+ngx_api_led_metrics_cache_find(ngx_api_led_metrics_zone_t *mz,
+    ngx_api_led_metrics_query_t *q)
 {
     u_char                        *p;
-    size_t                         len;
+    uint64_t                       h;
     ngx_uint_t                     i, j;
+    ngx_api_led_metrics_sig_t     *s;
     ngx_api_led_metrics_cached_t  *c;
 
-    if (mz->cache == NULL) {
+    if (mz->cache == NULL || q->n > NGX_API_LED_METRICS_CACHE_VALUES) {
+        q->hash = 0;
         return NULL;
     }
 
+    h = ((uint64_t) (uintptr_t) q->m ^ ((uint64_t) (uintptr_t) q->salt << 17))
+        * NGX_API_LED_METRICS_MIX;
+
+    for (i = 0; i < q->n; i++) {
+        s = &q->sig[i];
+
+        if (q->values[i].len > NGX_API_LED_METRICS_VALUE_MAX) {
+            q->hash = 0;
+            return NULL;
+        }
+
+        ngx_api_led_metrics_sig(&q->values[i], s);
+
+        h = (h ^ s->a ^ ((uint64_t) s->len << 56)) * NGX_API_LED_METRICS_MIX;
+        h ^= h >> 29;
+        h = (h ^ s->b) * NGX_API_LED_METRICS_MIX;
+    }
+
+    h ^= h >> 32;
+    q->hash = (uint32_t) h ? (uint32_t) h : 1;
+
     for (j = 0; j < NGX_API_LED_METRICS_CACHE_PROBE; j++) {
-        c = &mz->cache[(hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
+        c = &mz->cache[(q->hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
 
         if (c->hash == 0) {
             return NULL;
         }
 
-        if (c->hash != hash || c->m != m || c->salt != salt) {
+        if (c->hash != q->hash || c->m != q->m || c->salt != q->salt) {
             continue;
         }
 
         p = c->raw;
 
-        for (i = 0; i < n; i++) {
-            len = (size_t) p[0] << 8 | p[1];
+        for (i = 0; i < q->n; i++) {
+            s = &c->sig[i];
 
-            if (len != values[i].len
-                || (len && ngx_memcmp(p + 2, values[i].data, len) != 0))
+            if (s->len != q->sig[i].len || s->a != q->sig[i].a
+                || s->b != q->sig[i].b)
             {
                 break;
             }
 
-            p += 2 + len;
+            if (s->len > 16) {
+                if (ngx_memcmp(p, q->values[i].data, s->len) != 0) {
+                    break;
+                }
+
+                p += s->len;
+            }
         }
 
-        if (i == n && (size_t) (p - c->raw) == c->len) {
+        if (i == q->n) {
             return c->values;
         }
     }
@@ -1311,32 +1370,22 @@ ngx_api_led_metrics_cache_find(ngx_api_led_metrics_zone_t *mz, uint32_t hash,
 
 
 static void
-ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz, uint32_t hash,
-    void *m, void *salt, ngx_str_t *values, ngx_uint_t n, ngx_atomic_t *v)
+ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz,
+    ngx_api_led_metrics_query_t *q, ngx_atomic_t *v)
 {
     u_char                        *p;
     size_t                         len;
     ngx_uint_t                     i, j;
     ngx_api_led_metrics_cached_t  *c;
 
-    if (mz->cache == NULL || v == NULL
+    if (q->hash == 0 || v == NULL
         || mz->ncached >= NGX_API_LED_METRICS_CACHE / 2)
     {
         return;
     }
 
-    len = 0;
-
-    for (i = 0; i < n; i++) {
-        if (values[i].len > NGX_API_LED_METRICS_VALUE_MAX) {
-            return;
-        }
-
-        len += 2 + values[i].len;
-    }
-
     for (j = 0; j < NGX_API_LED_METRICS_CACHE_PROBE; j++) {
-        c = &mz->cache[(hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
+        c = &mz->cache[(q->hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
 
         if (c->hash == 0) {
             break;
@@ -1347,27 +1396,36 @@ ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz, uint32_t hash,
         return;
     }
 
-    p = ngx_pnalloc(mz->cache_pool, len ? len : 1);
-    if (p == NULL) {
-        return;
-    }
+    len = 0;
 
-    c->raw = p;
-    c->len = len;
-
-    for (i = 0; i < n; i++) {
-        *p++ = (u_char) (values[i].len >> 8);
-        *p++ = (u_char) values[i].len;
-
-        if (values[i].len) {
-            p = ngx_cpymem(p, values[i].data, values[i].len);
+    for (i = 0; i < q->n; i++) {
+        if (q->values[i].len > 16) {
+            len += q->values[i].len;
         }
     }
 
-    c->m = m;
-    c->salt = salt;
+    c->sig = ngx_palloc(mz->cache_pool,
+                        (q->n ? q->n : 1) * sizeof(ngx_api_led_metrics_sig_t)
+                        + len);
+    if (c->sig == NULL) {
+        return;
+    }
+
+    ngx_memcpy(c->sig, q->sig, q->n * sizeof(ngx_api_led_metrics_sig_t));
+
+    p = (u_char *) (c->sig + (q->n ? q->n : 1));
+    c->raw = p;
+
+    for (i = 0; i < q->n; i++) {
+        if (q->values[i].len > 16) {
+            p = ngx_cpymem(p, q->values[i].data, q->values[i].len);
+        }
+    }
+
+    c->m = q->m;
+    c->salt = q->salt;
     c->values = v;
-    c->hash = hash;
+    c->hash = q->hash;
 
     mz->ncached++;
 }

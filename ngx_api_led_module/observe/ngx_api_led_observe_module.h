@@ -72,14 +72,27 @@ typedef struct {
  */
 #define NGX_API_LED_METRICS_CACHE        1024   /* entries, a power of 2 */
 #define NGX_API_LED_METRICS_CACHE_PROBE  8
+#define NGX_API_LED_METRICS_CACHE_VALUES 8      /* labels, at most */
+
+/*
+ * A label value in a few words: its length, and its first and last eight
+ * bytes (for a shorter one, loads that overlap to cover its bytes): a
+ * value of at most 16 bytes is told by them alone, a longer one also by
+ * its bytes.
+ */
+typedef struct {
+    uint64_t                     a;
+    uint64_t                     b;
+    size_t                       len;
+} ngx_api_led_metrics_sig_t;
 
 typedef struct {
     uint32_t                     hash;        /* 0: free */
-    uint32_t                     len;         /* of raw */
     void                        *m;           /* the family */
     void                        *salt;        /* the location, or NULL */
-    u_char                      *raw;         /* each value: 2 bytes of
-                                                 length, its bytes */
+    ngx_api_led_metrics_sig_t   *sig;         /* one a value */
+    u_char                      *raw;         /* the values longer than 16
+                                                 bytes, one after another */
     ngx_atomic_t                *values;
 } ngx_api_led_metrics_cached_t;
 
