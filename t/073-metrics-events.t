@@ -13,6 +13,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use IO::Socket::INET;
+use JSON::PP ();
 use ApiLed::Gateway;
 
 my $redis = $ENV{TEST_NGINX_REDIS_PORT};
@@ -120,6 +121,20 @@ my ($type) = map { $_->{type} }
 is($type, 'counter', 'a counter family');
 like($text, qr/^# HELP api_led_events_total Events by stream and outcome: published, queued \(waited for Redis\), dropped, delivered/m,
      'its help names the outcomes');
+
+# the Grafana dashboard of conf-examples/ has panels for this family
+
+{
+    my $top = $ENV{TEST_NGINX_ROOT} || '.';
+    open my $fh, '<', "$top/conf-examples/grafana-dashboard.json" or die $!;
+    my $dash = JSON::PP::decode_json(do { local $/; <$fh> });
+    my @exprs = grep { /\bapi_led_events_total\b/ }
+                map { map { $_->{expr} } @{ $_->{targets} || [] } }
+                @{ $dash->{panels} };
+    cmp_ok(scalar @exprs, '>=', 2, 'the dashboard has panels of events');
+    ok(!grep({ !/\b(stream|outcome)\b/ } @exprs),
+       'by the labels the family has');
+}
 
 $gw->stop;
 
