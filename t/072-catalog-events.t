@@ -124,3 +124,32 @@ GET /catalog
 \&main::catalog_events
 --- response_body
 {"apis":[["orders","none"]]}
+
+
+
+=== TEST 4: two locations of an API that publish alike: both entries say so, the stream lists it once
+--- config
+    location /v1/orders {
+        api_led_api orders layer=experience;
+        api_led_event order.created stream=orders;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+    }
+    location /v1/orders-legacy {
+        api_led_api orders layer=experience;
+        api_led_event order.created stream=orders;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend;
+    }
+    location /backend {
+        return 200 "{}";
+    }
+    location = /catalog {
+        api_led_catalog;
+    }
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- request
+GET /catalog
+--- response_body_filters eval
+\&main::catalog_events
+--- response_body
+{"apis":[["orders",{"publishes":[{"stream":"orders","type":"order.created"}]}],["orders",{"publishes":[{"stream":"orders","type":"order.created"}]}]],"streams":[{"consumers":[],"publishers":[{"api":"orders","type":"order.created"}],"stream":"orders"}]}

@@ -354,6 +354,15 @@ ngx_api_led_catalog_stream_add(json_t *streams, json_t *stream,
 
     list = json_object_get(s, role);
 
+    /* two locations of an API publish alike: listed once */
+
+    json_array_foreach(list, i, e) {
+        if (json_equal(e, who)) {
+            json_decref(who);
+            return NGX_OK;
+        }
+    }
+
     return json_array_append_new(list, who) ? NGX_ERROR : NGX_OK;
 }
 
