@@ -149,7 +149,6 @@ typedef struct {
     ngx_str_t                    stream;
     ngx_str_t                    group;
     ngx_str_t                    uri;
-    unsigned                     api:1;       /* an API answers uri */
 } ngx_api_led_catalog_delivery_t;
 
 
@@ -218,14 +217,11 @@ ngx_int_t ngx_api_led_catalog_render(ngx_conf_t *cf,
 ngx_int_t ngx_api_led_catalog_handler(ngx_http_request_t *r);
 ngx_int_t ngx_api_led_catalog_spec(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_loc_conf_t *llcf);
-/* the API location of the server that answers the URI, as nginx chooses */
-ngx_api_led_catalog_item_t *ngx_api_led_catalog_find(
-    ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf,
-    ngx_str_t *uri);
 
-/* ngx_api_led_catalog_events.c: deliveries resolved, "streams" */
-ngx_int_t ngx_api_led_catalog_streams(ngx_conf_t *cf,
-    ngx_api_led_observe_main_conf_t *omcf);
+/* ngx_api_led_catalog_events.c: an entry's "events", the "streams" */
+ngx_int_t ngx_api_led_catalog_events_add(json_t *api, const char *role,
+    json_t *e);
+ngx_int_t ngx_api_led_catalog_events_streams(json_t *root, json_t *others);
 
 /* ngx_api_led_catalog_html.c: the page */
 ngx_int_t ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root,
