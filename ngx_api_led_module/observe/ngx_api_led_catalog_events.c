@@ -17,8 +17,10 @@ static ngx_int_t ngx_api_led_catalog_stream_add(json_t *streams,
     json_t *stream, const char *role, json_t *who);
 
 
-/* "e" (a new reference, taken) joins the list "role" of the entry's
- * "events", made on first use */
+/*
+ * "e" (a new reference, taken) joins the list "role" of the entry's
+ * "events", made on first use
+ */
 
 ngx_int_t
 ngx_api_led_catalog_events_add(json_t *api, const char *role, json_t *e)
