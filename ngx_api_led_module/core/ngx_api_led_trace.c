@@ -329,8 +329,8 @@ ngx_api_led_trace_hex_write(u_char *dst, u_char *src, size_t len)
     u_char  *last;
 
     for (last = src + len; src < last; src++) {
-        *dst++ = ngx_api_led_trace_hex_pairs[2 * *src];
-        *dst++ = ngx_api_led_trace_hex_pairs[2 * *src + 1];
+        ngx_memcpy(dst, &ngx_api_led_trace_hex_pairs[2 * *src], 2);
+        dst += 2;
     }
 
     return dst;
@@ -340,15 +340,23 @@ ngx_api_led_trace_hex_write(u_char *dst, u_char *src, size_t len)
 static ngx_int_t
 ngx_api_led_trace_zero(u_char *id, size_t len)
 {
-    size_t  i;
+    size_t    i;
+    uint64_t  w, any;
 
-    for (i = 0; i < len; i++) {
-        if (id[i]) {
-            return 0;
-        }
+    /* ids are 8 or 16 bytes: a word at a time */
+
+    any = 0;
+
+    for (i = 0; i + 8 <= len; i += 8) {
+        ngx_memcpy(&w, id + i, 8);
+        any |= w;
     }
 
-    return 1;
+    for ( /* void */ ; i < len; i++) {
+        any |= id[i];
+    }
+
+    return any == 0;
 }
 
 
