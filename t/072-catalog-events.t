@@ -1,8 +1,9 @@
-# The catalog's events: what each API publishes (api_led_event, a
-# composition part's event=) and consumes (api_led_event_stream: Server-
-# Sent Events; api_led_event_deliver: the API that answers the listener's
-# URI), and the catalog's "streams": each stream's publishers and
-# consumers.  The HTML page has a table of them.  Nothing without events.
+# The catalog's events: what each API publishes (api_led_event, as the
+# events concern describes it; a composition part's event=) and consumes
+# (api_led_event_stream: Server-Sent Events, as the events concern
+# describes it; api_led_event_deliver: the API that answers the
+# listener's URI), and the catalog's "streams": each stream's publishers
+# and consumers.  The HTML page has a table of them.  Nothing without events.
 use Test::Nginx::Socket 'no_plan';
 use JSON::PP ();
 
@@ -72,7 +73,7 @@ GET /catalog
 --- response_body_filters eval
 \&main::catalog_events
 --- response_body
-{"apis":[["orders@v1",{"publishes":[{"stream":"orders","type":"order.created"},{"stream":"orders-errors","type":"order.failed"}]}],["checkout",{"publishes":[{"part":"notify","stream":"orders","type":"checkout.done"}]}],["feed",{"consumes":[{"stream":"orders","types":["order.created","checkout.done"],"via":"sse"}]}],["all-events",{"consumes":[{"stream":"orders-errors","via":"sse"}]}],["billing",{"consumes":[{"group":"billing","stream":"orders","via":"delivery"}]}]],"streams":[{"consumers":[{"api":"feed","types":["order.created","checkout.done"],"via":"sse"},{"api":"billing","group":"billing","via":"delivery"},{"group":"audit","uri":"/audit/in","via":"delivery"}],"publishers":[{"api":"orders@v1","type":"order.created"},{"api":"checkout","part":"notify","type":"checkout.done"}],"stream":"orders"},{"consumers":[{"api":"all-events","via":"sse"}],"publishers":[{"api":"orders@v1","type":"order.failed"}],"stream":"orders-errors"}]}
+{"apis":[["orders@v1",{"publishes":[{"on":["2xx"],"stream":"orders","type":"order.created"},{"on":["5xx"],"stream":"orders-errors","type":"order.failed"}]}],["checkout",{"publishes":[{"part":"notify","stream":"orders","type":"checkout.done"}]}],["feed",{"streams":{"stream":"orders","types":["order.created","checkout.done"]}}],["all-events",{"streams":{"stream":"orders-errors"}}],["billing",{"consumes":[{"group":"billing","stream":"orders","via":"delivery"}]}]],"streams":[{"consumers":[{"api":"feed","types":["order.created","checkout.done"],"via":"sse"},{"api":"billing","group":"billing","via":"delivery"},{"group":"audit","uri":"/audit/in","via":"delivery"}],"publishers":[{"api":"orders@v1","on":["2xx"],"type":"order.created"},{"api":"checkout","part":"notify","type":"checkout.done"}],"stream":"orders"},{"consumers":[{"api":"all-events","via":"sse"}],"publishers":[{"api":"orders@v1","on":["5xx"],"type":"order.failed"}],"stream":"orders-errors"}]}
 --- no_error_log
 [error]
 
@@ -152,4 +153,4 @@ GET /catalog
 --- response_body_filters eval
 \&main::catalog_events
 --- response_body
-{"apis":[["orders",{"publishes":[{"stream":"orders","type":"order.created"}]}],["orders",{"publishes":[{"stream":"orders","type":"order.created"}]}]],"streams":[{"consumers":[],"publishers":[{"api":"orders","type":"order.created"}],"stream":"orders"}]}
+{"apis":[["orders",{"publishes":[{"on":["2xx"],"stream":"orders","type":"order.created"}]}],["orders",{"publishes":[{"on":["2xx"],"stream":"orders","type":"order.created"}]}]],"streams":[{"consumers":[],"publishers":[{"api":"orders","on":["2xx"],"type":"order.created"}],"stream":"orders"}]}

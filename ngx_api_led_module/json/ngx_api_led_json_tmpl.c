@@ -807,7 +807,9 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
                                                         " not found", err);
             }
 
-            if (json_is_string(v) && (!body || seg[i].in_string)) {
+            if (ngx_api_led_json_is_text(v)
+                && (!body || seg[i].in_string))
+            {
                 val[i].value.data = (u_char *) json_string_value(v);
                 val[i].value.len = json_string_length(v);
 

@@ -163,45 +163,6 @@ ngx_api_led_catalog_publishes(ngx_conf_t *cf, ngx_str_t *type,
 
 
 ngx_int_t
-ngx_api_led_catalog_subscribes(ngx_conf_t *cf, ngx_str_t *stream,
-    ngx_array_t *types)
-{
-    json_t      *entry, *e, *a;
-    ngx_str_t   *t;
-    ngx_uint_t   i;
-
-    entry = ngx_api_led_catalog_entry(cf);
-
-    if (entry == NULL) {
-        return NGX_OK;
-    }
-
-    e = json_pack("{s:s%, s:s}", "stream", stream->data, stream->len,
-                  "via", "sse");
-
-    if (e && types) {
-        a = json_array();
-
-        if (a == NULL || json_object_set_new(e, "types", a)) {
-            json_decref(e);
-            return NGX_ERROR;
-        }
-
-        t = types->elts;
-
-        for (i = 0; i < types->nelts; i++) {
-            if (json_array_append_new(a, ngx_api_led_catalog_str(&t[i]))) {
-                json_decref(e);
-                return NGX_ERROR;
-            }
-        }
-    }
-
-    return ngx_api_led_catalog_events_add(entry, "consumes", e);
-}
-
-
-ngx_int_t
 ngx_api_led_catalog_delivers(ngx_conf_t *cf, ngx_http_conf_ctx_t *ctx,
     ngx_str_t *stream, ngx_str_t *group, ngx_str_t *uri)
 {

@@ -57,10 +57,12 @@ ngx_api_led_catalog_events_add(json_t *api, const char *role, json_t *e)
 
 /*
  * The catalog's "streams", in the order of the configuration: each
- * stream's publishers and consumers, from the entries' "events" (the same
- * objects, with the "api" they belong to), then "others": consumers that
- * are no API (a listener's URI that no API answers: its "stream" says
- * which).  No stream: no member.
+ * stream's publishers and consumers, from the entries' "events" (the
+ * objects of "publishes" and "consumes", with the "api" they belong to;
+ * "streams", the stream an API serves as Server-Sent Events, as a
+ * consumer "via" "sse"), then "others": consumers that are no API (a
+ * listener's URI that no API answers: its "stream" says which).  No
+ * stream: no member.
  */
 
 ngx_int_t
@@ -84,6 +86,30 @@ ngx_api_led_catalog_events_streams(json_t *root, json_t *others)
 
         if (events == NULL) {
             continue;
+        }
+
+        /* the stream it serves to subscribers */
+
+        e = json_object_get(events, "streams");
+
+        if (json_is_object(e)) {
+            who = json_deep_copy(e);
+
+            if (who == NULL
+                || json_object_del(who, "stream")
+                || json_object_set(who, "api", json_object_get(api, "id"))
+                || json_object_set_new(who, "via", json_string("sse")))
+            {
+                json_decref(who);
+                return NGX_ERROR;
+            }
+
+            if (ngx_api_led_catalog_stream_add(streams,
+                    json_object_get(e, "stream"), "consumers", who)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
         }
 
         for (k = 0; k < 2; k++) {
