@@ -860,3 +860,18 @@ Content-Type: application/json
 --- response_body eval
 "sunk " . (length($::Common)) . "\n"
 
+
+
+=== TEST 45: integers come out as they came, the 64-bit extremes and negatives too
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"a":0,"b":-1,"c":7,"d":-9223372036854775808,"e":9223372036854775807,"f":[10,-100,1000000]}
+--- response_body eval
+main::echo('{"a":0,"b":-1,"c":7,"d":-9223372036854775808,"e":9223372036854775807,"f":[10,-100,1000000],"zz":"1"}')
+--- no_error_log
+[error]

@@ -29,12 +29,8 @@ static ngx_int_t ngx_api_led_trace_new_id(u_char *id, size_t len);
 static ngx_int_t ngx_api_led_trace_header(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, u_char *span);
 static ngx_int_t ngx_api_led_trace_set(ngx_http_request_t *r,
-    ngx_api_led_ctx_t *ctx, u_char *span);
+    ngx_api_led_ctx_t *ctx, u_char *span, ngx_uint_t add);
 static ngx_int_t ngx_api_led_trace_hex(u_char *src, size_t len, u_char *dst);
-static u_char *ngx_api_led_trace_hex_write(u_char *dst, u_char *src,
-    size_t len);
-static ngx_uint_t ngx_api_led_trace_is(ngx_table_elt_t *h,
-    ngx_api_led_edit_name_t *name);
 static ngx_int_t ngx_api_led_trace_zero(u_char *id, size_t len);
 static ngx_int_t ngx_api_led_tracestate_key(u_char *p, u_char *last);
 static ngx_int_t ngx_api_led_tracestate_value(u_char *p, u_char *last);
@@ -75,17 +71,6 @@ static const u_char  ngx_api_led_trace_hex_values[256] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff
 };
-
-/* each byte's two lowercase hex digits */
-static const u_char  ngx_api_led_trace_hex_pairs[] =
-    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
-    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
-    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
-    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
-    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
-    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
-    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
 
 
 /*
@@ -152,12 +137,12 @@ ngx_api_led_trace_write(u_char *p, u_char *trace_id, u_char *span_id,
     u_char flags)
 {
     p = ngx_cpymem(p, "00-", 3);
-    p = ngx_api_led_trace_hex_write(p, trace_id, NGX_API_LED_TRACE_ID_SIZE);
+    p = ngx_api_led_hex_dump(p, trace_id, NGX_API_LED_TRACE_ID_SIZE);
     *p++ = '-';
-    p = ngx_api_led_trace_hex_write(p, span_id, NGX_API_LED_SPAN_ID_SIZE);
+    p = ngx_api_led_hex_dump(p, span_id, NGX_API_LED_SPAN_ID_SIZE);
     *p++ = '-';
 
-    return ngx_api_led_trace_hex_write(p, &flags, 1);
+    return ngx_api_led_hex_dump(p, &flags, 1);
 }
 
 
@@ -321,20 +306,6 @@ ngx_api_led_trace_hex(u_char *src, size_t len, u_char *dst)
 }
 
 
-/* two hex digits a byte, from a table */
-
-static u_char *
-ngx_api_led_trace_hex_write(u_char *dst, u_char *src, size_t len)
-{
-    u_char  *last;
-
-    for (last = src + len; src < last; src++) {
-        ngx_memcpy(dst, &ngx_api_led_trace_hex_pairs[2 * *src], 2);
-        dst += 2;
-    }
-
-    return dst;
-}
 
 
 static ngx_int_t
@@ -381,70 +352,31 @@ ngx_api_led_trace_init(void)
 
 
 /*
- * The client's trace, one look at its headers: exactly one traceparent
- * that parses (two of them are no trace: the specification wants a new
- * one then), and tracestate headers that are all valid, or none of them
- * is passed on.
+ * The client's trace, from the headers ngx_api_led_request_headers() found
+ * in its one look: exactly one traceparent that parses (two of them are no
+ * trace: the specification wants a new one then), and tracestate headers
+ * that are all valid, or none of them is passed on.
  */
 
 ngx_int_t
 ngx_api_led_trace_start(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    ngx_uint_t        i, nparent, nstate, state_ok;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *parent;
+    ngx_table_elt_t  *parent;
 
     if (ctx->trace_made) {
         return NGX_OK;
     }
 
-    r = r->main;
+    parent = ctx->traceparent_in;
 
-    nparent = 0;
-    nstate = 0;
-    state_ok = 1;
-    parent = NULL;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || (h[i].key.len != 10 && h[i].key.len != 11)) {
-            continue;
-        }
-
-        if (ngx_api_led_trace_is(&h[i], &ngx_api_led_traceparent)) {
-            parent = &h[i];
-            nparent++;
-
-        } else if (ngx_api_led_trace_is(&h[i], &ngx_api_led_tracestate)) {
-            nstate++;
-
-            if (!ngx_api_led_tracestate_valid(&h[i].value)) {
-                state_ok = 0;
-            }
-        }
-    }
-
-    if (nparent == 1
+    if (parent && parent->hash && !ctx->traceparent_many
         && ngx_api_led_trace_parse(&parent->value, &ctx->trace) == NGX_OK)
     {
         ctx->trace_parent = 1;
-        ctx->tracestate_drop = (nstate && !state_ok);
+        ctx->tracestate_drop = ctx->tracestate_bad;
 
     } else {
-        if (nparent) {
+        if (parent) {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "api_led: traceparent not used, a new trace");
         }
@@ -459,7 +391,7 @@ ngx_api_led_trace_start(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         /* a trace that starts here is recorded here: the access log */
         ctx->trace.flags = 0x01;
         ctx->trace_parent = 0;
-        ctx->tracestate_drop = (nstate != 0);
+        ctx->tracestate_drop = ctx->tracestate_in;
     }
 
     if (ngx_api_led_trace_new_id(ctx->span_id, NGX_API_LED_SPAN_ID_SIZE)
@@ -489,7 +421,9 @@ ngx_api_led_trace_forward(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     ctx->trace_forwarded = 1;
 
-    return ngx_api_led_trace_set(r->main, ctx, ctx->span_id);
+    /* the client sent none: added, with no look for one to replace */
+    return ngx_api_led_trace_set(r->main, ctx, ctx->span_id,
+                                 ctx->traceparent_in == NULL);
 }
 
 
@@ -507,7 +441,7 @@ ngx_api_led_trace_child(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    return ngx_api_led_trace_set(sr, ctx, span);
+    return ngx_api_led_trace_set(sr, ctx, span, 0);
 }
 
 
@@ -594,13 +528,15 @@ ngx_api_led_trace_header(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
 /*
  * r's request headers carry the trace from "span" on: traceparent set
- * (the others removed), a tracestate that cannot be passed on removed.
+ * (the others removed; just added when "add": the caller knows r has none),
+ * a tracestate that cannot be
+ * passed on removed.
  * A subrequest gets a header list of its own first (core/edit.c).
  */
 
 static ngx_int_t
 ngx_api_led_trace_set(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
-    u_char *span)
+    u_char *span, ngx_uint_t add)
 {
     u_char     *p;
     ngx_str_t   value;
@@ -616,7 +552,7 @@ ngx_api_led_trace_set(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
                 - p;
 
     if (ngx_api_led_edit_headers_in_set(r, &ngx_api_led_traceparent, &value,
-                                        0)
+                                        add)
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -631,23 +567,6 @@ ngx_api_led_trace_set(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 }
 
 
-/* the header is "name": its lowercase key where nginx made one */
-
-static ngx_uint_t
-ngx_api_led_trace_is(ngx_table_elt_t *h, ngx_api_led_edit_name_t *name)
-{
-    if (h->key.len != name->lowcase.len) {
-        return 0;
-    }
-
-    if (h->lowcase_key) {
-        return ngx_memcmp(h->lowcase_key, name->lowcase.data,
-                          name->lowcase.len) == 0;
-    }
-
-    return ngx_strncasecmp(h->key.data, name->lowcase.data,
-                           name->lowcase.len) == 0;
-}
 
 
 /* a random id, never all zeros (the specification's invalid value) */

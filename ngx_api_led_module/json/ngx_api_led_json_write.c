@@ -185,6 +185,7 @@ ngx_api_led_json_write(ngx_api_led_json_out_t *out, json_t *value)
 {
     void        *iter;
     size_t       i, size;
+    int64_t      n;
     ngx_str_t    text;
     ngx_uint_t   first;
 
@@ -285,8 +286,16 @@ ngx_api_led_json_write(ngx_api_led_json_out_t *out, json_t *value)
             return NGX_ERROR;
         }
 
-        out->pos = ngx_sprintf(out->pos, "%L",
-                               (int64_t) json_integer_value(value));
+        /* without ngx_sprintf()'s look at a format: every id, every count */
+        n = (int64_t) json_integer_value(value);
+
+        if (n < 0) {
+            *out->pos++ = '-';
+        }
+
+        out->pos = ngx_api_led_uint_dump(out->pos,
+                                         n < 0 ? 0 - (uint64_t) n
+                                               : (uint64_t) n);
         return NGX_OK;
 
     case JSON_REAL:
