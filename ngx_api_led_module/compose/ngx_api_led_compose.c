@@ -365,6 +365,15 @@ ngx_api_led_compose_describe(ngx_conf_t *cf,
                 return NGX_ERROR;
             }
 
+            if (pc[i].event
+                && ngx_api_led_catalog_publishes(cf, &pc[i].event->type,
+                                                 &pc[i].event->stream,
+                                                 &pc[i].name)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
             if (conf->compositions->nelts == 1) {
                 continue;
             }

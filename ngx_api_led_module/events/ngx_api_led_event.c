@@ -768,9 +768,24 @@ ngx_api_led_event_time(ngx_str_t *value, size_t skip, ngx_msec_t *ms)
 static ngx_int_t
 ngx_api_led_event_init(ngx_conf_t *cf)
 {
-    ngx_api_led_event_main_conf_t  *emcf;
+    ngx_uint_t                          i;
+    ngx_api_led_event_main_conf_t      *emcf;
+    ngx_api_led_event_deliver_conf_t  **dp;
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_event_module);
+
+    /* the catalog: the APIs that listeners deliver to consume the streams */
+
+    dp = emcf->delivers.elts;
+
+    for (i = 0; i < emcf->delivers.nelts; i++) {
+        if (ngx_api_led_catalog_delivers(cf, dp[i]->ctx, &dp[i]->stream,
+                                         &dp[i]->group, &dp[i]->uri)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     if (emcf->delivers.nelts == 0 && emcf->streams.nelts == 0) {
         return NGX_OK;
@@ -876,17 +891,29 @@ ngx_api_led_event_describe(ngx_conf_t *cf, ngx_api_led_event_loc_conf_t *conf)
         return NGX_OK;
     }
 
-    events = json_object();
+    /* a composition's event parts may have described theirs already */
 
-    if (events == NULL || json_object_set_new(entry, "events", events)) {
-        return NGX_ERROR;
+    events = json_object_get(entry, "events");
+
+    if (events == NULL) {
+        events = json_object();
+
+        if (events == NULL || json_object_set_new(entry, "events", events)) {
+            return NGX_ERROR;
+        }
     }
 
     if (conf->events) {
-        list = json_array();
+        list = json_object_get(events, "publishes");
 
-        if (list == NULL || json_object_set_new(events, "publishes", list)) {
-            return NGX_ERROR;
+        if (list == NULL) {
+            list = json_array();
+
+            if (list == NULL
+                || json_object_set_new(events, "publishes", list))
+            {
+                return NGX_ERROR;
+            }
         }
 
         ec = conf->events->elts;
