@@ -158,7 +158,8 @@ check_json_text(fz_t *fz, json_t *x)
 
     y = NULL;
 
-    if (ngx_api_led_json_parse(text.data, text.len, &y, err, sizeof(err))
+    if (ngx_api_led_json_parse(text.data, text.len, 0, &y, err,
+                               sizeof(err))
         != NGX_OK
         || !fz_json_equal(x, y))
     {
@@ -234,7 +235,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     doc = NULL;
 
-    if (ngx_api_led_json_parse(text.data, text.len, &doc, err, sizeof(err))
+    if (ngx_api_led_json_parse(text.data, text.len, 0, &doc, err,
+                               sizeof(err))
         == NGX_OK
         && json_is_object(doc))
     {

@@ -144,7 +144,7 @@ check_text(fz_t *fz, json_t *doc, ngx_str_t *line)
     }
 
     again = NULL;
-    rc = ngx_api_led_json_parse(text.data, text.len, &again, err,
+    rc = ngx_api_led_json_parse(text.data, text.len, 0, &again, err,
                                 sizeof(err));
 
     if (rc == NGX_ABORT
@@ -339,7 +339,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     doc = NULL;
-    if (ngx_api_led_json_parse(line.data, line.len, &doc, err, sizeof(err))
+    if (ngx_api_led_json_parse(line.data, line.len, 0, &doc, err,
+                               sizeof(err))
         != NGX_OK)
     {
         fz_end(&fz);

@@ -14,8 +14,8 @@
  *   - a parsed document passes ngx_api_led_json_depth_ok(64);
  *   - parsing inside a pool arena window (as the transformations do) gives
  *     the same result and the same text as parsing with malloc();
- *   - the compositions' validator (ngx_api_led_compose_json_valid(), which
- *     passes parts' answers through unparsed) accepts what the parser
+ *   - the validator (ngx_api_led_json_validate(), which compositions and
+ *     events use on what they pass through unparsed) accepts what the parser
  *     accepts, and refuses what it refuses but numbers out of range.
  */
 
@@ -88,11 +88,11 @@ check_validator(u_char *data, size_t size, ngx_int_t rc, u_char *err)
 {
     ngx_int_t  valid;
 
-    valid = ngx_api_led_compose_json_valid(data, data + size);
+    valid = ngx_api_led_json_validate(data, size);
 
     if (rc == NGX_OK && valid != NGX_OK) {
         fz_dump("input", data, size);
-        fz_fail("parsed, but the compositions' validator refuses it");
+        fz_fail("parsed, but the validator refuses it");
     }
 
     if (rc != NGX_OK && valid == NGX_OK
@@ -100,7 +100,7 @@ check_validator(u_char *data, size_t size, ngx_int_t rc, u_char *err)
         && ngx_strncmp(err, "integer too big", 15) != 0)
     {
         fz_dump("input", data, size);
-        fz_fail("the compositions' validator accepts what the parser "
+        fz_fail("the validator accepts what the parser "
                 "refuses: %s", err);
     }
 }
@@ -124,7 +124,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void) ngx_api_led_json_media_type(&type);
 
     doc = NULL;
-    rc = ngx_api_led_json_parse((u_char *) data, size, &doc, err,
+    rc = ngx_api_led_json_parse((u_char *) data, size, 0, &doc, err,
                                 sizeof(err));
 
     check_jansson((u_char *) data, size, rc, doc, err);
@@ -177,7 +177,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     again = NULL;
-    if (ngx_api_led_json_parse(text.data, text.len, &again, err, sizeof(err))
+    if (ngx_api_led_json_parse(text.data, text.len, 0, &again, err,
+                               sizeof(err))
         != NGX_OK)
     {
         fz_dump("input", data, size);

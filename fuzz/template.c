@@ -15,7 +15,8 @@
  *   {"id":"7"}                       the answer of part 0, of part 1 ...
  *
  * Every part's URI and body template is rendered with the answers of the
- * parts (ngx_api_led_compose_render()), and the answers are merged
+ * parts (ngx_api_led_tmpl_render(), json/ngx_api_led_json_tmpl.c, with
+ * the composition's documents), and the answers are merged
  * (namespaced or deep).  Properties:
  *
  *   - a placeholder in a URI renders only unreserved characters and %XX,
@@ -102,11 +103,16 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
     ngx_str_t                  out, why, text;
     ngx_array_t                segs;
     ngx_http_variable_value_t  *vv;
+    ngx_api_led_compose_docs_t  docs;
 
     segs.elts = seg;
     segs.nelts = 1;
 
-    rc = ngx_api_led_compose_render(cmp, &segs, body, &out, &why);
+    docs.cmp = cmp;
+    docs.item = NULL;
+
+    rc = ngx_api_led_tmpl_render(cmp->request, &segs, body,
+                                 ngx_api_led_compose_doc, &docs, &out, &why);
 
     if (rc == NGX_ERROR) {
         failed("render failed", &seg->text, NULL);
@@ -145,7 +151,7 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
         text.len = p - text.data;
 
         back = NULL;
-        if (ngx_api_led_json_parse(text.data, text.len, &back, err,
+        if (ngx_api_led_json_parse(text.data, text.len, 0, &back, err,
                                    sizeof(err))
             != NGX_OK
             || json_string_length(back) != vv->len
@@ -163,12 +169,12 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
         return;
     }
 
-    doc = cmp->parts[seg->index].json;
+    doc = ngx_api_led_compose_doc(&docs, seg);
     v = ngx_api_led_json_get(doc, &seg->path);
 
     if (body) {
         back = NULL;
-        if (ngx_api_led_json_parse(out.data, out.len, &back, err,
+        if (ngx_api_led_json_parse(out.data, out.len, 0, &back, err,
                                    sizeof(err))
             != NGX_OK
             || !fz_json_equal(back, v))
@@ -280,7 +286,8 @@ check_merge(ngx_api_led_compose_t *cmp)
     text.len = b->last - b->pos;
 
     doc = NULL;
-    rc = ngx_api_led_json_parse(text.data, text.len, &doc, err, sizeof(err));
+    rc = ngx_api_led_json_parse(text.data, text.len, 0, &doc, err,
+                                sizeof(err));
 
     /*
      * known (crashes/template/namespaced-deeper-than-parser): a part
@@ -314,6 +321,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_api_led_compose_part_t       *part;
     ngx_api_led_compose_seg_t        *seg;
     ngx_api_led_json_arena_t         *prev;
+    ngx_api_led_compose_conf_t       *comp;
+    ngx_api_led_compose_docs_t        docs;
     ngx_api_led_compose_loc_conf_t   *lcf;
     ngx_api_led_compose_part_conf_t  *pc;
 
@@ -422,16 +431,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
+    comp = lcf->compositions->elts;
+
     cmp->request = fz.r;
     cmp->conf = lcf;
-    cmp->nparts = lcf->parts->nelts;
+    cmp->comp = comp;
+    cmp->nparts = comp->parts->nelts;
     cmp->parts = ngx_pcalloc(fz.pool,
                              cmp->nparts * sizeof(ngx_api_led_compose_part_t));
     if (cmp->parts == NULL) {
         abort();
     }
 
-    pc = lcf->parts->elts;
+    pc = comp->parts->elts;
 
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
@@ -449,8 +461,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (ngx_api_led_compose_part_json(cmp, part, err, sizeof(err))
             == NGX_OK
-            && ngx_api_led_compose_json_valid(line.data, line.data + line.len)
-               == NGX_OK)
+            && ngx_api_led_json_validate(line.data, line.len) == NGX_OK)
         {
             part->state = NGX_API_LED_PART_OK;
         }
@@ -466,7 +477,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 continue;
             }
 
-            if (ngx_api_led_compose_render(cmp, segs, k, &line, &why)
+            docs.cmp = cmp;
+            docs.item = NULL;
+
+            if (ngx_api_led_tmpl_render(fz.r, segs, k,
+                                        ngx_api_led_compose_doc, &docs,
+                                        &line, &why)
                 == NGX_ERROR)
             {
                 failed("render failed", NULL, NULL);
