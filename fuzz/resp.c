@@ -4,17 +4,21 @@
  *
  * Redis replies (redis/ngx_api_led_redis.c and the rate limit's reply
  * checks in limit/ngx_api_led_limit_redis.c): the input plays Redis.  The
- * worker starts the client as it does (ngx_api_led_limit_redis_init_process:
- * connection, AUTH/SELECT/SCRIPT LOAD), requests with rate limits join
+ * worker starts the client as it does (the Redis module's shared
+ * connection, ngx_api_led_redis_create(): connection, AUTH/SELECT/SCRIPT
+ * LOAD; the rate limits' worker state on it,
+ * ngx_api_led_limit_redis_init_process), requests with rate limits join
  * batches (ngx_api_led_limit_redis()), the batches leave as EVALSHA, and
  * the rest of the input is what Redis answers, read by the client's own
  * read handler through hiredis's reader, in chunks.  Then the clock jumps
  * ahead (reply timeouts, batch expiry, reconnection) and the worker exits.
  *
- * Two functions are replaced at link time: ngx_event_connect_peer()
+ * Three functions are replaced at link time: ngx_event_connect_peer()
  * connects at once (or in progress) to one end of a socketpair whose
  * recv() hands out the input; ngx_api_led_resume() checks the request's
- * outcome instead of running its phases.
+ * outcome instead of running its phases; ngx_api_led_redis_shared() gives
+ * the connection the harness made (the Redis module's init_process would
+ * need a whole cycle).
  *
  *   byte 0  bits 0-1: requests - 1; bits 2-3: handshake (SCRIPT LOAD,
  *           + AUTH, + AUTH user and SELECT, + SELECT); bit 4: Redis closes
@@ -42,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 void __wrap_ngx_api_led_resume(ngx_http_request_t *r);
 ngx_int_t __wrap_ngx_event_connect_peer(ngx_peer_connection_t *pc);
+ngx_api_led_redis_t *__wrap_ngx_api_led_redis_shared(void);
 
 
 #define NREQUESTS     4
@@ -57,6 +62,9 @@ static size_t             chunk;
 static ngx_uint_t         feed_eof, in_progress;
 static int                sv[2];
 static ngx_connection_t  *conn;        /* the client's, the last made */
+
+/* the worker's shared connection */
+static ngx_api_led_redis_t  *shared;
 
 static ngx_api_led_limit_ctx_t  *lctxs[NREQUESTS];
 static ngx_uint_t                resumed[NREQUESTS];
@@ -279,16 +287,24 @@ run(void)
 }
 
 
+ngx_api_led_redis_t *
+__wrap_ngx_api_led_redis_shared(void)
+{
+    return shared;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_t                            fz;
     ngx_str_t                       s;
     ngx_uint_t                      i, j, nitems;
-    ngx_api_led_redis_t            *rd;
     ngx_http_request_t             *r;
     ngx_api_led_limit_ctx_t        *lctx;
     ngx_api_led_limit_item_t       *item;
+    ngx_api_led_redis_conf_t       *rcf;
+    ngx_api_led_limit_worker_t     *wk;
     ngx_api_led_limit_main_conf_t  *lmcf;
 
     static ngx_str_t   args[4][5] = {
@@ -328,27 +344,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         *(ngx_str_t *) ngx_array_push(fz.cf->args) = args[j][i];
     }
 
-    rd = NULL;
-    if (ngx_api_led_redis_parse(fz.cf, &rd) != NGX_CONF_OK) {
+    rcf = NULL;
+    if (ngx_api_led_redis_parse(fz.cf, &rcf) != NGX_CONF_OK) {
         abort();
     }
 
     lmcf = ngx_pcalloc(fz.pool, sizeof(ngx_api_led_limit_main_conf_t));
-    if (lmcf == NULL) {
+    wk = ngx_pcalloc(fz.pool, sizeof(ngx_api_led_limit_worker_t));
+    if (lmcf == NULL || wk == NULL) {
         abort();
     }
 
-    lmcf->redis = rd;
-    lmcf->script = ngx_api_led_redis_add_script(fz.cf, rd,
+    lmcf->redis = rcf;
+    lmcf->script = ngx_api_led_redis_add_script(fz.cf, rcf,
                                           ngx_api_led_limit_redis_script());
     if (lmcf->script == NULL) {
         abort();
     }
 
-    /* the worker starts */
+    /* the worker starts: the Redis module first, then the rate limits */
 
-    if (ngx_api_led_limit_redis_init_process((ngx_cycle_t *) ngx_cycle,
-                                             lmcf)
+    shared = ngx_api_led_redis_create((ngx_cycle_t *) ngx_cycle, rcf);
+    if (shared == NULL) {
+        abort();
+    }
+
+    wk->conf = lmcf;
+
+    if (ngx_api_led_limit_redis_init_process((ngx_cycle_t *) ngx_cycle, wk)
         != NGX_OK)
     {
         abort();
@@ -399,7 +422,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         lctxs[i] = lctx;
 
-        if (ngx_api_led_limit_redis(r, lmcf, lctx) == NGX_ERROR) {
+        if (ngx_api_led_limit_redis(r, wk, lctx) == NGX_ERROR) {
             abort();
         }
     }
@@ -415,9 +438,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     run();
 
-    /* the worker exits */
+    /* the worker exits: the Redis module first, as nginx orders them */
 
-    ngx_api_led_limit_redis_exit_process(lmcf);
+    ngx_api_led_redis_destroy(shared);
+    shared = NULL;
+
+    ngx_api_led_limit_redis_exit_process(wk);
 
     ngx_memzero(lctxs, sizeof(lctxs));
 
