@@ -65,6 +65,13 @@ ngx_api_led_form_to_json(ngx_str_t *text)
                                                        next - eq - 1)
                            : 0;
 
+        /* what the module's parser would not read back: refused here */
+        if (!ngx_api_led_json_string_ok(name, nlen)
+            || !ngx_api_led_json_string_ok(val, vlen))
+        {
+            goto failed;
+        }
+
         v = json_stringn((char *) val, vlen);
         if (v == NULL) {
             goto failed;

@@ -780,6 +780,39 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
 }
 
 
+/*
+ * Whether text escaped into a JSON string reads back with this grammar:
+ * valid UTF-8 without NUL (ngx_escape_json() keeps other bytes as they
+ * are, and writes NUL as \u0000, which the parser refuses).
+ */
+
+ngx_int_t
+ngx_api_led_json_string_ok(u_char *p, size_t len)
+{
+    u_char  *end;
+
+    end = p + len;
+
+    while (p < end) {
+        if (*p == '\0') {
+            return 0;
+        }
+
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        p = ngx_api_led_json_utf8(p, end);
+        if (p == NULL) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* the end of one valid UTF-8 sequence starting at p (>= 0x80), or NULL */
 
 static u_char *

@@ -62,12 +62,15 @@ static ngx_int_t ngx_api_led_tmpl_json_value(
     ngx_api_led_tmpl_json_t *t);
 static ngx_int_t ngx_api_led_tmpl_json_string(
     ngx_api_led_tmpl_json_t *t, ngx_uint_t key);
+static ngx_int_t ngx_api_led_tmpl_json_escape(ngx_api_led_tmpl_json_t *t);
+static ngx_int_t ngx_api_led_tmpl_json_hex4(u_char *p, u_char *last);
 static ngx_int_t ngx_api_led_tmpl_json_number(
     ngx_api_led_tmpl_json_t *t);
 static ngx_int_t ngx_api_led_tmpl_json_error(
     ngx_api_led_tmpl_json_t *t, const char *what);
 static ngx_int_t ngx_api_led_tmpl_render_error(ngx_http_request_t *r,
     ngx_api_led_tmpl_seg_t *seg, const char *what, ngx_str_t *err);
+static ngx_int_t ngx_api_led_tmpl_text_error(ngx_str_t *err);
 
 
 #define ngx_api_led_tmpl_ws(t)                                                \
@@ -340,8 +343,7 @@ static ngx_int_t
 ngx_api_led_tmpl_json_string(ngx_api_led_tmpl_json_t *t,
     ngx_uint_t key)
 {
-    u_char      *next;
-    ngx_uint_t   i;
+    u_char  *next;
 
     t->p++;
 
@@ -366,14 +368,10 @@ ngx_api_led_tmpl_json_string(ngx_api_led_tmpl_json_t *t,
                 continue;
 
             case 'u':
-                for (i = 2; i < 6; i++) {
-                    if (t->p + i >= t->last || !isxdigit(t->p[i])) {
-                        return ngx_api_led_tmpl_json_error(t,
-                                                    "invalid \\u escape");
-                    }
+                if (ngx_api_led_tmpl_json_escape(t) != NGX_OK) {
+                    return NGX_ERROR;
                 }
 
-                t->p += 6;
                 continue;
 
             default:
@@ -426,11 +424,89 @@ ngx_api_led_tmpl_json_string(ngx_api_led_tmpl_json_t *t,
                                     "a control character in a string");
             }
 
-            t->p++;
+            if (*t->p < 0x80) {
+                t->p++;
+                continue;
+            }
+
+            /* UTF-8 sequences are runs of bytes >= 0x80 */
+
+            next = t->p;
+            while (next < t->last && *next >= 0x80) {
+                next++;
+            }
+
+            if (!ngx_api_led_json_string_ok(t->p, next - t->p)) {
+                return ngx_api_led_tmpl_json_error(t,
+                                                   "invalid UTF-8 in a string");
+            }
+
+            t->p = next;
         }
     }
 
     return ngx_api_led_tmpl_json_error(t, "unterminated string");
+}
+
+
+/*
+ * \uXXXX at t->p: what the module's parser reads back, so that every
+ * rendering of the template is JSON: no \u0000, surrogates in pairs.
+ */
+
+static ngx_int_t
+ngx_api_led_tmpl_json_escape(ngx_api_led_tmpl_json_t *t)
+{
+    ngx_int_t  cp, lo;
+
+    cp = ngx_api_led_tmpl_json_hex4(t->p, t->last);
+
+    if (cp == NGX_ERROR) {
+        return ngx_api_led_tmpl_json_error(t, "invalid \\u escape");
+    }
+
+    if (cp == 0) {
+        return ngx_api_led_tmpl_json_error(t, "\\u0000 in a string");
+    }
+
+    if (cp >= 0xdc00 && cp <= 0xdfff) {
+        return ngx_api_led_tmpl_json_error(t, "lone surrogate in a \\u escape");
+    }
+
+    if (cp >= 0xd800 && cp <= 0xdbff) {
+        lo = (t->last - t->p >= 12 && t->p[6] == '\\' && t->p[7] == 'u')
+             ? ngx_api_led_tmpl_json_hex4(t->p + 6, t->last) : NGX_ERROR;
+
+        if (lo < 0xdc00 || lo > 0xdfff) {
+            return ngx_api_led_tmpl_json_error(t,
+                                          "lone surrogate in a \\u escape");
+        }
+
+        t->p += 6;
+    }
+
+    t->p += 6;
+
+    return NGX_OK;
+}
+
+
+/* the value of "\uXXXX" at p, or NGX_ERROR */
+
+static ngx_int_t
+ngx_api_led_tmpl_json_hex4(u_char *p, u_char *last)
+{
+    ngx_int_t  n;
+
+    if (last - p < 6) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_hextoi(p + 2, 4);
+
+    return (n == NGX_ERROR || !isxdigit(p[2]) || !isxdigit(p[3])
+            || !isxdigit(p[4]) || !isxdigit(p[5]))
+           ? NGX_ERROR : n;
 }
 
 
@@ -774,6 +850,12 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             }
 
             if (body) {
+                if (!ngx_api_led_json_string_ok(val[i].value.data,
+                                                val[i].value.len))
+                {
+                    return ngx_api_led_tmpl_text_error(err);
+                }
+
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
             }
 
@@ -791,6 +873,12 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             }
 
             if (body) {
+                if (!ngx_api_led_json_string_ok(val[i].value.data,
+                                                val[i].value.len))
+                {
+                    return ngx_api_led_tmpl_text_error(err);
+                }
+
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
             }
 
@@ -844,6 +932,10 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             if (body && seg[i].in_string) {
                 /* a number, literal, object or array as text */
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+
+            } else if (!body) {
+                /* a number's "+" (1e+300) is reserved in a query */
+                val[i].copy = NGX_API_LED_COPY_URI_ESCAPE;
             }
         }
 
@@ -897,6 +989,21 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
     out->len = p - out->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * A variable or capture in a body is written inside a JSON string: a
+ * value that would not read back there (not UTF-8, a NUL) makes the body
+ * invalid JSON, so the call or event is not made.
+ */
+
+static ngx_int_t
+ngx_api_led_tmpl_text_error(ngx_str_t *err)
+{
+    ngx_str_set(err, "a variable's value is not UTF-8 text");
+
+    return NGX_DECLINED;
 }
 
 
