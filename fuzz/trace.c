@@ -291,7 +291,7 @@ check_traceparent(ngx_str_t *v)
     if (ngx_memcmp(out, "00-", 3) != 0
         || ngx_memcmp(out + 3, v->data + 3, 49) != 0
         || out[53] != '0' || out[54] != (u_char) ('0' + t.flags)
-        || ((v->data[54] - '0') & 1) != (t.flags & 1))
+        || (ngx_hextoi(v->data + 54, 1) & 1) != (t.flags & 1))
     {
         failed("traceparent does not write back as read", v);
     }
