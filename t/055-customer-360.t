@@ -37,7 +37,10 @@ add_block_preprocessor(sub {
 
     $block->set_value("user_files", ">>> consumers.json\n$::Consumers");
     $block->set_value("http_config",
-        "api_led_consumers \$TEST_NGINX_HTML_DIR/consumers.json;\n$::C360");
+        "api_led_consumers \$TEST_NGINX_HTML_DIR/consumers.json;\n"
+        # the update publishes customer.updated, /v1/customers/changes
+        # streams them: Redis Streams (gateway.conf has it in make demo)
+        . "api_led_redis 127.0.0.1:\$TEST_NGINX_REDIS_PORT;\n$::C360");
     $block->set_value("config", <<'_EOC_');
     location / {
         proxy_pass http://127.0.0.1:$TEST_NGINX_RAND_PORT_1;

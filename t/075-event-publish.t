@@ -34,6 +34,7 @@ my $ngx = start_nginx(http => <<"HTTP");
                 'data={"id":{response/id},"sent":{request},"who":"\$http_x_who","v":[1,{request/n}]}';
             api_led_event order.failed stream=t075:2 on=4xx,500;
             api_led_response_json rename /oid /id;
+            add_header X-Span \$api_led_span_id always;
             proxy_pass http://127.0.0.1:\$PORT/backend\$is_args\$args;
         }
 
@@ -53,6 +54,8 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /plain {
             api_led_event thing.seen stream=t075:3 on=200,204;
+            add_header X-Trace \$api_led_trace_id always;
+            add_header X-Span \$api_led_span_id always;
             proxy_pass http://127.0.0.1:\$PORT/p204;
         }
 
@@ -145,9 +148,13 @@ like($e->{time}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/, 'time: RFC 3339')
 is($e->{datacontenttype}, 'application/json', 'datacontenttype');
 is($e->{correlationid}, $h->{'x-correlation-id'},
    'correlationid: the request\'s, as the client saw it');
+# CloudEvents distributed tracing: the trace context of the span that
+# made the event, the API call's own, not the client's parent span
+like($h->{'x-span'}, qr/^[0-9a-f]{16}$/, 'the API call has a span');
+isnt($h->{'x-span'}, '00f067aa0ba902b7', 'its own, not the client\'s');
 is($e->{traceparent},
-   '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-   'traceparent: the client\'s trace context');
+   "00-4bf92f3577b34da6a3ce929d0e0e4736-$h->{'x-span'}-01",
+   'traceparent: the client\'s trace, the API call\'s span');
 is_deeply($e->{data}, { id => 42, sent => { n => 7, item => 'book' },
                         who => 'Ada "the first"', v => [1, 7] },
           'data: the response after its transformation, the client\'s '
@@ -176,12 +183,16 @@ is(scalar @{ xrange('t075:1') }, 1,
    'no order.created for a GET or a failure');
 
 # on=200,204: a 204 without a body
-($st) = req($port, 'GET', '/plain');
+($st, $h) = req($port, 'GET', '/plain');
 is($st, 204, 'a 204 answered');
 ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:3') } == 1 }),
    'on=204 published');
 is(xrange('t075:3')->[0]{event}{source}, '/plain',
    'no API: the source is the location');
+like($h->{'x-trace'}, qr/^[0-9a-f]{32}$/, 'a trace started here');
+like(xrange('t075:3')->[0]{event}{traceparent},
+   qr/^00-$h->{'x-trace'}-$h->{'x-span'}-0[01]$/,
+   'no traceparent came: the event carries the trace started here');
 
 # maxlen=1: XADD MAXLEN ~ 1 trims (in whole nodes of 100 entries)
 req($port, 'GET', '/trim') for 1 .. 250;

@@ -282,23 +282,24 @@ ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
  * ngx_api_led_layer.c: the layer contract.  api_led_callers of a location
  * (its loc_conf array) as a bit per caller, 1 << NGX_API_LED_LAYER_* and
  * 1 << NGX_API_LED_CALLER_CLIENT (0: no contract); the callers' names by
- * that index; the level of the contract's log lines.
+ * that index.
  */
 #define NGX_API_LED_CALLER_CLIENT     4
 
 ngx_uint_t ngx_api_led_layer_callers(void **loc_conf);
-ngx_uint_t ngx_api_led_layer_log_level(ngx_http_request_t *r);
 extern ngx_str_t  ngx_api_led_caller_names[];
 
 
 /*
  * ngx_api_led_caller.c: the caller of a client's request for the layer
  * contract: the layer a valid signed assertion (API-Led-Caller) names,
- * else "client_index"; and the API it names (NULL: none).
+ * else "client_index"; the API it names (NULL: none); the level of the
+ * contract's log lines (api_led_callers_log_level, the caller module's).
  */
 ngx_uint_t ngx_api_led_caller_of(ngx_http_request_t *r,
     ngx_uint_t client_index);
 ngx_str_t *ngx_api_led_caller_api(ngx_http_request_t *r);
+ngx_uint_t ngx_api_led_callers_log_level(ngx_http_request_t *r);
 
 
 /*

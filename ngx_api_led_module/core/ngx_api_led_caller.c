@@ -59,6 +59,7 @@ typedef struct {
     ngx_api_led_caller_secret_t *secret;      /* NULL: none */
     ngx_flag_t                   sign;
     time_t                       max_age;
+    ngx_uint_t                   log_level;   /* api_led_callers_log_level */
 } ngx_api_led_caller_loc_conf_t;
 
 
@@ -151,6 +152,13 @@ static ngx_command_t  ngx_api_led_caller_commands[] = {
       0,
       NULL },
 
+    { ngx_string("api_led_callers_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_caller_loc_conf_t, log_level),
+      ngx_api_led_log_levels },
+
       ngx_null_command
 };
 
@@ -213,6 +221,22 @@ ngx_api_led_caller_of(ngx_http_request_t *r, ngx_uint_t client_index)
     }
 
     return client_index;
+}
+
+
+/*
+ * The level of the layer contract's log lines, api_led_callers_log_level:
+ * a refused assertion (here) and a refused caller (ngx_api_led_layer.c).
+ */
+
+ngx_uint_t
+ngx_api_led_callers_log_level(ngx_http_request_t *r)
+{
+    ngx_api_led_caller_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_caller_module);
+
+    return lcf->log_level;
 }
 
 
@@ -418,7 +442,7 @@ ngx_api_led_caller_check(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     if (why) {
         /* the layer contract's level: api_led_callers_log_level */
-        ngx_log_error(ngx_api_led_layer_log_level(r), r->connection->log, 0,
+        ngx_log_error(lcf->log_level, r->connection->log, 0,
                       "api_led: caller assertion refused (%s), the request "
                       "counts as a client's", why);
 
@@ -1003,6 +1027,7 @@ ngx_api_led_caller_create_loc_conf(ngx_conf_t *cf)
     conf->secret = NGX_CONF_UNSET_PTR;
     conf->sign = NGX_CONF_UNSET;
     conf->max_age = NGX_CONF_UNSET;
+    conf->log_level = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -1023,6 +1048,8 @@ ngx_api_led_caller_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->secret, prev->secret, NULL);
     ngx_conf_merge_value(conf->sign, prev->sign, 0);
     ngx_conf_merge_value(conf->max_age, prev->max_age, 30);
+    ngx_conf_merge_uint_value(conf->log_level, prev->log_level,
+                              NGX_LOG_INFO);
 
     return NGX_CONF_OK;
 }

@@ -30,7 +30,6 @@
 
 typedef struct {
     ngx_uint_t                   callers;     /* 0: no contract */
-    ngx_uint_t                   log_level;
 } ngx_api_led_layer_loc_conf_t;
 
 
@@ -60,13 +59,6 @@ static ngx_command_t  ngx_api_led_layer_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
-
-    { ngx_string("api_led_callers_log_level"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
-      NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_api_led_layer_loc_conf_t, log_level),
-      ngx_api_led_log_levels },
 
       ngx_null_command
 };
@@ -141,7 +133,6 @@ ngx_api_led_layer_create_loc_conf(ngx_conf_t *cf)
     }
 
     conf->callers = NGX_CONF_UNSET_UINT;
-    conf->log_level = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -154,8 +145,6 @@ ngx_api_led_layer_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_api_led_layer_loc_conf_t  *conf = child;
 
     ngx_conf_merge_uint_value(conf->callers, prev->callers, 0);
-    ngx_conf_merge_uint_value(conf->log_level, prev->log_level,
-                              NGX_LOG_INFO);
 
     return NGX_CONF_OK;
 }
@@ -291,7 +280,7 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
     ngx_str_set(&none, "-");
 
     if (pllcf) {
-        ngx_log_error(lcf->log_level, r->connection->log, 0,
+        ngx_log_error(ngx_api_led_callers_log_level(r), r->connection->log, 0,
                       "api_led: layer violation: api \"%V\" called from "
                       "\"%V\" (api \"%V\", layer %V), allowed callers: %*s",
                       llcf->api.len ? &llcf->api : &none,
@@ -314,7 +303,7 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
     }
 
     if (caller != NGX_API_LED_CALLER_CLIENT) {
-        ngx_log_error(lcf->log_level, r->connection->log, 0,
+        ngx_log_error(ngx_api_led_callers_log_level(r), r->connection->log, 0,
                       "api_led: layer violation: api \"%V\" called by "
                       "another node's api \"%V\" (layer %V), allowed "
                       "callers: %*s",
@@ -324,7 +313,7 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
                       p - allowed, allowed);
 
     } else {
-        ngx_log_error(lcf->log_level, r->connection->log, 0,
+        ngx_log_error(ngx_api_led_callers_log_level(r), r->connection->log, 0,
                       "api_led: layer violation: api \"%V\" called by a "
                       "client, allowed callers: %*s",
                       llcf->api.len ? &llcf->api : &none,
@@ -353,15 +342,4 @@ ngx_api_led_layer_callers(void **loc_conf)
     lcf = loc_conf[ngx_api_led_layer_module.ctx_index];
 
     return lcf->callers;
-}
-
-
-ngx_uint_t
-ngx_api_led_layer_log_level(ngx_http_request_t *r)
-{
-    ngx_api_led_layer_loc_conf_t  *lcf;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_layer_module);
-
-    return lcf->log_level;
 }

@@ -40,6 +40,8 @@ static void *ngx_api_led_event_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_event_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_event_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_api_led_event_describe(ngx_conf_t *cf,
+    ngx_api_led_event_loc_conf_t *conf);
 
 
 static char  *ngx_api_led_event_labels[] = { "stream", "outcome", NULL };
@@ -501,6 +503,8 @@ ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     sc->clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    sc->file = cf->conf_file->file.name.data;
+    sc->line = cf->conf_file->line;
 
     if (sc->clcf->handler) {
         return "is duplicate: the location has a content handler already";
@@ -789,9 +793,13 @@ ngx_api_led_event_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
+    /* the blocking reads' connections are made from it at init_process */
+    emcf->redis = ngx_api_led_redis_configured(cf);
+
     return ngx_api_led_metric_add(cf, &emcf->metric, "api_led_events",
                                   "Events by stream and outcome: published, "
                                   "queued (waited for Redis), dropped, "
+                                  "streamed (sent to SSE subscribers), "
                                   "delivered, retried, dead_lettered",
                                   NGX_API_LED_METRIC_COUNTER,
                                   ngx_api_led_event_labels);
@@ -852,7 +860,118 @@ ngx_api_led_event_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* a content handler is the location's own: the stream is not merged */
 
+    if (ngx_api_led_event_describe(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The catalog: the events the API publishes (type, stream, when) and the
+ * stream it serves as Server-Sent Events
+ */
+
+static ngx_int_t
+ngx_api_led_event_describe(ngx_conf_t *cf, ngx_api_led_event_loc_conf_t *conf)
+{
+    char                             code[4];
+    json_t                          *entry, *events, *list, *ev, *on, *types;
+    ngx_str_t                       *t;
+    ngx_uint_t                       i, k, *codes;
+    ngx_api_led_event_conf_t        *ec;
+    ngx_api_led_event_stream_conf_t *sc;
+
+    if (conf->events == NULL && conf->stream == NULL) {
+        return NGX_OK;
+    }
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL) {
+        return NGX_OK;
+    }
+
+    events = json_object();
+
+    if (events == NULL || json_object_set_new(entry, "events", events)) {
+        return NGX_ERROR;
+    }
+
+    if (conf->events) {
+        list = json_array();
+
+        if (list == NULL || json_object_set_new(events, "publishes", list)) {
+            return NGX_ERROR;
+        }
+
+        ec = conf->events->elts;
+
+        for (i = 0; i < conf->events->nelts; i++) {
+            on = json_array();
+            ev = json_pack("{s:s%,s:s%,s:o}",
+                           "type", ec[i].def.type.data, ec[i].def.type.len,
+                           "stream", ec[i].def.stream.data,
+                           ec[i].def.stream.len,
+                           "on", on);
+
+            if (ev == NULL || json_array_append_new(list, ev)) {
+                return NGX_ERROR;
+            }
+
+            for (k = 1; k <= 5; k++) {
+                if (!(ec[i].classes & (1 << k))) {
+                    continue;
+                }
+
+                (void) ngx_sprintf((u_char *) code, "%uixx%Z", k);
+
+                if (json_array_append_new(on, json_string(code))) {
+                    return NGX_ERROR;
+                }
+            }
+
+            codes = ec[i].codes ? ec[i].codes->elts : NULL;
+
+            for (k = 0; codes && k < ec[i].codes->nelts; k++) {
+                if (json_array_append_new(on, json_integer(codes[k]))) {
+                    return NGX_ERROR;
+                }
+            }
+        }
+    }
+
+    sc = conf->stream;
+
+    if (sc) {
+        ev = json_pack("{s:s%}", "stream", sc->key.data, sc->key.len);
+
+        if (ev == NULL || json_object_set_new(events, "streams", ev)) {
+            return NGX_ERROR;
+        }
+
+        if (sc->types) {
+            types = json_array();
+
+            if (types == NULL || json_object_set_new(ev, "types", types)) {
+                return NGX_ERROR;
+            }
+
+            t = sc->types->elts;
+
+            for (i = 0; i < sc->types->nelts; i++) {
+                if (json_array_append_new(types,
+                                          json_stringn((char *) t[i].data,
+                                                       t[i].len)))
+                {
+                    return NGX_ERROR;
+                }
+            }
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1042,7 +1161,7 @@ ngx_api_led_event_count(ngx_api_led_event_main_conf_t *emcf,
 {
     ngx_str_t  values[2];
 
-    if (emcf->metric == NULL) {
+    if (emcf->metric == NULL || n == 0) {
         return;
     }
 

@@ -72,6 +72,8 @@ typedef struct {
     ngx_msec_t                        heartbeat;
     size_t                            buffer;
     ngx_http_core_loc_conf_t         *clcf;
+    u_char                           *file;      /* for nginx -t */
+    ngx_uint_t                        line;
 } ngx_api_led_event_stream_conf_t;
 
 
@@ -108,6 +110,7 @@ typedef struct {
 
 
 typedef struct {
+    ngx_api_led_redis_conf_t         *redis;     /* api_led_redis */
     ngx_array_t                       streams;   /* stream_conf_t * */
     ngx_array_t                       delivers;  /* deliver_conf_t * */
     ngx_api_led_metric_t             *metric;    /* api_led_events */

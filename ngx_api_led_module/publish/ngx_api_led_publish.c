@@ -855,6 +855,7 @@ ngx_api_led_publish_init(ngx_conf_t *cf)
     return ngx_api_led_metric_add(cf, &pmcf->metric, "api_led_events",
                                   "Events by stream and outcome: published, "
                                   "queued (waited for Redis), dropped, "
+                                  "streamed (sent to SSE subscribers), "
                                   "delivered, retried, dead_lettered",
                                   NGX_API_LED_METRIC_COUNTER,
                                   ngx_api_led_publish_labels);

@@ -13,7 +13,8 @@
  * subject is the request's path, percent-encoded where it is not plain
  * ASCII; "correlationid" is the request's correlation id and
  * "traceparent" (CloudEvents' distributed tracing extension) the W3C
- * trace context the client sent, when it is valid.
+ * trace context of the API call: the request's trace id (the client's
+ * when it sent a valid one) and the call's own span ($api_led_span_id).
  */
 
 
@@ -30,9 +31,6 @@ static u_char *ngx_api_led_envelope_string(u_char *p, const char *name,
     ngx_str_t *s);
 
 
-static ngx_str_t  ngx_api_led_envelope_traceparent = ngx_string("traceparent");
-
-
 ngx_int_t
 ngx_api_led_envelope_init(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
     ngx_str_t *data, ngx_api_led_envelope_t *env)
@@ -42,8 +40,8 @@ ngx_api_led_envelope_init(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
     ngx_str_t                 *cid;
     ngx_tm_t                   tm;
     ngx_time_t                *tp;
-    ngx_table_elt_t           *h;
-    ngx_api_led_trace_t        trace;
+    u_char                     span[NGX_API_LED_SPAN_ID_SIZE];
+    ngx_api_led_ctx_t         *ctx;
     ngx_api_led_loc_conf_t    *alcf;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -96,21 +94,26 @@ ngx_api_led_envelope_init(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
 
     env->correlation_id = *cid;
 
+    /*
+     * CloudEvents' distributed tracing: the trace context of the span
+     * that produced the event, the API call's own (its trace id, its span
+     * id as in $api_led_span_id), not the client's parent span
+     */
+
     ngx_str_null(&env->traceparent);
 
-    h = ngx_api_led_header_find(&r->headers_in.headers,
-                                &ngx_api_led_envelope_traceparent);
+    ctx = ngx_api_led_get_ctx(r);
 
-    if (h && ngx_api_led_trace_parse(&h->value, &trace) == NGX_OK) {
+    if (ctx && ngx_api_led_trace_span(r, ctx, span, NULL) != NGX_ERROR) {
         p = ngx_pnalloc(r->pool, NGX_API_LED_TRACEPARENT_LEN);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
         env->traceparent.data = p;
-        env->traceparent.len = ngx_api_led_trace_write(p, trace.trace_id,
-                                                       trace.parent_id,
-                                                       trace.flags)
+        env->traceparent.len = ngx_api_led_trace_write(p, ctx->trace.trace_id,
+                                                       span,
+                                                       ctx->trace.flags)
                                - p;
     }
 
