@@ -26,7 +26,8 @@
  *   - the envelope is exactly as long as measured and is JSON the module
  *     reads back, with specversion 1.0, a version 4 UUID, the type
  *     configured, a subject that decodes to the URI, the correlation id,
- *     the client's traceparent only when it is valid, and the data.
+ *     a traceparent of the request's own span (in the client's trace when
+ *     it sent a valid one), and the data.
  */
 
 
@@ -42,12 +43,14 @@ static const uint8_t  *input;
 static size_t          input_size;
 
 extern ngx_module_t  ngx_api_led_publish_module;
+extern ngx_module_t  ngx_api_led_observe_module;
 
 static ngx_module_t  *modules[] = { &ngx_api_led_event_module, NULL };
 
+/* what the directive touches: the API, the publisher, the catalog */
 static ngx_module_t  *confs[] = {
     &ngx_api_led_module, &ngx_api_led_publish_module,
-    &ngx_api_led_event_module, NULL
+    &ngx_api_led_observe_module, &ngx_api_led_event_module, NULL
 };
 
 /* {request...} and {response...} */
@@ -197,7 +200,7 @@ check_envelope(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
     json_t                  *doc, *v, *dv;
     ngx_str_t                text, s, *cid;
     ngx_uint_t               i;
-    ngx_api_led_trace_t      t;
+    ngx_api_led_trace_t      t, client;
     ngx_api_led_envelope_t   env;
 
     if (ngx_api_led_envelope_init(r, def, data, &env) != NGX_OK) {
@@ -277,21 +280,32 @@ check_envelope(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
 
     check_string(doc, "correlationid", cid);
 
+    /* the API call's own span in the client's trace (else a new one) */
+
     v = json_object_get(doc, "traceparent");
 
-    if (traceparent->len
-        && ngx_api_led_trace_parse(traceparent, &t) == NGX_OK)
-    {
-        if (!json_is_string(v)
-            || json_string_length(v) != NGX_API_LED_TRACEPARENT_LEN
-            || ngx_memcmp(json_string_value(v) + 3, traceparent->data + 3,
-                          49) != 0)
-        {
-            failed("the client's traceparent is not in the envelope", &text);
-        }
+    if (!json_is_string(v)) {
+        failed("no traceparent in the envelope", &text);
+    }
 
-    } else if (v) {
-        failed("a traceparent the client did not validly send", &text);
+    s.data = (u_char *) json_string_value(v);
+    s.len = json_string_length(v);
+
+    if (s.len != NGX_API_LED_TRACEPARENT_LEN
+        || ngx_api_led_trace_parse(&s, &t) != NGX_OK)
+    {
+        failed("the envelope's traceparent is not valid", &text);
+    }
+
+    if (traceparent->len
+        && ngx_api_led_trace_parse(traceparent, &client) == NGX_OK
+        && (ngx_memcmp(t.trace_id, client.trace_id,
+                       NGX_API_LED_TRACE_ID_SIZE) != 0
+            || ngx_memcmp(t.parent_id, client.parent_id,
+                          NGX_API_LED_SPAN_ID_SIZE) == 0))
+    {
+        failed("the envelope's traceparent is not a span of the client's "
+               "trace", &text);
     }
 
     if (data) {

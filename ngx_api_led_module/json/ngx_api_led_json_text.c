@@ -791,6 +791,11 @@ ngx_api_led_json_string_ok(u_char *p, size_t len)
 {
     u_char  *end;
 
+    if (len == 0) {
+        /* an empty value's data may be NULL */
+        return 1;
+    }
+
     end = p + len;
 
     while (p < end) {
