@@ -1,7 +1,8 @@
 # JWT policy: plain proxying vs the same location verifying a bearer token
 # (HS256, RS256 with a 2048-bit key, ES256), without and with the
-# verified-token cache (api_led_jwt_cache), side by side.  Two gateways:
-# "gw" without the cache, "gwc" with it; the baseline is plain proxying.
+# verified-token cache (api_led_jwt_cache, on by default), side by side.
+# Two gateways: "gw" with the cache off, "gwc" with it; the baseline is
+# plain proxying.
 . "$(dirname "$0")/lib.sh"
 
 bench_init
@@ -31,7 +32,8 @@ jwt="api_led_auth jwt; api_led_jwt_keys $fixtures/jwks.json;
 
 bench_nginx gw "
     location /plain { $proxy }
-    location /jwt   { $jwt $proxy }"
+    location /jwt   { $jwt $proxy }" \
+    "api_led_jwt_cache off;"
 
 bench_nginx gwc "
     location /plain { $proxy }

@@ -391,17 +391,33 @@ api_led: JWT authentication without keys: set api_led_jwt_keys or api_led_jwt_ke
 
 
 
-=== TEST 22: token texts go through the module's one JSON grammar: nested deeper than 64 levels is refused like any invalid payload
+=== TEST 22: token texts go through the module's one JSON grammar: nested deeper than 1000 levels is refused like any invalid payload
 --- config eval
 ::loc('')
 --- request eval
 [("GET /t") x 3]
 --- more_headers eval
-[::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 70) . (']' x 70) . '}')),
- ::bearer(::signed('{"alg":"ES256","x":' . ('[' x 70) . (']' x 70) . '}')),
- ::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 60) . (']' x 60) . '}'))]
+[::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 1000) . (']' x 1000) . '}')),
+ ::bearer(::signed('{"alg":"ES256","x":' . ('[' x 1000) . (']' x 1000) . '}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":"alice","x":' . ('[' x 999) . (']' x 999) . '}'))]
 --- error_code eval
 [401, 401, 200]
 --- response_body_like eval
 [::detail("the token payload is not a JSON object"),
  ::detail("the token header is not JSON"), "^ok alice"]
+
+
+
+=== TEST 23: valid JSON the parser used to refuse (issue 16, defect 15): a subject beyond 64 bits or a double is its digits, \u0000 escaped
+--- config eval
+::loc('')
+--- request eval
+[("GET /t") x 3]
+--- more_headers eval
+[::bearer(::signed('{"alg":"ES256"}', '{"sub":123456789012345678901234567890}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":"a\u0000b"}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":1e400}'))]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+["^ok 123456789012345678901234567890 ", '^ok a\\\\u0000b ', "^ok 1e400 "]

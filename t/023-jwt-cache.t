@@ -1,5 +1,6 @@
 # JWT: the verified-token cache (api_led_jwt_cache): hits, an entry never
-# outlives its token's exp, the bound, and the location's rules on a hit.
+# outlives its token's exp, the bound, the location's rules on a hit, on by
+# default.
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
 
@@ -183,7 +184,21 @@ $::HTTP
 
 
 
-=== TEST 7: with the cache off there is no status
+=== TEST 7: the cache is on by default where tokens are checked
+--- config eval
+::loc('')
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+[::bearer($::T[0]), ::bearer($::T[0])]
+--- response_headers eval
+["X-Cache: MISS\nX-Sub: user-0", "X-Cache: HIT\nX-Sub: user-0"]
+
+
+
+=== TEST 8: with the cache off there is no status
+--- http_config
+    api_led_jwt_cache off;
 --- config eval
 ::loc('')
 --- request eval

@@ -3,6 +3,7 @@
 # bodies (the upstream gets the new body with the right Content-Length),
 # form <-> JSON conversion, bad input, nginx -t errors.
 use Test::Nginx::Socket 'no_plan';
+use IO::Socket::INET;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -54,6 +55,37 @@ sub echo {
     my $cl = $h{cl} // length($body);
     return "$m $uri cl=$cl te= ct=$ct tok=$tok\n$body\n";
 }
+
+# POSTs BODY to PATH of the nginx under test: (status, body, the peak
+# resident memory of the nginx process in kB: tests run it without a
+# master, one process)
+sub post_peak {
+    my ($path, $body) = @_;
+    no warnings 'once';
+    my $port = $Test::Nginx::Util::ServerPortForClient
+               || $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 30)
+        or return (0, '', 0);
+    print $s "POST $path HTTP/1.0\r\nHost: localhost\r\n"
+             . "Content-Type: application/json\r\n"
+             . "Content-Length: " . length($body) . "\r\n\r\n" . $body;
+    my $res = do { local $/; <$s> } // '';
+    close $s;
+    my ($status) = $res =~ m{^HTTP/1\.\d (\d+)};
+    my (undef, $rbody) = split /\r\n\r\n/, $res, 2;
+    open my $f, '<', $Test::Nginx::Util::PidFile or return ($status, $rbody, 0);
+    my $pid = <$f>;
+    chomp $pid;
+    open my $st, '<', "/proc/$pid/status" or return ($status, $rbody, 0);
+    my ($hwm) = join('', <$st>) =~ /^VmHWM:\s+(\d+) kB/m;
+    return ($status // 0, $rbody // '', $hwm // 0);
+}
+
+# 1 MB of empty objects: about 75 bytes of jansson values for each byte
+our $Empties = '[' . join(',', ('{}') x 349000) . ']';
+# 1 MB of a common document: well under the bound
+our $Common = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_,"ok":true}) } 1 .. 30000) . ']}';
 
 our $Big = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_,"secret":"x$_"}) } 1 .. 2000) . ']}';
 our $BigOut = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_}) } 1 .. 2000) . '],"n":"big"}';
@@ -408,30 +440,30 @@ a\r
 
 
 
-=== TEST 19: nesting deeper than 64 levels: 400
+=== TEST 19: nesting deeper than 1000 levels: valid JSON past the gateway's bound, 413
 --- config
     location /t {
         api_led_request_json set /a 1;
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
     }
 --- request eval
-"POST /t\n" . ("[" x 65) . ("]" x 65)
---- error_code: 400
+"POST /t\n" . ("[" x 1001) . ("]" x 1001)
+--- error_code: 413
 --- response_body_like chomp
-"type":"urn:api-led:error:invalid_json".*"detail":"JSON nested deeper than 64 levels"
+"type":"urn:api-led:error:body_too_large".*"detail":"JSON nested deeper than 1000 levels"
 
 
 
-=== TEST 20: 64 levels of nesting pass
+=== TEST 20: 1000 levels of nesting pass
 --- config
     location /t {
         api_led_request_json set /b x;
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
     }
 --- request eval
-"POST /t\n" . ('{"a":' x 63) . '[]' . ('}' x 63)
+"POST /t\n" . ('{"a":' x 999) . '[]' . ('}' x 999)
 --- response_body eval
-main::echo('{"a":' . ('{"a":' x 62) . '[]' . ('}' x 62) . ',"b":"x"}')
+main::echo('{"a":' . ('{"a":' x 998) . '[]' . ('}' x 998) . ',"b":"x"}')
 
 
 
@@ -697,9 +729,9 @@ qr/invalid JSON Pointer "\/a\/-": cannot hold "-" in "keep" in \S+nginx\.conf:\d
     }
 --- request eval
 [map { "POST /t\n$_" }
- '{"a":1,}', '[1,]', '{"a" 1}', "[\"a\tb\"]", '["\ud800"]', '["\udc00x"]',
+ '{"a":1,}', '[1,]', '{"a" 1}', "[\"a\tb\"]", '["\ud800\u12"]',
  '01', '[1.]', '[-]', '[tru]', '{"a":1} x', "[\"\xff\"]", "[\"\xc0\xaf\"]",
- "[\"\xed\xa0\x80\"]", '["\u0000"]', '[99999999999999999999]', '[1e999]',
+ "[\"\xed\xa0\x80\"]", '[1e]', '[.5]', '[+1]', '[0x1]',
  '{"a":"b"', '{"a":"\q"}', '["\u12"]', '{1:2}', 'nul']
 --- error_code eval
 [(400) x 22]
@@ -760,5 +792,86 @@ main::echo('{"a":1}', ct => '', tok => 'client')
 --- access_log
 echo /up 7 {"a":1}
 echo /mirror 23 {"a":1,"mirrored":true}
+--- no_error_log
+[error]
+
+
+
+=== TEST 42: valid JSON the parser used to refuse passes, as it was meant: \u0000 in names and strings, lone surrogates
+A lone surrogate is kept and written back as its escape; a high surrogate
+followed by an escape that is not its low half is lone, and the next
+escape is read on its own.
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n" . '{"nul":"a\u0000b","k\u0000":1,"hi":"\uD800","lo":"x\udc00y","pair":"\ud83d\ude00","hi_a":"\ud800\u0041","lo_hi":"\udc00\ud800","end":"\udbff"}'
+--- response_body eval
+main::echo('{"nul":"a\u0000b","k\u0000":1,"hi":"\ud800","lo":"x\udc00y","pair":"' . "\xf0\x9f\x98\x80" . '","hi_a":"\ud800A","lo_hi":"\udc00\ud800","end":"\udbff","zz":"1"}')
+
+
+
+=== TEST 43: valid JSON the parser used to refuse passes: numbers keep their value, digits beyond a double kept as written
+Integers beyond 64 bits, numbers of 64 characters and more, exponents
+beyond a double, decimals with more digits than a double holds: the text
+as it came.  Numbers a double writes back as the same number are doubles.
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+"POST /t\n" . '{"big":123456789012345678901234567890,"neg":-99999999999999999999,"u64":18446744073709551616,"max":9223372036854775807,"min":-9223372036854775808,"over":9223372036854775808,"pi":3.14159265358979323846264338327950288419716939937510582097494459230781640628620899,"huge":1e999,"tiny":-1e-999,"js":0.30000000000000004,"e":1.5e300,"d17":1234567890.1234567,"trail":1.50,"z":-0.0,"sub":5e-324,"cut":0.1000000000000000055511151231257827}'
+--- response_body eval
+main::echo('{"big":123456789012345678901234567890,"neg":-99999999999999999999,"u64":18446744073709551616,"max":9223372036854775807,"min":-9223372036854775808,"over":9223372036854775808,"pi":3.14159265358979323846264338327950288419716939937510582097494459230781640628620899,"huge":1e999,"tiny":-1e-999,"js":0.30000000000000004,"e":1.5e+300,"d17":1234567890.1234567,"trail":1.5,"z":-0.0,"sub":5e-324,"cut":0.1000000000000000055511151231257827,"zz":"1"}')
+
+
+
+=== TEST 44: the memory of a parse is bounded: 1 MB of empty objects is a 413, not 80 MB of values; a common 1 MB document passes
+The values of a document may take at most 32 times its size plus 1 MB
+(issue 16, defect 8: 1 MB of "[{},{},...]" took 86 MB to parse); the
+peak resident memory of nginx stays under 64 MB.
+--- config
+    location /t {
+        client_body_buffer_size 2m;
+        api_led_request_json_max_size 2m;
+        api_led_request_json remove /x;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location /sink {
+        return 200 "sunk $content_length\n";
+    }
+--- init
+my ($st, $body, $hwm) = main::post_peak('/t', $::Empties);
+Test::More::is($st, 413, 'TEST 44: empty objects: 413');
+Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the JSON document needs more memory than 32 times its size/,
+                 'TEST 44: the detail says why');
+if (!$ENV{TEST_NGINX_USE_VALGRIND} && !$ENV{TEST_NGINX_USE_ASAN}) {
+    Test::More::cmp_ok($hwm, '<', 64 * 1024,
+                       'TEST 44: peak resident memory under 64 MB');
+    Test::More::diag("TEST 44: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
+}
+--- request eval
+"POST /t\n" . $::Common
+--- more_headers
+Content-Type: application/json
+--- response_body eval
+"sunk " . (length($::Common)) . "\n"
+
+
+
+=== TEST 45: integers come out as they came, the 64-bit extremes and negatives too
+--- config
+    location /t {
+        api_led_request_json set /zz 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"a":0,"b":-1,"c":7,"d":-9223372036854775808,"e":9223372036854775807,"f":[10,-100,1000000]}
+--- response_body eval
+main::echo('{"a":0,"b":-1,"c":7,"d":-9223372036854775808,"e":9223372036854775807,"f":[10,-100,1000000],"zz":"1"}')
 --- no_error_log
 [error]

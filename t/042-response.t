@@ -10,6 +10,17 @@ our $User = '{"id":7,"name":"Ada","password":"x","items":[{"sku":"a","cost":1},{
 our $Big = '{"items":[' . join(",", map { qq({"sku":"s$_","cost":$_}) } 1 .. 3000) . ']}';
 our $BigOut = '{"items":[' . join(",", map { qq({"sku":"s$_"}) } 1 .. 3000) . ']}';
 
+# valid JSON the parser used to refuse (1-5), and responses that cannot be
+# transformed (6: not JSON, 7: nested deeper than the parser's bound)
+our @Hostile = (undef,
+    '{"name":"a\u0000b","password_hash":"x","id":1}',
+    '{"name":"\ud800","password_hash":"x","id":1}',
+    '{"id":1,"password_hash":"x","balance":123456789012345678901234567890.123456789012345678901234567890123}',
+    '{"password_hash":"x","id":18446744073709551616}',
+    '{"id":1,"password_hash":"x","deep":' . ('[' x 500) . (']' x 500) . '}',
+    '{"id":1,"password_hash":"x",}',
+    '{"id":1,"password_hash":"x","deep":' . ('[' x 1001) . (']' x 1001) . '}');
+
 our $Up = <<"CONF";
     server {
         listen unix:\$TEST_NGINX_HTML_DIR/up.sock;
@@ -30,6 +41,7 @@ our $Up = <<"CONF";
             return 200 '{"a":1}';
         }
         location /big.json { ssi on; ssi_types application/json; root html; }
+        location /hostile/ { root html; }
     }
     server {
         listen unix:\$TEST_NGINX_HTML_DIR/gz.sock;
@@ -50,7 +62,9 @@ add_block_preprocessor(sub {
     $block->set_value("http_config", $http . $::Up);
 
     if (!defined $block->user_files) {
-        $block->set_value("user_files", ">>> big.json\n$::Big");
+        $block->set_value("user_files", [["big.json", $::Big],
+                                         map { ["hostile/$_", $::Hostile[$_]] }
+                                             1 .. $#::Hostile]);
     }
 });
 
@@ -252,11 +266,12 @@ larger than api_led_response_json_max_size, passed through unchanged
 
 
 
-=== TEST 12: over the limit while streaming (no length announced): unchanged, warned
+=== TEST 12: over the limit while streaming (no length announced), "pass" chosen: unchanged, warned
 --- config
     location /t {
         api_led_response_json_max_size 8k;
         api_led_response_json remove /items/*/cost;
+        api_led_response_json_on_error pass;
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/big.json;
     }
 --- request
@@ -635,3 +650,149 @@ GET /t
 --- error_code: 502
 --- response_body_like chomp
 "detail":"required parts failed: user \(502, the upstream response is incomplete\)"
+
+
+
+=== TEST 33: a field is removed from valid JSON the parser used to refuse (\u0000, lone surrogates, long numbers, big integers, deep nesting)
+Each of these responses used to pass unchanged, password_hash included.
+--- config
+    location /t {
+        api_led_response_json remove /password_hash;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/hostile/$arg_n;
+    }
+--- request eval
+[map { "GET /t?n=$_" } 1 .. 5]
+--- response_body eval
+['{"name":"a\u0000b","id":1}',
+ '{"name":"\ud800","id":1}',
+ '{"id":1,"balance":123456789012345678901234567890.123456789012345678901234567890123}',
+ '{"id":18446744073709551616}',
+ '{"id":1,"deep":' . ('[' x 500) . (']' x 500) . '}']
+--- no_error_log
+[warn]
+
+
+
+=== TEST 34: where fields are removed, a response that is not JSON after all is a 502 problem, not the response
+The client never sees password_hash.
+--- config
+    location /t {
+        api_led_response_json remove /password_hash;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/hostile/6;
+    }
+--- request
+GET /t
+--- error_code: 502
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like chomp
+^\{"type":"urn:api-led:error:upstream_failed","title":"Upstream failed","status":502,"detail":"the response of the upstream could not be transformed","correlation_id":"[-0-9a-f]+"\}$
+--- error_log
+response not transformed: a member name expected at byte 28; 502 in its place
+
+
+
+=== TEST 35: where fields are kept, a response nested deeper than the parser's bound is a 502 problem
+--- config
+    location /t {
+        api_led_response_json keep /id;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/hostile/7;
+    }
+--- request
+GET /t
+--- error_code: 502
+--- response_body_like chomp
+"status":502
+--- error_log
+response not transformed: JSON nested deeper than 1000 levels; 502 in its place
+
+
+
+=== TEST 36: "api_led_response_json_on_error pass": the response passes unchanged, warned
+--- config
+    location /t {
+        api_led_response_json remove /password_hash;
+        api_led_response_json_on_error pass;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/hostile/6;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"id":1,"password_hash":"x",}
+--- error_log
+response is not JSON to transform
+
+
+
+=== TEST 37: where fields are removed: a response announced over the size limit is a 502 problem
+--- config
+    location /t {
+        api_led_response_json_max_size 32;
+        api_led_response_json remove /password;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/user;
+    }
+--- request
+GET /t
+--- error_code: 502
+--- response_headers
+Content-Type: application/problem+json
+--- response_body_like chomp
+"status":502
+--- error_log
+response not transformed: it is larger than api_led_response_json_max_size; 502 in its place
+
+
+
+=== TEST 38: where fields are kept: an encoded response is a 502 problem, not encoded itself
+--- config
+    location /t {
+        api_led_response_json keep /id;
+        proxy_set_header Accept-Encoding gzip;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/gz.sock;
+    }
+--- request
+GET /t
+--- more_headers
+Accept-Encoding: gzip
+--- error_code: 502
+--- response_headers
+Content-Type: application/problem+json
+!Content-Encoding
+--- response_body_like chomp
+"status":502
+--- error_log
+response not transformed: it is encoded; 502 in its place
+
+
+
+=== TEST 39: "closed" chosen where a location only sets fields
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        api_led_response_json_on_error closed;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/bad;
+    }
+--- request
+GET /t
+--- error_code: 502
+--- response_body_like chomp
+"status":502
+--- error_log
+response not transformed: unexpected end of the text; 502 in its place
+
+
+
+=== TEST 40: where fields are removed: growing over the size limit while streaming is a 502 problem
+--- config
+    location /t {
+        api_led_response_json_max_size 8k;
+        api_led_response_json remove /items/*/cost;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/big.json;
+    }
+--- request
+GET /t
+--- error_code: 502
+--- response_body_like chomp
+"status":502
+--- error_log
+response not transformed: it is larger than api_led_response_json_max_size; 502 in its place

@@ -315,9 +315,9 @@ GET /t
 --- request
 GET /t
 --- response_body eval
-qq({"string":"a string","number":-12.5e3,"unicode":{"s":"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9"},"nested":[[{"a":[{}]}],[]],"comma":null,"quote":null,"nan":null,"two":null,"cut":null,"surrogate":null,"latin1":null,"zero":null,"lead0":null}\n)
+qq({"string":"a string","number":-12.5e3,"unicode":{"s":"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9"},"nested":[[{"a":[{}]}],[]],"comma":null,"quote":null,"nan":null,"two":null,"cut":null,"surrogate":"\\ud800","latin1":null,"zero":"a\\u0000b","lead0":null}\n)
 --- response_headers
-API-Led-Partial: comma,quote,nan,two,cut,surrogate,latin1,zero,lead0
+API-Led-Partial: comma,quote,nan,two,cut,latin1,lead0
 
 
 
@@ -347,9 +347,9 @@ GET /t
 
 
 
-=== TEST 13: documents nested deeper than 64 levels are refused, in both modes
+=== TEST 13: documents nested deeper than 1000 levels are refused, in both modes
 --- user_files eval
-[["deep.json", ("[" x 65) . ("]" x 65)], ["ok.json", ("[" x 64) . ("]" x 64)]]
+[["deep.json", ("[" x 1001) . ("]" x 1001)], ["ok.json", ("[" x 1000) . ("]" x 1000)]]
 --- compose
     location /t {
         api_led_compose {
@@ -369,3 +369,31 @@ GET /t
 [200, 502]
 --- response_headers eval
 ["API-Led-Partial: deep", "Content-Type: application/problem+json"]
+
+
+
+=== TEST 14: deep: names with \u0000 and lone surrogates, numbers beyond a double, merged as they were written
+Two names that differ after a \u0000 are two members; a lone surrogate in
+a name is a name like any other; numbers keep their digits.
+--- compose
+    location /t {
+        api_led_compose_merge deep;
+        api_led_compose {
+            a /sys/a;
+            b /sys/b;
+        }
+    }
+    location /sys/a {
+        internal;
+        default_type application/json;
+        return 200 '{"k\u0000x":1,"\ud800":{"p":1},"n":123456789012345678901234567890}';
+    }
+    location /sys/b {
+        internal;
+        default_type application/json;
+        return 200 '{"k\u0000y":2,"\ud800":{"q":2},"m":1e400}';
+    }
+--- request
+GET /t
+--- response_body
+{"k\u0000x":1,"\ud800":{"p":1,"q":2},"n":123456789012345678901234567890,"k\u0000y":2,"m":1e400}

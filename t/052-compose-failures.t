@@ -431,25 +431,27 @@ GET /t
 
 
 
-=== TEST 19: a failed part's problem lends its detail only when it is JSON of the module's one grammar (nested at most 64 levels)
---- config
-    location /t {
+=== TEST 19: a failed part's problem lends its detail only when it is JSON of the module's one grammar (nested at most 1000 levels)
+--- config eval
+my $deep = ("[" x 1000) . ("]" x 1000);
+"    location /t {
         api_led_compose {
             flat /sys/flat optional;
             deep /sys/deep;
         }
     }
     location /sys/ {
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/backend/;
     }
     location /backend/flat {
         default_type application/problem+json;
-        return 503 '{"detail":"flat detail"}';
+        return 503 '{\"detail\":\"flat detail\"}';
     }
     location /backend/deep {
         default_type application/problem+json;
-        return 503 '{"detail":"deep detail","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}';
+        return 503 '{\"detail\":\"deep detail\",\"x\":$deep}';
     }
+"
 --- request
 GET /t
 --- error_code: 502
@@ -458,20 +460,22 @@ GET /t
 
 
 
-=== TEST 20: ... and the same problem, 64 levels deep, lends it (TEST 19 can fail)
---- config
-    location /t {
+=== TEST 20: ... and the same problem, 1000 levels deep, lends it (TEST 19 can fail)
+--- config eval
+my $deep = ("[" x 999) . ("]" x 999);
+"    location /t {
         api_led_compose {
             deep /sys/deep;
         }
     }
     location /sys/ {
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/backend/;
     }
     location /backend/deep {
         default_type application/problem+json;
-        return 503 '{"detail":"deep detail","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}';
+        return 503 '{\"detail\":\"deep detail\",\"x\":$deep}';
     }
+"
 --- request
 GET /t
 --- error_code: 502

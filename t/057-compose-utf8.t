@@ -145,3 +145,44 @@ q{
 [502, 502, 502]
 --- response_body_like eval
 [qr/^$::UTF8\z/, qr/^$::UTF8\z/, qr/^$::UTF8\z/]
+
+
+
+=== TEST 5: a lone surrogate in a part's detail or a conflict's path (valid JSON, kept by the parser) does not reach the answer: the text is cut before it
+--- http_config
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/sys.sock;
+        default_type application/json;
+        location /problem {
+            default_type application/problem+json;
+            return 502 '{"detail":"ab\ud800cd"}';
+        }
+        location /one {
+            return 200 '{"x\ud800y":1}';
+        }
+        location /two {
+            return 200 '{"x\ud800y":2}';
+        }
+    }
+--- config eval
+q{
+    location /t1 {
+        api_led_compose {
+            p /sys/problem;
+        }
+    }
+    location /t2 {
+        api_led_compose_merge deep;
+        api_led_compose {
+            one /sys/one;
+            two /sys/two;
+        }
+    }
+} . $::Parts
+--- request eval
+["GET /t1", "GET /t2"]
+--- error_code eval
+[502, 502]
+--- response_body_like eval
+[qr/^(?=$::UTF8\z).*"detail":"required parts failed: p \(502, ab\)"/,
+ qr/^(?=$::UTF8\z).*"detail":"part two collides with an earlier part at \\"\/x\\""/]

@@ -562,6 +562,30 @@ ngx_api_led_digest_prefix(u_char *d)
  * compared in constant time.
  */
 
+/*
+ * Two digests compared in constant time, a word at a time: the
+ * differences are gathered, never looked at before the end
+ * (CRYPTO_memcmp() goes a byte at a time, through a call).
+ */
+
+static ngx_inline ngx_int_t
+ngx_api_led_digest_equal(u_char *a, u_char *b)
+{
+    uint64_t    x, y, diff;
+    ngx_uint_t  i;
+
+    diff = 0;
+
+    for (i = 0; i < NGX_API_LED_DIGEST_LEN; i += sizeof(uint64_t)) {
+        ngx_memcpy(&x, a + i, sizeof(uint64_t));
+        ngx_memcpy(&y, b + i, sizeof(uint64_t));
+        diff |= x ^ y;
+    }
+
+    return diff == 0;
+}
+
+
 static ngx_api_led_consumer_t *
 ngx_api_led_key_lookup(ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key)
 {
@@ -578,7 +602,9 @@ ngx_api_led_key_lookup(ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key)
     SHA256_Update(&sha, key->data, key->len);
     SHA256_Final(digest, &sha);
 
-    OPENSSL_cleanse(&sha, sizeof(SHA256_CTX));
+    /* the key's bytes stay in the context: wiped (a memset, not
+       OPENSSL_cleanse()'s byte loop) */
+    ngx_explicit_memzero(&sha, sizeof(SHA256_CTX));
 
     /* the first 8 bytes as a number decide almost every step */
 
@@ -605,8 +631,7 @@ ngx_api_led_key_lookup(ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key)
     }
 
     if (lo < mcf->nkeys
-        && CRYPTO_memcmp(mcf->keys[lo].digest, digest,
-                         NGX_API_LED_DIGEST_LEN) == 0)
+        && ngx_api_led_digest_equal(mcf->keys[lo].digest, digest))
     {
         return mcf->keys[lo].consumer;
     }

@@ -239,12 +239,16 @@ ngx_api_led_jwt_sha256(u_char *data, size_t len, u_char *digest)
         || SHA256_Update(&sha, data, len) != 1
         || SHA256_Final(digest, &sha) != 1)
     {
-        OPENSSL_cleanse(&sha, sizeof(SHA256_CTX));
+        ngx_explicit_memzero(&sha, sizeof(SHA256_CTX));
         return NGX_ERROR;
     }
 
-    /* the token is a credential: nothing of it stays on the stack */
-    OPENSSL_cleanse(&sha, sizeof(SHA256_CTX));
+    /*
+     * the token is a credential: nothing of it stays on the stack (a
+     * memset that is not optimised away; OPENSSL_cleanse() goes a byte
+     * at a time)
+     */
+    ngx_explicit_memzero(&sha, sizeof(SHA256_CTX));
 
     return NGX_OK;
 }

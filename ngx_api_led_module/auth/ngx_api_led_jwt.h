@@ -19,6 +19,9 @@
 
 
 /* JWS algorithms (RFC 7518, RFC 8037, fully specified Ed25519/Ed448) */
+/* verified tokens a worker keeps when api_led_jwt_cache is not given */
+#define NGX_API_LED_JWT_CACHE_DEFAULT  10000
+
 #define NGX_API_LED_JWT_HS256      0
 #define NGX_API_LED_JWT_HS384      1
 #define NGX_API_LED_JWT_HS512      2

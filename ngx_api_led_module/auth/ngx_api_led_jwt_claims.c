@@ -376,6 +376,11 @@ ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
     u_char  *p;
     size_t   i, len;
 
+    if (ngx_api_led_json_number_text(v, out)) {
+        /* a number beyond a double, as it was written */
+        return NGX_OK;
+    }
+
     if (json_is_string(v)) {
         p = (u_char *) json_string_value(v);
         len = json_string_length(v);

@@ -398,18 +398,24 @@ ngx_api_led_jwt_header_next(ngx_http_request_t *r,
             continue;
         }
 
-        for (k = 0; k < src->name.len; k++) {
-            a = ngx_tolower(h[i].key.data[k]);
-            b = ngx_tolower(src->name.data[k]);
+        /* most often the name comes as it is configured: memcmp() first */
 
-            if (a != b && !((a == '-' || a == '_') && (b == '-' || b == '_')))
-            {
-                break;
+        if (ngx_memcmp(h[i].key.data, src->name.data, src->name.len) != 0) {
+
+            for (k = 0; k < src->name.len; k++) {
+                a = ngx_tolower(h[i].key.data[k]);
+                b = ngx_tolower(src->name.data[k]);
+
+                if (a != b
+                    && !((a == '-' || a == '_') && (b == '-' || b == '_')))
+                {
+                    break;
+                }
             }
-        }
 
-        if (k < src->name.len) {
-            continue;
+            if (k < src->name.len) {
+                continue;
+            }
         }
 
         p = h[i].value.data;

@@ -519,23 +519,31 @@ ngx_api_led_compose_deep_merge(json_t *dst, json_t *src, ngx_uint_t conflict,
     u_char *path, u_char *p, u_char *end, u_char **at)
 {
     u_char      *q;
+    size_t       len;
     json_t      *value, *cur;
     ngx_int_t    rc;
     const char  *key;
 
-    json_object_foreach(src, key, value) {
+    /*
+     * Names are taken with their length: a name may hold \u0000 or a lone
+     * surrogate (kept by the parser), which jansson's checked setter
+     * refuses.
+     */
 
-        cur = json_object_get(dst, key);
+    json_object_keylen_foreach(src, key, len, value) {
+
+        cur = json_object_getn(dst, key, len);
 
         if (cur == NULL) {
-            if (json_object_set(dst, key, value) != 0) {
+            if (json_object_setn_nocheck(dst, key, len, value) != 0) {
                 return NGX_ERROR;
             }
 
             continue;
         }
 
-        q = ngx_slprintf(p, end, "/%s", key);
+        q = ngx_slprintf(p, end, "/%*s",
+                         ngx_api_led_json_utf8_len((u_char *) key, len), key);
 
         if (json_is_object(cur) && json_is_object(value)) {
             rc = ngx_api_led_compose_deep_merge(cur, value, conflict, path,
@@ -558,7 +566,7 @@ ngx_api_led_compose_deep_merge(json_t *dst, json_t *src, ngx_uint_t conflict,
             break;
 
         case NGX_API_LED_CONFLICT_LAST:
-            if (json_object_set(dst, key, value) != 0) {
+            if (json_object_setn_nocheck(dst, key, len, value) != 0) {
                 return NGX_ERROR;
             }
 

@@ -1247,11 +1247,12 @@ ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
 
     detail = json_object_get(doc, "detail");
 
-    if (json_is_string(detail)) {
+    if (ngx_api_led_json_is_text(detail)) {
         text = json_string_value(detail);
 
-        s.len = ngx_api_led_utf8_cut((u_char *) text,
-                                     ngx_min(ngx_strlen(text), 256));
+        /* to a NUL or a lone surrogate: text for the problem's detail */
+        s.len = ngx_api_led_json_utf8_len((u_char *) text, ngx_strlen(text));
+        s.len = ngx_api_led_utf8_cut((u_char *) text, ngx_min(s.len, 256));
 
         s.data = ngx_pnalloc(sr->pool, s.len + 1);
         if (s.data) {

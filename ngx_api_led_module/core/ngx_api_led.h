@@ -139,10 +139,13 @@ struct ngx_api_led_ctx_s {
 
     /*
      * The client's request headers the core cares about, found in one look
-     * (ngx_api_led_request_headers()): the first X-Correlation-ID element,
-     * and whether API-Led-Caller or X-Consumer-* headers came.
+     * (ngx_api_led_request_headers()): the first X-Correlation-ID and
+     * traceparent elements, and whether API-Led-Caller, X-Consumer-*, more
+     * than one traceparent, and tracestate headers (any of them invalid)
+     * came.
      */
     ngx_table_elt_t             *correlation_in;
+    ngx_table_elt_t             *traceparent_in;
 
     /* the W3C trace (ngx_api_led_trace.c), made on first use: its id and
        flags, the client's parent span, the main request's own span */
@@ -169,6 +172,9 @@ struct ngx_api_led_ctx_s {
     unsigned                     headers_seen:1;
     unsigned                     caller_header:1;
     unsigned                     consumer_headers:1;
+    unsigned                     traceparent_many:1;
+    unsigned                     tracestate_in:1;
+    unsigned                     tracestate_bad:1;
 
     unsigned                     trace_made:1;
     unsigned                     trace_parent:1;  /* the client's is used */
@@ -360,7 +366,8 @@ time_t ngx_api_led_parse_date(ngx_str_t *text);
  * API location the upstream gets the request's span (forward); a child
  * span for a subrequest; the span of any request of the tree into "span"
  * and its parent's into "parent", 8 bytes each (NGX_DECLINED: the span
- * has no parent, the trace started here).
+ * has no parent, the trace started here).  The client's trace headers are
+ * those ngx_api_led_request_headers() found: call it first.
  */
 void ngx_api_led_trace_init(void);
 ngx_int_t ngx_api_led_trace_start(ngx_http_request_t *r,

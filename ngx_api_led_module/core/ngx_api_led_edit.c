@@ -993,8 +993,11 @@ ngx_api_led_edit_header_in_known(ngx_str_t *name)
 
         for ( /* void */ ; *same; same++) {
             if (((*same)->name.data[0] | 0x20) == (name->data[0] | 0x20)
-                && ngx_strncasecmp((*same)->name.data, name->data, name->len)
-                   == 0)
+                && (ngx_memcmp((*same)->name.data, name->data, name->len)
+                    == 0
+                    || ngx_strncasecmp((*same)->name.data, name->data,
+                                       name->len)
+                       == 0))
             {
                 return *same;
             }
@@ -1058,10 +1061,14 @@ ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
             i = 0;
         }
 
+        /* names most often come as nginx writes them: memcmp() first */
+
         if (h[i].hash == 0
             || h[i].key.len != hh->name.len
-            || ngx_strncasecmp(h[i].key.data, hh->name.data, hh->name.len)
-               != 0)
+            || (ngx_memcmp(h[i].key.data, hh->name.data, hh->name.len) != 0
+                && ngx_strncasecmp(h[i].key.data, hh->name.data,
+                                   hh->name.len)
+                   != 0))
         {
             continue;
         }

@@ -28,6 +28,8 @@ static void ngx_api_led_redirected(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_init_correlation_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_correlation_id_is_valid(ngx_str_t *id);
+static void ngx_api_led_request_trace_header(ngx_api_led_ctx_t *ctx,
+    ngx_table_elt_t *h);
 static ngx_int_t ngx_api_led_correlation_from_trace(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, ngx_table_elt_t **first);
 static ngx_int_t ngx_api_led_forward_correlation_id(ngx_http_request_t *r,
@@ -84,9 +86,6 @@ static ngx_api_led_edit_name_t  ngx_api_led_correlation_name = {
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
-
-/* the two hex digits of each byte value, for the correlation ids */
-static u_char  ngx_api_led_hex_pairs[512];
 
 
 static ngx_conf_enum_t  ngx_api_led_correlation_sources[] = {
@@ -230,8 +229,6 @@ ngx_api_led_add_variable_table(ngx_conf_t *cf, ngx_http_variable_t *vars)
 static ngx_int_t
 ngx_api_led_init(ngx_conf_t *cf)
 {
-    u_char                      b;
-    ngx_uint_t                  i;
     ngx_http_handler_pt        *h;
     ngx_api_led_main_conf_t    *lmcf;
     ngx_http_core_main_conf_t  *cmcf;
@@ -239,11 +236,6 @@ ngx_api_led_init(ngx_conf_t *cf)
     ngx_api_led_correlation_name.hash =
         ngx_hash_key(ngx_api_led_correlation_name.lowcase.data,
                      ngx_api_led_correlation_name.lowcase.len);
-
-    for (i = 0; i < 256; i++) {
-        b = (u_char) i;
-        (void) ngx_hex_dump(&ngx_api_led_hex_pairs[2 * i], &b, 1);
-    }
 
     ngx_api_led_edit_init();
     ngx_api_led_trace_init();
@@ -705,6 +697,8 @@ ngx_api_led_trace_subrequest(ngx_http_request_t *r, ngx_http_request_t *sr)
         return NGX_ERROR;
     }
 
+    ngx_api_led_request_headers(r, ctx);
+
     return ngx_api_led_trace_child(r, ctx, sr);
 }
 
@@ -849,29 +843,13 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ctx->correlation_id.data = p;
     ctx->correlation_id.len = 36;
 
-    /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: each byte's two digits */
+    /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx */
 
-#define ngx_api_led_uuid_byte(at, i)                                          \
-    ngx_memcpy(&p[at], &ngx_api_led_hex_pairs[2 * rnd[i]], 2)
-
-    ngx_api_led_uuid_byte(0, 0);
-    ngx_api_led_uuid_byte(2, 1);
-    ngx_api_led_uuid_byte(4, 2);
-    ngx_api_led_uuid_byte(6, 3);
-    ngx_api_led_uuid_byte(9, 4);
-    ngx_api_led_uuid_byte(11, 5);
-    ngx_api_led_uuid_byte(14, 6);
-    ngx_api_led_uuid_byte(16, 7);
-    ngx_api_led_uuid_byte(19, 8);
-    ngx_api_led_uuid_byte(21, 9);
-    ngx_api_led_uuid_byte(24, 10);
-    ngx_api_led_uuid_byte(26, 11);
-    ngx_api_led_uuid_byte(28, 12);
-    ngx_api_led_uuid_byte(30, 13);
-    ngx_api_led_uuid_byte(32, 14);
-    ngx_api_led_uuid_byte(34, 15);
-
-#undef ngx_api_led_uuid_byte
+    (void) ngx_api_led_hex_dump(&p[0], &rnd[0], 4);
+    (void) ngx_api_led_hex_dump(&p[9], &rnd[4], 2);
+    (void) ngx_api_led_hex_dump(&p[14], &rnd[6], 2);
+    (void) ngx_api_led_hex_dump(&p[19], &rnd[8], 2);
+    (void) ngx_api_led_hex_dump(&p[24], &rnd[10], 6);
 
     p[8] = '-';
     p[13] = '-';
@@ -880,7 +858,7 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
     /* version 4, variant 10xx */
     p[14] = '4';
-    p[19] = ngx_api_led_hex_pairs[2 * (0x08 | (rnd[8] >> 4 & 3)) + 1];
+    p[19] = "89ab"[rnd[8] >> 4 & 3];
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "api_led: correlation id \"%V\" generated",
@@ -924,13 +902,16 @@ ngx_api_led_request_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
         for (i = 0; i < part->nelts; i++) {
 
-            if (h[i].hash == 0 || h[i].key.len < sizeof("X-Consumer-") - 1) {
+            if (h[i].hash == 0 || h[i].key.len < sizeof("tracestate") - 1) {
                 continue;
             }
 
             name = h[i].key.data;
 
-            if ((name[0] | 0x20) == 'x') {
+            if ((name[0] | 0x20) == 't') {
+                ngx_api_led_request_trace_header(ctx, &h[i]);
+
+            } else if ((name[0] | 0x20) == 'x') {
 
                 if (h[i].key.len == sizeof(NGX_API_LED_CORRELATION_HEADER) - 1
                     && ctx->correlation_in == NULL
@@ -960,6 +941,35 @@ ngx_api_led_request_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 }
 
 
+/* traceparent (the first, and whether more came) and tracestate */
+
+static void
+ngx_api_led_request_trace_header(ngx_api_led_ctx_t *ctx, ngx_table_elt_t *h)
+{
+    if (h->key.len == sizeof("traceparent") - 1
+        && ngx_strncasecmp(h->key.data, (u_char *) "traceparent",
+                           h->key.len) == 0)
+    {
+        if (ctx->traceparent_in) {
+            ctx->traceparent_many = 1;
+
+        } else {
+            ctx->traceparent_in = h;
+        }
+
+    } else if (h->key.len == sizeof("tracestate") - 1
+               && ngx_strncasecmp(h->key.data, (u_char *) "tracestate",
+                                  h->key.len) == 0)
+    {
+        ctx->tracestate_in = 1;
+
+        if (!ngx_api_led_tracestate_valid(&h->value)) {
+            ctx->tracestate_bad = 1;
+        }
+    }
+}
+
+
 /*
  * api_led_correlation_id trace: the id is the trace id, 32 hex digits (a
  * client's X-Correlation-ID is replaced, as an invalid one is)
@@ -971,6 +981,8 @@ ngx_api_led_correlation_from_trace(ngx_http_request_t *r,
 {
     u_char  *p;
 
+    ngx_api_led_request_headers(r, ctx);
+
     if (ngx_api_led_trace_start(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
@@ -981,8 +993,8 @@ ngx_api_led_correlation_from_trace(ngx_http_request_t *r,
     }
 
     ctx->correlation_id.data = p;
-    ctx->correlation_id.len = ngx_hex_dump(p, ctx->trace.trace_id,
-                                           NGX_API_LED_TRACE_ID_SIZE)
+    ctx->correlation_id.len = ngx_api_led_hex_dump(p, ctx->trace.trace_id,
+                                                   NGX_API_LED_TRACE_ID_SIZE)
                               - p;
 
     if (first) {
@@ -1054,6 +1066,7 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
+        /* the headers were looked at for the correlation id */
         if (llcf->trace && ngx_api_led_trace_forward(r, ctx) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -1468,7 +1481,13 @@ ngx_api_led_variable_trace_id(ngx_http_request_t *r,
     ngx_api_led_ctx_t  *ctx;
 
     ctx = ngx_api_led_get_ctx(r);
-    if (ctx == NULL || ngx_api_led_trace_start(r, ctx) != NGX_OK) {
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_api_led_request_headers(r, ctx);
+
+    if (ngx_api_led_trace_start(r, ctx) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1477,7 +1496,8 @@ ngx_api_led_variable_trace_id(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_hex_dump(p, ctx->trace.trace_id, NGX_API_LED_TRACE_ID_SIZE)
+    v->len = ngx_api_led_hex_dump(p, ctx->trace.trace_id,
+                                  NGX_API_LED_TRACE_ID_SIZE)
              - p;
     v->valid = 1;
     v->no_cacheable = 0;
@@ -1508,6 +1528,8 @@ ngx_api_led_variable_span(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ngx_api_led_request_headers(r, ctx);
+
     rc = ngx_api_led_trace_span(r, ctx, span, parent);
 
     if (rc == NGX_ERROR) {
@@ -1524,7 +1546,8 @@ ngx_api_led_variable_span(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = ngx_hex_dump(p, data ? parent : span, NGX_API_LED_SPAN_ID_SIZE)
+    v->len = ngx_api_led_hex_dump(p, data ? parent : span,
+                                  NGX_API_LED_SPAN_ID_SIZE)
              - p;
     v->valid = 1;
     v->no_cacheable = 1;

@@ -47,5 +47,43 @@ ngx_str_t *ngx_api_led_log_value_buf(ngx_str_t *out, u_char *buf,
  */
 size_t ngx_api_led_utf8_cut(u_char *p, size_t len);
 
+/*
+ * ngx_hex_dump() for the ids of every API request (correlation id, trace
+ * context): two digits a byte copied from a table, inline, so that a
+ * constant length unrolls (a third of ngx_hex_dump()'s instructions)
+ */
+extern const u_char  ngx_api_led_hex_pairs[];
+
+/*
+ * A number in decimal, for what every request writes (RateLimit-* headers,
+ * the lengths of a Redis command): ngx_sprintf("%uL") parses its format
+ * first, ten times the instructions
+ */
+static ngx_inline u_char *
+ngx_api_led_uint_dump(u_char *p, uint64_t n)
+{
+    u_char  buf[NGX_INT64_LEN], *q;
+
+    q = buf + sizeof(buf);
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, q, buf + sizeof(buf) - q);
+}
+
+static ngx_inline u_char *
+ngx_api_led_hex_dump(u_char *dst, u_char *src, size_t len)
+{
+    while (len--) {
+        ngx_memcpy(dst, &ngx_api_led_hex_pairs[2 * *src++], 2);
+        dst += 2;
+    }
+
+    return dst;
+}
+
 
 #endif /* _NGX_API_LED_TEXT_H_INCLUDED_ */

@@ -29,7 +29,7 @@ static ngx_int_t ngx_api_led_trace_new_id(u_char *id, size_t len);
 static ngx_int_t ngx_api_led_trace_header(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, u_char *span);
 static ngx_int_t ngx_api_led_trace_set(ngx_http_request_t *r,
-    ngx_api_led_ctx_t *ctx, u_char *span);
+    ngx_api_led_ctx_t *ctx, u_char *span, ngx_uint_t add);
 static ngx_int_t ngx_api_led_trace_hex(u_char *src, size_t len, u_char *dst);
 static ngx_int_t ngx_api_led_trace_zero(u_char *id, size_t len);
 static ngx_int_t ngx_api_led_tracestate_key(u_char *p, u_char *last);
@@ -100,12 +100,12 @@ ngx_api_led_trace_write(u_char *p, u_char *trace_id, u_char *span_id,
     u_char flags)
 {
     p = ngx_cpymem(p, "00-", 3);
-    p = ngx_hex_dump(p, trace_id, NGX_API_LED_TRACE_ID_SIZE);
+    p = ngx_api_led_hex_dump(p, trace_id, NGX_API_LED_TRACE_ID_SIZE);
     *p++ = '-';
-    p = ngx_hex_dump(p, span_id, NGX_API_LED_SPAN_ID_SIZE);
+    p = ngx_api_led_hex_dump(p, span_id, NGX_API_LED_SPAN_ID_SIZE);
     *p++ = '-';
 
-    return ngx_hex_dump(p, &flags, 1);
+    return ngx_api_led_hex_dump(p, &flags, 1);
 }
 
 
@@ -312,77 +312,31 @@ ngx_api_led_trace_init(void)
 
 
 /*
- * The client's trace, one look at its headers: exactly one traceparent
- * that parses (two of them are no trace: the specification wants a new
- * one then), and tracestate headers that are all valid, or none of them
- * is passed on.
+ * The client's trace, from the headers ngx_api_led_request_headers() found
+ * in its one look: exactly one traceparent that parses (two of them are no
+ * trace: the specification wants a new one then), and tracestate headers
+ * that are all valid, or none of them is passed on.
  */
 
 ngx_int_t
 ngx_api_led_trace_start(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
-    ngx_uint_t        i, nparent, nstate, state_ok;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *parent;
+    ngx_table_elt_t  *parent;
 
     if (ctx->trace_made) {
         return NGX_OK;
     }
 
-    r = r->main;
+    parent = ctx->traceparent_in;
 
-    nparent = 0;
-    nstate = 0;
-    state_ok = 1;
-    parent = NULL;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash == 0 || (h[i].key.len != 10 && h[i].key.len != 11)) {
-            continue;
-        }
-
-        if (h[i].key.len == 11
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "traceparent", 11)
-               == 0)
-        {
-            parent = &h[i];
-            nparent++;
-
-        } else if (h[i].key.len == 10
-                   && ngx_strncasecmp(h[i].key.data,
-                                      (u_char *) "tracestate", 10)
-                      == 0)
-        {
-            nstate++;
-
-            if (!ngx_api_led_tracestate_valid(&h[i].value)) {
-                state_ok = 0;
-            }
-        }
-    }
-
-    if (nparent == 1
+    if (parent && parent->hash && !ctx->traceparent_many
         && ngx_api_led_trace_parse(&parent->value, &ctx->trace) == NGX_OK)
     {
         ctx->trace_parent = 1;
-        ctx->tracestate_drop = (nstate && !state_ok);
+        ctx->tracestate_drop = ctx->tracestate_bad;
 
     } else {
-        if (nparent) {
+        if (parent) {
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "api_led: traceparent not used, a new trace");
         }
@@ -397,7 +351,7 @@ ngx_api_led_trace_start(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         /* a trace that starts here is recorded here: the access log */
         ctx->trace.flags = 0x01;
         ctx->trace_parent = 0;
-        ctx->tracestate_drop = (nstate != 0);
+        ctx->tracestate_drop = ctx->tracestate_in;
     }
 
     if (ngx_api_led_trace_new_id(ctx->span_id, NGX_API_LED_SPAN_ID_SIZE)
@@ -427,7 +381,9 @@ ngx_api_led_trace_forward(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     ctx->trace_forwarded = 1;
 
-    return ngx_api_led_trace_set(r->main, ctx, ctx->span_id);
+    /* the client sent none: added, with no look for one to replace */
+    return ngx_api_led_trace_set(r->main, ctx, ctx->span_id,
+                                 ctx->traceparent_in == NULL);
 }
 
 
@@ -445,7 +401,7 @@ ngx_api_led_trace_child(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    return ngx_api_led_trace_set(sr, ctx, span);
+    return ngx_api_led_trace_set(sr, ctx, span, 0);
 }
 
 
@@ -532,13 +488,15 @@ ngx_api_led_trace_header(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
 /*
  * r's request headers carry the trace from "span" on: traceparent set
- * (the others removed), a tracestate that cannot be passed on removed.
+ * (the others removed; just added when "add": the caller knows r has none),
+ * a tracestate that cannot be
+ * passed on removed.
  * A subrequest gets a header list of its own first (core/edit.c).
  */
 
 static ngx_int_t
 ngx_api_led_trace_set(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
-    u_char *span)
+    u_char *span, ngx_uint_t add)
 {
     u_char     *p;
     ngx_str_t   value;
@@ -554,7 +512,7 @@ ngx_api_led_trace_set(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
                 - p;
 
     if (ngx_api_led_edit_headers_in_set(r, &ngx_api_led_traceparent, &value,
-                                        0)
+                                        add)
         != NGX_OK)
     {
         return NGX_ERROR;

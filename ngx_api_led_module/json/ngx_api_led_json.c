@@ -1003,12 +1003,6 @@ ngx_api_led_json_convert(ngx_uint_t type, u_char *p, size_t len)
         return json;
 
     default: /* NGX_API_LED_JSON_STRING */
-
-        /* a NUL would be written as \u0000, which no layer reads back */
-        if (!ngx_api_led_json_string_ok(p, len)) {
-            return NULL;
-        }
-
         return json_stringn((char *) p, len);
     }
 }

@@ -20,10 +20,20 @@
  * Paths are JSON Pointers (RFC 6901): "" is the whole document, "/a/0/b"
  * a member of an element of a member; "-" is the end of an array (append);
  * "*" (an extension) is every element of an array, a plain member name in
- * an object.  Documents nest at most NGX_API_LED_JSON_MAX_DEPTH levels.
+ * an object.
+ *
+ * Documents nest at most NGX_API_LED_JSON_MAX_DEPTH levels (RFC 8259 lets
+ * a parser bound it; the parser, jansson and the serializer descend by
+ * recursion).  Building a document's values may take at most
+ * NGX_API_LED_JSON_MEMORY_FACTOR times its text plus
+ * NGX_API_LED_JSON_MEMORY_EXTRA bytes of memory: jansson takes up to
+ * about 80 times the text for a document of empty objects ("[{},{},...]"),
+ * 7 to 10 times for common ones.
  */
 
-#define NGX_API_LED_JSON_MAX_DEPTH    64
+#define NGX_API_LED_JSON_MAX_DEPTH      1000
+#define NGX_API_LED_JSON_MEMORY_FACTOR  32
+#define NGX_API_LED_JSON_MEMORY_EXTRA   (1024 * 1024)
 
 /* typed values: "TEXT", "string:TEXT", "number:..", "bool:..", "json:.." */
 #define NGX_API_LED_JSON_STRING       0
@@ -104,15 +114,24 @@ ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
     ngx_array_t *ops, json_t **doc);
 
 /*
- * The module's one JSON grammar (ngx_api_led_json_text.c), for request
- * and response bodies, composition parts, tokens, key sets and the
- * consumers file.  NGX_OK; NGX_API_LED_JSON_INVALID; _TOO_DEEP;
+ * The module's one JSON grammar (ngx_api_led_json_text.c), RFC 8259
+ * whole, for request and response bodies, composition parts, tokens, key
+ * sets and the consumers file (templates, ngx_api_led_json_tmpl.c, check
+ * their own text).  NGX_OK;
+ * NGX_API_LED_JSON_INVALID; _TOO_DEEP; _TOO_BIG (the memory bound);
  * _DUPLICATE (a member name repeated, with NGX_API_LED_JSON_UNIQUE);
  * NGX_ERROR: no memory.  "err" gets the reason, "at byte N", or "line L,
  * column C: " before it with NGX_API_LED_JSON_LINES.  The _pool variant
  * takes the parser's scratch memory (as long as the text) from "pool"
  * instead of malloc().  ngx_api_led_json_validate() checks the same
- * grammar and builds nothing (any integer is fine: the text is kept).
+ * grammar and builds nothing.
+ *
+ * What the values keep: \u0000 is a NUL byte in a string (jansson
+ * strings have a length: use json_string_length(), json_object_getn(),
+ * json_object_iter_key_len()); a lone surrogate escape is kept as its
+ * generalized UTF-8 bytes (ED A0 80 for \ud800), which the serializer
+ * writes back as the escape; a number that neither a 64-bit integer nor
+ * a double writes back as the same number is a number text (below).
  */
 #define NGX_API_LED_JSON_UNIQUE       1
 #define NGX_API_LED_JSON_LINES        2
@@ -120,6 +139,7 @@ ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
 #define NGX_API_LED_JSON_INVALID      NGX_DECLINED
 #define NGX_API_LED_JSON_TOO_DEEP     NGX_ABORT
 #define NGX_API_LED_JSON_DUPLICATE    NGX_BUSY
+#define NGX_API_LED_JSON_TOO_BIG      NGX_DONE
 
 #define NGX_API_LED_JSON_ERRLEN       192
 
@@ -128,8 +148,27 @@ ngx_int_t ngx_api_led_json_parse(u_char *data, size_t len, ngx_uint_t flags,
 ngx_int_t ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data,
     size_t len, json_t **doc, u_char *err, size_t errlen);
 ngx_int_t ngx_api_led_json_validate(u_char *data, size_t len);
-/* 1 when the text, escaped into a JSON string, reads back: UTF-8, no NUL */
+/* 1 when the text, escaped into a JSON string, reads back: UTF-8 */
 ngx_int_t ngx_api_led_json_string_ok(u_char *p, size_t len);
+
+/*
+ * Number texts: a number kept as it was written (a string of the mark
+ * 0xff and the text, which no other string starts with).  The serializer
+ * writes it as the number; json_is_number() is false for it (a claim
+ * like "exp" that must be a number refuses it).  _number_text(): 1 and
+ * the text (text may be NULL) for a number text, else 0; _is_text(): a
+ * string that is no number text.
+ */
+#define NGX_API_LED_JSON_NUMBER_TEXT  0xff
+
+ngx_int_t ngx_api_led_json_number_text(json_t *v, ngx_str_t *text);
+ngx_int_t ngx_api_led_json_is_text(json_t *v);
+/*
+ * The length of a string's bytes before the first lone surrogate the
+ * parser kept: the valid UTF-8 of it, for text that does not go through
+ * the serializer (a problem's detail).
+ */
+size_t ngx_api_led_json_utf8_len(u_char *p, size_t len);
 /*
  * A JSON file at configuration time (a worker never reads a file): the
  * parse's codes, or NGX_ERROR with the reason in "err" when the file
@@ -154,13 +193,16 @@ ngx_int_t ngx_api_led_json_depth_ok(json_t *json, ngx_uint_t max);
 /* compact text in pool memory; "hint" is the expected size */
 ngx_int_t ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
     ngx_str_t *out);
+/* the shortest text that reads back as "d", at most _REAL_LEN bytes */
+#define NGX_API_LED_JSON_REAL_LEN     32
+u_char *ngx_api_led_json_real_text(u_char *p, double d);
 /* application/json or application/...+json */
 ngx_int_t ngx_api_led_json_media_type(ngx_str_t *type);
 
 /*
  * application/x-www-form-urlencoded: a form as an object of strings (a
- * repeated name: an array), NULL when a name or value is not UTF-8 (or
- * holds a NUL) once decoded, or out of memory; an object as a form
+ * repeated name: an array), NULL when a name or value is not UTF-8 once
+ * decoded, or out of memory; an object as a form
  * (arrays repeat the name, nested values are their JSON text, null is
  * empty), escaped by ngx_api_led_form_escape().
  */

@@ -65,13 +65,6 @@ ngx_api_led_form_to_json(ngx_str_t *text)
                                                        next - eq - 1)
                            : 0;
 
-        /* what the module's parser would not read back: refused here */
-        if (!ngx_api_led_json_string_ok(name, nlen)
-            || !ngx_api_led_json_string_ok(val, vlen))
-        {
-            goto failed;
-        }
-
         v = json_stringn((char *) val, vlen);
         if (v == NULL) {
             goto failed;
@@ -239,6 +232,10 @@ ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc, ngx_str_t *out)
 static ngx_int_t
 ngx_api_led_form_value(ngx_pool_t *pool, json_t *v, ngx_str_t *text)
 {
+    if (ngx_api_led_json_number_text(v, text)) {
+        return NGX_OK;
+    }
+
     switch (json_typeof(v)) {
 
     case JSON_STRING:

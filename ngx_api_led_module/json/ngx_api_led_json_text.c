@@ -2,45 +2,24 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * JSON text: the parser (straight into jansson values), the compact
- * serializer into pool memory, JSON media types.  The arena jansson
- * allocates from is in ngx_api_led_json_arena.c, forms <-> JSON in
- * ngx_api_led_json_form.c.
+ * JSON text: the parser, straight into jansson values (or only
+ * checking).  The serializer is in
+ * ngx_api_led_json_write.c, the arena jansson allocates from in
+ * ngx_api_led_json_arena.c, forms <-> JSON in ngx_api_led_json_form.c.
  */
 
 
 #include "ngx_api_led_json.h"
 
-
-typedef struct {
-    u_char                      *start;
-    u_char                      *pos;
-    u_char                      *end;
-    ngx_pool_t                  *pool;
-} ngx_api_led_json_out_t;
-
-
-static ngx_int_t ngx_api_led_json_write(ngx_api_led_json_out_t *out,
-    json_t *value);
-static ngx_int_t ngx_api_led_json_write_string(ngx_api_led_json_out_t *out,
-    const char *s, size_t len);
-static u_char *ngx_api_led_json_real(u_char *p, double d);
-static ngx_int_t ngx_api_led_json_grow(ngx_api_led_json_out_t *out,
-    size_t n);
-
-
-/* room for n more bytes; the common case is a compare, inline */
-#define ngx_api_led_json_reserve(out, n)                                      \
-    ((size_t) ((out)->end - (out)->pos) >= (size_t) (n)                       \
-     ? NGX_OK : ngx_api_led_json_grow(out, n))
+#include <math.h>
 
 
 /*
- * Bytes of a string: 0 plain ASCII, 1 needs an escape in output (control
- * characters, '"', '\\'), 2 the start of a UTF-8 sequence.
+ * Bytes of a string: 0 plain ASCII, anything else needs a look (a
+ * control character, '"', '\\', the start of a UTF-8 sequence).
  */
 
-static const u_char  ngx_api_led_json_class[256] = {
+static const u_char  ngx_api_led_json_plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -49,53 +28,83 @@ static const u_char  ngx_api_led_json_class[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 };
 
 
 /*
- * The parser: the module's one JSON grammar (RFC 8259; strings are UTF-8
- * without \u0000, integers must fit 64 bits).  jansson's own json_loadb()
- * reads through a character stream abstraction and is several times
- * slower than the network path it sits in; this one scans the buffer
- * directly and builds the same jansson values (strings are checked for
- * UTF-8 here, so the unchecked jansson constructors are used).  Depth is
- * bounded while descending.  Without a document to build (validation),
- * the same code only scans: no value, no allocation, any integer.
+ * The parser: the module's one JSON grammar, RFC 8259 whole.  jansson's
+ * own json_loadb() reads through a character stream abstraction and is
+ * several times slower than the network path it sits in, and refuses
+ * valid JSON (\u0000 in names, lone surrogates, big integers); this one
+ * scans the buffer directly and builds jansson values that keep what the
+ * text says:
+ *
+ *   - strings are UTF-8 (checked here, so the unchecked jansson
+ *     constructors are used); \u0000 is a NUL byte in the string (jansson
+ *     strings have a length); a lone surrogate escape (\ud800 without its
+ *     pair) is kept as the three bytes of its generalized UTF-8 form
+ *     (WTF-8, ED A0 80), which no valid UTF-8 text holds, and the
+ *     serializer writes it back as the same escape;
+ *   - a number is a jansson integer when it is one that fits 64 bits, a
+ *     real when the double writes back as the same number, and otherwise
+ *     (more digits than a double holds, beyond its range) its text, kept
+ *     as a "number text" (ngx_api_led_json_number_text()) that the
+ *     serializer writes back character for character;
+ *   - nesting is bounded (NGX_API_LED_JSON_MAX_DEPTH) while descending,
+ *     and so is the memory jansson asks for (NGX_API_LED_JSON_MEMORY_*).
+ *
+ * Without a document to build (validation) the same code only scans: no
+ * value, no allocation.
  */
 
 typedef struct {
     u_char                      *start;
     u_char                      *pos;
     u_char                      *end;
-    u_char                      *scratch;     /* unescaped strings, NULL
-                                                 when validating */
-    size_t                       scratch_size;
+    u_char                      *scratch;     /* unescaped strings, number
+                                                 texts; NULL when
+                                                 validating */
     const char                  *error;
     unsigned                     build:1;     /* 0: validate only */
     unsigned                     unique:1;    /* NGX_API_LED_JSON_UNIQUE */
     unsigned                     too_deep:1;
     unsigned                     duplicate:1;
+    unsigned                     nomem:1;
 } ngx_api_led_json_parser_t;
 
 
 static ngx_int_t ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data,
     size_t len, ngx_uint_t flags, json_t **doc, u_char *err, size_t errlen);
-
-
 static json_t *ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp,
+    ngx_uint_t depth);
+static json_t *ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
+    ngx_uint_t depth);
+static json_t *ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
 static ngx_int_t ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp,
     u_char **s, size_t *len);
+static ngx_int_t ngx_api_led_json_parse_escape(ngx_api_led_json_parser_t *jp,
+    u_char **pp, u_char **dp);
 static json_t *ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp);
+static json_t *ngx_api_led_json_parse_real(ngx_api_led_json_parser_t *jp,
+    u_char *start, size_t len);
+static json_t *ngx_api_led_json_keep_number(ngx_api_led_json_parser_t *jp,
+    u_char *start, size_t len);
+static ngx_int_t ngx_api_led_json_same_number(u_char *a, size_t alen,
+    u_char *b, size_t blen);
+static ngx_int_t ngx_api_led_json_decimal(u_char *p, u_char *end,
+    u_char *digits, size_t *ndigits, int64_t *exp, ngx_uint_t *neg);
 static u_char *ngx_api_led_json_utf8(u_char *p, u_char *end);
+static void *ngx_api_led_json_budget_alloc(size_t size);
+static void ngx_api_led_json_budget_free(void *p);
 
 
 #define ngx_api_led_json_skip_ws(jp)                                          \
@@ -108,8 +117,50 @@ static u_char *ngx_api_led_json_utf8(u_char *p, u_char *end);
 
 
 /*
+ * The memory budget of a parse.  While a document is built, jansson's
+ * allocator (malloc, the request-pool arena, or another module's) is
+ * wrapped by one that counts: each allocation as malloc() would take it
+ * (16-byte chunks with a header), whatever jansson frees meanwhile is
+ * not given back to the count.  Past the budget an allocation fails, the
+ * parse stops and says why.  The window is synchronous (no event loop
+ * inside), like the arena's.
+ */
+
+static json_malloc_t  ngx_api_led_json_budget_outer_malloc;
+static json_free_t    ngx_api_led_json_budget_outer_free;
+static size_t         ngx_api_led_json_budget_left;
+static ngx_uint_t     ngx_api_led_json_budget_over;
+
+
+static void *
+ngx_api_led_json_budget_alloc(size_t size)
+{
+    size_t  cost;
+
+    cost = ngx_align(size + sizeof(size_t), 16);
+
+    if (cost > ngx_api_led_json_budget_left) {
+        ngx_api_led_json_budget_over = 1;
+        return NULL;
+    }
+
+    ngx_api_led_json_budget_left -= cost;
+
+    return ngx_api_led_json_budget_outer_malloc(size);
+}
+
+
+static void
+ngx_api_led_json_budget_free(void *p)
+{
+    ngx_api_led_json_budget_outer_free(p);
+}
+
+
+/*
  * Parses a document of any type.  NGX_API_LED_JSON_INVALID: not JSON;
  * NGX_API_LED_JSON_TOO_DEEP: nested deeper than NGX_API_LED_JSON_MAX_DEPTH;
+ * NGX_API_LED_JSON_TOO_BIG: its values need more memory than the budget;
  * NGX_API_LED_JSON_DUPLICATE: a member name repeated in an object (with
  * NGX_API_LED_JSON_UNIQUE).  "err" (at least 160 bytes) receives the
  * reason.
@@ -215,36 +266,60 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
 {
     u_char                     buf[512], *p;
     json_t                    *json;
-    ngx_uint_t                 line;
+    ngx_uint_t                 line, over;
+    json_malloc_t              outer_malloc;
+    json_free_t                outer_free;
     ngx_api_led_json_parser_t  jp;
+
+    ngx_memzero(&jp, sizeof(ngx_api_led_json_parser_t));
 
     jp.start = data;
     jp.pos = data;
     jp.end = data + len;
-    jp.error = NULL;
     jp.build = (doc != NULL);
     jp.unique = (flags & NGX_API_LED_JSON_UNIQUE) ? 1 : 0;
-    jp.too_deep = 0;
-    jp.duplicate = 0;
 
-    /* an unescaped string is never longer than its text */
+    /*
+     * An unescaped string is never longer than its text, a number text
+     * is its text and a mark, a number's copy for strtod() its text and
+     * a NUL.
+     */
 
     if (!jp.build) {
         jp.scratch = NULL;
 
-    } else if (len <= sizeof(buf)) {
+    } else if (len + 2 <= sizeof(buf)) {
         jp.scratch = buf;
 
     } else {
-        jp.scratch = pool ? ngx_pnalloc(pool, len)
-                          : ngx_alloc(len, ngx_cycle->log);
+        jp.scratch = pool ? ngx_pnalloc(pool, len + 2)
+                          : ngx_alloc(len + 2, ngx_cycle->log);
         if (jp.scratch == NULL) {
             ngx_api_led_errf(err, errlen, "out of memory");
             return NGX_ERROR;
         }
     }
 
-    jp.scratch_size = len;
+    over = 0;
+    outer_malloc = NULL;
+    outer_free = NULL;
+
+    if (jp.build) {
+        json_get_alloc_funcs(&outer_malloc, &outer_free);
+
+        ngx_api_led_json_budget_outer_malloc = outer_malloc;
+        ngx_api_led_json_budget_outer_free = outer_free;
+        ngx_api_led_json_budget_over = 0;
+        ngx_api_led_json_budget_left =
+            (len > (SIZE_MAX - NGX_API_LED_JSON_MEMORY_EXTRA)
+                   / NGX_API_LED_JSON_MEMORY_FACTOR)
+            ? SIZE_MAX
+            : len * NGX_API_LED_JSON_MEMORY_FACTOR
+              + NGX_API_LED_JSON_MEMORY_EXTRA;
+
+        json_set_alloc_funcs(ngx_api_led_json_budget_alloc,
+                             ngx_api_led_json_budget_free);
+    }
 
     json = ngx_api_led_json_parse_value(&jp, 0);
 
@@ -256,6 +331,11 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
             json = NULL;
             jp.error = "data after the document";
         }
+    }
+
+    if (jp.build) {
+        over = ngx_api_led_json_budget_over;
+        json_set_alloc_funcs(outer_malloc, outer_free);
     }
 
     if (jp.scratch && jp.scratch != buf) {
@@ -273,6 +353,18 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
         }
 
         return NGX_OK;
+    }
+
+    if (over) {
+        ngx_api_led_errf(err, errlen, "the JSON document needs more memory "
+                         "than %d times its size",
+                         NGX_API_LED_JSON_MEMORY_FACTOR);
+        return NGX_API_LED_JSON_TOO_BIG;
+    }
+
+    if (jp.nomem) {
+        ngx_api_led_errf(err, errlen, "out of memory");
+        return NGX_ERROR;
     }
 
     if (jp.too_deep) {
@@ -318,7 +410,7 @@ static json_t *
 ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 {
     u_char  *s;
-    json_t  *json, *v;
+    json_t  *json;
     size_t   len;
 
     ngx_api_led_json_skip_ws(jp);
@@ -330,192 +422,10 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
     switch (*jp->pos) {
 
     case '{':
-        if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
-            jp->too_deep = 1;
-            return NULL;
-        }
-
-        jp->pos++;
-
-        if (jp->build) {
-            json = json_object();
-            if (json == NULL) {
-                jp->error = "out of memory";
-                return NULL;
-            }
-
-        } else {
-            json = json_null();
-        }
-
-        ngx_api_led_json_skip_ws(jp);
-
-        if (jp->pos < jp->end && *jp->pos == '}') {
-            jp->pos++;
-            return json;
-        }
-
-        for ( ;; ) {
-            ngx_api_led_json_skip_ws(jp);
-
-            if (jp->pos >= jp->end || *jp->pos != '"') {
-                jp->error = "a member name expected";
-                goto failed;
-            }
-
-            if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
-                goto failed;
-            }
-
-            if (!jp->build) {
-                ngx_api_led_json_skip_ws(jp);
-
-                if (jp->pos >= jp->end || *jp->pos != ':') {
-                    jp->error = "\":\" expected";
-                    return NULL;
-                }
-
-                jp->pos++;
-
-                if (ngx_api_led_json_parse_value(jp, depth + 1) == NULL) {
-                    return NULL;
-                }
-
-                goto member_done;
-            }
-
-            if (jp->unique && json_object_getn(json, (char *) s, len)) {
-                /* as jansson's JSON_REJECT_DUPLICATES */
-                jp->error = "duplicate object key";
-                jp->duplicate = 1;
-                goto failed;
-            }
-
-            if (s == jp->scratch) {
-                /* the value reuses the scratch buffer: keep the key */
-                s = ngx_alloc(len + 1, ngx_cycle->log);
-                if (s == NULL) {
-                    jp->error = "out of memory";
-                    goto failed;
-                }
-
-                ngx_memcpy(s, jp->scratch, len);
-                s[len] = '\0';
-
-                v = NULL;
-
-            } else {
-                v = json;   /* s points into the text */
-            }
-
-            ngx_api_led_json_skip_ws(jp);
-
-            if (jp->pos >= jp->end || *jp->pos != ':') {
-                jp->error = "\":\" expected";
-
-                if (v == NULL) {
-                    ngx_free(s);
-                }
-
-                goto failed;
-            }
-
-            jp->pos++;
-
-            if (v == NULL) {
-                v = ngx_api_led_json_parse_value(jp, depth + 1);
-
-                if (v == NULL
-                    || json_object_setn_new_nocheck(json, (char *) s, len, v)
-                       != 0)
-                {
-                    ngx_free(s);
-                    goto failed;
-                }
-
-                ngx_free(s);
-
-            } else {
-                v = ngx_api_led_json_parse_value(jp, depth + 1);
-
-                if (v == NULL
-                    || json_object_setn_new_nocheck(json, (char *) s, len, v)
-                       != 0)
-                {
-                    goto failed;
-                }
-            }
-
-        member_done:
-
-            ngx_api_led_json_skip_ws(jp);
-
-            if (jp->pos < jp->end && *jp->pos == ',') {
-                jp->pos++;
-                continue;
-            }
-
-            if (jp->pos < jp->end && *jp->pos == '}') {
-                jp->pos++;
-                return json;
-            }
-
-            jp->error = "\",\" or \"}\" expected";
-            goto failed;
-        }
+        return ngx_api_led_json_parse_object(jp, depth);
 
     case '[':
-        if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
-            jp->too_deep = 1;
-            return NULL;
-        }
-
-        jp->pos++;
-
-        if (jp->build) {
-            json = json_array();
-            if (json == NULL) {
-                jp->error = "out of memory";
-                return NULL;
-            }
-
-        } else {
-            json = json_null();
-        }
-
-        ngx_api_led_json_skip_ws(jp);
-
-        if (jp->pos < jp->end && *jp->pos == ']') {
-            jp->pos++;
-            return json;
-        }
-
-        for ( ;; ) {
-            v = ngx_api_led_json_parse_value(jp, depth + 1);
-
-            if (v == NULL) {
-                goto failed;
-            }
-
-            if (jp->build && json_array_append_new(json, v) != 0) {
-                goto failed;
-            }
-
-            ngx_api_led_json_skip_ws(jp);
-
-            if (jp->pos < jp->end && *jp->pos == ',') {
-                jp->pos++;
-                continue;
-            }
-
-            if (jp->pos < jp->end && *jp->pos == ']') {
-                jp->pos++;
-                return json;
-            }
-
-            jp->error = "\",\" or \"]\" expected";
-            goto failed;
-        }
+        return ngx_api_led_json_parse_array(jp, depth);
 
     case '"':
         if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
@@ -528,7 +438,7 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 
         json = json_stringn_nocheck((char *) s, len);
         if (json == NULL) {
-            jp->error = "out of memory";
+            jp->nomem = 1;
         }
 
         return json;
@@ -539,6 +449,7 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
             return json_true();
         }
 
+        jp->error = "invalid literal";
         return NULL;
 
     case 'f':
@@ -548,6 +459,7 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
             return json_false();
         }
 
+        jp->error = "invalid literal";
         return NULL;
 
     case 'n':
@@ -556,10 +468,195 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
             return json_null();
         }
 
+        jp->error = "invalid literal";
         return NULL;
 
     default:
         return ngx_api_led_json_parse_number(jp);
+    }
+}
+
+
+static json_t *
+ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
+    ngx_uint_t depth)
+{
+    u_char  *s, *key;
+    json_t  *json, *v;
+    size_t   len;
+
+    if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
+        jp->too_deep = 1;
+        return NULL;
+    }
+
+    jp->pos++;
+
+    if (jp->build) {
+        json = json_object();
+        if (json == NULL) {
+            jp->nomem = 1;
+            return NULL;
+        }
+
+    } else {
+        json = json_null();
+    }
+
+    ngx_api_led_json_skip_ws(jp);
+
+    if (jp->pos < jp->end && *jp->pos == '}') {
+        jp->pos++;
+        return json;
+    }
+
+    for ( ;; ) {
+        ngx_api_led_json_skip_ws(jp);
+
+        if (jp->pos >= jp->end || *jp->pos != '"') {
+            jp->error = "a member name expected";
+            goto failed;
+        }
+
+        if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
+            goto failed;
+        }
+
+        key = NULL;
+
+        if (jp->build) {
+            if (jp->unique && json_object_getn(json, (char *) s, len)) {
+                /* as jansson's JSON_REJECT_DUPLICATES */
+                jp->error = "duplicate object key";
+                jp->duplicate = 1;
+                goto failed;
+            }
+
+            if (s == jp->scratch) {
+                /* the value reuses the scratch buffer: keep the name */
+                key = ngx_alloc(len + 1, ngx_cycle->log);
+                if (key == NULL) {
+                    jp->nomem = 1;
+                    goto failed;
+                }
+
+                ngx_memcpy(key, s, len);
+                key[len] = '\0';
+                s = key;
+            }
+        }
+
+        ngx_api_led_json_skip_ws(jp);
+
+        if (jp->pos >= jp->end || *jp->pos != ':') {
+            jp->error = "\":\" expected";
+            goto failed_key;
+        }
+
+        jp->pos++;
+
+        v = ngx_api_led_json_parse_value(jp, depth + 1);
+
+        if (v == NULL) {
+            goto failed_key;
+        }
+
+        if (jp->build
+            && json_object_setn_new_nocheck(json, (char *) s, len, v) != 0)
+        {
+            jp->nomem = 1;
+            goto failed_key;
+        }
+
+        if (key) {
+            ngx_free(key);
+        }
+
+        ngx_api_led_json_skip_ws(jp);
+
+        if (jp->pos < jp->end && *jp->pos == ',') {
+            jp->pos++;
+            continue;
+        }
+
+        if (jp->pos < jp->end && *jp->pos == '}') {
+            jp->pos++;
+            return json;
+        }
+
+        jp->error = "\",\" or \"}\" expected";
+        goto failed;
+    }
+
+failed_key:
+
+    if (key) {
+        ngx_free(key);
+    }
+
+failed:
+
+    json_decref(json);
+    return NULL;
+}
+
+
+static json_t *
+ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
+{
+    json_t  *json, *v;
+
+    if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
+        jp->too_deep = 1;
+        return NULL;
+    }
+
+    jp->pos++;
+
+    if (jp->build) {
+        json = json_array();
+        if (json == NULL) {
+            jp->nomem = 1;
+            return NULL;
+        }
+
+    } else {
+        json = json_null();
+    }
+
+    ngx_api_led_json_skip_ws(jp);
+
+    if (jp->pos < jp->end && *jp->pos == ']') {
+        jp->pos++;
+        return json;
+    }
+
+    for ( ;; ) {
+        v = ngx_api_led_json_parse_value(jp, depth + 1);
+
+        if (v == NULL) {
+            goto failed;
+        }
+
+        if (jp->build && json_array_append_new(json, v) != 0) {
+            jp->nomem = 1;
+            goto failed;
+        }
+
+        ngx_api_led_json_skip_ws(jp);
+
+        if (jp->pos < jp->end && *jp->pos == ',') {
+            jp->pos++;
+            continue;
+        }
+
+        if (jp->pos < jp->end && *jp->pos == ']') {
+            jp->pos++;
+            return json;
+        }
+
+        jp->error = "\",\" or \"]\" expected";
+        goto failed;
     }
 
 failed:
@@ -571,23 +668,15 @@ failed:
 
 /*
  * A string: *s points into the text when it holds no escape, else into
- * the scratch buffer (valid until the next string); when validating
- * there is no scratch buffer and nothing is written.
+ * the scratch buffer (valid until the next string or number); when
+ * validating there is no scratch buffer and nothing is written.
  */
-
-#define ngx_api_led_json_put(d, c)                                            \
-    if (d) {                                                                  \
-        *d++ = (u_char) (c);                                                  \
-    }
-
 
 static ngx_int_t
 ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
     size_t *len)
 {
-    u_char      *p, *start, *d, c;
-    ngx_int_t    n;
-    ngx_uint_t   cp, lo, i;
+    u_char  *p, *start, *d, c;
 
     p = ++jp->pos;
 
@@ -595,7 +684,7 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
 
     for ( ;; ) {
 
-        while (p < jp->end && ngx_api_led_json_class[*p] == 0) {
+        while (p < jp->end && ngx_api_led_json_plain[*p] == 0) {
             p++;
         }
 
@@ -622,11 +711,6 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
             jp->pos = p;
             jp->error = "control character in a string";
             return NGX_ERROR;
-        }
-
-        if (c < 0x80) {
-            p++;
-            continue;
         }
 
         p = ngx_api_led_json_utf8(p, jp->end);
@@ -673,104 +757,19 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
             continue;
         }
 
-        if (c != '\\') {
-            ngx_api_led_json_put(d, c);
-            p++;
+        if (c == '\\') {
+            if (ngx_api_led_json_parse_escape(jp, &p, &d) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
             continue;
         }
 
-        if (jp->end - p < 2) {
-            break;
+        if (d) {
+            *d++ = c;
         }
 
         p++;
-
-        switch (*p++) {
-        case '"':  ngx_api_led_json_put(d, '"');  continue;
-        case '\\': ngx_api_led_json_put(d, '\\'); continue;
-        case '/':  ngx_api_led_json_put(d, '/');  continue;
-        case 'b':  ngx_api_led_json_put(d, '\b'); continue;
-        case 'f':  ngx_api_led_json_put(d, '\f'); continue;
-        case 'n':  ngx_api_led_json_put(d, '\n'); continue;
-        case 'r':  ngx_api_led_json_put(d, '\r'); continue;
-        case 't':  ngx_api_led_json_put(d, '\t'); continue;
-        case 'u':  break;
-        default:
-            jp->pos = p - 2;
-            jp->error = "invalid escape";
-            return NGX_ERROR;
-        }
-
-        cp = 0;
-
-        for (i = 0; i < 2; i++) {
-            if (jp->end - p < 4 || (n = ngx_hextoi(p, 4)) == NGX_ERROR) {
-                jp->pos = p;
-                jp->error = "invalid \\u escape";
-                return NGX_ERROR;
-            }
-
-            p += 4;
-
-            if (i == 0) {
-                cp = n;
-
-                if (cp < 0xd800 || cp > 0xdbff) {
-                    break;
-                }
-
-                /* a high surrogate: its low half must follow */
-
-                if (jp->end - p < 2 || p[0] != '\\' || p[1] != 'u') {
-                    jp->pos = p;
-                    jp->error = "lone surrogate in a \\u escape";
-                    return NGX_ERROR;
-                }
-
-                p += 2;
-                continue;
-            }
-
-            lo = n;
-
-            if (lo < 0xdc00 || lo > 0xdfff) {
-                jp->pos = p;
-                jp->error = "lone surrogate in a \\u escape";
-                return NGX_ERROR;
-            }
-
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        }
-
-        if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff)) {
-            jp->pos = p;
-            jp->error = cp ? "lone surrogate in a \\u escape"
-                           : "\\u0000 in a string";
-            return NGX_ERROR;
-        }
-
-        if (d == NULL) {
-            continue;
-        }
-
-        if (cp < 0x80) {
-            *d++ = (u_char) cp;
-
-        } else if (cp < 0x800) {
-            *d++ = (u_char) (0xc0 | (cp >> 6));
-            *d++ = (u_char) (0x80 | (cp & 0x3f));
-
-        } else if (cp < 0x10000) {
-            *d++ = (u_char) (0xe0 | (cp >> 12));
-            *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-            *d++ = (u_char) (0x80 | (cp & 0x3f));
-
-        } else {
-            *d++ = (u_char) (0xf0 | (cp >> 18));
-            *d++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
-            *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-            *d++ = (u_char) (0x80 | (cp & 0x3f));
-        }
     }
 
     jp->pos = jp->end;
@@ -782,8 +781,8 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
 
 /*
  * Whether text escaped into a JSON string reads back with this grammar:
- * valid UTF-8 without NUL (ngx_escape_json() keeps other bytes as they
- * are, and writes NUL as \u0000, which the parser refuses).
+ * valid UTF-8 (ngx_escape_json() keeps the bytes of other text as they
+ * are, which the parser refuses).
  */
 
 ngx_int_t
@@ -799,10 +798,6 @@ ngx_api_led_json_string_ok(u_char *p, size_t len)
     end = p + len;
 
     while (p < end) {
-        if (*p == '\0') {
-            return 0;
-        }
-
         if (*p < 0x80) {
             p++;
             continue;
@@ -815,6 +810,102 @@ ngx_api_led_json_string_ok(u_char *p, size_t len)
     }
 
     return 1;
+}
+
+
+/*
+ * The escape at *pp ('\\'), unescaped to *dp when there is one.  \u0000
+ * is a NUL byte; a surrogate pair one code point; a lone surrogate the
+ * three bytes its code point would have in UTF-8 (generalized UTF-8:
+ * never valid UTF-8 text, so nothing else can look like it).
+ */
+
+static ngx_int_t
+ngx_api_led_json_parse_escape(ngx_api_led_json_parser_t *jp, u_char **pp,
+    u_char **dp)
+{
+    u_char      *p, *d;
+    ngx_int_t    n;
+    ngx_uint_t   cp;
+
+    p = *pp;
+    d = *dp;
+
+    if (jp->end - p < 2) {
+        jp->pos = jp->end;
+        jp->error = "unterminated string";
+        return NGX_ERROR;
+    }
+
+    p++;
+
+    switch (*p++) {
+    case '"':  cp = '"';  break;
+    case '\\': cp = '\\'; break;
+    case '/':  cp = '/';  break;
+    case 'b':  cp = '\b'; break;
+    case 'f':  cp = '\f'; break;
+    case 'n':  cp = '\n'; break;
+    case 'r':  cp = '\r'; break;
+    case 't':  cp = '\t'; break;
+
+    case 'u':
+        if (jp->end - p < 4 || (n = ngx_hextoi(p, 4)) == NGX_ERROR) {
+            jp->pos = p;
+            jp->error = "invalid \\u escape";
+            return NGX_ERROR;
+        }
+
+        p += 4;
+        cp = n;
+
+        /* a high surrogate and its low half make one code point */
+
+        if (cp >= 0xd800 && cp <= 0xdbff
+            && jp->end - p >= 6 && p[0] == '\\' && p[1] == 'u'
+            && (n = ngx_hextoi(p + 2, 4)) != NGX_ERROR
+            && n >= 0xdc00 && n <= 0xdfff)
+        {
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (n - 0xdc00);
+            p += 6;
+        }
+
+        break;
+
+    default:
+        jp->pos = p - 2;
+        jp->error = "invalid escape";
+        return NGX_ERROR;
+    }
+
+    *pp = p;
+
+    if (d == NULL) {
+        return NGX_OK;
+    }
+
+    if (cp < 0x80) {
+        *d++ = (u_char) cp;
+
+    } else if (cp < 0x800) {
+        *d++ = (u_char) (0xc0 | (cp >> 6));
+        *d++ = (u_char) (0x80 | (cp & 0x3f));
+
+    } else if (cp < 0x10000) {
+        *d++ = (u_char) (0xe0 | (cp >> 12));
+        *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (u_char) (0x80 | (cp & 0x3f));
+
+    } else {
+        *d++ = (u_char) (0xf0 | (cp >> 18));
+        *d++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
+        *d++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+        *d++ = (u_char) (0x80 | (cp & 0x3f));
+    }
+
+    *dp = d;
+
+    return NGX_OK;
 }
 
 
@@ -869,14 +960,20 @@ ngx_api_led_json_utf8(u_char *p, u_char *end)
 }
 
 
+/*
+ * A number.  The common ones take the fast exact path; the rest go to
+ * strtod() and keep their text when the double would not write back as
+ * the same number.
+ */
+
 static json_t *
 ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
 {
-    u_char      *p, *start, buf[64];
+    u_char      *p, *start;
     double       d;
     uint64_t     n;
     ngx_int_t    exp, e, eneg;
-    ngx_uint_t   real, neg, overflow, digits;
+    ngx_uint_t   real, neg, overflow, digits, sig;
 
     static const double  p10[] = {
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
@@ -889,6 +986,7 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
     neg = 0;
     overflow = 0;
     digits = 0;
+    sig = 0;
     n = 0;
     exp = 0;
 
@@ -913,11 +1011,13 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
 
             n = n * 10 + (*p - '0');
             digits++;
+            sig++;
             p++;
         }
 
     } else {
         jp->pos = p;
+        jp->error = "invalid value";
         return NULL;
     }
 
@@ -938,6 +1038,12 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
 
             n = n * 10 + (*p - '0');
             digits++;
+
+            /* leading zeros of a fraction are no significant digits */
+            if (sig || *p != '0') {
+                sig++;
+            }
+
             exp--;
             p++;
         }
@@ -974,7 +1080,6 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
     jp->pos = p;
 
     if (!jp->build) {
-        /* validated, copied as written: any integer */
         return json_null();
     }
 
@@ -985,19 +1090,21 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
             return json_integer(neg ? (json_int_t) (0 - n) : (json_int_t) n);
         }
 
-        /* as jansson does: no silent loss of an integer's digits */
-        jp->pos = start;
-        jp->error = "integer too big";
-        return NULL;
+        /* beyond 64 bits: its digits, all of them */
+        return ngx_api_led_json_keep_number(jp, start, p - start);
     }
 
     /*
      * Exact and fast (Clinger): the digits as an integer below 2^53 and a
      * power of ten up to 10^22 are both exact doubles, so one
-     * multiplication or division rounds correctly, as strtod() would.
+     * multiplication or division rounds correctly, as strtod() would; and
+     * a decimal of at most 15 significant digits (DBL_DIG) is the only one
+     * of its length that rounds to its double, so the serializer, which
+     * writes the shortest text that reads back as the double, writes it
+     * back.
      */
 
-    if (!overflow && digits <= 19 && n <= ((uint64_t) 1 << 53)
+    if (!overflow && sig <= 15 && digits <= 19 && n <= ((uint64_t) 1 << 53)
         && exp >= -22 && exp <= 22)
     {
         d = (double) n;
@@ -1006,440 +1113,189 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
         return json_real(neg ? -d : d);
     }
 
-    if ((size_t) (p - start) >= sizeof(buf)) {
-        jp->pos = start;
-        jp->error = "number too long";
-        return NULL;
+    return ngx_api_led_json_parse_real(jp, start, p - start);
+}
+
+
+static json_t *
+ngx_api_led_json_parse_real(ngx_api_led_json_parser_t *jp, u_char *start,
+    size_t len)
+{
+    u_char  *p, num[NGX_API_LED_JSON_REAL_LEN];
+    double   d;
+
+    /* strtod() wants a NUL; the scratch buffer is free between strings */
+
+    ngx_memcpy(jp->scratch, start, len);
+    jp->scratch[len] = '\0';
+
+    d = strtod((char *) jp->scratch, NULL);
+
+    if (!isfinite(d)) {
+        return ngx_api_led_json_keep_number(jp, start, len);
     }
 
-    ngx_memcpy(buf, start, p - start);
-    buf[p - start] = '\0';
+    p = ngx_api_led_json_real_text(num, d);
 
-    errno = 0;
-    d = strtod((char *) buf, NULL);
-
-    if (errno == ERANGE && (d > 1.0 || d < -1.0)) {
-        jp->pos = start;
-        jp->error = "number too big";
-        return NULL;
+    if (!ngx_api_led_json_same_number(start, len, num, p - num)) {
+        /* more digits than a double holds, or out of its range */
+        return ngx_api_led_json_keep_number(jp, start, len);
     }
 
     return json_real(d);
 }
 
 
-ngx_int_t
-ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
-    ngx_str_t *out)
+/* a number text: the mark, then the number as it was written */
+
+static json_t *
+ngx_api_led_json_keep_number(ngx_api_led_json_parser_t *jp, u_char *start,
+    size_t len)
 {
-    ngx_api_led_json_out_t  o;
+    json_t  *json;
 
-    o.pool = pool;
-    o.start = ngx_palloc(pool, hint + 64);
-    if (o.start == NULL) {
-        return NGX_ERROR;
+    jp->scratch[0] = NGX_API_LED_JSON_NUMBER_TEXT;
+    ngx_memcpy(jp->scratch + 1, start, len);
+
+    json = json_stringn_nocheck((char *) jp->scratch, len + 1);
+    if (json == NULL) {
+        jp->nomem = 1;
     }
 
-    o.pos = o.start;
-    o.end = o.start + hint + 64;
-
-    if (ngx_api_led_json_write(&o, doc) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    out->data = o.start;
-    out->len = o.pos - o.start;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_json_grow(ngx_api_led_json_out_t *out, size_t n)
-{
-    size_t   size, used;
-    u_char  *p;
-
-    used = out->pos - out->start;
-    size = (out->end - out->start) * 2;
-
-    if (size < used + n) {
-        size = used + n;
-    }
-
-    p = ngx_palloc(out->pool, size);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(p, out->start, used);
-
-    /* a large allocation goes back to the system at once */
-    ngx_pfree(out->pool, out->start);
-
-    out->start = p;
-    out->pos = p + used;
-    out->end = p + size;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_json_write(ngx_api_led_json_out_t *out, json_t *value)
-{
-    void        *iter;
-    size_t       i, size;
-    ngx_uint_t   first;
-
-    switch (json_typeof(value)) {
-
-    case JSON_OBJECT:
-        if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        *out->pos++ = '{';
-        first = 1;
-
-        for (iter = json_object_iter(value);
-             iter;
-             iter = json_object_iter_next(value, iter))
-        {
-            if (!first) {
-                if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-
-                *out->pos++ = ',';
-            }
-
-            first = 0;
-
-            if (ngx_api_led_json_write_string(out, json_object_iter_key(iter),
-                                              json_object_iter_key_len(iter))
-                != NGX_OK
-                || ngx_api_led_json_reserve(out, 1) != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            *out->pos++ = ':';
-
-            if (ngx_api_led_json_write(out, json_object_iter_value(iter))
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-
-        if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        *out->pos++ = '}';
-        return NGX_OK;
-
-    case JSON_ARRAY:
-        if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        *out->pos++ = '[';
-        size = json_array_size(value);
-
-        for (i = 0; i < size; i++) {
-            if (i) {
-                if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-
-                *out->pos++ = ',';
-            }
-
-            if (ngx_api_led_json_write(out, json_array_get(value, i))
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-        }
-
-        if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        *out->pos++ = ']';
-        return NGX_OK;
-
-    case JSON_STRING:
-        return ngx_api_led_json_write_string(out, json_string_value(value),
-                                             json_string_length(value));
-
-    case JSON_INTEGER:
-        if (ngx_api_led_json_reserve(out, NGX_INT64_LEN) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        out->pos = ngx_sprintf(out->pos, "%L",
-                               (int64_t) json_integer_value(value));
-        return NGX_OK;
-
-    case JSON_REAL:
-        if (ngx_api_led_json_reserve(out, 32) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        out->pos = ngx_api_led_json_real(out->pos, json_real_value(value));
-        return NGX_OK;
-
-    case JSON_TRUE:
-        if (ngx_api_led_json_reserve(out, 4) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        out->pos = ngx_cpymem(out->pos, "true", 4);
-        return NGX_OK;
-
-    case JSON_FALSE:
-        if (ngx_api_led_json_reserve(out, 5) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        out->pos = ngx_cpymem(out->pos, "false", 5);
-        return NGX_OK;
-
-    default: /* JSON_NULL */
-        if (ngx_api_led_json_reserve(out, 4) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        out->pos = ngx_cpymem(out->pos, "null", 4);
-        return NGX_OK;
-    }
+    return json;
 }
 
 
 /*
- * The shortest text that reads back as the same double.  Most numbers in
- * documents are decimals with a few digits: m / 10^k with m < 2^53 is
- * then exact in IEEE arithmetic (both operands exact, one rounding), so
- * the test below proves the round trip without printf.  Others go through
- * "%.15g" .. "%.17g".
+ * Whether two JSON number texts (the grammar checked) have the same
+ * value: the same sign, significant digits and decimal exponent.  Texts
+ * of more than 40 significant digits are never the same here (the
+ * serializer's have at most 17).
  */
 
-static u_char *
-ngx_api_led_json_real(u_char *p, double d)
-{
-    int          prec, n;
-    char         num[32];
-    double       m, a;
-    u_char      *q, digits[24];
-    uint64_t     u;
-    ngx_uint_t   k, i, nd;
-
-    static const double  p10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6 };
-
-    a = (d < 0) ? -d : d;
-
-    if (a < 1e15 && a >= 1e-6) {
-        for (k = 0; k <= 6; k++) {
-            m = a * p10[k];
-
-            if (m >= 9007199254740992.0) {
-                break;
-            }
-
-            u = (uint64_t) m;
-
-            if ((double) u != m || (double) u / p10[k] != a) {
-                continue;
-            }
-
-            /* 19.99 may only prove itself as 19990 / 10^3 */
-
-            while (k > 0 && u % 10 == 0) {
-                u /= 10;
-                k--;
-            }
-
-            /* u with a decimal point k digits from the right */
-
-            nd = 0;
-            do {
-                digits[nd++] = (u_char) ('0' + u % 10);
-                u /= 10;
-            } while (u);
-
-            while (nd <= k) {
-                digits[nd++] = '0';
-            }
-
-            if (d < 0) {
-                *p++ = '-';
-            }
-
-            for (i = nd; i > k; i--) {
-                *p++ = digits[i - 1];
-            }
-
-            *p++ = '.';
-
-            if (k == 0) {
-                *p++ = '0';
-                return p;
-            }
-
-            for (i = k; i > 0; i--) {
-                *p++ = digits[i - 1];
-            }
-
-            return p;
-        }
-    }
-
-    n = 0;
-
-    for (prec = 15; prec <= 17; prec++) {
-        n = snprintf(num, sizeof(num) - 2, "%.*g", prec, d);
-        if (strtod(num, NULL) == d) {
-            break;
-        }
-    }
-
-    if (n <= 0 || n >= (int) sizeof(num) - 2) {
-        return ngx_cpymem(p, "0.0", 3);
-    }
-
-    if (strpbrk(num, ".eEn") == NULL) {
-        num[n++] = '.';
-        num[n++] = '0';
-    }
-
-    q = ngx_cpymem(p, num, n);
-
-    return q;
-}
-
+#define NGX_API_LED_JSON_DIGITS  40
 
 static ngx_int_t
-ngx_api_led_json_write_string(ngx_api_led_json_out_t *out, const char *s,
-    size_t len)
+ngx_api_led_json_same_number(u_char *a, size_t alen, u_char *b, size_t blen)
 {
-    u_char        *p, *end, *run, c;
-    static u_char  hex[] = "0123456789abcdef";
+    u_char      da[NGX_API_LED_JSON_DIGITS], db[NGX_API_LED_JSON_DIGITS];
+    size_t      na, nb;
+    int64_t     ea, eb;
+    ngx_uint_t  nega, negb;
 
-    /* the string and its quotes; more for each escape, when one comes */
-
-    if (ngx_api_led_json_reserve(out, len + 2) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    p = (u_char *) s;
-    end = p + len;
-
-    *out->pos++ = '"';
-
-    while (p < end) {
-
-        /* a run of bytes that need no escape, copied at once */
-
-        run = p;
-
-        while (p < end && ngx_api_led_json_class[*p] != 1) {
-            p++;
-        }
-
-        if (p != run) {
-            out->pos = ngx_cpymem(out->pos, run, p - run);
-        }
-
-        if (p == end) {
-            break;
-        }
-
-        /* 6 bytes at most ("\u001f"), the rest, the closing quote */
-
-        if (ngx_api_led_json_reserve(out, (end - p) + 6 + 1) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        c = *p++;
-
-        *out->pos++ = '\\';
-
-        switch (c) {
-        case '"':
-            *out->pos++ = '"';
-            break;
-        case '\\':
-            *out->pos++ = '\\';
-            break;
-        case '\n':
-            *out->pos++ = 'n';
-            break;
-        case '\r':
-            *out->pos++ = 'r';
-            break;
-        case '\t':
-            *out->pos++ = 't';
-            break;
-        case '\b':
-            *out->pos++ = 'b';
-            break;
-        case '\f':
-            *out->pos++ = 'f';
-            break;
-        default:
-            *out->pos++ = 'u';
-            *out->pos++ = '0';
-            *out->pos++ = '0';
-            *out->pos++ = hex[c >> 4];
-            *out->pos++ = hex[c & 0xf];
-        }
-    }
-
-    *out->pos++ = '"';
-
-    return NGX_OK;
-}
-
-
-/* application/json and application/(anything)+json, parameters ignored */
-
-ngx_int_t
-ngx_api_led_json_media_type(ngx_str_t *type)
-{
-    u_char  *p, *end, *semi;
-    size_t   len;
-
-    p = type->data;
-    end = p + type->len;
-
-    semi = ngx_strlchr(p, end, ';');
-    if (semi) {
-        end = semi;
-    }
-
-    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
-        end--;
-    }
-
-    len = end - p;
-
-    if (len < sizeof(NGX_API_LED_JSON_TYPE) - 1
-        || ngx_strncasecmp(p, (u_char *) "application/",
-                           sizeof("application/") - 1)
-           != 0)
+    if (ngx_api_led_json_decimal(a, a + alen, da, &na, &ea, &nega) != NGX_OK
+        || ngx_api_led_json_decimal(b, b + blen, db, &nb, &eb, &negb)
+           != NGX_OK)
     {
         return 0;
     }
 
-    p += sizeof("application/") - 1;
-    len = end - p;
-
-    if (len == 4 && ngx_strncasecmp(p, (u_char *) "json", 4) == 0) {
-        return 1;
+    if (na == 0 || nb == 0) {
+        /* zeros: the sign counts (-0.0 is a double of its own) */
+        return na == nb && nega == negb;
     }
 
-    return len > 5 && ngx_strncasecmp(end - 5, (u_char *) "+json", 5) == 0;
+    return nega == negb && na == nb && ea == eb
+           && ngx_memcmp(da, db, na) == 0;
+}
+
+
+/*
+ * A number text as 0.DIGITS x 10^exp: no leading or trailing zero in
+ * DIGITS (none at all for a zero).  NGX_DECLINED when there are more
+ * digits than the buffer holds.  An exponent beyond 10^9 is cut there,
+ * far outside any double.
+ */
+
+static ngx_int_t
+ngx_api_led_json_decimal(u_char *p, u_char *end, u_char *digits,
+    size_t *ndigits, int64_t *exp, ngx_uint_t *neg)
+{
+    size_t      nd, zeros;
+    int64_t     point, e;
+    ngx_uint_t  eneg, frac;
+
+    *neg = 0;
+
+    if (p < end && *p == '-') {
+        *neg = 1;
+        p++;
+    }
+
+    nd = 0;
+    zeros = 0;          /* zeros seen after the last nonzero digit */
+    point = 0;          /* digits before the point, leading zeros not */
+    frac = 0;
+
+    for ( ; p < end; p++) {
+
+        if (*p == '.') {
+            frac = 1;
+            continue;
+        }
+
+        if (*p < '0' || *p > '9') {
+            break;
+        }
+
+        if (*p == '0') {
+            if (nd == 0) {
+                /* a leading zero: after the point it moves the exponent */
+                if (frac) {
+                    point--;
+                }
+
+                continue;
+            }
+
+            zeros++;
+
+        } else {
+            while (zeros) {
+                if (nd == NGX_API_LED_JSON_DIGITS) {
+                    return NGX_DECLINED;
+                }
+
+                digits[nd++] = '0';
+                zeros--;
+            }
+
+            if (nd == NGX_API_LED_JSON_DIGITS) {
+                return NGX_DECLINED;
+            }
+
+            digits[nd++] = *p;
+        }
+
+        if (!frac) {
+            point++;
+        }
+    }
+
+    e = 0;
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        eneg = 0;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            eneg = (*p == '-');
+            p++;
+        }
+
+        for ( ; p < end && *p >= '0' && *p <= '9'; p++) {
+            if (e < 1000000000) {
+                e = e * 10 + (*p - '0');
+            }
+        }
+
+        if (eneg) {
+            e = -e;
+        }
+    }
+
+    *ndigits = nd;
+    *exp = point + e;
+
+    return NGX_OK;
 }

@@ -62,8 +62,6 @@ static ngx_int_t ngx_api_led_tmpl_json_value(
     ngx_api_led_tmpl_json_t *t);
 static ngx_int_t ngx_api_led_tmpl_json_string(
     ngx_api_led_tmpl_json_t *t, ngx_uint_t key);
-static ngx_int_t ngx_api_led_tmpl_json_escape(ngx_api_led_tmpl_json_t *t);
-static ngx_int_t ngx_api_led_tmpl_json_hex4(u_char *p, u_char *last);
 static ngx_int_t ngx_api_led_tmpl_json_number(
     ngx_api_led_tmpl_json_t *t);
 static ngx_int_t ngx_api_led_tmpl_json_error(
@@ -343,7 +341,8 @@ static ngx_int_t
 ngx_api_led_tmpl_json_string(ngx_api_led_tmpl_json_t *t,
     ngx_uint_t key)
 {
-    u_char  *next;
+    u_char      *next;
+    ngx_uint_t   i;
 
     t->p++;
 
@@ -368,10 +367,14 @@ ngx_api_led_tmpl_json_string(ngx_api_led_tmpl_json_t *t,
                 continue;
 
             case 'u':
-                if (ngx_api_led_tmpl_json_escape(t) != NGX_OK) {
-                    return NGX_ERROR;
+                for (i = 2; i < 6; i++) {
+                    if (t->p + i >= t->last || !isxdigit(t->p[i])) {
+                        return ngx_api_led_tmpl_json_error(t,
+                                                    "invalid \\u escape");
+                    }
                 }
 
+                t->p += 6;
                 continue;
 
             default:
@@ -446,67 +449,6 @@ ngx_api_led_tmpl_json_string(ngx_api_led_tmpl_json_t *t,
     }
 
     return ngx_api_led_tmpl_json_error(t, "unterminated string");
-}
-
-
-/*
- * \uXXXX at t->p: what the module's parser reads back, so that every
- * rendering of the template is JSON: no \u0000, surrogates in pairs.
- */
-
-static ngx_int_t
-ngx_api_led_tmpl_json_escape(ngx_api_led_tmpl_json_t *t)
-{
-    ngx_int_t  cp, lo;
-
-    cp = ngx_api_led_tmpl_json_hex4(t->p, t->last);
-
-    if (cp == NGX_ERROR) {
-        return ngx_api_led_tmpl_json_error(t, "invalid \\u escape");
-    }
-
-    if (cp == 0) {
-        return ngx_api_led_tmpl_json_error(t, "\\u0000 in a string");
-    }
-
-    if (cp >= 0xdc00 && cp <= 0xdfff) {
-        return ngx_api_led_tmpl_json_error(t, "lone surrogate in a \\u escape");
-    }
-
-    if (cp >= 0xd800 && cp <= 0xdbff) {
-        lo = (t->last - t->p >= 12 && t->p[6] == '\\' && t->p[7] == 'u')
-             ? ngx_api_led_tmpl_json_hex4(t->p + 6, t->last) : NGX_ERROR;
-
-        if (lo < 0xdc00 || lo > 0xdfff) {
-            return ngx_api_led_tmpl_json_error(t,
-                                          "lone surrogate in a \\u escape");
-        }
-
-        t->p += 6;
-    }
-
-    t->p += 6;
-
-    return NGX_OK;
-}
-
-
-/* the value of "\uXXXX" at p, or NGX_ERROR */
-
-static ngx_int_t
-ngx_api_led_tmpl_json_hex4(u_char *p, u_char *last)
-{
-    ngx_int_t  n;
-
-    if (last - p < 6) {
-        return NGX_ERROR;
-    }
-
-    n = ngx_hextoi(p + 2, 4);
-
-    return (n == NGX_ERROR || !isxdigit(p[2]) || !isxdigit(p[3])
-            || !isxdigit(p[4]) || !isxdigit(p[5]))
-           ? NGX_ERROR : n;
 }
 
 
@@ -895,7 +837,9 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
                                                         " not found", err);
             }
 
-            if (json_is_string(v) && (!body || seg[i].in_string)) {
+            if (ngx_api_led_json_is_text(v)
+                && (!body || seg[i].in_string))
+            {
                 val[i].value.data = (u_char *) json_string_value(v);
                 val[i].value.len = json_string_length(v);
 
@@ -994,8 +938,8 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
 
 /*
  * A variable or capture in a body is written inside a JSON string: a
- * value that would not read back there (not UTF-8, a NUL) makes the body
- * invalid JSON, so the call or event is not made.
+ * value that is not UTF-8 (ngx_escape_json() keeps its bytes) makes the
+ * body invalid JSON, so the call or event is not made.
  */
 
 static ngx_int_t

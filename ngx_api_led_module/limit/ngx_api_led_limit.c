@@ -768,7 +768,7 @@ ngx_api_led_limit_set_number(ngx_http_request_t *r,
     }
 
     value.data = p;
-    value.len = ngx_sprintf(p, "%ui", n) - p;
+    value.len = ngx_api_led_uint_dump(p, n) - p;
 
     return ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET, name, NULL,
                                         &value);

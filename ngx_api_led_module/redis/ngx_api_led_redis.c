@@ -2,10 +2,11 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * A Redis client on an nginx connection.  hiredis is only the RESP codec
- * (redisFormatCommandArgv, redisReader): the socket is nginx's own
- * (ngx_event_connect_peer), so connecting, timers, reconnecting and
- * shutting down follow nginx's rules and nothing ever blocks the worker.
+ * A Redis client on an nginx connection.  hiredis is only the RESP reader
+ * (redisReader; ngx_api_led_redis_format() writes commands): the socket is
+ * nginx's own (ngx_event_connect_peer), so connecting, timers,
+ * reconnecting and shutting down follow nginx's rules and nothing ever
+ * blocks the worker.
  *
  * One connection per worker carries every request's commands, pipelined;
  * replies are matched to waiters in FIFO order.  A command cannot be
@@ -1366,10 +1367,10 @@ ngx_api_led_redis_send(ngx_api_led_redis_t *rd, ngx_uint_t kind,
 
     cmd = NULL;
 
-    len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    len = ngx_api_led_redis_format(&cmd, argc, argv, argvlen);
     if (len < 0 || cmd == NULL) {
         ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
-                      "redisFormatCommandArgv() failed");
+                      "formatting a Redis command failed");
         return NGX_ERROR;
     }
 

@@ -141,6 +141,14 @@ ngx_int_t ngx_api_led_redis_command(ngx_api_led_redis_t *rd,
 ngx_api_led_redis_t *ngx_api_led_redis_create_blocking(ngx_cycle_t *cycle,
     ngx_api_led_redis_conf_t *rcf, ngx_str_t *key);
 
+/*
+ * ngx_api_led_redis_resp.c: a command in RESP (freed by
+ * redisFreeCommand()), the length or -1: redisFormatCommandArgv() without
+ * its sprintf() of every length
+ */
+int ngx_api_led_redis_format(char **out, int argc, const char **argv,
+    const size_t *argvlen);
+
 /* the client's own entry points for ngx_api_led_redis_cmd.c */
 ngx_int_t ngx_api_led_redis_queue(ngx_api_led_redis_t *rd, int argc,
     const char **argv, const size_t *argvlen, ngx_api_led_redis_cmd_t *cmd);

@@ -31,6 +31,14 @@ static ngx_api_led_transform_op_t *ngx_api_led_transform_op_add(
     ngx_conf_t *cf, ngx_array_t **ops, ngx_uint_t kind);
 static ngx_http_complex_value_t *ngx_api_led_transform_value(ngx_conf_t *cf,
     ngx_str_t *value);
+static ngx_uint_t ngx_api_led_transform_hides(ngx_array_t *ops);
+
+
+static ngx_conf_enum_t  ngx_api_led_transform_on_error[] = {
+    { ngx_string("pass"), NGX_API_LED_ON_ERROR_PASS },
+    { ngx_string("closed"), NGX_API_LED_ON_ERROR_CLOSED },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_conf_enum_t  ngx_api_led_transform_convert[] = {
@@ -99,6 +107,13 @@ static ngx_command_t  ngx_api_led_transform_commands[] = {
       offsetof(ngx_api_led_transform_loc_conf_t, response_max_size),
       NULL },
 
+    { ngx_string("api_led_response_json_on_error"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_api_led_transform_loc_conf_t, response_on_error),
+      &ngx_api_led_transform_on_error },
+
       ngx_null_command
 };
 
@@ -164,6 +179,7 @@ ngx_api_led_transform_create_loc_conf(ngx_conf_t *cf)
     conf->body_convert = NGX_CONF_UNSET_UINT;
     conf->request_max_size = NGX_CONF_UNSET_SIZE;
     conf->response_max_size = NGX_CONF_UNSET_SIZE;
+    conf->response_on_error = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -214,6 +230,19 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
                               prev->response_max_size,
                               NGX_API_LED_TRANSFORM_MAX_SIZE);
 
+    /*
+     * A response that cannot be transformed where fields are removed or
+     * kept would show what they hide: 502, unless the user chose "pass".
+     */
+
+    ngx_conf_merge_uint_value(conf->response_on_error,
+                              prev->response_on_error, 0);
+
+    conf->response_closed =
+        (conf->response_on_error == NGX_API_LED_ON_ERROR_CLOSED
+         || (conf->response_on_error == 0
+             && ngx_api_led_transform_hides(conf->response_json_ops)));
+
     conf->request_body = (conf->body_convert != NGX_API_LED_CONVERT_OFF);
 
     if (conf->request_ops) {
@@ -239,6 +268,32 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* whether JSON operations remove or keep fields */
+
+static ngx_uint_t
+ngx_api_led_transform_hides(ngx_array_t *ops)
+{
+    ngx_uint_t              i;
+    ngx_api_led_json_op_t  *op;
+
+    if (ops == NULL) {
+        return 0;
+    }
+
+    op = ops->elts;
+
+    for (i = 0; i < ops->nelts; i++) {
+        if (op[i].op == NGX_API_LED_JSON_OP_REMOVE
+            || op[i].op == NGX_API_LED_JSON_OP_KEEP)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -39,6 +39,10 @@ extern ngx_module_t  ngx_api_led_transform_module;
 /* api_led_request_json_max_size, api_led_response_json_max_size defaults */
 #define NGX_API_LED_TRANSFORM_MAX_SIZE  (1024 * 1024)
 
+/* api_led_response_json_on_error */
+#define NGX_API_LED_ON_ERROR_PASS       1
+#define NGX_API_LED_ON_ERROR_CLOSED     2
+
 
 typedef struct {
     ngx_uint_t                   kind;        /* NGX_API_LED_T_HEADER... */
@@ -65,6 +69,9 @@ typedef struct {
     ngx_uint_t                   body_convert;
     size_t                       request_max_size;
     size_t                       response_max_size;
+    ngx_uint_t                   response_on_error;    /* _ON_ERROR_*,
+                                                          0: by the ops */
+    ngx_flag_t                   response_closed;      /* computed */
     ngx_flag_t                   request_body;         /* computed */
 } ngx_api_led_transform_loc_conf_t;
 
@@ -88,6 +95,8 @@ typedef struct {
     unsigned                     response:1;
     unsigned                     header_delayed:1;
     unsigned                     passthrough:1;
+    unsigned                     failed:1;    /* the body is dropped, a
+                                                 502 problem goes out */
     unsigned                     response_done:1;
 } ngx_api_led_transform_ctx_t;
 

@@ -399,6 +399,13 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    if (rc == NGX_API_LED_JSON_TOO_DEEP || rc == NGX_API_LED_JSON_TOO_BIG) {
+        /* valid JSON, past what the gateway takes on */
+        return ngx_api_led_problem_finalize(r,
+                   NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                   "%s", err);
+    }
+
     return ngx_api_led_problem_finalize(r, NGX_HTTP_BAD_REQUEST,
                                         "invalid_json", "%s", err);
 }

@@ -31,8 +31,16 @@ static ngx_int_t ngx_api_led_transform_response(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
 static ngx_int_t ngx_api_led_transform_send(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
+static ngx_int_t ngx_api_led_transform_drop(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_api_led_transform_refuse(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, const char *detail);
 static ngx_int_t ngx_api_led_transform_incomplete(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx);
+
+
+#define NGX_API_LED_TRANSFORM_NOT_DONE                                        \
+    "the response of the upstream could not be transformed"
 
 
 static ngx_http_module_t  ngx_api_led_transform_response_module_ctx = {
@@ -124,8 +132,10 @@ ngx_api_led_transform_header_out(ngx_http_request_t *r,
  * for a 2xx JSON response with JSON operations, the header waits for the
  * transformed body (its length).  Not transformed, and left as they are:
  * other statuses, other types (application/problem+json included: the
- * module's own errors), encoded bodies (the upstream ignored our identity
- * request), bodies announced larger than the limit, HEAD.
+ * module's own errors), HEAD.  Encoded bodies (the upstream ignored our
+ * identity request) and bodies announced larger than the limit cannot be
+ * transformed: they pass as they are, or, where the location fails
+ * closed, the header waits for a 502 in its place.
  */
 
 static ngx_int_t
@@ -133,6 +143,7 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
 {
     ngx_str_t                         *ce, *ct;
     ngx_uint_t                         i;
+    const char                        *failed;
     ngx_api_led_transform_op_t        *op;
     ngx_api_led_transform_ctx_t       *ctx;
     ngx_api_led_transform_loc_conf_t  *conf;
@@ -175,6 +186,14 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
+    if (r->header_only || r->method == NGX_HTTP_HEAD) {
+        /* the transformed length is not known without the body */
+        ngx_http_clear_content_length(r);
+        return ngx_http_next_header_filter(r);
+    }
+
+    failed = NULL;
+
     if (r->headers_out.content_encoding
         && r->headers_out.content_encoding->hash)
     {
@@ -184,26 +203,30 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
                          && ngx_strncasecmp(ce->data, (u_char *) "identity",
                                             8) == 0))
         {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "api_led: response is \"%V\" encoded, JSON "
-                          "operations skipped",
-                          ngx_api_led_log_value(r->pool, ce));
-            return ngx_http_next_header_filter(r);
+            if (!conf->response_closed) {
+                ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                              "api_led: response is \"%V\" encoded, JSON "
+                              "operations skipped",
+                              ngx_api_led_log_value(r->pool, ce));
+                return ngx_http_next_header_filter(r);
+            }
+
+            failed = "it is encoded";
         }
     }
 
-    if (r->header_only || r->method == NGX_HTTP_HEAD) {
-        /* the transformed length is not known without the body */
-        ngx_http_clear_content_length(r);
-        return ngx_http_next_header_filter(r);
-    }
+    if (failed == NULL
+        && r->headers_out.content_length_n > (off_t) conf->response_max_size)
+    {
+        if (!conf->response_closed) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "api_led: response of %O bytes is larger than "
+                          "api_led_response_json_max_size, passed through "
+                          "unchanged", r->headers_out.content_length_n);
+            return ngx_http_next_header_filter(r);
+        }
 
-    if (r->headers_out.content_length_n > (off_t) conf->response_max_size) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "api_led: response of %O bytes is larger than "
-                      "api_led_response_json_max_size, passed through "
-                      "unchanged", r->headers_out.content_length_n);
-        return ngx_http_next_header_filter(r);
+        failed = "it is larger than api_led_response_json_max_size";
     }
 
     ctx = ngx_api_led_transform_get_ctx(r);
@@ -213,6 +236,19 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
 
     ctx->response = 1;
     ctx->header_delayed = 1;
+
+    if (failed) {
+        /* its body is dropped, the 502 goes out at its end */
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "api_led: response not transformed: %s; 502 in its "
+                      "place (fields are removed or kept here)", failed);
+
+        ctx->failed = 1;
+        ngx_http_clear_content_length(r);
+
+        return NGX_OK;
+    }
 
     if (r->headers_out.content_length_n > 0) {
         ctx->cap = (size_t) r->headers_out.content_length_n;
@@ -249,6 +285,10 @@ ngx_api_led_transform_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     if (in == NULL) {
         return NGX_OK;
+    }
+
+    if (ctx->failed) {
+        return ngx_api_led_transform_drop(r, ctx, in);
     }
 
     conf = ngx_http_get_module_loc_conf(r, ngx_api_led_transform_module);
@@ -301,7 +341,18 @@ ngx_api_led_transform_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         size = b->last - b->pos;
 
         if (ctx->size + size > conf->response_max_size) {
-            return ngx_api_led_transform_passthrough(r, ctx, cl);
+            if (!conf->response_closed) {
+                return ngx_api_led_transform_passthrough(r, ctx, cl);
+            }
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "api_led: response not transformed: it is larger "
+                          "than api_led_response_json_max_size; 502 in its "
+                          "place (fields are removed or kept here)");
+
+            ctx->failed = 1;
+
+            return ngx_api_led_transform_drop(r, ctx, cl);
         }
 
         if (size) {
@@ -351,12 +402,72 @@ ngx_api_led_transform_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
 
 /*
+ * Failing closed: what comes of the response is dropped; at its end (or
+ * when the upstream is gone before it) the 502 goes out in its place.
+ */
+
+static ngx_int_t
+ngx_api_led_transform_drop(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_buf_t    *b;
+    ngx_uint_t    last;
+    ngx_chain_t  *cl;
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->last_buf || (r != r->main && b->last_in_chain)) {
+            last = 1;
+        }
+
+        b->pos = b->last;
+
+        if (b->in_file) {
+            b->file_pos = b->file_last;
+        }
+    }
+
+    if (last) {
+        return ngx_api_led_transform_refuse(r, ctx,
+                                            NGX_API_LED_TRANSFORM_NOT_DONE);
+    }
+
+    if (ngx_api_led_upstream_cut_short(r)) {
+        return ngx_api_led_transform_incomplete(r, ctx);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A 502 problem in place of the response held back (failing closed): the
+ * upstream's headers and what the header operations did to them go; the
+ * operations apply again to the problem.  The caller logged why.
+ */
+
+static ngx_int_t
+ngx_api_led_transform_refuse(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, const char *detail)
+{
+    ctx->response_done = 1;
+    ctx->header_delayed = 0;
+
+    ngx_http_clean_header(r);
+
+    return ngx_api_led_problem_send(r, NGX_HTTP_BAD_GATEWAY,
+                                    "upstream_failed", detail);
+}
+
+
+/*
  * The upstream ended the response before its end (it closed early, timed
  * out): what was held is not the response, and no header went out yet.
- * The client gets a 502 problem (the upstream's headers and what the
- * header operations did to them go; the operations apply again to the
- * problem), not an empty reply; a part fails with it.  nginx logged the
- * cause already.
+ * The client gets a 502 problem, not an empty reply; a part fails with
+ * it.  nginx logged the cause already.
  */
 
 static ngx_int_t
@@ -367,14 +478,8 @@ ngx_api_led_transform_incomplete(ngx_http_request_t *r,
                   "api_led: the upstream response ended before its end, "
                   "answered 502");
 
-    ctx->response_done = 1;
-    ctx->header_delayed = 0;
-
-    ngx_http_clean_header(r);
-
-    return ngx_api_led_problem_send(r, NGX_HTTP_BAD_GATEWAY,
-                                    "upstream_failed",
-                                    "the upstream response is incomplete");
+    return ngx_api_led_transform_refuse(r, ctx,
+                                        "the upstream response is incomplete");
 }
 
 
@@ -467,6 +572,16 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     }
 
     if (rc != NGX_OK) {
+        if (conf->response_closed) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "api_led: response not transformed: %s; 502 in "
+                          "its place (fields are removed or kept here)",
+                          err);
+
+            return ngx_api_led_transform_refuse(r, ctx,
+                                                NGX_API_LED_TRANSFORM_NOT_DONE);
+        }
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "api_led: response is not JSON to transform (%s), "
                       "passed through unchanged", err);
