@@ -72,7 +72,8 @@ form_shaped(json_t *obj)
             return 0;
         }
 
-        if (json_is_string(v)) {
+        /* a number kept as text (the parser's) is a number here */
+        if (ngx_api_led_json_is_text(v)) {
             continue;
         }
 
@@ -81,7 +82,7 @@ form_shaped(json_t *obj)
         }
 
         json_array_foreach(v, i, e) {
-            if (!json_is_string(e)) {
+            if (!ngx_api_led_json_is_text(e)) {
                 return 0;
             }
         }

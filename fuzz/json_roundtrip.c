@@ -8,9 +8,10 @@
  *   - round trip: x = parse(input); parse(serialize(x)) == x (reals
  *     compared bit for bit), and serialize is stable:
  *     serialize(parse(serialize(x))) == serialize(x);
- *   - the parser and jansson's json_loadb() agree on what is JSON and on
- *     its value, except where the module is stricter on purpose (64
- *     levels of nesting, numbers of 64 characters or more);
+ *   - the parser and jansson's json_loadb() (with NULs) agree on what is
+ *     JSON and on its value, except where the module reads more (numbers
+ *     kept as text, lone surrogates) or less on purpose (64 levels of
+ *     nesting);
  *   - a parsed document passes ngx_api_led_json_depth_ok(64);
  *   - parsing inside a pool arena window (as the transformations do) gives
  *     the same result and the same text as parsing with malloc();
@@ -36,6 +37,61 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 
+/*
+ * What the module reads beyond jansson (RFC 8259 whole): numbers kept as
+ * their text (out of a double's range, or long), lone surrogates.
+ */
+
+static int
+extended(json_t *v)
+{
+    size_t       i, len;
+    json_t      *e;
+    const char  *key, *p;
+
+    if (json_is_string(v)) {
+        if (ngx_api_led_json_number_text(v, NULL)) {
+            return 1;
+        }
+
+        p = json_string_value(v);
+        len = json_string_length(v);
+
+        for (i = 0; i + 1 < len; i++) {
+            if ((u_char) p[i] == 0xed && (u_char) p[i + 1] >= 0xa0) {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, e) {
+            if (extended(e)) {
+                return 1;
+            }
+        }
+    }
+
+    if (json_is_object(v)) {
+        json_object_keylen_foreach(v, key, len, e) {
+            if (extended(e)) {
+                return 1;
+            }
+
+            for (i = 0; i + 1 < len; i++) {
+                if ((u_char) key[i] == 0xed && (u_char) key[i + 1] >= 0xa0) {
+                    return 1;
+                }
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 static void
 check_jansson(u_char *data, size_t size, ngx_int_t rc, json_t *doc,
     u_char *err)
@@ -43,7 +99,13 @@ check_jansson(u_char *data, size_t size, ngx_int_t rc, json_t *doc,
     json_t        *j;
     json_error_t   jerr;
 
-    j = json_loadb((char *) data, size, JSON_DECODE_ANY, &jerr);
+    j = json_loadb((char *) data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+                   &jerr);
+
+    if (rc == NGX_OK && extended(doc)) {
+        json_decref(j);
+        return;
+    }
 
     if (rc == NGX_OK) {
         if (j == NULL) {

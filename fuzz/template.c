@@ -166,7 +166,7 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
         *p++ = '"';
         text.len = p - text.data;
 
-        if (json_is_string(v)) {
+        if (ngx_api_led_json_is_text(v)) {
             want = json_incref(v);
 
         } else {
@@ -211,7 +211,7 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
 
     /* in a URI: unreserved characters and %XX only, decoding to the value */
 
-    if (json_is_string(v)) {
+    if (ngx_api_led_json_is_text(v)) {
         text.data = (u_char *) json_string_value(v);
         text.len = json_string_length(v);
 
