@@ -6,7 +6,9 @@
  * request headers, one a line, "name: value" (a line without ": " is a
  * traceparent value).  Each traceparent and tracestate value goes through
  * the parsers, and the request's trace is made and forwarded
- * (ngx_api_led_trace_forward(), as an API location's upstream gets it).
+ * (ngx_api_led_request_headers(), the core's one look at the headers,
+ * then ngx_api_led_trace_forward(), as an API location's upstream gets
+ * it).
  *
  * Properties:
  *
@@ -384,10 +386,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* the request's trace, as its upstream gets it */
 
-    ctx = ngx_pcalloc(fz.pool, sizeof(ngx_api_led_ctx_t));
+    /* the request's shared ctx, with its one look at the headers */
+    ctx = ngx_api_led_get_ctx(fz.r);
     if (ctx == NULL) {
         abort();
     }
+
+    ngx_api_led_request_headers(fz.r, ctx);
 
     /* the client's, before the header is edited in place */
     if (nparent != 1
