@@ -102,7 +102,11 @@ check_jansson(u_char *data, size_t size, ngx_int_t rc, json_t *doc,
     j = json_loadb((char *) data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL,
                    &jerr);
 
-    if (rc == NGX_OK && extended(doc)) {
+    /* jansson takes no NUL in a member name, even with JSON_ALLOW_NUL */
+    if (rc == NGX_OK
+        && (extended(doc)
+            || (j == NULL && ngx_strstr(jerr.text, "NUL byte in object key"))))
+    {
         json_decref(j);
         return;
     }
