@@ -13,6 +13,7 @@ as one JSON line: {"time", "method", "path", "correlation_id",
                                   {"crm":{"contact_id":"crm-ID",
                                    "synced":true,"trace":CORRELATION-ID}}
                                   (PATCH merges into the stored contact)
+    POST   /events                a delivered event (any body): 202
     GET    /contacts/ID           the stored contact; 404
     GET    /received              what was recorded, a JSON array;
                                   ?correlation_id=X keeps X's requests
@@ -51,6 +52,10 @@ class Crm(Handler):
         m = re.fullmatch(r"/contacts/([^/]*)", path)
         if m and CONTACT.fullmatch(m.group(1)):
             return self.contact(m.group(1))
+        if path == "/events":
+            # the customers' events, delivered by the gateway (CloudEvents)
+            self.allow("POST")
+            return 202, {"accepted": True}, None
         if path == "/received":
             self.allow("GET", "HEAD", "DELETE")
             if self.command == "DELETE":

@@ -92,7 +92,7 @@ X-Who: "quoted" \ name
     }
 --- must_die
 --- error_log eval
-qr/the body of part "a" is not JSON: "," or "\}" is expected at character 14 \(""\) in \S+nginx\.conf:\d+/
+qr/the body of part "a" is not JSON: "," or "\}" expected at character 14 \(""\) in \S+nginx\.conf:\d+/
 
 
 
@@ -105,7 +105,7 @@ qr/the body of part "a" is not JSON: "," or "\}" is expected at character 14 \("
     }
 --- must_die
 --- error_log eval
-qr/the body of part "a" is not JSON: text after the document at character 10 \("x"\) in \S+nginx\.conf:\d+/
+qr/the body of part "a" is not JSON: data after the document at character 10 \("x"\) in \S+nginx\.conf:\d+/
 
 
 
@@ -170,7 +170,7 @@ qr/the body of part "a" is not JSON: invalid value at character 6/
     }
 --- must_die
 --- error_log eval
-qr/the body of part "a" is not JSON: "," or "\}" is expected at character 7/
+qr/the body of part "a" is not JSON: "," or "\}" expected at character 7/
 
 
 
@@ -419,3 +419,75 @@ GET /v1/x
 GET /catalog
 --- response_body_like eval
 qr/"parts":\[\{"name":"record","method":"GET","uri":"\/system\/customers\/\$arg_id","optional":false,"for":\["GET","HEAD"\],"api":"customers-db"\},\{"name":"write","method":"PATCH","uri":"\/system\/customers\/\$arg_id","optional":false,"for":\["PUT","PATCH"\],"api":"customers-db"\}\],"merge":"namespaced"/
+
+
+
+=== TEST 22: a template's strings must be UTF-8, as in any JSON the module reads (the parser of bodies reads templates)
+--- config eval
+"    location /t {
+        api_led_compose {
+            a POST /x 'body={\"name\":\"caf\xc3(\"}';
+        }
+    }"
+--- must_die
+--- error_log eval
+qr/the body of part "a" is not JSON: invalid UTF-8 in a string at character 13 .* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 23: UTF-8 text and a lone surrogate escape are JSON: sent as written
+--- config eval
+"    location /t {
+        api_led_compose {
+            out POST /sys/echo 'body={\"name\":\"caf\xc3\xa9 {record/n}\",\"s\":\"\\\\ud800\"}';
+            record /sys/record;
+        }
+    }
+    location /sys/ {
+        internal;
+        proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/sys.sock:/;
+    }"
+--- request
+GET /t
+--- response_body_like eval
+qr/"out":\{"received":\{"name":"caf\xc3\xa9 7","s":"\\ud800"\}\}/
+--- no_error_log
+[error]
+
+
+
+=== TEST 24: nested deeper than the parser's bound (1000 levels)
+--- config eval
+"    location /t {
+        api_led_compose {
+            a POST /x 'body=" . ('[' x 1001) . (']' x 1001) . "';
+        }
+    }"
+--- must_die
+--- error_log eval
+qr/the body of part "a" is not JSON: JSON nested deeper than 1000 levels at character 1001 \("\[\]{15}"\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 25: a string with a lone surrogate (valid JSON) inside a template's string is sent as its escape, the serializer's
+--- config
+    location /t {
+        api_led_compose {
+            record /lone;
+            out POST /sys/echo 'body={"t":"<{record/s}>"}';
+        }
+    }
+    location /lone {
+        default_type application/json;
+        return 200 '{"s":"a\\ud800b\\u00e9"}';
+    }
+    location /sys/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/sys.sock:/;
+    }
+--- request
+GET /t
+--- response_body
+{"record":{"s":"a\ud800b\u00e9"},"out":{"received":{"t":"<a\ud800bé>"}}}
+--- no_error_log
+[error]

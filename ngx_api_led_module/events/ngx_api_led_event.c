@@ -9,7 +9,8 @@
  *   api_led_event_stream KEY [types=T,...] [heartbeat=T] [buffer=SIZE];
  *                                                    subscribe (SSE)
  *   api_led_event_deliver KEY group=NAME to=URI [retries=N]
- *       [dead_letter=KEY] [timeout=T] [claim_after=T];  deliver
+ *       [dead_letter=KEY] [timeout=T] [claim_after=T] [concurrency=N];
+ *                                                    deliver
  *
  * The request paths are modules of their own (ngx_api_led_event.h); this
  * file holds the configuration and what they share: reading stream ids
@@ -538,7 +539,7 @@ invalid:
 
 /*
  * api_led_event_deliver KEY group=NAME to=URI [retries=N]
- *     [dead_letter=KEY] [timeout=T] [claim_after=T]
+ *     [dead_letter=KEY] [timeout=T] [claim_after=T] [concurrency=N]
  */
 
 static char *
@@ -563,6 +564,7 @@ ngx_api_led_event_deliver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     dc->retries = NGX_API_LED_DELIVER_RETRIES;
     dc->timeout = NGX_API_LED_DELIVER_TIMEOUT;
     dc->claim_after = NGX_API_LED_DELIVER_CLAIM_AFTER;
+    dc->concurrency = NGX_API_LED_DELIVER_CONCURRENCY;
     dc->file = cf->conf_file->file.name.data;
     dc->line = cf->conf_file->line;
 
@@ -633,6 +635,22 @@ ngx_api_led_event_deliver(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             }
 
             dc->retries = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "concurrency=", 12) == 0) {
+            n = ngx_atoi(value[i].data + 12, value[i].len - 12);
+
+            if (n == NGX_ERROR || n == 0
+                || n > NGX_API_LED_DELIVER_CONCURRENCY_MAX)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\": 1 to %d", &value[i],
+                                   NGX_API_LED_DELIVER_CONCURRENCY_MAX);
+                return NGX_CONF_ERROR;
+            }
+
+            dc->concurrency = n;
             continue;
         }
 

@@ -11,10 +11,10 @@
  * paths, each an nginx module of its own that reads its configuration:
  * publishing from the log phase (ngx_api_led_event_log.c), the SSE
  * content handler (ngx_api_led_event_stream.c) and the listeners
- * (ngx_api_led_event_deliver.c, requests without a client in
- * ngx_api_led_event_request.c).  What they share (reading stream
- * entries) is in the directives' file, the lower one.  Events leave
- * through the publishing service (publish/).
+ * (ngx_api_led_event_deliver.c, with its requests without a client).
+ * What they share (reading stream entries) is in the directives' file,
+ * the lower one.  Events leave through the publishing service
+ * (publish/).
  */
 
 
@@ -52,6 +52,9 @@ extern ngx_module_t  ngx_api_led_event_module;
 #define NGX_API_LED_DELIVER_CLAIM_AFTER  60000
 #define NGX_API_LED_DELIVER_BACKOFF      200
 #define NGX_API_LED_DELIVER_BACKOFF_MAX  30000
+/* entries a listener of a worker holds at once (delivering or waiting) */
+#define NGX_API_LED_DELIVER_CONCURRENCY  16
+#define NGX_API_LED_DELIVER_CONCURRENCY_MAX  1024
 
 
 /* one api_led_event */
@@ -79,7 +82,7 @@ typedef struct {
 
 /*
  * api_led_event_deliver KEY group=NAME to=URI [retries=N]
- *     [dead_letter=KEY] [timeout=T] [claim_after=T]
+ *     [dead_letter=KEY] [timeout=T] [claim_after=T] [concurrency=N]
  */
 typedef struct {
     ngx_str_t                         stream;
@@ -90,6 +93,7 @@ typedef struct {
     ngx_str_t                         dead_letter;   /* "": none */
     ngx_msec_t                        timeout;
     ngx_msec_t                        claim_after;
+    ngx_uint_t                        concurrency;
     ngx_http_conf_ctx_t              *ctx;       /* its server's; NULL: the
                                                     http block's first */
     void                            **loc_conf;  /* what a delivery's

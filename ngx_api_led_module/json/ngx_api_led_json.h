@@ -116,8 +116,7 @@ ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
 /*
  * The module's one JSON grammar (ngx_api_led_json_text.c), RFC 8259
  * whole, for request and response bodies, composition parts, tokens, key
- * sets and the consumers file (templates, ngx_api_led_json_tmpl.c, check
- * their own text).  NGX_OK;
+ * sets, the consumers file and templates (ngx_api_led_json_scan()).  NGX_OK;
  * NGX_API_LED_JSON_INVALID; _TOO_DEEP; _TOO_BIG (the memory bound);
  * _DUPLICATE (a member name repeated, with NGX_API_LED_JSON_UNIQUE);
  * NGX_ERROR: no memory.  "err" gets the reason, "at byte N", or "line L,
@@ -150,6 +149,28 @@ ngx_int_t ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data,
 ngx_int_t ngx_api_led_json_validate(u_char *data, size_t len);
 /* 1 when the text, escaped into a JSON string, reads back: UTF-8 */
 ngx_int_t ngx_api_led_json_string_ok(u_char *p, size_t len);
+
+/*
+ * The grammar for a template (ngx_api_led_json_tmpl.c), nothing built.
+ * Where a value stands, value() says whether the template takes what is
+ * there: NGX_OK and *next after it (a placeholder, a value for the
+ * grammar), NGX_DECLINED (JSON's own), NGX_ERROR (it said why).  Each
+ * string the grammar passed goes to string(): its text as written between
+ * the quotes, "name" for a member name; NGX_ERROR stops (it said why).
+ * The scan returns the parser's codes; on a grammar error "err" is the
+ * reason alone and "pos" where.
+ */
+typedef struct {
+    ngx_int_t                  (*value)(void *data, u_char *p, u_char *end,
+                                        u_char **next);
+    ngx_int_t                  (*string)(void *data, u_char *start,
+                                         u_char *end, ngx_uint_t name);
+    void                        *data;
+    u_char                      *pos;         /* out: where it failed */
+} ngx_api_led_json_hooks_t;
+
+ngx_int_t ngx_api_led_json_scan(u_char *data, size_t len,
+    ngx_api_led_json_hooks_t *hooks, u_char *err, size_t errlen);
 
 /*
  * Number texts: a number kept as it was written (a string of the mark

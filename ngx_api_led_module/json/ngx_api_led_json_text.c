@@ -73,16 +73,22 @@ typedef struct {
                                                  texts; NULL when
                                                  validating */
     const char                  *error;
+    ngx_api_led_json_hooks_t    *hooks;       /* a template's, or NULL */
     unsigned                     build:1;     /* 0: validate only */
     unsigned                     unique:1;    /* NGX_API_LED_JSON_UNIQUE */
     unsigned                     too_deep:1;
     unsigned                     duplicate:1;
     unsigned                     nomem:1;
+    unsigned                     hook_failed:1;
 } ngx_api_led_json_parser_t;
 
 
 static ngx_int_t ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data,
-    size_t len, ngx_uint_t flags, json_t **doc, u_char *err, size_t errlen);
+    size_t len, ngx_uint_t flags, ngx_api_led_json_hooks_t *hooks,
+    json_t **doc, u_char *err, size_t errlen);
+static ngx_int_t ngx_api_led_json_hook_value(ngx_api_led_json_parser_t *jp);
+static ngx_int_t ngx_api_led_json_hook_string(ngx_api_led_json_parser_t *jp,
+    u_char *start, ngx_uint_t name);
 static json_t *ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
 static json_t *ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
@@ -170,8 +176,8 @@ ngx_int_t
 ngx_api_led_json_parse(u_char *data, size_t len, ngx_uint_t flags,
     json_t **doc, u_char *err, size_t errlen)
 {
-    return ngx_api_led_json_parse_text(NULL, data, len, flags, doc, err,
-                                       errlen);
+    return ngx_api_led_json_parse_text(NULL, data, len, flags, NULL, doc,
+                                       err, errlen);
 }
 
 
@@ -179,7 +185,8 @@ ngx_int_t
 ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data, size_t len,
     json_t **doc, u_char *err, size_t errlen)
 {
-    return ngx_api_led_json_parse_text(pool, data, len, 0, doc, err, errlen);
+    return ngx_api_led_json_parse_text(pool, data, len, 0, NULL, doc, err,
+                                       errlen);
 }
 
 
@@ -190,8 +197,24 @@ ngx_api_led_json_validate(u_char *data, size_t len)
 {
     u_char  err[NGX_API_LED_JSON_ERRLEN];
 
-    return ngx_api_led_json_parse_text(NULL, data, len, 0, NULL, err,
+    return ngx_api_led_json_parse_text(NULL, data, len, 0, NULL, NULL, err,
                                        sizeof(err));
+}
+
+
+/*
+ * The same grammar with a template's hooks (ngx_api_led_json.h): what
+ * stands where a value does, and the strings, are shown to the template
+ * as the parser meets them.  On failure hooks->pos is where, "err" the
+ * reason alone; NGX_ERROR when a hook failed (it said why) or no memory.
+ */
+
+ngx_int_t
+ngx_api_led_json_scan(u_char *data, size_t len,
+    ngx_api_led_json_hooks_t *hooks, u_char *err, size_t errlen)
+{
+    return ngx_api_led_json_parse_text(NULL, data, len, 0, hooks, NULL, err,
+                                       errlen);
 }
 
 
@@ -242,7 +265,7 @@ ngx_api_led_json_read_file(ngx_conf_t *cf, ngx_str_t *name, ngx_uint_t flags,
         goto done;
     }
 
-    rc = ngx_api_led_json_parse_text(NULL, data, size, flags, doc, err,
+    rc = ngx_api_led_json_parse_text(NULL, data, size, flags, NULL, doc, err,
                                      errlen);
 
 done:
@@ -262,11 +285,13 @@ done:
 
 static ngx_int_t
 ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
-    ngx_uint_t flags, json_t **doc, u_char *err, size_t errlen)
+    ngx_uint_t flags, ngx_api_led_json_hooks_t *hooks, json_t **doc,
+    u_char *err, size_t errlen)
 {
     u_char                     buf[512], *p;
     json_t                    *json;
     ngx_uint_t                 line, over;
+    const char                *why;
     json_malloc_t              outer_malloc;
     json_free_t                outer_free;
     ngx_api_led_json_parser_t  jp;
@@ -276,6 +301,7 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
     jp.start = data;
     jp.pos = data;
     jp.end = data + len;
+    jp.hooks = hooks;
     jp.build = (doc != NULL);
     jp.unique = (flags & NGX_API_LED_JSON_UNIQUE) ? 1 : 0;
 
@@ -367,11 +393,25 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
         return NGX_ERROR;
     }
 
+    if (jp.hook_failed) {
+        ngx_api_led_errf(err, errlen, "the template refused it");
+        return NGX_ERROR;
+    }
+
+    if (hooks) {
+        /* the template says where, with the text there */
+        hooks->pos = jp.pos;
+    }
+
     if (jp.too_deep) {
         ngx_api_led_errf(err, errlen, "JSON nested deeper than %d levels",
                          NGX_API_LED_JSON_MAX_DEPTH);
         return NGX_API_LED_JSON_TOO_DEEP;
     }
+
+    why = jp.error ? jp.error
+          : (jp.pos >= jp.end) ? "unexpected end of the text"
+                               : "unexpected character";
 
     if (flags & NGX_API_LED_JSON_LINES) {
         /* a file a person wrote: where, as an editor shows it */
@@ -387,18 +427,13 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
         }
 
         ngx_api_led_errf(err, errlen, "line %ui, column %uz: %s",
-                         line, (size_t) (p - data) + 1,
-                         jp.error ? jp.error
-                         : (jp.pos >= jp.end) ? "unexpected end of the text"
-                                              : "unexpected character");
+                         line, (size_t) (p - data) + 1, why);
 
-    } else if (jp.pos >= jp.end) {
-        ngx_api_led_errf(err, errlen, "%s",
-                         jp.error ? jp.error : "unexpected end of the text");
+    } else if (jp.pos >= jp.end || hooks) {
+        ngx_api_led_errf(err, errlen, "%s", why);
 
     } else {
-        ngx_api_led_errf(err, errlen, "%s at byte %uz",
-                         jp.error ? jp.error : "unexpected character",
+        ngx_api_led_errf(err, errlen, "%s at byte %uz", why,
                          (size_t) (jp.pos - jp.start));
     }
 
@@ -409,7 +444,7 @@ ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data, size_t len,
 static json_t *
 ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 {
-    u_char  *s;
+    u_char  *s, *start;
     json_t  *json;
     size_t   len;
 
@@ -418,6 +453,19 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
     if (jp->pos >= jp->end) {
         return NULL;
     }
+
+    if (jp->hooks) {
+        switch (ngx_api_led_json_hook_value(jp)) {
+        case NGX_OK:
+            return json_null();
+        case NGX_ERROR:
+            return NULL;
+        default: /* NGX_DECLINED: JSON's own */
+            break;
+        }
+    }
+
+    start = jp->pos;
 
     switch (*jp->pos) {
 
@@ -429,6 +477,12 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 
     case '"':
         if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
+            return NULL;
+        }
+
+        if (jp->hooks
+            && ngx_api_led_json_hook_string(jp, start, 0) != NGX_OK)
+        {
             return NULL;
         }
 
@@ -477,11 +531,52 @@ ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 }
 
 
+/*
+ * A template's hooks.  At a value: what stands there if the template
+ * takes it (the parser goes on after it as after a value).  A string,
+ * from its opening quote, once the grammar passed it: its text as written
+ * between the quotes, for what the template reads inside.
+ */
+
+static ngx_int_t
+ngx_api_led_json_hook_value(ngx_api_led_json_parser_t *jp)
+{
+    u_char     *next;
+    ngx_int_t   rc;
+
+    rc = jp->hooks->value(jp->hooks->data, jp->pos, jp->end, &next);
+
+    if (rc == NGX_OK) {
+        jp->pos = next;
+
+    } else if (rc == NGX_ERROR) {
+        jp->hook_failed = 1;
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_api_led_json_hook_string(ngx_api_led_json_parser_t *jp, u_char *start,
+    ngx_uint_t name)
+{
+    if (jp->hooks->string(jp->hooks->data, start + 1, jp->pos - 1, name)
+        != NGX_OK)
+    {
+        jp->hook_failed = 1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 static json_t *
 ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth)
 {
-    u_char  *s, *key;
+    u_char  *s, *key, *start;
     json_t  *json, *v;
     size_t   len;
 
@@ -518,7 +613,15 @@ ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
             goto failed;
         }
 
+        start = jp->pos;
+
         if (ngx_api_led_json_parse_string(jp, &s, &len) != NGX_OK) {
+            goto failed;
+        }
+
+        if (jp->hooks
+            && ngx_api_led_json_hook_string(jp, start, 1) != NGX_OK)
+        {
             goto failed;
         }
 
@@ -713,8 +816,10 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
             return NGX_ERROR;
         }
 
+        start = p;
         p = ngx_api_led_json_utf8(p, jp->end);
         if (p == NULL) {
+            jp->pos = start;
             jp->error = "invalid UTF-8 in a string";
             return NGX_ERROR;
         }

@@ -11,8 +11,10 @@
  * A URI is text with $variables and {NAME/pointer} placeholders.  A body
  * is a JSON document in which a placeholder may stand for a value
  * ({"id":{record/id}}) and nginx variables and placeholders may stand
- * inside strings ("{record/first} {record/last}"); it is checked as JSON
- * here, so that a template that is not JSON fails nginx -t.  What a
+ * inside strings ("{record/first} {record/last}"); the module's JSON
+ * parser reads it (ngx_api_led_json_scan()), showing this file where a
+ * value stands and each string, so that a template that is not JSON,
+ * UTF-8 in its strings included, fails nginx -t.  What a
  * placeholder's NAME means (a part, the client's body, the response) is
  * the user's: it sets seg->index once compiled and gives the documents
  * when rendering.
@@ -40,10 +42,7 @@ typedef struct {
     const char                       *what;      /* for messages */
     ngx_str_t                        *name;
     ngx_array_t                      *segs;
-    u_char                           *p;
-    u_char                           *last;
     u_char                           *text;      /* text not yet in a seg */
-    ngx_uint_t                        depth;
 } ngx_api_led_tmpl_json_t;
 
 
@@ -58,25 +57,14 @@ static u_char *ngx_api_led_tmpl_variable(ngx_conf_t *cf, ngx_str_t *src,
 static u_char *ngx_api_led_tmpl_placeholder(ngx_conf_t *cf, u_char *p,
     u_char *last, ngx_array_t *segs, ngx_uint_t in_args,
     ngx_uint_t in_string, ngx_uint_t json);
-static ngx_int_t ngx_api_led_tmpl_json_value(
-    ngx_api_led_tmpl_json_t *t);
-static ngx_int_t ngx_api_led_tmpl_json_string(
-    ngx_api_led_tmpl_json_t *t, ngx_uint_t key);
-static ngx_int_t ngx_api_led_tmpl_json_number(
-    ngx_api_led_tmpl_json_t *t);
-static ngx_int_t ngx_api_led_tmpl_json_error(
-    ngx_api_led_tmpl_json_t *t, const char *what);
+static ngx_int_t ngx_api_led_tmpl_json_value(void *data, u_char *p,
+    u_char *end, u_char **next);
+static ngx_int_t ngx_api_led_tmpl_json_string(void *data, u_char *p,
+    u_char *end, ngx_uint_t name);
+static void ngx_api_led_tmpl_json_error(ngx_api_led_tmpl_json_t *t,
+    u_char *p, const char *what);
 static ngx_int_t ngx_api_led_tmpl_render_error(ngx_http_request_t *r,
     ngx_api_led_tmpl_seg_t *seg, const char *what, ngx_str_t *err);
-static ngx_int_t ngx_api_led_tmpl_text_error(ngx_str_t *err);
-
-
-#define ngx_api_led_tmpl_ws(t)                                                \
-    while (t->p < t->last && (*t->p == ' ' || *t->p == '\t'                  \
-                              || *t->p == '\r' || *t->p == '\n'))             \
-    {                                                                         \
-        t->p++;                                                               \
-    }
 
 
 /*
@@ -140,394 +128,150 @@ ngx_api_led_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
  * stand for any value and, inside strings, nginx variables and
  * placeholders insert their text.  nginx variables outside strings are
  * refused: their text is not JSON (write "$arg_n" and convert later).
+ * The grammar is the parser's; the hooks below cut the segments.
  */
 
 ngx_int_t
 ngx_api_led_tmpl_json(ngx_conf_t *cf, ngx_str_t *src, const char *what,
     ngx_str_t *name, ngx_array_t *segs)
 {
-    ngx_api_led_tmpl_json_t  t;
+    u_char                    err[NGX_API_LED_JSON_ERRLEN];
+    ngx_int_t                 rc;
+    ngx_api_led_tmpl_json_t   t;
+    ngx_api_led_json_hooks_t  hooks;
 
     t.cf = cf;
     t.src = src;
     t.what = what;
     t.name = name;
     t.segs = segs;
-    t.p = src->data;
-    t.last = src->data + src->len;
-    t.text = t.p;
-    t.depth = 0;
+    t.text = src->data;
 
-    if (ngx_api_led_tmpl_json_value(&t) != NGX_OK) {
+    hooks.value = ngx_api_led_tmpl_json_value;
+    hooks.string = ngx_api_led_tmpl_json_string;
+    hooks.data = &t;
+    hooks.pos = NULL;
+
+    rc = ngx_api_led_json_scan(src->data, src->len, &hooks, err,
+                               sizeof(err));
+
+    switch (rc) {
+
+    case NGX_OK:
+        return ngx_api_led_tmpl_flush(segs, t.text, src->data + src->len);
+
+    case NGX_ERROR:
+        /* a hook said why */
+        return NGX_ERROR;
+
+    default:
+        ngx_api_led_tmpl_json_error(&t, hooks.pos, (char *) err);
+        return NGX_ERROR;
+    }
+}
+
+
+/* where a value stands: a placeholder, or JSON's own */
+
+static ngx_int_t
+ngx_api_led_tmpl_json_value(void *data, u_char *p, u_char *end,
+    u_char **next)
+{
+    ngx_api_led_tmpl_json_t  *t = data;
+
+    if (*p == '$') {
+        ngx_api_led_tmpl_json_error(t, p, "an nginx variable outside a "
+                                    "JSON string (write it inside quotes)");
         return NGX_ERROR;
     }
 
-    ngx_api_led_tmpl_ws((&t));
-
-    if (t.p != t.last) {
-        return ngx_api_led_tmpl_json_error(&t, "text after the document");
+    if (!ngx_api_led_tmpl_is_placeholder(p, end)) {
+        return NGX_DECLINED;
     }
 
-    return ngx_api_led_tmpl_flush(segs, t.text, t.p);
-}
-
-
-static ngx_int_t
-ngx_api_led_tmpl_json_value(ngx_api_led_tmpl_json_t *t)
-{
-    u_char  *next;
-
-    ngx_api_led_tmpl_ws(t);
-
-    if (t->p >= t->last) {
-        return ngx_api_led_tmpl_json_error(t, "a value is missing");
+    if (ngx_api_led_tmpl_flush(t->segs, t->text, p) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    switch (*t->p) {
-
-    case '{':
-        if (ngx_api_led_tmpl_is_placeholder(t->p, t->last)) {
-            if (ngx_api_led_tmpl_flush(t->segs, t->text, t->p) != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            next = ngx_api_led_tmpl_placeholder(t->cf, t->p, t->last,
-                                                   t->segs, 0, 0, 1);
-            if (next == NULL) {
-                return NGX_ERROR;
-            }
-
-            t->p = next;
-            t->text = next;
-            return NGX_OK;
-        }
-
-        if (++t->depth > NGX_API_LED_JSON_MAX_DEPTH) {
-            return ngx_api_led_tmpl_json_error(t, "nested too deep");
-        }
-
-        t->p++;
-        ngx_api_led_tmpl_ws(t);
-
-        if (t->p < t->last && *t->p == '}') {
-            t->p++;
-            t->depth--;
-            return NGX_OK;
-        }
-
-        for ( ;; ) {
-            ngx_api_led_tmpl_ws(t);
-
-            if (t->p >= t->last || *t->p != '"') {
-                return ngx_api_led_tmpl_json_error(t,
-                                            "a member name is expected");
-            }
-
-            if (ngx_api_led_tmpl_json_string(t, 1) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            ngx_api_led_tmpl_ws(t);
-
-            if (t->p >= t->last || *t->p != ':') {
-                return ngx_api_led_tmpl_json_error(t, "\":\" is expected");
-            }
-
-            t->p++;
-
-            if (ngx_api_led_tmpl_json_value(t) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            ngx_api_led_tmpl_ws(t);
-
-            if (t->p < t->last && *t->p == ',') {
-                t->p++;
-                continue;
-            }
-
-            if (t->p < t->last && *t->p == '}') {
-                t->p++;
-                t->depth--;
-                return NGX_OK;
-            }
-
-            return ngx_api_led_tmpl_json_error(t,
-                                                  "\",\" or \"}\" is expected");
-        }
-
-    case '[':
-        if (++t->depth > NGX_API_LED_JSON_MAX_DEPTH) {
-            return ngx_api_led_tmpl_json_error(t, "nested too deep");
-        }
-
-        t->p++;
-        ngx_api_led_tmpl_ws(t);
-
-        if (t->p < t->last && *t->p == ']') {
-            t->p++;
-            t->depth--;
-            return NGX_OK;
-        }
-
-        for ( ;; ) {
-            if (ngx_api_led_tmpl_json_value(t) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            ngx_api_led_tmpl_ws(t);
-
-            if (t->p < t->last && *t->p == ',') {
-                t->p++;
-                continue;
-            }
-
-            if (t->p < t->last && *t->p == ']') {
-                t->p++;
-                t->depth--;
-                return NGX_OK;
-            }
-
-            return ngx_api_led_tmpl_json_error(t,
-                                                  "\",\" or \"]\" is expected");
-        }
-
-    case '"':
-        return ngx_api_led_tmpl_json_string(t, 0);
-
-    case 't':
-    case 'f':
-    case 'n':
-        if ((size_t) (t->last - t->p) >= 4
-            && (ngx_strncmp(t->p, "true", 4) == 0
-                || ngx_strncmp(t->p, "null", 4) == 0))
-        {
-            t->p += 4;
-            return NGX_OK;
-        }
-
-        if ((size_t) (t->last - t->p) >= 5
-            && ngx_strncmp(t->p, "false", 5) == 0)
-        {
-            t->p += 5;
-            return NGX_OK;
-        }
-
-        return ngx_api_led_tmpl_json_error(t, "invalid literal");
-
-    case '$':
-        return ngx_api_led_tmpl_json_error(t,
-                   "an nginx variable outside a JSON string (write it "
-                   "inside quotes)");
-
-    default:
-        if (*t->p == '-' || (*t->p >= '0' && *t->p <= '9')) {
-            return ngx_api_led_tmpl_json_number(t);
-        }
-
-        return ngx_api_led_tmpl_json_error(t, "invalid value");
-    }
-}
-
-
-/*
- * A string: escapes checked, no raw control characters; inside, $variables
- * are JSON-escaped at run time and placeholders insert their value's text.
- * A member name takes no substitutions.
- */
-
-static ngx_int_t
-ngx_api_led_tmpl_json_string(ngx_api_led_tmpl_json_t *t,
-    ngx_uint_t key)
-{
-    u_char      *next;
-    ngx_uint_t   i;
-
-    t->p++;
-
-    while (t->p < t->last) {
-
-        switch (*t->p) {
-
-        case '"':
-            t->p++;
-            return NGX_OK;
-
-        case '\\':
-            if (t->p + 1 >= t->last) {
-                return ngx_api_led_tmpl_json_error(t, "unterminated string");
-            }
-
-            switch (t->p[1]) {
-
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n':
-            case 'r': case 't':
-                t->p += 2;
-                continue;
-
-            case 'u':
-                for (i = 2; i < 6; i++) {
-                    if (t->p + i >= t->last || !isxdigit(t->p[i])) {
-                        return ngx_api_led_tmpl_json_error(t,
-                                                    "invalid \\u escape");
-                    }
-                }
-
-                t->p += 6;
-                continue;
-
-            default:
-                return ngx_api_led_tmpl_json_error(t, "invalid escape");
-            }
-
-        case '$':
-            if (key) {
-                return ngx_api_led_tmpl_json_error(t,
-                                        "a member name takes no variables");
-            }
-
-            if (ngx_api_led_tmpl_flush(t->segs, t->text, t->p) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            next = ngx_api_led_tmpl_variable(t->cf, t->src, t->p, t->last,
-                                                t->segs, 0, 1);
-            if (next == NULL) {
-                return NGX_ERROR;
-            }
-
-            t->p = next;
-            t->text = next;
-            continue;
-
-        case '{':
-            if (key || !ngx_api_led_tmpl_is_placeholder(t->p, t->last)) {
-                t->p++;
-                continue;
-            }
-
-            if (ngx_api_led_tmpl_flush(t->segs, t->text, t->p) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            next = ngx_api_led_tmpl_placeholder(t->cf, t->p, t->last,
-                                                   t->segs, 0, 1, 1);
-            if (next == NULL) {
-                return NGX_ERROR;
-            }
-
-            t->p = next;
-            t->text = next;
-            continue;
-
-        default:
-            if (*t->p < 0x20) {
-                return ngx_api_led_tmpl_json_error(t,
-                                    "a control character in a string");
-            }
-
-            if (*t->p < 0x80) {
-                t->p++;
-                continue;
-            }
-
-            /* UTF-8 sequences are runs of bytes >= 0x80 */
-
-            next = t->p;
-            while (next < t->last && *next >= 0x80) {
-                next++;
-            }
-
-            if (!ngx_api_led_json_string_ok(t->p, next - t->p)) {
-                return ngx_api_led_tmpl_json_error(t,
-                                                   "invalid UTF-8 in a string");
-            }
-
-            t->p = next;
-        }
+    *next = ngx_api_led_tmpl_placeholder(t->cf, p, end, t->segs, 0, 0, 1);
+    if (*next == NULL) {
+        return NGX_ERROR;
     }
 
-    return ngx_api_led_tmpl_json_error(t, "unterminated string");
-}
-
-
-static ngx_int_t
-ngx_api_led_tmpl_json_number(ngx_api_led_tmpl_json_t *t)
-{
-    u_char  *p, *last;
-
-    p = t->p;
-    last = t->last;
-
-    if (*p == '-') {
-        p++;
-    }
-
-    if (p >= last || !(*p >= '0' && *p <= '9')) {
-        return ngx_api_led_tmpl_json_error(t, "invalid number");
-    }
-
-    if (*p == '0') {
-        p++;
-
-    } else {
-        while (p < last && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if (p < last && *p == '.') {
-        p++;
-
-        if (p >= last || !(*p >= '0' && *p <= '9')) {
-            t->p = p;
-            return ngx_api_led_tmpl_json_error(t, "invalid number");
-        }
-
-        while (p < last && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if (p < last && (*p == 'e' || *p == 'E')) {
-        p++;
-
-        if (p < last && (*p == '+' || *p == '-')) {
-            p++;
-        }
-
-        if (p >= last || !(*p >= '0' && *p <= '9')) {
-            t->p = p;
-            return ngx_api_led_tmpl_json_error(t, "invalid number");
-        }
-
-        while (p < last && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    t->p = p;
+    t->text = *next;
 
     return NGX_OK;
 }
 
 
+/*
+ * A string's text between its quotes, as written (no escape holds a "$"
+ * or a "{"): $variables are JSON-escaped at run time and placeholders
+ * insert their value's text.  A member name takes no substitutions.
+ */
+
 static ngx_int_t
-ngx_api_led_tmpl_json_error(ngx_api_led_tmpl_json_t *t,
+ngx_api_led_tmpl_json_string(void *data, u_char *p, u_char *end,
+    ngx_uint_t name)
+{
+    ngx_api_led_tmpl_json_t  *t = data;
+
+    u_char  *next;
+
+    while (p < end) {
+
+        if (*p == '$' && name) {
+            ngx_api_led_tmpl_json_error(t, p,
+                                        "a member name takes no variables");
+            return NGX_ERROR;
+        }
+
+        if (*p != '$'
+            && (name || !ngx_api_led_tmpl_is_placeholder(p, end)))
+        {
+            p++;
+            continue;
+        }
+
+        if (ngx_api_led_tmpl_flush(t->segs, t->text, p) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (*p == '$') {
+            next = ngx_api_led_tmpl_variable(t->cf, t->src, p, end, t->segs,
+                                             0, 1);
+
+        } else {
+            next = ngx_api_led_tmpl_placeholder(t->cf, p, end, t->segs,
+                                                0, 1, 1);
+        }
+
+        if (next == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = next;
+        t->text = next;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_api_led_tmpl_json_error(ngx_api_led_tmpl_json_t *t, u_char *p,
     const char *what)
 {
-    size_t  at, len;
+    size_t   len;
+    u_char  *last;
 
-    at = t->p - t->src->data;
-    len = ngx_min((size_t) (t->last - t->p), 16);
+    last = t->src->data + t->src->len;
+    len = ngx_min((size_t) (last - p), 16);
 
     ngx_conf_log_error(NGX_LOG_EMERG, t->cf, 0,
                        "%s \"%V\" is not JSON: %s at character %uz "
-                       "(\"%*s\")", t->what, t->name, what, at + 1, len,
-                       t->p);
-
-    return NGX_ERROR;
+                       "(\"%*s\")", t->what, t->name, what,
+                       (size_t) (p - t->src->data) + 1, len, p);
 }
 
 
@@ -792,12 +536,6 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             }
 
             if (body) {
-                if (!ngx_api_led_json_string_ok(val[i].value.data,
-                                                val[i].value.len))
-                {
-                    return ngx_api_led_tmpl_text_error(err);
-                }
-
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
             }
 
@@ -815,12 +553,6 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             }
 
             if (body) {
-                if (!ngx_api_led_json_string_ok(val[i].value.data,
-                                                val[i].value.len))
-                {
-                    return ngx_api_led_tmpl_text_error(err);
-                }
-
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
             }
 
@@ -837,16 +569,9 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
                                                         " not found", err);
             }
 
-            if (ngx_api_led_json_is_text(v)
-                && (!body || seg[i].in_string))
-            {
+            if (!body && ngx_api_led_json_is_text(v)) {
                 val[i].value.data = (u_char *) json_string_value(v);
                 val[i].value.len = json_string_length(v);
-
-                if (body) {
-                    val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
-                    break;
-                }
 
                 if (!seg[i].in_args
                     && (val[i].value.len == 0
@@ -874,12 +599,20 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             }
 
             if (body && seg[i].in_string) {
+
+                if (ngx_api_led_json_is_text(v)) {
+                    /*
+                     * The serializer's string without its quotes: its
+                     * escapes (a lone surrogate the parser kept is one
+                     * again, never bytes that are not UTF-8).
+                     */
+                    val[i].value.data++;
+                    val[i].value.len -= 2;
+                    break;
+                }
+
                 /* a number, literal, object or array as text */
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
-
-            } else if (!body) {
-                /* a number's "+" (1e+300) is reserved in a query */
-                val[i].copy = NGX_API_LED_COPY_URI_ESCAPE;
             }
         }
 
@@ -933,21 +666,6 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
     out->len = p - out->data;
 
     return NGX_OK;
-}
-
-
-/*
- * A variable or capture in a body is written inside a JSON string: a
- * value that is not UTF-8 (ngx_escape_json() keeps its bytes) makes the
- * body invalid JSON, so the call or event is not made.
- */
-
-static ngx_int_t
-ngx_api_led_tmpl_text_error(ngx_str_t *err)
-{
-    ngx_str_set(err, "a variable's value is not UTF-8 text");
-
-    return NGX_DECLINED;
 }
 
 

@@ -121,6 +121,7 @@ typedef struct {
     ngx_http_request_t             *request;
     ngx_api_led_limit_batch_t      *batch;     /* waiting in it */
     ngx_uint_t                      slot;      /* its place in the batch */
+    ngx_uint_t                      parts;     /* its calls not answered */
     ngx_api_led_limit_item_t       *items;
     ngx_uint_t                      nitems;
     ngx_uint_t                      state;

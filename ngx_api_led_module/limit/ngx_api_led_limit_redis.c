@@ -39,11 +39,35 @@ typedef struct {
 } ngx_api_led_limit_slot_t;
 
 
+/*
+ * A request's limits in one script call: all of them, or in a cluster
+ * those whose keys share a hash slot (a request's limits of one key always
+ * do: they share its hash tag).
+ */
+typedef struct {
+    u_char                          request;   /* its place in the batch */
+    uint16_t                        items;     /* which of its limits */
+    ngx_uint_t                      hslot;     /* the cluster's hash slot */
+    ngx_uint_t                      part;
+} ngx_api_led_limit_entry_t;
+
+
+/* one script call of a batch: its entries, in order of arrival */
+typedef struct {
+    ngx_api_led_limit_batch_t      *batch;
+    ngx_uint_t                      first;     /* in the batch's entries */
+    ngx_uint_t                      nentries;
+    ngx_uint_t                      nitems;    /* the reply's elements */
+    ngx_uint_t                      hslot;
+} ngx_api_led_limit_part_t;
+
+
 struct ngx_api_led_limit_batch_s {
     ngx_queue_t                     queue;     /* filling or flight */
     ngx_api_led_limit_worker_t     *worker;
     ngx_event_t                     timer;     /* its first request's timeout */
     unsigned                        sent:1;
+    unsigned                        sending:1;
 
     ngx_uint_t                      nrequests;
     ngx_uint_t                      nitems;    /* no more slots than that */
@@ -51,10 +75,19 @@ struct ngx_api_led_limit_batch_s {
     /* each request has a limit at least: no more requests than limits */
     ngx_api_led_limit_ctx_t        *requests[NGX_API_LED_LIMIT_BATCH_SLOTS];
 
-    /* each request's number of limits: its share of the reply */
+    /* each request's number of limits */
     u_char                          sizes[NGX_API_LED_LIMIT_BATCH_SLOTS];
 
-    /* the command, built from the requests still there when it leaves */
+    /* the calls: one, or one per hash slot in a cluster */
+    ngx_uint_t                      nparts;
+    ngx_uint_t                      answered;
+    ngx_uint_t                      nentries;
+    ngx_api_led_limit_part_t        parts[NGX_API_LED_LIMIT_BATCH_SLOTS];
+    ngx_api_led_limit_entry_t       entries[NGX_API_LED_LIMIT_BATCH_SLOTS];
+    ngx_api_led_limit_entry_t       sorted[NGX_API_LED_LIMIT_BATCH_SLOTS];
+    u_char                          part_hash[NGX_API_LED_LIMIT_BATCH_HASH];
+
+    /* a call's command, built when it leaves */
     ngx_uint_t                      nkeys;
     ngx_uint_t                      nslots;
     ngx_str_t                       keys[NGX_API_LED_LIMIT_BATCH_SLOTS];
@@ -76,19 +109,22 @@ static void ngx_api_led_limit_batch_free(ngx_api_led_limit_batch_t *b);
 static void ngx_api_led_limit_redis_flush(ngx_event_t *ev);
 static void ngx_api_led_limit_redis_expire(ngx_event_t *ev);
 static void ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b);
+static void ngx_api_led_limit_redis_split(ngx_api_led_limit_batch_t *b);
 static ngx_uint_t ngx_api_led_limit_redis_command(
-    ngx_api_led_limit_batch_t *b);
+    ngx_api_led_limit_batch_t *b, ngx_api_led_limit_part_t *part);
 static u_char ngx_api_led_limit_redis_slot(ngx_api_led_limit_batch_t *b,
     ngx_api_led_limit_item_t *item);
 static void ngx_api_led_limit_redis_reply(void *data, redisReply *reply);
-static ngx_int_t ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
+static ngx_int_t ngx_api_led_limit_redis_valid(ngx_api_led_limit_part_t *part,
     redisReply *reply);
-static void ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
+static void ngx_api_led_limit_redis_answer(ngx_api_led_limit_part_t *part,
     redisReply *reply);
-static void ngx_api_led_limit_redis_hand_out(ngx_api_led_limit_batch_t *b,
-    redisReply *reply);
+static void ngx_api_led_limit_redis_done(ngx_api_led_limit_batch_t *b);
+static void ngx_api_led_limit_redis_hand_out(ngx_api_led_limit_batch_t *b);
+static void ngx_api_led_limit_redis_wake(ngx_api_led_limit_batch_t *b,
+    ngx_uint_t i);
 static void ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
-    redisReply **e);
+    ngx_uint_t items, redisReply **e);
 
 
 /*
@@ -213,8 +249,8 @@ ngx_api_led_limit_redis_forget(ngx_api_led_limit_ctx_t *lctx)
 
 
 /*
- * The worker's batches, at init_process; the Redis connection is the
- * worker's shared one (made before, by the Redis module).
+ * The worker's batches, at init_process; the Redis client is the worker's
+ * shared one (made before, by the Redis module).
  */
 
 ngx_int_t
@@ -238,8 +274,8 @@ ngx_api_led_limit_redis_init_process(ngx_cycle_t *cycle,
 
 
 /*
- * The Redis module closed the connection before (it comes first): no
- * reply can reach a freed batch.
+ * The Redis module freed the client before (it comes first): no reply can
+ * reach a freed batch.
  */
 
 void
@@ -309,6 +345,7 @@ ngx_api_led_limit_batch_open(ngx_api_led_limit_worker_t *wk,
 
     b->worker = wk;
     b->sent = 0;
+    b->sending = 0;
     b->nrequests = 0;
     b->nitems = 0;
 
@@ -370,12 +407,20 @@ ngx_api_led_limit_redis_flush(ngx_event_t *ev)
 }
 
 
+/*
+ * The batch leaves: one script call, or in a cluster one per hash slot
+ * present, each queued now (the calls to one node leave in one write, at
+ * the end of this turn).  A call refused at once (its node's circuit is
+ * open) answers its requests' part with a failure.
+ */
+
 static void
 ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
 {
-    ngx_int_t                       rc;
-    ngx_uint_t                      i, n, nargs;
-    ngx_api_led_limit_worker_t     *wk;
+    ngx_int_t                    rc;
+    ngx_uint_t                   i, n, p, nargs;
+    ngx_api_led_limit_part_t    *part;
+    ngx_api_led_limit_worker_t  *wk;
 
     wk = b->worker;
 
@@ -399,38 +444,177 @@ ngx_api_led_limit_redis_send(ngx_api_led_limit_batch_t *b)
         return;
     }
 
-    nargs = ngx_api_led_limit_redis_command(b);
+    ngx_api_led_limit_redis_split(b);
 
-    rc = ngx_api_led_redis_evalsha(wk->redis, wk->conf->script, nargs,
-                                   b->args, ngx_api_led_limit_redis_reply, b,
-                                   NULL);
+    b->sent = 1;
+    b->sending = 1;
+    b->answered = 0;
 
-    if (rc == NGX_AGAIN) {
-        b->sent = 1;
-        ngx_queue_insert_tail(&wk->flight, &b->queue);
+    ngx_queue_insert_tail(&wk->flight, &b->queue);
 
-        /* calls per request: api_led_redis_calls_total over this */
-        ngx_api_led_metric_count(wk->conf->redis_requests, NULL, n,
-                                 ngx_cycle->log);
-        return;
+    for (p = 0; p < b->nparts; p++) {
+        part = &b->parts[p];
+
+        /* every key of the call is in one slot: the first routes it */
+        nargs = ngx_api_led_limit_redis_command(b, part);
+
+        rc = ngx_api_led_redis_evalsha(wk->redis, wk->conf->script,
+                                       nargs, b->args,
+                                       ngx_api_led_limit_redis_reply, part,
+                                       NULL);
+
+        if (rc != NGX_AGAIN) {
+            /* the circuit opened since the requests came: the policy */
+            ngx_api_led_limit_redis_answer(part, NULL);
+            continue;
+        }
+
+        /*
+         * calls per request: api_led_redis_calls_total over this (a
+         * request whose limits span hash slots counts in each call)
+         */
+        ngx_api_led_metric_count(wk->conf->redis_requests, NULL,
+                                 part->nentries, ngx_cycle->log);
     }
 
-    /* the circuit opened since the requests came: the policy applies */
+    b->sending = 0;
 
-    ngx_api_led_limit_redis_answer(b, NULL);
+    if (b->answered == b->nparts) {
+        ngx_api_led_limit_redis_done(b);
+    }
 }
 
 
-/* KEYS, then the slots, then the list of requests; returns the count */
+/*
+ * The batch's entries and calls.  Without a cluster: one call, each
+ * request one entry.  In a cluster: a request's limits grouped by the hash
+ * slot of their keys (an entry each), the entries grouped by slot (a call
+ * each), in order of arrival inside a call.
+ */
+
+static void
+ngx_api_led_limit_redis_split(ngx_api_led_limit_batch_t *b)
+{
+    ngx_uint_t                   i, j, k, h, first, hslot, cluster;
+    ngx_api_led_limit_ctx_t     *lctx;
+    ngx_api_led_limit_part_t    *part;
+    ngx_api_led_limit_entry_t   *e;
+
+    cluster = ngx_api_led_redis_is_cluster(b->worker->redis);
+
+    b->nentries = 0;
+    b->nparts = 0;
+
+    if (!cluster) {
+        k = 0;
+
+        for (i = 0; i < b->nrequests; i++) {
+            k += b->requests[i]->nitems;
+
+            e = &b->entries[b->nentries++];
+            e->request = (u_char) i;
+            e->items = (uint16_t) ((1u << b->requests[i]->nitems) - 1);
+            e->hslot = 0;
+            e->part = 0;
+            b->requests[i]->parts = 1;
+        }
+
+        part = &b->parts[b->nparts++];
+        part->batch = b;
+        part->first = 0;
+        part->nentries = b->nentries;
+        part->nitems = k;
+        part->hslot = 0;
+
+        return;
+    }
+
+    ngx_memzero(b->part_hash, sizeof(b->part_hash));
+
+    for (i = 0; i < b->nrequests; i++) {
+        lctx = b->requests[i];
+        first = b->nentries;
+        lctx->parts = 0;
+
+        for (j = 0; j < lctx->nitems; j++) {
+            hslot = ngx_api_led_redis_key_slot(lctx->items[j].key.data,
+                                               lctx->items[j].key.len);
+
+            for (k = first; k < b->nentries; k++) {
+                if (b->entries[k].hslot == hslot) {
+                    break;
+                }
+            }
+
+            if (k < b->nentries) {
+                b->entries[k].items |= (uint16_t) (1u << j);
+                continue;
+            }
+
+            e = &b->entries[b->nentries++];
+            e->request = (u_char) i;
+            e->items = (uint16_t) (1u << j);
+            e->hslot = hslot;
+            lctx->parts++;
+
+            /* the call of this slot: a new one at its first entry */
+
+            for (h = hslot; /* void */; h++) {
+                h &= NGX_API_LED_LIMIT_BATCH_HASH - 1;
+
+                if (b->part_hash[h] == 0) {
+                    part = &b->parts[b->nparts++];
+                    part->batch = b;
+                    part->nentries = 0;
+                    part->nitems = 0;
+                    part->hslot = hslot;
+                    b->part_hash[h] = (u_char) b->nparts;
+                    break;
+                }
+
+                if (b->parts[b->part_hash[h] - 1].hslot == hslot) {
+                    break;
+                }
+            }
+
+            e->part = b->part_hash[h] - 1;
+            b->parts[e->part].nentries++;
+        }
+    }
+
+    /* the entries in call order (stable: arrival order inside a call) */
+
+    first = 0;
+
+    for (k = 0; k < b->nparts; k++) {
+        b->parts[k].first = first;
+        first += b->parts[k].nentries;
+        b->parts[k].nentries = 0;
+    }
+
+    for (k = 0; k < b->nentries; k++) {
+        part = &b->parts[b->entries[k].part];
+        b->sorted[part->first + part->nentries++] = b->entries[k];
+        part->nitems += __builtin_popcount(b->entries[k].items);
+    }
+
+    ngx_memcpy(b->entries, b->sorted,
+               b->nentries * sizeof(ngx_api_led_limit_entry_t));
+}
+
+
+/* a call's KEYS, then its slots, then the list of its entries */
 
 static ngx_uint_t
-ngx_api_led_limit_redis_command(ngx_api_led_limit_batch_t *b)
+ngx_api_led_limit_redis_command(ngx_api_led_limit_batch_t *b,
+    ngx_api_led_limit_part_t *part)
 {
-    u_char                    *p, *list;
-    ngx_str_t                 *arg;
-    ngx_uint_t                 i, j;
-    ngx_api_led_limit_ctx_t   *lctx;
-    ngx_api_led_limit_slot_t  *slot;
+    u_char                     *p, *list;
+    ngx_str_t                  *arg;
+    ngx_uint_t                  i, j;
+    ngx_api_led_limit_ctx_t    *lctx;
+    ngx_api_led_limit_slot_t   *slot;
+    ngx_api_led_limit_entry_t  *e;
 
     b->nkeys = 0;
     b->nslots = 0;
@@ -439,13 +623,16 @@ ngx_api_led_limit_redis_command(ngx_api_led_limit_batch_t *b)
 
     list = b->list;
 
-    for (i = 0; i < b->nrequests; i++) {
-        lctx = b->requests[i];
+    for (i = 0; i < part->nentries; i++) {
+        e = &b->entries[part->first + i];
+        lctx = b->requests[e->request];
 
-        *list++ = b->sizes[i];
+        *list++ = (u_char) __builtin_popcount(e->items);
 
         for (j = 0; j < lctx->nitems; j++) {
-            *list++ = ngx_api_led_limit_redis_slot(b, &lctx->items[j]);
+            if (e->items & (1u << j)) {
+                *list++ = ngx_api_led_limit_redis_slot(b, &lctx->items[j]);
+            }
         }
     }
 
@@ -488,7 +675,7 @@ ngx_api_led_limit_redis_command(ngx_api_led_limit_batch_t *b)
 }
 
 
-/* the slot of a limit, its key and itself added when new to the batch */
+/* the slot of a limit, its key and itself added when new to the call */
 
 static u_char
 ngx_api_led_limit_redis_slot(ngx_api_led_limit_batch_t *b,
@@ -552,56 +739,41 @@ ngx_api_led_limit_redis_slot(ngx_api_led_limit_batch_t *b,
 static void
 ngx_api_led_limit_redis_reply(void *data, redisReply *reply)
 {
-    ngx_api_led_limit_batch_t *b = data;
+    ngx_api_led_limit_part_t *part = data;
 
-    ngx_api_led_limit_worker_t     *wk;
-
-    wk = b->worker;
-
-    ngx_queue_remove(&b->queue);
-
-    if (reply && ngx_api_led_limit_redis_valid(b, reply) != NGX_OK) {
+    if (reply && ngx_api_led_limit_redis_valid(part, reply) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "api_led: unexpected reply from the redis rate limit "
                       "script");
         reply = NULL;
     }
 
-    /* the open batch leaves at the end of this turn, with what it has */
+    ngx_api_led_limit_redis_answer(part, reply);
 
-    if (!ngx_queue_empty(&wk->filling) && !wk->flush.posted) {
-        ngx_post_event(&wk->flush, &ngx_posted_events);
+    if (part->batch->answered == part->batch->nparts
+        && !part->batch->sending)
+    {
+        ngx_api_led_limit_redis_done(part->batch);
     }
-
-    ngx_api_led_limit_redis_answer(b, reply);
 }
 
 
 static ngx_int_t
-ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
+ngx_api_led_limit_redis_valid(ngx_api_led_limit_part_t *part,
     redisReply *reply)
 {
-    size_t        n;
     ngx_uint_t    i;
     redisReply  **e;
 
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        return NGX_ERROR;
-    }
-
-    n = 0;
-
-    for (i = 0; i < b->nrequests; i++) {
-        n += b->sizes[i];
-    }
-
-    if (reply->elements != n) {
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != part->nitems)
+    {
         return NGX_ERROR;
     }
 
     e = reply->element;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < part->nitems; i++) {
         if (e[i]->type != REDIS_REPLY_INTEGER || e[i]->integer < 0) {
             return NGX_ERROR;
         }
@@ -612,11 +784,78 @@ ngx_api_led_limit_redis_valid(ngx_api_led_limit_batch_t *b,
 
 
 /*
+ * A call's reply (NULL: failure): each request still there gets its share;
+ * one whose every call has answered is woken.
+ */
+
+static void
+ngx_api_led_limit_redis_answer(ngx_api_led_limit_part_t *part,
+    redisReply *reply)
+{
+    ngx_uint_t                  i, pos;
+    ngx_api_led_limit_ctx_t    *lctx;
+    ngx_api_led_limit_batch_t  *b;
+    ngx_api_led_limit_entry_t  *e;
+
+    b = part->batch;
+    pos = 0;
+
+    for (i = 0; i < part->nentries; i++) {
+        e = &b->entries[part->first + i];
+        lctx = b->requests[e->request];
+
+        if (lctx == NULL) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                           "api_led limit: a reply for a request gone");
+
+        } else {
+            if (reply) {
+                ngx_api_led_limit_redis_outcome(lctx, e->items,
+                                                &reply->element[pos]);
+
+            } else {
+                lctx->failed = 1;
+            }
+
+            if (--lctx->parts == 0) {
+                ngx_api_led_limit_redis_wake(b, e->request);
+            }
+        }
+
+        pos += __builtin_popcount(e->items);
+    }
+
+    b->answered++;
+}
+
+
+/* every call of the batch has answered: the next batch may leave */
+
+static void
+ngx_api_led_limit_redis_done(ngx_api_led_limit_batch_t *b)
+{
+    ngx_api_led_limit_worker_t  *wk;
+
+    wk = b->worker;
+
+    ngx_queue_remove(&b->queue);
+
+    /* the open batch leaves at the end of this turn, with what it has */
+
+    if (!ngx_queue_empty(&wk->filling) && !wk->flush.posted) {
+        ngx_post_event(&wk->flush, &ngx_posted_events);
+    }
+
+    ngx_api_led_limit_batch_free(b);
+}
+
+
+/*
  * A batch's first request has waited "timeout": the requests of the batch
  * get their failure policy now, though Redis itself may be well (it is
  * Redis's own deadline, a reply later than "timeout" after the call left,
- * that opens the circuit).  A call on its way stays there: its reply, when
- * it comes, finds nobody.  Logged at most once a second.
+ * that opens the circuit).  Calls on their way stay there: their replies,
+ * when they come, find nobody.  Logged at most once a second.
  */
 
 static void
@@ -637,81 +876,80 @@ ngx_api_led_limit_redis_expire(ngx_event_t *ev)
 
     if (!b->sent) {
         ngx_queue_remove(&b->queue);
-        ngx_api_led_limit_redis_answer(b, NULL);
+        ngx_api_led_limit_redis_hand_out(b);
+        ngx_api_led_limit_batch_free(b);
         return;
     }
 
-    ngx_api_led_limit_redis_hand_out(b, NULL);
+    ngx_api_led_limit_redis_hand_out(b);
 }
 
 
-/* the batch's reply (NULL: failure) is handed out, the batch is done */
+/* every request still waiting in the batch fails */
 
 static void
-ngx_api_led_limit_redis_answer(ngx_api_led_limit_batch_t *b,
-    redisReply *reply)
+ngx_api_led_limit_redis_hand_out(ngx_api_led_limit_batch_t *b)
 {
-    ngx_api_led_limit_redis_hand_out(b, reply);
+    ngx_uint_t  i;
 
-    ngx_api_led_limit_batch_free(b);
+    for (i = 0; i < b->nrequests; i++) {
+        if (b->requests[i]) {
+            b->requests[i]->failed = 1;
+            ngx_api_led_limit_redis_wake(b, i);
+        }
+    }
 }
 
 
 /*
- * Each request still there gets its share of the reply (NULL: Redis
- * failed) and is woken: it goes on from a posted event, after the Redis
- * read loop (or the batch's timer) is done with the batch.
+ * The request has its answer (or its failure) and is woken: it goes on
+ * from a posted event, after the Redis read loop (or the batch's timer) is
+ * done with the batch.
  */
 
 static void
-ngx_api_led_limit_redis_hand_out(ngx_api_led_limit_batch_t *b,
-    redisReply *reply)
+ngx_api_led_limit_redis_wake(ngx_api_led_limit_batch_t *b, ngx_uint_t i)
 {
-    ngx_uint_t                i, pos;
     ngx_api_led_limit_ctx_t  *lctx;
 
-    pos = 0;
+    lctx = b->requests[i];
 
-    for (i = 0; i < b->nrequests; i++) {
-        lctx = b->requests[i];
+    b->requests[i] = NULL;
+    lctx->batch = NULL;
+    lctx->state = NGX_API_LED_LIMIT_REPLIED;
 
-        if (lctx == NULL) {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                           "api_led limit: a reply for a request gone");
-
-        } else {
-            b->requests[i] = NULL;
-            lctx->batch = NULL;
-            lctx->state = NGX_API_LED_LIMIT_REPLIED;
-
-            if (reply) {
-                ngx_api_led_limit_redis_outcome(lctx, &reply->element[pos]);
-
-            } else {
-                lctx->failed = 1;
-            }
-
-            (void) ngx_api_led_wake(lctx->request);
-        }
-
-        pos += b->sizes[i];
+    if (!lctx->failed) {
+        lctx->store = NGX_API_LED_LIMIT_STORE_REDIS;
     }
+
+    (void) ngx_api_led_wake(lctx->request);
 }
 
 
+/*
+ * The request's limits of one call ("items"), with how far ahead of now
+ * each was; the call admitted them all or none: refused, those that would
+ * have admitted it were not counted (skip).
+ */
+
 static void
 ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
-    redisReply **e)
+    ngx_uint_t items, redisReply **e)
 {
     uint64_t                   ahead;
-    ngx_uint_t                 i, admitted;
+    ngx_uint_t                 i, k, admitted;
     ngx_api_led_limit_item_t  *item;
 
     item = lctx->items;
     admitted = 1;
+    k = 0;
 
     for (i = 0; i < lctx->nitems; i++) {
-        ahead = (uint64_t) e[i]->integer;
+        if (!(items & (1u << i))) {
+            continue;
+        }
+
+        ahead = (uint64_t) e[k++]->integer;
 
         if (ahead > item[i].tau) {
             item[i].remaining = 0;
@@ -728,10 +966,10 @@ ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
 
     if (!admitted) {
         for (i = 0; i < lctx->nitems; i++) {
-            /* admitted by this limit, but nothing was counted */
-            item[i].skip = (item[i].retry == 0);
+            if (items & (1u << i)) {
+                /* admitted by this limit, but nothing was counted */
+                item[i].skip = (item[i].retry == 0);
+            }
         }
     }
-
-    lctx->store = NGX_API_LED_LIMIT_STORE_REDIS;
 }

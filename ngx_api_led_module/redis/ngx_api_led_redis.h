@@ -2,8 +2,72 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * The Redis service: one pipelined nginx connection per worker, hiredis
- * as the RESP codec only.
+ * The Redis service of the concerns (docs/redis.md): a single Redis, a
+ * Redis Cluster or a master found through Sentinels, over plain TCP or
+ * TLS, with hiredis as the RESP codec only: the sockets are nginx's own,
+ * nothing ever blocks the worker, every wait has a timer.
+ *
+ * Configuration: api_led_redis and api_led_redis_tls_* belong to
+ * ngx_api_led_redis_module (ngx_api_led_redis_module.c).  A concern that
+ * talks to Redis asks for the configuration at configuration time, from
+ * init_main_conf on (ngx_api_led_redis_configured(); NULL: no
+ * api_led_redis), registers its Lua scripts there
+ * (ngx_api_led_redis_add_script()), and says that it sends commands
+ * (ngx_api_led_redis_use()): each worker then makes one shared client at
+ * init_process, which the concerns get with ngx_api_led_redis_shared()
+ * (NULL: none) and which goes at exit_process, before theirs.
+ *
+ * A client keeps one pipelined connection per node, opened on demand.  In
+ * a cluster it routes each command by the key it names (its hash slot),
+ * follows MOVED and ASK, retries TRYAGAIN and CLUSTERDOWN within the
+ * command's timeout; with Sentinels it finds the master and follows it on
+ * failover.  A command is never sent twice once Redis may have run it:
+ * only a redirection, a READONLY answer (a demoted master) or a command
+ * that never left makes it go again; a connection lost with the command on
+ * it answers NULL.
+ *
+ * Sending a command (XADD, XREADGROUP, XACK, XAUTOCLAIM, ...):
+ *
+ *     ngx_api_led_redis_cmd_t  cmd = { handler, data, 0, 1, 1 };
+ *     ngx_str_t  args[] = { ngx_string("XADD"), stream, ngx_string("*"),
+ *                           field, value };
+ *
+ *     rc = ngx_api_led_redis_command(ngx_api_led_redis_shared(), &cmd,
+ *                                    5, args);
+ *
+ * - cmd.key: the index in args of the key the command works on (0: none,
+ *   any node in a cluster).  A cluster routes the command to the master of
+ *   that key's hash slot: every key of one command must share it (give
+ *   them one {hash tag}).
+ * - cmd.block: for a blocking command (XREAD BLOCK ms, XREADGROUP BLOCK
+ *   ms), how long Redis may hold it: its answer is awaited that much
+ *   longer than timeout=.  It holds its connection: send it on a client of
+ *   its own, ngx_api_led_redis_create_blocking() (no scripts, its timers
+ *   never hold a worker that shuts down), freed with
+ *   ngx_api_led_redis_destroy() (never from inside its own handler).
+ * - cmd.errors: the handler gets error replies (BUSYGROUP, NOGROUP) as
+ *   they are; else they are logged (at most once a second) and answered
+ *   NULL.  MOVED, ASK, TRYAGAIN, CLUSTERDOWN and READONLY never reach the
+ *   handler: they are the client's.
+ * - rc: NGX_AGAIN: the handler will be called exactly once, later, never
+ *   from inside this call; NGX_DECLINED: Redis is unavailable now (that
+ *   node's circuit is open, no master is known): apply the failure policy
+ *   without waiting; NGX_ERROR: no memory, bad arguments.
+ * - handler(data, reply): reply NULL when the command failed (connection
+ *   lost after it was written, timed out, redirected too often).  The
+ *   reply is freed when the handler returns.  The handler may send
+ *   commands.
+ *
+ * ngx_api_led_redis_evalsha() runs a registered script (EVAL again when
+ * Redis lost it); args are "numkeys key ... arg ...": the first key routes
+ * the call in a cluster (every key of a call in one slot).  Its error
+ * replies are logged and answered NULL.  wp, when given, gets the waiting
+ * command, for ngx_api_led_redis_cancel(): a caller that goes away before
+ * the answer cancels it, and the handler is not called (what was sent may
+ * still run in Redis); it is valid until the handler is called.
+ *
+ * Replies are bounded (at most 65,536 array elements in all and 4 MB not
+ * yet parsed): read streams with COUNT.
  */
 
 
@@ -19,18 +83,10 @@
 #define NGX_API_LED_REDIS_CONNECT_TIMEOUT   1000
 #define NGX_API_LED_REDIS_TIMEOUT           500
 
+/* the hash slots of a Redis Cluster */
+#define NGX_API_LED_REDIS_SLOTS             16384
 
-/*
- * ngx_api_led_redis.c: the Redis client of the module (one pipelined
- * nginx connection per worker, hiredis as the RESP codec only).
- * The handler gets the reply (never an error reply), or NULL when Redis
- * failed, exactly once.  The reply is freed when the handler returns.
- *
- * The configuration (ngx_api_led_redis_conf_t: address, credentials,
- * timeouts, scripts) is read-only once loaded; a worker's connection and
- * its queues (ngx_api_led_redis_t) are made by ngx_api_led_redis_create()
- * at init_process and go with ngx_api_led_redis_destroy().
- */
+
 struct redisReply;
 
 typedef struct ngx_api_led_redis_conf_s     ngx_api_led_redis_conf_t;
@@ -41,20 +97,58 @@ typedef struct ngx_api_led_redis_waiter_s   ngx_api_led_redis_waiter_t;
 typedef void (*ngx_api_led_redis_handler_pt)(void *data,
     struct redisReply *reply);
 
-char *ngx_api_led_redis_parse(ngx_conf_t *cf,
-    ngx_api_led_redis_conf_t **rcfp);
+
+typedef struct {
+    ngx_api_led_redis_handler_pt   handler;
+    void                          *data;
+    ngx_msec_t                     block;     /* 0: not a blocking command */
+    ngx_uint_t                     key;       /* index in args, 0: none */
+    unsigned                       errors:1;  /* error replies as they are */
+} ngx_api_led_redis_cmd_t;
+
+
+extern ngx_module_t  ngx_api_led_redis_module;
+
+
+/* configuration time (ngx_api_led_redis_module.c) */
+ngx_api_led_redis_conf_t *ngx_api_led_redis_configured(ngx_conf_t *cf);
+ngx_api_led_redis_conf_t *ngx_api_led_redis_use(ngx_conf_t *cf);
 ngx_api_led_redis_script_t *ngx_api_led_redis_add_script(ngx_conf_t *cf,
     ngx_api_led_redis_conf_t *rcf, ngx_str_t *text);
+
+/* a worker's clients: the shared one, and others at init_process or later */
+ngx_api_led_redis_t *ngx_api_led_redis_shared(void);
 ngx_api_led_redis_t *ngx_api_led_redis_create(ngx_cycle_t *cycle,
     ngx_api_led_redis_conf_t *rcf);
+ngx_api_led_redis_t *ngx_api_led_redis_create_blocking(ngx_cycle_t *cycle,
+    ngx_api_led_redis_conf_t *rcf, ngx_str_t *key);
 void ngx_api_led_redis_destroy(ngx_api_led_redis_t *rd);
-ngx_int_t ngx_api_led_redis_usable(ngx_api_led_redis_t *rd);
+
+/* commands (ngx_api_led_redis_cmd.c, ngx_api_led_redis.c) */
+ngx_int_t ngx_api_led_redis_command(ngx_api_led_redis_t *rd,
+    ngx_api_led_redis_cmd_t *cmd, ngx_uint_t nargs, ngx_str_t *args);
 ngx_int_t ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_script_t *script, ngx_uint_t nargs, ngx_str_t *args,
     ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp);
+void ngx_api_led_redis_cancel(ngx_api_led_redis_waiter_t *w);
+
+/*
+ * NGX_OK when commands can be queued now; NGX_DECLINED while Redis is
+ * unavailable as a whole (a single Redis's circuit is open, no cluster
+ * node answers, no master is known): the caller applies its failure policy
+ * without waiting.
+ */
+ngx_int_t ngx_api_led_redis_usable(ngx_api_led_redis_t *rd);
+
+/* a cluster's client: the keys of one command must be in one hash slot */
+ngx_uint_t ngx_api_led_redis_is_cluster(ngx_api_led_redis_t *rd);
+ngx_uint_t ngx_api_led_redis_key_slot(u_char *key, size_t len);
+
 ngx_msec_t ngx_api_led_redis_timeout(ngx_api_led_redis_t *rd);
+/* how long until the next reconnection attempt, for Retry-After */
 ngx_msec_t ngx_api_led_redis_retry_after(ngx_api_led_redis_t *rd);
+/* counts failures: a caller warns once per value */
 ngx_uint_t ngx_api_led_redis_outage(ngx_api_led_redis_t *rd);
 
 
@@ -62,13 +156,16 @@ ngx_uint_t ngx_api_led_redis_outage(ngx_api_led_redis_t *rd);
  * What a worker's connection to a node goes through, for the metrics.
  * redis/ cannot count (observe/ is above it): the owner of the
  * configuration hands it an observer once configured
- * (ngx_api_led_observe_redis()), and each node's connection reports
- * through ngx_api_led_redis_node_event(), where it happens, with its name
+ * (ngx_api_led_observe_redis()), and each data node's connection (the
+ * single Redis, a cluster's nodes, the master found through Sentinels,
+ * the nodes of the clients for blocking reads) reports through
+ * ngx_api_led_redis_node_event(), where it happens, with its name
  * ("host:port") and a field of its own that keeps its state: a state
  * (CONNECTING until its first handshake is done, UP, DOWN while its
- * circuit is open, GONE when the worker lets it go; the observer hears of
- * a change once, with the state left), or a call's end after "ms" (a
- * reply, an error reply; no reply at all: timeout, connection lost).
+ * circuit is open, GONE when the worker lets it go or the node takes
+ * another address; the observer hears of a change once, with the state
+ * left), or a call's end after "ms" (a reply, an error reply, a
+ * redirection among them; no reply at all: timeout, connection lost).
  * Without an observer it costs a test.
  */
 #define NGX_API_LED_REDIS_NODE_CONNECTING   1
@@ -87,73 +184,6 @@ void ngx_api_led_redis_set_observer(ngx_api_led_redis_conf_t *rcf,
 void ngx_api_led_redis_node_event(ngx_api_led_redis_conf_t *rcf,
     ngx_str_t *node, ngx_uint_t *state, ngx_uint_t event, ngx_msec_int_t ms,
     ngx_log_t *log);
-
-
-/*
- * ngx_api_led_redis_module.c: the module's one Redis configuration
- * (api_led_redis) and a worker's shared connection.  A concern asks for
- * the configuration at configuration time (NULL: no api_led_redis);
- * "use" also says the concern sends commands, so that the worker makes
- * the shared connection at init_process (before the concerns' own
- * init_process: the module comes first).  At run time the concerns get
- * that connection (NULL: none), which every concern of the worker shares,
- * pipelined.
- */
-extern ngx_module_t  ngx_api_led_redis_module;
-
-ngx_api_led_redis_conf_t *ngx_api_led_redis_configured(ngx_conf_t *cf);
-ngx_api_led_redis_conf_t *ngx_api_led_redis_use(ngx_conf_t *cf);
-ngx_api_led_redis_t *ngx_api_led_redis_shared(void);
-
-
-/*
- * ngx_api_led_redis_cmd.c: any command, and connections of their own for
- * blocking reads.
- *
- * ngx_api_led_redis_command() queues args[0..nargs-1] (the command's name
- * first).  "key" is the index in args of the key the command works on
- * (0: none): a client of several nodes routes the command by it, so a
- * command names one key, or keys of one hash slot.  The handler is called
- * exactly once: with the reply, with an error reply only if "errors" is
- * set (else NULL), with NULL when Redis failed.  A blocking command
- * (XREAD BLOCK, XREADGROUP BLOCK) says how long Redis may hold it
- * ("block"): its reply is awaited that long on top of the timeout.
- * Returns NGX_AGAIN (queued), NGX_DECLINED (the circuit is open: do not
- * wait), NGX_ERROR.
- *
- * A blocking command holds its connection: it goes on a connection of its
- * own, ngx_api_led_redis_create_blocking(), made for the reads of one
- * stream KEY (a client of several nodes connects to the node of KEY).
- * It has no scripts, its timers never hold a worker that shuts down, and
- * it goes with ngx_api_led_redis_destroy() (never from inside its own
- * handler).
- */
-typedef struct {
-    ngx_api_led_redis_handler_pt   handler;
-    void                          *data;
-    ngx_msec_t                     block;     /* 0: not a blocking command */
-    ngx_uint_t                     key;       /* index in args, 0: none */
-    unsigned                       errors:1;  /* error replies as they are */
-} ngx_api_led_redis_cmd_t;
-
-ngx_int_t ngx_api_led_redis_command(ngx_api_led_redis_t *rd,
-    ngx_api_led_redis_cmd_t *cmd, ngx_uint_t nargs, ngx_str_t *args);
-ngx_api_led_redis_t *ngx_api_led_redis_create_blocking(ngx_cycle_t *cycle,
-    ngx_api_led_redis_conf_t *rcf, ngx_str_t *key);
-
-/*
- * ngx_api_led_redis_resp.c: a command in RESP (freed by
- * redisFreeCommand()), the length or -1: redisFormatCommandArgv() without
- * its sprintf() of every length
- */
-int ngx_api_led_redis_format(char **out, int argc, const char **argv,
-    const size_t *argvlen);
-
-/* the client's own entry points for ngx_api_led_redis_cmd.c */
-ngx_int_t ngx_api_led_redis_queue(ngx_api_led_redis_t *rd, int argc,
-    const char **argv, const size_t *argvlen, ngx_api_led_redis_cmd_t *cmd);
-ngx_api_led_redis_t *ngx_api_led_redis_create_conn(ngx_cycle_t *cycle,
-    ngx_api_led_redis_conf_t *rcf, ngx_uint_t blocking);
 
 
 #endif /* _NGX_API_LED_REDIS_H_INCLUDED_ */

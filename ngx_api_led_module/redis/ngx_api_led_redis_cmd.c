@@ -2,76 +2,65 @@
 /*
  * Copyright (C) ngx_api_led_module authors
  *
- * Any Redis command on the worker's connections, and connections of their
- * own for blocking reads (XREAD BLOCK, XREADGROUP BLOCK): a blocking read
- * on the shared pipelined connection would hold every command queued
- * behind it (the rate limits' among them) for as long as Redis blocks.
+ * Any Redis command on a worker's client, and clients of their own for
+ * blocking reads (XREAD BLOCK, XREADGROUP BLOCK): a blocking read on the
+ * shared pipelined connection would hold every command queued behind it
+ * (the rate limits' among them) for as long as Redis blocks.
  *
- * A command names the key it works on (its index in the arguments), so
- * that a client of several nodes can route it; a blocking connection is
- * made for the reads of one stream key, for the same reason.
+ * A command names the key it works on (its index in the arguments): a
+ * cluster's client routes it to the master of that key's hash slot, and
+ * follows redirections (ngx_api_led_redis.c).
  */
 
 
-#include "ngx_api_led_redis.h"
-
-
-#define NGX_API_LED_REDIS_CMD_ARGS  64
+#include "ngx_api_led_redis_int.h"
 
 
 ngx_int_t
 ngx_api_led_redis_command(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_cmd_t *cmd, ngx_uint_t nargs, ngx_str_t *args)
 {
-    size_t        stack_argvlen[NGX_API_LED_REDIS_CMD_ARGS], *argvlen;
-    ngx_int_t     rc;
-    ngx_uint_t    i;
-    const char   *stack_argv[NGX_API_LED_REDIS_CMD_ARGS], **argv;
+    ngx_int_t                    rc;
+    ngx_api_led_redis_waiter_t   tmpl;
 
     if (rd == NULL) {
         return NGX_DECLINED;
     }
 
-    if (nargs == 0 || nargs > INT_MAX / 2 || cmd->key >= nargs) {
+    if (nargs == 0 || cmd->key >= nargs) {
         return NGX_ERROR;
     }
 
-    if (nargs <= NGX_API_LED_REDIS_CMD_ARGS) {
-        argv = stack_argv;
-        argvlen = stack_argvlen;
+    ngx_memzero(&tmpl, sizeof(ngx_api_led_redis_waiter_t));
 
-    } else {
-        argv = ngx_alloc(nargs * (sizeof(char *) + sizeof(size_t)),
-                         ngx_cycle->log);
-        if (argv == NULL) {
-            return NGX_ERROR;
-        }
+    tmpl.handler = cmd->handler;
+    tmpl.data = cmd->data;
+    tmpl.errors = cmd->errors;
 
-        argvlen = (size_t *) &argv[nargs];
+    /* Redis may hold a blocking command "block" before it answers */
+    tmpl.deadline = ngx_current_msec + rd->conf->timeout + cmd->block;
+
+    if (cmd->key) {
+        tmpl.keyed = 1;
+        tmpl.slot = ngx_api_led_redis_key_slot(args[cmd->key].data,
+                                               args[cmd->key].len);
     }
 
-    for (i = 0; i < nargs; i++) {
-        /* hiredis reads no byte of an empty argument */
-        argv[i] = args[i].len ? (const char *) args[i].data : "";
-        argvlen[i] = args[i].len;
-    }
-
-    rc = ngx_api_led_redis_queue(rd, (int) nargs, argv, argvlen, cmd);
-
-    if (argv != stack_argv) {
-        ngx_free(argv);
-    }
+    rc = ngx_api_led_redis_submit(rd, &tmpl, nargs, args, NULL, 0, NULL, 0);
 
     return rc;
 }
 
 
-/* at init_process or later, never in the configuration */
+/*
+ * At init_process or later, never in the configuration.  A client of its
+ * own: in a cluster it connects to the node of the key its commands name
+ * (routed as any command).
+ */
 
 ngx_api_led_redis_t *
 ngx_api_led_redis_create_blocking(ngx_cycle_t *cycle,
     ngx_api_led_redis_conf_t *rcf, ngx_str_t *key)
 {
-    /* one node: every key is there */
-    return ngx_api_led_redis_create_conn(cycle, rcf, 1);
+    return ngx_api_led_redis_create_client(cycle, rcf, 1);
 }

@@ -61,7 +61,7 @@ sub redis_cli {
 sub start_redis {
     my (%o) = @_;
     my $port = $o{port} || free_port();
-    my $dir = tempdir(CLEANUP => 1);
+    my $dir = $o{dir} || tempdir(CLEANUP => 1);
     my @cmd = ('redis-server', '--port', $port, '--bind', '127.0.0.1',
                '--save', '', '--appendonly', 'no', '--dir', $dir,
                '--daemonize', 'no', '--logfile', "$dir/redis.log",
@@ -75,7 +75,13 @@ sub start_redis {
     my @auth = $o{password} ? ('-a', $o{password}, '--no-auth-warning') : ();
     wait_until(sub { redis_cli($port, @auth, 'ping') eq 'PONG' }, 5)
         or die "redis-server on port $port did not start";
-    return { pid => $pid, port => $port };
+    return { pid => $pid, port => $port, dir => $dir };
+}
+
+# a child of the test, stopped at exit like the others
+sub adopt {
+    my ($pid) = @_;
+    $children{$pid} = 1;
 }
 
 sub stop_redis {
