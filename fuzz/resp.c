@@ -67,6 +67,16 @@ static ngx_connection_t  *conn;        /* the client's, the last made */
 /* the worker's shared connection */
 static ngx_api_led_redis_t  *shared;
 
+/* api_led_redis, as byte 0 says (the handshake) */
+static ngx_module_t  *redis_modules[] = { &ngx_api_led_redis_module, NULL };
+
+static const char  *redis_conf[4] = {
+    "api_led_redis unix:/fuzz/redis;",
+    "api_led_redis unix:/fuzz/redis password=secret;",
+    "api_led_redis unix:/fuzz/redis password=secret user=u db=3;",
+    "api_led_redis unix:/fuzz/redis db=15;"
+};
+
 static ngx_api_led_limit_ctx_t  *lctxs[NREQUESTS];
 static ngx_uint_t                resumed[NREQUESTS];
 
@@ -310,18 +320,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_api_led_limit_worker_t     *wk;
     ngx_api_led_limit_main_conf_t  *lmcf;
 
-    static ngx_str_t   args[4][5] = {
-        { ngx_string("api_led_redis"), ngx_string("unix:/fuzz/redis") },
-        { ngx_string("api_led_redis"), ngx_string("unix:/fuzz/redis"),
-          ngx_string("password=secret") },
-        { ngx_string("api_led_redis"), ngx_string("unix:/fuzz/redis"),
-          ngx_string("password=secret"), ngx_string("user=u"),
-          ngx_string("db=3") },
-        { ngx_string("api_led_redis"), ngx_string("unix:/fuzz/redis"),
-          ngx_string("db=15") }
-    };
-    static ngx_uint_t  nargs[4] = { 2, 3, 5, 3 };
-
     if (size < 3) {
         return 0;
     }
@@ -340,15 +338,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* "api_led_redis ...", with the limit's script */
 
-    fz.cf->args->nelts = 0;
-    j = (data[0] >> 2) & 3;
-
-    for (i = 0; i < nargs[j]; i++) {
-        *(ngx_str_t *) ngx_array_push(fz.cf->args) = args[j][i];
+    if (fz_conf_create(&fz, &ngx_api_led_redis_module) != NGX_CONF_OK) {
+        abort();
     }
 
-    rcf = NULL;
-    if (ngx_api_led_redis_parse(fz.cf, &rcf) != NGX_CONF_OK) {
+    j = (data[0] >> 2) & 3;
+
+    if (fz_conf_text(&fz, redis_modules, (u_char *) redis_conf[j],
+                     ngx_strlen(redis_conf[j]))
+        != NGX_CONF_OK
+        || fz_conf_init(&fz, &ngx_api_led_redis_module) != NGX_CONF_OK)
+    {
+        abort();
+    }
+
+    rcf = ngx_api_led_redis_configured(fz.cf);
+    if (rcf == NULL) {
         abort();
     }
 
