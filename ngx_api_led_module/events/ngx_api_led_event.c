@@ -261,21 +261,7 @@ ngx_api_led_event_methods(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
     ngx_str_t *value)
 {
     u_char      *p, *last, *next;
-    ngx_uint_t   i;
-
-    static struct {
-        ngx_str_t   name;
-        ngx_uint_t  method;
-    } methods[] = {
-        { ngx_string("GET"), NGX_HTTP_GET },
-        { ngx_string("HEAD"), NGX_HTTP_HEAD },
-        { ngx_string("POST"), NGX_HTTP_POST },
-        { ngx_string("PUT"), NGX_HTTP_PUT },
-        { ngx_string("PATCH"), NGX_HTTP_PATCH },
-        { ngx_string("DELETE"), NGX_HTTP_DELETE },
-        { ngx_string("OPTIONS"), NGX_HTTP_OPTIONS },
-        { ngx_null_string, 0 }
-    };
+    ngx_uint_t   k;
 
     p = value->data + 8;
     last = value->data + value->len;
@@ -290,19 +276,13 @@ ngx_api_led_event_methods(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
             next = last;
         }
 
-        for (i = 0; methods[i].name.len; i++) {
-            if ((size_t) (next - p) == methods[i].name.len
-                && ngx_strncmp(p, methods[i].name.data, next - p) == 0)
-            {
-                break;
-            }
-        }
+        k = ngx_api_led_method_index(p, next - p);
 
-        if (methods[i].name.len == 0) {
+        if (k == NGX_API_LED_NMETHODS) {
             goto invalid;
         }
 
-        ec->methods |= methods[i].method;
+        ec->methods |= ngx_api_led_method_codes[k];
 
         p = next + 1;
     }
@@ -340,20 +320,12 @@ ngx_api_led_event_data(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
     s.data = value->data + 5;
     s.len = value->len - 5;
 
-    ec->def.data = ngx_array_create(cf->pool, 4,
-                                    sizeof(ngx_api_led_tmpl_seg_t));
-    if (ec->def.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_api_led_tmpl_json(cf, &s, "the data of event", &ec->def.type,
-                              ec->def.data)
+    if (ngx_api_led_publish_def_data(cf, &ec->def, &s, "the data of event",
+                                     &ec->def.type)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
-
-    ec->def.data_text = s;
 
     seg = ec->def.data->elts;
 
@@ -419,16 +391,9 @@ ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_memzero(&probe, sizeof(ngx_api_led_event_def_t));
 
-    s.len = sizeof("stream=") - 1 + value[1].len;
-    s.data = ngx_pnalloc(cf->pool, s.len);
-    if (s.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memcpy(ngx_cpymem(s.data, "stream=", 7), value[1].data,
-               value[1].len);
-
-    if (ngx_api_led_publish_def_param(cf, &probe, &s) != NGX_CONF_OK) {
+    if (ngx_api_led_publish_def_stream(cf, &probe, &value[1])
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
