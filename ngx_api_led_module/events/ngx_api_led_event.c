@@ -29,6 +29,7 @@ static char *ngx_api_led_event_methods(ngx_conf_t *cf,
     ngx_api_led_event_conf_t *ec, ngx_str_t *value);
 static char *ngx_api_led_event_data(ngx_conf_t *cf,
     ngx_api_led_event_conf_t *ec, ngx_str_t *value);
+static ngx_int_t ngx_api_led_event_id_number_fits(u_char *p, size_t len);
 static char *ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_api_led_event_deliver(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -990,33 +991,56 @@ ngx_api_led_event_describe(ngx_conf_t *cf, ngx_api_led_event_loc_conf_t *conf)
 ngx_int_t
 ngx_api_led_event_id_valid(ngx_str_t *id)
 {
-    u_char      *p, *last;
-    ngx_uint_t   digits, dash;
+    u_char      *p, *last, *start;
+    ngx_uint_t   dash;
 
     if (id->len == 0 || id->len > 41) {
         return NGX_ERROR;
     }
 
-    digits = 0;
     dash = 0;
+    start = id->data;
     last = id->data + id->len;
 
-    for (p = id->data; p < last; p++) {
-        if (*p >= '0' && *p <= '9') {
-            digits++;
+    for (p = id->data; p <= last; p++) {
+        if (p < last && *p >= '0' && *p <= '9') {
             continue;
         }
 
-        if (*p == '-' && !dash && digits > 0) {
-            dash = 1;
-            digits = 0;
-            continue;
+        if (p < last && (*p != '-' || dash)) {
+            return NGX_ERROR;
         }
 
+        /* each number (the ms and the sequence) fits 64 bits */
+
+        if (ngx_api_led_event_id_number_fits(start, p - start) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        dash = 1;
+        start = p + 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Redis's stream ids are two unsigned 64-bit numbers: 1 to 20 digits, and
+ * 20 digits no more than 18446744073709551615 (compared as text), so that
+ * ngx_api_led_event_id_cmp() never wraps.
+ */
+
+static ngx_int_t
+ngx_api_led_event_id_number_fits(u_char *p, size_t len)
+{
+    static u_char  max[] = "18446744073709551615";
+
+    if (len == 0 || len > sizeof(max) - 1) {
         return NGX_ERROR;
     }
 
-    if (digits == 0 || digits > 20) {
+    if (len == sizeof(max) - 1 && ngx_memcmp(p, max, len) > 0) {
         return NGX_ERROR;
     }
 
