@@ -153,9 +153,7 @@ ngx_api_led_event_publish_all(ngx_http_request_t *r,
                     ngx_str_set(&err, "its data was not made");
                 }
 
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "api_led: event \"%V\" not published: %V",
-                              &ec[i].def.type, &err);
+                ngx_api_led_publish_drop(r, &ec[i].def, &err);
                 continue;
             }
 

@@ -89,7 +89,7 @@ ngx_api_led_catalog_entry(ngx_conf_t *cf)
     ngx_api_led_catalog_item_t       *item;
     ngx_api_led_observe_main_conf_t  *omcf;
 
-    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
+    omcf = ngx_api_led_observe_conf_main_conf(cf);
 
     item = ngx_api_led_catalog_item(cf, omcf);
 
@@ -102,7 +102,7 @@ ngx_api_led_catalog_root(ngx_conf_t *cf)
 {
     ngx_api_led_observe_main_conf_t  *omcf;
 
-    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
+    omcf = ngx_api_led_observe_conf_main_conf(cf);
 
     return omcf->catalog ? omcf->root : NULL;
 }
@@ -115,7 +115,7 @@ ngx_api_led_catalog_call(ngx_conf_t *cf, json_t *part, ngx_str_t *uri)
     ngx_api_led_catalog_link_t       *link;
     ngx_api_led_observe_main_conf_t  *omcf;
 
-    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
+    omcf = ngx_api_led_observe_conf_main_conf(cf);
 
     item = ngx_api_led_catalog_item(cf, omcf);
     if (item == NULL) {
@@ -171,7 +171,7 @@ ngx_api_led_catalog_delivers(ngx_conf_t *cf, ngx_http_conf_ctx_t *ctx,
     ngx_api_led_catalog_delivery_t    *d;
     ngx_api_led_observe_main_conf_t   *omcf;
 
-    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
+    omcf = ngx_api_led_observe_conf_main_conf(cf);
 
     if (!omcf->catalog || omcf->root == NULL) {
         return NGX_OK;
@@ -1035,7 +1035,7 @@ ngx_api_led_catalog_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    omcf = ngx_http_get_module_main_conf(r, ngx_api_led_observe_module);
+    omcf = ngx_api_led_observe_main_conf(r);
 
     if (ngx_http_arg(r, (u_char *) "spec", 4, &arg) != NGX_OK) {
         type = ngx_api_led_observe_accept(r, ngx_api_led_catalog_types, 2);

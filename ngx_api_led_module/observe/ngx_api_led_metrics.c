@@ -172,8 +172,9 @@ ngx_api_led_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* the tag: an address of the module's that a reload keeps */
     omcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
-                                           &ngx_api_led_observe_module);
+                                           &ngx_api_led_observe_index);
     if (omcf->shm_zone == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -464,13 +465,13 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
         ngx_string("consumer")
     };
 
-    olcf = ngx_http_get_module_loc_conf(r, ngx_api_led_observe_module);
+    olcf = ngx_api_led_observe_loc_conf(r);
 
     if (olcf->index < 0) {
         return NGX_OK;
     }
 
-    omcf = ngx_http_get_module_main_conf(r, ngx_api_led_observe_module);
+    omcf = ngx_api_led_observe_main_conf(r);
     mz = omcf->shm_zone->data;
 
     if (r->err_status) {
@@ -1035,7 +1036,7 @@ ngx_api_led_metric_add(ngx_conf_t *cf, ngx_api_led_metric_t **metric,
     ngx_api_led_metric_t             *m, **mp;
     ngx_api_led_observe_main_conf_t  *omcf;
 
-    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
+    omcf = ngx_api_led_observe_conf_main_conf(cf);
 
     *metric = NULL;
 

@@ -88,7 +88,7 @@ ngx_api_led_metrics_handler(ngx_http_request_t *r)
 
     format = ngx_api_led_observe_accept(r, ngx_api_led_metrics_accept, 2);
 
-    omcf = ngx_http_get_module_main_conf(r, ngx_api_led_observe_module);
+    omcf = ngx_api_led_observe_main_conf(r);
     mz = omcf->shm_zone->data;
     sh = mz->sh;
 

@@ -228,10 +228,27 @@ ngx_int_t ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root,
     ngx_str_t *out);
 
 /*
- * ngx_api_led_observe.c: content negotiation (the index of the type of
- * "types" the Accept header prefers, 0 without one), "Vary: Accept", the
- * 405 answer of the content handlers
+ * ngx_api_led_observe_http.c: the module's configuration by its index
+ * (set with its main configuration: before any policy describes itself),
+ * content negotiation (the index of the type of "types" the Accept header
+ * prefers, 0 without one), "Vary: Accept", the 405 answer of the content
+ * handlers
  */
+extern ngx_uint_t  ngx_api_led_observe_index;
+extern ngx_api_led_edit_name_t  ngx_api_led_observe_vary_name;
+extern ngx_api_led_edit_name_t  ngx_api_led_observe_allow;
+
+#define ngx_api_led_observe_main_conf(r)                                      \
+    ((ngx_api_led_observe_main_conf_t *)                                      \
+         (r)->main_conf[ngx_api_led_observe_index])
+#define ngx_api_led_observe_loc_conf(r)                                       \
+    ((ngx_api_led_observe_loc_conf_t *)                                       \
+         (r)->loc_conf[ngx_api_led_observe_index])
+#define ngx_api_led_observe_conf_main_conf(cf)                                \
+    ((ngx_api_led_observe_main_conf_t *)                                      \
+         ((ngx_http_conf_ctx_t *) (cf)->ctx)                                  \
+             ->main_conf[ngx_api_led_observe_index])
+
 ngx_uint_t ngx_api_led_observe_accept(ngx_http_request_t *r,
     ngx_str_t *types, ngx_uint_t n);
 ngx_int_t ngx_api_led_observe_vary(ngx_http_request_t *r);

@@ -357,6 +357,23 @@ ngx_api_led_publish_def_done(ngx_conf_t *cf, ngx_api_led_event_def_t *def)
 }
 
 
+/* the request path: an event whose data could not be made */
+
+void
+ngx_api_led_publish_drop(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
+    ngx_str_t *why)
+{
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "api_led: event \"%V\" not published: %V",
+                  &def->type, why);
+
+    if (ngx_api_led_publish_worker) {
+        ngx_api_led_publish_count(ngx_api_led_publish_worker, &def->stream,
+                                  "dropped", 1);
+    }
+}
+
+
 /* the request path: the event into the outbox */
 
 ngx_int_t

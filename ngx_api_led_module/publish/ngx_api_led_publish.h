@@ -79,6 +79,14 @@ char *ngx_api_led_publish_def_done(ngx_conf_t *cf,
 ngx_int_t ngx_api_led_publish(ngx_http_request_t *r,
     ngx_api_led_event_def_t *def, ngx_str_t *data);
 
+/*
+ * An event of "r" that its publisher could not make (its data template
+ * failed: "why"): logged and counted as dropped, like data that is not
+ * JSON.
+ */
+void ngx_api_led_publish_drop(ngx_http_request_t *r,
+    ngx_api_led_event_def_t *def, ngx_str_t *why);
+
 
 /* ngx_api_led_publish_event.c: the envelope, for the outbox */
 typedef struct {
