@@ -16,7 +16,7 @@
 #   make soak         reloads and Redis faults under load, then a 10-minute
 #                     memory soak (bench/README.md; SOAK_* variables)
 #   make fuzz         build the libFuzzer targets, run each FUZZ_SECONDS
-#   make fuzz-smoke   the same, 10 s each (fuzz/README.md)
+#   make fuzz-smoke   the same, 3 s each, known defects let through (CI)
 
 NGINX_SRC  ?= /usr/share/nginx/src
 NGINX_BIN  ?= /usr/sbin/nginx

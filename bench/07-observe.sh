@@ -1,10 +1,18 @@
-# Metrics on vs off: the same Experience API (key-auth, a Redis limit,
-# proxying) on two gateways, one counting every request in a metrics zone
-# (api_led_metrics_zone: a log-phase handler, a few atomic additions in
-# shared memory), one without a zone.  The baseline is the gateway without
-# metrics, so the ratio column is "on / off" (target >= 0.97).  Plain
-# proxying is shown for scale.  Then the metrics are scraped once, to show
-# the requests were counted.
+# Metrics on vs off, trace context on vs off.  Metrics: the same
+# Experience API (key-auth, a Redis limit, proxying) on two gateways, one
+# counting every request in a metrics zone (api_led_metrics_zone: a
+# log-phase handler, a few atomic additions in shared memory), one without
+# a zone (target: on >= 0.97 of off).  Trace: an Experience API with
+# key-auth and proxying (no Redis limit: how requests happen to share Redis
+# calls would swamp the difference) on the gateway without metrics, where
+# the trace is on (the default), and on a third gateway with
+# "api_led_trace off" (the client's traceparent goes upstream as it came;
+# no span id made, no header edited) (target: on >= 0.98 of off).  Every
+# request carries a client's traceparent.  The table's baseline is
+# metrics-off; the two ratios are printed below it.  Plain proxying is
+# shown for scale.  Then CPU per request and instructions per request
+# (callgrind), and the metrics are scraped once, to show the requests were
+# counted.
 . "$(dirname "$0")/lib.sh"
 
 bench_init
@@ -50,6 +58,11 @@ api="
         api_led_auth key;
         api_led_rate_limit plan on_error=open;
         $proxy
+    }
+    location /v1/customers {
+        api_led_api customers layer=experience version=v1;
+        api_led_auth key;
+        $proxy
     }"
 
 common="api_led_consumers $BENCH_DIR/consumers.json;
@@ -62,17 +75,32 @@ bench_nginx on "$api
     "$common
      api_led_metrics_zone bench:1m;"
 
-bench_variant metrics-off off /v1/orders -H "'X-API-Key: k-bench-4242'"
-bench_variant metrics-on  on  /v1/orders -H "'X-API-Key: k-bench-4242'"
+bench_nginx notrace "$api" "$common
+     api_led_trace off;"
+
+key="'X-API-Key: k-bench-4242'"
+tp="'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'"
+
+bench_variant metrics-off off     /v1/orders -H "$key" -H "$tp"
+bench_variant metrics-on  on      /v1/orders -H "$key" -H "$tp"
+bench_variant trace-on    off     /v1/customers -H "$key" -H "$tp"
+bench_variant trace-off   notrace /v1/customers -H "$key" -H "$tp"
 bench_variant plain       off /plain
 
-for v in metrics-off metrics-on plain; do
+for v in metrics-off metrics-on trace-on trace-off plain; do
     bench_check "$v" 200
 done
 
 bench_aux off "$BENCH_REDIS_PID"
 bench_aux on "$BENCH_REDIS_PID"
-bench_run metrics-off ""
+bench_aux notrace "$BENCH_REDIS_PID"
+bench_run metrics-off "" | tee "$BENCH_DIR/table"
+awk '$1 == "metrics-on" { m = $5 } $1 == "trace-on" { a = $5; ac = $6 }
+     $1 == "trace-off" { t = $5; tc = $6 }
+     END { if (m && a && t) printf "metrics on/off %.3f (target >= 0.97), " \
+                                   "trace on/off %.3f (target >= 0.98); " \
+                                   "trace cpu on/off %.3f\n", m, a / t, ac / tc }' \
+    "$BENCH_DIR/table"
 [ -n "$BENCH_PROFILE" ] && exit 0
 
 # CPU per request, measured apart from throughput (steadier on a busy
@@ -91,18 +119,24 @@ bench_cost() {
         'BEGIN { printf "%.2f\n", (b - a) / 1000 / r }'
 }
 
-cost_off=() cost_on=()
+cost_off=() cost_on=() cost_trace=() cost_notrace=()
 for _ in $(seq 1 "$BENCH_ROUNDS"); do
     cost_off+=("$(bench_cost metrics-off)")
     cost_on+=("$(bench_cost metrics-on)")
+    cost_trace+=("$(bench_cost trace-on)")
+    cost_notrace+=("$(bench_cost trace-off)")
 done
 off=$(printf '%s\n' "${cost_off[@]}" | bench_median)
 on=$(printf '%s\n' "${cost_on[@]}" | bench_median)
+trace=$(printf '%s\n' "${cost_trace[@]}" | bench_median)
+notrace=$(printf '%s\n' "${cost_notrace[@]}" | bench_median)
 echo
 printf 'nginx CPU per request (8 connections, median of %s rounds): ' \
     "$BENCH_ROUNDS"
-printf 'off %s us, on %s us, on/off %.3f\n' "$off" "$on" \
+printf 'metrics off %s us, on %s us, on/off %.3f; ' "$off" "$on" \
     "$(awk -v a="$on" -v b="$off" 'BEGIN { print a / b }')"
+printf 'trace off %s us, on %s us, on/off %.3f\n' "$notrace" "$trace" \
+    "$(awk -v a="$trace" -v b="$notrace" 'BEGIN { print a / b }')"
 
 # Instructions per request, counted by callgrind (deterministic: the load
 # of a shared machine does not change them): each gateway's configuration
@@ -127,6 +161,7 @@ bench_callgrind() {
     done
     # shellcheck disable=SC2046
     curl -s -H 'X-API-Key: k-bench-4242' \
+        -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' \
         $(for _ in $(seq 1 "$n"); do echo "http://127.0.0.1:$port$uri"; done) \
         > /dev/null
     kill -QUIT "$pid"
@@ -142,9 +177,17 @@ if command -v valgrind > /dev/null; then
         b=$(bench_callgrind "$v" /v1/orders 1500)
         ir[$v]=$(( (b - a) / 1000 ))
     done
+    for v in off notrace; do
+        a=$(bench_callgrind "$v" /v1/customers 500)
+        b=$(bench_callgrind "$v" /v1/customers 1500)
+        ir[t$v]=$(( (b - a) / 1000 ))
+    done
     printf 'nginx instructions per request (callgrind, 1000 requests): '
-    printf 'off %s, on %s, on/off %.4f\n' "${ir[off]}" "${ir[on]}" \
+    printf 'metrics off %s, on %s, on/off %.4f; ' "${ir[off]}" "${ir[on]}" \
         "$(awk -v a="${ir[on]}" -v b="${ir[off]}" 'BEGIN { print a / b }')"
+    printf 'trace off %s, on %s, on/off %.4f\n' "${ir[tnotrace]}" \
+        "${ir[toff]}" \
+        "$(awk -v a="${ir[toff]}" -v b="${ir[tnotrace]}" 'BEGIN { print a / b }')"
 fi
 
 echo

@@ -8,8 +8,8 @@
  *
  *   - form_to_json() gives an object of strings (a repeated name: an
  *     array of its values) or NULL, and NULL only when the input has
- *     something that can decode to bytes that are not UTF-8 ("%" or a
- *     byte above 0x7f);
+ *     something that can decode to bytes that are not UTF-8 or to a NUL
+ *     ("%", a byte above 0x7f, a NUL);
  *   - round trip: x = form_to_json(input); form_to_json(json_to_form(x))
  *     == x;
  *   - x written as JSON (as form_to_json conversion sends it) reads back
@@ -72,7 +72,8 @@ form_shaped(json_t *obj)
             return 0;
         }
 
-        if (json_is_string(v)) {
+        /* a number kept as text (the parser's) is a number here */
+        if (ngx_api_led_json_is_text(v)) {
             continue;
         }
 
@@ -81,7 +82,7 @@ form_shaped(json_t *obj)
         }
 
         json_array_foreach(v, i, e) {
-            if (!json_is_string(e)) {
+            if (!ngx_api_led_json_is_text(e)) {
                 return 0;
             }
         }
@@ -158,18 +159,11 @@ check_json_text(fz_t *fz, json_t *x)
 
     y = NULL;
 
-    if (ngx_api_led_json_parse(text.data, text.len, &y, err, sizeof(err))
+    if (ngx_api_led_json_parse(text.data, text.len, 0, &y, err,
+                               sizeof(err))
         != NGX_OK
         || !fz_json_equal(x, y))
     {
-        if (fz_known
-            && ngx_strlcasestrn(text.data, text.data + text.len,
-                                (u_char *) "\\u0000", 6 - 1))
-        {
-            json_decref(y);
-            return;
-        }
-
         failed("the form as JSON does not read back", &text);
     }
 
@@ -198,7 +192,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (x == NULL) {
         for (i = 0; i < text.len; i++) {
-            if (text.data[i] == '%' || text.data[i] >= 0x80) {
+            if (text.data[i] == '%' || text.data[i] >= 0x80
+                || text.data[i] == '\0')
+            {
                 break;
             }
         }
@@ -234,7 +230,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     doc = NULL;
 
-    if (ngx_api_led_json_parse(text.data, text.len, &doc, err, sizeof(err))
+    if (ngx_api_led_json_parse(text.data, text.len, 0, &doc, err,
+                               sizeof(err))
         == NGX_OK
         && json_is_object(doc))
     {

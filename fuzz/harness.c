@@ -10,13 +10,21 @@
 #include "ngx_api_led.h"
 
 
+extern ngx_module_t  ngx_api_led_redis_module;
+extern ngx_module_t  ngx_api_led_publish_module;
 extern ngx_module_t  ngx_api_led_layer_module;
+extern ngx_module_t  ngx_api_led_caller_module;
 extern ngx_module_t  ngx_api_led_consumer_module;
 extern ngx_module_t  ngx_api_led_jwt_module;
 extern ngx_module_t  ngx_api_led_auth_module;
 extern ngx_module_t  ngx_api_led_limit_module;
 extern ngx_module_t  ngx_api_led_compose_module;
+extern ngx_module_t  ngx_api_led_compose_run_module;
+extern ngx_module_t  ngx_api_led_event_module;
+extern ngx_module_t  ngx_api_led_event_log_module;
 extern ngx_module_t  ngx_api_led_transform_module;
+extern ngx_module_t  ngx_api_led_transform_request_module;
+extern ngx_module_t  ngx_api_led_transform_response_module;
 extern ngx_module_t  ngx_api_led_observe_module;
 extern ngx_module_t  ngx_api_led_problem_module;
 
@@ -25,13 +33,21 @@ extern ngx_module_t  ngx_api_led_problem_module;
 static ngx_module_t  *fz_http_modules[] = {
     &ngx_http_core_module,
     &ngx_api_led_module,
+    &ngx_api_led_redis_module,
+    &ngx_api_led_publish_module,
     &ngx_api_led_layer_module,
+    &ngx_api_led_caller_module,
     &ngx_api_led_consumer_module,
     &ngx_api_led_jwt_module,
     &ngx_api_led_auth_module,
     &ngx_api_led_limit_module,
     &ngx_api_led_compose_module,
+    &ngx_api_led_compose_run_module,
+    &ngx_api_led_event_module,
+    &ngx_api_led_event_log_module,
     &ngx_api_led_transform_module,
+    &ngx_api_led_transform_request_module,
+    &ngx_api_led_transform_response_module,
     &ngx_api_led_observe_module,
     &ngx_api_led_problem_module,
     NULL
@@ -46,6 +62,49 @@ static ngx_log_t        fz_log;
 static ngx_open_file_t  fz_log_file;
 static ngx_cycle_t      fz_cycle;
 static ngx_uint_t       fz_log_stderr;
+static ngx_hash_t       fz_headers_in_hash;
+
+
+/* what ngx_http_init_headers_in_hash() makes: known headers find their
+   handlers (request header edits link them into r->headers_in) */
+
+static void
+fz_init_headers_in_hash(void)
+{
+    ngx_array_t         keys;
+    ngx_hash_key_t     *hk;
+    ngx_hash_init_t     hash;
+    ngx_http_header_t  *header;
+
+    if (ngx_array_init(&keys, fz_cycle.pool, 32, sizeof(ngx_hash_key_t))
+        != NGX_OK)
+    {
+        abort();
+    }
+
+    for (header = ngx_http_headers_in; header->name.len; header++) {
+        hk = ngx_array_push(&keys);
+        if (hk == NULL) {
+            abort();
+        }
+
+        hk->key = header->name;
+        hk->key_hash = ngx_hash_key_lc(header->name.data, header->name.len);
+        hk->value = header;
+    }
+
+    hash.hash = &fz_headers_in_hash;
+    hash.key = ngx_hash_key_lc;
+    hash.max_size = 512;
+    hash.bucket_size = ngx_align(64, ngx_cacheline_size);
+    hash.name = "headers_in_hash";
+    hash.pool = fz_cycle.pool;
+    hash.temp_pool = NULL;
+
+    if (ngx_hash_init(&hash, keys.elts, keys.nelts) != NGX_OK) {
+        abort();
+    }
+}
 
 
 static void
@@ -68,6 +127,32 @@ fz_log_writer(ngx_log_t *log, ngx_uint_t level, u_char *buf, size_t len)
             fz_fail("a log line holds a control character");
         }
     }
+}
+
+
+/*
+ * The core module's postconfiguration with an empty configuration: what
+ * it sets up for the process (the hex pairs of ids, the header names'
+ * hashes of the edits and the trace), and nothing else.
+ */
+
+static void
+fz_init_tables(void)
+{
+    fz_t                fz;
+    ngx_http_module_t  *m;
+
+    fz_begin(&fz);
+
+    m = ngx_api_led_module.ctx;
+
+    if (fz_conf_create(&fz, &ngx_api_led_module) != NGX_CONF_OK
+        || m->postconfiguration(fz.cf) != NGX_OK)
+    {
+        abort();
+    }
+
+    fz_end(&fz);
 }
 
 
@@ -119,6 +204,9 @@ fz_init(void)
 
     ngx_http_max_module = FZ_MAX_MODULE;
 
+    fz_init_headers_in_hash();
+    fz_init_tables();
+
     /* the same hash order in every run: a crash reproduces */
     json_object_seed(1);
 }
@@ -163,6 +251,7 @@ fz_begin(fz_t *fz)
     if (cmcf) {
         cmcf->phase_engine.handlers =
             ngx_pcalloc(fz->pool, 2 * sizeof(ngx_http_phase_handler_t));
+        cmcf->headers_in_hash = fz_headers_in_hash;
     }
 
     cf->args = ngx_array_create(fz->pool, 8, sizeof(ngx_str_t));

@@ -22,7 +22,7 @@
 
 
 /* the index of each module's configuration in the fake contexts */
-#define FZ_MAX_MODULE  16
+#define FZ_MAX_MODULE  24
 
 
 typedef struct {

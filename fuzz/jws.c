@@ -18,9 +18,9 @@
  *             2: the same, then one bit of the signature flipped;
  *             3: the same, signed with HS256 keyed with the public key
  *                (algorithm confusion) or with the wrong alg;
- *   bit 2     the location: A (jwks.json, no rules, cache of 8) or B
+ *   bit 2     the location: A (jwks.json, no rules) or B
  *             (jwks.json and rfc.json, iss/aud/scope/claim rules, a
- *             consumer pointer);
+ *             consumer pointer); the worker caches 8 tokens;
  *   bit 3     "Bearer" written in lower case, with tabs.
  *
  * Properties: a token the harness tampered with or signed with the wrong
@@ -222,6 +222,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
                 abort();
             }
         }
+    }
+
+    /* the worker's verified-token cache, as init_process makes it */
+    if (ngx_api_led_jwt_worker_init((ngx_cycle_t *) ngx_cycle,
+                                    fz_main_conf(&loc[0],
+                                                 &ngx_api_led_jwt_module))
+        != NGX_OK
+        || ngx_api_led_jwt_worker_cache() == NULL)
+    {
+        abort();
     }
 
     return 0;
@@ -663,13 +673,12 @@ authenticate(ngx_pool_t *pool, fz_t *conf, ngx_str_t *value,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char                       *p;
-    fz_t                         *conf;
-    ngx_int_t                     rc, rc2;
-    ngx_str_t                     token, value, c1, c2;
-    ngx_uint_t                    mode, genuine, status;
-    ngx_pool_t                   *pool;
-    ngx_api_led_jwt_main_conf_t  *jmcf;
+    u_char      *p;
+    fz_t        *conf;
+    ngx_int_t    rc, rc2;
+    ngx_str_t    token, value, c1, c2;
+    ngx_uint_t   mode, genuine, status;
+    ngx_pool_t  *pool;
 
     if (size < 1) {
         return 0;
@@ -740,8 +749,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* the next input starts with an empty cache */
 
-    jmcf = fz_main_conf(conf, &ngx_api_led_jwt_module);
-    ngx_api_led_jwt_cache_free(&jmcf->cache);
+    ngx_api_led_jwt_cache_free(ngx_api_led_jwt_worker_cache());
 
     return 0;
 }

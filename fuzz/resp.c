@@ -4,17 +4,21 @@
  *
  * Redis replies (redis/ngx_api_led_redis.c and the rate limit's reply
  * checks in limit/ngx_api_led_limit_redis.c): the input plays Redis.  The
- * worker starts the client as it does (ngx_api_led_limit_redis_init_process:
- * connection, AUTH/SELECT/SCRIPT LOAD), requests with rate limits join
+ * worker starts the client as it does (the Redis module's shared
+ * connection, ngx_api_led_redis_create(): connection, AUTH/SELECT/SCRIPT
+ * LOAD; the rate limits' worker state on it,
+ * ngx_api_led_limit_redis_init_process), requests with rate limits join
  * batches (ngx_api_led_limit_redis()), the batches leave as EVALSHA, and
  * the rest of the input is what Redis answers, read by the client's own
  * read handler through hiredis's reader, in chunks.  Then the clock jumps
  * ahead (reply timeouts, batch expiry, reconnection) and the worker exits.
  *
- * Two functions are replaced at link time: ngx_event_connect_peer()
+ * Three functions are replaced at link time: ngx_event_connect_peer()
  * connects at once (or in progress) to one end of a socketpair whose
- * recv() hands out the input; ngx_api_led_resume() checks the request's
- * outcome instead of running its phases.
+ * recv() hands out the input; ngx_api_led_wake() checks the request's
+ * outcome instead of posting its wake-up; ngx_api_led_redis_shared() gives
+ * the connection the harness made (the Redis module's init_process would
+ * need a whole cycle).
  *
  *   byte 0  bits 0-1: requests - 1; bits 2-3: handshake (SCRIPT LOAD,
  *           + AUTH, + AUTH user and SELECT, + SELECT); bit 4: Redis closes
@@ -26,8 +30,9 @@
  *   then    the RESP stream
  *
  * Properties: no crash, leak, hang or UB whatever Redis answers; each
- * request is resumed at most once, replied, with the failure or an
- * outcome in bounds (remaining below the limit, a reset ahead); no reply
+ * request is woken exactly once (by the end, reply timeouts passed),
+ * replied, with the failure or an outcome in bounds (remaining below the
+ * limit, a reset ahead); no reply
  * makes hiredis allocate more than -malloc_limit_mb at once (issue 16
  * defect 14: "*500000000" made it allocate 4 GB).
  */
@@ -40,8 +45,9 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-void __wrap_ngx_api_led_resume(ngx_http_request_t *r);
+ngx_int_t __wrap_ngx_api_led_wake(ngx_http_request_t *r);
 ngx_int_t __wrap_ngx_event_connect_peer(ngx_peer_connection_t *pc);
+ngx_api_led_redis_t *__wrap_ngx_api_led_redis_shared(void);
 
 
 #define NREQUESTS     4
@@ -57,6 +63,19 @@ static size_t             chunk;
 static ngx_uint_t         feed_eof, in_progress;
 static int                sv[2];
 static ngx_connection_t  *conn;        /* the client's, the last made */
+
+/* the worker's shared connection */
+static ngx_api_led_redis_t  *shared;
+
+/* api_led_redis, as byte 0 says (the handshake) */
+static ngx_module_t  *redis_modules[] = { &ngx_api_led_redis_module, NULL };
+
+static const char  *redis_conf[4] = {
+    "api_led_redis unix:/fuzz/redis;",
+    "api_led_redis unix:/fuzz/redis password=secret;",
+    "api_led_redis unix:/fuzz/redis password=secret user=u db=3;",
+    "api_led_redis unix:/fuzz/redis db=15;"
+};
 
 static ngx_api_led_limit_ctx_t  *lctxs[NREQUESTS];
 static ngx_uint_t                resumed[NREQUESTS];
@@ -201,8 +220,8 @@ __wrap_ngx_event_connect_peer(ngx_peer_connection_t *pc)
 
 /* what the harness does instead of running the request's phases */
 
-void
-__wrap_ngx_api_led_resume(ngx_http_request_t *r)
+ngx_int_t
+__wrap_ngx_api_led_wake(ngx_http_request_t *r)
 {
     ngx_uint_t                 i, j;
     ngx_api_led_limit_item_t  *item;
@@ -233,7 +252,7 @@ __wrap_ngx_api_led_resume(ngx_http_request_t *r)
                    (ngx_uint_t) lctxs[i]->failed);
 
     if (lctxs[i]->failed) {
-        return;
+        return NGX_OK;
     }
 
     item = lctxs[i]->items;
@@ -247,6 +266,8 @@ __wrap_ngx_api_led_resume(ngx_http_request_t *r)
                     (unsigned long) item[j].reset);
         }
     }
+
+    return NGX_OK;
 }
 
 
@@ -279,29 +300,25 @@ run(void)
 }
 
 
+ngx_api_led_redis_t *
+__wrap_ngx_api_led_redis_shared(void)
+{
+    return shared;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_t                            fz;
     ngx_str_t                       s;
     ngx_uint_t                      i, j, nitems;
-    ngx_api_led_redis_t            *rd;
     ngx_http_request_t             *r;
     ngx_api_led_limit_ctx_t        *lctx;
     ngx_api_led_limit_item_t       *item;
+    ngx_api_led_redis_conf_t       *rcf;
+    ngx_api_led_limit_worker_t     *wk;
     ngx_api_led_limit_main_conf_t  *lmcf;
-
-    static ngx_str_t   args[4][5] = {
-        { ngx_string("api_led_redis"), ngx_string("unix:/fuzz/redis") },
-        { ngx_string("api_led_redis"), ngx_string("unix:/fuzz/redis"),
-          ngx_string("password=secret") },
-        { ngx_string("api_led_redis"), ngx_string("unix:/fuzz/redis"),
-          ngx_string("password=secret"), ngx_string("user=u"),
-          ngx_string("db=3") },
-        { ngx_string("api_led_redis"), ngx_string("unix:/fuzz/redis"),
-          ngx_string("db=15") }
-    };
-    static ngx_uint_t  nargs[4] = { 2, 3, 5, 3 };
 
     if (size < 3) {
         return 0;
@@ -321,34 +338,48 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* "api_led_redis ...", with the limit's script */
 
-    fz.cf->args->nelts = 0;
-    j = (data[0] >> 2) & 3;
-
-    for (i = 0; i < nargs[j]; i++) {
-        *(ngx_str_t *) ngx_array_push(fz.cf->args) = args[j][i];
+    if (fz_conf_create(&fz, &ngx_api_led_redis_module) != NGX_CONF_OK) {
+        abort();
     }
 
-    rd = NULL;
-    if (ngx_api_led_redis_parse(fz.cf, &rd) != NGX_CONF_OK) {
+    j = (data[0] >> 2) & 3;
+
+    if (fz_conf_text(&fz, redis_modules, (u_char *) redis_conf[j],
+                     ngx_strlen(redis_conf[j]))
+        != NGX_CONF_OK
+        || fz_conf_init(&fz, &ngx_api_led_redis_module) != NGX_CONF_OK)
+    {
+        abort();
+    }
+
+    rcf = ngx_api_led_redis_configured(fz.cf);
+    if (rcf == NULL) {
         abort();
     }
 
     lmcf = ngx_pcalloc(fz.pool, sizeof(ngx_api_led_limit_main_conf_t));
-    if (lmcf == NULL) {
+    wk = ngx_pcalloc(fz.pool, sizeof(ngx_api_led_limit_worker_t));
+    if (lmcf == NULL || wk == NULL) {
         abort();
     }
 
-    lmcf->redis = rd;
-    lmcf->script = ngx_api_led_redis_add_script(fz.cf, rd,
+    lmcf->redis = rcf;
+    lmcf->script = ngx_api_led_redis_add_script(fz.cf, rcf,
                                           ngx_api_led_limit_redis_script());
     if (lmcf->script == NULL) {
         abort();
     }
 
-    /* the worker starts */
+    /* the worker starts: the Redis module first, then the rate limits */
 
-    if (ngx_api_led_limit_redis_init_process((ngx_cycle_t *) ngx_cycle,
-                                             lmcf)
+    shared = ngx_api_led_redis_create((ngx_cycle_t *) ngx_cycle, rcf);
+    if (shared == NULL) {
+        abort();
+    }
+
+    wk->conf = lmcf;
+
+    if (ngx_api_led_limit_redis_init_process((ngx_cycle_t *) ngx_cycle, wk)
         != NGX_OK)
     {
         abort();
@@ -399,8 +430,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         lctxs[i] = lctx;
 
-        if (ngx_api_led_limit_redis(r, lmcf, lctx) == NGX_ERROR) {
-            abort();
+        switch (ngx_api_led_limit_redis(r, wk, lctx)) {
+
+        case NGX_AGAIN:
+            break;
+
+        case NGX_DECLINED:
+            /* Redis is down: decided now, nothing to wake */
+            resumed[i] = 1;
+            break;
+
+        default:
+            fz_dump("input", input, input_size);
+            fz_fail("ngx_api_led_limit_redis() failed");
         }
     }
 
@@ -415,9 +457,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     run();
 
-    /* the worker exits */
+    /* by now each request got its answer or its failure: none hangs */
 
-    ngx_api_led_limit_redis_exit_process(lmcf);
+    for (i = 0; i <= (ngx_uint_t) (data[0] & 3); i++) {
+        if (!resumed[i]) {
+            fz_dump("input", input, input_size);
+            fz_fail("request %ui was never woken", i);
+        }
+    }
+
+    /* the worker exits: the Redis module first, as nginx orders them */
+
+    ngx_api_led_redis_destroy(shared);
+    shared = NULL;
+
+    ngx_api_led_limit_redis_exit_process(wk);
 
     ngx_memzero(lctxs, sizeof(lctxs));
 

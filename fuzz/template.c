@@ -15,7 +15,8 @@
  *   {"id":"7"}                       the answer of part 0, of part 1 ...
  *
  * Every part's URI and body template is rendered with the answers of the
- * parts (ngx_api_led_compose_render()), and the answers are merged
+ * parts (ngx_api_led_tmpl_render(), json/ngx_api_led_json_tmpl.c, with
+ * the composition's documents), and the answers are merged
  * (namespaced or deep).  Properties:
  *
  *   - a placeholder in a URI renders only unreserved characters and %XX,
@@ -78,18 +79,6 @@ failed(const char *what, ngx_str_t *tmpl, ngx_str_t *out)
 }
 
 
-static ngx_uint_t
-valid_utf8(u_char *p, size_t len)
-{
-    json_t  *s;
-
-    s = json_stringn((char *) p, len);
-    json_decref(s);
-
-    return s != NULL;
-}
-
-
 /* one segment on its own, with what it must render */
 
 static void
@@ -97,16 +86,21 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
     ngx_uint_t body)
 {
     u_char                     err[160], *p, *last, *d, *src;
-    json_t                    *doc, *v, *back;
+    json_t                    *doc, *v, *back, *want;
     ngx_int_t                  rc;
-    ngx_str_t                  out, why, text;
+    ngx_str_t                  out, why, text, src_text;
     ngx_array_t                segs;
     ngx_http_variable_value_t  *vv;
+    ngx_api_led_compose_docs_t  docs;
 
     segs.elts = seg;
     segs.nelts = 1;
 
-    rc = ngx_api_led_compose_render(cmp, &segs, body, &out, &why);
+    docs.cmp = cmp;
+    docs.item = NULL;
+
+    rc = ngx_api_led_tmpl_render(cmp->request, &segs, body,
+                                 ngx_api_led_compose_doc, &docs, &out, &why);
 
     if (rc == NGX_ERROR) {
         failed("render failed", &seg->text, NULL);
@@ -122,16 +116,8 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
             return;
         }
 
-        /*
-         * known (crashes/template/variable-not-utf8-in-body): the value
-         * is escaped as it is; bytes that are not UTF-8 stay so, and
-         * the part gets a body that is not JSON
-         */
-        if (fz_known && (!valid_utf8(vv->data, vv->len)
-                         || ngx_strlchr(vv->data, vv->data + vv->len, '\0')))
-        {
-            return;
-        }
+        /* rendered, so it reads back (crashes/template/variable-not-
+           utf8-in-body: it did not, the renderer now refuses it) */
 
         text.data = ngx_pnalloc(cmp->request->pool, out.len + 2);
         if (text.data == NULL) {
@@ -145,7 +131,7 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
         text.len = p - text.data;
 
         back = NULL;
-        if (ngx_api_led_json_parse(text.data, text.len, &back, err,
+        if (ngx_api_led_json_parse(text.data, text.len, 0, &back, err,
                                    sizeof(err))
             != NGX_OK
             || json_string_length(back) != vv->len
@@ -163,12 +149,54 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
         return;
     }
 
-    doc = cmp->parts[seg->index].json;
+    doc = ngx_api_led_compose_doc(&docs, seg);
     v = ngx_api_led_json_get(doc, &seg->path);
+
+    if (body && seg->in_string) {
+        /* inside a string: a string's text, or another value's JSON text */
+
+        text.data = ngx_pnalloc(cmp->request->pool, out.len + 2);
+        if (text.data == NULL) {
+            abort();
+        }
+
+        p = text.data;
+        *p++ = '"';
+        p = ngx_cpymem(p, out.data, out.len);
+        *p++ = '"';
+        text.len = p - text.data;
+
+        if (ngx_api_led_json_is_text(v)) {
+            want = json_incref(v);
+
+        } else {
+            if (ngx_api_led_json_dump(cmp->request->pool, v, 16, &src_text)
+                != NGX_OK)
+            {
+                abort();
+            }
+
+            want = json_stringn((char *) src_text.data, src_text.len);
+        }
+
+        back = NULL;
+        if (ngx_api_led_json_parse(text.data, text.len, 0, &back, err,
+                                   sizeof(err))
+            != NGX_OK
+            || !fz_json_equal(back, want))
+        {
+            failed("a placeholder in a string does not read back",
+                   &seg->text, &out);
+        }
+
+        json_decref(want);
+        json_decref(back);
+        return;
+    }
 
     if (body) {
         back = NULL;
-        if (ngx_api_led_json_parse(out.data, out.len, &back, err,
+        if (ngx_api_led_json_parse(out.data, out.len, 0, &back, err,
                                    sizeof(err))
             != NGX_OK
             || !fz_json_equal(back, v))
@@ -183,7 +211,7 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
 
     /* in a URI: unreserved characters and %XX only, decoding to the value */
 
-    if (json_is_string(v)) {
+    if (ngx_api_led_json_is_text(v)) {
         text.data = (u_char *) json_string_value(v);
         text.len = json_string_length(v);
 
@@ -216,14 +244,6 @@ check_segment(ngx_api_led_compose_t *cmp, ngx_api_led_compose_seg_t *seg,
         if (*p == '%' && last - p >= 3 && isxdigit(p[1]) && isxdigit(p[2])) {
             p += 2;
             continue;
-        }
-
-        /*
-         * known (crashes/template/number-in-uri-not-encoded): a number is
-         * copied as its JSON text, "1e+300" in a query reads "1e 300"
-         */
-        if (fz_known && json_is_number(v)) {
-            return;
         }
 
         failed("a placeholder in a URI renders a reserved character",
@@ -280,16 +300,10 @@ check_merge(ngx_api_led_compose_t *cmp)
     text.len = b->last - b->pos;
 
     doc = NULL;
-    rc = ngx_api_led_json_parse(text.data, text.len, &doc, err, sizeof(err));
+    rc = ngx_api_led_json_parse(text.data, text.len, 0, &doc, err,
+                                sizeof(err));
 
-    /*
-     * known (crashes/template/namespaced-deeper-than-parser): a part
-     * answer nested 64 levels is valid, wrapped in {"name": ...} it is
-     * one level too deep for the module's own parser (the next layer)
-     */
-    if (rc == NGX_ABORT && fz_known) {
-        return;
-    }
+    /* crashes/template/namespaced-deeper-than-parser: fixed on main */
 
     if (rc != NGX_OK) {
         failed("the merged answer does not parse", NULL, &text);
@@ -314,6 +328,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_api_led_compose_part_t       *part;
     ngx_api_led_compose_seg_t        *seg;
     ngx_api_led_json_arena_t         *prev;
+    ngx_api_led_compose_conf_t       *comp;
+    ngx_api_led_compose_docs_t        docs;
     ngx_api_led_compose_loc_conf_t   *lcf;
     ngx_api_led_compose_part_conf_t  *pc;
 
@@ -401,37 +417,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fz_request(&fz);
 
-    /*
-     * known (crashes/template/memcpy-null-empty-value): a capture that is
-     * not there is ngx_str_null(), and the renderer passes its NULL data
-     * to memcpy() (UB, even for 0 bytes); empty captures with data avoid
-     * it
-     */
-    if (fz_known) {
-        fz.r->ncaptures = 20;
-        fz.r->captures = ngx_pcalloc(fz.pool, 20 * sizeof(int));
-        fz.r->captures_data = (u_char *) "";
-
-        if (fz.r->captures == NULL) {
-            abort();
-        }
-    }
-
     cmp = ngx_pcalloc(fz.pool, sizeof(ngx_api_led_compose_t));
     if (cmp == NULL) {
         abort();
     }
 
+    comp = lcf->compositions->elts;
+
     cmp->request = fz.r;
     cmp->conf = lcf;
-    cmp->nparts = lcf->parts->nelts;
+    cmp->comp = comp;
+    cmp->nparts = comp->parts->nelts;
     cmp->parts = ngx_pcalloc(fz.pool,
                              cmp->nparts * sizeof(ngx_api_led_compose_part_t));
     if (cmp->parts == NULL) {
         abort();
     }
 
-    pc = lcf->parts->elts;
+    pc = comp->parts->elts;
 
     for (i = 0; i < cmp->nparts; i++) {
         part = &cmp->parts[i];
@@ -449,8 +452,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (ngx_api_led_compose_part_json(cmp, part, err, sizeof(err))
             == NGX_OK
-            && ngx_api_led_compose_json_valid(line.data, line.data + line.len)
-               == NGX_OK)
+            && ngx_api_led_json_validate(line.data, line.len) == NGX_OK)
         {
             part->state = NGX_API_LED_PART_OK;
         }
@@ -466,7 +468,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 continue;
             }
 
-            if (ngx_api_led_compose_render(cmp, segs, k, &line, &why)
+            docs.cmp = cmp;
+            docs.item = NULL;
+
+            if (ngx_api_led_tmpl_render(fz.r, segs, k,
+                                        ngx_api_led_compose_doc, &docs,
+                                        &line, &why)
                 == NGX_ERROR)
             {
                 failed("render failed", NULL, NULL);

@@ -411,3 +411,15 @@ GET /plain
 [qr{^trace=$::T span=(?!$::P)[0-9a-f]{16} parent=$::P\n\z},
  qr{^\{"a":\{"tp":"00-$::T-([0-9a-f]{16})-01"\},"b":\{"tp":"00-$::T-(?!\1)[0-9a-f]{16}-01"\}\}$},
  qr{^/part/a trace=$::T span=([0-9a-f]{16}) parent=([0-9a-f]{16})\n/part/b trace=$::T span=(?!\1|\2)[0-9a-f]{16} parent=\2\n/view trace=$::T span=\2 parent=$::P\n\z}]
+
+
+
+=== TEST 20: header names in any case are the same headers: TraceParent kept, TRACESTATE passed on, two of them no trace
+--- request eval
+["GET /api", "GET /api"]
+--- more_headers eval
+["TraceParent: 00-$::T-$::P-01\nTRACESTATE: $::S",
+ "traceparent: 00-$::T-$::P-01\nTRACEPARENT: 00-$::T-$::P-01"]
+--- response_body_like eval
+[qr{^tp=00-$::T-(?!$::P)([0-9a-f]{16})-01 ts=\Q$::S\E trace=$::T span=\1 parent=$::P\n\z},
+ qr{^tp=00-(?!$::T)([0-9a-f]{32})-([0-9a-f]{16})-01 ts= trace=\1 span=\2 parent=\n\z}]

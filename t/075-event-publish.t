@@ -211,7 +211,8 @@ ok(ApiLed::Events::wait_until(sub {
        ApiLed::Events::error_log($ngx) =~ /event "thing.missing" not published: \{response\/nothing\} not found/ }),
    'a missing value is logged');
 
-# a variable that is not UTF-8: the data would not be JSON
+# a variable that is not UTF-8: the data would not be JSON (the template
+# refuses it when rendering, json/ngx_api_led_json_tmpl.c)
 ($st) = req($port, 'GET', '/bytes', { 'X-Name' => "caf\xe9" });
 is($st, 201, 'the request is not affected');
 ($st) = req($port, 'GET', '/bytes', { 'X-Name' => "caf\xc3\xa9" });
@@ -220,7 +221,7 @@ ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:6') } == 1 }),
 is(xrange('t075:6')->[0]{event}{data}{name}, "caf\x{e9}",
    'UTF-8 kept');
 like(ApiLed::Events::error_log($ngx),
-     qr/event "thing.bytes" not published: its data is not JSON/,
+     qr/event "thing.bytes" not published: a variable's value is not UTF-8 text/,
      'not UTF-8: not published, logged');
 
 is(scalar @{ xrange('t075:5') }, 0, 'nothing for the missing value');

@@ -159,7 +159,11 @@ is(join(',', map { ApiLed::Events::decode($_->{data})->{data}{id} } @$ev),
    '44,45', 'then the live ones, none twice');
 ApiLed::Events::sse_close($r);
 
-for my $bad ('abc', '1-2-3', '-1', '1' x 30, '12-') {
+# numbers beyond 64 bits (fuzz/crashes-open/stream_id: they wrapped in the
+# comparison): the ms or the sequence over 18446744073709551615, 31 digits
+for my $bad ('abc', '1-2-3', '-1', '1' x 30, '12-', '99999999999999999999',
+             '18446744073709551616-0', '1-18446744073709551616',
+             '1844674407370955161500000000000-0') {
     my ($s, $h, $body) = req($port, 'GET', '/changes',
                              { 'Last-Event-ID' => $bad });
     is($s, 400, "Last-Event-ID \"$bad\": 400");
@@ -167,6 +171,12 @@ for my $bad ('abc', '1-2-3', '-1', '1' x 30, '12-') {
          'problem+json');
     like($body, qr/invalid_last_event_id/, 'its code');
 }
+
+# the largest id Redis has is still an id
+my $max = sse_open($port, '/changes',
+    { 'Last-Event-ID' => '18446744073709551615-18446744073709551615' });
+is($max && $max->{status}, 200, 'Last-Event-ID at the 64-bit maximum: 200');
+ApiLed::Events::sse_close($max) if $max;
 
 ($st) = req($port, 'POST', '/changes');
 is($st, 405, 'POST: 405');

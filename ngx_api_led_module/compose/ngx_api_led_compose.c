@@ -57,20 +57,9 @@ static json_t *ngx_api_led_compose_describe_part(ngx_conf_t *cf,
 static void *ngx_api_led_compose_create_main_conf(ngx_conf_t *cf);
 
 
-/* the methods a composition may answer, in the order Allow names them */
-static ngx_str_t  ngx_api_led_compose_method_names[] = {
-    ngx_string("GET"), ngx_string("HEAD"), ngx_string("POST"),
-    ngx_string("PUT"), ngx_string("PATCH"), ngx_string("DELETE"),
-    ngx_string("OPTIONS")
-};
-
-static ngx_uint_t  ngx_api_led_compose_method_codes[] = {
-    NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_HTTP_POST, NGX_HTTP_PUT,
-    NGX_HTTP_PATCH, NGX_HTTP_DELETE, NGX_HTTP_OPTIONS
-};
-
-#define NGX_API_LED_COMPOSE_NMETHODS                                          \
-    (sizeof(ngx_api_led_compose_method_codes) / sizeof(ngx_uint_t))
+/* the methods a part may call with */
+#define NGX_API_LED_COMPOSE_PART_METHODS                                      \
+    (NGX_HTTP_GET|NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH|NGX_HTTP_DELETE)
 
 
 static ngx_conf_num_bounds_t  ngx_api_led_compose_status_bounds = {
@@ -376,6 +365,15 @@ ngx_api_led_compose_describe(ngx_conf_t *cf,
                 return NGX_ERROR;
             }
 
+            if (pc[i].event
+                && ngx_api_led_catalog_publishes(cf, &pc[i].event->type,
+                                                 &pc[i].event->stream,
+                                                 &pc[i].name)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
             if (conf->compositions->nelts == 1) {
                 continue;
             }
@@ -388,11 +386,11 @@ ngx_api_led_compose_describe(ngx_conf_t *cf,
                 return NGX_ERROR;
             }
 
-            for (j = 0; j < NGX_API_LED_COMPOSE_NMETHODS; j++) {
-                if ((comp[k].methods & ngx_api_led_compose_method_codes[j])
+            for (j = 0; j < NGX_API_LED_NMETHODS; j++) {
+                if ((comp[k].methods & ngx_api_led_method_codes[j])
                     && json_array_append_new(methods, json_stringn(
-                           (char *) ngx_api_led_compose_method_names[j].data,
-                           ngx_api_led_compose_method_names[j].len)))
+                           (char *) ngx_api_led_method_names[j].data,
+                           ngx_api_led_method_names[j].len)))
                 {
                     return NGX_ERROR;
                 }
@@ -608,17 +606,9 @@ ngx_api_led_compose_methods(ngx_conf_t *cf,
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        for (k = 0; k < NGX_API_LED_COMPOSE_NMETHODS; k++) {
-            if (value[i].len == ngx_api_led_compose_method_names[k].len
-                && ngx_strncmp(value[i].data,
-                               ngx_api_led_compose_method_names[k].data,
-                               value[i].len) == 0)
-            {
-                break;
-            }
-        }
+        k = ngx_api_led_method_index(value[i].data, value[i].len);
 
-        if (k == NGX_API_LED_COMPOSE_NMETHODS) {
+        if (k == NGX_API_LED_NMETHODS) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid method \"%V\" of \"api_led_compose\","
                                " must be GET, HEAD, POST, PUT, PATCH, DELETE "
@@ -626,7 +616,7 @@ ngx_api_led_compose_methods(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        m = ngx_api_led_compose_method_codes[k];
+        m = ngx_api_led_method_codes[k];
 
         if (comp->methods & m) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -644,14 +634,14 @@ ngx_api_led_compose_methods(ngx_conf_t *cf,
     m = comp->methods & lcf->methods;
 
     if (m) {
-        for (k = 0; !(ngx_api_led_compose_method_codes[k] & m); k++) {
+        for (k = 0; !(ngx_api_led_method_codes[k] & m); k++) {
             /* void */
         }
 
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "method %V is answered by another "
                            "\"api_led_compose\" of the location",
-                           &ngx_api_led_compose_method_names[k]);
+                           &ngx_api_led_method_names[k]);
         return NGX_ERROR;
     }
 
@@ -677,15 +667,15 @@ ngx_api_led_compose_allow(ngx_conf_t *cf, ngx_api_led_compose_loc_conf_t *lcf)
 
     lcf->allow.data = p;
 
-    for (k = 0; k < NGX_API_LED_COMPOSE_NMETHODS; k++) {
-        if (lcf->methods & ngx_api_led_compose_method_codes[k]) {
+    for (k = 0; k < NGX_API_LED_NMETHODS; k++) {
+        if (lcf->methods & ngx_api_led_method_codes[k]) {
             if (p != lcf->allow.data) {
                 *p++ = ',';
                 *p++ = ' ';
             }
 
-            p = ngx_cpymem(p, ngx_api_led_compose_method_names[k].data,
-                           ngx_api_led_compose_method_names[k].len);
+            p = ngx_cpymem(p, ngx_api_led_method_names[k].data,
+                           ngx_api_led_method_names[k].len);
         }
     }
 
@@ -710,16 +700,6 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     ngx_str_t                        *value;
     ngx_uint_t                        i, n, t;
     ngx_api_led_compose_part_conf_t  *pc, *parts;
-
-    static ngx_str_t  methods[] = {
-        ngx_string("GET"), ngx_string("POST"), ngx_string("PUT"),
-        ngx_string("PATCH"), ngx_string("DELETE")
-    };
-
-    static ngx_uint_t  method_codes[] = {
-        NGX_HTTP_GET, NGX_HTTP_POST, NGX_HTTP_PUT, NGX_HTTP_PATCH,
-        NGX_HTTP_DELETE
-    };
 
     value = cf->args->elts;
     n = cf->args->nelts;
@@ -781,16 +761,16 @@ ngx_api_led_compose_part(ngx_conf_t *cf, ngx_command_t *dummy, void *conf)
     i = 1;
 
     if (i < n) {
-        for (t = 0; t < 5; t++) {
-            if (value[i].len == methods[t].len
-                && ngx_strncmp(value[i].data, methods[t].data,
-                               value[i].len) == 0)
-            {
-                pc->method = method_codes[t];
-                pc->method_name = methods[t];
-                i++;
-                break;
-            }
+        t = ngx_api_led_method_index(value[i].data, value[i].len);
+
+        /* HEAD or OPTIONS is no part's method: read as the URI, refused */
+        if (t < NGX_API_LED_NMETHODS
+            && (ngx_api_led_method_codes[t]
+                & NGX_API_LED_COMPOSE_PART_METHODS))
+        {
+            pc->method = ngx_api_led_method_codes[t];
+            pc->method_name = ngx_api_led_method_names[t];
+            i++;
         }
     }
 
@@ -1084,20 +1064,13 @@ ngx_api_led_compose_event_part(ngx_conf_t *cf,
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            pc->event->data = ngx_array_create(cf->pool, 4,
-                                            sizeof(ngx_api_led_compose_seg_t));
-            if (pc->event->data == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            if (ngx_api_led_tmpl_json(cf, &s, "the data of part", &pc->name,
-                                      pc->event->data)
+            if (ngx_api_led_publish_def_data(cf, pc->event, &s,
+                                             "the data of part", &pc->name)
                 != NGX_OK)
             {
                 return NGX_CONF_ERROR;
             }
 
-            pc->event->data_text = s;
             continue;
         }
 

@@ -201,6 +201,16 @@ extern ngx_str_t     ngx_api_led_layer_names[];   /* by NGX_API_LED_LAYER_* */
 /* info | notice | warn | error, for the *_log_level directives */
 extern ngx_conf_enum_t  ngx_api_led_log_levels[];
 
+/*
+ * The methods a directive may name (api_led_compose, api_led_event's
+ * methods=), in the order Allow lists them; ngx_api_led_method_index()
+ * is a name's index in the tables, NGX_API_LED_NMETHODS if none.
+ */
+#define NGX_API_LED_NMETHODS  7
+extern ngx_str_t     ngx_api_led_method_names[];
+extern ngx_uint_t    ngx_api_led_method_codes[];
+ngx_uint_t ngx_api_led_method_index(u_char *name, size_t len);
+
 
 /* ngx_api_led_module.c */
 

@@ -68,6 +68,17 @@ ngx_str_t  ngx_api_led_layer_names[] = {
     ngx_string("system")
 };
 
+ngx_str_t  ngx_api_led_method_names[] = {
+    ngx_string("GET"), ngx_string("HEAD"), ngx_string("POST"),
+    ngx_string("PUT"), ngx_string("PATCH"), ngx_string("DELETE"),
+    ngx_string("OPTIONS")
+};
+
+ngx_uint_t  ngx_api_led_method_codes[] = {
+    NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_HTTP_POST, NGX_HTTP_PUT,
+    NGX_HTTP_PATCH, NGX_HTTP_DELETE, NGX_HTTP_OPTIONS
+};
+
 ngx_conf_enum_t  ngx_api_led_log_levels[] = {
     { ngx_string("info"), NGX_LOG_INFO },
     { ngx_string("notice"), NGX_LOG_NOTICE },
@@ -1267,44 +1278,6 @@ ngx_api_led_header_filter(ngx_http_request_t *r)
 }
 
 
-/* sets a response header, replacing one of the same name */
-
-ngx_int_t
-ngx_api_led_set_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    if (!ngx_api_led_header_value_is_safe(value)) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "api_led: value of header \"%V\" holds a control "
-                      "character, header not set", name);
-        return NGX_OK;
-    }
-
-    h = ngx_api_led_header_find(&r->headers_out.headers, name);
-
-    if (h) {
-        h->value = *value;
-        return NGX_OK;
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *name;
-    h->value = *value;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
-}
-
-
 /* CR, LF and other control characters never reach a header */
 
 ngx_int_t
@@ -1599,4 +1572,21 @@ ngx_api_led_parse_rate(ngx_str_t *text, ngx_api_led_rate_t *rate)
     rate->text = *text;
 
     return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_api_led_method_index(u_char *name, size_t len)
+{
+    ngx_uint_t  k;
+
+    for (k = 0; k < NGX_API_LED_NMETHODS; k++) {
+        if (len == ngx_api_led_method_names[k].len
+            && ngx_strncmp(name, ngx_api_led_method_names[k].data, len) == 0)
+        {
+            break;
+        }
+    }
+
+    return k;
 }

@@ -29,6 +29,7 @@ static char *ngx_api_led_event_methods(ngx_conf_t *cf,
     ngx_api_led_event_conf_t *ec, ngx_str_t *value);
 static char *ngx_api_led_event_data(ngx_conf_t *cf,
     ngx_api_led_event_conf_t *ec, ngx_str_t *value);
+static ngx_int_t ngx_api_led_event_id_number_fits(u_char *p, size_t len);
 static char *ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_api_led_event_deliver(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -261,21 +262,7 @@ ngx_api_led_event_methods(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
     ngx_str_t *value)
 {
     u_char      *p, *last, *next;
-    ngx_uint_t   i;
-
-    static struct {
-        ngx_str_t   name;
-        ngx_uint_t  method;
-    } methods[] = {
-        { ngx_string("GET"), NGX_HTTP_GET },
-        { ngx_string("HEAD"), NGX_HTTP_HEAD },
-        { ngx_string("POST"), NGX_HTTP_POST },
-        { ngx_string("PUT"), NGX_HTTP_PUT },
-        { ngx_string("PATCH"), NGX_HTTP_PATCH },
-        { ngx_string("DELETE"), NGX_HTTP_DELETE },
-        { ngx_string("OPTIONS"), NGX_HTTP_OPTIONS },
-        { ngx_null_string, 0 }
-    };
+    ngx_uint_t   k;
 
     p = value->data + 8;
     last = value->data + value->len;
@@ -290,19 +277,13 @@ ngx_api_led_event_methods(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
             next = last;
         }
 
-        for (i = 0; methods[i].name.len; i++) {
-            if ((size_t) (next - p) == methods[i].name.len
-                && ngx_strncmp(p, methods[i].name.data, next - p) == 0)
-            {
-                break;
-            }
-        }
+        k = ngx_api_led_method_index(p, next - p);
 
-        if (methods[i].name.len == 0) {
+        if (k == NGX_API_LED_NMETHODS) {
             goto invalid;
         }
 
-        ec->methods |= methods[i].method;
+        ec->methods |= ngx_api_led_method_codes[k];
 
         p = next + 1;
     }
@@ -340,20 +321,12 @@ ngx_api_led_event_data(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
     s.data = value->data + 5;
     s.len = value->len - 5;
 
-    ec->def.data = ngx_array_create(cf->pool, 4,
-                                    sizeof(ngx_api_led_tmpl_seg_t));
-    if (ec->def.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_api_led_tmpl_json(cf, &s, "the data of event", &ec->def.type,
-                              ec->def.data)
+    if (ngx_api_led_publish_def_data(cf, &ec->def, &s, "the data of event",
+                                     &ec->def.type)
         != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
-
-    ec->def.data_text = s;
 
     seg = ec->def.data->elts;
 
@@ -419,16 +392,9 @@ ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_memzero(&probe, sizeof(ngx_api_led_event_def_t));
 
-    s.len = sizeof("stream=") - 1 + value[1].len;
-    s.data = ngx_pnalloc(cf->pool, s.len);
-    if (s.data == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memcpy(ngx_cpymem(s.data, "stream=", 7), value[1].data,
-               value[1].len);
-
-    if (ngx_api_led_publish_def_param(cf, &probe, &s) != NGX_CONF_OK) {
+    if (ngx_api_led_publish_def_stream(cf, &probe, &value[1])
+        != NGX_CONF_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -803,9 +769,24 @@ ngx_api_led_event_time(ngx_str_t *value, size_t skip, ngx_msec_t *ms)
 static ngx_int_t
 ngx_api_led_event_init(ngx_conf_t *cf)
 {
-    ngx_api_led_event_main_conf_t  *emcf;
+    ngx_uint_t                          i;
+    ngx_api_led_event_main_conf_t      *emcf;
+    ngx_api_led_event_deliver_conf_t  **dp;
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_event_module);
+
+    /* the catalog: the APIs that listeners deliver to consume the streams */
+
+    dp = emcf->delivers.elts;
+
+    for (i = 0; i < emcf->delivers.nelts; i++) {
+        if (ngx_api_led_catalog_delivers(cf, dp[i]->ctx, &dp[i]->stream,
+                                         &dp[i]->group, &dp[i]->uri)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     if (emcf->delivers.nelts == 0 && emcf->streams.nelts == 0) {
         return NGX_OK;
@@ -911,17 +892,29 @@ ngx_api_led_event_describe(ngx_conf_t *cf, ngx_api_led_event_loc_conf_t *conf)
         return NGX_OK;
     }
 
-    events = json_object();
+    /* a composition's event parts may have described theirs already */
 
-    if (events == NULL || json_object_set_new(entry, "events", events)) {
-        return NGX_ERROR;
+    events = json_object_get(entry, "events");
+
+    if (events == NULL) {
+        events = json_object();
+
+        if (events == NULL || json_object_set_new(entry, "events", events)) {
+            return NGX_ERROR;
+        }
     }
 
     if (conf->events) {
-        list = json_array();
+        list = json_object_get(events, "publishes");
 
-        if (list == NULL || json_object_set_new(events, "publishes", list)) {
-            return NGX_ERROR;
+        if (list == NULL) {
+            list = json_array();
+
+            if (list == NULL
+                || json_object_set_new(events, "publishes", list))
+            {
+                return NGX_ERROR;
+            }
         }
 
         ec = conf->events->elts;
@@ -998,33 +991,56 @@ ngx_api_led_event_describe(ngx_conf_t *cf, ngx_api_led_event_loc_conf_t *conf)
 ngx_int_t
 ngx_api_led_event_id_valid(ngx_str_t *id)
 {
-    u_char      *p, *last;
-    ngx_uint_t   digits, dash;
+    u_char      *p, *last, *start;
+    ngx_uint_t   dash;
 
     if (id->len == 0 || id->len > 41) {
         return NGX_ERROR;
     }
 
-    digits = 0;
     dash = 0;
+    start = id->data;
     last = id->data + id->len;
 
-    for (p = id->data; p < last; p++) {
-        if (*p >= '0' && *p <= '9') {
-            digits++;
+    for (p = id->data; p <= last; p++) {
+        if (p < last && *p >= '0' && *p <= '9') {
             continue;
         }
 
-        if (*p == '-' && !dash && digits > 0) {
-            dash = 1;
-            digits = 0;
-            continue;
+        if (p < last && (*p != '-' || dash)) {
+            return NGX_ERROR;
         }
 
+        /* each number (the ms and the sequence) fits 64 bits */
+
+        if (ngx_api_led_event_id_number_fits(start, p - start) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        dash = 1;
+        start = p + 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Redis's stream ids are two unsigned 64-bit numbers: 1 to 20 digits, and
+ * 20 digits no more than 18446744073709551615 (compared as text), so that
+ * ngx_api_led_event_id_cmp() never wraps.
+ */
+
+static ngx_int_t
+ngx_api_led_event_id_number_fits(u_char *p, size_t len)
+{
+    static u_char  max[] = "18446744073709551615";
+
+    if (len == 0 || len > sizeof(max) - 1) {
         return NGX_ERROR;
     }
 
-    if (digits == 0 || digits > 20) {
+    if (len == sizeof(max) - 1 && ngx_memcmp(p, max, len) > 0) {
         return NGX_ERROR;
     }
 

@@ -27,6 +27,7 @@
 
 
 #include "ngx_api_led_event.h"
+#include "ngx_api_led_edit.h"
 
 
 #define NGX_API_LED_STREAM_START     0      /* waits for the reader */
@@ -168,6 +169,20 @@ static ngx_api_led_stream_worker_t  *ngx_api_led_stream_worker;
 
 
 static ngx_str_t  ngx_api_led_stream_type = ngx_string("text/event-stream");
+
+/* no proxy between may cache or hold back the stream */
+static ngx_api_led_edit_name_t  ngx_api_led_stream_headers[] = {
+    { ngx_string("Cache-Control"), ngx_string("cache-control"), 0 },
+    { ngx_string("X-Accel-Buffering"), ngx_string("x-accel-buffering"), 0 }
+};
+
+static ngx_str_t  ngx_api_led_stream_header_values[] = {
+    ngx_string("no-cache"),
+    ngx_string("no")
+};
+
+#define NGX_API_LED_STREAM_NHEADERS                                           \
+    (sizeof(ngx_api_led_stream_header_values) / sizeof(ngx_str_t))
 static ngx_str_t  ngx_api_led_stream_h_last_id = ngx_string("Last-Event-ID");
 
 
@@ -759,7 +774,7 @@ static ngx_int_t
 ngx_api_led_stream_send_headers(ngx_api_led_stream_sub_t *sub)
 {
     ngx_int_t            rc;
-    ngx_table_elt_t     *h;
+    ngx_uint_t           i;
     ngx_http_request_t  *r;
 
     static u_char  hello[] = "retry: 2000\n\n";
@@ -772,25 +787,17 @@ ngx_api_led_stream_send_headers(ngx_api_led_stream_sub_t *sub)
     r->headers_out.content_type_lowcase = NULL;
     r->headers_out.content_length_n = -1;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        ngx_api_led_stream_close(sub, NULL);
-        return NGX_ERROR;
+    for (i = 0; i < NGX_API_LED_STREAM_NHEADERS; i++) {
+        if (ngx_api_led_edit_headers_out(r, NGX_API_LED_EDIT_SET,
+                                         &ngx_api_led_stream_headers[i],
+                                         NULL,
+                                         &ngx_api_led_stream_header_values[i])
+            != NGX_OK)
+        {
+            ngx_api_led_stream_close(sub, NULL);
+            return NGX_ERROR;
+        }
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-cache");
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        ngx_api_led_stream_close(sub, NULL);
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "X-Accel-Buffering");
-    ngx_str_set(&h->value, "no");
 
     rc = ngx_http_send_header(r);
 

@@ -38,6 +38,8 @@ static ngx_int_t ngx_api_led_json_remove_leaf(json_t *parent,
     ngx_api_led_json_token_t *t, void *data);
 static ngx_int_t ngx_api_led_json_rename_leaf(json_t *parent,
     ngx_api_led_json_token_t *t, void *data);
+static ngx_int_t ngx_api_led_json_put_back(json_t *root,
+    ngx_api_led_json_path_t *path, json_t *v);
 static json_t *ngx_api_led_json_copy(json_t *value);
 
 static char *ngx_api_led_json_keep_add(ngx_conf_t *cf,
@@ -77,6 +79,11 @@ ngx_api_led_json_path_parse(ngx_pool_t *pool, ngx_str_t *text,
 
     if (text->data[0] != '/') {
         return "must be empty or start with \"/\"";
+    }
+
+    /* a member name that is not UTF-8 cannot be in a document */
+    if (!ngx_api_led_json_string_ok(text->data, text->len)) {
+        return "is not UTF-8";
     }
 
     ntokens = 0;
@@ -507,8 +514,8 @@ ngx_api_led_json_move(json_t **root, ngx_api_led_json_path_t *from,
     rc = ngx_api_led_json_set(root, to, json_incref(v));
 
     if (rc == NGX_DECLINED) {
-        /* the new place does not fit: put the value back */
-        rc = ngx_api_led_json_set(root, from, json_incref(v));
+        /* the new place does not fit: the value goes back where it was */
+        rc = ngx_api_led_json_put_back(*root, from, json_incref(v));
         if (rc == NGX_OK) {
             rc = NGX_DECLINED;
         }
@@ -517,6 +524,43 @@ ngx_api_led_json_move(json_t **root, ngx_api_led_json_path_t *from,
     json_decref(v);
 
     return rc;
+}
+
+
+/*
+ * Undoes a removal: an array element is inserted at its index again (a
+ * set would replace the element that moved into its place), a member is
+ * set again.  Consumes "v".
+ */
+
+static ngx_int_t
+ngx_api_led_json_put_back(json_t *root, ngx_api_led_json_path_t *path,
+    json_t *v)
+{
+    json_t                    *parent;
+    ngx_api_led_json_path_t    up;
+    ngx_api_led_json_token_t  *t;
+
+    up = *path;
+    up.ntokens--;
+
+    parent = ngx_api_led_json_get(root, &up);
+    t = &path->tokens[up.ntokens];
+
+    if (json_is_array(parent) && t->index >= 0) {
+        return json_array_insert_new(parent, t->index, v) == 0
+               ? NGX_OK : NGX_ERROR;
+    }
+
+    if (json_is_object(parent)) {
+        return json_object_setn_new(parent, (char *) t->name.data,
+                                    t->name.len, v) == 0
+               ? NGX_OK : NGX_ERROR;
+    }
+
+    json_decref(v);
+
+    return NGX_ERROR;
 }
 
 
@@ -1201,6 +1245,14 @@ ngx_api_led_json_op_compile(ngx_conf_t *cf, ngx_str_t *args,
 
         if (args[2].data[0] != '/') {
             /* a new member name in the same object */
+
+            if (!ngx_api_led_json_string_ok(args[2].data, args[2].len)) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "new name \"%V\" in \"rename\" is not "
+                                   "UTF-8", &args[2]);
+                return NGX_CONF_ERROR;
+            }
+
             op->name = args[2];
             return NGX_CONF_OK;
         }

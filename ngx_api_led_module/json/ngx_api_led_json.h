@@ -147,6 +147,8 @@ ngx_int_t ngx_api_led_json_parse(u_char *data, size_t len, ngx_uint_t flags,
 ngx_int_t ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data,
     size_t len, json_t **doc, u_char *err, size_t errlen);
 ngx_int_t ngx_api_led_json_validate(u_char *data, size_t len);
+/* 1 when the text, escaped into a JSON string, reads back: UTF-8 */
+ngx_int_t ngx_api_led_json_string_ok(u_char *p, size_t len);
 
 /*
  * The grammar for a template (ngx_api_led_json_tmpl.c), nothing built.
@@ -220,10 +222,10 @@ ngx_int_t ngx_api_led_json_media_type(ngx_str_t *type);
 
 /*
  * application/x-www-form-urlencoded: a form as an object of strings (a
- * repeated name: an array), NULL when not UTF-8 once decoded or out of
- * memory; an object as a form (arrays repeat the name, nested values are
- * their JSON text, null is empty), escaped by
- * ngx_api_led_form_escape().
+ * repeated name: an array), NULL when a name or value is not UTF-8 once
+ * decoded, or out of memory; an object as a form
+ * (arrays repeat the name, nested values are their JSON text, null is
+ * empty), escaped by ngx_api_led_form_escape().
  */
 json_t *ngx_api_led_form_to_json(ngx_str_t *text);
 ngx_int_t ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc,

@@ -885,6 +885,40 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
 
 
 /*
+ * Whether text escaped into a JSON string reads back with this grammar:
+ * valid UTF-8 (ngx_escape_json() keeps the bytes of other text as they
+ * are, which the parser refuses).
+ */
+
+ngx_int_t
+ngx_api_led_json_string_ok(u_char *p, size_t len)
+{
+    u_char  *end;
+
+    if (len == 0) {
+        /* an empty value's data may be NULL */
+        return 1;
+    }
+
+    end = p + len;
+
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+
+        p = ngx_api_led_json_utf8(p, end);
+        if (p == NULL) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
  * The escape at *pp ('\\'), unescaped to *dp when there is one.  \u0000
  * is a NUL byte; a surrogate pair one code point; a lone surrogate the
  * three bytes its code point would have in UTF-8 (generalized UTF-8:

@@ -65,6 +65,7 @@ static void ngx_api_led_tmpl_json_error(ngx_api_led_tmpl_json_t *t,
     u_char *p, const char *what);
 static ngx_int_t ngx_api_led_tmpl_render_error(ngx_http_request_t *r,
     ngx_api_led_tmpl_seg_t *seg, const char *what, ngx_str_t *err);
+static ngx_int_t ngx_api_led_tmpl_text_error(ngx_str_t *err);
 
 
 /*
@@ -536,6 +537,12 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             }
 
             if (body) {
+                if (!ngx_api_led_json_string_ok(val[i].value.data,
+                                                val[i].value.len))
+                {
+                    return ngx_api_led_tmpl_text_error(err);
+                }
+
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
             }
 
@@ -553,6 +560,12 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
             }
 
             if (body) {
+                if (!ngx_api_led_json_string_ok(val[i].value.data,
+                                                val[i].value.len))
+                {
+                    return ngx_api_led_tmpl_text_error(err);
+                }
+
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
             }
 
@@ -613,6 +626,10 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
 
                 /* a number, literal, object or array as text */
                 val[i].copy = NGX_API_LED_COPY_JSON_ESCAPE;
+
+            } else if (!body) {
+                /* a number's "+" (1e+300) is reserved in a query */
+                val[i].copy = NGX_API_LED_COPY_URI_ESCAPE;
             }
         }
 
@@ -666,6 +683,21 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
     out->len = p - out->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * A variable or capture in a body is written inside a JSON string: a
+ * value that is not UTF-8 (ngx_escape_json() keeps its bytes) makes the
+ * body invalid JSON, so the call or event is not made.
+ */
+
+static ngx_int_t
+ngx_api_led_tmpl_text_error(ngx_str_t *err)
+{
+    ngx_str_set(err, "a variable's value is not UTF-8 text");
+
+    return NGX_DECLINED;
 }
 
 

@@ -42,6 +42,9 @@ static ngx_int_t ngx_api_led_catalog_resolve(ngx_conf_t *cf,
 static ngx_api_led_catalog_item_t *ngx_api_led_catalog_find(
     ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf,
     ngx_str_t *uri);
+static ngx_int_t ngx_api_led_catalog_deliver(
+    ngx_api_led_observe_main_conf_t *omcf,
+    ngx_api_led_catalog_delivery_t *d, json_t *others);
 static ngx_int_t ngx_api_led_catalog_send(ngx_http_request_t *r,
     ngx_str_t *type, ngx_str_t *text);
 
@@ -128,6 +131,69 @@ ngx_api_led_catalog_call(ngx_conf_t *cf, json_t *part, ngx_str_t *uri)
     link->from = item - (ngx_api_led_catalog_item_t *) omcf->items.elts;
     link->part = part;
     link->uri = *uri;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_api_led_catalog_publishes(ngx_conf_t *cf, ngx_str_t *type,
+    ngx_str_t *stream, ngx_str_t *part)
+{
+    json_t  *entry, *e;
+
+    entry = ngx_api_led_catalog_entry(cf);
+
+    if (entry == NULL) {
+        return NGX_OK;
+    }
+
+    e = json_pack("{s:s%, s:s%}", "type", type->data, type->len,
+                  "stream", stream->data, stream->len);
+
+    if (e && part
+        && json_object_set_new(e, "part", ngx_api_led_catalog_str(part)))
+    {
+        json_decref(e);
+        return NGX_ERROR;
+    }
+
+    return ngx_api_led_catalog_events_add(entry, "publishes", e);
+}
+
+
+ngx_int_t
+ngx_api_led_catalog_delivers(ngx_conf_t *cf, ngx_http_conf_ctx_t *ctx,
+    ngx_str_t *stream, ngx_str_t *group, ngx_str_t *uri)
+{
+    ngx_http_core_srv_conf_t         **cscfp;
+    ngx_http_core_main_conf_t         *cmcf;
+    ngx_api_led_catalog_delivery_t    *d;
+    ngx_api_led_observe_main_conf_t   *omcf;
+
+    omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
+
+    if (!omcf->catalog || omcf->root == NULL) {
+        return NGX_OK;
+    }
+
+    d = ngx_array_push(&omcf->deliveries);
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ctx) {
+        d->cscf = ctx->srv_conf[ngx_http_core_module.ctx_index];
+
+    } else {
+        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+        cscfp = cmcf->servers.elts;
+        d->cscf = cmcf->servers.nelts ? cscfp[0] : NULL;
+    }
+
+    d->stream = *stream;
+    d->group = *group;
+    d->uri = *uri;
 
     return NGX_OK;
 }
@@ -711,9 +777,11 @@ ngx_int_t
 ngx_api_led_catalog_render(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf)
 {
-    json_t                      *layers, *apis;
-    ngx_uint_t                   i;
-    ngx_api_led_catalog_link_t  *link;
+    json_t                          *layers, *apis, *others;
+    ngx_int_t                        rc;
+    ngx_uint_t                       i;
+    ngx_api_led_catalog_link_t      *link;
+    ngx_api_led_catalog_delivery_t  *d;
 
     link = omcf->links.elts;
 
@@ -728,6 +796,30 @@ ngx_api_led_catalog_render(ngx_conf_t *cf,
         if (apis == NULL || json_object_set_new(omcf->root, "apis", apis)) {
             return NGX_ERROR;
         }
+    }
+
+    /* the APIs that listeners deliver to consume their streams */
+
+    others = json_array();
+    if (others == NULL) {
+        return NGX_ERROR;
+    }
+
+    d = omcf->deliveries.elts;
+
+    for (i = 0; i < omcf->deliveries.nelts; i++) {
+        if (ngx_api_led_catalog_deliver(omcf, &d[i], others) != NGX_OK) {
+            json_decref(others);
+            return NGX_ERROR;
+        }
+    }
+
+    rc = ngx_api_led_catalog_events_streams(omcf->root, others);
+
+    json_decref(others);
+
+    if (rc != NGX_OK) {
+        return NGX_ERROR;
     }
 
     layers = json_array();
@@ -801,6 +893,51 @@ ngx_api_led_catalog_resolve(ngx_conf_t *cf,
     }
 
     return json_array_append(calls, id) ? NGX_ERROR : NGX_OK;
+}
+
+
+/*
+ * A listener's URI, resolved as a part's: the API that answers it
+ * consumes the stream, else the listener is one of the "others"
+ */
+
+static ngx_int_t
+ngx_api_led_catalog_deliver(ngx_api_led_observe_main_conf_t *omcf,
+    ngx_api_led_catalog_delivery_t *d, json_t *others)
+{
+    json_t                      *e;
+    ngx_str_t                    uri;
+    ngx_uint_t                   i;
+    ngx_api_led_catalog_item_t  *to;
+
+    uri = d->uri;
+
+    for (i = 0; i < uri.len; i++) {
+        if (uri.data[i] == '?') {
+            uri.len = i;
+            break;
+        }
+    }
+
+    to = d->cscf ? ngx_api_led_catalog_find(omcf, d->cscf, &uri) : NULL;
+
+    e = json_pack("{s:s%, s:s, s:s%}",
+                  "stream", d->stream.data, d->stream.len,
+                  "via", "delivery",
+                  "group", d->group.data, d->group.len);
+
+    if (to) {
+        return ngx_api_led_catalog_events_add(to->json, "consumes", e);
+    }
+
+    if (e == NULL
+        || json_object_set_new(e, "uri", ngx_api_led_catalog_str(&d->uri)))
+    {
+        json_decref(e);
+        return NGX_ERROR;
+    }
+
+    return json_array_append_new(others, e) ? NGX_ERROR : NGX_OK;
 }
 
 

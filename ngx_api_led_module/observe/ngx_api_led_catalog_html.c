@@ -61,6 +61,8 @@ static void ngx_api_led_html_card(ngx_api_led_html_t *h, json_t *api);
 static void ngx_api_led_html_value(ngx_api_led_html_t *h, json_t *v,
     ngx_uint_t depth);
 static void ngx_api_led_html_plans(ngx_api_led_html_t *h, json_t *plans);
+static void ngx_api_led_html_streams(ngx_api_led_html_t *h, json_t *streams);
+static void ngx_api_led_html_party(ngx_api_led_html_t *h, json_t *who);
 
 
 static const char  *ngx_api_led_html_band_names[] = {
@@ -195,6 +197,8 @@ ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root, ngx_str_t *out)
     }
 
     ngx_api_led_html_out(&h, "</div>\n");
+
+    ngx_api_led_html_streams(&h, json_object_get(root, "streams"));
 
     ngx_api_led_html_plans(&h, json_object_get(root, "plans"));
 
@@ -673,6 +677,115 @@ ngx_api_led_html_plans(ngx_api_led_html_t *h, json_t *plans)
     }
 
     ngx_api_led_html_out(h, "</table>\n");
+}
+
+
+/* a row per stream: the APIs that publish into it, those that consume it */
+
+static void
+ngx_api_led_html_streams(ngx_api_led_html_t *h, json_t *streams)
+{
+    size_t   i, j, k;
+    json_t  *stream, *list, *who;
+
+    if (json_array_size(streams) == 0) {
+        return;
+    }
+
+    ngx_api_led_html_out(h, "<h2>Events</h2>\n<table><tr><th>stream</th>"
+                         "<th>published by</th><th>consumed by</th></tr>\n");
+
+    json_array_foreach(streams, i, stream) {
+        ngx_api_led_html_out(h, "<tr><td><code>");
+        ngx_api_led_html_json_text(h, json_object_get(stream, "stream"));
+        ngx_api_led_html_out(h, "</code></td>");
+
+        for (k = 0; k < 2; k++) {
+            list = json_object_get(stream, k ? "consumers" : "publishers");
+
+            ngx_api_led_html_out(h, "<td>");
+
+            json_array_foreach(list, j, who) {
+                ngx_api_led_html_out(h, "%s", j ? "<br>" : "");
+                ngx_api_led_html_party(h, who);
+            }
+
+            ngx_api_led_html_out(h, "</td>");
+        }
+
+        ngx_api_led_html_out(h, "</tr>\n");
+    }
+
+    ngx_api_led_html_out(h, "</table>\n");
+}
+
+
+/* "API type (part P)", "API (sse, types T...)", "API (delivery, group G)" */
+
+static void
+ngx_api_led_html_party(ngx_api_led_html_t *h, json_t *who)
+{
+    json_t      *api, *v;
+    const char  *via;
+
+    api = json_object_get(who, "api");
+
+    if (json_is_string(api)) {
+        ngx_api_led_html_out(h, "<a href=\"#api-");
+        ngx_api_led_html_json_text(h, api);
+        ngx_api_led_html_out(h, "\">");
+        ngx_api_led_html_json_text(h, api);
+        ngx_api_led_html_out(h, "</a>");
+
+    } else {
+        ngx_api_led_html_out(h, "<code>");
+        ngx_api_led_html_json_text(h, json_object_get(who, "uri"));
+        ngx_api_led_html_out(h, "</code>");
+    }
+
+    v = json_object_get(who, "type");
+
+    if (json_is_string(v)) {
+        ngx_api_led_html_out(h, " <code>");
+        ngx_api_led_html_json_text(h, v);
+        ngx_api_led_html_out(h, "</code>");
+
+        v = json_object_get(who, "part");
+
+        if (json_is_string(v)) {
+            ngx_api_led_html_out(h, " (part <code>");
+            ngx_api_led_html_json_text(h, v);
+            ngx_api_led_html_out(h, "</code>)");
+        }
+
+        return;
+    }
+
+    via = json_string_value(json_object_get(who, "via"));
+
+    if (via == NULL) {
+        return;
+    }
+
+    ngx_api_led_html_out(h, " (");
+    ngx_api_led_html_text(h, via, ngx_strlen(via));
+
+    v = json_object_get(who, "group");
+
+    if (json_is_string(v)) {
+        ngx_api_led_html_out(h, ", group <code>");
+        ngx_api_led_html_json_text(h, v);
+        ngx_api_led_html_out(h, "</code>");
+    }
+
+    v = json_object_get(who, "types");
+
+    if (json_array_size(v)) {
+        ngx_api_led_html_out(h, ", types ");
+        ngx_api_led_html_value(h, v, 0);
+    }
+
+    ngx_api_led_html_out(h, ")");
 }
 
 

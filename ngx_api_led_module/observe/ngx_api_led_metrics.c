@@ -20,6 +20,19 @@
 #include "ngx_api_led_observe_module.h"
 
 
+/* a series looked for in the worker's memory */
+typedef struct {
+    void                        *m;
+    void                        *salt;
+    ngx_str_t                   *values;
+    ngx_uint_t                   n;
+    uint32_t                     hash;
+    ngx_api_led_metrics_sig_t    sig[NGX_API_LED_METRICS_CACHE_VALUES];
+} ngx_api_led_metrics_query_t;
+
+#define NGX_API_LED_METRICS_MIX  0x9e3779b97f4a7c15ULL
+
+
 static ngx_int_t ngx_api_led_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_api_led_metrics_same_buckets(
@@ -54,6 +67,10 @@ static ngx_msec_int_t ngx_api_led_metrics_upstream_time(
     ngx_http_request_t *r);
 static ngx_atomic_t *ngx_api_led_metric_values(ngx_api_led_metric_t *m,
     ngx_str_t *values, ngx_log_t *log);
+static ngx_atomic_t *ngx_api_led_metrics_cache_find(
+    ngx_api_led_metrics_zone_t *mz, ngx_api_led_metrics_query_t *q);
+static void ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz,
+    ngx_api_led_metrics_query_t *q, ngx_atomic_t *v);
 
 
 /* Prometheus's default buckets, in milliseconds */
@@ -428,15 +445,15 @@ ngx_api_led_metrics_same_buckets(ngx_api_led_metrics_zone_t *mz,
 ngx_int_t
 ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
 {
-    u_char                           *p;
-    ngx_str_t                        *plan, consumer;
-    ngx_uint_t                        status;
+    ngx_str_t                        *plan, consumer, values[4];
+    ngx_uint_t                        status, i, n;
     ngx_time_t                       *tp;
     ngx_atomic_t                     *v;
     ngx_msec_int_t                    ms;
     ngx_api_led_ctx_t                *ctx;
     ngx_api_led_metrics_key_t         k;
     ngx_api_led_metrics_zone_t       *mz;
+    ngx_api_led_metrics_query_t       q;
     ngx_api_led_observe_loc_conf_t   *olcf;
     ngx_api_led_observe_main_conf_t  *omcf;
     u_char                            num[NGX_INT_T_LEN];
@@ -485,40 +502,59 @@ ngx_api_led_metrics_log_handler(ngx_http_request_t *r)
         consumer = ctx->consumer_id;
     }
 
-    /* api_led_requests_total */
+    /* api_led_requests_total: the location's labels, then the request's */
 
-    /* the labels of the location were escaped once, when configured */
+    values[0] = (r->method == NGX_HTTP_UNKNOWN) ? other : r->method_name;
 
-    ngx_api_led_metrics_key_start(&k, &omcf->requests->name);
-    ngx_api_led_metrics_key_text(&k, &olcf->labels);
+    values[1].data = num;
 
-    if (r->method == NGX_HTTP_UNKNOWN) {
-        ngx_api_led_metrics_key_label(&k, &names[0], other.data, other.len);
+    if (status >= 100 && status <= 999) {
+        num[0] = (u_char) ('0' + status / 100);
+        num[1] = (u_char) ('0' + status / 10 % 10);
+        num[2] = (u_char) ('0' + status % 10);
+        values[1].len = 3;
 
     } else {
-        ngx_api_led_metrics_key_label(&k, &names[0], r->method_name.data,
-                                      r->method_name.len);
+        values[1].len = ngx_sprintf(num, "%ui", status) - num;
     }
-
-    p = ngx_sprintf(num, "%ui", status);
-    ngx_api_led_metrics_key_label(&k, &names[1], num, p - num);
 
     if (plan) {
-        ngx_api_led_metrics_key_label(&k, &names[2], plan->data, plan->len);
+        values[2] = *plan;
 
     } else {
-        ngx_api_led_metrics_key_label(&k, &names[2], NULL, 0);
+        ngx_str_null(&values[2]);
     }
 
-    if (olcf->consumer) {
-        ngx_api_led_metrics_key_label(&k, &names[3], consumer.data,
-                                      consumer.len);
+    values[3] = consumer;
+    n = olcf->consumer ? 4 : 3;
+
+    q.m = omcf->requests;
+    q.salt = olcf;
+    q.values = values;
+    q.n = n;
+
+    v = ngx_api_led_metrics_cache_find(mz, &q);
+
+    if (v == NULL) {
+
+        /* the labels of the location were escaped once, when configured */
+
+        ngx_api_led_metrics_key_start(&k, &omcf->requests->name);
+        ngx_api_led_metrics_key_text(&k, &olcf->labels);
+
+        for (i = 0; i < n; i++) {
+            ngx_api_led_metrics_key_label(&k, &names[i], values[i].data,
+                                          values[i].len);
+        }
+
+        ngx_api_led_metrics_key_end(&k);
+
+        v = ngx_api_led_metrics_series(mz, &k, omcf->requests,
+                                       r->connection->log);
+
+        ngx_api_led_metrics_cache_add(mz, &q, v);
     }
 
-    ngx_api_led_metrics_key_end(&k);
-
-    v = ngx_api_led_metrics_series(mz, &k, omcf->requests,
-                                   r->connection->log);
     if (v) {
         (void) ngx_atomic_fetch_add(v, 1);
     }
@@ -1021,6 +1057,23 @@ ngx_api_led_metric_add(ngx_conf_t *cf, ngx_api_led_metric_t **metric,
                 return NGX_ERROR;
             }
 
+            /* two concerns share a family: the same labels, in order */
+
+            for (n = 0; labels && labels[n]; n++) {
+                if (n >= mp[i]->nlabels
+                    || ngx_strcmp(mp[i]->labels[n].data, labels[n]) != 0)
+                {
+                    break;
+                }
+            }
+
+            if (n != mp[i]->nlabels || (labels && labels[n])) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "api_led: metric \"%s\" added twice with "
+                              "other labels", name);
+                return NGX_ERROR;
+            }
+
             *metric = mp[i];
             return NGX_OK;
         }
@@ -1138,8 +1191,20 @@ static ngx_atomic_t *
 ngx_api_led_metric_values(ngx_api_led_metric_t *m, ngx_str_t *values,
     ngx_log_t *log)
 {
-    ngx_uint_t                 i;
-    ngx_api_led_metrics_key_t  k;
+    ngx_uint_t                    i;
+    ngx_atomic_t                 *v;
+    ngx_api_led_metrics_key_t     k;
+    ngx_api_led_metrics_query_t   q;
+
+    q.m = m;
+    q.salt = NULL;
+    q.values = values;
+    q.n = m->nlabels;
+
+    v = ngx_api_led_metrics_cache_find(m->zone, &q);
+    if (v) {
+        return v;
+    }
 
     ngx_api_led_metrics_key_start(&k, &m->name);
 
@@ -1150,5 +1215,217 @@ ngx_api_led_metric_values(ngx_api_led_metric_t *m, ngx_str_t *values,
 
     ngx_api_led_metrics_key_end(&k);
 
-    return ngx_api_led_metrics_series(m->zone, &k, m, log);
+    v = ngx_api_led_metrics_series(m->zone, &k, m, log);
+
+    ngx_api_led_metrics_cache_add(m->zone, &q, v);
+
+    return v;
+}
+
+
+/*
+ * The worker's memory of series (see ngx_api_led_metrics_cached_t): made
+ * when the worker starts, in the cycle's pool; past half of its entries,
+ * or when the probe finds no room, new series are not remembered (and
+ * cost what they cost without it).  A series once found never moves, and
+ * one counted in the overflow stays there (series are never removed), so
+ * what the worker remembers stays true for the zone's life.
+ */
+
+ngx_int_t
+ngx_api_led_metrics_init_worker(ngx_cycle_t *cycle,
+    ngx_api_led_observe_main_conf_t *omcf)
+{
+    ngx_api_led_metrics_zone_t  *mz;
+
+    mz = omcf->shm_zone->data;
+
+    mz->cache = ngx_pcalloc(cycle->pool,
+                            NGX_API_LED_METRICS_CACHE
+                            * sizeof(ngx_api_led_metrics_cached_t));
+    if (mz->cache == NULL) {
+        return NGX_ERROR;
+    }
+
+    mz->ncached = 0;
+    mz->cache_pool = cycle->pool;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The words of a value (ngx_api_led_metrics_sig_t): loads of 8, 4 or 1
+ * bytes that overlap rather than a loop over its bytes
+ */
+
+static ngx_inline void
+ngx_api_led_metrics_sig(ngx_str_t *value, ngx_api_led_metrics_sig_t *sig)
+{
+    u_char    *p;
+    size_t     len;
+    uint32_t   x, y;
+
+    p = value->data;
+    len = value->len;
+
+    sig->len = len;
+    sig->b = 0;
+
+    if (len >= 8) {
+        ngx_memcpy(&sig->a, p, 8);
+        ngx_memcpy(&sig->b, p + len - 8, 8);
+
+    } else if (len >= 4) {
+        ngx_memcpy(&x, p, 4);
+        ngx_memcpy(&y, p + len - 4, 4);
+        sig->a = (uint64_t) x | (uint64_t) y << 32;
+
+    } else if (len) {
+        sig->a = (uint64_t) p[0] | (uint64_t) p[len / 2] << 8
+                 | (uint64_t) p[len - 1] << 16;
+
+    } else {
+        sig->a = 0;
+    }
+}
+
+
+/* the query's words and its hash; NULL: not for the worker's memory */
+
+static ngx_atomic_t *
+ngx_api_led_metrics_cache_find(ngx_api_led_metrics_zone_t *mz,
+    ngx_api_led_metrics_query_t *q)
+{
+    u_char                        *p;
+    uint64_t                       h;
+    ngx_uint_t                     i, j;
+    ngx_api_led_metrics_sig_t     *s;
+    ngx_api_led_metrics_cached_t  *c;
+
+    if (mz->cache == NULL || q->n > NGX_API_LED_METRICS_CACHE_VALUES) {
+        q->hash = 0;
+        return NULL;
+    }
+
+    h = ((uint64_t) (uintptr_t) q->m ^ ((uint64_t) (uintptr_t) q->salt << 17))
+        * NGX_API_LED_METRICS_MIX;
+
+    for (i = 0; i < q->n; i++) {
+        s = &q->sig[i];
+
+        if (q->values[i].len > NGX_API_LED_METRICS_VALUE_MAX) {
+            q->hash = 0;
+            return NULL;
+        }
+
+        ngx_api_led_metrics_sig(&q->values[i], s);
+
+        h = (h ^ s->a ^ ((uint64_t) s->len << 56)) * NGX_API_LED_METRICS_MIX;
+        h ^= h >> 29;
+        h = (h ^ s->b) * NGX_API_LED_METRICS_MIX;
+    }
+
+    h ^= h >> 32;
+    q->hash = (uint32_t) h ? (uint32_t) h : 1;
+
+    for (j = 0; j < NGX_API_LED_METRICS_CACHE_PROBE; j++) {
+        c = &mz->cache[(q->hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
+
+        if (c->hash == 0) {
+            return NULL;
+        }
+
+        if (c->hash != q->hash || c->m != q->m || c->salt != q->salt) {
+            continue;
+        }
+
+        p = c->raw;
+
+        for (i = 0; i < q->n; i++) {
+            s = &c->sig[i];
+
+            if (s->len != q->sig[i].len || s->a != q->sig[i].a
+                || s->b != q->sig[i].b)
+            {
+                break;
+            }
+
+            if (s->len > 16) {
+                if (ngx_memcmp(p, q->values[i].data, s->len) != 0) {
+                    break;
+                }
+
+                p += s->len;
+            }
+        }
+
+        if (i == q->n) {
+            return c->values;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz,
+    ngx_api_led_metrics_query_t *q, ngx_atomic_t *v)
+{
+    u_char                        *p;
+    size_t                         len;
+    ngx_uint_t                     i, j;
+    ngx_api_led_metrics_cached_t  *c;
+
+    if (q->hash == 0 || v == NULL
+        || mz->ncached >= NGX_API_LED_METRICS_CACHE / 2)
+    {
+        return;
+    }
+
+    for (j = 0; j < NGX_API_LED_METRICS_CACHE_PROBE; j++) {
+        c = &mz->cache[(q->hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
+
+        if (c->hash == 0) {
+            break;
+        }
+    }
+
+    if (j == NGX_API_LED_METRICS_CACHE_PROBE) {
+        return;
+    }
+
+    len = 0;
+
+    for (i = 0; i < q->n; i++) {
+        if (q->values[i].len > 16) {
+            len += q->values[i].len;
+        }
+    }
+
+    c->sig = ngx_palloc(mz->cache_pool,
+                        (q->n ? q->n : 1) * sizeof(ngx_api_led_metrics_sig_t)
+                        + len);
+    if (c->sig == NULL) {
+        return;
+    }
+
+    ngx_memcpy(c->sig, q->sig, q->n * sizeof(ngx_api_led_metrics_sig_t));
+
+    p = (u_char *) (c->sig + (q->n ? q->n : 1));
+    c->raw = p;
+
+    for (i = 0; i < q->n; i++) {
+        if (q->values[i].len > 16) {
+            p = ngx_cpymem(p, q->values[i].data, q->values[i].len);
+        }
+    }
+
+    c->m = q->m;
+    c->salt = q->salt;
+    c->values = v;
+    c->hash = q->hash;
+
+    mz->ncached++;
 }

@@ -151,6 +151,9 @@ ngx_api_led_observe_create_main_conf(ngx_conf_t *cf)
         || ngx_array_init(&omcf->specs, cf->pool, 2,
                           sizeof(ngx_api_led_catalog_spec_t))
            != NGX_OK
+        || ngx_array_init(&omcf->deliveries, cf->pool, 2,
+                          sizeof(ngx_api_led_catalog_delivery_t))
+           != NGX_OK
         || ngx_array_init(&omcf->families, cf->pool, 8,
                           sizeof(ngx_api_led_metric_t *))
            != NGX_OK)
@@ -445,7 +448,15 @@ ngx_api_led_observe_init_process(ngx_cycle_t *cycle)
     omcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_api_led_observe_module);
 
-    if (omcf == NULL || omcf->shm_zone == NULL || omcf->napis == 0) {
+    if (omcf == NULL || omcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_api_led_metrics_init_worker(cycle, omcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (omcf->napis == 0) {
         return NGX_OK;
     }
 

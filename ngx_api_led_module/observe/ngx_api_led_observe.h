@@ -92,5 +92,27 @@ ngx_int_t ngx_api_led_catalog_call(ngx_conf_t *cf, json_t *part,
  */
 json_t *ngx_api_led_catalog_root(ngx_conf_t *cf);
 
+/*
+ * Events in the catalog: what an API publishes and consumes.  The events
+ * concern describes a location's own events in its entry's "events"
+ * ("publishes": each with its "type" and "stream"; "streams": the stream
+ * it serves as Server-Sent Events, {"stream", "types"}).  From a
+ * concern's merge_loc_conf, the location being merged publishes events of
+ * "type" into "stream" from a composition part ("part": its name).  From a
+ * postconfiguration (before the observe module's, which renders the
+ * catalog): a listener (api_led_event_deliver) delivers the entries of
+ * "stream", for its consumer group, to the local URI "uri" of the server
+ * of "ctx" (NULL: the http block's first server); once every location is
+ * known, the API that answers "uri" has it in "events": "consumes".  The
+ * catalog then lists each stream's publishers and consumers ("streams").
+ * Without a catalog (or for a location that is no API) they do nothing:
+ * NGX_OK.
+ */
+ngx_int_t ngx_api_led_catalog_publishes(ngx_conf_t *cf, ngx_str_t *type,
+    ngx_str_t *stream, ngx_str_t *part);
+ngx_int_t ngx_api_led_catalog_delivers(ngx_conf_t *cf,
+    ngx_http_conf_ctx_t *ctx, ngx_str_t *stream, ngx_str_t *group,
+    ngx_str_t *uri);
+
 
 #endif /* _NGX_API_LED_OBSERVE_H_INCLUDED_ */

@@ -64,12 +64,48 @@ typedef struct {
 } ngx_api_led_metrics_sh_t;
 
 
+/*
+ * A worker's memory of the series it counted in: the label values as
+ * given (before escaping) and the series' values in the zone, so that a
+ * series counted again costs a hash of its values and a comparison, not
+ * the escaping, the key and the lookup in shared memory.
+ */
+#define NGX_API_LED_METRICS_CACHE        1024   /* entries, a power of 2 */
+#define NGX_API_LED_METRICS_CACHE_PROBE  8
+#define NGX_API_LED_METRICS_CACHE_VALUES 8      /* labels, at most */
+
+/*
+ * A label value in a few words: its length, and its first and last eight
+ * bytes (for a shorter one, loads that overlap to cover its bytes): a
+ * value of at most 16 bytes is told by them alone, a longer one also by
+ * its bytes.
+ */
+typedef struct {
+    uint64_t                     a;
+    uint64_t                     b;
+    size_t                       len;
+} ngx_api_led_metrics_sig_t;
+
+typedef struct {
+    uint32_t                     hash;        /* 0: free */
+    void                        *m;           /* the family */
+    void                        *salt;        /* the location, or NULL */
+    ngx_api_led_metrics_sig_t   *sig;         /* one a value */
+    u_char                      *raw;         /* the values longer than 16
+                                                 bytes, one after another */
+    ngx_atomic_t                *values;
+} ngx_api_led_metrics_cached_t;
+
+
 struct ngx_api_led_metrics_zone_s {
     ngx_api_led_metrics_sh_t    *sh;
     ngx_slab_pool_t             *shpool;
     ngx_uint_t                   max_series;
     ngx_uint_t                   nbuckets;
     ngx_msec_t                  *buckets;     /* upper bounds, ms */
+    ngx_api_led_metrics_cached_t *cache;      /* per worker, NULL: none */
+    ngx_uint_t                   ncached;
+    ngx_pool_t                  *cache_pool;
 };
 
 
@@ -107,6 +143,15 @@ typedef struct {
 } ngx_api_led_catalog_spec_t;
 
 
+/* a listener's deliveries (api_led_event_deliver), while configuring */
+typedef struct {
+    ngx_http_core_srv_conf_t    *cscf;        /* NULL: no server */
+    ngx_str_t                    stream;
+    ngx_str_t                    group;
+    ngx_str_t                    uri;
+} ngx_api_led_catalog_delivery_t;
+
+
 typedef struct {
     /* metrics */
     ngx_shm_zone_t              *shm_zone;
@@ -126,6 +171,7 @@ typedef struct {
     ngx_array_t                  items;       /* ngx_api_led_catalog_item_t */
     ngx_array_t                  links;       /* ngx_api_led_catalog_link_t */
     ngx_array_t                  specs;       /* ngx_api_led_catalog_spec_t */
+    ngx_array_t                  deliveries;  /* ..._catalog_delivery_t */
     ngx_str_t                    json;        /* rendered */
     ngx_str_t                    html;
 
@@ -155,6 +201,8 @@ char *ngx_api_led_metrics_buckets(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_api_led_metrics_init_conf(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf);
 ngx_int_t ngx_api_led_metrics_log_handler(ngx_http_request_t *r);
+ngx_int_t ngx_api_led_metrics_init_worker(ngx_cycle_t *cycle,
+    ngx_api_led_observe_main_conf_t *omcf);
 ngx_int_t ngx_api_led_metrics_escape(ngx_pool_t *pool, ngx_str_t *name,
     ngx_str_t *value, ngx_str_t *out, ngx_uint_t first);
 
@@ -169,6 +217,11 @@ ngx_int_t ngx_api_led_catalog_render(ngx_conf_t *cf,
 ngx_int_t ngx_api_led_catalog_handler(ngx_http_request_t *r);
 ngx_int_t ngx_api_led_catalog_spec(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_loc_conf_t *llcf);
+
+/* ngx_api_led_catalog_events.c: an entry's "events", the "streams" */
+ngx_int_t ngx_api_led_catalog_events_add(json_t *api, const char *role,
+    json_t *e);
+ngx_int_t ngx_api_led_catalog_events_streams(json_t *root, json_t *others);
 
 /* ngx_api_led_catalog_html.c: the page */
 ngx_int_t ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root,

@@ -247,7 +247,6 @@ char *
 ngx_api_led_publish_def_param(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
     ngx_str_t *value)
 {
-    u_char     *p;
     ngx_int_t   n;
     ngx_str_t   s;
 
@@ -255,22 +254,7 @@ ngx_api_led_publish_def_param(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
         s.data = value->data + 7;
         s.len = value->len - 7;
 
-        if (def->stream.len) {
-            return "has a duplicate \"stream=\"";
-        }
-
-        if (s.len == 0 || s.len > NGX_API_LED_EVENT_NAME_MAX) {
-            goto invalid;
-        }
-
-        for (p = s.data; p < s.data + s.len; p++) {
-            if (*p <= 0x20 || *p == 0x7f) {
-                goto invalid;
-            }
-        }
-
-        def->stream = s;
-        return NGX_CONF_OK;
+        return ngx_api_led_publish_def_stream(cf, def, &s);
     }
 
     if (ngx_strncmp(value->data, "maxlen=", 7) == 0) {
@@ -288,12 +272,63 @@ ngx_api_led_publish_def_param(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
     }
 
     return NGX_API_LED_PUBLISH_NOT_MINE;
+}
+
+
+/* the template of data=: its placeholders are the caller's to resolve */
+
+ngx_int_t
+ngx_api_led_publish_def_data(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
+    ngx_str_t *text, const char *what, ngx_str_t *name)
+{
+    def->data = ngx_array_create(cf->pool, 4,
+                                 sizeof(ngx_api_led_tmpl_seg_t));
+    if (def->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_api_led_tmpl_json(cf, text, what, name, def->data) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    def->data_text = *text;
+
+    return NGX_OK;
+}
+
+
+/* the stream key of stream=, also the key api_led_event_stream reads */
+
+char *
+ngx_api_led_publish_def_stream(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
+    ngx_str_t *key)
+{
+    u_char  *p;
+
+    if (def->stream.len) {
+        return "has a duplicate \"stream=\"";
+    }
+
+    if (key->len == 0 || key->len > NGX_API_LED_EVENT_NAME_MAX) {
+        goto invalid;
+    }
+
+    for (p = key->data; p < key->data + key->len; p++) {
+        if (*p <= 0x20 || *p == 0x7f) {
+            goto invalid;
+        }
+    }
+
+    def->stream = *key;
+
+    return NGX_CONF_OK;
 
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid \"%V\": a stream key of 1 to %d characters "
-                       "without spaces", value, NGX_API_LED_EVENT_NAME_MAX);
+                       "invalid \"stream=%V\": a stream key of 1 to %d "
+                       "characters without spaces", key,
+                       NGX_API_LED_EVENT_NAME_MAX);
 
     return NGX_CONF_ERROR;
 }

@@ -49,7 +49,9 @@ typedef struct {
  * one of these), then ngx_api_led_publish_def_done() (stream= given; the
  * publisher is needed: api_led_redis must be configured, checked once the
  * http block is parsed).  data= is compiled by the caller, whose
- * placeholders it resolves.
+ * placeholders it resolves, after ngx_api_led_publish_def_data().
+ * ngx_api_led_publish_def_stream() is stream= for a key written alone
+ * (api_led_event_stream KEY).
  */
 #define NGX_API_LED_PUBLISH_NOT_MINE  ((char *) NGX_DECLINED)
 
@@ -57,6 +59,12 @@ char *ngx_api_led_publish_def_type(ngx_conf_t *cf,
     ngx_api_led_event_def_t *def, ngx_str_t *type);
 char *ngx_api_led_publish_def_param(ngx_conf_t *cf,
     ngx_api_led_event_def_t *def, ngx_str_t *value);
+char *ngx_api_led_publish_def_stream(ngx_conf_t *cf,
+    ngx_api_led_event_def_t *def, ngx_str_t *key);
+/* data=: "text" compiled into def->data ("what" "name" in messages) */
+ngx_int_t ngx_api_led_publish_def_data(ngx_conf_t *cf,
+    ngx_api_led_event_def_t *def, ngx_str_t *text, const char *what,
+    ngx_str_t *name);
 char *ngx_api_led_publish_def_done(ngx_conf_t *cf,
     ngx_api_led_event_def_t *def);
 

@@ -14,6 +14,17 @@ use IO::Select;
 use JSON::PP ();
 use Time::HiRes qw(sleep time);
 
+# the RESP line reader, wait_until and the error log reader are the other
+# test helpers' (ApiLed::Redis, ApiLed::Gateway): one of each
+use ApiLed::Redis ();
+use ApiLed::Gateway ();
+
+{
+    no warnings 'once';
+    *wait_until = \&ApiLed::Redis::wait_until;
+    *error_log = \&ApiLed::Gateway::error_log;
+}
+
 # redis($port, @command): the reply, arrays as array references, nil as
 # undef, an error as { error => TEXT }; undef when Redis does not answer
 sub redis {
@@ -40,20 +51,9 @@ sub fill {
     return 1;
 }
 
-sub read_line {
-    my ($s, $buf) = @_;
-    while ($$buf !~ /\r\n/) {
-        my $r = sysread $s, my $chunk, 65536;
-        return undef unless $r;
-        $$buf .= $chunk;
-    }
-    $$buf =~ s/^(.*?)\r\n//s;
-    return $1;
-}
-
 sub read_reply {
     my ($s, $buf) = @_;
-    my $line = read_line($s, $buf);
+    my $line = ApiLed::Redis::read_line($s, $buf);
     return undef unless defined $line;
     my ($t, $rest) = (substr($line, 0, 1), substr($line, 1));
     return $rest if $t eq '+';
@@ -86,16 +86,6 @@ sub xrange {
                      event => $json };
     }
     return \@out;
-}
-
-sub wait_until {
-    my ($cond, $timeout) = @_;
-    my $deadline = time + ($timeout || 5);
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.02;
-    }
-    return 0;
 }
 
 # request($port, $method, $path, { header => value }, $body):
@@ -251,14 +241,6 @@ sub nginx_t {
     my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
     my $out = `$bin -t -p $dir/ -c $dir/nginx.conf 2>&1`;
     return ($? >> 8, $out);
-}
-
-# the text of an nginx's error log (start_nginx's { dir })
-sub error_log {
-    my ($ngx) = @_;
-    open my $f, '<', "$ngx->{dir}/logs/error.log" or return '';
-    local $/;
-    return <$f>;
 }
 
 1;
