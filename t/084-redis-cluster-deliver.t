@@ -109,6 +109,10 @@ sub xadd {
     return $r;
 }
 
+# the masters' error stats from here: a command sent to a node that
+# does not own its key's slot is answered MOVED there
+redis_cli($_->{port}, 'config', 'resetstat') for cluster_masters($cluster);
+
 my $gw = ApiLed::Gateway::start(workers => 2, http => <<"CONF");
     api_led_redis @seeds cluster timeout=$timeout;
 
@@ -167,6 +171,15 @@ is_deeply([ @f{qw(stream id group attempts status)} ],
 like($f{event} // '', qr/"id":"f-1"/, 'and the event');
 ok(ApiLed::Redis::wait_until(sub { pending($sf) == 0 }, $wait),
    'and acknowledged on the master of its stream') or diag(pending($sf));
+
+# each command went straight to the master of its key (the stream's for
+# XREADGROUP, XACK; the dead-letter stream's for its XADD): none MOVED
+my $moved = 0;
+for my $m (cluster_masters($cluster)) {
+    $moved += $1 if redis_cli($m->{port}, 'info', 'errorstats')
+                    =~ /errorstat_MOVED:count=(\d+)/;
+}
+is($moved, 0, 'each command sent to the master of its key, none MOVED');
 
 is(join('', grep { /\[(?:error|crit|alert|emerg)\]/
                    && !/delivery of \S+ to "\/fail" failed with 500/
