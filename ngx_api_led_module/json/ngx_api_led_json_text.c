@@ -91,6 +91,8 @@ static ngx_int_t ngx_api_led_json_hook_string(ngx_api_led_json_parser_t *jp,
     u_char *start, ngx_uint_t name);
 static json_t *ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
+static json_t *ngx_api_led_json_open(ngx_api_led_json_parser_t *jp,
+    ngx_uint_t depth, json_t *(*create)(void), u_char close, ngx_uint_t *empty);
 static json_t *ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
 static json_t *ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp,
@@ -572,13 +574,19 @@ ngx_api_led_json_hook_string(ngx_api_led_json_parser_t *jp, u_char *start,
 }
 
 
+/*
+ * An object or an array opens the same way: the depth cap, the container
+ * built (or json_null() when only checking), and an empty one closed at
+ * once (*empty set).  NULL: too deep or no memory, as flagged in jp.
+ */
+
 static json_t *
-ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
-    ngx_uint_t depth)
+ngx_api_led_json_open(ngx_api_led_json_parser_t *jp, ngx_uint_t depth,
+    json_t *(*create)(void), u_char close, ngx_uint_t *empty)
 {
-    u_char  *s, *key, *start;
-    json_t  *json, *v;
-    size_t   len;
+    json_t  *json;
+
+    *empty = 0;
 
     if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
         jp->too_deep = 1;
@@ -588,7 +596,7 @@ ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
     jp->pos++;
 
     if (jp->build) {
-        json = json_object();
+        json = create();
         if (json == NULL) {
             jp->nomem = 1;
             return NULL;
@@ -600,8 +608,27 @@ ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
 
     ngx_api_led_json_skip_ws(jp);
 
-    if (jp->pos < jp->end && *jp->pos == '}') {
+    if (jp->pos < jp->end && *jp->pos == close) {
         jp->pos++;
+        *empty = 1;
+    }
+
+    return json;
+}
+
+
+static json_t *
+ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
+    ngx_uint_t depth)
+{
+    u_char      *s, *key, *start;
+    json_t      *json, *v;
+    size_t       len;
+    ngx_uint_t   empty;
+
+    json = ngx_api_led_json_open(jp, depth, json_object, '}', &empty);
+
+    if (json == NULL || empty) {
         return json;
     }
 
@@ -707,30 +734,12 @@ failed:
 static json_t *
 ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 {
-    json_t  *json, *v;
+    json_t      *json, *v;
+    ngx_uint_t   empty;
 
-    if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
-        jp->too_deep = 1;
-        return NULL;
-    }
+    json = ngx_api_led_json_open(jp, depth, json_array, ']', &empty);
 
-    jp->pos++;
-
-    if (jp->build) {
-        json = json_array();
-        if (json == NULL) {
-            jp->nomem = 1;
-            return NULL;
-        }
-
-    } else {
-        json = json_null();
-    }
-
-    ngx_api_led_json_skip_ws(jp);
-
-    if (jp->pos < jp->end && *jp->pos == ']') {
-        jp->pos++;
+    if (json == NULL || empty) {
         return json;
     }
 
