@@ -88,6 +88,8 @@ static void ngx_api_led_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_api_led_redis_log_handshake_error(
     ngx_api_led_redis_node_t *node, ngx_api_led_redis_waiter_t *w,
     redisReply *reply);
+static void ngx_api_led_redis_answer_waiting(
+    ngx_api_led_redis_node_t *node);
 static void ngx_api_led_redis_report(ngx_api_led_redis_node_t *node,
     ngx_uint_t event, ngx_msec_int_t ms);
 static u_char *ngx_api_led_redis_log_handler(ngx_log_t *log, u_char *buf,
@@ -1797,9 +1799,7 @@ void
 ngx_api_led_redis_node_fail(ngx_api_led_redis_node_t *node, ngx_err_t err,
     const char *reason)
 {
-    ngx_queue_t                  failed, *q;
-    ngx_api_led_redis_t         *rd;
-    ngx_api_led_redis_waiter_t  *w;
+    ngx_api_led_redis_t  *rd;
 
     rd = node->client;
 
@@ -1843,33 +1843,7 @@ ngx_api_led_redis_node_fail(ngx_api_led_redis_node_t *node, ngx_err_t err,
         ngx_add_timer(&node->reconnect, node->backoff);
     }
 
-    ngx_queue_init(&failed);
-
-    if (!ngx_queue_empty(&node->waiting)) {
-        failed = node->waiting;
-        failed.next->prev = &failed;
-        failed.prev->next = &failed;
-        ngx_queue_init(&node->waiting);
-    }
-
-    while (!ngx_queue_empty(&failed)) {
-        q = ngx_queue_head(&failed);
-        ngx_queue_remove(q);
-        w = ngx_queue_data(q, ngx_api_led_redis_waiter_t, queue);
-
-        w->node = NULL;
-
-        if (w->kind != NGX_API_LED_REDIS_REQUEST) {
-            ngx_api_led_redis_waiter_free(rd, w);
-            continue;
-        }
-
-        if (!w->held) {
-            ngx_api_led_redis_report(node, NGX_API_LED_REDIS_CALL_FAILED, 0);
-        }
-
-        rd->reply(rd, w, NULL);
-    }
+    ngx_api_led_redis_answer_waiting(node);
 
     if (rd->node_down) {
         rd->node_down(node);
@@ -1886,12 +1860,6 @@ ngx_api_led_redis_node_fail(ngx_api_led_redis_node_t *node, ngx_err_t err,
 void
 ngx_api_led_redis_node_reset(ngx_api_led_redis_node_t *node)
 {
-    ngx_queue_t                  failed, *q;
-    ngx_api_led_redis_t         *rd;
-    ngx_api_led_redis_waiter_t  *w;
-
-    rd = node->client;
-
     ngx_api_led_redis_node_close(node);
 
     node->down = 0;
@@ -1904,6 +1872,26 @@ ngx_api_led_redis_node_reset(ngx_api_led_redis_node_t *node)
     if (node->reconnect.timer_set) {
         ngx_del_timer(&node->reconnect);
     }
+
+    ngx_api_led_redis_answer_waiting(node);
+}
+
+
+/*
+ * The commands waiting on a closed node are answered NULL, in order.  They
+ * are moved to a queue of their own first, so that what a reply queues on
+ * the node is not answered here.  Held commands (never written) are not
+ * counted as failed calls; the waiters that are not a request's are freed.
+ */
+
+static void
+ngx_api_led_redis_answer_waiting(ngx_api_led_redis_node_t *node)
+{
+    ngx_queue_t                  failed, *q;
+    ngx_api_led_redis_t         *rd;
+    ngx_api_led_redis_waiter_t  *w;
+
+    rd = node->client;
 
     ngx_queue_init(&failed);
 
