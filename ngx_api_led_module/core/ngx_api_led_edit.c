@@ -28,6 +28,10 @@ static ngx_int_t ngx_api_led_edit_headers_in_relink(ngx_http_request_t *r);
 static ngx_http_header_t *ngx_api_led_edit_header_in_known(ngx_str_t *name);
 static ngx_int_t ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
     ngx_http_header_t *hh);
+static void ngx_api_led_edit_headers_in_forget(ngx_http_request_t *r,
+    ngx_http_header_t *hh);
+static ngx_int_t ngx_api_led_edit_headers_in_link_list(ngx_http_request_t *r,
+    ngx_http_header_t *hh);
 static ngx_int_t ngx_api_led_edit_headers_in_link(ngx_http_request_t *r,
     ngx_table_elt_t *h);
 static void ngx_api_led_edit_headers_out_unlink(ngx_http_request_t *r,
@@ -1027,10 +1031,33 @@ static ngx_int_t
 ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
     ngx_http_header_t *hh)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
+    ngx_api_led_edit_headers_in_forget(r, hh);
 
+    return ngx_api_led_edit_headers_in_link_list(r, hh);
+}
+
+
+/* forgets the known headers, then links them again in order */
+
+static ngx_int_t
+ngx_api_led_edit_headers_in_relink(ngx_http_request_t *r)
+{
+    ngx_http_header_t  *hh;
+
+    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
+        ngx_api_led_edit_headers_in_forget(r, hh);
+    }
+
+    return ngx_api_led_edit_headers_in_link_list(r, NULL);
+}
+
+
+/* nginx's pointer (or array, before 1.23) for a known header emptied */
+
+static void
+ngx_api_led_edit_headers_in_forget(ngx_http_request_t *r,
+    ngx_http_header_t *hh)
+{
 #if (nginx_version < 1023000)
     if (hh->offset == offsetof(ngx_http_headers_in_t, cookies)
 #if (NGX_HTTP_X_FORWARDED_FOR)
@@ -1039,12 +1066,26 @@ ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
        )
     {
         ngx_memzero((char *) &r->headers_in + hh->offset, sizeof(ngx_array_t));
-
-    } else
-#endif
-    {
-        *(ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset) = NULL;
+        return;
     }
+#endif
+
+    *(ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset) = NULL;
+}
+
+
+/*
+ * the elements of the list linked in order: those named as hh, or all
+ * (hh NULL)
+ */
+
+static ngx_int_t
+ngx_api_led_edit_headers_in_link_list(ngx_http_request_t *r,
+    ngx_http_header_t *hh)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -1063,64 +1104,16 @@ ngx_api_led_edit_headers_in_relink_one(ngx_http_request_t *r,
 
         /* names most often come as nginx writes them: memcmp() first */
 
-        if (h[i].hash == 0
-            || h[i].key.len != hh->name.len
-            || (ngx_memcmp(h[i].key.data, hh->name.data, hh->name.len) != 0
-                && ngx_strncasecmp(h[i].key.data, hh->name.data,
-                                   hh->name.len)
-                   != 0))
+        if (hh
+            && (h[i].hash == 0
+                || h[i].key.len != hh->name.len
+                || (ngx_memcmp(h[i].key.data, hh->name.data, hh->name.len)
+                    != 0
+                    && ngx_strncasecmp(h[i].key.data, hh->name.data,
+                                       hh->name.len)
+                       != 0)))
         {
             continue;
-        }
-
-        if (ngx_api_led_edit_headers_in_link(r, &h[i]) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/* forgets the known headers, then links them again in order */
-
-static ngx_int_t
-ngx_api_led_edit_headers_in_relink(ngx_http_request_t *r)
-{
-    ngx_uint_t          i;
-    ngx_list_part_t    *part;
-    ngx_table_elt_t    *h;
-    ngx_http_header_t  *hh;
-
-    for (hh = ngx_http_headers_in; hh->name.len; hh++) {
-#if (nginx_version < 1023000)
-        if (hh->offset == offsetof(ngx_http_headers_in_t, cookies)
-#if (NGX_HTTP_X_FORWARDED_FOR)
-            || hh->offset == offsetof(ngx_http_headers_in_t, x_forwarded_for)
-#endif
-           )
-        {
-            ngx_memzero((char *) &r->headers_in + hh->offset,
-                        sizeof(ngx_array_t));
-            continue;
-        }
-#endif
-        *(ngx_table_elt_t **) ((char *) &r->headers_in + hh->offset) = NULL;
-    }
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
         }
 
         if (ngx_api_led_edit_headers_in_link(r, &h[i]) != NGX_OK) {
