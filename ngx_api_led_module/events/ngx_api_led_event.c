@@ -21,12 +21,23 @@
 #include "ngx_api_led_event.h"
 
 
+typedef ngx_int_t (*ngx_api_led_event_item_pt)(ngx_conf_t *cf,
+    ngx_api_led_event_conf_t *ec, u_char *p, size_t len);
+
+
 static char *ngx_api_led_event_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_api_led_event_list(ngx_conf_t *cf,
+    ngx_api_led_event_conf_t *ec, ngx_str_t *value, size_t skip,
+    ngx_api_led_event_item_pt item, const char *usage);
 static char *ngx_api_led_event_on(ngx_conf_t *cf,
     ngx_api_led_event_conf_t *ec, ngx_str_t *value);
+static ngx_int_t ngx_api_led_event_on_item(ngx_conf_t *cf,
+    ngx_api_led_event_conf_t *ec, u_char *p, size_t len);
 static char *ngx_api_led_event_methods(ngx_conf_t *cf,
     ngx_api_led_event_conf_t *ec, ngx_str_t *value);
+static ngx_int_t ngx_api_led_event_method_item(ngx_conf_t *cf,
+    ngx_api_led_event_conf_t *ec, u_char *p, size_t len);
 static char *ngx_api_led_event_data(ngx_conf_t *cf,
     ngx_api_led_event_conf_t *ec, ngx_str_t *value);
 static ngx_int_t ngx_api_led_event_id_number_fits(u_char *p, size_t len);
@@ -190,113 +201,137 @@ ngx_api_led_event_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * A parameter that lists items separated by ",": each given to the item
+ * handler (NGX_DECLINED: not valid, NGX_ERROR: no memory); an empty list
+ * or item is not valid, and the error names what the items may be.
+ */
+
+static char *
+ngx_api_led_event_list(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
+    ngx_str_t *value, size_t skip, ngx_api_led_event_item_pt item,
+    const char *usage)
+{
+    u_char     *p, *last, *next;
+    ngx_int_t   rc;
+
+    p = value->data + skip;
+    last = value->data + value->len;
+
+    if (p == last) {
+        goto invalid;
+    }
+
+    while (p < last) {
+        next = ngx_strlchr(p, last, ',');
+        if (next == NULL) {
+            next = last;
+        }
+
+        rc = item(cf, ec, p, next - p);
+
+        if (rc == NGX_DECLINED) {
+            goto invalid;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        p = next + 1;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid \"%V\": use %s, separated by \",\"",
+                       value, usage);
+
+    return NGX_CONF_ERROR;
+}
+
+
 /* on=2xx,404: status classes and codes */
 
 static char *
 ngx_api_led_event_on(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
     ngx_str_t *value)
 {
-    u_char      *p, *last, *next;
+    return ngx_api_led_event_list(cf, ec, value, 3, ngx_api_led_event_on_item,
+                                  "status classes (2xx) and codes (201)");
+}
+
+
+static ngx_int_t
+ngx_api_led_event_on_item(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
+    u_char *p, size_t len)
+{
     ngx_int_t    code;
     ngx_uint_t  *c;
 
-    p = value->data + 3;
-    last = value->data + value->len;
-
-    if (p == last) {
-        goto invalid;
+    if (len != 3) {
+        return NGX_DECLINED;
     }
 
-    while (p < last) {
-        next = ngx_strlchr(p, last, ',');
-        if (next == NULL) {
-            next = last;
-        }
-
-        if (next - p != 3) {
-            goto invalid;
-        }
-
-        if (p[0] >= '1' && p[0] <= '5' && p[1] == 'x' && p[2] == 'x') {
-            ec->classes |= 1 << (p[0] - '0');
-
-        } else {
-            code = ngx_atoi(p, 3);
-
-            if (code < 100 || code > 599) {
-                goto invalid;
-            }
-
-            if (ec->codes == NULL) {
-                ec->codes = ngx_array_create(cf->pool, 2, sizeof(ngx_uint_t));
-                if (ec->codes == NULL) {
-                    return NGX_CONF_ERROR;
-                }
-            }
-
-            c = ngx_array_push(ec->codes);
-            if (c == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            *c = code;
-        }
-
-        p = next + 1;
+    if (p[0] >= '1' && p[0] <= '5' && p[1] == 'x' && p[2] == 'x') {
+        ec->classes |= 1 << (p[0] - '0');
+        return NGX_OK;
     }
 
-    return NGX_CONF_OK;
+    code = ngx_atoi(p, 3);
 
-invalid:
+    if (code < 100 || code > 599) {
+        return NGX_DECLINED;
+    }
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid \"%V\": use status classes (2xx) and codes "
-                       "(201), separated by \",\"", value);
+    if (ec->codes == NULL) {
+        ec->codes = ngx_array_create(cf->pool, 2, sizeof(ngx_uint_t));
+        if (ec->codes == NULL) {
+            return NGX_ERROR;
+        }
+    }
 
-    return NGX_CONF_ERROR;
+    c = ngx_array_push(ec->codes);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    *c = code;
+
+    return NGX_OK;
 }
 
+
+/* methods=POST,PUT */
 
 static char *
 ngx_api_led_event_methods(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
     ngx_str_t *value)
 {
-    u_char      *p, *last, *next;
-    ngx_uint_t   k;
+    return ngx_api_led_event_list(cf, ec, value, 8,
+                                  ngx_api_led_event_method_item,
+                                  "GET, HEAD, POST, PUT, PATCH, DELETE or "
+                                  "OPTIONS");
+}
 
-    p = value->data + 8;
-    last = value->data + value->len;
 
-    if (p == last) {
-        goto invalid;
+static ngx_int_t
+ngx_api_led_event_method_item(ngx_conf_t *cf, ngx_api_led_event_conf_t *ec,
+    u_char *p, size_t len)
+{
+    ngx_uint_t  k;
+
+    k = ngx_api_led_method_index(p, len);
+
+    if (k == NGX_API_LED_NMETHODS) {
+        return NGX_DECLINED;
     }
 
-    while (p < last) {
-        next = ngx_strlchr(p, last, ',');
-        if (next == NULL) {
-            next = last;
-        }
+    ec->methods |= ngx_api_led_method_codes[k];
 
-        k = ngx_api_led_method_index(p, next - p);
-
-        if (k == NGX_API_LED_NMETHODS) {
-            goto invalid;
-        }
-
-        ec->methods |= ngx_api_led_method_codes[k];
-
-        p = next + 1;
-    }
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid \"%V\": use GET, HEAD, POST, PUT, PATCH, "
-                       "DELETE or OPTIONS, separated by \",\"", value);
-
-    return NGX_CONF_ERROR;
+    return NGX_OK;
 }
 
 
