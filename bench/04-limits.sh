@@ -13,37 +13,6 @@
 
 bench_init
 
-BENCH_REDIS_PIDS=()
-
-# bench_redis VAR: a private redis-server, its port in VAR
-bench_redis() {
-    local port
-    port=$(bench_free_port)
-    mkdir -p "$BENCH_DIR/redis-$port"
-    # BENCH_REDIS_NICE=-10 gives both Redis servers (ours and the peer's)
-    # the CPU first, as if Redis had a core (or a machine) of its own
-    ${BENCH_REDIS_NICE:+nice -n "$BENCH_REDIS_NICE"} \
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-        --dir "$BENCH_DIR/redis-$port" --daemonize no \
-        --logfile "$BENCH_DIR/redis-$port/redis.log" &
-    BENCH_REDIS_PIDS+=($!)
-    for _ in $(seq 1 500); do
-        redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
-        sleep 0.01
-    done
-    printf -v "$1" '%s' "$port"
-}
-
-bench_redis_cleanup() {
-    local p
-    for p in "${BENCH_REDIS_PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    bench_cleanup
-}
-trap bench_redis_cleanup EXIT
-
 bench_redis REDIS_US
 REDIS_US_PID=${BENCH_REDIS_PIDS[-1]}
 bench_redis REDIS_PEER

@@ -13,39 +13,6 @@
 
 bench_init
 
-BENCH_REDIS_PIDS=()
-
-# bench_redis VAR [args...]: a private redis-server, its port in VAR (at
-# most 55535: a cluster node's bus is its port + 10000)
-bench_redis() {
-    local var=$1 rport
-    shift
-    rport=$(bench_free_port)
-    while [ "$rport" -gt 55535 ]; do
-        rport=$(bench_free_port)
-    done
-    mkdir -p "$BENCH_DIR/redis-$rport"
-    redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
-        --dir "$BENCH_DIR/redis-$rport" --daemonize no \
-        --logfile "$BENCH_DIR/redis-$rport/redis.log" "$@" &
-    BENCH_REDIS_PIDS+=($!)
-    for _ in $(seq 1 500); do
-        redis-cli -p "$rport" ping 2>/dev/null | grep -q PONG && break
-        sleep 0.01
-    done
-    printf -v "$var" '%s' "$rport"
-}
-
-bench_redis_cleanup() {
-    local p
-    for p in "${BENCH_REDIS_PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    bench_cleanup
-}
-trap bench_redis_cleanup EXIT
-
 bench_redis SINGLE
 SINGLE_PID=${BENCH_REDIS_PIDS[-1]}
 

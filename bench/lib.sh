@@ -56,6 +56,7 @@ BENCH_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 BENCH_DIR=
 BENCH_PIDS=()
+BENCH_REDIS_PIDS=()
 BENCH_NAMES=()
 declare -A BENCH_URL BENCH_ARGS BENCH_PORT BENCH_PID BENCH_SERVER BENCH_AUX
 declare -A BENCH_CONF
@@ -67,8 +68,37 @@ bench_free_port() {
         print $s->sockport, "\n";'
 }
 
+# bench_redis VAR [args...]: a private redis-server (args added to its
+# command line), its port in VAR, stopped by bench_cleanup.  The port is
+# at most 55535: a cluster node's bus is its port + 10000.
+# BENCH_REDIS_NICE=-10 gives the Redis servers (ours and the peer's) the
+# CPU first, as if Redis had a core (or a machine) of its own.
+bench_redis() {
+    local var=$1 rport
+    shift
+    rport=$(bench_free_port)
+    while [ "$rport" -gt 55535 ]; do
+        rport=$(bench_free_port)
+    done
+    mkdir -p "$BENCH_DIR/redis-$rport"
+    ${BENCH_REDIS_NICE:+nice -n "$BENCH_REDIS_NICE"} \
+    redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$BENCH_DIR/redis-$rport" --daemonize no \
+        --logfile "$BENCH_DIR/redis-$rport/redis.log" "$@" &
+    BENCH_REDIS_PIDS+=($!)
+    for _ in $(seq 1 500); do
+        redis-cli -p "$rport" ping 2>/dev/null | grep -q PONG && break
+        sleep 0.01
+    done
+    printf -v "$var" '%s' "$rport"
+}
+
 bench_cleanup() {
     local p
+    for p in "${BENCH_REDIS_PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     for p in "${BENCH_PIDS[@]}"; do
         kill -QUIT "$p" 2>/dev/null || true
     done
