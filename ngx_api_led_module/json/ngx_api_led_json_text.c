@@ -93,6 +93,8 @@ static json_t *ngx_api_led_json_parse_value(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
 static json_t *ngx_api_led_json_open(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth, json_t *(*create)(void), u_char close, ngx_uint_t *empty);
+static ngx_int_t ngx_api_led_json_next(ngx_api_led_json_parser_t *jp,
+    u_char close);
 static json_t *ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
 static json_t *ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp,
@@ -617,6 +619,33 @@ ngx_api_led_json_open(ngx_api_led_json_parser_t *jp, ngx_uint_t depth,
 }
 
 
+/*
+ * After a member or an element: NGX_AGAIN at a "," (another follows),
+ * NGX_OK at the closing character, else NGX_ERROR with jp->error set.
+ */
+
+static ngx_int_t
+ngx_api_led_json_next(ngx_api_led_json_parser_t *jp, u_char close)
+{
+    ngx_api_led_json_skip_ws(jp);
+
+    if (jp->pos < jp->end && *jp->pos == ',') {
+        jp->pos++;
+        return NGX_AGAIN;
+    }
+
+    if (jp->pos < jp->end && *jp->pos == close) {
+        jp->pos++;
+        return NGX_OK;
+    }
+
+    jp->error = (close == '}') ? "\",\" or \"}\" expected"
+                               : "\",\" or \"]\" expected";
+
+    return NGX_ERROR;
+}
+
+
 static json_t *
 ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth)
@@ -624,6 +653,7 @@ ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
     u_char      *s, *key, *start;
     json_t      *json, *v;
     size_t       len;
+    ngx_int_t    rc;
     ngx_uint_t   empty;
 
     json = ngx_api_led_json_open(jp, depth, json_object, '}', &empty);
@@ -702,19 +732,16 @@ ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
             ngx_free(key);
         }
 
-        ngx_api_led_json_skip_ws(jp);
+        rc = ngx_api_led_json_next(jp, '}');
 
-        if (jp->pos < jp->end && *jp->pos == ',') {
-            jp->pos++;
+        if (rc == NGX_AGAIN) {
             continue;
         }
 
-        if (jp->pos < jp->end && *jp->pos == '}') {
-            jp->pos++;
+        if (rc == NGX_OK) {
             return json;
         }
 
-        jp->error = "\",\" or \"}\" expected";
         goto failed;
     }
 
@@ -735,6 +762,7 @@ static json_t *
 ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
 {
     json_t      *json, *v;
+    ngx_int_t    rc;
     ngx_uint_t   empty;
 
     json = ngx_api_led_json_open(jp, depth, json_array, ']', &empty);
@@ -755,19 +783,16 @@ ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp, ngx_uint_t depth)
             goto failed;
         }
 
-        ngx_api_led_json_skip_ws(jp);
+        rc = ngx_api_led_json_next(jp, ']');
 
-        if (jp->pos < jp->end && *jp->pos == ',') {
-            jp->pos++;
+        if (rc == NGX_AGAIN) {
             continue;
         }
 
-        if (jp->pos < jp->end && *jp->pos == ']') {
-            jp->pos++;
+        if (rc == NGX_OK) {
             return json;
         }
 
-        jp->error = "\",\" or \"]\" expected";
         goto failed;
     }
 
