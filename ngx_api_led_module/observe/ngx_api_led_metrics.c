@@ -1385,6 +1385,8 @@ ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz,
         return;
     }
 
+    c = NULL;
+
     for (j = 0; j < NGX_API_LED_METRICS_CACHE_PROBE; j++) {
         c = &mz->cache[(q->hash + j) & (NGX_API_LED_METRICS_CACHE - 1)];
 
@@ -1393,7 +1395,7 @@ ngx_api_led_metrics_cache_add(ngx_api_led_metrics_zone_t *mz,
         }
     }
 
-    if (j == NGX_API_LED_METRICS_CACHE_PROBE) {
+    if (c == NULL || j == NGX_API_LED_METRICS_CACHE_PROBE) {
         return;
     }
 
