@@ -1374,7 +1374,8 @@ ngx_api_led_redis_noscript(ngx_api_led_redis_node_t *node,
     ngx_api_led_redis_script_t  *script;
     ngx_api_led_redis_waiter_t  *load;
 
-    p = (u_char *) ngx_strchr(w->cmd, '\n');
+    /* the module's RESP writer ends no command with a NUL */
+    p = ngx_strlchr((u_char *) w->cmd, (u_char *) w->cmd + w->len, '\n');
     if (p == NULL) {
         return NGX_ERROR;
     }
