@@ -212,6 +212,29 @@ extern ngx_uint_t    ngx_api_led_method_codes[];
 ngx_uint_t ngx_api_led_method_index(u_char *name, size_t len);
 
 
+/*
+ * A shared-memory zone of entries in a tree with a queue of the least
+ * recently used (the rate limits' local store, the caller assertions'
+ * nonces): ngx_api_led_shm_zone_init() is the zone's init handler, which
+ * keeps the tree of a reload's old zone.  "insert" and "log_ctx" (" in
+ * NAME", for the slab allocator's messages) are set with the zone.
+ */
+typedef struct {
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  queue;       /* least recently used last */
+} ngx_api_led_shm_tree_t;
+
+typedef struct {
+    ngx_api_led_shm_tree_t      *sh;
+    ngx_slab_pool_t             *shpool;
+    ngx_rbtree_insert_pt         insert;
+    char                        *log_ctx;
+} ngx_api_led_shm_zone_t;
+
+ngx_int_t ngx_api_led_shm_zone_init(ngx_shm_zone_t *shm_zone, void *data);
+
+
 /* ngx_api_led_module.c */
 
 /* the request's shared ctx, made on first use; NULL: no memory */

@@ -73,17 +73,8 @@ typedef struct {
 } ngx_api_led_caller_seen_t;
 
 
-typedef struct {
-    ngx_rbtree_t                 rbtree;
-    ngx_rbtree_node_t            sentinel;
-    ngx_queue_t                  queue;
-} ngx_api_led_caller_shctx_t;
-
-
-typedef struct {
-    ngx_api_led_caller_shctx_t  *sh;
-    ngx_slab_pool_t             *shpool;
-} ngx_api_led_caller_zone_t;
+typedef ngx_api_led_shm_tree_t  ngx_api_led_caller_shctx_t;
+typedef ngx_api_led_shm_zone_t  ngx_api_led_caller_zone_t;
 
 
 typedef struct {
@@ -103,8 +94,6 @@ static char *ngx_api_led_caller_key(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_api_led_caller_read_key(ngx_conf_t *cf,
     ngx_api_led_caller_secret_t *secret);
-static ngx_int_t ngx_api_led_caller_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static ngx_int_t ngx_api_led_caller_preaccess(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_caller_precontent(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_caller_check(ngx_http_request_t *r,
@@ -956,61 +945,13 @@ ngx_api_led_caller_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    ccf->shm_zone->init = ngx_api_led_caller_init_zone;
+    zone->insert = ngx_api_led_caller_insert_value;
+    zone->log_ctx = " in api_led_caller_key zone";
+
+    ccf->shm_zone->init = ngx_api_led_shm_zone_init;
     ccf->shm_zone->data = zone;
 
     return NGX_CONF_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_caller_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_api_led_caller_zone_t  *ozone = data;
-
-    size_t                      len;
-    ngx_api_led_caller_zone_t  *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_api_led_caller_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_api_led_caller_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in api_led_caller_key zone") - 1;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len + 1);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in api_led_caller_key zone%Z");
-
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
 }
 
 

@@ -1590,3 +1590,51 @@ ngx_api_led_method_index(u_char *name, size_t len)
 
     return k;
 }
+
+
+ngx_int_t
+ngx_api_led_shm_zone_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_api_led_shm_zone_t  *ozone = data;
+
+    size_t                   len;
+    ngx_api_led_shm_zone_t  *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_api_led_shm_tree_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel, zone->insert);
+    ngx_queue_init(&zone->sh->queue);
+
+    len = ngx_strlen(zone->log_ctx);
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len + 1);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(zone->shpool->log_ctx, zone->log_ctx, len + 1);
+
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}

@@ -140,17 +140,8 @@ typedef struct {
 
 /* shared memory */
 
-typedef struct {
-    ngx_rbtree_t                    rbtree;
-    ngx_rbtree_node_t               sentinel;
-    ngx_queue_t                     queue;     /* least recently used last */
-} ngx_api_led_limit_shctx_t;
-
-
-typedef struct {
-    ngx_api_led_limit_shctx_t      *sh;
-    ngx_slab_pool_t                *shpool;
-} ngx_api_led_limit_zone_t;
+typedef ngx_api_led_shm_tree_t  ngx_api_led_limit_shctx_t;
+typedef ngx_api_led_shm_zone_t  ngx_api_led_limit_zone_t;
 
 
 typedef struct {

@@ -12,8 +12,6 @@
 
 static void ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone,
     uint64_t now, ngx_api_led_limit_node_t **keep, ngx_uint_t nkeep);
-static ngx_int_t ngx_api_led_limit_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 
 
 static ngx_str_t  ngx_api_led_limit_zone_name =
@@ -221,59 +219,13 @@ ngx_api_led_limit_add_zone(ngx_conf_t *cf, size_t size, void *tag)
         return NULL;
     }
 
-    shm_zone->init = ngx_api_led_limit_init_zone;
+    zone->insert = ngx_str_rbtree_insert_value;
+    zone->log_ctx = " in api_led_rate_limit_zone";
+
+    shm_zone->init = ngx_api_led_shm_zone_init;
     shm_zone->data = zone;
 
     return shm_zone;
 }
 
 
-static ngx_int_t
-ngx_api_led_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_api_led_limit_zone_t  *ozone = data;
-
-    size_t                     len;
-    ngx_api_led_limit_zone_t  *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    zone->sh = ngx_slab_alloc(zone->shpool,
-                              sizeof(ngx_api_led_limit_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_str_rbtree_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    len = sizeof(" in api_led_rate_limit_zone") - 1;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len + 1);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in api_led_rate_limit_zone%Z");
-
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
