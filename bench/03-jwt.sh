@@ -58,4 +58,4 @@ for v in "${BENCH_NAMES[@]}"; do
     bench_check "$v" 200
 done
 
-bench_run plain
+bench_run plain plain-gwc

@@ -174,6 +174,7 @@ bench_run plain "${BENCH_PEER:-lean-peer}"
 # client commands, i.e. round trips, vs. those a script runs inside Redis).
 bench_cost() {
     local name=$1 rport=${2:-} top=${3:-} out reqs n0 n1 r0 r1 rpid= pids
+    local conns=${BENCH_COST_CONNS:-8}
     pids=$(bench_pids "${BENCH_SERVER[$name]}")
     if [ -n "$rport" ]; then
         rpid=$(redis-cli -p "$rport" info server | tr -d '\r' \
@@ -183,7 +184,7 @@ bench_cost() {
     fi
     # shellcheck disable=SC2086
     n0=$(bench_cpu_ns $pids)
-    out=$(bench_wrk "$name" 8 2)
+    out=$(bench_wrk "$name" "$conns" 2)
     # shellcheck disable=SC2086
     n1=$(bench_cpu_ns $pids)
     reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
@@ -203,21 +204,25 @@ bench_cost() {
         | awk -F'[_:=,]' -v reqs="$reqs" -v top=" $top " '
         /^cmdstat_/ {
             c = $2; n = $4;
-            if (index(top, " " c " ")) { rt += n; tl = tl " " c }
-            else { inner = inner sprintf(" %s=%.2f", c, n / reqs) }
+            if (index(top, " " c " ")) {
+                rt += n; tl = tl " " c; us += $6
+            } else { inner = inner sprintf(" %s=%.2f", c, n / reqs) }
         }
         END {
-            printf "   %.2f Redis commands/req (%s)%s%s\n", rt / reqs,
-                   substr(tl, 2), inner ? "; inside Redis:" : "", inner
+            printf "   %.2f Redis commands/req (%s, %.1f us a call inside" \
+                   " Redis)%s%s\n", rt / reqs, substr(tl, 2),
+                   rt ? us / rt : 0, inner ? "; inside Redis:" : "", inner
         }'
 }
 
-echo
-echo "cost per request (each variant alone, 8 connections, 2 s):"
-bench_cost plain
-bench_cost limit_req
-bench_cost key+local
-bench_cost key+redis      "$REDIS_US"   "evalsha eval"
-bench_cost addr+redis     "$REDIS_US"   "evalsha eval"
-bench_cost openresty-peer "$REDIS_PEER" "get eval evalsha select"
-bench_cost lean-peer      "$REDIS_PEER" "get eval evalsha select"
+for BENCH_COST_CONNS in 8 "$BENCH_CONNS"; do
+    echo
+    echo "cost per request (each variant alone, $BENCH_COST_CONNS connections, 2 s):"
+    bench_cost plain
+    bench_cost limit_req
+    bench_cost key+local
+    bench_cost key+redis      "$REDIS_US"   "evalsha eval"
+    bench_cost addr+redis     "$REDIS_US"   "evalsha eval"
+    bench_cost openresty-peer "$REDIS_PEER" "get eval evalsha select"
+    bench_cost lean-peer      "$REDIS_PEER" "get eval evalsha select"
+done

@@ -7,6 +7,10 @@
 # machine the upstream, which serves three requests for each composition,
 # bounds both gateways alike), and local System APIs (internal locations
 # answering JSON themselves: the orchestration's own cost).
+#
+# The floor: nginx's SSI (no module code, no JSON) including the same three
+# proxied parts as parallel subrequests and relaying their bodies: what three
+# proxied subrequests cost nginx before any composing, for either gateway.
 . "$(dirname "$0")/lib.sh"
 
 bench_init
@@ -44,6 +48,12 @@ bench_nginx gw "
             orders   /p/orders;
             crm      /p/crm;
         }
+    }
+    location /ssi-floor {
+        ssi on;
+        ssi_types application/json;
+        default_type application/json;
+        return 200 '<!--# include virtual=\"/p/customer\" --><!--# include virtual=\"/p/orders\" --><!--# include virtual=\"/p/crm\" -->';
     }
     location /local {
         api_led_compose {
@@ -83,6 +93,7 @@ bench_variant plain         gw  /plain
 bench_variant compose       gw  /compose
 bench_variant compose-deep  gw  /compose-deep
 bench_variant lua-capture   lua /compose
+bench_variant ssi-floor     gw  /ssi-floor
 bench_variant local         gw  /local
 bench_variant lua-local     lua /local
 
@@ -90,6 +101,15 @@ bench_check plain 200
 bench_check compose 200
 bench_check compose-deep 200
 bench_check lua-capture 200
+bench_check ssi-floor 200
+# the floor relays the three parts' bodies (SSI ran, nothing left of it)
+floor=$(curl -s "${BENCH_URL[ssi-floor]}")
+if [ "$(echo "$floor" | grep -o '"id"' | wc -l)" -lt 3 ] \
+   || echo "$floor" | grep -q '<!--#'
+then
+    echo "bench: ssi-floor answered: $floor" >&2
+    exit 1
+fi
 bench_check local 200
 bench_check lua-local 200
 

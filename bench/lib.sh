@@ -263,6 +263,16 @@ bench_median() {
         else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 
+# bench_paired "A1 A2 ..." "B1 B2 ...": the median of the rounds' ratios
+# Ai / Bi.  Each round measures every variant within seconds of the
+# others, so a ratio within a round cancels the machine's drift between
+# rounds, which a ratio of two medians does not.
+bench_paired() {
+    paste -d ' ' <(echo "$1" | tr ' ' '\n' | grep .) \
+                 <(echo "$2" | tr ' ' '\n' | grep .) \
+        | awk '$2 > 0 { print $1 / $2 }' | bench_median
+}
+
 # wrk latency "1.23ms" / "850.00us" / "1.02s" in milliseconds
 bench_ms() {
     awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
@@ -347,12 +357,9 @@ bench_run() {
         done
     done
 
-    local brps prps m bcpu mcpu show_aux=
-    brps=$(echo "${rps[$base]}" | tr ' ' '\n' | grep . | bench_median)
-    bcpu=$(echo "${cpu[$base]}" | tr ' ' '\n' | grep . | bench_median)
+    local prps m mcpu show_aux=
     prps=
-    [ -n "$peer" ] && [ -n "${rps[$peer]:-}" ] \
-        && prps=$(echo "${rps[$peer]}" | tr ' ' '\n' | grep . | bench_median)
+    [ -n "$peer" ] && [ -n "${rps[$peer]:-}" ] && prps=1
     for n in "${names[@]}"; do
         [ -n "${acpu[$n]}" ] && show_aux=1
     done
@@ -368,10 +375,9 @@ bench_run() {
         printf '%-28s %10.0f %9.3f %9.3f %9.3f %9.2f %9.3f' "$n" "$m" \
             "$(echo "${p50[$n]}" | tr ' ' '\n' | grep . | bench_median)" \
             "$(echo "${p99[$n]}" | tr ' ' '\n' | grep . | bench_median)" \
-            "$(awk -v a="$m" -v b="$brps" 'BEGIN { print a / b }')" \
+            "$(bench_paired "${rps[$n]}" "${rps[$base]}")" \
             "$mcpu" \
-            "$(awk -v a="$mcpu" -v b="$bcpu" \
-               'BEGIN { if (a > 0) print b / a; else print 0 }')"
+            "$(bench_paired "${cpu[$base]}" "${cpu[$n]}")"
         if [ -n "$show_aux" ]; then
             if [ -n "${acpu[$n]}" ]; then
                 printf ' %9.2f' "$(echo "${acpu[$n]}" | tr ' ' '\n' | grep . \
@@ -381,12 +387,12 @@ bench_run() {
             fi
         fi
         if [ -n "$prps" ]; then
-            printf ' %9.2f' "$(awk -v a="$m" -v b="$prps" \
-                               'BEGIN { print a / b }')"
+            printf ' %9.2f' "$(bench_paired "${rps[$n]}" "${rps[$peer]}")"
         fi
         printf '\n'
     done
-    echo "(medians of $BENCH_ROUNDS interleaved rounds of ${BENCH_DURATION}s," \
+    echo "(medians of $BENCH_ROUNDS interleaved rounds of ${BENCH_DURATION}s;" \
+         "ratios: the median of the rounds' ratios;" \
          "$BENCH_CONNS connections, $BENCH_WORKERS worker(s) each;" \
          "cpu us: the gateway's CPU a request${show_aux:+, aux us: its Redis CPU})"
 }

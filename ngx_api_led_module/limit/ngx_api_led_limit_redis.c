@@ -640,7 +640,7 @@ ngx_api_led_limit_redis_command(ngx_api_led_limit_batch_t *b,
     arg = b->args;
 
     arg->data = p;
-    p = ngx_sprintf(p, "%ui", b->nkeys);
+    p = ngx_api_led_uint_dump(p, b->nkeys);
     arg->len = p - arg->data;
     arg++;
 
@@ -652,17 +652,17 @@ ngx_api_led_limit_redis_command(ngx_api_led_limit_batch_t *b,
         slot = &b->slots[i];
 
         arg->data = p;
-        p = ngx_sprintf(p, "%ui", slot->key);
+        p = ngx_api_led_uint_dump(p, slot->key);
         arg->len = p - arg->data;
         arg++;
 
         arg->data = p;
-        p = ngx_sprintf(p, "%uL", slot->interval);
+        p = ngx_api_led_uint_dump(p, slot->interval);
         arg->len = p - arg->data;
         arg++;
 
         arg->data = p;
-        p = ngx_sprintf(p, "%uL", slot->tau);
+        p = ngx_api_led_uint_dump(p, slot->tau);
         arg->len = p - arg->data;
         arg++;
     }
