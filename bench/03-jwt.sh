@@ -35,8 +35,12 @@ bench_nginx gw "
     location /jwt   { $jwt $proxy }" \
     "api_led_jwt_cache off;"
 
+# the floor: the header work of the JWT location without the token
+# checked (the claim's X-User added upstream, Authorization not passed on)
 bench_nginx gwc "
     location /plain { $proxy }
+    location /hdr   { proxy_set_header X-User bench-user;
+                      proxy_set_header Authorization \"\"; $proxy }
     location /jwt   { $jwt $proxy }" \
     "api_led_jwt_cache 10000;"
 
@@ -50,6 +54,7 @@ bench_variant es256          gw  /jwt -H "'Authorization: Bearer $es'"
 # the cache is per nginx (http level): the same plain location on the
 # gateway with the cache shows how much two nginx processes differ
 bench_variant plain-gwc      gwc /plain -H "'Authorization: Bearer $rs'"
+bench_variant hdr-gwc        gwc /hdr -H "'Authorization: Bearer $rs'"
 bench_variant hs256-cache    gwc /jwt -H "'Authorization: Bearer $hs'"
 bench_variant rs256-cache    gwc /jwt -H "'Authorization: Bearer $rs'"
 bench_variant es256-cache    gwc /jwt -H "'Authorization: Bearer $es'"
