@@ -794,7 +794,7 @@ static ngx_int_t
 ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_table_elt_t **first)
 {
-    u_char                     *p, *rnd;
+    u_char                     *p;
     ngx_table_elt_t            *h;
     ngx_api_led_loc_conf_t     *llcf;
     ngx_api_led_header_iter_t   it;
@@ -834,13 +834,6 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         }
     }
 
-    rnd = ngx_api_led_random_bytes(16);
-    if (rnd == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "api_led: RAND_bytes() failed");
-        return NGX_ERROR;
-    }
-
     /*
      * apart from the ctx, which every policy's request makes: a request's
      * pool grows by 4 KB blocks, and a ctx larger by the id's 36 bytes
@@ -851,25 +844,14 @@ ngx_api_led_init_correlation_id(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         return NGX_ERROR;
     }
 
+    if (ngx_api_led_uuid_write(p) == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "api_led: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
     ctx->correlation_id.data = p;
     ctx->correlation_id.len = 36;
-
-    /* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx */
-
-    (void) ngx_api_led_hex_dump(&p[0], &rnd[0], 4);
-    (void) ngx_api_led_hex_dump(&p[9], &rnd[4], 2);
-    (void) ngx_api_led_hex_dump(&p[14], &rnd[6], 2);
-    (void) ngx_api_led_hex_dump(&p[19], &rnd[8], 2);
-    (void) ngx_api_led_hex_dump(&p[24], &rnd[10], 6);
-
-    p[8] = '-';
-    p[13] = '-';
-    p[18] = '-';
-    p[23] = '-';
-
-    /* version 4, variant 10xx */
-    p[14] = '4';
-    p[19] = "89ab"[rnd[8] >> 4 & 3];
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "api_led: correlation id \"%V\" generated",

@@ -620,3 +620,32 @@ ngx_api_led_random_bytes(size_t n)
 
     return p;
 }
+
+
+/* xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx */
+
+u_char *
+ngx_api_led_uuid_write(u_char *p)
+{
+    u_char  *rnd;
+
+    rnd = ngx_api_led_random_bytes(16);
+    if (rnd == NULL) {
+        return NULL;
+    }
+
+    /* version 4, variant 10xx */
+    rnd[6] = (rnd[6] & 0x0f) | 0x40;
+    rnd[8] = (rnd[8] & 0x3f) | 0x80;
+
+    p = ngx_api_led_hex_dump(p, &rnd[0], 4);
+    *p++ = '-';
+    p = ngx_api_led_hex_dump(p, &rnd[4], 2);
+    *p++ = '-';
+    p = ngx_api_led_hex_dump(p, &rnd[6], 2);
+    *p++ = '-';
+    p = ngx_api_led_hex_dump(p, &rnd[8], 2);
+    *p++ = '-';
+
+    return ngx_api_led_hex_dump(p, &rnd[10], 6);
+}

@@ -40,6 +40,11 @@ ngx_int_t ngx_api_led_tracestate_valid(ngx_str_t *state);
  * from OpenSSL in batches; NULL when RAND_bytes() failed
  */
 u_char *ngx_api_led_random_bytes(size_t n);
+/*
+ * a random (version 4) UUID, its 36 characters written at p: the
+ * correlation id's and an event's id; NULL when RAND_bytes() failed
+ */
+u_char *ngx_api_led_uuid_write(u_char *p);
 
 
 #endif /* _NGX_API_LED_TRACE_H_INCLUDED_ */

@@ -19,13 +19,9 @@
 
 
 #include "ngx_api_led_publish.h"
-#include <openssl/rand.h>
 
 
-#define NGX_API_LED_ENVELOPE_RANDOM  4096
-
-
-static ngx_int_t ngx_api_led_envelope_id(u_char *id);
+static void ngx_api_led_envelope_time(u_char *time);
 static size_t ngx_api_led_envelope_string_len(ngx_str_t *s);
 static u_char *ngx_api_led_envelope_string(u_char *p, const char *name,
     ngx_str_t *s);
@@ -38,14 +34,14 @@ ngx_api_led_envelope_init(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
     u_char                    *p;
     size_t                     n;
     ngx_str_t                 *cid;
-    ngx_tm_t                   tm;
-    ngx_time_t                *tp;
     u_char                     span[NGX_API_LED_SPAN_ID_SIZE];
     ngx_api_led_ctx_t         *ctx;
     ngx_api_led_loc_conf_t    *alcf;
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (ngx_api_led_envelope_id(env->id) != NGX_OK) {
+    if (ngx_api_led_uuid_write(env->id) == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "api_led: RAND_bytes() failed");
         return NGX_ERROR;
     }
 
@@ -79,13 +75,7 @@ ngx_api_led_envelope_init(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
                            - p;
     }
 
-    tp = ngx_timeofday();
-    ngx_gmtime(tp->sec, &tm);
-
-    (void) ngx_sprintf(env->time, "%4d-%02d-%02dT%02d:%02d:%02d.%03MZ",
-                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
-                       tp->msec);
+    ngx_api_led_envelope_time(env->time);
 
     cid = ngx_api_led_correlation_id(r);
     if (cid == NULL) {
@@ -218,43 +208,33 @@ ngx_api_led_envelope_string(u_char *p, const char *name, ngx_str_t *s)
 
 
 /*
- * A version 4 UUID: 122 random bits, from a worker's reserve of OpenSSL's
- * random bytes (one RAND_bytes() call for many events).
+ * The event's time to the millisecond.  The events of a busy worker share
+ * their milliseconds: the text is written once for each.
  */
 
-static ngx_int_t
-ngx_api_led_envelope_id(u_char *id)
+static void
+ngx_api_led_envelope_time(u_char *time)
 {
-    u_char  *b, *p;
+    ngx_tm_t     tm;
+    ngx_time_t  *tp;
 
-    static u_char      random[NGX_API_LED_ENVELOPE_RANDOM];
-    static ngx_uint_t  used = NGX_API_LED_ENVELOPE_RANDOM;
+    static time_t      sec = -1;
+    static ngx_msec_t  msec;
+    static u_char      text[sizeof("1970-01-01T00:00:00.000Z")];
 
-    if (used + 16 > NGX_API_LED_ENVELOPE_RANDOM) {
-        if (RAND_bytes(random, NGX_API_LED_ENVELOPE_RANDOM) != 1) {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "api_led: RAND_bytes() failed");
-            return NGX_ERROR;
-        }
+    tp = ngx_timeofday();
 
-        used = 0;
+    if (tp->sec != sec || tp->msec != msec) {
+        ngx_gmtime(tp->sec, &tm);
+
+        (void) ngx_sprintf(text, "%4d-%02d-%02dT%02d:%02d:%02d.%03MZ",
+                           tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                           tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
+                           tp->msec);
+
+        sec = tp->sec;
+        msec = tp->msec;
     }
 
-    b = random + used;
-    used += 16;
-
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-
-    p = ngx_hex_dump(id, b, 4);
-    *p++ = '-';
-    p = ngx_hex_dump(p, b + 4, 2);
-    *p++ = '-';
-    p = ngx_hex_dump(p, b + 6, 2);
-    *p++ = '-';
-    p = ngx_hex_dump(p, b + 8, 2);
-    *p++ = '-';
-    (void) ngx_hex_dump(p, b + 10, 6);
-
-    return NGX_OK;
+    ngx_memcpy(time, text, sizeof(text) - 1);
 }
