@@ -46,7 +46,7 @@ bench_nginx gw "
         $proxy
     }" \
     "api_led_consumers $BENCH_DIR/consumers.json;
-     api_led_redis 127.0.0.1:$REDIS_US;
+     api_led_redis $(bench_redis_addr "$REDIS_US");
      limit_req_zone \$binary_remote_addr zone=bench:1m rate=100000r/s;"
 bench_aux gw "$REDIS_US_PID"
 
@@ -70,7 +70,7 @@ bench_nginx peer "
             local red = redis:new()
             red:set_timeouts(1000, 1000, 1000)
 
-            local ok = red:connect('127.0.0.1', $REDIS_PEER)
+            local ok = red:connect($(bench_redis_lua "$REDIS_PEER"))
             if not ok then
                 return    -- fault tolerant, as Kong's default
             end
@@ -100,7 +100,7 @@ bench_nginx peer "
             local red = redis:new()
             red:set_timeouts(1000, 1000, 1000)
 
-            local ok = red:connect('127.0.0.1', $REDIS_PEER)
+            local ok = red:connect($(bench_redis_lua "$REDIS_PEER"))
             if not ok then
                 return
             end

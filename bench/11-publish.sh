@@ -44,7 +44,7 @@ bench_nginx gw "
                       'data={\"id\":{response/id},\"tier\":{response/tier}}';
         $proxy
     }" \
-    "api_led_redis 127.0.0.1:$REDIS_US;
+    "api_led_redis $(bench_redis_addr "$REDIS_US");
      api_led_event_outbox 16m;"
 bench_aux gw "$REDIS_US_PID"
 
@@ -87,7 +87,7 @@ bench_nginx peer "
              end
              local red = redis:new()
              red:set_timeouts(1000, 1000, 1000)
-             local ok, err = red:connect('127.0.0.1', $REDIS_PEER)
+             local ok, err = red:connect($(bench_redis_lua "$REDIS_PEER"))
              if not ok then
                  ngx.log(ngx.ERR, 'redis: ', err)
                  return

@@ -73,6 +73,9 @@ bench_free_port() {
 # at most 55535: a cluster node's bus is its port + 10000.
 # BENCH_REDIS_NICE=-10 gives the Redis servers (ours and the peer's) the
 # CPU first, as if Redis had a core (or a machine) of its own.
+# Each also listens on a Unix socket: with BENCH_REDIS_UNIX=1 the gateways
+# (the module and the peers alike) talk to Redis through it
+# (bench_redis_addr, bench_redis_lua).
 bench_redis() {
     local var=$1 rport
     shift
@@ -81,16 +84,38 @@ bench_redis() {
         rport=$(bench_free_port)
     done
     mkdir -p "$BENCH_DIR/redis-$rport"
+    # the socket is reached by workers that are not root
+    chmod 711 "$BENCH_DIR" "$BENCH_DIR/redis-$rport"
     ${BENCH_REDIS_NICE:+nice -n "$BENCH_REDIS_NICE"} \
     redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$BENCH_DIR/redis-$rport" --daemonize no \
-        --logfile "$BENCH_DIR/redis-$rport/redis.log" "$@" &
+        --logfile "$BENCH_DIR/redis-$rport/redis.log" \
+        --unixsocket "$BENCH_DIR/redis-$rport/redis.sock" \
+        --unixsocketperm 777 "$@" &
     BENCH_REDIS_PIDS+=($!)
     for _ in $(seq 1 500); do
         redis-cli -p "$rport" ping 2>/dev/null | grep -q PONG && break
         sleep 0.01
     done
     printf -v "$var" '%s' "$rport"
+}
+
+# bench_redis_addr PORT: the address of that Redis for api_led_redis
+bench_redis_addr() {
+    if [ "${BENCH_REDIS_UNIX:-0}" = 1 ]; then
+        echo "unix:$BENCH_DIR/redis-$1/redis.sock"
+    else
+        echo "127.0.0.1:$1"
+    fi
+}
+
+# bench_redis_lua PORT: the same as the arguments of a Lua redis connect()
+bench_redis_lua() {
+    if [ "${BENCH_REDIS_UNIX:-0}" = 1 ]; then
+        echo "'unix:$BENCH_DIR/redis-$1/redis.sock'"
+    else
+        echo "'127.0.0.1', $1"
+    fi
 }
 
 bench_cleanup() {

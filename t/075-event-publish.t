@@ -52,6 +52,12 @@ my $ngx = start_nginx(http => <<"HTTP");
             return 201 '{"oid":42,"ok":true}';
         }
 
+        # its name, the source of its events, has a quote
+        location "/q\\"x" {
+            api_led_event quote.seen stream=t075:q on=204;
+            return 204;
+        }
+
         location /plain {
             api_led_event thing.seen stream=t075:3 on=200,204;
             add_header X-Trace \$api_led_trace_id always;
@@ -181,6 +187,23 @@ ok(!exists $ev[0]{event}{data}, 'no data= : no data');
 ok(!exists $ev[0]{event}{datacontenttype}, 'nor a datacontenttype');
 is(scalar @{ xrange('t075:1') }, 1,
    'no order.created for a GET or a failure');
+
+# a path with a quote and a backslash: the subject is percent-encoded, so
+# valid JSON as it is
+($st) = req($port, 'POST', '/orders/a%22b%5Cc', {}, '{"n":1}');
+is($st, 201, 'a path with a quote and a backslash answered');
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:1') } == 2 }),
+   'its event published');
+is(xrange('t075:1')->[1]{event}{subject}, '/orders/a%22b%5Cc',
+   'subject: the path, percent-encoded');
+
+# a source that needs escaping: the location's name has a quote
+($st) = req($port, 'GET', '/q%22x');
+is($st, 204, 'a location with a quote in its name answered');
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:q') } == 1 }),
+   'its event published');
+is(xrange('t075:q')->[0]{event}{source}, '/q"x',
+   'source: escaped as JSON and read back');
 
 # on=200,204: a 204 without a body
 ($st, $h) = req($port, 'GET', '/plain');

@@ -98,6 +98,7 @@ typedef struct {
     ngx_str_t                    traceparent; /* "": none */
     ngx_str_t                   *type;
     ngx_str_t                   *data;        /* NULL: none */
+    ngx_uint_t                   escape;      /* the strings to escape */
 } ngx_api_led_envelope_t;
 
 ngx_int_t ngx_api_led_envelope_init(ngx_http_request_t *r,

@@ -22,9 +22,10 @@
 
 
 static void ngx_api_led_envelope_time(u_char *time);
-static size_t ngx_api_led_envelope_string_len(ngx_str_t *s);
-static u_char *ngx_api_led_envelope_string(u_char *p, const char *name,
-    ngx_str_t *s);
+static size_t ngx_api_led_envelope_string_len(ngx_api_led_envelope_t *env,
+    ngx_uint_t i, ngx_str_t *s);
+static u_char *ngx_api_led_envelope_string(ngx_api_led_envelope_t *env,
+    ngx_uint_t i, u_char *p, const char *name, ngx_str_t *s);
 
 
 ngx_int_t
@@ -119,16 +120,18 @@ ngx_api_led_envelope_len(ngx_api_led_envelope_t *env)
 {
     size_t  len;
 
+    env->escape = 0;
+
     len = sizeof("{\"specversion\":\"1.0\",\"id\":\"\"") - 1 + 36
           + sizeof(",\"source\":") - 1
-          + ngx_api_led_envelope_string_len(&env->source)
+          + ngx_api_led_envelope_string_len(env, 0, &env->source)
           + sizeof(",\"type\":") - 1
-          + ngx_api_led_envelope_string_len(env->type)
+          + ngx_api_led_envelope_string_len(env, 1, env->type)
           + sizeof(",\"subject\":") - 1
-          + ngx_api_led_envelope_string_len(&env->subject)
+          + ngx_api_led_envelope_string_len(env, 2, &env->subject)
           + sizeof(",\"time\":\"\"") - 1 + sizeof(env->time) - 1
           + sizeof(",\"correlationid\":") - 1
-          + ngx_api_led_envelope_string_len(&env->correlation_id)
+          + ngx_api_led_envelope_string_len(env, 3, &env->correlation_id)
           + sizeof("}") - 1;
 
     if (env->traceparent.len) {
@@ -153,9 +156,11 @@ ngx_api_led_envelope_write(u_char *p, ngx_api_led_envelope_t *env)
     p = ngx_cpymem(p, env->id, 36);
     *p++ = '"';
 
-    p = ngx_api_led_envelope_string(p, ",\"source\":", &env->source);
-    p = ngx_api_led_envelope_string(p, ",\"type\":", env->type);
-    p = ngx_api_led_envelope_string(p, ",\"subject\":", &env->subject);
+    p = ngx_api_led_envelope_string(env, 0, p, ",\"source\":",
+                                    &env->source);
+    p = ngx_api_led_envelope_string(env, 1, p, ",\"type\":", env->type);
+    p = ngx_api_led_envelope_string(env, 2, p, ",\"subject\":",
+                                    &env->subject);
 
     p = ngx_cpymem(p, ",\"time\":\"", sizeof(",\"time\":\"") - 1);
     p = ngx_cpymem(p, env->time, sizeof(env->time) - 1);
@@ -167,7 +172,7 @@ ngx_api_led_envelope_write(u_char *p, ngx_api_led_envelope_t *env)
                               NGX_API_LED_JSON_TYPE "\"") - 1);
     }
 
-    p = ngx_api_led_envelope_string(p, ",\"correlationid\":",
+    p = ngx_api_led_envelope_string(env, 3, p, ",\"correlationid\":",
                                     &env->correlation_id);
 
     if (env->traceparent.len) {
@@ -188,19 +193,41 @@ ngx_api_led_envelope_write(u_char *p, ngx_api_led_envelope_t *env)
 }
 
 
+/*
+ * The strings are measured first, then written: what needs no escaping
+ * (an id, a type, most paths) is copied, not escaped a second time
+ */
+
 static size_t
-ngx_api_led_envelope_string_len(ngx_str_t *s)
+ngx_api_led_envelope_string_len(ngx_api_led_envelope_t *env, ngx_uint_t i,
+    ngx_str_t *s)
 {
-    return 2 + s->len + ngx_escape_json(NULL, s->data, s->len);
+    uintptr_t  n;
+
+    n = ngx_escape_json(NULL, s->data, s->len);
+
+    if (n) {
+        env->escape |= 1 << i;
+    }
+
+    return 2 + s->len + n;
 }
 
 
 static u_char *
-ngx_api_led_envelope_string(u_char *p, const char *name, ngx_str_t *s)
+ngx_api_led_envelope_string(ngx_api_led_envelope_t *env, ngx_uint_t i,
+    u_char *p, const char *name, ngx_str_t *s)
 {
     p = ngx_cpymem(p, name, ngx_strlen(name));
     *p++ = '"';
-    p = (u_char *) ngx_escape_json(p, s->data, s->len);
+
+    if (env->escape & (1 << i)) {
+        p = (u_char *) ngx_escape_json(p, s->data, s->len);
+
+    } else {
+        p = ngx_cpymem(p, s->data, s->len);
+    }
+
     *p++ = '"';
 
     return p;
