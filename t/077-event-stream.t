@@ -85,6 +85,8 @@ my $ngx = start_nginx(http => <<"HTTP");
         location /trimmed {
             api_led_event_stream t077:d;
         }
+
+@{[ join "\n", map { "        location /race$_ { api_led_event_stream t077:r$_; }" } 1 .. 8 ]}
     }
 
     server {
@@ -245,6 +247,42 @@ ok(!(grep { defined $_->{comment} && $_->{comment} =~ /trimmed/ }
 is(join(',', map { ApiLed::Events::decode($_->{data})->{n} } @$ev), '5,6',
    'the entries after it');
 ApiLed::Events::sse_close($g2);
+
+# --- subscribers that come while the reader learns where its stream ends --
+# A new stream's reader asks Redis where the stream ends; subscribers whose
+# requests arrive in the same turn of the event loop as that answer start
+# once: their headers go out once (they went out twice: nginx's alert
+# "header already sent", the subscriber closed), then the events.
+
+my ($started, $events, $n) = (0, 0, 0);
+for my $i (1 .. 8) {
+    my @socks = grep { defined }
+        map { IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                    Timeout => 5) } 1 .. 30;
+    syswrite $_, "GET /race$i HTTP/1.1\r\nHost: localhost\r\n\r\n" for @socks;
+    sleep 0.3;
+    add("t077:r$i", 'race', qq({"i":$i}));
+    for my $s (@socks) {
+        $n++;
+        my $text = '';
+        my $deadline = time + 3;
+        my $sel = IO::Select->new($s);
+        while ($text !~ /"i":$i/ && time < $deadline) {
+            next unless $sel->can_read(0.1);
+            my $r = sysread $s, my $chunk, 65536;
+            last unless $r;
+            $text .= $chunk;
+        }
+        my $heads = () = $text =~ m{HTTP/1\.1 200}g;
+        my $hellos = () = $text =~ /^retry: 2000$/mg;
+        $started++ if $heads == 1 && $hellos == 1;
+        $events++ if $text =~ /^event: race\r?\n(?:[0-9a-f]+\r\n)?data: \{"i":$i\}/m
+                     || $text =~ /data: \{"i":$i\}/;
+        close $s;
+    }
+}
+is($started, $n, "$n subscribers of new streams: each started once");
+is($events, $n, 'each got the event');
 
 # --- one blocking read per stream per worker ------------------------------
 

@@ -1186,9 +1186,10 @@ ngx_api_led_stream_top_reply(void *data, redisReply *reply)
     rd->failed = 0;
 
     /*
-     * The waiting subscribers start here.  A live one behind it (its
-     * catch-up ended before the reader knew where the stream ends)
-     * catches up again.
+     * The waiting subscribers start here; one whose own start is still
+     * posted (its request came in this turn of the event loop) starts
+     * there, once.  A live one behind it (its catch-up ended before the
+     * reader knew where the stream ends) catches up again.
      */
 
     for (q = ngx_queue_head(&rd->subs);
@@ -1198,7 +1199,7 @@ ngx_api_led_stream_top_reply(void *data, redisReply *reply)
         next = ngx_queue_next(q);
         sub = ngx_queue_data(q, ngx_api_led_stream_sub_t, queue);
 
-        if (sub->state == NGX_API_LED_STREAM_START) {
+        if (sub->state == NGX_API_LED_STREAM_START && !sub->start.posted) {
             ngx_api_led_stream_begin(sub);
 
         } else if (sub->state == NGX_API_LED_STREAM_LIVE
