@@ -225,7 +225,7 @@ ngx_api_led_envelope_string(ngx_api_led_envelope_t *env, ngx_uint_t i,
         p = (u_char *) ngx_escape_json(p, s->data, s->len);
 
     } else {
-        p = ngx_cpymem(p, s->data, s->len);
+        p = ngx_api_led_cpymem(p, s->data, s->len);
     }
 
     *p++ = '"';
