@@ -30,9 +30,10 @@
 #include "ngx_api_led_edit.h"
 
 
-#define NGX_API_LED_STREAM_START     0      /* waits for the reader */
-#define NGX_API_LED_STREAM_CATCHUP   1      /* XRANGE after its id */
-#define NGX_API_LED_STREAM_LIVE      2      /* the reader's entries */
+#define NGX_API_LED_STREAM_NEW       0      /* its start is posted */
+#define NGX_API_LED_STREAM_START     1      /* waits for the reader */
+#define NGX_API_LED_STREAM_CATCHUP   2      /* XRANGE after its id */
+#define NGX_API_LED_STREAM_LIVE      3      /* the reader's entries */
 
 #define NGX_API_LED_STREAM_BUF       4096
 #define NGX_API_LED_STREAM_RETRY     1000
@@ -1186,10 +1187,10 @@ ngx_api_led_stream_top_reply(void *data, redisReply *reply)
     rd->failed = 0;
 
     /*
-     * The waiting subscribers start here; one whose own start is still
-     * posted (its request came in this turn of the event loop) starts
-     * there, once.  A live one behind it (its catch-up ended before the
-     * reader knew where the stream ends) catches up again.
+     * The waiting subscribers start here (a new one, whose request came in
+     * this turn of the event loop, starts from its own posted start).  A
+     * live one behind it (its catch-up ended before the reader knew where
+     * the stream ends) catches up again.
      */
 
     for (q = ngx_queue_head(&rd->subs);
@@ -1199,7 +1200,7 @@ ngx_api_led_stream_top_reply(void *data, redisReply *reply)
         next = ngx_queue_next(q);
         sub = ngx_queue_data(q, ngx_api_led_stream_sub_t, queue);
 
-        if (sub->state == NGX_API_LED_STREAM_START && !sub->start.posted) {
+        if (sub->state == NGX_API_LED_STREAM_START) {
             ngx_api_led_stream_begin(sub);
 
         } else if (sub->state == NGX_API_LED_STREAM_LIVE
