@@ -1,6 +1,6 @@
 # JWT: the verified-token cache (api_led_jwt_cache): hits, an entry never
 # outlives its token's exp, the bound, the location's rules on a hit, on by
-# default.
+# default, a token that ends as a cached one.
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
 
@@ -209,3 +209,27 @@ $::HTTP
 ["!X-Cache\nX-Sub: user-0", "!X-Cache\nX-Sub: user-0"]
 --- no_error_log
 api_led: JWT cache hit
+
+
+
+=== TEST 9: a token that ends as a cached one (its signature) and differs before is not a hit
+The cache finds a token by its last bytes and compares it in full: the
+second token is the first's header and signature around another's claims,
+of the same length.
+--- http_config eval
+$::HTTP
+--- config eval
+::loc('')
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+my @a = split /\./, $::T[2];
+my @b = split /\./, $::T[0];
+[::bearer($::T[2]), ::bearer("$a[0].$b[1].$a[2]"), ::bearer($::T[2])]
+--- error_code eval
+[200, 401, 200]
+--- response_headers eval
+["X-Cache: MISS\nX-Sub: user-2", "X-Cache: MISS\n!X-Sub",
+ "X-Cache: HIT\nX-Sub: user-2"]
+--- response_body_like eval
+["ok", "\"detail\":\"the token signature is invalid\"", "ok"]

@@ -55,7 +55,7 @@
 #define NGX_API_LED_JWT_CACHE_MISS  1
 #define NGX_API_LED_JWT_CACHE_HIT   2
 
-/* the verified-token cache key: SHA-256 of the token */
+/* a SHA-256 digest (of a fetched key set) */
 #define NGX_API_LED_JWT_DIGEST_LEN  32
 
 
@@ -118,6 +118,7 @@ typedef struct ngx_api_led_jwt_cache_node_s  ngx_api_led_jwt_cache_node_t;
 typedef struct {
     ngx_uint_t                   size;        /* max entries, 0: off */
     ngx_uint_t                   count;
+    uint64_t                     seed;        /* of the keys, per worker */
     ngx_rbtree_t                 rbtree;
     ngx_rbtree_node_t            sentinel;
     ngx_queue_t                  lru;
@@ -126,9 +127,9 @@ typedef struct {
 
 /* what the cache holds for a verified token */
 struct ngx_api_led_jwt_cache_node_s {
-    ngx_rbtree_node_t            node;        /* key: digest prefix */
+    ngx_rbtree_node_t            node;        /* key: of the token's end */
     ngx_queue_t                  queue;
-    u_char                       digest[NGX_API_LED_JWT_DIGEST_LEN];
+    ngx_str_t                    token;       /* its bytes follow the node */
     json_t                      *claims;
     time_t                       exp;         /* 0: the token has no exp */
     ngx_uint_t                   generation;  /* of the verifying key set */
@@ -271,9 +272,9 @@ ngx_api_led_jwt_cache_t *ngx_api_led_jwt_worker_cache(void);
 
 void ngx_api_led_jwt_cache_init(ngx_api_led_jwt_cache_t *cache);
 ngx_api_led_jwt_cache_node_t *ngx_api_led_jwt_cache_lookup(
-    ngx_api_led_jwt_cache_t *cache, u_char *digest);
+    ngx_api_led_jwt_cache_t *cache, ngx_str_t *token);
 void ngx_api_led_jwt_cache_insert(ngx_api_led_jwt_cache_t *cache,
-    u_char *digest, json_t *claims, time_t exp, ngx_uint_t generation,
+    ngx_str_t *token, json_t *claims, time_t exp, ngx_uint_t generation,
     ngx_uint_t alg, ngx_log_t *log);
 void ngx_api_led_jwt_cache_delete(ngx_api_led_jwt_cache_t *cache,
     ngx_api_led_jwt_cache_node_t *cn);

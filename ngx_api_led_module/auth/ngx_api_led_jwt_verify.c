@@ -40,7 +40,7 @@ static ngx_table_elt_t *ngx_api_led_jwt_header_next(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_int_t ngx_api_led_jwt_verify(ngx_http_request_t *r,
     ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_req_ctx_t *jctx,
-    ngx_str_t *token, u_char *digest, json_t **claims,
+    ngx_str_t *token, json_t **claims,
     ngx_api_led_jwt_reject_t *rj);
 static ngx_int_t ngx_api_led_jwt_verify_with(ngx_http_request_t *r,
     ngx_api_led_jwks_t *jwks, ngx_str_t *kid, ngx_uint_t alg,
@@ -88,7 +88,6 @@ static ngx_int_t
 ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_api_led_auth_refusal_t *rf)
 {
-    u_char                        digest[NGX_API_LED_JWT_DIGEST_LEN];
     json_t                       *claims;
     ngx_int_t                     rc;
     ngx_str_t                     token;
@@ -193,11 +192,7 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     cache = ngx_api_led_jwt_worker_cache();
 
     if (cache) {
-        if (ngx_api_led_jwt_sha256(token.data, token.len, digest) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        cn = ngx_api_led_jwt_cache_lookup(cache, digest);
+        cn = ngx_api_led_jwt_cache_lookup(cache, &token);
 
         if (cn) {
             if (cn->exp && cn->exp <= ngx_time()) {
@@ -231,8 +226,7 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         claims = json_incref(cn->claims);
 
     } else {
-        rc = ngx_api_led_jwt_verify(r, jlcf, jctx, &token, digest, &claims,
-                                    &rj);
+        rc = ngx_api_led_jwt_verify(r, jlcf, jctx, &token, &claims, &rj);
 
         if (rc == NGX_DECLINED) {
             return ngx_api_led_jwt_refuse(r, &rj, rf);
@@ -658,7 +652,7 @@ ngx_api_led_jwt_hide(ngx_http_request_t *r)
 static ngx_int_t
 ngx_api_led_jwt_verify(ngx_http_request_t *r,
     ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_req_ctx_t *jctx,
-    ngx_str_t *token, u_char *digest, json_t **claims,
+    ngx_str_t *token, json_t **claims,
     ngx_api_led_jwt_reject_t *rj)
 {
     u_char                        *p, *dot[4];
@@ -962,7 +956,7 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
         }
 
         if (v == NULL || json_is_number(v)) {
-            ngx_api_led_jwt_cache_insert(cache, digest, *claims, exp,
+            ngx_api_led_jwt_cache_insert(cache, token, *claims, exp,
                                          generation, alg,
                                          r->connection->log);
         }
