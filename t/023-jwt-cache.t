@@ -1,6 +1,6 @@
 # JWT: the verified-token cache (api_led_jwt_cache): hits, an entry never
 # outlives its token's exp, the bound, the location's rules on a hit, on by
-# default, a token that ends as a cached one.
+# default, a token that ends as a cached one, requirements met before.
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
 
@@ -233,3 +233,51 @@ my @b = split /\./, $::T[0];
  "X-Cache: HIT\nX-Sub: user-2"]
 --- response_body_like eval
 ["ok", "\"detail\":\"the token signature is invalid\"", "ok"]
+
+
+
+=== TEST 10: a hit meets each location's requirements, those with variables every time
+A cached token remembers that it met a list of requirements without
+variables; another list, or one with variables, is checked again.
+--- http_config eval
+$::HTTP
+--- config eval
+q{
+    location /idp {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_require iss idp;
+        add_header X-Cache $api_led_jwt_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /other-iss {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_require iss other-idp;
+        add_header X-Cache $api_led_jwt_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /iss-arg {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_require iss $arg_iss;
+        add_header X-Cache $api_led_jwt_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+}
+--- request eval
+["GET /idp", "GET /idp", "GET /other-iss", "GET /iss-arg?iss=idp",
+ "GET /iss-arg?iss=idp", "GET /iss-arg?iss=nope", "GET /idp"]
+--- more_headers eval
+[map { ::bearer($::T[1]) } 1 .. 7]
+--- error_code eval
+[200, 200, 401, 200, 200, 401, 200]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: HIT", "X-Cache: HIT", "X-Cache: HIT",
+ "X-Cache: HIT", "X-Cache: HIT", "X-Cache: HIT"]
+--- response_body_like eval
+["ok", "ok", "\"detail\":\"the token issuer is not accepted\"", "ok", "ok",
+ "\"detail\":\"the token issuer is not accepted\"", "ok"]

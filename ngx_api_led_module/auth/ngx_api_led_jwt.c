@@ -25,6 +25,8 @@ static ngx_int_t ngx_api_led_jwt_describe(ngx_conf_t *cf,
     ngx_api_led_jwt_loc_conf_t *conf);
 static char *ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_flag_t ngx_api_led_jwt_requires_constant(
+    ngx_api_led_jwt_loc_conf_t *conf);
 static ngx_int_t ngx_api_led_jwt_init_process(ngx_cycle_t *cycle);
 static void ngx_api_led_jwt_exit_process(ngx_cycle_t *cycle);
 
@@ -351,6 +353,7 @@ ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->sources, prev->sources, NULL);
     ngx_conf_merge_value(conf->leeway, prev->leeway, 0);
     ngx_conf_merge_ptr_value(conf->requires, prev->requires, NULL);
+    conf->requires_constant = ngx_api_led_jwt_requires_constant(conf);
     ngx_conf_merge_size_value(conf->max_size, prev->max_size, 8192);
     ngx_conf_merge_value(conf->hide, prev->hide, 1);
 
@@ -368,6 +371,43 @@ ngx_api_led_jwt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * Requirements without variables always give one answer for one token:
+ * a cached token remembers that it met them (ngx_api_led_jwt_verify.c).
+ */
+
+static ngx_flag_t
+ngx_api_led_jwt_requires_constant(ngx_api_led_jwt_loc_conf_t *conf)
+{
+    ngx_uint_t                  i, j;
+    ngx_http_complex_value_t   *cv;
+    ngx_api_led_jwt_require_t  *req;
+
+    if (conf->requires == NULL) {
+        return 0;
+    }
+
+    req = conf->requires->elts;
+
+    for (i = 0; i < conf->requires->nelts; i++) {
+
+        if (req[i].values == NULL) {
+            continue;
+        }
+
+        cv = req[i].values->elts;
+
+        for (j = 0; j < req[i].values->nelts; j++) {
+            if (cv[j].lengths) {
+                return 0;
+            }
+        }
+    }
+
+    return 1;
 }
 
 

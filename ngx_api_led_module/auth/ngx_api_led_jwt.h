@@ -131,6 +131,8 @@ struct ngx_api_led_jwt_cache_node_s {
     ngx_queue_t                  queue;
     ngx_str_t                    token;       /* its bytes follow the node */
     json_t                      *claims;
+    ngx_array_t                 *requires_met; /* the constant requirements
+                                                  it met last, or NULL */
     time_t                       exp;         /* 0: the token has no exp */
     ngx_uint_t                   generation;  /* of the verifying key set */
     ngx_uint_t                   alg;
@@ -201,6 +203,7 @@ typedef struct {
     ngx_array_t                 *sources;
     time_t                       leeway;
     ngx_array_t                 *requires;
+    ngx_flag_t                   requires_constant;  /* no variables */
     ngx_str_t                    consumer_claim;
     ngx_array_t                 *consumer_pointer;
     size_t                       max_size;

@@ -48,6 +48,9 @@ static ngx_int_t ngx_api_led_jwt_verify_with(ngx_http_request_t *r,
     ngx_uint_t *generation, ngx_api_led_jwt_reject_t *rj);
 static ngx_int_t ngx_api_led_jwt_refuse(ngx_http_request_t *r,
     ngx_api_led_jwt_reject_t *rj, ngx_api_led_auth_refusal_t *rf);
+static ngx_int_t ngx_api_led_jwt_check_claims(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_cache_node_t *cn,
+    json_t *claims, ngx_api_led_jwt_reject_t *rj);
 static void ngx_api_led_jwt_count_lookup(ngx_http_request_t *r,
     ngx_uint_t hit);
 
@@ -238,7 +241,7 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     }
 
     if (ngx_api_led_jwt_check_time(claims, jlcf->leeway, &rj) != NGX_OK
-        || ngx_api_led_jwt_check_requires(r, jlcf, claims, &rj) != NGX_OK)
+        || ngx_api_led_jwt_check_claims(r, jlcf, cn, claims, &rj) != NGX_OK)
     {
         json_decref(claims);
 
@@ -252,6 +255,38 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     if (ngx_api_led_jwt_set_identity(r, jlcf, ctx, claims) != NGX_OK) {
         json_decref(claims);
         return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The location's requirements of the claims.  A cached token (cn) that
+ * met these very requirements, when they have no variables, meets them
+ * again: its claims and their values do not change.
+ */
+
+static ngx_int_t
+ngx_api_led_jwt_check_claims(ngx_http_request_t *r,
+    ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_jwt_cache_node_t *cn,
+    json_t *claims, ngx_api_led_jwt_reject_t *rj)
+{
+    ngx_int_t  rc;
+
+    if (jlcf->requires == NULL
+        || (cn && cn->requires_met == jlcf->requires))
+    {
+        return NGX_OK;
+    }
+
+    rc = ngx_api_led_jwt_check_requires(r, jlcf, claims, rj);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (cn && jlcf->requires_constant) {
+        cn->requires_met = jlcf->requires;
     }
 
     return NGX_OK;
@@ -415,8 +450,11 @@ ngx_api_led_jwt_header_next(ngx_http_request_t *r,
         p = h[i].value.data;
         last = p + h[i].value.len;
 
+        /* the scheme as RFC 6750 writes it, else in any case */
+
         if (h[i].value.len >= 6
-            && ngx_strncasecmp(p, (u_char *) "Bearer", 6) == 0
+            && (ngx_memcmp(p, "Bearer", 6) == 0
+                || ngx_strncasecmp(p, (u_char *) "Bearer", 6) == 0)
             && (h[i].value.len == 6 || p[6] == ' ' || p[6] == '\t'))
         {
             p += 6;
