@@ -53,6 +53,20 @@ sub loc {
 CONF
 }
 
+# another JWT location: its path, its keys file and its own directives
+sub other {
+    my ($path, $keys, $directives) = @_;
+    return <<"CONF";
+    location $path {
+        api_led_auth jwt;
+        api_led_jwt_keys \$TEST_NGINX_JWT_DIR/$keys;
+        $directives
+        add_header X-Cache \$api_led_jwt_cache_status always;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/echo;
+    }
+CONF
+}
+
 repeat_each(1);
 no_shuffle();
 run_tests();
@@ -129,28 +143,9 @@ $::HTTP
 --- http_config eval
 $::HTTP
 --- config eval
-::loc('') . q{
-    location /es-only {
-        api_led_auth jwt;
-        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
-        api_led_jwt_algorithms ES256;
-        add_header X-Cache $api_led_jwt_cache_status always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
-    }
-    location /other-iss {
-        api_led_auth jwt;
-        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
-        api_led_jwt_require iss other-idp;
-        add_header X-Cache $api_led_jwt_cache_status always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
-    }
-    location /other-keys {
-        api_led_auth jwt;
-        api_led_jwt_keys $TEST_NGINX_JWT_DIR/rsa2.pub;
-        add_header X-Cache $api_led_jwt_cache_status always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
-    }
-}
+::loc('') . ::other('/es-only', 'jwks.json', 'api_led_jwt_algorithms ES256;')
+. ::other('/other-iss', 'jwks.json', 'api_led_jwt_require iss other-idp;')
+. ::other('/other-keys', 'rsa2.pub', '')
 --- request eval
 ["GET /t", "GET /es-only", "GET /other-iss", "GET /other-keys"]
 --- more_headers eval
@@ -242,28 +237,10 @@ variables; another list, or one with variables, is checked again.
 --- http_config eval
 $::HTTP
 --- config eval
-q{
-    location /idp {
-        api_led_auth jwt;
-        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
-        api_led_jwt_require iss idp;
-        add_header X-Cache $api_led_jwt_cache_status always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
-    }
-    location /other-iss {
-        api_led_auth jwt;
-        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
-        api_led_jwt_require iss other-idp;
-        add_header X-Cache $api_led_jwt_cache_status always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
-    }
-    location /iss-arg {
-        api_led_auth jwt;
-        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
-        api_led_jwt_require iss $arg_iss;
-        add_header X-Cache $api_led_jwt_cache_status always;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
-    }
+::other('/idp', 'jwks.json', 'api_led_jwt_require iss idp;')
+. ::other('/other-iss', 'jwks.json', 'api_led_jwt_require iss other-idp;')
+. ::other('/iss-arg', 'jwks.json', 'api_led_jwt_require iss $arg_iss;')
+. q{
     location /echo {
         return 200 "ok\n";
     }
