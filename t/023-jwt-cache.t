@@ -1,6 +1,7 @@
 # JWT: the verified-token cache (api_led_jwt_cache): hits, an entry never
 # outlives its token's exp, the bound, the location's rules on a hit, on by
-# default, a token that ends as a cached one, requirements met before.
+# default, a token that ends as a cached one, requirements met before
+# (checked again unless the same list without variables, inherited or not).
 use Test::Nginx::Socket 'no_plan';
 use FindBin;
 
@@ -258,3 +259,40 @@ $::HTTP
 --- response_body_like eval
 ["ok", "ok", "\"detail\":\"the token issuer is not accepted\"", "ok", "ok",
  "\"detail\":\"the token issuer is not accepted\"", "ok"]
+
+
+
+=== TEST 11: a location that inherits the requirements a cached token met still refuses a token that does not meet them
+--- http_config eval
+$::HTTP
+--- config eval
+q{
+    location /idp {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_jwt_require iss idp;
+        add_header X-Cache $api_led_jwt_cache_status always;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+
+        location /idp/inner {
+            add_header X-Cache $api_led_jwt_cache_status always;
+            add_header X-Inner yes;
+            proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        }
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+}
+--- request eval
+["GET /idp", "GET /idp", "GET /idp/inner", "GET /idp/inner",
+ "GET /idp/inner", "GET /idp/inner"]
+--- more_headers eval
+[(map { ::bearer($::T[2]) } 1 .. 3), (map { ::bearer($::NOEXP) } 1 .. 3)]
+--- error_code eval
+[200, 200, 200, 401, 401, 401]
+--- response_headers eval
+["X-Cache: MISS", "X-Cache: HIT", "X-Cache: HIT\nX-Inner: yes",
+ "X-Cache: MISS", "X-Cache: HIT", "X-Cache: HIT"]
+--- response_body_like eval
+["ok", "ok", "ok", ("\"detail\":\"the token issuer is not accepted\"") x 3]

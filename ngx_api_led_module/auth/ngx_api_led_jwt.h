@@ -131,8 +131,8 @@ struct ngx_api_led_jwt_cache_node_s {
     ngx_queue_t                  queue;
     ngx_str_t                    token;       /* its bytes follow the node */
     json_t                      *claims;
-    ngx_array_t                 *requires_met; /* the constant requirements
-                                                  it met last, or NULL */
+    /* the last requirements without variables it met, or NULL */
+    ngx_array_t                 *requires_met;
     time_t                       exp;         /* 0: the token has no exp */
     ngx_uint_t                   generation;  /* of the verifying key set */
     ngx_uint_t                   alg;

@@ -12,7 +12,6 @@
 
 
 #include "ngx_api_led_jwt.h"
-#include <openssl/rand.h>
 
 
 /* what became of a fetch, for the metrics */
@@ -236,13 +235,15 @@ ngx_api_led_jwt_remote_jwks(ngx_api_led_jwt_remote_t *remote)
  * verified are inserted, and a verified signature is unpredictable to
  * whoever has not the signing key, so a forged token can at most share
  * a key with one in the cache: it is then compared, unequal, a miss, and
- * verified (and refused) as any other.  Keys are unique in the tree: two
- * verified tokens with one key (they would need equal signatures) take
- * the place of each other, so the tree never orders tokens by their
- * bytes, whose comparison would time what a cached token holds.
+ * verified (and refused) as any other.  Keys are unique in the tree: a
+ * verified token whose key another one has (a chance of 2^-64 a pair,
+ * 2^-32 where the key is 32 bits) takes its place, so the tree never
+ * orders tokens by their bytes, whose comparison would time what a
+ * cached token holds.
  */
 
 #define NGX_API_LED_JWT_CACHE_KEY_BYTES  32
+#define NGX_API_LED_JWT_CACHE_MIX        0x9e3779b97f4a7c15ULL
 
 
 void
@@ -253,10 +254,11 @@ ngx_api_led_jwt_cache_init(ngx_api_led_jwt_cache_t *cache)
     ngx_queue_init(&cache->lru);
     cache->count = 0;
 
-    if (RAND_bytes((u_char *) &cache->seed, sizeof(uint64_t)) != 1) {
-        /* the seed only spreads the keys: the tokens are compared */
-        cache->seed = (uint64_t) ngx_random() << 32 ^ ngx_random();
-    }
+    /*
+     * each worker spreads its keys its own way; nothing relies on the
+     * seed being secret: the tokens are compared
+     */
+    cache->seed = (uint64_t) ngx_random() << 32 ^ (uint64_t) ngx_random();
 }
 
 
@@ -276,12 +278,12 @@ ngx_api_led_jwt_cache_key(ngx_api_led_jwt_cache_t *cache, ngx_str_t *token)
         ngx_memcpy(&w, p, sizeof(uint64_t));
         p += sizeof(uint64_t);
 
-        h = (h ^ w) * 0x9e3779b97f4a7c15;
+        h = (h ^ w) * NGX_API_LED_JWT_CACHE_MIX;
         h ^= h >> 29;
     }
 
     while (p < last) {
-        h = (h ^ *p++) * 0x9e3779b97f4a7c15;
+        h = (h ^ *p++) * NGX_API_LED_JWT_CACHE_MIX;
         h ^= h >> 29;
     }
 

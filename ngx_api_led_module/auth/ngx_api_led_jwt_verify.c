@@ -274,9 +274,13 @@ ngx_api_led_jwt_check_claims(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
-    if (jlcf->requires == NULL
-        || (cn && cn->requires_met == jlcf->requires))
-    {
+    if (jlcf->requires == NULL) {
+        return NGX_OK;
+    }
+
+    if (cn && cn->requires_met == jlcf->requires) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "api_led: JWT requirements met before");
         return NGX_OK;
     }
 
