@@ -562,30 +562,6 @@ ngx_api_led_digest_prefix(u_char *d)
  * compared in constant time.
  */
 
-/*
- * Two digests compared in constant time, a word at a time: the
- * differences are gathered, never looked at before the end
- * (CRYPTO_memcmp() goes a byte at a time, through a call).
- */
-
-static ngx_inline ngx_int_t
-ngx_api_led_digest_equal(u_char *a, u_char *b)
-{
-    uint64_t    x, y, diff;
-    ngx_uint_t  i;
-
-    diff = 0;
-
-    for (i = 0; i < NGX_API_LED_DIGEST_LEN; i += sizeof(uint64_t)) {
-        ngx_memcpy(&x, a + i, sizeof(uint64_t));
-        ngx_memcpy(&y, b + i, sizeof(uint64_t));
-        diff |= x ^ y;
-    }
-
-    return diff == 0;
-}
-
-
 static ngx_api_led_consumer_t *
 ngx_api_led_key_lookup(ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key)
 {
@@ -631,7 +607,8 @@ ngx_api_led_key_lookup(ngx_api_led_consumer_main_conf_t *mcf, ngx_str_t *key)
     }
 
     if (lo < mcf->nkeys
-        && ngx_api_led_digest_equal(mcf->keys[lo].digest, digest))
+        && ngx_api_led_same(mcf->keys[lo].digest, digest,
+                            NGX_API_LED_DIGEST_LEN))
     {
         return mcf->keys[lo].consumer;
     }

@@ -243,7 +243,6 @@ ngx_api_led_jwt_remote_jwks(ngx_api_led_jwt_remote_t *remote)
  */
 
 #define NGX_API_LED_JWT_CACHE_KEY_BYTES  32
-#define NGX_API_LED_JWT_CACHE_MIX        0x9e3779b97f4a7c15ULL
 
 
 void
@@ -278,51 +277,25 @@ ngx_api_led_jwt_cache_key(ngx_api_led_jwt_cache_t *cache, ngx_str_t *token)
         ngx_memcpy(&w, p, sizeof(uint64_t));
         p += sizeof(uint64_t);
 
-        h = (h ^ w) * NGX_API_LED_JWT_CACHE_MIX;
-        h ^= h >> 29;
+        h = ngx_api_led_mix(h, w);
     }
 
     while (p < last) {
-        h = (h ^ *p++) * NGX_API_LED_JWT_CACHE_MIX;
-        h ^= h >> 29;
+        h = ngx_api_led_mix(h, *p++);
     }
 
     return (ngx_rbtree_key_t) (h ^ h >> 32);
 }
 
 
-/*
- * Two tokens of one length compared in constant time: the differences
- * gathered 32 bytes at a time (four independent words, which the CPU
- * overlaps), never looked at before the end.
- */
+/* the entry holds this very token (compared in constant time) */
 
 static ngx_uint_t
-ngx_api_led_jwt_cache_same(u_char *a, u_char *b, size_t len)
+ngx_api_led_jwt_cache_holds(ngx_api_led_jwt_cache_node_t *cn,
+    ngx_str_t *token)
 {
-    size_t     i;
-    uint64_t   x0, x1, x2, x3, y0, y1, y2, y3, diff;
-
-    diff = 0;
-
-    for (i = 0; i + 4 * sizeof(uint64_t) <= len; i += 4 * sizeof(uint64_t)) {
-        ngx_memcpy(&x0, a + i, sizeof(uint64_t));
-        ngx_memcpy(&x1, a + i + 8, sizeof(uint64_t));
-        ngx_memcpy(&x2, a + i + 16, sizeof(uint64_t));
-        ngx_memcpy(&x3, a + i + 24, sizeof(uint64_t));
-        ngx_memcpy(&y0, b + i, sizeof(uint64_t));
-        ngx_memcpy(&y1, b + i + 8, sizeof(uint64_t));
-        ngx_memcpy(&y2, b + i + 16, sizeof(uint64_t));
-        ngx_memcpy(&y3, b + i + 24, sizeof(uint64_t));
-
-        diff |= (x0 ^ y0) | (x1 ^ y1) | (x2 ^ y2) | (x3 ^ y3);
-    }
-
-    for ( /* void */ ; i < len; i++) {
-        diff |= a[i] ^ b[i];
-    }
-
-    return diff == 0;
+    return cn->token.len == token->len
+           && ngx_api_led_same(cn->token.data, token->data, token->len);
 }
 
 
@@ -358,11 +331,7 @@ ngx_api_led_jwt_cache_lookup(ngx_api_led_jwt_cache_t *cache, ngx_str_t *token)
     cn = ngx_api_led_jwt_cache_find(cache,
                                     ngx_api_led_jwt_cache_key(cache, token));
 
-    if (cn == NULL
-        || cn->token.len != token->len
-        || !ngx_api_led_jwt_cache_same(cn->token.data, token->data,
-                                       token->len))
-    {
+    if (cn == NULL || !ngx_api_led_jwt_cache_holds(cn, token)) {
         return NULL;
     }
 
@@ -399,11 +368,7 @@ ngx_api_led_jwt_cache_insert(ngx_api_led_jwt_cache_t *cache, ngx_str_t *token,
 
     cn = ngx_api_led_jwt_cache_find(cache, key);
 
-    if (cn
-        && cn->token.len == token->len
-        && ngx_api_led_jwt_cache_same(cn->token.data, token->data,
-                                      token->len))
-    {
+    if (cn && ngx_api_led_jwt_cache_holds(cn, token)) {
         /* verified again, e.g. with the keys of another location */
         json_incref(claims);
         json_decref(cn->claims);

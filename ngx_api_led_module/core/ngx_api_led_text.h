@@ -55,6 +55,55 @@ size_t ngx_api_led_utf8_cut(u_char *p, size_t len);
 extern const u_char  ngx_api_led_hex_pairs[];
 
 /*
+ * Two byte strings of one length compared in constant time (API keys'
+ * digests, cached tokens): the differences gathered 32 bytes at a time,
+ * four independent words the CPU overlaps, never looked at before the
+ * end (CRYPTO_memcmp() goes a byte at a time, through a call).
+ */
+static ngx_inline ngx_uint_t
+ngx_api_led_same(u_char *a, u_char *b, size_t len)
+{
+    size_t     i;
+    uint64_t   x0, x1, x2, x3, y0, y1, y2, y3, diff;
+
+    diff = 0;
+
+    for (i = 0; i + 4 * sizeof(uint64_t) <= len; i += 4 * sizeof(uint64_t)) {
+        ngx_memcpy(&x0, a + i, sizeof(uint64_t));
+        ngx_memcpy(&x1, a + i + 8, sizeof(uint64_t));
+        ngx_memcpy(&x2, a + i + 16, sizeof(uint64_t));
+        ngx_memcpy(&x3, a + i + 24, sizeof(uint64_t));
+        ngx_memcpy(&y0, b + i, sizeof(uint64_t));
+        ngx_memcpy(&y1, b + i + 8, sizeof(uint64_t));
+        ngx_memcpy(&y2, b + i + 16, sizeof(uint64_t));
+        ngx_memcpy(&y3, b + i + 24, sizeof(uint64_t));
+
+        diff |= (x0 ^ y0) | (x1 ^ y1) | (x2 ^ y2) | (x3 ^ y3);
+    }
+
+    for ( /* void */ ; i < len; i++) {
+        diff |= a[i] ^ b[i];
+    }
+
+    return diff == 0;
+}
+
+/*
+ * The module's 64-bit mixing step, a word folded into a hash (the
+ * metrics' look-up cache, the JWT cache's keys): spreads keys, keeps no
+ * secret
+ */
+#define NGX_API_LED_MIX  0x9e3779b97f4a7c15ULL
+
+static ngx_inline uint64_t
+ngx_api_led_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * NGX_API_LED_MIX;
+
+    return h ^ h >> 29;
+}
+
+/*
  * A number in decimal, for what every request writes (RateLimit-* headers,
  * the lengths of a Redis command): ngx_sprintf("%uL") parses its format
  * first, ten times the instructions

@@ -30,8 +30,6 @@ typedef struct {
     ngx_api_led_metrics_sig_t    sig[NGX_API_LED_METRICS_CACHE_VALUES];
 } ngx_api_led_metrics_query_t;
 
-#define NGX_API_LED_METRICS_MIX  0x9e3779b97f4a7c15ULL
-
 
 static ngx_int_t ngx_api_led_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
@@ -1310,7 +1308,7 @@ ngx_api_led_metrics_cache_find(ngx_api_led_metrics_zone_t *mz,
     }
 
     h = ((uint64_t) (uintptr_t) q->m ^ ((uint64_t) (uintptr_t) q->salt << 17))
-        * NGX_API_LED_METRICS_MIX;
+        * NGX_API_LED_MIX;
 
     for (i = 0; i < q->n; i++) {
         s = &q->sig[i];
@@ -1322,9 +1320,8 @@ ngx_api_led_metrics_cache_find(ngx_api_led_metrics_zone_t *mz,
 
         ngx_api_led_metrics_sig(&q->values[i], s);
 
-        h = (h ^ s->a ^ ((uint64_t) s->len << 56)) * NGX_API_LED_METRICS_MIX;
-        h ^= h >> 29;
-        h = (h ^ s->b) * NGX_API_LED_METRICS_MIX;
+        h = ngx_api_led_mix(h, s->a ^ ((uint64_t) s->len << 56));
+        h = (h ^ s->b) * NGX_API_LED_MIX;
     }
 
     h ^= h >> 32;
