@@ -173,6 +173,87 @@ ngx_int_t ngx_api_led_json_scan(u_char *data, size_t len,
     ngx_api_led_json_hooks_t *hooks, u_char *err, size_t errlen);
 
 /*
+ * A number at p (ngx_api_led_json_text.c): NGX_OK, its kind and value, and
+ * "end" after it; NGX_ERROR, "end" where it failed and "error" why (NULL:
+ * the text ended).  "scratch" takes a copy of the number and a NUL for
+ * strtod(); NULL checks the grammar alone (no kind).
+ */
+#define NGX_API_LED_JSON_INTEGER      0
+#define NGX_API_LED_JSON_REAL         1
+#define NGX_API_LED_JSON_NUMBER_KEPT  2      /* a number text, below */
+
+typedef struct {
+    u_char                      *end;
+    const char                  *error;
+    ngx_uint_t                   kind;
+    int64_t                      integer;
+    double                       real;
+} ngx_api_led_json_number_t;
+
+ngx_int_t ngx_api_led_json_read_number(u_char *p, u_char *end,
+    u_char *scratch, ngx_api_led_json_number_t *num);
+
+/*
+ * Light documents: the transformations' fast path.  A document of at most
+ * NGX_API_LED_JSON_LIGHT_MAX bytes is parsed into nodes that point at the
+ * text: a member's name and a value's text are the bytes as the
+ * serializer would write them (a number, a string with its quotes), made
+ * anew only where they differ (an escape, a real written shorter).  The
+ * operations work on the nodes as ngx_api_led_json_op_apply() does on
+ * jansson values, member order included, and the light serializer writes
+ * the same text the tree's would: the same document, built at a fraction
+ * of the cost (no value is built, no name hashed).
+ *
+ * The parse declines (NGX_DECLINED) what the tree must take: anything
+ * the grammar refuses (the tree says why), a member name repeated in an
+ * object (jansson keeps the last value in the first place), an object of
+ * more than NGX_API_LED_JSON_LIGHT_MEMBERS members (names are checked
+ * against each other one by one), a text over the size bound.  Under
+ * the size bound the tree's memory bound is never reached, so the light
+ * path accepts nothing the tree refuses.  ngx_api_led_json_light_ops()
+ * says at configuration time whether the light path does every
+ * operation of a list ("keep" it does not).
+ */
+#define NGX_API_LED_JSON_LIGHT_MAX      (16 * 1024)
+#define NGX_API_LED_JSON_LIGHT_MEMBERS  64
+
+#define NGX_API_LED_JSON_LIGHT_TEXT     0    /* a scalar, "text" */
+#define NGX_API_LED_JSON_LIGHT_OBJECT   1
+#define NGX_API_LED_JSON_LIGHT_ARRAY    2
+
+typedef struct ngx_api_led_json_light_s  ngx_api_led_json_light_t;
+
+struct ngx_api_led_json_light_s {
+    ngx_api_led_json_light_t    *next;        /* in the parent */
+    ngx_str_t                    name;        /* a member's, unescaped */
+    ngx_str_t                    key;         /* its text with quotes; the
+                                                 name between quotes if
+                                                 its len is 0 */
+    ngx_str_t                    text;        /* _TEXT: as written out */
+    ngx_api_led_json_light_t    *first;       /* _OBJECT, _ARRAY */
+    ngx_api_led_json_light_t    *last;
+    ngx_uint_t                   n;
+    ngx_uint_t                   type;
+};
+
+ngx_int_t ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data,
+    size_t len, ngx_api_led_json_light_t **doc);
+ngx_int_t ngx_api_led_json_light_dump(ngx_pool_t *pool,
+    ngx_api_led_json_light_t *doc, size_t hint, ngx_str_t *out);
+/* a string's text as the serializer writes it, quotes and escapes */
+ngx_int_t ngx_api_led_json_quote(ngx_pool_t *pool, u_char *s, size_t len,
+    ngx_str_t *out);
+ngx_uint_t ngx_api_led_json_light_ops(ngx_array_t *ops);
+ngx_int_t ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
+    ngx_api_led_json_op_t *op, ngx_api_led_json_light_t **doc);
+/* the same operation with the value given (a new reference, consumed) */
+ngx_int_t ngx_api_led_json_light_op_value(ngx_pool_t *pool,
+    ngx_api_led_json_op_t *op, json_t *value, ngx_api_led_json_light_t **doc);
+ngx_int_t ngx_api_led_json_light_ops_apply(ngx_http_request_t *r,
+    ngx_array_t *ops, ngx_api_led_json_light_t **doc);
+
+
+/*
  * Number texts: a number kept as it was written (a string of the mark
  * 0xff and the text, which no other string starts with).  The serializer
  * writes it as the number; json_is_number() is false for it (a claim

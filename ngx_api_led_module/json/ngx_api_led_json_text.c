@@ -104,10 +104,8 @@ static ngx_int_t ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp,
 static ngx_int_t ngx_api_led_json_parse_escape(ngx_api_led_json_parser_t *jp,
     u_char **pp, u_char **dp);
 static json_t *ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp);
-static json_t *ngx_api_led_json_parse_real(ngx_api_led_json_parser_t *jp,
-    u_char *start, size_t len);
-static json_t *ngx_api_led_json_keep_number(ngx_api_led_json_parser_t *jp,
-    u_char *start, size_t len);
+static void ngx_api_led_json_read_real(u_char *start, size_t len,
+    u_char *scratch, ngx_api_led_json_number_t *num);
 static ngx_int_t ngx_api_led_json_same_number(u_char *a, size_t alen,
     u_char *b, size_t blen);
 static ngx_int_t ngx_api_led_json_decimal(u_char *p, u_char *end,
@@ -1100,15 +1098,69 @@ ngx_api_led_json_utf8(u_char *p, u_char *end)
 
 
 /*
- * A number.  The common ones take the fast exact path; the rest go to
- * strtod() and keep their text when the double would not write back as
- * the same number.
+ * A number, for the tree: what ngx_api_led_json_read_number() found, as a
+ * jansson value.
  */
 
 static json_t *
 ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
 {
-    u_char      *p, *start;
+    u_char                     *start;
+    json_t                     *json;
+    ngx_api_led_json_number_t   num;
+
+    start = jp->pos;
+
+    if (ngx_api_led_json_read_number(jp->pos, jp->end, jp->scratch, &num)
+        != NGX_OK)
+    {
+        jp->pos = num.end;
+        jp->error = num.error;
+        return NULL;
+    }
+
+    jp->pos = num.end;
+
+    if (!jp->build) {
+        return json_null();
+    }
+
+    switch (num.kind) {
+
+    case NGX_API_LED_JSON_INTEGER:
+        return json_integer(num.integer);
+
+    case NGX_API_LED_JSON_REAL:
+        return json_real(num.real);
+
+    default: /* NGX_API_LED_JSON_NUMBER_KEPT */
+        jp->scratch[0] = NGX_API_LED_JSON_NUMBER_TEXT;
+        ngx_memcpy(jp->scratch + 1, start, num.end - start);
+
+        json = json_stringn_nocheck((char *) jp->scratch,
+                                    num.end - start + 1);
+        if (json == NULL) {
+            jp->nomem = 1;
+        }
+
+        return json;
+    }
+}
+
+
+/*
+ * A number at p, its grammar checked, and what it is: a 64-bit integer, a
+ * real when the double writes back as the same number, else its text
+ * (more digits than a double holds, beyond its range), kept.  The common
+ * ones take the fast exact path, the rest go to strtod().  "scratch"
+ * takes a copy of the text and a NUL; NULL: only the grammar.
+ */
+
+ngx_int_t
+ngx_api_led_json_read_number(u_char *p, u_char *end, u_char *scratch,
+    ngx_api_led_json_number_t *num)
+{
+    u_char      *start;
     double       d;
     uint64_t     n;
     ngx_int_t    exp, e, eneg;
@@ -1119,7 +1171,6 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
     };
 
-    p = jp->pos;
     start = p;
     real = 0;
     neg = 0;
@@ -1128,22 +1179,23 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
     sig = 0;
     n = 0;
     exp = 0;
+    num->error = NULL;
 
-    if (p < jp->end && *p == '-') {
+    if (p < end && *p == '-') {
         neg = 1;
         p++;
     }
 
-    if (p >= jp->end) {
-        jp->pos = p;
-        return NULL;
+    if (p >= end) {
+        num->end = p;
+        return NGX_ERROR;
     }
 
     if (*p == '0') {
         p++;
 
     } else if (*p >= '1' && *p <= '9') {
-        while (p < jp->end && *p >= '0' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
             if (n > (UINT64_MAX - 9) / 10) {
                 overflow = 1;
             }
@@ -1155,22 +1207,22 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
         }
 
     } else {
-        jp->pos = p;
-        jp->error = "invalid value";
-        return NULL;
+        num->end = p;
+        num->error = "invalid value";
+        return NGX_ERROR;
     }
 
-    if (p < jp->end && *p == '.') {
+    if (p < end && *p == '.') {
         real = 1;
         p++;
 
-        if (p >= jp->end || *p < '0' || *p > '9') {
-            jp->pos = p;
-            jp->error = "invalid number";
-            return NULL;
+        if (p >= end || *p < '0' || *p > '9') {
+            num->end = p;
+            num->error = "invalid number";
+            return NGX_ERROR;
         }
 
-        while (p < jp->end && *p >= '0' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
             if (n > (UINT64_MAX - 9) / 10) {
                 overflow = 1;
             }
@@ -1188,24 +1240,24 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
         }
     }
 
-    if (p < jp->end && (*p == 'e' || *p == 'E')) {
+    if (p < end && (*p == 'e' || *p == 'E')) {
         real = 1;
         p++;
         eneg = 0;
         e = 0;
 
-        if (p < jp->end && (*p == '+' || *p == '-')) {
+        if (p < end && (*p == '+' || *p == '-')) {
             eneg = (*p == '-');
             p++;
         }
 
-        if (p >= jp->end || *p < '0' || *p > '9') {
-            jp->pos = p;
-            jp->error = "invalid number";
-            return NULL;
+        if (p >= end || *p < '0' || *p > '9') {
+            num->end = p;
+            num->error = "invalid number";
+            return NGX_ERROR;
         }
 
-        while (p < jp->end && *p >= '0' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
             if (e < 100000) {
                 e = e * 10 + (*p - '0');
             }
@@ -1216,21 +1268,24 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
         exp += eneg ? -e : e;
     }
 
-    jp->pos = p;
+    num->end = p;
 
-    if (!jp->build) {
-        return json_null();
+    if (scratch == NULL) {
+        return NGX_OK;
     }
 
     if (!real) {
         if (!overflow
             && (neg ? n <= (uint64_t) INT64_MAX + 1 : n <= INT64_MAX))
         {
-            return json_integer(neg ? (json_int_t) (0 - n) : (json_int_t) n);
+            num->kind = NGX_API_LED_JSON_INTEGER;
+            num->integer = neg ? (int64_t) (0 - n) : (int64_t) n;
+            return NGX_OK;
         }
 
         /* beyond 64 bits: its digits, all of them */
-        return ngx_api_led_json_keep_number(jp, start, p - start);
+        num->kind = NGX_API_LED_JSON_NUMBER_KEPT;
+        return NGX_OK;
     }
 
     /*
@@ -1249,59 +1304,43 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
         d = (double) n;
         d = (exp < 0) ? d / p10[-exp] : d * p10[exp];
 
-        return json_real(neg ? -d : d);
+        num->kind = NGX_API_LED_JSON_REAL;
+        num->real = neg ? -d : d;
+        return NGX_OK;
     }
 
-    return ngx_api_led_json_parse_real(jp, start, p - start);
+    ngx_api_led_json_read_real(start, p - start, scratch, num);
+
+    return NGX_OK;
 }
 
 
-static json_t *
-ngx_api_led_json_parse_real(ngx_api_led_json_parser_t *jp, u_char *start,
-    size_t len)
+static void
+ngx_api_led_json_read_real(u_char *start, size_t len, u_char *scratch,
+    ngx_api_led_json_number_t *num)
 {
-    u_char  *p, num[NGX_API_LED_JSON_REAL_LEN];
+    u_char  *p, text[NGX_API_LED_JSON_REAL_LEN];
     double   d;
 
-    /* strtod() wants a NUL; the scratch buffer is free between strings */
+    /* strtod() wants a NUL */
 
-    ngx_memcpy(jp->scratch, start, len);
-    jp->scratch[len] = '\0';
+    ngx_memcpy(scratch, start, len);
+    scratch[len] = '\0';
 
-    d = strtod((char *) jp->scratch, NULL);
+    d = strtod((char *) scratch, NULL);
 
-    if (!isfinite(d)) {
-        return ngx_api_led_json_keep_number(jp, start, len);
+    if (isfinite(d)) {
+        p = ngx_api_led_json_real_text(text, d);
+
+        if (ngx_api_led_json_same_number(start, len, text, p - text)) {
+            num->kind = NGX_API_LED_JSON_REAL;
+            num->real = d;
+            return;
+        }
     }
 
-    p = ngx_api_led_json_real_text(num, d);
-
-    if (!ngx_api_led_json_same_number(start, len, num, p - num)) {
-        /* more digits than a double holds, or out of its range */
-        return ngx_api_led_json_keep_number(jp, start, len);
-    }
-
-    return json_real(d);
-}
-
-
-/* a number text: the mark, then the number as it was written */
-
-static json_t *
-ngx_api_led_json_keep_number(ngx_api_led_json_parser_t *jp, u_char *start,
-    size_t len)
-{
-    json_t  *json;
-
-    jp->scratch[0] = NGX_API_LED_JSON_NUMBER_TEXT;
-    ngx_memcpy(jp->scratch + 1, start, len);
-
-    json = json_stringn_nocheck((char *) jp->scratch, len + 1);
-    if (json == NULL) {
-        jp->nomem = 1;
-    }
-
-    return json;
+    /* more digits than a double holds, or out of its range */
+    num->kind = NGX_API_LED_JSON_NUMBER_KEPT;
 }
 
 
@@ -1437,4 +1476,397 @@ ngx_api_led_json_decimal(u_char *p, u_char *end, u_char *digits,
     *exp = point + e;
 
     return NGX_OK;
+}
+
+
+/*
+ * Light documents (ngx_api_led_json.h): the same grammar, into nodes that
+ * point at the text.  Whatever the light path cannot take the same way
+ * as the tree (see the header) makes it decline, and the tree parses the
+ * text again: its errors are the ones the client sees.
+ */
+
+typedef struct {
+    ngx_api_led_json_parser_t    jp;
+    ngx_pool_t                  *pool;
+    unsigned                     declined:1;
+} ngx_api_led_json_light_parser_t;
+
+
+static ngx_api_led_json_light_t *ngx_api_led_json_light_value(
+    ngx_api_led_json_light_parser_t *lp, ngx_uint_t depth);
+static ngx_api_led_json_light_t *ngx_api_led_json_light_container(
+    ngx_api_led_json_light_parser_t *lp, ngx_uint_t depth);
+static ngx_int_t ngx_api_led_json_light_member(
+    ngx_api_led_json_light_parser_t *lp, ngx_api_led_json_light_t *object,
+    ngx_api_led_json_light_t *node);
+static ngx_int_t ngx_api_led_json_light_string(
+    ngx_api_led_json_light_parser_t *lp, ngx_str_t *value, ngx_str_t *text);
+static ngx_int_t ngx_api_led_json_light_number(
+    ngx_api_led_json_light_parser_t *lp, ngx_str_t *text);
+
+
+ngx_int_t
+ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data, size_t len,
+    ngx_api_led_json_light_t **doc)
+{
+    u_char                           buf[512];
+    ngx_api_led_json_light_t        *node;
+    ngx_api_led_json_light_parser_t  lp;
+
+    if (len > NGX_API_LED_JSON_LIGHT_MAX) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memzero(&lp, sizeof(ngx_api_led_json_light_parser_t));
+
+    lp.pool = pool;
+    lp.jp.start = data;
+    lp.jp.pos = data;
+    lp.jp.end = data + len;
+    lp.jp.build = 1;
+
+    /* unescaped strings, a number's copy for strtod(): as the tree's */
+
+    if (len + 2 <= sizeof(buf)) {
+        lp.jp.scratch = buf;
+
+    } else {
+        lp.jp.scratch = ngx_pnalloc(pool, len + 2);
+        if (lp.jp.scratch == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    node = ngx_api_led_json_light_value(&lp, 0);
+
+    if (node) {
+        ngx_api_led_json_skip_ws((&lp.jp));
+
+        if (lp.jp.pos != lp.jp.end) {
+            node = NULL;
+            lp.declined = 1;
+        }
+    }
+
+    if (lp.jp.scratch != buf) {
+        ngx_pfree(pool, lp.jp.scratch);
+    }
+
+    if (node == NULL) {
+        return lp.jp.nomem ? NGX_ERROR : NGX_DECLINED;
+    }
+
+    *doc = node;
+
+    return NGX_OK;
+}
+
+
+static ngx_api_led_json_light_t *
+ngx_api_led_json_light_value(ngx_api_led_json_light_parser_t *lp,
+    ngx_uint_t depth)
+{
+    u_char                    *p;
+    ngx_str_t                  value;
+    ngx_api_led_json_light_t  *node;
+
+    ngx_api_led_json_skip_ws((&lp->jp));
+
+    p = lp->jp.pos;
+
+    if (p >= lp->jp.end) {
+        lp->declined = 1;
+        return NULL;
+    }
+
+    if (*p == '{' || *p == '[') {
+        return ngx_api_led_json_light_container(lp, depth);
+    }
+
+    node = ngx_pcalloc(lp->pool, sizeof(ngx_api_led_json_light_t));
+    if (node == NULL) {
+        lp->jp.nomem = 1;
+        return NULL;
+    }
+
+    /* NGX_API_LED_JSON_LIGHT_TEXT */
+
+    switch (*p) {
+
+    case '"':
+        if (ngx_api_led_json_light_string(lp, &value, &node->text) != NGX_OK) {
+            return NULL;
+        }
+
+        return node;
+
+    case 't':
+    case 'n':
+        if (lp->jp.end - p >= 4
+            && ngx_memcmp(p, ((*p == 't') ? "true" : "null"), 4) == 0)
+        {
+            node->text.data = p;
+            node->text.len = 4;
+            lp->jp.pos += 4;
+            return node;
+        }
+
+        break;
+
+    case 'f':
+        if (lp->jp.end - p >= 5 && ngx_memcmp(p, "false", 5) == 0) {
+            node->text.data = p;
+            node->text.len = 5;
+            lp->jp.pos += 5;
+            return node;
+        }
+
+        break;
+
+    default:
+        if (ngx_api_led_json_light_number(lp, &node->text) == NGX_OK) {
+            return node;
+        }
+
+        return NULL;
+    }
+
+    lp->declined = 1;
+    return NULL;
+}
+
+
+static ngx_api_led_json_light_t *
+ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
+    ngx_uint_t depth)
+{
+    u_char                     close;
+    ngx_str_t                  name, key;
+    ngx_int_t                  rc;
+    ngx_api_led_json_light_t  *node, *v;
+
+    if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
+        lp->declined = 1;
+        return NULL;
+    }
+
+    node = ngx_pcalloc(lp->pool, sizeof(ngx_api_led_json_light_t));
+    if (node == NULL) {
+        lp->jp.nomem = 1;
+        return NULL;
+    }
+
+    if (*lp->jp.pos == '{') {
+        node->type = NGX_API_LED_JSON_LIGHT_OBJECT;
+        close = '}';
+
+    } else {
+        node->type = NGX_API_LED_JSON_LIGHT_ARRAY;
+        close = ']';
+    }
+
+    lp->jp.pos++;
+    ngx_api_led_json_skip_ws((&lp->jp));
+
+    if (lp->jp.pos < lp->jp.end && *lp->jp.pos == close) {
+        lp->jp.pos++;
+        return node;
+    }
+
+    for ( ;; ) {
+
+        if (close == '}') {
+            ngx_api_led_json_skip_ws((&lp->jp));
+
+            if (lp->jp.pos >= lp->jp.end || *lp->jp.pos != '"'
+                || ngx_api_led_json_light_string(lp, &name, &key) != NGX_OK)
+            {
+                lp->declined = 1;
+                return NULL;
+            }
+
+            ngx_api_led_json_skip_ws((&lp->jp));
+
+            if (lp->jp.pos >= lp->jp.end || *lp->jp.pos != ':') {
+                lp->declined = 1;
+                return NULL;
+            }
+
+            lp->jp.pos++;
+        }
+
+        v = ngx_api_led_json_light_value(lp, depth + 1);
+        if (v == NULL) {
+            return NULL;
+        }
+
+        v->next = NULL;
+
+        if (close == '}') {
+            v->name = name;
+            v->key = key;
+
+            if (ngx_api_led_json_light_member(lp, node, v) != NGX_OK) {
+                return NULL;
+            }
+
+        } else {
+            v->name.len = 0;
+            v->key.len = 0;
+        }
+
+        if (node->last) {
+            node->last->next = v;
+
+        } else {
+            node->first = v;
+        }
+
+        node->last = v;
+        node->n++;
+
+        rc = ngx_api_led_json_next(&lp->jp, close);
+
+        if (rc == NGX_OK) {
+            return node;
+        }
+
+        if (rc != NGX_AGAIN) {
+            lp->declined = 1;
+            return NULL;
+        }
+    }
+}
+
+
+/* a new member's name against the others': one object, names unique */
+
+static ngx_int_t
+ngx_api_led_json_light_member(ngx_api_led_json_light_parser_t *lp,
+    ngx_api_led_json_light_t *object, ngx_api_led_json_light_t *node)
+{
+    ngx_api_led_json_light_t  *m;
+
+    if (object->n >= NGX_API_LED_JSON_LIGHT_MEMBERS) {
+        lp->declined = 1;
+        return NGX_DECLINED;
+    }
+
+    for (m = object->first; m; m = m->next) {
+        if (m->name.len == node->name.len
+            && ngx_memcmp(m->name.data, node->name.data, node->name.len) == 0)
+        {
+            lp->declined = 1;
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A string at the quote: "value" its bytes, unescaped; "text" as the
+ * serializer writes it.  Without an escape both are in the document's
+ * text (the serializer escapes nothing valid UTF-8 holds but what JSON
+ * must escape); with one, both are made in the pool.
+ */
+
+static ngx_int_t
+ngx_api_led_json_light_string(ngx_api_led_json_light_parser_t *lp,
+    ngx_str_t *value, ngx_str_t *text)
+{
+    u_char  *start, *s;
+    size_t   len;
+
+    start = lp->jp.pos;
+
+    if (ngx_api_led_json_parse_string(&lp->jp, &s, &len) != NGX_OK) {
+        lp->declined = 1;
+        return NGX_ERROR;
+    }
+
+    if (s != lp->jp.scratch || len == 0) {
+        value->data = s;
+        value->len = len;
+        text->data = start;
+        text->len = lp->jp.pos - start;
+        return NGX_OK;
+    }
+
+    value->data = ngx_pnalloc(lp->pool, len);
+    if (value->data == NULL) {
+        lp->jp.nomem = 1;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(value->data, s, len);
+    value->len = len;
+
+    if (ngx_api_led_json_quote(lp->pool, value->data, len, text) != NGX_OK) {
+        lp->jp.nomem = 1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a number as the serializer writes it: most as written, reals shortest */
+
+static ngx_int_t
+ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
+    ngx_str_t *text)
+{
+    u_char                     *start, buf[NGX_API_LED_JSON_REAL_LEN], *p;
+    size_t                      len;
+    ngx_api_led_json_number_t   num;
+
+    start = lp->jp.pos;
+
+    if (ngx_api_led_json_read_number(start, lp->jp.end, lp->jp.scratch, &num)
+        != NGX_OK)
+    {
+        lp->declined = 1;
+        return NGX_ERROR;
+    }
+
+    lp->jp.pos = num.end;
+    len = num.end - start;
+
+    text->data = start;
+    text->len = len;
+
+    switch (num.kind) {
+
+    case NGX_API_LED_JSON_INTEGER:
+        if (num.integer == 0 && len == 2) {
+            /* "-0" */
+            text->data++;
+            text->len = 1;
+        }
+
+        return NGX_OK;
+
+    case NGX_API_LED_JSON_REAL:
+        p = ngx_api_led_json_real_text(buf, num.real);
+
+        if ((size_t) (p - buf) == len && ngx_memcmp(buf, start, len) == 0) {
+            return NGX_OK;
+        }
+
+        text->len = p - buf;
+        text->data = ngx_pnalloc(lp->pool, text->len);
+        if (text->data == NULL) {
+            lp->jp.nomem = 1;
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(text->data, buf, text->len);
+        return NGX_OK;
+
+    default: /* NGX_API_LED_JSON_NUMBER_KEPT */
+        return NGX_OK;
+    }
 }

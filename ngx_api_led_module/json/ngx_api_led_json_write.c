@@ -587,3 +587,133 @@ ngx_api_led_json_media_type(ngx_str_t *type)
 
     return len > 5 && ngx_strncasecmp(end - 5, (u_char *) "+json", 5) == 0;
 }
+
+
+ngx_int_t
+ngx_api_led_json_quote(ngx_pool_t *pool, u_char *s, size_t len,
+    ngx_str_t *out)
+{
+    ngx_api_led_json_out_t  o;
+
+    o.pool = pool;
+    o.start = ngx_pnalloc(pool, len + 8);
+    if (o.start == NULL) {
+        return NGX_ERROR;
+    }
+
+    o.pos = o.start;
+    o.end = o.start + len + 8;
+
+    if (ngx_api_led_json_write_string(&o, (const char *) s, len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    out->data = o.start;
+    out->len = o.pos - o.start;
+
+    return NGX_OK;
+}
+
+
+/* a light document (ngx_api_led_json.h): its texts, punctuated */
+
+static ngx_int_t ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
+    ngx_api_led_json_light_t *node);
+
+
+ngx_int_t
+ngx_api_led_json_light_dump(ngx_pool_t *pool, ngx_api_led_json_light_t *doc,
+    size_t hint, ngx_str_t *out)
+{
+    ngx_api_led_json_out_t  o;
+
+    o.pool = pool;
+    o.start = ngx_pnalloc(pool, hint + 64);
+    if (o.start == NULL) {
+        return NGX_ERROR;
+    }
+
+    o.pos = o.start;
+    o.end = o.start + hint + 64;
+
+    if (ngx_api_led_json_light_write(&o, doc) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    out->data = o.start;
+    out->len = o.pos - o.start;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
+    ngx_api_led_json_light_t *node)
+{
+    ngx_uint_t                 object;
+    ngx_api_led_json_light_t  *m;
+
+    if (node->type == NGX_API_LED_JSON_LIGHT_TEXT) {
+        if (ngx_api_led_json_reserve(out, node->text.len) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        out->pos = ngx_cpymem(out->pos, node->text.data, node->text.len);
+        return NGX_OK;
+    }
+
+    object = (node->type == NGX_API_LED_JSON_LIGHT_OBJECT);
+
+    if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *out->pos++ = object ? '{' : '[';
+
+    for (m = node->first; m; m = m->next) {
+
+        if (m != node->first) {
+            if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            *out->pos++ = ',';
+        }
+
+        if (object) {
+            if (m->key.len) {
+                /* the name as the document wrote it, quotes and all */
+                if (ngx_api_led_json_reserve(out, m->key.len) != NGX_OK) {
+                    return NGX_ERROR;
+                }
+
+                out->pos = ngx_cpymem(out->pos, m->key.data, m->key.len);
+
+            } else if (ngx_api_led_json_write_string(out,
+                           (const char *) m->name.data, m->name.len)
+                       != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            *out->pos++ = ':';
+        }
+
+        if (ngx_api_led_json_light_write(out, m) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *out->pos++ = object ? '}' : ']';
+
+    return NGX_OK;
+}

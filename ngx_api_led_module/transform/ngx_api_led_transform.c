@@ -245,11 +245,19 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
 
     conf->request_body = (conf->body_convert != NGX_API_LED_CONVERT_OFF);
 
+    /* the light documents do these operations (ngx_api_led_json.h) */
+    conf->request_light = (conf->body_convert != NGX_API_LED_CONVERT_JSON);
+    conf->response_light = ngx_api_led_json_light_ops(conf->response_json_ops);
+
     if (conf->request_ops) {
         op = conf->request_ops->elts;
         for (i = 0; i < conf->request_ops->nelts; i++) {
             if (op[i].kind == NGX_API_LED_T_JSON) {
                 conf->request_body = 1;
+
+                if (op[i].json->op == NGX_API_LED_JSON_OP_KEEP) {
+                    conf->request_light = 0;
+                }
             }
         }
     }

@@ -73,6 +73,8 @@ typedef struct {
                                                           0: by the ops */
     ngx_flag_t                   response_closed;      /* computed */
     ngx_flag_t                   request_body;         /* computed */
+    ngx_flag_t                   request_light;        /* computed */
+    ngx_flag_t                   response_light;       /* computed */
 } ngx_api_led_transform_loc_conf_t;
 
 

@@ -22,10 +22,11 @@ static ngx_int_t ngx_api_led_transform_request(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_uint_t body);
 static ngx_int_t ngx_api_led_transform_read_doc(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_api_led_transform_loc_conf_t *conf,
-    json_t **doc);
+    json_t **doc, ngx_api_led_json_light_t **light);
 static ngx_int_t ngx_api_led_transform_write_body(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx,
-    ngx_api_led_transform_loc_conf_t *conf, json_t *doc);
+    ngx_api_led_transform_loc_conf_t *conf, json_t *doc,
+    ngx_api_led_json_light_t *light);
 static ngx_int_t ngx_api_led_transform_arg(ngx_http_request_t *r,
     ngx_api_led_transform_op_t *op);
 static ngx_int_t ngx_api_led_transform_header_in(ngx_http_request_t *r,
@@ -254,19 +255,21 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
     ngx_int_t                          rc;
     ngx_uint_t                         i;
     ngx_api_led_json_arena_t          *prev;
+    ngx_api_led_json_light_t          *light;
     ngx_api_led_transform_op_t        *op;
     ngx_api_led_transform_loc_conf_t  *conf;
 
     conf = ngx_http_get_module_loc_conf(r, ngx_api_led_transform_module);
 
     doc = NULL;
+    light = NULL;
 
     if (body) {
         if (ngx_api_led_transform_arena(r, ctx) == NULL) {
             return NGX_ERROR;
         }
 
-        rc = ngx_api_led_transform_read_doc(r, ctx, conf, &doc);
+        rc = ngx_api_led_transform_read_doc(r, ctx, conf, &doc, &light);
         if (rc != NGX_OK) {
             return rc;
         }
@@ -290,7 +293,11 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
                 break;
 
             default: /* NGX_API_LED_T_JSON */
-                if (doc) {
+                if (light) {
+                    rc = ngx_api_led_json_light_op_apply(r, op[i].json,
+                                                         &light);
+
+                } else if (doc) {
                     prev = ngx_api_led_json_arena_enter(ctx->arena);
                     rc = ngx_api_led_json_op_apply(r, op[i].json, &doc);
                     ngx_api_led_json_arena_leave(prev);
@@ -303,8 +310,8 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
         }
     }
 
-    if (doc) {
-        rc = ngx_api_led_transform_write_body(r, ctx, conf, doc);
+    if (doc || light) {
+        rc = ngx_api_led_transform_write_body(r, ctx, conf, doc, light);
     }
 
 done:
@@ -329,7 +336,7 @@ done:
 static ngx_int_t
 ngx_api_led_transform_read_doc(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_api_led_transform_loc_conf_t *conf,
-    json_t **doc)
+    json_t **doc, ngx_api_led_json_light_t **light)
 {
     u_char                     err[NGX_API_LED_T_ERRLEN];
     ngx_int_t                  rc;
@@ -386,6 +393,16 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    if (conf->request_light) {
+        rc = ngx_api_led_json_light_parse(r->pool, text.data, text.len,
+                                          light);
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        /* the tree takes it, and says what is wrong with it if anything */
+    }
+
     prev = ngx_api_led_json_arena_enter(ctx->arena);
     rc = ngx_api_led_json_parse_pool(r->pool, text.data, text.len, doc,
                                      err, sizeof(err));
@@ -420,9 +437,11 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
 static ngx_int_t
 ngx_api_led_transform_write_body(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_api_led_transform_loc_conf_t *conf,
-    json_t *doc)
+    json_t *doc, ngx_api_led_json_light_t *light)
 {
     u_char                   *p;
+    size_t                    hint;
+    ngx_int_t                 rc;
     ngx_buf_t                *b;
     ngx_str_t                 out, len, *ct;
     ngx_chain_t              *cl;
@@ -444,13 +463,13 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
         ct = &ngx_api_led_form_type;
 
     } else {
-        if (ngx_api_led_json_dump(r->pool, doc,
-                                  r->headers_in.content_length_n > 0
-                                  ? (size_t) r->headers_in.content_length_n
-                                    + 64 : 256,
-                                  &out)
-            != NGX_OK)
-        {
+        hint = r->headers_in.content_length_n > 0
+               ? (size_t) r->headers_in.content_length_n + 64 : 256;
+
+        rc = light ? ngx_api_led_json_light_dump(r->pool, light, hint, &out)
+                   : ngx_api_led_json_dump(r->pool, doc, hint, &out);
+
+        if (rc != NGX_OK) {
             return NGX_ERROR;
         }
 

@@ -547,6 +547,7 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     ngx_int_t                          rc;
     ngx_str_t                          out;
     ngx_api_led_json_arena_t          *prev;
+    ngx_api_led_json_light_t          *light;
     ngx_api_led_transform_loc_conf_t  *conf;
 
     conf = ngx_http_get_module_loc_conf(r, ngx_api_led_transform_module);
@@ -556,6 +557,29 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     if (len == 0) {
         /* nothing to transform, nothing to warn about */
         return ngx_api_led_transform_send(r, ctx, NULL, 0);
+    }
+
+    if (conf->response_light) {
+        rc = ngx_api_led_json_light_parse(r->pool, data, len, &light);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == NGX_OK) {
+            if (ngx_api_led_json_light_ops_apply(r, conf->response_json_ops,
+                                                 &light)
+                != NGX_OK
+                || ngx_api_led_json_light_dump(r->pool, light, len + 64, &out)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            return ngx_api_led_transform_send(r, ctx, out.data, out.len);
+        }
+
+        /* the tree takes it, and says what is wrong with it if anything */
     }
 
     if (ngx_api_led_transform_arena(r, ctx) == NULL) {
