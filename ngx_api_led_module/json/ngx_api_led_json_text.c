@@ -40,6 +40,68 @@ static const u_char  ngx_api_led_json_plain[256] = {
 
 
 /*
+ * Past a run of plain bytes, eight at a time: stops at or before the
+ * first byte that needs a look.  A word's flags: a byte equal to '"' or
+ * '\\', below 0x20 (zero after the XOR, or after subtracting 0x20: the
+ * borrow sets its high bit) or from 0x80 (its own high bit).  Borrows
+ * flag bytes above a true match only, so the lowest flag is the first
+ * such byte.
+ */
+
+#if (NGX_HAVE_LITTLE_ENDIAN)
+
+#define NGX_API_LED_JSON_ONES   0x0101010101010101ULL
+#define NGX_API_LED_JSON_HIGHS  0x8080808080808080ULL
+
+static ngx_inline u_char *
+ngx_api_led_json_plain_run(u_char *p, u_char *end)
+{
+    uint64_t  v, q, b, c;
+
+    while (end - p >= 8) {
+        ngx_memcpy(&v, p, 8);
+
+        q = v ^ (NGX_API_LED_JSON_ONES * '"');
+        b = v ^ (NGX_API_LED_JSON_ONES * '\\');
+        q = (q - NGX_API_LED_JSON_ONES) & ~q;
+        b = (b - NGX_API_LED_JSON_ONES) & ~b;
+        c = (v - NGX_API_LED_JSON_ONES * 0x20) & ~v;
+
+        q = (q | b | c | v) & NGX_API_LED_JSON_HIGHS;
+
+        if (q) {
+            return p + (__builtin_ctzll(q) >> 3);
+        }
+
+        p += 8;
+    }
+
+    return p;
+}
+
+#else
+
+#define ngx_api_led_json_plain_run(p, end)  (p)
+
+#endif
+
+
+/* plain bytes a word at a time, the last few one by one */
+
+static ngx_inline u_char *
+ngx_api_led_json_plain_skip(u_char *p, u_char *end)
+{
+    p = ngx_api_led_json_plain_run(p, end);
+
+    while (p < end && ngx_api_led_json_plain[*p] == 0) {
+        p++;
+    }
+
+    return p;
+}
+
+
+/*
  * The parser: the module's one JSON grammar, RFC 8259 whole.  jansson's
  * own json_loadb() reads through a character stream abstraction and is
  * several times slower than the network path it sits in, and refuses
@@ -115,8 +177,9 @@ static void *ngx_api_led_json_budget_alloc(size_t size);
 static void ngx_api_led_json_budget_free(void *p);
 
 
+/* most tokens have no whitespace before them: one compare says so */
 #define ngx_api_led_json_skip_ws(jp)                                          \
-    while (jp->pos < jp->end                                                  \
+    while (jp->pos < jp->end && *jp->pos <= ' '                               \
            && (*jp->pos == ' ' || *jp->pos == '\n' || *jp->pos == '\r'        \
                || *jp->pos == '\t'))                                          \
     {                                                                         \
@@ -819,9 +882,7 @@ ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
 
     for ( ;; ) {
 
-        while (p < jp->end && ngx_api_led_json_plain[*p] == 0) {
-            p++;
-        }
+        p = ngx_api_led_json_plain_skip(p, jp->end);
 
         if (p >= jp->end) {
             jp->pos = p;
@@ -1489,8 +1550,13 @@ ngx_api_led_json_decimal(u_char *p, u_char *end, u_char *digits,
 typedef struct {
     ngx_api_led_json_parser_t    jp;
     ngx_pool_t                  *pool;
+    ngx_api_led_json_light_t    *free;        /* nodes, a block at a time */
+    ngx_uint_t                   nfree;
     unsigned                     declined:1;
 } ngx_api_led_json_light_parser_t;
+
+
+#define NGX_API_LED_JSON_LIGHT_BLOCK  32
 
 
 static ngx_api_led_json_light_t *ngx_api_led_json_light_value(
@@ -1500,10 +1566,15 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_container(
 static ngx_int_t ngx_api_led_json_light_member(
     ngx_api_led_json_light_parser_t *lp, ngx_api_led_json_light_t *object,
     ngx_api_led_json_light_t *node);
-static ngx_int_t ngx_api_led_json_light_string(
+static ngx_inline ngx_int_t ngx_api_led_json_light_string(
+    ngx_api_led_json_light_parser_t *lp, ngx_str_t *value, ngx_str_t *text);
+static ngx_int_t ngx_api_led_json_light_string_checked(
     ngx_api_led_json_light_parser_t *lp, ngx_str_t *value, ngx_str_t *text);
 static ngx_int_t ngx_api_led_json_light_number(
     ngx_api_led_json_light_parser_t *lp, ngx_str_t *text);
+static ngx_inline ngx_api_led_json_light_t *ngx_api_led_json_light_node(
+    ngx_api_led_json_light_parser_t *lp, ngx_uint_t type);
+static ngx_uint_t ngx_api_led_json_light_plain_real(u_char *p, size_t len);
 
 
 ngx_int_t
@@ -1584,13 +1655,10 @@ ngx_api_led_json_light_value(ngx_api_led_json_light_parser_t *lp,
         return ngx_api_led_json_light_container(lp, depth);
     }
 
-    node = ngx_pcalloc(lp->pool, sizeof(ngx_api_led_json_light_t));
+    node = ngx_api_led_json_light_node(lp, NGX_API_LED_JSON_LIGHT_TEXT);
     if (node == NULL) {
-        lp->jp.nomem = 1;
         return NULL;
     }
-
-    /* NGX_API_LED_JSON_LIGHT_TEXT */
 
     switch (*p) {
 
@@ -1651,20 +1719,14 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
         return NULL;
     }
 
-    node = ngx_pcalloc(lp->pool, sizeof(ngx_api_led_json_light_t));
+    node = ngx_api_led_json_light_node(lp, (*lp->jp.pos == '{')
+                                           ? NGX_API_LED_JSON_LIGHT_OBJECT
+                                           : NGX_API_LED_JSON_LIGHT_ARRAY);
     if (node == NULL) {
-        lp->jp.nomem = 1;
         return NULL;
     }
 
-    if (*lp->jp.pos == '{') {
-        node->type = NGX_API_LED_JSON_LIGHT_OBJECT;
-        close = '}';
-
-    } else {
-        node->type = NGX_API_LED_JSON_LIGHT_ARRAY;
-        close = ']';
-    }
+    close = (node->type == NGX_API_LED_JSON_LIGHT_OBJECT) ? '}' : ']';
 
     lp->jp.pos++;
     ngx_api_led_json_skip_ws((&lp->jp));
@@ -1712,8 +1774,8 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
             }
 
         } else {
-            v->name.len = 0;
-            v->key.len = 0;
+            ngx_str_null(&v->name);
+            ngx_str_null(&v->key);
         }
 
         if (node->last) {
@@ -1773,8 +1835,35 @@ ngx_api_led_json_light_member(ngx_api_led_json_light_parser_t *lp,
  * must escape); with one, both are made in the pool.
  */
 
-static ngx_int_t
+static ngx_inline ngx_int_t
 ngx_api_led_json_light_string(ngx_api_led_json_light_parser_t *lp,
+    ngx_str_t *value, ngx_str_t *text)
+{
+    u_char  *start, *p;
+
+    start = lp->jp.pos;
+
+    /* most strings: plain bytes and the closing quote */
+
+    p = ngx_api_led_json_plain_skip(start + 1, lp->jp.end);
+
+    if (p < lp->jp.end && *p == '"') {
+        value->data = start + 1;
+        value->len = p - (start + 1);
+        text->data = start;
+        text->len = p + 1 - start;
+        lp->jp.pos = p + 1;
+        return NGX_OK;
+    }
+
+    return ngx_api_led_json_light_string_checked(lp, value, text);
+}
+
+
+/* UTF-8 to check, escapes: the grammar's own way */
+
+static ngx_int_t
+ngx_api_led_json_light_string_checked(ngx_api_led_json_light_parser_t *lp,
     ngx_str_t *value, ngx_str_t *text)
 {
     u_char  *start, *s;
@@ -1825,6 +1914,29 @@ ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
 
     start = lp->jp.pos;
 
+    /*
+     * Most numbers are ids and counts: 1 to 18 digits, no sign, no
+     * leading zero, what the serializer writes for the integer
+     */
+
+    p = start;
+
+    if (*p >= '1' && *p <= '9') {
+        do {
+            p++;
+        } while (p < lp->jp.end && *p >= '0' && *p <= '9' && p - start < 18);
+
+        if (p == lp->jp.end
+            || (*p != '.' && *p != 'e' && *p != 'E'
+                && (*p < '0' || *p > '9')))
+        {
+            text->data = start;
+            text->len = p - start;
+            lp->jp.pos = p;
+            return NGX_OK;
+        }
+    }
+
     if (ngx_api_led_json_read_number(start, lp->jp.end, lp->jp.scratch, &num)
         != NGX_OK)
     {
@@ -1850,6 +1962,10 @@ ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
         return NGX_OK;
 
     case NGX_API_LED_JSON_REAL:
+        if (ngx_api_led_json_light_plain_real(start, len)) {
+            return NGX_OK;
+        }
+
         p = ngx_api_led_json_real_text(buf, num.real);
 
         if ((size_t) (p - buf) == len && ngx_memcmp(buf, start, len) == 0) {
@@ -1869,4 +1985,89 @@ ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
     default: /* NGX_API_LED_JSON_NUMBER_KEPT */
         return NGX_OK;
     }
+}
+
+
+/* a node from the parse's block (one allocation for many) */
+
+static ngx_inline ngx_api_led_json_light_t *
+ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp,
+    ngx_uint_t type)
+{
+    ngx_api_led_json_light_t  *node;
+
+    if (lp->nfree == 0) {
+        lp->free = ngx_palloc(lp->pool, NGX_API_LED_JSON_LIGHT_BLOCK
+                                        * sizeof(ngx_api_led_json_light_t));
+        if (lp->free == NULL) {
+            lp->jp.nomem = 1;
+            return NULL;
+        }
+
+        lp->nfree = NGX_API_LED_JSON_LIGHT_BLOCK;
+    }
+
+    node = lp->free++;
+    lp->nfree--;
+
+    /* name and key are set by the container, text by the value */
+
+    node->next = NULL;
+    node->first = NULL;
+    node->last = NULL;
+    node->n = 0;
+    node->type = type;
+    node->text.len = 0;
+
+    return node;
+}
+
+
+/*
+ * Whether a real's text is the one the serializer writes for its double
+ * (ngx_api_led_json_real_text()), without writing it: a plain decimal
+ * ("12.5", "-0.25"), no exponent, no trailing zero, at most 12
+ * significant digits, at least 0.0001.  For such a decimal D / 10^k the
+ * serializer's exact path finds D at k (D below 2^40: its product with
+ * 10^k rounds to D itself, no other decimal as short reads back as the
+ * same double), or its "%.15g" writes the same digits, in positional
+ * notation from 0.0001 on.
+ */
+
+static ngx_uint_t
+ngx_api_led_json_light_plain_real(u_char *p, size_t len)
+{
+    u_char      *end;
+    ngx_uint_t   point, sig, zeros;
+
+    end = p + len;
+
+    if (*p == '-') {
+        p++;
+    }
+
+    point = 0;
+    sig = 0;        /* significant digits */
+    zeros = 0;      /* zeros after the point before any other digit */
+
+    for ( /* void */ ; p < end; p++) {
+
+        if (*p == '.') {
+            point = 1;
+
+        } else if (*p < '0' || *p > '9') {
+            /* an exponent */
+            return 0;
+
+        } else if (sig || *p != '0') {
+            sig++;
+
+        } else if (point) {
+            zeros++;
+        }
+    }
+
+    /* "0.000x" and smaller: 0 < zeros, the integer part is "0" */
+
+    return point && end[-1] != '0' && sig <= 12 && zeros <= 3;
 }
