@@ -397,6 +397,8 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
         rc = ngx_api_led_json_light_parse(r->pool, text.data, text.len,
                                           light);
         if (rc != NGX_DECLINED) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "api_led json: request body, light document");
             return rc;
         }
 

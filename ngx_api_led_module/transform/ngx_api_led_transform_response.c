@@ -567,6 +567,9 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
         }
 
         if (rc == NGX_OK) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "api_led json: response body, light document");
+
             if (ngx_api_led_json_light_ops_apply(r, conf->response_json_ops,
                                                  &light)
                 != NGX_OK
