@@ -48,7 +48,43 @@ static const u_char  ngx_api_led_json_plain[256] = {
  * such byte.
  */
 
-#if (NGX_HAVE_LITTLE_ENDIAN)
+#if (defined __SSE2__)
+
+/*
+ * Sixteen bytes at a time: '"', '\\', and, compared as signed bytes,
+ * below 0x20 (control characters, and from 0x80 on: negative).
+ */
+
+#include <emmintrin.h>
+
+static ngx_inline u_char *
+ngx_api_led_json_plain_run(u_char *p, u_char *end)
+{
+    int      m;
+    __m128i  v, quote, backslash, space;
+
+    quote = _mm_set1_epi8('"');
+    backslash = _mm_set1_epi8('\\');
+    space = _mm_set1_epi8(0x20);
+
+    while (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+
+        m = _mm_movemask_epi8(
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                          _mm_cmpeq_epi8(v, backslash)),
+                             _mm_cmplt_epi8(v, space)));
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+
+        p += 16;
+    }
+
+    return p;
+}
+
+#elif (NGX_HAVE_LITTLE_ENDIAN)
 
 #define NGX_API_LED_JSON_ONES   0x0101010101010101ULL
 #define NGX_API_LED_JSON_HIGHS  0x8080808080808080ULL
@@ -1564,10 +1600,9 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_value(
 static ngx_api_led_json_light_t *ngx_api_led_json_light_container(
     ngx_api_led_json_light_parser_t *lp, ngx_uint_t depth);
 static ngx_int_t ngx_api_led_json_light_member(
-    ngx_api_led_json_light_parser_t *lp, ngx_api_led_json_light_t *object,
-    ngx_api_led_json_light_t *node);
-static ngx_inline ngx_int_t ngx_api_led_json_light_string(
-    ngx_api_led_json_light_parser_t *lp, ngx_str_t *value, ngx_str_t *text);
+    ngx_api_led_json_light_t *object, ngx_str_t *name);
+static ngx_int_t ngx_api_led_json_light_scalar(
+    ngx_api_led_json_light_parser_t *lp, ngx_str_t *text);
 static ngx_int_t ngx_api_led_json_light_string_checked(
     ngx_api_led_json_light_parser_t *lp, ngx_str_t *value, ngx_str_t *text);
 static ngx_int_t ngx_api_led_json_light_number(
@@ -1634,24 +1669,23 @@ ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data, size_t len,
 }
 
 
+/* the document: a container, or a scalar alone */
+
 static ngx_api_led_json_light_t *
 ngx_api_led_json_light_value(ngx_api_led_json_light_parser_t *lp,
     ngx_uint_t depth)
 {
-    u_char                    *p;
     ngx_str_t                  value;
     ngx_api_led_json_light_t  *node;
 
     ngx_api_led_json_skip_ws((&lp->jp));
 
-    p = lp->jp.pos;
-
-    if (p >= lp->jp.end) {
+    if (lp->jp.pos >= lp->jp.end) {
         lp->declined = 1;
         return NULL;
     }
 
-    if (*p == '{' || *p == '[') {
+    if (*lp->jp.pos == '{' || *lp->jp.pos == '[') {
         return ngx_api_led_json_light_container(lp, depth);
     }
 
@@ -1660,66 +1694,94 @@ ngx_api_led_json_light_value(ngx_api_led_json_light_parser_t *lp,
         return NULL;
     }
 
+    if (((*lp->jp.pos == '"')
+         ? ngx_api_led_json_light_string_checked(lp, &value, &node->text)
+         : ngx_api_led_json_light_scalar(lp, &node->text))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return node;
+}
+
+
+/* true, false, null, a number */
+
+static ngx_int_t
+ngx_api_led_json_light_scalar(ngx_api_led_json_light_parser_t *lp,
+    ngx_str_t *text)
+{
+    u_char  *p;
+
+    p = lp->jp.pos;
+
     switch (*p) {
-
-    case '"':
-        if (ngx_api_led_json_light_string(lp, &value, &node->text) != NGX_OK) {
-            return NULL;
-        }
-
-        return node;
 
     case 't':
     case 'n':
         if (lp->jp.end - p >= 4
             && ngx_memcmp(p, ((*p == 't') ? "true" : "null"), 4) == 0)
         {
-            node->text.data = p;
-            node->text.len = 4;
+            text->data = p;
+            text->len = 4;
             lp->jp.pos += 4;
-            return node;
+            return NGX_OK;
         }
 
         break;
 
     case 'f':
         if (lp->jp.end - p >= 5 && ngx_memcmp(p, "false", 5) == 0) {
-            node->text.data = p;
-            node->text.len = 5;
+            text->data = p;
+            text->len = 5;
             lp->jp.pos += 5;
-            return node;
+            return NGX_OK;
         }
 
         break;
 
     default:
-        if (ngx_api_led_json_light_number(lp, &node->text) == NGX_OK) {
-            return node;
-        }
-
-        return NULL;
+        return ngx_api_led_json_light_number(lp, text);
     }
 
     lp->declined = 1;
-    return NULL;
+    return NGX_ERROR;
 }
+
+
+/*
+ * A container.  The position is kept in a local while the grammar goes
+ * on, and given to lp->jp.pos where another function takes over (a
+ * nested container, an escaped string, a number that is no plain
+ * integer).
+ */
+
+#define ngx_api_led_json_light_ws(p, end)                                     \
+    while (p < end && *p <= ' '                                               \
+           && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))          \
+    {                                                                         \
+        p++;                                                                  \
+    }
 
 
 static ngx_api_led_json_light_t *
 ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
     ngx_uint_t depth)
 {
-    u_char                     close;
-    ngx_str_t                  name, key;
-    ngx_int_t                  rc;
+    u_char                     close, *p, *q, *end;
+    uint64_t                   names, bit;
+    ngx_str_t                  name, key, value;
     ngx_api_led_json_light_t  *node, *v;
 
+    p = lp->jp.pos;
+    end = lp->jp.end;
+
     if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
-        lp->declined = 1;
-        return NULL;
+        goto declined;
     }
 
-    node = ngx_api_led_json_light_node(lp, (*lp->jp.pos == '{')
+    node = ngx_api_led_json_light_node(lp, (*p == '{')
                                            ? NGX_API_LED_JSON_LIGHT_OBJECT
                                            : NGX_API_LED_JSON_LIGHT_ARRAY);
     if (node == NULL) {
@@ -1727,51 +1789,147 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
     }
 
     close = (node->type == NGX_API_LED_JSON_LIGHT_OBJECT) ? '}' : ']';
+    names = 0;
 
-    lp->jp.pos++;
-    ngx_api_led_json_skip_ws((&lp->jp));
+    p++;
+    ngx_api_led_json_light_ws(p, end);
 
-    if (lp->jp.pos < lp->jp.end && *lp->jp.pos == close) {
-        lp->jp.pos++;
+    if (p < end && *p == close) {
+        lp->jp.pos = p + 1;
         return node;
     }
 
     for ( ;; ) {
 
         if (close == '}') {
-            ngx_api_led_json_skip_ws((&lp->jp));
 
-            if (lp->jp.pos >= lp->jp.end || *lp->jp.pos != '"'
-                || ngx_api_led_json_light_string(lp, &name, &key) != NGX_OK)
+            /* the name */
+
+            ngx_api_led_json_light_ws(p, end);
+
+            if (p >= end || *p != '"') {
+                goto declined;
+            }
+
+            q = ngx_api_led_json_plain_skip(p + 1, end);
+
+            if (q < end && *q == '"') {
+                name.data = p + 1;
+                name.len = q - (p + 1);
+                key.data = p;
+                key.len = q + 1 - p;
+                p = q + 1;
+
+            } else {
+                lp->jp.pos = p;
+
+                if (ngx_api_led_json_light_string_checked(lp, &name, &key)
+                    != NGX_OK)
+                {
+                    return NULL;
+                }
+
+                p = lp->jp.pos;
+            }
+
+            ngx_api_led_json_light_ws(p, end);
+
+            if (p >= end || *p != ':') {
+                goto declined;
+            }
+
+            p++;
+
+            /*
+             * Names unique: a name is compared with the others only when
+             * one of them has its length and first byte (64 bits of them)
+             */
+
+            if (node->n == NGX_API_LED_JSON_LIGHT_MEMBERS) {
+                goto declined;
+            }
+
+            bit = (uint64_t) 1 << ((name.len + (name.len ? name.data[0] : 0)
+                                    * 7) & 63);
+
+            if ((names & bit)
+                && ngx_api_led_json_light_member(node, &name) != NGX_OK)
             {
-                lp->declined = 1;
+                goto declined;
+            }
+
+            names |= bit;
+        }
+
+        /* the value */
+
+        ngx_api_led_json_light_ws(p, end);
+
+        if (p >= end) {
+            goto declined;
+        }
+
+        if (*p == '{' || *p == '[') {
+            lp->jp.pos = p;
+
+            v = ngx_api_led_json_light_container(lp, depth + 1);
+            if (v == NULL) {
                 return NULL;
             }
 
-            ngx_api_led_json_skip_ws((&lp->jp));
+            p = lp->jp.pos;
 
-            if (lp->jp.pos >= lp->jp.end || *lp->jp.pos != ':') {
-                lp->declined = 1;
+        } else {
+            v = ngx_api_led_json_light_node(lp, NGX_API_LED_JSON_LIGHT_TEXT);
+            if (v == NULL) {
                 return NULL;
             }
 
-            lp->jp.pos++;
-        }
+            q = p + 1;
 
-        v = ngx_api_led_json_light_value(lp, depth + 1);
-        if (v == NULL) {
-            return NULL;
-        }
+            if (*p == '"') {
+                q = ngx_api_led_json_plain_skip(q, end);
 
-        v->next = NULL;
+            } else if (*p >= '1' && *p <= '9') {
+                /* ids and counts: 1 to 18 digits, as the serializer has them */
+                while (q < end && *q >= '0' && *q <= '9' && q - p < 18) {
+                    q++;
+                }
+            }
+
+            if (*p == '"' && q < end && *q == '"') {
+                v->text.data = p;
+                v->text.len = q + 1 - p;
+                p = q + 1;
+
+            } else if (*p >= '1' && *p <= '9'
+                       && (q == end
+                           || (*q != '.' && *q != 'e' && *q != 'E'
+                               && (*q < '0' || *q > '9'))))
+            {
+                v->text.data = p;
+                v->text.len = q - p;
+                p = q;
+
+            } else {
+                lp->jp.pos = p;
+
+                if (((*p == '"')
+                     ? ngx_api_led_json_light_string_checked(lp, &value,
+                                                             &v->text)
+                     : ngx_api_led_json_light_scalar(lp, &v->text))
+                    != NGX_OK)
+                {
+                    return NULL;
+                }
+
+                p = lp->jp.pos;
+            }
+        }
 
         if (close == '}') {
             v->name = name;
             v->key = key;
-
-            if (ngx_api_led_json_light_member(lp, node, v) != NGX_OK) {
-                return NULL;
-            }
 
         } else {
             ngx_str_null(&v->name);
@@ -1788,38 +1946,44 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
         node->last = v;
         node->n++;
 
-        rc = ngx_api_led_json_next(&lp->jp, close);
+        /* after the value: "," or the end of the container */
 
-        if (rc == NGX_OK) {
+        ngx_api_led_json_light_ws(p, end);
+
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+
+        if (p < end && *p == close) {
+            lp->jp.pos = p + 1;
             return node;
         }
 
-        if (rc != NGX_AGAIN) {
-            lp->declined = 1;
-            return NULL;
-        }
+        goto declined;
     }
+
+declined:
+
+    lp->jp.pos = p;
+    lp->declined = 1;
+
+    return NULL;
 }
 
 
-/* a new member's name against the others': one object, names unique */
+/* NGX_OK if no member of the object has the name yet */
 
 static ngx_int_t
-ngx_api_led_json_light_member(ngx_api_led_json_light_parser_t *lp,
-    ngx_api_led_json_light_t *object, ngx_api_led_json_light_t *node)
+ngx_api_led_json_light_member(ngx_api_led_json_light_t *object,
+    ngx_str_t *name)
 {
     ngx_api_led_json_light_t  *m;
 
-    if (object->n >= NGX_API_LED_JSON_LIGHT_MEMBERS) {
-        lp->declined = 1;
-        return NGX_DECLINED;
-    }
-
     for (m = object->first; m; m = m->next) {
-        if (m->name.len == node->name.len
-            && ngx_memcmp(m->name.data, node->name.data, node->name.len) == 0)
+        if (m->name.len == name->len
+            && ngx_memcmp(m->name.data, name->data, name->len) == 0)
         {
-            lp->declined = 1;
             return NGX_DECLINED;
         }
     }
@@ -1829,38 +1993,12 @@ ngx_api_led_json_light_member(ngx_api_led_json_light_parser_t *lp,
 
 
 /*
- * A string at the quote: "value" its bytes, unescaped; "text" as the
- * serializer writes it.  Without an escape both are in the document's
- * text (the serializer escapes nothing valid UTF-8 holds but what JSON
- * must escape); with one, both are made in the pool.
+ * A string at the quote that is more than plain bytes (the containers
+ * take those): "value" its bytes, unescaped; "text" as the serializer
+ * writes it.  Without an escape both are in the document's text (the
+ * serializer escapes nothing valid UTF-8 holds but what JSON must
+ * escape); with one, both are made in the pool.
  */
-
-static ngx_inline ngx_int_t
-ngx_api_led_json_light_string(ngx_api_led_json_light_parser_t *lp,
-    ngx_str_t *value, ngx_str_t *text)
-{
-    u_char  *start, *p;
-
-    start = lp->jp.pos;
-
-    /* most strings: plain bytes and the closing quote */
-
-    p = ngx_api_led_json_plain_skip(start + 1, lp->jp.end);
-
-    if (p < lp->jp.end && *p == '"') {
-        value->data = start + 1;
-        value->len = p - (start + 1);
-        text->data = start;
-        text->len = p + 1 - start;
-        lp->jp.pos = p + 1;
-        return NGX_OK;
-    }
-
-    return ngx_api_led_json_light_string_checked(lp, value, text);
-}
-
-
-/* UTF-8 to check, escapes: the grammar's own way */
 
 static ngx_int_t
 ngx_api_led_json_light_string_checked(ngx_api_led_json_light_parser_t *lp,
@@ -1913,29 +2051,6 @@ ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
     ngx_api_led_json_number_t   num;
 
     start = lp->jp.pos;
-
-    /*
-     * Most numbers are ids and counts: 1 to 18 digits, no sign, no
-     * leading zero, what the serializer writes for the integer
-     */
-
-    p = start;
-
-    if (*p >= '1' && *p <= '9') {
-        do {
-            p++;
-        } while (p < lp->jp.end && *p >= '0' && *p <= '9' && p - start < 18);
-
-        if (p == lp->jp.end
-            || (*p != '.' && *p != 'e' && *p != 'E'
-                && (*p < '0' || *p > '9')))
-        {
-            text->data = start;
-            text->len = p - start;
-            lp->jp.pos = p;
-            return NGX_OK;
-        }
-    }
 
     if (ngx_api_led_json_read_number(start, lp->jp.end, lp->jp.scratch, &num)
         != NGX_OK)
