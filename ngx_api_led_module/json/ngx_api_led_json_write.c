@@ -636,7 +636,14 @@ ngx_api_led_json_light_dump(ngx_pool_t *pool, ngx_api_led_json_light_t *doc,
     o.pos = o.start;
     o.end = o.start + hint + 64;
 
-    if (ngx_api_led_json_light_write(&o, doc) != NGX_OK) {
+    if (doc->type == NGX_API_LED_JSON_LIGHT_TEXT) {
+        if (ngx_api_led_json_reserve(&o, doc->text.len) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        o.pos = ngx_cpymem(o.pos, doc->text.data, doc->text.len);
+
+    } else if (ngx_api_led_json_light_write(&o, doc) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -647,6 +654,45 @@ ngx_api_led_json_light_dump(ngx_pool_t *pool, ngx_api_led_json_light_t *doc,
 }
 
 
+/*
+ * Short texts (names, most values) are copied by two moves that may
+ * overlap, not by a call to memcpy().
+ */
+
+static ngx_inline u_char *
+ngx_api_led_json_light_copy(u_char *dst, u_char *src, size_t len)
+{
+    uint32_t  w4, e4;
+    uint64_t  w8, e8;
+
+    if (len >= 8 && len <= 16) {
+        ngx_memcpy(&w8, src, 8);
+        ngx_memcpy(&e8, src + len - 8, 8);
+        ngx_memcpy(dst, &w8, 8);
+        ngx_memcpy(dst + len - 8, &e8, 8);
+        return dst + len;
+    }
+
+    if (len >= 4 && len < 8) {
+        ngx_memcpy(&w4, src, 4);
+        ngx_memcpy(&e4, src + len - 4, 4);
+        ngx_memcpy(dst, &w4, 4);
+        ngx_memcpy(dst + len - 4, &e4, 4);
+        return dst + len;
+    }
+
+    if (len < 4) {
+        while (len--) {
+            *dst++ = *src++;
+        }
+
+        return dst;
+    }
+
+    return ngx_cpymem(dst, src, len);
+}
+
+
 static ngx_int_t
 ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
     ngx_api_led_json_light_t *node)
@@ -654,16 +700,9 @@ ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
     ngx_uint_t                 object;
     ngx_api_led_json_light_t  *m;
 
-    if (node->type == NGX_API_LED_JSON_LIGHT_TEXT) {
-        if (ngx_api_led_json_reserve(out, node->text.len) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        out->pos = ngx_cpymem(out->pos, node->text.data, node->text.len);
-        return NGX_OK;
-    }
-
     object = (node->type == NGX_API_LED_JSON_LIGHT_OBJECT);
+
+    /* the brackets, a comma, a name's quotes and colon: 4 bytes each */
 
     if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
         return NGX_ERROR;
@@ -673,38 +712,39 @@ ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
 
     for (m = node->first; m; m = m->next) {
 
-        if (m != node->first) {
-            if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
-                return NGX_ERROR;
-            }
+        if (ngx_api_led_json_reserve(out, 4 + m->key.len + m->text.len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
 
+        if (m != node->first) {
             *out->pos++ = ',';
         }
 
         if (object) {
             if (m->key.len) {
                 /* the name as the document wrote it, quotes and all */
-                if (ngx_api_led_json_reserve(out, m->key.len) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-
-                out->pos = ngx_cpymem(out->pos, m->key.data, m->key.len);
+                out->pos = ngx_api_led_json_light_copy(out->pos, m->key.data,
+                                                       m->key.len);
 
             } else if (ngx_api_led_json_write_string(out,
                            (const char *) m->name.data, m->name.len)
-                       != NGX_OK)
+                       != NGX_OK
+                       || ngx_api_led_json_reserve(out, 2 + m->text.len)
+                          != NGX_OK)
             {
-                return NGX_ERROR;
-            }
-
-            if (ngx_api_led_json_reserve(out, 1) != NGX_OK) {
                 return NGX_ERROR;
             }
 
             *out->pos++ = ':';
         }
 
-        if (ngx_api_led_json_light_write(out, m) != NGX_OK) {
+        if (m->type == NGX_API_LED_JSON_LIGHT_TEXT) {
+            out->pos = ngx_api_led_json_light_copy(out->pos, m->text.data,
+                                                   m->text.len);
+
+        } else if (ngx_api_led_json_light_write(out, m) != NGX_OK) {
             return NGX_ERROR;
         }
     }
