@@ -76,6 +76,8 @@ typedef struct {
     ngx_str_t                    name;        /* rename to a member name */
     ngx_api_led_json_value_t     value;       /* set */
     ngx_api_led_json_keep_t     *keep;        /* keep */
+    struct ngx_api_led_json_light_s  *light;  /* set: a constant value
+                                                 for light documents */
 } ngx_api_led_json_op_t;
 
 /* NULL, or why the pointer is invalid */
@@ -244,6 +246,9 @@ ngx_int_t ngx_api_led_json_light_dump(ngx_pool_t *pool,
 ngx_int_t ngx_api_led_json_quote(ngx_pool_t *pool, u_char *s, size_t len,
     ngx_str_t *out);
 ngx_uint_t ngx_api_led_json_light_ops(ngx_array_t *ops);
+/* a jansson value as a light one; NULL: no memory */
+ngx_api_led_json_light_t *ngx_api_led_json_light_from(ngx_pool_t *pool,
+    json_t *value);
 ngx_int_t ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
     ngx_api_led_json_op_t *op, ngx_api_led_json_light_t **doc);
 /* the same operation with the value given (a new reference, consumed) */

@@ -65,8 +65,6 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_new(ngx_pool_t *pool,
     ngx_uint_t type);
 static ngx_api_led_json_light_t *ngx_api_led_json_light_copy(
     ngx_pool_t *pool, ngx_api_led_json_light_t *node);
-static ngx_api_led_json_light_t *ngx_api_led_json_light_from(
-    ngx_pool_t *pool, json_t *value);
 
 
 ngx_uint_t
@@ -116,19 +114,32 @@ ngx_int_t
 ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
     ngx_api_led_json_op_t *op, ngx_api_led_json_light_t **doc)
 {
-    json_t     *value;
-    ngx_int_t   rc;
+    json_t                    *value;
+    ngx_int_t                  rc;
+    ngx_api_led_json_light_t  *v;
 
-    value = NULL;
+    if (op->light) {
+        /* a constant: a copy of its own, later operations may change it */
 
-    if (op->op == NGX_API_LED_JSON_OP_SET) {
-        value = ngx_api_led_json_value_get(r, &op->value);
-        if (value == NULL) {
+        v = ngx_api_led_json_light_copy(r->pool, op->light);
+        if (v == NULL) {
             return NGX_ERROR;
         }
-    }
 
-    rc = ngx_api_led_json_light_op_value(r->pool, op, value, doc);
+        rc = ngx_api_led_json_light_set(r->pool, doc, &op->path, v);
+
+    } else {
+        value = NULL;
+
+        if (op->op == NGX_API_LED_JSON_OP_SET) {
+            value = ngx_api_led_json_value_get(r, &op->value);
+            if (value == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        rc = ngx_api_led_json_light_op_value(r->pool, op, value, doc);
+    }
 
     if (rc == NGX_DECLINED) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -749,7 +760,7 @@ ngx_api_led_json_light_copy(ngx_pool_t *pool, ngx_api_led_json_light_t *node)
 
 /* a jansson value (a set's) as a light one, its texts serialized */
 
-static ngx_api_led_json_light_t *
+ngx_api_led_json_light_t *
 ngx_api_led_json_light_from(ngx_pool_t *pool, json_t *value)
 {
     size_t                     i, size;

@@ -1599,6 +1599,8 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_value(
     ngx_api_led_json_light_parser_t *lp, ngx_uint_t depth);
 static ngx_api_led_json_light_t *ngx_api_led_json_light_container(
     ngx_api_led_json_light_parser_t *lp, ngx_uint_t depth);
+static ngx_inline u_char *ngx_api_led_json_light_fraction(u_char *p,
+    u_char *q, u_char *end);
 static ngx_int_t ngx_api_led_json_light_member(
     ngx_api_led_json_light_t *object, ngx_str_t *name);
 static ngx_int_t ngx_api_led_json_light_scalar(
@@ -1911,6 +1913,14 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
                 v->text.len = q - p;
                 p = q;
 
+            } else if (*p >= '1' && *p <= '9' && q < end && *q == '.'
+                       && (q = ngx_api_led_json_light_fraction(p, q, end)))
+            {
+                /* a price: as the serializer writes its double */
+                v->text.data = p;
+                v->text.len = q - p;
+                p = q;
+
             } else {
                 lp->jp.pos = p;
 
@@ -1967,6 +1977,34 @@ declined:
 
     lp->jp.pos = p;
     lp->declined = 1;
+
+    return NULL;
+}
+
+
+/*
+ * A decimal from p, its integer part (no leading zero) up to the point
+ * at q: the end of its fraction if it is written as the serializer
+ * writes its double (ngx_api_led_json_light_plain_real(): at most 12
+ * digits, no trailing zero, no exponent), else NULL.
+ */
+
+static ngx_inline u_char *
+ngx_api_led_json_light_fraction(u_char *p, u_char *q, u_char *end)
+{
+    u_char  *r;
+
+    r = q + 1;
+
+    while (r < end && *r >= '0' && *r <= '9') {
+        r++;
+    }
+
+    if (r - q > 1 && r[-1] != '0' && r - p - 1 <= 12
+        && (r == end || (*r != 'e' && *r != 'E')))
+    {
+        return r;
+    }
 
     return NULL;
 }
