@@ -18,14 +18,17 @@
  * tree's ngx_api_led_json_parse_pool() (in a pool arena window for inputs
  * of odd length, as the transformations do); each operation, compiled
  * once (ngx_api_led_json_op_compile(), as nginx -t does), runs on both:
- * ngx_api_led_json_light_op_value() and what ngx_api_led_json_op_apply()
- * calls (_set, _remove, _rename, _move, _wrap).  A set's value is
- * evaluated once, outside the window; the light side gets a deep copy of
- * its own (released by it: ASan sees a node that kept a pointer into it;
- * made here: json_deep_copy() cuts member names at a NUL byte), the tree
- * the value.  The document line is copied into an allocation of
- * its own size (light nodes point into the text: ASan sees a read past
- * it).  Properties:
+ * ngx_api_led_json_light_op_value() (_light_op_apply() for a constant's
+ * set) and what ngx_api_led_json_op_apply() calls (_set, _remove,
+ * _rename, _move, _wrap).  A set's value is
+ * evaluated once, outside the window, for the tree; a constant's light
+ * value is the one compiled with the operation (op->light), set by
+ * ngx_api_led_json_light_op_apply() as the transformations do; a
+ * variable's goes to the light side as a deep copy of its own (released
+ * by it: ASan sees a node that kept a pointer into it; made here:
+ * json_deep_copy() cuts member names at a NUL byte).  The document line
+ * is copied into an allocation of its own size (light nodes point into
+ * the text: ASan sees a read past it).  Properties:
  *
  *   - light parse NGX_OK => the tree parses the text too;
  *   - the light parse declines a document the tree takes only for a reason
@@ -35,15 +38,19 @@
  *     text, but the contract says what goes to the tree);
  *   - parse and dump, no operation: the same bytes from both serializers;
  *   - after every operation: the same bytes from both serializers, and
- *     the same outcome (NGX_OK, or NGX_DECLINED: the path does not fit),
- *     never NGX_ERROR (a 500 for the request);
+ *     the same outcome (NGX_OK, or NGX_DECLINED: the path does not fit;
+ *     ngx_api_led_json_light_op_apply() says NGX_OK for both), never
+ *     NGX_ERROR (a 500 for the request);
  *   - no ASan or UBSan report.
  *
- * Known (FUZZ_KNOWN=1, crashes-open/json_light/set-any-nul-name): a set
- * through "*" of a value with a member name that holds a NUL byte (a
- * variable's "\u0000" in a json: value): the tree's copies for the
- * places after the first (json_deep_copy() in ngx_api_led_json_copy())
- * cut the name at the NUL, the light copies keep it.
+ * Known (FUZZ_KNOWN=1, crashes-open/json_light/set-any-nul-name,
+ * crashes-open/json_light/set-constant-nul-name): a set of a value with a
+ * member name that holds a NUL byte ("\u0000" in a json: value): the
+ * tree's copies (json_deep_copy() in ngx_api_led_json_copy()) cut the name
+ * at the NUL, the light values keep it.  A constant: the tree sets a copy
+ * (ngx_api_led_json_value_get()), the light path the value compiled from
+ * the constant itself; a variable's value: through "*", the places after
+ * the first.
  */
 
 
@@ -328,26 +335,47 @@ run(fz_t *fz, ngx_api_led_json_op_t *op, json_t **doc,
     value = NULL;
     copy = NULL;
     known = 0;
+    rc_light = NGX_ERROR;
 
     if (op->op == NGX_API_LED_JSON_OP_SET) {
         /* once, outside any window, as ngx_api_led_json_op_apply() does */
         arena = ngx_api_led_json_arena_enter(NULL);
 
         value = ngx_api_led_json_value_get(fz->r, &op->value);
-        copy = value ? copy_value(value) : NULL;
-
-        ngx_api_led_json_arena_leave(arena);
-
-        if (copy == NULL) {
+        if (value == NULL) {
             abort();
         }
 
-        /* known (crashes-open/json_light/set-any-nul-name) */
-        known = fz_known && op->path.wildcard && nul_name(value);
+        if (op->light) {
+            /* a constant: its light value, as the transformations set it */
+            rc_light = ngx_api_led_json_light_op_apply(fz->r, op, light);
+
+        } else {
+            copy = copy_value(value);
+            if (copy == NULL) {
+                abort();
+            }
+        }
+
+        ngx_api_led_json_arena_leave(arena);
+
+        /* known (crashes-open/json_light/set-*-nul-name) */
+        known = fz_known
+                && (op->value.cv == NULL ? nul_name(op->value.json)
+                                         : op->path.wildcard
+                                           && nul_name(value));
     }
 
-    rc_light = ngx_api_led_json_light_op_value(fz->pool, op, copy, light);
+    if (op->light == NULL) {
+        rc_light = ngx_api_led_json_light_op_value(fz->pool, op, copy, light);
+    }
+
     rc_tree = tree_op(op, value, doc);
+
+    if (op->light && rc_tree == NGX_DECLINED) {
+        /* ngx_api_led_json_light_op_apply(): skipped is NGX_OK */
+        rc_tree = NGX_OK;
+    }
 
     return compare(fz, *doc, *light, line, rc_tree, rc_light, known);
 }
