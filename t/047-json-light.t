@@ -279,3 +279,24 @@ POST /t
 
 --- error_log
 api_led json: request body, light document
+
+
+
+=== TEST 12: a set's value with a NUL in a member name keeps the whole name, in every copy, on both paths (the tree copied names as C strings)
+--- config
+    location /t {
+        api_led_response_json set /items/* 'json:{"a\u0000b":1}';
+        proxy_pass http://up/doc/d.json;
+    }
+    location /tree {
+        api_led_response_json set /items/* 'json:{"a\u0000b":1}';
+        api_led_response_json keep /items;
+        proxy_pass http://up/doc/d.json;
+    }
+--- user_files
+>>> d.json
+{"items":[1,2]}
+--- request eval
+["GET /t", "GET /tree"]
+--- response_body eval
+['{"items":[{"a\u0000b":1},{"a\u0000b":1}]}', '{"items":[{"a\u0000b":1},{"a\u0000b":1}]}']

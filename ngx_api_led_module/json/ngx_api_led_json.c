@@ -280,13 +280,63 @@ ngx_api_led_json_get(json_t *root, ngx_api_led_json_path_t *path)
 }
 
 
-/* a value for one more place in a document: containers are not shared */
+/*
+ * A value for one more place in a document: containers are not shared.
+ * Not json_deep_copy(): it copies member names as C strings, and a name
+ * may hold a NUL ("a\u0000b").
+ */
 
 static json_t *
 ngx_api_led_json_copy(json_t *value)
 {
-    if (json_is_object(value) || json_is_array(value)) {
-        return json_deep_copy(value);
+    void    *iter;
+    size_t   i, size;
+    json_t  *copy, *v;
+
+    if (json_is_object(value)) {
+        copy = json_object();
+        if (copy == NULL) {
+            return NULL;
+        }
+
+        for (iter = json_object_iter(value);
+             iter;
+             iter = json_object_iter_next(value, iter))
+        {
+            v = ngx_api_led_json_copy(json_object_iter_value(iter));
+
+            if (v == NULL
+                || json_object_setn_new_nocheck(copy,
+                                          json_object_iter_key(iter),
+                                          json_object_iter_key_len(iter), v)
+                   != 0)
+            {
+                json_decref(copy);
+                return NULL;
+            }
+        }
+
+        return copy;
+    }
+
+    if (json_is_array(value)) {
+        copy = json_array();
+        if (copy == NULL) {
+            return NULL;
+        }
+
+        size = json_array_size(value);
+
+        for (i = 0; i < size; i++) {
+            v = ngx_api_led_json_copy(json_array_get(value, i));
+
+            if (v == NULL || json_array_append_new(copy, v) != 0) {
+                json_decref(copy);
+                return NULL;
+            }
+        }
+
+        return copy;
     }
 
     return json_incref(value);
