@@ -1172,7 +1172,7 @@ char *
 ngx_api_led_json_op_compile(ngx_conf_t *cf, ngx_str_t *args,
     ngx_uint_t nargs, ngx_api_led_json_op_t *op)
 {
-    char                     *err, *rv;
+    char                     *err;
     ngx_uint_t                i, k;
     ngx_api_led_json_path_t   path;
 
@@ -1274,17 +1274,7 @@ ngx_api_led_json_op_compile(ngx_conf_t *cf, ngx_str_t *args,
     switch (op->op) {
 
     case NGX_API_LED_JSON_OP_SET:
-        rv = ngx_api_led_json_value_compile(cf, &args[2], &op->value);
-
-        if (rv == NGX_CONF_OK && op->value.cv == NULL) {
-            /* the constant as the light documents take it, made once */
-            op->light = ngx_api_led_json_light_from(cf->pool, op->value.json);
-            if (op->light == NULL) {
-                return NGX_CONF_ERROR;
-            }
-        }
-
-        return rv;
+        return ngx_api_led_json_value_compile(cf, &args[2], &op->value);
 
     case NGX_API_LED_JSON_OP_WRAP:
 

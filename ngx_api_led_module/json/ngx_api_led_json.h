@@ -246,9 +246,9 @@ ngx_int_t ngx_api_led_json_light_dump(ngx_pool_t *pool,
 ngx_int_t ngx_api_led_json_quote(ngx_pool_t *pool, u_char *s, size_t len,
     ngx_str_t *out);
 ngx_uint_t ngx_api_led_json_light_ops(ngx_array_t *ops);
-/* a jansson value as a light one; NULL: no memory */
-ngx_api_led_json_light_t *ngx_api_led_json_light_from(ngx_pool_t *pool,
-    json_t *value);
+/* after ngx_api_led_json_op_compile(): a set's constant, made once */
+char *ngx_api_led_json_light_op_compile(ngx_conf_t *cf,
+    ngx_api_led_json_op_t *op);
 ngx_int_t ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
     ngx_api_led_json_op_t *op, ngx_api_led_json_light_t **doc);
 /* the same operation with the value given (a new reference, consumed) */

@@ -65,6 +65,8 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_new(ngx_pool_t *pool,
     ngx_uint_t type);
 static ngx_api_led_json_light_t *ngx_api_led_json_light_copy(
     ngx_pool_t *pool, ngx_api_led_json_light_t *node);
+static ngx_api_led_json_light_t *ngx_api_led_json_light_from(
+    ngx_pool_t *pool, json_t *value);
 
 
 ngx_uint_t
@@ -86,6 +88,20 @@ ngx_api_led_json_light_ops(ngx_array_t *ops)
     }
 
     return 1;
+}
+
+
+char *
+ngx_api_led_json_light_op_compile(ngx_conf_t *cf, ngx_api_led_json_op_t *op)
+{
+    if (op->op == NGX_API_LED_JSON_OP_SET && op->value.cv == NULL) {
+        op->light = ngx_api_led_json_light_from(cf->pool, op->value.json);
+        if (op->light == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
 }
 
 
@@ -760,7 +776,7 @@ ngx_api_led_json_light_copy(ngx_pool_t *pool, ngx_api_led_json_light_t *node)
 
 /* a jansson value (a set's) as a light one, its texts serialized */
 
-ngx_api_led_json_light_t *
+static ngx_api_led_json_light_t *
 ngx_api_led_json_light_from(ngx_pool_t *pool, json_t *value)
 {
     size_t                     i, size;

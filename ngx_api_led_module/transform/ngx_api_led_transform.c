@@ -496,6 +496,7 @@ ngx_api_led_transform_json_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     char  *p = conf;
 
+    char                         *rv;
     ngx_str_t                    *value;
     ngx_array_t                 **ops;
     ngx_api_led_json_op_t        *jop;
@@ -520,22 +521,28 @@ ngx_api_led_transform_json_cmd(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        return ngx_api_led_json_op_compile(cf, &value[1],
-                                           cf->args->nelts - 1, jop);
+    } else {
+        op = ngx_api_led_transform_op_add(cf, ops, NGX_API_LED_T_JSON);
+        if (op == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        op->json = ngx_palloc(cf->pool, sizeof(ngx_api_led_json_op_t));
+        if (op->json == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        jop = op->json;
     }
 
-    op = ngx_api_led_transform_op_add(cf, ops, NGX_API_LED_T_JSON);
-    if (op == NULL) {
-        return NGX_CONF_ERROR;
+    rv = ngx_api_led_json_op_compile(cf, &value[1], cf->args->nelts - 1,
+                                     jop);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
-    op->json = ngx_palloc(cf->pool, sizeof(ngx_api_led_json_op_t));
-    if (op->json == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    return ngx_api_led_json_op_compile(cf, &value[1], cf->args->nelts - 1,
-                                       op->json);
+    /* for the light documents too (ngx_api_led_json.h) */
+    return ngx_api_led_json_light_op_compile(cf, jop);
 }
 
 
