@@ -53,6 +53,8 @@ static ngx_int_t ngx_api_led_json_light_remove(ngx_pool_t *pool,
 static ngx_int_t ngx_api_led_json_light_remove_leaf(ngx_pool_t *pool,
     ngx_api_led_json_light_t *parent, ngx_api_led_json_token_t *t,
     void *data);
+static ngx_uint_t ngx_api_led_json_light_remove_member(
+    ngx_api_led_json_light_t *object, ngx_str_t *name);
 static ngx_int_t ngx_api_led_json_light_rename_leaf(ngx_pool_t *pool,
     ngx_api_led_json_light_t *parent, ngx_api_led_json_token_t *t,
     void *data);
@@ -322,7 +324,10 @@ ngx_api_led_json_light_find(ngx_api_led_json_light_t *object, ngx_str_t *name)
 
     for (m = object->first; m; m = m->next) {
         if (m->name.len == name->len
-            && ngx_memcmp(m->name.data, name->data, name->len) == 0)
+            && (name->len == 0
+                || (m->name.data[0] == name->data[0]
+                    && ngx_memcmp(m->name.data, name->data, name->len)
+                       == 0)))
         {
             return m;
         }
@@ -585,6 +590,12 @@ ngx_api_led_json_light_remove_leaf(ngx_pool_t *pool,
         return NGX_OK;
     }
 
+    if (parent->type == NGX_API_LED_JSON_LIGHT_OBJECT) {
+        /* found and taken out in one pass */
+        return ngx_api_led_json_light_remove_member(parent, &t->name)
+               ? NGX_OK : NGX_DECLINED;
+    }
+
     m = ngx_api_led_json_light_child(parent, t);
 
     if (m == NULL) {
@@ -594,6 +605,49 @@ ngx_api_led_json_light_remove_leaf(ngx_pool_t *pool,
     ngx_api_led_json_light_unlink(parent, m);
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_api_led_json_light_remove_member(ngx_api_led_json_light_t *object,
+    ngx_str_t *name)
+{
+    ngx_api_led_json_light_t  *prev, *m;
+
+    prev = NULL;
+
+    for (m = object->first; m; m = m->next) {
+        if (m->name.len == name->len
+            && (name->len == 0
+                || (m->name.data[0] == name->data[0]
+                    && ngx_memcmp(m->name.data, name->data, name->len)
+                       == 0)))
+        {
+            break;
+        }
+
+        prev = m;
+    }
+
+    if (m == NULL) {
+        return 0;
+    }
+
+    if (prev) {
+        prev->next = m->next;
+
+    } else {
+        object->first = m->next;
+    }
+
+    if (object->last == m) {
+        object->last = prev;
+    }
+
+    object->n--;
+    m->next = NULL;
+
+    return 1;
 }
 
 

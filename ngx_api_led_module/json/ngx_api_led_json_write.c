@@ -556,6 +556,15 @@ ngx_api_led_json_media_type(ngx_str_t *type)
     u_char  *p, *end, *semi;
     size_t   len;
 
+    if (type->len == sizeof(NGX_API_LED_JSON_TYPE) - 1
+        && ngx_memcmp(type->data, NGX_API_LED_JSON_TYPE,
+                      sizeof(NGX_API_LED_JSON_TYPE) - 1)
+           == 0)
+    {
+        /* as most write it */
+        return 1;
+    }
+
     p = type->data;
     end = p + type->len;
 
