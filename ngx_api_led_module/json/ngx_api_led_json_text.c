@@ -1799,6 +1799,8 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
 
     close = (node->type == NGX_API_LED_JSON_LIGHT_OBJECT) ? '}' : ']';
     names = 0;
+    ngx_str_null(&name);
+    ngx_str_null(&key);
 
     p++;
     ngx_api_led_json_light_ws(p, end);
@@ -1944,14 +1946,9 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
             }
         }
 
-        if (close == '}') {
-            v->name = name;
-            v->key = key;
-
-        } else {
-            ngx_str_null(&v->name);
-            ngx_str_null(&v->key);
-        }
+        /* an element's are null */
+        v->name = name;
+        v->key = key;
 
         if (node->last) {
             node->last->next = v;
