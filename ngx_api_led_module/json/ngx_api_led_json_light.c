@@ -38,8 +38,12 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_get(
     ngx_api_led_json_light_t *root, ngx_api_led_json_path_t *path);
 static ngx_api_led_json_light_t *ngx_api_led_json_light_unlink(
     ngx_api_led_json_light_t *parent, ngx_api_led_json_light_t *node);
+static void ngx_api_led_json_light_cut(ngx_api_led_json_light_t *parent,
+    ngx_api_led_json_light_t *prev, ngx_api_led_json_light_t *node);
 static void ngx_api_led_json_light_append(ngx_api_led_json_light_t *parent,
     ngx_api_led_json_light_t *node);
+static void ngx_api_led_json_light_assign(ngx_api_led_json_light_t *dst,
+    ngx_api_led_json_light_t *src);
 static void ngx_api_led_json_light_put(ngx_api_led_json_light_t *object,
     ngx_str_t *name, ngx_api_led_json_light_t *v);
 static ngx_int_t ngx_api_led_json_light_set(ngx_pool_t *pool,
@@ -385,21 +389,45 @@ ngx_api_led_json_light_unlink(ngx_api_led_json_light_t *parent,
         return NULL;
     }
 
+    ngx_api_led_json_light_cut(parent, prev, m);
+
+    return m;
+}
+
+
+/* "node" out of the list, after "prev" (NULL: it is the first) */
+
+static void
+ngx_api_led_json_light_cut(ngx_api_led_json_light_t *parent,
+    ngx_api_led_json_light_t *prev, ngx_api_led_json_light_t *node)
+{
     if (prev) {
-        prev->next = m->next;
+        prev->next = node->next;
 
     } else {
-        parent->first = m->next;
+        parent->first = node->next;
     }
 
-    if (parent->last == m) {
+    if (parent->last == node) {
         parent->last = prev;
     }
 
     parent->n--;
-    m->next = NULL;
+    node->next = NULL;
+}
 
-    return m;
+
+/* a value into a node that keeps its place and its name */
+
+static void
+ngx_api_led_json_light_assign(ngx_api_led_json_light_t *dst,
+    ngx_api_led_json_light_t *src)
+{
+    dst->type = src->type;
+    dst->text = src->text;
+    dst->first = src->first;
+    dst->last = src->last;
+    dst->n = src->n;
 }
 
 
@@ -443,11 +471,7 @@ ngx_api_led_json_light_put(ngx_api_led_json_light_t *object, ngx_str_t *name,
 
     /* the value moves into the member's node: its place and its name */
 
-    m->type = v->type;
-    m->text = v->text;
-    m->first = v->first;
-    m->last = v->last;
-    m->n = v->n;
+    ngx_api_led_json_light_assign(m, v);
 }
 
 
@@ -519,11 +543,7 @@ ngx_api_led_json_light_set_leaf(ngx_pool_t *pool,
                 return NGX_ERROR;
             }
 
-            e->type = v->type;
-            e->text = v->text;
-            e->first = v->first;
-            e->last = v->last;
-            e->n = v->n;
+            ngx_api_led_json_light_assign(e, v);
         }
 
         return parent->n ? NGX_OK : NGX_DECLINED;
@@ -552,11 +572,7 @@ ngx_api_led_json_light_set_leaf(ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    e->type = v->type;
-    e->text = v->text;
-    e->first = v->first;
-    e->last = v->last;
-    e->n = v->n;
+    ngx_api_led_json_light_assign(e, v);
 
     return NGX_OK;
 }
@@ -633,19 +649,7 @@ ngx_api_led_json_light_remove_member(ngx_api_led_json_light_t *object,
         return 0;
     }
 
-    if (prev) {
-        prev->next = m->next;
-
-    } else {
-        object->first = m->next;
-    }
-
-    if (object->last == m) {
-        object->last = prev;
-    }
-
-    object->n--;
-    m->next = NULL;
+    ngx_api_led_json_light_cut(object, prev, m);
 
     return 1;
 }

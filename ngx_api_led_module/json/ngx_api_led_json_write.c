@@ -25,6 +25,8 @@ static ngx_int_t ngx_api_led_json_write_string(ngx_api_led_json_out_t *out,
     const char *s, size_t len);
 static ngx_int_t ngx_api_led_json_grow(ngx_api_led_json_out_t *out,
     size_t n);
+static ngx_int_t ngx_api_led_json_out_init(ngx_api_led_json_out_t *out,
+    ngx_pool_t *pool, size_t size);
 
 
 /* room for n more bytes; the common case is a compare, inline */
@@ -129,21 +131,31 @@ ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
 {
     ngx_api_led_json_out_t  o;
 
-    o.pool = pool;
-    o.start = ngx_palloc(pool, hint + 64);
-    if (o.start == NULL) {
-        return NGX_ERROR;
-    }
-
-    o.pos = o.start;
-    o.end = o.start + hint + 64;
-
-    if (ngx_api_led_json_write(&o, doc) != NGX_OK) {
+    if (ngx_api_led_json_out_init(&o, pool, hint + 64) != NGX_OK
+        || ngx_api_led_json_write(&o, doc) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
     out->data = o.start;
     out->len = o.pos - o.start;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_json_out_init(ngx_api_led_json_out_t *out, ngx_pool_t *pool,
+    size_t size)
+{
+    out->pool = pool;
+    out->start = ngx_pnalloc(pool, size);
+    if (out->start == NULL) {
+        return NGX_ERROR;
+    }
+
+    out->pos = out->start;
+    out->end = out->start + size;
 
     return NGX_OK;
 }
@@ -604,16 +616,9 @@ ngx_api_led_json_quote(ngx_pool_t *pool, u_char *s, size_t len,
 {
     ngx_api_led_json_out_t  o;
 
-    o.pool = pool;
-    o.start = ngx_pnalloc(pool, len + 8);
-    if (o.start == NULL) {
-        return NGX_ERROR;
-    }
-
-    o.pos = o.start;
-    o.end = o.start + len + 8;
-
-    if (ngx_api_led_json_write_string(&o, (const char *) s, len) != NGX_OK) {
+    if (ngx_api_led_json_out_init(&o, pool, len + 8) != NGX_OK
+        || ngx_api_led_json_write_string(&o, (const char *) s, len) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -636,14 +641,9 @@ ngx_api_led_json_light_dump(ngx_pool_t *pool, ngx_api_led_json_light_t *doc,
 {
     ngx_api_led_json_out_t  o;
 
-    o.pool = pool;
-    o.start = ngx_pnalloc(pool, hint + 64);
-    if (o.start == NULL) {
+    if (ngx_api_led_json_out_init(&o, pool, hint + 64) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    o.pos = o.start;
-    o.end = o.start + hint + 64;
 
     if (doc->type == NGX_API_LED_JSON_LIGHT_TEXT) {
         if (ngx_api_led_json_reserve(&o, doc->text.len) != NGX_OK) {
