@@ -30,6 +30,11 @@ CONF
 our $Members = '{' . join(",", map { qq("m$_":$_) } 1 .. 65) . '}';
 our $Large = '{"pad":"' . ('x' x 16400) . '","password":"p","id":1}';
 
+# 16 KB of empty objects: the shape that takes jansson the most memory for
+# its text; the light path takes it, so the tree must too (its bound is
+# 32 times the text and 1 MB)
+our $Empties = '[' . ('{},' x 5460) . '{}]';
+
 add_block_preprocessor(sub {
     my $block = shift;
     my $http = $block->http_config // "";
@@ -300,3 +305,42 @@ api_led json: request body, light document
 ["GET /t", "GET /tree"]
 --- response_body eval
 ['{"items":[{"a\u0000b":1},{"a\u0000b":1}]}', '{"items":[{"a\u0000b":1},{"a\u0000b":1}]}']
+
+
+
+=== TEST 13: 16 KB of empty objects, the most jansson memory a text under the light bound can take: the light path takes it
+--- config
+    location /t {
+        api_led_response_json set /0/x 1;
+        proxy_pass http://up/doc/d.json;
+    }
+--- user_files eval
+[["d.json", $::Empties]]
+--- request
+GET /t
+--- response_body eval
+my $m = $::Empties;
+$m =~ s/^\[\{\}/[{"x":"1"}/;
+$m
+--- error_log
+api_led json: response body, light document
+--- no_error_log
+[error]
+
+
+
+=== TEST 14: and the tree takes it too, within its memory bound ("keep" is the tree's)
+--- config
+    location /t {
+        api_led_response_json keep /*;
+        proxy_pass http://up/doc/d.json;
+    }
+--- user_files eval
+[["d.json", $::Empties]]
+--- request
+GET /t
+--- response_body eval
+$::Empties
+--- no_error_log
+api_led json: response body, light document
+[error]

@@ -687,7 +687,7 @@ static ngx_int_t
 ngx_api_led_json_light_move(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
     ngx_api_led_json_path_t *from, ngx_api_led_json_path_t *to)
 {
-    size_t                     i;
+    ngx_uint_t                 i;
     ngx_int_t                  rc;
     ngx_api_led_json_path_t    up;
     ngx_api_led_json_token_t  *t;
@@ -740,7 +740,7 @@ ngx_api_led_json_light_move(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
 
         e = parent->first;
 
-        for (i = 1; i < (size_t) t->index; i++) {
+        for (i = 1; i < (ngx_uint_t) t->index; i++) {
             e = e->next;
         }
 
@@ -858,7 +858,7 @@ ngx_api_led_json_light_from(ngx_pool_t *pool, json_t *value)
                 return NULL;
             }
 
-            /* the name lives as long as the value: the request's */
+            /* a name of its own, in the value's pool */
             m->name.len = json_object_iter_key_len(iter);
             m->name.data = ngx_pnalloc(pool, m->name.len + 1);
             if (m->name.data == NULL) {

@@ -1588,7 +1588,6 @@ typedef struct {
     ngx_pool_t                  *pool;
     ngx_api_led_json_light_t    *free;        /* nodes, a block at a time */
     ngx_uint_t                   nfree;
-    unsigned                     declined:1;
 } ngx_api_led_json_light_parser_t;
 
 
@@ -1660,13 +1659,14 @@ ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data, size_t len,
 
         if (lp.jp.pos != lp.jp.end) {
             node = NULL;
-            lp.declined = 1;
         }
     }
 
     if (lp.jp.scratch != buf) {
         ngx_pfree(pool, lp.jp.scratch);
     }
+
+    /* a parse that did not end in a document: out of memory, or declined */
 
     if (node == NULL) {
         return lp.jp.nomem ? NGX_ERROR : NGX_DECLINED;
@@ -1690,7 +1690,6 @@ ngx_api_led_json_light_value(ngx_api_led_json_light_parser_t *lp,
     ngx_api_led_json_skip_ws((&lp->jp));
 
     if (lp->jp.pos >= lp->jp.end) {
-        lp->declined = 1;
         return NULL;
     }
 
@@ -1754,7 +1753,6 @@ ngx_api_led_json_light_scalar(ngx_api_led_json_light_parser_t *lp,
         return ngx_api_led_json_light_number(lp, text);
     }
 
-    lp->declined = 1;
     return NGX_ERROR;
 }
 
@@ -1980,7 +1978,6 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
 declined:
 
     lp->jp.pos = p;
-    lp->declined = 1;
 
     return NULL;
 }
@@ -2052,11 +2049,10 @@ ngx_api_led_json_light_string_checked(ngx_api_led_json_light_parser_t *lp,
     start = lp->jp.pos;
 
     if (ngx_api_led_json_parse_string(&lp->jp, &s, &len) != NGX_OK) {
-        lp->declined = 1;
         return NGX_ERROR;
     }
 
-    if (s != lp->jp.scratch || len == 0) {
+    if (s != lp->jp.scratch) {
         value->data = s;
         value->len = len;
         text->data = start;
@@ -2097,7 +2093,6 @@ ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
     if (ngx_api_led_json_read_number(start, lp->jp.end, lp->jp.scratch, &num)
         != NGX_OK)
     {
-        lp->declined = 1;
         return NGX_ERROR;
     }
 
@@ -2167,7 +2162,7 @@ ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp,
     node = lp->free++;
     lp->nfree--;
 
-    /* name and key are set by the container, text by the value */
+    /* a member's name and key are set by its object, text by the value */
 
     node->next = NULL;
     node->first = NULL;
@@ -2175,6 +2170,8 @@ ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp,
     node->n = 0;
     node->type = type;
     node->text.len = 0;
+    ngx_str_null(&node->name);
+    ngx_str_null(&node->key);
 
     return node;
 }
