@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "ngx_api_led.h"
+#include "ngx_api_led_json.h"
 
 
 extern ngx_module_t  ngx_api_led_redis_module;
@@ -767,5 +768,56 @@ fz_json_equal(json_t *a, json_t *b)
 
     default:
         return json_equal(a, b);
+    }
+}
+
+
+void
+fz_json_ops(fz_t *fz, u_char **p, u_char *end, ngx_uint_t keep,
+    ngx_array_t *ops, ngx_array_t *lines)
+{
+    ngx_str_t               line, *ln;
+    ngx_uint_t              n;
+    ngx_api_led_json_op_t  *op;
+
+    if (ngx_array_init(ops, fz->pool, 4, sizeof(ngx_api_led_json_op_t))
+        != NGX_OK
+        || ngx_array_init(lines, fz->pool, 4, sizeof(ngx_str_t)) != NGX_OK)
+    {
+        abort();
+    }
+
+    for (n = 0; n < 16 && fz_next(p, end, '\n', &line); n++) {
+
+        if (line.len && line.data[0] == '=') {
+            fz_variable_value.data = line.data + 1;
+            fz_variable_value.len = line.len - 1;
+            continue;
+        }
+
+        /* nginx's configuration has no NUL bytes (a variable may) */
+        if (ngx_strlchr(line.data, line.data + line.len, '\0')
+            || fz_conf_args(fz, line.data, line.len) != NGX_OK)
+        {
+            continue;
+        }
+
+        op = ngx_array_push(ops);
+        ln = ngx_array_push(lines);
+        if (op == NULL || ln == NULL) {
+            abort();
+        }
+
+        if (ngx_api_led_json_op_compile(fz->cf, fz->cf->args->elts,
+                                        fz->cf->args->nelts, op)
+            != NGX_CONF_OK
+            || (!keep && op->op == NGX_API_LED_JSON_OP_KEEP))
+        {
+            ops->nelts--;
+            lines->nelts--;
+            continue;
+        }
+
+        *ln = line;
     }
 }

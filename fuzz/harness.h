@@ -98,6 +98,17 @@ extern ngx_str_t  fz_variable_value;
 /* the next piece of data up to "sep" (excluded); 0 when nothing is left */
 ngx_int_t fz_next(u_char **p, u_char *end, u_char sep, ngx_str_t *piece);
 
+/*
+ * The operation lines of a JSON operations input (json_pointer,
+ * json_light): at most 16 lines from *p; "=text" sets fz_variable_value,
+ * every other line is compiled as nginx -t does (ngx_api_led_json_op_
+ * compile()).  What compiles, and is not "keep" when "keep" is 0, goes
+ * into "ops" (ngx_api_led_json_op_t) and its line into "lines"
+ * (ngx_str_t), both initialized here.
+ */
+void fz_json_ops(fz_t *fz, u_char **p, u_char *end, ngx_uint_t keep,
+    ngx_array_t *ops, ngx_array_t *lines);
+
 /* a property does not hold: print what, the input's pieces, and abort() */
 void fz_fail(const char *fmt, ...) ngx_cdecl;
 void fz_dump(const char *name, const u_char *p, size_t len);

@@ -387,50 +387,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* the operations first, as nginx -t compiles them; "keep" dropped */
 
-    if (ngx_array_init(&ops, fz.pool, 4, sizeof(ngx_api_led_json_op_t))
-        != NGX_OK
-        || ngx_array_init(&lines, fz.pool, 4, sizeof(ngx_str_t)) != NGX_OK)
-    {
-        abort();
-    }
+    fz_json_ops(&fz, &p, end, 0, &ops, &lines);
 
-    for (n = 0; n < 16 && fz_next(&p, end, '\n', &line); n++) {
+    /* the light constant of a set, as the transformations' directive */
 
-        if (line.len && line.data[0] == '=') {
-            fz_variable_value.data = line.data + 1;
-            fz_variable_value.len = line.len - 1;
-            continue;
-        }
+    op = ops.elts;
 
-        /* nginx's configuration has no NUL bytes (a variable may) */
-        if (ngx_strlchr(line.data, line.data + line.len, '\0')
-            || fz_conf_args(&fz, line.data, line.len) != NGX_OK)
-        {
-            continue;
-        }
-
-        op = ngx_array_push(&ops);
-        ln = ngx_array_push(&lines);
-        if (op == NULL || ln == NULL) {
+    for (n = 0; n < ops.nelts; n++) {
+        if (ngx_api_led_json_light_op_compile(fz.cf, &op[n]) != NGX_CONF_OK) {
             abort();
         }
-
-        if (ngx_api_led_json_op_compile(fz.cf, fz.cf->args->elts,
-                                        fz.cf->args->nelts, op)
-            != NGX_CONF_OK
-            || op->op == NGX_API_LED_JSON_OP_KEEP)
-        {
-            ops.nelts--;
-            lines.nelts--;
-            continue;
-        }
-
-        /* the light constant of a set, as the transformations' directive */
-        if (ngx_api_led_json_light_op_compile(fz.cf, op) != NGX_CONF_OK) {
-            abort();
-        }
-
-        *ln = line;
     }
 
     fz_request(&fz);

@@ -285,7 +285,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t                    *doc;
     fz_t                       fz;
     ngx_str_t                  line;
-    ngx_uint_t                 i, n;
+    ngx_uint_t                 i;
     ngx_array_t                ops, lines;
     ngx_str_t                 *ln;
     ngx_api_led_json_op_t     *op;
@@ -315,45 +315,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* compile the operations first, as nginx -t does */
 
-    if (ngx_array_init(&ops, fz.pool, 4, sizeof(ngx_api_led_json_op_t))
-        != NGX_OK
-        || ngx_array_init(&lines, fz.pool, 4, sizeof(ngx_str_t)) != NGX_OK)
-    {
-        abort();
-    }
-
-    for (n = 0; n < 16 && fz_next(&p, end, '\n', &line); n++) {
-
-        if (line.len && line.data[0] == '=') {
-            fz_variable_value.data = line.data + 1;
-            fz_variable_value.len = line.len - 1;
-            continue;
-        }
-
-        /* nginx's configuration has no NUL bytes (a variable may) */
-        if (ngx_strlchr(line.data, line.data + line.len, '\0')
-            || fz_conf_args(&fz, line.data, line.len) != NGX_OK)
-        {
-            continue;
-        }
-
-        op = ngx_array_push(&ops);
-        ln = ngx_array_push(&lines);
-        if (op == NULL || ln == NULL) {
-            abort();
-        }
-
-        if (ngx_api_led_json_op_compile(fz.cf, fz.cf->args->elts,
-                                        fz.cf->args->nelts, op)
-            != NGX_CONF_OK)
-        {
-            ops.nelts--;
-            lines.nelts--;
-            continue;
-        }
-
-        *ln = line;
-    }
+    fz_json_ops(&fz, &p, end, 1, &ops, &lines);
 
     fz_request(&fz);
 
