@@ -214,9 +214,10 @@ ngx_int_t ngx_api_led_json_read_number(u_char *p, u_char *end,
  * the size bound the tree's memory bound is not reached (with jansson
  * 2.14, 16 KB of empty objects, its costliest shape, take about 1.44 MB
  * of the 1.5 MB: t/047-json-light.t TESTS 13-14 fail if a jansson needs
- * more), so the light path accepts nothing the tree refuses.  ngx_api_led_json_light_ops()
- * says at configuration time whether the light path does every
- * operation of a list ("keep" it does not).
+ * more), so the light path accepts nothing the tree refuses.
+ * ngx_api_led_json_light_takes() says at configuration time whether the
+ * light path does an operation ("keep" it does not), _light_ops()
+ * whether it does every one of a list.
  */
 #define NGX_API_LED_JSON_LIGHT_MAX      (16 * 1024)
 #define NGX_API_LED_JSON_LIGHT_MEMBERS  64
@@ -247,6 +248,7 @@ ngx_int_t ngx_api_led_json_light_dump(ngx_pool_t *pool,
 /* a string's text as the serializer writes it, quotes and escapes */
 ngx_int_t ngx_api_led_json_quote(ngx_pool_t *pool, u_char *s, size_t len,
     ngx_str_t *out);
+ngx_uint_t ngx_api_led_json_light_takes(ngx_api_led_json_op_t *op);
 ngx_uint_t ngx_api_led_json_light_ops(ngx_array_t *ops);
 /* after ngx_api_led_json_op_compile(): a set's constant, made once */
 char *ngx_api_led_json_light_op_compile(ngx_conf_t *cf,

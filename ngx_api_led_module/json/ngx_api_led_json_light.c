@@ -75,6 +75,15 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_from(
     ngx_pool_t *pool, json_t *value);
 
 
+/* "keep" prunes by a tree of paths, which the light path does not do */
+
+ngx_uint_t
+ngx_api_led_json_light_takes(ngx_api_led_json_op_t *op)
+{
+    return op->op != NGX_API_LED_JSON_OP_KEEP;
+}
+
+
 ngx_uint_t
 ngx_api_led_json_light_ops(ngx_array_t *ops)
 {
@@ -88,7 +97,7 @@ ngx_api_led_json_light_ops(ngx_array_t *ops)
     op = ops->elts;
 
     for (i = 0; i < ops->nelts; i++) {
-        if (op[i].op == NGX_API_LED_JSON_OP_KEEP) {
+        if (!ngx_api_led_json_light_takes(&op[i])) {
             return 0;
         }
     }
@@ -218,7 +227,7 @@ ngx_api_led_json_light_op_value(ngx_pool_t *pool, ngx_api_led_json_op_t *op,
         return ngx_api_led_json_light_wrap(pool, doc, &op->path);
 
     default:
-        /* "keep": ngx_api_led_json_light_ops() sends such lists to the tree */
+        /* "keep": ngx_api_led_json_light_takes() sends it to the tree */
         return NGX_ERROR;
     }
 }

@@ -40,20 +40,14 @@ static const u_char  ngx_api_led_json_plain[256] = {
 
 
 /*
- * Past a run of plain bytes, eight at a time: stops at or before the
- * first byte that needs a look.  A word's flags: a byte equal to '"' or
- * '\\', below 0x20 (zero after the XOR, or after subtracting 0x20: the
- * borrow sets its high bit) or from 0x80 (its own high bit).  Borrows
- * flag bytes above a true match only, so the lowest flag is the first
- * such byte.
+ * Past a run of plain bytes, sixteen at a time where there is SSE2 (every
+ * x86-64): stops at or before the first byte that needs a look, '"',
+ * '\\' and, compared as signed bytes, below 0x20 (control characters,
+ * and from 0x80 on: negative).  Elsewhere the bytes are looked at one by
+ * one.
  */
 
 #if (defined __SSE2__)
-
-/*
- * Sixteen bytes at a time: '"', '\\', and, compared as signed bytes,
- * below 0x20 (control characters, and from 0x80 on: negative).
- */
 
 #include <emmintrin.h>
 
@@ -84,37 +78,6 @@ ngx_api_led_json_plain_run(u_char *p, u_char *end)
     return p;
 }
 
-#elif (NGX_HAVE_LITTLE_ENDIAN)
-
-#define NGX_API_LED_JSON_ONES   0x0101010101010101ULL
-#define NGX_API_LED_JSON_HIGHS  0x8080808080808080ULL
-
-static ngx_inline u_char *
-ngx_api_led_json_plain_run(u_char *p, u_char *end)
-{
-    uint64_t  v, q, b, c;
-
-    while (end - p >= 8) {
-        ngx_memcpy(&v, p, 8);
-
-        q = v ^ (NGX_API_LED_JSON_ONES * '"');
-        b = v ^ (NGX_API_LED_JSON_ONES * '\\');
-        q = (q - NGX_API_LED_JSON_ONES) & ~q;
-        b = (b - NGX_API_LED_JSON_ONES) & ~b;
-        c = (v - NGX_API_LED_JSON_ONES * 0x20) & ~v;
-
-        q = (q | b | c | v) & NGX_API_LED_JSON_HIGHS;
-
-        if (q) {
-            return p + (__builtin_ctzll(q) >> 3);
-        }
-
-        p += 8;
-    }
-
-    return p;
-}
-
 #else
 
 #define ngx_api_led_json_plain_run(p, end)  (p)
@@ -122,7 +85,7 @@ ngx_api_led_json_plain_run(u_char *p, u_char *end)
 #endif
 
 
-/* plain bytes a word at a time, the last few one by one */
+/* plain bytes sixteen at a time, the last few one by one */
 
 static ngx_inline u_char *
 ngx_api_led_json_plain_skip(u_char *p, u_char *end)
@@ -1617,7 +1580,8 @@ static ngx_int_t ngx_api_led_json_light_number(
     ngx_api_led_json_light_parser_t *lp, ngx_str_t *text);
 static ngx_inline ngx_api_led_json_light_t *ngx_api_led_json_light_node(
     ngx_api_led_json_light_parser_t *lp, ngx_uint_t type);
-static ngx_uint_t ngx_api_led_json_light_plain_real(u_char *p, size_t len);
+static ngx_inline ngx_uint_t ngx_api_led_json_light_plain_real(u_char *p,
+    size_t len);
 
 
 ngx_int_t
@@ -1985,9 +1949,9 @@ declined:
 
 /*
  * A decimal from p, its integer part (no leading zero) up to the point
- * at q: the end of its fraction if it is written as the serializer
- * writes its double (ngx_api_led_json_light_plain_real(): at most 12
- * digits, no trailing zero, no exponent), else NULL.
+ * at q: the end of its fraction if the grammar is done with it there (a
+ * digit after the point, no exponent) and the serializer writes its
+ * double as it is (ngx_api_led_json_light_plain_real()), else NULL.
  */
 
 static ngx_inline u_char *
@@ -2001,8 +1965,9 @@ ngx_api_led_json_light_fraction(u_char *p, u_char *q, u_char *end)
         r++;
     }
 
-    if (r - q > 1 && r[-1] != '0' && r - p - 1 <= 12
-        && (r == end || (*r != 'e' && *r != 'E')))
+    if (r - q > 1
+        && (r == end || (*r != 'e' && *r != 'E'))
+        && ngx_api_led_json_light_plain_real(p, r - p))
     {
         return r;
     }
@@ -2188,7 +2153,7 @@ ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp,
  * notation from 0.0001 on.
  */
 
-static ngx_uint_t
+static ngx_inline ngx_uint_t
 ngx_api_led_json_light_plain_real(u_char *p, size_t len)
 {
     u_char      *end;

@@ -669,7 +669,7 @@ ngx_api_led_json_light_dump(ngx_pool_t *pool, ngx_api_led_json_light_t *doc,
  */
 
 static ngx_inline u_char *
-ngx_api_led_json_light_copy(u_char *dst, u_char *src, size_t len)
+ngx_api_led_json_copy_short(u_char *dst, u_char *src, size_t len)
 {
     uint32_t  w4, e4;
     uint64_t  w8, e8;
@@ -734,7 +734,7 @@ ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
         if (object) {
             if (m->key.len) {
                 /* the name as the document wrote it, quotes and all */
-                out->pos = ngx_api_led_json_light_copy(out->pos, m->key.data,
+                out->pos = ngx_api_led_json_copy_short(out->pos, m->key.data,
                                                        m->key.len);
 
             } else if (ngx_api_led_json_write_string(out,
@@ -750,7 +750,7 @@ ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
         }
 
         if (m->type == NGX_API_LED_JSON_LIGHT_TEXT) {
-            out->pos = ngx_api_led_json_light_copy(out->pos, m->text.data,
+            out->pos = ngx_api_led_json_copy_short(out->pos, m->text.data,
                                                    m->text.len);
 
         } else if (ngx_api_led_json_light_write(out, m) != NGX_OK) {

@@ -255,7 +255,7 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
             if (op[i].kind == NGX_API_LED_T_JSON) {
                 conf->request_body = 1;
 
-                if (op[i].json->op == NGX_API_LED_JSON_OP_KEEP) {
+                if (!ngx_api_led_json_light_takes(op[i].json)) {
                     conf->request_light = 0;
                 }
             }

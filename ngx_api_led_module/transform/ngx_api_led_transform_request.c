@@ -265,10 +265,6 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
     light = NULL;
 
     if (body) {
-        if (ngx_api_led_transform_arena(r, ctx) == NULL) {
-            return NGX_ERROR;
-        }
-
         rc = ngx_api_led_transform_read_doc(r, ctx, conf, &doc, &light);
         if (rc != NGX_OK) {
             return rc;
@@ -341,6 +337,7 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
     u_char                     err[NGX_API_LED_T_ERRLEN];
     ngx_int_t                  rc;
     ngx_str_t                  text, *ct;
+    ngx_uint_t                 form;
     ngx_api_led_json_arena_t  *prev;
 
     rc = ngx_api_led_body_text(r, conf->request_max_size, &text);
@@ -356,6 +353,39 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
                    conf->request_max_size);
     }
 
+    ct = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                    : NULL;
+
+    form = (conf->body_convert == NGX_API_LED_CONVERT_FORM
+            && ct
+            && ct->len >= ngx_api_led_form_type.len
+            && ngx_strncasecmp(ct->data, ngx_api_led_form_type.data,
+                               ngx_api_led_form_type.len) == 0
+            && (ct->len == ngx_api_led_form_type.len
+                || ct->data[ngx_api_led_form_type.len] == ';'
+                || ct->data[ngx_api_led_form_type.len] == ' '));
+
+    if (conf->request_light && text.len && !form) {
+        rc = ngx_api_led_json_light_parse(r->pool, text.data, text.len,
+                                          light);
+        if (rc == NGX_OK) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "api_led json: request body, light document");
+        }
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        /* the tree takes it, and says what is wrong with it if anything */
+    }
+
+    /* jansson values from here on, in the request's arena */
+
+    if (ngx_api_led_transform_arena(r, ctx) == NULL) {
+        return NGX_ERROR;
+    }
+
     if (text.len == 0) {
         if (r->method & (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH)) {
             prev = ngx_api_led_json_arena_enter(ctx->arena);
@@ -368,18 +398,7 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    ct = r->headers_in.content_type ? &r->headers_in.content_type->value
-                                    : NULL;
-
-    if (conf->body_convert == NGX_API_LED_CONVERT_FORM
-        && ct
-        && ct->len >= ngx_api_led_form_type.len
-        && ngx_strncasecmp(ct->data, ngx_api_led_form_type.data,
-                           ngx_api_led_form_type.len) == 0
-        && (ct->len == ngx_api_led_form_type.len
-            || ct->data[ngx_api_led_form_type.len] == ';'
-            || ct->data[ngx_api_led_form_type.len] == ' '))
-    {
+    if (form) {
         prev = ngx_api_led_json_arena_enter(ctx->arena);
         *doc = ngx_api_led_form_to_json(&text);
         ngx_api_led_json_arena_leave(prev);
@@ -391,18 +410,6 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
         }
 
         return NGX_OK;
-    }
-
-    if (conf->request_light) {
-        rc = ngx_api_led_json_light_parse(r->pool, text.data, text.len,
-                                          light);
-        if (rc != NGX_DECLINED) {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "api_led json: request body, light document");
-            return rc;
-        }
-
-        /* the tree takes it, and says what is wrong with it if anything */
     }
 
     prev = ngx_api_led_json_arena_enter(ctx->arena);
