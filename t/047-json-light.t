@@ -35,6 +35,11 @@ our $Large = '{"pad":"' . ('x' x 16400) . '","password":"p","id":1}';
 # 32 times the text and 1 MB)
 our $Empties = '[' . ('{},' x 5460) . '{}]';
 
+# 300 objects, some with whitespace: with a request pool of 1 KB, nodes
+# come in blocks of 10, 120 blocks for the document
+our $Many = '[' . join(",", map { ($_ % 3 ? qq({"i":$_,"s":"v$_","t":true})
+                                          : qq( { "i" : $_ , "s" : "v$_" , "t" : true } )) } 1 .. 300) . ']';
+
 add_block_preprocessor(sub {
     my $block = shift;
     my $http = $block->http_config // "";
@@ -343,4 +348,25 @@ GET /t
 $::Empties
 --- no_error_log
 api_led json: response body, light document
+[error]
+
+
+
+=== TEST 15: a request pool of 1 KB: the nodes come in smaller blocks, the text is the same
+--- config
+    request_pool_size 1k;
+    location /t {
+        api_led_response_json remove /*/t;
+        api_led_response_json set /0/x 1;
+        proxy_pass http://up/doc/d.json;
+    }
+--- user_files eval
+[["d.json", $::Many]]
+--- request
+GET /t
+--- response_body eval
+'[' . join(",", map { qq({"i":$_,"s":"v$_") . ($_ == 1 ? ',"x":"1"' : '') . '}' } 1 .. 300) . ']'
+--- error_log
+api_led json: response body, light document
+--- no_error_log
 [error]

@@ -41,19 +41,21 @@ static const u_char  ngx_api_led_json_plain[256] = {
 
 /*
  * Past a run of plain bytes, sixteen at a time where there is SSE2 (every
- * x86-64): stops at or before the first byte that needs a look, '"',
- * '\\' and, compared as signed bytes, below 0x20 (control characters,
- * and from 0x80 on: negative).  Elsewhere the bytes are looked at one by
- * one.
+ * x86-64): a block stops at the first byte that needs a look, '"', '\\'
+ * and, compared as signed bytes, below 0x20 (control characters, and from
+ * 0x80 on: negative).  The last few bytes, and all of them elsewhere, are
+ * looked at one by one.
  */
 
 #if (defined __SSE2__)
-
 #include <emmintrin.h>
+#endif
+
 
 static ngx_inline u_char *
-ngx_api_led_json_plain_run(u_char *p, u_char *end)
+ngx_api_led_json_plain_skip(u_char *p, u_char *end)
 {
+#if (defined __SSE2__)
     int      m;
     __m128i  v, quote, backslash, space;
 
@@ -74,23 +76,7 @@ ngx_api_led_json_plain_run(u_char *p, u_char *end)
 
         p += 16;
     }
-
-    return p;
-}
-
-#else
-
-#define ngx_api_led_json_plain_run(p, end)  (p)
-
 #endif
-
-
-/* plain bytes sixteen at a time, the last few one by one */
-
-static ngx_inline u_char *
-ngx_api_led_json_plain_skip(u_char *p, u_char *end)
-{
-    p = ngx_api_led_json_plain_run(p, end);
 
     while (p < end && ngx_api_led_json_plain[*p] == 0) {
         p++;
@@ -1551,27 +1537,34 @@ typedef struct {
     ngx_pool_t                  *pool;
     ngx_api_led_json_light_t    *free;        /* nodes, a block at a time */
     ngx_uint_t                   nfree;
+    ngx_uint_t                   block;       /* nodes in a block */
 } ngx_api_led_json_light_parser_t;
 
 
 /*
- * Nodes come in blocks small enough for the pool's own memory: a block
- * sized by the text (one allocation for a document) would be a large
- * allocation, malloc() and free() for every request, and glibc then
- * gives the memory back to the system and asks for it again (measured:
- * 5 us more a request in bench/05).
+ * Nodes come in blocks of the pool's own memory, each as large as a
+ * small allocation gets (a whole page of a request's pool: 45 nodes), and
+ * no larger than the text can fill (a node takes at least two bytes of
+ * it, but the first).  A block sized by the text (one allocation for a
+ * document) would be a large allocation, malloc() and free() for every
+ * request, and glibc then gives the memory back to the system and asks
+ * for it again (measured: 5 us more a request in bench/05); 32 nodes a
+ * block left a third of each page unused (measured: 700 instructions
+ * more a request).
  */
-#define NGX_API_LED_JSON_LIGHT_BLOCK  32
 
 
 static ngx_api_led_json_light_t *ngx_api_led_json_light_value(
     ngx_api_led_json_light_parser_t *lp, ngx_uint_t depth);
-static ngx_api_led_json_light_t *ngx_api_led_json_light_container(
-    ngx_api_led_json_light_parser_t *lp, ngx_uint_t depth);
+static ngx_int_t ngx_api_led_json_light_container(
+    ngx_api_led_json_light_parser_t *lp, ngx_api_led_json_light_t *node,
+    ngx_uint_t depth);
 static ngx_inline u_char *ngx_api_led_json_light_fraction(u_char *p,
     u_char *q, u_char *end);
 static ngx_int_t ngx_api_led_json_light_member(
-    ngx_api_led_json_light_t *object, ngx_str_t *name);
+    ngx_api_led_json_light_t *m, ngx_str_t *name);
+static ngx_int_t ngx_api_led_json_light_scratch(
+    ngx_api_led_json_light_parser_t *lp);
 static ngx_int_t ngx_api_led_json_light_scalar(
     ngx_api_led_json_light_parser_t *lp, ngx_str_t *text);
 static ngx_int_t ngx_api_led_json_light_string_checked(
@@ -1579,7 +1572,7 @@ static ngx_int_t ngx_api_led_json_light_string_checked(
 static ngx_int_t ngx_api_led_json_light_number(
     ngx_api_led_json_light_parser_t *lp, ngx_str_t *text);
 static ngx_inline ngx_api_led_json_light_t *ngx_api_led_json_light_node(
-    ngx_api_led_json_light_parser_t *lp, ngx_uint_t type);
+    ngx_api_led_json_light_parser_t *lp);
 static ngx_inline ngx_uint_t ngx_api_led_json_light_plain_real(u_char *p,
     size_t len);
 
@@ -1588,7 +1581,6 @@ ngx_int_t
 ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data, size_t len,
     ngx_api_led_json_light_t **doc)
 {
-    u_char                           buf[512];
     ngx_api_led_json_light_t        *node;
     ngx_api_led_json_light_parser_t  lp;
 
@@ -1604,17 +1596,10 @@ ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data, size_t len,
     lp.jp.end = data + len;
     lp.jp.build = 1;
 
-    /* unescaped strings, a number's copy for strtod(): as the tree's */
+    lp.block = ngx_max(pool->max / sizeof(ngx_api_led_json_light_t), 8);
+    lp.block = ngx_min(lp.block, len / 2 + 1);
 
-    if (len + 2 <= sizeof(buf)) {
-        lp.jp.scratch = buf;
-
-    } else {
-        lp.jp.scratch = ngx_pnalloc(pool, len + 2);
-        if (lp.jp.scratch == NULL) {
-            return NGX_ERROR;
-        }
-    }
+    /* lp.jp.scratch: made when an escape or a real number needs it */
 
     node = ngx_api_led_json_light_value(&lp, 0);
 
@@ -1626,7 +1611,7 @@ ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data, size_t len,
         }
     }
 
-    if (lp.jp.scratch != buf) {
+    if (lp.jp.scratch) {
         ngx_pfree(pool, lp.jp.scratch);
     }
 
@@ -1642,12 +1627,36 @@ ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data, size_t len,
 }
 
 
+/*
+ * The scratch buffer of the tree's string and number readers (unescaped
+ * strings, a number's copy for strtod()), as large as the text: most
+ * documents have no escape and no real that needs it, and do without.
+ */
+
+static ngx_int_t
+ngx_api_led_json_light_scratch(ngx_api_led_json_light_parser_t *lp)
+{
+    if (lp->jp.scratch) {
+        return NGX_OK;
+    }
+
+    lp->jp.scratch = ngx_pnalloc(lp->pool, lp->jp.end - lp->jp.start + 2);
+    if (lp->jp.scratch == NULL) {
+        lp->jp.nomem = 1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* the document: a container, or a scalar alone */
 
 static ngx_api_led_json_light_t *
 ngx_api_led_json_light_value(ngx_api_led_json_light_parser_t *lp,
     ngx_uint_t depth)
 {
+    ngx_int_t                  rc;
     ngx_str_t                  value;
     ngx_api_led_json_light_t  *node;
 
@@ -1657,24 +1666,28 @@ ngx_api_led_json_light_value(ngx_api_led_json_light_parser_t *lp,
         return NULL;
     }
 
-    if (*lp->jp.pos == '{' || *lp->jp.pos == '[') {
-        return ngx_api_led_json_light_container(lp, depth);
-    }
-
-    node = ngx_api_led_json_light_node(lp, NGX_API_LED_JSON_LIGHT_TEXT);
+    node = ngx_api_led_json_light_node(lp);
     if (node == NULL) {
         return NULL;
     }
 
-    if (((*lp->jp.pos == '"')
-         ? ngx_api_led_json_light_string_checked(lp, &value, &node->text)
-         : ngx_api_led_json_light_scalar(lp, &node->text))
-        != NGX_OK)
-    {
-        return NULL;
+    ngx_str_null(&node->name);
+    ngx_str_null(&node->key);
+
+    if (*lp->jp.pos == '{' || *lp->jp.pos == '[') {
+        node->type = (*lp->jp.pos == '{') ? NGX_API_LED_JSON_LIGHT_OBJECT
+                                          : NGX_API_LED_JSON_LIGHT_ARRAY;
+        node->text.len = 0;
+
+        rc = ngx_api_led_json_light_container(lp, node, depth);
+
+    } else {
+        rc = (*lp->jp.pos == '"')
+             ? ngx_api_led_json_light_string_checked(lp, &value, &node->text)
+             : ngx_api_led_json_light_scalar(lp, &node->text);
     }
 
-    return node;
+    return (rc == NGX_OK) ? node : NULL;
 }
 
 
@@ -1721,12 +1734,7 @@ ngx_api_led_json_light_scalar(ngx_api_led_json_light_parser_t *lp,
 }
 
 
-/*
- * A container.  The position is kept in a local while the grammar goes
- * on, and given to lp->jp.pos where another function takes over (a
- * nested container, an escaped string, a number that is no plain
- * integer).
- */
+/* whitespace, where a test of the byte has not already ruled it out */
 
 #define ngx_api_led_json_light_ws(p, end)                                     \
     while (p < end && *p <= ' '                                               \
@@ -1736,99 +1744,129 @@ ngx_api_led_json_light_scalar(ngx_api_led_json_light_parser_t *lp,
     }
 
 
-static ngx_api_led_json_light_t *
-ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
-    ngx_uint_t depth)
-{
-    u_char                     close, *p, *q, *end;
-    uint64_t                   names, bit;
-    ngx_str_t                  name, key, value;
-    ngx_api_led_json_light_t  *node, *v;
+/*
+ * Past the byte c and any whitespace before it, NULL if another byte
+ * comes: most documents have no whitespace, and the byte is tested first.
+ */
 
-    p = lp->jp.pos;
-    end = lp->jp.end;
+static ngx_inline u_char *
+ngx_api_led_json_light_past(u_char *p, u_char *end, u_char c)
+{
+    if (p < end && *p == c) {
+        return p + 1;
+    }
+
+    ngx_api_led_json_light_ws(p, end);
+
+    return (p < end && *p == c) ? p + 1 : NULL;
+}
+
+
+/*
+ * A container into "node" (its type set), from its bracket at lp->jp.pos
+ * to past its end: NGX_OK, or NGX_DECLINED for a text the light path
+ * does not take (and when memory ran out: lp->jp.nomem says which).  Its
+ * members are linked in locals, and the node gets them at the end.  The
+ * position too is kept in a local while the grammar goes on, and given
+ * to lp->jp.pos where another function takes over (a nested container,
+ * an escaped string, a number that is no plain integer).
+ */
+
+static ngx_int_t
+ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
+    ngx_api_led_json_light_t *node, ngx_uint_t depth)
+{
+    u_char                     close, *p, *q, *r, *end;
+    uint64_t                   names, bit;
+    ngx_str_t                  value;
+    ngx_uint_t                 n;
+    ngx_api_led_json_light_t  *first, *last, *v;
 
     if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
-        goto declined;
+        return NGX_DECLINED;
     }
 
-    node = ngx_api_led_json_light_node(lp, (*p == '{')
-                                           ? NGX_API_LED_JSON_LIGHT_OBJECT
-                                           : NGX_API_LED_JSON_LIGHT_ARRAY);
-    if (node == NULL) {
-        return NULL;
-    }
+    p = lp->jp.pos + 1;
+    end = lp->jp.end;
 
     close = (node->type == NGX_API_LED_JSON_LIGHT_OBJECT) ? '}' : ']';
     names = 0;
-    ngx_str_null(&name);
-    ngx_str_null(&key);
+    first = NULL;
+    last = NULL;
+    n = 0;
 
-    p++;
     ngx_api_led_json_light_ws(p, end);
 
     if (p < end && *p == close) {
-        lp->jp.pos = p + 1;
-        return node;
+        p++;
+        goto done;
     }
 
     for ( ;; ) {
 
-        if (close == '}') {
+        v = ngx_api_led_json_light_node(lp);
+        if (v == NULL) {
+            return NGX_DECLINED;
+        }
+
+        if (close == ']') {
+            ngx_str_null(&v->name);
+            ngx_str_null(&v->key);
+
+        } else {
 
             /* the name */
 
-            ngx_api_led_json_light_ws(p, end);
-
-            if (p >= end || *p != '"') {
-                goto declined;
+            q = ngx_api_led_json_light_past(p, end, '"');
+            if (q == NULL) {
+                return NGX_DECLINED;
             }
 
-            q = ngx_api_led_json_plain_skip(p + 1, end);
+            p = q - 1;
+            q = ngx_api_led_json_plain_skip(q, end);
 
             if (q < end && *q == '"') {
-                name.data = p + 1;
-                name.len = q - (p + 1);
-                key.data = p;
-                key.len = q + 1 - p;
+                v->name.data = p + 1;
+                v->name.len = q - (p + 1);
+                v->key.data = p;
+                v->key.len = q + 1 - p;
                 p = q + 1;
 
             } else {
                 lp->jp.pos = p;
 
-                if (ngx_api_led_json_light_string_checked(lp, &name, &key)
+                if (ngx_api_led_json_light_string_checked(lp, &v->name,
+                                                          &v->key)
                     != NGX_OK)
                 {
-                    return NULL;
+                    return NGX_DECLINED;
                 }
 
                 p = lp->jp.pos;
             }
 
-            ngx_api_led_json_light_ws(p, end);
-
-            if (p >= end || *p != ':') {
-                goto declined;
+            p = ngx_api_led_json_light_past(p, end, ':');
+            if (p == NULL) {
+                return NGX_DECLINED;
             }
-
-            p++;
 
             /*
              * Names unique: a name is compared with the others only when
              * one of them has its length and first byte (64 bits of them)
              */
 
-            if (node->n == NGX_API_LED_JSON_LIGHT_MEMBERS) {
-                goto declined;
+            if (n == NGX_API_LED_JSON_LIGHT_MEMBERS) {
+                return NGX_DECLINED;
             }
 
-            bit = (uint64_t) 1 << ((name.len + (name.len ? name.data[0] : 0)
-                                    * 7) & 63);
+            bit = (uint64_t) 1 << ((v->name.len
+                                    + (v->name.len ? v->name.data[0] : 0) * 7)
+                                   & 63);
 
             if ((names & bit)
-                && ngx_api_led_json_light_member(node, &name) != NGX_OK)
+                && ngx_api_led_json_light_member(first, &v->name) != NGX_OK)
             {
-                goto declined;
+                return NGX_DECLINED;
             }
 
             names |= bit;
@@ -1836,93 +1874,109 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
 
         /* the value */
 
-        ngx_api_led_json_light_ws(p, end);
-
-        if (p >= end) {
-            goto declined;
+        if (p < end && *p <= ' ') {
+            ngx_api_led_json_light_ws(p, end);
         }
 
-        if (*p == '{' || *p == '[') {
-            lp->jp.pos = p;
+        if (p >= end) {
+            return NGX_DECLINED;
+        }
 
-            v = ngx_api_led_json_light_container(lp, depth + 1);
-            if (v == NULL) {
-                return NULL;
-            }
+        switch (*p) {
 
-            p = lp->jp.pos;
+        case '"':
+            q = ngx_api_led_json_plain_skip(p + 1, end);
 
-        } else {
-            v = ngx_api_led_json_light_node(lp, NGX_API_LED_JSON_LIGHT_TEXT);
-            if (v == NULL) {
-                return NULL;
-            }
-
-            q = p + 1;
-
-            if (*p == '"') {
-                q = ngx_api_led_json_plain_skip(q, end);
-
-            } else if (*p >= '1' && *p <= '9') {
-                /* ids and counts: 1 to 18 digits, as the serializer has them */
-                while (q < end && *q >= '0' && *q <= '9' && q - p < 18) {
-                    q++;
-                }
-            }
-
-            if (*p == '"' && q < end && *q == '"') {
+            if (q < end && *q == '"') {
                 v->text.data = p;
                 v->text.len = q + 1 - p;
                 p = q + 1;
-
-            } else if (*p >= '1' && *p <= '9'
-                       && (q == end
-                           || (*q != '.' && *q != 'e' && *q != 'E'
-                               && (*q < '0' || *q > '9'))))
-            {
-                v->text.data = p;
-                v->text.len = q - p;
-                p = q;
-
-            } else if (*p >= '1' && *p <= '9' && q < end && *q == '.'
-                       && (q = ngx_api_led_json_light_fraction(p, q, end)))
-            {
-                /* a price: as the serializer writes its double */
-                v->text.data = p;
-                v->text.len = q - p;
-                p = q;
-
-            } else {
-                lp->jp.pos = p;
-
-                if (((*p == '"')
-                     ? ngx_api_led_json_light_string_checked(lp, &value,
-                                                             &v->text)
-                     : ngx_api_led_json_light_scalar(lp, &v->text))
-                    != NGX_OK)
-                {
-                    return NULL;
-                }
-
-                p = lp->jp.pos;
+                break;
             }
+
+            goto checked;
+
+        case '1': case '2': case '3': case '4': case '5':
+        case '6': case '7': case '8': case '9':
+
+            /* ids and counts: 1 to 18 digits, as the serializer has them */
+
+            q = p + 1;
+            r = (end - p > 18) ? p + 18 : end;
+
+            while (q < r && (u_char) (*q - '0') < 10) {
+                q++;
+            }
+
+            if (q == end
+                || (*q != '.' && *q != 'e' && *q != 'E'
+                    && (*q < '0' || *q > '9')))
+            {
+                v->text.data = p;
+                v->text.len = q - p;
+                p = q;
+                break;
+            }
+
+            /* a price: as the serializer writes its double */
+
+            if (*q == '.' && (q = ngx_api_led_json_light_fraction(p, q, end))) {
+                v->text.data = p;
+                v->text.len = q - p;
+                p = q;
+                break;
+            }
+
+            goto checked;
+
+        case '{':
+        case '[':
+            v->type = (*p == '{') ? NGX_API_LED_JSON_LIGHT_OBJECT
+                                  : NGX_API_LED_JSON_LIGHT_ARRAY;
+            v->text.len = 0;
+            lp->jp.pos = p;
+
+            if (ngx_api_led_json_light_container(lp, v, depth + 1) != NGX_OK) {
+                return NGX_DECLINED;
+            }
+
+            p = lp->jp.pos;
+            break;
+
+        default:
+        checked:
+
+            /* escapes, other numbers, true, false, null: the tree's way */
+
+            lp->jp.pos = p;
+
+            if (((*p == '"')
+                 ? ngx_api_led_json_light_string_checked(lp, &value, &v->text)
+                 : ngx_api_led_json_light_scalar(lp, &v->text))
+                != NGX_OK)
+            {
+                return NGX_DECLINED;
+            }
+
+            p = lp->jp.pos;
         }
 
-        /* an element's are null */
-        v->name = name;
-        v->key = key;
-
-        if (node->last) {
-            node->last->next = v;
+        if (last) {
+            last->next = v;
 
         } else {
-            node->first = v;
+            first = v;
         }
 
-        node->last = v;
-        node->n++;
+        last = v;
+        n++;
 
         /* after the value: "," or the end of the container */
+
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
 
         ngx_api_led_json_light_ws(p, end);
 
@@ -1932,18 +1986,24 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
         }
 
         if (p < end && *p == close) {
-            lp->jp.pos = p + 1;
-            return node;
+            p++;
+            break;
         }
 
-        goto declined;
+        /* the tree parses the text again, from its start */
+
+        return NGX_DECLINED;
     }
 
-declined:
+done:
 
     lp->jp.pos = p;
 
-    return NULL;
+    node->first = first;
+    node->last = last;
+    node->n = n;
+
+    return NGX_OK;
 }
 
 
@@ -1976,15 +2036,13 @@ ngx_api_led_json_light_fraction(u_char *p, u_char *q, u_char *end)
 }
 
 
-/* NGX_OK if no member of the object has the name yet */
+/* NGX_OK if no member from "m" on has the name */
 
 static ngx_int_t
-ngx_api_led_json_light_member(ngx_api_led_json_light_t *object,
+ngx_api_led_json_light_member(ngx_api_led_json_light_t *m,
     ngx_str_t *name)
 {
-    ngx_api_led_json_light_t  *m;
-
-    for (m = object->first; m; m = m->next) {
+    for ( /* void */ ; m; m = m->next) {
         if (m->name.len == name->len
             && ngx_memcmp(m->name.data, name->data, name->len) == 0)
         {
@@ -2013,7 +2071,9 @@ ngx_api_led_json_light_string_checked(ngx_api_led_json_light_parser_t *lp,
 
     start = lp->jp.pos;
 
-    if (ngx_api_led_json_parse_string(&lp->jp, &s, &len) != NGX_OK) {
+    if (ngx_api_led_json_light_scratch(lp) != NGX_OK
+        || ngx_api_led_json_parse_string(&lp->jp, &s, &len) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -2055,8 +2115,10 @@ ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
 
     start = lp->jp.pos;
 
-    if (ngx_api_led_json_read_number(start, lp->jp.end, lp->jp.scratch, &num)
-        != NGX_OK)
+    if (ngx_api_led_json_light_scratch(lp) != NGX_OK
+        || ngx_api_led_json_read_number(start, lp->jp.end, lp->jp.scratch,
+                                        &num)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -2108,35 +2170,34 @@ ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
 /* a node from the parse's block (one allocation for many) */
 
 static ngx_inline ngx_api_led_json_light_t *
-ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp,
-    ngx_uint_t type)
+ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp)
 {
     ngx_api_led_json_light_t  *node;
 
     if (lp->nfree == 0) {
-        lp->free = ngx_palloc(lp->pool, NGX_API_LED_JSON_LIGHT_BLOCK
-                                        * sizeof(ngx_api_led_json_light_t));
+        lp->free = ngx_palloc(lp->pool,
+                              lp->block * sizeof(ngx_api_led_json_light_t));
         if (lp->free == NULL) {
             lp->jp.nomem = 1;
             return NULL;
         }
 
-        lp->nfree = NGX_API_LED_JSON_LIGHT_BLOCK;
+        lp->nfree = lp->block;
     }
 
     node = lp->free++;
     lp->nfree--;
 
-    /* a member's name and key are set by its object, text by the value */
+    /*
+     * A text node: its callers set a member's name and key, the text, or
+     * make it a container (an empty text).
+     */
 
     node->next = NULL;
     node->first = NULL;
     node->last = NULL;
     node->n = 0;
-    node->type = type;
-    node->text.len = 0;
-    ngx_str_null(&node->name);
-    ngx_str_null(&node->key);
+    node->type = NGX_API_LED_JSON_LIGHT_TEXT;
 
     return node;
 }

@@ -672,7 +672,19 @@ static ngx_inline u_char *
 ngx_api_led_json_copy_short(u_char *dst, u_char *src, size_t len)
 {
     uint32_t  w4, e4;
-    uint64_t  w8, e8;
+    uint64_t  w8, e8, x8, y8;
+
+    if (len > 16 && len <= 32) {
+        ngx_memcpy(&w8, src, 8);
+        ngx_memcpy(&x8, src + 8, 8);
+        ngx_memcpy(&y8, src + len - 16, 8);
+        ngx_memcpy(&e8, src + len - 8, 8);
+        ngx_memcpy(dst, &w8, 8);
+        ngx_memcpy(dst + 8, &x8, 8);
+        ngx_memcpy(dst + len - 16, &y8, 8);
+        ngx_memcpy(dst + len - 8, &e8, 8);
+        return dst + len;
+    }
 
     if (len >= 8 && len <= 16) {
         ngx_memcpy(&w8, src, 8);
@@ -732,6 +744,18 @@ ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
         }
 
         if (object) {
+            if (m->type == NGX_API_LED_JSON_LIGHT_TEXT
+                && m->key.len
+                && m->key.data + m->key.len + 1 == m->text.data
+                && m->text.data[-1] == ':')
+            {
+                /* the member as the document wrote it, name and value */
+                out->pos = ngx_api_led_json_copy_short(out->pos, m->key.data,
+                                                       m->key.len + 1
+                                                       + m->text.len);
+                continue;
+            }
+
             if (m->key.len) {
                 /* the name as the document wrote it, quotes and all */
                 out->pos = ngx_api_led_json_copy_short(out->pos, m->key.data,
