@@ -1536,7 +1536,7 @@ typedef struct {
     ngx_api_led_json_parser_t    jp;
     ngx_pool_t                  *pool;
     ngx_api_led_json_light_t    *free;        /* nodes, a block at a time */
-    ngx_uint_t                   nfree;
+    ngx_api_led_json_light_t    *free_end;
     ngx_uint_t                   block;       /* nodes in a block */
 } ngx_api_led_json_light_parser_t;
 
@@ -1852,16 +1852,16 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
 
             /*
              * Names unique: a name is compared with the others only when
-             * one of them has its length and first byte (64 bits of them)
+             * one of them has the same of 64 bits, by its first byte and
+             * length.  An empty name is never escaped: its first byte is
+             * the closing quote, in the text.
              */
 
             if (n == NGX_API_LED_JSON_LIGHT_MEMBERS) {
                 return NGX_DECLINED;
             }
 
-            bit = (uint64_t) 1 << ((v->name.len
-                                    + (v->name.len ? v->name.data[0] : 0) * 7)
-                                   & 63);
+            bit = (uint64_t) 1 << ((v->name.data[0] ^ v->name.len) & 63);
 
             if ((names & bit)
                 && ngx_api_led_json_light_member(first, &v->name) != NGX_OK)
@@ -2174,7 +2174,7 @@ ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp)
 {
     ngx_api_led_json_light_t  *node;
 
-    if (lp->nfree == 0) {
+    if (lp->free == lp->free_end) {
         lp->free = ngx_palloc(lp->pool,
                               lp->block * sizeof(ngx_api_led_json_light_t));
         if (lp->free == NULL) {
@@ -2182,11 +2182,10 @@ ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp)
             return NULL;
         }
 
-        lp->nfree = lp->block;
+        lp->free_end = lp->free + lp->block;
     }
 
     node = lp->free++;
-    lp->nfree--;
 
     /*
      * A text node: its callers set a member's name and key, the text, or
