@@ -249,6 +249,20 @@ ngx_int_t ngx_api_led_json_light_dump(ngx_pool_t *pool,
 ngx_int_t ngx_api_led_json_quote(ngx_pool_t *pool, u_char *s, size_t len,
     ngx_str_t *out);
 ngx_uint_t ngx_api_led_json_light_takes(ngx_api_led_json_op_t *op);
+
+
+/* whether a node is the member "name" (unescaped bytes, NULs and all) */
+
+static ngx_inline ngx_uint_t
+ngx_api_led_json_light_named(ngx_api_led_json_light_t *m, ngx_str_t *name)
+{
+    return m->name.len == name->len
+           && (name->len == 0
+               || (m->name.data[0] == name->data[0]
+                   && ngx_memcmp(m->name.data, name->data, name->len) == 0));
+}
+
+
 ngx_uint_t ngx_api_led_json_light_ops(ngx_array_t *ops);
 /* after ngx_api_led_json_op_compile(): a set's constant, made once */
 char *ngx_api_led_json_light_op_compile(ngx_conf_t *cf,

@@ -336,12 +336,7 @@ ngx_api_led_json_light_find(ngx_api_led_json_light_t *object, ngx_str_t *name)
     ngx_api_led_json_light_t  *m;
 
     for (m = object->first; m; m = m->next) {
-        if (m->name.len == name->len
-            && (name->len == 0
-                || (m->name.data[0] == name->data[0]
-                    && ngx_memcmp(m->name.data, name->data, name->len)
-                       == 0)))
-        {
+        if (ngx_api_led_json_light_named(m, name)) {
             return m;
         }
     }
@@ -642,12 +637,7 @@ ngx_api_led_json_light_remove_member(ngx_api_led_json_light_t *object,
     prev = NULL;
 
     for (m = object->first; m; m = m->next) {
-        if (m->name.len == name->len
-            && (name->len == 0
-                || (m->name.data[0] == name->data[0]
-                    && ngx_memcmp(m->name.data, name->data, name->len)
-                       == 0)))
-        {
+        if (ngx_api_led_json_light_named(m, name)) {
             break;
         }
 

@@ -2043,9 +2043,7 @@ ngx_api_led_json_light_member(ngx_api_led_json_light_t *m,
     ngx_str_t *name)
 {
     for ( /* void */ ; m; m = m->next) {
-        if (m->name.len == name->len
-            && ngx_memcmp(m->name.data, name->data, name->len) == 0)
-        {
+        if (ngx_api_led_json_light_named(m, name)) {
             return NGX_DECLINED;
         }
     }

@@ -664,8 +664,8 @@ ngx_api_led_json_light_dump(ngx_pool_t *pool, ngx_api_led_json_light_t *doc,
 
 
 /*
- * Short texts (names, most values) are copied by two moves that may
- * overlap, not by a call to memcpy().
+ * Short texts (names, most values, most members) are copied by two or
+ * four moves that may overlap, not by a call to memcpy().
  */
 
 static ngx_inline u_char *
@@ -749,7 +749,10 @@ ngx_api_led_json_light_write(ngx_api_led_json_out_t *out,
                 && m->key.data + m->key.len + 1 == m->text.data
                 && m->text.data[-1] == ':')
             {
-                /* the member as the document wrote it, name and value */
+                /*
+                 * the member as the document wrote it, name and value:
+                 * the byte before the text is the one after the name
+                 */
                 out->pos = ngx_api_led_json_copy_short(out->pos, m->key.data,
                                                        m->key.len + 1
                                                        + m->text.len);
