@@ -1675,10 +1675,6 @@ ngx_api_led_json_light_value(ngx_api_led_json_light_parser_t *lp,
     ngx_str_null(&node->key);
 
     if (*lp->jp.pos == '{' || *lp->jp.pos == '[') {
-        node->type = (*lp->jp.pos == '{') ? NGX_API_LED_JSON_LIGHT_OBJECT
-                                          : NGX_API_LED_JSON_LIGHT_ARRAY;
-        node->text.len = 0;
-
         rc = ngx_api_led_json_light_container(lp, node, depth);
 
     } else {
@@ -1763,10 +1759,11 @@ ngx_api_led_json_light_past(u_char *p, u_char *end, u_char c)
 
 
 /*
- * A container into "node" (its type set), from its bracket at lp->jp.pos
- * to past its end: NGX_OK, or NGX_DECLINED for a text the light path
- * does not take (and when memory ran out: lp->jp.nomem says which).  Its
- * members are linked in locals, and the node gets them at the end.  The
+ * A container into "node" (a text node it makes the bracket's container),
+ * from its bracket at lp->jp.pos to past its end: NGX_OK, or NGX_DECLINED
+ * for a text the light path does not take (and when memory ran out:
+ * lp->jp.nomem says which).  Its members are linked in locals, and the
+ * node gets them at the end.  The
  * position too is kept in a local while the grammar goes on, and given
  * to lp->jp.pos where another function takes over (a nested container,
  * an escaped string, a number that is no plain integer).
@@ -1786,10 +1783,19 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
         return NGX_DECLINED;
     }
 
-    p = lp->jp.pos + 1;
+    p = lp->jp.pos;
     end = lp->jp.end;
 
-    close = (node->type == NGX_API_LED_JSON_LIGHT_OBJECT) ? '}' : ']';
+    if (*p++ == '{') {
+        node->type = NGX_API_LED_JSON_LIGHT_OBJECT;
+        close = '}';
+
+    } else {
+        node->type = NGX_API_LED_JSON_LIGHT_ARRAY;
+        close = ']';
+    }
+
+    node->text.len = 0;
     names = 0;
     first = NULL;
     last = NULL;
@@ -1931,9 +1937,6 @@ ngx_api_led_json_light_container(ngx_api_led_json_light_parser_t *lp,
 
         case '{':
         case '[':
-            v->type = (*p == '{') ? NGX_API_LED_JSON_LIGHT_OBJECT
-                                  : NGX_API_LED_JSON_LIGHT_ARRAY;
-            v->text.len = 0;
             lp->jp.pos = p;
 
             if (ngx_api_led_json_light_container(lp, v, depth + 1) != NGX_OK) {
