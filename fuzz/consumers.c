@@ -90,16 +90,24 @@ is_safe(ngx_str_t *s)
 static void
 check_keys(ngx_api_led_consumer_main_conf_t *mcf)
 {
+    u_char                   err[NGX_API_LED_JSON_ERRLEN];
     size_t                   i, k;
     json_t                  *root, *consumers, *c, *keys, *key;
     ngx_str_t                s, id;
-    json_error_t             err;
     ngx_api_led_consumer_t  *found;
 
-    root = json_loadb((char *) input, input_size, JSON_REJECT_DUPLICATES,
-                      &err);
-    if (root == NULL) {
-        failed("accepted, but not JSON", NULL);
+    /*
+     * Read again by the module's own parser, as the directive did: it
+     * takes more than jansson on purpose (an integer of more than 64 bits
+     * is kept as written), and json_roundtrip holds it to jansson.
+     */
+    if (ngx_api_led_json_parse((u_char *) input, input_size,
+                               NGX_API_LED_JSON_UNIQUE
+                               |NGX_API_LED_JSON_LINES,
+                               &root, err, sizeof(err))
+        != NGX_OK)
+    {
+        failed("accepted, but the parser refuses it", NULL);
     }
 
     consumers = json_object_get(root, "consumers");

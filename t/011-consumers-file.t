@@ -301,3 +301,51 @@ ok
 ["X-API-Key: k1", ""]
 --- response_headers eval
 ["X-Who: acme", "X-Who: guest"]
+
+
+
+=== TEST 21: metadata numbers that no 64-bit integer holds are kept as written (the fuzzer's consumers file)
+--- user_files
+>>> consumers.json
+{"consumers": [
+   {"id": "acme", "keys": ["k1"],
+    "metadata": {"n": 1222222222226222222222, "big": -1e999, "price": 1.50,
+                 "o": {"x": [1, 2]}}}
+ ]}
+--- config
+    location /t {
+        api_led_auth key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Meta "$api_led_consumer_meta_n $api_led_consumer_meta_big $api_led_consumer_meta_price $api_led_consumer_meta_o";
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- more_headers
+X-API-Key: k1
+--- response_headers
+X-Meta: 1222222222226222222222 -1e999 1.5 {"x":[1,2]}
+--- no_error_log
+[error]
+
+
+
+=== TEST 22: an id written as a number is refused, even one that no 64-bit integer holds
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": 1222222222226222222222, "keys": ["k1"]}]}
+--- must_die
+--- error_log eval
+qr/consumer #1: "id" must be a string of 1 to 256 printable characters/
+
+
+
+=== TEST 23: a key written as a number is refused, even one that no 64-bit integer holds
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "acme", "keys": [1222222222226222222222]}]}
+--- must_die
+--- error_log eval
+qr/consumer "acme": key #1 must be a non-empty string in \S+nginx\.conf:\d+/

@@ -401,3 +401,16 @@ qr/"api_led_jwt_keys" directive is duplicate in \S+nginx\.conf:\d+/
 GET /t
 --- response_body
 ok
+
+
+
+=== TEST 31: a "kid" written as a number is refused, even one that no 64-bit integer holds
+--- user_files
+>>> keys.json
+{"keys": [{"kty": "oct", "kid": 1222222222226222222222,
+           "k": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}]}
+--- config eval
+$::LOC
+--- must_die
+--- error_log eval
+qr/"kid" is not a string of 1 to \d+ characters in \S+nginx\.conf:\d+/

@@ -467,7 +467,7 @@ ngx_api_led_consumer_load(ngx_conf_t *cf,
                 return NGX_ERROR;
             }
 
-            if (json_is_string(field)) {
+            if (ngx_api_led_json_is_text(field)) {
                 rc = ngx_api_led_json_string(cf, field, &kv->value);
 
                 if (rc == NGX_ERROR) {
@@ -544,7 +544,7 @@ ngx_api_led_key_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
     key->consumer = consumer;
     key->index = index;
 
-    if (!json_is_string(value) || json_string_length(value) == 0) {
+    if (!ngx_api_led_json_is_text(value) || json_string_length(value) == 0) {
         ngx_api_led_consumers_error(cf, mcf, "consumer \"%V\": key #%ui must "
                                     "be a non-empty string", &consumer->id,
                                     index + 1);
@@ -603,7 +603,7 @@ ngx_api_led_json_string(ngx_conf_t *cf, json_t *value, ngx_str_t *s)
 {
     ngx_str_t  src;
 
-    if (!json_is_string(value)) {
+    if (!ngx_api_led_json_is_text(value)) {
         return NGX_DECLINED;
     }
 

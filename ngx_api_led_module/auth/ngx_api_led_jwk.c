@@ -479,7 +479,7 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
     }
 
     v = json_object_get(obj, "kty");
-    if (!json_is_string(v)) {
+    if (!ngx_api_led_json_is_text(v)) {
         ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "has no \"kty\"");
         return NGX_ERROR;
     }
@@ -488,7 +488,7 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     v = json_object_get(obj, "use");
     if (v) {
-        if (!json_is_string(v)) {
+        if (!ngx_api_led_json_is_text(v)) {
             ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
                              "\"use\" is not a string");
             return NGX_ERROR;
@@ -512,7 +512,7 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
         }
 
         json_array_foreach(v, i, op) {
-            if (json_is_string(op)
+            if (ngx_api_led_json_is_text(op)
                 && ngx_strcmp(json_string_value(op), "verify") == 0)
             {
                 break;
@@ -528,7 +528,7 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     v = json_object_get(obj, "alg");
     if (v) {
-        if (!json_is_string(v)) {
+        if (!ngx_api_led_json_is_text(v)) {
             ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
                              "\"alg\" is not a string");
             return NGX_ERROR;
@@ -550,7 +550,7 @@ ngx_api_led_jwk_parse(ngx_api_led_jwks_t *jwks, json_t *obj,
 
     v = json_object_get(obj, "kid");
     if (v) {
-        if (!json_is_string(v)
+        if (!ngx_api_led_json_is_text(v)
             || json_string_length(v) == 0
             || json_string_length(v) > NGX_API_LED_JWKS_MAX_KID)
         {
@@ -648,7 +648,7 @@ ngx_api_led_jwk_member(json_t *obj, const char *name, ngx_pool_t *pool,
         return NGX_OK;
     }
 
-    if (!json_is_string(v) || json_string_length(v) == 0) {
+    if (!ngx_api_led_json_is_text(v) || json_string_length(v) == 0) {
         ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN,
                          "\"%s\" is missing or not a string", name);
         return NGX_ERROR;
@@ -842,7 +842,7 @@ ngx_api_led_jwk_ec(ngx_api_led_jwks_t *jwks, json_t *obj,
     }
 
     v = json_object_get(obj, "crv");
-    if (!json_is_string(v)) {
+    if (!ngx_api_led_json_is_text(v)) {
         ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "has no \"crv\"");
         return NGX_ERROR;
     }
@@ -938,7 +938,7 @@ ngx_api_led_jwk_okp(ngx_api_led_jwks_t *jwks, json_t *obj,
     ngx_api_led_jwt_alg_t  *a;
 
     v = json_object_get(obj, "crv");
-    if (!json_is_string(v)) {
+    if (!ngx_api_led_json_is_text(v)) {
         ngx_api_led_errf(err, NGX_API_LED_JWT_ERRLEN, "has no \"crv\"");
         return NGX_ERROR;
     }

@@ -181,7 +181,7 @@ ngx_api_led_jwt_check_requires(ngx_http_request_t *r,
                 }
 
                 if (req[i].kind == NGX_API_LED_JWT_REQ_ISS) {
-                    ok = json_is_string(claim)
+                    ok = ngx_api_led_json_is_text(claim)
                          && json_string_length(claim) == value.len
                          && ngx_memcmp(json_string_value(claim), value.data,
                                        value.len) == 0;
@@ -287,7 +287,7 @@ ngx_api_led_jwt_has_scope(json_t *claim, u_char *scope, size_t len)
 
     if (json_is_array(claim)) {
         json_array_foreach(claim, i, e) {
-            if (json_is_string(e) && json_string_length(e) == len
+            if (ngx_api_led_json_is_text(e) && json_string_length(e) == len
                 && ngx_memcmp(json_string_value(e), scope, len) == 0)
             {
                 return 1;
@@ -297,7 +297,7 @@ ngx_api_led_jwt_has_scope(json_t *claim, u_char *scope, size_t len)
         return 0;
     }
 
-    if (!json_is_string(claim)) {
+    if (!ngx_api_led_json_is_text(claim)) {
         return 0;
     }
 

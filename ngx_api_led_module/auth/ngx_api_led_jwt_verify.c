@@ -794,7 +794,7 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
     }
 
     v = json_object_get(header, "alg");
-    if (!json_is_string(v)) {
+    if (!ngx_api_led_json_is_text(v)) {
         json_decref(header);
         rj->description = "the token header has no alg";
         return NGX_DECLINED;
@@ -829,7 +829,7 @@ ngx_api_led_jwt_verify(ngx_http_request_t *r,
 
     v = json_object_get(header, "kid");
     if (v) {
-        if (!json_is_string(v) || json_string_length(v) == 0) {
+        if (!ngx_api_led_json_is_text(v) || json_string_length(v) == 0) {
             json_decref(header);
             rj->description = "the token kid is not a string";
             return NGX_DECLINED;

@@ -1074,7 +1074,7 @@ ngx_api_led_deliver_read_event(ngx_str_t *event, ngx_str_t *correlation,
 
         v = json_object_get(*doc, names[i]);
 
-        if (!json_is_string(v)) {
+        if (!ngx_api_led_json_is_text(v)) {
             continue;
         }
 

@@ -756,7 +756,7 @@ ngx_api_led_catalog_check(ngx_conf_t *cf, ngx_api_led_loc_conf_t *llcf,
         }
     }
 
-    rc = json_is_string(v) ? NGX_OK : NGX_ERROR;
+    rc = ngx_api_led_json_is_text(v) ? NGX_OK : NGX_ERROR;
 
     json_decref(doc);
 
