@@ -82,6 +82,44 @@ sub post_peak {
     return ($status // 0, $rbody // '', $hwm // 0);
 }
 
+# On one kept-alive connection: POSTs BODY to PATH, its header first and
+# the body 0.1 s later, then GETs NEXT: the two statuses and bodies
+sub late_body_then {
+    my ($path, $body, $next) = @_;
+    no warnings 'once';
+    my $port = $Test::Nginx::Util::ServerPortForClient
+               || $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 30)
+        or return ();
+    $s->autoflush(1);
+    print $s "POST $path HTTP/1.1\r\nHost: localhost\r\n"
+             . "Content-Type: application/json\r\n"
+             . "Content-Length: " . length($body) . "\r\n\r\n";
+    select(undef, undef, undef, 0.1);
+    print $s $body;
+    my @out;
+    for my $last (0, 1) {
+        my $head = '';
+        while ($head !~ /\r\n\r\n/) {
+            my $n = sysread($s, $head, 1, length $head);
+            last unless $n;
+        }
+        my ($status) = $head =~ m{^HTTP/1\.1 (\d+)};
+        my ($len) = $head =~ m{^Content-Length: (\d+)}mi;
+        my $rbody = '';
+        while (defined $len && length($rbody) < $len) {
+            my $n = sysread($s, $rbody, $len - length($rbody), length $rbody);
+            last unless $n;
+        }
+        push @out, $status // 0, $rbody;
+        print $s "GET $next HTTP/1.1\r\nHost: localhost\r\n"
+                 . "Connection: close\r\n\r\n" unless $last;
+    }
+    close $s;
+    return @out;
+}
+
 # 1 MB of empty objects: about 75 bytes of jansson values for each byte
 our $Empties = '[' . join(',', ('{}') x 349000) . ']';
 # 1 MB of a common document: well under the bound
@@ -873,5 +911,50 @@ POST /t
 {"a":0,"b":-1,"c":7,"d":-9223372036854775808,"e":9223372036854775807,"f":[10,-100,1000000]}
 --- response_body eval
 main::echo('{"a":0,"b":-1,"c":7,"d":-9223372036854775808,"e":9223372036854775807,"f":[10,-100,1000000],"zz":"1"}')
+--- no_error_log
+[error]
+
+
+
+=== TEST 46: invalid JSON on a kept-alive connection: the problem, then the next request is served (the body was read with the header; the handler read its state after the request was freed)
+--- config
+    location /t {
+        api_led_request_json set /a 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- pipelined_requests eval
+["POST /t\n[1,", "POST /t\n{\"b\":2}"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 200]
+--- response_body_like eval
+[qr/^\{"type":"urn:api-led:error:invalid_json",.*"detail":"unexpected end of the text"/,
+ qr/^POST \/up cl=15 te= ct=application\/json tok=\n\{"b":2,"a":"1"\}\n\z/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 47: invalid JSON that comes after the header, on a kept-alive connection: the problem, the request is not written to once freed, and the next request is served
+--- config
+    location /t {
+        api_led_request_json set /a 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+    location /next {
+        return 200 "next\n";
+    }
+--- init
+my @r = main::late_body_then('/t', '[1,', '/next');
+Test::More::is($r[0], 400, 'TEST 47: the late invalid body: 400');
+Test::More::like($r[1] // '', qr/^\{"type":"urn:api-led:error:invalid_json",.*"detail":"unexpected end of the text"/,
+                 'TEST 47: the problem says why');
+Test::More::is($r[2], 200, 'TEST 47: the next request on the connection: 200');
+Test::More::is($r[3], "next\n", 'TEST 47: and its body');
+--- request
+GET /next
+--- response_body
+next
 --- no_error_log
 [error]

@@ -186,21 +186,29 @@ ngx_api_led_transform_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    /* the reference ngx_http_read_client_request_body() took */
+    /*
+     * The outcome is read before the reference that
+     * ngx_http_read_client_request_body() took is given back: when a
+     * problem was sent, that was the request's last reference, and the
+     * request and ctx are freed with it.
+     */
+
+    rc = ctx->body_done ? ctx->rc : NGX_DONE;
+
     ngx_http_finalize_request(r, NGX_DONE);
 
-    if (!ctx->body_done) {
-        /* the body handler runs the phases again */
+    if (rc == NGX_DONE) {
+        /* a problem was sent, or the body handler runs the phases again */
         return NGX_DONE;
     }
 
     /* the whole body was there already: the handler ran inside the call */
 
-    if (ctx->rc == NGX_OK) {
+    if (rc == NGX_OK) {
         return NGX_DECLINED;
     }
 
-    return (ctx->rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR : ctx->rc;
+    return (rc == NGX_ERROR) ? NGX_HTTP_INTERNAL_SERVER_ERROR : rc;
 }
 
 
@@ -212,27 +220,34 @@ ngx_api_led_transform_body_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_api_led_transform_module);
 
+    if (ctx->reading) {
+
+        /*
+         * Inside ngx_http_read_client_request_body(): its reference keeps
+         * the request, even when a problem was sent, and the phase
+         * handler goes on with the outcome.
+         */
+
+        rc = ngx_api_led_transform_request(r, ctx, 1);
+
+        ctx->body_done = 1;
+        ctx->rc = rc;
+        ctx->done = (rc == NGX_OK);
+
+        return;
+    }
+
     rc = ngx_api_led_transform_request(r, ctx, 1);
 
-    ctx->body_done = 1;
-    ctx->rc = rc;
+    if (rc == NGX_DONE) {
+        /* a problem was sent: the request, and ctx, may be freed */
+        return;
+    }
 
     if (rc == NGX_OK) {
         ctx->done = 1;
-    }
-
-    if (ctx->reading) {
-        return;
-    }
-
-    if (rc == NGX_OK) {
         r->write_event_handler = ngx_http_core_run_phases;
         ngx_http_core_run_phases(r);
-        return;
-    }
-
-    if (rc == NGX_DONE) {
-        /* a problem was sent */
         return;
     }
 
