@@ -796,3 +796,86 @@ GET /t
 "status":502
 --- error_log
 response not transformed: it is larger than api_led_response_json_max_size; 502 in its place
+
+
+
+=== TEST 41: a Range from the client does not reach the upstream where fields are removed: the whole body, transformed (an attack got the password through a range)
+--- http_config
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/static.sock;
+        default_type application/json;
+        location / { root html; }
+    }
+--- user_files
+>>> user.json
+{"id":1,"password":"secret","name":"Ada"}
+--- config
+    location /t/ {
+        api_led_response_json remove /password;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/static.sock:/;
+    }
+--- request eval
+["GET /t/user.json", "GET /t/user.json", "GET /t/user.json"]
+--- more_headers eval
+["Range: bytes=0-", "Range: bytes=5-30", "Range: bytes=0-20\nIf-Range: Thu, 01 Jan 2099 00:00:00 GMT"]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+["{\"id\":1,\"name\":\"Ada\"}", "{\"id\":1,\"name\":\"Ada\"}", "{\"id\":1,\"name\":\"Ada\"}"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 42: a range (206) the upstream sends on its own, where fields are removed: a 502 problem, nothing of it goes out
+--- http_config
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/partial.sock;
+        default_type application/json;
+        location / {
+            add_header Content-Range "bytes 0-40/41";
+            return 206 '{"id":1,"password":"secret","name":"Ada"}';
+        }
+    }
+--- config
+    location /t {
+        api_led_response_json remove /password;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/partial.sock:/;
+    }
+--- request
+GET /t
+--- error_code: 502
+--- response_headers
+Content-Type: application/problem+json
+!Content-Range
+--- response_body_like chomp
+^\{"type":"urn:api-led:error:upstream_failed",.*"status":502
+--- error_log
+response not transformed: it is a range of the body (206); 502 in its place
+
+
+
+=== TEST 43: a range (206) where the location only sets fields: passed unchanged, warned
+--- http_config
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/partial.sock;
+        default_type application/json;
+        location / {
+            add_header Content-Range "bytes 0-6/7";
+            return 206 '{"id":1}';
+        }
+    }
+--- config
+    location /t {
+        api_led_response_json set /x 1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/partial.sock:/;
+    }
+--- request
+GET /t
+--- error_code: 206
+--- response_headers
+Content-Range: bytes 0-6/7
+--- response_body chomp
+{"id":1}
+--- error_log
+response is a range of the body (206), JSON operations skipped

@@ -42,6 +42,10 @@ static ngx_api_led_edit_name_t  ngx_api_led_h_content_type =
     { ngx_string("Content-Type"), ngx_string("content-type"), 0 };
 static ngx_api_led_edit_name_t  ngx_api_led_h_accept_encoding =
     { ngx_string("Accept-Encoding"), ngx_string("accept-encoding"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_h_range =
+    { ngx_string("Range"), ngx_string("range"), 0 };
+static ngx_api_led_edit_name_t  ngx_api_led_h_if_range =
+    { ngx_string("If-Range"), ngx_string("if-range"), 0 };
 
 static ngx_str_t  ngx_api_led_json_type =
     ngx_string(NGX_API_LED_JSON_TYPE);
@@ -575,17 +579,21 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
 
 
 /*
- * A response JSON transformation needs the upstream's body as it is: the
- * request goes upstream without Accept-Encoding.  r->headers_in still
- * points at the client's header, so gzip for the client keeps working.
+ * A response JSON transformation needs the upstream's whole body as it
+ * is: the request goes upstream without Accept-Encoding, Range and
+ * If-Range (a range of the body would pass untransformed: the fields the
+ * operations remove with it).  r->headers_in still points at the
+ * client's headers, so gzip for the client keeps working.
  */
 
 static ngx_int_t
 ngx_api_led_transform_identity(ngx_http_request_t *r)
 {
-    ngx_table_elt_t  *ae;
+    ngx_table_elt_t  *ae, *range, *if_range;
 
     ae = r->headers_in.accept_encoding;
+    range = r->headers_in.range;
+    if_range = r->headers_in.if_range;
 
     if (ngx_api_led_edit_headers_in_remove(r,
                                            &ngx_api_led_h_accept_encoding.name)
@@ -594,7 +602,25 @@ ngx_api_led_transform_identity(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
+    /* nginx points at the first Range and If-Range it read, if any */
+
+    if (range
+        && ngx_api_led_edit_headers_in_remove(r, &ngx_api_led_h_range.name)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (if_range
+        && ngx_api_led_edit_headers_in_remove(r, &ngx_api_led_h_if_range.name)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     r->headers_in.accept_encoding = ae;
+    r->headers_in.range = range;
+    r->headers_in.if_range = if_range;
 
     return NGX_OK;
 }

@@ -132,10 +132,11 @@ ngx_api_led_transform_header_out(ngx_http_request_t *r,
  * for a 2xx JSON response with JSON operations, the header waits for the
  * transformed body (its length).  Not transformed, and left as they are:
  * other statuses, other types (application/problem+json included: the
- * module's own errors), HEAD.  Encoded bodies (the upstream ignored our
- * identity request) and bodies announced larger than the limit cannot be
- * transformed: they pass as they are, or, where the location fails
- * closed, the header waits for a 502 in its place.
+ * module's own errors), HEAD.  Ranges (206) and encoded bodies (the
+ * upstream ignored our request for the whole identity body), and bodies
+ * announced larger than the limit cannot be transformed: they pass as
+ * they are, or, where the location fails closed, the header waits for a
+ * 502 in its place.
  */
 
 static ngx_int_t
@@ -169,10 +170,30 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
     if (conf->response_json_ops == NULL
         || r->headers_out.status < NGX_HTTP_OK
         || r->headers_out.status >= NGX_HTTP_SPECIAL_RESPONSE
-        || r->headers_out.status == NGX_HTTP_NO_CONTENT
-        || r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT)
+        || r->headers_out.status == NGX_HTTP_NO_CONTENT)
     {
         return ngx_http_next_header_filter(r);
+    }
+
+    failed = NULL;
+
+    if (r->headers_out.status == NGX_HTTP_PARTIAL_CONTENT) {
+
+        /*
+         * A range of the body, whatever its type (one range of JSON, or
+         * multipart/byteranges): the module asks for none, so an upstream
+         * sent it on its own, and it cannot be transformed.
+         */
+
+        if (!conf->response_closed) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "api_led: response is a range of the body (206), "
+                          "JSON operations skipped");
+            return ngx_http_next_header_filter(r);
+        }
+
+        failed = "it is a range of the body (206)";
+        goto delay;
     }
 
     ct = &r->headers_out.content_type;
@@ -191,8 +212,6 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
         ngx_http_clear_content_length(r);
         return ngx_http_next_header_filter(r);
     }
-
-    failed = NULL;
 
     if (r->headers_out.content_encoding
         && r->headers_out.content_encoding->hash)
@@ -228,6 +247,8 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
 
         failed = "it is larger than api_led_response_json_max_size";
     }
+
+delay:
 
     ctx = ngx_api_led_transform_get_ctx(r);
     if (ctx == NULL) {
