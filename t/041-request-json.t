@@ -958,3 +958,41 @@ GET /next
 next
 --- no_error_log
 [error]
+
+
+
+=== TEST 48: a move into an array at an index inserts there (RFC 6902 "move"), on the light path; a move that does not fit puts the value back
+--- config
+    location /t {
+        api_led_request_json rename /a/0 /a/1;
+        api_led_request_json rename /x /a/0;
+        api_led_request_json rename /a/3 /y;
+        api_led_request_json rename /z /a/9;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"a":[1,{"b":2},3],"x":"first","z":0}
+--- response_body eval
+main::echo('{"a":["first",{"b":2},1],"y":3,"z":0}')
+--- no_error_log
+[error]
+
+
+
+=== TEST 49: the same moves on the tree (a member twice sends the document there)
+--- config
+    location /t {
+        api_led_request_json rename /a/0 /a/1;
+        api_led_request_json rename /x /a/0;
+        api_led_request_json rename /a/3 /y;
+        api_led_request_json rename /z /a/9;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+{"d":1,"d":2,"a":[1,{"b":2},3],"x":"first","z":0}
+--- response_body eval
+main::echo('{"d":2,"a":["first",{"b":2},1],"y":3,"z":0}')
+--- no_error_log
+[error]

@@ -34,6 +34,8 @@ static json_t *ngx_api_led_json_child(json_t *node,
     ngx_api_led_json_token_t *t);
 static ngx_int_t ngx_api_led_json_set_leaf(json_t *parent,
     ngx_api_led_json_token_t *t, void *data);
+static ngx_int_t ngx_api_led_json_place(json_t **root,
+    ngx_api_led_json_path_t *path, json_t *value, ngx_uint_t insert);
 static ngx_int_t ngx_api_led_json_remove_leaf(json_t *parent,
     ngx_api_led_json_token_t *t, void *data);
 static ngx_int_t ngx_api_led_json_rename_leaf(json_t *parent,
@@ -351,6 +353,7 @@ ngx_api_led_json_copy(json_t *value)
 typedef struct {
     json_t                      *value;
     ngx_uint_t                   placed;
+    ngx_uint_t                   insert;      /* at an index: RFC 6902 add */
 } ngx_api_led_json_set_t;
 
 
@@ -415,7 +418,11 @@ ngx_api_led_json_set_leaf(json_t *parent, ngx_api_led_json_token_t *t,
 
     if (t->index >= 0 && (size_t) t->index < size) {
         v = ngx_api_led_json_set_value(set);
-        if (v == NULL || json_array_set_new(parent, t->index, v) != 0) {
+        if (v == NULL
+            || (set->insert ? json_array_insert_new(parent, t->index, v)
+                            : json_array_set_new(parent, t->index, v))
+               != 0)
+        {
             return NGX_ERROR;
         }
 
@@ -436,6 +443,20 @@ ngx_int_t
 ngx_api_led_json_set(json_t **root, ngx_api_led_json_path_t *path,
     json_t *value)
 {
+    return ngx_api_led_json_place(root, path, value, 0);
+}
+
+
+/*
+ * As ngx_api_led_json_set(); with "insert", a value for an array index
+ * goes in before the element there (RFC 6902 "add", as a move does)
+ * instead of replacing it.
+ */
+
+static ngx_int_t
+ngx_api_led_json_place(json_t **root, ngx_api_led_json_path_t *path,
+    json_t *value, ngx_uint_t insert)
+{
     ngx_int_t               rc;
     ngx_api_led_json_set_t  set;
 
@@ -447,6 +468,7 @@ ngx_api_led_json_set(json_t **root, ngx_api_led_json_path_t *path,
 
     set.value = value;
     set.placed = 0;
+    set.insert = insert;
 
     rc = ngx_api_led_json_walk(*root, path->tokens, path->ntokens - 1, 1,
                                ngx_api_led_json_set_leaf, &set);
@@ -539,7 +561,10 @@ ngx_api_led_json_rename(json_t *root, ngx_api_led_json_path_t *path,
 }
 
 
-/* moves the value at "from" to "to" (RFC 6902 "move"); no wildcards */
+/*
+ * Moves the value at "from" to "to" (RFC 6902 "move": removed, then
+ * added, so into an array at an index it is inserted); no wildcards.
+ */
 
 ngx_int_t
 ngx_api_led_json_move(json_t **root, ngx_api_led_json_path_t *from,
@@ -561,7 +586,7 @@ ngx_api_led_json_move(json_t **root, ngx_api_led_json_path_t *from,
         return rc;
     }
 
-    rc = ngx_api_led_json_set(root, to, json_incref(v));
+    rc = ngx_api_led_json_place(root, to, json_incref(v), 1);
 
     if (rc == NGX_DECLINED) {
         /* the new place does not fit: the value goes back where it was */

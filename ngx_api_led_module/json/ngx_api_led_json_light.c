@@ -23,6 +23,7 @@ typedef ngx_int_t (*ngx_api_led_json_light_leaf_pt)(ngx_pool_t *pool,
 typedef struct {
     ngx_api_led_json_light_t    *value;
     ngx_uint_t                   placed;
+    ngx_uint_t                   insert;      /* at an index: RFC 6902 add */
 } ngx_api_led_json_light_set_t;
 
 
@@ -49,6 +50,12 @@ static void ngx_api_led_json_light_put(ngx_api_led_json_light_t *object,
 static ngx_int_t ngx_api_led_json_light_set(ngx_pool_t *pool,
     ngx_api_led_json_light_t **root, ngx_api_led_json_path_t *path,
     ngx_api_led_json_light_t *value);
+static ngx_int_t ngx_api_led_json_light_place(ngx_pool_t *pool,
+    ngx_api_led_json_light_t **root, ngx_api_led_json_path_t *path,
+    ngx_api_led_json_light_t *value, ngx_uint_t insert);
+static ngx_int_t ngx_api_led_json_light_insert(
+    ngx_api_led_json_light_t *array, ngx_uint_t index,
+    ngx_api_led_json_light_t *v);
 static ngx_int_t ngx_api_led_json_light_set_leaf(ngx_pool_t *pool,
     ngx_api_led_json_light_t *parent, ngx_api_led_json_token_t *t,
     void *data);
@@ -485,6 +492,17 @@ static ngx_int_t
 ngx_api_led_json_light_set(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
     ngx_api_led_json_path_t *path, ngx_api_led_json_light_t *value)
 {
+    return ngx_api_led_json_light_place(pool, root, path, value, 0);
+}
+
+
+/* as ngx_api_led_json_place(): "insert" for a move's value */
+
+static ngx_int_t
+ngx_api_led_json_light_place(ngx_pool_t *pool,
+    ngx_api_led_json_light_t **root, ngx_api_led_json_path_t *path,
+    ngx_api_led_json_light_t *value, ngx_uint_t insert)
+{
     ngx_api_led_json_light_set_t  set;
 
     if (path->ntokens == 0) {
@@ -497,6 +515,7 @@ ngx_api_led_json_light_set(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
 
     set.value = value;
     set.placed = 0;
+    set.insert = insert;
 
     return ngx_api_led_json_light_walk(pool, *root, path->tokens,
                                        path->ntokens - 1, 1,
@@ -576,7 +595,57 @@ ngx_api_led_json_light_set_leaf(ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
+    if (set->insert) {
+        v->name.len = 0;
+        v->key.len = 0;
+        return ngx_api_led_json_light_insert(parent, t->index, v);
+    }
+
     ngx_api_led_json_light_assign(e, v);
+
+    return NGX_OK;
+}
+
+
+/* json_array_insert_new(): "v" before the element at "index" */
+
+static ngx_int_t
+ngx_api_led_json_light_insert(ngx_api_led_json_light_t *array,
+    ngx_uint_t index, ngx_api_led_json_light_t *v)
+{
+    ngx_uint_t                 i;
+    ngx_api_led_json_light_t  *e;
+
+    if (index > array->n) {
+        return NGX_ERROR;
+    }
+
+    if (index == 0) {
+        v->next = array->first;
+        array->first = v;
+
+        if (array->last == NULL) {
+            array->last = v;
+        }
+
+        array->n++;
+        return NGX_OK;
+    }
+
+    e = array->first;
+
+    for (i = 1; i < index; i++) {
+        e = e->next;
+    }
+
+    v->next = e->next;
+    e->next = v;
+
+    if (array->last == e) {
+        array->last = v;
+    }
+
+    array->n++;
 
     return NGX_OK;
 }
@@ -686,11 +755,10 @@ static ngx_int_t
 ngx_api_led_json_light_move(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
     ngx_api_led_json_path_t *from, ngx_api_led_json_path_t *to)
 {
-    ngx_uint_t                 i;
     ngx_int_t                  rc;
     ngx_api_led_json_path_t    up;
     ngx_api_led_json_token_t  *t;
-    ngx_api_led_json_light_t  *v, *parent, *e;
+    ngx_api_led_json_light_t  *v, *parent;
 
     v = ngx_api_led_json_light_get(*root, from);
     if (v == NULL || from->ntokens == 0) {
@@ -702,7 +770,7 @@ ngx_api_led_json_light_move(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
         return rc;
     }
 
-    rc = ngx_api_led_json_light_set(pool, root, to, v);
+    rc = ngx_api_led_json_light_place(pool, root, to, v, 1);
 
     if (rc != NGX_DECLINED) {
         return rc;
@@ -719,38 +787,12 @@ ngx_api_led_json_light_move(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
     if (parent && parent->type == NGX_API_LED_JSON_LIGHT_ARRAY
         && t->index >= 0)
     {
-        /* json_array_insert_new(): at its index again */
+        /* at its index again */
 
-        if ((size_t) t->index > parent->n) {
+        if (ngx_api_led_json_light_insert(parent, t->index, v) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        if (t->index == 0) {
-            v->next = parent->first;
-            parent->first = v;
-
-            if (parent->last == NULL) {
-                parent->last = v;
-            }
-
-            parent->n++;
-            return NGX_DECLINED;
-        }
-
-        e = parent->first;
-
-        for (i = 1; i < (ngx_uint_t) t->index; i++) {
-            e = e->next;
-        }
-
-        v->next = e->next;
-        e->next = v;
-
-        if (parent->last == e) {
-            parent->last = v;
-        }
-
-        parent->n++;
         return NGX_DECLINED;
     }
 
