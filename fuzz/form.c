@@ -15,7 +15,9 @@
  *   - x written as JSON (as form_to_json conversion sends it) reads back
  *     with the module's own parser;
  *   - json_to_form() writes only unreserved characters, "%XX", "=" and
- *     "&", one "name=value" per member (per element of an array);
+ *     "&", one "name=value" per member (per element of an array); it
+ *     declines a document, and only one, whose member names or strings
+ *     hold a lone surrogate;
  *   - a JSON object of strings (and arrays of two or more strings) is
  *     read back from its form unchanged.
  */
@@ -55,6 +57,43 @@ failed(const char *what, ngx_str_t *form)
 
 
 /* what form_to_json() may return: strings, arrays of 2+ strings */
+
+/*
+ * A member's name or string (an array's too) that a form would hold
+ * holds a lone surrogate (the name of an empty array is not written)
+ */
+
+static ngx_uint_t
+lone_surrogate(json_t *obj)
+{
+    size_t       i, n, len;
+    json_t      *v, *e;
+    const char  *key;
+
+    json_object_foreach(obj, key, v) {
+        len = json_object_iter_key_len(json_object_key_to_iter(key));
+        n = json_is_array(v) ? json_array_size(v) : 1;
+
+        if (n && ngx_api_led_json_utf8_len((u_char *) key, len) != len) {
+            return 1;
+        }
+
+        for (i = 0; i < n; i++) {
+            e = json_is_array(v) ? json_array_get(v, i) : v;
+
+            if (ngx_api_led_json_is_text(e)
+                && ngx_api_led_json_utf8_len((u_char *) json_string_value(e),
+                                             json_string_length(e))
+                   != json_string_length(e))
+            {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
 
 static ngx_uint_t
 form_shaped(json_t *obj)
@@ -178,6 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t     i;
     json_t    *x, *y, *doc;
     fz_t       fz;
+    ngx_int_t  rc;
     ngx_str_t  text, form;
 
     input = data;
@@ -235,13 +275,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         == NGX_OK
         && json_is_object(doc))
     {
-        if (ngx_api_led_json_to_form(fz.pool, doc, &form) != NGX_OK) {
+        rc = ngx_api_led_json_to_form(fz.pool, doc, &form);
+
+        if (rc == NGX_DECLINED) {
+            if (!lone_surrogate(doc)) {
+                failed("json_to_form declined a document without a lone "
+                       "surrogate", NULL);
+            }
+
+        } else if (rc != NGX_OK) {
             abort();
+
+        } else if (lone_surrogate(doc)) {
+            failed("json_to_form wrote a lone surrogate", &form);
+
+        } else {
+            check_form_text(&form, doc);
         }
 
-        check_form_text(&form, doc);
-
-        if (form_shaped(doc)) {
+        if (rc == NGX_OK && form_shaped(doc)) {
             y = ngx_api_led_form_to_json(&form);
 
             if (y == NULL || !fz_json_equal(doc, y)) {

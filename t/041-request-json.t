@@ -996,3 +996,43 @@ POST /t
 main::echo('{"d":2,"a":["first",{"b":2},1],"y":3,"z":0}')
 --- no_error_log
 [error]
+
+
+
+=== TEST 50: json_to_form of a lone surrogate escape, in a value or a name: 400, nothing that is not UTF-8 goes upstream; NUL goes as %00, and a nested object keeps the escape
+--- config
+    location /t {
+        api_led_request_body_convert json_to_form;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request eval
+["POST /t\n{\"a\":\"x\\ud800\"}", "POST /t\n{\"\\udc00\":1}", "POST /t\n{\"a\":[\"ok\",\"\\ud800\"]}", "POST /t\n{\"n\":\"a\\u0000b\",\"o\":{\"s\":\"\\ud800\"}}"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[400, 400, 400, 200]
+--- response_body_like eval
+[qr/"type":"urn:api-led:error:invalid_json".*"detail":"a lone surrogate escape \(\\\\ud800 to \\\\udfff\) is no character a form can carry"/,
+ qr/"type":"urn:api-led:error:invalid_json"/,
+ qr/"type":"urn:api-led:error:invalid_json"/,
+ qr/^POST \/up cl=\d+ te= ct=application\/x-www-form-urlencoded tok=\nn=a%00b&o=%7B%22s%22%3A%22%5Cud800%22%7D\n\z/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 51: form_to_json: %00 decodes to the character \u0000, written as its escape
+--- config
+    location /t {
+        api_led_request_body_convert form_to_json;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t
+a=%00&b%00=x
+--- more_headers
+Content-Type: application/x-www-form-urlencoded
+--- response_body eval
+main::echo('{"a":"\u0000","b\u0000":"x"}')
+--- no_error_log
+[error]

@@ -152,6 +152,9 @@ ngx_api_led_form_unescape(u_char *dst, u_char *src, size_t len)
  * The members of an object as a form: strings as they are, numbers and
  * booleans as their JSON text, null as an empty value, an array as the name
  * repeated for each element, a nested object as its JSON text.
+ * NGX_DECLINED when a name or a string holds a lone surrogate the parser
+ * kept: no UTF-8 text carries it (a nested object's JSON text does, as
+ * its escape).
  */
 
 ngx_int_t
@@ -189,6 +192,14 @@ ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc, ngx_str_t *out)
 
             if (ngx_api_led_form_value(pool, e, &text) != NGX_OK) {
                 return NGX_ERROR;
+            }
+
+            if (ngx_api_led_json_utf8_len((u_char *) key, klen) != klen
+                || (ngx_api_led_json_is_text(e)
+                    && ngx_api_led_json_utf8_len(text.data, text.len)
+                       != text.len))
+            {
+                return NGX_DECLINED;
             }
 
             part = ngx_array_push_n(&parts, 2);

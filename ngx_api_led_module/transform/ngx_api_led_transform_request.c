@@ -484,7 +484,16 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
                        "only a JSON object converts to a form");
         }
 
-        if (ngx_api_led_json_to_form(r->pool, doc, &out) != NGX_OK) {
+        rc = ngx_api_led_json_to_form(r->pool, doc, &out);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_api_led_problem_finalize(r, NGX_HTTP_BAD_REQUEST,
+                       "invalid_json",
+                       "a lone surrogate escape (\\ud800 to \\udfff) is "
+                       "no character a form can carry");
+        }
+
+        if (rc != NGX_OK) {
             return NGX_ERROR;
         }
 
