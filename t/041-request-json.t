@@ -1036,3 +1036,22 @@ Content-Type: application/x-www-form-urlencoded
 main::echo('{"a":"\u0000","b\u0000":"x"}')
 --- no_error_log
 [error]
+
+
+
+=== TEST 52: number: reads a number as the parser does: an integer beyond 64 bits or a number beyond a double is kept as written; text around it is no number
+--- config
+    location /t {
+        api_led_request_json set /big number:$arg_big;
+        api_led_request_json set /huge number:$arg_huge;
+        api_led_request_json set /price number:$arg_price;
+        api_led_request_json set /negzero number:$arg_nz;
+        api_led_request_json set /spaced number:$arg_sp;
+        api_led_request_json set /hex number:$arg_hex;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+POST /t?big=123456789012345678901234567890&huge=-1e999&price=1.50&nz=-0&sp=+1&hex=0x1
+{}
+--- response_body eval
+main::echo('{"big":123456789012345678901234567890,"huge":-1e999,"price":1.5,"negzero":0,"spaced":null,"hex":null}', uri => "/up?big=123456789012345678901234567890&huge=-1e999&price=1.50&nz=-0&sp=+1&hex=0x1")

@@ -1083,94 +1083,40 @@ ngx_api_led_json_convert(ngx_uint_t type, u_char *p, size_t len)
 }
 
 
-/* the JSON number grammar, exactly; integers when they fit */
+/*
+ * A number as the parser reads one (ngx_api_led_json_read_number()): the
+ * JSON grammar, exactly, and nothing around it; a 64-bit integer, a real,
+ * or, when neither writes back as the same number, its text, kept.  At
+ * most 64 bytes, as the parser's numbers.
+ */
 
 static json_t *
 ngx_api_led_json_number(u_char *p, size_t len)
 {
-    u_char      *s, *end, buf[64];
-    double       d;
-    ngx_uint_t   real;
-    long long    n;
+    u_char                      scratch[64 + 2];
+    ngx_api_led_json_number_t   num;
 
-    s = p;
-    end = p + len;
-    real = 0;
-
-    if (s < end && *s == '-') {
-        s++;
-    }
-
-    if (s == end) {
+    if (len == 0 || len > 64
+        || ngx_api_led_json_read_number(p, p + len, scratch, &num) != NGX_OK
+        || num.end != p + len)
+    {
         return NULL;
     }
 
-    if (*s == '0') {
-        s++;
+    switch (num.kind) {
 
-    } else if (*s >= '1' && *s <= '9') {
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
+    case NGX_API_LED_JSON_INTEGER:
+        return json_integer(num.integer);
 
-    } else {
-        return NULL;
+    case NGX_API_LED_JSON_REAL:
+        return json_real(num.real);
+
+    default: /* NGX_API_LED_JSON_NUMBER_KEPT */
+        scratch[0] = NGX_API_LED_JSON_NUMBER_TEXT;
+        ngx_memcpy(scratch + 1, p, len);
+
+        return json_stringn_nocheck((char *) scratch, len + 1);
     }
-
-    if (s < end && *s == '.') {
-        real = 1;
-        s++;
-
-        if (s == end || *s < '0' || *s > '9') {
-            return NULL;
-        }
-
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
-    }
-
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        real = 1;
-        s++;
-
-        if (s < end && (*s == '+' || *s == '-')) {
-            s++;
-        }
-
-        if (s == end || *s < '0' || *s > '9') {
-            return NULL;
-        }
-
-        while (s < end && *s >= '0' && *s <= '9') {
-            s++;
-        }
-    }
-
-    if (s != end || len >= sizeof(buf)) {
-        return NULL;
-    }
-
-    ngx_memcpy(buf, p, len);
-    buf[len] = '\0';
-
-    if (!real) {
-        errno = 0;
-        n = strtoll((char *) buf, NULL, 10);
-
-        if (errno == 0) {
-            return json_integer(n);
-        }
-    }
-
-    errno = 0;
-    d = strtod((char *) buf, NULL);
-
-    if (errno == ERANGE && (d > 1.0 || d < -1.0)) {
-        return NULL;
-    }
-
-    return json_real(d);
 }
 
 
