@@ -20,7 +20,7 @@ sub redis { ApiLed::Events::redis($rp, @_) }
 sub xrange { ApiLed::Events::xrange($rp, @_) }
 sub req { ApiLed::Events::request(@_) }
 
-redis('DEL', map { "t075:$_" } 1 .. 12);
+redis('DEL', map { "t075:$_" } 1 .. 13);
 
 my $ngx = start_nginx(http => <<"HTTP");
     api_led_redis 127.0.0.1:$rp;
@@ -67,6 +67,14 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /p204 {
             return 204;
+        }
+
+        # a body larger than the buffer goes to a temporary file
+        location /bigbody {
+            client_body_buffer_size 1k;
+            api_led_event big.posted stream=t075:13 methods=POST
+                'data={"n":{request/n},"len":{request/pad}}';
+            proxy_pass http://127.0.0.1:\$PORT/backend;
         }
 
         location /trim {
@@ -196,6 +204,18 @@ ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:1') } == 2 }),
    'its event published');
 is(xrange('t075:1')->[1]{event}{subject}, '/orders/a%22b%5Cc',
    'subject: the path, percent-encoded');
+
+# a body in a temporary file: the upstream has it, and the event reads it
+# at the end (the upstream closed the file once its header was sent, and
+# the event was lost)
+my $pad = 'x' x 20000;
+($st) = req($port, 'POST', '/bigbody', {}, qq({"n":7,"pad":"$pad"}));
+is($st, 201, 'a 20 KB body answered');
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:13') } == 1 }),
+   'the event that reads a body in a temporary file is published');
+is(xrange('t075:13')->[0]{event}{data}{n}, 7, 'with the value of the body');
+is(length(xrange('t075:13')->[0]{event}{data}{len} // ''), 20000,
+   'and its long string');
 
 # a source that needs escaping: the location's name has a quote
 ($st) = req($port, 'GET', '/q%22x');

@@ -271,6 +271,15 @@ ngx_api_led_event_header_filter(ngx_http_request_t *r)
 
     lecf = ngx_http_get_module_loc_conf(r, ngx_api_led_event_module);
 
+    if (lecf->request && lecf->events && r == r->main) {
+        /*
+         * {request...} reads the body at the log phase: a body in a
+         * temporary file stays open (the upstream closes it once the
+         * header is sent, unless kept; the mirror module does the same)
+         */
+        r->preserve_body = 1;
+    }
+
     if (lecf->events == NULL || (!lecf->response && r == r->main)) {
         return ngx_http_next_header_filter(r);
     }
