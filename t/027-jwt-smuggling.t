@@ -37,6 +37,16 @@ our $ECHO = sub {
            . "Content-Length: " . length($body) . "\r\n\r\n$body";
 };
 
+# the same for the identity the gateway asserts and the API key
+our $ECHO_ID = sub {
+    my ($req) = @_;
+    my @lines = split /\r\n/, $req;
+    my $body = join("\n", $lines[0],
+                    grep { /^x[-_](consumer[-_]|api[-_]key)/i } @lines)
+               . "\n";
+    return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+           . "Content-Length: " . length($body) . "\r\n\r\n$body";
+};
 sub loc {
     my ($directives) = @_;
     return <<"CONF";
@@ -266,3 +276,52 @@ GET /t
 --- error_code: 401
 --- response_body_like chomp
 "type":"urn:api-led:error:missing_credentials"
+
+
+
+=== TEST 14: with underscores_in_headers on, a client's X_Consumer_* headers are X-Consumer-* too: none reaches the upstream, only the gateway's
+--- config eval
+"underscores_in_headers on;\n"
+. ::loc('api_led_auth key; api_led_consumer_headers on;')
+--- request
+GET /t
+--- more_headers eval
+"X-API-Key: k-acme\r\nX_Consumer_ID: admin\r\nX_Consumer_Plan: gold\r\nx_consumer-meta_role: root"
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::ECHO_ID
+--- response_body
+GET /up HTTP/1.0
+X-Consumer-ID: acme
+
+
+
+=== TEST 15: with underscores_in_headers on, X_API_Key and X-API-Key of different keys are ambiguous
+--- config eval
+"underscores_in_headers on;\n"
+. ::loc('api_led_auth key;')
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "acme", "keys": ["k-acme"]}, {"id": "free", "keys": ["k-free"]}]}
+--- request
+GET /t
+--- more_headers eval
+"X-API-Key: k-acme\r\nX_API_Key: k-free"
+--- error_code: 401
+--- response_body_like chomp
+ambiguous_credentials
+
+
+
+=== TEST 16: with underscores_in_headers on, X_API_Key is the key, and hidden from the upstream
+--- config eval
+"underscores_in_headers on;\n"
+. ::loc('api_led_auth key; api_led_consumer_headers on;')
+--- request
+GET /t
+--- more_headers eval
+"X_API_Key: k-acme"
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::ECHO_ID
+--- response_body
+GET /up HTTP/1.0
+X-Consumer-ID: acme

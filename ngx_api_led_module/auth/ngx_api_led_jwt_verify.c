@@ -400,8 +400,8 @@ ngx_api_led_jwt_header_next(ngx_http_request_t *r,
     ngx_api_led_jwt_source_t *src, ngx_api_led_header_iter_t *it,
     ngx_str_t *token)
 {
-    u_char           *p, *last, a, b;
-    ngx_uint_t        i, k;
+    u_char           *p, *last;
+    ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
@@ -433,22 +433,11 @@ ngx_api_led_jwt_header_next(ngx_http_request_t *r,
 
         /* most often the name comes as it is configured: memcmp() first */
 
-        if (ngx_memcmp(h[i].key.data, src->name.data, src->name.len) != 0) {
-
-            for (k = 0; k < src->name.len; k++) {
-                a = ngx_tolower(h[i].key.data[k]);
-                b = ngx_tolower(src->name.data[k]);
-
-                if (a != b
-                    && !((a == '-' || a == '_') && (b == '-' || b == '_')))
-                {
-                    break;
-                }
-            }
-
-            if (k < src->name.len) {
-                continue;
-            }
+        if (ngx_memcmp(h[i].key.data, src->name.data, src->name.len) != 0
+            && !ngx_api_led_header_name_is(h[i].key.data, src->name.data,
+                                           src->name.len))
+        {
+            continue;
         }
 
         p = h[i].value.data;

@@ -325,18 +325,18 @@ ngx_api_led_caller_strip_consumer(ngx_http_request_t *r)
 
                 if (h[i].hash == 0
                     || h[i].key.len <= sizeof("X-Consumer-") - 1
-                    || ngx_strncasecmp(h[i].key.data,
-                                       (u_char *) "X-Consumer-",
-                                       sizeof("X-Consumer-") - 1)
-                       != 0)
+                    || !ngx_api_led_header_name_is(h[i].key.data,
+                                                   (u_char *) "X-Consumer-",
+                                                   sizeof("X-Consumer-") - 1))
                 {
                     continue;
                 }
 
                 for (j = 0; j < n; j++) {
                     if (names[j].len == h[i].key.len
-                        && ngx_strncasecmp(names[j].data, h[i].key.data,
-                                           h[i].key.len) == 0)
+                        && ngx_api_led_header_name_is(names[j].data,
+                                                      h[i].key.data,
+                                                      h[i].key.len))
                     {
                         break;
                     }

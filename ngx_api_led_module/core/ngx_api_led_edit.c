@@ -156,9 +156,38 @@ ngx_api_led_edit_init(void)
 
 
 /*
+ * Whether a header's name is "ref" (of the same length) as nginx's $http_
+ * variables and CGI read names: in any case, "-" and "_" alike.  With
+ * underscores_in_headers on, a client's X_Consumer_ID is an X-Consumer-ID
+ * to an upstream that reads HTTP_X_CONSUMER_ID.
+ */
+
+ngx_uint_t
+ngx_api_led_header_name_is(u_char *name, u_char *ref, size_t len)
+{
+    u_char  a, b;
+
+    while (len--) {
+        a = ngx_tolower(*name);
+        b = ngx_tolower(*ref);
+
+        if (a != b && !((a == '-' || a == '_') && (b == '-' || b == '_'))) {
+            return 0;
+        }
+
+        name++;
+        ref++;
+    }
+
+    return 1;
+}
+
+
+/*
  * The next header of that name in a header list (request or response):
- * names match case-insensitively, removed elements (hash 0) are skipped.
- * An iterator with part NULL starts at the first element.
+ * names match as ngx_api_led_header_name_is() says, removed elements
+ * (hash 0) are skipped.  An iterator with part NULL starts at the first
+ * element.
  */
 
 ngx_table_elt_t *
@@ -194,8 +223,8 @@ ngx_api_led_header_next(ngx_list_t *list, ngx_str_t *name,
         if (h[i].hash == 0
             || h[i].key.len != name->len
             || (ngx_memcmp(h[i].key.data, name->data, name->len) != 0
-                && ngx_strncasecmp(h[i].key.data, name->data, name->len)
-                   != 0))
+                && !ngx_api_led_header_name_is(h[i].key.data, name->data,
+                                               name->len)))
         {
             continue;
         }

@@ -915,9 +915,9 @@ ngx_api_led_request_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
                     ctx->correlation_in = &h[i];
 
                 } else if (h[i].key.len > sizeof("X-Consumer-") - 1
-                           && ngx_strncasecmp(name, (u_char *) "X-Consumer-",
-                                              sizeof("X-Consumer-") - 1)
-                              == 0)
+                           && ngx_api_led_header_name_is(name,
+                                  (u_char *) "X-Consumer-",
+                                  sizeof("X-Consumer-") - 1))
                 {
                     ctx->consumer_headers = 1;
                 }
