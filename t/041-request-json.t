@@ -961,7 +961,7 @@ next
 
 
 
-=== TEST 48: a move into an array at an index inserts there (RFC 6902 "move"), on the light path; a move that does not fit puts the value back
+=== TEST 48: a move into an array at an index inserts there (RFC 6902 "move"); a move that does not fit puts the value back; on the light path, and on the tree (a member twice sends the document there)
 --- config
     location /t {
         api_led_request_json rename /a/0 /a/1;
@@ -970,36 +970,18 @@ next
         api_led_request_json rename /z /a/9;
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
     }
---- request
-POST /t
-{"a":[1,{"b":2},3],"x":"first","z":0}
+--- request eval
+["POST /t\n{\"a\":[1,{\"b\":2},3],\"x\":\"first\",\"z\":0}",
+ "POST /t\n{\"d\":1,\"d\":2,\"a\":[1,{\"b\":2},3],\"x\":\"first\",\"z\":0}"]
 --- response_body eval
-main::echo('{"a":["first",{"b":2},1],"y":3,"z":0}')
+[main::echo('{"a":["first",{"b":2},1],"y":3,"z":0}'),
+ main::echo('{"d":2,"a":["first",{"b":2},1],"y":3,"z":0}')]
 --- no_error_log
 [error]
 
 
 
-=== TEST 49: the same moves on the tree (a member twice sends the document there)
---- config
-    location /t {
-        api_led_request_json rename /a/0 /a/1;
-        api_led_request_json rename /x /a/0;
-        api_led_request_json rename /a/3 /y;
-        api_led_request_json rename /z /a/9;
-        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
-    }
---- request
-POST /t
-{"d":1,"d":2,"a":[1,{"b":2},3],"x":"first","z":0}
---- response_body eval
-main::echo('{"d":2,"a":["first",{"b":2},1],"y":3,"z":0}')
---- no_error_log
-[error]
-
-
-
-=== TEST 50: json_to_form of a lone surrogate escape, in a value or a name: 400, nothing that is not UTF-8 goes upstream; NUL goes as %00, and a nested object keeps the escape
+=== TEST 49: json_to_form of a lone surrogate escape, in a value or a name: 400, nothing that is not UTF-8 goes upstream; NUL goes as %00, and a nested object keeps the escape
 --- config
     location /t {
         api_led_request_body_convert json_to_form;
@@ -1021,7 +1003,7 @@ Content-Type: application/json
 
 
 
-=== TEST 51: form_to_json: %00 decodes to the character \u0000, written as its escape
+=== TEST 50: form_to_json: %00 decodes to the character \u0000, written as its escape
 --- config
     location /t {
         api_led_request_body_convert form_to_json;
@@ -1039,7 +1021,7 @@ main::echo('{"a":"\u0000","b\u0000":"x"}')
 
 
 
-=== TEST 52: number: reads a number as the parser does: an integer beyond 64 bits or a number beyond a double is kept as written; text around it is no number
+=== TEST 51: number: reads a number as the parser does: an integer beyond 64 bits or a number beyond a double is kept as written; text around it is no number
 --- config
     location /t {
         api_led_request_json set /big number:$arg_big;

@@ -1103,20 +1103,7 @@ ngx_api_led_json_number(u_char *p, size_t len)
         return NULL;
     }
 
-    switch (num.kind) {
-
-    case NGX_API_LED_JSON_INTEGER:
-        return json_integer(num.integer);
-
-    case NGX_API_LED_JSON_REAL:
-        return json_real(num.real);
-
-    default: /* NGX_API_LED_JSON_NUMBER_KEPT */
-        scratch[0] = NGX_API_LED_JSON_NUMBER_TEXT;
-        ngx_memcpy(scratch + 1, p, len);
-
-        return json_stringn_nocheck((char *) scratch, len + 1);
-    }
+    return ngx_api_led_json_number_value(&num, p, scratch);
 }
 
 

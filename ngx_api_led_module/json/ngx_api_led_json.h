@@ -194,6 +194,9 @@ typedef struct {
 
 ngx_int_t ngx_api_led_json_read_number(u_char *p, u_char *end,
     u_char *scratch, ngx_api_led_json_number_t *num);
+/* its value: NULL when out of memory */
+json_t *ngx_api_led_json_number_value(ngx_api_led_json_number_t *num,
+    u_char *start, u_char *scratch);
 
 /*
  * Light documents: the transformations' fast path.  A document of at most
@@ -288,6 +291,7 @@ ngx_int_t ngx_api_led_json_light_ops_apply(ngx_http_request_t *r,
 
 ngx_int_t ngx_api_led_json_number_text(json_t *v, ngx_str_t *text);
 ngx_int_t ngx_api_led_json_is_text(json_t *v);
+
 /*
  * The length of a string's bytes before the first lone surrogate the
  * parser kept: the valid UTF-8 of it, for text that does not go through

@@ -613,35 +613,27 @@ static ngx_int_t
 ngx_api_led_json_light_insert(ngx_api_led_json_light_t *array,
     ngx_uint_t index, ngx_api_led_json_light_t *v)
 {
-    ngx_uint_t                 i;
-    ngx_api_led_json_light_t  *e;
+    ngx_uint_t                  i;
+    ngx_api_led_json_light_t   *prev, **link;
 
     if (index > array->n) {
         return NGX_ERROR;
     }
 
-    if (index == 0) {
-        v->next = array->first;
-        array->first = v;
+    prev = NULL;
+    link = &array->first;
 
-        if (array->last == NULL) {
-            array->last = v;
-        }
-
-        array->n++;
-        return NGX_OK;
+    for (i = 0; i < index; i++) {
+        prev = *link;
+        link = &prev->next;
     }
 
-    e = array->first;
+    v->next = *link;
+    *link = v;
 
-    for (i = 1; i < index; i++) {
-        e = e->next;
-    }
+    /* after the last element, or into an empty array */
 
-    v->next = e->next;
-    e->next = v;
-
-    if (array->last == e) {
+    if (array->last == prev) {
         array->last = v;
     }
 

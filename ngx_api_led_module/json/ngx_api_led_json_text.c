@@ -1171,25 +1171,37 @@ ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp)
         return json_null();
     }
 
-    switch (num.kind) {
+    json = ngx_api_led_json_number_value(&num, start, jp->scratch);
+    if (json == NULL) {
+        jp->nomem = 1;
+    }
+
+    return json;
+}
+
+
+/*
+ * The value of a number read from "start": an integer, a real, or a
+ * number text (ngx_api_led_json.h), made in "scratch" (its length + 1).
+ */
+
+json_t *
+ngx_api_led_json_number_value(ngx_api_led_json_number_t *num, u_char *start,
+    u_char *scratch)
+{
+    switch (num->kind) {
 
     case NGX_API_LED_JSON_INTEGER:
-        return json_integer(num.integer);
+        return json_integer(num->integer);
 
     case NGX_API_LED_JSON_REAL:
-        return json_real(num.real);
+        return json_real(num->real);
 
     default: /* NGX_API_LED_JSON_NUMBER_KEPT */
-        jp->scratch[0] = NGX_API_LED_JSON_NUMBER_TEXT;
-        ngx_memcpy(jp->scratch + 1, start, num.end - start);
+        scratch[0] = NGX_API_LED_JSON_NUMBER_TEXT;
+        ngx_memcpy(scratch + 1, start, num->end - start);
 
-        json = json_stringn_nocheck((char *) jp->scratch,
-                                    num.end - start + 1);
-        if (json == NULL) {
-            jp->nomem = 1;
-        }
-
-        return json;
+        return json_stringn_nocheck((char *) scratch, num->end - start + 1);
     }
 }
 
