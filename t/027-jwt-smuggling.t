@@ -325,3 +325,43 @@ GET /t
 --- response_body
 GET /up HTTP/1.0
 X-Consumer-ID: acme
+
+
+
+=== TEST 17: an argument whose name PHP reads as access_token (".", "+", " " or "[" for "_") is one too: a different token beside the verified one is ambiguous
+--- config eval
+::loc('api_led_auth jwt; api_led_jwt_source query:access_token;')
+--- request eval
+["GET /t?access_token=$::OK&access.token=$::FORGED", "GET /t?access_token=$::OK&access+token=$::FORGED",
+ "GET /t?access_token=$::OK&access%2Etoken=$::FORGED", "GET /t?access_token=$::OK&access%20token=$::FORGED",
+ "GET /t?access_token=$::OK&access[token=$::FORGED"]
+--- error_code eval
+[401, 401, 401, 401, 401]
+--- response_body_like eval
+[("ambiguous_credentials") x 5]
+
+
+
+=== TEST 18: the same token under such a name is one token, and hidden: no copy goes upstream
+--- config eval
+::loc('api_led_auth jwt; api_led_jwt_source query:access_token;')
+--- request eval
+"GET /t?a=1&access_token=$::OK&access.token=$::OK&b=2"
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::ECHO
+--- response_body
+GET /up?a=1&b=2 HTTP/1.0
+
+
+
+=== TEST 19: the same for API keys: ?api.key= is PHP's api_key, another key beside it is ambiguous, the same key is hidden with it
+--- config eval
+::loc('api_led_auth key; api_led_key_source query:api_key;')
+--- request eval
+["GET /t?api_key=k-acme&api.key=k-other", "GET /t?api_key=k-acme&api+key=k-acme&z=1"]
+--- tcp_listen eval: "$ENV{TEST_NGINX_HTML_DIR}/raw.sock"
+--- tcp_reply eval: $::ECHO
+--- error_code eval
+[401, 200]
+--- response_body_like eval
+["ambiguous_credentials", "^GET /up\\?z=1 HTTP/1.0\n\\z"]

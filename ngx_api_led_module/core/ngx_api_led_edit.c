@@ -1693,8 +1693,10 @@ ngx_api_led_arg_is_named(ngx_array_t *names, u_char *name, size_t len)
 /*
  * Whether an argument's name as the client sent it is this name: compared
  * percent-decoded, because the upstream decodes it ("api%5Fkey" is its
- * "api_key"), and case-insensitively, as $arg_NAME.  A configured name
- * holds no "%" (ngx_api_led_edit_name(), the key and token sources).
+ * "api_key"), and case-insensitively, as $arg_NAME; and where the name
+ * has "_", a ".", a space ("+") or a "[" is one too, as PHP reads names
+ * ("api.key" is its "api_key").  A configured name holds no "%"
+ * (ngx_api_led_edit_name(), the key and token sources).
  */
 
 ngx_int_t
@@ -1722,9 +1724,19 @@ ngx_api_led_arg_name_is(u_char *p, size_t len, ngx_str_t *name)
                 c = (u_char) (hi << 4 | lo);
                 p += 2;
             }
+
+        } else if (c == '+') {
+            c = ' ';
         }
 
-        if (i == name->len || ngx_tolower(c) != ngx_tolower(name->data[i])) {
+        if (i == name->len) {
+            return 0;
+        }
+
+        if (ngx_tolower(c) != ngx_tolower(name->data[i])
+            && !(name->data[i] == '_'
+                 && (c == '.' || c == ' ' || c == '[')))
+        {
             return 0;
         }
     }

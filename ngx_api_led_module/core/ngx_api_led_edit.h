@@ -96,7 +96,7 @@ ngx_int_t ngx_api_led_edit_args(ngx_http_request_t *r, ngx_uint_t op,
 ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
 /*
  * whether an argument name as sent (p, len) is this name: percent-decoded,
- * case-insensitive
+ * case-insensitive, "." " " "[" as "_"
  */
 ngx_int_t ngx_api_led_arg_name_is(u_char *p, size_t len, ngx_str_t *name);
 
