@@ -421,3 +421,32 @@ api_led: JWT authentication without keys: set api_led_jwt_keys or api_led_jwt_ke
 [200, 200, 200]
 --- response_body_like eval
 ["^ok 123456789012345678901234567890 ", '^ok a\\\\u0000b ', "^ok 1e400 "]
+
+
+
+=== TEST 24: a subject with a backslash is escaped in $api_led_consumer too: "eve" and CR LF, and the text "eve\r\n", are two consumers (the claim variable keeps the text as it is)
+--- config eval
+::loc('proxy_set_header X-C $api_led_consumer;') . '
+    location = /c {
+        api_led_api orders layer=experience;
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        proxy_set_header X-C $api_led_consumer;
+        proxy_set_header X-Sub $api_led_jwt_claim_sub;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo-c;
+    }
+    location /echo-c {
+        return 200 "consumer=$http_x_c claim=$http_x_sub\n";
+    }'
+--- request eval
+[("GET /c") x 3]
+--- more_headers eval
+[::bearer(::signed('{"alg":"ES256"}', '{"sub":"eve\r\n"}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":"eve\\\\r\\\\n"}')),
+ ::bearer(::signed('{"alg":"ES256"}', '{"sub":"DOMAIN\\\\ada"}'))]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+["consumer=eve\\r\\n claim=eve\\r\\n\n",
+ "consumer=eve\\\\r\\\\n claim=eve\\r\\n\n",
+ "consumer=DOMAIN\\\\ada claim=DOMAIN\\ada\n"]

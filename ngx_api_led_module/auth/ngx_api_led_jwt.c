@@ -1235,7 +1235,7 @@ ngx_api_led_jwt_variable_claim(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ngx_api_led_jwt_render(r->pool, claim, &value) != NGX_OK) {
+    if (ngx_api_led_jwt_render(r->pool, claim, 0, &value) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1276,7 +1276,7 @@ ngx_api_led_jwt_variable_claim_set(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ngx_api_led_jwt_render(r->pool, claim, &value) != NGX_OK) {
+    if (ngx_api_led_jwt_render(r->pool, claim, 0, &value) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -242,7 +242,7 @@ ngx_int_t ngx_api_led_jwt_set_identity(ngx_http_request_t *r,
     ngx_api_led_jwt_loc_conf_t *jlcf, ngx_api_led_ctx_t *ctx,
     json_t *claims);
 ngx_int_t ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v,
-    ngx_str_t *out);
+    ngx_uint_t identity, ngx_str_t *out);
 
 
 /* ngx_api_led_jwk.c */

@@ -367,11 +367,15 @@ ngx_api_led_jwt_pointer_get(json_t *root, ngx_array_t *pointer)
  * A claim as text: a string as it is (JSON-escaped if it holds control
  * characters, so a claim can never split a header), anything else as
  * compact JSON.  JSON leaves DEL (0x7f) unescaped: it becomes "\u007f"
- * here, so that no control character reaches a header.
+ * here, so that no control character reaches a header.  For an
+ * "identity" a backslash makes it escaped too, so that no two subjects
+ * read the same: "eve" and a CR, escaped, is the text "eve\r", which a
+ * subject of those five characters would be as it is.
  */
 
 ngx_int_t
-ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
+ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v, ngx_uint_t identity,
+    ngx_str_t *out)
 {
     u_char  *p;
     size_t   i, len;
@@ -386,7 +390,9 @@ ngx_api_led_jwt_render(ngx_pool_t *pool, json_t *v, ngx_str_t *out)
         len = json_string_length(v);
 
         for (i = 0; i < len; i++) {
-            if (p[i] < 0x20 || p[i] == 0x7f) {
+            if (p[i] < 0x20 || p[i] == 0x7f
+                || (identity && p[i] == '\\'))
+            {
                 break;
             }
         }
@@ -478,7 +484,7 @@ ngx_api_led_jwt_set_identity(ngx_http_request_t *r,
     ngx_str_null(&id);
 
     if (v && (json_is_string(v) || json_is_integer(v))) {
-        if (ngx_api_led_jwt_render(r->pool, v, &id) != NGX_OK) {
+        if (ngx_api_led_jwt_render(r->pool, v, 1, &id) != NGX_OK) {
             return NGX_ERROR;
         }
     }
