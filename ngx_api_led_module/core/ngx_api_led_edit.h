@@ -34,9 +34,10 @@ typedef struct {
     ngx_uint_t                   i;
 } ngx_api_led_header_iter_t;
 
-/* headers of that name in a list, removed elements (hash 0) skipped */
+/* a header name is "ref": case-insensitive, "-" and "_" alike */
 ngx_uint_t ngx_api_led_header_name_is(u_char *name, u_char *ref,
     size_t len);
+/* headers of that name in a list, removed elements (hash 0) skipped */
 ngx_table_elt_t *ngx_api_led_header_next(ngx_list_t *list, ngx_str_t *name,
     ngx_api_led_header_iter_t *it);
 ngx_table_elt_t *ngx_api_led_header_find(ngx_list_t *list, ngx_str_t *name);

@@ -1087,7 +1087,7 @@ ngx_api_led_json_convert(ngx_uint_t type, u_char *p, size_t len)
  * A number as the parser reads one (ngx_api_led_json_read_number()): the
  * JSON grammar, exactly, and nothing around it; a 64-bit integer, a real,
  * or, when neither writes back as the same number, its text, kept.  At
- * most 64 bytes, as the parser's numbers.
+ * most 64 bytes (a variable's text, read in a buffer on the stack).
  */
 
 static json_t *

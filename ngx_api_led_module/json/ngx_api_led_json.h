@@ -291,7 +291,6 @@ ngx_int_t ngx_api_led_json_light_ops_apply(ngx_http_request_t *r,
 
 ngx_int_t ngx_api_led_json_number_text(json_t *v, ngx_str_t *text);
 ngx_int_t ngx_api_led_json_is_text(json_t *v);
-
 /*
  * The length of a string's bytes before the first lone surrogate the
  * parser kept: the valid UTF-8 of it, for text that does not go through

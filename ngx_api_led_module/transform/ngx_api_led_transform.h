@@ -79,7 +79,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_int_t                    rc;
+    ngx_int_t                    rc;          /* the request body's */
     ngx_api_led_json_arena_t    *arena;       /* jansson memory */
 
     /* response body, buffered */
@@ -91,7 +91,6 @@ typedef struct {
     unsigned                     started:1;
     unsigned                     done:1;
     unsigned                     reading:1;
-    unsigned                     body_done:1;
 
     /* response side */
     unsigned                     response:1;

@@ -181,6 +181,9 @@ ngx_api_led_transform_handler(ngx_http_request_t *r)
                    conf->request_max_size);
     }
 
+    /* the body handler's outcome when it runs inside the call */
+    ctx->rc = NGX_DONE;
+
     ctx->reading = 1;
     rc = ngx_http_read_client_request_body(r,
                                            ngx_api_led_transform_body_handler);
@@ -197,7 +200,7 @@ ngx_api_led_transform_handler(ngx_http_request_t *r)
      * request and ctx are freed with it.
      */
 
-    rc = ctx->body_done ? ctx->rc : NGX_DONE;
+    rc = ctx->rc;
 
     ngx_http_finalize_request(r, NGX_DONE);
 
@@ -234,7 +237,6 @@ ngx_api_led_transform_body_handler(ngx_http_request_t *r)
 
         rc = ngx_api_led_transform_request(r, ctx, 1);
 
-        ctx->body_done = 1;
         ctx->rc = rc;
         ctx->done = (rc == NGX_OK);
 
