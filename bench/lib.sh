@@ -152,6 +152,8 @@ bench_wait_port() {
 # bench_init: a work directory and the shared upstream (plain nginx that
 # answers a small JSON document), $BENCH_UPSTREAM_PORT
 bench_init() {
+    # wrk and the OpenResty peer's packages, also for a script run alone
+    "$BENCH_TOP/demo/deps" --bench
     BENCH_DIR=$(mktemp -d /tmp/api-led-bench.XXXXXX)
     trap bench_cleanup EXIT
     BENCH_UPSTREAM_PORT=$(bench_free_port)
