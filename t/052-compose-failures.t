@@ -32,6 +32,10 @@ our $Backend = <<'_EOC_';
             return 204;
         }
 
+        location /nobody {
+            return 200 '';
+        }
+
         location /dots {
             return 200 '{"dot":".","dotdot":"..","semi":"..;","dotsemi":".;x","enc":"%2e","enc2":"%2E%2e","nul":".%00","back":"..\\\\x","blank":". ","twice":"%252e%252E","three":"...","ok":"v1.2","pct":"50%"}';
         }
@@ -676,3 +680,32 @@ part "twice" not run: unsafe URI
 [502, 502, 502, 200]
 --- response_body_like eval
 ["not run: unsafe URI", "not run: unsafe URI", "not run: unsafe URI", '^\{"v":\{"id":"c-42"']
+
+
+
+=== TEST 29: a 2xx other than 204 without a body is no JSON (namespaced, deep, placeholders)
+--- compose
+    location /t {
+        api_led_compose {
+            ok      /sys/ok;
+            none    /sys/nobody optional;
+            uses    "/sys/ok?id={none/id}" optional;
+        }
+        add_header X-Compose $api_led_compose_status;
+    }
+    location /deep {
+        api_led_compose_merge deep;
+        api_led_compose {
+            ok      /sys/ok;
+            none    /sys/nobody;
+        }
+    }
+--- request eval
+["GET /t", "GET /deep"]
+--- error_code eval
+[200, 502]
+--- response_body_like eval
+['^\{"ok":\{"id":"c-42",.*\},"none":null,"uses":null\}$',
+ '"detail":"required parts failed: none \(200, invalid JSON\)"']
+--- error_log
+part "none" answered no body

@@ -1516,6 +1516,21 @@ ngx_api_led_compose_part_parse(ngx_api_led_compose_t *cmp,
     if (part->len == 0 && part->status == NGX_HTTP_NO_CONTENT) {
         part->json = json_null();
 
+    } else if (part->len == 0) {
+        /*
+         * A 2xx other than 204 without a body is no JSON.  Said here: the
+         * body kept nothing (part->body is NULL), and the parser must not
+         * be given a NULL text.
+         */
+
+        ngx_log_error(NGX_LOG_ERR, cmp->request->connection->log, 0,
+                      "api_led_compose: part \"%V\" answered no body",
+                      &part->conf->name);
+
+        ngx_api_led_compose_end(cmp, part, NGX_API_LED_PART_FAILED,
+                                part->status, "invalid JSON");
+        return;
+
     } else if (cmp->conf->merge == NGX_API_LED_MERGE_NAMESPACED
                && !(cmp->comp->parsed & (1U << (part - cmp->parts))))
     {
