@@ -33,7 +33,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 sys.dont_write_bytecode = True     # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from service import Handler, Problem, dumps, options, serve  # noqa: E402
+from service import (Handler, Problem, dumps, options, serve,  # noqa: E402
+                     unicode_text)
 
 CONTACT = re.compile(r"[A-Za-z0-9-]{1,64}")
 
@@ -79,6 +80,9 @@ class Crm(Handler):
         try:
             doc = json.loads(text) if text else None
         except (ValueError, RecursionError):
+            doc = None
+        if not unicode_text(doc):
+            # a lone surrogate escape: recorded as text only ("body")
             doc = None
         now = datetime.datetime.now(datetime.timezone.utc)
         line = dumps({

@@ -63,13 +63,24 @@ def _reject_constant(name):
     raise ValueError("%s is not JSON" % name)
 
 
+def unicode_text(doc):
+    """Whether every string of doc, member names too, is Unicode text.
+    JSON lets a string escape a lone surrogate ("\\ud800"): json.loads()
+    keeps it, and no UTF-8 (sqlite3, an answer, a log line) can hold it."""
+    try:
+        dumps(doc).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_json(raw):
     """The body as JSON, or Problem 400: strict UTF-8, no duplicate members,
-    no NaN/Infinity, bounded nesting."""
+    no NaN/Infinity, no lone surrogate escapes, bounded nesting."""
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, object_pairs_hook=_reject_duplicates,
-                          parse_constant=_reject_constant)
+        doc = json.loads(text, object_pairs_hook=_reject_duplicates,
+                         parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise Problem(400, "invalid_json", "Invalid JSON",
                       "the body is not UTF-8")
@@ -79,6 +90,11 @@ def parse_json(raw):
     except ValueError as e:
         raise Problem(400, "invalid_json", "Invalid JSON",
                       "the body is not valid JSON: %s" % e)
+    if not unicode_text(doc):
+        raise Problem(400, "invalid_json", "Invalid JSON",
+                      "the body holds a lone surrogate escape: not Unicode "
+                      "text")
+    return doc
 
 
 def dumps(doc):

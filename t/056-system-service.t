@@ -240,3 +240,27 @@ X-Correlation-ID: t056-crm-bad
 --- response_body_like eval
 [qr/"type":"urn:crm:error:invalid_json"/,
  qr/^\[\{"time":"[^"]+","method":"PUT","path":"\/contacts\/c-42","correlation_id":"t056-crm-bad","content_type":"application\/json","body":"not json","json":null\}\]$/]
+
+
+
+=== TEST 11: lone surrogate escapes (JSON, not Unicode text): 400 from the database, the CRM records the text
+--- request eval
+["PATCH /system/customers/c-42
+{\"full_name\":\"Ada \\ud800\"}",
+"PATCH /system/customers/c-42
+{\"\\udc00\":1}",
+"GET /system/customers/c-42",
+"PUT /system/crm/contacts/c-42
+{\"name\":\"\\ud800\"}",
+"GET /crm-received?correlation_id=t056-surrogate"]
+--- more_headers
+Content-Type: application/json
+X-Correlation-ID: t056-surrogate
+--- error_code eval
+[400, 400, 200, 400, 200]
+--- response_body_like eval
+[qr/^\{"type":"urn:customers-db:error:invalid_json","title":"Invalid JSON","status":400,"detail":"the body holds a lone surrogate escape: not Unicode text","correlation_id":"t056-surrogate"\}$/,
+ qr/"detail":"the body holds a lone surrogate escape: not Unicode text"/,
+ qr/"full_name":"Ada Lovelace"/,
+ qr/"type":"urn:crm:error:invalid_json"/,
+ qr/^\[\{"time":"[^"]+","method":"PUT","path":"\/contacts\/c-42","correlation_id":"t056-surrogate","content_type":"application\/json","body":"\{\\"name\\":\\"\\\\ud800\\"\}","json":null\}\]$/]
