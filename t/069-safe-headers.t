@@ -310,3 +310,61 @@ GET /api
 X-API-Key: k-acme-1
 --- response_body
 key=
+
+
+
+=== TEST 13: a composition that is no API location: its parts (into an API location, then upstream) get the cleaned headers too
+--- config
+    location /compose {
+        api_led_compose {
+            p /system/part;
+        }
+    }
+    location /system/part {
+        internal;
+        api_led_api  orders-db layer=system;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        default_type application/json;
+        return 200 '{"id":"$http_x_consumer_id","plan":"$http_x_consumer_plan","tenant":"$http_x_consumer_tenant","caller":"$http_api_led_caller","other":"$http_x_other"}';
+    }
+--- request
+GET /compose
+--- more_headers
+X-Consumer-ID: admin
+X-Consumer-Plan: unlimited
+X-Consumer-Tenant: t-1
+API-Led-Caller: v1;layer=process;api=x;ts=1;nonce=AAAAAAAAAAAAAAAAAAAAAA;sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+X-Other: kept
+--- response_body
+{"p":{"id":"","plan":"","tenant":"","caller":"","other":"kept"}}
+
+
+
+=== TEST 14: a composition that is no API location keeps the consumer headers the gateway set
+--- config
+    location /compose {
+        api_led_auth              key;
+        api_led_consumer_headers  on;
+        api_led_compose {
+            p /system/part;
+        }
+    }
+    location /system/part {
+        internal;
+        api_led_api  orders-db layer=system;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        default_type application/json;
+        return 200 '{"id":"$http_x_consumer_id","tenant":"$http_x_consumer_tenant"}';
+    }
+--- request
+GET /compose
+--- more_headers
+X-API-Key: k-acme-1
+X-Consumer-ID: admin
+X-Consumer-Tenant: t-1
+--- response_body
+{"p":{"id":"acme","tenant":""}}

@@ -568,6 +568,12 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * The parts carry the client's headers into API locations, where a
+     * subrequest is not cleaned: the client's request is, here.
+     */
+    ngx_api_led_forwards(cf);
+
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
 
     site = ngx_array_push(&cmcf->sites);

@@ -96,6 +96,10 @@ typedef struct {
     ngx_uint_t                   steps;       /* a bit for each access step
                                                  that applies here */
     ngx_flag_t                   trace;       /* api_led_trace */
+    ngx_flag_t                   forwards;    /* passes the client's headers
+                                                 on to API locations (a
+                                                 composition): see
+                                                 ngx_api_led_forwards() */
     ngx_uint_t                   correlation; /* api_led_correlation_id */
 
     /* the API's life cycle: deprecated=, sunset= (0: none), spec= */
@@ -388,6 +392,15 @@ ngx_api_led_upstream_cut_short(ngx_http_request_t *r)
 ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
     ngx_api_led_step_pt step);
 void ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot);
+
+/*
+ * The location being configured passes the client's request headers on
+ * to API locations in subrequests (a composition's parts), which never
+ * clean them (the preaccess phase cleans a client's request only): what a
+ * client may not assert (X-Consumer-*, an API-Led-Caller that does not
+ * verify) is removed here as in an API location, API or not.
+ */
+void ngx_api_led_forwards(ngx_conf_t *cf);
 
 /* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
 time_t ngx_api_led_parse_date(ngx_str_t *text);

@@ -265,7 +265,7 @@ ngx_api_led_caller_preaccess(ngx_http_request_t *r)
     lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_caller_module);
     llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
 
-    if (lcf->secret == NULL && llcf->api.len == 0) {
+    if (lcf->secret == NULL && llcf->api.len == 0 && !llcf->forwards) {
         return NGX_DECLINED;
     }
 
@@ -286,7 +286,11 @@ ngx_api_led_caller_preaccess(ngx_http_request_t *r)
      */
     ngx_api_led_request_headers(r, ctx);
 
-    if (llcf->api.len && (ctx->consumer_headers || r->internal)) {
+    /* a composition's parts get these headers: cleaned as an API's */
+
+    if ((llcf->api.len || llcf->forwards)
+        && (ctx->consumer_headers || r->internal))
+    {
         if (ngx_api_led_caller_strip_consumer(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

@@ -322,6 +322,19 @@ ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot)
 }
 
 
+/* a composition's location: its request is cleaned as an API's is */
+
+void
+ngx_api_led_forwards(ngx_conf_t *cf)
+{
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
+
+    llcf->forwards = 1;
+}
+
+
 static void *
 ngx_api_led_create_loc_conf(ngx_conf_t *cf)
 {
@@ -338,6 +351,7 @@ ngx_api_led_create_loc_conf(ngx_conf_t *cf)
      *     conf->api = { 0, NULL };
      *     conf->version = { 0, NULL };
      *     conf->steps = 0;            (set by the policies' merges)
+     *     conf->forwards = 0;         (set by ngx_api_led_forwards())
      *     conf->deprecated = 0;
      *     conf->sunset = 0;
      *     conf->spec = { 0, NULL };
