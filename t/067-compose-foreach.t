@@ -367,3 +367,24 @@ qr/part "a": "concurrency=" and "max_items=" go with "foreach=" in \S+nginx\.con
 --- must_die
 --- error_log eval
 qr/invalid "max_items=5000" in part "a": 1 to 1000 in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 18: a part's named captures are its own: a later part of each element's composition renders its own id
+--- compose
+    location /t {
+        api_led_compose {
+            orders  /sys/orders;
+            each    "/process/order/{item/id}" foreach=orders/orders;
+        }
+    }
+    location ~ ^/process/order/(?<order_id>o-[0-9]+)$ {
+        api_led_compose {
+            first   "/sys/order/x?id=$order_id&s=0.1";
+            second  "/sys/fast/x?n=$order_id" after=first;
+        }
+    }
+--- request
+GET /t
+--- response_body_like chomp
+"each":\[\{"first":\{"order":"o-3",[^}]+\},"second":\{"n":"o-3"\}\},\{"first":\{"order":"o-1",[^}]+\},"second":\{"n":"o-1"\}\},\{"first":\{"order":"o-2",[^}]+\},"second":\{"n":"o-2"\}\}\]

@@ -43,6 +43,8 @@ static ngx_int_t ngx_api_led_compose_find_name(
     ngx_api_led_compose_part_conf_t *pc, ngx_uint_t n, ngx_str_t *name);
 static ngx_int_t ngx_api_led_compose_resolve(ngx_conf_t *cf,
     ngx_api_led_compose_conf_t *comp);
+static ngx_int_t ngx_api_led_compose_add_var(ngx_conf_t *cf,
+    ngx_api_led_compose_conf_t *comp, ngx_uint_t index);
 static ngx_int_t ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
     ngx_api_led_compose_conf_t *comp, ngx_uint_t i, ngx_array_t *segs);
 static ngx_int_t ngx_api_led_compose_find_cycle(
@@ -1358,6 +1360,16 @@ ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
     seg = segs->elts;
 
     for (j = 0; j < segs->nelts; j++) {
+        if (seg[j].type == NGX_API_LED_SEG_VAR) {
+            if (ngx_api_led_compose_add_var(cf, comp, seg[j].index)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
         if (seg[j].type != NGX_API_LED_SEG_PLACEHOLDER) {
             continue;
         }
@@ -1395,6 +1407,43 @@ ngx_api_led_compose_resolve_segs(ngx_conf_t *cf,
         pc[i].after |= 1U << found;
         comp->parsed |= 1U << found;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The composition takes the values of its templates' variables once, when
+ * its parts start (see ngx_api_led_compose_var() in the run's file).
+ */
+
+static ngx_int_t
+ngx_api_led_compose_add_var(ngx_conf_t *cf, ngx_api_led_compose_conf_t *comp,
+    ngx_uint_t index)
+{
+    ngx_uint_t  i, *v;
+
+    if (comp->vars == NULL) {
+        comp->vars = ngx_array_create(cf->pool, 4, sizeof(ngx_uint_t));
+        if (comp->vars == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    v = comp->vars->elts;
+
+    for (i = 0; i < comp->vars->nelts; i++) {
+        if (v[i] == index) {
+            return NGX_OK;
+        }
+    }
+
+    v = ngx_array_push(comp->vars);
+    if (v == NULL) {
+        return NGX_ERROR;
+    }
+
+    *v = index;
 
     return NGX_OK;
 }

@@ -102,6 +102,9 @@ typedef struct {
     ngx_array_t                      *parts;     /* compose_part_conf_t */
     uint32_t                          parsed;    /* parts whose JSON the
                                                     templates read */
+    ngx_array_t                      *vars;      /* ngx_uint_t: the nginx
+                                                    variables of the
+                                                    templates, NULL: none */
     ngx_str_t                         file;      /* where the block is */
     ngx_uint_t                        line;
     unsigned                          request_json:1; /* {request...} */
@@ -201,6 +204,8 @@ struct ngx_api_led_compose_s {
     uint32_t                          ok;        /* parts that succeeded */
     ngx_api_led_json_arena_t         *arena;     /* NULL: no document */
     json_t                           *request_json; /* {request...} */
+    ngx_http_variable_value_t        *values;    /* of comp->vars, taken
+                                                    when the parts start */
     ngx_str_t                        *conflict_part;
     ngx_str_t                         conflict_at;
     unsigned                          doomed:1;  /* a required part failed */

@@ -119,6 +119,34 @@ ngx_api_led_compose_doc(void *data, ngx_api_led_compose_seg_t *seg)
 }
 
 
+/* a variable's value as the composition took it when its parts started */
+
+static ngx_http_variable_value_t *
+ngx_api_led_compose_var(void *data, ngx_api_led_compose_seg_t *seg)
+{
+    ngx_api_led_compose_docs_t *docs = data;
+
+    ngx_uint_t              i, *v;
+    ngx_api_led_compose_t  *cmp;
+
+    cmp = docs->cmp;
+
+    if (cmp->values == NULL) {
+        return NULL;
+    }
+
+    v = cmp->comp->vars->elts;
+
+    for (i = 0; i < cmp->comp->vars->nelts; i++) {
+        if (v[i] == seg->index) {
+            return &cmp->values[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
     NULL,                                  /* preconfiguration */
     ngx_api_led_compose_run_init,          /* postconfiguration */
@@ -463,12 +491,74 @@ ngx_api_led_compose_request_json(ngx_api_led_compose_t *cmp, u_char *err,
 }
 
 
+/*
+ * The values of the templates' variables, taken (copied) once, before
+ * any part starts.  A part is a subrequest, which shares the variables
+ * of its parent: a part's location writes its named captures ("(?<id>")
+ * and "set" variables there, so a part that renders later (after=, a
+ * placeholder) would otherwise read what another part, even another
+ * element of a foreach, put there: another customer's id.
+ */
+
+static ngx_int_t
+ngx_api_led_compose_vars(ngx_api_led_compose_t *cmp)
+{
+    ngx_uint_t                  i, n, *v;
+    ngx_http_request_t         *r;
+    ngx_http_variable_value_t  *vv, *value;
+
+    if (cmp->comp->vars == NULL) {
+        return NGX_OK;
+    }
+
+    r = cmp->request;
+    v = cmp->comp->vars->elts;
+    n = cmp->comp->vars->nelts;
+
+    value = ngx_pcalloc(r->pool, n * sizeof(ngx_http_variable_value_t));
+    if (value == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        vv = ngx_http_get_flushed_variable(r, v[i]);
+
+        if (vv == NULL || vv->not_found) {
+            value[i].not_found = 1;
+            continue;
+        }
+
+        value[i].valid = 1;
+        value[i].no_cacheable = 1;
+        value[i].len = vv->len;
+
+        if (vv->len) {
+            value[i].data = ngx_pnalloc(r->pool, vv->len);
+            if (value[i].data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(value[i].data, vv->data, vv->len);
+        }
+    }
+
+    cmp->values = value;
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_api_led_compose_begin(ngx_api_led_compose_t *cmp)
 {
     ngx_http_request_t  *r;
 
     r = cmp->request;
+
+    if (ngx_api_led_compose_vars(cmp) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
 
     if (r == r->main && r->read_event_handler == ngx_http_block_reading) {
         /* notice a client that goes away while the parts run */
@@ -669,9 +759,10 @@ ngx_api_led_compose_publish(ngx_api_led_compose_t *cmp,
 
         ngx_str_null(&err);
 
-        if (ngx_api_led_tmpl_render(r, pc->event->data, 1,
-                                    ngx_api_led_compose_doc, &docs, &data,
-                                    &err)
+        if (ngx_api_led_tmpl_render_vars(r, pc->event->data, 1,
+                                         ngx_api_led_compose_doc,
+                                         ngx_api_led_compose_var, &docs,
+                                         &data, &err)
             != NGX_OK)
         {
             if (err.len == 0) {
@@ -843,8 +934,9 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     docs.cmp = cmp;
     docs.item = call->item;
 
-    if (ngx_api_led_tmpl_render(r, &pc->uri, 0, ngx_api_led_compose_doc,
-                                &docs, &uri, err)
+    if (ngx_api_led_tmpl_render_vars(r, &pc->uri, 0, ngx_api_led_compose_doc,
+                                     ngx_api_led_compose_var, &docs, &uri,
+                                     err)
         != NGX_OK)
     {
         goto failed;
@@ -872,8 +964,10 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
     }
 
     if (pc->body_type == NGX_API_LED_BODY_TEMPLATE) {
-        if (ngx_api_led_tmpl_render(r, pc->body, 1, ngx_api_led_compose_doc,
-                                    &docs, &body, err)
+        if (ngx_api_led_tmpl_render_vars(r, pc->body, 1,
+                                         ngx_api_led_compose_doc,
+                                         ngx_api_led_compose_var, &docs,
+                                         &body, err)
             != NGX_OK)
         {
             goto failed;

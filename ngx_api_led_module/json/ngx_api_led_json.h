@@ -369,6 +369,15 @@ typedef struct {
 typedef json_t *(*ngx_api_led_tmpl_doc_pt)(void *data,
     ngx_api_led_tmpl_seg_t *seg);
 
+/*
+ * The value a VAR segment renders, when the user took it before (NULL:
+ * the variable's value now).  A subrequest shares its parent's variables:
+ * a part's location (its named captures, its "set") may change them while
+ * the composition is still rendering its other parts.
+ */
+typedef ngx_http_variable_value_t *(*ngx_api_led_tmpl_var_pt)(void *data,
+    ngx_api_led_tmpl_seg_t *seg);
+
 ngx_int_t ngx_api_led_tmpl_uri(ngx_conf_t *cf, ngx_str_t *src,
     ngx_array_t *segs);
 /* "what" and "name" say whose template it is: "the body of part" "x" */
@@ -377,6 +386,10 @@ ngx_int_t ngx_api_led_tmpl_json(ngx_conf_t *cf, ngx_str_t *src,
 ngx_int_t ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
     ngx_uint_t body, ngx_api_led_tmpl_doc_pt doc, void *data,
     ngx_str_t *out, ngx_str_t *err);
+/* the same, with the variables' values "var" gives (NULL: none given) */
+ngx_int_t ngx_api_led_tmpl_render_vars(ngx_http_request_t *r,
+    ngx_array_t *segs, ngx_uint_t body, ngx_api_led_tmpl_doc_pt doc,
+    ngx_api_led_tmpl_var_pt var, void *data, ngx_str_t *out, ngx_str_t *err);
 
 
 #endif /* _NGX_API_LED_JSON_H_INCLUDED_ */

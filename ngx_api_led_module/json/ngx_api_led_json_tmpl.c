@@ -493,6 +493,17 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
     ngx_uint_t body, ngx_api_led_tmpl_doc_pt doc_of, void *data,
     ngx_str_t *out, ngx_str_t *err)
 {
+    return ngx_api_led_tmpl_render_vars(r, segs, body, doc_of, NULL, data,
+                                        out, err);
+}
+
+
+ngx_int_t
+ngx_api_led_tmpl_render_vars(ngx_http_request_t *r, ngx_array_t *segs,
+    ngx_uint_t body, ngx_api_led_tmpl_doc_pt doc_of,
+    ngx_api_led_tmpl_var_pt var_of, void *data, ngx_str_t *out,
+    ngx_str_t *err)
+{
     u_char                    *p;
     size_t                     len;
     json_t                    *doc, *v;
@@ -522,11 +533,16 @@ ngx_api_led_tmpl_render(ngx_http_request_t *r, ngx_array_t *segs,
 
         case NGX_API_LED_SEG_VAR:
             /*
+             * The value the user took before, if any; else the value now.
              * A composition in a subrequest shares the variables' cache
              * with its parent and the other parts: a variable that says
              * not to be cached ($api_led_span_id) is evaluated again.
              */
-            vv = ngx_http_get_flushed_variable(r, seg[i].index);
+            vv = var_of ? var_of(data, &seg[i]) : NULL;
+
+            if (vv == NULL) {
+                vv = ngx_http_get_flushed_variable(r, seg[i].index);
+            }
 
             if (vv == NULL || vv->not_found) {
                 ngx_str_null(&val[i].value);
