@@ -504,3 +504,51 @@ qq({"buffered":$doc,"unbuffered":$doc}\n)
 X-Compose: buffered:200,unbuffered:200
 --- no_error_log
 [error]
+
+
+
+=== TEST 17: a client that accepts gzip: the parts do not ask their systems for it (the composition reads JSON), the answer may be gzipped
+--- http_config eval
+$::Backend . q{
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/gzip.sock;
+        default_type application/json;
+        gzip on;
+        gzip_types application/json;
+        gzip_min_length 1;
+        gzip_http_version 1.0;
+
+        location /customer {
+            return 200 '{"id":"c-42","name":"Ada","ae":"$http_accept_encoding"}';
+        }
+    }
+}
+--- config
+    location /t {
+        gzip on;
+        gzip_types application/json;
+        gzip_min_length 1;
+        api_led_compose {
+            customer  /gz/customer;
+        }
+        api_led_compose POST {
+            customer  /gz/customer;
+            echo      POST /gz/customer 'body={"x":1}';
+        }
+    }
+    location /gz/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/gzip.sock:/;
+    }
+--- request eval
+["GET /t", "POST /t\n{}", "GET /t"]
+--- more_headers eval
+["Accept-Encoding: gzip", "Accept-Encoding: gzip\nContent-Type: application/json", ""]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["Content-Encoding: gzip", "Content-Encoding: gzip", "!Content-Encoding"]
+--- response_body_like eval
+[qr/^\x1f\x8b/,
+ qr/^\x1f\x8b/,
+ qr/^\{"customer":\{"id":"c-42","name":"Ada","ae":""\}\}$/]

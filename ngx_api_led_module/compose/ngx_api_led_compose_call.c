@@ -32,6 +32,9 @@ static ngx_api_led_edit_name_t  ngx_api_led_compose_h[] = {
 #define ngx_api_led_compose_h_length  ngx_api_led_compose_h[2]
 
 
+static ngx_str_t  ngx_api_led_compose_accept_encoding =
+    ngx_string("Accept-Encoding");
+
 static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
 
 
@@ -40,8 +43,9 @@ static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
  * gets it among its headers exactly once (as in an API location, where
  * the core module made it so already; elsewhere a client's second,
  * unchecked X-Correlation-ID must not reach a call), and the calls share
- * its headers; with a body, each call gets headers of its own
- * (NGX_DECLINED).
+ * its headers; with a body, or with an Accept-Encoding that the calls
+ * must not carry (the client's answer keeps it), each call gets headers
+ * of its own (NGX_DECLINED).
  */
 
 ngx_int_t
@@ -54,6 +58,13 @@ ngx_api_led_compose_shared_headers(ngx_http_request_t *r)
     if (r->headers_in.content_length
         || r->headers_in.transfer_encoding
         || r->headers_in.chunked)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (r->headers_in.headers.nalloc
+        && ngx_api_led_header_find(&r->headers_in.headers,
+                                   &ngx_api_led_compose_accept_encoding))
     {
         return NGX_DECLINED;
     }
@@ -89,7 +100,10 @@ ngx_api_led_compose_shared_headers(ngx_http_request_t *r)
  * A call's own request headers: the client's, without the body headers of
  * the client's request, with the call's body headers (type NULL and length
  * -1: no body) and the correlation id.  Subrequests otherwise share the
- * parent's header list.
+ * parent's header list.  Without the client's Accept-Encoding: the
+ * composition reads a call's answer as it comes, and a compressed one is
+ * no JSON (a client that accepts gzip would fail every part whose system
+ * compresses).
  */
 
 ngx_int_t
@@ -103,6 +117,7 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
         ngx_string("Content-Length"),
         ngx_string("Content-Type"),
         ngx_string("Transfer-Encoding"),
+        ngx_string("Accept-Encoding"),
         ngx_string(NGX_API_LED_CORRELATION_HEADER),
         ngx_null_string
     };
