@@ -54,6 +54,10 @@ our $HttpConfig = <<'_EOC_';
         location /nobody {
             return 200 '{"method":"$request_method","cl":"$http_content_length"}';
         }
+
+        location /coding {
+            return 200 '{"method":"$request_method","ce":"$http_content_encoding","ct":"$http_content_type"}';
+        }
     }
 _EOC_
 
@@ -734,3 +738,30 @@ X-Correlation-ID: t065-layer
 {"type":"urn:api-led:error:layer_violation","title":"Layer violation","status":403,"correlation_id":"t065-layer"}
 --- error_log
 api_led: layer violation: api "db" called by a client, allowed callers: process
+
+
+
+=== TEST 29: the client's Content-Encoding goes with its body (body=@request) only: a body the module made is not coded
+--- compose
+    location /t {
+        api_led_compose POST {
+            raw   POST /coding body=@request;
+            made  POST /coding 'body={"n":1}';
+            none  /coding;
+        }
+    }
+    location /coding {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock;
+    }
+--- raw_request eval
+"POST /t HTTP/1.1\r
+Host: localhost\r
+Content-Type: application/json\r
+Content-Encoding: gzip\r
+Content-Length: 4\r
+Connection: close\r
+\r
+\x1f\x8b\x08\x00"
+--- response_body
+{"raw":{"method":"POST","ce":"gzip","ct":"application/json"},"made":{"method":"POST","ce":"","ct":"application/json"},"none":{"method":"GET","ce":"","ct":""}}

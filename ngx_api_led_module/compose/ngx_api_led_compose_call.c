@@ -24,12 +24,14 @@ static ngx_api_led_edit_name_t  ngx_api_led_compose_h[] = {
       ngx_string(NGX_API_LED_CORRELATION_LOWCASE), 0 },
     { ngx_string("Content-Type"), ngx_string("content-type"), 0 },
     { ngx_string("Content-Length"), ngx_string("content-length"), 0 },
+    { ngx_string("Content-Encoding"), ngx_string("content-encoding"), 0 },
     { ngx_null_string, ngx_null_string, 0 }
 };
 
 #define ngx_api_led_compose_h_cid     ngx_api_led_compose_h[0]
 #define ngx_api_led_compose_h_type    ngx_api_led_compose_h[1]
 #define ngx_api_led_compose_h_length  ngx_api_led_compose_h[2]
+#define ngx_api_led_compose_h_coding  ngx_api_led_compose_h[3]
 
 
 static ngx_str_t  ngx_api_led_compose_accept_encoding =
@@ -98,12 +100,12 @@ ngx_api_led_compose_shared_headers(ngx_http_request_t *r)
 
 /*
  * A call's own request headers: the client's, without the body headers of
- * the client's request, with the call's body headers (type NULL and length
- * -1: no body) and the correlation id.  Subrequests otherwise share the
- * parent's header list.  Without the client's Accept-Encoding: the
- * composition reads a call's answer as it comes, and a compressed one is
- * no JSON (a client that accepts gzip would fail every part whose system
- * compresses).
+ * the client's request (Content-Encoding too), with the call's body
+ * headers (type NULL and length -1: no body) and the correlation id.
+ * Subrequests otherwise share the parent's header list.  Without the
+ * client's Accept-Encoding: the composition reads a call's answer as it
+ * comes, and a compressed one is no JSON (a client that accepts gzip
+ * would fail every part whose system compresses).
  */
 
 ngx_int_t
@@ -117,6 +119,7 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
         ngx_string("Content-Length"),
         ngx_string("Content-Type"),
         ngx_string("Transfer-Encoding"),
+        ngx_string("Content-Encoding"),
         ngx_string("Accept-Encoding"),
         ngx_string(NGX_API_LED_CORRELATION_HEADER),
         ngx_null_string
@@ -168,8 +171,10 @@ ngx_api_led_compose_part_headers(ngx_http_request_t *r,
 
 /*
  * body=@request: the call sends the client's body as it is, from memory
- * or from nginx's temporary file.  It gets its own buffer headers (the
- * proxy module moves their positions while it sends), over the same data.
+ * or from nginx's temporary file, with the client's Content-Encoding (the
+ * other calls' bodies are the module's, uncoded: part_headers() drops
+ * it).  It gets its own buffer headers (the proxy module moves their
+ * positions while it sends), over the same data.
  */
 
 ngx_int_t
@@ -178,7 +183,22 @@ ngx_api_led_compose_request_body(ngx_http_request_t *r,
 {
     ngx_buf_t                *b;
     ngx_chain_t              *cl, **ll, *in;
+    ngx_table_elt_t          *h;
     ngx_http_request_body_t  *rb;
+
+    if (r->headers_in.headers.nalloc) {
+        h = ngx_api_led_header_find(&r->headers_in.headers,
+                                    &ngx_api_led_compose_h_coding.name);
+
+        if (h
+            && ngx_api_led_edit_headers_in_set(sr,
+                                               &ngx_api_led_compose_h_coding,
+                                               &h->value, 1)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
     if (rb == NULL) {
