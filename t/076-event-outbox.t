@@ -34,6 +34,11 @@ my $ngx = start_nginx(http => <<"HTTP");
             proxy_pass http://127.0.0.1:\$PORT/backend;
         }
 
+        location /wrong {
+            api_led_event thing.refused stream=t076:wrong;
+            proxy_pass http://127.0.0.1:\$PORT/backend;
+        }
+
         location /backend {
             return 200 "ok";
         }
@@ -141,6 +146,34 @@ is(outbox(), "queued=0 dropped=$dropped",
 is(metric('published'), 3 + 6 + 1 + $queued, 'published');
 is(metric('dropped'), $dropped, 'dropped');
 cmp_ok(metric('queued'), '>=', 6 + $queued, 'queued: the events that waited');
+
+# a stream that Redis refuses (its key holds a string: WRONGTYPE) would
+# refuse its events for ever: they are dropped, counted and logged, not
+# kept at the head of the outbox, where they held every stream's events
+# (the outbox full, all dropped)
+ApiLed::Events::redis($rp, 'DEL', 't076:wrong');
+ApiLed::Events::redis($rp, 'SET', 't076:wrong', 'a string');
+for my $n (1 .. 6) {
+    my ($st) = req($port, 'GET', "/wrong?n=$n");
+    is($st, 200, "a refused stream: request $n answered");
+}
+publish(31);
+ok(ApiLed::Events::wait_until(sub { numbers() =~ /,31$/ }),
+   'the events of another stream are published meanwhile')
+   or diag(numbers());
+ok(ApiLed::Events::wait_until(sub {
+       outbox() eq 'queued=0 dropped=' . ($dropped + 6) }),
+   'the refused events left the outbox, counted as dropped')
+   or diag(outbox());
+like(ApiLed::Events::error_log($ngx),
+     qr/\[error\].*api_led: redis refused the stream "t076:wrong", \d+ events dropped/,
+     'the refusal is logged');
+my (undef, undef, $mtext) = req($port, 'GET', '/metrics');
+like($mtext, qr/^api_led_events_total\{stream="t076:wrong",outcome="dropped"\} 6$/m,
+     'api_led_events_total counts them dropped');
+publish(32);
+ok(ApiLed::Events::wait_until(sub { numbers() =~ /,31,32$/ }),
+   'and the next events follow') or diag(numbers());
 
 # a second outage, the drops logged once again
 stop_redis($R);

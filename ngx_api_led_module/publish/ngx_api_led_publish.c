@@ -89,6 +89,7 @@ struct ngx_api_led_publish_worker_s {
     ngx_event_t                      retry;
     ngx_uint_t                       dropped;  /* since the worker began */
     ngx_uint_t                       dropped_outage;
+    ngx_msec_t                       refused_logged;
     unsigned                         down:1;   /* the last call failed */
     unsigned                         drop_logged:1;
 };
@@ -103,6 +104,10 @@ static ngx_api_led_publish_call_t *ngx_api_led_publish_call(
 static ngx_int_t ngx_api_led_publish_send(ngx_api_led_publish_worker_t *wk,
     ngx_api_led_publish_call_t *call);
 static void ngx_api_led_publish_reply(void *data, redisReply *reply);
+static void ngx_api_led_publish_remove(ngx_api_led_publish_worker_t *wk,
+    ngx_api_led_publish_call_t *call);
+static void ngx_api_led_publish_refused(ngx_api_led_publish_worker_t *wk,
+    ngx_api_led_publish_call_t *call);
 static void ngx_api_led_publish_failed(ngx_api_led_publish_worker_t *wk,
     ngx_api_led_publish_call_t *call);
 static void ngx_api_led_publish_retry(ngx_event_t *ev);
@@ -623,9 +628,10 @@ static ngx_int_t
 ngx_api_led_publish_send(ngx_api_led_publish_worker_t *wk,
     ngx_api_led_publish_call_t *call)
 {
-    ngx_int_t     rc;
-    ngx_str_t    *arg;
-    ngx_uint_t    i;
+    ngx_int_t                    rc;
+    ngx_str_t                   *arg;
+    ngx_uint_t                   i;
+    ngx_api_led_redis_waiter_t  *w;
 
     arg = call->args;
 
@@ -650,9 +656,20 @@ ngx_api_led_publish_send(ngx_api_led_publish_worker_t *wk,
     rc = ngx_api_led_redis_evalsha(ngx_api_led_redis_shared(),
                                    wk->conf->script, arg - call->args,
                                    call->args, ngx_api_led_publish_reply,
-                                   call, NULL);
+                                   call, &w);
 
-    return rc == NGX_AGAIN ? NGX_OK : NGX_ERROR;
+    if (rc != NGX_AGAIN) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * A stream that Redis refuses (a key of another type, an ACL that
+     * forbids it) would refuse these events for ever: they must not
+     * wait at the head of the outbox as if Redis were away
+     */
+    ngx_api_led_redis_refusals(w);
+
+    return NGX_OK;
 }
 
 
@@ -661,18 +678,26 @@ ngx_api_led_publish_reply(void *data, redisReply *reply)
 {
     ngx_api_led_publish_call_t *call = data;
 
-    ngx_uint_t                     i;
-    ngx_api_led_outbox_event_t    *e;
     ngx_api_led_publish_worker_t  *wk;
 
     wk = call->worker;
     wk->calls--;
     ngx_queue_remove(&call->queue);
 
-    if (reply == NULL
-        || reply->type != REDIS_REPLY_INTEGER
-        || reply->integer != (long long) call->nevents)
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        /* a refusal: the client answered any other error NULL */
+        ngx_api_led_publish_refused(wk, call);
+
+    } else if (reply
+               && reply->type == REDIS_REPLY_INTEGER
+               && reply->integer == (long long) call->nevents)
     {
+        ngx_api_led_publish_remove(wk, call);
+
+        ngx_api_led_publish_count(wk, &call->def->stream, "published",
+                                  call->nevents);
+
+    } else {
         if (reply) {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "api_led: unexpected reply from the redis event "
@@ -683,19 +708,6 @@ ngx_api_led_publish_reply(void *data, redisReply *reply)
         ngx_api_led_publish_free_call(call);
         return;
     }
-
-    for (i = 0; i < call->nevents; i++) {
-        e = call->events[i];
-
-        ngx_queue_remove(&e->queue);
-        wk->size -= e->len;
-        wk->count--;
-
-        ngx_free(e);
-    }
-
-    ngx_api_led_publish_count(wk, &call->def->stream, "published",
-                              call->nevents);
 
     ngx_api_led_publish_free_call(call);
 
@@ -730,6 +742,58 @@ ngx_api_led_publish_reply(void *data, redisReply *reply)
     if (!ngx_queue_empty(&wk->outbox) && !wk->flush.posted) {
         ngx_post_event(&wk->flush, &ngx_posted_events);
     }
+}
+
+
+/* the call's events leave the outbox: added, or refused */
+
+static void
+ngx_api_led_publish_remove(ngx_api_led_publish_worker_t *wk,
+    ngx_api_led_publish_call_t *call)
+{
+    ngx_uint_t                   i;
+    ngx_api_led_outbox_event_t  *e;
+
+    for (i = 0; i < call->nevents; i++) {
+        e = call->events[i];
+
+        ngx_queue_remove(&e->queue);
+        wk->size -= e->len;
+        wk->count--;
+
+        ngx_free(e);
+    }
+}
+
+
+/*
+ * Redis refused the stream (WRONGTYPE, NOPERM; redis logged its answer):
+ * the same call would be refused again, so its events are dropped, not
+ * kept at the head of the outbox where they would hold every stream's
+ * events until it is full.  Nothing of the call was added: its XADDs all
+ * name the stream that was refused.
+ */
+
+static void
+ngx_api_led_publish_refused(ngx_api_led_publish_worker_t *wk,
+    ngx_api_led_publish_call_t *call)
+{
+    if (ngx_current_msec - wk->refused_logged >= 1000
+        || wk->refused_logged == 0)
+    {
+        wk->refused_logged = ngx_current_msec ? ngx_current_msec : 1;
+
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "api_led: redis refused the stream \"%V\", %ui "
+                      "events dropped", &call->def->stream, call->nevents);
+    }
+
+    ngx_api_led_publish_remove(wk, call);
+
+    wk->dropped += call->nevents;
+
+    ngx_api_led_publish_count(wk, &call->def->stream, "dropped",
+                              call->nevents);
 }
 
 

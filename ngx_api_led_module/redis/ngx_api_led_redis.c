@@ -279,6 +279,15 @@ ngx_api_led_redis_cancel(ngx_api_led_redis_waiter_t *w)
 }
 
 
+/* the caller tells a refusal from a Redis that is away (see the header) */
+
+void
+ngx_api_led_redis_refusals(ngx_api_led_redis_waiter_t *w)
+{
+    w->refusals = 1;
+}
+
+
 /*
  * Formats the command (up to two leading words, then argv), makes its
  * waiter from the template and routes it.  On NGX_AGAIN, tmpl->data holds
@@ -784,24 +793,33 @@ ngx_api_led_redis_finish(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *w, redisReply *reply)
 {
     void                          *data;
-    ngx_uint_t                     errors;
+    ngx_uint_t                     errors, refusals;
     ngx_api_led_redis_handler_pt   handler;
 
     handler = w->handler;
     data = w->data;
     errors = w->errors;
+    refusals = w->refusals;
 
     ngx_api_led_redis_waiter_free(rd, w);
 
     if (reply && reply->type == REDIS_REPLY_ERROR && !errors) {
         ngx_api_led_redis_log_reply_error(rd, reply);
 
-        if (!rd->failing) {
-            rd->failing = 1;
-            rd->outage++;
-        }
+        if (refusals
+            && (ngx_api_led_redis_is_error(reply, "WRONGTYPE", 9)
+                || ngx_api_led_redis_is_error(reply, "NOPERM", 6)))
+        {
+            /* Redis answers: no outage, the caller gives the call up */
 
-        reply = NULL;
+        } else {
+            if (!rd->failing) {
+                rd->failing = 1;
+                rd->outage++;
+            }
+
+            reply = NULL;
+        }
 
     } else if (reply) {
         rd->failing = 0;

@@ -65,6 +65,11 @@
  * command, for ngx_api_led_redis_cancel(): a caller that goes away before
  * the answer cancels it, and the handler is not called (what was sent may
  * still run in Redis); it is valid until the handler is called.
+ * ngx_api_led_redis_refusals(w) on that waiter: the handler gets the
+ * error replies that say the call can never succeed, whatever Redis's
+ * state (WRONGTYPE: the key holds another type; NOPERM: the ACL user may
+ * not), as they are (still logged): Redis is there and refused it, which
+ * waiting would not change.
  *
  * Replies are bounded (at most 65,536 array elements in all and 4 MB not
  * yet parsed): read streams with COUNT.
@@ -132,6 +137,7 @@ ngx_int_t ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_handler_pt handler, void *data,
     ngx_api_led_redis_waiter_t **wp);
 void ngx_api_led_redis_cancel(ngx_api_led_redis_waiter_t *w);
+void ngx_api_led_redis_refusals(ngx_api_led_redis_waiter_t *w);
 
 /*
  * NGX_OK when commands can be queued now; NGX_DECLINED while Redis is

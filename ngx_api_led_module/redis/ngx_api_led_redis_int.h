@@ -138,6 +138,7 @@ struct ngx_api_led_redis_waiter_s {
     ngx_uint_t                     tries;     /* redirections and retries */
     unsigned                       keyed:1;   /* slot is set */
     unsigned                       errors:1;  /* error replies to handler */
+    unsigned                       refusals:1; /* WRONGTYPE, NOPERM too */
     unsigned                       held:1;    /* not written yet */
     unsigned                       parked:1;  /* in the client's parked */
 };
