@@ -159,6 +159,8 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
     api_led_event_deliver t078.hist group=g to=/hook/ok;
     api_led_event_deliver t078.close group=g to=/close retries=0
         dead_letter=t078.close.dead;
+    api_led_event_deliver t078.unbuffered group=g to=/unbuffered
+        retries=0 dead_letter=t078.unbuffered.dead;
 
     limit_req_zone \$binary_remote_addr zone=t078:1m rate=10r/s;
 
@@ -176,6 +178,11 @@ my $ngx = start_nginx(master => 1, workers => 2, http => <<"HTTP");
 
         location /close {
             return 444;
+        }
+
+        location /unbuffered {
+            proxy_buffering off;
+            proxy_pass http://127.0.0.1:$sp/unbuffered;
         }
 
         location /limited {
@@ -277,6 +284,18 @@ ok(wait_until(sub { @{ xrange('t078.close.dead') } == 1 }),
    'a location that answers 444: dead-lettered');
 %f = @{ redis('XRANGE', 't078.close.dead', '-', '+')->[0][1] };
 is_deeply([ @f{qw(id attempts status)} ], [ $cl, 1, 444 ], 'status 444');
+
+# --- a target that streams its upstream's answer (proxy_buffering off):
+# nginx sets TCP_NODELAY on the client's connection, which a delivery does
+# not have (it failed: an alert, 502, dead-lettered)
+
+my $uid = xadd('t078.unbuffered', event('unbuffered-1'));
+ok(wait_until(sub { received_ids('/unbuffered')->{'unbuffered-1'}
+                    && pending('t078.unbuffered') == 0 }),
+   'proxy_buffering off: delivered and acknowledged');
+is(scalar @{ xrange('t078.unbuffered.dead') }, 0, 'not dead-lettered');
+unlike($log->(), qr/setsockopt\(TCP_NODELAY\) failed/,
+       'no socket option set on the delivery\'s connection');
 
 # --- an entry that is not a JSON event
 

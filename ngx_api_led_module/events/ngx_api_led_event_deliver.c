@@ -1348,6 +1348,13 @@ ngx_api_led_deliver_request(ngx_api_led_deliver_slot_t *s)
     c->send = ngx_api_led_deliver_send;
     c->send_chain = ngx_api_led_deliver_send_chain;
 
+    /*
+     * No socket to set options on: nginx turns TCP_NODELAY on for the
+     * client when it streams an upstream's answer (proxy_buffering off),
+     * and setsockopt() on no descriptor failed the delivery (502)
+     */
+    c->tcp_nodelay = NGX_TCP_NODELAY_DISABLED;
+
     /* its timers (limit_req's delay, send_timeout) reach its request */
     c->read->handler = ngx_api_led_deliver_conn_handler;
     c->write->handler = ngx_api_led_deliver_conn_handler;
