@@ -52,10 +52,13 @@ redis_cli($redis_port, 'eval',
 # hostile Redis servers: the reply to a script call is an array of half a
 # billion elements, nested arrays of 80,000 elements in all, a bulk string
 # announced with 100 MB of which 5 MB come
-our @Hostile = map { start_fake_redis(reply => $_) }
+# (the last: a Redis gone in the middle of a reply, its connection's end
+# read with the reply's first bytes)
+our @Hostile = ((map { start_fake_redis(reply => $_) }
     ("*500000000\r\n",
      "*2\r\n*40000\r\n" . (":0\r\n" x 40000) . "*40000\r\n",
-     "\$100000000\r\n" . ('x' x (5 * 1024 * 1024)));
+     "\$100000000\r\n" . ('x' x (5 * 1024 * 1024)))),
+    start_fake_redis(reply => "*2\r\n:0\r\n\$10\r\nabc", close => 1));
 $ENV{"TEST_NGINX_HOSTILE_PORT_$_"} = $Hostile[$_]->{port} for 0 .. $#Hostile;
 
 # a limit behind a hostile Redis
@@ -248,3 +251,29 @@ $::ALIAS_LOC
 ["X-Tenant: $::LONG", "X-Tenant: $::ALIAS", "X-Tenant: $::LONG", "X-Tenant: $::ALIAS"]
 --- error_code eval
 [200, 200, 429, 429]
+
+
+
+=== TEST 9: a Redis gone in the middle of a reply: the call fails at once, not after timeout=
+The last bytes of the reply and the connection's end come in one read:
+epoll reports the end once, with them (it was missed, and the request
+waited for timeout=, 1s).
+--- http_config eval
+sprintf $::HOSTILE_HTTP, 3
+--- config eval
+::hostile()
+--- init
+use Time::HiRes ();
+# the first call connects; its reply ends the connection
+my $t = Time::HiRes::time();
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
+my $took = Time::HiRes::time() - $t;
+Test::More::is($st, 503, 'TEST 9: on_error=closed');
+Test::More::cmp_ok($took, '<', 0.8, 'TEST 9: answered at once');
+--- request
+GET /t
+--- error_code: 503
+--- error_log
+redis unavailable: connection closed by redis
+--- no_error_log
+timed out

@@ -1003,10 +1003,10 @@ ngx_api_led_redis_write_handler(ngx_event_t *wev)
 
 /*
  * Reads until the socket is drained: under edge-triggered epoll, bytes left
- * in it would never fire another event.  A read shorter than the buffer
- * drained it (data arriving later fires a new event; nginx's SSL reads
- * until its buffer is full or the socket would block): no extra recv()
- * for the EAGAIN.
+ * in it would never fire another event, nor would the connection's end
+ * that came with them.  nginx's recv() tells: the read event stays ready
+ * while there may be more (with EPOLLRDHUP, a short read without the end
+ * behind it clears it: no extra recv() for the EAGAIN).
  */
 
 static void
@@ -1114,7 +1114,12 @@ ngx_api_led_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        if ((size_t) n < sizeof(buf)) {
+        /*
+         * Not a short read: the connection's end may follow the last
+         * bytes (Redis gone in the middle of a reply), and epoll reports
+         * it once, with them: recv() says when there is nothing more
+         */
+        if (!rev->ready) {
             break;
         }
     }

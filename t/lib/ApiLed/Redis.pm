@@ -8,6 +8,7 @@ use warnings;
 
 use base 'Exporter';
 use IO::Socket::INET;
+use Socket ();
 use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
@@ -95,11 +96,13 @@ sub stop_redis {
 
 # A fake Redis: answers the handshake at once and every EVALSHA/EVAL with
 # an admitting reply for every limit of its requests after "delay" seconds,
-# or with the raw text "reply" (a hostile or broken Redis).
+# or with the raw text "reply" (a hostile or broken Redis); "close": the
+# connection ends right after the reply (a Redis gone in the middle of it).
 sub start_fake_redis {
     my (%o) = @_;
     my $delay = $o{delay} || 0;
-    return serve_connections(sub { fake_session($_[0], $delay, $o{reply}) });
+    return serve_connections(sub { fake_session($_[0], $delay, $o{reply},
+                                                $o{close}) });
 }
 
 # a server on a free port, in a child: each connection is served by
@@ -130,7 +133,7 @@ sub serve_connections {
 }
 
 sub fake_session {
-    my ($c, $delay, $reply) = @_;
+    my ($c, $delay, $reply, $close) = @_;
     my $buf = '';
     for (;;) {
         my $cmd = read_command($c, \$buf);
@@ -141,6 +144,15 @@ sub fake_session {
             print $c "\$40\r\n$sha\r\n";
         } elsif (($name eq 'EVALSHA' || $name eq 'EVAL') && defined $reply) {
             sleep $delay if $delay;
+            if ($close) {
+                # the reply and the end of the connection in one segment:
+                # corked, the bytes wait for the FIN
+                setsockopt($c, Socket::IPPROTO_TCP(), Socket::TCP_CORK(), 1);
+                syswrite $c, $reply;
+                shutdown $c, 1;
+                sleep 1;
+                return;
+            }
             print $c $reply;
         } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
             sleep $delay if $delay;
