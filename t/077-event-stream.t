@@ -204,6 +204,13 @@ $ev = got($u, 2);
 is(join(',', map { $_->{event} } @$ev), 'invalid,invalid',
    'entries that are not events: event: invalid');
 ok(!defined $ev->[0]{data}, 'without data (no line injected)');
+
+# an event without a type field (another producer's): its data, no type
+# (the missing field was NULL plus its length: UBSan stopped the worker)
+redis('XADD', 't077:a', '*', 'event', '{"n":9}');
+$ev = got($u, 3);
+is($ev->[2]{data}, '{"n":9}', 'an event without a type: streamed');
+is($ev->[2]{event}, '', 'with an empty type');
 ApiLed::Events::sse_close($u);
 
 # --- policies run first -------------------------------------------------

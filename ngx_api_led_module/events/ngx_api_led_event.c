@@ -1153,8 +1153,14 @@ ngx_api_led_event_entries(redisReply *list, ngx_api_led_event_entry_t *entries,
 
         entry->id.data = (u_char *) id->str;
         entry->id.len = id->len;
-        ngx_str_null(&entry->type);
-        ngx_str_null(&entry->event);
+
+        /*
+         * empty, never NULL: a field that is missing (an entry another
+         * producer added) is still text to scan and copy, and NULL plus
+         * a length is undefined
+         */
+        ngx_str_set(&entry->type, "");
+        ngx_str_set(&entry->event, "");
 
         if (ngx_api_led_event_id_valid(&entry->id) != NGX_OK) {
             return NGX_ERROR;
