@@ -17,6 +17,8 @@ use Time::HiRes qw(time sleep);
 use File::Temp qw(tempdir);
 use POSIX ();
 use Sys::Hostname ();
+use IO::Socket::INET;
+use IO::Select;
 use ApiLed::Redis qw(start_redis stop_redis start_nginx stop_nginx);
 use ApiLed::Events;
 
@@ -422,6 +424,74 @@ is(join('', grep { !/exited on signal 9\b/ }
    'no alert, no crash (but the workers killed)');
 
 stop_nginx($ngx);
+
+# --- a Redis that cannot answer yet (LOADING its data after a restart, as
+# an AOF makes it): read again every second, as a Redis away, not after
+# claim_after= / 2 (30 s) as an error that stays.  A gate in front of the
+# Redis answers XREADGROUP with LOADING while a file exists; the
+# listener's reads come one at a time on a connection of their own.
+
+my $ldir = tempdir(CLEANUP => 1);
+my $loading = "$ldir/loading";
+
+my $gate = ApiLed::Redis::serve_connections(sub {
+    my ($c) = @_;
+    my $up = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$rp") or return;
+    my $sel = IO::Select->new($c, $up);
+    my $in = '';
+    for (;;) {
+        for my $s ($sel->can_read(0.05)) {
+            my $n = sysread $s, my $chunk, 65536;
+            return unless $n;
+            if ($s == $up) {
+                ApiLed::Redis::write_all($c, $chunk) or return;
+                next;
+            }
+            $in .= $chunk;
+            while (my ($cmd, $len) = ApiLed::Redis::parse_command($in)) {
+                my $raw = substr $in, 0, $len, '';
+                if (uc $cmd->[0] eq 'XREADGROUP' && -e $loading) {
+                    ApiLed::Redis::write_all($c, "-LOADING Redis is loading "
+                                             . "the dataset in memory\r\n")
+                        or return;
+                    next;
+                }
+                ApiLed::Redis::write_all($up, $raw) or return;
+            }
+        }
+    }
+});
+
+open my $lf, '>', $loading or die $!;
+close $lf;
+
+my $lngx = start_nginx(http => <<"HTTP");
+    api_led_redis 127.0.0.1:$gate->{port} timeout=300ms;
+    api_led_event_deliver t078.loading group=g to=/hook/ok;
+
+    server {
+        listen 127.0.0.1:\$PORT;
+
+        location /hook/ {
+            proxy_pass http://127.0.0.1:$sp/;
+        }
+    }
+HTTP
+
+xadd('t078.loading', event('loading-1'));
+ok(wait_until(sub { ApiLed::Events::error_log($lngx)
+                    =~ /listener of stream "t078.loading": redis cannot answer yet \(LOADING/ }),
+   'LOADING: said');
+sleep 1.5;
+unlink $loading;
+ok(wait_until(sub { received_ids('/ok')->{'loading-1'} }, 5),
+   'Redis loaded: the entry is delivered within seconds')
+    or diag(ApiLed::Events::error_log($lngx));
+ok(wait_until(sub { pending('t078.loading') == 0 }), 'and acknowledged');
+my @said = (ApiLed::Events::error_log($lngx) =~ /redis cannot answer yet/g);
+is(scalar @said, 1, 'said once while it lasted');
+
+stop_nginx($lngx);
 stop_redis($R);
 
 # --- configuration mistakes, caught by nginx -t with file and line

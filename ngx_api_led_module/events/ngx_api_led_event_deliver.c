@@ -110,6 +110,8 @@ struct ngx_api_led_deliver_s {
     unsigned                           claiming:1;
     unsigned                           overflow:1;  /* an entry came that
                                                        found no slot */
+    unsigned                           loading:1;   /* Redis said it
+                                                       cannot answer yet */
     ngx_uint_t                         nslots;  /* concurrency= */
     ngx_api_led_deliver_slot_t        *slots;
     ngx_api_led_event_entry_t         *entries; /* a reply's, nslots */
@@ -154,6 +156,8 @@ static u_char *ngx_api_led_deliver_copy(u_char *p, ngx_str_t *dst,
 static ngx_uint_t ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl);
 static ngx_int_t ngx_api_led_deliver_is_error(redisReply *reply,
     const char *prefix);
+static redisReply *ngx_api_led_deliver_not_yet(ngx_api_led_deliver_t *dl,
+    redisReply *reply);
 
 static void ngx_api_led_deliver_start(ngx_api_led_deliver_slot_t *s);
 static void ngx_api_led_deliver_go_handler(ngx_event_t *ev);
@@ -609,6 +613,8 @@ ngx_api_led_deliver_group_done(void *data, redisReply *reply)
 
     dl->reading = 0;
 
+    reply = ngx_api_led_deliver_not_yet(dl, reply);
+
     if (reply == NULL) {
         ngx_api_led_deliver_retry_read(dl, NGX_API_LED_DELIVER_READ_RETRY);
         return;
@@ -644,6 +650,8 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
     ngx_uint_t   n;
 
     dl->reading = 0;
+
+    reply = ngx_api_led_deliver_not_yet(dl, reply);
 
     if (reply == NULL) {
         /* Redis away: what was not acknowledged is read again after */
@@ -1126,6 +1134,43 @@ ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl)
     }
 
     return n;
+}
+
+
+/*
+ * A Redis that is there but cannot answer yet (LOADING its data after a
+ * restart, BUSY with a script, MASTERDOWN: a replica that lost its
+ * master) is a Redis away: NULL, read again in a second, not after
+ * claim_after / 2 as for an error that will not go.  Said once while it
+ * lasts.
+ */
+
+static redisReply *
+ngx_api_led_deliver_not_yet(ngx_api_led_deliver_t *dl, redisReply *reply)
+{
+    if (reply == NULL) {
+        return NULL;
+    }
+
+    if (!ngx_api_led_deliver_is_error(reply, "LOADING")
+        && !ngx_api_led_deliver_is_error(reply, "BUSY ")
+        && !ngx_api_led_deliver_is_error(reply, "MASTERDOWN"))
+    {
+        dl->loading = 0;
+        return reply;
+    }
+
+    if (!dl->loading) {
+        dl->loading = 1;
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "api_led: listener of stream \"%V\": redis cannot "
+                      "answer yet (%*s), read again every %d ms",
+                      &dl->dc->stream, (size_t) ngx_min(reply->len, 200),
+                      reply->str, NGX_API_LED_DELIVER_READ_RETRY);
+    }
+
+    return NULL;
 }
 
 
