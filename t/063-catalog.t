@@ -294,3 +294,50 @@ qr/invalid zone "nosize", must be NAME:SIZE in \S+nginx\.conf:\d+/
 --- must_die
 --- error_log eval
 qr/bucket "0\.05" is not greater than the one before in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 14: configuration text that is not UTF-8 (Latin-1 bytes): each entry once and whole, U+FFFD for the byte
+--- http_config
+--- config eval
+"location /v1/caf\xe9 {
+    api_led_api cafe version=v\xff;
+    api_led_compose {
+        menu \"/menu/caf\xe9\";
+    }
+}
+location /menu/ {
+    api_led_api menu;
+    return 200 '{}';
+}
+location = /catalog {
+    api_led_catalog;
+}"
+--- request
+GET /catalog
+--- response_body eval
+'{"apis":[{"id":"cafe@v' . "\xef\xbf\xbd" . '","name":"cafe","layer":null,"version":"v' . "\xef\xbf\xbd" . '","servers":["localhost"],"location":"/v1/caf' . "\xef\xbf\xbd" . '","methods":["*"],"parts":[{"name":"menu","method":"GET","uri":"/menu/caf' . "\xef\xbf\xbd" . '","optional":false,"api":"menu"}],"merge":"namespaced","calls":["menu"]},{"id":"menu","name":"menu","layer":null,"version":null,"servers":["localhost"],"location":"/menu/","methods":["*"]}],"layers":["experience","process","system"]}'
+
+
+
+=== TEST 15: the page of such a configuration (nginx -t crashed drawing an API without id)
+--- http_config
+--- config eval
+"location /v1/caf\xe9 {
+    api_led_api cafe version=v\xff;
+    return 200;
+}
+location /menu/ {
+    api_led_api menu;
+    return 200 '{}';
+}
+location = /catalog {
+    api_led_catalog;
+}"
+--- request
+GET /catalog
+--- more_headers
+Accept: text/html
+--- response_body_like: class="card" id="api-cafe@v\xef\xbf\xbd"
+--- no_error_log
+[alert]

@@ -457,8 +457,8 @@ ngx_api_led_jwt_describe(ngx_conf_t *cf, ngx_api_led_jwt_loc_conf_t *conf)
 
     if (conf->remote
         && json_object_set_new(jwt, "keys_uri",
-                               json_stringn((char *) conf->remote->uri.data,
-                                            conf->remote->uri.len)))
+                               ngx_api_led_catalog_text(conf->remote->uri.data,
+                                                        conf->remote->uri.len)))
     {
         return NGX_ERROR;
     }
@@ -490,7 +490,8 @@ ngx_api_led_jwt_describe(ngx_conf_t *cf, ngx_api_led_jwt_loc_conf_t *conf)
 
         for (k = 0; k < rq[i].values->nelts; k++) {
             if (json_array_append_new(values,
-                    json_stringn((char *) cv[k].value.data, cv[k].value.len)))
+                    ngx_api_led_catalog_text(cv[k].value.data,
+                                             cv[k].value.len)))
             {
                 return NGX_ERROR;
             }

@@ -424,10 +424,12 @@ ngx_api_led_compose_describe_part(ngx_conf_t *cf,
                          "optional", 1);
     }
 
-    part = json_pack("{s:s%, s:s%, s:s%, s:b}",
+    /* the URI as written: any bytes nginx takes */
+    part = json_pack("{s:s%, s:s%, s:o, s:b}",
                      "name", pc->name.data, pc->name.len,
                      "method", pc->method_name.data, pc->method_name.len,
-                     "uri", pc->uri_text.data, pc->uri_text.len,
+                     "uri", ngx_api_led_catalog_text(pc->uri_text.data,
+                                                     pc->uri_text.len),
                      "optional", (int) pc->optional);
     if (part == NULL) {
         return NULL;

@@ -1157,8 +1157,9 @@ ngx_api_led_limit_describe(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 
         if (json_object_set_new(limit, "key",
                                 l[i].key
-                                ? json_stringn((char *) l[i].key->value.data,
-                                               l[i].key->value.len)
+                                ? ngx_api_led_catalog_text(
+                                      l[i].key->value.data,
+                                      l[i].key->value.len)
                                 : json_string("consumer, or address"))
             || json_object_set_new(limit, "store",
                                    json_string(lmcf->redis ? "redis"

@@ -25,6 +25,9 @@ static ngx_api_led_catalog_item_t *ngx_api_led_catalog_item(ngx_conf_t *cf,
 static json_t *ngx_api_led_catalog_new(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_loc_conf_t *llcf,
     ngx_http_core_loc_conf_t *clcf, ngx_http_core_srv_conf_t *cscf);
+static ngx_int_t ngx_api_led_catalog_fill(ngx_conf_t *cf, json_t *api,
+    ngx_str_t *id, ngx_api_led_loc_conf_t *llcf,
+    ngx_http_core_loc_conf_t *clcf, ngx_http_core_srv_conf_t *cscf);
 static ngx_int_t ngx_api_led_catalog_callers(ngx_conf_t *cf, json_t *api);
 static json_t *ngx_api_led_catalog_location(ngx_http_core_loc_conf_t *clcf);
 static json_t *ngx_api_led_catalog_servers(ngx_http_core_srv_conf_t *cscf);
@@ -361,7 +364,23 @@ ngx_api_led_catalog_new(ngx_conf_t *cf,
         return NULL;
     }
 
-    if (json_object_set_new(api, "id", ngx_api_led_catalog_str(&id))
+    /* a half-made entry is no entry: the concerns would add to the next */
+
+    if (ngx_api_led_catalog_fill(cf, api, &id, llcf, clcf, cscf) != NGX_OK) {
+        (void) json_array_remove(apis, json_array_size(apis) - 1);
+        return NULL;
+    }
+
+    return api;
+}
+
+
+static ngx_int_t
+ngx_api_led_catalog_fill(ngx_conf_t *cf, json_t *api, ngx_str_t *id,
+    ngx_api_led_loc_conf_t *llcf, ngx_http_core_loc_conf_t *clcf,
+    ngx_http_core_srv_conf_t *cscf)
+{
+    if (json_object_set_new(api, "id", ngx_api_led_catalog_str(id))
         || json_object_set_new(api, "name",
                                ngx_api_led_catalog_str(&llcf->api))
         || json_object_set_new(api, "layer",
@@ -380,28 +399,28 @@ ngx_api_led_catalog_new(ngx_conf_t *cf,
         || json_object_set_new(api, "methods",
                                ngx_api_led_catalog_methods(clcf)))
     {
-        return NULL;
+        return NGX_ERROR;
     }
 
     if (ngx_api_led_catalog_callers(cf, api) != NGX_OK) {
-        return NULL;
+        return NGX_ERROR;
     }
 
     if (llcf->deprecated
         && json_object_set_new(api, "deprecated",
                                ngx_api_led_catalog_date(llcf->deprecated)))
     {
-        return NULL;
+        return NGX_ERROR;
     }
 
     if (llcf->sunset
         && json_object_set_new(api, "sunset",
                                ngx_api_led_catalog_date(llcf->sunset)))
     {
-        return NULL;
+        return NGX_ERROR;
     }
 
-    return api;
+    return NGX_OK;
 }
 
 
@@ -463,7 +482,66 @@ ngx_api_led_catalog_id(ngx_pool_t *pool, ngx_api_led_loc_conf_t *llcf,
 static json_t *
 ngx_api_led_catalog_str(ngx_str_t *s)
 {
-    return json_stringn((const char *) s->data, s->len);
+    return ngx_api_led_catalog_text(s->data, s->len);
+}
+
+
+/*
+ * jansson refuses a string that is not UTF-8: the member would be missing
+ * (a half-made entry, an id-less one that the HTML page cannot draw).  The
+ * text is copied with each byte that starts no valid character replaced.
+ */
+
+json_t *
+ngx_api_led_catalog_text(u_char *data, size_t len)
+{
+    u_char  *p, *last, *copy, *q;
+    size_t   n;
+    json_t  *s;
+
+    p = data;
+    last = data + len;
+    copy = NULL;
+    q = NULL;
+
+    while (p < last) {
+        n = ngx_api_led_utf8_char(p, last);
+
+        if (n) {
+            if (copy) {
+                q = ngx_cpymem(q, p, n);
+            }
+
+            p += n;
+            continue;
+        }
+
+        if (copy == NULL) {
+            /* 3 bytes at most for each */
+            copy = ngx_alloc(3 * len, ngx_cycle->log);
+            if (copy == NULL) {
+                return NULL;
+            }
+
+            q = ngx_cpymem(copy, data, p - data);
+        }
+
+        /* U+FFFD, and the next byte is tried */
+        *q++ = 0xef;
+        *q++ = 0xbf;
+        *q++ = 0xbd;
+        p++;
+    }
+
+    if (copy == NULL) {
+        return json_stringn((const char *) data, len);
+    }
+
+    s = json_stringn((const char *) copy, q - copy);
+
+    ngx_free(copy);
+
+    return s;
 }
 
 
@@ -491,7 +569,7 @@ ngx_api_led_catalog_location(ngx_http_core_loc_conf_t *clcf)
 
     p = ngx_slprintf(p, last, "%V", &clcf->name);
 
-    return json_stringn((const char *) buf, p - buf);
+    return ngx_api_led_catalog_text(buf, p - buf);
 }
 
 
@@ -921,10 +999,10 @@ ngx_api_led_catalog_deliver(ngx_api_led_observe_main_conf_t *omcf,
 
     to = d->cscf ? ngx_api_led_catalog_find(omcf, d->cscf, &uri) : NULL;
 
-    e = json_pack("{s:s%, s:s, s:s%}",
-                  "stream", d->stream.data, d->stream.len,
+    e = json_pack("{s:o, s:s, s:o}",
+                  "stream", ngx_api_led_catalog_str(&d->stream),
                   "via", "delivery",
-                  "group", d->group.data, d->group.len);
+                  "group", ngx_api_led_catalog_str(&d->group));
 
     if (to) {
         return ngx_api_led_catalog_events_add(to->json, "consumes", e);

@@ -78,6 +78,14 @@ ngx_int_t ngx_api_led_observe_redis(ngx_conf_t *cf,
 json_t *ngx_api_led_catalog_entry(ngx_conf_t *cf);
 
 /*
+ * A JSON string of the catalog from configuration text as written (a
+ * location, a server name, a part's URI, a limit's key...): nginx takes
+ * any bytes there, JSON only UTF-8, so a byte that is not UTF-8 (a
+ * Latin-1 "\xe9") becomes U+FFFD.  NULL only without memory.
+ */
+json_t *ngx_api_led_catalog_text(u_char *data, size_t len);
+
+/*
  * The location being merged calls the local URI "uri" (a subrequest:
  * variables replaced by a sample value such as "0").  Once every location
  * is known, the API that answers that URI in the same server is written to
