@@ -219,3 +219,21 @@ ok
 --- must_die
 --- error_log eval
 qr/invalid version/
+
+
+
+=== TEST 14: a version that is not UTF-8 is a metric label Prometheus can read: U+FFFD for the byte
+--- http_config
+    api_led_metrics_zone t062:1m;
+--- config eval
+"location /t {
+    api_led_api orders version=v\xff1;
+    return 200 'ok';
+}
+location = /metrics {
+    api_led_metrics;
+}"
+--- request eval
+["GET /t", "GET /metrics"]
+--- response_body_like eval
+[qr/^ok$/, qr/\Qapi_led_requests_total{api="orders",layer="",version="v\E\xef\xbf\xbd\Q1",method="GET",status="200",plan=""} 1\E\n/]

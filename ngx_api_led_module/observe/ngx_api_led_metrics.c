@@ -727,7 +727,7 @@ ngx_api_led_metrics_key_label(ngx_api_led_metrics_key_t *k, ngx_str_t *name,
         return;
     }
 
-    if ((size_t) (k->last - k->p) < name->len + 4 + 2 * len) {
+    if ((size_t) (k->last - k->p) < name->len + 4 + 3 * len) {
         k->overflow = 1;
         return;
     }
@@ -761,15 +761,36 @@ ngx_api_led_metrics_key_end(ngx_api_led_metrics_key_t *k)
 }
 
 
-/* the text format's escapes: \\, \" and \n; room for 2 * len is there */
+/*
+ * The text format's escapes: \\, \" and \n.  Both formats are UTF-8, and
+ * Prometheus refuses a whole scrape for one label value that is not (a
+ * version= written in Latin-1, say):
+ * such a byte becomes U+FFFD.  Room for 3 * len is there.
+ */
 
 static u_char *
 ngx_api_led_metrics_escape_value(u_char *p, u_char *last, u_char *value,
     size_t len)
 {
-    size_t  i;
+    size_t  i, n;
 
     for (i = 0; i < len; i++) {
+
+        if (value[i] >= 0x80) {
+            n = ngx_api_led_utf8_char(&value[i], value + len);
+
+            if (n == 0) {
+                *p++ = 0xef;
+                *p++ = 0xbf;
+                *p++ = 0xbd;
+                continue;
+            }
+
+            p = ngx_cpymem(p, &value[i], n);
+            i += n - 1;
+            continue;
+        }
+
         switch (value[i]) {
 
         case '\\':
@@ -804,7 +825,7 @@ ngx_api_led_metrics_escape(ngx_pool_t *pool, ngx_str_t *name,
     u_char  *p;
     size_t   len;
 
-    len = out->len + 1 + name->len + 3 + 2 * value->len;
+    len = out->len + 1 + name->len + 3 + 3 * value->len;
 
     p = ngx_pnalloc(pool, len);
     if (p == NULL) {
