@@ -237,3 +237,15 @@ location = /metrics {
 ["GET /t", "GET /metrics"]
 --- response_body_like eval
 [qr/^ok$/, qr/\Qapi_led_requests_total{api="orders",layer="",version="v\E\xef\xbf\xbd\Q1",method="GET",status="200",plan=""} 1\E\n/]
+
+
+
+=== TEST 15: a parameter given twice fails nginx -t (the last one was taken silently)
+--- config
+    location /t {
+        api_led_api orders layer=system version=v1 layer=experience;
+        return 200;
+    }
+--- must_die
+--- error_log eval
+qr/"layer=" is given twice in \S+nginx\.conf:\d+/

@@ -54,6 +54,8 @@ static ngx_int_t ngx_api_led_variable_trace_id(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_api_led_variable_span(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_api_led_api_param_twice(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_uint_t n);
 static char *ngx_api_led_api_param(ngx_conf_t *cf,
     ngx_api_led_loc_conf_t *llcf, ngx_str_t *param);
 static char *ngx_api_led_api_date(ngx_conf_t *cf, ngx_str_t *param,
@@ -442,6 +444,10 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lmcf->apis = 1;
 
     for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_api_led_api_param_twice(cf, value, i) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
         rv = ngx_api_led_api_param(cf, llcf, &value[i]);
         if (rv != NGX_CONF_OK) {
             return rv;
@@ -456,6 +462,41 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * "layer=system ... layer=experience": which one was meant cannot be
+ * told, and taking the last would be a silent guess
+ */
+
+static ngx_int_t
+ngx_api_led_api_param_twice(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n)
+{
+    u_char      *eq;
+    size_t       len;
+    ngx_uint_t   i;
+
+    eq = ngx_strlchr(value[n].data, value[n].data + value[n].len, '=');
+
+    if (eq == NULL) {
+        /* no NAME=: ngx_api_led_api_param() says what is wrong */
+        return NGX_OK;
+    }
+
+    len = eq + 1 - value[n].data;
+
+    for (i = 2; i < n; i++) {
+        if (value[i].len >= len
+            && ngx_strncmp(value[i].data, value[n].data, len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%*s\" is given twice", len, value[n].data);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
