@@ -1037,3 +1037,28 @@ POST /t?big=123456789012345678901234567890&huge=-1e999&price=1.50&nz=-0&sp=+1&he
 {}
 --- response_body eval
 main::echo('{"big":123456789012345678901234567890,"huge":-1e999,"price":1.5,"negzero":0,"spaced":null,"hex":null}', uri => "/up?big=123456789012345678901234567890&huge=-1e999&price=1.50&nz=-0&sp=+1&hex=0x1")
+
+
+
+=== TEST 52: a largest body of 0 fails nginx -t (every JSON body was refused with 413)
+--- config
+    location /t {
+        api_led_request_json_max_size 0;
+        api_led_request_json set /x 1;
+        return 200;
+    }
+--- must_die
+--- error_log eval
+qr/"api_led_request_json_max_size" directive must be at least 1 byte: 0 would refuse every request \(there is no unlimited size\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 53: the same for api_led_response_json_max_size
+--- config
+    location /t {
+        api_led_response_json_max_size 0;
+        return 200;
+    }
+--- must_die
+--- error_log eval
+qr/"api_led_response_json_max_size" directive must be at least 1 byte: 0 would refuse every request \(there is no unlimited size\) in \S+nginx\.conf:\d+/

@@ -287,3 +287,17 @@ qr/unknown caller "backend", must be "experience", "process", "system", "client"
 --- must_die
 --- error_log eval
 qr/"api_led_compose" directive conflicts with another content handler of the location in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 22: a largest part of 0 fails nginx -t (every composition failed with 502)
+--- config
+    location /t {
+        api_led_compose_max_part_size 0;
+        api_led_compose {
+            a /sys/a;
+        }
+    }
+--- must_die
+--- error_log eval
+qr/"api_led_compose_max_part_size" directive must be at least 1 byte: 0 would refuse every request \(there is no unlimited size\) in \S+nginx\.conf:\d+/

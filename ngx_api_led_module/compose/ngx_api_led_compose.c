@@ -97,7 +97,7 @@ static ngx_command_t  ngx_api_led_compose_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_api_led_compose_loc_conf_t, max_part_size),
-      NULL },
+      &ngx_api_led_size_not_zero },
 
       ngx_null_command
 };

@@ -205,6 +205,9 @@ extern ngx_str_t     ngx_api_led_layer_names[];   /* by NGX_API_LED_LAYER_* */
 /* info | notice | warn | error, for the *_log_level directives */
 extern ngx_conf_enum_t  ngx_api_led_log_levels[];
 
+/* the post handler of a size slot that refuses 0 (the largest body...) */
+extern ngx_conf_post_t  ngx_api_led_size_not_zero;
+
 /*
  * The methods a directive may name (api_led_compose, api_led_event's
  * methods=), in the order Allow lists them; ngx_api_led_method_index()

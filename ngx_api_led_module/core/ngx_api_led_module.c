@@ -90,6 +90,11 @@ ngx_conf_enum_t  ngx_api_led_log_levels[] = {
 };
 
 
+static char *ngx_api_led_size_post(ngx_conf_t *cf, void *post, void *data);
+
+ngx_conf_post_t  ngx_api_led_size_not_zero = { ngx_api_led_size_post };
+
+
 static ngx_str_t  ngx_api_led_correlation_header =
     ngx_string(NGX_API_LED_CORRELATION_HEADER);
 static ngx_api_led_edit_name_t  ngx_api_led_correlation_name = {
@@ -391,6 +396,26 @@ ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->trace, prev->trace, 1);
     ngx_conf_merge_uint_value(conf->correlation, prev->correlation,
                               NGX_API_LED_CORRELATION_FROM_HEADER);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A largest size of 0 (a body, a part) would refuse every request, while
+ * nginx's client_max_body_size 0 means no limit: whoever writes 0 means
+ * the latter, which these sizes have not.  Refused rather than guessed.
+ */
+
+static char *
+ngx_api_led_size_post(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp == 0) {
+        return "must be at least 1 byte: 0 would refuse every request "
+               "(there is no unlimited size)";
+    }
 
     return NGX_CONF_OK;
 }

@@ -84,7 +84,7 @@ static ngx_command_t  ngx_api_led_transform_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_api_led_transform_loc_conf_t, request_max_size),
-      NULL },
+      &ngx_api_led_size_not_zero },
 
     { ngx_string("api_led_response_header"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
@@ -105,7 +105,7 @@ static ngx_command_t  ngx_api_led_transform_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_api_led_transform_loc_conf_t, response_max_size),
-      NULL },
+      &ngx_api_led_size_not_zero },
 
     { ngx_string("api_led_response_json_on_error"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
