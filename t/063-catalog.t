@@ -341,3 +341,30 @@ Accept: text/html
 --- response_body_like: class="card" id="api-cafe@v\xef\xbf\xbd"
 --- no_error_log
 [alert]
+
+
+
+=== TEST 16: a content handler set after api_led_catalog fails nginx -t (the location proxied, silently)
+--- http_config
+--- config
+    location = /catalog {
+        api_led_catalog;
+        proxy_pass http://127.0.0.1:1;
+    }
+--- must_die
+--- error_log eval
+qr/"api_led_catalog" directive conflicts with another content handler of the location in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 17: the same after api_led_metrics
+--- http_config
+    api_led_metrics_zone t063:1m;
+--- config
+    location = /metrics {
+        api_led_metrics;
+        proxy_pass http://127.0.0.1:1;
+    }
+--- must_die
+--- error_log eval
+qr/"api_led_metrics" directive conflicts with another content handler of the location in \S+nginx\.conf:\d+/

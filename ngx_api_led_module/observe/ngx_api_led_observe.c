@@ -29,6 +29,11 @@ static char *ngx_api_led_observe_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_api_led_observe_catalog(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_api_led_observe_site(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_loc_conf_t *clcf,
+    const char *directive);
+static ngx_int_t ngx_api_led_observe_sites(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf);
 static ngx_int_t ngx_api_led_observe_header_filter(ngx_http_request_t *r);
 
 
@@ -155,6 +160,9 @@ ngx_api_led_observe_create_main_conf(ngx_conf_t *cf)
            != NGX_OK
         || ngx_array_init(&omcf->families, cf->pool, 8,
                           sizeof(ngx_api_led_metric_t *))
+           != NGX_OK
+        || ngx_array_init(&omcf->sites, cf->pool, 2,
+                          sizeof(ngx_api_led_observe_site_t))
            != NGX_OK)
     {
         return NULL;
@@ -352,6 +360,13 @@ ngx_api_led_observe_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_api_led_metrics_handler;
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
+
+    if (ngx_api_led_observe_site(cf, omcf, clcf, "api_led_metrics")
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     omcf->metrics = 1;
     omcf->metrics_file = cf->conf_file->file.name.data;
     omcf->metrics_line = cf->conf_file->line;
@@ -375,9 +390,69 @@ ngx_api_led_observe_catalog(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_api_led_catalog_handler;
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
+
+    if (ngx_api_led_observe_site(cf, omcf, clcf, "api_led_catalog")
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     omcf->catalog = 1;
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A content handler set after the directive (proxy_pass, ...) replaces
+ * it: the location would proxy while the configuration reads as the
+ * metrics or the catalog.  The location is remembered with the directive's
+ * file and line; ngx_api_led_observe_sites() refuses such a location once
+ * the configuration is parsed (the other order is refused at once).
+ */
+
+static ngx_int_t
+ngx_api_led_observe_site(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_loc_conf_t *clcf,
+    const char *directive)
+{
+    ngx_api_led_observe_site_t  *site;
+
+    site = ngx_array_push(&omcf->sites);
+    if (site == NULL) {
+        return NGX_ERROR;
+    }
+
+    site->clcf = clcf;
+    site->handler = clcf->handler;
+    site->directive = directive;
+    site->file = cf->conf_file->file.name.data;
+    site->line = cf->conf_file->line;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_observe_sites(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf)
+{
+    ngx_uint_t                   i;
+    ngx_api_led_observe_site_t  *site;
+
+    site = omcf->sites.elts;
+
+    for (i = 0; i < omcf->sites.nelts; i++) {
+        if (site[i].clcf->handler != site[i].handler) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"%s\" directive conflicts with another content "
+                          "handler of the location in %s:%ui",
+                          site[i].directive, site[i].file, site[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -400,7 +475,9 @@ ngx_api_led_observe_init(ngx_conf_t *cf)
         (*n)->hash = ngx_hash_key((*n)->lowcase.data, (*n)->lowcase.len);
     }
 
-    if (ngx_api_led_metrics_init_conf(cf, omcf) != NGX_OK) {
+    if (ngx_api_led_observe_sites(cf, omcf) != NGX_OK
+        || ngx_api_led_metrics_init_conf(cf, omcf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
