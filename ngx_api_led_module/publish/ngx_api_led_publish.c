@@ -322,6 +322,19 @@ ngx_api_led_publish_def_stream(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
         if (*p <= 0x20 || *p == 0x7f) {
             goto invalid;
         }
+
+        if (*p == '$') {
+            /*
+             * the key is taken as written: "events:$api_led_consumer" would
+             * be one stream for every consumer, each subscriber reading
+             * the others' events, while the configuration reads as one
+             * stream each
+             */
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"stream=%V\": a stream key is "
+                               "fixed, it takes no variables", key);
+            return NGX_CONF_ERROR;
+        }
     }
 
     def->stream = *key;
