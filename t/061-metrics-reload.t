@@ -112,8 +112,8 @@ my $log = length $gw->error_log;
 ok(!$gw->reload(conf(buckets => '0.1 1')), 'a reload with other buckets '
    . 'fails');
 like(substr($gw->error_log, $log),
-     qr/api_led_metrics_buckets differ from those the running metrics zone/,
-     'and says why');
+     qr/api_led_metrics_buckets differ from those the running metrics zone.* in \S+nginx\.conf:\d+/,
+     'and says why, and where');
 is(traffic('/v1/orders', 1), 1, 'the running configuration serves');
 is(metric('api_led_requests_total', \%orders, 6), 6, 'and counts: 6');
 

@@ -368,3 +368,15 @@ qr/"api_led_catalog" directive conflicts with another content handler of the loc
 --- must_die
 --- error_log eval
 qr/"api_led_metrics" directive conflicts with another content handler of the location in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 18: a zone too small for its max_series fails nginx -t, naming the file and line
+--- http_config
+    api_led_metrics_zone t063:64k max_series=100000;
+--- config
+--- must_die
+--- error_log eval
+qr/api_led_metrics_zone "t063" is too small for max_series=100000 in \S+nginx\.conf:\d+/
+--- no_error_log
+[crit]

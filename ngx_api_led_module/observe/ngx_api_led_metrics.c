@@ -183,6 +183,10 @@ ngx_api_led_metrics_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* the zone is made once the configuration is read: where it was */
+    mz->file = cf->conf_file->file.name.data;
+    mz->line = cf->conf_file->line;
+
     omcf->shm_zone->init = ngx_api_led_metrics_init_zone;
     omcf->shm_zone->data = mz;
 
@@ -366,12 +370,15 @@ ngx_api_led_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     len = offsetof(ngx_api_led_metrics_sh_t, slots)
           + nslots * sizeof(ngx_api_led_metrics_slot_t);
 
+    /* too small a zone is said below, with the directive's place */
+    shpool->log_nomem = 0;
+
     sh = ngx_slab_calloc(shpool, len);
     if (sh == NULL) {
         ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                       "api_led_metrics_zone \"%V\" is too small for "
-                      "max_series=%ui", &shm_zone->shm.name,
-                      mz->max_series);
+                      "max_series=%ui in %s:%ui", &shm_zone->shm.name,
+                      mz->max_series, mz->file, mz->line);
         return NGX_ERROR;
     }
 
@@ -429,7 +436,8 @@ ngx_api_led_metrics_same_buckets(ngx_api_led_metrics_zone_t *mz,
     ngx_log_error(NGX_LOG_EMERG, log, 0,
                   "api_led_metrics_buckets differ from those the running "
                   "metrics zone counts with: give the zone another name "
-                  "(its series start again) or keep the buckets");
+                  "(its series start again) or keep the buckets in %s:%ui",
+                  mz->file, mz->line);
 
     return NGX_ERROR;
 }

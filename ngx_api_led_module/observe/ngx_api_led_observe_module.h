@@ -106,6 +106,8 @@ struct ngx_api_led_metrics_zone_s {
     ngx_api_led_metrics_cached_t *cache;      /* per worker, NULL: none */
     ngx_uint_t                   ncached;
     ngx_pool_t                  *cache_pool;
+    u_char                      *file;        /* api_led_metrics_zone, */
+    ngx_uint_t                   line;        /* for the zone's errors */
 };
 
 
