@@ -16,6 +16,7 @@ use Test::More;
 use File::Temp qw(tempdir);
 use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Time::HiRes qw(time sleep);
+use POSIX ();
 use ApiLed::Redis qw(start_redis stop_redis start_nginx stop_nginx);
 use ApiLed::Events;
 
@@ -254,6 +255,30 @@ ok(!(grep { defined $_->{comment} && $_->{comment} =~ /trimmed/ }
 is(join(',', map { ApiLed::Events::decode($_->{data})->{n} } @$ev), '5,6',
    'the entries after it');
 ApiLed::Events::sse_close($g2);
+
+# the same while Redis cannot answer (BUSY: a script runs for 2 s): the
+# question is asked again, the trimmed entries are still announced (BUSY
+# was taken for "no stream": nothing announced)
+redis('CONFIG', 'SET', 'busy-reply-threshold', '100');
+my $busy = fork;
+if (defined $busy && $busy == 0) {
+    ApiLed::Events::redis($rp, 'EVAL',
+        "local t = redis.call('TIME') "
+        . "while tonumber(redis.call('TIME')[1]) - tonumber(t[1]) < 2 do end",
+        0);
+    POSIX::_exit(0);
+}
+sleep 0.5;
+my $g3 = sse_open($port, '/trimmed', { 'Last-Event-ID' => $ids[0] });
+$ev = got($g3, 3, 6);
+waitpid $busy, 0;
+redis('CONFIG', 'SET', 'busy-reply-threshold', '5000');
+ok((grep { ($_->{comment} // '') =~ /^trimmed, entries before \Q$ids[3]\E may be gone$/ }
+    @{ $g3->{events} }), 'Redis busy: the trimmed entries are announced')
+    or diag explain $g3->{events};
+is(join(',', map { ApiLed::Events::decode($_->{data})->{n} } @$ev), '4,5,6',
+   'then what is left after the id');
+ApiLed::Events::sse_close($g3);
 
 # --- subscribers that come while the reader learns where its stream ends --
 # A new stream's reader asks Redis where the stream ends; subscribers whose

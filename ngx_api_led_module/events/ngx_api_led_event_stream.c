@@ -554,8 +554,8 @@ ngx_api_led_stream_ticket_done(void *data)
  * XINFO STREAM: entries were removed (entries-added > length) and the
  * first one kept is after the subscriber's id: entries it never saw may
  * be gone (Redis 7.0 does not tell which ones trimming removed).  It is
- * told so, and goes on with what is left.  No stream (an error reply):
- * nothing gone.
+ * told so, and goes on with what is left.  No stream ("ERR no such
+ * key"): nothing gone.
  */
 
 static void
@@ -574,7 +574,16 @@ ngx_api_led_stream_info_reply(void *data, redisReply *reply)
         return;
     }
 
-    if (reply == NULL) {
+    if (reply == NULL
+        || (reply->type == REDIS_REPLY_ERROR
+            && !(reply->len == sizeof("ERR no such key") - 1
+                 && ngx_strncmp(reply->str, "ERR no such key",
+                                reply->len) == 0)))
+    {
+        /*
+         * Only "no such key" says that nothing is gone: LOADING, BUSY
+         * say nothing of the stream, it is asked again
+         */
         ngx_add_timer(&sub->retry, NGX_API_LED_STREAM_RETRY);
         return;
     }
