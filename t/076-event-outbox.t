@@ -182,6 +182,26 @@ ok(ApiLed::Events::wait_until(sub {
        my @f = (ApiLed::Events::error_log($ngx) =~ /the event outbox is full/g);
        @f == 2 }), 'a new outage: logged once more');
 
+# an event larger than the whole outbox, Redis up: dropped and logged; a
+# later outage's first drop is still logged (the first drop's mark was
+# only cleared when Redis came back from an outage: the next outage's
+# drops went unsaid)
+$R = start_redis(port => $rp);
+ok(ApiLed::Events::wait_until(sub { outbox() =~ /^queued=0 / }, 8),
+   'Redis back, the outbox empty') or diag(outbox());
+publish(40, 'x' x 5000);
+ok(ApiLed::Events::wait_until(sub {
+       my @f = (ApiLed::Events::error_log($ngx) =~ /the event outbox is full/g);
+       @f == 3 }), 'an event larger than the outbox: dropped, logged');
+publish(41);
+ok(ApiLed::Events::wait_until(sub { numbers() =~ /,41$/ }),
+   'the next one published') or diag(numbers());
+stop_redis($R);
+publish($_, $pad) for 1 .. 12;
+ok(ApiLed::Events::wait_until(sub {
+       my @f = (ApiLed::Events::error_log($ngx) =~ /the event outbox is full/g);
+       @f == 4 }), 'a third outage: its first drop logged');
+
 unlike(ApiLed::Events::error_log($ngx), qr/\[(alert|crit|emerg)\]/,
        'no alert');
 

@@ -834,6 +834,14 @@ ngx_api_led_publish_failed(ngx_api_led_publish_worker_t *wk,
     if (!wk->down) {
         wk->down = 1;
 
+        /*
+         * An outage of its own: its first drop is said, and counted from
+         * here for the notice at its end (a drop while Redis answered, an
+         * event larger than the outbox, did not begin it)
+         */
+        wk->drop_logged = 0;
+        wk->dropped_outage = 0;
+
         /* everything in the outbox now waits for Redis */
 
         n = 0;
