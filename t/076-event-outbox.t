@@ -175,6 +175,27 @@ publish(32);
 ok(ApiLed::Events::wait_until(sub { numbers() =~ /,31,32$/ }),
    'and the next events follow') or diag(numbers());
 
+# a stream whose last entry has the largest ID there is takes no more
+# entries (Redis: "exhausted the last possible ID"): refused for ever too
+ApiLed::Events::redis($rp, 'DEL', 't076:wrong');
+ApiLed::Events::redis($rp, 'XADD', 't076:wrong',
+                      '18446744073709551615-18446744073709551615', 'a', 'b');
+for my $n (1 .. 2) {
+    my ($st) = req($port, 'GET', "/wrong?n=$n");
+    is($st, 200, "an exhausted stream: request $n answered");
+}
+publish(33);
+ok(ApiLed::Events::wait_until(sub { numbers() =~ /,32,33$/ }),
+   'an exhausted stream: the events of another stream are published')
+   or diag(numbers());
+ok(ApiLed::Events::wait_until(sub {
+       outbox() eq 'queued=0 dropped=' . ($dropped + 8) }),
+   'an exhausted stream: its events left the outbox, counted as dropped')
+   or diag(outbox());
+(undef, undef, $mtext) = req($port, 'GET', '/metrics');
+like($mtext, qr/^api_led_events_total\{stream="t076:wrong",outcome="dropped"\} 8$/m,
+     'an exhausted stream: api_led_events_total counts them dropped');
+
 # a second outage, the drops logged once again
 stop_redis($R);
 publish($_, $pad) for 1 .. 12;

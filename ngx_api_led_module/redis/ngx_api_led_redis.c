@@ -808,7 +808,9 @@ ngx_api_led_redis_finish(ngx_api_led_redis_t *rd,
 
         if (refusals
             && (ngx_api_led_redis_is_error(reply, "WRONGTYPE", 9)
-                || ngx_api_led_redis_is_error(reply, "NOPERM", 6)))
+                || ngx_api_led_redis_is_error(reply, "NOPERM", 6)
+                || ngx_api_led_redis_is_error(reply,
+                       "ERR The stream has exhausted", 28)))
         {
             /* Redis answers: no outage, the caller gives the call up */
 

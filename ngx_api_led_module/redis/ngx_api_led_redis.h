@@ -68,8 +68,9 @@
  * ngx_api_led_redis_refusals(w) on that waiter: the handler gets the
  * error replies that say the call can never succeed, whatever Redis's
  * state (WRONGTYPE: the key holds another type; NOPERM: the ACL user may
- * not), as they are (still logged): Redis is there and refused it, which
- * waiting would not change.
+ * not; a stream whose last entry has the largest ID takes no more, "ERR
+ * The stream has exhausted the last possible ID"), as they are (still
+ * logged): Redis is there and refused it, which waiting would not change.
  *
  * Replies are bounded (at most 65,536 array elements in all and 4 MB not
  * yet parsed): read streams with COUNT.
