@@ -24,6 +24,7 @@ redis('DEL', map { "t075:$_" } 1 .. 13);
 
 my $ngx = start_nginx(http => <<"HTTP");
     api_led_redis 127.0.0.1:$rp;
+    api_led_event_outbox 16m;
 
     server {
         listen 127.0.0.1:\$PORT;
@@ -74,6 +75,14 @@ my $ngx = start_nginx(http => <<"HTTP");
             client_body_buffer_size 1k;
             api_led_event big.posted stream=t075:13 methods=POST
                 'data={"n":{request/n},"len":{request/pad}}';
+            proxy_pass http://127.0.0.1:\$PORT/backend;
+        }
+
+        # five times the body: an event larger than a stream's readers take
+        location /huge {
+            client_max_body_size 2m;
+            api_led_event huge.posted stream=t075:14 methods=POST
+                'data={"a":{request},"b":{request},"c":{request},"d":{request},"e":{request},"n":{request/n}}';
             proxy_pass http://127.0.0.1:\$PORT/backend;
         }
 
@@ -216,6 +225,22 @@ ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:13') } == 1 }),
 is(xrange('t075:13')->[0]{event}{data}{n}, 7, 'with the value of the body');
 is(length(xrange('t075:13')->[0]{event}{data}{len} // ''), 20000,
    'and its long string');
+
+# an event over the 4 MB a reply may hold: in the stream, every
+# subscriber and listener of it would stop at it for good; it is dropped
+# and logged, and the stream goes on
+redis('DEL', 't075:14');
+my $big = 'y' x 900000;
+($st) = req($port, 'POST', '/huge', {}, qq({"n":1,"pad":"$big"}));
+is($st, 201, 'a body that makes a 4.5 MB event answered');
+($st) = req($port, 'POST', '/huge', {}, '{"n":2}');
+is($st, 201, 'and a small one');
+ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:14') } == 1 }),
+   'the small event published') or diag(scalar @{ xrange('t075:14') });
+is(xrange('t075:14')->[0]{event}{data}{n}, 2, 'the large one not');
+like(ApiLed::Events::error_log($ngx),
+     qr/\[error\].*api_led: event "huge\.posted" not published: it is larger than a reader of its stream takes/,
+     'the large one logged');
 
 # a source that needs escaping: the location's name has a quote
 ($st) = req($port, 'GET', '/q%22x');

@@ -39,6 +39,15 @@
 
 #define NGX_API_LED_PUBLISH_RETRY_MIN     100
 
+/*
+ * An envelope every reader of its stream can read: its entry comes in a
+ * reply that must fit NGX_API_LED_REDIS_MAX_PENDING with the bytes read
+ * with it.  A larger one would be in the stream for good, and every
+ * subscriber and listener would stop at it.
+ */
+#define NGX_API_LED_EVENT_MAX                                                 \
+    (NGX_API_LED_REDIS_MAX_PENDING - 64 * 1024)
+
 
 typedef struct {
     size_t                           outbox;   /* api_led_event_outbox */
@@ -129,6 +138,9 @@ static void ngx_api_led_publish_exit_process(ngx_cycle_t *cycle);
  * KEYS[1]: the stream; ARGV[1]: MAXLEN ("0": none), then each event's
  * type and envelope.  Returns how many were added.
  */
+static ngx_str_t  ngx_api_led_event_too_large = ngx_string(
+    "it is larger than a reader of its stream takes");
+
 static ngx_str_t  ngx_api_led_publish_xadd = ngx_string(
     "local n = 0\n"
     "for i = 2, #ARGV, 2 do\n"
@@ -423,6 +435,11 @@ ngx_api_led_publish(ngx_http_request_t *r, ngx_api_led_event_def_t *def,
     }
 
     len = ngx_api_led_envelope_len(&env);
+
+    if (len > NGX_API_LED_EVENT_MAX) {
+        ngx_api_led_publish_drop(r, def, &ngx_api_led_event_too_large);
+        return NGX_DECLINED;
+    }
 
     e = ngx_alloc(offsetof(ngx_api_led_outbox_event_t, text) + len,
                   r->connection->log);

@@ -92,6 +92,13 @@
 /* the hash slots of a Redis Cluster */
 #define NGX_API_LED_REDIS_SLOTS             16384
 
+/*
+ * The bytes of a reply read and not yet parsed, at most (see
+ * ngx_api_led_redis_node.c): a bulk string, a stream entry's field, of
+ * more is never read.
+ */
+#define NGX_API_LED_REDIS_MAX_PENDING       (4 * 1024 * 1024)
+
 
 struct redisReply;
 

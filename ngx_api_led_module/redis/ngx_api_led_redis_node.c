@@ -42,7 +42,6 @@
  * most 255 elements.)
  */
 #define NGX_API_LED_REDIS_MAX_ELEMENTS  65536     /* all arrays of a reply */
-#define NGX_API_LED_REDIS_MAX_PENDING   (4 * 1024 * 1024)
 
 #if (HIREDIS_MAJOR >= 1)
 typedef size_t  ngx_api_led_redis_nelts_t;
