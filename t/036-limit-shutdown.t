@@ -6,6 +6,7 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use ApiLed::Redis;
 use Time::HiRes qw(time sleep);
+use File::Temp ();
 
 my $V = $ENV{TEST_NGINX_USE_VALGRIND};
 
@@ -88,13 +89,16 @@ my $redis = start_redis();
 
 # 4. quit while a request waits for a slow Redis: it still gets its answer
 {
-    my $slow = start_fake_redis(delay => 0.5);
+    my $seen = File::Temp::tempdir(CLEANUP => 1) . '/seen';
+    my $slow = start_fake_redis(delay => 0.5, seen => $seen);
     my $ngx = start_nginx(master => 1,
                           http => conf($slow->{port}, 'timeout=3s'));
     my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$ngx->{port}")
         or die "connect: $!";
     print $s "GET /t HTTP/1.0\r\nHost: x\r\n\r\n";
-    sleep 0.1;
+    # quit once the request waits for Redis (a fixed 0.1 s was too short
+    # on a loaded machine: the quit came first, the request was never read)
+    wait_until(sub { -e $seen }, 5);
     my $t = quit_time($ngx);
     local $/;
     my $res = <$s> // '';
