@@ -170,60 +170,6 @@ ngx_api_led_utf8_cut(u_char *p, size_t len)
 }
 
 
-/*
- * The length of the UTF-8 character at p, 0 when p starts none: as
- * jansson checks it (no overlong form, no surrogate, at most U+10FFFF)
- */
-
-size_t
-ngx_api_led_utf8_char(u_char *p, u_char *last)
-{
-    size_t    n, i;
-    uint32_t  u, min;
-
-    if (*p < 0x80) {
-        return 1;
-    }
-
-    if (*p >= 0xc2 && *p <= 0xdf) {
-        n = 2;
-        u = *p & 0x1f;
-        min = 0x80;
-
-    } else if (*p >= 0xe0 && *p <= 0xef) {
-        n = 3;
-        u = *p & 0x0f;
-        min = 0x800;
-
-    } else if (*p >= 0xf0 && *p <= 0xf4) {
-        n = 4;
-        u = *p & 0x07;
-        min = 0x10000;
-
-    } else {
-        return 0;
-    }
-
-    if ((size_t) (last - p) < n) {
-        return 0;
-    }
-
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-
-        u = u << 6 | (p[i] & 0x3f);
-    }
-
-    if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff)) {
-        return 0;
-    }
-
-    return n;
-}
-
-
 /* each byte's two lowercase digits (ngx_api_led_hex_dump()) */
 
 const u_char  ngx_api_led_hex_pairs[] =

@@ -48,13 +48,6 @@ ngx_str_t *ngx_api_led_log_value_buf(ngx_str_t *out, u_char *buf,
 size_t ngx_api_led_utf8_cut(u_char *p, size_t len);
 
 /*
- * The length of the UTF-8 character at p (before last), 0 when p starts
- * none: as jansson checks it (no overlong form, no surrogate, at most
- * U+10FFFF)
- */
-size_t ngx_api_led_utf8_char(u_char *p, u_char *last);
-
-/*
  * ngx_hex_dump() for the ids of every API request (correlation id, trace
  * context): two digits a byte copied from a table, inline, so that a
  * constant length unrolls (a third of ngx_hex_dump()'s instructions)

@@ -151,6 +151,15 @@ ngx_int_t ngx_api_led_json_parse_pool(ngx_pool_t *pool, u_char *data,
 ngx_int_t ngx_api_led_json_validate(u_char *data, size_t len);
 /* 1 when the text, escaped into a JSON string, reads back: UTF-8 */
 ngx_int_t ngx_api_led_json_string_ok(u_char *p, size_t len);
+/*
+ * The grammar's UTF-8: the end of the character that starts at p (a byte
+ * of 0x80 or more; no overlong form, no surrogate, at most U+10FFFF), or
+ * NULL when p starts none before end.
+ */
+u_char *ngx_api_led_json_utf8(u_char *p, u_char *end);
+
+/* U+FFFD, for a byte that starts no UTF-8 character */
+#define NGX_API_LED_UTF8_REPLACEMENT  "\xef\xbf\xbd"
 
 /*
  * The grammar for a template (ngx_api_led_json_tmpl.c), nothing built.

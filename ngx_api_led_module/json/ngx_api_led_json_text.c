@@ -157,7 +157,6 @@ static ngx_int_t ngx_api_led_json_same_number(u_char *a, size_t alen,
     u_char *b, size_t blen);
 static ngx_int_t ngx_api_led_json_decimal(u_char *p, u_char *end,
     u_char *digits, size_t *ndigits, int64_t *exp, ngx_uint_t *neg);
-static u_char *ngx_api_led_json_utf8(u_char *p, u_char *end);
 static void *ngx_api_led_json_budget_alloc(size_t size);
 static void ngx_api_led_json_budget_free(void *p);
 
@@ -1094,7 +1093,7 @@ ngx_api_led_json_parse_escape(ngx_api_led_json_parser_t *jp, u_char **pp,
 
 /* the end of one valid UTF-8 sequence starting at p (>= 0x80), or NULL */
 
-static u_char *
+u_char *
 ngx_api_led_json_utf8(u_char *p, u_char *end)
 {
     u_char  c, min, max;

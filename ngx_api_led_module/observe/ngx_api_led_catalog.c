@@ -495,8 +495,7 @@ ngx_api_led_catalog_str(ngx_str_t *s)
 json_t *
 ngx_api_led_catalog_text(u_char *data, size_t len)
 {
-    u_char  *p, *last, *copy, *q;
-    size_t   n;
+    u_char  *p, *last, *copy, *q, *next;
     json_t  *s;
 
     p = data;
@@ -505,14 +504,14 @@ ngx_api_led_catalog_text(u_char *data, size_t len)
     q = NULL;
 
     while (p < last) {
-        n = ngx_api_led_utf8_char(p, last);
+        next = (*p < 0x80) ? p + 1 : ngx_api_led_json_utf8(p, last);
 
-        if (n) {
+        if (next) {
             if (copy) {
-                q = ngx_cpymem(q, p, n);
+                q = ngx_cpymem(q, p, next - p);
             }
 
-            p += n;
+            p = next;
             continue;
         }
 
@@ -527,9 +526,8 @@ ngx_api_led_catalog_text(u_char *data, size_t len)
         }
 
         /* U+FFFD, and the next byte is tried */
-        *q++ = 0xef;
-        *q++ = 0xbf;
-        *q++ = 0xbd;
+        q = ngx_cpymem(q, NGX_API_LED_UTF8_REPLACEMENT,
+                       sizeof(NGX_API_LED_UTF8_REPLACEMENT) - 1);
         p++;
     }
 

@@ -780,22 +780,22 @@ static u_char *
 ngx_api_led_metrics_escape_value(u_char *p, u_char *last, u_char *value,
     size_t len)
 {
-    size_t  i, n;
+    size_t   i;
+    u_char  *next;
 
     for (i = 0; i < len; i++) {
 
         if (value[i] >= 0x80) {
-            n = ngx_api_led_utf8_char(&value[i], value + len);
+            next = ngx_api_led_json_utf8(&value[i], value + len);
 
-            if (n == 0) {
-                *p++ = 0xef;
-                *p++ = 0xbf;
-                *p++ = 0xbd;
+            if (next == NULL) {
+                p = ngx_cpymem(p, NGX_API_LED_UTF8_REPLACEMENT,
+                               sizeof(NGX_API_LED_UTF8_REPLACEMENT) - 1);
                 continue;
             }
 
-            p = ngx_cpymem(p, &value[i], n);
-            i += n - 1;
+            p = ngx_cpymem(p, &value[i], next - &value[i]);
+            i = next - value - 1;
             continue;
         }
 
