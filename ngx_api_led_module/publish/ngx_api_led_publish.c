@@ -134,13 +134,15 @@ static ngx_int_t ngx_api_led_publish_init_process(ngx_cycle_t *cycle);
 static void ngx_api_led_publish_exit_process(ngx_cycle_t *cycle);
 
 
+/* why an event over NGX_API_LED_EVENT_MAX is dropped */
+static ngx_str_t  ngx_api_led_event_too_large = ngx_string(
+    "it is larger than a reader of its stream takes");
+
+
 /*
  * KEYS[1]: the stream; ARGV[1]: MAXLEN ("0": none), then each event's
  * type and envelope.  Returns how many were added.
  */
-static ngx_str_t  ngx_api_led_event_too_large = ngx_string(
-    "it is larger than a reader of its stream takes");
-
 static ngx_str_t  ngx_api_led_publish_xadd = ngx_string(
     "local n = 0\n"
     "for i = 2, #ARGV, 2 do\n"
