@@ -772,8 +772,8 @@ ngx_api_led_metrics_key_end(ngx_api_led_metrics_key_t *k)
 /*
  * The text format's escapes: \\, \" and \n.  Both formats are UTF-8, and
  * Prometheus refuses a whole scrape for one label value that is not (a
- * version= written in Latin-1, say):
- * such a byte becomes U+FFFD.  Room for 3 * len is there.
+ * version= written in Latin-1, say): such a byte becomes U+FFFD.  Room
+ * for 3 * len is there.
  */
 
 static u_char *
