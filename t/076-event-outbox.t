@@ -232,4 +232,42 @@ like(ApiLed::Events::error_log($ngx),
      qr/api_led: \d+ events of the outbox lost at exit, redis did not take them/,
      'what the outbox held at exit is logged');
 
+# an ACL user that may not run XADD: inside the script, Redis 7 answers
+# "ERR The user executing the script can't run this command" (no
+# NOPERM): a refusal too, not an outage that holds the outbox
+$R = start_redis(port => $rp);
+ApiLed::Events::redis($rp, 'ACL', 'SETUSER', 't076acl', 'on', '>t076pw',
+                      '~*', '+@all', '-xadd');
+$ngx = start_nginx(http => <<"HTTP");
+    api_led_redis 127.0.0.1:$rp user=t076acl password=t076pw timeout=300ms;
+    api_led_event_outbox 4k;
+
+    server {
+        listen 127.0.0.1:\$PORT;
+
+        location /pub {
+            api_led_event thing.happened stream=t076:acl;
+            proxy_pass http://127.0.0.1:\$PORT/backend;
+        }
+
+        location /backend {
+            return 200 "ok";
+        }
+
+        location /outbox {
+            return 200 "queued=\$api_led_event_queued dropped=\$api_led_event_dropped";
+        }
+    }
+HTTP
+$port = $ngx->{port};
+my ($acl_st) = req($port, 'GET', '/pub');
+is($acl_st, 200, 'a user that may not XADD: the request answered');
+ok(ApiLed::Events::wait_until(sub { outbox() eq 'queued=0 dropped=1' }),
+   'a user that may not XADD: the event refused, not held')
+   or diag(outbox());
+like(ApiLed::Events::error_log($ngx),
+     qr/api_led: redis refused the stream "t076:acl"/,
+     'a user that may not XADD: the refusal logged');
+stop_nginx($ngx);
+
 done_testing();

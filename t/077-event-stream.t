@@ -499,5 +499,31 @@ for my $t (
     isnt($rc, 0, "nginx -t fails: $t->[0]");
     like($out, $t->[2], "nginx -t says why: $t->[0]") or diag($out);
 }
+
+# --- an ACL user that may not run XINFO -------------------------------------
+# the trimmed check cannot be made and never will: the client resumes
+# without it (every error but LOADING, BUSY and MASTERDOWN was asked again
+# every second, for good: the client got heartbeats and nothing else)
+
+redis('ACL', 'SETUSER', 't077acl', 'on', '>t077pw', '~*', '+@all', '-xinfo');
+my @acl = map { add('t077:acl', 'a', qq({"n":$_})) } 1 .. 3;
+my $aclngx = start_nginx(http => <<"HTTP");
+    api_led_redis 127.0.0.1:$rp user=t077acl password=t077pw timeout=300ms;
+
+    server {
+        listen 127.0.0.1:\$PORT;
+
+        location /acl {
+            api_led_event_stream t077:acl heartbeat=1s;
+        }
+    }
+HTTP
+my $ga = sse_open($aclngx->{port}, '/acl', { 'Last-Event-ID' => $acl[0] });
+$ev = got($ga, 2, 4);
+is(join(',', map { ApiLed::Events::decode($_->{data})->{n} } @$ev), '2,3',
+   'a user that may not XINFO: the client resumes');
+ApiLed::Events::sse_close($ga);
+stop_nginx($aclngx);
+
 stop_redis($R);
 done_testing();

@@ -154,8 +154,6 @@ static ngx_int_t ngx_api_led_deliver_read_event(ngx_str_t *event,
 static u_char *ngx_api_led_deliver_copy(u_char *p, ngx_str_t *dst,
     ngx_str_t *src);
 static ngx_uint_t ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl);
-static ngx_int_t ngx_api_led_deliver_is_error(redisReply *reply,
-    const char *prefix);
 static redisReply *ngx_api_led_deliver_not_yet(ngx_api_led_deliver_t *dl,
     redisReply *reply);
 
@@ -621,7 +619,7 @@ ngx_api_led_deliver_group_done(void *data, redisReply *reply)
     }
 
     if (reply->type == REDIS_REPLY_ERROR
-        && !ngx_api_led_deliver_is_error(reply, "BUSYGROUP"))
+        && !ngx_api_led_redis_is_error(reply, "BUSYGROUP"))
     {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "api_led: listener of stream \"%V\" cannot make its "
@@ -666,8 +664,8 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
     }
 
     if (reply->type == REDIS_REPLY_ERROR) {
-        if (ngx_api_led_deliver_is_error(reply, "NOGROUP")
-            || ngx_api_led_deliver_is_error(reply, "UNBLOCKED"))
+        if (ngx_api_led_redis_is_error(reply, "NOGROUP")
+            || ngx_api_led_redis_is_error(reply, "UNBLOCKED"))
         {
             /* the stream or group went (a Redis that lost its data) */
             ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
@@ -1138,11 +1136,9 @@ ngx_api_led_deliver_free_slots(ngx_api_led_deliver_t *dl)
 
 
 /*
- * A Redis that is there but cannot answer yet (LOADING its data after a
- * restart, BUSY with a script, MASTERDOWN: a replica that lost its
- * master) is a Redis away: NULL, read again in a second, not after
- * claim_after / 2 as for an error that will not go.  Said once while it
- * lasts.
+ * A Redis that is there but cannot answer yet (ngx_api_led_redis.h) is
+ * a Redis away: NULL, read again in a second, not after claim_after / 2
+ * as for an error that will not go.  Said once while it lasts.
  */
 
 static redisReply *
@@ -1152,10 +1148,7 @@ ngx_api_led_deliver_not_yet(ngx_api_led_deliver_t *dl, redisReply *reply)
         return NULL;
     }
 
-    if (!ngx_api_led_deliver_is_error(reply, "LOADING")
-        && !ngx_api_led_deliver_is_error(reply, "BUSY ")
-        && !ngx_api_led_deliver_is_error(reply, "MASTERDOWN"))
-    {
+    if (!ngx_api_led_redis_not_ready(reply)) {
         dl->loading = 0;
         return reply;
     }
@@ -1171,18 +1164,6 @@ ngx_api_led_deliver_not_yet(ngx_api_led_deliver_t *dl, redisReply *reply)
     }
 
     return NULL;
-}
-
-
-static ngx_int_t
-ngx_api_led_deliver_is_error(redisReply *reply, const char *prefix)
-{
-    size_t  len;
-
-    len = ngx_strlen(prefix);
-
-    return reply->type == REDIS_REPLY_ERROR && reply->len >= len
-           && ngx_strncmp(reply->str, prefix, len) == 0;
 }
 
 

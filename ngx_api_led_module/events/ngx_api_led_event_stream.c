@@ -574,15 +574,11 @@ ngx_api_led_stream_info_reply(void *data, redisReply *reply)
         return;
     }
 
-    if (reply == NULL
-        || (reply->type == REDIS_REPLY_ERROR
-            && !(reply->len == sizeof("ERR no such key") - 1
-                 && ngx_strncmp(reply->str, "ERR no such key",
-                                reply->len) == 0)))
-    {
+    if (reply == NULL || ngx_api_led_redis_not_ready(reply)) {
         /*
-         * Only "no such key" says that nothing is gone: LOADING, BUSY
-         * say nothing of the stream, it is asked again
+         * LOADING, BUSY say nothing of the stream yet: it is asked again.
+         * Another error ("no such key": nothing is gone; an ACL user that
+         * may not ask) will not go: the stream goes on without the check.
          */
         ngx_add_timer(&sub->retry, NGX_API_LED_STREAM_RETRY);
         return;

@@ -51,8 +51,7 @@ static void ngx_api_led_redis_unpark(ngx_api_led_redis_t *rd,
     ngx_uint_t all);
 static void ngx_api_led_redis_finish(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *w, redisReply *reply);
-static ngx_int_t ngx_api_led_redis_is_error(redisReply *reply,
-    const char *prefix, size_t len);
+static ngx_uint_t ngx_api_led_redis_refused(redisReply *reply);
 static void ngx_api_led_redis_log_reply_error(ngx_api_led_redis_t *rd,
     redisReply *reply);
 
@@ -521,7 +520,7 @@ ngx_api_led_redis_redirect(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_node_t  *node;
 
     if (rd->conf->mode == NGX_API_LED_REDIS_SENTINEL) {
-        if (!ngx_api_led_redis_is_error(reply, "READONLY", 8)) {
+        if (!ngx_api_led_redis_is_error(reply, "READONLY")) {
             return NGX_DECLINED;
         }
 
@@ -548,9 +547,9 @@ ngx_api_led_redis_redirect(ngx_api_led_redis_t *rd,
         return NGX_DECLINED;
     }
 
-    moved = ngx_api_led_redis_is_error(reply, "MOVED ", 6);
+    moved = ngx_api_led_redis_is_error(reply, "MOVED ");
 
-    if (moved || ngx_api_led_redis_is_error(reply, "ASK ", 4)) {
+    if (moved || ngx_api_led_redis_is_error(reply, "ASK ")) {
 
         if (++w->tries > NGX_API_LED_REDIS_REDIRECTS
             || (ngx_msec_int_t) (w->deadline - ngx_current_msec) <= 0)
@@ -575,8 +574,8 @@ ngx_api_led_redis_redirect(ngx_api_led_redis_t *rd,
         return NGX_OK;
     }
 
-    if (ngx_api_led_redis_is_error(reply, "TRYAGAIN", 8)
-        || ngx_api_led_redis_is_error(reply, "CLUSTERDOWN", 11))
+    if (ngx_api_led_redis_is_error(reply, "TRYAGAIN")
+        || ngx_api_led_redis_is_error(reply, "CLUSTERDOWN"))
     {
         if (reply->str[0] == 'C') {
             ngx_api_led_redis_cluster_refresh(rd);
@@ -806,12 +805,7 @@ ngx_api_led_redis_finish(ngx_api_led_redis_t *rd,
     if (reply && reply->type == REDIS_REPLY_ERROR && !errors) {
         ngx_api_led_redis_log_reply_error(rd, reply);
 
-        if (refusals
-            && (ngx_api_led_redis_is_error(reply, "WRONGTYPE", 9)
-                || ngx_api_led_redis_is_error(reply, "NOPERM", 6)
-                || ngx_api_led_redis_is_error(reply,
-                       "ERR The stream has exhausted", 28)))
-        {
+        if (refusals && ngx_api_led_redis_refused(reply)) {
             /* Redis answers: no outage, the caller gives the call up */
 
         } else {
@@ -833,12 +827,60 @@ ngx_api_led_redis_finish(ngx_api_led_redis_t *rd,
 }
 
 
-static ngx_int_t
-ngx_api_led_redis_is_error(redisReply *reply, const char *prefix, size_t len)
+ngx_uint_t
+ngx_api_led_redis_is_error(redisReply *reply, const char *prefix)
 {
+    size_t  len;
+
+    len = ngx_strlen(prefix);
+
     return reply->type == REDIS_REPLY_ERROR
            && (size_t) reply->len >= len
            && ngx_strncmp(reply->str, prefix, len) == 0;
+}
+
+
+ngx_uint_t
+ngx_api_led_redis_not_ready(redisReply *reply)
+{
+    return ngx_api_led_redis_is_error(reply, "LOADING")
+           || ngx_api_led_redis_is_error(reply, "BUSY ")
+           || ngx_api_led_redis_is_error(reply, "MASTERDOWN");
+}
+
+
+/*
+ * An error reply that says the call can never succeed (see the header),
+ * looked for anywhere in its text: Redis 6 puts "ERR Error running
+ * script (...): @user_script:1:" before a script's error, and an ACL
+ * user that may not run a command inside a script gets "ERR The user
+ * executing the script can't run this command".
+ */
+
+static ngx_uint_t
+ngx_api_led_redis_refused(redisReply *reply)
+{
+    ngx_uint_t   i;
+
+    static char  *refusals[] = {
+        "WRONGTYPE",
+        "NOPERM",
+        "The stream has exhausted the last possible ID",
+        "can't run this command",
+        NULL
+    };
+
+    if (reply->type != REDIS_REPLY_ERROR) {
+        return 0;
+    }
+
+    for (i = 0; refusals[i]; i++) {
+        if (ngx_strnstr((u_char *) reply->str, refusals[i], reply->len)) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -147,6 +147,16 @@ ngx_int_t ngx_api_led_redis_evalsha(ngx_api_led_redis_t *rd,
 void ngx_api_led_redis_cancel(ngx_api_led_redis_waiter_t *w);
 void ngx_api_led_redis_refusals(ngx_api_led_redis_waiter_t *w);
 
+/* an error reply that starts with "prefix" ("LOADING", "MOVED ") */
+ngx_uint_t ngx_api_led_redis_is_error(struct redisReply *reply,
+    const char *prefix);
+/*
+ * An error reply of a Redis that is there but cannot answer yet: LOADING
+ * its data after a restart, BUSY with a script, MASTERDOWN (a replica
+ * that lost its master).  Asked again soon, it answers.
+ */
+ngx_uint_t ngx_api_led_redis_not_ready(struct redisReply *reply);
+
 /*
  * NGX_OK when commands can be queued now; NGX_DECLINED while Redis is
  * unavailable as a whole (a single Redis's circuit is open, no cluster
