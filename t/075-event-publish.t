@@ -382,10 +382,10 @@ my @bad = (
     # a key is taken as written: "\$api_led_consumer" was one stream for all
     [ 'a variable in stream= (the key would be literal)',
       "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event a stream=ev:\$api_led_consumer; } }",
-      qr/invalid "stream=ev:\$api_led_consumer": a stream key is fixed, it takes no variables in \S+nginx\.conf:\d+/ ],
+      qr/invalid stream key "ev:\$api_led_consumer": a stream key is fixed, it takes no variables in \S+nginx\.conf:\d+/ ],
     [ 'a variable in the key of api_led_event_stream',
       "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event_stream ev:\$api_led_consumer; } }",
-      qr/invalid "stream=ev:\$api_led_consumer": a stream key is fixed, it takes no variables in \S+nginx\.conf:\d+/ ],
+      qr/invalid stream key "ev:\$api_led_consumer": a stream key is fixed, it takes no variables in \S+nginx\.conf:\d+/ ],
 );
 
 for my $t (@bad) {

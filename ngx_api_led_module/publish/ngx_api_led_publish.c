@@ -345,8 +345,8 @@ ngx_api_led_publish_def_stream(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
              * stream each
              */
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid \"stream=%V\": a stream key is "
-                               "fixed, it takes no variables", key);
+                               "invalid stream key \"%V\": a stream key "
+                               "is fixed, it takes no variables", key);
             return NGX_CONF_ERROR;
         }
     }
@@ -358,8 +358,8 @@ ngx_api_led_publish_def_stream(ngx_conf_t *cf, ngx_api_led_event_def_t *def,
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid \"stream=%V\": a stream key of 1 to %d "
-                       "characters without spaces", key,
+                       "invalid stream key \"%V\": a stream key of 1 to "
+                       "%d characters without spaces", key,
                        NGX_API_LED_EVENT_NAME_MAX);
 
     return NGX_CONF_ERROR;
