@@ -300,4 +300,4 @@ qr/"api_led_compose" directive conflicts with another content handler of the loc
     }
 --- must_die
 --- error_log eval
-qr/"api_led_compose_max_part_size" directive must be at least 1 byte: 0 would refuse every request \(there is no unlimited size\) in \S+nginx\.conf:\d+/
+qr/"api_led_compose_max_part_size" directive must be at least 1 byte \(there is no unlimited size\) in \S+nginx\.conf:\d+/

@@ -379,6 +379,10 @@ my @bad = (
     [ 'in a server block',
       "api_led_redis 127.0.0.1:$rp; server { api_led_event a stream=s; }",
       qr/"api_led_event" directive is not allowed here/ ],
+    # an outbox of 0 dropped every event
+    [ 'api_led_event_outbox 0',
+      "api_led_redis 127.0.0.1:$rp; api_led_event_outbox 0; server { location / { api_led_event a stream=s; } }",
+      qr/"api_led_event_outbox" directive must be at least 1 byte \(there is no unlimited size\) in \S+nginx\.conf:\d+/ ],
     # a key is taken as written: "\$api_led_consumer" was one stream for all
     [ 'a variable in stream= (the key would be literal)',
       "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event a stream=ev:\$api_led_consumer; } }",

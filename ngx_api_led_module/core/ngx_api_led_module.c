@@ -413,8 +413,7 @@ ngx_api_led_size_post(ngx_conf_t *cf, void *post, void *data)
     size_t  *sp = data;
 
     if (*sp == 0) {
-        return "must be at least 1 byte: 0 would refuse every request "
-               "(there is no unlimited size)";
+        return "must be at least 1 byte (there is no unlimited size)";
     }
 
     return NGX_CONF_OK;

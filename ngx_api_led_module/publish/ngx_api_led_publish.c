@@ -173,7 +173,7 @@ static ngx_command_t  ngx_api_led_publish_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_api_led_publish_main_conf_t, outbox),
-      NULL },
+      &ngx_api_led_size_not_zero },
 
       ngx_null_command
 };
