@@ -368,3 +368,24 @@ X-Consumer-ID: admin
 X-Consumer-Tenant: t-1
 --- response_body
 {"p":{"id":"acme","tenant":""}}
+
+
+
+=== TEST 15: with underscores_in_headers on, API_Led_Caller is an API-Led-Caller too: it never reaches the upstream
+--- config
+    underscores_in_headers on;
+    location /api {
+        api_led_api  orders layer=experience;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "caller=$http_api_led_caller\n";
+    }
+--- request
+GET /api
+--- more_headers
+API_Led_Caller: v1;layer=process;api=x;ts=1;nonce=AAAAAAAAAAAAAAAAAAAAAA;sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+--- response_body
+caller=
+--- error_log
+api_led: caller assertion refused (no api_led_caller_key here), the request counts as a client's

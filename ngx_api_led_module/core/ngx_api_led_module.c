@@ -1003,9 +1003,10 @@ ngx_api_led_request_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
             } else if ((name[0] | 0x20) == 'a'
                        && h[i].key.len == sizeof("API-Led-Caller") - 1
-                       && ngx_strncasecmp(name, (u_char *) "API-Led-Caller",
-                                          h[i].key.len) == 0)
+                       && ngx_api_led_header_name_is(name,
+                              (u_char *) "API-Led-Caller", h[i].key.len))
             {
+                /* API_Led_Caller too, as the removal and $http_ see it */
                 ctx->caller_header = 1;
             }
         }
