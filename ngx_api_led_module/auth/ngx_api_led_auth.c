@@ -59,6 +59,9 @@ static ngx_int_t ngx_api_led_auth_challenge(ngx_http_request_t *r,
     ngx_api_led_auth_refusal_t *rf);
 static ngx_int_t ngx_api_led_consumer_headers(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
+static ngx_int_t ngx_api_led_auth_forget(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
+static void ngx_api_led_auth_claims_cleanup(void *data);
 static ngx_int_t ngx_api_led_auth_describe(ngx_conf_t *cf,
     ngx_api_led_auth_loc_conf_t *conf);
 
@@ -435,7 +438,7 @@ static ngx_int_t
 ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
     ngx_int_t                     rc;
-    ngx_str_t                    *method;
+    ngx_str_t                    *method, token;
     ngx_uint_t                    bearer;
     ngx_api_led_auth_refusal_t    rf;
     ngx_api_led_auth_loc_conf_t  *alcf;
@@ -447,8 +450,30 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     }
 
     if (ctx->authenticated) {
-        /* proven before an internal redirect */
-        return NGX_OK;
+
+        if (ctx->jwt_token.len == 0 && (alcf->auth & NGX_API_LED_AUTH_KEY)) {
+            /* an API key proven before an internal redirect holds */
+            return NGX_OK;
+        }
+
+        /*
+         * A token proven before an internal redirect is checked again with
+         * this location's keys and rules (api_led_jwt_require...); an
+         * identity of a credential this location does not take is
+         * forgotten: the request is authenticated again.
+         */
+
+        ngx_str_null(&token);
+
+        if (alcf->auth & NGX_API_LED_AUTH_JWT) {
+            token = ctx->jwt_token;
+        }
+
+        if (ngx_api_led_auth_forget(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->jwt_token = token;
     }
 
     ngx_memzero(&rf, sizeof(ngx_api_led_auth_refusal_t));
@@ -494,6 +519,11 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     }
 
     rc = ngx_api_led_auth_decided(r, rc, &rf, method);
+
+    if (rc != NGX_OK || !bearer) {
+        /* no token proved the request */
+        ngx_str_null(&ctx->jwt_token);
+    }
 
     switch (rc) {
 
@@ -541,6 +571,47 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     /* a credential grants access ("satisfy any"), the anonymous one not */
 
     return ctx->authenticated ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * An identity proven before an internal redirect that does not hold in the
+ * new location: the request is no one's until it is authenticated again.
+ * Values taken from the claims ($api_led_jwt_claim_*, the consumer's id)
+ * may still be in use: the claims go with the request.
+ */
+
+static ngx_int_t
+ngx_api_led_auth_forget(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (ctx->claims) {
+        cln = ngx_pool_cleanup_add(r->main->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_api_led_auth_claims_cleanup;
+        cln->data = ctx->claims;
+
+        ctx->claims = NULL;
+    }
+
+    ctx->authenticated = 0;
+    ctx->consumer = NULL;
+    ngx_str_null(&ctx->consumer_id);
+    ngx_str_null(&ctx->auth_method);
+    ngx_str_null(&ctx->jwt_token);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_api_led_auth_claims_cleanup(void *data)
+{
+    json_decref(data);
 }
 
 

@@ -125,7 +125,16 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         jctx->waited = 1;
     }
 
-    if (ngx_api_led_jwt_get_tokens(r, jlcf, &tokens) != NGX_OK) {
+    if (ctx->jwt_token.len) {
+        /*
+         * after an internal redirect: the token that proved the request
+         * (hidden from it by now) meets this location's keys and rules
+         */
+        tokens.token = ctx->jwt_token;
+        tokens.found = 1;
+        tokens.ambiguous = 0;
+
+    } else if (ngx_api_led_jwt_get_tokens(r, jlcf, &tokens) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -256,6 +265,8 @@ ngx_api_led_jwt_decide(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         json_decref(claims);
         return NGX_ERROR;
     }
+
+    ctx->jwt_token = token;
 
     return NGX_OK;
 }

@@ -163,6 +163,10 @@ struct ngx_api_led_ctx_s {
     json_t                      *claims;      /* verified JWT claims (owned;
                                                  read-only: the JWT cache
                                                  shares them) */
+    ngx_str_t                    jwt_token;   /* the token that proved the
+                                                 request, to check it again
+                                                 after an internal redirect
+                                                 (it may be hidden by then) */
 
     /* the caller a signed assertion names (ngx_api_led_caller.c) */
     ngx_str_t                    caller_api;

@@ -824,9 +824,10 @@ ngx_api_led_ctx_recover(ngx_http_request_t *r, ngx_module_t *m,
 
 /*
  * After an internal redirect the new location's policies apply: its
- * authentication step runs again (an identity proven by a credential holds
- * for the whole request, the credential may have been hidden from the
- * request already; a request that got through without one, auth off or
+ * authentication step runs again (an identity proven by an API key holds
+ * where keys are taken, the credential may have been hidden from the
+ * request already; a token proven before meets the new location's keys
+ * and rules; a request that got through without one, auth off or
  * anonymous, is authenticated again, so that try_files or error_page into
  * a protected location is no way around its policy).  Rate limits count
  * once per request, like limit_req.  A redirect with r->err_status set is
