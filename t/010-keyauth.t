@@ -839,3 +839,27 @@ X-Who: guest/free/anonymous
 GET /t?api_key=test&api%5Fkey2=x&api%5key=y&api%255Fkey=z
 --- response_body
 uri=[/echo?api%5Fkey2=x&api%5key=y&api%255Fkey=z]
+
+
+
+=== TEST 38: satisfy any lets a request without a valid key in, but never with the client's X-Consumer-ID or X-Consumer-Plan
+--- config
+    location /t {
+        satisfy any;
+        allow 127.0.0.1;
+        deny all;
+        api_led_auth key;
+        api_led_consumer_headers on;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "id=[$http_x_consumer_id] plan=[$http_x_consumer_plan]\n";
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-Consumer-ID: admin\r\nX-Consumer-Plan: gold",
+ "X-API-Key: wrong\r\nX-Consumer-ID: admin\r\nX-Consumer-Plan: gold",
+ "X-API-Key: k-free-1\r\nX-Consumer-ID: admin\r\nX-Consumer-Plan: gold"]
+--- response_body eval
+["id=[] plan=[]\n", "id=[] plan=[]\n", "id=[bob] plan=[free]\n"]

@@ -696,6 +696,27 @@ ngx_api_led_auth_count(ngx_http_request_t *r, ngx_str_t *method,
 static ngx_int_t
 ngx_api_led_auth_refuse(ngx_http_request_t *r, ngx_api_led_auth_refusal_t *rf)
 {
+    ngx_api_led_auth_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_api_led_auth_module);
+
+    /*
+     * "satisfy any" (allow...) may still let the request in: the client's
+     * X-Consumer-ID and X-Consumer-Plan go all the same, the upstream
+     * trusts them
+     */
+
+    if (alcf->consumer_headers
+        && (ngx_api_led_edit_headers_in_remove(r,
+                                 &ngx_api_led_consumer_id_header.name)
+            != NGX_OK
+            || ngx_api_led_edit_headers_in_remove(r,
+                                 &ngx_api_led_consumer_plan_header.name)
+               != NGX_OK))
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (rf->schemes && ngx_api_led_auth_challenge(r, rf) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
