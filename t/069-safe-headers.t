@@ -389,3 +389,22 @@ API_Led_Caller: v1;layer=process;api=x;ts=1;nonce=AAAAAAAAAAAAAAAAAAAAAA;sig=AAA
 caller=
 --- error_log
 api_led: caller assertion refused (no api_led_caller_key here), the request counts as a client's
+
+
+
+=== TEST 16: with underscores_in_headers on, X_Correlation_ID is an X-Correlation-ID too: the upstream reads the request's id only
+--- config
+    underscores_in_headers on;
+    location /api {
+        api_led_api  orders layer=experience;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "cid=$http_x_correlation_id\n";
+    }
+--- request eval
+["GET /api", "GET /api"]
+--- more_headers eval
+["X_Correlation_ID: bad\"id", "X_Correlation_ID: c-1\r\nX-Correlation-ID: c-2"]
+--- response_body_like eval
+["^cid=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\n\\z", "^cid=c-1\n\\z"]

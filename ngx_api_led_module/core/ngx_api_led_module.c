@@ -986,13 +986,16 @@ ngx_api_led_request_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
             } else if ((name[0] | 0x20) == 'x') {
 
+                /* X_Correlation_ID too, as the upstream reads it */
+
                 if (h[i].key.len == sizeof(NGX_API_LED_CORRELATION_HEADER) - 1
-                    && ctx->correlation_in == NULL
-                    && ngx_strncasecmp(name, (u_char *)
-                                       NGX_API_LED_CORRELATION_HEADER,
-                                       h[i].key.len) == 0)
+                    && ngx_api_led_header_name_is(name, (u_char *)
+                                              NGX_API_LED_CORRELATION_HEADER,
+                                              h[i].key.len))
                 {
-                    ctx->correlation_in = &h[i];
+                    if (ctx->correlation_in == NULL) {
+                        ctx->correlation_in = &h[i];
+                    }
 
                 } else if (h[i].key.len > sizeof("X-Consumer-") - 1
                            && ngx_api_led_header_name_is(name,
