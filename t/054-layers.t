@@ -183,3 +183,28 @@ GET /system/customers
 --- error_code: 403
 --- error_log
 layer violation
+
+
+
+=== TEST 9: a client refused by the contract before authentication: its query key is hidden from the logs as authentication would hide it
+--- config
+    location /system/customers {
+        api_led_api customers-db layer=system;
+        api_led_callers process;
+        api_led_auth key;
+        api_led_key_source query:api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/db;
+        add_header X-Vars "[$request] [$request_uri] [$args]" always;
+    }
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "acme", "keys": ["k-acme"]}]}
+--- http_config
+    api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
+--- request
+GET /system/customers?a=1&api_key=k-acme
+--- error_code: 403
+--- response_headers
+X-Vars: [GET /system/customers?a=1 HTTP/1.1] [/system/customers?a=1] [a=1]
+--- error_log
+allowed callers: process, client: 127.0.0.1, server: localhost, request: "GET /system/customers?a=1 HTTP/1.1"

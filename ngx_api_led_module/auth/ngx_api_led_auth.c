@@ -574,6 +574,31 @@ ngx_api_led_auth_access(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 }
 
 
+ngx_int_t
+ngx_api_led_auth_hide(ngx_http_request_t *r)
+{
+    ngx_api_led_auth_loc_conf_t  *alcf;
+
+    alcf = ngx_http_get_module_loc_conf(r, ngx_api_led_auth_module);
+
+    if ((alcf->auth & NGX_API_LED_AUTH_KEY)
+        && ngx_api_led_key_hide(r) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* an unverified token goes whatever api_led_jwt_hide says */
+
+    if ((alcf->auth & NGX_API_LED_AUTH_JWT)
+        && ngx_api_led_jwt_hide(r) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * An identity proven before an internal redirect that does not hold in the
  * new location: the request is no one's until it is authenticated again.

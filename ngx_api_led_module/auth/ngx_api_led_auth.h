@@ -64,6 +64,7 @@ ngx_int_t ngx_api_led_jwt_authenticate(ngx_http_request_t *r,
  * request
  */
 ngx_int_t ngx_api_led_jwt_hide(ngx_http_request_t *r);
+ngx_int_t ngx_api_led_key_hide(ngx_http_request_t *r);
 
 
 /* ngx_api_led_consumer.c: the consumers store */

@@ -651,6 +651,31 @@ ngx_api_led_credential_hide(ngx_http_request_t *r,
 
 
 /*
+ * api_led_key_hide for a request whose key was not read: every key source
+ * leaves it (see ngx_api_led_auth_hide()).
+ */
+
+ngx_int_t
+ngx_api_led_key_hide(ngx_http_request_t *r)
+{
+    ngx_api_led_credential_t          cred;
+    ngx_api_led_consumer_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_consumer_module);
+
+    if (!lcf->hide) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&cred, sizeof(ngx_api_led_credential_t));
+    cred.in_header = 1;
+    cred.in_query = 1;
+
+    return ngx_api_led_credential_hide(r, lcf, &cred);
+}
+
+
+/*
  * $api_led_consumer_meta_NAME: a metadata field of the consumer.  Variable
  * names are lowercase and cannot hold "-": NAME matches a field whatever
  * its case, "_" matching "_" or "-".

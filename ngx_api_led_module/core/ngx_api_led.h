@@ -339,6 +339,14 @@ ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
 ngx_uint_t ngx_api_led_layer_callers(void **loc_conf);
 extern ngx_str_t  ngx_api_led_caller_names[];
 
+/*
+ * ngx_api_led_auth.c: a request refused before its authentication (the
+ * layer contract) has the credentials of the location's api_led_auth
+ * hidden as authentication would have hidden them, so that no log line
+ * records a key or token of its request line.  NGX_OK, NGX_ERROR.
+ */
+ngx_int_t ngx_api_led_auth_hide(ngx_http_request_t *r);
+
 
 /*
  * ngx_api_led_caller.c: the caller of a client's request for the layer

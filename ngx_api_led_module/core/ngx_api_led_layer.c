@@ -302,6 +302,16 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
                                             &ngx_api_led_caller_names[caller]);
     }
 
+    /*
+     * refused before authentication: the key or token of the request line
+     * goes from it first, as authentication would have removed it, so
+     * that neither this line nor the access log records it
+     */
+
+    if (ngx_api_led_auth_hide(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (caller != NGX_API_LED_CALLER_CLIENT) {
         ngx_log_error(ngx_api_led_callers_log_level(r), r->connection->log, 0,
                       "api_led: layer violation: api \"%V\" called by "
