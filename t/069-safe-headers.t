@@ -408,3 +408,67 @@ api_led: caller assertion refused (no api_led_caller_key here), the request coun
 ["X_Correlation_ID: bad\"id", "X_Correlation_ID: c-1\r\nX-Correlation-ID: c-2"]
 --- response_body_like eval
 ["^cid=[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\n\\z", "^cid=c-1\n\\z"]
+
+
+
+=== TEST 17: a subrequest that is no part (auth_request) from a location that cleans nothing: the client's X-Consumer-* and API-Led-Caller do not reach the API location's upstream
+--- config
+    location /page {
+        auth_request /authz;
+        auth_request_set $seen $upstream_http_x_seen;
+        add_header X-Seen $seen;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location = /authz {
+        internal;
+        api_led_api  authz layer=system;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/check;
+    }
+    location /check {
+        add_header X-Seen "id=[$http_x_consumer_id] tenant=[$http_x_consumer_tenant] caller=[$http_api_led_caller]";
+        return 204;
+    }
+    location /ok {
+        return 200 "ok\n";
+    }
+--- request
+GET /page
+--- more_headers
+X-Consumer-ID: admin
+X-Consumer-Tenant: t-1
+API-Led-Caller: v1;layer=process;api=x;ts=1;nonce=AAAAAAAAAAAAAAAAAAAAAA;sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+--- response_headers
+X-Seen: id=[] tenant=[] caller=[]
+
+
+
+=== TEST 18: the same after api_led_consumer_headers in that location: the subrequest gets the gateway's own only
+--- config
+    location /page {
+        api_led_auth              key;
+        api_led_consumer_headers  on;
+        auth_request /authz;
+        auth_request_set $seen $upstream_http_x_seen;
+        add_header X-Seen $seen;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/ok;
+    }
+    location = /authz {
+        internal;
+        api_led_api  authz layer=system;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/check;
+    }
+    location /check {
+        add_header X-Seen "id=[$http_x_consumer_id] tenant=[$http_x_consumer_tenant]";
+        return 204;
+    }
+    location /ok {
+        return 200 "ok\n";
+    }
+--- request
+GET /page
+--- more_headers
+X-API-Key: k-acme-1
+X-Consumer-ID: admin
+X-Consumer-Tenant: t-1
+--- response_headers
+X-Seen: id=[acme] tenant=[]

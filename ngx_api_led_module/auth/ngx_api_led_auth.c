@@ -846,6 +846,22 @@ ngx_api_led_auth_challenge(ngx_http_request_t *r,
 static ngx_int_t
 ngx_api_led_consumer_headers(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
+    /*
+     * every X-Consumer-* of the client goes, also where no API location
+     * removed them: the subrequests of this request (auth_request, mirror)
+     * then keep the gateway's own
+     */
+
+    if (!ctx->consumer_cleaned) {
+        ngx_api_led_request_headers(r, ctx);
+
+        if (ctx->consumer_headers
+            && ngx_api_led_strip_consumer(r, ctx) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
     if (ngx_api_led_edit_headers_in_remove(r,
                                      &ngx_api_led_consumer_id_header.name)
         != NGX_OK

@@ -180,6 +180,8 @@ struct ngx_api_led_ctx_s {
     unsigned                     headers_seen:1;
     unsigned                     caller_header:1;
     unsigned                     consumer_headers:1;
+    unsigned                     consumer_cleaned:1;  /* the client's
+                                                 X-Consumer-* went */
     unsigned                     traceparent_many:1;
     unsigned                     tracestate_in:1;
     unsigned                     tracestate_bad:1;
@@ -346,6 +348,13 @@ extern ngx_str_t  ngx_api_led_caller_names[];
  * records a key or token of its request line.  NGX_OK, NGX_ERROR.
  */
 ngx_int_t ngx_api_led_auth_hide(ngx_http_request_t *r);
+
+/*
+ * ngx_api_led_caller.c: every X-Consumer-* header of the request goes (who
+ * the consumer is, only the gateway says).  NGX_OK, NGX_ERROR.
+ */
+ngx_int_t ngx_api_led_strip_consumer(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx);
 
 
 /*

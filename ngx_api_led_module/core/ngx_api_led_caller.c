@@ -95,6 +95,8 @@ static char *ngx_api_led_caller_key(ngx_conf_t *cf, ngx_command_t *cmd,
 static ngx_int_t ngx_api_led_caller_read_key(ngx_conf_t *cf,
     ngx_api_led_caller_secret_t *secret);
 static ngx_int_t ngx_api_led_caller_preaccess(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_caller_subrequest(ngx_http_request_t *r,
+    ngx_api_led_caller_loc_conf_t *lcf, ngx_api_led_loc_conf_t *llcf);
 static ngx_int_t ngx_api_led_caller_precontent(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_caller_check(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
@@ -107,7 +109,6 @@ static ngx_int_t ngx_api_led_caller_mac(ngx_api_led_caller_secret_t *secret,
 static ngx_int_t ngx_api_led_caller_seen(ngx_http_request_t *r,
     u_char *nonce, time_t expire);
 static ngx_uint_t ngx_api_led_caller_layer_of(ngx_str_t *name);
-static ngx_int_t ngx_api_led_caller_strip_consumer(ngx_http_request_t *r);
 static void ngx_api_led_caller_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
@@ -258,12 +259,12 @@ ngx_api_led_caller_preaccess(ngx_http_request_t *r)
     ngx_api_led_loc_conf_t         *llcf;
     ngx_api_led_caller_loc_conf_t  *lcf;
 
-    if (r != r->main) {
-        return NGX_DECLINED;
-    }
-
     lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_caller_module);
     llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (r != r->main) {
+        return ngx_api_led_caller_subrequest(r, lcf, llcf);
+    }
 
     if (lcf->secret == NULL && llcf->api.len == 0 && !llcf->forwards) {
         return NGX_DECLINED;
@@ -291,7 +292,7 @@ ngx_api_led_caller_preaccess(ngx_http_request_t *r)
     if ((llcf->api.len || llcf->forwards)
         && (ctx->consumer_headers || r->internal))
     {
-        if (ngx_api_led_caller_strip_consumer(r) != NGX_OK) {
+        if (ngx_api_led_strip_consumer(r, ctx) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -306,8 +307,8 @@ ngx_api_led_caller_preaccess(ngx_http_request_t *r)
  * gateway's own later, in the access phase).
  */
 
-static ngx_int_t
-ngx_api_led_caller_strip_consumer(ngx_http_request_t *r)
+ngx_int_t
+ngx_api_led_strip_consumer(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 {
     ngx_str_t         names[8];
     ngx_uint_t        i, j, n;
@@ -362,7 +363,58 @@ ngx_api_led_caller_strip_consumer(ngx_http_request_t *r)
 
     } while (n == 8);
 
+    if (r == r->main) {
+        ctx->consumer_cleaned = 1;
+    }
+
     return NGX_OK;
+}
+
+
+/*
+ * A subrequest that is no part of a composition (auth_request, mirror,
+ * SSI) from a location that cleaned nothing carries the client's headers
+ * as they came: into an API location or a location with a key, the
+ * client's X-Consumer-* and API-Led-Caller go from its own copy of them,
+ * as they would from a client's request there.
+ */
+
+static ngx_int_t
+ngx_api_led_caller_subrequest(ngx_http_request_t *r,
+    ngx_api_led_caller_loc_conf_t *lcf, ngx_api_led_loc_conf_t *llcf)
+{
+    ngx_api_led_ctx_t  *ctx;
+
+    if ((llcf->api.len == 0 && lcf->secret == NULL)
+        || r->headers_in.headers.nalloc == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_api_led_request_headers(r, ctx);
+
+    if (ctx->consumer_headers && !ctx->consumer_cleaned
+        && ngx_api_led_strip_consumer(r, ctx) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the client's, never checked (a gateway's is set later, precontent) */
+
+    if (ctx->caller_header
+        && ctx->caller_state == NGX_API_LED_CALLER_UNCHECKED
+        && ngx_api_led_edit_headers_in_remove(r, &ngx_api_led_caller_header)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DECLINED;
 }
 
 
