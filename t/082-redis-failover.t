@@ -175,11 +175,15 @@ sub no_trouble {
 
     # every worker has met the new topology before counts are compared: a
     # worker that sent nothing to the moved slots during the rounds above
-    # meets the dead master on its first request there (on_error, a 503)
+    # meets the dead master on its first request there (on_error, a 503).
+    # Three all-200 rounds in a row: on a loaded machine one round can go
+    # to one worker only (a fresh-clone CI run: 26 of 30 keys exact).
+    my $all_200 = 0;
     wait_until(sub {
         my ($c) = http_many(port => $gw->port, paths => \@paths,
                             concurrency => 12, timeout => 5);
-        return ($c->{200} // 0) == @paths;
+        $all_200 = (($c->{200} // 0) == @paths) ? $all_200 + 1 : 0;
+        return $all_200 >= 3;
     }, 15);
 
     my $seen;
