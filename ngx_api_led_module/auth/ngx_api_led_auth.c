@@ -146,9 +146,13 @@ ngx_module_t  ngx_api_led_auth_module = {
 static ngx_int_t
 ngx_api_led_auth_init(ngx_conf_t *cf)
 {
+    ngx_api_led_main_conf_t       *lmcf;
     ngx_api_led_auth_main_conf_t  *amcf;
 
     static char  *labels[] = { "api", "method", "outcome", "reason", NULL };
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+    lmcf->hide_credentials = ngx_api_led_auth_hide;
 
     amcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_auth_module);
 

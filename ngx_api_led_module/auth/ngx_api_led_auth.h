@@ -65,6 +65,13 @@ ngx_int_t ngx_api_led_jwt_authenticate(ngx_http_request_t *r,
  */
 ngx_int_t ngx_api_led_jwt_hide(ngx_http_request_t *r);
 ngx_int_t ngx_api_led_key_hide(ngx_http_request_t *r);
+/*
+ * A request refused before its authentication (the layer contract) has
+ * the credentials of the location's api_led_auth hidden as authentication
+ * would have hidden them, so that no log line records a key or token of
+ * its request line (the core's hide_credentials).  NGX_OK, NGX_ERROR.
+ */
+ngx_int_t ngx_api_led_auth_hide(ngx_http_request_t *r);
 
 
 /* ngx_api_led_consumer.c: the consumers store */

@@ -127,6 +127,11 @@ typedef struct {
     /* the most limits a plan of the consumers file has: the rate-limit
        concern counts a location's limits with it */
     ngx_uint_t                   plan_limits_max;
+
+    /* hides a request's credentials as authentication would: registered
+       by auth/ (the core does not call it), for a request the core
+       refuses before authentication runs (the layer contract) */
+    ngx_int_t                  (*hide_credentials)(ngx_http_request_t *r);
 } ngx_api_led_main_conf_t;
 
 
@@ -340,14 +345,6 @@ ngx_int_t ngx_api_led_send_buf(ngx_http_request_t *r, ngx_uint_t status,
 
 ngx_uint_t ngx_api_led_layer_callers(void **loc_conf);
 extern ngx_str_t  ngx_api_led_caller_names[];
-
-/*
- * ngx_api_led_auth.c: a request refused before its authentication (the
- * layer contract) has the credentials of the location's api_led_auth
- * hidden as authentication would have hidden them, so that no log line
- * records a key or token of its request line.  NGX_OK, NGX_ERROR.
- */
-ngx_int_t ngx_api_led_auth_hide(ngx_http_request_t *r);
 
 /*
  * ngx_api_led_caller.c: every X-Consumer-* header of the request goes (who

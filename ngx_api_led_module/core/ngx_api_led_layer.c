@@ -243,6 +243,7 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
     ngx_str_t                      none;
     ngx_uint_t                     caller, i;
     ngx_api_led_loc_conf_t        *llcf, *pllcf;
+    ngx_api_led_main_conf_t       *lmcf;
     ngx_api_led_layer_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_api_led_layer_module);
@@ -308,7 +309,9 @@ ngx_api_led_layer_handler(ngx_http_request_t *r)
      * that neither this line nor the access log records it
      */
 
-    if (ngx_api_led_auth_hide(r) != NGX_OK) {
+    lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_module);
+
+    if (lmcf->hide_credentials && lmcf->hide_credentials(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

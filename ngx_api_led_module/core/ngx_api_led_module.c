@@ -288,6 +288,7 @@ ngx_api_led_create_main_conf(ngx_conf_t *cf)
      *
      *     steps[] = NULL;
      *     plan_limits_max = 0;
+     *     hide_credentials = NULL;
      */
 
     return ngx_pcalloc(cf->pool, sizeof(ngx_api_led_main_conf_t));
