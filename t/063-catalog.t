@@ -380,3 +380,17 @@ qr/"api_led_metrics" directive conflicts with another content handler of the loc
 qr/api_led_metrics_zone "t063" is too small for max_series=100000 in \S+nginx\.conf:\d+/
 --- no_error_log
 [crit]
+
+
+
+=== TEST 19: the catalog and the metrics in one location fail nginx -t (one of them would answer)
+--- http_config
+    api_led_metrics_zone t063:1m;
+--- config
+    location = /both {
+        api_led_metrics;
+        api_led_catalog;
+    }
+--- must_die
+--- error_log eval
+qr/"api_led_catalog" directive conflicts with another content handler of the location in \S+nginx\.conf:\d+/

@@ -491,9 +491,11 @@ for my $t (
     [ 'two in a location', "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event_stream s; api_led_event_stream t; } }",
       qr/is duplicate/ ],
     [ 'with proxy_pass', "api_led_redis 127.0.0.1:$rp; server { location / { proxy_pass http://127.0.0.1:1; api_led_event_stream s; } }",
-      qr/content handler/ ],
+      qr/"api_led_event_stream" directive conflicts with another content handler of the location in \S+nginx.conf:\d+/ ],
     [ 'before proxy_pass', "api_led_redis 127.0.0.1:$rp; server { location / { api_led_event_stream s; proxy_pass http://127.0.0.1:1; } }",
-      qr/"api_led_event_stream" conflicts with another content handler of the location in \S+nginx.conf:\d+/ ],
+      qr/"api_led_event_stream" directive conflicts with another content handler of the location in \S+nginx.conf:\d+/ ],
+    [ 'with the metrics', "api_led_redis 127.0.0.1:$rp; server { location / { api_led_metrics; api_led_event_stream s; } }",
+      qr/"api_led_event_stream" directive conflicts with another content handler of the location in \S+nginx.conf:\d+/ ],
 ) {
     my ($rc, $out) = ApiLed::Events::nginx_t(http => $t->[1]);
     isnt($rc, 0, "nginx -t fails: $t->[0]");

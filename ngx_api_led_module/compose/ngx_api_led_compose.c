@@ -292,13 +292,6 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     comp = conf->compositions->elts;
 
-    /*
-     * A content handler set after the block (proxy_pass, ...) would
-     * replace the composition: the request path's module, which makes
-     * its handler the content handler, refuses it (refused in either
-     * order, not silently).
-     */
-
     for (i = 0; conf->merge == NGX_API_LED_MERGE_DEEP
                 && i < conf->compositions->nelts; i++)
     {
@@ -509,15 +502,15 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     char                              *rv;
     ngx_conf_t                         save;
-    ngx_http_core_loc_conf_t          *clcf;
     ngx_api_led_compose_conf_t        *comp;
     ngx_api_led_compose_site_t        *site;
     ngx_api_led_compose_main_conf_t   *cmcf;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
 
-    if (clcf->handler) {
-        return "conflicts with another content handler of the location";
+    rv = ngx_api_led_content_handler(cf, "api_led_compose", cmcf->handler);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
 
     if (lcf->compositions == NULL) {
@@ -578,17 +571,12 @@ ngx_api_led_compose_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
      */
     ngx_api_led_forwards(cf);
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
-
     site = ngx_array_push(&cmcf->sites);
     if (site == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    /* the request path's module makes its handler the content handler */
-
     site->comp = comp;
-    site->clcf = clcf;
     site->api = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
     site->server = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
 

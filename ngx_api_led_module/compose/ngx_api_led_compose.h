@@ -19,11 +19,12 @@
 
 /*
  * The concern's files call one way: the request path
- * (ngx_api_led_compose_run.c) is an nginx module of its own that makes its
- * handler the content handler of the locations the directive recorded and
- * installs the body filter of the calls (ngx_api_led_compose_call.c); it
- * reads the configuration and the request ctx of ngx_api_led_compose_module
- * (ngx_api_led_compose.c: the directives), which never calls it.
+ * (ngx_api_led_compose_run.c) is an nginx module of its own that gives
+ * the directives its content handler (at preconfiguration, through the
+ * main configuration) and installs the body filter of the calls
+ * (ngx_api_led_compose_call.c); it reads the configuration and the
+ * request ctx of ngx_api_led_compose_module (ngx_api_led_compose.c: the
+ * directives), which never calls it.
  */
 extern ngx_module_t  ngx_api_led_compose_module;
 
@@ -124,13 +125,9 @@ typedef struct {
 } ngx_api_led_compose_loc_conf_t;
 
 
-/*
- * A composition and where it is: the request path's module makes its
- * handler the location's content handler, the layer check at nginx -t
- */
+/* a composition and where it is, for the layer check at nginx -t */
 typedef struct {
     ngx_api_led_compose_conf_t       *comp;
-    ngx_http_core_loc_conf_t         *clcf;
     ngx_api_led_loc_conf_t           *api;       /* the location's API */
     ngx_http_core_srv_conf_t         *server;
 } ngx_api_led_compose_site_t;
@@ -138,6 +135,10 @@ typedef struct {
 
 typedef struct {
     ngx_array_t                       sites;     /* compose_site_t */
+
+    /* the request path's content handler, which its module sets at
+       preconfiguration, before the directives that name it are read */
+    ngx_http_handler_pt               handler;
 
     /* metrics (the request path's module adds them), NULL: none */
     ngx_api_led_metric_t             *parts;

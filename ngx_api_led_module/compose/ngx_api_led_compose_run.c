@@ -28,8 +28,9 @@
 #include "ngx_api_led_compose.h"
 
 
-static ngx_int_t ngx_api_led_compose_run_init(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_compose_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_compose_run_preconf(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_compose_run_init(ngx_conf_t *cf);
 static ngx_api_led_compose_conf_t *ngx_api_led_compose_select(
     ngx_http_request_t *r, ngx_api_led_compose_loc_conf_t *lcf);
 static ngx_int_t ngx_api_led_compose_not_allowed(ngx_http_request_t *r,
@@ -148,7 +149,7 @@ ngx_api_led_compose_var(void *data, ngx_api_led_compose_seg_t *seg)
 
 
 static ngx_http_module_t  ngx_api_led_compose_run_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_api_led_compose_run_preconf,       /* preconfiguration */
     ngx_api_led_compose_run_init,          /* postconfiguration */
 
     NULL,                                  /* create main configuration */
@@ -178,42 +179,32 @@ ngx_module_t  ngx_api_led_compose_run_module = {
 };
 
 
-/*
- * The locations with api_led_compose (the compose module recorded them)
- * get the content handler.  A content handler set there by another
- * directive (proxy_pass after the block) replaces the composition:
- * refused, with the block's file and line.
- */
+/* the directives make the handler their location's content handler */
+
+static ngx_int_t
+ngx_api_led_compose_run_preconf(ngx_conf_t *cf)
+{
+    ngx_api_led_compose_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
+
+    cmcf->handler = ngx_api_led_compose_handler;
+
+    return NGX_OK;
+}
+
+
+/* the compositions' layer check, the body filter, the metrics */
 
 static ngx_int_t
 ngx_api_led_compose_run_init(ngx_conf_t *cf)
 {
-    ngx_uint_t                        i;
-    ngx_http_core_loc_conf_t         *clcf;
-    ngx_api_led_compose_site_t       *site;
     ngx_api_led_compose_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_compose_module);
 
     if (cmcf->sites.nelts == 0) {
         return NGX_OK;
-    }
-
-    site = cmcf->sites.elts;
-
-    for (i = 0; i < cmcf->sites.nelts; i++) {
-        clcf = site[i].clcf;
-
-        if (clcf->handler && clcf->handler != ngx_api_led_compose_handler) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"api_led_compose\" directive conflicts with "
-                          "another content handler of the location in "
-                          "%V:%ui", &site[i].comp->file,
-                          site[i].comp->line);
-            return NGX_ERROR;
-        }
-
-        clcf->handler = ngx_api_led_compose_handler;
     }
 
     if (ngx_api_led_compose_check_layers(cf) != NGX_OK) {
@@ -243,7 +234,7 @@ ngx_api_led_compose_run_init(ngx_conf_t *cf)
 }
 
 
-/* the content handler */
+/* the content handler of a location with api_led_compose */
 
 static ngx_int_t
 ngx_api_led_compose_handler(ngx_http_request_t *r)

@@ -132,6 +132,10 @@ typedef struct {
        by auth/ (the core does not call it), for a request the core
        refuses before authentication runs (the layer contract) */
     ngx_int_t                  (*hide_credentials)(ngx_http_request_t *r);
+
+    /* the locations a directive of the module answers, checked once the
+       configuration is parsed: ngx_api_led_content_handler() */
+    ngx_array_t                 *contents;    /* ngx_api_led_content_t */
 } ngx_api_led_main_conf_t;
 
 
@@ -422,6 +426,18 @@ void ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot);
  * verify) is removed here as in an API location, API or not.
  */
 void ngx_api_led_forwards(ngx_conf_t *cf);
+
+/*
+ * A directive that answers its location (api_led_compose,
+ * api_led_event_stream, api_led_metrics, api_led_catalog) makes its
+ * handler the location's content handler.  nginx lets a later directive
+ * (proxy_pass, ...) replace it silently: an earlier one is refused here,
+ * a later one once the configuration is parsed, with the directive's
+ * file and line.  The same handler twice is allowed (a location's
+ * api_led_compose blocks for several methods).
+ */
+char *ngx_api_led_content_handler(ngx_conf_t *cf, const char *directive,
+    ngx_http_handler_pt handler);
 
 /* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
 time_t ngx_api_led_parse_date(ngx_str_t *text);

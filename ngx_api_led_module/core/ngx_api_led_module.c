@@ -14,6 +14,8 @@
 
 static ngx_int_t ngx_api_led_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_init(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_check_contents(ngx_conf_t *cf,
+    ngx_api_led_main_conf_t *lmcf);
 static void *ngx_api_led_create_main_conf(ngx_conf_t *cf);
 static void *ngx_api_led_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -260,6 +262,10 @@ ngx_api_led_init(ngx_conf_t *cf)
 
     lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
 
+    if (ngx_api_led_check_contents(cf, lmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (lmcf->apis || lmcf->steps_used) {
         cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -289,6 +295,7 @@ ngx_api_led_create_main_conf(ngx_conf_t *cf)
      *     steps[] = NULL;
      *     plan_limits_max = 0;
      *     hide_credentials = NULL;
+     *     contents = NULL;
      */
 
     return ngx_pcalloc(cf->pool, sizeof(ngx_api_led_main_conf_t));
@@ -340,6 +347,89 @@ ngx_api_led_forwards(ngx_conf_t *cf)
     llcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
 
     llcf->forwards = 1;
+}
+
+
+typedef struct {
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_handler_pt          handler;
+    const char                  *directive;
+    u_char                      *file;
+    ngx_uint_t                   line;
+} ngx_api_led_content_t;
+
+
+char *
+ngx_api_led_content_handler(ngx_conf_t *cf, const char *directive,
+    ngx_http_handler_pt handler)
+{
+    ngx_api_led_content_t     *content;
+    ngx_api_led_main_conf_t   *lmcf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler == handler) {
+        return NGX_CONF_OK;
+    }
+
+    if (clcf->handler) {
+        return "conflicts with another content handler of the location";
+    }
+
+    clcf->handler = handler;
+
+    lmcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_module);
+
+    if (lmcf->contents == NULL) {
+        lmcf->contents = ngx_array_create(cf->pool, 4,
+                                          sizeof(ngx_api_led_content_t));
+        if (lmcf->contents == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    content = ngx_array_push(lmcf->contents);
+    if (content == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    content->clcf = clcf;
+    content->handler = handler;
+    content->directive = directive;
+    content->file = cf->conf_file->file.name.data;
+    content->line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/* a content handler set after the directive replaced the directive's */
+
+static ngx_int_t
+ngx_api_led_check_contents(ngx_conf_t *cf, ngx_api_led_main_conf_t *lmcf)
+{
+    ngx_uint_t              i;
+    ngx_api_led_content_t  *content;
+
+    if (lmcf->contents == NULL) {
+        return NGX_OK;
+    }
+
+    content = lmcf->contents->elts;
+
+    for (i = 0; i < lmcf->contents->nelts; i++) {
+        if (content[i].clcf->handler != content[i].handler) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"%s\" directive conflicts with another content "
+                          "handler of the location in %s:%ui",
+                          content[i].directive, content[i].file,
+                          content[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -404,6 +404,7 @@ ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_api_led_event_loc_conf_t *lecf = conf;
 
+    char                              *rv;
     u_char                            *p, *last, *next;
     ssize_t                            size;
     ngx_str_t                         *value, *t, s;
@@ -504,15 +505,13 @@ ngx_api_led_event_stream(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         goto invalid;
     }
 
-    sc->clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    sc->file = cf->conf_file->file.name.data;
-    sc->line = cf->conf_file->line;
-
-    if (sc->clcf->handler) {
-        return "is duplicate: the location has a content handler already";
-    }
-
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_event_module);
+
+    rv = ngx_api_led_content_handler(cf, "api_led_event_stream",
+                                     emcf->stream_handler);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
 
     sp = ngx_array_push(&emcf->streams);
     if (sp == NULL) {

@@ -8,7 +8,8 @@
  *
  * The concern's files call one way: the file of the directives
  * (ngx_api_led_event.c, ngx_api_led_event_module) never calls the request
- * paths, each an nginx module of its own that reads its configuration:
+ * paths, each an nginx module of its own that reads its configuration
+ * (and gives the directives the SSE content handler through it):
  * publishing from the log phase (ngx_api_led_event_log.c), the SSE
  * content handler (ngx_api_led_event_stream.c) and the listeners
  * (ngx_api_led_event_deliver.c, with its requests without a client).
@@ -74,9 +75,6 @@ typedef struct {
     ngx_array_t                      *types;     /* ngx_str_t; NULL: all */
     ngx_msec_t                        heartbeat;
     size_t                            buffer;
-    ngx_http_core_loc_conf_t         *clcf;
-    u_char                           *file;      /* for nginx -t */
-    ngx_uint_t                        line;
 } ngx_api_led_event_stream_conf_t;
 
 
@@ -116,6 +114,10 @@ typedef struct {
 typedef struct {
     ngx_api_led_redis_conf_t         *redis;     /* api_led_redis */
     ngx_array_t                       streams;   /* stream_conf_t * */
+
+    /* the SSE content handler, which its module sets at preconfiguration,
+       before the directives that name it are read */
+    ngx_http_handler_pt               stream_handler;
     ngx_array_t                       delivers;  /* deliver_conf_t * */
     ngx_api_led_metric_t             *metric;    /* api_led_events */
     unsigned                          events:1;  /* some api_led_event */

@@ -160,7 +160,7 @@ static void ngx_api_led_stream_id_set(ngx_api_led_stream_id_t *id,
 static ngx_int_t ngx_api_led_stream_id_cmp(ngx_api_led_stream_id_t *a,
     ngx_str_t *b);
 
-static ngx_int_t ngx_api_led_stream_init(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_stream_preconf(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_stream_init_process(ngx_cycle_t *cycle);
 static void ngx_api_led_stream_exit_process(ngx_cycle_t *cycle);
 
@@ -188,8 +188,8 @@ static ngx_str_t  ngx_api_led_stream_h_last_id = ngx_string("Last-Event-ID");
 
 
 static ngx_http_module_t  ngx_api_led_event_stream_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    ngx_api_led_stream_init,               /* postconfiguration */
+    ngx_api_led_stream_preconf,            /* preconfiguration */
+    NULL,                                  /* postconfiguration */
 
     NULL,                                  /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -1466,30 +1466,16 @@ ngx_api_led_stream_id_cmp(ngx_api_led_stream_id_t *a, ngx_str_t *b)
 }
 
 
+/* api_led_event_stream makes the handler its location's content handler */
+
 static ngx_int_t
-ngx_api_led_stream_init(ngx_conf_t *cf)
+ngx_api_led_stream_preconf(ngx_conf_t *cf)
 {
-    ngx_uint_t                          i;
-    ngx_api_led_event_main_conf_t      *emcf;
-    ngx_api_led_event_stream_conf_t   **sc;
+    ngx_api_led_event_main_conf_t  *emcf;
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_event_module);
 
-    sc = emcf->streams.elts;
-
-    for (i = 0; i < emcf->streams.nelts; i++) {
-
-        /* a content handler set after the directive (proxy_pass) */
-        if (sc[i]->clcf->handler) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"api_led_event_stream\" conflicts with another "
-                          "content handler of the location in %s:%ui",
-                          sc[i]->file, sc[i]->line);
-            return NGX_ERROR;
-        }
-
-        sc[i]->clcf->handler = ngx_api_led_stream_handler;
-    }
+    emcf->stream_handler = ngx_api_led_stream_handler;
 
     return NGX_OK;
 }

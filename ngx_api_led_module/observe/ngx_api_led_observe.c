@@ -29,11 +29,6 @@ static char *ngx_api_led_observe_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_api_led_observe_catalog(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_api_led_observe_site(ngx_conf_t *cf,
-    ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_loc_conf_t *clcf,
-    const char *directive);
-static ngx_int_t ngx_api_led_observe_sites(ngx_conf_t *cf,
-    ngx_api_led_observe_main_conf_t *omcf);
 static ngx_int_t ngx_api_led_observe_header_filter(ngx_http_request_t *r);
 
 
@@ -160,9 +155,6 @@ ngx_api_led_observe_create_main_conf(ngx_conf_t *cf)
            != NGX_OK
         || ngx_array_init(&omcf->families, cf->pool, 8,
                           sizeof(ngx_api_led_metric_t *))
-           != NGX_OK
-        || ngx_array_init(&omcf->sites, cf->pool, 2,
-                          sizeof(ngx_api_led_observe_site_t))
            != NGX_OK)
     {
         return NULL;
@@ -348,24 +340,16 @@ ngx_api_led_observe_lifecycle(ngx_conf_t *cf, ngx_api_led_loc_conf_t *llcf,
 static char *
 ngx_api_led_observe_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t         *clcf;
+    char                             *rv;
     ngx_api_led_observe_main_conf_t  *omcf;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->handler) {
-        return "conflicts with another content handler of the location";
+    rv = ngx_api_led_content_handler(cf, "api_led_metrics",
+                                     ngx_api_led_metrics_handler);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
-
-    clcf->handler = ngx_api_led_metrics_handler;
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
-
-    if (ngx_api_led_observe_site(cf, omcf, clcf, "api_led_metrics")
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
 
     omcf->metrics = 1;
     omcf->metrics_file = cf->conf_file->file.name.data;
@@ -378,81 +362,20 @@ ngx_api_led_observe_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static char *
 ngx_api_led_observe_catalog(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_core_loc_conf_t         *clcf;
+    char                             *rv;
     ngx_api_led_observe_main_conf_t  *omcf;
 
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-
-    if (clcf->handler) {
-        return "conflicts with another content handler of the location";
+    rv = ngx_api_led_content_handler(cf, "api_led_catalog",
+                                     ngx_api_led_catalog_handler);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
-
-    clcf->handler = ngx_api_led_catalog_handler;
 
     omcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_observe_module);
-
-    if (ngx_api_led_observe_site(cf, omcf, clcf, "api_led_catalog")
-        != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
 
     omcf->catalog = 1;
 
     return NGX_CONF_OK;
-}
-
-
-/*
- * A content handler set after the directive (proxy_pass, ...) replaces
- * it: the location would proxy while the configuration reads as the
- * metrics or the catalog.  The location is remembered with the directive's
- * file and line; ngx_api_led_observe_sites() refuses such a location once
- * the configuration is parsed (the other order is refused at once).
- */
-
-static ngx_int_t
-ngx_api_led_observe_site(ngx_conf_t *cf,
-    ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_loc_conf_t *clcf,
-    const char *directive)
-{
-    ngx_api_led_observe_site_t  *site;
-
-    site = ngx_array_push(&omcf->sites);
-    if (site == NULL) {
-        return NGX_ERROR;
-    }
-
-    site->clcf = clcf;
-    site->handler = clcf->handler;
-    site->directive = directive;
-    site->file = cf->conf_file->file.name.data;
-    site->line = cf->conf_file->line;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_api_led_observe_sites(ngx_conf_t *cf,
-    ngx_api_led_observe_main_conf_t *omcf)
-{
-    ngx_uint_t                   i;
-    ngx_api_led_observe_site_t  *site;
-
-    site = omcf->sites.elts;
-
-    for (i = 0; i < omcf->sites.nelts; i++) {
-        if (site[i].clcf->handler != site[i].handler) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"%s\" directive conflicts with another content "
-                          "handler of the location in %s:%ui",
-                          site[i].directive, site[i].file, site[i].line);
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
 }
 
 
@@ -475,9 +398,7 @@ ngx_api_led_observe_init(ngx_conf_t *cf)
         (*n)->hash = ngx_hash_key((*n)->lowcase.data, (*n)->lowcase.len);
     }
 
-    if (ngx_api_led_observe_sites(cf, omcf) != NGX_OK
-        || ngx_api_led_metrics_init_conf(cf, omcf) != NGX_OK)
-    {
+    if (ngx_api_led_metrics_init_conf(cf, omcf) != NGX_OK) {
         return NGX_ERROR;
     }
 

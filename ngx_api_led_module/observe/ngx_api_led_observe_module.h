@@ -154,16 +154,6 @@ typedef struct {
 } ngx_api_led_catalog_delivery_t;
 
 
-/* a location that api_led_metrics or api_led_catalog answers */
-typedef struct {
-    ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_handler_pt          handler;
-    const char                  *directive;
-    u_char                      *file;
-    ngx_uint_t                   line;
-} ngx_api_led_observe_site_t;
-
-
 typedef struct {
     /* metrics */
     ngx_shm_zone_t              *shm_zone;
@@ -186,8 +176,6 @@ typedef struct {
     ngx_array_t                  deliveries;  /* ..._catalog_delivery_t */
     ngx_str_t                    json;        /* rendered */
     ngx_str_t                    html;
-
-    ngx_array_t                  sites;       /* ngx_api_led_observe_site_t */
 
     u_char                      *metrics_file;  /* where api_led_metrics */
     ngx_uint_t                   metrics_line;  /* was, for its check */
