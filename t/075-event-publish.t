@@ -11,6 +11,7 @@ use warnings;
 
 use lib 't/lib';
 use Test::More;
+use IO::Socket::INET;
 use ApiLed::Redis qw(start_nginx stop_nginx);
 use ApiLed::Events;
 
@@ -20,7 +21,13 @@ sub redis { ApiLed::Events::redis($rp, @_) }
 sub xrange { ApiLed::Events::xrange($rp, @_) }
 sub req { ApiLed::Events::request(@_) }
 
-redis('DEL', map { "t075:$_" } 1 .. 13);
+redis('DEL', map { "t075:$_" } 1 .. 13, 'gone', 'gone499');
+
+# an upstream that takes connections and never answers: the client leaves
+my $mute = IO::Socket::INET->new(Listen => 8, LocalAddr => '127.0.0.1:0',
+                                 ReuseAddr => 1)
+    or die "listen: $!";
+my $mute_port = $mute->sockport;
 
 my $ngx = start_nginx(http => <<"HTTP");
     api_led_redis 127.0.0.1:$rp;
@@ -68,6 +75,18 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /p204 {
             return 204;
+        }
+
+        # 499: no answer went out (the client left), no 4xx happened
+        location /gone {
+            api_led_event thing.gone stream=t075:gone on=4xx;
+            api_led_event thing.left stream=t075:gone499 on=499;
+            proxy_pass http://127.0.0.1:$mute_port;
+        }
+
+        location /closed {
+            api_led_event thing.closed stream=t075:gone on=4xx;
+            return 444;
         }
 
         # a body larger than the buffer goes to a temporary file
@@ -331,6 +350,31 @@ is($st, 404, 'a failed write (status=pass)');
 is($st, 502, 'a failed write: a 500 of the system (502)');
 sleep 0.3;
 is(scalar @{ xrange('t075:8') }, 2, 'no event for a failed write');
+
+# the client leaves before the upstream answers: nginx logs 499
+{
+    my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+        or die "connect: $!";
+    print $c "GET /gone HTTP/1.1\r\nHost: x\r\n\r\n";
+    my $up = $mute->accept;
+    close $c;
+    ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:gone499') } == 1 }),
+       'on=499: published when the client left');
+    is(scalar @{ xrange('t075:gone') }, 0,
+       'on=4xx: nothing when the client left (499 is no answer)');
+    close $up if $up;
+}
+
+# return 444: nginx closes without an answer
+{
+    my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+        or die "connect: $!";
+    print $c "GET /closed HTTP/1.1\r\nHost: x\r\n\r\n";
+    my $got = join '', <$c>;
+    is($got, '', '444: no answer');
+    sleep 0.3;
+    is(scalar @{ xrange('t075:gone') }, 0, 'on=4xx: nothing for a 444');
+}
 
 unlike(ApiLed::Events::error_log($ngx), qr/\[(alert|crit|emerg)\]/,
        'no alert');

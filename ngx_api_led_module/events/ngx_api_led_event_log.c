@@ -175,7 +175,15 @@ ngx_api_led_event_matches(ngx_http_request_t *r, ngx_api_led_event_conf_t *ec,
         return 0;
     }
 
-    if (status >= 100 && status < 600 && (ec->classes & (1 << status / 100)))
+    /*
+     * nginx's 444 (closed without an answer) and 499 (the client left)
+     * are no answer: only an on= that names them matches them
+     */
+
+    if (status >= 100 && status < 600
+        && status != NGX_HTTP_CLOSE
+        && status != NGX_HTTP_CLIENT_CLOSED_REQUEST
+        && (ec->classes & (1 << status / 100)))
     {
         return 1;
     }
