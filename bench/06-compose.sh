@@ -91,16 +91,22 @@ bench_nginx lua "
 
 bench_variant plain         gw  /plain
 bench_variant compose       gw  /compose
+# a client that accepts gzip: the parts get headers of their own, without
+# Accept-Encoding (a System that compresses would fail the JSON)
+bench_variant compose-ae    gw  /compose "-H 'Accept-Encoding: gzip'"
 bench_variant compose-deep  gw  /compose-deep
 bench_variant lua-capture   lua /compose
+bench_variant lua-capture-ae lua /compose "-H 'Accept-Encoding: gzip'"
 bench_variant ssi-floor     gw  /ssi-floor
 bench_variant local         gw  /local
 bench_variant lua-local     lua /local
 
 bench_check plain 200
 bench_check compose 200
+bench_check compose-ae 200
 bench_check compose-deep 200
 bench_check lua-capture 200
+bench_check lua-capture-ae 200
 bench_check ssi-floor 200
 # the floor relays the three parts' bodies (SSI ran, nothing left of it)
 floor=$(curl -s "${BENCH_URL[ssi-floor]}")
