@@ -4,6 +4,8 @@
 # form <-> JSON conversion, bad input, nginx -t errors.
 use Test::Nginx::Socket 'no_plan';
 use IO::Socket::INET;
+use lib 't/lib';
+use ApiLed::Peak;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -54,32 +56,6 @@ sub echo {
     my $tok = $h{tok} // "";
     my $cl = $h{cl} // length($body);
     return "$m $uri cl=$cl te= ct=$ct tok=$tok\n$body\n";
-}
-
-# POSTs BODY to PATH of the nginx under test: (status, body, the peak
-# resident memory of the nginx process in kB: tests run it without a
-# master, one process)
-sub post_peak {
-    my ($path, $body) = @_;
-    no warnings 'once';
-    my $port = $Test::Nginx::Util::ServerPortForClient
-               || $ENV{TEST_NGINX_SERVER_PORT} || 1984;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                  Timeout => 30)
-        or return (0, '', 0);
-    print $s "POST $path HTTP/1.0\r\nHost: localhost\r\n"
-             . "Content-Type: application/json\r\n"
-             . "Content-Length: " . length($body) . "\r\n\r\n" . $body;
-    my $res = do { local $/; <$s> } // '';
-    close $s;
-    my ($status) = $res =~ m{^HTTP/1\.\d (\d+)};
-    my (undef, $rbody) = split /\r\n\r\n/, $res, 2;
-    open my $f, '<', $Test::Nginx::Util::PidFile or return ($status, $rbody, 0);
-    my $pid = <$f>;
-    chomp $pid;
-    open my $st, '<', "/proc/$pid/status" or return ($status, $rbody, 0);
-    my ($hwm) = join('', <$st>) =~ /^VmHWM:\s+(\d+) kB/m;
-    return ($status // 0, $rbody // '', $hwm // 0);
 }
 
 # On one kept-alive connection: POSTs BODY to PATH, its header first and
@@ -882,11 +858,11 @@ peak resident memory of nginx stays under 64 MB.
         return 200 "sunk $content_length\n";
     }
 --- init
-my ($st, $body, $hwm) = main::post_peak('/t', $::Empties);
+my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/t', $::Empties);
 Test::More::is($st, 413, 'TEST 44: empty objects: 413');
 Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the JSON document needs more memory than 32 times its size/,
                  'TEST 44: the detail says why');
-if (!$ENV{TEST_NGINX_USE_VALGRIND} && !$ENV{TEST_NGINX_USE_ASAN}) {
+if (ApiLed::Peak::measurable()) {
     Test::More::cmp_ok($hwm, '<', 64 * 1024,
                        'TEST 44: peak resident memory under 64 MB');
     Test::More::diag("TEST 44: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};

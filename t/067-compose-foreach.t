@@ -3,6 +3,8 @@
 # its answer is the array of answers in element order; an element's
 # failure follows the part's required/optional rule.
 use Test::Nginx::Socket 'no_plan';
+use lib 't/lib';
+use ApiLed::Peak;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -18,6 +20,10 @@ our $Backend = <<'_EOC_';
 
         location = /orders {
             return 200 '{"customer":"c-42","orders":[{"id":"o-3","sleep":0.3},{"id":"o-1","sleep":0.1},{"id":"o-2","sleep":0.2}],"empty":[],"one":{"id":"o-1"}}';
+        }
+
+        location = /forty {
+            return 200 '{"ids":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40]}';
         }
 
         location = /many {
@@ -388,3 +394,36 @@ qr/invalid "max_items=5000" in part "a": 1 to 1000 in \S+nginx\.conf:\d+/
 GET /t
 --- response_body_like chomp
 "each":\[\{"first":\{"order":"o-3",[^}]+\},"second":\{"n":"o-3"\}\},\{"first":\{"order":"o-1",[^}]+\},"second":\{"n":"o-1"\}\},\{"first":\{"order":"o-2",[^}]+\},"second":\{"n":"o-2"\}\}\]
+
+
+
+=== TEST 19: a foreach part whose body reads the client's body holds one copy of it for each element, not two (40 elements, a 1 MB body)
+--- compose
+    location /t {
+        client_max_body_size 2m;
+        client_body_buffer_size 2m;
+        api_led_compose POST {
+            ids   /sys/forty;
+            each  POST /sink 'body={"r":{request},"n":{item}}' foreach=ids/ids;
+        }
+    }
+    location = /sink {
+        default_type application/json;
+        return 200 '{"got":$content_length}';
+    }
+--- init
+my $body = '{"pad":"' . ('x' x (1024 * 1024)) . '"}';
+my ($st, $rbody, $hwm) = ApiLed::Peak::post_peak('/t', $body);
+Test::More::is($st, 200, 'TEST 19: the composition answered');
+my $len = length($body) + length('{"r":,"n":1}');
+Test::More::like($rbody, qr/"each":\[\{"got":$len\},/,
+                 'TEST 19: each element sent the client\'s body');
+if (ApiLed::Peak::measurable()) {
+    Test::More::cmp_ok($hwm, '<', 64 * 1024,
+                       'TEST 19: peak resident memory under 64 MB');
+    Test::More::diag("TEST 19: peak resident memory $hwm kB")
+        if $ENV{TEST_NGINX_VERBOSE};
+}
+--- request
+GET /t
+--- error_code: 405

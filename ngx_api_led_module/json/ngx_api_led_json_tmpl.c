@@ -33,6 +33,9 @@
 typedef struct {
     ngx_str_t                         value;
     ngx_uint_t                        copy;
+    u_char                           *dump;      /* the serializer's
+                                                    text, given back once
+                                                    copied; NULL: none */
 } ngx_api_led_tmpl_value_t;
 
 
@@ -524,6 +527,7 @@ ngx_api_led_tmpl_render_vars(ngx_http_request_t *r, ngx_array_t *segs,
 
     for (i = 0; i < segs->nelts; i++) {
         val[i].copy = NGX_API_LED_COPY_RAW;
+        val[i].dump = NULL;
 
         switch (seg[i].type) {
 
@@ -627,6 +631,8 @@ ngx_api_led_tmpl_render_vars(ngx_http_request_t *r, ngx_array_t *segs,
                 return NGX_ERROR;
             }
 
+            val[i].dump = val[i].value.data;
+
             if (body && seg[i].in_string) {
 
                 if (ngx_api_led_json_is_text(v)) {
@@ -697,6 +703,18 @@ ngx_api_led_tmpl_render_vars(ngx_http_request_t *r, ngx_array_t *segs,
     }
 
     out->len = p - out->data;
+
+    /*
+     * A large value's text, once copied, goes back at once: the rendered
+     * text lives as long as the request (a call's body, each element of
+     * a foreach= part), the serializer's copy of the value need not.
+     */
+
+    for (i = 0; i < segs->nelts; i++) {
+        if (val[i].dump && val[i].value.len > r->pool->max) {
+            ngx_pfree(r->pool, val[i].dump);
+        }
+    }
 
     return NGX_OK;
 }
