@@ -472,3 +472,27 @@ X-Consumer-ID: admin
 X-Consumer-Tenant: t-1
 --- response_headers
 X-Seen: id=[acme] tenant=[]
+
+
+
+=== TEST 19: a refused API-Led-Caller is logged before authentication: the line does not carry the query key authentication hides, nor a decoded newline of the path
+--- config
+    location /api {
+        api_led_api  orders layer=system;
+        api_led_auth key;
+        api_led_key_source query:api_key;
+        proxy_pass   http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "args=$args\n";
+    }
+--- request
+GET /api%0Ax?a=1&api_key=k-acme-1
+--- more_headers
+API-Led-Caller: v1;layer=process;api=x;ts=1;nonce=AAAAAAAAAAAAAAAAAAAAAA;sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+--- response_body
+args=a=1
+--- error_log eval
+qr/api_led: caller assertion refused \(no api_led_caller_key here\), the request counts as a client's: GET \/api%0Ax, client: 127\.0\.0\.1, server: localhost, host: "localhost"$/m
+--- no_error_log eval
+qr/\[(?!debug)[a-z]+\] .*k-acme-1/

@@ -100,6 +100,8 @@ static ngx_int_t ngx_api_led_caller_subrequest(ngx_http_request_t *r,
 static ngx_int_t ngx_api_led_caller_precontent(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_caller_check(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx);
+static void ngx_api_led_caller_refused(ngx_http_request_t *r,
+    ngx_api_led_caller_loc_conf_t *lcf, const char *why);
 static const char *ngx_api_led_caller_verify(ngx_http_request_t *r,
     ngx_api_led_caller_loc_conf_t *lcf, ngx_str_t *value, ngx_str_t *cid,
     ngx_uint_t *layer, ngx_str_t *api);
@@ -486,10 +488,7 @@ ngx_api_led_caller_check(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
     }
 
     if (why) {
-        /* the layer contract's level: api_led_callers_log_level */
-        ngx_log_error(lcf->log_level, r->connection->log, 0,
-                      "api_led: caller assertion refused (%s), the request "
-                      "counts as a client's", why);
+        ngx_api_led_caller_refused(r, lcf, why);
 
     } else {
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -500,6 +499,42 @@ ngx_api_led_caller_check(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
 
     /* the value is kept in ctx->caller_api; the header goes */
     return ngx_api_led_edit_headers_in_remove(r, &ngx_api_led_caller_header);
+}
+
+
+/*
+ * Logged at the layer contract's level (api_led_callers_log_level).  The
+ * request goes on to its authentication, which has not yet hidden a key
+ * or token of the query: the line names the method and path, not the
+ * request line nginx would add.
+ */
+
+static void
+ngx_api_led_caller_refused(ngx_http_request_t *r,
+    ngx_api_led_caller_loc_conf_t *lcf, const char *why)
+{
+    u_char     *q;
+    size_t      line;
+    ngx_str_t   path;
+
+    /* the client's path as it came (decoded, a "%0A" would be a newline) */
+
+    path = r->unparsed_uri;
+
+    q = ngx_strlchr(path.data, path.data + path.len, '?');
+    if (q) {
+        path.len = q - path.data;
+    }
+
+    line = r->request_line.len;
+    r->request_line.len = 0;
+
+    ngx_log_error(lcf->log_level, r->connection->log, 0,
+                  "api_led: caller assertion refused (%s), the request "
+                  "counts as a client's: %V %V", why, &r->method_name,
+                  &path);
+
+    r->request_line.len = line;
 }
 
 
