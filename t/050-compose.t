@@ -552,3 +552,29 @@ $::Backend . q{
 [qr/^\x1f\x8b/,
  qr/^\x1f\x8b/,
  qr/^\{"customer":\{"id":"c-42","name":"Ada","ae":""\}\}$/]
+
+
+
+=== TEST 18: an "if" block of the location answers with the composition (the worker crashed: the block's configuration had none)
+--- config
+    location /t {
+        api_led_compose {
+            a /sys/echo/a;
+        }
+        if ($arg_x) {
+            set $y 1;
+        }
+    }
+    location /sys/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/sys.sock:/;
+    }
+--- request eval
+["GET /t?x=1", "GET /t"]
+--- response_body_like eval
+[qr/^\{"a":\{"method":"GET","uri":"\/echo\/a"/,
+ qr/^\{"a":\{"method":"GET","uri":"\/echo\/a"/]
+--- error_code eval
+[200, 200]
+--- no_error_log
+[alert]

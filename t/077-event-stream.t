@@ -87,6 +87,13 @@ my $ngx = start_nginx(http => <<"HTTP");
             api_led_event_stream t077:d;
         }
 
+        location /changes-if {
+            api_led_event_stream t077:a;
+            if (\$arg_x) {
+                set \$y 1;
+            }
+        }
+
 @{[ join "\n", map { "        location /race$_ { api_led_event_stream t077:r$_; }" } 1 .. 8 ]}
     }
 
@@ -183,6 +190,12 @@ ApiLed::Events::sse_close($max) if $max;
 
 ($st) = req($port, 'POST', '/changes');
 is($st, 405, 'POST: 405');
+
+# an "if" block of the location streams (the worker crashed: the block's
+# configuration had no stream)
+my $fi = sse_open($port, '/changes-if?x=1');
+is($fi && $fi->{status}, 200, 'an "if" block of the location: it streams');
+ApiLed::Events::sse_close($fi) if $fi;
 
 # --- types= ---------------------------------------------------------------
 

@@ -269,10 +269,15 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_api_led_compose_loc_conf_t  *conf = child;
 
     ngx_uint_t                        i, j;
+    ngx_http_core_loc_conf_t         *clcf;
     ngx_api_led_compose_conf_t       *comp;
     ngx_api_led_compose_part_conf_t  *pc;
 
-    /* compositions are a location's own: a nested location has no handler */
+    /*
+     * compositions are a location's own: a nested location has no
+     * handler; its "if" and limit_except blocks answer with its handler
+     * and their own configuration, which has its compositions
+     */
 
     if (conf->merge == NGX_CONF_UNSET_UINT) {
         conf->merge = prev->merge;
@@ -287,6 +292,12 @@ ngx_api_led_compose_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_part_size, prev->max_part_size,
                               NGX_API_LED_COMPOSE_MAX_PART_SIZE);
     if (conf->compositions == NULL) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        if (clcf->noname) {
+            conf->compositions = prev->compositions;
+        }
+
         return NGX_CONF_OK;
     }
 

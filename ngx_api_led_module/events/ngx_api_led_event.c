@@ -885,16 +885,28 @@ ngx_api_led_event_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_api_led_event_loc_conf_t *prev = parent;
     ngx_api_led_event_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+
     if (conf->events == NULL) {
         conf->events = prev->events;
         conf->request = prev->request;
         conf->response = prev->response;
     }
 
-    /* a content handler is the location's own: the stream is not merged */
-
     if (ngx_api_led_event_describe(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    /*
+     * a content handler is the location's own: the stream is not merged
+     * into a nested location, but its "if" and limit_except blocks answer
+     * with its handler and their own configuration
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (conf->stream == NULL && clcf->noname) {
+        conf->stream = prev->stream;
     }
 
     return NGX_CONF_OK;
