@@ -578,3 +578,34 @@ $::Backend . q{
 [200, 200]
 --- no_error_log
 [alert]
+
+
+
+=== TEST 19: a limit_except block that lets a method through: the composition answers it (nginx's static files did, 404)
+--- config
+    location /t {
+        api_led_compose GET {
+            a /sys/echo/a;
+        }
+        api_led_compose POST {
+            b /sys/echo/b;
+        }
+        limit_except GET {
+            allow 127.0.0.1;
+            deny all;
+        }
+    }
+    location /sys/ {
+        internal;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/sys.sock:/;
+    }
+--- request eval
+["POST /t\n{}", "GET /t", "PUT /t\n{}"]
+--- more_headers
+Content-Type: application/json
+--- response_body_like eval
+[qr/^\{"b":\{"method":"GET","uri":"\/echo\/b"/,
+ qr/^\{"a":\{"method":"GET","uri":"\/echo\/a"/,
+ qr/.*/]
+--- error_code eval
+[200, 200, 405]

@@ -430,7 +430,8 @@ void ngx_api_led_forwards(ngx_conf_t *cf);
 /*
  * A directive that answers its location (api_led_compose,
  * api_led_event_stream, api_led_metrics, api_led_catalog) makes its
- * handler the location's content handler.  nginx lets a later directive
+ * handler the location's content handler (and its limit_except block's,
+ * once the configuration is parsed).  nginx lets a later directive
  * (proxy_pass, ...) replace it silently: an earlier one is refused here,
  * a later one once the configuration is parsed, with the directive's
  * file and line.  The same handler twice is allowed (a location's

@@ -404,13 +404,19 @@ ngx_api_led_content_handler(ngx_conf_t *cf, const char *directive,
 }
 
 
-/* a content handler set after the directive replaced the directive's */
+/*
+ * A content handler set after the directive replaced the directive's.
+ * nginx answers the methods a limit_except block takes with the block's
+ * own content handler (proxy_pass sets it at merge), none if it has none:
+ * a block without one gets the directive's.
+ */
 
 static ngx_int_t
 ngx_api_led_check_contents(ngx_conf_t *cf, ngx_api_led_main_conf_t *lmcf)
 {
-    ngx_uint_t              i;
-    ngx_api_led_content_t  *content;
+    ngx_uint_t                 i;
+    ngx_api_led_content_t     *content;
+    ngx_http_core_loc_conf_t  *clcf, *lclcf;
 
     if (lmcf->contents == NULL) {
         return NGX_OK;
@@ -426,6 +432,18 @@ ngx_api_led_check_contents(ngx_conf_t *cf, ngx_api_led_main_conf_t *lmcf)
                           content[i].directive, content[i].file,
                           content[i].line);
             return NGX_ERROR;
+        }
+
+        clcf = content[i].clcf;
+
+        if (clcf->limit_except_loc_conf == NULL) {
+            continue;
+        }
+
+        lclcf = clcf->limit_except_loc_conf[ngx_http_core_module.ctx_index];
+
+        if (lclcf->handler == NULL) {
+            lclcf->handler = content[i].handler;
         }
     }
 
