@@ -84,6 +84,13 @@ my $ngx = start_nginx(http => <<"HTTP");
             proxy_pass http://127.0.0.1:$mute_port;
         }
 
+        location /slow-body {
+            client_body_timeout 1s;
+            api_led_event thing.stalled stream=t075:gone on=4xx;
+            api_led_event thing.timed stream=t075:gone499 on=408;
+            proxy_pass http://127.0.0.1:$mute_port;
+        }
+
         location /closed {
             api_led_event thing.closed stream=t075:gone on=4xx;
             return 444;
@@ -363,6 +370,19 @@ is(scalar @{ xrange('t075:8') }, 2, 'no event for a failed write');
     is(scalar @{ xrange('t075:gone') }, 0,
        'on=4xx: nothing when the client left (499 is no answer)');
     close $up if $up;
+}
+
+# a body that stops coming: nginx logs 408 and closes without an answer
+{
+    my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+        or die "connect: $!";
+    print $c "PUT /slow-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc";
+    my $got = join '', <$c>;
+    is($got, '', '408: no answer');
+    ok(ApiLed::Events::wait_until(sub { @{ xrange('t075:gone499') } == 2 }),
+       'on=408: published');
+    is(scalar @{ xrange('t075:gone') }, 0,
+       'on=4xx: nothing for a body that stopped coming');
 }
 
 # return 444: nginx closes without an answer

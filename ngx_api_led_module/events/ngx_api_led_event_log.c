@@ -176,13 +176,13 @@ ngx_api_led_event_matches(ngx_http_request_t *r, ngx_api_led_event_conf_t *ec,
     }
 
     /*
-     * nginx's 444 (closed without an answer) and 499 (the client left)
-     * are no answer: only an on= that names them matches them
+     * A status nginx logs for a request it closed without an answer (444,
+     * 499 when the client left, 408 when its body stopped coming) is in
+     * no class: only an on= that names the code matches it.
      */
 
     if (status >= 100 && status < 600
-        && status != NGX_HTTP_CLOSE
-        && status != NGX_HTTP_CLIENT_CLOSED_REQUEST
+        && r->header_sent
         && (ec->classes & (1 << status / 100)))
     {
         return 1;
