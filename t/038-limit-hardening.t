@@ -277,3 +277,38 @@ GET /t
 redis unavailable: connection closed by redis
 --- no_error_log
 timed out
+
+
+
+=== TEST 10: nginx -t: a burst whose tolerance overflows is refused
+1r/d burst=213503983 made burst * T wrap past 2^64 microseconds: the
+limit then admitted one request a day, not the burst.
+--- config
+    location /t {
+        api_led_rate_limit 1r/d burst=213503983 key=t038-burst name=t038-burst;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- must_die
+--- error_log eval
+qr/burst=213503983 is too large for "1r\/d": burst times the interval must be under 285 years in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 11: the largest burst allowed is admitted in full
+--- config
+    location /t {
+        api_led_rate_limit 1r/d burst=104249 key=t038-burst2 name=t038-burst2;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["RateLimit-Limit: 104250", "RateLimit-Limit: 104250", "RateLimit-Limit: 104250"]

@@ -1451,6 +1451,21 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         /* by default the whole count may come at once */
         lc->burst = (burst != NGX_CONF_UNSET_UINT) ? burst
                                                    : lc->rate.count - 1;
+
+        /*
+         * tau, burst * T in microseconds, must stay exact in the script's
+         * doubles (and far from the 64 bits of the local store)
+         */
+        if (lc->burst > NGX_API_LED_LIMIT_TAU_MAX
+                        / ((uint64_t) lc->rate.period * 1000
+                           / lc->rate.count))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "burst=%ui is too large for \"%V\": burst "
+                               "times the interval must be under 285 years",
+                               lc->burst, &value[1]);
+            return NGX_CONF_ERROR;
+        }
     }
 
     /* two limits of one name and key would count into one bucket */

@@ -22,6 +22,8 @@ extern ngx_module_t  ngx_api_led_limit_module;
 
 
 #define NGX_API_LED_LIMIT_KEY_MAX        256
+/* the largest tau, burst * T: 2^53 microseconds, about 285 years */
+#define NGX_API_LED_LIMIT_TAU_MAX        ((uint64_t) 1 << 53)
 /* the shared-memory zone when api_led_rate_limit_zone does not size it */
 #define NGX_API_LED_LIMIT_ZONE_SIZE      (1024 * 1024)
 /* a plan limit's name: "minute:16" */
