@@ -349,3 +349,17 @@ qr/consumer #1: "id" must be a string of 1 to 256 printable characters/
 --- must_die
 --- error_log eval
 qr/consumer "acme": key #1 must be a non-empty string in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 24: a plan's limit of more than one request a microsecond is refused, as api_led_rate_limit's
+"2000000r/s" was taken, counted as 1000000r/s (T of one microsecond)
+with RateLimit-Limit: 2000000; "9000000000000000000r/d" had a burst
+that no double holds exactly.
+--- user_files
+>>> consumers.json
+{"plans": {"gold": {"limits": ["10r/s", "2000000r/s"]}},
+ "consumers": []}
+--- must_die
+--- error_log eval
+qr/consumers file "\S+consumers\.json": plan "gold": limit "2000000r\/s" is too high, at most one request a microsecond in \S+nginx\.conf:\d+/

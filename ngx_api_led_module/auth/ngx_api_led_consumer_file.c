@@ -344,6 +344,15 @@ ngx_api_led_plans_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
                                             &p->name, &text);
                 return NGX_ERROR;
             }
+
+            /* as api_led_rate_limit's: T is at least a microsecond */
+            if ((uint64_t) rate->period * 1000 / rate->count == 0) {
+                ngx_api_led_consumers_error(cf, mcf, "plan \"%V\": limit "
+                                            "\"%V\" is too high, at most "
+                                            "one request a microsecond",
+                                            &p->name, &text);
+                return NGX_ERROR;
+            }
         }
 
         mcf->nplans++;
