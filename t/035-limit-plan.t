@@ -294,3 +294,22 @@ Test::More::is(join(' ', sort split /\n/, ApiLed::Redis::redis_cli($port, 'keys'
 --- must_die
 --- error_log eval
 qr/"default=" goes with "plan": the limits of who has no plan in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 10: a limit named "plan:..." is refused: it would count in the plan's bucket
+A location's "5r/m name=plan:minute" counted in api_led:{consumer}:plan:minute,
+the bucket of the consumer's plan limit of that period, at its own rate.
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_rate_limit plan;
+        api_led_rate_limit 5r/m name=plan:minute;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- must_die
+--- error_log eval
+qr/invalid limit name "plan:minute": names beginning with "plan:" are the plans' buckets in \S+nginx\.conf:\d+/

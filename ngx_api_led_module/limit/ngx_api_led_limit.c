@@ -1384,7 +1384,18 @@ ngx_api_led_limit_rate_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "\"name=\" cannot be used with \"plan\": "
                                    "each limit of a plan is named "
-                                   "\"plan:RATE\"");
+                                   "\"plan:PERIOD\"");
+                return NGX_CONF_ERROR;
+            }
+
+            /* the plans' buckets: a limit of that name would count in them */
+            if (s.len >= sizeof("plan:") - 1
+                && ngx_strncmp(s.data, "plan:", sizeof("plan:") - 1) == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid limit name \"%V\": names "
+                                   "beginning with \"plan:\" are the plans' "
+                                   "buckets", &s);
                 return NGX_CONF_ERROR;
             }
 
