@@ -58,7 +58,8 @@ our @Hostile = ((map { start_fake_redis(reply => $_) }
     ("*500000000\r\n",
      "*2\r\n*40000\r\n" . (":0\r\n" x 40000) . "*40000\r\n",
      "\$100000000\r\n" . ('x' x (5 * 1024 * 1024)))),
-    start_fake_redis(reply => "*2\r\n:0\r\n\$10\r\nabc", close => 1));
+    start_fake_redis(reply => "*2\r\n:0\r\n\$10\r\nabc", close => 1),
+    start_fake_redis(reply => "\$-1\r\n"));
 $ENV{"TEST_NGINX_HOSTILE_PORT_$_"} = $Hostile[$_]->{port} for 0 .. $#Hostile;
 
 # a limit behind a hostile Redis
@@ -312,3 +313,26 @@ qr/burst=213503983 is too large for "1r\/d": burst times the interval must be un
 [200, 200, 200]
 --- response_headers eval
 ["RateLimit-Limit: 104250", "RateLimit-Limit: 104250", "RateLimit-Limit: 104250"]
+
+
+
+=== TEST 12: a script reply of the wrong shape is logged at most once a second
+A Redis (or a proxy) that answers every call with a nil logged one error
+line per call.
+--- http_config eval
+sprintf $::HOSTILE_HTTP, 4
+--- config eval
+::hostile()
+--- init
+# ten calls within the second of the test's request
+for my $i (1 .. 10) {
+    my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
+    Test::More::is($st, 503, "TEST 12: call $i gets on_error=closed");
+}
+--- request
+GET /t
+--- error_code: 503
+--- grep_error_log eval
+qr/unexpected reply from the redis rate limit script/
+--- grep_error_log_out
+unexpected reply from the redis rate limit script

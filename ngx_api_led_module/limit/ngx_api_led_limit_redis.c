@@ -741,10 +741,20 @@ ngx_api_led_limit_redis_reply(void *data, redisReply *reply)
 {
     ngx_api_led_limit_part_t *part = data;
 
+    static ngx_msec_t  logged;
+
     if (reply && ngx_api_led_limit_redis_valid(part, reply) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "api_led: unexpected reply from the redis rate limit "
-                      "script");
+
+        /* every call gets it from such a Redis: at most once a second */
+
+        if (logged == 0 || ngx_current_msec - logged >= 1000) {
+            logged = ngx_current_msec ? ngx_current_msec : 1;
+
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "api_led: unexpected reply from the redis rate "
+                          "limit script");
+        }
+
         reply = NULL;
     }
 
