@@ -60,6 +60,27 @@ our @Hostile = ((map { start_fake_redis(reply => $_) }
      "\$100000000\r\n" . ('x' x (5 * 1024 * 1024)))),
     start_fake_redis(reply => "*2\r\n:0\r\n\$10\r\nabc", close => 1),
     start_fake_redis(reply => "\$-1\r\n"));
+# a cluster node that owns every slot and answers every script call with a
+# MOVED to itself: a redirection loop
+push @Hostile, ApiLed::Redis::serve_connections(sub {
+    my ($c) = @_;
+    my $port = $c->sockport;
+    my $buf = '';
+    while (my $cmd = ApiLed::Redis::read_command($c, \$buf)) {
+        my $name = uc $cmd->[0];
+        if ($name eq 'CLUSTER') {
+            print $c "*1\r\n*3\r\n:0\r\n:16383\r\n"
+                     . "*2\r\n\$9\r\n127.0.0.1\r\n:$port\r\n";
+        } elsif ($name eq 'SCRIPT') {
+            print $c "\$40\r\n" . Digest::SHA::sha1_hex($cmd->[2]) . "\r\n";
+        } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
+            print $c "-MOVED 1 127.0.0.1:$port\r\n";
+        } else {
+            print $c "+OK\r\n";
+        }
+        $c->flush;
+    }
+});
 $ENV{"TEST_NGINX_HOSTILE_PORT_$_"} = $Hostile[$_]->{port} for 0 .. $#Hostile;
 
 # a limit behind a hostile Redis
@@ -336,3 +357,25 @@ GET /t
 qr/unexpected reply from the redis rate limit script/
 --- grep_error_log_out
 unexpected reply from the redis rate limit script
+
+
+
+=== TEST 13: a cluster's redirection loop is logged at most once a second
+Each script call that gave up after 5 MOVED logged "redirected 5 times,
+given up": one error line per call while the loop lasted.
+--- http_config
+api_led_redis 127.0.0.1:$TEST_NGINX_HOSTILE_PORT_5 cluster timeout=1s;
+--- config eval
+::hostile()
+--- init
+for my $i (1 .. 10) {
+    my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
+    Test::More::is($st, 503, "TEST 13: call $i gets on_error=closed");
+}
+--- request
+GET /t
+--- error_code: 503
+--- grep_error_log eval
+qr/redis: a command redirected \d+ times, given up/
+--- grep_error_log_out
+redis: a command redirected 5 times, given up

@@ -554,9 +554,20 @@ ngx_api_led_redis_redirect(ngx_api_led_redis_t *rd,
         if (++w->tries > NGX_API_LED_REDIS_REDIRECTS
             || (ngx_msec_int_t) (w->deadline - ngx_current_msec) <= 0)
         {
-            ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
-                          "redis: a command redirected %ui times, given up",
-                          w->tries - 1);
+            /* a redirection loop sends every command there: once a second */
+
+            if (rd->redirect_logged == 0
+                || ngx_current_msec - rd->redirect_logged
+                   >= NGX_API_LED_REDIS_ERROR_LOG_GAP)
+            {
+                rd->redirect_logged = ngx_current_msec ? ngx_current_msec
+                                                       : 1;
+
+                ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
+                              "redis: a command redirected %ui times, "
+                              "given up", w->tries - 1);
+            }
+
             ngx_api_led_redis_finish(rd, w, NULL);
             return NGX_OK;
         }

@@ -226,6 +226,7 @@ struct ngx_api_led_redis_s {
 
     ngx_uint_t                     outage;    /* failures seen, for warnings */
     ngx_msec_t                     error_logged;
+    ngx_msec_t                     redirect_logged;
 
     /* a node's reply to a request or its failure (reply NULL) */
     void                         (*reply)(ngx_api_led_redis_t *rd,
