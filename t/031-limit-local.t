@@ -2,6 +2,7 @@
 # no api_led_redis is configured; the same GCRA as the Redis store.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
+use ApiLed::Redis ();
 
 repeat_each(1);
 no_shuffle();
@@ -126,7 +127,39 @@ __DATA__
 
 
 
-=== TEST 6: nginx -t: a zone too small
+=== TEST 6: a full zone of short keys makes room for a long one: it is counted
+Freeing three short keys left no page for a node of another size class:
+a key of 200 bytes was never counted ("zone is too small" at alert) and
+its 1r/h limit admitted every request.
+--- http_config
+    api_led_rate_limit_zone 32k;
+--- config
+    location /t {
+        api_led_rate_limit 1r/h key=$http_x_tenant name=z;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+# more short keys than the zone holds
+for my $i (1 .. 600) {
+    my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t',
+                                       'X-Tenant' => "s$i");
+    die "TEST 6: short key $i got $st" unless $st == 200;
+}
+--- more_headers eval
+"X-Tenant: " . ("L" x 200)
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- error_code eval
+[200, 429, 429]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 7: nginx -t: a zone too small
 --- http_config
     api_led_rate_limit_zone 1k;
 --- config

@@ -10,7 +10,7 @@
 #include "ngx_api_led_limit.h"
 
 
-static void ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone,
+static ngx_uint_t ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone,
     uint64_t now, ngx_api_led_limit_node_t **keep, ngx_uint_t nkeep);
 
 
@@ -113,20 +113,26 @@ ngx_api_led_limit_local(ngx_http_request_t *r,
 
         node = ngx_slab_alloc_locked(zone->shpool, size);
 
-        if (node == NULL) {
-            /* the zone is full: the least recently used keys give way */
-            ngx_api_led_limit_expire(zone, 0, nodes, lctx->nitems);
+        /*
+         * The zone is full: the least recently used keys give way, as
+         * many as it takes.  A few are not always enough: a node of
+         * another size (a long key) needs a page of its own size class,
+         * and that page is free only when all its nodes are.
+         */
 
+        while (node == NULL
+               && ngx_api_led_limit_expire(zone, 0, nodes, lctx->nitems))
+        {
             node = ngx_slab_alloc_locked(zone->shpool, size);
+        }
 
-            if (node == NULL) {
-                ngx_shmtx_unlock(&zone->shpool->mutex);
-                ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                              "api_led: api_led_rate_limit_zone is too "
-                              "small, a limit was not counted");
-                ngx_shmtx_lock(&zone->shpool->mutex);
-                continue;
-            }
+        if (node == NULL) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "api_led: api_led_rate_limit_zone is too "
+                          "small, a limit was not counted");
+            ngx_shmtx_lock(&zone->shpool->mutex);
+            continue;
         }
 
         nodes[i] = node;
@@ -153,10 +159,10 @@ done:
 /*
  * Frees nodes whose TAT has passed (they mean the same as no node), at
  * most a few a call; with now == 0 frees the least recently used ones
- * whatever their TAT, except those in "keep".
+ * whatever their TAT, except those in "keep".  Returns how many it freed.
  */
 
-static void
+static ngx_uint_t
 ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone, uint64_t now,
     ngx_api_led_limit_node_t **keep, ngx_uint_t nkeep)
 {
@@ -173,7 +179,7 @@ ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone, uint64_t now,
         node = ngx_queue_data(q, ngx_api_led_limit_node_t, queue);
 
         if (now && node->tat > now) {
-            return;
+            return n;
         }
 
         for (i = 0; i < nkeep; i++) {
@@ -191,6 +197,8 @@ ngx_api_led_limit_expire(ngx_api_led_limit_zone_t *zone, uint64_t now,
         ngx_slab_free_locked(zone->shpool, node);
         n++;
     }
+
+    return n;
 }
 
 
