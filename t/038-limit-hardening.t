@@ -81,6 +81,37 @@ push @Hostile, ApiLed::Redis::serve_connections(sub {
         $c->flush;
     }
 });
+# a Sentinel that names itself the master of "t038", a master whose ROLE
+# says master and that answers every script call READONLY (demoted, the
+# Sentinels not yet told); each script call is a line of $READONLY_CALLS
+our $READONLY_CALLS = html_dir() . "/../t038-readonly-calls";
+push @Hostile, ApiLed::Redis::serve_connections(sub {
+    my ($c) = @_;
+    my $port = $c->sockport;
+    my $buf = '';
+    while (my $cmd = ApiLed::Redis::read_command($c, \$buf)) {
+        my $name = uc $cmd->[0];
+        if ($name eq 'SENTINEL') {
+            print $c "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($port)
+                     . "\r\n$port\r\n";
+        } elsif ($name eq 'SUBSCRIBE') {
+            print $c "*3\r\n\$9\r\nsubscribe\r\n\$14\r\n+switch-master\r\n:1\r\n";
+        } elsif ($name eq 'ROLE') {
+            print $c "*3\r\n\$6\r\nmaster\r\n:0\r\n*0\r\n";
+        } elsif ($name eq 'SCRIPT') {
+            print $c "\$40\r\n" . Digest::SHA::sha1_hex($cmd->[2]) . "\r\n";
+        } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
+            if (open my $f, '>>', $::READONLY_CALLS) {
+                print $f "call\n";
+                close $f;
+            }
+            print $c "-READONLY You can't write against a read only replica.\r\n";
+        } else {
+            print $c "+OK\r\n";
+        }
+        $c->flush;
+    }
+});
 $ENV{"TEST_NGINX_HOSTILE_PORT_$_"} = $Hostile[$_]->{port} for 0 .. $#Hostile;
 
 # a limit behind a hostile Redis
@@ -379,3 +410,35 @@ GET /t
 qr/redis: a command redirected \d+ times, given up/
 --- grep_error_log_out
 redis: a command redirected 5 times, given up
+
+
+
+=== TEST 14: a master the Sentinels still name that answers READONLY is asked again after pauses, not in a loop
+The command went again at once each time the Sentinels named the same
+master: some 3,000 script calls and Sentinel questions a second, and as
+many "answered READONLY" warnings, for as long as it lasted.
+--- http_config
+api_led_redis 127.0.0.1:$TEST_NGINX_HOSTILE_PORT_6 sentinel=t038 timeout=500ms;
+--- config eval
+::hostile()
+--- init
+use Time::HiRes ();
+unlink $::READONLY_CALLS;
+# the master is found, then one request waits its 500 ms
+Time::HiRes::sleep(0.3);
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
+Test::More::is($st, 503, 'TEST 14: on_error=closed after timeout=');
+my $n = 0;
+if (open my $f, '<', $::READONLY_CALLS) {
+    $n++ while <$f>;
+}
+# 10, 20, 40, 80, 160 ms of pause: a handful of calls
+Test::More::cmp_ok($n, '>=', 1, 'TEST 14: the call reached the master');
+Test::More::cmp_ok($n, '<=', 10, "TEST 14: $n calls, not a loop");
+--- request
+GET /t
+--- error_code: 503
+--- grep_error_log eval
+qr/redis master answered READONLY, asking the sentinels again/
+--- grep_error_log_out
+redis master answered READONLY, asking the sentinels again

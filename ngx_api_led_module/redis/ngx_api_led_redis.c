@@ -524,20 +524,40 @@ ngx_api_led_redis_redirect(ngx_api_led_redis_t *rd,
             return NGX_DECLINED;
         }
 
-        /* the master was demoted: where is the new one? */
+        /*
+         * The master was demoted: where is the new one?  Until the
+         * Sentinels name another, the command goes again after a pause
+         * that doubles from 10 ms, and the Sentinels are asked at most
+         * every 100 ms: a master they still name that answers READONLY
+         * is not a loop of commands and questions.
+         */
 
-        if (rd->master->ready) {
+        delay = NGX_API_LED_REDIS_RETRY_DELAY << ngx_min(w->tries, 7);
+        w->tries++;
+
+        if ((ngx_msec_int_t) (w->deadline - ngx_current_msec - delay) <= 0) {
+            ngx_api_led_redis_finish(rd, w, NULL);
+            return NGX_OK;
+        }
+
+        ngx_api_led_redis_park(rd, w, ngx_current_msec + delay);
+
+        if (rd->discover.timer_set || rd->asking) {
+            return NGX_OK;
+        }
+
+        if (rd->master->ready
+            && (rd->redirect_logged == 0
+                || ngx_current_msec - rd->redirect_logged
+                   >= NGX_API_LED_REDIS_ERROR_LOG_GAP))
+        {
+            rd->redirect_logged = ngx_current_msec ? ngx_current_msec : 1;
+
             ngx_log_error(NGX_LOG_WARN, &rd->master->log, 0,
                           "redis master answered READONLY, asking the "
                           "sentinels again");
         }
 
-        if ((ngx_msec_int_t) (w->deadline - ngx_current_msec) <= 0) {
-            ngx_api_led_redis_finish(rd, w, NULL);
-            return NGX_OK;
-        }
-
-        ngx_api_led_redis_park(rd, w, 0);
         ngx_api_led_redis_sentinel_discover(rd);
 
         return NGX_OK;

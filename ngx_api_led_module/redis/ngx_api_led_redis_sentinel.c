@@ -243,14 +243,21 @@ ngx_api_led_redis_sentinel_apply(ngx_api_led_redis_t *rd, u_char *host,
     {
         if (master->c == NULL) {
             ngx_api_led_redis_node_connect(master);
+            rd->changed(rd);
+            return;
+        }
 
-        } else if (!ngx_queue_empty(&rd->parked)
-                   && !ngx_exiting && !ngx_terminate && !ngx_quit)
+        /*
+         * the master that answered READONLY, still named: its commands
+         * go again at their retry time, not at once
+         */
+
+        if (!ngx_queue_empty(&rd->parked)
+            && !ngx_exiting && !ngx_terminate && !ngx_quit)
         {
             ngx_add_timer(&rd->discover, NGX_API_LED_REDIS_BACKOFF_MIN);
         }
 
-        rd->changed(rd);
         return;
     }
 
