@@ -28,6 +28,7 @@ our $Up = <<"CONF";
         location /user { return 200 '$User'; }
         location /text { default_type text/plain; return 200 '{"id":7}'; }
         location /hal { default_type application/hal+json; return 200 '{"id":7}'; }
+        location /untyped { default_type ""; return 200 '{"id":7}'; }
         location /problem { default_type application/problem+json; return 404 '{"id":7}'; }
         location /err { return 500 '{"id":7}'; }
         location /bad { return 200 '{"id":'; }
@@ -879,3 +880,22 @@ Content-Range: bytes 0-6/7
 {"id":1}
 --- error_log
 response is a range of the body (206), JSON operations skipped
+
+
+
+=== TEST 44: a response without Content-Type passes untouched (length and all)
+--- config
+    location /t {
+        api_led_response_json remove /id;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/untyped;
+    }
+--- request
+GET /t
+--- response_body chomp
+{"id":7}
+--- response_headers
+Content-Length: 8
+Content-Type:
+--- no_error_log
+[warn]
+[alert]

@@ -568,6 +568,11 @@ ngx_api_led_json_media_type(ngx_str_t *type)
     u_char  *p, *end, *semi;
     size_t   len;
 
+    if (type->len == 0) {
+        /* no Content-Type: nginx leaves its data NULL */
+        return 0;
+    }
+
     if (type->len == sizeof(NGX_API_LED_JSON_TYPE) - 1
         && ngx_memcmp(type->data, NGX_API_LED_JSON_TYPE,
                       sizeof(NGX_API_LED_JSON_TYPE) - 1)
