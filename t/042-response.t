@@ -899,3 +899,20 @@ Content-Type:
 --- no_error_log
 [warn]
 [alert]
+
+
+
+=== TEST 45: HEAD: no ETag or Accept-Ranges either, as GET has none (they described the old body)
+--- config
+    location /t {
+        api_led_response_json set /b 2;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/headers;
+    }
+--- request
+HEAD /t
+--- response_headers
+!ETag
+!Accept-Ranges
+!Content-Length
+X-Keep: k
+--- response_body chomp

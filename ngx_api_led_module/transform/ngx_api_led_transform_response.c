@@ -208,8 +208,14 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
     }
 
     if (r->header_only || r->method == NGX_HTTP_HEAD) {
-        /* the transformed length is not known without the body */
+        /*
+         * the transformed length is not known without the body; the
+         * ETag and ranges go as they go for GET: they described the old
+         * body
+         */
         ngx_http_clear_content_length(r);
+        ngx_http_clear_accept_ranges(r);
+        ngx_http_clear_etag(r);
         return ngx_http_next_header_filter(r);
     }
 
