@@ -248,7 +248,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             failed("form_to_json: not an object of strings", NULL);
         }
 
-        if (ngx_api_led_json_to_form(fz.pool, x, &form) != NGX_OK) {
+        if (ngx_api_led_json_to_form(fz.pool, x, 0, &form) != NGX_OK) {
             abort();
         }
 
@@ -275,7 +275,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         == NGX_OK
         && json_is_object(doc))
     {
-        rc = ngx_api_led_json_to_form(fz.pool, doc, &form);
+        rc = ngx_api_led_json_to_form(fz.pool, doc, 0, &form);
 
         if (rc == NGX_DECLINED) {
             if (!lone_surrogate(doc)) {

@@ -1038,3 +1038,36 @@ qr/"api_led_request_json_max_size" directive must be at least 1 byte \(there is 
 --- must_die
 --- error_log eval
 qr/"api_led_response_json_max_size" directive must be at least 1 byte \(there is no unlimited size\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 54: a client's long header set in every element of a long array: 413, not a body hundreds of times the request (the fast path and the tree, json_to_form)
+--- config
+    location /light {
+        api_led_request_json set /items/*/s $http_x_s;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+    location /tree {
+        api_led_request_json set /items/*/s $http_x_s;
+        api_led_request_json keep /items;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+    location /form {
+        api_led_request_body_convert json_to_form;
+        api_led_request_json set /items/*/s $http_x_s;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- pipelined_requests eval
+["POST /light\n" . '{"items":[' . join(",", ("{}") x 400) . ']}',
+ "POST /tree\n" . '{"items":[' . join(",", ("{}") x 400) . ']}',
+ "POST /form\n" . '{"items":[' . join(",", ("{}") x 400) . ']}']
+--- more_headers eval
+"X-S: " . ("s" x 4000)
+--- error_code eval
+[413, 413, 413]
+--- response_body_like eval
+['"detail":"the transformed JSON document would be larger than 32 times the body"',
+ '"detail":"the transformed JSON document would be larger than 32 times the body"',
+ '"detail":"the transformed JSON document would be larger than 32 times the body"']
+--- no_error_log
+[alert]

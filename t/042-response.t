@@ -21,6 +21,8 @@ our @Hostile = (undef,
     '{"id":1,"password_hash":"x",}',
     '{"id":1,"password_hash":"x","deep":' . ('[' x 1001) . (']' x 1001) . '}');
 
+our $Many = '{"id":1,"items":[' . join(",", ("{}") x 400) . ']}';
+
 our $Up = <<"CONF";
     server {
         listen unix:\$TEST_NGINX_HTML_DIR/up.sock;
@@ -29,6 +31,7 @@ our $Up = <<"CONF";
         location /text { default_type text/plain; return 200 '{"id":7}'; }
         location /hal { default_type application/hal+json; return 200 '{"id":7}'; }
         location /untyped { default_type ""; return 200 '{"id":7}'; }
+        location /many { return 200 '$Many'; }
         location /problem { default_type application/problem+json; return 404 '{"id":7}'; }
         location /err { return 500 '{"id":7}'; }
         location /bad { return 200 '{"id":'; }
@@ -916,3 +919,35 @@ HEAD /t
 !Content-Length
 X-Keep: k
 --- response_body chomp
+
+
+
+=== TEST 46: a client's long argument set in every element of a long array where fields are removed: 502, not a body hundreds of times the response
+--- config
+    location /t {
+        api_led_response_json remove /id;
+        api_led_response_json set /items/*/s $arg_s;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/many;
+    }
+--- request eval
+"GET /t?s=" . ("s" x 4000)
+--- error_code: 502
+--- response_body_like chomp
+"detail":"the response of the upstream could not be transformed"
+--- error_log
+response not transformed: the transformed document would be larger than 32 times the body; 502 in its place
+
+
+
+=== TEST 47: the same where the location only sets fields: passed unchanged, warned
+--- config
+    location /t {
+        api_led_response_json set /items/*/s $arg_s;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/many;
+    }
+--- request eval
+"GET /t?s=" . ("s" x 4000)
+--- response_body eval
+$::Many
+--- error_log
+the transformed document would be larger than 32 times the body), passed through unchanged

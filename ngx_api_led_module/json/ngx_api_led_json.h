@@ -257,6 +257,8 @@ ngx_int_t ngx_api_led_json_light_parse(ngx_pool_t *pool, u_char *data,
     size_t len, ngx_api_led_json_light_t **doc);
 ngx_int_t ngx_api_led_json_light_dump(ngx_pool_t *pool,
     ngx_api_led_json_light_t *doc, size_t hint, ngx_str_t *out);
+ngx_int_t ngx_api_led_json_light_dump_max(ngx_pool_t *pool,
+    ngx_api_led_json_light_t *doc, size_t hint, size_t max, ngx_str_t *out);
 /* a string's text as the serializer writes it, quotes and escapes */
 ngx_int_t ngx_api_led_json_quote(ngx_pool_t *pool, u_char *s, size_t len,
     ngx_str_t *out);
@@ -330,6 +332,9 @@ ngx_int_t ngx_api_led_json_depth_ok(json_t *json, ngx_uint_t max);
 /* compact text in pool memory; "hint" is the expected size */
 ngx_int_t ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
     ngx_str_t *out);
+/* at most "max" bytes (0: no bound), else NGX_API_LED_JSON_TOO_BIG */
+ngx_int_t ngx_api_led_json_dump_max(ngx_pool_t *pool, json_t *doc,
+    size_t hint, size_t max, ngx_str_t *out);
 /* the shortest text that reads back as "d", at most _REAL_LEN bytes */
 #define NGX_API_LED_JSON_REAL_LEN     32
 u_char *ngx_api_led_json_real_text(u_char *p, double d);
@@ -345,7 +350,7 @@ ngx_int_t ngx_api_led_json_media_type(ngx_str_t *type);
  */
 json_t *ngx_api_led_form_to_json(ngx_str_t *text);
 ngx_int_t ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc,
-    ngx_str_t *out);
+    size_t max, ngx_str_t *out);
 
 
 /*

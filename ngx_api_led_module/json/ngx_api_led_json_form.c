@@ -154,11 +154,13 @@ ngx_api_led_form_unescape(u_char *dst, u_char *src, size_t len)
  * repeated for each element, a nested object as its JSON text.
  * NGX_DECLINED when a name or a string holds a lone surrogate the parser
  * kept: no UTF-8 text carries it (a nested object's JSON text does, as
- * its escape).
+ * its escape).  NGX_API_LED_JSON_TOO_BIG when the form would be longer
+ * than "max" (0: no bound).
  */
 
 ngx_int_t
-ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc, ngx_str_t *out)
+ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc, size_t max,
+    ngx_str_t *out)
 {
     void        *iter;
     u_char      *p;
@@ -213,6 +215,11 @@ ngx_api_led_json_to_form(ngx_pool_t *pool, json_t *doc, ngx_str_t *out)
 
             size += ngx_api_led_form_escape_len(part[0].data, part[0].len)
                     + ngx_api_led_form_escape_len(text.data, text.len) + 2;
+
+            if (max && size > max) {
+                /* operations made it far larger than the body */
+                return NGX_API_LED_JSON_TOO_BIG;
+            }
         }
     }
 

@@ -16,6 +16,8 @@ typedef struct {
     u_char                      *pos;
     u_char                      *end;
     ngx_pool_t                  *pool;
+    size_t                       max;        /* 0: no bound */
+    ngx_uint_t                   too_big;
 } ngx_api_led_json_out_t;
 
 
@@ -129,12 +131,34 @@ ngx_int_t
 ngx_api_led_json_dump(ngx_pool_t *pool, json_t *doc, size_t hint,
     ngx_str_t *out)
 {
+    return ngx_api_led_json_dump_max(pool, doc, hint, 0, out);
+}
+
+
+/*
+ * The same, at most "max" bytes (0: no bound): a document that operations
+ * made far larger than its text (a long value set in every element of a
+ * long array) is not written out.  NGX_API_LED_JSON_TOO_BIG then.
+ */
+
+ngx_int_t
+ngx_api_led_json_dump_max(ngx_pool_t *pool, json_t *doc, size_t hint,
+    size_t max, ngx_str_t *out)
+{
     ngx_api_led_json_out_t  o;
 
-    if (ngx_api_led_json_out_init(&o, pool, hint + 64) != NGX_OK
-        || ngx_api_led_json_write(&o, doc) != NGX_OK)
-    {
+    if (max && hint > max) {
+        hint = max;
+    }
+
+    if (ngx_api_led_json_out_init(&o, pool, hint + 64) != NGX_OK) {
         return NGX_ERROR;
+    }
+
+    o.max = max;
+
+    if (ngx_api_led_json_write(&o, doc) != NGX_OK) {
+        return o.too_big ? NGX_API_LED_JSON_TOO_BIG : NGX_ERROR;
     }
 
     out->data = o.start;
@@ -156,6 +180,8 @@ ngx_api_led_json_out_init(ngx_api_led_json_out_t *out, ngx_pool_t *pool,
 
     out->pos = out->start;
     out->end = out->start + size;
+    out->max = 0;
+    out->too_big = 0;
 
     return NGX_OK;
 }
@@ -168,10 +194,20 @@ ngx_api_led_json_grow(ngx_api_led_json_out_t *out, size_t n)
     u_char  *p;
 
     used = out->pos - out->start;
+
+    if (out->max && used + n > out->max) {
+        out->too_big = 1;
+        return NGX_ERROR;
+    }
+
     size = (out->end - out->start) * 2;
 
     if (size < used + n) {
         size = used + n;
+    }
+
+    if (out->max && size > out->max) {
+        size = out->max;
     }
 
     p = ngx_palloc(out->pool, size);
@@ -644,21 +680,35 @@ ngx_int_t
 ngx_api_led_json_light_dump(ngx_pool_t *pool, ngx_api_led_json_light_t *doc,
     size_t hint, ngx_str_t *out)
 {
+    return ngx_api_led_json_light_dump_max(pool, doc, hint, 0, out);
+}
+
+
+ngx_int_t
+ngx_api_led_json_light_dump_max(ngx_pool_t *pool,
+    ngx_api_led_json_light_t *doc, size_t hint, size_t max, ngx_str_t *out)
+{
     ngx_api_led_json_out_t  o;
+
+    if (max && hint > max) {
+        hint = max;
+    }
 
     if (ngx_api_led_json_out_init(&o, pool, hint + 64) != NGX_OK) {
         return NGX_ERROR;
     }
 
+    o.max = max;
+
     if (doc->type == NGX_API_LED_JSON_LIGHT_TEXT) {
         if (ngx_api_led_json_reserve(&o, doc->text.len) != NGX_OK) {
-            return NGX_ERROR;
+            return o.too_big ? NGX_API_LED_JSON_TOO_BIG : NGX_ERROR;
         }
 
         o.pos = ngx_cpymem(o.pos, doc->text.data, doc->text.len);
 
     } else if (ngx_api_led_json_light_write(&o, doc) != NGX_OK) {
-        return NGX_ERROR;
+        return o.too_big ? NGX_API_LED_JSON_TOO_BIG : NGX_ERROR;
     }
 
     out->data = o.start;

@@ -81,6 +81,7 @@ typedef struct {
 typedef struct {
     ngx_int_t                    rc;          /* the request body's */
     ngx_api_led_json_arena_t    *arena;       /* jansson memory */
+    size_t                       body_len;    /* the request body read */
 
     /* response body, buffered */
     u_char                      *buf;

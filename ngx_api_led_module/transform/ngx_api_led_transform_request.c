@@ -367,6 +367,8 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    ctx->body_len = text.len;
+
     if (rc == NGX_DECLINED) {
         return ngx_api_led_problem_finalize(r,
                    NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
@@ -470,7 +472,7 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
     json_t *doc, ngx_api_led_json_light_t *light)
 {
     u_char                   *p;
-    size_t                    hint;
+    size_t                    hint, max;
     ngx_int_t                 rc;
     ngx_buf_t                *b;
     ngx_str_t                 out, len, *ct;
@@ -479,6 +481,15 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
 
     ct = NULL;
 
+    /*
+     * The new body is bounded as the document's memory is: operations may
+     * multiply a value (a long header's value set in every element of a
+     * long array) far past the body
+     */
+
+    max = NGX_API_LED_JSON_MEMORY_FACTOR * ctx->body_len
+          + NGX_API_LED_JSON_MEMORY_EXTRA;
+
     if (conf->body_convert == NGX_API_LED_CONVERT_JSON) {
         if (!json_is_object(doc)) {
             return ngx_api_led_problem_finalize(r, NGX_HTTP_BAD_REQUEST,
@@ -486,7 +497,11 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
                        "only a JSON object converts to a form");
         }
 
-        rc = ngx_api_led_json_to_form(r->pool, doc, &out);
+        rc = ngx_api_led_json_to_form(r->pool, doc, max, &out);
+
+        if (rc == NGX_API_LED_JSON_TOO_BIG) {
+            goto too_big;
+        }
 
         if (rc == NGX_DECLINED) {
             return ngx_api_led_problem_finalize(r, NGX_HTTP_BAD_REQUEST,
@@ -505,8 +520,13 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
         hint = r->headers_in.content_length_n > 0
                ? (size_t) r->headers_in.content_length_n + 64 : 256;
 
-        rc = light ? ngx_api_led_json_light_dump(r->pool, light, hint, &out)
-                   : ngx_api_led_json_dump(r->pool, doc, hint, &out);
+        rc = light
+             ? ngx_api_led_json_light_dump_max(r->pool, light, hint, max, &out)
+             : ngx_api_led_json_dump_max(r->pool, doc, hint, max, &out);
+
+        if (rc == NGX_API_LED_JSON_TOO_BIG) {
+            goto too_big;
+        }
 
         if (rc != NGX_OK) {
             return NGX_ERROR;
@@ -586,6 +606,13 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+
+too_big:
+
+    return ngx_api_led_problem_finalize(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+               "body_too_large",
+               "the transformed JSON document would be larger than %uz "
+               "times the body", (size_t) NGX_API_LED_JSON_MEMORY_FACTOR);
 }
 
 

@@ -570,6 +570,7 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len)
 {
     u_char                             err[NGX_API_LED_T_ERRLEN], *p;
+    size_t                             max;
     json_t                            *doc;
     ngx_int_t                          rc;
     ngx_str_t                          out;
@@ -586,6 +587,9 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
         return ngx_api_led_transform_send(r, ctx, NULL, 0);
     }
 
+    /* the new body is bounded as the document's memory is */
+    max = NGX_API_LED_JSON_MEMORY_FACTOR * len + NGX_API_LED_JSON_MEMORY_EXTRA;
+
     if (conf->response_light) {
         rc = ngx_api_led_json_light_parse(r->pool, data, len, &light);
 
@@ -599,10 +603,20 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
 
             if (ngx_api_led_json_light_ops_apply(r, conf->response_json_ops,
                                                  &light)
-                != NGX_OK
-                || ngx_api_led_json_light_dump(r->pool, light, len + 64, &out)
-                   != NGX_OK)
+                != NGX_OK)
             {
+                return NGX_ERROR;
+            }
+
+            rc = ngx_api_led_json_light_dump_max(r->pool, light, len + 64,
+                                                 max, &out);
+            if (rc == NGX_API_LED_JSON_TOO_BIG) {
+                ngx_cpystrn(err, (u_char *) "the transformed document would "
+                            "be larger than 32 times the body", sizeof(err));
+                goto failed;
+            }
+
+            if (rc != NGX_OK) {
                 return NGX_ERROR;
             }
 
@@ -626,6 +640,9 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     }
 
     if (rc != NGX_OK) {
+
+    failed:
+
         if (conf->response_closed) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "api_led: response not transformed: %s; 502 in "
@@ -659,12 +676,18 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     rc = ngx_api_led_json_ops_apply(r, conf->response_json_ops, &doc);
 
     if (rc == NGX_OK) {
-        rc = ngx_api_led_json_dump(r->pool, doc, len + 64, &out);
+        rc = ngx_api_led_json_dump_max(r->pool, doc, len + 64, max, &out);
     }
 
     json_decref(doc);
 
     ngx_api_led_json_arena_leave(prev);
+
+    if (rc == NGX_API_LED_JSON_TOO_BIG) {
+        ngx_cpystrn(err, (u_char *) "the transformed document would be "
+                    "larger than 32 times the body", sizeof(err));
+        goto failed;
+    }
 
     if (rc != NGX_OK) {
         return NGX_ERROR;
