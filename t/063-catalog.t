@@ -394,3 +394,24 @@ qr/api_led_metrics_zone "t063" is too small for max_series=100000 in \S+nginx\.c
 --- must_die
 --- error_log eval
 qr/"api_led_catalog" directive conflicts with another content handler of the location in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 20: a case-insensitive regular expression shows as "~*", a case-sensitive one as "~"
+--- config
+    location ~* ^/v1/ORDERS$ {
+        api_led_api orders layer=experience;
+        return 200;
+    }
+    location ~ ^/v1/items$ {
+        api_led_api items layer=experience;
+        return 200;
+    }
+    location = /catalog {
+        api_led_catalog;
+    }
+--- request
+GET /catalog
+--- response_body_like: "location":"~\* \^/v1/ORDERS\$".*"location":"~ \^/v1/items\$"
+--- no_error_log
+[error]

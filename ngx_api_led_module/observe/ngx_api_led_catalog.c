@@ -30,6 +30,9 @@ static ngx_int_t ngx_api_led_catalog_fill(ngx_conf_t *cf, json_t *api,
     ngx_http_core_loc_conf_t *clcf, ngx_http_core_srv_conf_t *cscf);
 static ngx_int_t ngx_api_led_catalog_callers(ngx_conf_t *cf, json_t *api);
 static json_t *ngx_api_led_catalog_location(ngx_http_core_loc_conf_t *clcf);
+#if (NGX_PCRE)
+static ngx_uint_t ngx_api_led_catalog_caseless(ngx_regex_t *re);
+#endif
 static json_t *ngx_api_led_catalog_servers(ngx_http_core_srv_conf_t *cscf);
 static json_t *ngx_api_led_catalog_methods(ngx_http_core_loc_conf_t *clcf);
 static json_t *ngx_api_led_catalog_date(time_t t);
@@ -543,7 +546,40 @@ ngx_api_led_catalog_text(u_char *data, size_t len)
 }
 
 
-/* as written: "= /x", "^~ /x", "~ regex", "/prefix", "@named" */
+#if (NGX_PCRE)
+
+/*
+ * "~*": nginx keeps no trace of it in the location but in the compiled
+ * expression's options
+ */
+
+static ngx_uint_t
+ngx_api_led_catalog_caseless(ngx_regex_t *re)
+{
+#if (NGX_PCRE2)
+    uint32_t  options;
+
+    if (pcre2_pattern_info(re, PCRE2_INFO_ARGOPTIONS, &options) != 0) {
+        return 0;
+    }
+
+    return (options & PCRE2_CASELESS) ? 1 : 0;
+
+#else
+    unsigned long  options;
+
+    if (pcre_fullinfo(re->code, NULL, PCRE_INFO_OPTIONS, &options) != 0) {
+        return 0;
+    }
+
+    return (options & PCRE_CASELESS) ? 1 : 0;
+#endif
+}
+
+#endif
+
+
+/* as written: "= /x", "^~ /x", "~ regex", "~* regex", "/prefix", "@named" */
 
 static json_t *
 ngx_api_led_catalog_location(ngx_http_core_loc_conf_t *clcf)
@@ -558,7 +594,8 @@ ngx_api_led_catalog_location(ngx_http_core_loc_conf_t *clcf)
 
 #if (NGX_PCRE)
     } else if (clcf->regex) {
-        p = ngx_cpymem(p, "~ ", 2);
+        p = ngx_api_led_catalog_caseless(clcf->regex->regex)
+            ? ngx_cpymem(p, "~* ", 3) : ngx_cpymem(p, "~ ", 2);
 #endif
 
     } else if (clcf->noregex) {
