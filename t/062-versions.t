@@ -249,3 +249,35 @@ location = /metrics {
 --- must_die
 --- error_log eval
 qr/"layer=" is given twice in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 16: 1970-01-01 is a date like any other, not "no date"
+--- config
+    location /t {
+        api_led_api orders layer=experience
+                    deprecated=1970-01-01 sunset=1970-01-01T00:00:00Z;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request
+GET /t
+--- response_headers
+Deprecation: @0
+Sunset: Thu, 01 Jan 1970 00:00:00 GMT
+--- response_body
+ok
+
+
+
+=== TEST 17: a sunset of 1970-01-01 is before any later deprecation: nginx -t fails
+--- config
+    location /t {
+        api_led_api orders deprecated=2026-01-01 sunset=1970-01-01;
+        return 200;
+    }
+--- must_die
+--- error_log eval
+qr/the sunset date of api "orders" is before its deprecation date in \S+nginx\.conf:\d+/

@@ -415,3 +415,21 @@ GET /catalog
 --- response_body_like: "location":"~\* \^/v1/ORDERS\$".*"location":"~ \^/v1/items\$"
 --- no_error_log
 [error]
+
+
+
+=== TEST 21: deprecated= and sunset= of 1970-01-01 show in the catalog
+--- config
+    location /v1/orders {
+        api_led_api orders layer=experience
+                    deprecated=1970-01-01 sunset=1970-01-01;
+        return 200;
+    }
+    location = /catalog {
+        api_led_catalog;
+    }
+--- request
+GET /catalog
+--- response_body_like: "deprecated":"1970-01-01T00:00:00Z","sunset":"1970-01-01T00:00:00Z"
+--- no_error_log
+[error]

@@ -102,7 +102,10 @@ typedef struct {
                                                  ngx_api_led_forwards() */
     ngx_uint_t                   correlation; /* api_led_correlation_id */
 
-    /* the API's life cycle: deprecated=, sunset= (0: none), spec= */
+    /*
+     * the API's life cycle: deprecated=, sunset= (NGX_API_LED_DATE_NONE:
+     * none; 0 is 1970-01-01, a date), spec=
+     */
     time_t                       deprecated;
     time_t                       sunset;
     ngx_str_t                    spec;        /* full path, "" if none */
@@ -441,6 +444,9 @@ char *ngx_api_led_content_handler(ngx_conf_t *cf, const char *directive,
     ngx_http_handler_pt handler);
 
 /* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
+/* no deprecated= or sunset= date: no date parses to it */
+#define NGX_API_LED_DATE_NONE  ((time_t) -1)
+
 time_t ngx_api_led_parse_date(ngx_str_t *text);
 
 /*

@@ -468,14 +468,14 @@ ngx_api_led_create_loc_conf(ngx_conf_t *cf)
      *     conf->version = { 0, NULL };
      *     conf->steps = 0;            (set by the policies' merges)
      *     conf->forwards = 0;         (set by ngx_api_led_forwards())
-     *     conf->deprecated = 0;
-     *     conf->sunset = 0;
      *     conf->spec = { 0, NULL };
      *     conf->conf_file = NULL;
      *     conf->conf_line = 0;
      */
 
     conf->layer = NGX_CONF_UNSET_UINT;
+    conf->deprecated = NGX_API_LED_DATE_NONE;
+    conf->sunset = NGX_API_LED_DATE_NONE;
     conf->trace = NGX_CONF_UNSET;
     conf->correlation = NGX_CONF_UNSET_UINT;
 
@@ -587,7 +587,10 @@ ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         }
     }
 
-    if (llcf->deprecated && llcf->sunset && llcf->sunset < llcf->deprecated) {
+    if (llcf->deprecated != NGX_API_LED_DATE_NONE
+        && llcf->sunset != NGX_API_LED_DATE_NONE
+        && llcf->sunset < llcf->deprecated)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "the sunset date of api \"%V\" is before its "
                            "deprecation date", &llcf->api);

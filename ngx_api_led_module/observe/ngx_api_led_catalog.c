@@ -409,14 +409,14 @@ ngx_api_led_catalog_fill(ngx_conf_t *cf, json_t *api, ngx_str_t *id,
         return NGX_ERROR;
     }
 
-    if (llcf->deprecated
+    if (llcf->deprecated != NGX_API_LED_DATE_NONE
         && json_object_set_new(api, "deprecated",
                                ngx_api_led_catalog_date(llcf->deprecated)))
     {
         return NGX_ERROR;
     }
 
-    if (llcf->sunset
+    if (llcf->sunset != NGX_API_LED_DATE_NONE
         && json_object_set_new(api, "sunset",
                                ngx_api_led_catalog_date(llcf->sunset)))
     {

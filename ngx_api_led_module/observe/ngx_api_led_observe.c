@@ -313,7 +313,7 @@ ngx_api_led_observe_lifecycle(ngx_conf_t *cf, ngx_api_led_loc_conf_t *llcf,
 {
     u_char  *p;
 
-    if (llcf->deprecated) {
+    if (llcf->deprecated != NGX_API_LED_DATE_NONE) {
         p = ngx_pnalloc(cf->pool, NGX_TIME_T_LEN + 1);
         if (p == NULL) {
             return NGX_ERROR;
@@ -323,7 +323,7 @@ ngx_api_led_observe_lifecycle(ngx_conf_t *cf, ngx_api_led_loc_conf_t *llcf,
         olcf->deprecation.len = ngx_sprintf(p, "@%T", llcf->deprecated) - p;
     }
 
-    if (llcf->sunset) {
+    if (llcf->sunset != NGX_API_LED_DATE_NONE) {
         p = ngx_pnalloc(cf->pool, sizeof("Mon, 28 Sep 1970 06:00:00 GMT"));
         if (p == NULL) {
             return NGX_ERROR;
