@@ -17,7 +17,8 @@
 #include "ngx_api_led_observe_module.h"
 
 
-#define NGX_API_LED_SPEC_MAX  (8 * 1024 * 1024)
+#define NGX_API_LED_SPEC_MAX      (8 * 1024 * 1024)
+#define NGX_API_LED_CATALOG_NONE  ((ngx_uint_t) -1)
 
 
 static ngx_api_led_catalog_item_t *ngx_api_led_catalog_item(ngx_conf_t *cf,
@@ -43,6 +44,17 @@ static ngx_int_t ngx_api_led_catalog_read(ngx_conf_t *cf,
     ngx_api_led_loc_conf_t *llcf, ngx_str_t *text);
 static ngx_int_t ngx_api_led_catalog_check(ngx_conf_t *cf,
     ngx_api_led_loc_conf_t *llcf, ngx_str_t *text);
+static ngx_int_t ngx_api_led_catalog_spec_key(ngx_pool_t *pool,
+    ngx_rbtree_t *tree, ngx_str_t *s, ngx_uint_t spec);
+static ngx_uint_t ngx_api_led_catalog_spec_find(ngx_rbtree_t *tree,
+    ngx_str_t *s);
+static ngx_int_t ngx_api_led_catalog_index(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf);
+static int ngx_libc_cdecl ngx_api_led_catalog_cmp(const void *one,
+    const void *two);
+static ngx_api_led_catalog_item_t *ngx_api_led_catalog_search(
+    ngx_api_led_observe_main_conf_t *omcf, ngx_http_core_srv_conf_t *cscf,
+    ngx_uint_t exact, u_char *name, size_t len);
 static ngx_int_t ngx_api_led_catalog_resolve(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_catalog_link_t *link);
 static ngx_api_led_catalog_item_t *ngx_api_led_catalog_find(
@@ -238,18 +250,13 @@ ngx_api_led_catalog_describe(ngx_conf_t *cf,
 
     spec = omcf->specs.elts;
 
-    for (i = 0; i < omcf->specs.nelts; i++) {
-        if (spec[i].path.len == llcf->spec.len
-            && ngx_strncmp(spec[i].path.data, llcf->spec.data,
-                           llcf->spec.len) == 0
-            && spec[i].id.len == id.len
-            && ngx_strncmp(spec[i].id.data, id.data, id.len) == 0)
-        {
-            break;
-        }
-    }
+    i = ngx_api_led_catalog_spec_find(&omcf->spec_ids, &id);
 
-    if (i == omcf->specs.nelts) {
+    if (i == NGX_API_LED_CATALOG_NONE
+        || spec[i].path.len != llcf->spec.len
+        || ngx_strncmp(spec[i].path.data, llcf->spec.data, llcf->spec.len)
+           != 0)
+    {
         return NGX_OK;
     }
 
@@ -288,11 +295,11 @@ static ngx_api_led_catalog_item_t *
 ngx_api_led_catalog_item(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf)
 {
-    ngx_uint_t                   i;
-    ngx_api_led_loc_conf_t      *llcf;
-    ngx_http_core_loc_conf_t    *clcf;
-    ngx_http_core_srv_conf_t    *cscf;
-    ngx_api_led_catalog_item_t  *item;
+    ngx_api_led_loc_conf_t          *llcf;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_core_srv_conf_t        *cscf;
+    ngx_api_led_catalog_item_t      *item;
+    ngx_api_led_observe_loc_conf_t  *olcf;
 
     if (!omcf->catalog || omcf->root == NULL) {
         return NULL;
@@ -305,14 +312,14 @@ ngx_api_led_catalog_item(ngx_conf_t *cf,
         return NULL;
     }
 
-    item = omcf->items.elts;
+    /* the location's own configuration knows its entry: no search */
 
-    /* the latest first: concerns describe the location being merged */
+    olcf = ((ngx_http_conf_ctx_t *) cf->ctx)
+               ->loc_conf[ngx_api_led_observe_index];
 
-    for (i = omcf->items.nelts; i > 0; i--) {
-        if (item[i - 1].llcf == llcf) {
-            return &item[i - 1];
-        }
+    if (olcf->catalog_item) {
+        item = omcf->items.elts;
+        return &item[olcf->catalog_item - 1];
     }
 
     cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
@@ -331,6 +338,8 @@ ngx_api_led_catalog_item(ngx_conf_t *cf,
         omcf->items.nelts--;
         return NULL;
     }
+
+    olcf->catalog_item = omcf->items.nelts;
 
     return item;
 }
@@ -709,7 +718,7 @@ ngx_api_led_catalog_spec(ngx_conf_t *cf,
     ngx_api_led_observe_main_conf_t *omcf, ngx_api_led_loc_conf_t *llcf)
 {
     ngx_str_t                    id, text;
-    ngx_uint_t                   i;
+    ngx_uint_t                   i, n;
     ngx_api_led_catalog_spec_t  *spec;
 
     if (ngx_api_led_catalog_id(cf->pool, llcf, &id) != NGX_OK) {
@@ -720,33 +729,33 @@ ngx_api_led_catalog_spec(ngx_conf_t *cf,
 
     spec = omcf->specs.elts;
 
-    for (i = 0; i < omcf->specs.nelts; i++) {
+    /* ids are unique in "specs": a second one is an error or the same */
 
-        if (spec[i].path.len != llcf->spec.len
-            || ngx_strncmp(spec[i].path.data, llcf->spec.data,
-                           llcf->spec.len) != 0)
-        {
-            if (spec[i].id.len == id.len
-                && ngx_strncmp(spec[i].id.data, id.data, id.len) == 0)
-            {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "api \"%V\" has two specs, \"%V\" and "
-                              "\"%V\" in %s:%ui", &id, &spec[i].path,
-                              &llcf->spec, llcf->conf_file, llcf->conf_line);
-                return NGX_ERROR;
-            }
+    i = ngx_api_led_catalog_spec_find(&omcf->spec_ids, &id);
 
-            continue;
-        }
+    if (i != NGX_API_LED_CATALOG_NONE) {
 
-        if (spec[i].id.len == id.len
-            && ngx_strncmp(spec[i].id.data, id.data, id.len) == 0)
+        if (spec[i].path.len == llcf->spec.len
+            && ngx_strncmp(spec[i].path.data, llcf->spec.data,
+                           llcf->spec.len) == 0)
         {
             /* the same api_led_api, inherited by another location */
             return NGX_OK;
         }
 
-        text = spec[i].text;
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "api \"%V\" has two specs, \"%V\" and "
+                      "\"%V\" in %s:%ui", &id, &spec[i].path,
+                      &llcf->spec, llcf->conf_file, llcf->conf_line);
+        return NGX_ERROR;
+    }
+
+    /* a file that other APIs share is read once */
+
+    n = ngx_api_led_catalog_spec_find(&omcf->spec_paths, &llcf->spec);
+
+    if (n != NGX_API_LED_CATALOG_NONE) {
+        text = spec[n].text;
     }
 
     if (text.data == NULL) {
@@ -766,7 +775,61 @@ ngx_api_led_catalog_spec(ngx_conf_t *cf,
     spec->text = text;
     spec->id = id;
 
+    i = omcf->specs.nelts - 1;
+
+    if (ngx_api_led_catalog_spec_key(cf->pool, &omcf->spec_ids, &spec->id, i)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (n == NGX_API_LED_CATALOG_NONE
+        && ngx_api_led_catalog_spec_key(cf->pool, &omcf->spec_paths,
+                                        &spec->path, i)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_api_led_catalog_spec_key(ngx_pool_t *pool, ngx_rbtree_t *tree,
+    ngx_str_t *s, ngx_uint_t spec)
+{
+    ngx_api_led_catalog_key_t  *key;
+
+    key = ngx_palloc(pool, sizeof(ngx_api_led_catalog_key_t));
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->sn.node.key = ngx_crc32_short(s->data, s->len);
+    key->sn.str = *s;
+    key->spec = spec;
+
+    ngx_rbtree_insert(tree, &key->sn.node);
+
+    return NGX_OK;
+}
+
+
+/* the index in "specs" of the id or path, NGX_API_LED_CATALOG_NONE */
+
+static ngx_uint_t
+ngx_api_led_catalog_spec_find(ngx_rbtree_t *tree, ngx_str_t *s)
+{
+    ngx_str_node_t  *sn;
+
+    sn = ngx_str_rbtree_lookup(tree, s, ngx_crc32_short(s->data, s->len));
+
+    if (sn == NULL) {
+        return NGX_API_LED_CATALOG_NONE;
+    }
+
+    return ((ngx_api_led_catalog_key_t *) sn)->spec;
 }
 
 
@@ -895,6 +958,10 @@ ngx_api_led_catalog_render(ngx_conf_t *cf,
     ngx_uint_t                       i;
     ngx_api_led_catalog_link_t      *link;
     ngx_api_led_catalog_delivery_t  *d;
+
+    if (ngx_api_led_catalog_index(cf, omcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     link = omcf->links.elts;
 
@@ -1055,6 +1122,133 @@ ngx_api_led_catalog_deliver(ngx_api_led_observe_main_conf_t *omcf,
 
 
 /*
+ * The API locations sorted once, for the calls and listeners to find
+ * theirs without a search through every location: the exact and prefix
+ * ones by server, kind and name; the regular expressions by server, in
+ * the order of the configuration (nginx tries them in that order).
+ */
+
+static ngx_int_t
+ngx_api_led_catalog_index(ngx_conf_t *cf,
+    ngx_api_led_observe_main_conf_t *omcf)
+{
+    ngx_uint_t                   i;
+    ngx_api_led_catalog_item_t  *item;
+
+    item = omcf->items.elts;
+
+    omcf->plain = ngx_palloc(cf->pool, (omcf->items.nelts + 1)
+                                       * sizeof(ngx_api_led_catalog_item_t *));
+    omcf->regex = ngx_palloc(cf->pool, (omcf->items.nelts + 1)
+                                       * sizeof(ngx_api_led_catalog_item_t *));
+
+    if (omcf->plain == NULL || omcf->regex == NULL) {
+        return NGX_ERROR;
+    }
+
+    omcf->nplain = 0;
+    omcf->nregex = 0;
+
+    for (i = 0; i < omcf->items.nelts; i++) {
+
+        if (item[i].clcf->named) {
+            continue;
+        }
+
+#if (NGX_PCRE)
+        if (item[i].clcf->regex) {
+            omcf->regex[omcf->nregex++] = &item[i];
+            continue;
+        }
+#endif
+
+        omcf->plain[omcf->nplain++] = &item[i];
+    }
+
+    ngx_qsort(omcf->plain, omcf->nplain, sizeof(ngx_api_led_catalog_item_t *),
+              ngx_api_led_catalog_cmp);
+    ngx_qsort(omcf->regex, omcf->nregex, sizeof(ngx_api_led_catalog_item_t *),
+              ngx_api_led_catalog_cmp);
+
+    return NGX_OK;
+}
+
+
+static int ngx_libc_cdecl
+ngx_api_led_catalog_cmp(const void *one, const void *two)
+{
+    ngx_api_led_catalog_item_t  *a, *b;
+
+    a = *(ngx_api_led_catalog_item_t **) one;
+    b = *(ngx_api_led_catalog_item_t **) two;
+
+    if (a->cscf != b->cscf) {
+        return ((uintptr_t) a->cscf < (uintptr_t) b->cscf) ? -1 : 1;
+    }
+
+#if (NGX_PCRE)
+    if (a->clcf->regex) {
+        /* the items' own order: that of the configuration */
+        return (a < b) ? -1 : (a > b) ? 1 : 0;
+    }
+#endif
+
+    if (a->clcf->exact_match != b->clcf->exact_match) {
+        return a->clcf->exact_match ? 1 : -1;
+    }
+
+    return ngx_memn2cmp(a->clcf->name.data, b->clcf->name.data,
+                        a->clcf->name.len, b->clcf->name.len);
+}
+
+
+/* the exact (or prefix) API location of the server with that name */
+
+static ngx_api_led_catalog_item_t *
+ngx_api_led_catalog_search(ngx_api_led_observe_main_conf_t *omcf,
+    ngx_http_core_srv_conf_t *cscf, ngx_uint_t exact, u_char *name,
+    size_t len)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   lo, hi, mid;
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_api_led_catalog_item_t  *item;
+
+    lo = 0;
+    hi = omcf->nplain;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        item = omcf->plain[mid];
+        clcf = item->clcf;
+
+        if (item->cscf != cscf) {
+            rc = ((uintptr_t) item->cscf < (uintptr_t) cscf) ? -1 : 1;
+
+        } else if ((ngx_uint_t) clcf->exact_match != exact) {
+            rc = clcf->exact_match ? 1 : -1;
+
+        } else {
+            rc = ngx_memn2cmp(clcf->name.data, name, clcf->name.len, len);
+        }
+
+        if (rc == 0) {
+            return item;
+        }
+
+        if (rc < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
  * nginx's choice of location, among the API locations of the server:
  * an exact match; else the longest prefix, unless it is "^~", loses to
  * the first regular expression that matches.
@@ -1064,40 +1258,25 @@ static ngx_api_led_catalog_item_t *
 ngx_api_led_catalog_find(ngx_api_led_observe_main_conf_t *omcf,
     ngx_http_core_srv_conf_t *cscf, ngx_str_t *uri)
 {
-    ngx_uint_t                   i;
-    ngx_http_core_loc_conf_t    *clcf;
+    size_t                       len;
     ngx_api_led_catalog_item_t  *item, *prefix;
+#if (NGX_PCRE)
+    ngx_uint_t                   lo, hi, mid;
+#endif
 
-    item = omcf->items.elts;
+    item = ngx_api_led_catalog_search(omcf, cscf, 1, uri->data, uri->len);
+
+    if (item) {
+        return item;
+    }
+
     prefix = NULL;
 
-    for (i = 0; i < omcf->items.nelts; i++) {
-        clcf = item[i].clcf;
+    for (len = uri->len; len > 0; len--) {
+        prefix = ngx_api_led_catalog_search(omcf, cscf, 0, uri->data, len);
 
-        if (item[i].cscf != cscf || clcf->named
-#if (NGX_PCRE)
-            || clcf->regex
-#endif
-           )
-        {
-            continue;
-        }
-
-        if (clcf->exact_match) {
-            if (clcf->name.len == uri->len
-                && ngx_strncmp(clcf->name.data, uri->data, uri->len) == 0)
-            {
-                return &item[i];
-            }
-
-            continue;
-        }
-
-        if (clcf->name.len <= uri->len
-            && ngx_strncmp(clcf->name.data, uri->data, clcf->name.len) == 0
-            && (prefix == NULL || clcf->name.len > prefix->clcf->name.len))
-        {
-            prefix = &item[i];
+        if (prefix) {
+            break;
         }
     }
 
@@ -1107,15 +1286,29 @@ ngx_api_led_catalog_find(ngx_api_led_observe_main_conf_t *omcf,
 
 #if (NGX_PCRE)
 
-    for (i = 0; i < omcf->items.nelts; i++) {
-        clcf = item[i].clcf;
+    /* the first regular expression of the server */
 
-        if (item[i].cscf != cscf || clcf->regex == NULL) {
-            continue;
+    lo = 0;
+    hi = omcf->nregex;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if ((uintptr_t) omcf->regex[mid]->cscf < (uintptr_t) cscf) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
         }
+    }
 
-        if (ngx_regex_exec(clcf->regex->regex, uri, NULL, 0) >= 0) {
-            return &item[i];
+    for ( /* void */ ; lo < omcf->nregex && omcf->regex[lo]->cscf == cscf;
+         lo++)
+    {
+        item = omcf->regex[lo];
+
+        if (ngx_regex_exec(item->clcf->regex->regex, uri, NULL, 0) >= 0) {
+            return item;
         }
     }
 
@@ -1174,12 +1367,10 @@ ngx_api_led_catalog_handler(ngx_http_request_t *r)
 
     spec = omcf->specs.elts;
 
-    for (i = 0; i < omcf->specs.nelts; i++) {
-        if (spec[i].id.len == id.len
-            && ngx_strncmp(spec[i].id.data, id.data, id.len) == 0)
-        {
-            return ngx_api_led_catalog_send(r, &json_type, &spec[i].text);
-        }
+    i = ngx_api_led_catalog_spec_find(&omcf->spec_ids, &id);
+
+    if (i != NGX_API_LED_CATALOG_NONE) {
+        return ngx_api_led_catalog_send(r, &json_type, &spec[i].text);
     }
 
     /* the id is the client's: not in the problem's text */

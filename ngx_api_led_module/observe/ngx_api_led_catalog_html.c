@@ -33,13 +33,25 @@ typedef struct {
 
 /* an API in the drawing: the first entry of its id */
 typedef struct {
+    ngx_str_node_t               sn;          /* by id, in "ids" */
     json_t                      *api;
     const char                  *id;
     ngx_uint_t                   locations;
     ngx_uint_t                   band;
     ngx_uint_t                   x;
     ngx_uint_t                   y;
+    size_t                       first;       /* its entries: the first, */
+    size_t                       last;        /* the last, and "next" links
+                                                 them in the order of the
+                                                 configuration */
 } ngx_api_led_html_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                 ids;
+    ngx_rbtree_node_t            sentinel;
+    size_t                      *next;        /* an entry's next of its id */
+} ngx_api_led_html_map_t;
 
 
 static void ngx_api_led_html_out(ngx_api_led_html_t *h, const char *fmt,
@@ -50,9 +62,10 @@ static void ngx_api_led_html_json_text(ngx_api_led_html_t *h, json_t *v);
 static ngx_int_t ngx_api_led_html_grow(ngx_api_led_html_t *h, size_t need);
 static ngx_uint_t ngx_api_led_html_band(json_t *api);
 static ngx_api_led_html_node_t *ngx_api_led_html_node(
-    ngx_api_led_html_node_t *nodes, ngx_uint_t n, const char *id);
+    ngx_api_led_html_map_t *map, const char *id);
 static void ngx_api_led_html_svg(ngx_api_led_html_t *h,
-    ngx_api_led_html_node_t *nodes, ngx_uint_t n, json_t *apis);
+    ngx_api_led_html_map_t *map, ngx_api_led_html_node_t *nodes,
+    ngx_uint_t n, json_t *apis);
 static void ngx_api_led_html_box(ngx_api_led_html_t *h,
     ngx_api_led_html_node_t *node);
 static void ngx_api_led_html_edge(ngx_api_led_html_t *h,
@@ -131,6 +144,7 @@ ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root, ngx_str_t *out)
     json_t                   *apis, *api, *id;
     ngx_uint_t                bands[NGX_API_LED_HTML_BANDS], b;
     ngx_api_led_html_t        h;
+    ngx_api_led_html_map_t    map;
     ngx_api_led_html_node_t  *nodes, *node;
 
     h.pool = cf->pool;
@@ -147,9 +161,13 @@ ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root, ngx_str_t *out)
     n = json_array_size(apis);
 
     nodes = ngx_pcalloc(cf->pool, (n + 1) * sizeof(ngx_api_led_html_node_t));
-    if (nodes == NULL) {
+    map.next = ngx_palloc(cf->pool, (n + 1) * sizeof(size_t));
+
+    if (nodes == NULL || map.next == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_rbtree_init(&map.ids, &map.sentinel, ngx_str_rbtree_insert_value);
 
     /* one node per API id, in the order of the configuration */
 
@@ -163,10 +181,14 @@ ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root, ngx_str_t *out)
             continue;
         }
 
-        node = ngx_api_led_html_node(nodes, j, json_string_value(id));
+        map.next[i] = (size_t) -1;
+
+        node = ngx_api_led_html_node(&map, json_string_value(id));
 
         if (node) {
             node->locations++;
+            map.next[node->last] = i;
+            node->last = i;
             continue;
         }
 
@@ -175,6 +197,14 @@ ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root, ngx_str_t *out)
         node->id = json_string_value(id);
         node->locations = 1;
         node->band = ngx_api_led_html_band(api);
+        node->first = i;
+        node->last = i;
+
+        node->sn.str.data = (u_char *) node->id;
+        node->sn.str.len = json_string_length(id);
+        node->sn.node.key = ngx_crc32_short(node->sn.str.data,
+                                            node->sn.str.len);
+        ngx_rbtree_insert(&map.ids, &node->sn.node);
 
         b = node->band;
         node->x = NGX_API_LED_HTML_BAND_LABEL
@@ -188,7 +218,7 @@ ngx_api_led_catalog_html(ngx_conf_t *cf, json_t *root, ngx_str_t *out)
                          "%uz locations; arrows are calls between APIs"
                          "</p></header>\n<main>\n", j, n);
 
-    ngx_api_led_html_svg(&h, nodes, j, apis);
+    ngx_api_led_html_svg(&h, &map, nodes, j, apis);
 
     ngx_api_led_html_out(&h, "<h2>APIs</h2>\n<div class=\"cards\">\n");
 
@@ -240,24 +270,28 @@ ngx_api_led_html_band(json_t *api)
 
 
 static ngx_api_led_html_node_t *
-ngx_api_led_html_node(ngx_api_led_html_node_t *nodes, ngx_uint_t n,
-    const char *id)
+ngx_api_led_html_node(ngx_api_led_html_map_t *map, const char *id)
 {
-    ngx_uint_t  i;
+    ngx_str_t   s;
 
-    for (i = 0; i < n; i++) {
-        if (ngx_strcmp(nodes[i].id, id) == 0) {
-            return &nodes[i];
-        }
+    if (id == NULL) {
+        return NULL;
     }
 
-    return NULL;
+    s.data = (u_char *) id;
+    s.len = ngx_strlen(id);
+
+    /* sn is the node's first member */
+
+    return (ngx_api_led_html_node_t *)
+               ngx_str_rbtree_lookup(&map->ids, &s,
+                                     ngx_crc32_short(s.data, s.len));
 }
 
 
 static void
-ngx_api_led_html_svg(ngx_api_led_html_t *h, ngx_api_led_html_node_t *nodes,
-    ngx_uint_t n, json_t *apis)
+ngx_api_led_html_svg(ngx_api_led_html_t *h, ngx_api_led_html_map_t *map,
+    ngx_api_led_html_node_t *nodes, ngx_uint_t n, json_t *apis)
 {
     size_t                    i, k;
     json_t                   *api, *calls, *to;
@@ -324,18 +358,12 @@ ngx_api_led_html_svg(ngx_api_led_html_t *h, ngx_api_led_html_node_t *nodes,
 
         /* every location of the API: its calls */
 
-        json_array_foreach(apis, i, api) {
-            if (ngx_strcmp(json_string_value(json_object_get(api, "id")),
-                           from->id) != 0)
-            {
-                continue;
-            }
-
+        for (i = from->first; i != (size_t) -1; i = map->next[i]) {
+            api = json_array_get(apis, i);
             calls = json_object_get(api, "calls");
 
             json_array_foreach(calls, k, to) {
-                target = ngx_api_led_html_node(nodes, n,
-                                               json_string_value(to));
+                target = ngx_api_led_html_node(map, json_string_value(to));
                 if (target) {
                     ngx_api_led_html_edge(h, from, target);
                 }

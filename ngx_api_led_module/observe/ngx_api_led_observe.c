@@ -139,7 +139,16 @@ ngx_api_led_observe_create_main_conf(ngx_conf_t *cf)
      *     omcf->catalog = 0;
      *     omcf->metrics = 0;
      *     omcf->lifecycle = 0;
+     *     omcf->plain = NULL;
+     *     omcf->nplain = 0;
+     *     omcf->regex = NULL;
+     *     omcf->nregex = 0;
      */
+
+    ngx_rbtree_init(&omcf->spec_ids, &omcf->spec_ids_sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_rbtree_init(&omcf->spec_paths, &omcf->spec_paths_sentinel,
+                    ngx_str_rbtree_insert_value);
 
     if (ngx_array_init(&omcf->items, cf->pool, 8,
                        sizeof(ngx_api_led_catalog_item_t))
@@ -207,6 +216,7 @@ ngx_api_led_observe_create_loc_conf(ngx_conf_t *cf)
      *     conf->labels = { 0, NULL };
      *     conf->deprecation = { 0, NULL };
      *     conf->sunset = { 0, NULL };
+     *     conf->catalog_item = 0;
      */
 
     conf->consumer = NGX_CONF_UNSET;

@@ -145,6 +145,13 @@ typedef struct {
 } ngx_api_led_catalog_spec_t;
 
 
+/* a spec found by its id or its path while configuring, and by requests */
+typedef struct {
+    ngx_str_node_t               sn;
+    ngx_uint_t                   spec;        /* index in "specs" */
+} ngx_api_led_catalog_key_t;
+
+
 /* a listener's deliveries (api_led_event_deliver), while configuring */
 typedef struct {
     ngx_http_core_srv_conf_t    *cscf;        /* NULL: no server */
@@ -173,6 +180,14 @@ typedef struct {
     ngx_array_t                  items;       /* ngx_api_led_catalog_item_t */
     ngx_array_t                  links;       /* ngx_api_led_catalog_link_t */
     ngx_array_t                  specs;       /* ngx_api_led_catalog_spec_t */
+    ngx_rbtree_t                 spec_ids;    /* ngx_api_led_catalog_key_t */
+    ngx_rbtree_node_t            spec_ids_sentinel;
+    ngx_rbtree_t                 spec_paths;
+    ngx_rbtree_node_t            spec_paths_sentinel;
+    ngx_api_led_catalog_item_t **plain;       /* exact and prefix items by */
+    ngx_uint_t                   nplain;      /* server, kind and name, */
+    ngx_api_led_catalog_item_t **regex;       /* regex items by server and */
+    ngx_uint_t                   nregex;      /* order: made by render */
     ngx_array_t                  deliveries;  /* ..._catalog_delivery_t */
     ngx_str_t                    json;        /* rendered */
     ngx_str_t                    html;
@@ -192,6 +207,8 @@ typedef struct {
     ngx_str_t                    labels;      /* api="..",layer="..",.. */
     ngx_str_t                    deprecation; /* header values, "": none */
     ngx_str_t                    sunset;
+    ngx_uint_t                   catalog_item; /* index + 1 in "items",
+                                                  0: none (yet) */
 } ngx_api_led_observe_loc_conf_t;
 
 
