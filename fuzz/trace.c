@@ -26,7 +26,8 @@
  *     with the client's trace id when the client sent exactly one valid
  *     traceparent (a new, non-zero one otherwise), a span id of its own
  *     (never the client's); a tracestate stays only if the client's trace
- *     is continued and every tracestate header is valid.
+ *     is continued and every tracestate header is valid, and all of them
+ *     together as one list.
  */
 
 
@@ -319,7 +320,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     u_char               *p, *end, *colon;
     fz_t                  fz;
-    ngx_str_t             line, value, *client_parent;
+    u_char               *q;
+    ngx_str_t             line, value, *client_parent, joined;
     ngx_uint_t            nparent, nstate, states_ok, n, i;
     ngx_list_part_t      *part;
     ngx_table_elt_t      *h;
@@ -339,6 +341,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nstate = 0;
     states_ok = 1;
     client_parent = NULL;
+    ngx_str_null(&joined);
 
     while (fz_next(&p, end, '\n', &line)) {
         colon = ngx_strlcasestrn(line.data, line.data + line.len,
@@ -381,7 +384,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_tracestate(&h->value);
             nstate++;
             states_ok &= ngx_api_led_tracestate_valid(&h->value);
+
+            /* the headers together: one list */
+            q = ngx_pnalloc(fz.pool, joined.len + 1 + h->value.len);
+            if (q == NULL) {
+                abort();
+            }
+
+            value.data = q;
+
+            if (joined.len) {
+                q = ngx_cpymem(q, joined.data, joined.len);
+            }
+
+            if (nstate > 1) {
+                *q++ = ',';
+            }
+
+            q = ngx_cpymem(q, h->value.data, h->value.len);
+            joined.data = value.data;
+            joined.len = q - value.data;
         }
+    }
+
+    if (nstate > 1) {
+        states_ok &= ngx_api_led_tracestate_valid(&joined);
     }
 
     /* the request's trace, as its upstream gets it */

@@ -423,3 +423,19 @@ GET /plain
 --- response_body_like eval
 [qr{^tp=00-$::T-(?!$::P)([0-9a-f]{16})-01 ts=\Q$::S\E trace=$::T span=\1 parent=$::P\n\z},
  qr{^tp=00-(?!$::T)([0-9a-f]{32})-([0-9a-f]{16})-01 ts= trace=\1 span=\2 parent=\n\z}]
+
+
+
+=== TEST 21: several tracestate headers are one list: a key in two of them, or more than 32 members together, drop them all; distinct keys pass on
+--- request eval
+["GET /api", "GET /api", "GET /api"]
+--- more_headers eval
+["traceparent: 00-$::T-$::P-01\ntracestate: a=1\ntracestate: a=2",
+ "traceparent: 00-$::T-$::P-01\ntracestate: "
+     . join(",", map { "k$_=v" } 1 .. 20) . "\ntracestate: "
+     . join(",", map { "k$_=v" } 21 .. 33),
+ "traceparent: 00-$::T-$::P-01\ntracestate: a=1\ntracestate: b=2"]
+--- response_body_like eval
+[qr{^tp=00-$::T-([0-9a-f]{16})-01 ts= trace=$::T span=\1 parent=$::P\n\z},
+ qr{^tp=00-$::T-([0-9a-f]{16})-01 ts= trace=$::T span=\1 parent=$::P\n\z},
+ qr{^tp=00-$::T-([0-9a-f]{16})-01 ts=a=1 trace=$::T span=\1 parent=$::P\n\z}]

@@ -196,6 +196,7 @@ struct ngx_api_led_ctx_s {
                                                  X-Consumer-* went */
     unsigned                     traceparent_many:1;
     unsigned                     tracestate_in:1;
+    unsigned                     tracestate_many:1;
     unsigned                     tracestate_bad:1;
 
     unsigned                     trace_made:1;

@@ -1150,6 +1150,11 @@ ngx_api_led_request_trace_header(ngx_api_led_ctx_t *ctx, ngx_table_elt_t *h)
                && ngx_strncasecmp(h->key.data, (u_char *) "tracestate",
                                   h->key.len) == 0)
     {
+        if (ctx->tracestate_in) {
+            /* one list: checked as a whole if the trace is continued */
+            ctx->tracestate_many = 1;
+        }
+
         ctx->tracestate_in = 1;
 
         if (!ngx_api_led_tracestate_valid(&h->value)) {

@@ -32,6 +32,7 @@ static ngx_int_t ngx_api_led_trace_set(ngx_http_request_t *r,
     ngx_api_led_ctx_t *ctx, u_char *span, ngx_uint_t add);
 static ngx_int_t ngx_api_led_trace_hex(u_char *src, size_t len, u_char *dst);
 static ngx_int_t ngx_api_led_trace_zero(u_char *id, size_t len);
+static ngx_uint_t ngx_api_led_tracestate_list_valid(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_tracestate_key(u_char *p, u_char *last);
 static ngx_int_t ngx_api_led_tracestate_value(u_char *p, u_char *last);
 
@@ -216,6 +217,90 @@ ngx_api_led_tracestate_valid(ngx_str_t *state)
 
 
 /*
+ * Several tracestate headers are one list (RFC 9110, 5.3): its members
+ * together are at most 32, each key once, at most 512 characters, as
+ * the upstream sees them.  Rare: joined in the request's pool.
+ */
+
+static ngx_uint_t
+ngx_api_led_tracestate_list_valid(ngx_http_request_t *r)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_str_t         list;
+    ngx_uint_t        i, pass;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = 0;
+    p = NULL;
+    list.data = NULL;
+
+    for (pass = 0; pass < 2; pass++) {
+
+        part = &r->headers_in.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            if (h[i].hash == 0
+                || h[i].key.len != sizeof("tracestate") - 1
+                || ngx_strncasecmp(h[i].key.data, (u_char *) "tracestate",
+                                   h[i].key.len) != 0)
+            {
+                continue;
+            }
+
+            if (pass == 0) {
+                len += h[i].value.len + 1;
+                continue;
+            }
+
+            if (p != list.data) {
+                *p++ = ',';
+            }
+
+            if (h[i].value.len) {
+                p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
+            }
+        }
+
+        if (pass == 0) {
+            if (len == 0) {
+                return 1;
+            }
+
+            if (len - 1 > 512) {
+                /* joined, longer than a tracestate may be */
+                return 0;
+            }
+
+            list.data = ngx_pnalloc(r->pool, len);
+            if (list.data == NULL) {
+                return 0;
+            }
+
+            p = list.data;
+        }
+    }
+
+    list.len = p - list.data;
+
+    return ngx_api_led_tracestate_valid(&list) ? 1 : 0;
+}
+
+
+/*
  * key: lcalpha 0*255(lcalpha / DIGIT / "_" / "-" / "*" / "/"), or
  * tenant "@" system (tenant up to 241 characters starting with lcalpha or
  * a digit, system up to 14 starting with lcalpha)
@@ -373,7 +458,10 @@ ngx_api_led_trace_start(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx)
         && ngx_api_led_trace_parse(&parent->value, &ctx->trace) == NGX_OK)
     {
         ctx->trace_parent = 1;
-        ctx->tracestate_drop = ctx->tracestate_bad;
+        ctx->tracestate_drop = ctx->tracestate_bad
+                               || (ctx->tracestate_many
+                                   && !ngx_api_led_tracestate_list_valid(
+                                           r->main));
 
     } else {
         if (parent) {
