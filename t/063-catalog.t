@@ -482,3 +482,25 @@ GET /catalog
 --- response_body_like: "deprecated":"1970-01-01T00:00:00Z","sunset":"1970-01-01T00:00:00Z"
 --- no_error_log
 [error]
+
+
+
+=== TEST 22: a regular expression server name shows as written, with its "~"
+--- http_config
+    server {
+        listen 127.0.0.1:$TEST_NGINX_SERVER_PORT;
+        server_name ~^api\d+\.example$ www.example;
+        location /v1/items {
+            api_led_api items layer=system;
+            return 200;
+        }
+        location = /catalog {
+            api_led_catalog;
+        }
+    }
+--- config
+--- request
+GET /catalog
+--- response_body_like: "servers":\["~\^api\\\\d\+\\\\.example\$","www.example"\]
+--- no_error_log
+[error]

@@ -35,6 +35,9 @@ static json_t *ngx_api_led_catalog_location(ngx_http_core_loc_conf_t *clcf);
 static ngx_uint_t ngx_api_led_catalog_caseless(ngx_regex_t *re);
 #endif
 static json_t *ngx_api_led_catalog_servers(ngx_http_core_srv_conf_t *cscf);
+#if (NGX_PCRE)
+static json_t *ngx_api_led_catalog_regex_name(ngx_str_t *name);
+#endif
 static json_t *ngx_api_led_catalog_methods(ngx_http_core_loc_conf_t *clcf);
 static json_t *ngx_api_led_catalog_date(time_t t);
 static json_t *ngx_api_led_catalog_str(ngx_str_t *s);
@@ -617,6 +620,32 @@ ngx_api_led_catalog_location(ngx_http_core_loc_conf_t *clcf)
 }
 
 
+#if (NGX_PCRE)
+
+static json_t *
+ngx_api_led_catalog_regex_name(ngx_str_t *name)
+{
+    u_char  *p;
+    json_t  *s;
+
+    p = ngx_alloc(name->len + 1, ngx_cycle->log);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *p = '~';
+    ngx_memcpy(p + 1, name->data, name->len);
+
+    s = ngx_api_led_catalog_text(p, name->len + 1);
+
+    ngx_free(p);
+
+    return s;
+}
+
+#endif
+
+
 static json_t *
 ngx_api_led_catalog_servers(ngx_http_core_srv_conf_t *cscf)
 {
@@ -635,6 +664,21 @@ ngx_api_led_catalog_servers(ngx_http_core_srv_conf_t *cscf)
         if (sn[i].name.len == 0) {
             continue;
         }
+
+#if (NGX_PCRE)
+        if (sn[i].regex) {
+            /* nginx keeps the expression without its "~" */
+            if (json_array_append_new(a,
+                                      ngx_api_led_catalog_regex_name(
+                                          &sn[i].name)))
+            {
+                json_decref(a);
+                return NULL;
+            }
+
+            continue;
+        }
+#endif
 
         if (json_array_append_new(a, ngx_api_led_catalog_str(&sn[i].name))) {
             json_decref(a);
