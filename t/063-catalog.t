@@ -504,3 +504,23 @@ GET /catalog
 --- response_body_like: "servers":\["~\^api\\\\d\+\\\\.example\$","www.example"\]
 --- no_error_log
 [error]
+
+
+
+=== TEST 23: ?spec= reaches a spec whose version holds "?" (as the catalog's own link writes it)
+--- config
+    location /v1/orders {
+        api_led_api orders "version=v1?beta" spec=$TEST_NGINX_HTML_DIR/orders.json;
+        return 200;
+    }
+    location = /catalog {
+        api_led_catalog;
+    }
+--- request eval
+["GET /catalog", "GET /catalog?spec=orders\@v1%3Fbeta"]
+--- response_body_like eval
+[qr/"spec":"\?spec=orders\@v1%3Fbeta"/, qr/^\Q$::Spec\E$/]
+--- error_code eval
+[200, 200]
+--- no_error_log
+[error]

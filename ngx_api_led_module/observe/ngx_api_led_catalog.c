@@ -1406,7 +1406,8 @@ ngx_api_led_catalog_handler(ngx_http_request_t *r)
 
     dst = id.data;
     src = arg.data;
-    ngx_unescape_uri(&dst, &src, arg.len, NGX_UNESCAPE_URI);
+    /* every escape decoded: NGX_UNESCAPE_URI stops at a "%3F" */
+    ngx_unescape_uri(&dst, &src, arg.len, 0);
     id.len = dst - id.data;
 
     spec = omcf->specs.elts;
