@@ -37,6 +37,18 @@ our $Up = <<"CONF";
         location /bad { return 200 '{"id":'; }
         location /empty { return 200 ''; }
         location /ae { return 200 '{"ae":"\$http_accept_encoding"}'; }
+        location /lm {
+            add_header Last-Modified 'Mon, 01 Jan 2024 00:00:00 GMT';
+            return 200 '{"a":1}';
+        }
+        location /digests {
+            add_header Digest 'sha-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=';
+            add_header Content-MD5 'Q2hlY2sgSW50ZWdyaXR5IQ==';
+            add_header Content-Digest 'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:';
+            add_header Repr-Digest 'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:';
+            add_header X-Keep k;
+            return 200 '{"a":1}';
+        }
         location /headers {
             add_header X-Internal secret;
             add_header X-Old old;
@@ -951,3 +963,37 @@ response not transformed: the transformed document would be larger than 32 times
 $::Many
 --- error_log
 the transformed document would be larger than 32 times the body), passed through unchanged
+
+
+
+=== TEST 48: the upstream's checksums of its body go with the body they describe (GET and HEAD)
+--- config
+    location /t {
+        api_led_response_json set /b 2;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/digests;
+    }
+--- request eval
+["GET /t", "HEAD /t"]
+--- response_headers eval
+["!Digest\n!Content-MD5\n!Content-Digest\n!Repr-Digest\nX-Keep: k", "!Digest\n!Content-MD5\n!Content-Digest\n!Repr-Digest\nX-Keep: k"]
+--- response_body eval
+["{\"a\":1,\"b\":\"2\"}", ""]
+
+
+
+=== TEST 49: operations with per-request values: proxy_hide_header Last-Modified keeps If-Modified-Since from a 304 of another client's body (docs/transform.md)
+--- config
+    location /t {
+        api_led_response_json set /who $arg_who;
+        proxy_hide_header Last-Modified;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/lm;
+    }
+--- request
+GET /t?who=ada
+--- more_headers
+If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT
+--- error_code: 200
+--- response_headers
+!Last-Modified
+--- response_body chomp
+{"a":1,"who":"ada"}

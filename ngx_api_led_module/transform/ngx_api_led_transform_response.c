@@ -20,6 +20,7 @@
 
 
 static ngx_int_t ngx_api_led_transform_response_init(ngx_conf_t *cf);
+static void ngx_api_led_transform_clear_validators(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_transform_header_out(ngx_http_request_t *r,
     ngx_api_led_transform_op_t *op);
 static ngx_int_t ngx_api_led_transform_header_filter(ngx_http_request_t *r);
@@ -76,6 +77,19 @@ ngx_module_t  ngx_api_led_transform_response_module = {
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+
+/* the upstream's checksums of its body, not of the transformed one */
+static ngx_str_t  ngx_api_led_transform_digests[] = {
+    ngx_string("digest"),
+    ngx_string("content-md5"),
+    ngx_string("content-digest"),
+    ngx_string("repr-digest"),
+};
+
+
+#define NGX_API_LED_TRANSFORM_NDIGESTS                                        \
+    (sizeof(ngx_api_led_transform_digests) / sizeof(ngx_str_t))
 
 
 static ngx_int_t
@@ -213,9 +227,8 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
          * ETag and ranges go as they go for GET: they described the old
          * body
          */
-        ngx_http_clear_content_length(r);
-        ngx_http_clear_accept_ranges(r);
-        ngx_http_clear_etag(r);
+        ngx_api_led_transform_clear_validators(r);
+
         return ngx_http_next_header_filter(r);
     }
 
@@ -281,13 +294,63 @@ delay:
         ctx->cap = (size_t) r->headers_out.content_length_n;
     }
 
-    ngx_http_clear_content_length(r);
-    ngx_http_clear_accept_ranges(r);
-    ngx_http_clear_etag(r);
+    ngx_api_led_transform_clear_validators(r);
 
     r->filter_need_in_memory = 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * What described the upstream's body does not describe the transformed
+ * one: its length, ranges, ETag and checksums go (for HEAD as for GET).
+ */
+
+static void
+ngx_api_led_transform_clear_validators(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, k;
+    ngx_str_t        *d;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_etag(r);
+
+    /* one look at the headers for the checksums */
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        for (k = 0; k < NGX_API_LED_TRANSFORM_NDIGESTS; k++) {
+            d = &ngx_api_led_transform_digests[k];
+
+            if (h[i].key.len == d->len
+                && ngx_strncasecmp(h[i].key.data, d->data, d->len) == 0)
+            {
+                h[i].hash = 0;
+                break;
+            }
+        }
+    }
 }
 
 
