@@ -452,3 +452,25 @@ a= b= c= new=
 auth= ua= ct=
 --- no_error_log
 [error]
+
+
+
+=== TEST 21: a variable read by one operation is read again after a later edit of its header ($http_cookie, $cookie_b)
+--- config
+    location /t {
+        api_led_request_header set Cookie "b=2";
+        api_led_request_header add X-A "$http_cookie";
+        api_led_request_header rename Cookie Kookie;
+        api_led_request_header add X-B "[$http_cookie][$cookie_b]";
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
+    }
+--- request
+GET /t
+--- more_headers
+Cookie: a=1
+--- response_body
+GET /up
+a=b=2 b=[][] c= new=
+auth= ua= ct=
+--- no_error_log
+[error]

@@ -284,7 +284,7 @@ POST /t
 --- more_headers
 X-Token: t-1
 --- response_body eval
-main::echo('{"body":{"x":0,"b":"1","a":"2","token":"t-1","after-remove":"[t-1]"},"v":"1"}')
+main::echo('{"body":{"x":0,"b":"1","a":"2","token":"t-1","after-remove":"[]"},"v":"1"}')
 
 
 
@@ -1058,9 +1058,9 @@ qr/"api_led_response_json_max_size" directive must be at least 1 byte \(there is
         proxy_pass http://unix:$TEST_NGINX_HTML_DIR/echo.sock:/up;
     }
 --- pipelined_requests eval
-["POST /light\n" . '{"items":[' . join(",", ("{}") x 400) . ']}',
- "POST /tree\n" . '{"items":[' . join(",", ("{}") x 400) . ']}',
- "POST /form\n" . '{"items":[' . join(",", ("{}") x 400) . ']}']
+["POST /light\n" . '{"items":[' . CORE::join(",", ("{}") x 400) . ']}',
+ "POST /tree\n" . '{"items":[' . CORE::join(",", ("{}") x 400) . ']}',
+ "POST /form\n" . '{"items":[' . CORE::join(",", ("{}") x 400) . ']}']
 --- more_headers eval
 "X-S: " . ("s" x 4000)
 --- error_code eval

@@ -365,7 +365,7 @@ api_led json: response body, light document
 --- request
 GET /t
 --- response_body eval
-'[' . join(",", map { qq({"i":$_,"s":"v$_") . ($_ == 1 ? ',"x":"1"' : '') . '}' } 1 .. 300) . ']'
+'[' . CORE::join(",", map { qq({"i":$_,"s":"v$_") . ($_ == 1 ? ',"x":"1"' : '') . '}' } 1 .. 300) . ']'
 --- error_log
 api_led json: response body, light document
 --- no_error_log

@@ -432,8 +432,8 @@ GET /plain
 --- more_headers eval
 ["traceparent: 00-$::T-$::P-01\ntracestate: a=1\ntracestate: a=2",
  "traceparent: 00-$::T-$::P-01\ntracestate: "
-     . join(",", map { "k$_=v" } 1 .. 20) . "\ntracestate: "
-     . join(",", map { "k$_=v" } 21 .. 33),
+     . CORE::join(",", map { "k$_=v" } 1 .. 20) . "\ntracestate: "
+     . CORE::join(",", map { "k$_=v" } 21 .. 33),
  "traceparent: 00-$::T-$::P-01\ntracestate: a=1\ntracestate: b=2"]
 --- response_body_like eval
 [qr{^tp=00-$::T-([0-9a-f]{16})-01 ts= trace=$::T span=\1 parent=$::P\n\z},

@@ -20,6 +20,42 @@ typedef struct {
 } ngx_api_led_out_header_t;
 
 
+static ngx_uint_t ngx_api_led_edit_starts(ngx_str_t *name,
+    const char *prefix);
+static void ngx_api_led_edit_forget_header_vars(ngx_http_request_t *r);
+static void *ngx_api_led_edit_create_main_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_api_led_edit_find_header_vars(ngx_conf_t *cf);
+
+
+static ngx_http_module_t  ngx_api_led_edit_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_api_led_edit_find_header_vars,     /* postconfiguration */
+
+    ngx_api_led_edit_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_api_led_edit_module = {
+    NGX_MODULE_V1,
+    &ngx_api_led_edit_module_ctx,          /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
 static ngx_int_t ngx_api_led_edit_headers_in_own(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_edit_header_is_named(ngx_table_elt_t *h,
     ngx_str_t *names);
@@ -727,6 +763,113 @@ ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
 
 
 /*
+ * ngx_api_led_edit_module: the indexed variables nginx reads from request
+ * headers.  Their values, once evaluated, stay in the request
+ * (r->variables) until it ends, and would no longer follow the edits.
+ * Found at postconfiguration: directives index their variables as they
+ * are read, nginx's own modules (the log formats) at their
+ * postconfiguration, which comes before.
+ */
+
+typedef struct {
+    ngx_array_t                 *header_vars; /* ngx_uint_t, NULL: none */
+} ngx_api_led_edit_main_conf_t;
+
+
+static void *
+ngx_api_led_edit_create_main_conf(ngx_conf_t *cf)
+{
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     header_vars = NULL;
+     */
+
+    return ngx_pcalloc(cf->pool, sizeof(ngx_api_led_edit_main_conf_t));
+}
+
+
+static ngx_int_t
+ngx_api_led_edit_find_header_vars(ngx_conf_t *cf)
+{
+    ngx_uint_t                     i, *index;
+    ngx_str_t                     *name;
+    ngx_http_variable_t           *v;
+    ngx_http_core_main_conf_t     *cmcf;
+    ngx_api_led_edit_main_conf_t  *emcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_api_led_edit_module);
+
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        name = &v[i].name;
+
+        if (!(ngx_api_led_edit_starts(name, "http_")
+              || ngx_api_led_edit_starts(name, "cookie_")
+              || (name->len == 4 && ngx_strncmp(name->data, "host", 4) == 0)
+              || (name->len == 12
+                  && ngx_strncmp(name->data, "content_type", 12) == 0)))
+        {
+            continue;
+        }
+
+        if (emcf->header_vars == NULL) {
+            emcf->header_vars = ngx_array_create(cf->pool, 4,
+                                                 sizeof(ngx_uint_t));
+            if (emcf->header_vars == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        index = ngx_array_push(emcf->header_vars);
+        if (index == NULL) {
+            return NGX_ERROR;
+        }
+
+        *index = i;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_api_led_edit_starts(ngx_str_t *name, const char *prefix)
+{
+    size_t  len;
+
+    len = ngx_strlen(prefix);
+
+    return name->len > len && ngx_strncmp(name->data, prefix, len) == 0;
+}
+
+
+/* before an edit: the values read from the headers are read again */
+
+static void
+ngx_api_led_edit_forget_header_vars(ngx_http_request_t *r)
+{
+    ngx_uint_t                     i, *index;
+    ngx_api_led_edit_main_conf_t  *emcf;
+
+    emcf = ngx_http_get_module_main_conf(r, ngx_api_led_edit_module);
+
+    if (emcf->header_vars == NULL || r->variables == NULL) {
+        return;
+    }
+
+    index = emcf->header_vars->elts;
+
+    for (i = 0; i < emcf->header_vars->nelts; i++) {
+        r->variables[index[i]].valid = 0;
+        r->variables[index[i]].not_found = 0;
+    }
+}
+
+
+/*
  * A subrequest starts with a copy of its parent's headers_in: the same list
  * parts.  Before its first change it gets a list of its own.  nginx never
  * initialises the list of an HTTP/0.9 request (it has no headers): pushing
@@ -736,6 +879,8 @@ ngx_api_led_edit_headers_in_rename(ngx_http_request_t *r,
 static ngx_int_t
 ngx_api_led_edit_headers_in_own(ngx_http_request_t *r)
 {
+    ngx_api_led_edit_forget_header_vars(r);
+
     if (r == r->main) {
         if (r->headers_in.headers.nalloc) {
             return NGX_OK;
