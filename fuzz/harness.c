@@ -28,12 +28,14 @@ extern ngx_module_t  ngx_api_led_transform_request_module;
 extern ngx_module_t  ngx_api_led_transform_response_module;
 extern ngx_module_t  ngx_api_led_observe_module;
 extern ngx_module_t  ngx_api_led_problem_module;
+extern ngx_module_t  ngx_api_led_edit_module;
 
 
 /* the http modules, numbered as ngx_http_block() would (config's order) */
 static ngx_module_t  *fz_http_modules[] = {
     &ngx_http_core_module,
     &ngx_api_led_module,
+    &ngx_api_led_edit_module,
     &ngx_api_led_redis_module,
     &ngx_api_led_publish_module,
     &ngx_api_led_layer_module,
@@ -279,6 +281,11 @@ fz_begin(fz_t *fz)
     cf->cmd_type = NGX_HTTP_LOC_CONF;
 
     fz->cf = cf;
+
+    /* every request header edit looks at it: no variables to forget */
+    if (fz_conf_create(fz, &ngx_api_led_edit_module) != NGX_CONF_OK) {
+        abort();
+    }
 }
 
 
