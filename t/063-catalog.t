@@ -2,6 +2,8 @@
 # knows of it, as JSON, or as one HTML page when Accept asks; the OpenAPI
 # document of an API (spec=) served from it.  Never a key or a secret.
 use Test::Nginx::Socket 'no_plan';
+use lib 't/lib';
+use ApiLed::ConfTime;
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
@@ -40,45 +42,26 @@ CONF
 # locations, not with their square: 8000 of them took 13 times the time
 # of 2000 (5 s), each new entry searched among all the others.  Nested
 # locations (50 a level) keep nginx's own sort of the locations out of it.
-sub nginx_t_seconds {
+sub catalog_http {
     my ($n) = @_;
-    my $dir = File::Temp::tempdir(CLEANUP => 1);
-    open my $spec, '>', "$dir/spec.json" or die $!;
-    print $spec '{"openapi": "3.0.3", "info": {}, "paths": {}}';
-    close $spec;
-    open my $conf, '>', "$dir/nginx.conf" or die $!;
-    print $conf "load_module $_;\n"
-        for split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '';
-    print $conf "pid $dir/nginx.pid;\nerror_log $dir/error.log;\n",
-                "events {}\nhttp {\n server {\n",
-                "  location = /catalog { api_led_catalog; }\n";
+    my $http = " server {\n  location = /catalog { api_led_catalog; }\n";
     for my $g (0 .. $n / 50 - 1) {
-        print $conf "  location /g$g/ {\n";
+        $http .= "  location /g$g/ {\n";
         for my $i (0 .. 49) {
-            print $conf "   location /g$g/a$i { api_led_api a${g}_$i ",
-                        "version=v1 spec=$dir/spec.json; return 200; }\n";
+            $http .= "   location /g$g/a$i { api_led_api a${g}_$i "
+                     . "version=v1 spec=\$dir/spec.json; return 200; }\n";
         }
-        print $conf "  }\n";
+        $http .= "  }\n";
     }
-    print $conf " }\n}\n";
-    close $conf;
-    my $best;
-    for (1 .. 3) {
-        my $t = Time::HiRes::time();
-        system($ENV{TEST_NGINX_BINARY} // 'nginx', '-q', '-t', '-p', $dir,
-               '-c', "$dir/nginx.conf") == 0 or die "nginx -t failed";
-        $t = Time::HiRes::time() - $t;
-        $best = $t if !defined $best || $t < $best;
-    }
-    return $best;
+    return $http . " }\n";
 }
 
 SKIP: {
     skip "too slow under valgrind", 1 if $ENV{TEST_NGINX_USE_VALGRIND};
-    require File::Temp;
-    require Time::HiRes;
-    my $small = nginx_t_seconds(2000);
-    my $large = nginx_t_seconds(8000);
+    my $spec = { 'spec.json' =>
+                 '{"openapi": "3.0.3", "info": {}, "paths": {}}' };
+    my $small = ApiLed::ConfTime::nginx_t_seconds(catalog_http(2000), $spec);
+    my $large = ApiLed::ConfTime::nginx_t_seconds(catalog_http(8000), $spec);
     cmp_ok($large / $small, '<', 8,
            sprintf("TEST catalog-scaling: nginx -t of 8000 API locations "
                    . "takes less than 8 times that of 2000 (%.2f s, %.2f s)",

@@ -5,6 +5,8 @@
 # listener's URI), and the catalog's "streams": each stream's publishers
 # and consumers.  The HTML page has a table of them.  Nothing without events.
 use Test::Nginx::Socket 'no_plan';
+use lib 't/lib';
+use ApiLed::ConfTime;
 use JSON::PP ();
 
 # the members about events, from the catalog's JSON: canonical, so that
@@ -30,44 +32,27 @@ CONF
 # not with their square: each event searched every stream made before.
 # 20 events (20 streams) an API location, nested 50 a level: nginx's own
 # work stays small next to the catalog's.
-sub nginx_t_seconds {
+sub streams_http {
     my ($n) = @_;
-    my $dir = File::Temp::tempdir(CLEANUP => 1);
-    open my $conf, '>', "$dir/nginx.conf" or die $!;
-    print $conf "load_module $_;\n"
-        for split ' ', $ENV{TEST_NGINX_LOAD_MODULES} // '';
-    print $conf "pid $dir/nginx.pid;\nerror_log $dir/error.log;\n",
-                "events {}\nhttp {\n api_led_redis 127.0.0.1:1;\n",
-                " server {\n  location = /catalog { api_led_catalog; }\n";
+    my $http = " api_led_redis 127.0.0.1:1;\n server {\n"
+               . "  location = /catalog { api_led_catalog; }\n";
     for my $g (0 .. $n / 50 - 1) {
-        print $conf "  location /g$g/ {\n";
+        $http .= "  location /g$g/ {\n";
         for my $i (0 .. 49) {
-            print $conf "   location /g$g/a$i { api_led_api a${g}_$i; ",
-                        (map { "api_led_event t$_ stream=s${g}_${i}_$_; " }
-                         1 .. 20),
-                        "proxy_pass http://127.0.0.1:1; }\n";
+            $http .= "   location /g$g/a$i { api_led_api a${g}_$i; "
+                     . join('', map { "api_led_event t$_ "
+                                      . "stream=s${g}_${i}_$_; " } 1 .. 20)
+                     . "proxy_pass http://127.0.0.1:1; }\n";
         }
-        print $conf "  }\n";
+        $http .= "  }\n";
     }
-    print $conf " }\n}\n";
-    close $conf;
-    my $best;
-    for (1 .. 3) {
-        my $t = Time::HiRes::time();
-        system($ENV{TEST_NGINX_BINARY} // 'nginx', '-q', '-t', '-p', $dir,
-               '-c', "$dir/nginx.conf") == 0 or die "nginx -t failed";
-        $t = Time::HiRes::time() - $t;
-        $best = $t if !defined $best || $t < $best;
-    }
-    return $best;
+    return $http . " }\n";
 }
 
 SKIP: {
     skip "too slow under valgrind", 1 if $ENV{TEST_NGINX_USE_VALGRIND};
-    require File::Temp;
-    require Time::HiRes;
-    my $small = nginx_t_seconds(200);
-    my $large = nginx_t_seconds(800);
+    my $small = ApiLed::ConfTime::nginx_t_seconds(streams_http(200));
+    my $large = ApiLed::ConfTime::nginx_t_seconds(streams_http(800));
     cmp_ok($large / $small, '<', 8,
            sprintf("TEST streams-scaling: nginx -t of 800 API locations "
                    . "with 20 events each takes less than 8 times that of "
