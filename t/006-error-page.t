@@ -551,3 +551,85 @@ HEAD /t
 --- response_headers
 Content-Type: application/problem+json
 --- response_body
+
+
+
+=== TEST 26: rate limit: satisfy any: a request that authentication refused and nginx kept out is not counted
+--- config
+    location /t {
+        satisfy any;
+        allow 127.0.0.2;
+        deny all;
+        api_led_auth key;
+        api_led_rate_limit 1r/m key=$http_x_tenant;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-Tenant: t006-26\nX-API-Key: wrong", "X-Tenant: t006-26\nX-API-Key: k-acme",
+ "X-Tenant: t006-26\nX-API-Key: k-acme"]
+--- error_code eval
+[401, 200, 429]
+
+
+
+=== TEST 27: rate limit: satisfy all: a request auth_request refused after the key was accepted is not counted
+--- config
+    location /t {
+        api_led_auth key;
+        auth_request /gate;
+        api_led_rate_limit 1r/m key=t006-27;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location = /gate {
+        internal;
+        if ($http_x_block) {
+            return 403;
+        }
+        return 204;
+    }
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-API-Key: k-acme\nX-Block: 1", "X-API-Key: k-acme", "X-API-Key: k-acme"]
+--- error_code eval
+[403, 200, 429]
+
+
+
+=== TEST 28: rate limit: a limit's own 403 is not lifted by satisfy any and allow
+--- config
+    location /t {
+        satisfy any;
+        allow 127.0.0.1;
+        deny all;
+        api_led_auth key;
+        api_led_rate_limit 1r/m key=t006-28;
+        api_led_rate_limit_status 403;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+--- request eval
+["GET /t", "GET /t"]
+--- error_code eval
+[200, 403]
+--- response_headers eval
+["RateLimit-Remaining: 0", "RateLimit-Remaining: 0"]
+
+
+
+=== TEST 29: rate limit: a refused request's body is not read: the limit answers before the request's transformation
+--- config
+    location /t {
+        api_led_rate_limit 1r/m key=t006-29;
+        api_led_request_json set /by "gateway";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+--- request eval
+["POST /t\n{\"a\":1}", "POST /t\n{not json"]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 429]
+--- no_error_log
+[warn]

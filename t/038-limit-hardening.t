@@ -3,6 +3,7 @@
 # lands in the bucket of a long key's digest, a hostile Redis reply is a
 # failed call.
 use lib 't/lib';
+use FindBin;
 use Test::Nginx::Socket 'no_plan';
 use ApiLed::Redis;
 use Digest::SHA ();
@@ -10,6 +11,7 @@ use Digest::SHA ();
 my $redis_port = $ENV{TEST_NGINX_REDIS_PORT} or die "no TEST_NGINX_REDIS_PORT";
 
 $ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+$ENV{TEST_NGINX_JWT_DIR} = "$FindBin::Bin/fixtures/jwt";
 
 # a consumers file with a plan of "n" limits (10r/h, 20r/h, ...: their keys
 # live long enough to be seen)
@@ -442,3 +444,89 @@ GET /t
 qr/redis master answered READONLY, asking the sentinels again/
 --- grep_error_log_out
 redis master answered READONLY, asking the sentinels again
+
+
+
+=== TEST 15: nginx -t: a limit keyed on the API key's header, which key hiding empties, is refused
+The key was hidden before the limits counted: $http_x_api_key was empty,
+and the limit held no one back, silently.
+--- http_config eval
+$::CONSUMERS_CONF
+--- user_files eval
+[["consumers.json", ::consumers(1)]]
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_rate_limit 1r/m key=$http_x_api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+--- must_die
+--- error_log eval
+qr/api_led_rate_limit: "key=\$http_x_api_key" reads "\$http_x_api_key", which authentication hides from the request \(api_led_key_hide, api_led_jwt_hide\) before the limits count it: .* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 16: nginx -t: the same for a key argument, written ${...}, inherited from the server
+--- http_config eval
+$::CONSUMERS_CONF
+--- user_files eval
+[["consumers.json", ::consumers(1)]]
+--- config
+    api_led_rate_limit 1r/m key=tenant-${ARG_Api_Key};
+    location /t {
+        api_led_auth key;
+        api_led_key_source query:api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+--- must_die
+--- error_log eval
+qr/api_led_rate_limit: "key=tenant-\$\{ARG_Api_Key\}" reads "\$arg_api_key", .* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 17: nginx -t: the same for the bearer token's header
+--- config
+    location /t {
+        api_led_auth jwt;
+        api_led_jwt_keys $TEST_NGINX_JWT_DIR/jwks.json;
+        api_led_rate_limit 1r/m key=$http_authorization;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+--- must_die
+--- error_log eval
+qr/api_led_rate_limit: "key=\$http_authorization" reads "\$http_authorization", .* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 18: a key the location does not hide is counted: hiding off, another header of a longer name, no key authentication
+--- http_config eval
+$::CONSUMERS_CONF
+--- user_files eval
+[["consumers.json", ::consumers(1)]]
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_key_hide off;
+        api_led_rate_limit 1r/m key=t038-18-$http_x_api_key name=a;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /u {
+        api_led_auth key;
+        api_led_rate_limit 1r/m key=t038-18-$http_x_api_key_2 name=b;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /v {
+        api_led_rate_limit 1r/m key=t038-18-$http_x_api_key name=c;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /t", "GET /t", "GET /u", "GET /u", "GET /v", "GET /v"]
+--- more_headers eval
+["X-API-Key: k-t038", "X-API-Key: k-t038",
+ "X-API-Key: k-t038\nX-API-Key-2: a", "X-API-Key: k-t038\nX-API-Key-2: a",
+ "X-API-Key: k-t038", "X-API-Key: k-t038"]
+--- error_code eval
+[200, 429, 200, 429, 200, 429]

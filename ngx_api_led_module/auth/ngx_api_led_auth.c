@@ -286,6 +286,18 @@ ngx_api_led_auth_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_api_led_use_step(cf, NGX_API_LED_STEP_AUTH);
     }
 
+    if ((conf->auth & NGX_API_LED_AUTH_KEY)
+        && ngx_api_led_key_hidden_variables(cf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->auth & NGX_API_LED_AUTH_JWT)
+        && ngx_api_led_jwt_hidden_variables(cf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (ngx_api_led_auth_describe(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }

@@ -66,6 +66,13 @@ ngx_int_t ngx_api_led_jwt_authenticate(ngx_http_request_t *r,
 ngx_int_t ngx_api_led_jwt_hide(ngx_http_request_t *r);
 ngx_int_t ngx_api_led_key_hide(ngx_http_request_t *r);
 /*
+ * The variables that hiding empties in the location being merged, named
+ * to the core (ngx_api_led_hide_variable()): its key sources, its token
+ * sources.  NGX_OK, NGX_ERROR.
+ */
+ngx_int_t ngx_api_led_key_hidden_variables(ngx_conf_t *cf);
+ngx_int_t ngx_api_led_jwt_hidden_variables(ngx_conf_t *cf);
+/*
  * A request refused before its authentication (the layer contract) has
  * the credentials of the location's api_led_auth hidden as authentication
  * would have hidden them, so that no log line records a key or token of

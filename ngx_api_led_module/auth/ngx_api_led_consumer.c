@@ -675,6 +675,36 @@ ngx_api_led_key_hide(ngx_http_request_t *r)
 }
 
 
+ngx_int_t
+ngx_api_led_key_hidden_variables(ngx_conf_t *cf)
+{
+    ngx_uint_t                        i;
+    ngx_api_led_key_source_t         *src;
+    ngx_api_led_consumer_loc_conf_t  *lcf;
+
+    lcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_consumer_module);
+
+    if (!lcf->hide) {
+        return NGX_OK;
+    }
+
+    src = lcf->sources->elts;
+
+    for (i = 0; i < lcf->sources->nelts; i++) {
+        if (ngx_api_led_hide_variable(cf,
+                                      src[i].type == NGX_API_LED_SOURCE_HEADER
+                                      ? "http_" : "arg_",
+                                      &src[i].name)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * $api_led_consumer_meta_NAME: a metadata field of the consumer.  Variable
  * names are lowercase and cannot hold "-": NAME matches a field whatever

@@ -609,6 +609,48 @@ ngx_api_led_jwt_token_add(ngx_http_request_t *r,
 }
 
 
+ngx_int_t
+ngx_api_led_jwt_hidden_variables(ngx_conf_t *cf)
+{
+    char                        *prefix;
+    ngx_uint_t                   i, n;
+    ngx_api_led_jwt_source_t    *src, dflt;
+    ngx_api_led_jwt_loc_conf_t  *jlcf;
+
+    jlcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_jwt_module);
+
+    if (!jlcf->hide) {
+        return NGX_OK;
+    }
+
+    src = ngx_api_led_jwt_sources(jlcf, &dflt, &n);
+
+    for (i = 0; i < n; i++) {
+
+        switch (src[i].type) {
+
+        case NGX_API_LED_JWT_SOURCE_HEADER:
+            prefix = "http_";
+            break;
+
+        case NGX_API_LED_JWT_SOURCE_COOKIE:
+            prefix = "cookie_";
+            break;
+
+        default: /* NGX_API_LED_JWT_SOURCE_QUERY */
+            prefix = "arg_";
+            break;
+        }
+
+        if (ngx_api_led_hide_variable(cf, prefix, &src[i].name) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * Every token of the location's sources leaves the request: the headers
  * (each spelling of the name), the cookies of the names, the arguments

@@ -62,10 +62,19 @@
    consumer's plan's (nginx -t refuses more) */
 #define NGX_API_LED_LIMIT_MAX         16
 
-/* the slots of the access phase pipeline, in the order they run */
+/*
+ * The slots of the request's pipeline, in the order they run.  The steps
+ * before NGX_API_LED_STEP_ADMITTED run in the access phase; the others
+ * once nginx let the request in ("satisfy", allow/deny, auth_basic and
+ * auth_request had their say), in the precontent phase, so that a request
+ * refused is not counted.
+ */
 #define NGX_API_LED_STEP_AUTH         0
 #define NGX_API_LED_STEP_LIMIT        1
 #define NGX_API_LED_STEP_N            2
+
+#define NGX_API_LED_STEP_ADMITTED     NGX_API_LED_STEP_LIMIT
+#define NGX_API_LED_STEPS_ACCESS      ((1 << NGX_API_LED_STEP_ADMITTED) - 1)
 
 
 /* "100r/s": count requests per period */
@@ -93,8 +102,11 @@ typedef struct {
     ngx_str_t                    api;         /* api_led_api NAME, "" if none */
     ngx_uint_t                   layer;       /* NGX_API_LED_LAYER_* */
     ngx_str_t                    version;
-    ngx_uint_t                   steps;       /* a bit for each access step
-                                                 that applies here */
+    ngx_uint_t                   steps;       /* a bit for each step that
+                                                 applies here */
+    ngx_array_t                 *hidden;      /* ngx_str_t: the variables
+                                                 a credential's hiding
+                                                 empties, NULL: none */
     ngx_flag_t                   trace;       /* api_led_trace */
     ngx_flag_t                   forwards;    /* passes the client's headers
                                                  on to API locations (a
@@ -185,7 +197,7 @@ struct ngx_api_led_ctx_s {
     ngx_uint_t                   caller_layer;  /* NGX_API_LED_LAYER_* */
     ngx_uint_t                   caller_state;
 
-    /* access phase pipeline: each step runs once, even when re-entered */
+    /* the pipeline: each step runs once, even when re-entered */
     unsigned                     steps_done:NGX_API_LED_STEP_N;
     unsigned                     correlation_forwarded:1;
 
@@ -403,24 +415,31 @@ ngx_api_led_upstream_cut_short(ngx_http_request_t *r)
 
 
 /*
- * The access phase pipeline.  Policies register their step at
- * postconfiguration; the core's one access handler runs the steps in the
- * order of their slots (authenticate, then rate-limit), each once per
- * request.  A step returns NGX_DECLINED to go on, NGX_OK to go on and
- * grant access ("satisfy any": a proven credential), NGX_AGAIN while it
- * waits (the request is woken by ngx_api_led_wake()), NGX_DONE after it
- * answered the request itself, or NGX_ERROR / an HTTP status (see
- * ngx_api_led_problem_refuse()).
+ * The request's pipeline.  Policies register their step at
+ * postconfiguration; the core runs the steps in the order of their slots,
+ * each once per request: authentication in its access handler, the rate
+ * limits in its precontent handler, after the access decision.  A step
+ * returns NGX_DECLINED to go on, NGX_OK to go on and grant access
+ * ("satisfy any": a proven credential; an admitted step's NGX_OK is
+ * NGX_DECLINED), NGX_AGAIN while it waits (the request is woken by
+ * ngx_api_led_wake()), NGX_DONE after it answered the request itself, or
+ * NGX_ERROR / an HTTP status (see ngx_api_led_problem_refuse()).
  *
  * A step runs only in the locations its policy marked, from its
  * merge_loc_conf, with ngx_api_led_use_step(): a location without module
- * directives costs nothing, and the access handler is registered only
- * when some location is an API or uses a step.
+ * directives costs nothing, and each handler is registered only when some
+ * location needs it.
+ *
+ * The module's other precontent handlers are registered with
+ * ngx_api_led_add_precontent(), which runs them after the admitted steps:
+ * a request the rate limits refuse is neither read nor signed.
  */
 
 ngx_int_t ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
     ngx_api_led_step_pt step);
 void ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot);
+ngx_int_t ngx_api_led_add_precontent(ngx_conf_t *cf,
+    ngx_http_handler_pt handler);
 
 /*
  * The location being configured passes the client's request headers on
@@ -430,6 +449,17 @@ void ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot);
  * verify) is removed here as in an API location, API or not.
  */
 void ngx_api_led_forwards(ngx_conf_t *cf);
+
+/*
+ * Authentication hides a credential from the request (api_led_key_hide,
+ * api_led_jwt_hide) before the limits count it, so a variable that reads
+ * it is empty there.  Called while the location is merged: the hiding
+ * policy names the variable ("http_x_api_key", "arg_api_key"), a later
+ * policy asks whether a value's text reads one, to fail nginx -t.
+ */
+ngx_int_t ngx_api_led_hide_variable(ngx_conf_t *cf, const char *prefix,
+    ngx_str_t *name);
+ngx_str_t *ngx_api_led_reads_hidden(ngx_conf_t *cf, ngx_str_t *text);
 
 /*
  * A directive that answers its location (api_led_compose,

@@ -961,14 +961,7 @@ ngx_api_led_caller_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_api_led_caller_precontent;
-
-    return NGX_OK;
+    return ngx_api_led_add_precontent(cf, ngx_api_led_caller_precontent);
 }
 
 

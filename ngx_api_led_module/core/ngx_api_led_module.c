@@ -23,6 +23,9 @@ static char *ngx_api_led_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static char *ngx_api_led_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 static ngx_int_t ngx_api_led_access_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_admitted_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_api_led_run_steps(ngx_http_request_t *r,
+    ngx_api_led_ctx_t *ctx, ngx_uint_t steps);
 static ngx_int_t ngx_api_led_header_filter(ngx_http_request_t *r);
 static void ngx_api_led_ctx_cleanup(void *data);
 static void ngx_api_led_redirected(ngx_http_request_t *r,
@@ -240,10 +243,10 @@ ngx_api_led_add_variable_table(ngx_conf_t *cf, ngx_http_variable_t *vars)
 
 
 /*
- * The access handler and the header filter exist only when a location
- * needs them (an API, a policy's step): the policies marked the locations
- * that use their steps while the locations were merged, which happened
- * before any postconfiguration.
+ * The access and precontent handlers and the header filter exist only
+ * when a location needs them (an API, a policy's step): the policies
+ * marked the locations that use their steps while the locations were
+ * merged, which happened before any postconfiguration.
  */
 
 static ngx_int_t
@@ -266,15 +269,26 @@ ngx_api_led_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (lmcf->apis || lmcf->steps_used) {
-        cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
+    if (lmcf->apis || (lmcf->steps_used & NGX_API_LED_STEPS_ACCESS)) {
         h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
         if (h == NULL) {
             return NGX_ERROR;
         }
 
         *h = ngx_api_led_access_handler;
+    }
+
+    /* the module's first: see ngx_api_led_add_precontent() */
+
+    if (lmcf->steps_used & ~NGX_API_LED_STEPS_ACCESS) {
+        h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+
+        *h = ngx_api_led_admitted_handler;
     }
 
     if (lmcf->apis) {
@@ -319,6 +333,47 @@ ngx_api_led_add_step(ngx_conf_t *cf, ngx_uint_t slot,
 
 
 /*
+ * nginx runs a phase's handlers from the last registered to the first.  The
+ * core registered the admitted steps' handler before the other modules of
+ * the shared object had their postconfiguration; theirs go below it, so
+ * that it runs first.
+ */
+
+ngx_int_t
+ngx_api_led_add_precontent(ngx_conf_t *cf, ngx_http_handler_pt handler)
+{
+    ngx_uint_t                  k, n;
+    ngx_array_t                *handlers;
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    handlers = &cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers;
+
+    n = handlers->nelts;
+
+    if (ngx_array_push(handlers) == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = handlers->elts;
+
+    for (k = 0; k < n; k++) {
+        if (h[k] == ngx_api_led_admitted_handler) {
+            break;
+        }
+    }
+
+    /* in the admitted steps' place, which moves up with those above it */
+
+    ngx_memmove(&h[k + 1], &h[k], (n - k) * sizeof(ngx_http_handler_pt));
+    h[k] = handler;
+
+    return NGX_OK;
+}
+
+
+/*
  * Called from a policy's merge_loc_conf when its step applies to the
  * location being merged (whose configuration cf->ctx holds then).
  */
@@ -334,6 +389,107 @@ ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot)
 
     llcf->steps |= 1 << slot;
     lmcf->steps_used |= 1 << slot;
+}
+
+
+/* "X-API-Key" as the variable "http_x_api_key" */
+
+ngx_int_t
+ngx_api_led_hide_variable(ngx_conf_t *cf, const char *prefix,
+    ngx_str_t *name)
+{
+    u_char                  *p;
+    size_t                   n;
+    ngx_uint_t               i;
+    ngx_str_t               *var;
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
+
+    if (llcf->hidden == NULL) {
+        llcf->hidden = ngx_array_create(cf->pool, 2, sizeof(ngx_str_t));
+        if (llcf->hidden == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    var = ngx_array_push(llcf->hidden);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_strlen(prefix);
+
+    var->len = n + name->len;
+    var->data = ngx_pnalloc(cf->pool, var->len);
+    if (var->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(var->data, prefix, n);
+
+    for (i = 0; i < name->len; i++) {
+        *p++ = (name->data[i] == '-') ? '_' : ngx_tolower(name->data[i]);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the first hidden variable "$name" or "${name}" in the text reads */
+
+ngx_str_t *
+ngx_api_led_reads_hidden(ngx_conf_t *cf, ngx_str_t *text)
+{
+    u_char                  *p, *last, c;
+    ngx_str_t               *var;
+    ngx_uint_t               i;
+    ngx_api_led_loc_conf_t  *llcf;
+
+    llcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
+
+    if (llcf->hidden == NULL) {
+        return NULL;
+    }
+
+    var = llcf->hidden->elts;
+    last = text->data + text->len;
+
+    for (p = text->data; p < last; p++) {
+
+        if (*p != '$') {
+            continue;
+        }
+
+        p++;
+
+        if (p < last && *p == '{') {
+            p++;
+        }
+
+        for (i = 0; i < llcf->hidden->nelts; i++) {
+
+            if ((size_t) (last - p) < var[i].len
+                || ngx_strncasecmp(p, var[i].data, var[i].len) != 0)
+            {
+                continue;
+            }
+
+            /* nginx's variable names: letters, digits and "_" */
+
+            c = (p + var[i].len < last) ? p[var[i].len] : '\0';
+
+            if (!(c == '_' || (c >= '0' && c <= '9')
+                  || (ngx_tolower(c) >= 'a' && ngx_tolower(c) <= 'z')))
+            {
+                return &var[i];
+            }
+        }
+
+        p--;
+    }
+
+    return NULL;
 }
 
 
@@ -1236,16 +1392,13 @@ ngx_api_led_correlation_id_is_valid(ngx_str_t *id)
 static ngx_int_t
 ngx_api_led_access_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_uint_t                 i;
-    ngx_api_led_ctx_t         *ctx;
-    ngx_api_led_loc_conf_t    *llcf;
-    ngx_api_led_main_conf_t   *lmcf;
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_int_t                 rc;
+    ngx_api_led_ctx_t        *ctx;
+    ngx_api_led_loc_conf_t   *llcf;
 
     llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
 
-    if (llcf->api.len == 0 && llcf->steps == 0) {
+    if (llcf->api.len == 0 && !(llcf->steps & NGX_API_LED_STEPS_ACCESS)) {
         /* nothing of the module here: no state made */
         return NGX_DECLINED;
     }
@@ -1266,12 +1419,79 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         }
     }
 
+    rc = ngx_api_led_run_steps(r, ctx,
+                               llcf->steps & NGX_API_LED_STEPS_ACCESS);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (ctx->refused) {
+        return ctx->refused_status;
+    }
+
+    return ctx->granted ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * The steps that count a request (the rate limits) run once nginx let it
+ * in: a request that authentication, allow/deny, auth_basic or
+ * auth_request refused costs no one's quota, whatever "satisfy" says.
+ * nginx runs no access phase for subrequests, and they are not counted
+ * here either.
+ */
+
+static ngx_int_t
+ngx_api_led_admitted_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_api_led_ctx_t       *ctx;
+    ngx_api_led_loc_conf_t  *llcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
+
+    if (!(llcf->steps & ~NGX_API_LED_STEPS_ACCESS)) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_api_led_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_api_led_run_steps(r, ctx,
+                               llcf->steps & ~NGX_API_LED_STEPS_ACCESS);
+
+    /* NGX_OK would skip the phase's other handlers (try_files, mirror) */
+    return (rc == NGX_OK) ? NGX_DECLINED : rc;
+}
+
+
+/*
+ * Runs the steps named by the bits of "steps" that have not run yet.  Under
+ * "satisfy any" a 401 or 403 of an access step is kept for the end of the
+ * module's access handler, and nginx weighs it with the other modules'.
+ */
+
+static ngx_int_t
+ngx_api_led_run_steps(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
+    ngx_uint_t steps)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 i;
+    ngx_api_led_main_conf_t   *lmcf;
+    ngx_http_core_loc_conf_t  *clcf;
+
     lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_module);
 
     for (i = 0; i < NGX_API_LED_STEP_N; i++) {
 
         if (lmcf->steps[i] == NULL
-            || !(llcf->steps & (1 << i))
+            || !(steps & (1 << i))
             || (ctx->steps_done & (1 << i)))
         {
             continue;
@@ -1291,7 +1511,9 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
             rc = NGX_DECLINED;
         }
 
-        if (rc == NGX_HTTP_UNAUTHORIZED || rc == NGX_HTTP_FORBIDDEN) {
+        if ((rc == NGX_HTTP_UNAUTHORIZED || rc == NGX_HTTP_FORBIDDEN)
+            && i < NGX_API_LED_STEP_ADMITTED)
+        {
             clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
             if (clcf->satisfy != NGX_HTTP_SATISFY_ANY) {
@@ -1310,11 +1532,7 @@ ngx_api_led_access_handler(ngx_http_request_t *r)
         ctx->steps_done |= 1 << i;
     }
 
-    if (ctx->refused) {
-        return ctx->refused_status;
-    }
-
-    return ctx->granted ? NGX_OK : NGX_DECLINED;
+    return NGX_DECLINED;
 }
 
 

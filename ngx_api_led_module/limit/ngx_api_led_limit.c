@@ -65,6 +65,8 @@ static char *ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_api_led_limit_count(ngx_conf_t *cf,
     ngx_api_led_limit_loc_conf_t *conf);
+static ngx_int_t ngx_api_led_limit_hidden_keys(ngx_conf_t *cf,
+    ngx_api_led_limit_loc_conf_t *conf);
 static char *ngx_api_led_limit_init_main_conf(ngx_conf_t *cf, void *conf);
 static char *ngx_api_led_limit_zone_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -946,6 +948,47 @@ ngx_api_led_limit_count(ngx_conf_t *cf, ngx_api_led_limit_loc_conf_t *conf)
 }
 
 
+/*
+ * A key read from the credential authentication hides (key=$http_x_api_key
+ * with api_led_key_hide on) is empty when the limits count: the limit
+ * would hold no one back.
+ */
+
+static ngx_int_t
+ngx_api_led_limit_hidden_keys(ngx_conf_t *cf,
+    ngx_api_led_limit_loc_conf_t *conf)
+{
+    ngx_str_t                 *var;
+    ngx_uint_t                 i;
+    ngx_api_led_limit_conf_t  *lc;
+
+    lc = conf->limits->elts;
+
+    for (i = 0; i < conf->limits->nelts; i++) {
+
+        if (lc[i].key == NULL) {
+            continue;
+        }
+
+        var = ngx_api_led_reads_hidden(cf, &lc[i].key->value);
+
+        if (var) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "api_led_rate_limit: \"key=%V\" reads \"$%V\", "
+                          "which authentication hides from the request "
+                          "(api_led_key_hide, api_led_jwt_hide) before the "
+                          "limits count it: the key would be empty and the "
+                          "limit would hold no one back; count by "
+                          "$api_led_consumer (the default) in %s:%ui",
+                          &lc[i].key->value, var, conf->file, conf->line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_api_led_limit_init(ngx_conf_t *cf)
 {
@@ -1085,7 +1128,9 @@ ngx_api_led_limit_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->log_level, prev->log_level, NGX_LOG_ERR);
 
     if (conf->limits && conf->limits->nelts) {
-        if (ngx_api_led_limit_count(cf, conf) != NGX_OK) {
+        if (ngx_api_led_limit_count(cf, conf) != NGX_OK
+            || ngx_api_led_limit_hidden_keys(cf, conf) != NGX_OK)
+        {
             return NGX_CONF_ERROR;
         }
 

@@ -87,8 +87,6 @@ ngx_module_t  ngx_api_led_transform_request_module = {
 static ngx_int_t
 ngx_api_led_transform_request_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt                *h;
-    ngx_http_core_main_conf_t          *cmcf;
     ngx_api_led_transform_main_conf_t  *tmcf;
 
     tmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -111,16 +109,7 @@ ngx_api_led_transform_request_init(ngx_conf_t *cf)
         ngx_hash_key(ngx_api_led_h_accept_encoding.lowcase.data,
                      ngx_api_led_h_accept_encoding.lowcase.len);
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_api_led_transform_handler;
-
-    return NGX_OK;
+    return ngx_api_led_add_precontent(cf, ngx_api_led_transform_handler);
 }
 
 
