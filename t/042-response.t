@@ -898,7 +898,8 @@ response is a range of the body (206), JSON operations skipped
 
 
 
-=== TEST 44: a response without Content-Type passes untouched (length and all)
+=== TEST 44: where fields are removed, a body without a Content-Type is a 502 problem, not the body
+It went out untouched, the member the location removes included.
 --- config
     location /t {
         api_led_response_json remove /id;
@@ -906,13 +907,14 @@ response is a range of the body (206), JSON operations skipped
     }
 --- request
 GET /t
---- response_body chomp
-{"id":7}
+--- error_code: 502
 --- response_headers
-Content-Length: 8
-Content-Type:
+Content-Type: application/problem+json
+--- response_body_like chomp
+^\{"type":"urn:api-led:error:upstream_failed",.*"status":502,"detail":"the response of the upstream could not be transformed"
+--- error_log
+response not transformed: its Content-Type is not a JSON type; 502 in its place
 --- no_error_log
-[warn]
 [alert]
 
 
@@ -997,3 +999,30 @@ If-Modified-Since: Mon, 01 Jan 2024 00:00:00 GMT
 !Last-Modified
 --- response_body chomp
 {"a":1,"who":"ada"}
+
+
+
+=== TEST 50: a body not labelled JSON where fields are kept is a 502 too; a HEAD and on_error pass let it through
+--- config
+    location /u {
+        api_led_response_json keep /name;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/text;
+    }
+    location /t {
+        api_led_response_json remove /id;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/untyped;
+    }
+    location /v {
+        api_led_response_json remove /id;
+        api_led_response_json_on_error pass;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/untyped;
+    }
+--- request eval
+["GET /u", "HEAD /t", "GET /v"]
+--- error_code eval
+[502, 200, 200]
+--- response_body_like eval
+['"status":502', '^$', '^\{"id":7\}$']
+--- response_headers eval
+["Content-Type: application/problem+json", "Content-Length: 8",
+ "Content-Length: 8\nContent-Type:"]

@@ -212,13 +212,32 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
 
     ct = &r->headers_out.content_type;
 
-    if (!ngx_api_led_json_media_type(ct)
-        || (ct->len >= sizeof("application/problem+json") - 1
-            && ngx_strncasecmp(ct->data, (u_char *) "application/problem+json",
-                               sizeof("application/problem+json") - 1)
-               == 0))
+    if (ct->len >= sizeof("application/problem+json") - 1
+        && ngx_strncasecmp(ct->data, (u_char *) "application/problem+json",
+                           sizeof("application/problem+json") - 1)
+           == 0)
     {
         return ngx_http_next_header_filter(r);
+    }
+
+    if (!ngx_api_led_json_media_type(ct)) {
+
+        /*
+         * Where fields are removed or kept, a body the upstream did not
+         * label JSON (text/plain, no type) may still be the document
+         * whose fields must not go out: it fails closed, as a body that
+         * does not parse does.  An empty one has nothing to hide.
+         */
+
+        if (!conf->response_closed
+            || r->header_only || r->method == NGX_HTTP_HEAD
+            || r->headers_out.content_length_n == 0)
+        {
+            return ngx_http_next_header_filter(r);
+        }
+
+        failed = "its Content-Type is not a JSON type";
+        goto delay;
     }
 
     if (r->header_only || r->method == NGX_HTTP_HEAD) {
