@@ -32,6 +32,7 @@ static ngx_api_led_transform_op_t *ngx_api_led_transform_op_add(
 static ngx_http_complex_value_t *ngx_api_led_transform_value(ngx_conf_t *cf,
     ngx_str_t *value);
 static ngx_uint_t ngx_api_led_transform_hides(ngx_array_t *ops);
+static ngx_uint_t ngx_api_led_transform_varies(ngx_array_t *ops);
 
 
 static ngx_conf_enum_t  ngx_api_led_transform_on_error[] = {
@@ -243,6 +244,9 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
          || (conf->response_on_error == 0
              && ngx_api_led_transform_hides(conf->response_json_ops)));
 
+    conf->response_varies =
+        ngx_api_led_transform_varies(conf->response_json_ops);
+
     conf->request_body = (conf->body_convert != NGX_API_LED_CONVERT_OFF);
 
     /* the light documents do these operations (ngx_api_led_json.h) */
@@ -297,6 +301,30 @@ ngx_api_led_transform_hides(ngx_array_t *ops)
         if (op[i].op == NGX_API_LED_JSON_OP_REMOVE
             || op[i].op == NGX_API_LED_JSON_OP_KEEP)
         {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* whether a JSON operation's value has variables */
+
+static ngx_uint_t
+ngx_api_led_transform_varies(ngx_array_t *ops)
+{
+    ngx_uint_t              i;
+    ngx_api_led_json_op_t  *op;
+
+    if (ops == NULL) {
+        return 0;
+    }
+
+    op = ops->elts;
+
+    for (i = 0; i < ops->nelts; i++) {
+        if (op[i].value.cv) {
             return 1;
         }
     }

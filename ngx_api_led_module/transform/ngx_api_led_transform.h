@@ -72,6 +72,8 @@ typedef struct {
     ngx_uint_t                   response_on_error;    /* _ON_ERROR_*,
                                                           0: by the ops */
     ngx_flag_t                   response_closed;      /* computed */
+    ngx_flag_t                   response_varies;      /* computed: a value
+                                                          has variables */
     ngx_flag_t                   request_body;         /* computed */
     ngx_flag_t                   request_light;        /* computed */
     ngx_flag_t                   response_light;       /* computed */

@@ -20,7 +20,8 @@
 
 
 static ngx_int_t ngx_api_led_transform_response_init(ngx_conf_t *cf);
-static void ngx_api_led_transform_clear_validators(ngx_http_request_t *r);
+static void ngx_api_led_transform_clear_validators(ngx_http_request_t *r,
+    ngx_api_led_transform_loc_conf_t *conf);
 static ngx_int_t ngx_api_led_transform_header_out(ngx_http_request_t *r,
     ngx_api_led_transform_op_t *op);
 static ngx_int_t ngx_api_led_transform_header_filter(ngx_http_request_t *r);
@@ -246,7 +247,7 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
          * ETag and ranges go as they go for GET: they described the old
          * body
          */
-        ngx_api_led_transform_clear_validators(r);
+        ngx_api_led_transform_clear_validators(r, conf);
 
         return ngx_http_next_header_filter(r);
     }
@@ -313,7 +314,7 @@ delay:
         ctx->cap = (size_t) r->headers_out.content_length_n;
     }
 
-    ngx_api_led_transform_clear_validators(r);
+    ngx_api_led_transform_clear_validators(r, conf);
 
     r->filter_need_in_memory = 1;
 
@@ -324,10 +325,14 @@ delay:
 /*
  * What described the upstream's body does not describe the transformed
  * one: its length, ranges, ETag and checksums go (for HEAD as for GET).
+ * Its date goes where the operations have per-request values ($arg_who):
+ * nginx would answer If-Modified-Since with a 304 for a body made for
+ * another request.
  */
 
 static void
-ngx_api_led_transform_clear_validators(ngx_http_request_t *r)
+ngx_api_led_transform_clear_validators(ngx_http_request_t *r,
+    ngx_api_led_transform_loc_conf_t *conf)
 {
     ngx_uint_t        i, k;
     ngx_str_t        *d;
@@ -337,6 +342,10 @@ ngx_api_led_transform_clear_validators(ngx_http_request_t *r)
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
     ngx_http_clear_etag(r);
+
+    if (conf->response_varies) {
+        ngx_http_clear_last_modified(r);
+    }
 
     /* one look at the headers for the checksums */
 
