@@ -1975,8 +1975,18 @@ ngx_api_led_deliver_ack_done(void *data, redisReply *reply)
 
     dl = s->dl;
 
-    if (s->deleted) {
-        /* nothing was delivered */
+    /*
+     * Counted once, when the entry leaves the pending list: an entry whose
+     * XACK failed is delivered again and counted then; 0 says another
+     * consumer that claimed it acknowledged (and counted) it first.
+     */
+
+    if (s->deleted
+        || reply == NULL
+        || reply->type != REDIS_REPLY_INTEGER
+        || reply->integer == 0)
+    {
+        /* nothing delivered, or not by us */
 
     } else if (s->invalid) {
         /* moved to the dead letters */
