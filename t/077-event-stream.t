@@ -1,11 +1,12 @@
 # api_led_event_stream: a Redis Stream as Server-Sent Events.  The
 # headers; an event published by api_led_event reaches the subscribers,
-# formatted (id, event, data); types=; Last-Event-ID resumes (a bad one is
-# 400 problem+json); a stream trimmed past the subscriber's id is
-# announced; heartbeats; the location's policies run first (an API key,
-# deny); one blocking read per stream per worker whatever the number of
-# subscribers; a subscriber that never reads is closed with a reason while
-# the others go on; Redis stopped and restarted mid-stream; HTTP/2.
+# formatted (id, event, data); types=; Last-Event-ID resumes (a bad one,
+# or the largest id, is 400 problem+json); a stream trimmed past the
+# subscriber's id is announced; heartbeats; the location's policies run
+# first (an API key, deny); one blocking read per stream per worker
+# whatever the number of subscribers; a subscriber that never reads is
+# closed with a reason while the others go on; Redis stopped and
+# restarted mid-stream; HTTP/2.
 #
 # Runs its own redis-server and nginx.
 use strict;
@@ -85,6 +86,10 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /trimmed {
             api_led_event_stream t077:d;
+        }
+
+        location /top {
+            api_led_event_stream t077:top;
         }
 
         location /changes-if {
@@ -182,10 +187,43 @@ for my $bad ('abc', '1-2-3', '-1', '1' x 30, '12-', '99999999999999999999',
     like($body, qr/invalid_last_event_id/, 'its code');
 }
 
-# the largest id Redis has is still an id
+# the largest id there is: no entry can follow it (Redis refuses to add
+# one), so no client saw an entry before it; it cost a Redis command a
+# second for as long as the subscriber stayed, and logged nothing
+sub xrange_calls {
+    my $info = redis('INFO', 'commandstats') // '';
+    return $info =~ /^cmdstat_xrange:calls=(\d+)/m ? $1 : 0;
+}
+my $top = '18446744073709551615-18446744073709551615';
+my $calls = xrange_calls();
+my $mx = sse_open($port, '/changes', { 'Last-Event-ID' => $top });
+is($mx && $mx->{status}, 400, 'Last-Event-ID of the largest id: 400');
+sse_read($mx, 2.5) if $mx;
+is(xrange_calls(), $calls, 'and no reads of the stream for it');
+ApiLed::Events::sse_close($mx) if $mx;
+my ($ms, $mh, $mbody) = ($mx && $mx->{status} == 400)
+    ? req($port, 'GET', '/changes', { 'Last-Event-ID' => $top })
+    : (0, {}, '');
+like($mh->{'content-type'} // '', qr{application/problem\+json},
+     'problem+json');
+like($mbody, qr/invalid_last_event_id/, 'its code');
+like($mbody, qr/no entry can follow/, 'its detail says why');
+
+# a producer gave the largest id to the last entry of a full page: the
+# subscriber is at the end, no read after it
+redis('XADD', 't077:top', "1-$_", 'type', 'a', 'event', '{}') for 1 .. 99;
+redis('XADD', 't077:top', $top, 'type', 'a', 'event', '{}');
+$calls = xrange_calls();
+my $tc = sse_open($port, '/top', { 'Last-Event-ID' => '0-1' });
+is(scalar @{ got($tc, 100) }, 100, 'a full page up to the largest id');
+sse_read($tc, 2.5);
+cmp_ok(xrange_calls() - $calls, '<=', 1, 'then no more reads after it');
+ApiLed::Events::sse_close($tc);
+
+# one below it still resumes
 my $max = sse_open($port, '/changes',
-    { 'Last-Event-ID' => '18446744073709551615-18446744073709551615' });
-is($max && $max->{status}, 200, 'Last-Event-ID at the 64-bit maximum: 200');
+    { 'Last-Event-ID' => '18446744073709551615-18446744073709551614' });
+is($max && $max->{status}, 200, 'Last-Event-ID just below it: 200');
 ApiLed::Events::sse_close($max) if $max;
 
 ($st) = req($port, 'POST', '/changes');

@@ -159,6 +159,7 @@ static void ngx_api_led_stream_id_set(ngx_api_led_stream_id_t *id,
     ngx_str_t *s);
 static ngx_int_t ngx_api_led_stream_id_cmp(ngx_api_led_stream_id_t *a,
     ngx_str_t *b);
+static ngx_uint_t ngx_api_led_stream_id_top(ngx_api_led_stream_id_t *id);
 
 static ngx_int_t ngx_api_led_stream_preconf(ngx_conf_t *cf);
 static ngx_int_t ngx_api_led_stream_init_process(ngx_cycle_t *cycle);
@@ -185,6 +186,10 @@ static ngx_str_t  ngx_api_led_stream_header_values[] = {
 #define NGX_API_LED_STREAM_NHEADERS                                           \
     (sizeof(ngx_api_led_stream_header_values) / sizeof(ngx_str_t))
 static ngx_str_t  ngx_api_led_stream_h_last_id = ngx_string("Last-Event-ID");
+
+/* the largest stream id: Redis adds no entry after it */
+static ngx_str_t  ngx_api_led_stream_top_id =
+    ngx_string("18446744073709551615-18446744073709551615");
 
 
 static ngx_http_module_t  ngx_api_led_event_stream_module_ctx = {
@@ -262,6 +267,18 @@ ngx_api_led_stream_handler(ngx_http_request_t *r)
                                             "invalid_last_event_id",
                                             "Last-Event-ID is not a stream "
                                             "id (MILLISECONDS-SEQUENCE)");
+        }
+
+        /*
+         * No entry can follow it: nothing to resume, and reading after it
+         * is an error Redis would answer every second, for ever
+         */
+        if (ngx_api_led_event_id_cmp(&id, &ngx_api_led_stream_top_id) == 0) {
+            return ngx_api_led_problem_send(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_last_event_id",
+                                            "Last-Event-ID is the largest "
+                                            "stream id: no entry can follow "
+                                            "it");
         }
     }
 
@@ -689,9 +706,10 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
     /*
      * The end of the stream: live, unless the reader handed out entries
      * past it meanwhile (its reply came first): then one more page.
+     * Nothing comes after the largest id (a producer may give it).
      */
 
-    if (!full
+    if ((!full || ngx_api_led_stream_id_top(&sub->last))
         && (rd->last.len == 0
             || ngx_api_led_stream_id_cmp(&sub->last,
                                          &(ngx_str_t) { rd->last.len,
@@ -1463,6 +1481,13 @@ ngx_api_led_stream_id_cmp(ngx_api_led_stream_id_t *a, ngx_str_t *b)
     s.len = a->len;
 
     return ngx_api_led_event_id_cmp(&s, b);
+}
+
+
+static ngx_uint_t
+ngx_api_led_stream_id_top(ngx_api_led_stream_id_t *id)
+{
+    return ngx_api_led_stream_id_cmp(id, &ngx_api_led_stream_top_id) == 0;
 }
 
 
