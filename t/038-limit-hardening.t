@@ -114,6 +114,27 @@ push @Hostile, ApiLed::Redis::serve_connections(sub {
         $c->flush;
     }
 });
+# a cluster node that owns every slot and answers every script call with a
+# MOVED to an address that is not one (a node announced by a name)
+push @Hostile, ApiLed::Redis::serve_connections(sub {
+    my ($c) = @_;
+    my $port = $c->sockport;
+    my $buf = '';
+    while (my $cmd = ApiLed::Redis::read_command($c, \$buf)) {
+        my $name = uc $cmd->[0];
+        if ($name eq 'CLUSTER') {
+            print $c "*1\r\n*3\r\n:0\r\n:16383\r\n"
+                     . "*2\r\n\$9\r\n127.0.0.1\r\n:$port\r\n";
+        } elsif ($name eq 'SCRIPT') {
+            print $c "\$40\r\n" . Digest::SHA::sha1_hex($cmd->[2]) . "\r\n";
+        } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
+            print $c "-MOVED 1 redis-7.internal:6379\r\n";
+        } else {
+            print $c "+OK\r\n";
+        }
+        $c->flush;
+    }
+});
 $ENV{"TEST_NGINX_HOSTILE_PORT_$_"} = $Hostile[$_]->{port} for 0 .. $#Hostile;
 
 # a limit behind a hostile Redis
@@ -530,3 +551,45 @@ $::CONSUMERS_CONF
  "X-API-Key: k-t038", "X-API-Key: k-t038"]
 --- error_code eval
 [200, 429, 200, 429, 200, 429]
+
+
+
+=== TEST 19: a Redis that answers CLUSTER SLOTS with an error is logged at most once a second
+A cluster whose slot map could not be read (here a Redis without cluster
+support) logged "redis CLUSTER SLOTS failed" at every try, ten a second.
+--- http_config
+api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT cluster timeout=200ms;
+--- config eval
+::hostile()
+--- init
+use Time::HiRes ();
+Time::HiRes::sleep(2.5);
+--- request
+GET /t
+--- error_code: 503
+--- grep_error_log eval
+qr/redis CLUSTER SLOTS failed/
+--- grep_error_log_out eval
+qr/\A(?:redis CLUSTER SLOTS failed\n){1,4}\z/
+
+
+
+=== TEST 20: a MOVED to an address that is not one is logged at most once a second
+Each script call answered MOVED to a node's name logged "a node announced
+as ..., not an IP address and port": one error line per call.
+--- http_config
+api_led_redis 127.0.0.1:$TEST_NGINX_HOSTILE_PORT_7 cluster timeout=1s;
+--- config eval
+::hostile()
+--- init
+for my $i (1 .. 10) {
+    my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
+    Test::More::is($st, 503, "TEST 20: call $i gets on_error=closed");
+}
+--- request
+GET /t
+--- error_code: 503
+--- grep_error_log eval
+qr/a node announced as "redis-7.internal" port 6379, not an IP address and port/
+--- grep_error_log_out
+a node announced as "redis-7.internal" port 6379, not an IP address and port

@@ -547,12 +547,8 @@ ngx_api_led_redis_redirect(ngx_api_led_redis_t *rd,
         }
 
         if (rd->master->ready
-            && (rd->redirect_logged == 0
-                || ngx_current_msec - rd->redirect_logged
-                   >= NGX_API_LED_REDIS_ERROR_LOG_GAP))
+            && ngx_api_led_redis_log_due(&rd->redirect_logged))
         {
-            rd->redirect_logged = ngx_current_msec ? ngx_current_msec : 1;
-
             ngx_log_error(NGX_LOG_WARN, &rd->master->log, 0,
                           "redis master answered READONLY, asking the "
                           "sentinels again");
@@ -576,13 +572,7 @@ ngx_api_led_redis_redirect(ngx_api_led_redis_t *rd,
         {
             /* a redirection loop sends every command there: once a second */
 
-            if (rd->redirect_logged == 0
-                || ngx_current_msec - rd->redirect_logged
-                   >= NGX_API_LED_REDIS_ERROR_LOG_GAP)
-            {
-                rd->redirect_logged = ngx_current_msec ? ngx_current_msec
-                                                       : 1;
-
+            if (ngx_api_led_redis_log_due(&rd->redirect_logged)) {
                 ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
                               "redis: a command redirected %ui times, "
                               "given up", w->tries - 1);
@@ -923,14 +913,9 @@ ngx_api_led_redis_log_reply_error(ngx_api_led_redis_t *rd, redisReply *reply)
     u_char     buf[4 * 256];
     ngx_str_t  msg, text;
 
-    if (rd->error_logged
-        && ngx_current_msec - rd->error_logged
-           < NGX_API_LED_REDIS_ERROR_LOG_GAP)
-    {
+    if (!ngx_api_led_redis_log_due(&rd->error_logged)) {
         return;
     }
-
-    rd->error_logged = ngx_current_msec ? ngx_current_msec : 1;
 
     /* it may quote a key, a value from a request */
     text.data = (u_char *) reply->str;

@@ -251,8 +251,11 @@ ngx_api_led_redis_cluster_send(ngx_api_led_redis_t *rd)
 
     if (found == NULL) {
         /* every node is down: try again after the shortest backoff */
-        ngx_log_error(NGX_LOG_INFO, &rd->log, 0,
-                      "redis cluster: no node to read the slot map from");
+        if (ngx_api_led_redis_log_due(&rd->slots_logged)) {
+            ngx_log_error(NGX_LOG_INFO, &rd->log, 0,
+                          "redis cluster: no node to read the slot map "
+                          "from");
+        }
 
         if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
             ngx_add_timer(&rd->refresh, NGX_API_LED_REDIS_BACKOFF_MIN);
@@ -298,19 +301,28 @@ ngx_api_led_redis_cluster_slots(void *data, redisReply *reply)
     rd->reading = NULL;
     rd->refreshed = ngx_current_msec ? ngx_current_msec : 1;
 
+    /* a failed read is tried again every 100 ms: logged once a second */
+
     if (reply && reply->type == REDIS_REPLY_ERROR) {
         text.data = (u_char *) reply->str;
         text.len = ngx_min(reply->len, 128);
 
-        ngx_log_error(NGX_LOG_ERR, &rd->reader->log, 0,
-                      "redis CLUSTER SLOTS failed: \"%V\"",
-                      ngx_api_led_log_value_buf(&msg, buf, &text));
+        if (ngx_api_led_redis_log_due(&rd->slots_logged)) {
+            ngx_log_error(NGX_LOG_ERR, &rd->reader->log, 0,
+                          "redis CLUSTER SLOTS failed: \"%V\"",
+                          ngx_api_led_log_value_buf(&msg, buf, &text));
+        }
+
         reply = NULL;
     }
 
     if (reply && ngx_api_led_redis_cluster_parse(rd, reply) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, &rd->reader->log, 0,
-                      "redis CLUSTER SLOTS answered an unexpected reply");
+        if (ngx_api_led_redis_log_due(&rd->slots_logged)) {
+            ngx_log_error(NGX_LOG_ERR, &rd->reader->log, 0,
+                          "redis CLUSTER SLOTS answered an unexpected "
+                          "reply");
+        }
+
         reply = NULL;
     }
 
@@ -431,7 +443,12 @@ ngx_api_led_redis_cluster_parse(ngx_api_led_redis_t *rd, redisReply *reply)
         }
     }
 
-    if (!rd->mapped || covered != NGX_API_LED_REDIS_SLOTS) {
+    /* the first map; then a map that misses slots, once a second */
+
+    if (!rd->mapped
+        || (covered != NGX_API_LED_REDIS_SLOTS
+            && ngx_api_led_redis_log_due(&rd->slots_logged)))
+    {
         level = (covered == NGX_API_LED_REDIS_SLOTS) ? NGX_LOG_INFO
                                                      : NGX_LOG_WARN;
 
@@ -535,10 +552,15 @@ ngx_api_led_redis_cluster_node(ngx_api_led_redis_t *rd, u_char *host,
         text.data = host;
         text.len = ngx_min(len, 64);
 
-        ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
-                      "redis cluster: a node announced as \"%V\" port %i, "
-                      "not an IP address and port",
-                      ngx_api_led_log_value_buf(&msg, buf, &text), port);
+        /* every MOVED to it says it again: once a second */
+
+        if (ngx_api_led_redis_log_due(&rd->announce_logged)) {
+            ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
+                          "redis cluster: a node announced as \"%V\" port "
+                          "%i, not an IP address and port",
+                          ngx_api_led_log_value_buf(&msg, buf, &text), port);
+        }
+
         return NULL;
     }
 

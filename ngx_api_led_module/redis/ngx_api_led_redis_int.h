@@ -225,8 +225,12 @@ struct ngx_api_led_redis_s {
     ngx_api_led_redis_waiter_t    *asking;    /* the query in flight */
 
     ngx_uint_t                     outage;    /* failures seen, for warnings */
+
+    /* ngx_api_led_redis_log_due(): when a condition was logged last */
     ngx_msec_t                     error_logged;
     ngx_msec_t                     redirect_logged;
+    ngx_msec_t                     slots_logged;    /* the slot map */
+    ngx_msec_t                     announce_logged; /* a node's address */
 
     /* a node's reply to a request or its failure (reply NULL) */
     void                         (*reply)(ngx_api_led_redis_t *rd,
@@ -245,6 +249,28 @@ struct ngx_api_led_redis_s {
     unsigned                       destroyed:1;
 };
 
+
+
+/*
+ * A condition that every command or every read of the slot map meets
+ * again (an error reply, a redirection loop, a map that cannot be read)
+ * is logged at most once a second per client: whether its line goes now.
+ * "logged" keeps when it went last (0: never).
+ */
+
+static ngx_inline ngx_uint_t
+ngx_api_led_redis_log_due(ngx_msec_t *logged)
+{
+    if (*logged
+        && ngx_current_msec - *logged < NGX_API_LED_REDIS_ERROR_LOG_GAP)
+    {
+        return 0;
+    }
+
+    *logged = ngx_current_msec ? ngx_current_msec : 1;
+
+    return 1;
+}
 
 
 /* ngx_api_led_redis.c */
