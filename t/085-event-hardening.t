@@ -1,5 +1,8 @@
 # Event delivery and streams against a hostile or failing Redis: an
-# acknowledgement that fails does not count a delivery twice.
+# acknowledgement that fails does not count a delivery twice; an entry
+# another producer made larger than a reply may be (4 MB) is skipped, with
+# one error line, by the subscribers (live, resuming, new) and the
+# listeners, which go on with the next entries.
 #
 # Runs its own redis-server and nginx.
 use strict;
@@ -41,6 +44,7 @@ my $ngx = start_nginx(http => <<"HTTP");
     api_led_metrics_zone api_led:1m;
 
     api_led_event_deliver t085.ack group=g to=/hook/ack;
+    api_led_event_deliver t085.big group=g to=/hook/big;
 
     server {
         listen 127.0.0.1:\$PORT;
@@ -51,6 +55,14 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /metrics {
             api_led_metrics;
+        }
+
+        location /big {
+            api_led_event_stream t085.big;
+        }
+
+        location /top {
+            api_led_event_stream t085.top;
         }
     }
 HTTP
@@ -90,6 +102,56 @@ ok(wait_until(sub { metric('t085.ack', 'delivered') >= 1 }),
    'then counted');
 sleep 0.5;
 is(metric('t085.ack', 'delivered'), 1, 'delivered counted once');
+
+# --- an entry larger than a reply may be, from another producer ----------
+
+sub got {
+    my ($c, $n, $secs) = @_;
+    ApiLed::Events::sse_read($c, $secs || 3,
+        sub { scalar(grep { defined $_->{id} } @{ $_[0]{events} }) >= $n });
+    return [ map { $_->{id} } grep { defined $_->{id} } @{ $c->{events} } ];
+}
+
+my $huge = '{"data":"' . ('x' x (5 * 1024 * 1024)) . '"}';
+
+my $live = ApiLed::Events::sse_open($port, '/big');
+is($live && $live->{status}, 200, 'a subscriber');
+ApiLed::Events::sse_read($live, 1, sub { @{ $_[0]{events} } >= 1 });
+
+my $b1 = xadd('t085.big', event('big-1'));
+my $bx = redis('XADD', 't085.big', '*', 'type', 'thing.happened',
+               'event', $huge);
+my $b2 = xadd('t085.big', event('big-2'));
+my $b3 = xadd('t085.big', event('big-3'));
+
+is_deeply(got($live, 3, 10), [ $b1, $b2, $b3 ],
+          'a live subscriber gets the entries around the large one');
+ApiLed::Events::sse_close($live);
+
+my $res = ApiLed::Events::sse_open($port, '/big', { 'Last-Event-ID' => '0-1' });
+is_deeply(got($res, 3, 10), [ $b1, $b2, $b3 ],
+          'a resuming subscriber too');
+ApiLed::Events::sse_close($res);
+
+ok(wait_until(sub { pending('t085.big') == 0 }, 15),
+   'the listener gets past it: nothing left pending');
+my $lines = () = $log->() =~ /entry \Q$bx\E is larger than/g;
+cmp_ok($lines, '>=', 1, 'the large entry is logged with its id');
+like($log->(), qr/stream "t085.big".*entry \Q$bx\E is larger than/,
+     'and its stream');
+
+# the stream's last entry is the large one: a new subscriber starts
+redis('XADD', 't085.top', '*', 'type', 'thing.happened', 'event', $huge);
+my $top = ApiLed::Events::sse_open($port, '/top');
+ApiLed::Events::sse_read($top, 3, sub { @{ $_[0]{events} } >= 1 });
+is($top && $top->{status}, 200,
+   'a new subscriber of a stream that ends with it starts');
+my $t1 = xadd('t085.top', event('top-1'));
+is_deeply(got($top, 1, 10), [ $t1 ], 'and gets what comes next');
+ApiLed::Events::sse_close($top);
+
+$lines = () = $log->() =~ /is larger than/g;
+cmp_ok($lines, '<=', 4, "each large entry logged once by each reader ($lines)");
 
 stop_nginx($ngx);
 stop_redis($R);

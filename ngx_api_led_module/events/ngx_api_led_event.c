@@ -1218,6 +1218,53 @@ ngx_api_led_event_entries(redisReply *list, ngx_api_led_event_entry_t *entries,
 
 
 ngx_int_t
+ngx_api_led_event_next_id(ngx_api_led_redis_t *rd, ngx_str_t *key,
+    ngx_str_t *after, ngx_api_led_redis_handler_pt handler, void *data)
+{
+    ngx_str_t                 args[5];
+    ngx_api_led_redis_cmd_t   cmd;
+
+    static ngx_str_t  script = ngx_string(
+        "local e "
+        "if ARGV[1] == '' then "
+        "e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1) "
+        "else "
+        "e = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', 1) "
+        "end "
+        "if e[1] then return e[1][1] end "
+        "return false");
+
+    ngx_str_set(&args[0], "EVAL");
+    args[1] = script;
+    ngx_str_set(&args[2], "1");
+    args[3] = *key;
+    args[4] = *after;
+
+    ngx_memzero(&cmd, sizeof(ngx_api_led_redis_cmd_t));
+    cmd.handler = handler;
+    cmd.data = data;
+    cmd.key = 3;
+    cmd.errors = 1;
+
+    return ngx_api_led_redis_command(rd, &cmd, 5, args);
+}
+
+
+ngx_int_t
+ngx_api_led_event_next_id_reply(redisReply *reply, ngx_str_t *id)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_STRING) {
+        return NGX_DECLINED;
+    }
+
+    id->data = (u_char *) reply->str;
+    id->len = reply->len;
+
+    return ngx_api_led_event_id_valid(id);
+}
+
+
+ngx_int_t
 ngx_api_led_event_type_wanted(ngx_array_t *types, ngx_str_t *type)
 {
     ngx_str_t   *t;

@@ -151,6 +151,18 @@ ngx_int_t ngx_api_led_event_entries(redisReply *list,
 /* whether a subscriber of these types takes an entry of this type */
 ngx_int_t ngx_api_led_event_type_wanted(ngx_array_t *types,
     ngx_str_t *type);
+/*
+ * An entry too large for a reply (ngx_api_led_redis_too_large()) cannot be
+ * read, so no stream command tells its id: a script does.  The id of the
+ * first entry after "after" (exclusive, "(ID"), or of the stream's last
+ * entry when "after" is empty; handler(data, reply) gets it as a string,
+ * nil when there is none, NULL or an error reply when it failed.  The
+ * return is ngx_api_led_redis_command()'s.
+ */
+ngx_int_t ngx_api_led_event_next_id(ngx_api_led_redis_t *rd, ngx_str_t *key,
+    ngx_str_t *after, ngx_api_led_redis_handler_pt handler, void *data);
+/* the id a handler of ngx_api_led_event_next_id() got: NGX_OK */
+ngx_int_t ngx_api_led_event_next_id_reply(redisReply *reply, ngx_str_t *id);
 /* counts api_led_events_total{stream, outcome} */
 void ngx_api_led_event_count(ngx_api_led_event_main_conf_t *emcf,
     ngx_str_t *stream, const char *outcome, ngx_uint_t n);

@@ -112,6 +112,10 @@ struct ngx_api_led_deliver_s {
                                                        found no slot */
     unsigned                           loading:1;   /* Redis said it
                                                        cannot answer yet */
+    unsigned                           skip:1;      /* the next pending
+                                                       entry is too large */
+    ngx_uint_t                         single;  /* entries read one by one
+                                                   (a reply was too large) */
     ngx_uint_t                         nslots;  /* concurrency= */
     ngx_api_led_deliver_slot_t        *slots;
     ngx_api_led_event_entry_t         *entries; /* a reply's, nslots */
@@ -140,6 +144,10 @@ static void ngx_api_led_deliver_read_handler(ngx_event_t *ev);
 static void ngx_api_led_deliver_read(ngx_api_led_deliver_t *dl);
 static void ngx_api_led_deliver_group_done(void *data, redisReply *reply);
 static void ngx_api_led_deliver_read_done(void *data, redisReply *reply);
+static void ngx_api_led_deliver_too_large(ngx_api_led_deliver_t *dl);
+static void ngx_api_led_deliver_find(ngx_api_led_deliver_t *dl);
+static void ngx_api_led_deliver_found(void *data, redisReply *reply);
+static void ngx_api_led_deliver_skipped(void *data, redisReply *reply);
 static void ngx_api_led_deliver_retry_read(ngx_api_led_deliver_t *dl,
     ngx_msec_t after);
 static void ngx_api_led_deliver_kick(ngx_api_led_deliver_t *dl);
@@ -551,11 +559,20 @@ ngx_api_led_deliver_read(ngx_api_led_deliver_t *dl)
         return;
     }
 
+    if (dl->skip) {
+        ngx_api_led_deliver_find(dl);
+        return;
+    }
+
     free = ngx_api_led_deliver_free_slots(dl);
 
     if (free == 0) {
         /* a slot that is released reads again */
         return;
+    }
+
+    if (dl->single) {
+        free = 1;
     }
 
     ngx_str_set(&args[0], "XREADGROUP");
@@ -649,6 +666,10 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
 
     dl->reading = 0;
 
+    if (reply == NULL && ngx_api_led_redis_too_large(dl->blocking)) {
+        ngx_api_led_deliver_too_large(dl);
+    }
+
     reply = ngx_api_led_deliver_not_yet(dl, reply);
 
     if (reply == NULL) {
@@ -714,9 +735,14 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
 
     n = ngx_api_led_deliver_take(dl, list);
 
+    if (dl->single && list->type == REDIS_REPLY_ARRAY && list->elements) {
+        dl->single--;
+    }
+
     if (dl->state == NGX_API_LED_DELIVER_HISTORY) {
         if (list->type != REDIS_REPLY_ARRAY || list->elements == 0) {
             dl->state = NGX_API_LED_DELIVER_NEW;
+            dl->single = 0;
 
         } else {
             list = list->element[list->elements - 1];
@@ -740,6 +766,150 @@ ngx_api_led_deliver_read_done(void *data, redisReply *reply)
                    &dl->dc->stream, n);
 
     ngx_api_led_deliver_overflow(dl);
+
+    ngx_api_led_deliver_read(dl);
+}
+
+
+/*
+ * A read's reply was too large (an entry another producer made larger
+ * than a reply may be): what it read is pending with this consumer now.
+ * Its pending entries are read again one by one, from where the history
+ * read was (the start after a read of new entries); the one that is too
+ * large alone is found (XPENDING gives ids only), acknowledged without
+ * a delivery and logged, and the reads go on after it.
+ */
+
+static void
+ngx_api_led_deliver_too_large(ngx_api_led_deliver_t *dl)
+{
+    if (dl->state == NGX_API_LED_DELIVER_NEW) {
+        dl->state = NGX_API_LED_DELIVER_HISTORY;
+        dl->history[0] = '0';
+        dl->history_len = 1;
+        dl->single = dl->nslots;
+        return;
+    }
+
+    if (dl->single == 0) {
+        dl->single = dl->nslots;
+        return;
+    }
+
+    dl->skip = 1;
+}
+
+
+/* XPENDING KEY GROUP (HISTORY + 1 CONSUMER: the entry too large */
+
+static void
+ngx_api_led_deliver_find(ngx_api_led_deliver_t *dl)
+{
+    u_char                    *p;
+    ngx_int_t                  rc;
+    ngx_str_t                  args[7];
+    ngx_api_led_redis_cmd_t    cmd;
+    u_char                     from[NGX_API_LED_DELIVER_ID_LEN + 1];
+
+    p = ngx_cpymem(from, "(", 1);
+    p = ngx_cpymem(p, dl->history, dl->history_len);
+
+    ngx_str_set(&args[0], "XPENDING");
+    args[1] = dl->dc->stream;
+    args[2] = dl->dc->group;
+    args[3].data = from;
+    args[3].len = p - from;
+    ngx_str_set(&args[4], "+");
+    ngx_str_set(&args[5], "1");
+    args[6] = dl->consumer;
+
+    ngx_memzero(&cmd, sizeof(ngx_api_led_redis_cmd_t));
+    cmd.handler = ngx_api_led_deliver_found;
+    cmd.data = dl;
+    cmd.key = 1;
+
+    rc = ngx_api_led_redis_command(ngx_api_led_redis_shared(), &cmd, 7, args);
+
+    if (rc != NGX_AGAIN) {
+        ngx_api_led_deliver_retry_read(dl, NGX_API_LED_DELIVER_READ_RETRY);
+        return;
+    }
+
+    dl->reading = 1;
+}
+
+
+static void
+ngx_api_led_deliver_found(void *data, redisReply *reply)
+{
+    ngx_api_led_deliver_t  *dl = data;
+
+    ngx_str_t                 id;
+    ngx_str_t                 args[4];
+    redisReply               *e;
+    ngx_api_led_redis_cmd_t   cmd;
+
+    dl->reading = 0;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        ngx_api_led_deliver_retry_read(dl, NGX_API_LED_DELIVER_READ_RETRY);
+        return;
+    }
+
+    dl->skip = 0;
+    dl->single = 0;
+
+    e = reply->elements ? reply->element[0] : NULL;
+
+    if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements < 1
+        || e->element[0]->type != REDIS_REPLY_STRING
+        || e->element[0]->len >= NGX_API_LED_DELIVER_ID_LEN)
+    {
+        /* no longer pending with us (claimed, acknowledged elsewhere) */
+        ngx_api_led_deliver_read(dl);
+        return;
+    }
+
+    id.data = (u_char *) e->element[0]->str;
+    id.len = e->element[0]->len;
+
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "api_led: listener of stream \"%V\": entry %V is larger "
+                  "than a reply may be (%d bytes), acknowledged without a "
+                  "delivery", &dl->dc->stream, &id,
+                  NGX_API_LED_REDIS_MAX_PENDING);
+
+    /* the history reads go on after it, whether XACK succeeds or not */
+    ngx_memcpy(dl->history, id.data, id.len);
+    dl->history_len = id.len;
+
+    ngx_str_set(&args[0], "XACK");
+    args[1] = dl->dc->stream;
+    args[2] = dl->dc->group;
+    args[3] = id;
+
+    ngx_memzero(&cmd, sizeof(ngx_api_led_redis_cmd_t));
+    cmd.handler = ngx_api_led_deliver_skipped;
+    cmd.data = dl;
+    cmd.key = 1;
+
+    if (ngx_api_led_redis_command(ngx_api_led_redis_shared(), &cmd, 4, args)
+        == NGX_AGAIN)
+    {
+        dl->reading = 1;
+        return;
+    }
+
+    ngx_api_led_deliver_read(dl);
+}
+
+
+static void
+ngx_api_led_deliver_skipped(void *data, redisReply *reply)
+{
+    ngx_api_led_deliver_t  *dl = data;
+
+    dl->reading = 0;
 
     ngx_api_led_deliver_read(dl);
 }
@@ -880,6 +1050,14 @@ ngx_api_led_deliver_claim_done(void *data, redisReply *reply)
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         /* claimed, not delivered: claimed again later by anyone */
         return;
+    }
+
+    if (reply == NULL
+        && ngx_api_led_redis_too_large(ngx_api_led_redis_shared()))
+    {
+        /* what it claimed is pending with us: read from there */
+        dl->overflow = 1;
+        ngx_api_led_deliver_kick(dl);
     }
 
     /* [cursor, [entries], [deleted ids]] */

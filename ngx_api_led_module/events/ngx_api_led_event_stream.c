@@ -86,7 +86,12 @@ typedef struct {
     ngx_event_t                       fanout;    /* posted */
     ngx_event_t                       retry;
     ngx_uint_t                        failed;    /* reads failed in a row */
+    ngx_uint_t                        single;    /* entries read one by
+                                                    one (a reply was too
+                                                    large) */
     unsigned                          reading:1;
+    unsigned                          skip:1;    /* the next entry is too
+                                                    large: its id next */
 } ngx_api_led_stream_reader_t;
 
 
@@ -105,6 +110,8 @@ struct ngx_api_led_stream_sub_s {
     ngx_event_t                       start;     /* posted */
     ngx_event_t                       heartbeat;
     ngx_event_t                       retry;
+    ngx_uint_t                        single;    /* as the reader's */
+    unsigned                          skip:1;
     unsigned                          resumed:1; /* Last-Event-ID given */
     unsigned                          gap_checked:1;
     unsigned                          more:1;    /* a page was full */
@@ -126,6 +133,9 @@ static void ngx_api_led_stream_begin(ngx_api_led_stream_sub_t *sub);
 static void ngx_api_led_stream_next(ngx_api_led_stream_sub_t *sub);
 static ngx_int_t ngx_api_led_stream_command(ngx_api_led_stream_sub_t *sub,
     ngx_uint_t nargs, ngx_str_t *args, ngx_api_led_redis_handler_pt handler);
+static ngx_api_led_stream_ticket_t *ngx_api_led_stream_ticket(
+    ngx_api_led_stream_sub_t *sub);
+static void ngx_api_led_stream_skip_reply(void *data, redisReply *reply);
 static ngx_api_led_stream_sub_t *ngx_api_led_stream_ticket_done(void *data);
 static void ngx_api_led_stream_info_reply(void *data, redisReply *reply);
 static void ngx_api_led_stream_page_reply(void *data, redisReply *reply);
@@ -148,7 +158,13 @@ static ngx_api_led_stream_reader_t *ngx_api_led_stream_reader(
     ngx_api_led_stream_worker_t *wk, ngx_str_t *key);
 static void ngx_api_led_stream_read(ngx_api_led_stream_reader_t *rd);
 static void ngx_api_led_stream_top_reply(void *data, redisReply *reply);
+static void ngx_api_led_stream_top_found(ngx_api_led_stream_reader_t *rd,
+    ngx_str_t *id);
 static void ngx_api_led_stream_read_reply(void *data, redisReply *reply);
+static void ngx_api_led_stream_reader_skip(void *data, redisReply *reply);
+static ngx_uint_t ngx_api_led_stream_too_large(ngx_api_led_redis_t *redis,
+    ngx_uint_t *single);
+static void ngx_api_led_stream_skipped(ngx_str_t *key, ngx_str_t *id);
 static void ngx_api_led_stream_read_failed(ngx_api_led_stream_reader_t *rd);
 static void ngx_api_led_stream_fanout(ngx_event_t *ev);
 static void ngx_api_led_stream_reader_retry(ngx_event_t *ev);
@@ -461,15 +477,41 @@ ngx_api_led_stream_begin(ngx_api_led_stream_sub_t *sub)
 static void
 ngx_api_led_stream_next(ngx_api_led_stream_sub_t *sub)
 {
-    u_char      *p, count[NGX_INT_T_LEN];
-    ngx_int_t    rc;
-    ngx_str_t    args[6];
-    u_char       from[NGX_API_LED_STREAM_ID_MAX + 1];
+    u_char                       *p, count[NGX_INT_T_LEN];
+    ngx_int_t                     rc;
+    ngx_str_t                     args[6];
+    ngx_api_led_stream_ticket_t  *t;
+    u_char                        from[NGX_API_LED_STREAM_ID_MAX + 1];
 
     if (sub->state != NGX_API_LED_STREAM_CATCHUP || sub->ticket
         || sub->retry.timer_set || sub->done
         || sub->pending > sub->conf->buffer / 2)
     {
+        return;
+    }
+
+    if (sub->skip) {
+        /* the entry after its id is too large to read: what is its id? */
+        p = ngx_cpymem(from, "(", 1);
+        p = ngx_cpymem(p, sub->last.data, sub->last.len);
+
+        args[0].data = from;
+        args[0].len = p - from;
+
+        t = ngx_api_led_stream_ticket(sub);
+
+        rc = (t == NULL) ? NGX_ERROR
+             : ngx_api_led_event_next_id(ngx_api_led_redis_shared(),
+                                         &sub->conf->key, &args[0],
+                                         ngx_api_led_stream_skip_reply, t);
+
+        if (rc == NGX_AGAIN) {
+            sub->ticket = t;
+            return;
+        }
+
+        ngx_free(t);
+        ngx_add_timer(&sub->retry, NGX_API_LED_STREAM_RETRY);
         return;
     }
 
@@ -492,7 +534,8 @@ ngx_api_led_stream_next(ngx_api_led_stream_sub_t *sub)
         ngx_str_set(&args[3], "+");
         ngx_str_set(&args[4], "COUNT");
         args[5].data = count;
-        args[5].len = ngx_sprintf(count, "%d", NGX_API_LED_EVENT_COUNT)
+        args[5].len = ngx_sprintf(count, "%d",
+                                  sub->single ? 1 : NGX_API_LED_EVENT_COUNT)
                       - count;
 
         rc = ngx_api_led_stream_command(sub, 6, args,
@@ -520,13 +563,10 @@ ngx_api_led_stream_command(ngx_api_led_stream_sub_t *sub, ngx_uint_t nargs,
         return NGX_ERROR;
     }
 
-    t = ngx_alloc(sizeof(ngx_api_led_stream_ticket_t),
-                  sub->request->connection->log);
+    t = ngx_api_led_stream_ticket(sub);
     if (t == NULL) {
         return NGX_ERROR;
     }
-
-    t->sub = sub;
 
     ngx_memzero(&cmd, sizeof(ngx_api_led_redis_cmd_t));
     cmd.handler = handler;
@@ -544,6 +584,23 @@ ngx_api_led_stream_command(ngx_api_led_stream_sub_t *sub, ngx_uint_t nargs,
     sub->ticket = t;
 
     return NGX_OK;
+}
+
+
+static ngx_api_led_stream_ticket_t *
+ngx_api_led_stream_ticket(ngx_api_led_stream_sub_t *sub)
+{
+    ngx_api_led_stream_ticket_t  *t;
+
+    t = ngx_alloc(sizeof(ngx_api_led_stream_ticket_t),
+                  sub->request->connection->log);
+    if (t == NULL) {
+        return NULL;
+    }
+
+    t->sub = sub;
+
+    return t;
 }
 
 
@@ -588,6 +645,15 @@ ngx_api_led_stream_info_reply(void *data, redisReply *reply)
 
     sub = ngx_api_led_stream_ticket_done(data);
     if (sub == NULL) {
+        return;
+    }
+
+    if (reply == NULL
+        && ngx_api_led_redis_too_large(ngx_api_led_redis_shared()))
+    {
+        /* its first or last entry is too large to read: no check */
+        sub->gap_checked = 1;
+        ngx_api_led_stream_next(sub);
         return;
     }
 
@@ -673,7 +739,16 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
         return;
     }
 
+    if (reply == NULL
+        && ngx_api_led_stream_too_large(ngx_api_led_redis_shared(),
+                                        &sub->single)
+           == 2)
+    {
+        sub->skip = 1;
+    }
+
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        /* after a reply too large, its connection comes back first */
         ngx_add_timer(&sub->retry, NGX_API_LED_STREAM_RETRY);
         return;
     }
@@ -685,7 +760,11 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
         return;
     }
 
-    full = (reply->elements >= NGX_API_LED_EVENT_COUNT);
+    full = (reply->elements >= (sub->single ? 1 : NGX_API_LED_EVENT_COUNT));
+
+    if (sub->single && reply->elements) {
+        sub->single--;
+    }
 
     sent = 0;
     rd = sub->reader;
@@ -719,6 +798,38 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
         sub->state = NGX_API_LED_STREAM_LIVE;
         return;
     }
+
+    ngx_api_led_stream_next(sub);
+}
+
+
+/* the id of the entry too large to read: the subscriber goes past it */
+
+static void
+ngx_api_led_stream_skip_reply(void *data, redisReply *reply)
+{
+    ngx_str_t                  id;
+    ngx_api_led_stream_sub_t  *sub;
+
+    sub = ngx_api_led_stream_ticket_done(data);
+    if (sub == NULL) {
+        return;
+    }
+
+    if (ngx_api_led_event_next_id_reply(reply, &id) == NGX_OK
+        && ngx_api_led_stream_id_cmp(&sub->last, &id) < 0)
+    {
+        ngx_api_led_stream_skipped(&sub->conf->key, &id);
+        ngx_api_led_stream_id_set(&sub->last, &id);
+
+    } else if (reply == NULL || reply->type != REDIS_REPLY_NIL) {
+        /* not known: asked again (nil: it is gone meanwhile) */
+        ngx_add_timer(&sub->retry, NGX_API_LED_STREAM_RETRY);
+        return;
+    }
+
+    sub->skip = 0;
+    sub->single = 0;
 
     ngx_api_led_stream_next(sub);
 }
@@ -1118,6 +1229,7 @@ ngx_api_led_stream_read(ngx_api_led_stream_reader_t *rd)
     ngx_int_t                 rc;
     ngx_str_t                 args[9];
     ngx_api_led_redis_cmd_t   cmd;
+    u_char                    from[NGX_API_LED_STREAM_ID_MAX + 1];
 
     if (ngx_queue_empty(&rd->subs) || rd->reading) {
         return;
@@ -1126,7 +1238,18 @@ ngx_api_led_stream_read(ngx_api_led_stream_reader_t *rd)
     ngx_memzero(&cmd, sizeof(ngx_api_led_redis_cmd_t));
     cmd.data = rd;
 
-    if (rd->last.len == 0) {
+    if (rd->skip) {
+        /* the next entry (the last one, where it ends) is too large */
+        from[0] = '(';
+        ngx_memcpy(&from[1], rd->last.data, rd->last.len);
+
+        args[0].data = from;
+        args[0].len = rd->last.len ? rd->last.len + 1 : 0;
+
+        rc = ngx_api_led_event_next_id(rd->redis, &rd->key, &args[0],
+                                       ngx_api_led_stream_reader_skip, rd);
+
+    } else if (rd->last.len == 0) {
         ngx_str_set(&args[0], "XREVRANGE");
         args[1] = rd->key;
         ngx_str_set(&args[2], "+");
@@ -1143,7 +1266,8 @@ ngx_api_led_stream_read(ngx_api_led_stream_reader_t *rd)
         ngx_str_set(&args[0], "XREAD");
         ngx_str_set(&args[1], "COUNT");
         args[2].data = count;
-        args[2].len = ngx_sprintf(count, "%d", NGX_API_LED_EVENT_COUNT)
+        args[2].len = ngx_sprintf(count, "%d",
+                                  rd->single ? 1 : NGX_API_LED_EVENT_COUNT)
                       - count;
         ngx_str_set(&args[3], "BLOCK");
         args[4].data = block;
@@ -1177,12 +1301,20 @@ ngx_api_led_stream_top_reply(void *data, redisReply *reply)
 {
     ngx_api_led_stream_reader_t *rd = data;
 
-    ngx_str_t                  id;
-    redisReply                *e;
-    ngx_queue_t               *q, *next;
-    ngx_api_led_stream_sub_t  *sub;
+    ngx_str_t    id;
+    redisReply  *e;
 
     rd->reading = 0;
+
+    if (reply == NULL && ngx_api_led_redis_too_large(rd->redis)) {
+        /*
+         * The last entry is too large to read: only its id is asked, once
+         * the connection is back (the subscribers wait for it)
+         */
+        rd->skip = 1;
+        ngx_add_timer(&rd->retry, NGX_API_LED_STREAM_RETRY);
+        return;
+    }
 
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         ngx_api_led_stream_read_failed(rd);
@@ -1206,7 +1338,19 @@ ngx_api_led_stream_top_reply(void *data, redisReply *reply)
         }
     }
 
-    ngx_api_led_stream_id_set(&rd->last, &id);
+    ngx_api_led_stream_top_found(rd, &id);
+}
+
+
+/* where the stream ends is known: the subscribers waiting for it start */
+
+static void
+ngx_api_led_stream_top_found(ngx_api_led_stream_reader_t *rd, ngx_str_t *id)
+{
+    ngx_queue_t               *q, *next;
+    ngx_api_led_stream_sub_t  *sub;
+
+    ngx_api_led_stream_id_set(&rd->last, id);
     rd->failed = 0;
 
     /*
@@ -1227,7 +1371,7 @@ ngx_api_led_stream_top_reply(void *data, redisReply *reply)
             ngx_api_led_stream_begin(sub);
 
         } else if (sub->state == NGX_API_LED_STREAM_LIVE
-                   && ngx_api_led_stream_id_cmp(&sub->last, &id) < 0)
+                   && ngx_api_led_stream_id_cmp(&sub->last, id) < 0)
         {
             sub->state = NGX_API_LED_STREAM_CATCHUP;
             ngx_api_led_stream_next(sub);
@@ -1250,6 +1394,10 @@ ngx_api_led_stream_read_reply(void *data, redisReply *reply)
     rd->reading = 0;
 
     if (reply == NULL) {
+        if (ngx_api_led_stream_too_large(rd->redis, &rd->single) == 2) {
+            rd->skip = 1;
+        }
+
         ngx_api_led_stream_read_failed(rd);
         return;
     }
@@ -1271,11 +1419,93 @@ ngx_api_led_stream_read_reply(void *data, redisReply *reply)
         if (rd->batch.n) {
             ngx_api_led_stream_id_set(&rd->last,
                                       &rd->batch.msgs[rd->batch.n - 1].id);
+
+            if (rd->single) {
+                rd->single--;
+            }
         }
     }
 
     /* handed out, then read again, out of the Redis read loop */
     ngx_post_event(&rd->fanout, &ngx_posted_events);
+}
+
+
+/*
+ * The id of the entry too large to read: the reader goes past it, or,
+ * when it is the last one, starts there.
+ */
+
+static void
+ngx_api_led_stream_reader_skip(void *data, redisReply *reply)
+{
+    ngx_api_led_stream_reader_t *rd = data;
+
+    ngx_str_t  id;
+
+    rd->reading = 0;
+
+    if (ngx_api_led_event_next_id_reply(reply, &id) != NGX_OK
+        && (reply == NULL || reply->type != REDIS_REPLY_NIL))
+    {
+        /* not known: asked again */
+        ngx_api_led_stream_read_failed(rd);
+        return;
+    }
+
+    rd->skip = 0;
+    rd->single = 0;
+
+    if (rd->last.len == 0) {
+        if (reply->type == REDIS_REPLY_NIL) {
+            ngx_str_set(&id, "0-0");
+        }
+
+        ngx_api_led_stream_top_found(rd, &id);
+        return;
+    }
+
+    if (reply->type != REDIS_REPLY_NIL
+        && ngx_api_led_stream_id_cmp(&rd->last, &id) < 0)
+    {
+        /* its live subscribers are behind it: they pass it too */
+        ngx_api_led_stream_skipped(&rd->key, &id);
+        ngx_api_led_stream_id_set(&rd->last, &id);
+    }
+
+    ngx_post_event(&rd->fanout, &ngx_posted_events);
+}
+
+
+/*
+ * A read answered NULL: 1 when its reply was too large, and the next
+ * NGX_API_LED_EVENT_COUNT entries are now read one by one; 2 when one
+ * entry alone is: it is to be skipped; 0: Redis failed.
+ */
+
+static ngx_uint_t
+ngx_api_led_stream_too_large(ngx_api_led_redis_t *redis, ngx_uint_t *single)
+{
+    if (!ngx_api_led_redis_too_large(redis)) {
+        return 0;
+    }
+
+    if (*single == 0) {
+        *single = NGX_API_LED_EVENT_COUNT;
+        return 1;
+    }
+
+    return 2;
+}
+
+
+static void
+ngx_api_led_stream_skipped(ngx_str_t *key, ngx_str_t *id)
+{
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "api_led: event stream \"%V\": entry %V is larger than "
+                  "a reply may be (%d bytes), skipped", key, id,
+                  NGX_API_LED_REDIS_MAX_PENDING);
 }
 
 

@@ -813,13 +813,14 @@ ngx_api_led_redis_finish(ngx_api_led_redis_t *rd,
     ngx_api_led_redis_waiter_t *w, redisReply *reply)
 {
     void                          *data;
-    ngx_uint_t                     errors, refusals;
+    ngx_uint_t                     errors, refusals, too_large;
     ngx_api_led_redis_handler_pt   handler;
 
     handler = w->handler;
     data = w->data;
     errors = w->errors;
     refusals = w->refusals;
+    too_large = w->too_large;
 
     ngx_api_led_redis_waiter_free(rd, w);
 
@@ -843,7 +844,13 @@ ngx_api_led_redis_finish(ngx_api_led_redis_t *rd,
     }
 
     if (handler) {
+        /* what ngx_api_led_redis_too_large() tells the handler */
+        rd->too_large = (reply == NULL && too_large);
+
         handler(data, reply);
+
+        /* the handler may not free its own client: rd is still there */
+        rd->too_large = 0;
     }
 }
 
@@ -925,6 +932,13 @@ ngx_api_led_redis_log_reply_error(ngx_api_led_redis_t *rd, redisReply *reply)
 
     ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
                   "redis answered an error: \"%V\"", &msg);
+}
+
+
+ngx_uint_t
+ngx_api_led_redis_too_large(ngx_api_led_redis_t *rd)
+{
+    return rd->too_large;
 }
 
 

@@ -73,7 +73,10 @@
  * logged): Redis is there and refused it, which waiting would not change.
  *
  * Replies are bounded (at most 65,536 array elements in all and 4 MB not
- * yet parsed): read streams with COUNT.
+ * yet parsed): read streams with COUNT.  A reply over a bound fails its
+ * connection like a protocol error, and its command's handler gets NULL;
+ * there, ngx_api_led_redis_too_large() on the client says so (the same
+ * command would meet the same reply: ask for less).
  */
 
 
@@ -174,6 +177,8 @@ ngx_msec_t ngx_api_led_redis_timeout(ngx_api_led_redis_t *rd);
 ngx_msec_t ngx_api_led_redis_retry_after(ngx_api_led_redis_t *rd);
 /* counts failures: a caller warns once per value */
 ngx_uint_t ngx_api_led_redis_outage(ngx_api_led_redis_t *rd);
+/* in a handler given NULL: the reply was refused for its size */
+ngx_uint_t ngx_api_led_redis_too_large(ngx_api_led_redis_t *rd);
 
 
 /*

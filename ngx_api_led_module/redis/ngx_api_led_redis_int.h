@@ -141,6 +141,7 @@ struct ngx_api_led_redis_waiter_s {
     unsigned                       refusals:1; /* WRONGTYPE, NOPERM too */
     unsigned                       held:1;    /* not written yet */
     unsigned                       parked:1;  /* in the client's parked */
+    unsigned                       too_large:1; /* its reply was refused */
 };
 
 
@@ -247,6 +248,9 @@ struct ngx_api_led_redis_s {
     unsigned                       failing:1; /* last command failed */
     unsigned                       again:1;   /* cluster: read the map again */
     unsigned                       destroyed:1;
+    unsigned                       too_large:1; /* the handler called now
+                                                   got NULL for its
+                                                   reply's size */
 };
 
 

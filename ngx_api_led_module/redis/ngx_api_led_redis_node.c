@@ -1191,7 +1191,8 @@ ngx_api_led_redis_create_array(const redisReadTask *task,
 static ngx_int_t
 ngx_api_led_redis_reply_too_large(ngx_api_led_redis_node_t *node)
 {
-    u_char  reason[128];
+    u_char                       reason[128];
+    ngx_api_led_redis_waiter_t  *w;
 
     if (node->refused) {
         ngx_api_led_errf(reason, sizeof(reason), "a reply with arrays of "
@@ -1207,6 +1208,14 @@ ngx_api_led_redis_reply_too_large(ngx_api_led_redis_node_t *node)
 
     } else {
         return NGX_OK;
+    }
+
+    /* the reply is the oldest command's: it learns why it gets NULL */
+
+    if (!ngx_queue_empty(&node->waiting)) {
+        w = ngx_queue_data(ngx_queue_head(&node->waiting),
+                           ngx_api_led_redis_waiter_t, queue);
+        w->too_large = 1;
     }
 
     ngx_api_led_redis_node_fail(node, 0, (char *) reason);
