@@ -307,7 +307,8 @@ run(fz_t *fz, ngx_api_led_json_op_t *op, json_t **doc,
 
         if (op->light) {
             /* a constant: its light value, as the transformations set it */
-            rc_light = ngx_api_led_json_light_op_apply(fz->r, op, light);
+            rc_light = ngx_api_led_json_light_op_apply(fz->r, op, light,
+                                                       NULL);
 
         } else {
             copy = copy_value(value);
@@ -320,7 +321,8 @@ run(fz_t *fz, ngx_api_led_json_op_t *op, json_t **doc,
     }
 
     if (op->light == NULL) {
-        rc_light = ngx_api_led_json_light_op_value(fz->pool, op, copy, light);
+        rc_light = ngx_api_led_json_light_op_value(fz->pool, op, copy, light,
+                                                    NULL);
     }
 
     rc_tree = tree_op(op, value, doc);

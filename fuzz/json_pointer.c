@@ -248,13 +248,13 @@ run(fz_t *fz, ngx_api_led_json_op_t *op, json_t **doc, ngx_str_t *line)
         break;
 
     default: /* NGX_API_LED_JSON_OP_KEEP */
-        rc = ngx_api_led_json_op_apply(fz->r, op, doc);
+        rc = ngx_api_led_json_op_apply(fz->r, op, doc, NULL);
 
         /* kept elements are renumbered: only paths without indexes */
         if (rc == NGX_OK && !indexed(line)) {
             v = json_deep_copy(*doc);
 
-            if (ngx_api_led_json_op_apply(fz->r, op, doc) != NGX_OK
+            if (ngx_api_led_json_op_apply(fz->r, op, doc, NULL) != NGX_OK
                 || !fz_json_equal(v, *doc))
             {
                 failed("keep twice is not keep once", line, v, *doc);

@@ -104,6 +104,12 @@ our $Common = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_,"ok":true}
 our $Big = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_,"secret":"x$_"}) } 1 .. 2000) . ']}';
 our $BigOut = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_}) } 1 .. 2000) . '],"n":"big"}';
 
+# a 1 KB constant of 500 elements, and arrays of many small objects for it:
+# 1 MB (the tree) and 15 KB (the light documents)
+our $Arr = '[' . join(',', (1) x 500) . ']';
+our $Tiny = '{"items":[' . join(',', ('{"a":"0123456789abcdefghij"}') x 35000) . ']}';
+our $TinyLight = '{"items":[' . join(',', ('{}') x 5000) . ']}';
+
 repeat_each(1);
 no_shuffle();
 run_tests();
@@ -1069,5 +1075,71 @@ qr/"api_led_response_json_max_size" directive must be at least 1 byte \(there is
 ['"detail":"the transformed JSON document would be larger than 32 times the body"',
  '"detail":"the transformed JSON document would be larger than 32 times the body"',
  '"detail":"the transformed JSON document would be larger than 32 times the body"']
+--- no_error_log
+[alert]
+
+
+
+=== TEST 55: a constant of many values set in every element of a long array: its copies are counted as they are made, a 413 before hundreds of MB (the tree: 1 MB of small objects took 368 MB)
+--- config eval
+"
+    location /t {
+        client_body_buffer_size 2m;
+        api_led_request_json_max_size 2m;
+        api_led_request_json set /items/*/x 'json:$::Arr';
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location /sink {
+        return 200 'sunk \$content_length\n';
+    }
+"
+--- init
+my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/t', $::Tiny);
+Test::More::is($st, 413, 'TEST 55: 413');
+Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the transformed JSON document would be larger than 32 times the body"/,
+                 'TEST 55: the detail of the output bound');
+if (ApiLed::Peak::measurable()) {
+    Test::More::cmp_ok($hwm, '<', 128 * 1024,
+                       'TEST 55: peak resident memory under 128 MB');
+    Test::More::diag("TEST 55: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
+}
+--- request eval
+"POST /t\n" . '{"items":[{},{}]}'
+--- more_headers
+Content-Type: application/json
+--- response_body eval
+"sunk " . length('{"items":[{"x":' . $::Arr . '},{"x":' . $::Arr . '}]}') . "\n"
+--- no_error_log
+[alert]
+
+
+
+=== TEST 56: the same for a light document (15 KB of empty objects took 229 MB)
+--- config eval
+"
+    location /t {
+        api_led_request_json set /items/*/x 'json:$::Arr';
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location /sink {
+        return 200 'sunk \$content_length\n';
+    }
+"
+--- init
+my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/t', $::TinyLight);
+Test::More::is($st, 413, 'TEST 56: 413');
+Test::More::like($body, qr/"detail":"the transformed JSON document would be larger than 32 times the body"/,
+                 'TEST 56: the detail of the output bound');
+if (ApiLed::Peak::measurable()) {
+    Test::More::cmp_ok($hwm, '<', 48 * 1024,
+                       'TEST 56: peak resident memory under 48 MB');
+    Test::More::diag("TEST 56: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
+}
+--- request eval
+"POST /t\n" . '{"items":[{},{}]}'
+--- more_headers
+Content-Type: application/json
+--- response_body eval
+"sunk " . length('{"items":[{"x":' . $::Arr . '},{"x":' . $::Arr . '}]}') . "\n"
 --- no_error_log
 [alert]

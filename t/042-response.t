@@ -23,6 +23,12 @@ our @Hostile = (undef,
 
 our $Many = '{"id":1,"items":[' . join(",", ("{}") x 400) . ']}';
 
+# a 1 KB constant of 500 elements, and arrays of many small objects for it:
+# 1 MB (the tree) and 15 KB (the light documents)
+our $Arr = '[' . join(',', (1) x 500) . ']';
+our $Tiny = '{"items":[' . join(',', ('{"a":"0123456789abcdefghij"}') x 35000) . ']}';
+our $TinyLight = '{"items":[' . join(',', ('{}') x 5000) . ']}';
+
 our $Up = <<"CONF";
     server {
         listen unix:\$TEST_NGINX_HTML_DIR/up.sock;
@@ -58,6 +64,7 @@ our $Up = <<"CONF";
         }
         location /big.json { ssi on; ssi_types application/json; root html; }
         location /hostile/ { root html; }
+        location /copies/ { root html; }
     }
     server {
         listen unix:\$TEST_NGINX_HTML_DIR/gz.sock;
@@ -79,6 +86,8 @@ add_block_preprocessor(sub {
 
     if (!defined $block->user_files) {
         $block->set_value("user_files", [["big.json", $::Big],
+                                         ["copies/tree", $::Tiny],
+                                         ["copies/light", $::TinyLight],
                                          map { ["hostile/$_", $::Hostile[$_]] }
                                              1 .. $#::Hostile]);
     }
@@ -1031,3 +1040,47 @@ and get a 304 for another's.
 --- response_headers eval
 ["Content-Type: application/problem+json", "Content-Length: 8",
  "Content-Length: 8\nContent-Type:"]
+
+
+
+=== TEST 51: a constant of many values set in every element of an upstream's long array: its copies are counted as they are made, the answer of the output bound before hundreds of MB (1 MB of small objects took 368 MB, 15 KB of empty objects 229 MB)
+--- config eval
+"
+    location /tree {
+        api_led_response_json_max_size 2m;
+        api_led_response_json remove /id;
+        api_led_response_json set /items/*/x 'json:$::Arr';
+        proxy_method GET;
+        proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/up.sock:/copies/tree;
+    }
+    location /light {
+        api_led_response_json set /items/*/x 'json:$::Arr';
+        proxy_method GET;
+        proxy_pass http://unix:\$TEST_NGINX_HTML_DIR/up.sock:/copies/light;
+    }
+"
+--- init
+use lib 't/lib';
+require ApiLed::Peak;
+my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/light', '{}');
+Test::More::is($st, 200, 'TEST 51: light: passed unchanged');
+Test::More::is($body, $::TinyLight, 'TEST 51: light: the upstream\'s body');
+if (ApiLed::Peak::measurable()) {
+    Test::More::cmp_ok($hwm, '<', 48 * 1024,
+                       'TEST 51: light: peak resident memory under 48 MB');
+    Test::More::diag("TEST 51: light: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
+}
+($st, $body, $hwm) = ApiLed::Peak::post_peak('/tree', '{}');
+Test::More::is($st, 502, 'TEST 51: tree, fields removed: 502');
+if (ApiLed::Peak::measurable()) {
+    Test::More::cmp_ok($hwm, '<', 128 * 1024,
+                       'TEST 51: tree: peak resident memory under 128 MB');
+    Test::More::diag("TEST 51: tree: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
+}
+--- request
+GET /light
+--- response_body eval
+$::TinyLight
+--- error_log
+the transformed document would be larger than 32 times the body), passed through unchanged
+response not transformed: the transformed document would be larger than 32 times the body; 502 in its place

@@ -35,7 +35,8 @@ static json_t *ngx_api_led_json_child(json_t *node,
 static ngx_int_t ngx_api_led_json_set_leaf(json_t *parent,
     ngx_api_led_json_token_t *t, void *data);
 static ngx_int_t ngx_api_led_json_place(json_t **root,
-    ngx_api_led_json_path_t *path, json_t *value, ngx_uint_t insert);
+    ngx_api_led_json_path_t *path, json_t *value, ngx_uint_t insert,
+    size_t *left);
 static ngx_int_t ngx_api_led_json_remove_leaf(json_t *parent,
     ngx_api_led_json_token_t *t, void *data);
 static ngx_int_t ngx_api_led_json_rename_leaf(json_t *parent,
@@ -43,6 +44,8 @@ static ngx_int_t ngx_api_led_json_rename_leaf(json_t *parent,
 static ngx_int_t ngx_api_led_json_put_back(json_t *root,
     ngx_api_led_json_path_t *path, json_t *v);
 static json_t *ngx_api_led_json_copy(json_t *value);
+static void *ngx_api_led_json_copy_alloc(size_t size);
+static void ngx_api_led_json_copy_free(void *p);
 
 static char *ngx_api_led_json_keep_add(ngx_conf_t *cf,
     ngx_api_led_json_keep_t *root, ngx_api_led_json_path_t *path);
@@ -347,24 +350,91 @@ ngx_api_led_json_copy(json_t *value)
 
 /*
  * The first place gets the value itself, every further place ("*") a copy
- * of its own.
+ * of its own.  The copies are counted as they are made: "left" (NULL: no
+ * bound) is the memory they may still take in this document.  Without
+ * it a value of many containers set in every element of a long array
+ * took hundreds of times the body before the serializer's bound was
+ * reached.
  */
 
 typedef struct {
     json_t                      *value;
     ngx_uint_t                   placed;
     ngx_uint_t                   insert;      /* at an index: RFC 6902 add */
+    ngx_uint_t                   too_big;
+    size_t                      *left;
 } ngx_api_led_json_set_t;
+
+
+/*
+ * While a copy is made, jansson's allocator (the arena's, as a rule) is
+ * wrapped by one that counts each allocation as the parse's budget does
+ * (ngx_api_led_json_text.c).  The window is synchronous.
+ */
+
+static json_malloc_t  ngx_api_led_json_copy_outer_malloc;
+static json_free_t    ngx_api_led_json_copy_outer_free;
+static size_t        *ngx_api_led_json_copy_left;
+static ngx_uint_t     ngx_api_led_json_copy_over;
 
 
 static json_t *
 ngx_api_led_json_set_value(ngx_api_led_json_set_t *set)
 {
+    json_t  *v;
+
     if (set->placed++ == 0) {
         return json_incref(set->value);
     }
 
-    return ngx_api_led_json_copy(set->value);
+    if (set->left == NULL) {
+        return ngx_api_led_json_copy(set->value);
+    }
+
+    json_get_alloc_funcs(&ngx_api_led_json_copy_outer_malloc,
+                         &ngx_api_led_json_copy_outer_free);
+
+    ngx_api_led_json_copy_left = set->left;
+    ngx_api_led_json_copy_over = 0;
+
+    json_set_alloc_funcs(ngx_api_led_json_copy_alloc,
+                         ngx_api_led_json_copy_free);
+
+    v = ngx_api_led_json_copy(set->value);
+
+    json_set_alloc_funcs(ngx_api_led_json_copy_outer_malloc,
+                         ngx_api_led_json_copy_outer_free);
+
+    if (v == NULL && ngx_api_led_json_copy_over) {
+        set->too_big = 1;
+    }
+
+    return v;
+}
+
+
+static void *
+ngx_api_led_json_copy_alloc(size_t size)
+{
+    size_t  cost;
+
+    cost = ngx_align(size + sizeof(size_t), 16);
+
+    if (cost > *ngx_api_led_json_copy_left) {
+        ngx_api_led_json_copy_over = 1;
+        return NULL;
+    }
+
+    *ngx_api_led_json_copy_left -= cost;
+
+    return ngx_api_led_json_copy_outer_malloc(size);
+}
+
+
+static void
+ngx_api_led_json_copy_free(void *p)
+{
+    ngx_api_led_json_copy_outer_free(p);
 }
 
 
@@ -443,19 +513,20 @@ ngx_int_t
 ngx_api_led_json_set(json_t **root, ngx_api_led_json_path_t *path,
     json_t *value)
 {
-    return ngx_api_led_json_place(root, path, value, 0);
+    return ngx_api_led_json_place(root, path, value, 0, NULL);
 }
 
 
 /*
  * As ngx_api_led_json_set(); with "insert", a value for an array index
  * goes in before the element there (RFC 6902 "add", as a move does)
- * instead of replacing it.
+ * instead of replacing it.  NGX_API_LED_JSON_TOO_BIG when the copies
+ * would take more than "left" (NULL: no bound).
  */
 
 static ngx_int_t
 ngx_api_led_json_place(json_t **root, ngx_api_led_json_path_t *path,
-    json_t *value, ngx_uint_t insert)
+    json_t *value, ngx_uint_t insert, size_t *left)
 {
     ngx_int_t               rc;
     ngx_api_led_json_set_t  set;
@@ -469,13 +540,15 @@ ngx_api_led_json_place(json_t **root, ngx_api_led_json_path_t *path,
     set.value = value;
     set.placed = 0;
     set.insert = insert;
+    set.too_big = 0;
+    set.left = left;
 
     rc = ngx_api_led_json_walk(*root, path->tokens, path->ntokens - 1, 1,
                                ngx_api_led_json_set_leaf, &set);
 
     json_decref(value);
 
-    return rc;
+    return set.too_big ? NGX_API_LED_JSON_TOO_BIG : rc;
 }
 
 
@@ -586,7 +659,7 @@ ngx_api_led_json_move(json_t **root, ngx_api_led_json_path_t *from,
         return rc;
     }
 
-    rc = ngx_api_led_json_place(root, to, json_incref(v), 1);
+    rc = ngx_api_led_json_place(root, to, json_incref(v), 1, NULL);
 
     if (rc == NGX_DECLINED) {
         /* the new place does not fit: the value goes back where it was */
@@ -1311,12 +1384,14 @@ invalid_path:
 /*
  * Runs the operations in order on *doc (which an operation may replace).
  * A path that does not fit the document skips its operation.  NGX_ERROR
- * only when out of memory.
+ * only when out of memory; NGX_API_LED_JSON_TOO_BIG when the copies of a
+ * value set under "*" would take more than *left (NULL: no bound), which
+ * the caller gives for the whole document.
  */
 
 ngx_int_t
 ngx_api_led_json_op_apply(ngx_http_request_t *r, ngx_api_led_json_op_t *op,
-    json_t **doc)
+    json_t **doc, size_t *left)
 {
     json_t                    *value;
     ngx_int_t                  rc;
@@ -1340,7 +1415,7 @@ ngx_api_led_json_op_apply(ngx_http_request_t *r, ngx_api_led_json_op_t *op,
             return NGX_ERROR;
         }
 
-        rc = ngx_api_led_json_set(doc, &op->path, value);
+        rc = ngx_api_led_json_place(doc, &op->path, value, 0, left);
         break;
 
     case NGX_API_LED_JSON_OP_REMOVE:
@@ -1366,8 +1441,8 @@ ngx_api_led_json_op_apply(ngx_http_request_t *r, ngx_api_led_json_op_t *op,
         break;
     }
 
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
+    if (rc == NGX_ERROR || rc == NGX_API_LED_JSON_TOO_BIG) {
+        return rc;
     }
 
     if (rc == NGX_DECLINED) {
@@ -1383,16 +1458,18 @@ ngx_api_led_json_op_apply(ngx_http_request_t *r, ngx_api_led_json_op_t *op,
 
 ngx_int_t
 ngx_api_led_json_ops_apply(ngx_http_request_t *r, ngx_array_t *ops,
-    json_t **doc)
+    json_t **doc, size_t *left)
 {
+    ngx_int_t               rc;
     ngx_uint_t              i;
     ngx_api_led_json_op_t  *op;
 
     op = ops->elts;
 
     for (i = 0; i < ops->nelts; i++) {
-        if (ngx_api_led_json_op_apply(r, &op[i], doc) != NGX_OK) {
-            return NGX_ERROR;
+        rc = ngx_api_led_json_op_apply(r, &op[i], doc, left);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 

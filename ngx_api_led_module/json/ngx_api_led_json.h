@@ -110,10 +110,15 @@ json_t *ngx_api_led_json_value_get(ngx_http_request_t *r,
 /* "set PATH VALUE" etc. from directive arguments, args[0] is the operation */
 char *ngx_api_led_json_op_compile(ngx_conf_t *cf, ngx_str_t *args,
     ngx_uint_t nargs, ngx_api_led_json_op_t *op);
+/*
+ * "left": the memory the copies of a value set under "*" may still take
+ * in the document, counted down (NULL: no bound); past it
+ * NGX_API_LED_JSON_TOO_BIG.  The light operations take the same.
+ */
 ngx_int_t ngx_api_led_json_op_apply(ngx_http_request_t *r,
-    ngx_api_led_json_op_t *op, json_t **doc);
+    ngx_api_led_json_op_t *op, json_t **doc, size_t *left);
 ngx_int_t ngx_api_led_json_ops_apply(ngx_http_request_t *r,
-    ngx_array_t *ops, json_t **doc);
+    ngx_array_t *ops, json_t **doc, size_t *left);
 
 /*
  * The module's one JSON grammar (ngx_api_led_json_text.c), RFC 8259
@@ -282,12 +287,13 @@ ngx_uint_t ngx_api_led_json_light_ops(ngx_array_t *ops);
 char *ngx_api_led_json_light_op_compile(ngx_conf_t *cf,
     ngx_api_led_json_op_t *op);
 ngx_int_t ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
-    ngx_api_led_json_op_t *op, ngx_api_led_json_light_t **doc);
+    ngx_api_led_json_op_t *op, ngx_api_led_json_light_t **doc, size_t *left);
 /* the same operation with the value given (a new reference, consumed) */
 ngx_int_t ngx_api_led_json_light_op_value(ngx_pool_t *pool,
-    ngx_api_led_json_op_t *op, json_t *value, ngx_api_led_json_light_t **doc);
+    ngx_api_led_json_op_t *op, json_t *value, ngx_api_led_json_light_t **doc,
+    size_t *left);
 ngx_int_t ngx_api_led_json_light_ops_apply(ngx_http_request_t *r,
-    ngx_array_t *ops, ngx_api_led_json_light_t **doc);
+    ngx_array_t *ops, ngx_api_led_json_light_t **doc, size_t *left);
 
 
 /*

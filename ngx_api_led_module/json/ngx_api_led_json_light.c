@@ -19,11 +19,18 @@ typedef ngx_int_t (*ngx_api_led_json_light_leaf_pt)(ngx_pool_t *pool,
     ngx_api_led_json_light_t *parent, ngx_api_led_json_token_t *t,
     void *data);
 
-/* a value for one or more places: the first takes it, the others copies */
+/*
+ * A value for one or more places: the first takes it, the others copies,
+ * counted against "left" (NULL: no bound) as ngx_api_led_json.c counts
+ * its copies; "cost" is the memory of one.
+ */
 typedef struct {
     ngx_api_led_json_light_t    *value;
     ngx_uint_t                   placed;
     ngx_uint_t                   insert;      /* at an index: RFC 6902 add */
+    ngx_uint_t                   too_big;
+    size_t                      *left;
+    size_t                       cost;
 } ngx_api_led_json_light_set_t;
 
 
@@ -49,10 +56,10 @@ static void ngx_api_led_json_light_put(ngx_api_led_json_light_t *object,
     ngx_str_t *name, ngx_api_led_json_light_t *v);
 static ngx_int_t ngx_api_led_json_light_set(ngx_pool_t *pool,
     ngx_api_led_json_light_t **root, ngx_api_led_json_path_t *path,
-    ngx_api_led_json_light_t *value);
+    ngx_api_led_json_light_t *value, size_t *left);
 static ngx_int_t ngx_api_led_json_light_place(ngx_pool_t *pool,
     ngx_api_led_json_light_t **root, ngx_api_led_json_path_t *path,
-    ngx_api_led_json_light_t *value, ngx_uint_t insert);
+    ngx_api_led_json_light_t *value, ngx_uint_t insert, size_t *left);
 static ngx_int_t ngx_api_led_json_light_insert(
     ngx_api_led_json_light_t *array, ngx_uint_t index,
     ngx_api_led_json_light_t *v);
@@ -78,6 +85,7 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_new(ngx_pool_t *pool,
     ngx_uint_t type);
 static ngx_api_led_json_light_t *ngx_api_led_json_light_copy(
     ngx_pool_t *pool, ngx_api_led_json_light_t *node);
+static size_t ngx_api_led_json_light_nodes(ngx_api_led_json_light_t *node);
 static ngx_api_led_json_light_t *ngx_api_led_json_light_from(
     ngx_pool_t *pool, json_t *value);
 
@@ -129,16 +137,18 @@ ngx_api_led_json_light_op_compile(ngx_conf_t *cf, ngx_api_led_json_op_t *op)
 
 ngx_int_t
 ngx_api_led_json_light_ops_apply(ngx_http_request_t *r, ngx_array_t *ops,
-    ngx_api_led_json_light_t **doc)
+    ngx_api_led_json_light_t **doc, size_t *left)
 {
+    ngx_int_t               rc;
     ngx_uint_t              i;
     ngx_api_led_json_op_t  *op;
 
     op = ops->elts;
 
     for (i = 0; i < ops->nelts; i++) {
-        if (ngx_api_led_json_light_op_apply(r, &op[i], doc) != NGX_OK) {
-            return NGX_ERROR;
+        rc = ngx_api_led_json_light_op_apply(r, &op[i], doc, left);
+        if (rc != NGX_OK) {
+            return rc;
         }
     }
 
@@ -146,11 +156,14 @@ ngx_api_led_json_light_ops_apply(ngx_http_request_t *r, ngx_array_t *ops,
 }
 
 
-/* as ngx_api_led_json_op_apply(): NGX_OK, or NGX_ERROR (no memory) */
+/*
+ * as ngx_api_led_json_op_apply(): NGX_OK, NGX_ERROR (no memory), or
+ * NGX_API_LED_JSON_TOO_BIG (the copies past "left")
+ */
 
 ngx_int_t
 ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
-    ngx_api_led_json_op_t *op, ngx_api_led_json_light_t **doc)
+    ngx_api_led_json_op_t *op, ngx_api_led_json_light_t **doc, size_t *left)
 {
     json_t                    *value;
     ngx_int_t                  rc;
@@ -164,7 +177,7 @@ ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        rc = ngx_api_led_json_light_set(r->pool, doc, &op->path, v);
+        rc = ngx_api_led_json_light_set(r->pool, doc, &op->path, v, left);
 
     } else {
         value = NULL;
@@ -176,7 +189,7 @@ ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
             }
         }
 
-        rc = ngx_api_led_json_light_op_value(r->pool, op, value, doc);
+        rc = ngx_api_led_json_light_op_value(r->pool, op, value, doc, left);
     }
 
     if (rc == NGX_DECLINED) {
@@ -197,7 +210,7 @@ ngx_api_led_json_light_op_apply(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_api_led_json_light_op_value(ngx_pool_t *pool, ngx_api_led_json_op_t *op,
-    json_t *value, ngx_api_led_json_light_t **doc)
+    json_t *value, ngx_api_led_json_light_t **doc, size_t *left)
 {
     ngx_api_led_json_light_t  *v;
 
@@ -211,7 +224,7 @@ ngx_api_led_json_light_op_value(ngx_pool_t *pool, ngx_api_led_json_op_t *op,
             return NGX_ERROR;
         }
 
-        return ngx_api_led_json_light_set(pool, doc, &op->path, v);
+        return ngx_api_led_json_light_set(pool, doc, &op->path, v, left);
 
     case NGX_API_LED_JSON_OP_REMOVE:
         return ngx_api_led_json_light_remove(pool, *doc, &op->path);
@@ -490,9 +503,10 @@ ngx_api_led_json_light_put(ngx_api_led_json_light_t *object, ngx_str_t *name,
 
 static ngx_int_t
 ngx_api_led_json_light_set(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
-    ngx_api_led_json_path_t *path, ngx_api_led_json_light_t *value)
+    ngx_api_led_json_path_t *path, ngx_api_led_json_light_t *value,
+    size_t *left)
 {
-    return ngx_api_led_json_light_place(pool, root, path, value, 0);
+    return ngx_api_led_json_light_place(pool, root, path, value, 0, left);
 }
 
 
@@ -501,8 +515,9 @@ ngx_api_led_json_light_set(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
 static ngx_int_t
 ngx_api_led_json_light_place(ngx_pool_t *pool,
     ngx_api_led_json_light_t **root, ngx_api_led_json_path_t *path,
-    ngx_api_led_json_light_t *value, ngx_uint_t insert)
+    ngx_api_led_json_light_t *value, ngx_uint_t insert, size_t *left)
 {
+    ngx_int_t                     rc;
     ngx_api_led_json_light_set_t  set;
 
     if (path->ntokens == 0) {
@@ -516,10 +531,18 @@ ngx_api_led_json_light_place(ngx_pool_t *pool,
     set.value = value;
     set.placed = 0;
     set.insert = insert;
+    set.too_big = 0;
+    set.left = left;
+    set.cost = (left && path->wildcard)
+               ? ngx_api_led_json_light_nodes(value)
+                 * sizeof(ngx_api_led_json_light_t)
+               : 0;
 
-    return ngx_api_led_json_light_walk(pool, *root, path->tokens,
-                                       path->ntokens - 1, 1,
-                                       ngx_api_led_json_light_set_leaf, &set);
+    rc = ngx_api_led_json_light_walk(pool, *root, path->tokens,
+                                     path->ntokens - 1, 1,
+                                     ngx_api_led_json_light_set_leaf, &set);
+
+    return set.too_big ? NGX_API_LED_JSON_TOO_BIG : rc;
 }
 
 
@@ -529,6 +552,15 @@ ngx_api_led_json_light_set_value(ngx_pool_t *pool,
 {
     if (set->placed++ == 0) {
         return set->value;
+    }
+
+    if (set->left) {
+        if (set->cost > *set->left) {
+            set->too_big = 1;
+            return NULL;
+        }
+
+        *set->left -= set->cost;
     }
 
     return ngx_api_led_json_light_copy(pool, set->value);
@@ -762,7 +794,7 @@ ngx_api_led_json_light_move(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
         return rc;
     }
 
-    rc = ngx_api_led_json_light_place(pool, root, to, v, 1);
+    rc = ngx_api_led_json_light_place(pool, root, to, v, 1, NULL);
 
     if (rc != NGX_DECLINED) {
         return rc;
@@ -811,7 +843,7 @@ ngx_api_led_json_light_wrap(ngx_pool_t *pool, ngx_api_led_json_light_t **root,
         return NGX_ERROR;
     }
 
-    rc = ngx_api_led_json_light_set(pool, &top, path, *root);
+    rc = ngx_api_led_json_light_set(pool, &top, path, *root, NULL);
     *root = top;
 
     return rc;
@@ -862,6 +894,24 @@ ngx_api_led_json_light_copy(ngx_pool_t *pool, ngx_api_led_json_light_t *node)
     }
 
     return copy;
+}
+
+
+/* how many nodes a copy of "node" takes: the memory the copies count */
+
+static size_t
+ngx_api_led_json_light_nodes(ngx_api_led_json_light_t *node)
+{
+    size_t                     n;
+    ngx_api_led_json_light_t  *m;
+
+    n = 1;
+
+    for (m = node->first; m; m = m->next) {
+        n += ngx_api_led_json_light_nodes(m);
+    }
+
+    return n;
 }
 
 

@@ -27,6 +27,7 @@ static ngx_int_t ngx_api_led_transform_write_body(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx,
     ngx_api_led_transform_loc_conf_t *conf, json_t *doc,
     ngx_api_led_json_light_t *light);
+static ngx_int_t ngx_api_led_transform_too_big(ngx_http_request_t *r);
 static ngx_int_t ngx_api_led_transform_arg(ngx_http_request_t *r,
     ngx_api_led_transform_op_t *op);
 static ngx_int_t ngx_api_led_transform_header_in(ngx_http_request_t *r,
@@ -261,6 +262,7 @@ static ngx_int_t
 ngx_api_led_transform_request(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_uint_t body)
 {
+    size_t                             left;
     json_t                            *doc;
     ngx_int_t                          rc;
     ngx_uint_t                         i;
@@ -280,6 +282,14 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
             return rc;
         }
     }
+
+    /*
+     * the copies of a value set under "*" take at most what the new body
+     * may be: counted as they are made, not only once written out
+     */
+
+    left = NGX_API_LED_JSON_MEMORY_FACTOR * ctx->body_len
+           + NGX_API_LED_JSON_MEMORY_EXTRA;
 
     rc = NGX_OK;
 
@@ -301,13 +311,19 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
             default: /* NGX_API_LED_T_JSON */
                 if (light) {
                     rc = ngx_api_led_json_light_op_apply(r, op[i].json,
-                                                         &light);
+                                                         &light, &left);
 
                 } else if (doc) {
                     prev = ngx_api_led_json_arena_enter(ctx->arena);
-                    rc = ngx_api_led_json_op_apply(r, op[i].json, &doc);
+                    rc = ngx_api_led_json_op_apply(r, op[i].json, &doc,
+                                                   &left);
                     ngx_api_led_json_arena_leave(prev);
                 }
+            }
+
+            if (rc == NGX_API_LED_JSON_TOO_BIG) {
+                rc = ngx_api_led_transform_too_big(r);
+                goto done;
             }
 
             if (rc != NGX_OK) {
@@ -598,6 +614,15 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
 
 too_big:
 
+    return ngx_api_led_transform_too_big(r);
+}
+
+
+/* the operations would make the body far larger than the client's */
+
+static ngx_int_t
+ngx_api_led_transform_too_big(ngx_http_request_t *r)
+{
     return ngx_api_led_problem_finalize(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                "body_too_large",
                "the transformed JSON document would be larger than %uz "

@@ -661,7 +661,7 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len)
 {
     u_char                             err[NGX_API_LED_T_ERRLEN], *p;
-    size_t                             max;
+    size_t                             max, left;
     json_t                            *doc;
     ngx_int_t                          rc;
     ngx_str_t                          out;
@@ -678,8 +678,12 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
         return ngx_api_led_transform_send(r, ctx, NULL, 0);
     }
 
-    /* the new body is bounded as the document's memory is */
+    /*
+     * the new body is bounded as the document's memory is; the copies of
+     * a value set under "*" count against the same bound as they are made
+     */
     max = NGX_API_LED_JSON_MEMORY_FACTOR * len + NGX_API_LED_JSON_MEMORY_EXTRA;
+    left = max;
 
     if (conf->response_light) {
         rc = ngx_api_led_json_light_parse(r->pool, data, len, &light);
@@ -692,15 +696,14 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "api_led json: response body, light document");
 
-            if (ngx_api_led_json_light_ops_apply(r, conf->response_json_ops,
-                                                 &light)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
+            rc = ngx_api_led_json_light_ops_apply(r, conf->response_json_ops,
+                                                  &light, &left);
+
+            if (rc == NGX_OK) {
+                rc = ngx_api_led_json_light_dump_max(r->pool, light, len + 64,
+                                                     max, &out);
             }
 
-            rc = ngx_api_led_json_light_dump_max(r->pool, light, len + 64,
-                                                 max, &out);
             if (rc == NGX_API_LED_JSON_TOO_BIG) {
                 ngx_cpystrn(err, (u_char *) "the transformed document would "
                             "be larger than 32 times the body", sizeof(err));
@@ -764,7 +767,7 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
 
     prev = ngx_api_led_json_arena_enter(ctx->arena);
 
-    rc = ngx_api_led_json_ops_apply(r, conf->response_json_ops, &doc);
+    rc = ngx_api_led_json_ops_apply(r, conf->response_json_ops, &doc, &left);
 
     if (rc == NGX_OK) {
         rc = ngx_api_led_json_dump_max(r->pool, doc, len + 64, max, &out);
