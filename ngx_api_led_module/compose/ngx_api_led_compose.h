@@ -150,8 +150,11 @@ typedef struct ngx_api_led_compose_s       ngx_api_led_compose_t;
 typedef struct ngx_api_led_compose_part_s  ngx_api_led_compose_part_t;
 
 
+typedef struct ngx_api_led_compose_call_s  ngx_api_led_compose_call_t;
+
+
 /* one subrequest: a part, or one element of a foreach part */
-typedef struct {
+struct ngx_api_led_compose_call_s {
     ngx_api_led_compose_part_t       *part;
     ngx_http_request_t               *sr;
     ngx_uint_t                        state;
@@ -161,12 +164,18 @@ typedef struct {
     size_t                            len;
     size_t                            size;
     json_t                           *item;      /* foreach: the element */
+    u_char                           *rendered;  /* its body, a large
+                                                    block of the pool to
+                                                    give back; NULL: none */
+    ngx_api_led_compose_call_t       *next_released;
     ngx_event_t                       timer;
     unsigned                          overflow:1;
     unsigned                          unreadable:1;
     unsigned                          incomplete:1;  /* its upstream
                                                         ended early */
-} ngx_api_led_compose_call_t;
+    unsigned                          released:1;    /* "rendered" is on
+                                                        the list to free */
+};
 
 
 struct ngx_api_led_compose_part_s {
@@ -207,6 +216,8 @@ struct ngx_api_led_compose_s {
     json_t                           *request_json; /* {request...} */
     ngx_http_variable_value_t        *values;    /* of comp->vars, taken
                                                     when the parts start */
+    ngx_api_led_compose_call_t       *released;  /* calls whose rendered
+                                                    body nothing reads */
     ngx_str_t                        *conflict_part;
     ngx_str_t                         conflict_at;
     unsigned                          doomed:1;  /* a required part failed */

@@ -59,6 +59,9 @@ static ngx_int_t ngx_api_led_compose_dot_segment(ngx_http_request_t *r,
     ngx_str_t *path);
 static void ngx_api_led_compose_call_end(ngx_api_led_compose_call_t *call,
     ngx_uint_t state, ngx_uint_t status, char *reason);
+static void ngx_api_led_compose_call_over(ngx_http_request_t *sr,
+    ngx_api_led_compose_call_t *call);
+static void ngx_api_led_compose_release(ngx_api_led_compose_t *cmp);
 static ngx_int_t ngx_api_led_compose_call_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static void ngx_api_led_compose_call_problem(ngx_http_request_t *sr,
@@ -571,7 +574,13 @@ ngx_api_led_compose_wake(ngx_http_request_t *r)
 
     cmp = ngx_http_get_module_ctx(r, ngx_api_led_compose_module);
 
-    if (cmp == NULL || cmp->finished) {
+    if (cmp == NULL) {
+        return;
+    }
+
+    ngx_api_led_compose_release(cmp);
+
+    if (cmp->finished) {
         return;
     }
 
@@ -583,6 +592,8 @@ static void
 ngx_api_led_compose_run(ngx_api_led_compose_t *cmp)
 {
     ngx_uint_t  all;
+
+    ngx_api_led_compose_release(cmp);
 
     ngx_api_led_compose_schedule(cmp);
 
@@ -963,6 +974,9 @@ ngx_api_led_compose_call(ngx_api_led_compose_t *cmp,
         {
             goto failed;
         }
+
+        /* a large block (ngx_pfree() gives back no other) */
+        call->rendered = (body.len > r->pool->max) ? body.data : NULL;
     }
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -1242,6 +1256,8 @@ ngx_api_led_compose_call_done(ngx_http_request_t *sr, void *data,
 
     cmp = call->part->compose;
 
+    ngx_api_led_compose_call_over(sr, call);
+
     if (call->state != NGX_API_LED_PART_RUNNING || call->sr != sr) {
         /* timed out before, or called again */
         return NGX_OK;
@@ -1294,6 +1310,60 @@ ngx_api_led_compose_call_done(ngx_http_request_t *sr, void *data,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A call's rendered body stays until nothing reads it: its subrequest is
+ * over, its upstream if any is done with it (the upstream's finalization
+ * clears u->cleanup), and it waits for no subrequest of its own (SSI's
+ * and a cache's background update share the body).  A call to a nested
+ * composition keeps it for the request, as before: its late parts may
+ * still read it.  The block goes back at the composition's next run, not
+ * here: nginx may still log the subrequest ($request_body) after this
+ * handler.  So a foreach= part holds the bodies of the calls running, not
+ * one for each element.
+ */
+
+static void
+ngx_api_led_compose_call_over(ngx_http_request_t *sr,
+    ngx_api_led_compose_call_t *call)
+{
+    ngx_api_led_compose_t  *cmp;
+
+    if (call->rendered == NULL || call->released || call->sr != sr
+        || (sr->upstream && sr->upstream->cleanup) || sr->postponed
+        || ngx_http_get_module_ctx(sr, ngx_api_led_compose_module))
+    {
+        return;
+    }
+
+#if (NGX_HTTP_CACHE)
+    if (sr->cache && sr->cache->background) {
+        /* a cache's background update, a subrequest of its own, sends it */
+        return;
+    }
+#endif
+
+    cmp = call->part->compose;
+
+    call->released = 1;
+    call->next_released = cmp->released;
+    cmp->released = call;
+}
+
+
+static void
+ngx_api_led_compose_release(ngx_api_led_compose_t *cmp)
+{
+    ngx_api_led_compose_call_t  *call;
+
+    for (call = cmp->released; call; call = call->next_released) {
+        ngx_pfree(cmp->request->pool, call->rendered);
+        call->rendered = NULL;
+    }
+
+    cmp->released = NULL;
 }
 
 
@@ -1702,6 +1772,9 @@ ngx_api_led_compose_timeout(ngx_event_t *ev)
 
     if (u && u->cleanup && *u->cleanup) {
         (*u->cleanup)(sr);
+
+        /* the upstream let the body go (no post-subrequest handler) */
+        ngx_api_led_compose_call_over(sr, call);
     }
 
     if (!cmp->finished) {
