@@ -1084,3 +1084,29 @@ $::TinyLight
 --- error_log
 the transformed document would be larger than 32 times the body), passed through unchanged
 response not transformed: the transformed document would be larger than 32 times the body; 502 in its place
+
+
+
+=== TEST 52: where fields are removed (inherited from the server), the module's own answers that are not JSON go out: metrics, the catalog page
+They were 502 problems: the metrics text and the catalog's HTML page are
+not an upstream's mislabelled JSON.
+--- http_config
+    api_led_metrics_zone api_led:1m;
+--- config
+    api_led_response_json remove /password;
+    location = /metrics {
+        api_led_metrics;
+    }
+    location = /catalog {
+        api_led_catalog;
+    }
+--- request eval
+["GET /metrics", "GET /catalog"]
+--- more_headers eval
+["", "Accept: text/html"]
+--- error_code eval
+[200, 200]
+--- response_headers_like eval
+["Content-Type: text/plain.*", "Content-Type: text/html.*"]
+--- no_error_log
+response not transformed

@@ -99,6 +99,11 @@ my $ngx = start_nginx(http => <<"HTTP");
             }
         }
 
+        location /changes-hidden {
+            api_led_response_json remove /password;
+            api_led_event_stream t077:a;
+        }
+
 @{[ join "\n", map { "        location /race$_ { api_led_event_stream t077:r$_; }" } 1 .. 8 ]}
     }
 
@@ -234,6 +239,15 @@ is($st, 405, 'POST: 405');
 my $fi = sse_open($port, '/changes-if?x=1');
 is($fi && $fi->{status}, 200, 'an "if" block of the location: it streams');
 ApiLed::Events::sse_close($fi) if $fi;
+
+# a location that removes fields of responses streams all the same (its
+# headers were held back for a 502 at the stream's end, which never came)
+my $hid = sse_open($port, '/changes-hidden');
+is($hid && $hid->{status}, 200,
+   'api_led_response_json remove in the location: it streams');
+like($hid && $hid->{headers}{'content-type'}, qr{^text/event-stream},
+     '... text/event-stream');
+ApiLed::Events::sse_close($hid) if $hid;
 
 # --- types= ---------------------------------------------------------------
 

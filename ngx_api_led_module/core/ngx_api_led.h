@@ -473,6 +473,12 @@ ngx_str_t *ngx_api_led_reads_hidden(ngx_conf_t *cf, ngx_str_t *text);
  */
 char *ngx_api_led_content_handler(ngx_conf_t *cf, const char *directive,
     ngx_http_handler_pt handler);
+/*
+ * Whether such a directive answers the request: its answer (the metrics
+ * text, the catalog page, an event stream) is the module's, not an
+ * upstream's.
+ */
+ngx_uint_t ngx_api_led_answers_itself(ngx_http_request_t *r);
 
 /* "2026-01-31" or "2026-01-31T12:00:00Z" (UTC) as a time, NGX_ERROR */
 /* no deprecated= or sunset= date: no date parses to it */

@@ -560,6 +560,31 @@ ngx_api_led_content_handler(ngx_conf_t *cf, const char *directive,
 }
 
 
+ngx_uint_t
+ngx_api_led_answers_itself(ngx_http_request_t *r)
+{
+    ngx_uint_t                i;
+    ngx_api_led_content_t    *content;
+    ngx_api_led_main_conf_t  *lmcf;
+
+    lmcf = ngx_http_get_module_main_conf(r, ngx_api_led_module);
+
+    if (lmcf->contents == NULL || r->content_handler == NULL) {
+        return 0;
+    }
+
+    content = lmcf->contents->elts;
+
+    for (i = 0; i < lmcf->contents->nelts; i++) {
+        if (content[i].handler == r->content_handler) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * A content handler set after the directive replaced the directive's.
  * nginx answers the methods a limit_except block takes with the block's

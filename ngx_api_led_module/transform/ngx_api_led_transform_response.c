@@ -227,12 +227,14 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
          * Where fields are removed or kept, a body the upstream did not
          * label JSON (text/plain, no type) may still be the document
          * whose fields must not go out: it fails closed, as a body that
-         * does not parse does.  An empty one has nothing to hide.
+         * does not parse does.  An empty one has nothing to hide, nor
+         * has the module's own answer (metrics, an event stream).
          */
 
         if (!conf->response_closed
             || r->header_only || r->method == NGX_HTTP_HEAD
-            || r->headers_out.content_length_n == 0)
+            || r->headers_out.content_length_n == 0
+            || ngx_api_led_answers_itself(r))
         {
             return ngx_http_next_header_filter(r);
         }
