@@ -593,3 +593,28 @@ GET /t
 qr/a node announced as "redis-7.internal" port 6379, not an IP address and port/
 --- grep_error_log_out
 a node announced as "redis-7.internal" port 6379, not an IP address and port
+
+
+
+=== TEST 21: a key read from a query argument whose name no variable can spell ("api-key") is not refused: $arg_api_key reads another argument
+nginx -t refused it: the key's name became "arg_api_key" as a header's
+"-" becomes "_", but $arg_NAME and $cookie_NAME match the name as written.
+--- http_config eval
+$::CONSUMERS_CONF
+--- user_files eval
+[["consumers.json", ::consumers(1)]]
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_key_source query:api-key;
+        api_led_rate_limit 1r/m key=t038-19-$arg_api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /t?api-key=k-t038&api_key=a", "GET /t?api-key=k-t038&api_key=a",
+ "GET /t?api-key=k-t038&api_key=b"]
+--- error_code eval
+[200, 429, 200]

@@ -392,17 +392,34 @@ ngx_api_led_use_step(ngx_conf_t *cf, ngx_uint_t slot)
 }
 
 
-/* "X-API-Key" as the variable "http_x_api_key" */
+/*
+ * "X-API-Key" as the variable "http_x_api_key".  Only $http_NAME reads a
+ * "-" as "_": $arg_NAME and $cookie_NAME match the name as written, and
+ * no variable spells an argument or cookie "api-key" ($arg_api_key reads
+ * another argument): such a name is not registered.
+ */
 
 ngx_int_t
 ngx_api_led_hide_variable(ngx_conf_t *cf, const char *prefix,
     ngx_str_t *name)
 {
-    u_char                  *p;
+    u_char                  *p, c;
     size_t                   n;
-    ngx_uint_t               i;
+    ngx_uint_t               i, header;
     ngx_str_t               *var;
     ngx_api_led_loc_conf_t  *llcf;
+
+    header = (ngx_strcmp(prefix, "http_") == 0);
+
+    for (i = 0; i < name->len; i++) {
+        c = ngx_tolower(name->data[i]);
+
+        if (!(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+              || (c == '-' && header)))
+        {
+            return NGX_OK;
+        }
+    }
 
     llcf = ngx_http_conf_get_module_loc_conf(cf, ngx_api_led_module);
 
