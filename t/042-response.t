@@ -1110,3 +1110,43 @@ not an upstream's mislabelled JSON.
 ["Content-Type: text/plain.*", "Content-Type: text/html.*"]
 --- no_error_log
 response not transformed
+
+
+
+=== TEST 52: where fields are removed, a body not labelled JSON of a length not announced goes out when it is empty, is a 502 when it is not
+An empty answer up to the upstream's close (HTTP/1.0) or chunked (HTTP/1.1)
+was a 502: nothing in it to hide.  SSI takes the Content-Length off (an
+SSI command alone makes the empty body).
+--- http_config
+    server {
+        listen unix:$TEST_NGINX_HTML_DIR/ssi.sock;
+        default_type text/plain;
+        ssi on;
+        ssi_types text/plain;
+        root html;
+    }
+--- config
+    location /t/ {
+        api_led_response_json remove /password;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/ssi.sock:/;
+    }
+    location /h11/ {
+        api_led_response_json remove /password;
+        proxy_http_version 1.1;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/ssi.sock:/;
+    }
+--- user_files eval
+[["empty.txt", '<!--# set var="x" value="1" -->'],
+ ["pw.txt", '{"password":"x"}']]
+--- request eval
+["GET /t/empty.txt", "GET /h11/empty.txt", "GET /t/pw.txt", "GET /h11/pw.txt"]
+--- error_code eval
+[200, 200, 502, 502]
+--- response_body_like eval
+['^$', '^$', '"status":502', '"status":502']
+--- response_headers_like eval
+["Content-Type: text/plain", "Content-Type: text/plain",
+ "Content-Type: application/problem\\+json",
+ "Content-Type: application/problem\\+json"]
+--- no_error_log
+[alert]

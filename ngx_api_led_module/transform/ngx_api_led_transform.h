@@ -101,6 +101,9 @@ typedef struct {
     unsigned                     passthrough:1;
     unsigned                     failed:1;    /* the body is dropped, a
                                                  502 problem goes out */
+    unsigned                     untyped:1;   /* not JSON, length not
+                                                 announced: fails at its
+                                                 first byte */
     unsigned                     response_done:1;
 } ngx_api_led_transform_ctx_t;
 

@@ -33,6 +33,8 @@ static ngx_int_t ngx_api_led_transform_response(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
 static ngx_int_t ngx_api_led_transform_send(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, u_char *data, size_t len);
+static ngx_int_t ngx_api_led_transform_untyped(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_api_led_transform_drop(ngx_http_request_t *r,
     ngx_api_led_transform_ctx_t *ctx, ngx_chain_t *in);
 static ngx_int_t ngx_api_led_transform_refuse(ngx_http_request_t *r,
@@ -240,6 +242,22 @@ ngx_api_led_transform_header_filter(ngx_http_request_t *r)
         }
 
         failed = "its Content-Type is not a JSON type";
+
+        if (r->headers_out.content_length_n < 0) {
+            /* its end tells: see ngx_api_led_transform_untyped() */
+
+            ctx = ngx_api_led_transform_get_ctx(r);
+            if (ctx == NULL) {
+                return NGX_ERROR;
+            }
+
+            ctx->response = 1;
+            ctx->header_delayed = 1;
+            ctx->untyped = 1;
+
+            return NGX_OK;
+        }
+
         goto delay;
     }
 
@@ -407,6 +425,10 @@ ngx_api_led_transform_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return NGX_OK;
     }
 
+    if (ctx->untyped) {
+        return ngx_api_led_transform_untyped(r, ctx, in);
+    }
+
     if (ctx->failed) {
         return ngx_api_led_transform_drop(r, ctx, in);
     }
@@ -518,6 +540,65 @@ ngx_api_led_transform_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     return ngx_api_led_transform_response(r, ctx, ctx->buf, ctx->size);
+}
+
+
+/*
+ * A body not labelled JSON whose length was not announced (chunked, up to
+ * the upstream's close), where the location fails closed: empty, it has
+ * nothing to hide and goes out as it came (a 201 without a body); its
+ * first byte makes it the 502 of ngx_api_led_transform_drop().
+ */
+
+static ngx_int_t
+ngx_api_led_transform_untyped(ngx_http_request_t *r,
+    ngx_api_led_transform_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_int_t     rc;
+    ngx_uint_t    last;
+    ngx_chain_t  *cl;
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+
+        if (ngx_buf_size(cl->buf)) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "api_led: response not transformed: its "
+                          "Content-Type is not a JSON type; 502 in its "
+                          "place (fields are removed or kept here)");
+
+            ctx->untyped = 0;
+            ctx->failed = 1;
+
+            return ngx_api_led_transform_drop(r, ctx, in);
+        }
+
+        if (cl->buf->last_buf || (r != r->main && cl->buf->last_in_chain)) {
+            last = 1;
+        }
+    }
+
+    if (!last) {
+        if (ngx_api_led_upstream_cut_short(r)) {
+            ctx->untyped = 0;
+            return ngx_api_led_transform_incomplete(r, ctx);
+        }
+
+        return NGX_OK;
+    }
+
+    ctx->untyped = 0;
+    ctx->passthrough = 1;
+    ctx->header_delayed = 0;
+
+    rc = ngx_http_next_header_filter(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_next_body_filter(r, in);
 }
 
 
