@@ -633,3 +633,32 @@ Content-Type: application/json
 [200, 429]
 --- no_error_log
 [warn]
+
+
+
+=== TEST 30: rate limit: a request authentication refused is not counted in the location of its error_page either
+A static error page in a server whose limit every location inherits
+counted the refused request there: a client without a valid key used up
+the quota of the tenant it named.
+--- config
+    api_led_rate_limit 1r/m key=t006-30-$http_x_tenant;
+    error_page 401 /401.json;
+    location = /401.json {
+        internal;
+        root html;
+    }
+    location /t {
+        api_led_auth key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+--- user_files eval
+">>> consumers.json\n$::Consumers\n>>> 401.json\n{\"error\":\"unauthorized\"}\n"
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["X-Tenant: t006-30\nX-API-Key: wrong", "X-Tenant: t006-30\nX-API-Key: k-acme",
+ "X-Tenant: t006-30\nX-API-Key: k-acme"]
+--- error_code eval
+[401, 200, 429]
+--- response_body_like eval
+['"unauthorized"', "ok", '"status":429']

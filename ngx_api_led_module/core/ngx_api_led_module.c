@@ -1494,6 +1494,16 @@ ngx_api_led_admitted_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /*
+     * The location of an error_page that keeps the status: the request
+     * was refused before it was let in (a 401 of the access phase), or it
+     * was counted where it was let in.
+     */
+
+    if (r->err_status) {
+        return NGX_DECLINED;
+    }
+
     llcf = ngx_http_get_module_loc_conf(r, ngx_api_led_module);
 
     if (!(llcf->steps & ~NGX_API_LED_STEPS_ACCESS)) {
