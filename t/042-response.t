@@ -1113,7 +1113,7 @@ response not transformed
 
 
 
-=== TEST 52: where fields are removed, a body not labelled JSON of a length not announced goes out when it is empty, is a 502 when it is not
+=== TEST 53: where fields are removed, a body not labelled JSON of a length not announced goes out when it is empty, is a 502 when it is not
 An empty answer up to the upstream's close (HTTP/1.0) or chunked (HTTP/1.1)
 was a 502: nothing in it to hide.  SSI takes the Content-Length off (an
 SSI command alone makes the empty body).
