@@ -363,3 +363,42 @@ that no double holds exactly.
 --- must_die
 --- error_log eval
 qr/consumers file "\S+consumers\.json": plan "gold": limit "2000000r\/s" is too high, at most one request a microsecond in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 25: a key with a NUL byte is refused, the file and line named, the key not printed
+It was taken, and nginx -t said nothing: its digest held all its bytes,
+so only a query's "%00" could ever present it.
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "acme", "keys": ["k1", "t025-secret\u0000tail"]}]}
+--- must_die
+--- error_log eval
+qr/consumers file "\S+consumers\.json": consumer "acme": key #2 holds a NUL or control character in \S+nginx\.conf:\d+/
+--- no_error_log
+t025-secret
+
+
+
+=== TEST 26: a key with another control byte is refused, as ids and metadata are
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "acme", "keys": ["t026-a\u0001b"]}]}
+--- must_die
+--- error_log eval
+qr/consumers file "\S+consumers\.json": consumer "acme": key #1 holds a NUL or control character in \S+nginx\.conf:\d+/
+--- no_error_log
+t026-a
+
+
+
+=== TEST 27: a key with DEL is refused
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "acme", "keys": ["k1"]},
+               {"id": "bob", "keys": ["t027-c\u007fd"]}]}
+--- must_die
+--- error_log eval
+qr/consumers file "\S+consumers\.json": consumer "bob": key #1 holds a NUL or control character in \S+nginx\.conf:\d+/
+--- no_error_log
+t027-c

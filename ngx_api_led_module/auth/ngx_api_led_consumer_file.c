@@ -563,6 +563,18 @@ ngx_api_led_key_load(ngx_conf_t *cf, ngx_api_led_consumer_main_conf_t *mcf,
     s = json_string_value(value);
     len = json_string_length(value);
 
+    /*
+     * the bytes an id may not hold: no header carries a NUL, CR or LF,
+     * and a key with them or other control bytes is a mistake in the
+     * file that only a query's escapes could ever present
+     */
+    if (!ngx_api_led_text_is_safe(&(ngx_str_t) { len, (u_char *) s })) {
+        ngx_api_led_consumers_error(cf, mcf, "consumer \"%V\": key #%ui "
+                                    "holds a NUL or control character",
+                                    &consumer->id, index + 1);
+        return NGX_ERROR;
+    }
+
     if (len >= 7 && ngx_strncasecmp((u_char *) s, (u_char *) "sha256:", 7)
                     == 0)
     {
