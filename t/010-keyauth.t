@@ -863,3 +863,45 @@ uri=[/echo?api%5Fkey2=x&api%5key=y&api%255Fkey=z]
  "X-API-Key: k-free-1\r\nX-Consumer-ID: admin\r\nX-Consumer-Plan: gold"]
 --- response_body eval
 ["id=[] plan=[]\n", "id=[] plan=[]\n", "id=[bob] plan=[free]\n"]
+
+
+
+=== TEST 39: a query key with a malformed escape is an invalid key, never the key it decodes to
+nginx's unescaping drops a "%" without two hex digits after it
+("k-free-1%", "k-free-1%4") or the "%" alone ("k%-free-1",
+"k-free%4-1"): each became bob's key "k-free-1" and authenticated
+(a well-formed escape, "k-%66ree-1", still does: TEST 7).
+--- log_level: info
+--- config
+    location /t {
+        api_led_auth key;
+        api_led_key_source header:X-API-Key query:api_key;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+        add_header X-Who $api_led_consumer always;
+    }
+    location /echo {
+        return 200 "upstream ok\n";
+    }
+--- request eval
+["GET /t?api_key=k-free-1%",
+ "GET /t?api_key=k-free-1%4", "GET /t?api_key=k%-free-1",
+ "GET /t?api_key=k-free%4-1", "GET /t?api_key=k-free-1%zz",
+ "GET /t?api_key=k-free-1%"]
+--- more_headers eval
+["", "", "", "", "", "X-API-Key: k-free-1"]
+--- error_code eval
+[401, 401, 401, 401, 401, 401]
+--- response_headers eval
+["X-Who:\nContent-Type: application/problem+json",
+ "X-Who:\nContent-Type: application/problem+json",
+ "X-Who:\nContent-Type: application/problem+json",
+ "X-Who:\nContent-Type: application/problem+json",
+ "X-Who:\nContent-Type: application/problem+json",
+ "X-Who:\nContent-Type: application/problem+json"]
+--- response_body_like eval
+["invalid_api_key", "invalid_api_key", "invalid_api_key", "invalid_api_key",
+ "invalid_api_key", "invalid_api_key"]
+--- error_log
+api_led: invalid API key
+--- no_error_log
+k-free

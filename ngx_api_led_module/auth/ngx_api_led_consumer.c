@@ -18,6 +18,7 @@ typedef struct {
     unsigned                     in_header:1;
     unsigned                     in_query:1;
     unsigned                     ambiguous:1;
+    unsigned                     malformed:1;  /* a query key's escapes */
 } ngx_api_led_credential_t;
 
 
@@ -379,13 +380,14 @@ ngx_api_led_key_authenticate(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
                                       "API key");
     }
 
-    if (cred.key.data == NULL) {
+    if (cred.key.data == NULL && !cred.malformed) {
         return NGX_DECLINED;
     }
 
     mcf = ngx_http_get_module_main_conf(r, ngx_api_led_consumer_module);
 
-    consumer = ngx_api_led_key_lookup(mcf, &cred.key);
+    consumer = cred.malformed ? NULL
+                              : ngx_api_led_key_lookup(mcf, &cred.key);
 
     if (consumer == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -513,6 +515,12 @@ ngx_api_led_credential_add(ngx_http_request_t *r,
     ngx_str_t   v;
 
     v = *value;
+
+    if (unescape && !ngx_api_led_arg_escapes_valid(v.data, v.len)) {
+        /* no key at all, not the one it would decode to */
+        cred->malformed = 1;
+        return NGX_OK;
+    }
 
     if (unescape && ngx_strlchr(v.data, v.data + v.len, '%')) {
         dst = ngx_pnalloc(r->pool, v.len);

@@ -1890,6 +1890,39 @@ ngx_api_led_arg_name_is(u_char *p, size_t len, ngx_str_t *name)
 }
 
 
+/*
+ * Whether every "%" of an argument's value (as sent) is followed by two
+ * hex digits: ngx_unescape_uri() drops a "%" it cannot decode, and the
+ * digit after it too at the end ("k1%", "k1%4" and "k%-1" become "k1"
+ * and "k-1"), so such a value would pass for another one
+ */
+
+ngx_int_t
+ngx_api_led_arg_escapes_valid(u_char *p, size_t len)
+{
+    u_char  *last;
+
+    last = p + len;
+
+    for ( ;; ) {
+        p = ngx_strlchr(p, last, '%');
+
+        if (p == NULL) {
+            return 1;
+        }
+
+        if (last - p < 3
+            || ngx_api_led_hex_digit(p[1]) < 0
+            || ngx_api_led_hex_digit(p[2]) < 0)
+        {
+            return 0;
+        }
+
+        p += 3;
+    }
+}
+
+
 static ngx_int_t
 ngx_api_led_hex_digit(u_char c)
 {

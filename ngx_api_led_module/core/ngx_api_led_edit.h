@@ -100,6 +100,12 @@ ngx_int_t ngx_api_led_args_remove(ngx_http_request_t *r, ngx_array_t *names);
  * case-insensitive, "." " " "[" as "_"
  */
 ngx_int_t ngx_api_led_arg_name_is(u_char *p, size_t len, ngx_str_t *name);
+/*
+ * whether every "%" of an argument's value as sent (p, len) is followed by
+ * two hex digits; decode only such a value (ngx_unescape_uri() turns a
+ * malformed escape into another value)
+ */
+ngx_int_t ngx_api_led_arg_escapes_valid(u_char *p, size_t len);
 
 /* percent-encoding of all but A-Z a-z 0-9 "-" "." "_" "~" (RFC 3986) */
 size_t ngx_api_led_form_escape_len(u_char *src, size_t len);
