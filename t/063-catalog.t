@@ -507,3 +507,36 @@ GET /catalog
 [200, 200]
 --- no_error_log
 [error]
+
+
+
+=== TEST 24: ?spec= with a malformed escape is no spec: 404 no_such_spec, as an unknown name
+nginx's unescaping drops a "%" without two hex digits after it:
+"orders%40v2%", "orders%40v2%4" and "orders%40%v2" were the spec
+"orders@v2", served.  A well-formed escape still reaches it (TEST 4).
+--- config
+    location /v1/orders {
+        api_led_api orders layer=experience version=v2
+                    spec=$TEST_NGINX_HTML_DIR/orders.json;
+        return 204;
+    }
+    location = /catalog {
+        api_led_catalog;
+    }
+--- request eval
+["GET /catalog?spec=orders%40v2%", "GET /catalog?spec=orders%40v2%4",
+ "GET /catalog?spec=orders%40%v2", "GET /catalog?spec=orders%40v2%zz"]
+--- error_code eval
+[404, 404, 404, 404]
+--- response_headers eval
+["Content-Type: application/problem+json",
+ "Content-Type: application/problem+json",
+ "Content-Type: application/problem+json",
+ "Content-Type: application/problem+json"]
+--- response_body_like eval
+[qr/"type":"urn:api-led:error:no_such_spec".*"status":404/,
+ qr/"type":"urn:api-led:error:no_such_spec".*"status":404/,
+ qr/"type":"urn:api-led:error:no_such_spec".*"status":404/,
+ qr/"type":"urn:api-led:error:no_such_spec".*"status":404/]
+--- no_error_log
+[error]

@@ -1399,6 +1399,12 @@ ngx_api_led_catalog_handler(ngx_http_request_t *r)
                                         type ? &omcf->html : &omcf->json);
     }
 
+    /* a malformed escape decodes to another id: it names no spec */
+
+    if (!ngx_api_led_arg_escapes_valid(arg.data, arg.len)) {
+        goto no_spec;
+    }
+
     id.data = ngx_pnalloc(r->pool, arg.len);
     if (id.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1417,6 +1423,8 @@ ngx_api_led_catalog_handler(ngx_http_request_t *r)
     if (i != NGX_API_LED_CATALOG_NONE) {
         return ngx_api_led_catalog_send(r, &json_type, &spec[i].text);
     }
+
+no_spec:
 
     /* the id is the client's: not in the problem's text */
 
