@@ -170,10 +170,10 @@ RateLimit-Reset: 12
     }
 --- init
 my $port = $ENV{TEST_NGINX_REDIS_PORT};
-ApiLed::Redis::redis_cli($port, 'del', 'api_led:{127.0.0.1}:t030-7');
+ApiLed::Redis::redis_cli($port, 'del', 'api_led:{addr:127.0.0.1}:t030-7');
 my ($status) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
 Test::More::is($status, 200, 'TEST 7: first request admitted');
-my $pttl = ApiLed::Redis::redis_cli($port, 'pttl', 'api_led:{127.0.0.1}:t030-7');
+my $pttl = ApiLed::Redis::redis_cli($port, 'pttl', 'api_led:{addr:127.0.0.1}:t030-7');
 # one request of a 2r/d limit: the stored TAT is 12 hours ahead
 Test::More::cmp_ok($pttl, '>', 43_190_000, 'TEST 7: TTL is one interval');
 Test::More::cmp_ok($pttl, '<=', 43_200_000, 'TEST 7: TTL at most one interval');
@@ -201,7 +201,7 @@ Test::More::cmp_ok($pttl, '<=', 43_200_000, 'TEST 7: TTL at most one interval');
     }
 --- init
 ApiLed::Redis::redis_cli($ENV{TEST_NGINX_REDIS_PORT},
-                         'del', 'api_led:{127.0.0.1}:t030-8');
+                         'del', 'api_led:{addr:127.0.0.1}:t030-8');
 --- request
 GET /t
 --- response_headers

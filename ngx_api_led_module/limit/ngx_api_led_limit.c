@@ -28,8 +28,11 @@ static ngx_array_t *ngx_api_led_limit_plan_rates(ngx_api_led_ctx_t *ctx,
 static void ngx_api_led_limit_plan_name(ngx_api_led_rate_t *rates,
     ngx_uint_t j, u_char *buf, ngx_str_t *name);
 static ngx_str_t *ngx_api_led_limit_period(ngx_api_led_rate_t *rate);
+static ngx_int_t ngx_api_led_limit_key_tag(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_uint_t addr, ngx_str_t *tag);
+static ngx_uint_t ngx_api_led_limit_key_reserved(ngx_str_t *key);
 static ngx_int_t ngx_api_led_limit_add_item(ngx_http_request_t *r,
-    ngx_api_led_limit_ctx_t *lctx, ngx_str_t *key, ngx_str_t *prefix,
+    ngx_api_led_limit_ctx_t *lctx, ngx_str_t *tag, ngx_str_t *prefix,
     ngx_str_t *name, ngx_api_led_rate_t *rate, ngx_uint_t burst,
     ngx_uint_t on_error);
 static ngx_int_t ngx_api_led_limit_decide(ngx_http_request_t *r,
@@ -305,8 +308,8 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
     ngx_api_led_limit_loc_conf_t *llcf, ngx_api_led_limit_ctx_t *lctx)
 {
     u_char                     buf[NGX_API_LED_LIMIT_NAME_LEN];
-    ngx_str_t                  key, prefix, name;
-    ngx_uint_t                 i, j, n;
+    ngx_str_t                  key, tag, prefix, name;
+    ngx_uint_t                 i, j, n, addr;
     ngx_array_t               *rates;
     ngx_api_led_rate_t        *rate;
     ngx_api_led_limit_conf_t  *lc;
@@ -331,6 +334,8 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
     for (i = 0; i < llcf->limits->nelts; i++) {
 
+        addr = 0;
+
         if (lc[i].key) {
             if (ngx_http_complex_value(r, lc[i].key, &key) != NGX_OK) {
                 return NGX_ERROR;
@@ -346,12 +351,17 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
 
         } else {
             key = r->connection->addr_text;
+            addr = 1;
+        }
+
+        if (ngx_api_led_limit_key_tag(r, &key, addr, &tag) != NGX_OK) {
+            return NGX_ERROR;
         }
 
         if (!lc[i].plan) {
             ngx_str_null(&prefix);
 
-            if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix,
+            if (ngx_api_led_limit_add_item(r, lctx, &tag, &prefix,
                                            &lc[i].name, &lc[i].rate,
                                            lc[i].burst, lc[i].on_error)
                 != NGX_OK)
@@ -373,7 +383,7 @@ ngx_api_led_limit_prepare(ngx_http_request_t *r, ngx_api_led_ctx_t *ctx,
         for (j = 0; j < rates->nelts; j++) {
             ngx_api_led_limit_plan_name(rate, j, buf, &name);
 
-            if (ngx_api_led_limit_add_item(r, lctx, &key, &prefix, &name,
+            if (ngx_api_led_limit_add_item(r, lctx, &tag, &prefix, &name,
                                            &rate[j], rate[j].count - 1,
                                            lc[i].on_error)
                 != NGX_OK)
@@ -464,15 +474,76 @@ ngx_api_led_limit_period(ngx_api_led_rate_t *rate)
 }
 
 
+/*
+ * The KEY of a bucket's api_led:{KEY}:NAME.  A request counted by its
+ * address is "addr:ADDR": a consumer id (or a key= value) that reads as
+ * an address never shares its buckets.  A long key is replaced by its
+ * digest, "sha1:HEX"; so is a key that itself begins with "sha1:" or
+ * "addr:", or a client could send a digest or an address so prefixed as
+ * its key and share that bucket.
+ */
+
+static ngx_int_t
+ngx_api_led_limit_key_tag(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_uint_t addr, ngx_str_t *tag)
+{
+    u_char  *p, md[SHA_DIGEST_LENGTH];
+
+    if (addr) {
+        p = ngx_pnalloc(r->pool, sizeof("addr:") - 1 + key->len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        tag->data = p;
+        p = ngx_cpymem(p, "addr:", sizeof("addr:") - 1);
+        tag->len = ngx_cpymem(p, key->data, key->len) - tag->data;
+
+        return NGX_OK;
+    }
+
+    if (key->len <= NGX_API_LED_LIMIT_KEY_MAX
+        && !ngx_api_led_limit_key_reserved(key))
+    {
+        *tag = *key;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("sha1:") - 1 + 2 * SHA_DIGEST_LENGTH);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    SHA1(key->data, key->len, md);
+
+    tag->data = p;
+    p = ngx_cpymem(p, "sha1:", sizeof("sha1:") - 1);
+    tag->len = ngx_hex_dump(p, md, SHA_DIGEST_LENGTH) - tag->data;
+
+    return NGX_OK;
+}
+
+
+/* the prefixes of the tags the module makes: "sha1:" and "addr:" */
+
+static ngx_uint_t
+ngx_api_led_limit_key_reserved(ngx_str_t *key)
+{
+    return key->len >= sizeof("sha1:") - 1
+           && (ngx_strncmp(key->data, "sha1:", sizeof("sha1:") - 1) == 0
+               || ngx_strncmp(key->data, "addr:", sizeof("addr:") - 1)
+                  == 0);
+}
+
+
 static ngx_int_t
 ngx_api_led_limit_add_item(ngx_http_request_t *r,
-    ngx_api_led_limit_ctx_t *lctx, ngx_str_t *key, ngx_str_t *prefix,
+    ngx_api_led_limit_ctx_t *lctx, ngx_str_t *tag, ngx_str_t *prefix,
     ngx_str_t *name, ngx_api_led_rate_t *rate, ngx_uint_t burst,
     ngx_uint_t on_error)
 {
-    u_char                    *p, md[SHA_DIGEST_LENGTH];
+    u_char                    *p;
     size_t                     len;
-    ngx_uint_t                 digest;
     ngx_api_led_limit_item_t  *item;
 
     if (lctx->nitems == NGX_API_LED_LIMIT_MAX) {
@@ -485,24 +556,7 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
 
     item = &lctx->items[lctx->nitems++];
 
-    len = sizeof("api_led:{}:") - 1 + prefix->len + name->len;
-
-    /*
-     * A long key (from a header, say) is replaced by its digest,
-     * "sha1:HEX"; so is a key that itself begins with "sha1:", or a client
-     * could send a digest as its key and share another key's bucket.
-     */
-    digest = key->len > NGX_API_LED_LIMIT_KEY_MAX
-             || (key->len >= sizeof("sha1:") - 1
-                 && ngx_strncmp(key->data, "sha1:", sizeof("sha1:") - 1)
-                    == 0);
-
-    if (digest) {
-        len += sizeof("sha1:") - 1 + 2 * SHA_DIGEST_LENGTH;
-
-    } else {
-        len += key->len;
-    }
+    len = sizeof("api_led:{}:") - 1 + tag->len + prefix->len + name->len;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -512,16 +566,7 @@ ngx_api_led_limit_add_item(ngx_http_request_t *r,
     item->key.data = p;
 
     p = ngx_cpymem(p, "api_led:{", sizeof("api_led:{") - 1);
-
-    if (digest) {
-        SHA1(key->data, key->len, md);
-        p = ngx_cpymem(p, "sha1:", sizeof("sha1:") - 1);
-        p = ngx_hex_dump(p, md, SHA_DIGEST_LENGTH);
-
-    } else {
-        p = ngx_cpymem(p, key->data, key->len);
-    }
-
+    p = ngx_cpymem(p, tag->data, tag->len);
     p = ngx_cpymem(p, "}:", 2);
 
     item->name.data = p;

@@ -1,0 +1,139 @@
+# Rate-limit buckets: whose they are and what they hold (defects found by
+# attack). A request counted by its address has buckets of its own, apart
+# from a consumer's whose id reads as that address, and apart from any key
+# a client sends; a bucket's value counts no further than its limit can
+# have written it.
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use ApiLed::Redis;
+
+my $redis_port = $ENV{TEST_NGINX_REDIS_PORT} or die "no TEST_NGINX_REDIS_PORT";
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+# the shared Redis of the run: our keys are unique to this file
+redis_cli($redis_port, 'eval',
+          "for _, k in ipairs(redis.call('KEYS', 'api_led:{*t039*')) do "
+          . "redis.call('DEL', k) end", 0);
+
+repeat_each(1);
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: local store: a consumer whose id is an address has buckets of its own, not that address's
+A limit keyed by default counts a consumer by its id and a request without
+one by the client address: consumer "127.0.0.1" and the anonymous
+requests of 127.0.0.1 shared the buckets "api_led:{127.0.0.1}:plan:minute"
+(and any named limit's): each used up the other's quota.
+--- http_config
+    api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
+--- user_files
+>>> consumers.json
+{"plans": {"p": {"limits": ["1r/m"]}},
+ "consumers": [{"id": "127.0.0.1", "plan": "p", "keys": ["k-t039-ip"]}]}
+--- config
+    location /k {
+        api_led_auth key;
+        api_led_rate_limit plan;
+        api_led_rate_limit 1r/m name=t039-ip;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /a {
+        api_led_rate_limit plan default=1r/m;
+        api_led_rate_limit 1r/m name=t039-ip;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /k", "GET /a", "GET /k", "GET /a"]
+--- more_headers eval
+["X-API-Key: k-t039-ip", "", "X-API-Key: k-t039-ip", ""]
+--- error_code eval
+[200, 200, 429, 429]
+
+
+
+=== TEST 2: Redis: a consumer whose id is an address and that address count in two buckets
+The address's bucket is "api_led:{addr:ADDR}:NAME"; the consumer's keeps
+its name.
+--- http_config
+    api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "127.0.0.1", "keys": ["k-t039-ip"]}]}
+--- config
+    location /k {
+        api_led_auth key;
+        api_led_rate_limit 1r/m name=t039-ip-r;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /a {
+        api_led_rate_limit 1r/m name=t039-ip-r;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+my $port = $ENV{TEST_NGINX_REDIS_PORT};
+my @keys = ('api_led:{127.0.0.1}:t039-ip-r', 'api_led:{addr:127.0.0.1}:t039-ip-r');
+ApiLed::Redis::redis_cli($port, 'del', @keys);
+my ($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/k',
+                                   'X-API-Key' => 'k-t039-ip');
+Test::More::is($st, 200, 'TEST 2: the consumer is admitted');
+($st) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/a');
+Test::More::is($st, 200, 'TEST 2: the address is admitted too');
+Test::More::is(ApiLed::Redis::redis_cli($port, 'exists', $keys[0]), 1,
+               "TEST 2: the consumer's bucket is $keys[0]");
+Test::More::is(ApiLed::Redis::redis_cli($port, 'exists', $keys[1]), 1,
+               "TEST 2: the address's bucket is $keys[1]");
+--- request eval
+["GET /k", "GET /a"]
+--- more_headers eval
+["X-API-Key: k-t039-ip", ""]
+--- error_code eval
+[429, 429]
+
+
+
+=== TEST 3: a key= value or a consumer id that begins with "addr:" never names an address's bucket
+"addr:" is the addresses', as "sha1:" is the digests': such a key is
+stored as its digest (this guards TESTS 1-2's prefix, it did not fail
+before it).
+--- http_config
+    api_led_consumers $TEST_NGINX_HTML_DIR/consumers.json;
+--- user_files
+>>> consumers.json
+{"consumers": [{"id": "addr:127.0.0.1", "keys": ["k-t039-addr"]}]}
+--- config
+    location /h {
+        api_led_rate_limit 1r/m key=$http_x_tenant name=t039-addr;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /a {
+        api_led_rate_limit 1r/m name=t039-addr;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /k {
+        api_led_auth key;
+        api_led_rate_limit 1r/m name=t039-addr2;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /a2 {
+        api_led_rate_limit 1r/m name=t039-addr2;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- request eval
+["GET /h", "GET /a", "GET /a", "GET /k", "GET /a2", "GET /a2"]
+--- more_headers eval
+["X-Tenant: addr:127.0.0.1", "", "", "X-API-Key: k-t039-addr", "", ""]
+--- error_code eval
+[200, 200, 429, 200, 200, 429]
