@@ -137,3 +137,73 @@ before it).
 ["X-Tenant: addr:127.0.0.1", "", "", "X-API-Key: k-t039-addr", "", ""]
 --- error_code eval
 [200, 200, 429, 200, 200, 429]
+
+
+
+=== TEST 4: a TAT far in the future (written by hand) is answered as a full bucket, not as 285,000 years
+The bucket's value 9000000000000000000 (microseconds) made Retry-After
+about 9e12 seconds. A 3r/m limit (burst 2) can be at most (burst + 1) * T
+= 60 s ahead: Retry-After is at most T (20 s), RateLimit-Reset at most
+60 s; the request is still refused.
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /t {
+        api_led_rate_limit 3r/m key=t039-tat name=t039-tat;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+ApiLed::Redis::redis_cli($ENV{TEST_NGINX_REDIS_PORT}, 'set',
+                         'api_led:{t039-tat}:t039-tat', '9000000000000000000');
+--- request
+GET /t
+--- error_code: 429
+--- response_headers
+Retry-After: 20
+RateLimit-Limit: 3
+RateLimit-Remaining: 0
+RateLimit-Reset: 60
+Content-Type: application/problem+json
+--- response_body_like chomp
+"detail":"too many requests, retry in 20 s"
+--- error_log
+limit "t039-tat", retry in 20000 ms
+
+
+
+=== TEST 5: TATs that are no number a limit stores (1e30, inf, nan, 1e19) are not a failure of Redis
+Redis turned the script's 1e30, inf and 1e19 into a negative integer (a
+malformed reply) and "nan" failed the script's PSETEX: the call failed
+for every request in it, and on_error applied (here 503) until the key
+was deleted. Now 1e30, inf and 1e19 are a full bucket (429, sane
+headers); "nan", no number, is an empty bucket, as a key that is not a
+number always was (admitted, the key rewritten).
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /t {
+        api_led_rate_limit 3r/m key=t039-$arg_k name=t039-tat2 on_error=closed;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+my $port = $ENV{TEST_NGINX_REDIS_PORT};
+ApiLed::Redis::redis_cli($port, 'set', 'api_led:{t039-a}:t039-tat2', '1e30');
+ApiLed::Redis::redis_cli($port, 'set', 'api_led:{t039-b}:t039-tat2', 'inf');
+ApiLed::Redis::redis_cli($port, 'set', 'api_led:{t039-c}:t039-tat2', 'nan');
+ApiLed::Redis::redis_cli($port, 'set', 'api_led:{t039-d}:t039-tat2', '1e19');
+--- request eval
+["GET /t?k=a", "GET /t?k=b", "GET /t?k=c", "GET /t?k=d"]
+--- error_code eval
+[429, 429, 200, 429]
+--- response_headers eval
+["Retry-After: 20\nRateLimit-Reset: 60", "Retry-After: 20\nRateLimit-Reset: 60",
+ "RateLimit-Remaining: 2\nRateLimit-Reset: 20", "Retry-After: 20\nRateLimit-Reset: 60"]
+--- no_error_log
+redis answered an error
+unexpected reply

@@ -140,7 +140,12 @@ static void ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
  * Redis's work stays per limit small.  Lua numbers are doubles:
  * microseconds since the epoch (~2^51) are exact, and Redis writes a
  * number argument with 17 significant digits, so the stored value is
- * exact too (string.format would cost a microsecond a key).
+ * exact too (string.format would cost a microsecond a key).  A stored
+ * value that is no number is an empty bucket, "nan" too; one further
+ * ahead than 2^54 (no limit stores a TAT beyond tau + T, under 2^53 plus
+ * a day) counts as 2^54: Redis would turn 1e19, 1e30 or inf into a
+ * negative integer, a malformed reply that fails every request of the
+ * call.
  */
 
 static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
@@ -149,7 +154,8 @@ static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
     "local a = redis.call('MGET', unpack(KEYS))\n"
     "for k = 1, #KEYS do\n"
     "  local x = (tonumber(a[k]) or now) - now\n"
-    "  if x < 0 then x = 0 end\n"
+    "  if not (x > 0) then x = 0 end\n"
+    "  if x > 18014398509481984 then x = 18014398509481984 end\n"
     "  a[k] = x\n"
     "end\n"
     "local key, T, tau = {}, {}, {}\n"
@@ -960,6 +966,14 @@ ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
         }
 
         ahead = (uint64_t) e[k++]->integer;
+
+        /*
+         * this limit never stores a TAT more than a full bucket ahead
+         * (tau + T): one further (written by hand, corrupted, of another
+         * rate under this name) is still refused, but answered as a full
+         * bucket, not with a Retry-After of thousands of years
+         */
+        ahead = ngx_min(ahead, item[i].tau + item[i].interval);
 
         if (ahead > item[i].tau) {
             item[i].remaining = 0;
