@@ -450,3 +450,19 @@ api_led: JWT authentication without keys: set api_led_jwt_keys or api_led_jwt_ke
 ["consumer=eve\\r\\n claim=eve\\r\\n\n",
  "consumer=eve\\\\r\\\\n claim=eve\\r\\n\n",
  "consumer=DOMAIN\\\\ada claim=DOMAIN\\ada\n"]
+
+
+
+=== TEST 25: a token from a query argument with a malformed escape is refused, not decoded to the token it would be
+nginx's unescaping dropped a "%" it could not decode: "<token>%" and
+"%<token>" were the token.
+--- config eval
+::loc('api_led_jwt_source query:access_token;')
+--- request eval
+["GET /t?access_token=$::OK%25", "GET /t?access_token=$::OK%", "GET /t?access_token=$::OK%4",
+ "GET /t?access_token=%$::OK"]
+--- error_code eval
+[401, 401, 401, 401]
+--- response_body_like eval
+[("\"status\":401") x 4]
+

@@ -583,7 +583,14 @@ ngx_api_led_jwt_token_add(ngx_http_request_t *r,
     t.data = p;
     t.len = last - p;
 
-    if (unescape && ngx_strlchr(p, last, '%')) {
+    /*
+     * A malformed escape ("<token>%", "%4") is left as written: the token
+     * it would decode to was not sent, and "%" is no base64url.
+     */
+
+    if (unescape && ngx_strlchr(p, last, '%')
+        && ngx_api_led_arg_escapes_valid(p, t.len))
+    {
         dst = ngx_pnalloc(r->pool, t.len);
         if (dst == NULL) {
             return NGX_ERROR;
