@@ -346,8 +346,10 @@ delay:
  * What described the upstream's body does not describe the transformed
  * one: its length, ranges, ETag and checksums go (for HEAD as for GET).
  * Its date goes where the operations have per-request values ($arg_who):
- * nginx would answer If-Modified-Since with a 304 for a body made for
- * another request.
+ * a cache downstream (a client's, a CDN) would revalidate a body made for
+ * this request with it, and a 304 would give it another request's body.
+ * (nginx's own 304 of a proxy_cache'd response is decided before this
+ * filter: docs/transform.md says to turn if_modified_since off there.)
  */
 
 static void
