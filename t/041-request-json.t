@@ -1143,3 +1143,64 @@ Content-Type: application/json
 "sunk " . length('{"items":[{"x":' . $::Arr . '},{"x":' . $::Arr . '}]}') . "\n"
 --- no_error_log
 [alert]
+
+
+
+=== TEST 57: a deep path set in every element of a long array: the objects created along it are counted as they are made, a 413 (the tree: 1 MB of small objects took 113 MB and passed a 3.2 MB body)
+--- config eval
+"
+    location /t {
+        client_body_buffer_size 2m;
+        api_led_request_json_max_size 2m;
+        api_led_request_json set /items/*/b/c/d/e/f/g/h/i/j/k 1;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location /sink {
+        return 200 'sunk \$content_length\n';
+    }
+"
+--- init
+my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/t', $::Tiny);
+Test::More::is($st, 413, 'TEST 57: 413');
+Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the transformed JSON document would be larger than 32 times the body"/,
+                 'TEST 57: the detail of the output bound');
+if (ApiLed::Peak::measurable()) {
+    Test::More::cmp_ok($hwm, '<', 64 * 1024,
+                       'TEST 57: peak resident memory under 64 MB');
+    Test::More::diag("TEST 57: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
+}
+--- request eval
+"POST /t\n" . '{"items":[{},{}]}'
+--- more_headers
+Content-Type: application/json
+--- response_body eval
+"sunk " . length('{"items":[' . join(',', ('{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":"1"}}}}}}}}}}') x 2) . ']}') . "\n"
+--- no_error_log
+[alert]
+
+
+
+=== TEST 58: the same for a light document: its created nodes are counted (15 KB of empty objects passed)
+--- config eval
+"
+    location /t {
+        api_led_request_json set /items/*/b/c/d/e/f/g/h/i/j/k 1;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location /sink {
+        return 200 'sunk \$content_length\n';
+    }
+"
+--- init
+my ($st, $body) = ApiLed::Peak::post_peak('/t', $::TinyLight);
+Test::More::is($st, 413, 'TEST 58: 413');
+Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the transformed JSON document would be larger than 32 times the body"/,
+                 'TEST 58: the detail of the output bound');
+--- request eval
+"POST /t\n" . '{"items":[{},{}]}'
+--- more_headers
+Content-Type: application/json
+--- response_body eval
+"sunk " . length('{"items":[' . join(',', ('{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":"1"}}}}}}}}}}') x 2) . ']}') . "\n"
+--- no_error_log
+[alert]

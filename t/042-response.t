@@ -1150,3 +1150,40 @@ SSI command alone makes the empty body).
  "Content-Type: application/problem\\+json"]
 --- no_error_log
 [alert]
+
+
+
+=== TEST 54: a deep path set in every element of an upstream's long array: the objects created along it are counted as they are made, the answer of the output bound (1 MB of small objects took 113 MB and passed a 3.2 MB body; 15 KB of empty objects passed)
+--- config
+    location /tree {
+        api_led_response_json_max_size 2m;
+        api_led_response_json remove /id;
+        api_led_response_json set /items/*/b/c/d/e/f/g/h/i/j/k 1;
+        proxy_method GET;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/copies/tree;
+    }
+    location /light {
+        api_led_response_json set /items/*/b/c/d/e/f/g/h/i/j/k 1;
+        proxy_method GET;
+        proxy_pass http://unix:$TEST_NGINX_HTML_DIR/up.sock:/copies/light;
+    }
+--- init
+use lib 't/lib';
+require ApiLed::Peak;
+my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/light', '{}');
+Test::More::is($st, 200, 'TEST 54: light: passed unchanged');
+Test::More::is($body, $::TinyLight, 'TEST 54: light: the upstream\'s body');
+($st, $body, $hwm) = ApiLed::Peak::post_peak('/tree', '{}');
+Test::More::is($st, 502, 'TEST 54: tree, fields removed: 502');
+if (ApiLed::Peak::measurable()) {
+    Test::More::cmp_ok($hwm, '<', 64 * 1024,
+                       'TEST 54: tree: peak resident memory under 64 MB');
+    Test::More::diag("TEST 54: tree: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
+}
+--- request
+GET /light
+--- response_body eval
+$::TinyLight
+--- error_log
+the transformed document would be larger than 32 times the body), passed through unchanged
+response not transformed: the transformed document would be larger than 32 times the body; 502 in its place

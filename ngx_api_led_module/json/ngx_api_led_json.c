@@ -350,26 +350,25 @@ ngx_api_led_json_copy(json_t *value)
 
 /*
  * The first place gets the value itself, every further place ("*") a copy
- * of its own.  The copies are counted as they are made: "left" (NULL: no
- * bound) is the memory they may still take in this document.  Without
- * it a value of many containers set in every element of a long array
- * took hundreds of times the body before the serializer's bound was
- * reached.
+ * of its own.
  */
 
 typedef struct {
     json_t                      *value;
     ngx_uint_t                   placed;
     ngx_uint_t                   insert;      /* at an index: RFC 6902 add */
-    ngx_uint_t                   too_big;
-    size_t                      *left;
 } ngx_api_led_json_set_t;
 
 
 /*
- * While a copy is made, jansson's allocator (the arena's, as a rule) is
- * wrapped by one that counts each allocation as the parse's budget does
- * (ngx_api_led_json_text.c).  The window is synchronous.
+ * While a set walks the document, jansson's allocator (the arena's, as a
+ * rule) is wrapped by one that counts each allocation as the parse's
+ * budget does (ngx_api_led_json_text.c): the copies of the value and the
+ * objects created along the path ("left", NULL: no bound, is the memory
+ * they may still take in this document).  Without it a value of many
+ * containers, or a deep path, set in every element of a long array took
+ * a hundred times the body and more before the serializer's bound was
+ * reached.  The window is synchronous.
  */
 
 static json_malloc_t  ngx_api_led_json_copy_outer_malloc;
@@ -381,35 +380,11 @@ static ngx_uint_t     ngx_api_led_json_copy_over;
 static json_t *
 ngx_api_led_json_set_value(ngx_api_led_json_set_t *set)
 {
-    json_t  *v;
-
     if (set->placed++ == 0) {
         return json_incref(set->value);
     }
 
-    if (set->left == NULL) {
-        return ngx_api_led_json_copy(set->value);
-    }
-
-    json_get_alloc_funcs(&ngx_api_led_json_copy_outer_malloc,
-                         &ngx_api_led_json_copy_outer_free);
-
-    ngx_api_led_json_copy_left = set->left;
-    ngx_api_led_json_copy_over = 0;
-
-    json_set_alloc_funcs(ngx_api_led_json_copy_alloc,
-                         ngx_api_led_json_copy_free);
-
-    v = ngx_api_led_json_copy(set->value);
-
-    json_set_alloc_funcs(ngx_api_led_json_copy_outer_malloc,
-                         ngx_api_led_json_copy_outer_free);
-
-    if (v == NULL && ngx_api_led_json_copy_over) {
-        set->too_big = 1;
-    }
-
-    return v;
+    return ngx_api_led_json_copy(set->value);
 }
 
 
@@ -520,8 +495,9 @@ ngx_api_led_json_set(json_t **root, ngx_api_led_json_path_t *path,
 /*
  * As ngx_api_led_json_set(); with "insert", a value for an array index
  * goes in before the element there (RFC 6902 "add", as a move does)
- * instead of replacing it.  NGX_API_LED_JSON_TOO_BIG when the copies
- * would take more than "left" (NULL: no bound).
+ * instead of replacing it.  NGX_API_LED_JSON_TOO_BIG when the copies and
+ * the objects created along the path would take more than "left" (NULL:
+ * no bound).
  */
 
 static ngx_int_t
@@ -540,15 +516,32 @@ ngx_api_led_json_place(json_t **root, ngx_api_led_json_path_t *path,
     set.value = value;
     set.placed = 0;
     set.insert = insert;
-    set.too_big = 0;
-    set.left = left;
+
+    if (left == NULL) {
+        rc = ngx_api_led_json_walk(*root, path->tokens, path->ntokens - 1, 1,
+                                   ngx_api_led_json_set_leaf, &set);
+        json_decref(value);
+        return rc;
+    }
+
+    json_get_alloc_funcs(&ngx_api_led_json_copy_outer_malloc,
+                         &ngx_api_led_json_copy_outer_free);
+
+    ngx_api_led_json_copy_left = left;
+    ngx_api_led_json_copy_over = 0;
+
+    json_set_alloc_funcs(ngx_api_led_json_copy_alloc,
+                         ngx_api_led_json_copy_free);
 
     rc = ngx_api_led_json_walk(*root, path->tokens, path->ntokens - 1, 1,
                                ngx_api_led_json_set_leaf, &set);
 
+    json_set_alloc_funcs(ngx_api_led_json_copy_outer_malloc,
+                         ngx_api_led_json_copy_outer_free);
+
     json_decref(value);
 
-    return set.too_big ? NGX_API_LED_JSON_TOO_BIG : rc;
+    return ngx_api_led_json_copy_over ? NGX_API_LED_JSON_TOO_BIG : rc;
 }
 
 
@@ -1384,9 +1377,10 @@ invalid_path:
 /*
  * Runs the operations in order on *doc (which an operation may replace).
  * A path that does not fit the document skips its operation.  NGX_ERROR
- * only when out of memory; NGX_API_LED_JSON_TOO_BIG when the copies of a
- * value set under "*" would take more than *left (NULL: no bound), which
- * the caller gives for the whole document.
+ * only when out of memory; NGX_API_LED_JSON_TOO_BIG when a set (the copies
+ * of its value under "*", the objects created along its path) would take
+ * more than *left (NULL: no bound), which the caller gives for the whole
+ * document.
  */
 
 ngx_int_t

@@ -111,8 +111,9 @@ json_t *ngx_api_led_json_value_get(ngx_http_request_t *r,
 char *ngx_api_led_json_op_compile(ngx_conf_t *cf, ngx_str_t *args,
     ngx_uint_t nargs, ngx_api_led_json_op_t *op);
 /*
- * "left": the memory the copies of a value set under "*" may still take
- * in the document, counted down (NULL: no bound); past it
+ * "left": the memory a set may still take in the document (the copies of
+ * a value set under "*", the objects created along the path), counted
+ * down (NULL: no bound); past it
  * NGX_API_LED_JSON_TOO_BIG.  The light operations take the same.
  */
 ngx_int_t ngx_api_led_json_op_apply(ngx_http_request_t *r,

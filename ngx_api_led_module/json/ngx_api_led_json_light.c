@@ -36,8 +36,8 @@ typedef struct {
 
 static ngx_int_t ngx_api_led_json_light_walk(ngx_pool_t *pool,
     ngx_api_led_json_light_t *node, ngx_api_led_json_token_t *t,
-    ngx_uint_t n, ngx_uint_t create, ngx_api_led_json_light_leaf_pt handler,
-    void *data);
+    ngx_uint_t n, ngx_uint_t create, size_t *left,
+    ngx_api_led_json_light_leaf_pt handler, void *data);
 static ngx_api_led_json_light_t *ngx_api_led_json_light_child(
     ngx_api_led_json_light_t *node, ngx_api_led_json_token_t *t);
 static ngx_api_led_json_light_t *ngx_api_led_json_light_find(
@@ -236,7 +236,7 @@ ngx_api_led_json_light_op_value(ngx_pool_t *pool, ngx_api_led_json_op_t *op,
             }
 
             return ngx_api_led_json_light_walk(pool, *doc, op->path.tokens,
-                                       op->path.ntokens - 1, 0,
+                                       op->path.ntokens - 1, 0, NULL,
                                        ngx_api_led_json_light_rename_leaf,
                                        &op->name);
         }
@@ -253,12 +253,17 @@ ngx_api_led_json_light_op_value(ngx_pool_t *pool, ngx_api_led_json_op_t *op,
 }
 
 
-/* as ngx_api_led_json_walk() */
+/*
+ * As ngx_api_led_json_walk(); the nodes created on the way are counted
+ * against "left" (NULL: no bound) as the copies of a set's value are:
+ * a deep path set under "*" creates them in every element.
+ * NGX_API_LED_JSON_TOO_BIG past it.
+ */
 
 static ngx_int_t
 ngx_api_led_json_light_walk(ngx_pool_t *pool, ngx_api_led_json_light_t *node,
     ngx_api_led_json_token_t *t, ngx_uint_t n, ngx_uint_t create,
-    ngx_api_led_json_light_leaf_pt handler, void *data)
+    size_t *left, ngx_api_led_json_light_leaf_pt handler, void *data)
 {
     ngx_int_t                  rc, found;
     ngx_api_led_json_light_t  *child;
@@ -272,9 +277,9 @@ ngx_api_led_json_light_walk(ngx_pool_t *pool, ngx_api_led_json_light_t *node,
 
         for (child = node->first; child; child = child->next) {
             rc = ngx_api_led_json_light_walk(pool, child, t + 1, n - 1,
-                                             create, handler, data);
-            if (rc == NGX_ERROR) {
-                return NGX_ERROR;
+                                             create, left, handler, data);
+            if (rc == NGX_ERROR || rc == NGX_API_LED_JSON_TOO_BIG) {
+                return rc;
             }
 
             if (rc == NGX_OK) {
@@ -305,6 +310,14 @@ ngx_api_led_json_light_walk(ngx_pool_t *pool, ngx_api_led_json_light_t *node,
             return NGX_DECLINED;
         }
 
+        if (left) {
+            if (sizeof(ngx_api_led_json_light_t) > *left) {
+                return NGX_API_LED_JSON_TOO_BIG;
+            }
+
+            *left -= sizeof(ngx_api_led_json_light_t);
+        }
+
         child = ngx_api_led_json_light_new(pool,
                                            t[1].append
                                            ? NGX_API_LED_JSON_LIGHT_ARRAY
@@ -321,7 +334,7 @@ ngx_api_led_json_light_walk(ngx_pool_t *pool, ngx_api_led_json_light_t *node,
     }
 
     return ngx_api_led_json_light_walk(pool, child, t + 1, n - 1, create,
-                                       handler, data);
+                                       left, handler, data);
 }
 
 
@@ -539,7 +552,7 @@ ngx_api_led_json_light_place(ngx_pool_t *pool,
                : 0;
 
     rc = ngx_api_led_json_light_walk(pool, *root, path->tokens,
-                                     path->ntokens - 1, 1,
+                                     path->ntokens - 1, 1, left,
                                      ngx_api_led_json_light_set_leaf, &set);
 
     return set.too_big ? NGX_API_LED_JSON_TOO_BIG : rc;
@@ -684,7 +697,7 @@ ngx_api_led_json_light_remove(ngx_pool_t *pool, ngx_api_led_json_light_t *root,
     }
 
     return ngx_api_led_json_light_walk(pool, root, path->tokens,
-                                       path->ntokens - 1, 0,
+                                       path->ntokens - 1, 0, NULL,
                                        ngx_api_led_json_light_remove_leaf,
                                        NULL);
 }
