@@ -2,7 +2,9 @@
 # acknowledgement that fails does not count a delivery twice; an entry
 # another producer made larger than a reply may be (4 MB) is skipped, with
 # one error line, by the subscribers (live, resuming, new) and the
-# listeners, which go on with the next entries.
+# listeners, which go on with the next entries.  A resuming subscriber
+# whose catch-up read Redis refuses (WRONGTYPE, NOPERM) logs it once and
+# asks again less and less often, and goes on once Redis answers.
 #
 # Runs its own redis-server and nginx.
 use strict;
@@ -63,6 +65,14 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /top {
             api_led_event_stream t085.top;
+        }
+
+        location /wrong {
+            api_led_event_stream t085.wrong;
+        }
+
+        location /denied {
+            api_led_event_stream t085.denied;
         }
     }
 HTTP
@@ -152,6 +162,43 @@ ApiLed::Events::sse_close($top);
 
 $lines = () = $log->() =~ /is larger than/g;
 cmp_ok($lines, '<=', 4, "each large entry logged once by each reader ($lines)");
+
+# --- a catch-up read that Redis refuses, lastingly ------------------------
+
+sub xrange_calls {
+    my $info = redis('INFO', 'commandstats');
+    return $info =~ /cmdstat_xrange:calls=(\d+)/ ? $1 : 0;
+}
+
+# the key holds no stream: every XRANGE is WRONGTYPE (it was asked again
+# every second, and nothing said why)
+redis('SET', 't085.wrong', 'x');
+my $x0 = xrange_calls();
+my $wrong = ApiLed::Events::sse_open($port, '/wrong',
+                                     { 'Last-Event-ID' => '1-0' });
+is($wrong && $wrong->{status}, 200, 'a subscriber of a key of another type');
+sleep 8.5;
+my $asked = xrange_calls() - $x0;
+cmp_ok($asked, '<=', 5,
+       "asked less and less often: 1, 2, 4 s... ($asked XRANGE in 8.5 s)");
+cmp_ok($asked, '>=', 2, 'but asked again');
+ApiLed::Events::sse_read($wrong, 0.2);
+ok(!$wrong->{eof}, 'its stream stays open');
+ApiLed::Events::sse_close($wrong);
+$lines = () = $log->() =~ /event stream "t085\.wrong": catching up failed: "WRONGTYPE/g;
+is($lines, 1, 'the refusal logged once, with the stream');
+
+# the ACL user may not XRANGE for a while: logged, then read once it may
+my $d1 = xadd('t085.denied', event('denied-1'));
+redis('ACL', 'SETUSER', 'default', '-xrange');
+my $denied = ApiLed::Events::sse_open($port, '/denied',
+                                      { 'Last-Event-ID' => '0-1' });
+is($denied && $denied->{status}, 200, 'a subscriber the ACL stops');
+ok(wait_until(sub { $log->() =~ /event stream "t085\.denied": catching up failed: "NOPERM/ }, 5),
+   'the refusal logged');
+redis('ACL', 'SETUSER', 'default', '+@all');
+is_deeply(got($denied, 1, 8), [ $d1 ], 'once it may, it catches up');
+ApiLed::Events::sse_close($denied);
 
 stop_nginx($ngx);
 stop_redis($R);

@@ -37,6 +37,7 @@
 
 #define NGX_API_LED_STREAM_BUF       4096
 #define NGX_API_LED_STREAM_RETRY     1000
+#define NGX_API_LED_STREAM_RETRY_MAX 30000  /* after refusals in a row */
 #define NGX_API_LED_STREAM_ID_MAX    48
 
 
@@ -86,6 +87,9 @@ typedef struct {
     ngx_event_t                       fanout;    /* posted */
     ngx_event_t                       retry;
     ngx_uint_t                        failed;    /* reads failed in a row */
+    ngx_uint_t                        refused;   /* catch-up reads refused
+                                                    in a row, for its
+                                                    subscribers' log */
     ngx_uint_t                        single;    /* entries read one by
                                                     one (a reply was too
                                                     large) */
@@ -111,6 +115,8 @@ struct ngx_api_led_stream_sub_s {
     ngx_event_t                       heartbeat;
     ngx_event_t                       retry;
     ngx_uint_t                        single;    /* as the reader's */
+    ngx_uint_t                        refused;   /* its catch-up reads
+                                                    refused in a row */
     unsigned                          skip:1;
     unsigned                          resumed:1; /* Last-Event-ID given */
     unsigned                          gap_checked:1;
@@ -139,6 +145,8 @@ static void ngx_api_led_stream_skip_reply(void *data, redisReply *reply);
 static ngx_api_led_stream_sub_t *ngx_api_led_stream_ticket_done(void *data);
 static void ngx_api_led_stream_info_reply(void *data, redisReply *reply);
 static void ngx_api_led_stream_page_reply(void *data, redisReply *reply);
+static void ngx_api_led_stream_page_refused(ngx_api_led_stream_sub_t *sub,
+    redisReply *reply);
 static void ngx_api_led_stream_retry(ngx_event_t *ev);
 static void ngx_api_led_stream_heartbeat(ngx_event_t *ev);
 static void ngx_api_led_stream_writer(ngx_http_request_t *r);
@@ -747,11 +755,21 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
         sub->skip = 1;
     }
 
+    if (reply && reply->type == REDIS_REPLY_ERROR
+        && !ngx_api_led_redis_not_ready(reply))
+    {
+        ngx_api_led_stream_page_refused(sub, reply);
+        return;
+    }
+
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         /* after a reply too large, its connection comes back first */
         ngx_add_timer(&sub->retry, NGX_API_LED_STREAM_RETRY);
         return;
     }
+
+    sub->refused = 0;
+    sub->reader->refused = 0;
 
     if (ngx_api_led_stream_format(reply, &page, sub->request->connection->log)
         != NGX_OK)
@@ -800,6 +818,56 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
     }
 
     ngx_api_led_stream_next(sub);
+}
+
+
+/*
+ * An error reply that waiting a second would not change (WRONGTYPE: the
+ * key holds no stream; NOPERM: the ACL user may not XRANGE): asked again
+ * less and less often, 1 s doubled up to 30 s, with the heartbeats going
+ * on, until it is read (the key or the ACL fixed).  Not ended: the client
+ * would come back with the same Last-Event-ID 2 s later (retry:) and meet
+ * the same reply.  Logged on the first refusal of the stream's reader,
+ * again once a page was read, as the reader logs its failures: not once
+ * for every subscriber.
+ */
+
+static void
+ngx_api_led_stream_page_refused(ngx_api_led_stream_sub_t *sub,
+    redisReply *reply)
+{
+    u_char      buf[4 * 256];
+    ngx_str_t   msg, text;
+    ngx_msec_t  after;
+    ngx_uint_t  i;
+
+    after = NGX_API_LED_STREAM_RETRY;
+
+    for (i = 0; i < sub->refused && after < NGX_API_LED_STREAM_RETRY_MAX;
+         i++)
+    {
+        after *= 2;
+    }
+
+    after = ngx_min(after, NGX_API_LED_STREAM_RETRY_MAX);
+
+    sub->refused++;
+
+    if (sub->reader->refused++ == 0) {
+        /* it may quote the key */
+        text.data = (u_char *) reply->str;
+        text.len = ngx_min(reply->len, 256);
+
+        ngx_api_led_log_value_buf(&msg, buf, &text);
+
+        ngx_log_error(NGX_LOG_ERR, sub->request->connection->log, 0,
+                      "api_led: event stream \"%V\": catching up failed: "
+                      "\"%V\", asked again after %M ms, then less often "
+                      "(up to %d ms)", &sub->conf->key, &msg, after,
+                      NGX_API_LED_STREAM_RETRY_MAX);
+    }
+
+    ngx_add_timer(&sub->retry, after);
 }
 
 
