@@ -1174,7 +1174,7 @@ if (ApiLed::Peak::measurable()) {
 --- more_headers
 Content-Type: application/json
 --- response_body eval
-"sunk " . length('{"items":[' . join(',', ('{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":"1"}}}}}}}}}}') x 2) . ']}') . "\n"
+"sunk " . length('{"items":[' . CORE::join(',', ('{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":"1"}}}}}}}}}}') x 2) . ']}') . "\n"
 --- no_error_log
 [alert]
 
@@ -1201,6 +1201,6 @@ Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"
 --- more_headers
 Content-Type: application/json
 --- response_body eval
-"sunk " . length('{"items":[' . join(',', ('{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":"1"}}}}}}}}}}') x 2) . ']}') . "\n"
+"sunk " . length('{"items":[' . CORE::join(',', ('{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{"j":{"k":"1"}}}}}}}}}}') x 2) . ']}') . "\n"
 --- no_error_log
 [alert]
