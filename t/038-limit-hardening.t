@@ -63,26 +63,32 @@ our @Hostile = ((map { start_fake_redis(reply => $_) }
     start_fake_redis(reply => "*2\r\n:0\r\n\$10\r\nabc", close => 1),
     start_fake_redis(reply => "\$-1\r\n"));
 # a cluster node that owns every slot and answers every script call with a
-# MOVED to itself: a redirection loop
-push @Hostile, ApiLed::Redis::serve_connections(sub {
-    my ($c) = @_;
-    my $port = $c->sockport;
-    my $buf = '';
-    while (my $cmd = ApiLed::Redis::read_command($c, \$buf)) {
-        my $name = uc $cmd->[0];
-        if ($name eq 'CLUSTER') {
-            print $c "*1\r\n*3\r\n:0\r\n:16383\r\n"
-                     . "*2\r\n\$9\r\n127.0.0.1\r\n:$port\r\n";
-        } elsif ($name eq 'SCRIPT') {
-            print $c "\$40\r\n" . Digest::SHA::sha1_hex($cmd->[2]) . "\r\n";
-        } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
-            print $c "-MOVED 1 127.0.0.1:$port\r\n";
-        } else {
-            print $c "+OK\r\n";
+# MOVED to the address the sub makes of its own port
+sub moved_node {
+    my ($target) = @_;
+    return ApiLed::Redis::serve_connections(sub {
+        my ($c) = @_;
+        my $port = $c->sockport;
+        my $to = $target->($port);
+        my $buf = '';
+        while (my $cmd = ApiLed::Redis::read_command($c, \$buf)) {
+            my $name = uc $cmd->[0];
+            if ($name eq 'CLUSTER') {
+                print $c "*1\r\n*3\r\n:0\r\n:16383\r\n"
+                         . "*2\r\n\$9\r\n127.0.0.1\r\n:$port\r\n";
+            } elsif ($name eq 'SCRIPT') {
+                print $c "\$40\r\n" . Digest::SHA::sha1_hex($cmd->[2]) . "\r\n";
+            } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
+                print $c "-MOVED 1 $to\r\n";
+            } else {
+                print $c "+OK\r\n";
+            }
+            $c->flush;
         }
-        $c->flush;
-    }
-});
+    });
+}
+# a redirection loop: a MOVED to itself
+push @Hostile, moved_node(sub { "127.0.0.1:$_[0]" });
 # a Sentinel that names itself the master of "t038", a master whose ROLE
 # says master and that answers every script call READONLY (demoted, the
 # Sentinels not yet told); each script call is a line of $READONLY_CALLS
@@ -114,27 +120,8 @@ push @Hostile, ApiLed::Redis::serve_connections(sub {
         $c->flush;
     }
 });
-# a cluster node that owns every slot and answers every script call with a
-# MOVED to an address that is not one (a node announced by a name)
-push @Hostile, ApiLed::Redis::serve_connections(sub {
-    my ($c) = @_;
-    my $port = $c->sockport;
-    my $buf = '';
-    while (my $cmd = ApiLed::Redis::read_command($c, \$buf)) {
-        my $name = uc $cmd->[0];
-        if ($name eq 'CLUSTER') {
-            print $c "*1\r\n*3\r\n:0\r\n:16383\r\n"
-                     . "*2\r\n\$9\r\n127.0.0.1\r\n:$port\r\n";
-        } elsif ($name eq 'SCRIPT') {
-            print $c "\$40\r\n" . Digest::SHA::sha1_hex($cmd->[2]) . "\r\n";
-        } elsif ($name eq 'EVALSHA' || $name eq 'EVAL') {
-            print $c "-MOVED 1 redis-7.internal:6379\r\n";
-        } else {
-            print $c "+OK\r\n";
-        }
-        $c->flush;
-    }
-});
+# a MOVED to an address that is not one (a node announced by a name)
+push @Hostile, moved_node(sub { 'redis-7.internal:6379' });
 $ENV{"TEST_NGINX_HOSTILE_PORT_$_"} = $Hostile[$_]->{port} for 0 .. $#Hostile;
 
 # a limit behind a hostile Redis

@@ -31,8 +31,8 @@ static ngx_api_led_transform_op_t *ngx_api_led_transform_op_add(
     ngx_conf_t *cf, ngx_array_t **ops, ngx_uint_t kind);
 static ngx_http_complex_value_t *ngx_api_led_transform_value(ngx_conf_t *cf,
     ngx_str_t *value);
-static ngx_uint_t ngx_api_led_transform_hides(ngx_array_t *ops);
-static ngx_uint_t ngx_api_led_transform_varies(ngx_array_t *ops);
+static void ngx_api_led_transform_response_kinds(
+    ngx_api_led_transform_loc_conf_t *conf, ngx_uint_t *hides);
 
 
 static ngx_conf_enum_t  ngx_api_led_transform_on_error[] = {
@@ -199,7 +199,7 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_api_led_transform_loc_conf_t  *prev = parent;
     ngx_api_led_transform_loc_conf_t  *conf = child;
 
-    ngx_uint_t                          i;
+    ngx_uint_t                          i, hides;
     ngx_api_led_transform_op_t         *op;
     ngx_api_led_transform_main_conf_t  *tmcf;
 
@@ -239,13 +239,11 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_uint_value(conf->response_on_error,
                               prev->response_on_error, 0);
 
+    ngx_api_led_transform_response_kinds(conf, &hides);
+
     conf->response_closed =
         (conf->response_on_error == NGX_API_LED_ON_ERROR_CLOSED
-         || (conf->response_on_error == 0
-             && ngx_api_led_transform_hides(conf->response_json_ops)));
-
-    conf->response_varies =
-        ngx_api_led_transform_varies(conf->response_json_ops);
+         || (conf->response_on_error == 0 && hides));
 
     conf->request_body = (conf->body_convert != NGX_API_LED_CONVERT_OFF);
 
@@ -283,53 +281,39 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
 }
 
 
-/* whether JSON operations remove or keep fields */
+/*
+ * What the response's JSON operations are: whether one removes or keeps
+ * fields ("hides"), whether a value has variables (response_varies).
+ */
 
-static ngx_uint_t
-ngx_api_led_transform_hides(ngx_array_t *ops)
+static void
+ngx_api_led_transform_response_kinds(ngx_api_led_transform_loc_conf_t *conf,
+    ngx_uint_t *hides)
 {
     ngx_uint_t              i;
     ngx_api_led_json_op_t  *op;
 
-    if (ops == NULL) {
-        return 0;
+    *hides = 0;
+    conf->response_varies = 0;
+
+    if (conf->response_json_ops == NULL) {
+        return;
     }
 
-    op = ops->elts;
+    op = conf->response_json_ops->elts;
 
-    for (i = 0; i < ops->nelts; i++) {
+    for (i = 0; i < conf->response_json_ops->nelts; i++) {
+
         if (op[i].op == NGX_API_LED_JSON_OP_REMOVE
             || op[i].op == NGX_API_LED_JSON_OP_KEEP)
         {
-            return 1;
+            *hides = 1;
         }
-    }
 
-    return 0;
-}
-
-
-/* whether a JSON operation's value has variables */
-
-static ngx_uint_t
-ngx_api_led_transform_varies(ngx_array_t *ops)
-{
-    ngx_uint_t              i;
-    ngx_api_led_json_op_t  *op;
-
-    if (ops == NULL) {
-        return 0;
-    }
-
-    op = ops->elts;
-
-    for (i = 0; i < ops->nelts; i++) {
         if (op[i].value.cv) {
-            return 1;
+            conf->response_varies = 1;
         }
     }
-
-    return 0;
 }
 
 
