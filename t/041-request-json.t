@@ -108,6 +108,22 @@ our $BigOut = '{"items":[' . join(",", map { qq({"sku":"s$_","qty":$_}) } 1 .. 2
 # 1 MB (the tree) and 15 KB (the light documents)
 our $Arr = '[' . join(',', (1) x 500) . ']';
 our $Tiny = '{"items":[' . join(',', ('{"a":"0123456789abcdefghij"}') x 35000) . ']}';
+
+# POSTs the 1 MB body of small objects to /t: the output bound's 413, and
+# the worker's peak under "mb" MB
+sub bounded_tiny_post {
+    my ($n, $mb) = @_;
+    my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/t', $::Tiny);
+    Test::More::is($st, 413, "TEST $n: 413");
+    Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the transformed JSON document would be larger than 32 times the body"/,
+                     "TEST $n: the detail of the output bound");
+    if (ApiLed::Peak::measurable()) {
+        Test::More::cmp_ok($hwm, '<', $mb * 1024,
+                           "TEST $n: peak resident memory under $mb MB");
+        Test::More::diag("TEST $n: peak resident memory $hwm kB")
+            if $ENV{TEST_NGINX_VERBOSE};
+    }
+}
 our $TinyLight = '{"items":[' . join(',', ('{}') x 5000) . ']}';
 
 repeat_each(1);
@@ -1094,15 +1110,7 @@ qr/"api_led_response_json_max_size" directive must be at least 1 byte \(there is
     }
 "
 --- init
-my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/t', $::Tiny);
-Test::More::is($st, 413, 'TEST 55: 413');
-Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the transformed JSON document would be larger than 32 times the body"/,
-                 'TEST 55: the detail of the output bound');
-if (ApiLed::Peak::measurable()) {
-    Test::More::cmp_ok($hwm, '<', 128 * 1024,
-                       'TEST 55: peak resident memory under 128 MB');
-    Test::More::diag("TEST 55: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
-}
+::bounded_tiny_post(55, 128);
 --- request eval
 "POST /t\n" . '{"items":[{},{}]}'
 --- more_headers
@@ -1160,15 +1168,7 @@ Content-Type: application/json
     }
 "
 --- init
-my ($st, $body, $hwm) = ApiLed::Peak::post_peak('/t', $::Tiny);
-Test::More::is($st, 413, 'TEST 57: 413');
-Test::More::like($body, qr/"type":"urn:api-led:error:body_too_large".*"detail":"the transformed JSON document would be larger than 32 times the body"/,
-                 'TEST 57: the detail of the output bound');
-if (ApiLed::Peak::measurable()) {
-    Test::More::cmp_ok($hwm, '<', 64 * 1024,
-                       'TEST 57: peak resident memory under 64 MB');
-    Test::More::diag("TEST 57: peak resident memory $hwm kB") if $ENV{TEST_NGINX_VERBOSE};
-}
+::bounded_tiny_post(57, 64);
 --- request eval
 "POST /t\n" . '{"items":[{},{}]}'
 --- more_headers
