@@ -298,6 +298,26 @@ ngx_int_t ngx_api_led_json_light_ops_apply(ngx_http_request_t *r,
 
 
 /*
+ * Streamed rewrites (ngx_api_led_json_stream.c): a list of operations
+ * that do not cross one another, done while the text is read, with no
+ * document built: set with a constant, remove, rename (a name, or a
+ * pointer of names), wrap at the end, on paths of member names ("*" for
+ * every element of an array where no value is made).  _compile() gives a
+ * plan, or NULL when the list is not one it does as the light path
+ * would; _run() writes the same text as the light path, or declines
+ * (NGX_DECLINED) and the light path takes the text from its start (see
+ * there for what).
+ */
+typedef struct ngx_api_led_json_stream_s  ngx_api_led_json_stream_t;
+
+ngx_int_t ngx_api_led_json_stream_compile(ngx_pool_t *pool,
+    ngx_api_led_json_op_t **ops, ngx_uint_t n,
+    ngx_api_led_json_stream_t **stream);
+ngx_int_t ngx_api_led_json_stream_run(ngx_pool_t *pool,
+    ngx_api_led_json_stream_t *st, u_char *data, size_t len, size_t max,
+    ngx_str_t *out);
+
+/*
  * Number texts: a number kept as it was written (a string of the mark
  * 0xff and the text, which no other string starts with).  The serializer
  * writes it as the number; json_is_number() is false for it (a claim

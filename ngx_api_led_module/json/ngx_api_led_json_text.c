@@ -10,6 +10,7 @@
 
 
 #include "ngx_api_led_json.h"
+#include "ngx_api_led_json_parser.h"
 
 #include <math.h>
 
@@ -19,7 +20,7 @@
  * control character, '"', '\\', the start of a UTF-8 sequence).
  */
 
-static const u_char  ngx_api_led_json_plain[256] = {
+const u_char  ngx_api_led_json_plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -37,53 +38,6 @@ static const u_char  ngx_api_led_json_plain[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 };
-
-
-/*
- * Past a run of plain bytes, sixteen at a time where there is SSE2 (every
- * x86-64): a block stops at the first byte that needs a look, '"', '\\'
- * and, compared as signed bytes, below 0x20 (control characters, and from
- * 0x80 on: negative).  The last few bytes, and all of them elsewhere, are
- * looked at one by one.
- */
-
-#if (defined __SSE2__)
-#include <emmintrin.h>
-#endif
-
-
-static ngx_inline u_char *
-ngx_api_led_json_plain_skip(u_char *p, u_char *end)
-{
-#if (defined __SSE2__)
-    int      m;
-    __m128i  v, quote, backslash, space;
-
-    quote = _mm_set1_epi8('"');
-    backslash = _mm_set1_epi8('\\');
-    space = _mm_set1_epi8(0x20);
-
-    while (end - p >= 16) {
-        v = _mm_loadu_si128((const __m128i *) p);
-
-        m = _mm_movemask_epi8(
-                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                          _mm_cmpeq_epi8(v, backslash)),
-                             _mm_cmplt_epi8(v, space)));
-        if (m) {
-            return p + __builtin_ctz(m);
-        }
-
-        p += 16;
-    }
-#endif
-
-    while (p < end && ngx_api_led_json_plain[*p] == 0) {
-        p++;
-    }
-
-    return p;
-}
 
 
 /*
@@ -112,22 +66,6 @@ ngx_api_led_json_plain_skip(u_char *p, u_char *end)
  * value, no allocation.
  */
 
-typedef struct {
-    u_char                      *start;
-    u_char                      *pos;
-    u_char                      *end;
-    u_char                      *scratch;     /* unescaped strings, number
-                                                 texts; NULL when
-                                                 validating */
-    const char                  *error;
-    ngx_api_led_json_hooks_t    *hooks;       /* a template's, or NULL */
-    unsigned                     build:1;     /* 0: validate only */
-    unsigned                     unique:1;    /* NGX_API_LED_JSON_UNIQUE */
-    unsigned                     too_deep:1;
-    unsigned                     duplicate:1;
-    unsigned                     nomem:1;
-    unsigned                     hook_failed:1;
-} ngx_api_led_json_parser_t;
 
 
 static ngx_int_t ngx_api_led_json_parse_text(ngx_pool_t *pool, u_char *data,
@@ -146,8 +84,6 @@ static json_t *ngx_api_led_json_parse_object(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
 static json_t *ngx_api_led_json_parse_array(ngx_api_led_json_parser_t *jp,
     ngx_uint_t depth);
-static ngx_int_t ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp,
-    u_char **s, size_t *len);
 static ngx_int_t ngx_api_led_json_parse_escape(ngx_api_led_json_parser_t *jp,
     u_char **pp, u_char **dp);
 static json_t *ngx_api_led_json_parse_number(ngx_api_led_json_parser_t *jp);
@@ -159,16 +95,6 @@ static ngx_int_t ngx_api_led_json_decimal(u_char *p, u_char *end,
     u_char *digits, size_t *ndigits, int64_t *exp, ngx_uint_t *neg);
 static void *ngx_api_led_json_budget_alloc(size_t size);
 static void ngx_api_led_json_budget_free(void *p);
-
-
-/* most tokens have no whitespace before them: one compare says so */
-#define ngx_api_led_json_skip_ws(jp)                                          \
-    while (jp->pos < jp->end && *jp->pos <= ' '                               \
-           && (*jp->pos == ' ' || *jp->pos == '\n' || *jp->pos == '\r'        \
-               || *jp->pos == '\t'))                                          \
-    {                                                                         \
-        jp->pos++;                                                            \
-    }
 
 
 /*
@@ -854,7 +780,7 @@ failed:
  * validating there is no scratch buffer and nothing is written.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_api_led_json_parse_string(ngx_api_led_json_parser_t *jp, u_char **s,
     size_t *len)
 {
@@ -1570,8 +1496,6 @@ static ngx_api_led_json_light_t *ngx_api_led_json_light_value(
 static ngx_int_t ngx_api_led_json_light_container(
     ngx_api_led_json_light_parser_t *lp, ngx_api_led_json_light_t *node,
     ngx_uint_t depth);
-static ngx_inline u_char *ngx_api_led_json_light_fraction(u_char *p,
-    u_char *q, u_char *end);
 static ngx_int_t ngx_api_led_json_light_member(
     ngx_api_led_json_light_t *m, ngx_str_t *name);
 static ngx_int_t ngx_api_led_json_light_scratch(
@@ -1584,8 +1508,6 @@ static ngx_int_t ngx_api_led_json_light_number(
     ngx_api_led_json_light_parser_t *lp, ngx_str_t *text);
 static ngx_inline ngx_api_led_json_light_t *ngx_api_led_json_light_node(
     ngx_api_led_json_light_parser_t *lp);
-static ngx_inline ngx_uint_t ngx_api_led_json_light_plain_real(u_char *p,
-    size_t len);
 
 
 ngx_int_t
@@ -1738,34 +1660,6 @@ ngx_api_led_json_light_scalar(ngx_api_led_json_light_parser_t *lp,
     }
 
     return NGX_ERROR;
-}
-
-
-/* whitespace, where a test of the byte has not already ruled it out */
-
-#define ngx_api_led_json_light_ws(p, end)                                     \
-    while (p < end && *p <= ' '                                               \
-           && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))          \
-    {                                                                         \
-        p++;                                                                  \
-    }
-
-
-/*
- * Past the byte c and any whitespace before it, NULL if another byte
- * comes: most documents have no whitespace, and the byte is tested first.
- */
-
-static ngx_inline u_char *
-ngx_api_led_json_light_past(u_char *p, u_char *end, u_char c)
-{
-    if (p < end && *p == c) {
-        return p + 1;
-    }
-
-    ngx_api_led_json_light_ws(p, end);
-
-    return (p < end && *p == c) ? p + 1 : NULL;
 }
 
 
@@ -2021,35 +1915,6 @@ done:
 }
 
 
-/*
- * A decimal from p, its integer part (no leading zero) up to the point
- * at q: the end of its fraction if the grammar is done with it there (a
- * digit after the point, no exponent) and the serializer writes its
- * double as it is (ngx_api_led_json_light_plain_real()), else NULL.
- */
-
-static ngx_inline u_char *
-ngx_api_led_json_light_fraction(u_char *p, u_char *q, u_char *end)
-{
-    u_char  *r;
-
-    r = q + 1;
-
-    while (r < end && *r >= '0' && *r <= '9') {
-        r++;
-    }
-
-    if (r - q > 1
-        && (r == end || (*r != 'e' && *r != 'E'))
-        && ngx_api_led_json_light_plain_real(p, r - p))
-    {
-        return r;
-    }
-
-    return NULL;
-}
-
-
 /* NGX_OK if no member from "m" on has the name */
 
 static ngx_int_t
@@ -2121,24 +1986,56 @@ static ngx_int_t
 ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
     ngx_str_t *text)
 {
-    u_char                     *start, buf[NGX_API_LED_JSON_REAL_LEN], *p;
-    size_t                      len;
-    ngx_api_led_json_number_t   num;
-
-    start = lp->jp.pos;
+    u_char  buf[NGX_API_LED_JSON_REAL_LEN];
 
     if (ngx_api_led_json_light_scratch(lp) != NGX_OK
-        || ngx_api_led_json_read_number(start, lp->jp.end, lp->jp.scratch,
-                                        &num)
+        || ngx_api_led_json_number_written(lp->jp.pos, lp->jp.end,
+                                           lp->jp.scratch, buf, text,
+                                           &lp->jp.pos)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    lp->jp.pos = num.end;
-    len = num.end - start;
+    if (text->data != buf) {
+        return NGX_OK;
+    }
 
-    text->data = start;
+    text->data = ngx_pnalloc(lp->pool, text->len);
+    if (text->data == NULL) {
+        lp->jp.nomem = 1;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(text->data, buf, text->len);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A number at p as the serializer writes it: "text" in the text (most
+ * are written as they are, "-0" as "0"), or in "buf" (a real written
+ * otherwise: its shortest form, NGX_API_LED_JSON_REAL_LEN bytes at
+ * most); "next" after it.  NGX_ERROR for no number.
+ */
+
+ngx_int_t
+ngx_api_led_json_number_written(u_char *p, u_char *end, u_char *scratch,
+    u_char *buf, ngx_str_t *text, u_char **next)
+{
+    u_char                     *q;
+    size_t                      len;
+    ngx_api_led_json_number_t   num;
+
+    if (ngx_api_led_json_read_number(p, end, scratch, &num) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    *next = num.end;
+    len = num.end - p;
+
+    text->data = p;
     text->len = len;
 
     switch (num.kind) {
@@ -2153,24 +2050,18 @@ ngx_api_led_json_light_number(ngx_api_led_json_light_parser_t *lp,
         return NGX_OK;
 
     case NGX_API_LED_JSON_REAL:
-        if (ngx_api_led_json_light_plain_real(start, len)) {
+        if (ngx_api_led_json_light_plain_real(p, len)) {
             return NGX_OK;
         }
 
-        p = ngx_api_led_json_real_text(buf, num.real);
+        q = ngx_api_led_json_real_text(buf, num.real);
 
-        if ((size_t) (p - buf) == len && ngx_memcmp(buf, start, len) == 0) {
+        if ((size_t) (q - buf) == len && ngx_memcmp(buf, p, len) == 0) {
             return NGX_OK;
         }
 
-        text->len = p - buf;
-        text->data = ngx_pnalloc(lp->pool, text->len);
-        if (text->data == NULL) {
-            lp->jp.nomem = 1;
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(text->data, buf, text->len);
+        text->data = buf;
+        text->len = q - buf;
         return NGX_OK;
 
     default: /* NGX_API_LED_JSON_NUMBER_KEPT */
@@ -2211,54 +2102,4 @@ ngx_api_led_json_light_node(ngx_api_led_json_light_parser_t *lp)
     node->type = NGX_API_LED_JSON_LIGHT_TEXT;
 
     return node;
-}
-
-
-/*
- * Whether a real's text is the one the serializer writes for its double
- * (ngx_api_led_json_real_text()), without writing it: a plain decimal
- * ("12.5", "-0.25"), no exponent, no trailing zero, at most 12
- * significant digits, at least 0.0001.  For such a decimal D / 10^k the
- * serializer's exact path finds D at k (D below 2^40: its product with
- * 10^k rounds to D itself, no other decimal as short reads back as the
- * same double), or its "%.15g" writes the same digits, in positional
- * notation from 0.0001 on.
- */
-
-static ngx_inline ngx_uint_t
-ngx_api_led_json_light_plain_real(u_char *p, size_t len)
-{
-    u_char      *end;
-    ngx_uint_t   point, sig, zeros;
-
-    end = p + len;
-
-    if (*p == '-') {
-        p++;
-    }
-
-    point = 0;
-    sig = 0;        /* significant digits */
-    zeros = 0;      /* zeros after the point before any other digit */
-
-    for ( /* void */ ; p < end; p++) {
-
-        if (*p == '.') {
-            point = 1;
-
-        } else if (*p < '0' || *p > '9') {
-            /* an exponent */
-            return 0;
-
-        } else if (sig || *p != '0') {
-            sig++;
-
-        } else if (point) {
-            zeros++;
-        }
-    }
-
-    /* "0.000x" and smaller: 0 < zeros, the integer part is "0" */
-
-    return point && end[-1] != '0' && sig <= 12 && zeros <= 3;
 }

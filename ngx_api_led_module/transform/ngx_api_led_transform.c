@@ -31,6 +31,8 @@ static ngx_api_led_transform_op_t *ngx_api_led_transform_op_add(
     ngx_conf_t *cf, ngx_array_t **ops, ngx_uint_t kind);
 static ngx_http_complex_value_t *ngx_api_led_transform_value(ngx_conf_t *cf,
     ngx_str_t *value);
+static ngx_int_t ngx_api_led_transform_streams(ngx_conf_t *cf,
+    ngx_api_led_transform_loc_conf_t *conf);
 static void ngx_api_led_transform_response_kinds(
     ngx_api_led_transform_loc_conf_t *conf, ngx_uint_t *hides);
 
@@ -264,6 +266,10 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
         }
     }
 
+    if (ngx_api_led_transform_streams(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* what the request and response sides register depends on these */
 
     tmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -278,6 +284,72 @@ ngx_api_led_transform_merge_loc_conf(ngx_conf_t *cf, void *parent,
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * The JSON operations of each side as one streamed rewrite, where the
+ * light documents take them and they do not cross (ngx_api_led_json.h).
+ */
+
+static ngx_int_t
+ngx_api_led_transform_streams(ngx_conf_t *cf,
+    ngx_api_led_transform_loc_conf_t *conf)
+{
+    ngx_uint_t                   i, n;
+    ngx_api_led_json_op_t      **ops, *jop;
+    ngx_api_led_transform_op_t  *op;
+
+    conf->request_stream = NULL;
+    conf->response_stream = NULL;
+
+    if (conf->request_light && conf->request_ops) {
+        op = conf->request_ops->elts;
+
+        ops = ngx_palloc(cf->temp_pool,
+                         conf->request_ops->nelts * sizeof(void *));
+        if (ops == NULL) {
+            return NGX_ERROR;
+        }
+
+        n = 0;
+
+        for (i = 0; i < conf->request_ops->nelts; i++) {
+            if (op[i].kind == NGX_API_LED_T_JSON) {
+                ops[n++] = op[i].json;
+            }
+        }
+
+        if (ngx_api_led_json_stream_compile(cf->pool, ops, n,
+                                            &conf->request_stream)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (conf->response_light && conf->response_json_ops) {
+        jop = conf->response_json_ops->elts;
+        n = conf->response_json_ops->nelts;
+
+        ops = ngx_palloc(cf->temp_pool, n * sizeof(void *));
+        if (ops == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < n; i++) {
+            ops[i] = &jop[i];
+        }
+
+        if (ngx_api_led_json_stream_compile(cf->pool, ops, n,
+                                            &conf->response_stream)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

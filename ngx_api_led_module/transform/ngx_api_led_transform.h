@@ -77,6 +77,11 @@ typedef struct {
     ngx_flag_t                   request_body;         /* computed */
     ngx_flag_t                   request_light;        /* computed */
     ngx_flag_t                   response_light;       /* computed */
+    ngx_api_led_json_stream_t   *request_stream;       /* computed: the
+                                                          JSON operations
+                                                          streamed, or
+                                                          NULL */
+    ngx_api_led_json_stream_t   *response_stream;      /* computed */
 } ngx_api_led_transform_loc_conf_t;
 
 
@@ -84,6 +89,8 @@ typedef struct {
     ngx_int_t                    rc;          /* the request body's */
     ngx_api_led_json_arena_t    *arena;       /* jansson memory */
     size_t                       body_len;    /* the request body read */
+    ngx_str_t                    streamed;    /* the request body done by
+                                                 the stream */
 
     /* response body, buffered */
     u_char                      *buf;

@@ -332,7 +332,7 @@ ngx_api_led_transform_request(ngx_http_request_t *r,
         }
     }
 
-    if (doc || light) {
+    if (doc || light || ctx->streamed.data) {
         rc = ngx_api_led_transform_write_body(r, ctx, conf, doc, light);
     }
 
@@ -392,6 +392,25 @@ ngx_api_led_transform_read_doc(ngx_http_request_t *r,
             && (ct->len == ngx_api_led_form_type.len
                 || ct->data[ngx_api_led_form_type.len] == ';'
                 || ct->data[ngx_api_led_form_type.len] == ' '));
+
+    if (conf->request_stream && text.len && !form) {
+        rc = ngx_api_led_json_stream_run(r->pool, conf->request_stream,
+                                         text.data, text.len,
+                                         NGX_API_LED_JSON_MEMORY_FACTOR
+                                         * text.len
+                                         + NGX_API_LED_JSON_MEMORY_EXTRA,
+                                         &ctx->streamed);
+        if (rc == NGX_OK) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "api_led json: request body, streamed");
+        }
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        /* the light path takes it, from the start */
+    }
 
     if (conf->request_light && text.len && !form) {
         rc = ngx_api_led_json_light_parse(r->pool, text.data, text.len,
@@ -525,9 +544,16 @@ ngx_api_led_transform_write_body(ngx_http_request_t *r,
         hint = r->headers_in.content_length_n > 0
                ? (size_t) r->headers_in.content_length_n + 64 : 256;
 
-        rc = light
-             ? ngx_api_led_json_light_dump_max(r->pool, light, hint, max, &out)
-             : ngx_api_led_json_dump_max(r->pool, doc, hint, max, &out);
+        if (ctx->streamed.data) {
+            out = ctx->streamed;
+            rc = NGX_OK;
+
+        } else {
+            rc = light ? ngx_api_led_json_light_dump_max(r->pool, light, hint,
+                                                         max, &out)
+                       : ngx_api_led_json_dump_max(r->pool, doc, hint, max,
+                                                   &out);
+        }
 
         if (rc == NGX_API_LED_JSON_TOO_BIG) {
             goto too_big;

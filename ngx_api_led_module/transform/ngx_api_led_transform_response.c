@@ -770,6 +770,24 @@ ngx_api_led_transform_response(ngx_http_request_t *r,
     max = NGX_API_LED_JSON_MEMORY_FACTOR * len + NGX_API_LED_JSON_MEMORY_EXTRA;
     left = max;
 
+    if (conf->response_stream) {
+        rc = ngx_api_led_json_stream_run(r->pool, conf->response_stream,
+                                         data, len, max, &out);
+
+        if (rc == NGX_OK) {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "api_led json: response body, streamed");
+
+            return ngx_api_led_transform_send(r, ctx, out.data, out.len);
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        /* the light path takes it, from the start */
+    }
+
     if (conf->response_light) {
         rc = ngx_api_led_json_light_parse(r->pool, data, len, &light);
 
