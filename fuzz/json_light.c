@@ -42,7 +42,12 @@
  *     the same outcome (NGX_OK, or NGX_DECLINED: the path does not fit;
  *     ngx_api_led_json_light_op_apply() says NGX_OK for both), never
  *     NGX_ERROR (a 500 for the request);
- *   - no ASan or UBSan report.
+ *   - no ASan or UBSan report;
+ *   - the streamed rewrite (ngx_api_led_json_stream_run(), where the list
+ *     compiles to a plan, max as the transformations give it): NGX_OK
+ *     only where the light parse took the text, and then the light
+ *     document's text after all the operations, byte for byte; never
+ *     NGX_ERROR.
  *
  * Found: crashes/json_light/set-any-nul-name, set-constant-nul-name (a
  * member name with a NUL byte cut by the tree's copies, kept by the
@@ -336,14 +341,61 @@ run(fz_t *fz, ngx_api_led_json_op_t *op, json_t **doc,
 }
 
 
+/*
+ * The streamed rewrite of the text by the whole list (NULL: the list
+ * compiles to no plan): NGX_OK and "out", or what it declined with.
+ */
+
+static ngx_int_t
+stream(fz_t *fz, ngx_array_t *ops, ngx_str_t *text, ngx_str_t *out)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  i;
+    ngx_api_led_json_op_t      *op, **list;
+    ngx_api_led_json_stream_t  *st;
+
+    op = ops->elts;
+
+    list = ngx_palloc(fz->pool, (ops->nelts + 1) * sizeof(void *));
+    if (list == NULL) {
+        abort();
+    }
+
+    for (i = 0; i < ops->nelts; i++) {
+        list[i] = &op[i];
+    }
+
+    if (ngx_api_led_json_stream_compile(fz->pool, list, ops->nelts, &st)
+        != NGX_OK)
+    {
+        abort();
+    }
+
+    if (st == NULL) {
+        return NGX_ABORT;
+    }
+
+    rc = ngx_api_led_json_stream_run(fz->pool, st, text->data, text->len,
+                                     NGX_API_LED_JSON_MEMORY_FACTOR * text->len
+                                     + NGX_API_LED_JSON_MEMORY_EXTRA, out);
+
+    if (rc == NGX_ERROR) {
+        failed("the streamed rewrite failed (NGX_ERROR: a 500 for the "
+               "request)", NULL, 0, NULL, 0, NULL);
+    }
+
+    return rc;
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     u_char                    *p, *end, err[NGX_API_LED_JSON_ERRLEN];
     json_t                    *doc;
     fz_t                       fz;
-    ngx_str_t                  line, text;
-    ngx_int_t                  rc;
+    ngx_str_t                  line, text, streamed, done;
+    ngx_int_t                  rc, rc_stream;
     ngx_uint_t                 i, n;
     ngx_array_t                ops, lines;
     ngx_str_t                 *ln;
@@ -381,13 +433,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
 
-    if (rc != NGX_OK) {
-        check_declined(&text);
-        fz_end(&fz);
-        return 0;
-    }
-
-    /* the operations first, as nginx -t compiles them; "keep" dropped */
+    /* the operations, as nginx -t compiles them; "keep" dropped */
 
     fz_json_ops(&fz, &p, end, 0, &ops, &lines);
 
@@ -399,6 +445,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ngx_api_led_json_light_op_compile(fz.cf, &op[n]) != NGX_CONF_OK) {
             abort();
         }
+    }
+
+    rc_stream = stream(&fz, &ops, &text, &streamed);
+
+    if (rc != NGX_OK) {
+        if (rc_stream == NGX_OK) {
+            failed("the streamed rewrite took a text the light parse "
+                   "declines", NULL, 0, NULL, 0, NULL);
+        }
+
+        check_declined(&text);
+
+        /* "=text" pointed into this input */
+        ngx_str_set(&fz_variable_value, "value");
+
+        fz_end(&fz);
+        return 0;
     }
 
     fz_request(&fz);
@@ -435,6 +498,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (i = 0; i < ops.nelts; i++) {
             if (run(&fz, &op[i], &doc, &light, &ln[i]) != NGX_OK) {
                 break;
+            }
+        }
+
+        if (i == ops.nelts && rc_stream == NGX_OK) {
+            if (ngx_api_led_json_light_dump(fz.pool, light, 64, &done)
+                != NGX_OK)
+            {
+                abort();
+            }
+
+            if (done.len != streamed.len
+                || ngx_memcmp(done.data, streamed.data, done.len) != 0)
+            {
+                failed("the streamed rewrite's text is not the light "
+                       "document's after the same operations", NULL, 0,
+                       &streamed, 0, &done);
             }
         }
     }

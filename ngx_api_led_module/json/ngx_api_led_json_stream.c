@@ -41,6 +41,14 @@
 #define NGX_API_LED_JS_NAMES     512
 
 
+/* the scalars in the loops: a call for each value costs a tenth of it */
+#if (defined __GNUC__)
+#define NGX_API_LED_JS_IN_LINE  __attribute__((always_inline))
+#else
+#define NGX_API_LED_JS_IN_LINE
+#endif
+
+
 typedef struct ngx_api_led_json_plan_s  ngx_api_led_json_plan_t;
 
 typedef struct {
@@ -65,6 +73,9 @@ typedef struct {
 
 struct ngx_api_led_json_plan_s {
     ngx_uint_t                   type;        /* NGX_API_LED_JS_OBJECT.. */
+    uint64_t                     names;       /* _OBJECT: its members'
+                                                 names' bits, as the parse
+                                                 has them */
     ngx_array_t                  members;     /* _OBJECT */
     ngx_array_t                  adds;        /* _OBJECT, in the order the
                                                  operations add them */
@@ -118,6 +129,8 @@ static ngx_api_led_json_plan_add_t *ngx_api_led_json_plan_add(ngx_pool_t *pool,
 static ngx_int_t ngx_api_led_json_plan_wrap(ngx_pool_t *pool,
     ngx_api_led_json_stream_t *st, ngx_api_led_json_path_t *path);
 
+static ngx_inline u_char *ngx_api_led_json_stream_plain(u_char *p,
+    u_char *end) NGX_API_LED_JS_IN_LINE;
 static ngx_int_t ngx_api_led_json_stream_value(ngx_api_led_json_streamer_t *sw,
     ngx_api_led_json_plan_t *plan, u_char **pp, ngx_uint_t depth);
 static ngx_int_t ngx_api_led_json_stream_object(
@@ -706,6 +719,10 @@ ngx_api_led_json_plan_member(ngx_pool_t *pool, ngx_api_led_json_plan_t *plan,
     ngx_memzero(m, sizeof(ngx_api_led_json_plan_member_t));
     m->name = *name;
 
+    /* an empty name's first byte is its closing quote in the text */
+    plan->names |= (uint64_t) 1 << (((name->len ? name->data[0] : '"')
+                                     ^ name->len) & 63);
+
     return m;
 }
 
@@ -888,7 +905,9 @@ ngx_api_led_json_stream_run(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
         return NGX_ERROR;
     }
 
-    sw.last = ngx_cpymem(sw.out, st->prefix.data, st->prefix.len);
+    sw.last = st->prefix.len ? ngx_cpymem(sw.out, st->prefix.data,
+                                          st->prefix.len)
+                             : sw.out;
     sw.out_end = sw.out + size;
 
     p = data;
@@ -912,9 +931,10 @@ ngx_api_led_json_stream_run(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
             rc = NGX_DECLINED;
 
         } else if (ngx_api_led_json_stream_flush(&sw, q) != NGX_OK
-                   || ngx_api_led_json_stream_put(&sw, st->suffix.data,
-                                                  st->suffix.len)
-                      != NGX_OK)
+                   || (st->suffix.len
+                       && ngx_api_led_json_stream_put(&sw, st->suffix.data,
+                                                      st->suffix.len)
+                          != NGX_OK))
         {
             rc = NGX_ERROR;
         }
@@ -939,57 +959,62 @@ ngx_api_led_json_stream_run(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
 }
 
 
+/*
+ * A string of plain bytes, an integer of 1 to 18 digits, a price: the
+ * values most documents are made of, as the serializer has them (see the
+ * light parse), in line; the end of it, or NULL for another value.
+ */
+
+static ngx_inline u_char *
+ngx_api_led_json_stream_plain(u_char *p, u_char *end)
+{
+    u_char  *q, *r;
+
+    if (*p == '"') {
+        q = ngx_api_led_json_plain_skip(p + 1, end);
+        return (q < end && *q == '"') ? q + 1 : NULL;
+    }
+
+    if ((u_char) (*p - '1') >= 9) {
+        return NULL;
+    }
+
+    q = p + 1;
+    r = (end - p > 18) ? p + 18 : end;
+
+    while (q < r && (u_char) (*q - '0') < 10) {
+        q++;
+    }
+
+    if (q == end
+        || (*q != '.' && *q != 'e' && *q != 'E' && (*q < '0' || *q > '9')))
+    {
+        return q;
+    }
+
+    return (*q == '.') ? ngx_api_led_json_light_fraction(p, q, end) : NULL;
+}
+
+
 /* a value at *pp (no whitespace before it), *pp after it */
 
 static ngx_int_t
 ngx_api_led_json_stream_value(ngx_api_led_json_streamer_t *sw,
     ngx_api_led_json_plan_t *plan, u_char **pp, ngx_uint_t depth)
 {
-    u_char  *p, *q, *r, *end;
+    u_char  *p, *q, *end;
 
     p = *pp;
     end = sw->jp.end;
 
+    q = ngx_api_led_json_stream_plain(p, end);
+
+    if (q) {
+        *pp = q;
+        return NGX_OK;
+    }
+
     switch (*p) {
-
-    case '"':
-        q = ngx_api_led_json_plain_skip(p + 1, end);
-
-        if (q < end && *q == '"') {
-            *pp = q + 1;
-            return NGX_OK;
-        }
-
-        break;
-
-    case '1': case '2': case '3': case '4': case '5':
-    case '6': case '7': case '8': case '9':
-
-        /* ids and counts: 1 to 18 digits, as the serializer has them */
-
-        q = p + 1;
-        r = (end - p > 18) ? p + 18 : end;
-
-        while (q < r && (u_char) (*q - '0') < 10) {
-            q++;
-        }
-
-        if (q == end
-            || (*q != '.' && *q != 'e' && *q != 'E'
-                && (*q < '0' || *q > '9')))
-        {
-            *pp = q;
-            return NGX_OK;
-        }
-
-        /* a price: as the serializer writes its double */
-
-        if (*q == '.' && (q = ngx_api_led_json_light_fraction(p, q, end))) {
-            *pp = q;
-            return NGX_OK;
-        }
-
-        break;
 
     case '{':
         if (plan && plan->type == NGX_API_LED_JS_ARRAY) {
@@ -1139,6 +1164,7 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
     open_mark = (sw->last - sw->out) + (open - sw->run);
     sep = NULL;
     sep_mark = 0;
+    key_mark = 0;
 
     members = plan ? plan->members.elts : NULL;
     nm = plan ? plan->members.nelts : 0;
@@ -1166,7 +1192,10 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
         }
 
         key = p;
-        key_mark = (sw->last - sw->out) + (key - sw->run);
+
+        if (plan) {
+            key_mark = (sw->last - sw->out) + (key - sw->run);
+        }
         q = ngx_api_led_json_plain_skip(p + 1, end);
 
         if (q >= end || *q != '"') {
@@ -1213,9 +1242,13 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
 
         m = NULL;
 
-        for (i = 0; i < nm; i++) {
+        for (i = (plan && (plan->names & bit)) ? 0 : nm; i < nm; i++) {
             if (members[i].name.len == name.len
-                && ngx_memcmp(members[i].name.data, name.data, name.len) == 0)
+                && (name.len == 0
+                    || (members[i].name.data[0] == name.data[0]
+                        && ngx_memcmp(members[i].name.data, name.data,
+                                      name.len)
+                           == 0)))
             {
                 m = &members[i];
                 seen |= (uint64_t) 1 << i;
@@ -1246,6 +1279,13 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
             written++;
 
             if (m == NULL || m->action == NGX_API_LED_JS_DESCEND) {
+                q = ngx_api_led_json_stream_plain(p, end);
+
+                if (q) {
+                    p = q;
+                    goto next;
+                }
+
                 rc = ngx_api_led_json_stream_value(sw, m ? m->plan : NULL, &p,
                                                    depth + 1);
                 if (rc != NGX_OK) {
@@ -1302,11 +1342,17 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
 
         /* after the value: "," or the end of the object */
 
-        ngx_api_led_json_stream_ws(sw, p, end);
+        if (p < end && *p != ',') {
+            ngx_api_led_json_stream_ws(sw, p, end);
+        }
 
         if (p < end && *p == ',') {
             sep = p++;
-            sep_mark = (sw->last - sw->out) + (sep - sw->run);
+
+            if (plan) {
+                sep_mark = (sw->last - sw->out) + (sep - sw->run);
+            }
+
             continue;
         }
 
@@ -1401,7 +1447,7 @@ static ngx_int_t
 ngx_api_led_json_stream_array(ngx_api_led_json_streamer_t *sw,
     ngx_api_led_json_plan_t *plan, u_char **pp, ngx_uint_t depth)
 {
-    u_char     *p, *end;
+    u_char     *p, *q, *end;
     ngx_int_t   rc;
 
     if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
@@ -1426,13 +1472,22 @@ ngx_api_led_json_stream_array(ngx_api_led_json_streamer_t *sw,
             return NGX_DECLINED;
         }
 
-        rc = ngx_api_led_json_stream_value(sw, plan ? plan->each : NULL, &p,
-                                           depth + 1);
-        if (rc != NGX_OK) {
-            return rc;
+        q = ngx_api_led_json_stream_plain(p, end);
+
+        if (q) {
+            p = q;
+
+        } else {
+            rc = ngx_api_led_json_stream_value(sw, plan ? plan->each : NULL,
+                                               &p, depth + 1);
+            if (rc != NGX_OK) {
+                return rc;
+            }
         }
 
-        ngx_api_led_json_stream_ws(sw, p, end);
+        if (p < end && *p != ',') {
+            ngx_api_led_json_stream_ws(sw, p, end);
+        }
 
         if (p < end && *p == ',') {
             p++;
