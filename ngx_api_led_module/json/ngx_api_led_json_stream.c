@@ -100,7 +100,8 @@ typedef struct {
     size_t                       max;
     ngx_pool_t                  *pool;
     ngx_str_t                   *held;
-    ngx_str_t                   *names;
+    u_char                     **names;       /* member names in the text,
+                                                 each before its quote */
     ngx_uint_t                   nnames;
     unsigned                     nomem:1;
     unsigned                     too_big:1;
@@ -153,6 +154,17 @@ static ngx_int_t ngx_api_led_json_stream_hold(ngx_api_led_json_streamer_t *sw,
     size_t mark, u_char *to, ngx_str_t *held);
 static ngx_int_t ngx_api_led_json_stream_grow(ngx_api_led_json_streamer_t *sw,
     size_t n);
+
+
+/*
+ * A member name's bit among 64, from its first and last bytes and its
+ * length (an empty name: its closing and opening quotes in the text),
+ * for the names before it in the object and those of a plan: only where
+ * a bit is set are names compared.
+ */
+
+#define ngx_api_led_json_stream_bit(first, last, len)                         \
+    ((uint64_t) 1 << ((((first) << 1) ^ (last) ^ (len)) & 63))
 
 
 /* the output: "n" bytes more, at sw->last */
@@ -719,9 +731,12 @@ ngx_api_led_json_plan_member(ngx_pool_t *pool, ngx_api_led_json_plan_t *plan,
     ngx_memzero(m, sizeof(ngx_api_led_json_plan_member_t));
     m->name = *name;
 
-    /* an empty name's first byte is its closing quote in the text */
-    plan->names |= (uint64_t) 1 << (((name->len ? name->data[0] : '"')
-                                     ^ name->len) & 63);
+    /* as the text has it: an empty name is two quotes */
+    plan->names |= name->len
+                   ? ngx_api_led_json_stream_bit(name->data[0],
+                                                 name->data[name->len - 1],
+                                                 name->len)
+                   : ngx_api_led_json_stream_bit('"', '"', 0);
 
     return m;
 }
@@ -875,7 +890,7 @@ ngx_api_led_json_stream_run(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
     u_char                       *p, *q, *end;
     size_t                        size;
     ngx_int_t                     rc;
-    ngx_str_t                     names[NGX_API_LED_JS_NAMES];
+    u_char                       *names[NGX_API_LED_JS_NAMES];
     ngx_api_led_json_streamer_t   sw;
 
     if (len > NGX_API_LED_JSON_LIGHT_MAX) {
@@ -1145,10 +1160,10 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
 {
     u_char                          *p, *q, *end, *open, *sep, *key;
     size_t                           open_mark, sep_mark, key_mark, mark;
-    uint64_t                         bits, bit, seen;
+    uint64_t                         bits, bit, seen, planned;
     ngx_int_t                        rc;
     ngx_str_t                        name;
-    ngx_uint_t                       n, i, written, base, nm;
+    ngx_uint_t                       n, i, nn, written, base, nm, limit;
     ngx_api_led_json_plan_member_t  *m, *members;
 
     if (depth >= NGX_API_LED_JSON_MAX_DEPTH) {
@@ -1168,12 +1183,17 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
 
     members = plan ? plan->members.elts : NULL;
     nm = plan ? plan->members.nelts : 0;
+    planned = plan ? plan->names : 0;
+    base = sw->nnames;
+
+    /* at most NGX_API_LED_JSON_LIGHT_MEMBERS, as the light parse takes */
+    limit = ngx_min(base + NGX_API_LED_JSON_LIGHT_MEMBERS,
+                    NGX_API_LED_JS_NAMES);
 
     bits = 0;
     seen = 0;
     n = 0;
     written = 0;
-    base = sw->nnames;
 
     ngx_api_led_json_stream_ws(sw, p, end);
 
@@ -1183,19 +1203,23 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
 
     for ( ;; ) {
 
-        /* the name */
-
-        ngx_api_led_json_stream_ws(sw, p, end);
+        /* the name; the byte expected tested before any whitespace */
 
         if (p >= end || *p != '"') {
-            return NGX_DECLINED;
+            ngx_api_led_json_stream_ws(sw, p, end);
+
+            if (p >= end || *p != '"') {
+                return NGX_DECLINED;
+            }
         }
 
         key = p;
 
-        if (plan) {
+        if (written != n) {
+            /* for the first written after members left out */
             key_mark = (sw->last - sw->out) + (key - sw->run);
         }
+
         q = ngx_api_led_json_plain_skip(p + 1, end);
 
         if (q >= end || *q != '"') {
@@ -1207,28 +1231,32 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
         name.len = q - name.data;
         p = q + 1;
 
-        ngx_api_led_json_stream_ws(sw, p, end);
-
         if (p >= end || *p != ':') {
-            return NGX_DECLINED;
+            ngx_api_led_json_stream_ws(sw, p, end);
+
+            if (p >= end || *p != ':') {
+                return NGX_DECLINED;
+            }
         }
 
         p++;
 
         /* unique, as the light path checks them (see there) */
 
-        if (n == NGX_API_LED_JSON_LIGHT_MEMBERS
-            || sw->nnames == NGX_API_LED_JS_NAMES)
-        {
+        nn = sw->nnames;
+
+        if (nn == limit) {
             return NGX_DECLINED;
         }
 
-        bit = (uint64_t) 1 << ((name.data[0] ^ name.len) & 63);
+        bit = ngx_api_led_json_stream_bit(name.data[0], q[-1], name.len);
 
         if (bits & bit) {
-            for (i = base; i < sw->nnames; i++) {
-                if (sw->names[i].len == name.len
-                    && ngx_memcmp(sw->names[i].data, name.data, name.len) == 0)
+            /* an earlier name is the same if its quote comes as late */
+
+            for (i = base; i < nn; i++) {
+                if (sw->names[i][name.len] == '"'
+                    && ngx_memcmp(sw->names[i], name.data, name.len) == 0)
                 {
                     return NGX_DECLINED;
                 }
@@ -1236,30 +1264,34 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
         }
 
         bits |= bit;
-        sw->names[sw->nnames++] = name;
+        sw->names[nn] = name.data;
+        sw->nnames = nn + 1;
 
         /* what the plan does with it */
 
         m = NULL;
 
-        for (i = (plan && (plan->names & bit)) ? 0 : nm; i < nm; i++) {
-            if (members[i].name.len == name.len
-                && (name.len == 0
-                    || (members[i].name.data[0] == name.data[0]
-                        && ngx_memcmp(members[i].name.data, name.data,
+        if (planned & bit) {
+            for (i = 0; i < nm; i++) {
+                if (members[i].name.len == name.len
+                    && (name.len == 0
+                        || ngx_memcmp(members[i].name.data, name.data,
                                       name.len)
-                           == 0)))
-            {
-                m = &members[i];
-                seen |= (uint64_t) 1 << i;
-                break;
+                           == 0))
+                {
+                    m = &members[i];
+                    seen |= (uint64_t) 1 << i;
+                    break;
+                }
             }
         }
 
-        ngx_api_led_json_stream_ws(sw, p, end);
+        if (p >= end || *p <= ' ') {
+            ngx_api_led_json_stream_ws(sw, p, end);
 
-        if (p >= end) {
-            return NGX_DECLINED;
+            if (p >= end) {
+                return NGX_DECLINED;
+            }
         }
 
         if (m == NULL || m->action == NGX_API_LED_JS_DESCEND
