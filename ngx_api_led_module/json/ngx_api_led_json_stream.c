@@ -147,7 +147,10 @@ static ngx_uint_t ngx_api_led_json_stream_fills(
     ngx_api_led_json_streamer_t *sw, ngx_api_led_json_plan_t *plan);
 static ngx_int_t ngx_api_led_json_stream_first(
     ngx_api_led_json_streamer_t *sw, size_t open_mark, u_char *open,
-    size_t key_mark, u_char *key);
+    u_char *key);
+static ngx_int_t ngx_api_led_json_stream_cut_sep(
+    ngx_api_led_json_streamer_t *sw, u_char *sep);
+static size_t ngx_api_led_json_stream_written(u_char *p, u_char *to);
 static ngx_int_t ngx_api_led_json_stream_cut(ngx_api_led_json_streamer_t *sw,
     size_t mark, u_char *at);
 static ngx_int_t ngx_api_led_json_stream_hold(ngx_api_led_json_streamer_t *sw,
@@ -1159,7 +1162,7 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
     ngx_api_led_json_plan_t *plan, u_char **pp, ngx_uint_t depth)
 {
     u_char                          *p, *q, *end, *open, *sep, *key;
-    size_t                           open_mark, sep_mark, key_mark, mark;
+    size_t                           open_mark, mark;
     uint64_t                         bits, bit, seen, planned;
     ngx_int_t                        rc;
     ngx_str_t                        name;
@@ -1178,8 +1181,6 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
     open = p;
     open_mark = (sw->last - sw->out) + (open - sw->run);
     sep = NULL;
-    sep_mark = 0;
-    key_mark = 0;
 
     members = plan ? plan->members.elts : NULL;
     nm = plan ? plan->members.nelts : 0;
@@ -1214,12 +1215,6 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
         }
 
         key = p;
-
-        if (written != n) {
-            /* for the first written after members left out */
-            key_mark = (sw->last - sw->out) + (key - sw->run);
-        }
-
         q = ngx_api_led_json_plain_skip(p + 1, end);
 
         if (q >= end || *q != '"') {
@@ -1300,8 +1295,7 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
             if (written == 0 && n) {
                 /* the first written: the members before were left out */
 
-                if (ngx_api_led_json_stream_first(sw, open_mark, open,
-                                                  key_mark, key)
+                if (ngx_api_led_json_stream_first(sw, open_mark, open, key)
                     != NGX_OK)
                 {
                     return NGX_ERROR;
@@ -1342,8 +1336,8 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
         } else {
             /* removed, or held for its new place */
 
-            if (ngx_api_led_json_stream_cut(sw, written ? sep_mark : open_mark,
-                                            written ? sep : open)
+            if ((written ? ngx_api_led_json_stream_cut_sep(sw, sep)
+                         : ngx_api_led_json_stream_cut(sw, open_mark, open))
                 != NGX_OK)
             {
                 return NGX_ERROR;
@@ -1380,11 +1374,6 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
 
         if (p < end && *p == ',') {
             sep = p++;
-
-            if (plan) {
-                sep_mark = (sw->last - sw->out) + (sep - sw->run);
-            }
-
             continue;
         }
 
@@ -1430,11 +1419,11 @@ close:
 
 static ngx_int_t
 ngx_api_led_json_stream_first(ngx_api_led_json_streamer_t *sw,
-    size_t open_mark, u_char *open, size_t key_mark, u_char *key)
+    size_t open_mark, u_char *open, u_char *key)
 {
     size_t  len;
 
-    if ((size_t) (sw->last - sw->out) <= key_mark) {
+    if (sw->run <= key) {
         /* the name is not written yet */
 
         if (ngx_api_led_json_stream_cut(sw, open_mark, open) != NGX_OK) {
@@ -1445,13 +1434,49 @@ ngx_api_led_json_stream_first(ngx_api_led_json_streamer_t *sw,
         return NGX_OK;
     }
 
-    /* whitespace after the name had it written */
+    /* whitespace after the name had it written: the end of the output */
 
-    len = (sw->last - sw->out) - key_mark;
-    ngx_memmove(sw->out + open_mark, sw->out + key_mark, len);
+    len = ngx_api_led_json_stream_written(key, sw->run);
+    ngx_memmove(sw->out + open_mark, sw->last - len, len);
     sw->last = sw->out + open_mark + len;
 
     return NGX_OK;
+}
+
+
+/*
+ * A member left out after one written: the output back to the comma
+ * before it.  Between the comma and the run only whitespace is not
+ * written (a name that needs more than its bytes is declined).
+ */
+
+static ngx_int_t
+ngx_api_led_json_stream_cut_sep(ngx_api_led_json_streamer_t *sw, u_char *sep)
+{
+    if (sw->run <= sep) {
+        return ngx_api_led_json_stream_flush(sw, sep);
+    }
+
+    sw->last -= ngx_api_led_json_stream_written(sep, sw->run);
+
+    return NGX_OK;
+}
+
+
+/* how many bytes from "p" to "to" were written: all but whitespace */
+
+static size_t
+ngx_api_led_json_stream_written(u_char *p, u_char *to)
+{
+    size_t  n;
+
+    for (n = 0; p < to; p++) {
+        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
+            n++;
+        }
+    }
+
+    return n;
 }
 
 
