@@ -1347,9 +1347,16 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
         sw->run = p;
         mark = sw->last - sw->out;
 
-        rc = ngx_api_led_json_stream_value(sw, NULL, &p, depth + 1);
-        if (rc != NGX_OK) {
-            return rc;
+        q = ngx_api_led_json_stream_plain(p, end);
+
+        if (q) {
+            p = q;
+
+        } else {
+            rc = ngx_api_led_json_stream_value(sw, NULL, &p, depth + 1);
+            if (rc != NGX_OK) {
+                return rc;
+            }
         }
 
         if (m->action == NGX_API_LED_JS_HOLD
