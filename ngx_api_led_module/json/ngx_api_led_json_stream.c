@@ -1470,17 +1470,31 @@ ngx_api_led_json_stream_cut_sep(ngx_api_led_json_streamer_t *sw, u_char *sep)
 }
 
 
-/* how many bytes from "p" to "to" were written: all but whitespace */
+/*
+ * How many bytes from "p" to "to" were written: all but the whitespace
+ * around a member's name, its colon and its comma (a name's own spaces
+ * are written; its quotes are the only ones, it has no escape).
+ */
 
 static size_t
 ngx_api_led_json_stream_written(u_char *p, u_char *to)
 {
-    size_t  n;
+    size_t      n;
+    ngx_uint_t  name;
+
+    name = 0;
 
     for (n = 0; p < to; p++) {
-        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
-            n++;
+        if (*p == '"') {
+            name = !name;
+
+        } else if (!name
+                   && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        {
+            continue;
         }
+
+        n++;
     }
 
     return n;
