@@ -51,6 +51,12 @@ our %Path = (
 our $M64 = '{' . CORE::join(",", map { qq("m$_":$_) } 1 .. 64) . '}';
 our $M65 = '{' . CORE::join(",", map { qq("m$_":$_) } 1 .. 65) . '}';
 
+# N levels of nesting: an object, arrays in it
+sub nested { my $n = shift; '{"r":0,"d":' . ('[' x ($n - 1)) . '1' . (']' x ($n - 1)) . '}' }
+
+# over the light path's 16 KB
+our $Large = '{"pad":"' . ('x' x 16400) . '","password":"p","id":1}';
+
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -747,3 +753,60 @@ api_led: response is not JSON to transform (invalid value at byte 10), passed th
 body, streamed
 light document
 [error]
+
+
+
+=== TEST 53: 1000 levels of nesting, the most there may be: streamed
+--- ops
+remove /r
+--- doc eval
+::nested(1000)
+--- out eval
+my $m = ::nested(1000);
+$m =~ s/"r":0,//;
+$m
+--- path: streamed
+
+
+
+=== TEST 54: 1001 levels in a request: 413, as before
+--- ops
+remove /r
+--- side: req
+--- doc eval
+::nested(1001)
+--- error_code: 413
+--- response_body_like chomp
+^\{"type":"urn:api-led:error:body_too_large","title":"Request body too large","status":413,"detail":"JSON nested deeper than 1000 levels","correlation_id":"[0-9a-f-]{36}"\}$
+--- no_error_log
+body, streamed
+light document
+http request line: "POST /seen
+
+
+
+=== TEST 55: 1001 levels in a response where fields are removed: 502, as before
+--- ops
+remove /r
+--- side: resp
+--- doc eval
+::nested(1001)
+--- error_code: 502
+--- error_log
+api_led: response not transformed: JSON nested deeper than 1000 levels; 502 in its place
+--- no_error_log
+body, streamed
+light document
+
+
+
+=== TEST 56: a body over 16 KB: the tree takes it
+--- ops
+remove /password
+--- doc eval
+$::Large
+--- out eval
+my $m = $::Large;
+$m =~ s/"password":"p",//;
+$m
+--- path: tree
