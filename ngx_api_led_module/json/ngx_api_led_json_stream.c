@@ -344,7 +344,9 @@ ngx_api_led_json_stream_op(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
             return NGX_DECLINED;
         }
 
-        if (ngx_api_led_json_light_dump(pool, op->light, 64, &text) != NGX_OK) {
+        if (ngx_api_led_json_light_dump(pool, op->light, 64, &text)
+            != NGX_OK)
+        {
             return NGX_ERROR;
         }
 
@@ -751,7 +753,7 @@ static ngx_api_led_json_plan_add_t *
 ngx_api_led_json_plan_add(ngx_pool_t *pool, ngx_api_led_json_plan_t *plan,
     ngx_uint_t kind, ngx_str_t *name)
 {
-    ngx_uint_t                       i;
+    ngx_uint_t                       i, member;
     ngx_api_led_json_plan_add_t     *add;
     ngx_api_led_json_plan_member_t  *m;
 
@@ -760,12 +762,11 @@ ngx_api_led_json_plan_add(ngx_pool_t *pool, ngx_api_led_json_plan_t *plan,
         return NULL;
     }
 
+    member = m - (ngx_api_led_json_plan_member_t *) plan->members.elts;
     add = plan->adds.elts;
 
     for (i = 0; i < plan->adds.nelts; i++) {
-        if (add[i].member == (ngx_uint_t) (m - (ngx_api_led_json_plan_member_t *)
-                                                plan->members.elts))
-        {
+        if (add[i].member == member) {
             return (kind == add[i].kind && kind == NGX_API_LED_JS_ADD_CREATE)
                    ? &add[i] : NULL;
         }
@@ -779,7 +780,7 @@ ngx_api_led_json_plan_add(ngx_pool_t *pool, ngx_api_led_json_plan_t *plan,
     ngx_memzero(add, sizeof(ngx_api_led_json_plan_add_t));
 
     add->kind = kind;
-    add->member = m - (ngx_api_led_json_plan_member_t *) plan->members.elts;
+    add->member = member;
 
     if (ngx_api_led_json_quote(pool, name->data, name->len, &add->key)
         != NGX_OK)
