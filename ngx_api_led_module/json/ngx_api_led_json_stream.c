@@ -967,7 +967,9 @@ ngx_api_led_json_stream_run(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
         return (sw.too_big && !sw.nomem) ? NGX_DECLINED : NGX_ERROR;
     }
 
-    if (rc != NGX_OK) {
+    if (rc != NGX_OK || (size_t) (sw.last - sw.out) > max) {
+        /* the light path makes its own text (a large buffer goes now) */
+        ngx_pfree(pool, sw.out);
         return NGX_DECLINED;
     }
 
