@@ -7,6 +7,7 @@ use FindBin;
 use Test::Nginx::Socket 'no_plan';
 use ApiLed::Redis;
 use Digest::SHA ();
+use File::Spec ();
 
 my $redis_port = $ENV{TEST_NGINX_REDIS_PORT} or die "no TEST_NGINX_REDIS_PORT";
 
@@ -91,8 +92,11 @@ sub moved_node {
 push @Hostile, moved_node(sub { "127.0.0.1:$_[0]" });
 # a Sentinel that names itself the master of "t038", a master whose ROLE
 # says master and that answers every script call READONLY (demoted, the
-# Sentinels not yet told); each script call is a line of $READONLY_CALLS
-our $READONLY_CALLS = html_dir() . "/../t038-readonly-calls";
+# Sentinels not yet told); each script call is a line of $READONLY_CALLS,
+# a file outside servroot (the real Test::Nginx removes servroot and
+# fails on a file it did not make there)
+our $READONLY_CALLS = File::Spec->tmpdir() . "/t038-readonly-calls-$$";
+END { unlink $READONLY_CALLS if defined $READONLY_CALLS; }
 push @Hostile, ApiLed::Redis::serve_connections(sub {
     my ($c) = @_;
     my $port = $c->sockport;
