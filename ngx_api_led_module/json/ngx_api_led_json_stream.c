@@ -118,6 +118,10 @@ static ngx_uint_t ngx_api_led_json_stream_touched(ngx_api_led_json_op_t *op,
     ngx_api_led_json_path_t *paths, ngx_api_led_json_token_t *sibling);
 static ngx_uint_t ngx_api_led_json_stream_prefix(ngx_api_led_json_path_t *a,
     ngx_api_led_json_path_t *b);
+static ngx_api_led_json_plan_member_t *ngx_api_led_json_plan_leaf(
+    ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
+    ngx_api_led_json_path_t *path, ngx_uint_t create,
+    ngx_api_led_json_plan_t **parent);
 static ngx_api_led_json_plan_t *ngx_api_led_json_plan_new(ngx_pool_t *pool,
     ngx_uint_t type);
 static ngx_api_led_json_plan_t *ngx_api_led_json_plan_down(ngx_pool_t *pool,
@@ -270,77 +274,24 @@ ngx_api_led_json_stream_op(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
     ngx_api_led_json_op_t *op)
 {
     ngx_str_t                        text, *name;
-    ngx_uint_t                       i, n, slot;
+    ngx_uint_t                       i, n, create;
     ngx_api_led_json_plan_t         *plan;
     ngx_api_led_json_token_t        *t;
     ngx_api_led_json_plan_add_t     *add;
     ngx_api_led_json_plan_member_t  *m;
 
-    n = op->path.ntokens;
-    t = op->path.tokens;
-
-    if (n == 0) {
+    if (op->path.ntokens == 0 || op->op == NGX_API_LED_JSON_OP_WRAP
+        || op->op == NGX_API_LED_JSON_OP_KEEP)
+    {
+        /* a wrap before other operations, "keep" */
         return NGX_DECLINED;
     }
 
-    switch (op->op) {
+    create = (op->op == NGX_API_LED_JSON_OP_SET);
 
-    case NGX_API_LED_JSON_OP_REMOVE:
-    case NGX_API_LED_JSON_OP_RENAME:
-        if (op->op == NGX_API_LED_JSON_OP_RENAME && op->name.len == 0) {
-            break;
-        }
-
-        if (!ngx_api_led_json_stream_tokens_ok(&op->path, 1)) {
-            return NGX_DECLINED;
-        }
-
-        plan = st->root;
-
-        for (i = 0; i < n - 1; i++) {
-            plan = ngx_api_led_json_plan_down(pool, plan, &t[i], 0, 0);
-            if (plan == NULL) {
-                return NGX_DECLINED;
-            }
-        }
-
-        m = ngx_api_led_json_plan_member(pool, plan, &t[n - 1].name);
-        if (m == NULL || m->action) {
-            return NGX_DECLINED;
-        }
-
-        if (op->op == NGX_API_LED_JSON_OP_REMOVE) {
-            m->action = NGX_API_LED_JS_REMOVE;
-            return NGX_OK;
-        }
-
-        /* rename: the value goes under its new name at the object's end */
-
-        m->action = NGX_API_LED_JS_HOLD;
-        m->slot = st->slots++;
-
-        m = ngx_api_led_json_plan_member(pool, plan, &op->name);
-        if (m == NULL || m->action) {
-            return NGX_DECLINED;
-        }
-
-        m->action = NGX_API_LED_JS_REFUSE;
-
-        add = ngx_api_led_json_plan_add(pool, plan, NGX_API_LED_JS_ADD_HELD,
-                                        &op->name);
-        if (add == NULL) {
-            return NGX_DECLINED;
-        }
-
-        add->slot = st->slots - 1;
-        st->extra += add->key.len + 2;
-
-        return NGX_OK;
-
-    case NGX_API_LED_JSON_OP_SET:
-        if (op->light == NULL
-            || !ngx_api_led_json_stream_tokens_ok(&op->path, 0))
-        {
+    if (create) {
+        if (op->light == NULL) {
+            /* a value from variables */
             return NGX_DECLINED;
         }
 
@@ -349,28 +300,36 @@ ngx_api_led_json_stream_op(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
         {
             return NGX_ERROR;
         }
+    }
 
-        plan = st->root;
+    /* "*" where nothing is made or moved */
 
-        for (i = 0; i < n - 1; i++) {
-            plan = ngx_api_led_json_plan_down(pool, plan, &t[i], 1, 0);
-            if (plan == NULL) {
-                return NGX_DECLINED;
-            }
+    if (!ngx_api_led_json_stream_tokens_ok(&op->path,
+                                           op->op == NGX_API_LED_JSON_OP_REMOVE
+                                           || op->name.len))
+    {
+        return NGX_DECLINED;
+    }
 
-            st->extra += t[i].name.len * 6 + 5;
-        }
+    m = ngx_api_led_json_plan_leaf(pool, st, &op->path, create, &plan);
+    if (m == NULL) {
+        return NGX_DECLINED;
+    }
 
-        m = ngx_api_led_json_plan_member(pool, plan, &t[n - 1].name);
-        if (m == NULL || m->action) {
-            return NGX_DECLINED;
-        }
+    name = &op->path.tokens[op->path.ntokens - 1].name;
 
+    switch (op->op) {
+
+    case NGX_API_LED_JSON_OP_REMOVE:
+        m->action = NGX_API_LED_JS_REMOVE;
+        return NGX_OK;
+
+    case NGX_API_LED_JSON_OP_SET:
         m->action = NGX_API_LED_JS_SET;
         m->text = text;
 
         add = ngx_api_led_json_plan_add(pool, plan, NGX_API_LED_JS_ADD_SET,
-                                        &t[n - 1].name);
+                                        name);
         if (add == NULL) {
             return NGX_DECLINED;
         }
@@ -380,75 +339,113 @@ ngx_api_led_json_stream_op(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
 
         return NGX_OK;
 
-    default:
-        /* a wrap before other operations, "keep" */
-        return NGX_DECLINED;
+    default: /* NGX_API_LED_JSON_OP_RENAME */
+        m->action = NGX_API_LED_JS_HOLD;
+        m->slot = st->slots++;
     }
 
-    /* a move: held where it was, written where it goes at the root's end */
+    if (op->name.len) {
 
-    if (!ngx_api_led_json_stream_tokens_ok(&op->path, 0)
-        || !ngx_api_led_json_stream_tokens_ok(&op->to, 0)
-        || op->to.ntokens == 0)
-    {
-        return NGX_DECLINED;
-    }
+        /* to a name: the value goes under it at the object's end */
 
-    plan = st->root;
+        name = &op->name;
 
-    for (i = 0; i < n - 1; i++) {
-        plan = ngx_api_led_json_plan_down(pool, plan, &t[i], 0, 0);
-        if (plan == NULL) {
-            return NGX_DECLINED;
-        }
-    }
+    } else {
 
-    m = ngx_api_led_json_plan_member(pool, plan, &t[n - 1].name);
-    if (m == NULL || m->action) {
-        return NGX_DECLINED;
-    }
+        /*
+         * To a pointer: made anew from the root, at its end; the light
+         * path would put it into what is there, after the text the
+         * stream has written out.
+         */
 
-    slot = st->slots++;
-
-    m->action = NGX_API_LED_JS_HOLD;
-    m->slot = slot;
-
-    /*
-     * Where it goes is made anew from the root: the light path would put
-     * it into what is there, after the text the stream has written out.
-     */
-
-    n = op->to.ntokens;
-    t = op->to.tokens;
-
-    m = ngx_api_led_json_plan_member(pool, st->root, &t[0].name);
-    if (m == NULL || m->action) {
-        return NGX_DECLINED;
-    }
-
-    m->action = NGX_API_LED_JS_REFUSE;
-    plan = st->root;
-
-    for (i = 0; i < n - 1; i++) {
-        plan = ngx_api_led_json_plan_down(pool, plan, &t[i], 1, 1);
-        if (plan == NULL) {
+        if (!ngx_api_led_json_stream_tokens_ok(&op->to, 0)
+            || op->to.ntokens == 0)
+        {
             return NGX_DECLINED;
         }
 
-        st->extra += t[i].name.len * 6 + 5;
+        n = op->to.ntokens;
+        t = op->to.tokens;
+        name = &t[n - 1].name;
+        plan = st->root;
+
+        m = ngx_api_led_json_plan_member(pool, plan, &t[0].name);
+        if (m == NULL || m->action) {
+            return NGX_DECLINED;
+        }
+
+        m->action = NGX_API_LED_JS_REFUSE;
+
+        for (i = 0; i < n - 1; i++) {
+            plan = ngx_api_led_json_plan_down(pool, plan, &t[i], 1, 1);
+            if (plan == NULL) {
+                return NGX_DECLINED;
+            }
+
+            st->extra += t[i].name.len * 6 + 5;
+        }
     }
 
-    name = &t[n - 1].name;
+    if (op->name.len) {
+        m = ngx_api_led_json_plan_member(pool, plan, name);
+        if (m == NULL || m->action) {
+            return NGX_DECLINED;
+        }
+
+        m->action = NGX_API_LED_JS_REFUSE;
+    }
 
     add = ngx_api_led_json_plan_add(pool, plan, NGX_API_LED_JS_ADD_HELD, name);
     if (add == NULL) {
         return NGX_DECLINED;
     }
 
-    add->slot = slot;
+    add->slot = st->slots - 1;
     st->extra += add->key.len + 2;
 
     return NGX_OK;
+}
+
+
+/*
+ * The plan's member a path leads to, new (NULL: the plan has another use
+ * for it), and the plan of its object; "create": a set makes the objects
+ * on its way where they are not there.
+ */
+
+static ngx_api_led_json_plan_member_t *
+ngx_api_led_json_plan_leaf(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
+    ngx_api_led_json_path_t *path, ngx_uint_t create,
+    ngx_api_led_json_plan_t **parent)
+{
+    ngx_uint_t                       i, n;
+    ngx_api_led_json_plan_t         *plan;
+    ngx_api_led_json_token_t        *t;
+    ngx_api_led_json_plan_member_t  *m;
+
+    n = path->ntokens;
+    t = path->tokens;
+    plan = st->root;
+
+    for (i = 0; i < n - 1; i++) {
+        plan = ngx_api_led_json_plan_down(pool, plan, &t[i], create, 0);
+        if (plan == NULL) {
+            return NULL;
+        }
+
+        if (create) {
+            st->extra += t[i].name.len * 6 + 5;
+        }
+    }
+
+    m = ngx_api_led_json_plan_member(pool, plan, &t[n - 1].name);
+    if (m == NULL || m->action) {
+        return NULL;
+    }
+
+    *parent = plan;
+
+    return m;
 }
 
 
