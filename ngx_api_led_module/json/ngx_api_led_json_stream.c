@@ -928,9 +928,9 @@ ngx_api_led_json_stream_run(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
 
     p = data;
     end = data + len;
-    sw.run = p;
-
     rc = NGX_DECLINED;
+
+    /* whitespace before the document is not written out */
 
     ngx_api_led_json_light_ws(p, end);
     sw.run = p;
