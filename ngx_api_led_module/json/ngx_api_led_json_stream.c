@@ -149,6 +149,8 @@ static ngx_int_t ngx_api_led_json_stream_adds(ngx_api_led_json_streamer_t *sw,
     ngx_api_led_json_plan_t *plan, uint64_t seen, ngx_uint_t written);
 static ngx_uint_t ngx_api_led_json_stream_fills(
     ngx_api_led_json_streamer_t *sw, ngx_api_led_json_plan_t *plan);
+static u_char *ngx_api_led_json_stream_name(ngx_api_led_json_streamer_t *sw,
+    u_char *p);
 static ngx_int_t ngx_api_led_json_stream_first(
     ngx_api_led_json_streamer_t *sw, size_t open_mark, u_char *open,
     u_char *key);
@@ -1218,8 +1220,10 @@ ngx_api_led_json_stream_object(ngx_api_led_json_streamer_t *sw,
         q = ngx_api_led_json_plain_skip(p + 1, end);
 
         if (q >= end || *q != '"') {
-            /* escaped, or beyond ASCII: the light path compares those */
-            return NGX_DECLINED;
+            q = ngx_api_led_json_stream_name(sw, p);
+            if (q == NULL) {
+                return NGX_DECLINED;
+            }
         }
 
         name.data = p + 1;
@@ -1416,6 +1420,30 @@ close:
     *pp = p + 1;
 
     return NGX_OK;
+}
+
+
+/*
+ * A member name beyond ASCII: its closing quote if it is UTF-8 with no
+ * escape (its bytes are then its name, and hold no quote), else NULL:
+ * the light path compares escaped names unescaped.
+ */
+
+static u_char *
+ngx_api_led_json_stream_name(ngx_api_led_json_streamer_t *sw, u_char *p)
+{
+    u_char  *s;
+    size_t   len;
+
+    sw->jp.pos = p;
+
+    if (ngx_api_led_json_parse_string(&sw->jp, &s, &len) != NGX_OK
+        || s != p + 1)
+    {
+        return NULL;
+    }
+
+    return sw->jp.pos - 1;
 }
 
 
