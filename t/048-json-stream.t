@@ -583,7 +583,7 @@ remove /b
 
 
 
-=== TEST 41: a member name beyond ASCII: the light path takes it
+=== TEST 41: a member name beyond ASCII without an escape: streamed, set in place
 --- ops
 remove /b
 set /été 2
@@ -591,7 +591,7 @@ set /été 2
 "{\"\xc3\xa9t\xc3\xa9\":1,\"b\":2}"
 --- out chomp
 {"été":"2"}
---- path: light
+--- path: streamed
 
 
 
