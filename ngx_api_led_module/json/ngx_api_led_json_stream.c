@@ -41,11 +41,16 @@
 #define NGX_API_LED_JS_NAMES     512
 
 
-/* the scalars in the loops: a call for each value costs a tenth of it */
+/*
+ * The scalars in the loops: a call for each value costs a tenth of it;
+ * what few documents have kept out of the loops' registers.
+ */
 #if (defined __GNUC__)
 #define NGX_API_LED_JS_IN_LINE  __attribute__((always_inline))
+#define NGX_API_LED_JS_RARE     __attribute__((noinline, cold))
 #else
 #define NGX_API_LED_JS_IN_LINE
+#define NGX_API_LED_JS_RARE
 #endif
 
 
@@ -150,7 +155,7 @@ static ngx_int_t ngx_api_led_json_stream_adds(ngx_api_led_json_streamer_t *sw,
 static ngx_uint_t ngx_api_led_json_stream_fills(
     ngx_api_led_json_streamer_t *sw, ngx_api_led_json_plan_t *plan);
 static u_char *ngx_api_led_json_stream_name(ngx_api_led_json_streamer_t *sw,
-    u_char *p);
+    u_char *p) NGX_API_LED_JS_RARE;
 static ngx_int_t ngx_api_led_json_stream_first(
     ngx_api_led_json_streamer_t *sw, size_t open_mark, u_char *open,
     u_char *key);
