@@ -295,6 +295,7 @@ ngx_api_led_json_stream_op(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
     }
 
     create = (op->op == NGX_API_LED_JSON_OP_SET);
+    ngx_str_null(&text);
 
     if (create) {
         if (op->light == NULL) {
