@@ -805,7 +805,7 @@ ngx_api_led_json_plan_wrap(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
 {
     u_char     *p;
     size_t      len;
-    ngx_str_t   key, prefix;
+    ngx_str_t   prefix, *keys;
     ngx_uint_t  i;
 
     if (!ngx_api_led_json_stream_tokens_ok(path, 0)) {
@@ -816,19 +816,24 @@ ngx_api_led_json_plan_wrap(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
         return NGX_OK;
     }
 
-    /* the new wrap goes around the earlier ones */
+    /* the new wrap goes around the earlier ones: each name quoted once */
+
+    keys = ngx_palloc(pool, path->ntokens * sizeof(ngx_str_t));
+    if (keys == NULL) {
+        return NGX_ERROR;
+    }
 
     len = st->prefix.len;
 
     for (i = 0; i < path->ntokens; i++) {
         if (ngx_api_led_json_quote(pool, path->tokens[i].name.data,
-                                   path->tokens[i].name.len, &key)
+                                   path->tokens[i].name.len, &keys[i])
             != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        len += key.len + 2;
+        len += keys[i].len + 2;
     }
 
     prefix = st->prefix;
@@ -841,15 +846,8 @@ ngx_api_led_json_plan_wrap(ngx_pool_t *pool, ngx_api_led_json_stream_t *st,
     p = st->prefix.data;
 
     for (i = 0; i < path->ntokens; i++) {
-        if (ngx_api_led_json_quote(pool, path->tokens[i].name.data,
-                                   path->tokens[i].name.len, &key)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
         *p++ = '{';
-        p = ngx_cpymem(p, key.data, key.len);
+        p = ngx_cpymem(p, keys[i].data, keys[i].len);
         *p++ = ':';
     }
 
