@@ -317,6 +317,13 @@ bench_cpu_ns() {
     echo "$t"
 }
 
+# the machine's idle and total CPU time so far, in clock ticks: "idle total"
+# (idle counts iowait: a core waiting for the disk could run a process)
+bench_machine_ticks() {
+    awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i;
+                       print $5 + $6, t; exit }' /proc/stat
+}
+
 # bench_wrk NAME CONNS SECONDS [more wrk args]: one wrk run of a variant
 bench_wrk() {
     local n=$1 conns=$2 secs=$3
@@ -345,11 +352,12 @@ bench_run() {
     perf)      bench_profile_perf "$@"; return ;;
     esac
 
-    local base=$1 peer=${2:-} r n out pids aux c0 c1 a0 a1 reqs names
-    local -A rps p50 p99 cpu acpu
+    local base=$1 peer=${2:-} r n out pids aux c0 c1 a0 a1 m0 m1 reqs names
+    local -A rps p50 p99 cpu acpu idle
     mapfile -t names < <(bench_selected "$base")
     for n in "${names[@]}"; do
         rps[$n]=""; p50[$n]=""; p99[$n]=""; cpu[$n]=""; acpu[$n]=""
+        idle[$n]=""
         # warm-up, also opens upstream keepalive connections
         bench_wrk "$n" "$BENCH_CONNS" 1 > /dev/null
     done
@@ -361,12 +369,16 @@ bench_run() {
             c0=$(bench_cpu_ns $pids)
             # shellcheck disable=SC2086
             a0=$(bench_cpu_ns $aux)
+            m0=$(bench_machine_ticks)
             out=$(bench_wrk "$n" "$BENCH_CONNS" "$BENCH_DURATION" --latency)
+            m1=$(bench_machine_ticks)
             # shellcheck disable=SC2086
             c1=$(bench_cpu_ns $pids)
             # shellcheck disable=SC2086
             a1=$(bench_cpu_ns $aux)
             reqs=$(echo "$out" | awk '/requests in/ { print $1 }')
+            idle[$n]+="$(echo "$m0 $m1" | awk '$4 > $2 {
+                          print ($3 - $1) / ($4 - $2) }') "
             cpu[$n]+="$(awk -v a="$c0" -v b="$c1" -v n="$reqs" \
                         'BEGIN { if (n > 0) print (b - a) / n / 1000 }') "
             if [ -n "$aux" ]; then
@@ -395,7 +407,7 @@ bench_run() {
         'p99 ms' "/$base" 'cpu us' 'cpu/base'
     [ -n "$show_aux" ] && printf ' %9s' 'aux us'
     [ -n "$prps" ] && printf ' %9s' "/$peer"
-    printf '\n'
+    printf ' %7s\n' 'idle'
     for n in "${names[@]}"; do
         m=$(echo "${rps[$n]}" | tr ' ' '\n' | grep . | bench_median)
         mcpu=$(echo "${cpu[$n]}" | tr ' ' '\n' | grep . | bench_median)
@@ -416,12 +428,14 @@ bench_run() {
         if [ -n "$prps" ]; then
             printf ' %9.2f' "$(bench_paired "${rps[$n]}" "${rps[$peer]}")"
         fi
-        printf '\n'
+        printf ' %7.3f\n' "$(echo "${idle[$n]}" | tr ' ' '\n' | grep . \
+                             | bench_median)"
     done
     echo "(medians of $BENCH_ROUNDS interleaved rounds of ${BENCH_DURATION}s;" \
          "ratios: the median of the rounds' ratios;" \
          "$BENCH_CONNS connections, $BENCH_WORKERS worker(s) each;" \
-         "cpu us: the gateway's CPU a request${show_aux:+, aux us: its Redis CPU})"
+         "cpu us: the gateway's CPU a request${show_aux:+, aux us: its Redis CPU};" \
+         "idle: the machine's idle share of its CPU during the rounds)"
 }
 
 # the instructions of the newest callgrind dump of a gateway: its total,
