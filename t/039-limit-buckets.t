@@ -2,7 +2,7 @@
 # attack). A request counted by its address has buckets of its own, apart
 # from a consumer's whose id reads as that address, and apart from any key
 # a client sends; a bucket's value counts no further than its limit can
-# have written it.
+# have written it, and one further is written back as a full bucket.
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use ApiLed::Redis;
@@ -207,3 +207,88 @@ ApiLed::Redis::redis_cli($port, 'set', 'api_led:{t039-d}:t039-tat2', '1e19');
 --- no_error_log
 redis answered an error
 unexpected reply
+
+
+
+=== TEST 6: a TAT 10 days ahead without a TTL (a plain SET) refuses once as a full bucket, then the bucket recovers
+Refused requests write nothing: such a TAT refused every request for 10
+days, and nothing repaired it (TEST 4's Retry-After promised T). Now the
+value, further ahead than a full bucket of 2r/s burst=1 ((burst + 1) * T
+= 1 s), is cut to a full bucket and written back with its TTL: refused
+with Retry-After 1 (T = 500 ms), admitted once that has passed.
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /t {
+        api_led_rate_limit 2r/s burst=1 key=t039-ttl name=t039-ttl;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+my $port = $ENV{TEST_NGINX_REDIS_PORT};
+my $key = 'api_led:{t039-ttl}:t039-ttl';
+my ($s, $us) = split /\n/, ApiLed::Redis::redis_cli($port, 'time');
+my $now = $s * 1000000 + $us;
+ApiLed::Redis::redis_cli($port, 'set', $key, $now + 10 * 86400 * 1000000);
+Test::More::is(ApiLed::Redis::redis_cli($port, 'pttl', $key), -1,
+               'TEST 6: the hostile TAT has no TTL');
+my ($st, $h) = ApiLed::Redis::http_get(ApiLed::Redis::nginx_port(), '/t');
+Test::More::is($st, 429, 'TEST 6: refused as a full bucket');
+Test::More::is($h->{'retry-after'}, 1, 'TEST 6: Retry-After is T, rounded up');
+Test::More::is($h->{'ratelimit-reset'}, 1,
+               'TEST 6: RateLimit-Reset is a full bucket, 1 s');
+my $ttl = ApiLed::Redis::redis_cli($port, 'pttl', $key);
+Test::More::ok($ttl > 0 && $ttl <= 1000,
+               "TEST 6: the key has a TTL of a full bucket at most ($ttl ms)");
+my $ahead = ApiLed::Redis::redis_cli($port, 'get', $key) - $now;
+Test::More::ok($ahead > 0 && $ahead < 10 * 1000000,
+               "TEST 6: the key holds a full bucket, not 10 days ($ahead us)");
+# what Retry-After promised: the request is admitted then
+Time::HiRes::sleep($h->{'retry-after'} // 1);
+--- request
+GET /t
+--- error_code: 200
+--- response_headers
+RateLimit-Limit: 2
+--- no_error_log
+redis answered an error
+unexpected reply
+
+
+
+=== TEST 7: a bucket left by a slower rate of the name (a reload that raised it) refuses no longer than its Retry-After says
+"1r/m burst=5 name=x" stores up to 6 minutes; after a reload to "10r/s
+burst=5 name=x" (here: another location with the name, the same bucket)
+that TAT was answered as a full bucket of 10r/s, Retry-After 1, but the
+request was refused for the 6 minutes. Now the bucket is cut to a full
+bucket of 10r/s (600 ms) and Retry-After holds.
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
+--- config
+    location /slow {
+        api_led_rate_limit 1r/m burst=5 key=t039-rate name=t039-rate;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /fast {
+        api_led_rate_limit 10r/s burst=5 key=t039-rate name=t039-rate;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+my $port = ApiLed::Redis::nginx_port();
+my @st = map { (ApiLed::Redis::http_get($port, '/slow'))[0] } 1 .. 7;
+Test::More::is("@st", '200 200 200 200 200 200 429',
+               'TEST 7: 1r/m burst=5 admits 6, then refuses');
+my ($st, $h) = ApiLed::Redis::http_get($port, '/fast');
+Test::More::is($st, 429, 'TEST 7: 10r/s refuses the bucket full of 1r/m');
+Test::More::is($h->{'retry-after'}, 1, 'TEST 7: Retry-After 1');
+Time::HiRes::sleep($h->{'retry-after'} // 1);
+--- request
+GET /fast
+--- error_code: 200
+--- response_headers
+RateLimit-Limit: 6

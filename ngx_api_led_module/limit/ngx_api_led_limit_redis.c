@@ -141,31 +141,44 @@ static void ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
  * microseconds since the epoch (~2^51) are exact, and Redis writes a
  * number argument with 17 significant digits, so the stored value is
  * exact too (string.format would cost a microsecond a key).  A stored
- * value that is no number is an empty bucket, "nan" too; one further
- * ahead than 2^54 (no limit stores a TAT beyond tau + T, under 2^53 plus
- * a day) counts as 2^54: Redis would turn 1e19, 1e30 or inf into a
- * negative integer, a malformed reply that fails every request of the
- * call.
+ * value that is no number is an empty bucket, "nan" too.  One further
+ * ahead than the call's limits of its key can store (the largest tau + T
+ * of them, a full bucket) was not written by them: by hand, corrupted, by
+ * another rate of the name, maybe without a TTL.  Trusted as it is, it
+ * would refuse every request until it passed, and refused requests write
+ * nothing: it is cut to a full bucket and written back with its TTL, so
+ * the bucket recovers as a full one does (one PSETEX for such a key, none
+ * per request).  No value counts beyond 2^54 whatever the arguments:
+ * Redis would turn 1e19, 1e30 or inf into a negative integer, a malformed
+ * reply that fails every request of the call.
  */
 
 static ngx_str_t  ngx_api_led_limit_redis_gcra = ngx_string(
     "local t = redis.call('TIME')\n"
     "local now = t[1] * 1000000 + t[2]\n"
+    "local key, T, tau, full = {}, {}, {}, {}\n"
+    "for s = 1, (#ARGV - 1) / 3 do\n"
+    "  local k = tonumber(ARGV[3 * s - 2])\n"
+    "  key[s] = k\n"
+    "  T[s] = tonumber(ARGV[3 * s - 1])\n"
+    "  tau[s] = tonumber(ARGV[3 * s])\n"
+    "  local f = tau[s] + T[s]\n"
+    "  if (full[k] or 0) < f then full[k] = f end\n"
+    "end\n"
     "local a = redis.call('MGET', unpack(KEYS))\n"
+    "local dirty = {}\n"
     "for k = 1, #KEYS do\n"
     "  local x = (tonumber(a[k]) or now) - now\n"
     "  if not (x > 0) then x = 0 end\n"
     "  if x > 18014398509481984 then x = 18014398509481984 end\n"
+    "  if x > full[k] then\n"
+    "    x = full[k]\n"
+    "    dirty[k] = true\n"
+    "  end\n"
     "  a[k] = x\n"
     "end\n"
-    "local key, T, tau = {}, {}, {}\n"
-    "for s = 1, (#ARGV - 1) / 3 do\n"
-    "  key[s] = tonumber(ARGV[3 * s - 2])\n"
-    "  T[s] = tonumber(ARGV[3 * s - 1])\n"
-    "  tau[s] = tonumber(ARGV[3 * s])\n"
-    "end\n"
     "local r = {string.byte(ARGV[#ARGV], 1, -1)}\n"
-    "local out, dirty, o, p = {}, {}, 0, 1\n"
+    "local out, o, p = {}, 0, 1\n"
     "while p <= #r do\n"
     "  local n, ok = r[p], true\n"
     "  for j = p + 1, p + n do\n"
