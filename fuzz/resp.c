@@ -32,8 +32,9 @@
  * Properties: no crash, leak, hang or UB whatever Redis answers; each
  * request is woken exactly once (by the end, reply timeouts passed),
  * replied, with the failure or an outcome in bounds (remaining below the
- * limit, a reset ahead, no later than a full bucket, tau + T, and a
- * retry no later than T); no reply
+ * limit, a reset ahead, no later than a full bucket, the largest tau + T
+ * of the limits of its key in the call, and a retry no later than that
+ * less tau: T when the key has one limit); no reply
  * makes hiredis allocate more than -malloc_limit_mb at once (issue 16
  * defect 14: "*500000000" made it allocate 4 GB).
  */
@@ -259,18 +260,24 @@ __wrap_ngx_api_led_wake(ngx_http_request_t *r)
     item = lctxs[i]->items;
 
     for (j = 0; j < lctxs[i]->nitems; j++) {
-        /* whatever Redis stored, no further than a full bucket ahead */
-        if (item[j].remaining >= item[j].limit || item[j].reset == 0
-            || item[j].reset > (item[j].tau + item[j].interval + 999) / 1000
-            || item[j].retry > (item[j].interval + 999) / 1000)
+        /*
+         * whatever Redis stored, no further than a full bucket ahead: the
+         * largest of the limits of the key in the call (item.full), where
+         * the script cuts the key's TAT
+         */
+        if (item[j].full < item[j].tau + item[j].interval
+            || item[j].remaining >= item[j].limit || item[j].reset == 0
+            || item[j].reset > (item[j].full + 999) / 1000
+            || item[j].retry > (item[j].full - item[j].tau + 999) / 1000)
         {
             fz_dump("input", input, input_size);
             fz_fail("an outcome out of bounds: remaining %lu of %lu, "
-                    "reset %lu, retry %lu",
+                    "reset %lu, retry %lu, full bucket %lu us",
                     (unsigned long) item[j].remaining,
                     (unsigned long) item[j].limit,
                     (unsigned long) item[j].reset,
-                    (unsigned long) item[j].retry);
+                    (unsigned long) item[j].retry,
+                    (unsigned long) item[j].full);
         }
     }
 

@@ -694,3 +694,64 @@ GET /t?a=x&b=x
 RateLimit-Remaining: 7
 --- no_error_log
 [error]
+
+
+
+=== TEST 13: limits of one name and key with two rates in one call: Retry-After is the wait the bucket's TAT makes, not the faster rate's T
+The script cuts a TAT to the largest full bucket of the call's limits of
+its key (t/039 TEST 6): here 1r/m burst=5's, 360 s, so the TAT of a full
+1r/m bucket stays. The 10r/s burst=5 request of that call was answered
+from its own full bucket (600 ms): Retry-After 1, while that TAT refuses
+it for about 6 minutes (and again after 1 s, whenever the 1r/m limit
+shares its call).
+--- http_config
+    api_led_redis 127.0.0.1:$TEST_NGINX_GATE_PORT timeout=$TEST_NGINX_HOLD_TIMEOUT;
+--- config
+    location /slow {
+        api_led_rate_limit 1r/m burst=5 key=t037-13 name=t037-13;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /fast {
+        api_led_rate_limit 10r/s burst=5 key=t037-13 name=t037-13;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /first {
+        api_led_rate_limit 100r/s key=t037-13-first;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo;
+    }
+    location /echo {
+        return 200 "ok\n";
+    }
+--- init
+my $name = 'TEST 13';
+::gate_reset($::Gate);
+my @st = map { (::http_get(::nginx_port(), '/slow'))[0] } 1 .. 6;
+Test::More::is("@st", '200 200 200 200 200 200',
+               "$name: 1r/m burst=5 admits 6, its bucket is full");
+my ($from, $first) = ::hold_first_call('/first', $name);
+my @r = map { ::send_request($_) } qw(/slow /fast);
+::await_requests(3, $from, $name);
+::gate_release($::Gate);
+::read_responses($first, @r);
+Test::More::is(::calls(), '1 1, 2 1', "$name: /slow and /fast in one call");
+my ($slow, $fast) = @r;
+Test::More::is($slow->{status}, 429, "$name: /slow refused");
+Test::More::is($slow->{headers}{'retry-after'}, 60,
+               "$name: /slow waits its T");
+Test::More::is($fast->{status}, 429, "$name: /fast refused");
+my $ttl = ::pttl('api_led:{t037-13}:t037-13');
+Test::More::ok($ttl > 350000, "$name: the bucket kept its TAT ($ttl ms)");
+# /fast is admitted when the TAT is 500 ms (its tau) ahead, not before
+my $ra = $fast->{headers}{'retry-after'} // 0;
+Test::More::ok($ra * 1000 >= $ttl - 500,
+               "$name: /fast's Retry-After ($ra s) is not before the TAT"
+               . " lets it in (" . ($ttl - 500) . " ms)");
+Test::More::ok($fast->{headers}{'ratelimit-reset'} >= $ra,
+               "$name: /fast's RateLimit-Reset is no earlier");
+--- request
+GET /slow
+--- error_code: 429
+--- response_headers
+Retry-After: 60
+--- no_error_log
+unexpected reply

@@ -109,6 +109,8 @@ typedef struct {
     ngx_str_t                       name;      /* NAME, for the log */
     uint64_t                        interval;  /* T, microseconds */
     uint64_t                        tau;       /* microseconds */
+    uint64_t                        full;      /* Redis: the largest tau + T
+                                                  of its key in its call */
     ngx_uint_t                      limit;     /* burst + 1 */
     ngx_uint_t                      on_error;
 

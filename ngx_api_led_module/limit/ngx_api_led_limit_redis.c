@@ -94,6 +94,7 @@ struct ngx_api_led_limit_batch_s {
     ngx_api_led_limit_slot_t        slots[NGX_API_LED_LIMIT_BATCH_SLOTS];
     u_char                          key_hash[NGX_API_LED_LIMIT_BATCH_HASH];
     u_char                          slot_hash[NGX_API_LED_LIMIT_BATCH_HASH];
+    uint64_t                        full[NGX_API_LED_LIMIT_BATCH_SLOTS];
 
     ngx_str_t                       args[2 + 4 * NGX_API_LED_LIMIT_BATCH_SLOTS];
     u_char                          list[2 * NGX_API_LED_LIMIT_BATCH_SLOTS];
@@ -114,6 +115,8 @@ static ngx_uint_t ngx_api_led_limit_redis_command(
     ngx_api_led_limit_batch_t *b, ngx_api_led_limit_part_t *part);
 static u_char ngx_api_led_limit_redis_slot(ngx_api_led_limit_batch_t *b,
     ngx_api_led_limit_item_t *item);
+static void ngx_api_led_limit_redis_full(ngx_api_led_limit_batch_t *b,
+    ngx_api_led_limit_part_t *part);
 static void ngx_api_led_limit_redis_reply(void *data, redisReply *reply);
 static ngx_int_t ngx_api_led_limit_redis_valid(ngx_api_led_limit_part_t *part,
     redisReply *reply);
@@ -690,7 +693,58 @@ ngx_api_led_limit_redis_command(ngx_api_led_limit_batch_t *b,
     arg->len = list - b->list;
     arg++;
 
+    ngx_api_led_limit_redis_full(b, part);
+
     return arg - b->args;
+}
+
+
+/*
+ * Each limit of the call learns its key's full bucket in the call, the
+ * largest tau + T of the call's limits of that key: the script cuts the
+ * key's TAT to it, no further, and a limit of a smaller full bucket is
+ * refused until that TAT has come down to its tau.
+ */
+
+static void
+ngx_api_led_limit_redis_full(ngx_api_led_limit_batch_t *b,
+    ngx_api_led_limit_part_t *part)
+{
+    u_char                     *list;
+    uint64_t                    full;
+    ngx_uint_t                  i, j;
+    ngx_api_led_limit_ctx_t    *lctx;
+    ngx_api_led_limit_slot_t   *slot;
+    ngx_api_led_limit_entry_t  *e;
+
+    ngx_memzero(b->full, b->nkeys * sizeof(uint64_t));
+
+    for (i = 0; i < b->nslots; i++) {
+        slot = &b->slots[i];
+        full = slot->tau + slot->interval;
+
+        if (b->full[slot->key - 1] < full) {
+            b->full[slot->key - 1] = full;
+        }
+    }
+
+    /* the list names each entry's slots in the order of its limits */
+
+    list = b->list;
+
+    for (i = 0; i < part->nentries; i++) {
+        e = &b->entries[part->first + i];
+        lctx = b->requests[e->request];
+
+        list++;
+
+        for (j = 0; j < lctx->nitems; j++) {
+            if (e->items & (1u << j)) {
+                slot = &b->slots[*list++ - 1];
+                lctx->items[j].full = b->full[slot->key - 1];
+            }
+        }
+    }
 }
 
 
@@ -981,12 +1035,14 @@ ngx_api_led_limit_redis_outcome(ngx_api_led_limit_ctx_t *lctx,
         ahead = (uint64_t) e[k++]->integer;
 
         /*
-         * this limit never stores a TAT more than a full bucket ahead
-         * (tau + T): one further (written by hand, corrupted, of another
-         * rate under this name) is still refused, but answered as a full
-         * bucket, not with a Retry-After of thousands of years
+         * the script cut the key's TAT to its largest full bucket in the
+         * call (item.full): what it says is what the key holds, though a
+         * limit of a smaller full bucket (another rate of the name) then
+         * waits longer than its T.  Cutting to the limit's own tau + T
+         * here would promise an admission that TAT refuses; the bound
+         * only guards against a reply of no script of ours.
          */
-        ahead = ngx_min(ahead, item[i].tau + item[i].interval);
+        ahead = ngx_min(ahead, item[i].full);
 
         if (ahead > item[i].tau) {
             item[i].remaining = 0;
