@@ -87,6 +87,8 @@ typedef struct {
     ngx_event_t                       fanout;    /* posted */
     ngx_event_t                       retry;
     ngx_uint_t                        failed;    /* reads failed in a row */
+    ngx_uint_t                        read_refused; /* its reads refused in
+                                                       a row */
     ngx_uint_t                        refused;   /* catch-up reads refused
                                                     in a row, for its
                                                     subscribers' log */
@@ -147,6 +149,9 @@ static void ngx_api_led_stream_info_reply(void *data, redisReply *reply);
 static void ngx_api_led_stream_page_reply(void *data, redisReply *reply);
 static void ngx_api_led_stream_page_refused(ngx_api_led_stream_sub_t *sub,
     redisReply *reply);
+static ngx_msec_t ngx_api_led_stream_backoff(ngx_uint_t refused);
+static void ngx_api_led_stream_log_refused(ngx_log_t *log, ngx_str_t *key,
+    const char *what, redisReply *reply, ngx_msec_t after);
 static void ngx_api_led_stream_retry(ngx_event_t *ev);
 static void ngx_api_led_stream_heartbeat(ngx_event_t *ev);
 static void ngx_api_led_stream_writer(ngx_http_request_t *r);
@@ -173,7 +178,13 @@ static void ngx_api_led_stream_reader_skip(void *data, redisReply *reply);
 static ngx_uint_t ngx_api_led_stream_too_large(ngx_api_led_redis_t *redis,
     ngx_uint_t *single);
 static void ngx_api_led_stream_skipped(ngx_str_t *key, ngx_str_t *id);
+static void ngx_api_led_stream_read_error(ngx_api_led_stream_reader_t *rd,
+    redisReply *reply);
 static void ngx_api_led_stream_read_failed(ngx_api_led_stream_reader_t *rd);
+static void ngx_api_led_stream_read_refused(ngx_api_led_stream_reader_t *rd,
+    redisReply *reply);
+static void ngx_api_led_stream_read_later(ngx_api_led_stream_reader_t *rd,
+    ngx_msec_t after);
 static void ngx_api_led_stream_fanout(ngx_event_t *ev);
 static void ngx_api_led_stream_reader_retry(ngx_event_t *ev);
 static ngx_int_t ngx_api_led_stream_format(redisReply *list,
@@ -386,12 +397,27 @@ ngx_api_led_stream_start(ngx_event_t *ev)
 {
     ngx_api_led_stream_sub_t *sub = ev->data;
 
+    ngx_uint_t                    waits;
     ngx_api_led_stream_reader_t  *rd;
 
     rd = sub->reader;
+    waits = !sub->resumed;
 
     /* the subscriber may be closed (and freed) there */
     ngx_api_led_stream_begin(sub);
+
+    /*
+     * A reader whose reads Redis refuses waits up to 30 s before the next
+     * one: a new subscriber that waits for where the stream ends is not
+     * held that long, the reader reads now (503 while it is refused, the
+     * stream once the key or the ACL is fixed)
+     */
+
+    if (waits && rd->last.len == 0 && rd->read_refused
+        && rd->retry.timer_set)
+    {
+        ngx_del_timer(&rd->retry);
+    }
 
     if (!rd->reading && !rd->retry.timer_set && !rd->fanout.posted) {
         ngx_api_led_stream_read(rd);
@@ -836,38 +862,60 @@ static void
 ngx_api_led_stream_page_refused(ngx_api_led_stream_sub_t *sub,
     redisReply *reply)
 {
-    u_char      buf[4 * 256];
-    ngx_str_t   msg, text;
+    ngx_msec_t  after;
+
+    after = ngx_api_led_stream_backoff(sub->refused++);
+
+    if (sub->reader->refused++ == 0) {
+        ngx_api_led_stream_log_refused(sub->request->connection->log,
+                                       &sub->conf->key, "catching up",
+                                       reply, after);
+    }
+
+    ngx_add_timer(&sub->retry, after);
+}
+
+
+/*
+ * How long a read that Redis refused (an error reply that waiting would
+ * not change) waits before it is made again, after "refused" refusals in
+ * a row before it: 1 s, doubled up to 30 s.  The stream's reader and its
+ * subscribers' reads wait so: each logs the first refusal of a run.
+ */
+
+static ngx_msec_t
+ngx_api_led_stream_backoff(ngx_uint_t refused)
+{
     ngx_msec_t  after;
     ngx_uint_t  i;
 
     after = NGX_API_LED_STREAM_RETRY;
 
-    for (i = 0; i < sub->refused && after < NGX_API_LED_STREAM_RETRY_MAX;
-         i++)
-    {
+    for (i = 0; i < refused && after < NGX_API_LED_STREAM_RETRY_MAX; i++) {
         after *= 2;
     }
 
-    after = ngx_min(after, NGX_API_LED_STREAM_RETRY_MAX);
+    return ngx_min(after, NGX_API_LED_STREAM_RETRY_MAX);
+}
 
-    sub->refused++;
 
-    if (sub->reader->refused++ == 0) {
-        /* it may quote the key */
-        text.data = (u_char *) reply->str;
-        text.len = ngx_min(reply->len, 256);
+static void
+ngx_api_led_stream_log_refused(ngx_log_t *log, ngx_str_t *key,
+    const char *what, redisReply *reply, ngx_msec_t after)
+{
+    u_char     buf[4 * 256];
+    ngx_str_t  msg, text;
 
-        ngx_api_led_log_value_buf(&msg, buf, &text);
+    /* it may quote the key */
+    text.data = (u_char *) reply->str;
+    text.len = ngx_min(reply->len, 256);
 
-        ngx_log_error(NGX_LOG_ERR, sub->request->connection->log, 0,
-                      "api_led: event stream \"%V\": catching up failed: "
-                      "\"%V\", asked again after %M ms, then less often "
-                      "(up to %d ms)", &sub->conf->key, &msg, after,
-                      NGX_API_LED_STREAM_RETRY_MAX);
-    }
+    ngx_api_led_log_value_buf(&msg, buf, &text);
 
-    ngx_add_timer(&sub->retry, after);
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "api_led: event stream \"%V\": %s failed: \"%V\", asked "
+                  "again after %M ms, then less often (up to %d ms)", key,
+                  what, &msg, after, NGX_API_LED_STREAM_RETRY_MAX);
 }
 
 
@@ -1327,6 +1375,7 @@ ngx_api_led_stream_read(ngx_api_led_stream_reader_t *rd)
 
         cmd.handler = ngx_api_led_stream_top_reply;
         cmd.key = 1;
+        cmd.errors = 1;
 
         rc = ngx_api_led_redis_command(rd->redis, &cmd, 6, args);
 
@@ -1349,6 +1398,7 @@ ngx_api_led_stream_read(ngx_api_led_stream_reader_t *rd)
         cmd.handler = ngx_api_led_stream_read_reply;
         cmd.key = 6;
         cmd.block = NGX_API_LED_EVENT_BLOCK;
+        cmd.errors = 1;
 
         rc = ngx_api_led_redis_command(rd->redis, &cmd, 8, args);
     }
@@ -1381,6 +1431,11 @@ ngx_api_led_stream_top_reply(void *data, redisReply *reply)
          */
         rd->skip = 1;
         ngx_add_timer(&rd->retry, NGX_API_LED_STREAM_RETRY);
+        return;
+    }
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_api_led_stream_read_error(rd, reply);
         return;
     }
 
@@ -1420,6 +1475,7 @@ ngx_api_led_stream_top_found(ngx_api_led_stream_reader_t *rd, ngx_str_t *id)
 
     ngx_api_led_stream_id_set(&rd->last, id);
     rd->failed = 0;
+    rd->read_refused = 0;
 
     /*
      * The waiting subscribers start here (a new one, whose request came in
@@ -1470,7 +1526,13 @@ ngx_api_led_stream_read_reply(void *data, redisReply *reply)
         return;
     }
 
+    if (reply->type == REDIS_REPLY_ERROR) {
+        ngx_api_led_stream_read_error(rd, reply);
+        return;
+    }
+
     rd->failed = 0;
+    rd->read_refused = 0;
 
     if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
         s = reply->element[0];
@@ -1513,6 +1575,11 @@ ngx_api_led_stream_reader_skip(void *data, redisReply *reply)
 
     rd->reading = 0;
 
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_api_led_stream_read_error(rd, reply);
+        return;
+    }
+
     if (ngx_api_led_event_next_id_reply(reply, &id) != NGX_OK
         && (reply == NULL || reply->type != REDIS_REPLY_NIL))
     {
@@ -1521,6 +1588,7 @@ ngx_api_led_stream_reader_skip(void *data, redisReply *reply)
         return;
     }
 
+    rd->read_refused = 0;
     rd->skip = 0;
     rd->single = 0;
 
@@ -1577,12 +1645,32 @@ ngx_api_led_stream_skipped(ngx_str_t *key, ngx_str_t *id)
 }
 
 
+/*
+ * An error reply to a read of the reader.  LOADING, BUSY, MASTERDOWN (a
+ * Redis that cannot answer yet) and UNBLOCKED (its XREAD was ended, the
+ * next one tells why) are read again in a second, as a Redis away is.
+ * Another one would be the same reply every second (WRONGTYPE: the key
+ * holds no stream; NOPERM: the ACL user may not read it): refused.
+ */
+
+static void
+ngx_api_led_stream_read_error(ngx_api_led_stream_reader_t *rd,
+    redisReply *reply)
+{
+    if (ngx_api_led_redis_not_ready(reply)
+        || ngx_api_led_redis_is_error(reply, "UNBLOCKED"))
+    {
+        ngx_api_led_stream_read_failed(rd);
+        return;
+    }
+
+    ngx_api_led_stream_read_refused(rd, reply);
+}
+
+
 static void
 ngx_api_led_stream_read_failed(ngx_api_led_stream_reader_t *rd)
 {
-    ngx_queue_t               *q, *next;
-    ngx_api_led_stream_sub_t  *sub;
-
     rd->reading = 0;
 
     if (rd->failed++ == 0) {
@@ -1592,8 +1680,46 @@ ngx_api_led_stream_read_failed(ngx_api_led_stream_reader_t *rd)
                       NGX_API_LED_STREAM_RETRY);
     }
 
+    ngx_api_led_stream_read_later(rd, NGX_API_LED_STREAM_RETRY);
+}
+
+
+/*
+ * Read again less and less often, as a subscriber's refused catch-up
+ * (ngx_api_led_stream_backoff()), with the subscribers streaming kept
+ * (heartbeats) until the key or the ACL is fixed; the first refusal of a
+ * run is logged.  Redis answered: no failure to warn of.
+ */
+
+static void
+ngx_api_led_stream_read_refused(ngx_api_led_stream_reader_t *rd,
+    redisReply *reply)
+{
+    ngx_msec_t  after;
+
+    rd->reading = 0;
+    rd->failed = 0;
+
+    after = ngx_api_led_stream_backoff(rd->read_refused);
+
+    if (rd->read_refused++ == 0) {
+        ngx_api_led_stream_log_refused(ngx_cycle->log, &rd->key, "reading",
+                                       reply, after);
+    }
+
+    ngx_api_led_stream_read_later(rd, after);
+}
+
+
+static void
+ngx_api_led_stream_read_later(ngx_api_led_stream_reader_t *rd,
+    ngx_msec_t after)
+{
+    ngx_queue_t               *q, *next;
+    ngx_api_led_stream_sub_t  *sub;
+
     if (!rd->retry.timer_set) {
-        ngx_add_timer(&rd->retry, NGX_API_LED_STREAM_RETRY);
+        ngx_add_timer(&rd->retry, after);
     }
 
     /*
