@@ -1,9 +1,10 @@
 # Event streams that Redis refuses for as long as nobody fixes them (an
 # error reply that waiting does not change: WRONGTYPE, NOPERM): the
-# worker's reader of the stream logs it once and reads again less and
-# less often (1, 2, 4 s... up to 30 s), as a resuming subscriber's
-# catch-up does (t/085); its subscribers stay connected; once Redis
-# answers, the stream goes on.
+# worker's reader of the stream, and a resuming subscriber that skips an
+# entry too large to read, log it once and ask again less and less often
+# (1, 2, 4 s... up to 30 s), as a resuming subscriber's catch-up does
+# (t/085); the subscribers stay connected; once Redis answers, the
+# stream goes on.
 #
 # Runs its own redis-server and nginx.  Redis's INFO commandstats counts
 # the commands nginx sent.
@@ -57,6 +58,10 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /gone {
             api_led_event_stream t086.gone;
+        }
+
+        location /big {
+            api_led_event_stream t086.big;
         }
     }
 HTTP
@@ -129,6 +134,40 @@ my $w1 = xadd('t086.wrong', 'wrong-1');
 is_deeply(got($new, 1, 3), [ $w1 ], 'gets what comes next');
 ApiLed::Events::sse_close($new);
 ApiLed::Events::sse_close($gone);
+
+# --- a resuming subscriber's skip of an entry too large, refused ---------
+
+# the id of the entry too large to read is asked by a script (EVAL): an
+# ACL user that may read the stream but not run scripts refuses it
+my $huge = '{"data":"' . ('x' x (5 * 1024 * 1024)) . '"}';
+my $b1 = xadd('t086.big', 'big-1');
+my $bx = redis('XADD', 't086.big', '*', 'type', 'thing.happened',
+               'event', $huge);
+my $b2 = xadd('t086.big', 'big-2');
+redis('ACL', 'SETUSER', 'default', '-eval');
+
+my $e0 = calls('eval');
+my $big = ApiLed::Events::sse_open($port, '/big', { 'Last-Event-ID' => '0-1' });
+is_deeply(got($big, 1, 5), [ $b1 ], 'a resuming subscriber gets what is before');
+ok(wait_until(sub { calls('eval') > $e0 }, 5),
+   'then asks for the id of the entry too large');
+
+# asked again every second (4 or 5 in 4.5 s), silently; now after 1, 2 s
+$e0 = calls('eval');
+sleep 4.5;
+$n = calls('eval') - $e0;
+cmp_ok($n, '<=', 2, "refused: asked less often ($n in 4.5 s)");
+cmp_ok($n, '>=', 1, 'but asked again');
+like($log->(), qr/event stream "t086\.big": skipping an entry too large to read failed: "NOPERM/,
+     'the refusal logged, with the stream');
+is($lines->(qr/NOPERM/), 1, 'once');
+ApiLed::Events::sse_read($big, 0.2);
+ok(!$big->{eof}, 'its stream stays open');
+
+# it may run scripts again: it goes past the entry (asked again after 4 s)
+redis('ACL', 'SETUSER', 'default', '+@all');
+is_deeply(got($big, 2, 6), [ $b1, $b2 ], 'then it goes past the entry');
+ApiLed::Events::sse_close($big);
 
 stop_nginx($ngx);
 stop_redis($R);

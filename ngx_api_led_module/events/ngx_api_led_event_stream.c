@@ -147,8 +147,8 @@ static void ngx_api_led_stream_skip_reply(void *data, redisReply *reply);
 static ngx_api_led_stream_sub_t *ngx_api_led_stream_ticket_done(void *data);
 static void ngx_api_led_stream_info_reply(void *data, redisReply *reply);
 static void ngx_api_led_stream_page_reply(void *data, redisReply *reply);
-static void ngx_api_led_stream_page_refused(ngx_api_led_stream_sub_t *sub,
-    redisReply *reply);
+static void ngx_api_led_stream_refused(ngx_api_led_stream_sub_t *sub,
+    const char *what, redisReply *reply);
 static ngx_msec_t ngx_api_led_stream_backoff(ngx_uint_t refused);
 static void ngx_api_led_stream_log_refused(ngx_log_t *log, ngx_str_t *key,
     const char *what, redisReply *reply, ngx_msec_t after);
@@ -784,7 +784,7 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
     if (reply && reply->type == REDIS_REPLY_ERROR
         && !ngx_api_led_redis_not_ready(reply))
     {
-        ngx_api_led_stream_page_refused(sub, reply);
+        ngx_api_led_stream_refused(sub, "catching up", reply);
         return;
     }
 
@@ -848,18 +848,19 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
 
 
 /*
- * An error reply that waiting a second would not change (WRONGTYPE: the
- * key holds no stream; NOPERM: the ACL user may not XRANGE): asked again
- * less and less often, 1 s doubled up to 30 s, with the heartbeats going
- * on, until it is read (the key or the ACL fixed).  Not ended: the client
- * would come back with the same Last-Event-ID 2 s later (retry:) and meet
- * the same reply.  Logged on the first refusal of the stream's reader,
- * again once a page was read, as the reader logs its failures: not once
- * for every subscriber.
+ * An error reply to a catch-up read that waiting a second would not
+ * change (WRONGTYPE: the key holds no stream; NOPERM: the ACL user may
+ * not XRANGE, or not EVAL the script that skips an entry too large):
+ * asked again less and less often, 1 s doubled up to 30 s, with the
+ * heartbeats going on, until it is read (the key or the ACL fixed).  Not
+ * ended: the client would come back with the same Last-Event-ID 2 s
+ * later (retry:) and meet the same reply.  Logged on the first refusal of
+ * the stream's reader, again once a page was read, as the reader logs its
+ * failures: not once for every subscriber.
  */
 
 static void
-ngx_api_led_stream_page_refused(ngx_api_led_stream_sub_t *sub,
+ngx_api_led_stream_refused(ngx_api_led_stream_sub_t *sub, const char *what,
     redisReply *reply)
 {
     ngx_msec_t  after;
@@ -868,8 +869,7 @@ ngx_api_led_stream_page_refused(ngx_api_led_stream_sub_t *sub,
 
     if (sub->reader->refused++ == 0) {
         ngx_api_led_stream_log_refused(sub->request->connection->log,
-                                       &sub->conf->key, "catching up",
-                                       reply, after);
+                                       &sub->conf->key, what, reply, after);
     }
 
     ngx_add_timer(&sub->retry, after);
@@ -932,6 +932,14 @@ ngx_api_led_stream_skip_reply(void *data, redisReply *reply)
         return;
     }
 
+    if (reply && reply->type == REDIS_REPLY_ERROR
+        && !ngx_api_led_redis_not_ready(reply))
+    {
+        ngx_api_led_stream_refused(sub, "skipping an entry too large to "
+                                   "read", reply);
+        return;
+    }
+
     if (ngx_api_led_event_next_id_reply(reply, &id) == NGX_OK
         && ngx_api_led_stream_id_cmp(&sub->last, &id) < 0)
     {
@@ -944,6 +952,8 @@ ngx_api_led_stream_skip_reply(void *data, redisReply *reply)
         return;
     }
 
+    sub->refused = 0;
+    sub->reader->refused = 0;
     sub->skip = 0;
     sub->single = 0;
 
