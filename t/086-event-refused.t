@@ -4,7 +4,8 @@
 # entry too large to read, log it once and ask again less and less often
 # (1, 2, 4 s... up to 30 s), as a resuming subscriber's catch-up does
 # (t/085); the subscribers stay connected; once Redis answers, the
-# stream goes on.
+# stream goes on.  A resuming subscriber's reads of an entry too large
+# fail no connection of the rate limits.
 #
 # Runs its own redis-server and nginx.  Redis's INFO commandstats counts
 # the commands nginx sent.
@@ -62,6 +63,19 @@ my $ngx = start_nginx(http => <<"HTTP");
 
         location /big {
             api_led_event_stream t086.big;
+        }
+
+        location /skip {
+            api_led_event_stream t086.skip;
+        }
+
+        location /limited {
+            api_led_rate_limit 100000r/s key=t086 on_error=closed;
+            proxy_pass http://127.0.0.1:\$PORT/ok;
+        }
+
+        location /ok {
+            return 200 "ok\n";
         }
     }
 HTTP
@@ -168,6 +182,35 @@ ok(!$big->{eof}, 'its stream stays open');
 redis('ACL', 'SETUSER', 'default', '+@all');
 is_deeply(got($big, 2, 6), [ $b1, $b2 ], 'then it goes past the entry');
 ApiLed::Events::sse_close($big);
+
+# --- a resuming subscriber's reads of an entry too large, beside the limits
+
+# The page of 100 entries, then the entry alone, are replies too large:
+# each fails the connection it came on.  The rate limits' calls do not go
+# on it: none gets on_error (503 with on_error=closed).
+my $s1 = xadd('t086.skip', 'skip-1');
+redis('XADD', 't086.skip', '*', 'type', 'thing.happened', 'event', $huge);
+my $s2 = xadd('t086.skip', 'skip-2');
+
+my $skip = ApiLed::Events::sse_open($port, '/skip',
+                                    { 'Last-Event-ID' => '0-1' });
+my %status;
+my $deadline = time + 8;
+while (time < $deadline) {
+    for (1 .. 20) {
+        my ($st) = ApiLed::Events::request($port, 'GET', '/limited');
+        $status{$st}++;
+    }
+    last if @{ got($skip, 2, 0.01) } >= 2;
+}
+is_deeply(got($skip, 2, 0.1), [ $s1, $s2 ],
+          'a resuming subscriber goes past the entry too large');
+my $asked = 0;
+$asked += $_ for values %status;
+is(join(' ', map { "$_:$status{$_}" } sort keys %status),
+   '200:' . ($status{200} // 0),
+   "the $asked limited requests meanwhile all pass (no on_error)");
+ApiLed::Events::sse_close($skip);
 
 stop_nginx($ngx);
 stop_redis($R);

@@ -12,8 +12,9 @@
  * entries are formatted once and handed to every subscriber from a posted
  * event, then the next read is made.  A subscriber starts where the
  * reader is (the stream's end when it subscribed) or, resuming, after its
- * Last-Event-ID: it catches up with XRANGE pages on the shared connection,
- * only as fast as it reads, then takes the reader's entries.  What it was
+ * Last-Event-ID: it catches up with XRANGE pages on the worker's
+ * connection for catch-ups, only as fast as it reads, then takes the
+ * reader's entries.  What it was
  * sent is remembered by id, so that nothing comes twice or is skipped
  * between the two.  Entries trimmed past a resumed subscriber's id
  * (XINFO STREAM) are announced by a comment.
@@ -131,6 +132,7 @@ struct ngx_api_led_stream_sub_s {
 typedef struct {
     ngx_api_led_event_main_conf_t    *conf;
     ngx_queue_t                       readers;
+    ngx_api_led_redis_t              *pages;     /* the catch-ups' client */
 } ngx_api_led_stream_worker_t;
 
 
@@ -141,6 +143,7 @@ static void ngx_api_led_stream_begin(ngx_api_led_stream_sub_t *sub);
 static void ngx_api_led_stream_next(ngx_api_led_stream_sub_t *sub);
 static ngx_int_t ngx_api_led_stream_command(ngx_api_led_stream_sub_t *sub,
     ngx_uint_t nargs, ngx_str_t *args, ngx_api_led_redis_handler_pt handler);
+static ngx_api_led_redis_t *ngx_api_led_stream_pages(ngx_str_t *key);
 static ngx_api_led_stream_ticket_t *ngx_api_led_stream_ticket(
     ngx_api_led_stream_sub_t *sub);
 static void ngx_api_led_stream_skip_reply(void *data, redisReply *reply);
@@ -514,6 +517,7 @@ ngx_api_led_stream_next(ngx_api_led_stream_sub_t *sub)
     u_char                       *p, count[NGX_INT_T_LEN];
     ngx_int_t                     rc;
     ngx_str_t                     args[6];
+    ngx_api_led_redis_t          *redis;
     ngx_api_led_stream_ticket_t  *t;
     u_char                        from[NGX_API_LED_STREAM_ID_MAX + 1];
 
@@ -532,11 +536,11 @@ ngx_api_led_stream_next(ngx_api_led_stream_sub_t *sub)
         args[0].data = from;
         args[0].len = p - from;
 
+        redis = ngx_api_led_stream_pages(&sub->conf->key);
         t = ngx_api_led_stream_ticket(sub);
 
         rc = (t == NULL) ? NGX_ERROR
-             : ngx_api_led_event_next_id(ngx_api_led_redis_shared(),
-                                         &sub->conf->key, &args[0],
+             : ngx_api_led_event_next_id(redis, &sub->conf->key, &args[0],
                                          ngx_api_led_stream_skip_reply, t);
 
         if (rc == NGX_AGAIN) {
@@ -592,7 +596,7 @@ ngx_api_led_stream_command(ngx_api_led_stream_sub_t *sub, ngx_uint_t nargs,
     ngx_api_led_redis_cmd_t       cmd;
     ngx_api_led_stream_ticket_t  *t;
 
-    redis = ngx_api_led_redis_shared();
+    redis = ngx_api_led_stream_pages(&sub->conf->key);
     if (redis == NULL) {
         return NGX_ERROR;
     }
@@ -618,6 +622,35 @@ ngx_api_led_stream_command(ngx_api_led_stream_sub_t *sub, ngx_uint_t nargs,
     sub->ticket = t;
 
     return NGX_OK;
+}
+
+
+/*
+ * The client of the subscribers' catch-ups (XINFO, XRANGE pages, the id
+ * of an entry too large), made on first use: not the worker's shared
+ * connection, as a reply too large fails the connection it comes on
+ * (twice to skip an entry: its page, then itself alone), and the rate
+ * limits' calls on it would get their on_error, in flight and while its
+ * circuit is open.  A catch-up that fails here is made again in a second.
+ * A client for blocking reads: it loads no script, and its timers never
+ * hold a worker that shuts down; the key is not its own, any stream's
+ * commands go on it.
+ */
+
+static ngx_api_led_redis_t *
+ngx_api_led_stream_pages(ngx_str_t *key)
+{
+    ngx_api_led_stream_worker_t  *wk;
+
+    wk = ngx_api_led_stream_worker;
+
+    if (wk->pages == NULL) {
+        wk->pages = ngx_api_led_redis_create_blocking(
+                                                (ngx_cycle_t *) ngx_cycle,
+                                                wk->conf->redis, key);
+    }
+
+    return wk->pages;
 }
 
 
@@ -683,7 +716,7 @@ ngx_api_led_stream_info_reply(void *data, redisReply *reply)
     }
 
     if (reply == NULL
-        && ngx_api_led_redis_too_large(ngx_api_led_redis_shared()))
+        && ngx_api_led_redis_too_large(ngx_api_led_stream_worker->pages))
     {
         /* its first or last entry is too large to read: no check */
         sub->gap_checked = 1;
@@ -774,7 +807,7 @@ ngx_api_led_stream_page_reply(void *data, redisReply *reply)
     }
 
     if (reply == NULL
-        && ngx_api_led_stream_too_large(ngx_api_led_redis_shared(),
+        && ngx_api_led_stream_too_large(ngx_api_led_stream_worker->pages,
                                         &sub->single)
            == 2)
     {
@@ -1994,6 +2027,10 @@ ngx_api_led_stream_exit_process(ngx_cycle_t *cycle)
         ngx_api_led_redis_destroy(rd->redis);
         ngx_free(rd->batch.msgs);
         ngx_free(rd);
+    }
+
+    if (ngx_api_led_stream_worker->pages) {
+        ngx_api_led_redis_destroy(ngx_api_led_stream_worker->pages);
     }
 
     ngx_free(ngx_api_led_stream_worker);
