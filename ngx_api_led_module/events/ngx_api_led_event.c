@@ -1288,6 +1288,42 @@ ngx_api_led_event_type_wanted(ngx_array_t *types, ngx_str_t *type)
 }
 
 
+ngx_msec_t
+ngx_api_led_event_backoff(ngx_uint_t refused)
+{
+    ngx_msec_t  after;
+    ngx_uint_t  i;
+
+    after = NGX_API_LED_EVENT_REFUSED;
+
+    for (i = 0; i < refused && after < NGX_API_LED_EVENT_REFUSED_MAX; i++) {
+        after *= 2;
+    }
+
+    return ngx_min(after, NGX_API_LED_EVENT_REFUSED_MAX);
+}
+
+
+void
+ngx_api_led_event_log_refused(ngx_log_t *log, const char *who,
+    ngx_str_t *key, const char *what, redisReply *reply, ngx_msec_t after)
+{
+    u_char     buf[4 * 256];
+    ngx_str_t  msg, text;
+
+    /* it may quote the key */
+    text.data = (u_char *) reply->str;
+    text.len = ngx_min(reply->len, 256);
+
+    ngx_api_led_log_value_buf(&msg, buf, &text);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "api_led: %s \"%V\": %s failed: \"%V\", asked again after "
+                  "%M ms, then less often (up to %d ms)", who, key, what,
+                  &msg, after, NGX_API_LED_EVENT_REFUSED_MAX);
+}
+
+
 void
 ngx_api_led_event_count(ngx_api_led_event_main_conf_t *emcf,
     ngx_str_t *stream, const char *outcome, ngx_uint_t n)

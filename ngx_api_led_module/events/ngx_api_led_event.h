@@ -46,6 +46,9 @@ extern ngx_module_t  ngx_api_led_event_module;
 #define NGX_API_LED_EVENT_BLOCK          5000
 /* entries read at once */
 #define NGX_API_LED_EVENT_COUNT          100
+/* a read Redis refused waits 1 s, doubled after each refusal up to 30 s */
+#define NGX_API_LED_EVENT_REFUSED        1000
+#define NGX_API_LED_EVENT_REFUSED_MAX    30000
 
 /* api_led_event_deliver defaults */
 #define NGX_API_LED_DELIVER_RETRIES      5
@@ -163,6 +166,21 @@ ngx_int_t ngx_api_led_event_next_id(ngx_api_led_redis_t *rd, ngx_str_t *key,
     ngx_str_t *after, ngx_api_led_redis_handler_pt handler, void *data);
 /* the id a handler of ngx_api_led_event_next_id() got: NGX_OK */
 ngx_int_t ngx_api_led_event_next_id_reply(redisReply *reply, ngx_str_t *id);
+/*
+ * How long a read that Redis refused (an error reply that waiting would
+ * not change: WRONGTYPE, NOPERM) waits before it is made again, after
+ * "refused" refusals in a row before it: 1 s, doubled up to 30 s.  The
+ * one backoff of the streams' readers, their subscribers' catch-ups and
+ * the listeners.
+ */
+ngx_msec_t ngx_api_led_event_backoff(ngx_uint_t refused);
+/*
+ * The line of the first refusal of a run, at error: "WHO "KEY": WHAT
+ * failed: "REPLY", asked again after N ms, then less often (up to
+ * 30000 ms)"; WHO is "event stream" or "listener of stream".
+ */
+void ngx_api_led_event_log_refused(ngx_log_t *log, const char *who,
+    ngx_str_t *key, const char *what, redisReply *reply, ngx_msec_t after);
 /* counts api_led_events_total{stream, outcome} */
 void ngx_api_led_event_count(ngx_api_led_event_main_conf_t *emcf,
     ngx_str_t *stream, const char *outcome, ngx_uint_t n);

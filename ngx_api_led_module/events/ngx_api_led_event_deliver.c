@@ -116,6 +116,8 @@ struct ngx_api_led_deliver_s {
                                                        entry is too large */
     ngx_uint_t                         single;  /* entries read one by one
                                                    (a reply was too large) */
+    ngx_uint_t                         refused; /* skips Redis refused in a
+                                                   row */
     ngx_uint_t                         nslots;  /* concurrency= */
     ngx_api_led_deliver_slot_t        *slots;
     ngx_api_led_event_entry_t         *entries; /* a reply's, nslots */
@@ -147,6 +149,8 @@ static void ngx_api_led_deliver_read_done(void *data, redisReply *reply);
 static void ngx_api_led_deliver_too_large(ngx_api_led_deliver_t *dl);
 static void ngx_api_led_deliver_find(ngx_api_led_deliver_t *dl);
 static void ngx_api_led_deliver_found(void *data, redisReply *reply);
+static void ngx_api_led_deliver_refused(ngx_api_led_deliver_t *dl,
+    const char *what, redisReply *reply);
 static void ngx_api_led_deliver_skipped(void *data, redisReply *reply);
 static void ngx_api_led_deliver_retry_read(ngx_api_led_deliver_t *dl,
     ngx_msec_t after);
@@ -800,7 +804,14 @@ ngx_api_led_deliver_too_large(ngx_api_led_deliver_t *dl)
 }
 
 
-/* XPENDING KEY GROUP (HISTORY + 1 CONSUMER: the entry too large */
+/*
+ * XPENDING KEY GROUP (HISTORY + 1 CONSUMER: the entry too large.  On the
+ * listener's own client, idle meanwhile (its read failed): not on the
+ * shared one, where an error reply would be logged and answered NULL
+ * (read again every second) and count as an outage of the rate limits'
+ * connection.  Error replies as they are: one that will not go is
+ * refused (ngx_api_led_deliver_refused()).
+ */
 
 static void
 ngx_api_led_deliver_find(ngx_api_led_deliver_t *dl)
@@ -827,8 +838,9 @@ ngx_api_led_deliver_find(ngx_api_led_deliver_t *dl)
     cmd.handler = ngx_api_led_deliver_found;
     cmd.data = dl;
     cmd.key = 1;
+    cmd.errors = 1;
 
-    rc = ngx_api_led_redis_command(ngx_api_led_redis_shared(), &cmd, 7, args);
+    rc = ngx_api_led_redis_command(dl->blocking, &cmd, 7, args);
 
     if (rc != NGX_AGAIN) {
         ngx_api_led_deliver_retry_read(dl, NGX_API_LED_DELIVER_READ_RETRY);
@@ -844,6 +856,7 @@ ngx_api_led_deliver_found(void *data, redisReply *reply)
 {
     ngx_api_led_deliver_t  *dl = data;
 
+    ngx_int_t                 rc;
     ngx_str_t                 id;
     ngx_str_t                 args[4];
     redisReply               *e;
@@ -851,11 +864,20 @@ ngx_api_led_deliver_found(void *data, redisReply *reply)
 
     dl->reading = 0;
 
+    reply = ngx_api_led_deliver_not_yet(dl, reply);
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        ngx_api_led_deliver_refused(dl, "skipping an entry too large to "
+                                    "read", reply);
+        return;
+    }
+
     if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         ngx_api_led_deliver_retry_read(dl, NGX_API_LED_DELIVER_READ_RETRY);
         return;
     }
 
+    dl->refused = 0;
     dl->skip = 0;
     dl->single = 0;
 
@@ -893,14 +915,40 @@ ngx_api_led_deliver_found(void *data, redisReply *reply)
     cmd.data = dl;
     cmd.key = 1;
 
-    if (ngx_api_led_redis_command(ngx_api_led_redis_shared(), &cmd, 4, args)
-        == NGX_AGAIN)
-    {
+    /* the skip's commands all on the listener's client */
+    rc = ngx_api_led_redis_command(dl->blocking, &cmd, 4, args);
+
+    if (rc == NGX_AGAIN) {
         dl->reading = 1;
         return;
     }
 
     ngx_api_led_deliver_read(dl);
+}
+
+
+/*
+ * An error reply to the skip that waiting a second would not change
+ * (NOPERM: the ACL user may not XPENDING; WRONGTYPE): asked again less and
+ * less often, 1 s doubled up to 30 s, until Redis answers it (the ACL or
+ * the key fixed), as the streams' refused reads are; logged once per run.
+ * The listener cannot read past the entry meanwhile.
+ */
+
+static void
+ngx_api_led_deliver_refused(ngx_api_led_deliver_t *dl, const char *what,
+    redisReply *reply)
+{
+    ngx_msec_t  after;
+
+    after = ngx_api_led_event_backoff(dl->refused);
+
+    if (dl->refused++ == 0) {
+        ngx_api_led_event_log_refused(ngx_cycle->log, "listener of stream",
+                                      &dl->dc->stream, what, reply, after);
+    }
+
+    ngx_api_led_deliver_retry_read(dl, after);
 }
 
 

@@ -38,7 +38,6 @@
 
 #define NGX_API_LED_STREAM_BUF       4096
 #define NGX_API_LED_STREAM_RETRY     1000
-#define NGX_API_LED_STREAM_RETRY_MAX 30000  /* after refusals in a row */
 #define NGX_API_LED_STREAM_ID_MAX    48
 
 
@@ -152,9 +151,6 @@ static void ngx_api_led_stream_info_reply(void *data, redisReply *reply);
 static void ngx_api_led_stream_page_reply(void *data, redisReply *reply);
 static void ngx_api_led_stream_refused(ngx_api_led_stream_sub_t *sub,
     const char *what, redisReply *reply);
-static ngx_msec_t ngx_api_led_stream_backoff(ngx_uint_t refused);
-static void ngx_api_led_stream_log_refused(ngx_log_t *log, ngx_str_t *key,
-    const char *what, redisReply *reply, ngx_msec_t after);
 static void ngx_api_led_stream_retry(ngx_event_t *ev);
 static void ngx_api_led_stream_heartbeat(ngx_event_t *ev);
 static void ngx_api_led_stream_writer(ngx_http_request_t *r);
@@ -898,57 +894,15 @@ ngx_api_led_stream_refused(ngx_api_led_stream_sub_t *sub, const char *what,
 {
     ngx_msec_t  after;
 
-    after = ngx_api_led_stream_backoff(sub->refused++);
+    after = ngx_api_led_event_backoff(sub->refused++);
 
     if (sub->reader->refused++ == 0) {
-        ngx_api_led_stream_log_refused(sub->request->connection->log,
-                                       &sub->conf->key, what, reply, after);
+        ngx_api_led_event_log_refused(sub->request->connection->log,
+                                      "event stream", &sub->conf->key, what,
+                                      reply, after);
     }
 
     ngx_add_timer(&sub->retry, after);
-}
-
-
-/*
- * How long a read that Redis refused (an error reply that waiting would
- * not change) waits before it is made again, after "refused" refusals in
- * a row before it: 1 s, doubled up to 30 s.  The stream's reader and its
- * subscribers' reads wait so: each logs the first refusal of a run.
- */
-
-static ngx_msec_t
-ngx_api_led_stream_backoff(ngx_uint_t refused)
-{
-    ngx_msec_t  after;
-    ngx_uint_t  i;
-
-    after = NGX_API_LED_STREAM_RETRY;
-
-    for (i = 0; i < refused && after < NGX_API_LED_STREAM_RETRY_MAX; i++) {
-        after *= 2;
-    }
-
-    return ngx_min(after, NGX_API_LED_STREAM_RETRY_MAX);
-}
-
-
-static void
-ngx_api_led_stream_log_refused(ngx_log_t *log, ngx_str_t *key,
-    const char *what, redisReply *reply, ngx_msec_t after)
-{
-    u_char     buf[4 * 256];
-    ngx_str_t  msg, text;
-
-    /* it may quote the key */
-    text.data = (u_char *) reply->str;
-    text.len = ngx_min(reply->len, 256);
-
-    ngx_api_led_log_value_buf(&msg, buf, &text);
-
-    ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "api_led: event stream \"%V\": %s failed: \"%V\", asked "
-                  "again after %M ms, then less often (up to %d ms)", key,
-                  what, &msg, after, NGX_API_LED_STREAM_RETRY_MAX);
 }
 
 
@@ -1729,7 +1683,7 @@ ngx_api_led_stream_read_failed(ngx_api_led_stream_reader_t *rd)
 
 /*
  * Read again less and less often, as a subscriber's refused catch-up
- * (ngx_api_led_stream_backoff()), with the subscribers streaming kept
+ * (ngx_api_led_event_backoff()), with the subscribers streaming kept
  * (heartbeats) until the key or the ACL is fixed; the first refusal of a
  * run is logged.  Redis answered: no failure to warn of.
  */
@@ -1743,11 +1697,11 @@ ngx_api_led_stream_read_refused(ngx_api_led_stream_reader_t *rd,
     rd->reading = 0;
     rd->failed = 0;
 
-    after = ngx_api_led_stream_backoff(rd->read_refused);
+    after = ngx_api_led_event_backoff(rd->read_refused);
 
     if (rd->read_refused++ == 0) {
-        ngx_api_led_stream_log_refused(ngx_cycle->log, &rd->key, "reading",
-                                       reply, after);
+        ngx_api_led_event_log_refused(ngx_cycle->log, "event stream",
+                                      &rd->key, "reading", reply, after);
     }
 
     ngx_api_led_stream_read_later(rd, after);
