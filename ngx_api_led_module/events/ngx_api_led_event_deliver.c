@@ -55,6 +55,7 @@
 #define NGX_API_LED_DELIVER_ACKING       4
 #define NGX_API_LED_DELIVER_DEAD         5   /* XADD to the dead letters */
 #define NGX_API_LED_DELIVER_STARTING     6   /* posted: an attempt starts */
+#define NGX_API_LED_DELIVER_UNACKED      7   /* backoff: its XACK refused */
 
 #define NGX_API_LED_DELIVER_GROUP        0
 #define NGX_API_LED_DELIVER_HISTORY      1
@@ -75,6 +76,7 @@ typedef struct {
     ngx_str_t                     traceparent;  /* traceparent */
     ngx_uint_t                    attempts;
     ngx_int_t                     status;     /* the last attempt's */
+    ngx_uint_t                    refused;    /* its XACK refused in a row */
     ngx_connection_t             *c;          /* while delivering */
     ngx_http_request_t           *r;
     ngx_http_request_t           *sr;
@@ -118,6 +120,8 @@ struct ngx_api_led_deliver_s {
                                                    (a reply was too large) */
     ngx_uint_t                         refused; /* skips Redis refused in a
                                                    row */
+    ngx_uint_t                         unacked; /* XACKs refused in a row,
+                                                   for the log */
     ngx_uint_t                         nslots;  /* concurrency= */
     ngx_api_led_deliver_slot_t        *slots;
     ngx_api_led_event_entry_t         *entries; /* a reply's, nslots */
@@ -188,6 +192,8 @@ static void ngx_api_led_deliver_pool_cleanup(void *data);
 static void ngx_api_led_deliver_outcome(ngx_api_led_deliver_slot_t *s);
 static void ngx_api_led_deliver_ack(ngx_api_led_deliver_slot_t *s);
 static void ngx_api_led_deliver_ack_done(void *data, redisReply *reply);
+static void ngx_api_led_deliver_ack_refused(ngx_api_led_deliver_slot_t *s,
+    redisReply *reply);
 static void ngx_api_led_deliver_dead(ngx_api_led_deliver_slot_t *s);
 static void ngx_api_led_deliver_dead_done(void *data, redisReply *reply);
 static void ngx_api_led_deliver_release(ngx_api_led_deliver_slot_t *s);
@@ -1935,6 +1941,17 @@ ngx_api_led_deliver_timer_handler(ngx_event_t *ev)
         return;
     }
 
+    if (s->state == NGX_API_LED_DELIVER_UNACKED) {
+        if (ngx_exiting || ngx_terminate || ngx_quit) {
+            /* left pending: the next worker of this number reads it */
+            ngx_api_led_deliver_release(s);
+            return;
+        }
+
+        ngx_api_led_deliver_ack(s);
+        return;
+    }
+
     if (s->state != NGX_API_LED_DELIVER_DELIVERING) {
         return;
     }
@@ -2179,6 +2196,7 @@ ngx_api_led_deliver_ack(ngx_api_led_deliver_slot_t *s)
     cmd.handler = ngx_api_led_deliver_ack_done;
     cmd.data = s;
     cmd.key = 1;
+    cmd.errors = 1;
 
     rc = ngx_api_led_redis_command(ngx_api_led_redis_shared(), &cmd, 4,
                                    args);
@@ -2200,6 +2218,19 @@ ngx_api_led_deliver_ack_done(void *data, redisReply *reply)
     ngx_api_led_deliver_t  *dl;
 
     dl = s->dl;
+
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        if (!ngx_api_led_redis_not_ready(reply)) {
+            ngx_api_led_deliver_ack_refused(s, reply);
+            return;
+        }
+
+        /* LOADING, BUSY, MASTERDOWN: as a Redis away */
+        reply = NULL;
+
+    } else if (reply) {
+        dl->unacked = 0;
+    }
 
     /*
      * Counted once, when the entry leaves the pending list: an entry whose
@@ -2242,6 +2273,48 @@ ngx_api_led_deliver_ack_done(void *data, redisReply *reply)
     }
 
     ngx_api_led_deliver_release(s);
+}
+
+
+/*
+ * An XACK that Redis refuses, which waiting a second would not change
+ * (NOPERM: the ACL user may not XACK).  Taken as a Redis away, the entry
+ * would be read again from the pending entries and delivered again after
+ * each blocking read, for as long as it lasts, with a line each time.
+ * The delivery is done: only the XACK is made again, after 1 s doubled up
+ * to 30 s, as the streams' refused reads are; the slot is held meanwhile,
+ * so a listener whose every XACK is refused stops taking entries once its
+ * slots are full.  Logged once per run.  Its idle time grows: another
+ * consumer may claim it after claim_after and deliver it (at least once).
+ */
+
+static void
+ngx_api_led_deliver_ack_refused(ngx_api_led_deliver_slot_t *s,
+    redisReply *reply)
+{
+    ngx_msec_t              after;
+    ngx_api_led_deliver_t  *dl;
+
+    dl = s->dl;
+
+    after = ngx_api_led_event_backoff(s->refused++);
+
+    if (dl->unacked++ == 0) {
+        ngx_api_led_event_log_refused(ngx_cycle->log, "listener of stream",
+                                      &dl->dc->stream, "acknowledging",
+                                      reply, after);
+    }
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        ngx_api_led_deliver_release(s);
+        return;
+    }
+
+    s->state = NGX_API_LED_DELIVER_UNACKED;
+
+    /* a worker that exits does not wait for it */
+    s->timer.cancelable = 1;
+    ngx_add_timer(&s->timer, after);
 }
 
 
@@ -2365,6 +2438,7 @@ ngx_api_led_deliver_release(ngx_api_led_deliver_slot_t *s)
     ngx_str_null(&s->id);
     s->state = NGX_API_LED_DELIVER_FREE;
     s->attempts = 0;
+    s->refused = 0;
     s->invalid = 0;
     s->touched = 0;
     s->deleted = 0;
