@@ -161,6 +161,8 @@ static void ngx_api_led_deliver_retry_read(ngx_api_led_deliver_t *dl,
 static void ngx_api_led_deliver_kick(ngx_api_led_deliver_t *dl);
 static void ngx_api_led_deliver_overflow(ngx_api_led_deliver_t *dl);
 static void ngx_api_led_deliver_rescan_handler(ngx_event_t *ev);
+static ngx_api_led_redis_t *ngx_api_led_deliver_claims_client(
+    ngx_api_led_deliver_t *dl);
 static void ngx_api_led_deliver_claim_handler(ngx_event_t *ev);
 static void ngx_api_led_deliver_claim_done(void *data, redisReply *reply);
 static ngx_uint_t ngx_api_led_deliver_take(ngx_api_led_deliver_t *dl,
@@ -212,6 +214,9 @@ static u_char *ngx_api_led_deliver_log_error(ngx_log_t *log, u_char *buf,
 
 /* this worker's listeners, made at init_process */
 static ngx_array_t  *ngx_api_led_deliver_listeners;
+
+/* this worker's client of the listeners' claims, made on the first */
+static ngx_api_led_redis_t  *ngx_api_led_deliver_claims;
 
 /* where a delivery comes from, for variables that read it */
 static struct sockaddr_in  ngx_api_led_deliver_sin;
@@ -461,6 +466,12 @@ ngx_api_led_deliver_exit_process(ngx_cycle_t *cycle)
 
     if (ngx_api_led_deliver_listeners == NULL) {
         return;
+    }
+
+    /* before the listeners its claims' handlers point to */
+    if (ngx_api_led_deliver_claims) {
+        ngx_api_led_redis_destroy(ngx_api_led_deliver_claims);
+        ngx_api_led_deliver_claims = NULL;
     }
 
     dlp = ngx_api_led_deliver_listeners->elts;
@@ -1030,6 +1041,32 @@ ngx_api_led_deliver_kick(ngx_api_led_deliver_t *dl)
 }
 
 
+/*
+ * The client of the listeners' claims (XAUTOCLAIM), made on the first:
+ * not the worker's shared connection.  A claim may take an entry too
+ * large to read (left pending by a consumer that is gone), whose reply
+ * fails the connection it comes on: on the shared one, the rate limits'
+ * calls in flight, and those made while its circuit is open, would get
+ * their on_error.  Not the listener's own client either, where a claim
+ * would wait behind a blocking read.  A client for blocking reads: no
+ * script loaded, its timers never hold a worker that shuts down; the key
+ * is not its own, each claim names its stream.
+ */
+
+static ngx_api_led_redis_t *
+ngx_api_led_deliver_claims_client(ngx_api_led_deliver_t *dl)
+{
+    if (ngx_api_led_deliver_claims == NULL) {
+        ngx_api_led_deliver_claims = ngx_api_led_redis_create_blocking(
+                                                (ngx_cycle_t *) ngx_cycle,
+                                                dl->emcf->redis,
+                                                &dl->dc->stream);
+    }
+
+    return ngx_api_led_deliver_claims;
+}
+
+
 /* entries left pending too long by anyone: XAUTOCLAIM */
 
 static void
@@ -1039,6 +1076,7 @@ ngx_api_led_deliver_claim_handler(ngx_event_t *ev)
     ngx_int_t                 rc;
     ngx_str_t                 args[8];
     ngx_uint_t                free;
+    ngx_api_led_redis_t      *redis;
     ngx_api_led_deliver_t    *dl;
     ngx_api_led_redis_cmd_t   cmd;
 
@@ -1049,8 +1087,9 @@ ngx_api_led_deliver_claim_handler(ngx_event_t *ev)
     }
 
     free = ngx_api_led_deliver_free_slots(dl);
+    redis = ngx_api_led_deliver_claims_client(dl);
 
-    if (dl->claiming || free == 0
+    if (dl->claiming || free == 0 || redis == NULL
         || dl->state == NGX_API_LED_DELIVER_GROUP)
     {
         ngx_add_timer(&dl->claim_ev, dl->dc->claim_after / 2);
@@ -1079,7 +1118,7 @@ ngx_api_led_deliver_claim_handler(ngx_event_t *ev)
     cmd.data = dl;
     cmd.key = 1;
 
-    rc = ngx_api_led_redis_command(ngx_api_led_redis_shared(), &cmd, 8, args);
+    rc = ngx_api_led_redis_command(redis, &cmd, 8, args);
 
     if (rc == NGX_AGAIN) {
         dl->claiming = 1;
@@ -1107,7 +1146,7 @@ ngx_api_led_deliver_claim_done(void *data, redisReply *reply)
     }
 
     if (reply == NULL
-        && ngx_api_led_redis_too_large(ngx_api_led_redis_shared()))
+        && ngx_api_led_redis_too_large(ngx_api_led_deliver_claims))
     {
         /* what it claimed is pending with us: read from there */
         dl->overflow = 1;
